@@ -1,0 +1,86 @@
+"""The garage console: create_app() builds everything; nothing runs at import time."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, g, request
+
+from config import CONFIGS, Config
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    app = Flask(__name__)
+    config = config or CONFIGS[os.environ.get("CONSOLE_ENV", "development")]
+    if hasattr(config, "validate"):
+        config.validate()
+    app.config.from_object(config)
+    app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO)
+
+    register_extensions(app)
+    register_request_hooks(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from admin_app import scope
+    from admin_app.extensions import appbuilder, csrf, db, migrate
+    from admin_app.services import audit, outbox
+    from admin_app.views import register_views
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    scope.install()
+    audit.install()
+    outbox.install()
+    with app.app_context():
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+        from admin_app.api.errors import register_api_errors
+
+        register_api_errors(app)
+        # FAB adds the menu and views after init; permissions come from `flask sync-roles`.
+        if app.config.get("FAB_UPDATE_PERMS"):
+            appbuilder.add_permissions(update_perms=True)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from flask_login import current_user
+
+    from admin_app.extensions import db
+    from admin_app.scope import bind_request_scope
+    from admin_app.services.audit import Actor, set_actor
+
+    @app.before_request
+    def bind_user_scope():
+        user = current_user if current_user and current_user.is_authenticated else None
+        if user is None and request.headers.get("Authorization", "").startswith("Bearer "):
+            from flask_jwt_extended import get_current_user, verify_jwt_in_request
+
+            try:
+                verify_jwt_in_request(optional=True)
+                user = get_current_user()
+            except Exception:  # an invalid token: FAB's @protect answers 401 itself
+                user = None
+        scope = bind_request_scope(user)
+        if user is not None:
+            g.user = user
+            set_actor(db.session, Actor.of_user(user))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def register_cli(app: Flask) -> None:
+    from admin_app.cli import register
+
+    register(app)

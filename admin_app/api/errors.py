@@ -1,0 +1,110 @@
+"""One place that gives every API refusal the contract's shape (R-X-4):
+
+    {"message": "<text>", "errors": {"field": ["<text>"]}}
+
+in Dutch, or English with ?_l_=en. FAB, Flask-JWT-Extended and Flask-Limiter each answer
+errors their own way; rewriting the finished response here keeps the views plain.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from admin_app.services.errors import DomainError
+
+API_PREFIX = "/api/"
+
+STATUS_MESSAGES = {
+    400: _l("The request is not correct."),
+    401: _l("Log in first."),
+    403: _l("You may not do this."),
+    404: _l("Not found."),
+    405: _l("This method is not offered here."),
+    409: _l("This conflicts with the current state."),
+    413: _l("The file is too large."),
+    422: _l("Some fields are not correct."),
+    429: _l("Too many attempts; wait a moment and try again."),
+    500: _l("Something went wrong on our side."),
+}
+
+
+def _is_api() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def error_body(status: int, message=None, errors: dict | None = None) -> dict:
+    return {
+        "message": str(message or STATUS_MESSAGES.get(status, STATUS_MESSAGES[400])),
+        "errors": {k: [str(m) for m in (v if isinstance(v, list) else [v])]
+                   for k, v in (errors or {}).items()},
+    }
+
+
+def _reshape(response):
+    if not _is_api() or response.status_code < 400 or request.path.endswith("/_openapi"):
+        return response
+    try:
+        payload = json.loads(response.get_data(as_text=True) or "{}")
+    except ValueError:
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    if isinstance(payload.get("message"), str) and isinstance(payload.get("errors"), dict):
+        return response  # already ours
+    message = payload.get("message", payload.get("msg"))
+    if response.status_code == 403 and message == "Forbidden":
+        # FAB's "no permission": outside the caller's reach is 404 (R-SEC-1), not 403.
+        response.status_code = 404
+    errors = {}
+    if isinstance(message, dict):  # FAB's marshmallow validation errors
+        errors, message = message, None
+    status = response.status_code
+    # FAB's and the libraries' own texts are English: answer with ours, translated.
+    body = error_body(status, None, errors)
+    if status == 400 and isinstance(message, str) and message.startswith("Not a valid rison"):
+        body["message"] = str(_l("The query (rison) cannot be read."))
+    response.set_data(json.dumps(body))
+    response.mimetype = "application/json"
+    return response
+
+
+def register_api_errors(app: Flask) -> None:
+    app.after_request(_reshape)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        if _is_api():
+            return jsonify(error_body(error.status, error.message, error.errors)), error.status
+        from flask import flash, redirect
+
+        flash(str(error.message), "danger")
+        return redirect(request.referrer or "/")
+
+    @app.errorhandler(403)
+    def no_permission(error):
+        # A page the role may not open does not exist for it (R-SEC-1: 404, not 403).
+        if _is_api():
+            return jsonify(error_body(404)), 404
+        return render_template("console/not_found.html"), 404
+
+    @app.errorhandler(404)
+    def not_found(error):
+        if _is_api():
+            return jsonify(error_body(404)), 404
+        return render_template("console/not_found.html"), 404
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if _is_api():
+            return jsonify(error_body(error.code or 500)), error.code
+        return error
+
+    jwt = app.extensions.get("flask-jwt-extended")
+    if jwt is not None:
+        jwt.unauthorized_loader(lambda reason: (jsonify(error_body(401)), 401))
+        jwt.invalid_token_loader(lambda reason: (jsonify(error_body(401)), 401))
+        jwt.expired_token_loader(lambda header, data: (jsonify(error_body(401)), 401))

@@ -1,0 +1,61 @@
+"""Read endpoints for passports, customers, fleet accounts and the outbox."""
+
+from __future__ import annotations
+
+from flask_appbuilder.models.sqla.filters import (
+    FilterContains,
+    FilterEqual,
+    FilterRelationOneToManyEqual,
+    FilterStartsWith,
+)
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from admin_app.api.base import ConsoleApi
+from admin_app.models import Customer, FleetAccount, OutboxMessage, Passport
+
+
+class PassportApi(ConsoleApi):
+    resource_name = "passport"
+    class_permission_name = "Passport"
+    datamodel = SQLAInterface(Passport)
+    list_columns = ["id", "plate", "plate_display", "state", "email", "customer_id",
+                    "garage_id", "fleet_account_id", "stock_car", "brand", "model", "apk_expiry"]
+    order_columns = ["id", "plate", "state", "apk_expiry"]
+    search_columns = ["plate", "state", "fleet_account", "garage"]
+    search_filters = {
+        "plate": [FilterEqual, FilterStartsWith, FilterContains],
+        "state": [FilterEqual],
+        "fleet_account": [FilterRelationOneToManyEqual],
+        "garage": [FilterRelationOneToManyEqual],
+    }
+
+
+class CustomerApi(ConsoleApi):
+    resource_name = "customer"
+    class_permission_name = "Customer"
+    datamodel = SQLAInterface(Customer)
+    list_columns = ["id", "first_name", "infix", "last_name", "email", "street", "house_number",
+                    "postcode", "city", "phone", "customer_number", "garage_id"]
+    order_columns = ["id", "last_name"]
+    search_columns = ["email", "last_name"]
+    search_filters = {"email": [FilterEqual], "last_name": [FilterEqual, FilterStartsWith]}
+
+
+class FleetAccountApi(ConsoleApi):
+    resource_name = "fleet_account"
+    class_permission_name = "FleetAccount"
+    datamodel = SQLAInterface(FleetAccount)
+    list_columns = ["id", "name", "email", "manager_passport_id", "garage_id"]
+    order_columns = ["id", "name"]
+    search_columns = ["name", "email"]
+
+
+class OutboxApi(ConsoleApi):
+    """Sent and pending mail, never the body (it holds access links)."""
+
+    resource_name = "outbox"
+    class_permission_name = "Outbox"
+    datamodel = SQLAInterface(OutboxMessage)
+    list_columns = ["id", "recipient", "kind", "state", "attempts", "last_error", "created_at"]
+    order_columns = ["id", "created_at"]
+    search_columns = ["recipient", "state"]

@@ -1,0 +1,156 @@
+"""Sending the outbox over SMTP (R-X-1, R-PP-5).
+
+Delivery is at least once: a message is claimed (pending → sending) in its own commit,
+sent, then marked sent. A worker that dies between the two leaves a stale claim that the
+clock releases again. Only a refusal of the recipient at RCPT with 550, 551 or 553
+marks the address bounced; anything else is retried with the configured backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+
+from admin_app.extensions import db
+from admin_app.models import Customer, OutboxMessage
+from admin_app.models.base import utcnow
+from admin_app.models.outbox import OutboxState
+
+log = logging.getLogger(__name__)
+
+BOUNCE_CODES = {550, 551, 553}
+STALE_CLAIM = timedelta(minutes=5)
+BATCH = 200
+
+
+def hand_over(message_ids: list[int]) -> None:
+    """Ask a worker to send these now; the clock covers a lost hand-over."""
+    if not current_app.config.get("SMTP_HOST"):
+        return
+    try:
+        from admin_app.queueing import get_queue
+
+        get_queue().enqueue(deliver_due)
+    except Exception:  # Redis down: the mail is safe in the outbox, the clock retries.
+        log.warning("could not enqueue mail delivery; the clock will pick it up", exc_info=True)
+
+
+def _claim_due(session, now: datetime) -> list[int]:
+    due = and_(OutboxMessage.state == OutboxState.pending.value,
+               OutboxMessage.next_attempt_at <= now)
+    stale = and_(OutboxMessage.state == OutboxState.sending.value,
+                 OutboxMessage.claimed_at < now - STALE_CLAIM)
+    candidates = session.scalars(
+        select(OutboxMessage.id).where(or_(due, stale)).order_by(OutboxMessage.id).limit(BATCH)
+    ).all()
+    claimed = []
+    for message_id in candidates:
+        # One conditional UPDATE per message: of two workers only one sees rowcount 1.
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, or_(due, stale))
+            .values(state=OutboxState.sending.value, claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    session.commit()
+    return claimed
+
+
+def _open_smtp(config) -> smtplib.SMTP:
+    smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=config["SMTP_TIMEOUT"])
+    if config.get("SMTP_STARTTLS"):
+        smtp.starttls()
+    if config.get("SMTP_USER"):
+        smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+    return smtp
+
+
+def _as_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = message.recipient
+    mail["Subject"] = message.subject
+    mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    mail.set_content(message.body)
+    return mail
+
+
+def _retry_later(message: OutboxMessage, error: str, now: datetime) -> None:
+    backoff = current_app.config["OUTBOX_BACKOFF"]
+    message.attempts += 1
+    message.last_error = error[:500]
+    message.claimed_at = None
+    if message.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        message.state = OutboxState.failed.value
+    else:
+        message.state = OutboxState.pending.value
+        delay = backoff[min(message.attempts - 1, len(backoff) - 1)]
+        message.next_attempt_at = now + timedelta(seconds=delay)
+
+
+def _mark_bounced(session, message: OutboxMessage, code: int, text: str, now: datetime) -> None:
+    message.attempts += 1
+    message.state = OutboxState.bounced.value
+    message.last_error = f"{code} {text}"[:500]
+    session.execute(
+        update(Customer)
+        .where(func.lower(Customer.email) == message.recipient.lower())
+        .values(email_bounced_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def deliver_due(now: datetime | None = None) -> int:
+    """Send every due message; returns how many were delivered."""
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        return 0
+    session = db.session
+    now = now or utcnow()
+    ids = _claim_due(session, now)
+    if not ids:
+        return 0
+    delivered = 0
+    messages = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).all()
+    try:
+        smtp = _open_smtp(config)
+    except (OSError, smtplib.SMTPException) as exc:
+        for message in messages:
+            _retry_later(message, f"SMTP: {exc}", now)
+        session.commit()
+        return 0
+    try:
+        for message in messages:
+            try:
+                smtp.send_message(_as_email(message, config["MAIL_FROM"]))
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, text = next(iter(exc.recipients.values()))
+                detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+                if code in BOUNCE_CODES:
+                    _mark_bounced(session, message, code, detail, now)
+                else:
+                    _retry_later(message, f"{code} {detail}", now)
+            except (OSError, smtplib.SMTPException) as exc:
+                _retry_later(message, f"SMTP: {exc}", now)
+            else:
+                message.state = OutboxState.sent.value
+                message.attempts += 1
+                message.sent_at = utcnow()
+                message.last_error = None
+                delivered += 1
+            # Commit per message: a crash later must not resend what went out.
+            session.commit()
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+    return delivered

@@ -1,0 +1,22 @@
+"""All models, imported here so Alembic and the app see one metadata."""
+
+from admin_app.models.audit import AuditLog
+from admin_app.models.customers import Customer
+from admin_app.models.fleets import FleetAccount
+from admin_app.models.garages import Garage
+from admin_app.models.outbox import OutboxMessage
+from admin_app.models.passports import Passport, PassportState
+from admin_app.models.tokens import AccessToken
+from admin_app.models.users import ConsoleUser
+
+__all__ = [
+    "AccessToken",
+    "AuditLog",
+    "ConsoleUser",
+    "Customer",
+    "FleetAccount",
+    "Garage",
+    "OutboxMessage",
+    "Passport",
+    "PassportState",
+]

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
+
+from admin_app.models.base import UTCDateTime, utcnow
+
+
+class AuditLog(Model):
+    """One change to one record (R-SEC-2): who, when, which record, fields old → new."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_record", "table_name", "record_id"),)
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    # The actor is copied, not referenced: the log outlives renamed or deleted users.
+    actor_id = Column(Integer)
+    actor_name = Column(String(200), nullable=False)
+    action = Column(String(10), nullable=False)  # insert, update, delete
+    table_name = Column(String(60), nullable=False)
+    record_id = Column(Integer)
+    garage_id = Column(Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True)
+    passport_id = Column(Integer, index=True)
+    changes = Column(JSON, nullable=False, default=dict)
+
+    def changes_text(self) -> str:
+        return "; ".join(
+            f"{field}: {_short(old)} → {_short(new)}" for field, (old, new) in sorted(self.changes.items())
+        )
+
+
+def _short(value) -> str:
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"

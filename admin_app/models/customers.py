@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, func
+from sqlalchemy.orm import relationship
+
+from admin_app.models.base import UTCDateTime, utcnow
+
+
+class Customer(Model):
+    """An owner or driver profile, per garage, identified by e-mail (case-insensitive)."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        Index("ix_customer_garage_email", "garage_id", func.lower("email")),
+        Index("ix_customer_email_lower", func.lower("email")),
+        Index("ix_customer_garage_last_name", "garage_id", "last_name"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
+    first_name = Column(String(100))
+    infix = Column(String(40))
+    last_name = Column(String(150), nullable=False)
+    email = Column(String(320), nullable=False)
+    street = Column(String(200))
+    house_number = Column(String(20))
+    postcode = Column(String(10))
+    city = Column(String(100))
+    phone = Column(String(40))
+    customer_number = Column(String(40), index=True)
+    # Set when the mail server refused this address at RCPT (R-PP-5).
+    email_bounced_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    garage = relationship("Garage", lazy="joined", innerjoin=True)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.infix, self.last_name) if p)
+
+    def __repr__(self) -> str:
+        return f"{self.full_name} <{self.email}>"

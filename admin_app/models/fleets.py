@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy.orm import relationship
+
+from admin_app.models.base import UTCDateTime, utcnow
+
+
+class FleetAccount(Model):
+    """A business customer's fleet ("wagenpark"), created by one garage (R-FL-1)."""
+
+    __tablename__ = "fleet_account"
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
+    name = Column(String(200), nullable=False)
+    email = Column(String(320), nullable=False, unique=True)
+    # A passport manages at most one fleet account.
+    manager_passport_id = Column(
+        Integer, ForeignKey("passport.id", use_alter=True, name="fk_fleet_account_manager_passport"), unique=True
+    )
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    garage = relationship("Garage", lazy="joined", innerjoin=True)
+    manager_passport = relationship("Passport", foreign_keys=[manager_passport_id])
+
+    def linked_count(self) -> int:
+        from sqlalchemy import func, select
+        from sqlalchemy.orm import object_session
+
+        from admin_app.models.passports import Passport
+
+        return object_session(self).scalar(
+            select(func.count()).select_from(Passport).where(Passport.fleet_account_id == self.id)
+        )
+
+    def __repr__(self) -> str:
+        return self.name

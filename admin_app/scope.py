@@ -1,0 +1,207 @@
+"""THE row-level scope (R-SEC-1): who may see which rows, applied in one place.
+
+Every ORM SELECT, UPDATE and DELETE that runs inside a request gets loader criteria for
+the current user's tenant, so list, detail, edit, delete, search, related-field dropdowns,
+exports, actions and the REST API cannot reach another tenant's rows, whatever the view
+does. A flush that would put a row into another tenant is refused the same way.
+
+The scope is computed once per request (``bind_request_scope``) and kept on ``g``;
+the listener never touches ``current_user`` itself (that would recurse: loading the user
+is an ORM query too). Jobs and CLI commands run without a request and so unscoped: they
+take ids and act for the system, as the audit log records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import g, has_request_context
+from sqlalchemy import event, false, func, or_, select
+from sqlalchemy.orm import Session, object_session, with_loader_criteria
+
+from admin_app.models import (
+    AuditLog,
+    ConsoleUser,
+    Customer,
+    FleetAccount,
+    Garage,
+    OutboxMessage,
+    Passport,
+)
+from admin_app.services.errors import NotFound
+
+EVERYTHING = "everything"  # Admin, Support
+GARAGE = "garage"
+FLEET = "fleet"
+OWNER = "owner"
+NOTHING = "nothing"  # anonymous, or a user without a known role
+
+# Role names, in the order a user with several roles is scoped by.
+ROLE_SCOPES = (("Admin", EVERYTHING), ("Support", EVERYTHING), ("Garage", GARAGE),
+               ("FleetManager", FLEET), ("Owner", OWNER))
+
+TENANT_MODELS = (Garage, Customer, Passport, FleetAccount, AuditLog, OutboxMessage)
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str
+    user_id: int | None = None
+    garage_id: int | None = None
+    fleet_account_id: int | None = None
+    email: str | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.kind == EVERYTHING
+
+    def loader_criteria(self) -> list:
+        """with_loader_criteria options restricting each tenant model to this scope."""
+        return [
+            with_loader_criteria(model, criterion, include_aliases=True)
+            for model, criterion in self._criteria().items()
+        ]
+
+    def _criteria(self) -> dict:
+        gid, fid, uid, email = self.garage_id, self.fleet_account_id, self.user_id, self.email
+        nothing = lambda cls: false()  # noqa: E731
+        if self.kind == GARAGE:
+            return {
+                Garage: lambda cls: cls.id == gid,
+                Customer: lambda cls: cls.garage_id == gid,
+                Passport: lambda cls: cls.garage_id == gid,
+                FleetAccount: lambda cls: cls.garage_id == gid,
+                AuditLog: lambda cls: cls.garage_id == gid,
+                OutboxMessage: lambda cls: cls.garage_id == gid,
+                ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
+            }
+        if self.kind == FLEET:
+            return {
+                Garage: lambda cls: cls.id == gid,
+                Passport: lambda cls: cls.fleet_account_id == fid,
+                Customer: lambda cls: or_(
+                    cls.id.in_(select(Passport.owner_id).where(Passport.fleet_account_id == fid)),
+                    cls.id.in_(select(Passport.driver_id).where(Passport.fleet_account_id == fid)),
+                ),
+                FleetAccount: lambda cls: cls.id == fid,
+                AuditLog: nothing,
+                OutboxMessage: nothing,
+                ConsoleUser: lambda cls: cls.id == uid,
+            }
+        if self.kind == OWNER:
+            return {
+                Customer: lambda cls: func.lower(cls.email) == email,
+                Passport: lambda cls: or_(
+                    cls.owner_id.in_(select(Customer.id).where(func.lower(Customer.email) == email)),
+                    cls.driver_id.in_(select(Customer.id).where(func.lower(Customer.email) == email)),
+                ),
+                Garage: lambda cls: cls.id.in_(
+                    select(Passport.garage_id).join(Customer, Passport.owner_id == Customer.id)
+                    .where(func.lower(Customer.email) == email)
+                ),
+                FleetAccount: nothing,
+                AuditLog: nothing,
+                OutboxMessage: nothing,
+                ConsoleUser: lambda cls: cls.id == uid,
+            }
+        # Anonymous: no tenant rows at all. Users stay visible so that login works.
+        return {model: nothing for model in TENANT_MODELS}
+
+
+ANONYMOUS = Scope(NOTHING)
+SYSTEM = Scope(EVERYTHING)
+
+
+def scope_for_user(user) -> Scope:
+    """The scope of a logged-in user, from its roles and tenant links."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ANONYMOUS
+    role_names = {role.name for role in user.roles}
+    for role_name, kind in ROLE_SCOPES:
+        if role_name not in role_names:
+            continue
+        if kind == GARAGE and user.garage_id:
+            return Scope(GARAGE, user.id, garage_id=user.garage_id)
+        if kind == FLEET and user.fleet_account_id:
+            # A fresh query, not user.fleet_account: the user was loaded before the
+            # scope was known, and a lazy load would inherit that query's criteria.
+            session = object_session(user)
+            garage_id = session.scalar(
+                select(FleetAccount.garage_id).where(FleetAccount.id == user.fleet_account_id))
+            return Scope(FLEET, user.id, garage_id=garage_id,
+                         fleet_account_id=user.fleet_account_id)
+        if kind == OWNER:
+            return Scope(OWNER, user.id, email=(user.email or "").lower())
+        if kind == EVERYTHING:
+            return Scope(EVERYTHING, user.id)
+    return Scope(NOTHING, user.id)
+
+
+def current_scope() -> Scope | None:
+    """The scope in force, or None outside a request (jobs, CLI: unscoped)."""
+    if not has_request_context():
+        return None
+    return g.get("scope", ANONYMOUS)
+
+
+def bind_request_scope(user) -> Scope:
+    # Reading the user's own tenant links must not be filtered by a scope not yet known.
+    g.scope = SYSTEM
+    g.scope = scope_for_user(user)
+    return g.scope
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """Run a block as the system inside a request: for public token pages (a reset or
+    activation link), whose token itself is the authorization."""
+    if not has_request_context():
+        yield
+        return
+    previous = g.get("scope", ANONYMOUS)
+    g.scope = SYSTEM
+    try:
+        yield
+    finally:
+        g.scope = previous
+
+
+def _apply_scope(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    # Relationship and column loads inherit the criteria of the query that loaded
+    # their parent (propagate_to_loaders), so adding them again is redundant.
+    if state.is_column_load or state.is_relationship_load:
+        return
+    scope = current_scope()
+    if scope is None or scope.sees_everything:
+        return
+    state.statement = state.statement.options(*scope.loader_criteria())
+
+
+def _guard_writes(session: Session, flush_context, instances) -> None:
+    """Refuse a flush that would create or move a row into another garage (leak 4)."""
+    scope = current_scope()
+    if scope is None or scope.sees_everything:
+        return
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, (Customer, Passport, FleetAccount)):
+            continue
+        if scope.kind == GARAGE:
+            if obj.garage_id is None:
+                obj.garage_id = scope.garage_id
+            elif obj.garage_id != scope.garage_id:
+                raise NotFound("Niet gevonden.")
+        elif scope.kind in (FLEET, OWNER) and obj in session.new and not isinstance(obj, Customer):
+            # Fleet managers and owners never create passports or fleet accounts; a
+            # transfer they start may create the new owner's customer profile.
+            raise NotFound("Niet gevonden.")
+
+
+def install(session_class=Session) -> None:
+    """Register the listeners once per process (idempotent)."""
+    if not event.contains(session_class, "do_orm_execute", _apply_scope):
+        event.listen(session_class, "do_orm_execute", _apply_scope)
+        event.listen(session_class, "before_flush", _guard_writes)

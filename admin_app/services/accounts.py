@@ -1,0 +1,136 @@
+"""Logins: colleagues of a garage, password resets (R-SEC-3)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from admin_app.models import ConsoleUser
+from admin_app.services.emails import normalize_email
+from admin_app.services.errors import Conflict, InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
+from admin_app.services.tokens import consume_token, issue_token, peek_token
+
+PASSWORD_RESET = "password_reset"
+MIN_PASSWORD_LENGTH = 8
+
+
+def find_role(session: Session, name: str):
+    from flask_appbuilder.security.sqla.models import Role
+
+    role = session.scalar(select(Role).where(Role.name == name))
+    if role is None:
+        raise NotFound(_l("Role %(name)s does not exist; run `flask sync-roles`.", name=name))
+    return role
+
+
+def check_new_password(password: str, confirm: str | None = None) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(_l("Choose a password of at least %(n)s characters.",
+                              n=MIN_PASSWORD_LENGTH), field="password")
+    if confirm is not None and password != confirm:
+        raise InvalidInput(_l("The passwords do not match."), field="conf_password")
+
+
+def create_login(session: Session, *, username: str, email: str, first_name: str,
+                 last_name: str, role_name: str, password: str | None = None,
+                 garage_id: int | None = None, fleet_account_id: int | None = None) -> ConsoleUser:
+    """A new login. Without a password it can only be entered through a mailed link."""
+    email = normalize_email(email)
+    username = (username or "").strip()
+    if not username:
+        raise InvalidInput(_l("Fill in a user name."), field="username")
+    clash = session.scalar(select(ConsoleUser.id).where(or_(
+        func.lower(ConsoleUser.username) == username.lower(),
+        func.lower(ConsoleUser.email) == email.lower(),
+    )))
+    if clash:
+        raise Conflict(_l("A login with this user name or e-mail already exists."),
+                       field="email")
+    user = ConsoleUser(
+        username=username, email=email, first_name=first_name.strip() or username,
+        last_name=last_name.strip() or "-", active=True, garage_id=garage_id,
+        fleet_account_id=fleet_account_id,
+        password=generate_password_hash(password) if password else None,
+    )
+    user.roles = [find_role(session, role_name)]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def add_colleague(session: Session, *, garage_id: int, username: str, email: str,
+                  first_name: str, last_name: str, base_url: str) -> ConsoleUser:
+    """A Garage login for the same garage; the colleague sets a password by mail."""
+    user = create_login(session, username=username, email=email, first_name=first_name,
+                        last_name=last_name, role_name="Garage", garage_id=garage_id)
+    _mail_password_link(session, user, base_url, welcome=True)
+    return user
+
+
+def set_colleague_active(session: Session, *, garage_id: int, user_id: int, active: bool,
+                         actor_id: int) -> ConsoleUser:
+    user = session.get(ConsoleUser, user_id)
+    if user is None or user.garage_id != garage_id or {r.name for r in user.roles} != {"Garage"}:
+        raise NotFound(_l("Not found."))
+    if user.id == actor_id and not active:
+        raise Conflict(_l("You cannot disable your own login."))
+    user.active = active
+    session.flush()
+    return user
+
+
+def request_password_reset(session: Session, identifier: str, *, base_url: str) -> None:
+    """Mail a reset link to the user with this user name or e-mail, if there is one.
+
+    Says nothing about whether there is: the form must not reveal who has a login.
+    """
+    key = (identifier or "").strip().lower()
+    if not key:
+        raise InvalidInput(_l("Fill in your user name or e-mail address."), field="email")
+    user = session.scalar(select(ConsoleUser).where(
+        or_(func.lower(ConsoleUser.username) == key, func.lower(ConsoleUser.email) == key),
+        ConsoleUser.active.is_(True),
+    ))
+    if user is not None:
+        _mail_password_link(session, user, base_url, welcome=False)
+
+
+def _mail_password_link(session: Session, user: ConsoleUser, base_url: str, *,
+                        welcome: bool) -> None:
+    hours = 72 if welcome else 1
+    raw = issue_token(session, purpose=PASSWORD_RESET, user_id=user.id,
+                      ttl=timedelta(hours=hours))
+    link = f"{base_url.rstrip('/')}/reset-password/{raw}"
+    if welcome:
+        subject = _l("Your login for the garage console")
+        body = _l("Hello %(name)s,\n\nA login was made for you (user name: %(username)s). "
+                  "Choose your password within 72 hours with this link:\n\n%(link)s\n",
+                  name=user.first_name, username=user.username, link=link)
+    else:
+        subject = _l("Reset your password")
+        body = _l("Hello %(name)s,\n\nSomeone asked to reset the password of %(username)s. "
+                  "Choose a new password within one hour with this link (it works once):"
+                  "\n\n%(link)s\n\nDid not ask for it? Then ignore this mail.\n",
+                  name=user.first_name, username=user.username, link=link)
+    queue_mail(session, recipient=user.email, kind="password_reset", subject=str(subject),
+               body=str(body), garage_id=user.garage_id)
+
+
+def user_for_reset_link(session: Session, raw: str) -> ConsoleUser:
+    token = peek_token(session, raw, purpose=PASSWORD_RESET)
+    return session.get(ConsoleUser, token.user_id)
+
+
+def reset_password(session: Session, raw: str, password: str, confirm: str) -> ConsoleUser:
+    check_new_password(password, confirm)
+    token = consume_token(session, raw, purpose=PASSWORD_RESET)
+    user = session.get(ConsoleUser, token.user_id)
+    user.password = generate_password_hash(password)
+    user.fail_login_count = 0
+    session.flush()
+    return user

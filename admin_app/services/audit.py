@@ -1,0 +1,170 @@
+"""The audit log (R-SEC-2): every insert, update and delete, in the same transaction.
+
+ORM changes are recorded by a flush listener, so no view or service can forget them.
+Bulk writes that bypass the ORM (the importer's set-based upserts) call ``record_bulk``
+with the changes they made, in the transaction that made them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from admin_app.models import AuditLog, ConsoleUser, Customer, FleetAccount, Garage, Passport
+from admin_app.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is changing things: a person (user id + name) or a job."""
+
+    id: int | None
+    name: str
+
+    @classmethod
+    def of_user(cls, user) -> Actor:
+        return cls(user.id, user.username)
+
+    @classmethod
+    def job(cls, name: str) -> Actor:
+        return cls(None, f"job:{name}")
+
+
+SYSTEM_ACTOR = Actor(None, "systeem")
+
+AUDITED = {
+    Garage: "garage",
+    Customer: "customer",
+    Passport: "passport",
+    FleetAccount: "fleet_account",
+    ConsoleUser: "user",
+}
+# Secrets never enter the log; bookkeeping fields would only drown the real changes.
+NEVER_LOGGED = {"password", "token_hash", "token", "secret"}
+NOT_WORTH_LOGGING = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on"}
+
+
+def set_actor(session: Session, actor: Actor) -> None:
+    session.info["actor"] = actor
+
+
+def get_actor(session: Session) -> Actor:
+    return session.info.get("actor", SYSTEM_ACTOR)
+
+
+def _plain(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(bytes(value))} bytes>"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _changes(obj, action: str) -> dict:
+    state = inspect(obj)
+    changes = {}
+    for column in state.mapper.column_attrs:
+        key = column.key
+        if key in NOT_WORTH_LOGGING:
+            continue
+        history = state.attrs[key].history
+        if action == "insert":
+            old, new = None, getattr(obj, key)
+        elif action == "delete":
+            old, new = getattr(obj, key), None
+        else:
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+        if old is None and new is None or old == new:
+            continue
+        if key in NEVER_LOGGED or "token" in key:
+            changes[key] = ["***" if old is not None else None, "***" if new is not None else None]
+            continue
+        changes[key] = [_plain(old), _plain(new)]
+    return changes
+
+
+def _record_for(obj, action: str, actor: Actor) -> dict | None:
+    table = next((name for cls, name in AUDITED.items() if isinstance(obj, cls)), None)
+    if table is None:
+        return None
+    changes = _changes(obj, action)
+    if action == "update" and not changes:
+        return None
+    garage_id = obj.id if isinstance(obj, Garage) else getattr(obj, "garage_id", None)
+    return {
+        "at": utcnow(),
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": action,
+        "table_name": table,
+        "record_id": obj.id,
+        "garage_id": garage_id,
+        "passport_id": obj.id if isinstance(obj, Passport) else None,
+        "changes": changes,
+    }
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    actor = get_actor(session)
+    rows = []
+    for action, objects in (("insert", session.new), ("update", session.dirty),
+                            ("delete", session.deleted)):
+        for obj in objects:
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            row = _record_for(obj, action, actor)
+            if row:
+                rows.append(row)
+    if rows:
+        # Core insert: the ORM forbids session.add() while a flush is executing.
+        session.connection().execute(insert(AuditLog.__table__), rows)
+
+
+def record_bulk(
+    session: Session,
+    actor: Actor,
+    table: str,
+    changes: Iterable[tuple[str, int, dict]],
+    *,
+    garage_id: int | None = None,
+    passport_ids: dict[int, int] | None = None,
+) -> int:
+    """Log changes made without ORM events, in the caller's transaction.
+
+    ``changes`` yields (action, record_id, {field: (old, new)}); secrets are masked as
+    they are for ORM changes. Returns the number of rows written (one INSERT for all).
+    """
+    now = utcnow()
+    rows = []
+    for action, record_id, fields in changes:
+        clean = {
+            key: (["***", "***"] if key in NEVER_LOGGED or "token" in key
+                  else [_plain(old), _plain(new)])
+            for key, (old, new) in fields.items()
+        }
+        rows.append({
+            "at": now, "actor_id": actor.id, "actor_name": actor.name, "action": action,
+            "table_name": table, "record_id": record_id, "garage_id": garage_id,
+            "passport_id": record_id if table == "passport" else (passport_ids or {}).get(record_id),
+            "changes": clean,
+        })
+    if rows:
+        session.execute(insert(AuditLog.__table__), rows)
+    return len(rows)
+
+
+def install(session_class=Session) -> None:
+    if not event.contains(session_class, "after_flush", _after_flush):
+        event.listen(session_class, "after_flush", _after_flush)

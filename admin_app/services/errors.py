@@ -1,0 +1,34 @@
+"""The few domain errors services raise; views and the API translate each once."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base: carries a user-facing (lazily translated) message and optional field."""
+
+    status = 400
+
+    def __init__(self, message, *, field: str | None = None, errors: dict | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.errors = dict(errors or {})
+        if field:
+            self.errors.setdefault(field, []).append(message)
+
+
+class InvalidInput(DomainError):
+    status = 422
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Forbidden(DomainError):
+    # Outside-scope access is reported as NotFound (R-SEC-1); Forbidden is for a role
+    # that sees the record but may not do this to it.
+    status = 403
+
+
+class Conflict(DomainError):
+    status = 409

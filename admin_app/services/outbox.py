@@ -1,0 +1,42 @@
+"""The outbox (R-X-1): a mail is a row written in its cause's transaction.
+
+After the transaction commits, the rows are handed to the worker (see
+admin_app.jobs.mail); if that hand-over is lost, the worker's clock finds them anyway.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from admin_app.models import OutboxMessage
+
+_NEW_MAIL = "outbox_new_ids"
+
+
+def queue_mail(session: Session, *, recipient: str, kind: str, subject: str, body: str,
+               garage_id: int | None = None) -> OutboxMessage:
+    message = OutboxMessage(recipient=recipient, kind=kind, subject=str(subject),
+                            body=str(body), garage_id=garage_id)
+    session.add(message)
+    session.flush()
+    session.info.setdefault(_NEW_MAIL, set()).add(message.id)
+    return message
+
+
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop(_NEW_MAIL, None)
+    if ids:
+        from admin_app.jobs.mail import hand_over
+
+        hand_over(sorted(ids))
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_NEW_MAIL, None)
+
+
+def install(session_class=Session) -> None:
+    if not event.contains(session_class, "after_commit", _after_commit):
+        event.listen(session_class, "after_commit", _after_commit)
+        event.listen(session_class, "after_soft_rollback", lambda s, t: _after_rollback(s))

@@ -1,0 +1,84 @@
+"""Dutch licence plates (R-PP-2): normalize, validate against the 14 side-codes, display."""
+
+from __future__ import annotations
+
+import re
+
+from admin_app.services.errors import InvalidInput
+
+# Side-codes 1–14 as letter (L) / digit (D) groups, in the RDW's order.
+SIDE_CODES: tuple[tuple[str, ...], ...] = (
+    ("LL", "DD", "DD"),  # 1
+    ("DD", "DD", "LL"),  # 2
+    ("DD", "LL", "DD"),  # 3
+    ("LL", "DD", "LL"),  # 4
+    ("LL", "LL", "DD"),  # 5
+    ("DD", "LL", "LL"),  # 6
+    ("DD", "LLL", "D"),  # 7
+    ("D", "LLL", "DD"),  # 8
+    ("LL", "DDD", "L"),  # 9
+    ("L", "DDD", "LL"),  # 10
+    ("LLL", "DD", "L"),  # 11
+    ("L", "DD", "LLL"),  # 12
+    ("D", "LL", "DDD"),  # 13
+    ("DDD", "LL", "D"),  # 14
+)
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
+def _group_pattern(group: str) -> str:
+    kind = "[A-Z]" if group[0] == "L" else "[0-9]"
+    return f"({kind}{{{len(group)}}})"
+
+
+_SIDE_CODE_PATTERNS = [
+    re.compile("^" + "".join(_group_pattern(g) for g in code) + "$") for code in SIDE_CODES
+]
+
+
+def normalize_plate(raw: str | None) -> str:
+    """Upper case without dashes, spaces or dots; '' for nothing."""
+    if raw is None:
+        return ""
+    return _NOT_ALNUM.sub("", str(raw).upper())
+
+
+def side_code(plate: str) -> int | None:
+    """The side-code (1–14) of a normalized plate, or None when it has none."""
+    for number, pattern in enumerate(_SIDE_CODE_PATTERNS, start=1):
+        if pattern.match(plate):
+            return number
+    return None
+
+
+def display_plate(plate: str | None) -> str:
+    """The plate with the dashes of its side-code (`12ABC3` → `12-ABC-3`)."""
+    normalized = normalize_plate(plate)
+    for pattern in _SIDE_CODE_PATTERNS:
+        match = pattern.match(normalized)
+        if match:
+            return "-".join(match.groups())
+    return normalized
+
+
+def validate_plate(raw: str | None) -> str:
+    """Return the normalized plate or raise InvalidInput saying why it is refused."""
+    from flask_babel import lazy_gettext as _l
+
+    plate = normalize_plate(raw)
+    if not plate:
+        raise InvalidInput(_l("Vul een kenteken in."), field="plate")
+    if len(plate) != 6:
+        raise InvalidInput(
+            _l("Een kenteken heeft 6 letters en cijfers; '%(plate)s' heeft er %(count)s.",
+               plate=raw, count=len(plate)),
+            field="plate",
+        )
+    if side_code(plate) is None:
+        raise InvalidInput(
+            _l("'%(plate)s' past niet in een Nederlandse kentekenreeks (sidecode 1–14).",
+               plate=raw),
+            field="plate",
+        )
+    return plate

@@ -1,0 +1,42 @@
+"""The whole menu in one function (DESIGN convention 1)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+def register_views(appbuilder) -> None:
+    from admin_app.api.resources import CustomerApi, FleetAccountApi, OutboxApi, PassportApi
+    from admin_app.views.accounts import PasswordResetView
+    from admin_app.views.audit import AuditLogView, OutboxView
+    from admin_app.views.customers import CustomerView
+    from admin_app.views.fleets import FleetAccountView
+    from admin_app.views.garages import GarageView, MyGarageView
+    from admin_app.views.health import HealthView
+    from admin_app.views.passports import MyVehiclesView, PassportView
+    from admin_app.views.users import ColleagueView
+
+    appbuilder.add_view(PassportView, "Passports", label=_l("Passports"), icon="fa-car")
+    appbuilder.add_view(MyVehiclesView, "My vehicles", label=_l("My vehicles"), icon="fa-car")
+    appbuilder.add_view(CustomerView, "Customers", label=_l("Customers"), icon="fa-users")
+    appbuilder.add_view(FleetAccountView, "Fleet accounts", label=_l("Fleet accounts"),
+                        icon="fa-truck")
+    appbuilder.add_view(MyGarageView, "Garage settings", label=_l("Garage settings"),
+                        icon="fa-wrench", href="/my-garage/mine", category="My garage",
+                        category_label=_l("My garage"))
+    appbuilder.add_link("Garage logo", label=_l("Logo for printed forms"),
+                        href="/my-garage/logo", category="My garage", icon="fa-image")
+    appbuilder.add_view(ColleagueView, "Colleagues", label=_l("Colleagues"), icon="fa-user",
+                        category="My garage")
+    appbuilder.add_link("New colleague", label=_l("New colleague"), href="/colleagues/new",
+                        category="My garage", icon="fa-user-plus")
+    appbuilder.add_view(GarageView, "Garages", label=_l("Garages"), icon="fa-building",
+                        category="Platform", category_label=_l("Platform"))
+    appbuilder.add_view(AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-history",
+                        category="Platform")
+    appbuilder.add_view(OutboxView, "Outbox", label=_l("Outbox"), icon="fa-envelope",
+                        category="Platform")
+    appbuilder.add_view_no_menu(PasswordResetView)
+    appbuilder.add_view_no_menu(HealthView)
+    for api in (PassportApi, CustomerApi, FleetAccountApi, OutboxApi):
+        appbuilder.add_api(api)

@@ -1,0 +1,62 @@
+"""What every console view shares: read/write permission names and safe defaults."""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask_appbuilder import ModelView, expose, has_access
+
+# FAB derives one permission per endpoint. We fold them into "read" and "write" so the
+# role table (admin_app.roles) stays readable and the HTML view and the REST API of the
+# same resource share one permission name.
+READ_WRITE = {
+    "list": "read", "show": "read", "api": "read", "api_read": "read", "api_get": "read",
+    "api_readvalues": "read", "download": "read", "get_list": "read", "get": "read",
+    "info": "read", "action": "write", "action_post": "write",
+    "add": "write", "edit": "write", "api_column_add": "write", "api_column_edit": "write",
+    "api_create": "write", "api_update": "write", "post": "write", "put": "write",
+    "delete": "delete", "api_delete": "delete",
+}
+
+
+FULL_PERMISSIONS = ("can_read", "can_write", "can_delete")
+
+
+class ConsoleModelView(ModelView):
+    """A ModelView whose rows are already scoped (admin_app.scope).
+
+    Everything that is not listed explicitly is off: columns, search, and the
+    permissions each role gets come from the role table.
+    """
+
+    method_permission_name = READ_WRITE
+    page_size = 25
+
+    def __init__(self, **kwargs):
+        # A view and its REST API share one permission name; FAB's sync would drop the
+        # permissions one of them lacks, so both declare the same full set. The role
+        # table grants them; include_route_methods decides which endpoints exist.
+        self.base_permissions = list(FULL_PERMISSIONS)
+        super().__init__(**kwargs)
+
+    # FAB hands an action handler whatever datamodel.get() returns: with the row scope
+    # that is None for another tenant's row, so answer 404 before any handler runs.
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    @has_access
+    def action(self, name, pk):
+        if name not in self.actions or self.datamodel.get(
+            self._deserialize_pk_if_composite(pk), self._base_filters
+        ) is None:
+            abort(404)
+        return super().action(name, pk)
+
+    @expose("/action_post", methods=["POST"])
+    @has_access
+    def action_post(self):
+        name = request.form.get("action", "")
+        pks = request.form.getlist("rowid")
+        if name not in self.actions or not pks or any(
+            self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters) is None
+            for pk in pks
+        ):
+            abort(404)
+        return super().action_post()

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.actions import action
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.views import UserDBModelView
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired
+
+from admin_app.extensions import db
+from admin_app.models import ConsoleUser
+from admin_app.services import accounts
+from admin_app.services.errors import DomainError
+from admin_app.services.uow import unit_of_work
+from admin_app.views.base import READ_WRITE, ConsoleModelView
+
+USER_LABELS = {
+    "first_name": _l("First name"), "last_name": _l("Last name"), "username": _l("User name"),
+    "email": _l("E-mail"), "active": _l("Active"), "roles": _l("Roles"),
+    "garage": _l("Garage"), "fleet_account": _l("Fleet account"),
+    "last_login": _l("Last login"),
+}
+
+
+class ConsoleUserView(UserDBModelView):
+    """Admin's user screen: FAB's, plus the tenant each login works for."""
+
+    datamodel = SQLAInterface(ConsoleUser)
+    list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage"]
+    show_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage",
+                    "fleet_account", "last_login"]
+    add_columns = ["first_name", "last_name", "username", "active", "email", "roles", "garage",
+                   "fleet_account", "password", "conf_password"]
+    edit_columns = ["first_name", "last_name", "username", "active", "email", "roles", "garage",
+                    "fleet_account"]
+    search_columns = ["username", "email", "last_name", "garage"]
+    label_columns = USER_LABELS
+
+
+class NewColleagueForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired()])
+    last_name = StringField(_l("Last name"), validators=[DataRequired()])
+    username = StringField(_l("User name"), validators=[DataRequired()])
+    email = StringField(_l("E-mail"), validators=[DataRequired()])
+
+
+class ColleagueView(ConsoleModelView):
+    """A garage's staff logins: its users may add colleagues and disable them."""
+
+    route_base = "/colleagues"
+    class_permission_name = "Colleague"
+    include_route_methods = {"list", "show", "new", "action", "action_post"}
+    method_permission_name = {**READ_WRITE, "new": "write", "disable": "write", "enable": "write"}
+    datamodel = SQLAInterface(ConsoleUser)
+    list_title = _l("Colleagues")
+    show_title = _l("Colleague")
+    list_columns = ["first_name", "last_name", "username", "email", "active", "last_login"]
+    show_columns = list_columns
+    label_columns = USER_LABELS
+    search_columns = ["username", "email", "last_name"]
+    base_order = ("last_name", "asc")
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def new(self):
+        form = NewColleagueForm()
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    accounts.add_colleague(
+                        db.session, garage_id=_own_garage_id(), username=form.username.data,
+                        email=form.email.data, first_name=form.first_name.data,
+                        last_name=form.last_name.data, base_url=request.host_url,
+                    )
+            except DomainError as error:
+                for field, messages in error.errors.items():
+                    if field in form:
+                        form[field].errors = [str(m) for m in messages]
+                if not error.errors:
+                    flash(str(error.message), "danger")
+            else:
+                flash(str(_l("The colleague is added and gets a mail to choose a password.")),
+                      "success")
+                return redirect(url_for(f"{self.endpoint}.list"))
+        return self.render_template("console/form.html", form=form,
+                                    title=_l("New colleague"))
+
+    @action("disable", _l("Disable"), _l("Disable the selected logins?"), "fa-ban")
+    def disable(self, items):
+        return self._set_active(items, False)
+
+    @action("enable", _l("Enable"), None, "fa-check")
+    def enable(self, items):
+        return self._set_active(items, True)
+
+    def _set_active(self, items, active: bool):
+        items = items if isinstance(items, list) else [items]
+        try:
+            with unit_of_work(db.session):
+                for item in items:
+                    accounts.set_colleague_active(db.session, garage_id=_own_garage_id(),
+                                                  user_id=item.id, active=active,
+                                                  actor_id=g.user.id)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(str(_l("Saved.")), "success")
+        return redirect(url_for(f"{self.endpoint}.list"))
+
+
+def _own_garage_id() -> int:
+    garage_id = getattr(g.get("scope"), "garage_id", None)
+    if not garage_id:
+        abort(404)
+    return garage_id
