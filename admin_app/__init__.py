@@ -18,6 +18,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     logging.basicConfig(level=logging.INFO)
+    # FAB narrates its start-up and warns about filters of its own role screens.
+    logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
+    logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
 
     register_extensions(app)
     register_request_hooks(app)

@@ -31,6 +31,7 @@ from admin_app.models import (
     Passport,
 )
 from admin_app.services.errors import NotFound
+from flask_babel import lazy_gettext as _l
 
 EVERYTHING = "everything"  # Admin, Support
 GARAGE = "garage"
@@ -193,11 +194,11 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
             if obj.garage_id is None:
                 obj.garage_id = scope.garage_id
             elif obj.garage_id != scope.garage_id:
-                raise NotFound("Niet gevonden.")
+                raise NotFound(_l("Not found."))
         elif scope.kind in (FLEET, OWNER) and obj in session.new and not isinstance(obj, Customer):
             # Fleet managers and owners never create passports or fleet accounts; a
             # transfer they start may create the new owner's customer profile.
-            raise NotFound("Niet gevonden.")
+            raise NotFound(_l("Not found."))
 
 
 def install(session_class=Session) -> None:

@@ -12,12 +12,12 @@ def normalize_email(raw: str | None, *, field: str = "email") -> str:
     """Trimmed, domain lower-cased; raises InvalidInput with the reason in Dutch."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidInput(_l("Vul een e-mailadres in."), field=field)
+        raise InvalidInput(_l("Fill in an e-mail address."), field=field)
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         raise InvalidInput(
-            _l("'%(email)s' is geen geldig e-mailadres.", email=text), field=field
+            _l("'%(email)s' is not a valid e-mail address.", email=text), field=field
         ) from None
     local, _, domain = result.normalized.rpartition("@")
     return f"{local}@{domain.lower()}"

@@ -68,16 +68,17 @@ def validate_plate(raw: str | None) -> str:
 
     plate = normalize_plate(raw)
     if not plate:
-        raise InvalidInput(_l("Vul een kenteken in."), field="plate")
+        raise InvalidInput(_l("Fill in a licence plate."), field="plate")
     if len(plate) != 6:
         raise InvalidInput(
-            _l("Een kenteken heeft 6 letters en cijfers; '%(plate)s' heeft er %(count)s.",
+            _l("A licence plate has 6 letters and digits; '%(plate)s' has %(count)s.",
                plate=raw, count=len(plate)),
             field="plate",
         )
     if side_code(plate) is None:
         raise InvalidInput(
-            _l("'%(plate)s' past niet in een Nederlandse kentekenreeks (sidecode 1–14).",
+            _l("'%(plate)s' is not a Dutch licence plate: its letters and digits fit none of "
+               "the side-codes 1–14 (such as 12-ABC-3 or AB-12-CD).",
                plate=raw),
             field="plate",
         )

@@ -1,0 +1,48 @@
+# One entry point for people and CI. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app admin_app:create_app
+PORT ?= 5000
+
+.PHONY: install system-deps run worker test test-sqlite test-postgres lint db-upgrade bench translations clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -d admin_app/translations >/dev/null
+
+# What the tests need from Debian: PostgreSQL, wkhtmltopdf, Chromium (never a downloaded browser).
+system-deps:
+	@bash scripts/system-deps.sh
+
+db-upgrade: install
+	mkdir -p instance
+	$(FLASK) db upgrade
+
+run: install
+	$(BIN)/python -m admin_app.devserver --port $(PORT)
+
+worker: install
+	$(BIN)/python -m admin_app.jobs.worker
+
+test: install system-deps
+	bash scripts/test.sh
+
+lint: install
+	$(BIN)/ruff check admin_app tests
+
+bench: install
+	@echo "see BENCHMARKS.md"
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
