@@ -5,6 +5,7 @@ Deterministic (a seeded random), so screenshots and tests can rely on it.
 
 from __future__ import annotations
 
+import functools
 import random
 from datetime import date, timedelta
 
@@ -180,8 +181,13 @@ def _owner_cars(session, garage, rng, plates) -> None:
     session.flush()
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    return generate_password_hash(DEMO_PASSWORD)
+
+
 def _logins(session, jansen, devries, fleet) -> None:
-    password = generate_password_hash(DEMO_PASSWORD)
+    password = _demo_password_hash()
     for username, role, first, last, email, garage_id, fleet_id in (
         ("admin", "Admin", "Ada", "Beheer", "admin@autopaspoort.example", None, None),
         ("garage-jansen", "Garage", "Gert", "Jansen", "balie@autobedrijf-jansen.nl", jansen.id, None),

@@ -53,6 +53,8 @@ class Scope:
     garage_id: int | None = None
     fleet_account_id: int | None = None
     email: str | None = None
+    customer_ids: tuple[int, ...] = ()
+    garage_ids: tuple[int, ...] = ()
 
     @property
     def sees_everything(self) -> bool:
@@ -83,8 +85,10 @@ class Scope:
                 Garage: lambda cls: cls.id == gid,
                 Passport: lambda cls: cls.fleet_account_id == fid,
                 Customer: lambda cls: or_(
-                    cls.id.in_(select(Passport.owner_id).where(Passport.fleet_account_id == fid)),
-                    cls.id.in_(select(Passport.driver_id).where(Passport.fleet_account_id == fid)),
+                    cls.id.in_(select(Passport.owner_id)
+                               .where(Passport.fleet_account_id == fid).correlate(None)),
+                    cls.id.in_(select(Passport.driver_id)
+                               .where(Passport.fleet_account_id == fid).correlate(None)),
                 ),
                 FleetAccount: lambda cls: cls.id == fid,
                 AuditLog: nothing,
@@ -92,16 +96,14 @@ class Scope:
                 ConsoleUser: lambda cls: cls.id == uid,
             }
         if self.kind == OWNER:
+            # The owner's customer profiles (one per garage he visits) are looked up once
+            # when the scope is bound: a handful of ids, no subquery per statement.
+            customer_ids, garage_ids = self.customer_ids, self.garage_ids
             return {
-                Customer: lambda cls: func.lower(cls.email) == email,
-                Passport: lambda cls: or_(
-                    cls.owner_id.in_(select(Customer.id).where(func.lower(Customer.email) == email)),
-                    cls.driver_id.in_(select(Customer.id).where(func.lower(Customer.email) == email)),
-                ),
-                Garage: lambda cls: cls.id.in_(
-                    select(Passport.garage_id).join(Customer, Passport.owner_id == Customer.id)
-                    .where(func.lower(Customer.email) == email)
-                ),
+                Customer: lambda cls: cls.id.in_(customer_ids),
+                Passport: lambda cls: or_(cls.owner_id.in_(customer_ids),
+                                          cls.driver_id.in_(customer_ids)),
+                Garage: lambda cls: cls.id.in_(garage_ids),
                 FleetAccount: nothing,
                 AuditLog: nothing,
                 OutboxMessage: nothing,
@@ -134,7 +136,13 @@ def scope_for_user(user) -> Scope:
             return Scope(FLEET, user.id, garage_id=garage_id,
                          fleet_account_id=user.fleet_account_id)
         if kind == OWNER:
-            return Scope(OWNER, user.id, email=(user.email or "").lower())
+            email = (user.email or "").lower()
+            rows = object_session(user).execute(
+                select(Customer.id, Customer.garage_id).where(func.lower(Customer.email) == email)
+            ).all()
+            return Scope(OWNER, user.id, email=email,
+                         customer_ids=tuple(sorted(r.id for r in rows)),
+                         garage_ids=tuple(sorted({r.garage_id for r in rows})))
         if kind == EVERYTHING:
             return Scope(EVERYTHING, user.id)
     return Scope(NOTHING, user.id)

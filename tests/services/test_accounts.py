@@ -1,0 +1,115 @@
+"""R-SEC-3: forgotten passwords are reset through a single-use link valid for one hour."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from admin_app.models import AccessToken, OutboxMessage
+from admin_app.models.base import utcnow
+from admin_app.services import accounts
+from admin_app.services.errors import Conflict, InvalidInput, NotFound
+from admin_app.services.uow import unit_of_work
+
+LINK = re.compile(r"/reset-password/(\S+)")
+
+
+def _request_link(app, session, identifier):
+    with app.test_request_context("/"), unit_of_work(session):
+        accounts.request_password_reset(session, identifier, base_url="http://console")
+    mail = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    return mail, LINK.search(mail.body).group(1)
+
+
+def test_r_sec_3_reset_link_sets_a_new_password_once(app, world):
+    session = world.session
+    mail, token = _request_link(app, session, "Garage-Jansen")
+    assert mail.recipient == "balie@autobedrijf-jansen.nl" and mail.kind == "password_reset"
+    with app.test_request_context("/"), unit_of_work(session):
+        user = accounts.reset_password(session, token, "nieuw-wachtwoord", "nieuw-wachtwoord")
+    assert check_password_hash(user.password, "nieuw-wachtwoord")
+    with app.test_request_context("/"), pytest.raises(InvalidInput, match="al gebruikt"):
+        accounts.reset_password(session, token, "nog-een-keer!", "nog-een-keer!")
+
+
+def test_r_sec_3_link_expires_after_one_hour(app, world):
+    session = world.session
+    _, token = _request_link(app, session, "support@autopaspoort.example")
+    stored = session.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
+    assert timedelta(minutes=59) < stored.expires_at - utcnow() <= timedelta(hours=1)
+    stored.expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    with app.test_request_context("/"), pytest.raises(InvalidInput, match="verlopen"):
+        accounts.reset_password(session, token, "nieuw-wachtwoord", "nieuw-wachtwoord")
+
+
+def test_r_sec_3_a_new_request_invalidates_the_earlier_link(app, world):
+    session = world.session
+    _, first = _request_link(app, session, "eigenaar")
+    _, second = _request_link(app, session, "eigenaar")
+    with app.test_request_context("/"), pytest.raises(InvalidInput):
+        accounts.reset_password(session, first, "nieuw-wachtwoord", "nieuw-wachtwoord")
+    with app.test_request_context("/"), unit_of_work(session):
+        accounts.reset_password(session, second, "nieuw-wachtwoord", "nieuw-wachtwoord")
+
+
+def test_r_sec_3_forged_link_and_weak_password_are_refused(app, world):
+    session = world.session
+    _, token = _request_link(app, session, "fleet-bakker")
+    with app.test_request_context("/"):
+        with pytest.raises(InvalidInput, match="niet geldig"):
+            accounts.reset_password(session, "verzonnen-token", "nieuw-wachtwoord",
+                                    "nieuw-wachtwoord")
+        with pytest.raises(InvalidInput, match="minstens 8"):
+            accounts.reset_password(session, token, "kort", "kort")
+        with pytest.raises(InvalidInput, match="niet overeen"):
+            accounts.reset_password(session, token, "nieuw-wachtwoord", "ander-wachtwoord")
+
+
+def test_r_sec_3_unknown_user_gets_no_mail_and_no_hint(app, world):
+    session = world.session
+    before = session.scalars(select(OutboxMessage)).all()
+    with app.test_request_context("/"), unit_of_work(session):
+        accounts.request_password_reset(session, "niemand@example.nl", base_url="http://c")
+    assert session.scalars(select(OutboxMessage)).all() == before
+
+
+def test_the_stored_token_is_a_hash_not_the_link(app, world):
+    session = world.session
+    _, token = _request_link(app, session, "admin")
+    stored = session.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
+    assert token not in stored.token_hash and len(stored.token_hash) == 64
+
+
+def test_garage_adds_a_colleague_who_chooses_his_own_password(app, world):
+    session = world.session
+    jansen = world.garage("Autobedrijf Jansen")
+    with app.test_request_context("/"), unit_of_work(session):
+        user = accounts.add_colleague(session, garage_id=jansen.id, username="werkplaats-2",
+                                      email="Monteur@Autobedrijf-Jansen.nl", first_name="Mo",
+                                      last_name="Nteur", base_url="http://c")
+    assert user.password is None and user.garage_id == jansen.id
+    assert [r.name for r in user.roles] == ["Garage"]
+    assert user.email == "Monteur@autobedrijf-jansen.nl"
+    mail = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert mail.recipient == user.email and "/reset-password/" in mail.body
+
+
+def test_garage_cannot_disable_another_garages_user_or_itself(app, world):
+    session = world.session
+    jansen = world.garage("Autobedrijf Jansen")
+    me = world.user("garage-jansen")
+    with app.test_request_context("/"):
+        with pytest.raises(NotFound):
+            accounts.set_colleague_active(session, garage_id=jansen.id,
+                                          user_id=world.user("garage-devries").id,
+                                          active=False, actor_id=me.id)
+        with pytest.raises(NotFound):
+            accounts.set_colleague_active(session, garage_id=jansen.id,
+                                          user_id=world.user("admin").id, active=False,
+                                          actor_id=me.id)
+        with pytest.raises(Conflict):
+            accounts.set_colleague_active(session, garage_id=jansen.id, user_id=me.id,
+                                          active=False, actor_id=me.id)
