@@ -43,6 +43,9 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
+        from admin_app.views.guards import register_guards
+
+        register_guards(app, appbuilder)
         from admin_app.api.errors import register_api_errors
 
         register_api_errors(app)

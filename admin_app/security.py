@@ -5,12 +5,25 @@ from __future__ import annotations
 from flask import current_app
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import RoleModelView, UserGroupModelView
 
 from admin_app.models import ConsoleUser
 
 
+class ConsoleRoleView(RoleModelView):
+    exclude_route_methods = {"download"}  # FAB's file download has nothing to serve here
+
+
+class ConsoleGroupView(UserGroupModelView):
+    exclude_route_methods = {"download"}
+
+
 class ConsoleSecurityManager(SecurityManager):
     user_model = ConsoleUser
+    rolemodelview = ConsoleRoleView
+    groupmodelview = ConsoleGroupView
+    # FAB's user statistics chart loads Google Charts from the internet.
+    userstatschartview = None
 
     def __init__(self, appbuilder):
         from admin_app.views.users import ConsoleUserView

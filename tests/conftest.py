@@ -53,10 +53,19 @@ def app(database_url, redis_url):
 
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_url,
                      PUBLIC_URL="http://localhost")
+    app.config["PROPAGATE_EXCEPTIONS"] = True
     with app.app_context():
         upgrade()
         sync_roles(appbuilder)
     return app
+
+
+@pytest.fixture(autouse=True)
+def _propagate_exceptions(request):
+    # A test that sweeps many routes may switch this off to list every failure.
+    yield
+    if "app" in request.fixturenames:
+        request.getfixturevalue("app").config["PROPAGATE_EXCEPTIONS"] = True
 
 
 @pytest.fixture()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, request
-from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder import ModelView
 
 # FAB derives one permission per endpoint. We fold them into "read" and "write" so the
 # role table (admin_app.roles) stays readable and the HTML view and the REST API of the
@@ -37,26 +36,3 @@ class ConsoleModelView(ModelView):
         # table grants them; include_route_methods decides which endpoints exist.
         self.base_permissions = list(FULL_PERMISSIONS)
         super().__init__(**kwargs)
-
-    # FAB hands an action handler whatever datamodel.get() returns: with the row scope
-    # that is None for another tenant's row, so answer 404 before any handler runs.
-    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
-    @has_access
-    def action(self, name, pk):
-        if name not in self.actions or self.datamodel.get(
-            self._deserialize_pk_if_composite(pk), self._base_filters
-        ) is None:
-            abort(404)
-        return super().action(name, pk)
-
-    @expose("/action_post", methods=["POST"])
-    @has_access
-    def action_post(self):
-        name = request.form.get("action", "")
-        pks = request.form.getlist("rowid")
-        if name not in self.actions or not pks or any(
-            self.datamodel.get(self._deserialize_pk_if_composite(pk), self._base_filters) is None
-            for pk in pks
-        ):
-            abort(404)
-        return super().action_post()

@@ -28,6 +28,8 @@ class GarageView(ConsoleModelView):
     route_base = "/garages"
     class_permission_name = "Garage"
     datamodel = SQLAInterface(Garage)
+    # No delete: a garage's passports, customers and history outlive a mistake here.
+    include_route_methods = {"list", "show", "add", "edit"}
     list_title = _l("Garages")
     show_title = _l("Garage")
     add_title = _l("New garage")

@@ -29,6 +29,7 @@ class ConsoleUserView(UserDBModelView):
     """Admin's user screen: FAB's, plus the tenant each login works for."""
 
     datamodel = SQLAInterface(ConsoleUser)
+    exclude_route_methods = {"download"}
     list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage"]
     show_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage",
                     "fleet_account", "last_login"]
