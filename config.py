@@ -98,7 +98,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret"
+    SECRET_KEY = "test-secret-that-is-long-enough-for-hs256"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     AUTH_RATE_LIMIT = "10 per 20 second"
     TICK_SECONDS = 0.5

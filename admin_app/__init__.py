@@ -24,6 +24,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     register_extensions(app)
     register_request_hooks(app)
+    # After the scope is bound: the guards look rows up under the caller's scope.
+    from admin_app.extensions import appbuilder
+    from admin_app.views.guards import register_guards
+
+    register_guards(app, appbuilder)
     register_cli(app)
     return app
 
@@ -43,9 +48,6 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
-        from admin_app.views.guards import register_guards
-
-        register_guards(app, appbuilder)
         from admin_app.api.errors import register_api_errors
 
         register_api_errors(app)

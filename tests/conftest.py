@@ -70,11 +70,22 @@ def _propagate_exceptions(request):
 
 @pytest.fixture()
 def db_session(app):
+    """The app's own scoped session, inside an app context (for code under test that
+    uses ``db.session``). Requests made meanwhile would share this context's ``g``, so
+    tests that also send requests use ``world.session`` instead."""
     from admin_app.extensions import db
 
     with app.app_context():
         yield db.session
         db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def engine(app):
+    from admin_app.extensions import db
+
+    with app.app_context():
+        return db.engine
 
 
 def reset_database(session) -> None:
@@ -90,14 +101,24 @@ def reset_database(session) -> None:
 
 
 @pytest.fixture()
-def world(app, db_session):
-    """The SPEC's demo world, fresh for each test."""
-    from admin_app.demo import load_demo_data
+def world(app, engine):
+    """The SPEC's demo world, fresh for each test, with a session of its own.
 
-    reset_database(db_session)
-    load_demo_data(only_if_empty=False)
-    db_session.remove()
-    return World(db_session)
+    No app context stays pushed during the test: each request of the test client then
+    gets its own, as in production (a shared one would share ``g`` and the locale).
+    """
+    from sqlalchemy.orm import Session
+
+    from admin_app.demo import load_demo_data
+    from admin_app.extensions import db
+
+    with app.app_context():
+        reset_database(db.session)
+        load_demo_data(only_if_empty=False)
+        db.session.remove()
+    session = Session(bind=engine)
+    yield World(session)
+    session.close()
 
 
 class World:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+import prison
+
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -72,7 +74,20 @@ def _reshape(response):
     return response
 
 
+def _refuse_unreadable_query():
+    """FAB catches only some rison syntax errors; others surface as a 500. Read ``q``
+    once here and answer 400 for anything that is not rison."""
+    if not _is_api() or "q" not in request.args:
+        return None
+    try:
+        prison.loads(request.args["q"])
+    except Exception:
+        return jsonify(error_body(400, _l("The query (rison) cannot be read."))), 400
+    return None
+
+
 def register_api_errors(app: Flask) -> None:
+    app.before_request(_refuse_unreadable_query)
     app.after_request(_reshape)
 
     @app.errorhandler(DomainError)
