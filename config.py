@@ -78,13 +78,15 @@ class Config:
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "AutoPaspoort <noreply@autopaspoort.example>")
     # Seconds to wait before attempt n+1 after a temporary failure.
-    OUTBOX_BACKOFF = [int(s) for s in os.environ.get("OUTBOX_BACKOFF", "30,120,600,3600").split(",")]
+    OUTBOX_BACKOFF = [
+        int(s) for s in os.environ.get("OUTBOX_BACKOFF", "30,120,600,3600").split(",")
+    ]
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
     # How often the worker's clock looks for due work (mail to retry, nightly jobs).
     TICK_SECONDS = float(os.environ.get("TICK_SECONDS", "30"))
 
     PASSWORD_RESET_HOURS = 1
-    # Public base URL for links in mails.
+    # Base of links in mails; never taken from the Host header (reset-link poisoning).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
 
     UPLOAD_FOLDER = str(INSTANCE_DIR / "uploads")
@@ -115,6 +117,9 @@ class ProductionConfig(Config):
             raise RuntimeError(
                 "SECRET_KEY is missing or a development default: set a long random SECRET_KEY."
             )
+        if not os.environ.get("PUBLIC_URL"):
+            # Links in mails are built from it, never from the request's Host header.
+            raise RuntimeError("PUBLIC_URL must be set in production (base of mailed links).")
         if not os.environ.get("REDIS_URL"):
             raise RuntimeError("REDIS_URL must point at a Redis server in production.")
 

@@ -74,7 +74,7 @@ def register_request_hooks(app: Flask) -> None:
                 user = get_current_user()
             except Exception:  # an invalid token: FAB's @protect answers 401 itself
                 user = None
-        scope = bind_request_scope(user)
+        bind_request_scope(user)
         if user is not None:
             g.user = user
             set_actor(db.session, Actor.of_user(user))

@@ -24,18 +24,60 @@ from admin_app.services.uow import unit_of_work
 DEMO_PASSWORD = "demo"
 ACTOR = Actor.job("demo-data")
 
-FIRST_NAMES = ["Jan", "Sanne", "Pieter", "Fatima", "Daan", "Emma", "Mohamed", "Lotte", "Bram",
-               "Anouk", "Kees", "Noor", "Thijs", "Yara", "Ruben", "Femke", "Joost", "Iris"]
-LAST_NAMES = [("", "Jansen"), ("de", "Vries"), ("van", "Dijk"), ("", "Bakker"),
-              ("", "Visser"), ("", "Smit"), ("", "Meijer"), ("de", "Boer"), ("", "Mulder"),
-              ("de", "Groot"), ("", "Bos"), ("van den", "Berg"), ("", "Yılmaz"), ("", "Peters")]
+FIRST_NAMES = [
+    "Jan",
+    "Sanne",
+    "Pieter",
+    "Fatima",
+    "Daan",
+    "Emma",
+    "Mohamed",
+    "Lotte",
+    "Bram",
+    "Anouk",
+    "Kees",
+    "Noor",
+    "Thijs",
+    "Yara",
+    "Ruben",
+    "Femke",
+    "Joost",
+    "Iris",
+]
+LAST_NAMES = [
+    ("", "Jansen"),
+    ("de", "Vries"),
+    ("van", "Dijk"),
+    ("", "Bakker"),
+    ("", "Visser"),
+    ("", "Smit"),
+    ("", "Meijer"),
+    ("de", "Boer"),
+    ("", "Mulder"),
+    ("de", "Groot"),
+    ("", "Bos"),
+    ("van den", "Berg"),
+    ("", "Yılmaz"),
+    ("", "Peters"),
+]
 STREETS = ["Dorpsstraat", "Kerkstraat", "Schoolstraat", "Molenweg", "Beatrixlaan", "Stationsweg"]
-CITIES = [("3511 AB", "Utrecht"), ("1012 JS", "Amsterdam"), ("2311 EZ", "Leiden"),
-          ("8911 BK", "Leeuwarden"), ("5611 AA", "Eindhoven")]
-CARS = [("Volkswagen", "Golf", "benzine"), ("Škoda", "Octavia", "diesel"),
-        ("Toyota", "Yaris", "hybride"), ("Tesla", "Model 3", "elektrisch"),
-        ("Kia", "Niro", "elektrisch"), ("Peugeot", "208", "benzine"),
-        ("Opel", "Corsa", "benzine"), ("Renault", "Clio", "benzine")]
+CITIES = [
+    ("3511 AB", "Utrecht"),
+    ("1012 JS", "Amsterdam"),
+    ("2311 EZ", "Leiden"),
+    ("8911 BK", "Leeuwarden"),
+    ("5611 AA", "Eindhoven"),
+]
+CARS = [
+    ("Volkswagen", "Golf", "benzine"),
+    ("Škoda", "Octavia", "diesel"),
+    ("Toyota", "Yaris", "hybride"),
+    ("Tesla", "Model 3", "elektrisch"),
+    ("Kia", "Niro", "elektrisch"),
+    ("Peugeot", "208", "benzine"),
+    ("Opel", "Corsa", "benzine"),
+    ("Renault", "Clio", "benzine"),
+]
 
 
 class PlateMaker:
@@ -49,8 +91,12 @@ class PlateMaker:
         while True:
             code = self.rng.choice(SIDE_CODES[3:])
             plate = "".join(
-                "".join(self.rng.choice("BDFGHJKLNPRSTVXZ") if g[0] == "L"
-                        else self.rng.choice("0123456789") for _ in g)
+                "".join(
+                    self.rng.choice("BDFGHJKLNPRSTVXZ")
+                    if g[0] == "L"
+                    else self.rng.choice("0123456789")
+                    for _ in g
+                )
                 for g in code
             )
             if plate not in self.used:
@@ -65,20 +111,47 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
     rng = random.Random(20261125)
     plates = PlateMaker(rng)
     with unit_of_work(session, ACTOR):
-        jansen = Garage(name="Autobedrijf Jansen", email="werkplaats@autobedrijf-jansen.nl",
-                        street="Industrieweg", house_number="12", postcode="3542 AD",
-                        city="Utrecht", phone="030-2345678")
-        devries = Garage(name="Garage De Vries", email="info@garagedevries.nl",
-                         street="Havenstraat", house_number="3", postcode="2311 EZ",
-                         city="Leiden", phone="071-5123456", advice_followup_default=True)
+        jansen = Garage(
+            name="Autobedrijf Jansen",
+            email="werkplaats@autobedrijf-jansen.nl",
+            street="Industrieweg",
+            house_number="12",
+            postcode="3542 AD",
+            city="Utrecht",
+            phone="030-2345678",
+        )
+        devries = Garage(
+            name="Garage De Vries",
+            email="info@garagedevries.nl",
+            street="Havenstraat",
+            house_number="3",
+            postcode="2311 EZ",
+            city="Leiden",
+            phone="071-5123456",
+            advice_followup_default=True,
+        )
         session.add_all([jansen, devries])
         session.flush()
         for garage, domain in ((jansen, "example.nl"), (devries, "example.com")):
             _garage_passports(session, garage, domain, rng, plates)
-        fleet = _fleet(session, jansen, "Bouwbedrijf Bakker", "wagenpark@bouwbedrijf-bakker.nl",
-                       "p.bakker@bouwbedrijf-bakker.nl", rng, plates)
-        _fleet(session, devries, "Transport Visser", "wagenpark@transportvisser.nl",
-               "m.visser@transportvisser.nl", rng, plates)
+        fleet = _fleet(
+            session,
+            jansen,
+            "Bouwbedrijf Bakker",
+            "wagenpark@bouwbedrijf-bakker.nl",
+            "p.bakker@bouwbedrijf-bakker.nl",
+            rng,
+            plates,
+        )
+        _fleet(
+            session,
+            devries,
+            "Transport Visser",
+            "wagenpark@transportvisser.nl",
+            "m.visser@transportvisser.nl",
+            rng,
+            plates,
+        )
         _owner_cars(session, jansen, rng, plates)
         _logins(session, jansen, devries, fleet)
     return True
@@ -89,30 +162,64 @@ def _customer(session, garage, rng, *, email=None, domain="example.nl", index=0)
     infix, last = rng.choice(LAST_NAMES)
     postcode, city = rng.choice(CITIES)
     customer = Customer(
-        garage_id=garage.id, first_name=first, infix=infix or None, last_name=last,
+        garage_id=garage.id,
+        first_name=first,
+        infix=infix or None,
+        last_name=last,
         email=email or f"{first.lower()}.{(infix + last).replace(' ', '').lower()}{index}@{domain}",
-        street=rng.choice(STREETS), house_number=str(rng.randint(1, 250)), postcode=postcode,
-        city=city, phone=f"06-{rng.randint(10000000, 99999999)}",
+        street=rng.choice(STREETS),
+        house_number=str(rng.randint(1, 250)),
+        postcode=postcode,
+        city=city,
+        phone=f"06-{rng.randint(10000000, 99999999)}",
         customer_number=str(100000 + index),
     )
     session.add(customer)
     return customer
 
 
-def _passport(session, garage, owner, rng, plates, *, state, stock=False, driver=None,
-              fleet=None, via="manual") -> Passport:
+def _passport(
+    session,
+    garage,
+    owner,
+    rng,
+    plates,
+    *,
+    state,
+    stock=False,
+    driver=None,
+    fleet=None,
+    via="manual",
+) -> Passport:
     brand, model, fuel = rng.choice(CARS)
     today = date.today()
     passport = Passport(
-        garage_id=garage.id, plate=plates(), brand=brand, model=model, fuel=fuel,
+        garage_id=garage.id,
+        plate=plates(),
+        brand=brand,
+        model=model,
+        fuel=fuel,
         first_registration=today - timedelta(days=rng.randint(365, 365 * 12)),
         # Dates on both sides of "inspection date + 4 months", some unknown or overdue.
-        apk_expiry=rng.choice([None, today - timedelta(days=20), today + timedelta(days=60),
-                               today + timedelta(days=200), today + timedelta(days=400)]),
+        apk_expiry=rng.choice(
+            [
+                None,
+                today - timedelta(days=20),
+                today + timedelta(days=60),
+                today + timedelta(days=200),
+                today + timedelta(days=400),
+            ]
+        ),
         next_service=rng.choice([None, today + timedelta(days=30), today + timedelta(days=150)]),
-        mobility_renewal=rng.choice([None, today + timedelta(days=90), today + timedelta(days=300)]),
-        odometer=rng.randint(5_000, 240_000), owner=owner, driver=driver,
-        fleet_account_id=fleet.id if fleet else None, stock_car=stock, state=state,
+        mobility_renewal=rng.choice(
+            [None, today + timedelta(days=90), today + timedelta(days=300)]
+        ),
+        odometer=rng.randint(5_000, 240_000),
+        owner=owner,
+        driver=driver,
+        fleet_account_id=fleet.id if fleet else None,
+        stock_car=stock,
+        state=state,
         created_via=via,
     )
     now = utcnow()
@@ -127,11 +234,19 @@ def _passport(session, garage, owner, rng, plates, *, state, stock=False, driver
 
 
 def _garage_passports(session, garage, domain, rng, plates) -> None:
-    stock_owner = Customer(garage_id=garage.id, first_name=None, last_name=garage.name,
-                           email=garage.email)
+    stock_owner = Customer(
+        garage_id=garage.id, first_name=None, last_name=garage.name, email=garage.email
+    )
     session.add(stock_owner)
-    plan = (["stock"] * 8 + ["created"] * 12 + ["sent"] * 14 + ["activated"] * 18
-            + ["bounced"] * 4 + ["archived"] * 4 + ["transfer_pending"] * 1)
+    plan = (
+        ["stock"] * 8
+        + ["created"] * 12
+        + ["sent"] * 14
+        + ["activated"] * 18
+        + ["bounced"] * 4
+        + ["archived"] * 4
+        + ["transfer_pending"] * 1
+    )
     for index, kind in enumerate(plan, start=1):
         if kind == "stock":
             _passport(session, garage, stock_owner, rng, plates, state="activated", stock=True)
@@ -142,33 +257,48 @@ def _garage_passports(session, garage, domain, rng, plates) -> None:
             owner.email_bounced_at = utcnow() - timedelta(days=2)
             _passport(session, garage, owner, rng, plates, state="sent", via="list")
             continue
-        _passport(session, garage, owner, rng, plates, state=kind,
-                  via=rng.choice(["manual", "list", "api"]))
+        _passport(
+            session,
+            garage,
+            owner,
+            rng,
+            plates,
+            state=kind,
+            via=rng.choice(["manual", "list", "api"]),
+        )
     session.flush()
     # A few activation mails waiting in the outbox (no SMTP server in the demo).
-    for customer in session.scalars(select(Customer).where(Customer.garage_id == garage.id)
-                                    .order_by(Customer.id).limit(3)):
-        queue_mail(session, recipient=customer.email, kind="activation",
-                   subject=f"Uw AutoPaspoort van {garage.name}",
-                   body="Activeer uw AutoPaspoort met de link in deze mail.",
-                   garage_id=garage.id)
+    for customer in session.scalars(
+        select(Customer).where(Customer.garage_id == garage.id).order_by(Customer.id).limit(3)
+    ):
+        queue_mail(
+            session,
+            recipient=customer.email,
+            kind="activation",
+            subject=f"Uw AutoPaspoort van {garage.name}",
+            body="Activeer uw AutoPaspoort met de link in deze mail.",
+            garage_id=garage.id,
+        )
 
 
 def _fleet(session, garage, name, email, manager_email, rng, plates) -> FleetAccount:
     manager = _customer(session, garage, rng, email=manager_email)
     manager_passport = _passport(session, garage, manager, rng, plates, state="activated")
-    company = Customer(garage_id=garage.id, last_name=name,
-                       email=email.replace("wagenpark@", "administratie@"))
+    company = Customer(
+        garage_id=garage.id, last_name=name, email=email.replace("wagenpark@", "administratie@")
+    )
     session.add(company)
     session.flush()
-    fleet = FleetAccount(garage_id=garage.id, name=name, email=email,
-                         manager_passport_id=manager_passport.id)
+    fleet = FleetAccount(
+        garage_id=garage.id, name=name, email=email, manager_passport_id=manager_passport.id
+    )
     session.add(fleet)
     session.flush()
     for index in range(5):
         driver = _customer(session, garage, rng, domain=email.split("@")[1], index=900 + index)
-        _passport(session, garage, company, rng, plates, state="activated", driver=driver,
-                  fleet=fleet)
+        _passport(
+            session, garage, company, rng, plates, state="activated", driver=driver, fleet=fleet
+        )
     session.flush()
     return fleet
 
@@ -190,16 +320,37 @@ def _logins(session, jansen, devries, fleet) -> None:
     password = _demo_password_hash()
     for username, role, first, last, email, garage_id, fleet_id in (
         ("admin", "Admin", "Ada", "Beheer", "admin@autopaspoort.example", None, None),
-        ("garage-jansen", "Garage", "Gert", "Jansen", "balie@autobedrijf-jansen.nl", jansen.id, None),
-        ("garage-devries", "Garage", "Dirk", "de Vries", "balie@garagedevries.nl", devries.id, None),
+        (
+            "garage-jansen",
+            "Garage",
+            "Gert",
+            "Jansen",
+            "balie@autobedrijf-jansen.nl",
+            jansen.id,
+            None,
+        ),
+        (
+            "garage-devries",
+            "Garage",
+            "Dirk",
+            "de Vries",
+            "balie@garagedevries.nl",
+            devries.id,
+            None,
+        ),
         ("fleet-bakker", "FleetManager", "Peter", "Bakker", fleet.email, None, fleet.id),
         ("support", "Support", "Sam", "Helpdesk", "support@autopaspoort.example", None, None),
         ("eigenaar", "Owner", "Eva", "Eigenaar", "eigenaar@example.nl", None, None),
     ):
-        user = ConsoleUser(username=username, first_name=first, last_name=last, email=email,
-                           active=True, password=password, garage_id=garage_id,
-                           fleet_account_id=fleet_id)
+        user = ConsoleUser(
+            username=username,
+            first_name=first,
+            last_name=last,
+            email=email,
+            active=True,
+            password=password,
+            garage_id=garage_id,
+            fleet_account_id=fleet_id,
+        )
         user.roles = [find_role(session, role)]
         session.add(user)
-
-

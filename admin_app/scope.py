@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import Session, object_session, with_loader_criteria
 
@@ -31,7 +32,6 @@ from admin_app.models import (
     Passport,
 )
 from admin_app.services.errors import NotFound
-from flask_babel import lazy_gettext as _l
 
 EVERYTHING = "everything"  # Admin, Support
 GARAGE = "garage"
@@ -40,8 +40,13 @@ OWNER = "owner"
 NOTHING = "nothing"  # anonymous, or a user without a known role
 
 # Role names, in the order a user with several roles is scoped by.
-ROLE_SCOPES = (("Admin", EVERYTHING), ("Support", EVERYTHING), ("Garage", GARAGE),
-               ("FleetManager", FLEET), ("Owner", OWNER))
+ROLE_SCOPES = (
+    ("Admin", EVERYTHING),
+    ("Support", EVERYTHING),
+    ("Garage", GARAGE),
+    ("FleetManager", FLEET),
+    ("Owner", OWNER),
+)
 
 TENANT_MODELS = (Garage, Customer, Passport, FleetAccount, AuditLog, OutboxMessage)
 
@@ -68,7 +73,7 @@ class Scope:
         ]
 
     def _criteria(self) -> dict:
-        gid, fid, uid, email = self.garage_id, self.fleet_account_id, self.user_id, self.email
+        gid, fid, uid = self.garage_id, self.fleet_account_id, self.user_id
         nothing = lambda cls: false()  # noqa: E731
         if self.kind == GARAGE:
             return {
@@ -85,10 +90,16 @@ class Scope:
                 Garage: lambda cls: cls.id == gid,
                 Passport: lambda cls: cls.fleet_account_id == fid,
                 Customer: lambda cls: or_(
-                    cls.id.in_(select(Passport.owner_id)
-                               .where(Passport.fleet_account_id == fid).correlate(None)),
-                    cls.id.in_(select(Passport.driver_id)
-                               .where(Passport.fleet_account_id == fid).correlate(None)),
+                    cls.id.in_(
+                        select(Passport.owner_id)
+                        .where(Passport.fleet_account_id == fid)
+                        .correlate(None)
+                    ),
+                    cls.id.in_(
+                        select(Passport.driver_id)
+                        .where(Passport.fleet_account_id == fid)
+                        .correlate(None)
+                    ),
                 ),
                 FleetAccount: lambda cls: cls.id == fid,
                 AuditLog: nothing,
@@ -101,8 +112,9 @@ class Scope:
             customer_ids, garage_ids = self.customer_ids, self.garage_ids
             return {
                 Customer: lambda cls: cls.id.in_(customer_ids),
-                Passport: lambda cls: or_(cls.owner_id.in_(customer_ids),
-                                          cls.driver_id.in_(customer_ids)),
+                Passport: lambda cls: or_(
+                    cls.owner_id.in_(customer_ids), cls.driver_id.in_(customer_ids)
+                ),
                 Garage: lambda cls: cls.id.in_(garage_ids),
                 FleetAccount: nothing,
                 AuditLog: nothing,
@@ -132,17 +144,29 @@ def scope_for_user(user) -> Scope:
             # scope was known, and a lazy load would inherit that query's criteria.
             session = object_session(user)
             garage_id = session.scalar(
-                select(FleetAccount.garage_id).where(FleetAccount.id == user.fleet_account_id))
-            return Scope(FLEET, user.id, garage_id=garage_id,
-                         fleet_account_id=user.fleet_account_id)
+                select(FleetAccount.garage_id).where(FleetAccount.id == user.fleet_account_id)
+            )
+            return Scope(
+                FLEET, user.id, garage_id=garage_id, fleet_account_id=user.fleet_account_id
+            )
         if kind == OWNER:
             email = (user.email or "").lower()
-            rows = object_session(user).execute(
-                select(Customer.id, Customer.garage_id).where(func.lower(Customer.email) == email)
-            ).all()
-            return Scope(OWNER, user.id, email=email,
-                         customer_ids=tuple(sorted(r.id for r in rows)),
-                         garage_ids=tuple(sorted({r.garage_id for r in rows})))
+            rows = (
+                object_session(user)
+                .execute(
+                    select(Customer.id, Customer.garage_id).where(
+                        func.lower(Customer.email) == email
+                    )
+                )
+                .all()
+            )
+            return Scope(
+                OWNER,
+                user.id,
+                email=email,
+                customer_ids=tuple(sorted(r.id for r in rows)),
+                garage_ids=tuple(sorted({r.garage_id for r in rows})),
+            )
         if kind == EVERYTHING:
             return Scope(EVERYTHING, user.id)
     return Scope(NOTHING, user.id)

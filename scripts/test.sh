@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 status=0
 
+echo "== lint =="
+.venv/bin/ruff check admin_app tests config.py || status=1
+
 echo "== tests on SQLite =="
 TEST_DATABASE=sqlite $PY -m pytest -q -p no:cacheprovider "$@" || status=1
 

@@ -17,8 +17,14 @@ from sqlalchemy import text
 from config import TestingConfig
 
 DB_KIND = os.environ.get("TEST_DATABASE", "sqlite")
-KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
-               "ab_permission_view_role", "alembic_version"}
+KEEP_TABLES = {
+    "ab_permission",
+    "ab_view_menu",
+    "ab_permission_view",
+    "ab_role",
+    "ab_permission_view_role",
+    "alembic_version",
+}
 _addresses = itertools.count(1)
 
 
@@ -51,8 +57,12 @@ def app(database_url, redis_url):
     from admin_app.extensions import appbuilder
     from admin_app.roles import sync_roles
 
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, REDIS_URL=redis_url,
-                     PUBLIC_URL="http://localhost")
+    app = create_app(
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=database_url,
+        REDIS_URL=redis_url,
+        PUBLIC_URL="http://localhost",
+    )
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with app.app_context():
         upgrade()
@@ -152,7 +162,9 @@ class Browser:
     def __init__(self, app):
         self.client = app.test_client()
         # Each client its own address, so login rate limits don't leak between tests.
-        self.client.environ_base["REMOTE_ADDR"] = f"10.9.{next(_addresses) % 250}.{next(_addresses) % 250}"
+        self.client.environ_base["REMOTE_ADDR"] = (
+            f"10.9.{next(_addresses) % 250}.{next(_addresses) % 250}"
+        )
         self.csrf_token = None
 
     def fetch_csrf(self, path: str = "/login/") -> str:
@@ -164,8 +176,9 @@ class Browser:
 
     def login(self, username: str, password: str = "demo"):
         token = self.fetch_csrf("/login/")
-        response = self.client.post("/login/", data={"username": username, "password": password,
-                                                     "csrf_token": token})
+        response = self.client.post(
+            "/login/", data={"username": username, "password": password, "csrf_token": token}
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         assert "/login" not in response.headers["Location"], f"login failed for {username}"
         self.fetch_csrf("/forgot-password")
@@ -198,11 +211,15 @@ def login_as(app, world):
 def api_client(app, world):
     def client_for(username: str | None, password: str = "demo"):
         client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = f"10.8.{next(_addresses) % 250}.{next(_addresses) % 250}"
+        client.environ_base["REMOTE_ADDR"] = (
+            f"10.8.{next(_addresses) % 250}.{next(_addresses) % 250}"
+        )
         headers = {}
         if username:
-            response = client.post("/api/v1/security/login", json={
-                "username": username, "password": password, "provider": "db"})
+            response = client.post(
+                "/api/v1/security/login",
+                json={"username": username, "password": password, "provider": "db"},
+            )
             assert response.status_code == 200, response.get_json()
             headers["Authorization"] = f"Bearer {response.get_json()['access_token']}"
         client.environ_base["HTTP_AUTHORIZATION"] = headers.get("Authorization", "")

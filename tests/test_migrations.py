@@ -32,8 +32,13 @@ def empty_database(tmp_path):
 
 def flask(url, *args):
     env = dict(os.environ, DATABASE_URL=url, CONSOLE_ENV="development")
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "admin_app:create_app",
-                             *args], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "admin_app:create_app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout + result.stderr
 
@@ -49,8 +54,18 @@ def tables(url) -> set[str]:
 def test_upgrade_downgrade_one_step_and_up_again(empty_database):
     flask(empty_database, "db", "upgrade")
     created = tables(empty_database)
-    assert {"garage", "customer", "passport", "fleet_account", "audit_log", "outbox_message",
-            "access_token", "ab_user", "ab_role", "ab_permission_view"} <= created
+    assert {
+        "garage",
+        "customer",
+        "passport",
+        "fleet_account",
+        "audit_log",
+        "outbox_message",
+        "access_token",
+        "ab_user",
+        "ab_role",
+        "ab_permission_view",
+    } <= created
     flask(empty_database, "db", "downgrade", "--", "-1")
     assert tables(empty_database) - {"alembic_version"} == set()
     flask(empty_database, "db", "upgrade")
@@ -73,5 +88,8 @@ def test_sync_roles_is_idempotent(empty_database):
     flask(empty_database, "sync-roles")
     engine = create_engine(empty_database)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM ab_permission_view_role")).scalar() == pairs
+        assert (
+            connection.execute(text("SELECT count(*) FROM ab_permission_view_role")).scalar()
+            == pairs
+        )
     engine.dispose()

@@ -45,10 +45,23 @@ def test_r_x_2_the_catalog_is_not_fuzzy():
 
 
 PAGES = {
-    "admin": ["/", "/passports/list/", "/garages/list/", "/users/list/", "/audit-log/list/",
-              "/outbox/list/"],
-    "garage-jansen": ["/", "/passports/list/", "/customers/list/", "/fleet-accounts/list/",
-                      "/colleagues/list/", "/colleagues/new", "/my-garage/logo"],
+    "admin": [
+        "/",
+        "/passports/list/",
+        "/garages/list/",
+        "/users/list/",
+        "/audit-log/list/",
+        "/outbox/list/",
+    ],
+    "garage-jansen": [
+        "/",
+        "/passports/list/",
+        "/customers/list/",
+        "/fleet-accounts/list/",
+        "/colleagues/list/",
+        "/colleagues/new",
+        "/my-garage/logo",
+    ],
     "support": ["/", "/passports/list/", "/outbox/list/"],
     "fleet-bakker": ["/"],
     "eigenaar": ["/", "/my-vehicles/list/"],

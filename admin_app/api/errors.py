@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import prison
-
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -41,8 +40,10 @@ def _is_api() -> bool:
 def error_body(status: int, message=None, errors: dict | None = None) -> dict:
     return {
         "message": str(message or STATUS_MESSAGES.get(status, STATUS_MESSAGES[400])),
-        "errors": {k: [str(m) for m in (v if isinstance(v, list) else [v])]
-                   for k, v in (errors or {}).items()},
+        "errors": {
+            k: [str(m) for m in (v if isinstance(v, list) else [v])]
+            for k, v in (errors or {}).items()
+        },
     }
 
 

@@ -18,8 +18,20 @@ class PassportApi(ConsoleApi):
     resource_name = "passport"
     class_permission_name = "Passport"
     datamodel = SQLAInterface(Passport)
-    list_columns = ["id", "plate", "plate_display", "state", "email", "customer_id",
-                    "garage_id", "fleet_account_id", "stock_car", "brand", "model", "apk_expiry"]
+    list_columns = [
+        "id",
+        "plate",
+        "plate_display",
+        "state",
+        "email",
+        "customer_id",
+        "garage_id",
+        "fleet_account_id",
+        "stock_car",
+        "brand",
+        "model",
+        "apk_expiry",
+    ]
     order_columns = ["id", "plate", "state", "apk_expiry"]
     search_columns = ["plate", "state", "fleet_account", "garage"]
     search_filters = {
@@ -34,8 +46,20 @@ class CustomerApi(ConsoleApi):
     resource_name = "customer"
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
-    list_columns = ["id", "first_name", "infix", "last_name", "email", "street", "house_number",
-                    "postcode", "city", "phone", "customer_number", "garage_id"]
+    list_columns = [
+        "id",
+        "first_name",
+        "infix",
+        "last_name",
+        "email",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "customer_number",
+        "garage_id",
+    ]
     order_columns = ["id", "last_name"]
     search_columns = ["email", "last_name"]
     search_filters = {"email": [FilterEqual], "last_name": [FilterEqual, FilterStartsWith]}

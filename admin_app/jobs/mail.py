@@ -42,10 +42,13 @@ def hand_over(message_ids: list[int]) -> None:
 
 
 def _claim_due(session, now: datetime) -> list[int]:
-    due = and_(OutboxMessage.state == OutboxState.pending.value,
-               OutboxMessage.next_attempt_at <= now)
-    stale = and_(OutboxMessage.state == OutboxState.sending.value,
-                 OutboxMessage.claimed_at < now - STALE_CLAIM)
+    due = and_(
+        OutboxMessage.state == OutboxState.pending.value, OutboxMessage.next_attempt_at <= now
+    )
+    stale = and_(
+        OutboxMessage.state == OutboxState.sending.value,
+        OutboxMessage.claimed_at < now - STALE_CLAIM,
+    )
     candidates = session.scalars(
         select(OutboxMessage.id).where(or_(due, stale)).order_by(OutboxMessage.id).limit(BATCH)
     ).all()

@@ -1,6 +1,6 @@
 """The one worker entry point: builds the app once, ticks the clock, runs rq jobs.
 
-    python -m admin_app.jobs.worker
+python -m admin_app.jobs.worker
 """
 
 from __future__ import annotations

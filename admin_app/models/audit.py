@@ -26,7 +26,8 @@ class AuditLog(Model):
 
     def changes_text(self) -> str:
         return "; ".join(
-            f"{field}: {_short(old)} → {_short(new)}" for field, (old, new) in sorted(self.changes.items())
+            f"{field}: {_short(old)} → {_short(new)}"
+            for field, (old, new) in sorted(self.changes.items())
         )
 
 

@@ -18,7 +18,9 @@ class FleetAccount(Model):
     email = Column(String(320), nullable=False, unique=True)
     # A passport manages at most one fleet account.
     manager_passport_id = Column(
-        Integer, ForeignKey("passport.id", use_alter=True, name="fk_fleet_account_manager_passport"), unique=True
+        Integer,
+        ForeignKey("passport.id", use_alter=True, name="fk_fleet_account_manager_passport"),
+        unique=True,
     )
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 

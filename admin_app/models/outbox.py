@@ -9,7 +9,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
 from admin_app.models.base import UTCDateTime, utcnow
 
 
-class OutboxState(str, enum.Enum):
+class OutboxState(enum.StrEnum):
     pending = "pending"
     sending = "sending"
     sent = "sent"

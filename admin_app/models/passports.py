@@ -12,7 +12,7 @@ from admin_app.models.types import PlateType
 from admin_app.services.plates import display_plate
 
 
-class PassportState(str, enum.Enum):
+class PassportState(enum.StrEnum):
     created = "created"
     sent = "sent"
     activated = "activated"
@@ -59,9 +59,7 @@ class Passport(Model):
     odometer = Column(Integer)
     owner_id = Column(Integer, ForeignKey("customer.id"), nullable=False, index=True)
     driver_id = Column(Integer, ForeignKey("customer.id"), index=True)
-    fleet_account_id = Column(
-        Integer, ForeignKey("fleet_account.id"), index=True
-    )
+    fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"), index=True)
     stock_car = Column(Boolean, nullable=False, default=False)
     state = Column(String(20), nullable=False, default=PassportState.created.value, index=True)
     created_via = Column(String(20), nullable=False, default="manual")
@@ -73,9 +71,7 @@ class Passport(Model):
     garage = relationship("Garage", lazy="joined", innerjoin=True)
     owner = relationship("Customer", foreign_keys=[owner_id], lazy="joined", innerjoin=True)
     driver = relationship("Customer", foreign_keys=[driver_id], lazy="joined")
-    fleet_account = relationship(
-        "FleetAccount", foreign_keys=[fleet_account_id], lazy="joined"
-    )
+    fleet_account = relationship("FleetAccount", foreign_keys=[fleet_account_id], lazy="joined")
 
     @property
     def plate_display(self) -> str:

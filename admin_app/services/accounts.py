@@ -30,30 +30,48 @@ def find_role(session: Session, name: str):
 
 def check_new_password(password: str, confirm: str | None = None) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(_l("Choose a password of at least %(n)s characters.",
-                              n=MIN_PASSWORD_LENGTH), field="password")
+        raise InvalidInput(
+            _l("Choose a password of at least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+            field="password",
+        )
     if confirm is not None and password != confirm:
         raise InvalidInput(_l("The passwords do not match."), field="conf_password")
 
 
-def create_login(session: Session, *, username: str, email: str, first_name: str,
-                 last_name: str, role_name: str, password: str | None = None,
-                 garage_id: int | None = None, fleet_account_id: int | None = None) -> ConsoleUser:
+def create_login(
+    session: Session,
+    *,
+    username: str,
+    email: str,
+    first_name: str,
+    last_name: str,
+    role_name: str,
+    password: str | None = None,
+    garage_id: int | None = None,
+    fleet_account_id: int | None = None,
+) -> ConsoleUser:
     """A new login. Without a password it can only be entered through a mailed link."""
     email = normalize_email(email)
     username = (username or "").strip()
     if not username:
         raise InvalidInput(_l("Fill in a user name."), field="username")
-    clash = session.scalar(select(ConsoleUser.id).where(or_(
-        func.lower(ConsoleUser.username) == username.lower(),
-        func.lower(ConsoleUser.email) == email.lower(),
-    )))
+    clash = session.scalar(
+        select(ConsoleUser.id).where(
+            or_(
+                func.lower(ConsoleUser.username) == username.lower(),
+                func.lower(ConsoleUser.email) == email.lower(),
+            )
+        )
+    )
     if clash:
-        raise Conflict(_l("A login with this user name or e-mail already exists."),
-                       field="email")
+        raise Conflict(_l("A login with this user name or e-mail already exists."), field="email")
     user = ConsoleUser(
-        username=username, email=email, first_name=first_name.strip() or username,
-        last_name=last_name.strip() or "-", active=True, garage_id=garage_id,
+        username=username,
+        email=email,
+        first_name=first_name.strip() or username,
+        last_name=last_name.strip() or "-",
+        active=True,
+        garage_id=garage_id,
         fleet_account_id=fleet_account_id,
         password=generate_password_hash(password) if password else None,
     )
@@ -63,17 +81,33 @@ def create_login(session: Session, *, username: str, email: str, first_name: str
     return user
 
 
-def add_colleague(session: Session, *, garage_id: int, username: str, email: str,
-                  first_name: str, last_name: str, base_url: str) -> ConsoleUser:
+def add_colleague(
+    session: Session,
+    *,
+    garage_id: int,
+    username: str,
+    email: str,
+    first_name: str,
+    last_name: str,
+    base_url: str,
+) -> ConsoleUser:
     """A Garage login for the same garage; the colleague sets a password by mail."""
-    user = create_login(session, username=username, email=email, first_name=first_name,
-                        last_name=last_name, role_name="Garage", garage_id=garage_id)
+    user = create_login(
+        session,
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role_name="Garage",
+        garage_id=garage_id,
+    )
     _mail_password_link(session, user, base_url, welcome=True)
     return user
 
 
-def set_colleague_active(session: Session, *, garage_id: int, user_id: int, active: bool,
-                         actor_id: int) -> ConsoleUser:
+def set_colleague_active(
+    session: Session, *, garage_id: int, user_id: int, active: bool, actor_id: int
+) -> ConsoleUser:
     user = session.get(ConsoleUser, user_id)
     if user is None or user.garage_id != garage_id or {r.name for r in user.roles} != {"Garage"}:
         raise NotFound(_l("Not found."))
@@ -92,33 +126,49 @@ def request_password_reset(session: Session, identifier: str, *, base_url: str) 
     key = (identifier or "").strip().lower()
     if not key:
         raise InvalidInput(_l("Fill in your user name or e-mail address."), field="email")
-    user = session.scalar(select(ConsoleUser).where(
-        or_(func.lower(ConsoleUser.username) == key, func.lower(ConsoleUser.email) == key),
-        ConsoleUser.active.is_(True),
-    ))
+    user = session.scalar(
+        select(ConsoleUser).where(
+            or_(func.lower(ConsoleUser.username) == key, func.lower(ConsoleUser.email) == key),
+            ConsoleUser.active.is_(True),
+        )
+    )
     if user is not None:
         _mail_password_link(session, user, base_url, welcome=False)
 
 
-def _mail_password_link(session: Session, user: ConsoleUser, base_url: str, *,
-                        welcome: bool) -> None:
+def _mail_password_link(
+    session: Session, user: ConsoleUser, base_url: str, *, welcome: bool
+) -> None:
     hours = 72 if welcome else 1
-    raw = issue_token(session, purpose=PASSWORD_RESET, user_id=user.id,
-                      ttl=timedelta(hours=hours))
+    raw = issue_token(session, purpose=PASSWORD_RESET, user_id=user.id, ttl=timedelta(hours=hours))
     link = f"{base_url.rstrip('/')}/reset-password/{raw}"
     if welcome:
         subject = _l("Your login for the garage console")
-        body = _l("Hello %(name)s,\n\nA login was made for you (user name: %(username)s). "
-                  "Choose your password within 72 hours with this link:\n\n%(link)s\n",
-                  name=user.first_name, username=user.username, link=link)
+        body = _l(
+            "Hello %(name)s,\n\nA login was made for you (user name: %(username)s). "
+            "Choose your password within 72 hours with this link:\n\n%(link)s\n",
+            name=user.first_name,
+            username=user.username,
+            link=link,
+        )
     else:
         subject = _l("Reset your password")
-        body = _l("Hello %(name)s,\n\nSomeone asked to reset the password of %(username)s. "
-                  "Choose a new password within one hour with this link (it works once):"
-                  "\n\n%(link)s\n\nDid not ask for it? Then ignore this mail.\n",
-                  name=user.first_name, username=user.username, link=link)
-    queue_mail(session, recipient=user.email, kind="password_reset", subject=str(subject),
-               body=str(body), garage_id=user.garage_id)
+        body = _l(
+            "Hello %(name)s,\n\nSomeone asked to reset the password of %(username)s. "
+            "Choose a new password within one hour with this link (it works once):"
+            "\n\n%(link)s\n\nDid not ask for it? Then ignore this mail.\n",
+            name=user.first_name,
+            username=user.username,
+            link=link,
+        )
+    queue_mail(
+        session,
+        recipient=user.email,
+        kind="password_reset",
+        subject=str(subject),
+        body=str(body),
+        garage_id=user.garage_id,
+    )
 
 
 def user_for_reset_link(session: Session, raw: str) -> ConsoleUser:

@@ -119,8 +119,11 @@ def _record_for(obj, action: str, actor: Actor) -> dict | None:
 def _after_flush(session: Session, flush_context) -> None:
     actor = get_actor(session)
     rows = []
-    for action, objects in (("insert", session.new), ("update", session.dirty),
-                            ("delete", session.deleted)):
+    for action, objects in (
+        ("insert", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
         for obj in objects:
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue
@@ -150,16 +153,28 @@ def record_bulk(
     rows = []
     for action, record_id, fields in changes:
         clean = {
-            key: (["***", "***"] if key in NEVER_LOGGED or "token" in key
-                  else [_plain(old), _plain(new)])
+            key: (
+                ["***", "***"]
+                if key in NEVER_LOGGED or "token" in key
+                else [_plain(old), _plain(new)]
+            )
             for key, (old, new) in fields.items()
         }
-        rows.append({
-            "at": now, "actor_id": actor.id, "actor_name": actor.name, "action": action,
-            "table_name": table, "record_id": record_id, "garage_id": garage_id,
-            "passport_id": record_id if table == "passport" else (passport_ids or {}).get(record_id),
-            "changes": clean,
-        })
+        rows.append(
+            {
+                "at": now,
+                "actor_id": actor.id,
+                "actor_name": actor.name,
+                "action": action,
+                "table_name": table,
+                "record_id": record_id,
+                "garage_id": garage_id,
+                "passport_id": record_id
+                if table == "passport"
+                else (passport_ids or {}).get(record_id),
+                "changes": clean,
+            }
+        )
     if rows:
         session.execute(insert(AuditLog.__table__), rows)
     return len(rows)

@@ -14,10 +14,18 @@ from admin_app.models import OutboxMessage
 _NEW_MAIL = "outbox_new_ids"
 
 
-def queue_mail(session: Session, *, recipient: str, kind: str, subject: str, body: str,
-               garage_id: int | None = None) -> OutboxMessage:
-    message = OutboxMessage(recipient=recipient, kind=kind, subject=str(subject),
-                            body=str(body), garage_id=garage_id)
+def queue_mail(
+    session: Session,
+    *,
+    recipient: str,
+    kind: str,
+    subject: str,
+    body: str,
+    garage_id: int | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        recipient=recipient, kind=kind, subject=str(subject), body=str(body), garage_id=garage_id
+    )
     session.add(message)
     session.flush()
     session.info.setdefault(_NEW_MAIL, set()).add(message.id)

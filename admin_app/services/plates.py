@@ -71,15 +71,20 @@ def validate_plate(raw: str | None) -> str:
         raise InvalidInput(_l("Fill in a licence plate."), field="plate")
     if len(plate) != 6:
         raise InvalidInput(
-            _l("A licence plate has 6 letters and digits; '%(plate)s' has %(count)s.",
-               plate=raw, count=len(plate)),
+            _l(
+                "A licence plate has 6 letters and digits; '%(plate)s' has %(count)s.",
+                plate=raw,
+                count=len(plate),
+            ),
             field="plate",
         )
     if side_code(plate) is None:
         raise InvalidInput(
-            _l("'%(plate)s' is not a Dutch licence plate: its letters and digits fit none of "
-               "the side-codes 1–14 (such as 12-ABC-3 or AB-12-CD).",
-               plate=raw),
+            _l(
+                "'%(plate)s' is not a Dutch licence plate: its letters and digits fit none of "
+                "the side-codes 1–14 (such as 12-ABC-3 or AB-12-CD).",
+                plate=raw,
+            ),
             field="plate",
         )
     return plate

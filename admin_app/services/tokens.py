@@ -23,21 +23,38 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def issue_token(session: Session, *, purpose: str, ttl: timedelta, user_id: int | None = None,
-                subject_id: int | None = None) -> str:
+def issue_token(
+    session: Session,
+    *,
+    purpose: str,
+    ttl: timedelta,
+    user_id: int | None = None,
+    subject_id: int | None = None,
+) -> str:
     """A new token; earlier unused tokens for the same purpose and target stop working."""
     now = utcnow()
     session.execute(
         update(AccessToken)
-        .where(AccessToken.purpose == purpose, AccessToken.used_at.is_(None),
-               AccessToken.user_id == user_id if user_id is not None
-               else AccessToken.subject_id == subject_id)
+        .where(
+            AccessToken.purpose == purpose,
+            AccessToken.used_at.is_(None),
+            AccessToken.user_id == user_id
+            if user_id is not None
+            else AccessToken.subject_id == subject_id,
+        )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     raw = secrets.token_urlsafe(32)
-    session.add(AccessToken(purpose=purpose, token_hash=_hash(raw), user_id=user_id,
-                            subject_id=subject_id, expires_at=now + ttl))
+    session.add(
+        AccessToken(
+            purpose=purpose,
+            token_hash=_hash(raw),
+            user_id=user_id,
+            subject_id=subject_id,
+            expires_at=now + ttl,
+        )
+    )
     session.flush()
     return raw
 

@@ -19,23 +19,49 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(PassportView, "Passports", label=_l("Passports"), icon="fa-car")
     appbuilder.add_view(MyVehiclesView, "My vehicles", label=_l("My vehicles"), icon="fa-car")
     appbuilder.add_view(CustomerView, "Customers", label=_l("Customers"), icon="fa-users")
-    appbuilder.add_view(FleetAccountView, "Fleet accounts", label=_l("Fleet accounts"),
-                        icon="fa-truck")
-    appbuilder.add_view(MyGarageView, "Garage settings", label=_l("Garage settings"),
-                        icon="fa-wrench", href="/my-garage/mine", category="My garage",
-                        category_label=_l("My garage"))
-    appbuilder.add_link("Garage logo", label=_l("Logo for printed forms"),
-                        href="/my-garage/logo", category="My garage", icon="fa-image")
-    appbuilder.add_view(ColleagueView, "Colleagues", label=_l("Colleagues"), icon="fa-user",
-                        category="My garage")
-    appbuilder.add_link("New colleague", label=_l("New colleague"), href="/colleagues/new",
-                        category="My garage", icon="fa-user-plus")
-    appbuilder.add_view(GarageView, "Garages", label=_l("Garages"), icon="fa-building",
-                        category="Platform", category_label=_l("Platform"))
-    appbuilder.add_view(AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-history",
-                        category="Platform")
-    appbuilder.add_view(OutboxView, "Outbox", label=_l("Outbox"), icon="fa-envelope",
-                        category="Platform")
+    appbuilder.add_view(
+        FleetAccountView, "Fleet accounts", label=_l("Fleet accounts"), icon="fa-truck"
+    )
+    appbuilder.add_view(
+        MyGarageView,
+        "Garage settings",
+        label=_l("Garage settings"),
+        icon="fa-wrench",
+        href="/my-garage/mine",
+        category="My garage",
+        category_label=_l("My garage"),
+    )
+    appbuilder.add_link(
+        "Garage logo",
+        label=_l("Logo for printed forms"),
+        href="/my-garage/logo",
+        category="My garage",
+        icon="fa-image",
+    )
+    appbuilder.add_view(
+        ColleagueView, "Colleagues", label=_l("Colleagues"), icon="fa-user", category="My garage"
+    )
+    appbuilder.add_link(
+        "New colleague",
+        label=_l("New colleague"),
+        href="/colleagues/new",
+        category="My garage",
+        icon="fa-user-plus",
+    )
+    appbuilder.add_view(
+        GarageView,
+        "Garages",
+        label=_l("Garages"),
+        icon="fa-building",
+        category="Platform",
+        category_label=_l("Platform"),
+    )
+    appbuilder.add_view(
+        AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Platform"
+    )
+    appbuilder.add_view(
+        OutboxView, "Outbox", label=_l("Outbox"), icon="fa-envelope", category="Platform"
+    )
     appbuilder.add_view_no_menu(PasswordResetView)
     appbuilder.add_view_no_menu(HealthView)
     for api in (PassportApi, CustomerApi, FleetAccountApi, OutboxApi):

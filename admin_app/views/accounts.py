@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -36,16 +36,25 @@ class PasswordResetView(BaseView):
         if form.validate_on_submit():
             try:
                 with unscoped(), unit_of_work(db.session):
-                    accounts.request_password_reset(db.session, form.identifier.data,
-                                                    base_url=request.host_url)
+                    accounts.request_password_reset(
+                        db.session, form.identifier.data, base_url=current_app.config["PUBLIC_URL"]
+                    )
             except DomainError as error:
                 flash(str(error.message), "danger")
             else:
-                flash(str(_l("If a login with this name or address exists, a mail with a "
-                             "link is on its way. The link works once, for one hour.")), "info")
+                flash(
+                    str(
+                        _l(
+                            "If a login with this name or address exists, a mail with a "
+                            "link is on its way. The link works once, for one hour."
+                        )
+                    ),
+                    "info",
+                )
                 return redirect(appbuilder.get_url_for_login)
-        return self.render_template("console/form.html", form=form,
-                                    title=_l("Forgot your password?"))
+        return self.render_template(
+            "console/form.html", form=form, title=_l("Forgot your password?")
+        )
 
     @expose("/reset-password/<token>", methods=["GET", "POST"])
     def reset(self, token):
@@ -59,13 +68,16 @@ class PasswordResetView(BaseView):
         if form.validate_on_submit():
             try:
                 with unscoped(), unit_of_work(db.session, Actor.of_user(user)):
-                    accounts.reset_password(db.session, token, form.password.data,
-                                            form.conf_password.data)
+                    accounts.reset_password(
+                        db.session, token, form.password.data, form.conf_password.data
+                    )
             except DomainError as error:
                 flash(str(error.message), "danger")
             else:
                 flash(str(_l("Your password is set. Log in with it.")), "success")
                 return redirect(appbuilder.get_url_for_login)
-        return self.render_template("console/form.html", form=form,
-                                    title=_l("Choose a new password for %(username)s",
-                                             username=user.username))
+        return self.render_template(
+            "console/form.html",
+            form=form,
+            title=_l("Choose a new password for %(username)s", username=user.username),
+        )

@@ -19,13 +19,23 @@ class AuditLogView(ConsoleModelView):
     show_title = _l("Audit entry")
     list_columns = ["at", "actor_name", "action", "table_name", "record_id", "changes_text"]
     show_columns = list_columns + ["garage_id", "passport_id"]
-    label_columns = {"at": _l("When"), "actor_name": _l("Who"), "action": _l("Action"),
-                     "table_name": _l("Record type"), "record_id": _l("Record"),
-                     "changes_text": _l("Changes (old → new)"), "garage_id": _l("Garage"),
-                     "passport_id": _l("Passport")}
+    label_columns = {
+        "at": _l("When"),
+        "actor_name": _l("Who"),
+        "action": _l("Action"),
+        "table_name": _l("Record type"),
+        "record_id": _l("Record"),
+        "changes_text": _l("Changes (old → new)"),
+        "garage_id": _l("Garage"),
+        "passport_id": _l("Passport"),
+    }
     search_columns = ["actor_name", "table_name", "record_id", "action"]
-    search_filters = {"actor_name": [FilterEqual], "table_name": [FilterEqual],
-                      "record_id": [FilterEqual], "action": [FilterEqual]}
+    search_filters = {
+        "actor_name": [FilterEqual],
+        "table_name": [FilterEqual],
+        "record_id": [FilterEqual],
+        "action": [FilterEqual],
+    }
     base_order = ("id", "desc")
 
 
@@ -38,13 +48,27 @@ class OutboxView(ConsoleModelView):
     datamodel = SQLAInterface(OutboxMessage)
     list_title = _l("Outbox")
     show_title = _l("Mail")
-    list_columns = ["created_at", "recipient", "kind", "subject", "state_label", "attempts",
-                    "last_error"]
+    list_columns = [
+        "created_at",
+        "recipient",
+        "kind",
+        "subject",
+        "state_label",
+        "attempts",
+        "last_error",
+    ]
     show_columns = list_columns + ["next_attempt_at", "sent_at"]
-    label_columns = {"created_at": _l("Created"), "recipient": _l("Recipient"),
-                     "kind": _l("Kind"), "subject": _l("Subject"), "state_label": _l("State"),
-                     "state": _l("State"), "attempts": _l("Attempts"),
-                     "last_error": _l("Last error"), "next_attempt_at": _l("Next attempt"),
-                     "sent_at": _l("Sent")}
+    label_columns = {
+        "created_at": _l("Created"),
+        "recipient": _l("Recipient"),
+        "kind": _l("Kind"),
+        "subject": _l("Subject"),
+        "state_label": _l("State"),
+        "state": _l("State"),
+        "attempts": _l("Attempts"),
+        "last_error": _l("Last error"),
+        "next_attempt_at": _l("Next attempt"),
+        "sent_at": _l("Sent"),
+    }
     search_columns = ["recipient", "state", "kind"]
     base_order = ("id", "desc")

@@ -8,12 +8,28 @@ from flask_appbuilder import ModelView
 # role table (admin_app.roles) stays readable and the HTML view and the REST API of the
 # same resource share one permission name.
 READ_WRITE = {
-    "list": "read", "show": "read", "api": "read", "api_read": "read", "api_get": "read",
-    "api_readvalues": "read", "download": "read", "get_list": "read", "get": "read",
-    "info": "read", "action": "write", "action_post": "write",
-    "add": "write", "edit": "write", "api_column_add": "write", "api_column_edit": "write",
-    "api_create": "write", "api_update": "write", "post": "write", "put": "write",
-    "delete": "delete", "api_delete": "delete",
+    "list": "read",
+    "show": "read",
+    "api": "read",
+    "api_read": "read",
+    "api_get": "read",
+    "api_readvalues": "read",
+    "download": "read",
+    "get_list": "read",
+    "get": "read",
+    "info": "read",
+    "action": "write",
+    "action_post": "write",
+    "add": "write",
+    "edit": "write",
+    "api_column_add": "write",
+    "api_column_edit": "write",
+    "api_create": "write",
+    "api_update": "write",
+    "post": "write",
+    "put": "write",
+    "delete": "delete",
+    "api_delete": "delete",
 }
 
 

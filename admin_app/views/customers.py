@@ -8,11 +8,20 @@ from admin_app.models import Customer
 from admin_app.views.base import ConsoleModelView
 
 CUSTOMER_LABELS = {
-    "first_name": _l("First name"), "infix": _l("Infix"), "last_name": _l("Last name"),
-    "full_name": _l("Name"), "email": _l("E-mail"), "street": _l("Street"),
-    "house_number": _l("House number"), "postcode": _l("Postcode"), "city": _l("City"),
-    "phone": _l("Phone"), "customer_number": _l("Customer number"), "garage": _l("Garage"),
-    "email_bounced_at": _l("E-mail bounced"), "created_at": _l("Created"),
+    "first_name": _l("First name"),
+    "infix": _l("Infix"),
+    "last_name": _l("Last name"),
+    "full_name": _l("Name"),
+    "email": _l("E-mail"),
+    "street": _l("Street"),
+    "house_number": _l("House number"),
+    "postcode": _l("Postcode"),
+    "city": _l("City"),
+    "phone": _l("Phone"),
+    "customer_number": _l("Customer number"),
+    "garage": _l("Garage"),
+    "email_bounced_at": _l("E-mail bounced"),
+    "created_at": _l("Created"),
 }
 
 
@@ -24,14 +33,38 @@ class CustomerView(ConsoleModelView):
     list_title = _l("Customers")
     show_title = _l("Customer")
     list_columns = ["full_name", "email", "city", "customer_number", "garage"]
-    show_columns = ["first_name", "infix", "last_name", "email", "street", "house_number",
-                    "postcode", "city", "phone", "customer_number", "email_bounced_at", "garage"]
+    show_columns = [
+        "first_name",
+        "infix",
+        "last_name",
+        "email",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "customer_number",
+        "email_bounced_at",
+        "garage",
+    ]
     # The e-mail is changed with its rules (R-PP-7) on the passport, not here.
-    edit_columns = ["first_name", "infix", "last_name", "street", "house_number", "postcode",
-                    "city", "phone", "customer_number"]
+    edit_columns = [
+        "first_name",
+        "infix",
+        "last_name",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "customer_number",
+    ]
     label_columns = CUSTOMER_LABELS
     search_columns = ["last_name", "email", "customer_number", "city"]
-    search_filters = {"last_name": [FilterStartsWith, FilterEqual],
-                      "email": [FilterEqual, FilterStartsWith],
-                      "customer_number": [FilterEqual], "city": [FilterEqual]}
+    search_filters = {
+        "last_name": [FilterStartsWith, FilterEqual],
+        "email": [FilterEqual, FilterStartsWith],
+        "customer_number": [FilterEqual],
+        "city": [FilterEqual],
+    }
     base_order = ("last_name", "asc")

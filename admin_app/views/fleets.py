@@ -16,9 +16,13 @@ class FleetAccountView(ConsoleModelView):
     show_title = _l("Fleet account")
     list_columns = ["name", "email", "linked_count", "garage"]
     show_columns = ["name", "email", "manager_passport", "linked_count", "garage", "created_at"]
-    label_columns = {"name": _l("Company name"), "email": _l("Login e-mail"),
-                     "manager_passport": _l("Fleet manager's passport"),
-                     "linked_count": _l("Linked cars"), "garage": _l("Garage"),
-                     "created_at": _l("Created")}
+    label_columns = {
+        "name": _l("Company name"),
+        "email": _l("Login e-mail"),
+        "manager_passport": _l("Fleet manager's passport"),
+        "linked_count": _l("Linked cars"),
+        "garage": _l("Garage"),
+        "created_at": _l("Created"),
+    }
     search_columns = ["name", "email"]
     base_order = ("name", "asc")

@@ -15,10 +15,15 @@ from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView
 
 GARAGE_LABELS = {
-    "name": _l("Name"), "email": _l("Garage e-mail (login)"), "street": _l("Street"),
-    "house_number": _l("House number"), "postcode": _l("Postcode"), "city": _l("City"),
-    "phone": _l("Phone"), "advice_followup_default": _l("Advice follow-up: invite by default"),
-"created_at": _l("Created"),
+    "name": _l("Name"),
+    "email": _l("Garage e-mail (login)"),
+    "street": _l("Street"),
+    "house_number": _l("House number"),
+    "postcode": _l("Postcode"),
+    "city": _l("City"),
+    "phone": _l("Phone"),
+    "advice_followup_default": _l("Advice follow-up: invite by default"),
+    "created_at": _l("Created"),
 }
 
 
@@ -35,10 +40,27 @@ class GarageView(ConsoleModelView):
     add_title = _l("New garage")
     edit_title = _l("Edit garage")
     list_columns = ["name", "email", "city", "phone"]
-    show_columns = ["name", "email", "street", "house_number", "postcode", "city", "phone",
-                    "advice_followup_default", "created_at"]
-    add_columns = edit_columns = ["name", "email", "street", "house_number", "postcode", "city",
-                                  "phone", "advice_followup_default"]
+    show_columns = [
+        "name",
+        "email",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "advice_followup_default",
+        "created_at",
+    ]
+    add_columns = edit_columns = [
+        "name",
+        "email",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "advice_followup_default",
+    ]
     label_columns = GARAGE_LABELS
     search_columns = ["name", "email", "city"]
     base_order = ("name", "asc")
@@ -55,8 +77,15 @@ class MyGarageView(ConsoleModelView):
     show_title = _l("My garage")
     edit_title = _l("Garage settings")
     show_columns = GarageView.show_columns
-    edit_columns = ["name", "street", "house_number", "postcode", "city", "phone",
-                    "advice_followup_default"]
+    edit_columns = [
+        "name",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "advice_followup_default",
+    ]
     label_columns = GARAGE_LABELS
     list_columns = ["name", "city"]
 
@@ -81,8 +110,9 @@ class MyGarageView(ConsoleModelView):
             else:
                 flash(str(_l("The logo is saved.")), "success")
                 return redirect(url_for(f"{self.endpoint}.mine"))
-        return self.render_template("console/garage_logo.html", form=form, garage=garage,
-                                    title=_l("Logo for printed forms"))
+        return self.render_template(
+            "console/garage_logo.html", form=form, garage=garage, title=_l("Logo for printed forms")
+        )
 
     @expose("/logo.img")
     @has_access

@@ -9,6 +9,7 @@ from admin_app.models import AuditLog, Customer, Passport
 from admin_app.services.plates import normalize_plate
 from admin_app.views.base import ConsoleModelView
 
+
 class FilterPlateNameOrEmail(BaseFilter):
     """One search box for the counter: a plate in any notation, a name or an e-mail."""
 
@@ -38,21 +39,57 @@ class PassportView(ConsoleModelView):
     datamodel = SQLAInterface(Passport)
     list_title = _l("Passports")
     show_title = _l("Passport")
-    list_columns = ["plate_label", "brand", "model", "owner_name", "owner_email", "state_label",
-                    "fleet_account", "garage"]
-    show_columns = ["plate_label", "brand", "model", "fuel", "first_registration", "apk_expiry",
-                    "next_service", "mobility_renewal", "odometer", "owner_name", "owner_email",
-                    "driver", "fleet_account", "stock_car", "state_label", "created_via",
-                    "garage", "created_at"]
+    list_columns = [
+        "plate_label",
+        "brand",
+        "model",
+        "owner_name",
+        "owner_email",
+        "state_label",
+        "fleet_account",
+        "garage",
+    ]
+    show_columns = [
+        "plate_label",
+        "brand",
+        "model",
+        "fuel",
+        "first_registration",
+        "apk_expiry",
+        "next_service",
+        "mobility_renewal",
+        "odometer",
+        "owner_name",
+        "owner_email",
+        "driver",
+        "fleet_account",
+        "stock_car",
+        "state_label",
+        "created_via",
+        "garage",
+        "created_at",
+    ]
     label_columns = {
-        "plate_label": _l("Plate"), "plate": _l("Plate"), "brand": _l("Brand"),
-        "model": _l("Model"), "fuel": _l("Fuel"),
-        "first_registration": _l("First registration"), "apk_expiry": _l("APK expiry"),
-        "next_service": _l("Next service"), "mobility_renewal": _l("Mobility service renewal"),
-        "odometer": _l("Odometer"), "owner_name": _l("Owner"), "owner_email": _l("E-mail"),
-        "driver": _l("Driver"), "fleet_account": _l("Fleet account"),
-        "stock_car": _l("Stock car"), "state": _l("State"), "state_label": _l("State"),
-        "created_via": _l("Created via"), "garage": _l("Garage"), "created_at": _l("Created"),
+        "plate_label": _l("Plate"),
+        "plate": _l("Plate"),
+        "brand": _l("Brand"),
+        "model": _l("Model"),
+        "fuel": _l("Fuel"),
+        "first_registration": _l("First registration"),
+        "apk_expiry": _l("APK expiry"),
+        "next_service": _l("Next service"),
+        "mobility_renewal": _l("Mobility service renewal"),
+        "odometer": _l("Odometer"),
+        "owner_name": _l("Owner"),
+        "owner_email": _l("E-mail"),
+        "driver": _l("Driver"),
+        "fleet_account": _l("Fleet account"),
+        "stock_car": _l("Stock car"),
+        "state": _l("State"),
+        "state_label": _l("State"),
+        "created_via": _l("Created via"),
+        "garage": _l("Garage"),
+        "created_at": _l("Created"),
     }
     search_columns = ["plate", "state"]
     search_filters = {"plate": [FilterPlateNameOrEmail], "state": [FilterEqual]}
@@ -70,10 +107,12 @@ def passport_history(session, passport: Passport) -> list[AuditLog]:
     customer_ids = [cid for cid in (passport.owner_id, passport.driver_id) if cid]
     return session.scalars(
         select(AuditLog)
-        .where(or_(
-            (AuditLog.table_name == "passport") & (AuditLog.record_id == passport.id),
-            (AuditLog.table_name == "customer") & (AuditLog.record_id.in_(customer_ids)),
-        ))
+        .where(
+            or_(
+                (AuditLog.table_name == "passport") & (AuditLog.record_id == passport.id),
+                (AuditLog.table_name == "customer") & (AuditLog.record_id.in_(customer_ids)),
+            )
+        )
         .order_by(AuditLog.at.desc(), AuditLog.id.desc())
         .limit(100)
     ).all()
@@ -89,8 +128,18 @@ class MyVehiclesView(ConsoleModelView):
     list_title = _l("My vehicles")
     show_title = _l("Vehicle")
     list_columns = ["plate_label", "brand", "model", "apk_expiry", "next_service", "garage"]
-    show_columns = ["plate_label", "brand", "model", "fuel", "first_registration", "apk_expiry",
-                    "next_service", "mobility_renewal", "owner_name", "garage"]
+    show_columns = [
+        "plate_label",
+        "brand",
+        "model",
+        "fuel",
+        "first_registration",
+        "apk_expiry",
+        "next_service",
+        "mobility_renewal",
+        "owner_name",
+        "garage",
+    ]
     label_columns = PassportView.label_columns
     search_columns = ["plate"]
     base_order = ("id", "desc")

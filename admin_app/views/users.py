@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -18,9 +18,14 @@ from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView
 
 USER_LABELS = {
-    "first_name": _l("First name"), "last_name": _l("Last name"), "username": _l("User name"),
-    "email": _l("E-mail"), "active": _l("Active"), "roles": _l("Roles"),
-    "garage": _l("Garage"), "fleet_account": _l("Fleet account"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "username": _l("User name"),
+    "email": _l("E-mail"),
+    "active": _l("Active"),
+    "roles": _l("Roles"),
+    "garage": _l("Garage"),
+    "fleet_account": _l("Fleet account"),
     "last_login": _l("Last login"),
 }
 
@@ -31,12 +36,39 @@ class ConsoleUserView(UserDBModelView):
     datamodel = SQLAInterface(ConsoleUser)
     exclude_route_methods = {"download"}
     list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage"]
-    show_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage",
-                    "fleet_account", "last_login"]
-    add_columns = ["first_name", "last_name", "username", "active", "email", "roles", "garage",
-                   "fleet_account", "password", "conf_password"]
-    edit_columns = ["first_name", "last_name", "username", "active", "email", "roles", "garage",
-                    "fleet_account"]
+    show_columns = [
+        "first_name",
+        "last_name",
+        "username",
+        "email",
+        "active",
+        "roles",
+        "garage",
+        "fleet_account",
+        "last_login",
+    ]
+    add_columns = [
+        "first_name",
+        "last_name",
+        "username",
+        "active",
+        "email",
+        "roles",
+        "garage",
+        "fleet_account",
+        "password",
+        "conf_password",
+    ]
+    edit_columns = [
+        "first_name",
+        "last_name",
+        "username",
+        "active",
+        "email",
+        "roles",
+        "garage",
+        "fleet_account",
+    ]
     search_columns = ["username", "email", "last_name", "garage"]
     label_columns = USER_LABELS
 
@@ -72,9 +104,13 @@ class ColleagueView(ConsoleModelView):
             try:
                 with unit_of_work(db.session):
                     accounts.add_colleague(
-                        db.session, garage_id=_own_garage_id(), username=form.username.data,
-                        email=form.email.data, first_name=form.first_name.data,
-                        last_name=form.last_name.data, base_url=request.host_url,
+                        db.session,
+                        garage_id=_own_garage_id(),
+                        username=form.username.data,
+                        email=form.email.data,
+                        first_name=form.first_name.data,
+                        last_name=form.last_name.data,
+                        base_url=current_app.config["PUBLIC_URL"],
                     )
             except DomainError as error:
                 for field, messages in error.errors.items():
@@ -83,11 +119,12 @@ class ColleagueView(ConsoleModelView):
                 if not error.errors:
                     flash(str(error.message), "danger")
             else:
-                flash(str(_l("The colleague is added and gets a mail to choose a password.")),
-                      "success")
+                flash(
+                    str(_l("The colleague is added and gets a mail to choose a password.")),
+                    "success",
+                )
                 return redirect(url_for(f"{self.endpoint}.list"))
-        return self.render_template("console/form.html", form=form,
-                                    title=_l("New colleague"))
+        return self.render_template("console/form.html", form=form, title=_l("New colleague"))
 
     @action("disable", _l("Disable"), _l("Disable the selected logins?"), "fa-ban")
     def disable(self, items):
@@ -102,9 +139,13 @@ class ColleagueView(ConsoleModelView):
         try:
             with unit_of_work(db.session):
                 for item in items:
-                    accounts.set_colleague_active(db.session, garage_id=_own_garage_id(),
-                                                  user_id=item.id, active=active,
-                                                  actor_id=g.user.id)
+                    accounts.set_colleague_active(
+                        db.session,
+                        garage_id=_own_garage_id(),
+                        user_id=item.id,
+                        active=active,
+                        actor_id=g.user.id,
+                    )
         except DomainError as error:
             flash(str(error.message), "danger")
         else:

@@ -13,15 +13,27 @@ def q(**kwargs) -> str:
 
 def test_list_and_get_are_flat_with_id(world, api_client):
     api = api_client("garage-jansen")
-    listing = api.get("/api/v1/passport/" + q(page_size=5, order_column="id",
-                                              order_direction="asc"))
+    listing = api.get(
+        "/api/v1/passport/" + q(page_size=5, order_column="id", order_direction="asc")
+    )
     assert listing.status_code == 200
     body = listing.get_json()
     assert set(body) >= {"count", "ids", "result"} and len(body["result"]) == 5
     item = body["result"][0]
-    assert set(item) == {"id", "plate", "plate_display", "state", "email", "customer_id",
-                         "garage_id", "fleet_account_id", "stock_car", "brand", "model",
-                         "apk_expiry"}
+    assert set(item) == {
+        "id",
+        "plate",
+        "plate_display",
+        "state",
+        "email",
+        "customer_id",
+        "garage_id",
+        "fleet_account_id",
+        "stock_car",
+        "brand",
+        "model",
+        "apk_expiry",
+    }
     assert all(not isinstance(v, (dict, list)) for v in item.values())
     one = api.get(f"/api/v1/passport/{item['id']}").get_json()
     assert one["id"] == item["id"] and one["result"]["id"] == item["id"]
@@ -33,19 +45,24 @@ def test_plate_filter_accepts_any_notation(world, api_client):
     plate = world.passports(garage_id=world.garage("Autobedrijf Jansen").id)[3].plate_display
     for notation in (plate, plate.replace("-", "").lower(), plate.replace("-", " ")):
         for operation, value in (("eq", notation), ("sw", notation[:4]), ("ct", notation[2:6])):
-            body = api.get("/api/v1/passport/" + q(filters=[
-                {"col": "plate", "opr": operation, "value": value}])).get_json()
+            body = api.get(
+                "/api/v1/passport/"
+                + q(filters=[{"col": "plate", "opr": operation, "value": value}])
+            ).get_json()
             assert plate in [r["plate_display"] for r in body["result"]], (operation, value)
 
 
 def test_count_and_filters_stay_within_scope(world, api_client):
     devries = world.garage("Garage De Vries")
     api = api_client("garage-jansen")
-    body = api.get("/api/v1/passport/" + q(filters=[
-        {"col": "garage", "opr": "rel_o_m", "value": devries.id}])).get_json()
+    body = api.get(
+        "/api/v1/passport/" + q(filters=[{"col": "garage", "opr": "rel_o_m", "value": devries.id}])
+    ).get_json()
     assert body["count"] == 0 and body["result"] == []
     everything = api.get("/api/v1/passport/").get_json()
-    assert everything["count"] == len(world.passports(garage_id=world.garage("Autobedrijf Jansen").id))
+    assert everything["count"] == len(
+        world.passports(garage_id=world.garage("Autobedrijf Jansen").id)
+    )
 
 
 def test_another_tenants_record_is_404_in_the_contract_shape(world, api_client):
@@ -89,14 +106,25 @@ def test_page_size_is_capped_at_100(world, api_client):
 def test_outbox_api_never_shows_the_body_or_links(world, api_client):
     body = api_client("support").get("/api/v1/outbox/").get_json()
     assert body["result"]
-    assert set(body["result"][0]) == {"id", "recipient", "kind", "state", "attempts",
-                                      "last_error", "created_at"}
+    assert set(body["result"][0]) == {
+        "id",
+        "recipient",
+        "kind",
+        "state",
+        "attempts",
+        "last_error",
+        "created_at",
+    }
 
 
 def test_no_response_contains_a_password_hash(world, api_client):
     api = api_client("admin")
-    for path in ("/api/v1/security/users/", "/api/v1/passport/", "/api/v1/customer/",
-                 "/api/v1/fleet_account/"):
+    for path in (
+        "/api/v1/security/users/",
+        "/api/v1/passport/",
+        "/api/v1/customer/",
+        "/api/v1/fleet_account/",
+    ):
         text = api.get(path).get_data(as_text=True)
         assert "scrypt:" not in text and "pbkdf2:" not in text, path
 
@@ -121,12 +149,14 @@ def test_logins_are_rate_limited(app, world, path):
     statuses = []
     for _ in range(12):
         if path.startswith("/api"):
-            response = client.post(path, json={"username": "admin", "password": "fout",
-                                               "provider": "db"})
+            response = client.post(
+                path, json={"username": "admin", "password": "fout", "provider": "db"}
+            )
         else:
             token = CSRF_RE.search(client.get("/login/").get_data(as_text=True)).group(1)
-            response = client.post(path, data={"username": "admin", "password": "fout",
-                                               "csrf_token": token})
+            response = client.post(
+                path, data={"username": "admin", "password": "fout", "csrf_token": token}
+            )
         statuses.append(response.status_code)
     assert 429 in statuses, statuses
     assert statuses.index(429) >= 10

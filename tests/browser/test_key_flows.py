@@ -35,12 +35,12 @@ def test_each_demo_login_sees_its_own_home(page, world):
     assert page.locator("table.my-passports tr").count() == 1 + 2
 
 
-def test_forgot_password_link_by_mail_sets_a_new_password(page, app, world):
+def test_forgot_password_link_by_mail_sets_a_new_password(page, app, world, live_server):
     from admin_app.extensions import db
     from admin_app.jobs.mail import deliver_due
 
     sink = MailSink().start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, PUBLIC_URL=live_server)
     try:
         page.goto("/login/")
         page.click("a.forgot-password")
@@ -64,5 +64,5 @@ def test_forgot_password_link_by_mail_sets_a_new_password(page, app, world):
         page.goto(link)  # the link works once
         assert "al gebruikt" in page.content()
     finally:
-        app.config.update(SMTP_HOST="", SMTP_PORT=25)
+        app.config.update(SMTP_HOST="", SMTP_PORT=25, PUBLIC_URL="http://localhost")
         sink.stop()

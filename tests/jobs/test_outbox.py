@@ -37,8 +37,12 @@ def _queue(app, world, recipients, kind="test"):
         from admin_app.extensions import db
 
         with unit_of_work(db.session):
-            ids = [queue_mail(db.session, recipient=r, kind=kind, subject=f"Test {r}",
-                              body=f"Hallo {r}").id for r in recipients]
+            ids = [
+                queue_mail(
+                    db.session, recipient=r, kind=kind, subject=f"Test {r}", body=f"Hallo {r}"
+                ).id
+                for r in recipients
+            ]
         db.session.remove()
     return ids
 
@@ -56,14 +60,17 @@ def _deliver(app, now=None):
 
 def _states(world, ids):
     world.session.expire_all()
-    return {m.recipient: m for m in world.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+    return {
+        m.recipient: m
+        for m in world.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    }
 
 
 def test_r_x_1_queued_mail_is_delivered_once(app, world, smtp):
     ids = _queue(app, world, ["jan@example.nl", "piet@example.nl"])
-    waiting = len(world.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.state == "pending")).all())  # the demo's mails, and ours
+    waiting = len(
+        world.session.scalars(select(OutboxMessage).where(OutboxMessage.state == "pending")).all()
+    )  # the demo's mails, and ours
     assert _deliver(app) == waiting
     assert _deliver(app) == 0  # nothing due any more
     states = _states(world, ids)
@@ -105,7 +112,7 @@ def test_r_pp_5_other_refusals_are_retried_not_bounced(app, world, smtp, prefix,
 def test_r_x_1_backoff_then_failed_after_max_attempts(app, world, smtp):
     ids = _queue(app, world, ["busy@example.nl"])
     now = utcnow()
-    for attempt in range(app.config["OUTBOX_MAX_ATTEMPTS"]):
+    for _ in range(app.config["OUTBOX_MAX_ATTEMPTS"]):
         _deliver(app, now)
         message = _states(world, ids)["busy@example.nl"]
         if message.state == "failed":
@@ -141,9 +148,14 @@ def test_r_x_1_mail_is_only_written_with_its_cause(app, world):
 def _worker_env(app, port):
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], REDIS_URL=app.config["REDIS_URL"],
-        SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), TICK_SECONDS="0.5",
-        OUTBOX_BACKOFF="1,1,2", OUTBOX_MAX_ATTEMPTS="100", CONSOLE_ENV="development",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=app.config["REDIS_URL"],
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(port),
+        TICK_SECONDS="0.5",
+        OUTBOX_BACKOFF="1,1,2",
+        OUTBOX_MAX_ATTEMPTS="100",
+        CONSOLE_ENV="development",
         RQ_QUEUE=app.config["RQ_QUEUE"],
     )
     return env
@@ -153,9 +165,12 @@ def test_r_x_1_mail_server_down_then_up_delivers_each_exactly_once(app, world):
     port = free_port()
     recipients = [f"klant{i}@example.nl" for i in range(5)]
     ids = _queue(app, world, recipients)
-    worker = subprocess.Popen([sys.executable, "-m", "admin_app.jobs.worker"],
-                              env=_worker_env(app, port), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "admin_app.jobs.worker"],
+        env=_worker_env(app, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     sink = None
     try:
         deadline = time.monotonic() + 30

@@ -60,8 +60,9 @@ def test_r_sec_3_forged_link_and_weak_password_are_refused(app, world):
     _, token = _request_link(app, session, "fleet-bakker")
     with app.test_request_context("/"):
         with pytest.raises(InvalidInput, match="niet geldig"):
-            accounts.reset_password(session, "verzonnen-token", "nieuw-wachtwoord",
-                                    "nieuw-wachtwoord")
+            accounts.reset_password(
+                session, "verzonnen-token", "nieuw-wachtwoord", "nieuw-wachtwoord"
+            )
         with pytest.raises(InvalidInput, match="minstens 8"):
             accounts.reset_password(session, token, "kort", "kort")
         with pytest.raises(InvalidInput, match="niet overeen"):
@@ -87,9 +88,15 @@ def test_garage_adds_a_colleague_who_chooses_his_own_password(app, world):
     session = world.session
     jansen = world.garage("Autobedrijf Jansen")
     with app.test_request_context("/"), unit_of_work(session):
-        user = accounts.add_colleague(session, garage_id=jansen.id, username="werkplaats-2",
-                                      email="Monteur@Autobedrijf-Jansen.nl", first_name="Mo",
-                                      last_name="Nteur", base_url="http://c")
+        user = accounts.add_colleague(
+            session,
+            garage_id=jansen.id,
+            username="werkplaats-2",
+            email="Monteur@Autobedrijf-Jansen.nl",
+            first_name="Mo",
+            last_name="Nteur",
+            base_url="http://c",
+        )
     assert user.password is None and user.garage_id == jansen.id
     assert [r.name for r in user.roles] == ["Garage"]
     assert user.email == "Monteur@autobedrijf-jansen.nl"
@@ -103,13 +110,22 @@ def test_garage_cannot_disable_another_garages_user_or_itself(app, world):
     me = world.user("garage-jansen")
     with app.test_request_context("/"):
         with pytest.raises(NotFound):
-            accounts.set_colleague_active(session, garage_id=jansen.id,
-                                          user_id=world.user("garage-devries").id,
-                                          active=False, actor_id=me.id)
+            accounts.set_colleague_active(
+                session,
+                garage_id=jansen.id,
+                user_id=world.user("garage-devries").id,
+                active=False,
+                actor_id=me.id,
+            )
         with pytest.raises(NotFound):
-            accounts.set_colleague_active(session, garage_id=jansen.id,
-                                          user_id=world.user("admin").id, active=False,
-                                          actor_id=me.id)
+            accounts.set_colleague_active(
+                session,
+                garage_id=jansen.id,
+                user_id=world.user("admin").id,
+                active=False,
+                actor_id=me.id,
+            )
         with pytest.raises(Conflict):
-            accounts.set_colleague_active(session, garage_id=jansen.id, user_id=me.id,
-                                          active=False, actor_id=me.id)
+            accounts.set_colleague_active(
+                session, garage_id=jansen.id, user_id=me.id, active=False, actor_id=me.id
+            )

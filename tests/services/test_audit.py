@@ -9,9 +9,11 @@ from admin_app.services.uow import unit_of_work
 
 
 def _entries(session, table, record_id):
-    return session.scalars(select(AuditLog).where(AuditLog.table_name == table,
-                                                  AuditLog.record_id == record_id)
-                           .order_by(AuditLog.id)).all()
+    return session.scalars(
+        select(AuditLog)
+        .where(AuditLog.table_name == table, AuditLog.record_id == record_id)
+        .order_by(AuditLog.id)
+    ).all()
 
 
 def test_r_sec_2_update_records_actor_fields_old_and_new(world):
@@ -73,9 +75,13 @@ def test_r_sec_2_record_bulk_logs_changes_made_without_the_orm(world):
     passports = world.passports()[:3]
     with unit_of_work(session, Actor.job("importer")):
         written = record_bulk(
-            session, Actor.job("importer"), "passport",
-            [("update", p.id, {"brand": (p.brand, "Volvo"), "token": ("a", "b")})
-             for p in passports],
+            session,
+            Actor.job("importer"),
+            "passport",
+            [
+                ("update", p.id, {"brand": (p.brand, "Volvo"), "token": ("a", "b")})
+                for p in passports
+            ],
             garage_id=passports[0].garage_id,
         )
     assert written == 3
@@ -88,6 +94,10 @@ def test_r_sec_2_record_bulk_logs_changes_made_without_the_orm(world):
 
 def test_r_sec_2_demo_load_by_a_job_is_audited(world):
     session = world.session
-    assert session.scalar(select(func.count()).select_from(AuditLog)
-                          .where(AuditLog.actor_name == "job:demo-data")) > 100
+    assert (
+        session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.actor_name == "job:demo-data")
+        )
+        > 100
+    )
     assert session.scalar(select(func.count()).select_from(ConsoleUser)) == 6

@@ -6,11 +6,14 @@ from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import InvalidInput
 
 
-@pytest.mark.parametrize("raw, normalized", [
-    ("  Jan.Jansen@GMAIL.com ", "Jan.Jansen@gmail.com"),
-    ("piet@xs4all.nl", "piet@xs4all.nl"),
-    ("INFO@GarageDeVries.NL", "INFO@garagedevries.nl"),
-])
+@pytest.mark.parametrize(
+    "raw, normalized",
+    [
+        ("  Jan.Jansen@GMAIL.com ", "Jan.Jansen@gmail.com"),
+        ("piet@xs4all.nl", "piet@xs4all.nl"),
+        ("INFO@GarageDeVries.NL", "INFO@garagedevries.nl"),
+    ],
+)
 def test_r_pp_5_addresses_are_trimmed_and_the_domain_lower_cased(raw, normalized, app):
     with app.test_request_context("/"):
         assert normalize_email(raw) == normalized

@@ -86,7 +86,8 @@ def test_r_sec_1_fleet_manager_sees_only_his_linked_passports(app, world):
         # Customers: exactly the owners and drivers of his cars.
         people = {c.id for c in session.scalars(select(Customer))}
         expected = {p.owner_id for p in session.scalars(select(Passport))} | {
-            p.driver_id for p in session.scalars(select(Passport))}
+            p.driver_id for p in session.scalars(select(Passport))
+        }
         assert people == expected
     finally:
         ctx.pop()
@@ -119,8 +120,11 @@ def test_r_sec_1_bulk_update_cannot_touch_another_garage(app, world):
     ctx = _as(app, world, "garage-jansen")
     try:
         result = world.session.execute(
-            update(Passport).where(Passport.garage_id == devries.id).values(brand="Hacked")
-            .execution_options(synchronize_session=False))
+            update(Passport)
+            .where(Passport.garage_id == devries.id)
+            .values(brand="Hacked")
+            .execution_options(synchronize_session=False)
+        )
         assert result.rowcount == 0
         world.session.rollback()
     finally:
@@ -166,15 +170,22 @@ def test_r_sec_1_cached_criteria_never_mix_two_owners(app, world):
     from admin_app.services.accounts import create_login
 
     other = world.passports(garage_id=world.garage("Garage De Vries").id, state="activated")[0]
-    create_login(world.session, username="tweede", email=other.owner.email, first_name="T",
-                 last_name="Weede", role_name="Owner")
+    create_login(
+        world.session,
+        username="tweede",
+        email=other.owner.email,
+        first_name="T",
+        last_name="Weede",
+        role_name="Owner",
+    )
     world.session.commit()
     seen = {}
     for username in ("eigenaar", "tweede", "eigenaar"):
         ctx = _as(app, world, username)
         try:
             seen.setdefault(username, []).append(
-                {p.id for p in world.session.scalars(select(Passport)).unique()})
+                {p.id for p in world.session.scalars(select(Passport)).unique()}
+            )
         finally:
             ctx.pop()
     assert seen["eigenaar"][0] == seen["eigenaar"][1]

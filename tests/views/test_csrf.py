@@ -10,8 +10,7 @@ def test_form_post_without_token_is_refused_and_changes_nothing(world, login_as)
     customer = world.session.scalars(
         select(Customer).where(Customer.garage_id == world.garage("Autobedrijf Jansen").id)
     ).first()
-    response = browser.post(f"/customers/edit/{customer.id}", {"last_name": "Gehackt"},
-                            csrf=False)
+    response = browser.post(f"/customers/edit/{customer.id}", {"last_name": "Gehackt"}, csrf=False)
     assert response.status_code == 400
     world.session.expire_all()
     assert world.session.get(Customer, customer.id).last_name != "Gehackt"
@@ -24,16 +23,26 @@ def test_same_form_with_token_saves_and_is_audited(world, login_as):
     customer = world.session.scalars(
         select(Customer).where(Customer.garage_id == world.garage("Autobedrijf Jansen").id)
     ).first()
-    data = {"first_name": customer.first_name or "", "infix": customer.infix or "",
-            "last_name": "Aangepast", "street": "", "house_number": "", "postcode": "",
-            "city": "", "phone": "", "customer_number": ""}
+    data = {
+        "first_name": customer.first_name or "",
+        "infix": customer.infix or "",
+        "last_name": "Aangepast",
+        "street": "",
+        "house_number": "",
+        "postcode": "",
+        "city": "",
+        "phone": "",
+        "customer_number": "",
+    }
     response = browser.post(f"/customers/edit/{customer.id}", data)
     assert response.status_code == 302
     world.session.expire_all()
     assert world.session.get(Customer, customer.id).last_name == "Aangepast"
-    entry = world.session.scalars(select(AuditLog).where(
-        AuditLog.table_name == "customer", AuditLog.record_id == customer.id)
-        .order_by(AuditLog.id.desc())).first()
+    entry = world.session.scalars(
+        select(AuditLog)
+        .where(AuditLog.table_name == "customer", AuditLog.record_id == customer.id)
+        .order_by(AuditLog.id.desc())
+    ).first()
     assert entry.actor_name == "garage-jansen"
     assert entry.changes["last_name"][1] == "Aangepast"
 

@@ -24,9 +24,16 @@ from admin_app.models import (
 )
 from admin_app.services.plates import display_plate
 
-SKIP_ENDPOINTS = {"static", "appbuilder.static", "AuthDBView.logout", "AuthDBView.login",
-                  "LocaleView.index", "UtilView.back", "SecurityApi.login",
-                  "SecurityApi.refresh"}
+SKIP_ENDPOINTS = {
+    "static",
+    "appbuilder.static",
+    "AuthDBView.logout",
+    "AuthDBView.login",
+    "LocaleView.index",
+    "UtilView.back",
+    "SecurityApi.login",
+    "SecurityApi.refresh",
+}
 PASSWORD_HASH = re.compile(r"(scrypt|pbkdf2):[^\s\"']+\$")
 MUTATING = {"POST", "PUT", "DELETE", "PATCH"}
 
@@ -51,25 +58,50 @@ def _foreign(world, username):
         other_garage = jansen
     else:
         other_garage = devries
-    passports = s.scalars(select(Passport).where(Passport.garage_id == other_garage.id)).unique().all()
+    passports = (
+        s.scalars(select(Passport).where(Passport.garage_id == other_garage.id)).unique().all()
+    )
     if username == "fleet-bakker":
-        passports += s.scalars(select(Passport).where(
-            Passport.garage_id == jansen.id,
-            (Passport.fleet_account_id.is_(None)) | (Passport.fleet_account_id != bakker))).unique().all()
+        passports += (
+            s.scalars(
+                select(Passport).where(
+                    Passport.garage_id == jansen.id,
+                    (Passport.fleet_account_id.is_(None)) | (Passport.fleet_account_id != bakker),
+                )
+            )
+            .unique()
+            .all()
+        )
     if username == "eigenaar":
-        passports += s.scalars(select(Passport).join(Customer, Passport.owner_id == Customer.id)
-                               .where(Passport.garage_id == jansen.id,
-                                      Customer.email != "eigenaar@example.nl")).unique().all()
+        passports += (
+            s.scalars(
+                select(Passport)
+                .join(Customer, Passport.owner_id == Customer.id)
+                .where(Passport.garage_id == jansen.id, Customer.email != "eigenaar@example.nl")
+            )
+            .unique()
+            .all()
+        )
     customer_ids = {p.owner_id for p in passports} | {p.driver_id for p in passports if p.driver_id}
     if username == "fleet-bakker":
         mine = s.scalars(select(Passport).where(Passport.fleet_account_id == bakker)).unique().all()
         customer_ids -= {p.owner_id for p in mine} | {p.driver_id for p in mine}
     customers = s.scalars(select(Customer).where(Customer.id.in_(customer_ids))).unique().all()
-    fleets = s.scalars(select(FleetAccount).where(FleetAccount.garage_id == other_garage.id)).unique().all()
+    fleets = (
+        s.scalars(select(FleetAccount).where(FleetAccount.garage_id == other_garage.id))
+        .unique()
+        .all()
+    )
     if username == "eigenaar":
-        fleets += s.scalars(select(FleetAccount).where(FleetAccount.garage_id == jansen.id)).unique().all()
-    other_users = [world.user("garage-devries" if username != "garage-devries" else "garage-jansen"),
-                   world.user("admin")]
+        fleets += (
+            s.scalars(select(FleetAccount).where(FleetAccount.garage_id == jansen.id))
+            .unique()
+            .all()
+        )
+    other_users = [
+        world.user("garage-devries" if username != "garage-devries" else "garage-jansen"),
+        world.user("admin"),
+    ]
     ids = {
         Passport: [passports[0].id, passports[-1].id],
         Customer: [customers[0].id, customers[-1].id],
@@ -77,8 +109,9 @@ def _foreign(world, username):
         Garage: [other_garage.id],
         ConsoleUser: [u.id for u in other_users],
         AuditLog: [s.scalar(select(AuditLog.id).where(AuditLog.garage_id == other_garage.id))],
-        OutboxMessage: [s.scalar(select(OutboxMessage.id).where(
-            OutboxMessage.garage_id == other_garage.id))],
+        OutboxMessage: [
+            s.scalar(select(OutboxMessage.id).where(OutboxMessage.garage_id == other_garage.id))
+        ],
     }
     secrets = set()
     for p in passports:
@@ -98,8 +131,11 @@ def _urls(app, rule, ids_for_model, model):
         if arg in ("pk", "role_id"):
             values = ids_for_model.get(model, [987654])
         elif arg == "name":
-            view = next(v for v in app.appbuilder.baseviews
-                        if v.__class__.__name__ == rule.endpoint.split(".")[0])
+            view = next(
+                v
+                for v in app.appbuilder.baseviews
+                if v.__class__.__name__ == rule.endpoint.split(".")[0]
+            )
             values = list(getattr(view, "actions", {}) or {"x": None}) or ["x"]
         elif arg == "token":
             values = ["a" * 43]
@@ -144,13 +180,18 @@ def _sweep(app, world, username, api_client, login_as):
         model = models.get(rule.endpoint.split(".")[0])
         for url in _urls(app, rule, ids, model):
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                response = _request(browser.client, url, method, api_auth=api_auth,
-                                    csrf_token=browser.csrf_token)
+                response = _request(
+                    browser.client, url, method, api_auth=api_auth, csrf_token=browser.csrf_token
+                )
                 body = response.get_data(as_text=True)
                 where = f"{username} {method} {url} → {response.status_code}"
                 if response.status_code >= 500:
                     problems.append(f"{where}: server error")
-                if "pk" in rule.arguments and model in ids and response.status_code not in (404, 405):
+                if (
+                    "pk" in rule.arguments
+                    and model in ids
+                    and response.status_code not in (404, 405)
+                ):
                     problems.append(f"{where}: expected 404 for another tenant's record")
                 leaked = [s for s in secrets if s in body]
                 if leaked:
@@ -160,35 +201,57 @@ def _sweep(app, world, username, api_client, login_as):
     return problems
 
 
-@pytest.mark.parametrize("username", ["garage-jansen", "garage-devries", "fleet-bakker",
-                                      "eigenaar"])
+@pytest.mark.parametrize(
+    "username", ["garage-jansen", "garage-devries", "fleet-bakker", "eigenaar"]
+)
 def test_r_sec_1_every_route_gives_404_for_another_tenants_records(
-        app, world, api_client, login_as, username):
+    app, world, api_client, login_as, username
+):
     problems = _sweep(app, world, username, api_client, login_as)
     assert not problems, "\n".join(problems)
 
 
 def _fingerprint(session):
     session.expire_all()
-    return {model.__name__: session.scalar(select(func.count()).select_from(model))
-            for model in (Passport, Customer, FleetAccount, Garage, ConsoleUser, AuditLog,
-                          OutboxMessage, AccessToken)}
+    return {
+        model.__name__: session.scalar(select(func.count()).select_from(model))
+        for model in (
+            Passport,
+            Customer,
+            FleetAccount,
+            Garage,
+            ConsoleUser,
+            AuditLog,
+            OutboxMessage,
+            AccessToken,
+        )
+    }
 
 
 OWN_ACCOUNT = ("/resetmypassword/", "/userinfoeditview/", "/forgot-password", "/reset-password/")
 
 
 def test_r_sec_1_support_changes_and_deletes_nothing_it_is_not_granted(
-        app, world, api_client, login_as):
+    app, world, api_client, login_as
+):
     """Support may read every garage; this sweep sends every write it could try."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     browser = login_as("support")
     api = api_client("support")
     api_auth = {"Authorization": api.environ_base["HTTP_AUTHORIZATION"]}
     s = world.session
-    real_ids = {model: [s.scalar(select(model.id).order_by(model.id))]
-                for model in (Passport, Customer, FleetAccount, Garage, ConsoleUser, AuditLog,
-                              OutboxMessage)}
+    real_ids = {
+        model: [s.scalar(select(model.id).order_by(model.id))]
+        for model in (
+            Passport,
+            Customer,
+            FleetAccount,
+            Garage,
+            ConsoleUser,
+            AuditLog,
+            OutboxMessage,
+        )
+    }
     models = _models_by_endpoint(app)
     before = _fingerprint(s)
     problems = []
@@ -201,8 +264,9 @@ def test_r_sec_1_support_changes_and_deletes_nothing_it_is_not_granted(
         model = models.get(rule.endpoint.split(".")[0])
         for url in _urls(app, rule, real_ids, model):
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                response = _request(browser.client, url, method, api_auth=api_auth,
-                                    csrf_token=browser.csrf_token)
+                response = _request(
+                    browser.client, url, method, api_auth=api_auth, csrf_token=browser.csrf_token
+                )
                 if response.status_code >= 500:
                     problems.append(f"support {method} {url}: server error")
                 if method == "DELETE" and response.status_code < 400:
@@ -211,17 +275,27 @@ def test_r_sec_1_support_changes_and_deletes_nothing_it_is_not_granted(
     assert _fingerprint(s) == before
 
 
-@pytest.mark.parametrize("username", ["admin", "garage-jansen", "fleet-bakker", "support",
-                                      "eigenaar"])
+@pytest.mark.parametrize(
+    "username", ["admin", "garage-jansen", "fleet-bakker", "support", "eigenaar"]
+)
 def test_no_get_changes_data(app, world, login_as, api_client, username):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     browser = login_as(username)
     api = api_client(username)
     api_auth = {"Authorization": api.environ_base["HTTP_AUTHORIZATION"]}
     s = world.session
-    own_ids = {model: [s.scalar(select(model.id).order_by(model.id.desc()))]
-               for model in (Passport, Customer, FleetAccount, Garage, ConsoleUser, AuditLog,
-                             OutboxMessage)}
+    own_ids = {
+        model: [s.scalar(select(model.id).order_by(model.id.desc()))]
+        for model in (
+            Passport,
+            Customer,
+            FleetAccount,
+            Garage,
+            ConsoleUser,
+            AuditLog,
+            OutboxMessage,
+        )
+    }
     models = _models_by_endpoint(app)
     before = _fingerprint(s)
     audit_before = s.scalar(select(func.max(AuditLog.id)))
@@ -231,8 +305,9 @@ def test_no_get_changes_data(app, world, login_as, api_client, username):
             continue
         model = models.get(rule.endpoint.split(".")[0])
         for url in _urls(app, rule, own_ids, model):
-            response = _request(browser.client, url, "GET", api_auth=api_auth,
-                                csrf_token=browser.csrf_token)
+            response = _request(
+                browser.client, url, "GET", api_auth=api_auth, csrf_token=browser.csrf_token
+            )
             if response.status_code >= 500:
                 errors.append(f"{username} GET {url} → {response.status_code}")
     assert not errors, "\n".join(errors)
