@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.const import API_FILTERS_RIS_KEY
+from flask_appbuilder.exceptions import InvalidColumnFilterFABException
 
 from admin_app.views.base import FULL_PERMISSIONS, READ_WRITE
 
@@ -23,8 +25,33 @@ class ConsoleApi(ModelRestApi):
     include_route_methods = {"get", "get_list", "info"}
     order_columns = ["id"]
 
+    # Filters of the contract that FAB cannot derive or would derive differently, by
+    # column and operation name (e.g. a passport's `email` is its owner's).
+    contract_filters: dict[str, list] = {}
+
     def __init__(self):
         self.base_permissions = list(FULL_PERMISSIONS)  # see ConsoleModelView
         self.show_columns = self.show_columns or self.list_columns
         self.order_columns = sorted(set(self.order_columns) | {"id"})
         super().__init__()
+
+    def _handle_filters_args(self, rison_args):
+        # FAB reuses one Filters object for every request (not thread-safe) and maps an
+        # operation name like "eq" to its default class before looking at ours: build a
+        # fresh one per request and let the contract's filters win.
+        filters = self.datamodel.get_filters(
+            search_columns=self.search_columns, search_filters=self.search_filters
+        )
+        for item in rison_args.get(API_FILTERS_RIS_KEY, []):
+            if not isinstance(item, dict):
+                raise InvalidColumnFilterFABException("filters must be objects")
+            custom = [
+                c
+                for c in self.contract_filters.get(item.get("col"), [])
+                if c.arg_name == item.get("opr")
+            ]
+            if custom:
+                filters.add_filter(item["col"], custom[0], item.get("value"))
+            else:
+                filters.rest_add_filters([item])
+        return filters.get_joined_filters(self._base_filters)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
     FilterContains,
     FilterEqual,
@@ -9,9 +10,53 @@ from flask_appbuilder.models.sqla.filters import (
     FilterStartsWith,
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext
+from sqlalchemy import func, select
 
 from admin_app.api.base import ConsoleApi
 from admin_app.models import Customer, FleetAccount, OutboxMessage, Passport
+
+
+class _Email(BaseFilter):
+    """E-mail filters compare case-insensitively, as customers are identified."""
+
+    def _matching(self, condition):
+        return condition
+
+    def _equal(self, value):
+        return self._matching(func.lower(Customer.email) == str(value).strip().lower())
+
+    def _contains(self, value):
+        return self._matching(func.lower(Customer.email).like(f"%{str(value).strip().lower()}%"))
+
+
+class _OwnerEmail(_Email):
+    def _matching(self, condition):
+        return Passport.owner_id.in_(select(Customer.id).where(condition).correlate(None))
+
+
+class FilterOwnerEmailEqual(_OwnerEmail):
+    name = lazy_gettext("Equal to")
+    arg_name = "eq"
+
+    def apply(self, query, value):
+        return query.filter(self._equal(value))
+
+
+class FilterOwnerEmailContains(_OwnerEmail):
+    name = lazy_gettext("Contains")
+    arg_name = "ct"
+
+    def apply(self, query, value):
+        return query.filter(self._contains(value))
+
+
+class FilterEmailEqual(_Email):
+    name = lazy_gettext("Equal to")
+    arg_name = "eq"
+
+    def apply(self, query, value):
+        return query.filter(self._equal(value))
 
 
 class PassportApi(ConsoleApi):
@@ -41,6 +86,9 @@ class PassportApi(ConsoleApi):
         "garage": [FilterRelationOneToManyEqual],
     }
 
+    # The owner's e-mail, case-insensitive as customers are found (R-PP-5).
+    contract_filters = {"email": [FilterOwnerEmailEqual, FilterOwnerEmailContains]}
+
 
 class CustomerApi(ConsoleApi):
     resource_name = "customer"
@@ -63,6 +111,7 @@ class CustomerApi(ConsoleApi):
     order_columns = ["id", "last_name"]
     search_columns = ["email", "last_name"]
     search_filters = {"email": [FilterEqual], "last_name": [FilterEqual, FilterStartsWith]}
+    contract_filters = {"email": [FilterEmailEqual]}
 
 
 class FleetAccountApi(ConsoleApi):

@@ -160,3 +160,49 @@ def test_logins_are_rate_limited(app, world, path):
         statuses.append(response.status_code)
     assert 429 in statuses, statuses
     assert statuses.index(429) >= 10
+
+
+def test_passports_filter_by_owner_email_eq_and_ct(world, api_client):
+    api = api_client("garage-jansen")
+    body = api.get(
+        "/api/v1/passport/"
+        + q(filters=[{"col": "email", "opr": "eq", "value": "EIGENAAR@example.nl"}])
+    ).get_json()
+    assert body["count"] == 2 and {r["email"] for r in body["result"]} == {"eigenaar@example.nl"}
+    body = api.get(
+        "/api/v1/passport/"
+        + q(filters=[{"col": "email", "opr": "ct", "value": "bouwbedrijf-bakker"}])
+    ).get_json()
+    assert body["count"] == 6  # the manager's own passport and the 5 fleet cars
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "(page:-1)",
+        "(page_size:abc)",
+        "(filters:!((col:nope,opr:eq,value:1)))",
+        "(filters:!((col:plate,opr:zz,value:1)))",
+        "(order_column:nope)",
+        "(filters:x)",
+        "(page_size:100000)",
+    ],
+)
+def test_bad_list_queries_never_give_a_500(world, api_client, query):
+    response = api_client("garage-jansen").get(f"/api/v1/passport/?q={query}")
+    assert response.status_code in (200, 400), (query, response.status_code)
+    if response.status_code == 400:
+        assert set(response.get_json()) == {"message", "errors"}
+
+
+def test_customers_filter_by_email_ignoring_case_and_last_name(world, api_client):
+    api = api_client("garage-jansen")
+    body = api.get(
+        "/api/v1/customer/"
+        + q(filters=[{"col": "email", "opr": "eq", "value": "Eigenaar@Example.NL"}])
+    ).get_json()
+    assert body["count"] == 1 and body["result"][0]["last_name"] == "Eigenaar"
+    body = api.get(
+        "/api/v1/customer/" + q(filters=[{"col": "last_name", "opr": "sw", "value": "Eigen"}])
+    ).get_json()
+    assert body["count"] == 1

@@ -11,8 +11,9 @@ def test_reset_link_uses_the_configured_public_url_not_the_host_header(app, worl
     evil = "http://evil.example"
     page = client.get("/forgot-password", base_url=evil).get_data(as_text=True)
     token = CSRF_RE.search(page).group(1)
-    response = client.post("/forgot-password", base_url=evil,
-                           data={"identifier": "support", "csrf_token": token})
+    response = client.post(
+        "/forgot-password", base_url=evil, data={"identifier": "support", "csrf_token": token}
+    )
     assert response.status_code == 302
     mail = world.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
     assert mail.recipient == "support@autopaspoort.example"
@@ -25,8 +26,9 @@ def test_unknown_name_gets_the_same_answer_as_a_known_one(app, world, browser):
     for identifier in ("support", "niemand-bekend"):
         client = browser()
         client.fetch_csrf("/forgot-password")
-        response = client.post("/forgot-password", {"identifier": identifier},
-                               follow_redirects=True)
+        response = client.post(
+            "/forgot-password", {"identifier": identifier}, follow_redirects=True
+        )
         answers.append(response.get_data(as_text=True).count("link onderweg"))
     assert answers == [1, 1]
 
