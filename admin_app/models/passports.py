@@ -29,6 +29,13 @@ STATE_LABELS = {
 }
 
 
+CREATED_VIA_LABELS = {
+    "manual": _l("By hand"),
+    "list": _l("Customer list"),
+    "api": _l("Management system (API)"),
+}
+
+
 class Passport(Model):
     """An AutoPaspoort: one per licence plate among passports that are not archived."""
 
@@ -94,6 +101,9 @@ class Passport(Model):
 
     def owner_email(self) -> str:
         return self.email
+
+    def created_via_label(self) -> str:
+        return str(CREATED_VIA_LABELS.get(self.created_via, self.created_via))
 
     def state_label(self) -> str:
         return str(STATE_LABELS.get(self.state, self.state))

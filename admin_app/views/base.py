@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_appbuilder import ModelView
 
+from admin_app.views.formatting import display_value
+
 # FAB derives one permission per endpoint. We fold them into "read" and "write" so the
 # role table (admin_app.roles) stays readable and the HTML view and the REST API of the
 # same resource share one permission name.
@@ -52,3 +54,8 @@ class ConsoleModelView(ModelView):
         # table grants them; include_route_methods decides which endpoints exist.
         self.base_permissions = list(FULL_PERMISSIONS)
         super().__init__(**kwargs)
+        shown = set(self.list_columns or []) | set(self.show_columns or [])
+        self.formatters_columns = {
+            **{column: display_value for column in shown},
+            **(self.formatters_columns or {}),
+        }

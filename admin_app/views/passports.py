@@ -65,7 +65,7 @@ class PassportView(ConsoleModelView):
         "fleet_account",
         "stock_car",
         "state_label",
-        "created_via",
+        "created_via_label",
         "garage",
         "created_at",
     ]
@@ -88,6 +88,7 @@ class PassportView(ConsoleModelView):
         "state": _l("State"),
         "state_label": _l("State"),
         "created_via": _l("Created via"),
+        "created_via_label": _l("Created via"),
         "garage": _l("Garage"),
         "created_at": _l("Created"),
     }
