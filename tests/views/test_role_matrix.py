@@ -166,39 +166,55 @@ def _request(client, url, method, *, api_auth, csrf_token):
     return client.open(url, method=method, data=data)
 
 
-def _sweep(app, world, username, api_client, login_as):
-    app.config["PROPAGATE_EXCEPTIONS"] = False  # list every 500, don't stop at the first
-    browser = login_as(username)
-    api = api_client(username)
-    api_auth = {"Authorization": api.environ_base["HTTP_AUTHORIZATION"]}
-    ids, secrets = _foreign(world, username)
-    models = _models_by_endpoint(app)
-    problems = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in SKIP_ENDPOINTS:
-            continue
-        model = models.get(rule.endpoint.split(".")[0])
-        for url in _urls(app, rule, ids, model):
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                response = _request(
-                    browser.client, url, method, api_auth=api_auth, csrf_token=browser.csrf_token
-                )
-                body = response.get_data(as_text=True)
-                where = f"{username} {method} {url} → {response.status_code}"
-                if response.status_code >= 500:
-                    problems.append(f"{where}: server error")
-                if (
-                    "pk" in rule.arguments
-                    and model in ids
-                    and response.status_code not in (404, 405)
-                ):
-                    problems.append(f"{where}: expected 404 for another tenant's record")
-                leaked = [s for s in secrets if s in body]
-                if leaked:
-                    problems.append(f"{where}: shows another tenant's {leaked[:3]}")
-                if PASSWORD_HASH.search(body):
-                    problems.append(f"{where}: contains a password hash")
-    return problems
+class Walker:
+    """Logs ``username`` in (form and JWT) and requests routes with the given ids."""
+
+    def __init__(self, app, username, api_client, login_as):
+        app.config["PROPAGATE_EXCEPTIONS"] = False  # list every 500, don't stop at one
+        self.app = app
+        self.browser = login_as(username)
+        api = api_client(username)
+        self.api_auth = {"Authorization": api.environ_base["HTTP_AUTHORIZATION"]}
+        self.models = _models_by_endpoint(app)
+
+    def walk(self, ids, *, rules=lambda rule: True, methods=None):
+        """Yield (rule, model, method, url, response) for every matching route."""
+        for rule in self.app.url_map.iter_rules():
+            if rule.endpoint in SKIP_ENDPOINTS or not rules(rule):
+                continue
+            model = self.models.get(rule.endpoint.split(".")[0])
+            wanted = (methods or rule.methods) & rule.methods - {"HEAD", "OPTIONS"}
+            for url in _urls(self.app, rule, ids, model):
+                for method in sorted(wanted):
+                    response = _request(
+                        self.browser.client,
+                        url,
+                        method,
+                        api_auth=self.api_auth,
+                        csrf_token=self.browser.csrf_token,
+                    )
+                    yield rule, model, method, url, response
+
+
+MODELS_WITH_IDS = (Passport, Customer, FleetAccount, Garage, ConsoleUser, AuditLog, OutboxMessage)
+
+
+def _some_ids(session, *, newest=False):
+    def order(model):
+        return model.id.desc() if newest else model.id
+
+    return {
+        model: [session.scalar(select(model.id).order_by(order(model)))]
+        for model in MODELS_WITH_IDS
+    }
+
+
+def _fingerprint(session):
+    session.expire_all()
+    return {
+        model.__name__: session.scalar(select(func.count()).select_from(model))
+        for model in (*MODELS_WITH_IDS, AccessToken)
+    }
 
 
 @pytest.mark.parametrize(
@@ -207,109 +223,62 @@ def _sweep(app, world, username, api_client, login_as):
 def test_r_sec_1_every_route_gives_404_for_another_tenants_records(
     app, world, api_client, login_as, username
 ):
-    problems = _sweep(app, world, username, api_client, login_as)
+    ids, secrets = _foreign(world, username)
+    problems = []
+    walker = Walker(app, username, api_client, login_as)
+    for rule, model, method, url, response in walker.walk(ids):
+        body = response.get_data(as_text=True)
+        where = f"{username} {method} {url} → {response.status_code}"
+        if response.status_code >= 500:
+            problems.append(f"{where}: server error")
+        if "pk" in rule.arguments and model in ids and response.status_code not in (404, 405):
+            problems.append(f"{where}: expected 404 for another tenant's record")
+        leaked = [s for s in secrets if s in body]
+        if leaked:
+            problems.append(f"{where}: shows another tenant's {leaked[:3]}")
+        if PASSWORD_HASH.search(body):
+            problems.append(f"{where}: contains a password hash")
     assert not problems, "\n".join(problems)
 
 
-def _fingerprint(session):
-    session.expire_all()
-    return {
-        model.__name__: session.scalar(select(func.count()).select_from(model))
-        for model in (
-            Passport,
-            Customer,
-            FleetAccount,
-            Garage,
-            ConsoleUser,
-            AuditLog,
-            OutboxMessage,
-            AccessToken,
-        )
-    }
-
-
 OWN_ACCOUNT = ("/resetmypassword/", "/userinfoeditview/", "/forgot-password", "/reset-password/")
+
+
+def _could_write(rule) -> bool:
+    if rule.rule.startswith(OWN_ACCOUNT):
+        return False
+    return bool(rule.methods & MUTATING) or "/delete/" in rule.rule or "/action/" in rule.rule
 
 
 def test_r_sec_1_support_changes_and_deletes_nothing_it_is_not_granted(
     app, world, api_client, login_as
 ):
     """Support may read every garage; this sweep sends every write it could try."""
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    browser = login_as("support")
-    api = api_client("support")
-    api_auth = {"Authorization": api.environ_base["HTTP_AUTHORIZATION"]}
-    s = world.session
-    real_ids = {
-        model: [s.scalar(select(model.id).order_by(model.id))]
-        for model in (
-            Passport,
-            Customer,
-            FleetAccount,
-            Garage,
-            ConsoleUser,
-            AuditLog,
-            OutboxMessage,
-        )
-    }
-    models = _models_by_endpoint(app)
-    before = _fingerprint(s)
+    before = _fingerprint(world.session)
     problems = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in SKIP_ENDPOINTS or rule.rule.startswith(OWN_ACCOUNT):
-            continue
-        mutating = (rule.methods & MUTATING) or "/delete/" in rule.rule or "/action/" in rule.rule
-        if not mutating:
-            continue
-        model = models.get(rule.endpoint.split(".")[0])
-        for url in _urls(app, rule, real_ids, model):
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-                response = _request(
-                    browser.client, url, method, api_auth=api_auth, csrf_token=browser.csrf_token
-                )
-                if response.status_code >= 500:
-                    problems.append(f"support {method} {url}: server error")
-                if method == "DELETE" and response.status_code < 400:
-                    problems.append(f"support {method} {url}: delete accepted")
+    walker = Walker(app, "support", api_client, login_as)
+    for _, _, method, url, response in walker.walk(_some_ids(world.session), rules=_could_write):
+        if response.status_code >= 500:
+            problems.append(f"support {method} {url}: server error")
+        if method == "DELETE" and response.status_code < 400:
+            problems.append(f"support {method} {url}: delete accepted")
     assert not problems, "\n".join(problems)
-    assert _fingerprint(s) == before
+    assert _fingerprint(world.session) == before
 
 
 @pytest.mark.parametrize(
     "username", ["admin", "garage-jansen", "fleet-bakker", "support", "eigenaar"]
 )
 def test_no_get_changes_data(app, world, login_as, api_client, username):
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    browser = login_as(username)
-    api = api_client(username)
-    api_auth = {"Authorization": api.environ_base["HTTP_AUTHORIZATION"]}
-    s = world.session
-    own_ids = {
-        model: [s.scalar(select(model.id).order_by(model.id.desc()))]
-        for model in (
-            Passport,
-            Customer,
-            FleetAccount,
-            Garage,
-            ConsoleUser,
-            AuditLog,
-            OutboxMessage,
-        )
-    }
-    models = _models_by_endpoint(app)
-    before = _fingerprint(s)
-    audit_before = s.scalar(select(func.max(AuditLog.id)))
-    errors = []
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in SKIP_ENDPOINTS or "GET" not in rule.methods:
-            continue
-        model = models.get(rule.endpoint.split(".")[0])
-        for url in _urls(app, rule, own_ids, model):
-            response = _request(
-                browser.client, url, "GET", api_auth=api_auth, csrf_token=browser.csrf_token
-            )
-            if response.status_code >= 500:
-                errors.append(f"{username} GET {url} → {response.status_code}")
+    before = _fingerprint(world.session)
+    audit_before = world.session.scalar(select(func.max(AuditLog.id)))
+    walker = Walker(app, username, api_client, login_as)
+    ids = _some_ids(world.session, newest=True)
+    errors = [
+        f"{username} GET {url} → {response.status_code}"
+        for _, _, _, url, response in walker.walk(ids, methods={"GET"})
+        if response.status_code >= 500
+    ]
     assert not errors, "\n".join(errors)
-    assert _fingerprint(s) == before
-    assert s.scalar(select(func.max(AuditLog.id))) == audit_before
+    assert _fingerprint(world.session) == before
+    assert world.session.scalar(select(func.max(AuditLog.id))) == audit_before
