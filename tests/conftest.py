@@ -226,3 +226,40 @@ def api_client(app, world):
         return client
 
     return client_for
+
+
+class Acting:
+    """Inside a request of its own, bound to ``username``'s scope: as a view would be."""
+
+    def __init__(self, app, world, username):
+        from admin_app.models import ConsoleUser
+
+        self.app, self.world = app, world
+        self.user_id = world.user(username).id if username else None
+        self._app_ctx = app.app_context()
+        self._request_ctx = app.test_request_context("/")
+        self.ConsoleUser = ConsoleUser
+
+    def __enter__(self):
+        from admin_app.scope import bind_request_scope
+        from admin_app.services.audit import Actor, set_actor
+
+        self._app_ctx.push()
+        self._request_ctx.push()
+        session = self.world.session
+        user = session.get(self.ConsoleUser, self.user_id) if self.user_id else None
+        bind_request_scope(user)
+        self.actor = Actor.of_user(user) if user else None
+        if self.actor:
+            set_actor(session, self.actor)
+        return self
+
+    def __exit__(self, *exc):
+        self.world.session.rollback()
+        self._request_ctx.pop()
+        self._app_ctx.pop()
+
+
+@pytest.fixture()
+def acting_as(app, world):
+    return lambda username: Acting(app, world, username)

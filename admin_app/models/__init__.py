@@ -7,6 +7,7 @@ from admin_app.models.garages import Garage
 from admin_app.models.outbox import OutboxMessage
 from admin_app.models.passports import Passport, PassportState
 from admin_app.models.tokens import AccessToken
+from admin_app.models.transfers import Transfer, TransferState
 from admin_app.models.users import ConsoleUser
 
 __all__ = [
@@ -19,4 +20,6 @@ __all__ = [
     "OutboxMessage",
     "Passport",
     "PassportState",
+    "Transfer",
+    "TransferState",
 ]

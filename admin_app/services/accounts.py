@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from admin_app.models import ConsoleUser
+from admin_app.scope import scoped_get
 from admin_app.services.emails import normalize_email
 from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
@@ -108,7 +109,7 @@ def add_colleague(
 def set_colleague_active(
     session: Session, *, garage_id: int, user_id: int, active: bool, actor_id: int
 ) -> ConsoleUser:
-    user = session.get(ConsoleUser, user_id)
+    user = scoped_get(session, ConsoleUser, user_id)
     if user is None or user.garage_id != garage_id or {r.name for r in user.roles} != {"Garage"}:
         raise NotFound(_l("Not found."))
     if user.id == actor_id and not active:
@@ -176,11 +177,15 @@ def user_for_reset_link(session: Session, raw: str) -> ConsoleUser:
     return session.get(ConsoleUser, token.user_id)
 
 
+def set_password(user: ConsoleUser, password: str) -> None:
+    user.password = generate_password_hash(password)
+    user.fail_login_count = 0
+
+
 def reset_password(session: Session, raw: str, password: str, confirm: str) -> ConsoleUser:
     check_new_password(password, confirm)
     token = consume_token(session, raw, purpose=PASSWORD_RESET)
     user = session.get(ConsoleUser, token.user_id)
-    user.password = generate_password_hash(password)
-    user.fail_login_count = 0
+    set_password(user, password)
     session.flush()
     return user

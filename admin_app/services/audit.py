@@ -15,20 +15,42 @@ from dataclasses import dataclass
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from admin_app.models import AuditLog, ConsoleUser, Customer, FleetAccount, Garage, Passport
+from admin_app.models import (
+    AuditLog,
+    ConsoleUser,
+    Customer,
+    FleetAccount,
+    Garage,
+    Passport,
+    Transfer,
+)
 from admin_app.models.base import utcnow
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is changing things: a person (user id + name) or a job."""
+    """Who is acting: a person (with the roles and tenant links rules look at) or a job."""
 
     id: int | None
     name: str
+    roles: frozenset[str] = frozenset()
+    garage_id: int | None = None
+    fleet_account_id: int | None = None
+    email: str | None = None
 
     @classmethod
     def of_user(cls, user) -> Actor:
-        return cls(user.id, user.username)
+        return cls(
+            user.id,
+            user.username,
+            roles=frozenset(role.name for role in user.roles),
+            garage_id=user.garage_id,
+            fleet_account_id=user.fleet_account_id,
+            email=(user.email or "").lower() or None,
+        )
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
 
     @classmethod
     def job(cls, name: str) -> Actor:
@@ -43,6 +65,7 @@ AUDITED = {
     Passport: "passport",
     FleetAccount: "fleet_account",
     ConsoleUser: "user",
+    Transfer: "transfer",
 }
 # Secrets never enter the log; bookkeeping fields would only drown the real changes.
 NEVER_LOGGED = {"password", "token_hash", "token", "secret"}
@@ -111,7 +134,7 @@ def _record_for(obj, action: str, actor: Actor) -> dict | None:
         "table_name": table,
         "record_id": obj.id,
         "garage_id": garage_id,
-        "passport_id": obj.id if isinstance(obj, Passport) else None,
+        "passport_id": obj.id if isinstance(obj, Passport) else getattr(obj, "passport_id", None),
         "changes": changes,
     }
 

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import enum
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import relationship
+
+from admin_app.models.base import UTCDateTime, utcnow
+
+
+class TransferState(enum.StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+TRANSFER_STATE_LABELS = {
+    TransferState.pending.value: _l("Waiting for acceptance"),
+    TransferState.accepted.value: _l("Completed"),
+    TransferState.cancelled.value: _l("Cancelled"),
+    TransferState.expired.value: _l("Expired"),
+}
+TRANSFER_KIND_LABELS = {"owner": _l("New owner"), "driver": _l("New driver")}
+
+
+class Transfer(Model):
+    """A passport handed to a new owner or driver (R-TR-5): kind, from, to, by, when, state."""
+
+    __tablename__ = "transfer"
+    __table_args__ = (
+        # One open transfer per passport, whatever two browser tabs do.
+        Index(
+            "uq_transfer_one_pending",
+            "passport_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    passport_id = Column(Integer, ForeignKey("passport.id"), nullable=False, index=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
+    kind = Column(String(10), nullable=False, default="owner")
+    state = Column(String(12), nullable=False, default=TransferState.pending.value)
+    from_customer_id = Column(Integer, ForeignKey("customer.id"))
+    to_customer_id = Column(Integer, ForeignKey("customer.id"), nullable=False)
+    to_email = Column(String(320), nullable=False)
+    to_name = Column(String(300))
+    # What a cancelled or expired transfer restores.
+    previous_state = Column(String(20))
+    previous_stock_car = Column(Integer)
+    # The confirmation form's one-time key: a second confirmation finds this row.
+    confirmation_key = Column(String(64), unique=True)
+    created_by = Column(Integer)
+    created_by_name = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = Column(UTCDateTime)
+    decided_at = Column(UTCDateTime)
+
+    passport = relationship("Passport", foreign_keys=[passport_id])
+    from_customer = relationship("Customer", foreign_keys=[from_customer_id])
+    to_customer = relationship("Customer", foreign_keys=[to_customer_id])
+
+    def state_label(self) -> str:
+        return str(TRANSFER_STATE_LABELS.get(self.state, self.state))
+
+    def kind_label(self) -> str:
+        return str(TRANSFER_KIND_LABELS.get(self.kind, self.kind))

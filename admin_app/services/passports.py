@@ -1,0 +1,470 @@
+"""Passports (R-PP-1…8): create, send, activate, correct the e-mail, archive, move.
+
+Every function takes the session first and the actor as an argument, flushes but never
+commits, and raises the domain errors of services/errors.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from datetime import timedelta
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin_app.models import ConsoleUser, Customer, FleetAccount, Garage, Passport, Transfer
+from admin_app.models.base import utcnow
+from admin_app.models.passports import PassportState
+from admin_app.models.transfers import TransferState
+from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services import accounts
+from admin_app.services.audit import Actor
+from admin_app.services.emails import email_key, normalize_email
+from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
+from admin_app.services.plates import display_plate, validate_plate
+from admin_app.services.tokens import consume_token, issue_token, peek_token
+
+ACTIVATION = "activation"
+ACTIVATION_TTL = timedelta(days=7)
+OWNER_ROLE = "Owner"
+
+
+@dataclass
+class PersonDetails:
+    """An owner's or driver's contact details as typed, checked by ``validated()``."""
+
+    email: str = ""
+    last_name: str = ""
+    first_name: str = ""
+    infix: str = ""
+    street: str = ""
+    house_number: str = ""
+    postcode: str = ""
+    city: str = ""
+    phone: str = ""
+    customer_number: str = ""
+
+    @classmethod
+    def from_mapping(cls, data) -> PersonDetails:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: _text(v) for k, v in (data or {}).items() if k in names})
+
+    def validated(self) -> PersonDetails:
+        """Normalized e-mail and a last name, or InvalidInput naming every bad field."""
+        errors: dict[str, list] = {}
+        try:
+            self.email = normalize_email(self.email)
+        except InvalidInput as error:
+            errors.update(error.errors)
+        if not self.last_name:
+            errors["last_name"] = [_l("Fill in the last name.")]
+        if errors:
+            raise InvalidInput(_l("Some fields are not correct."), errors=errors)
+        return self
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.infix, self.last_name) if p)
+
+
+@dataclass
+class VehicleDetails:
+    brand: str = ""
+    model: str = ""
+    apk_expiry: dt.date | None = None
+
+    @classmethod
+    def from_mapping(cls, data) -> VehicleDetails:
+        data = data or {}
+        return cls(
+            brand=_text(data.get("brand")),
+            model=_text(data.get("model")),
+            apk_expiry=parse_date(data.get("apk_expiry"), field="apk_expiry"),
+        )
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def parse_date(value, *, field: str) -> dt.date | None:
+    """YYYY-MM-DD (the API) or d-m-yyyy (people); empty is None."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput(
+        _l("'%(value)s' is not a date; use YYYY-MM-DD or DD-MM-YYYY.", value=text), field=field
+    )
+
+
+# --- looking things up -------------------------------------------------------------------
+
+
+def get_passport(session: Session, passport_id: int) -> Passport:
+    """The passport, if the caller's scope holds it; NotFound otherwise (R-SEC-1)."""
+    passport = scoped_get(session, Passport, passport_id)
+    if passport is None:
+        raise NotFound(_l("Not found."))
+    return passport
+
+
+def live_passport_with_plate(session: Session, plate: str) -> Passport | None:
+    """The live passport with this plate on the whole platform, whoever asks."""
+    return session.scalars(
+        select(Passport)
+        .where(Passport.plate == plate, Passport.state != PassportState.archived.value)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+
+
+def assert_plate_free(session: Session, plate: str, *, garage_id: int) -> None:
+    """R-PP-8/R-BJ-2: one live passport per plate; another garage is never named."""
+    other = live_passport_with_plate(session, plate)
+    if other is None:
+        return
+    if other.garage_id == garage_id:
+        raise Conflict(
+            _l("%(plate)s already has a passport at your garage.", plate=display_plate(plate)),
+            field="plate",
+        )
+    raise Conflict(
+        _l("%(plate)s already has an active passport at another garage. Ask the owner or "
+           "support to have it moved.", plate=display_plate(plate)),
+        field="plate",
+    )
+
+
+def find_or_create_customer(session: Session, garage_id: int, person: PersonDetails) -> Customer:
+    """The garage's customer with this e-mail (case-insensitive), or a new one.
+
+    An existing profile keeps what it has; empty fields are filled from ``person``.
+    """
+    customer = session.scalars(
+        select(Customer)
+        .where(Customer.garage_id == garage_id, func.lower(Customer.email) == email_key(person.email))
+        .order_by(Customer.id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if customer is None:
+        customer = Customer(garage_id=garage_id, email=person.email)
+        session.add(customer)
+    for name in ("first_name", "infix", "last_name", "street", "house_number", "postcode",
+                 "city", "phone", "customer_number"):
+        value = getattr(person, name)
+        if value and not getattr(customer, name):
+            setattr(customer, name, value)
+    return customer
+
+
+def owner_login(session: Session, email: str) -> ConsoleUser | None:
+    """The platform's one Owner login for this e-mail, if there is one."""
+    return session.scalars(
+        select(ConsoleUser).where(func.lower(ConsoleUser.email) == email_key(email))
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+
+
+def was_transferred(session: Session, passport: Passport) -> bool:
+    return session.scalar(
+        select(exists().where(
+            Transfer.passport_id == passport.id,
+            Transfer.kind == "owner",
+            Transfer.state == TransferState.accepted.value,
+        )).execution_options(**{ALL_TENANTS: True})
+    )
+
+
+def _garage_fleet(session: Session, garage_id: int, fleet_account_id) -> int | None:
+    if fleet_account_id in (None, "", 0):
+        return None
+    fleet = scoped_get(session, FleetAccount, int(fleet_account_id))
+    if fleet is None or fleet.garage_id != garage_id:
+        raise InvalidInput(_l("Choose one of your own fleet accounts."), field="fleet_account_id")
+    return fleet.id
+
+
+# --- create (R-PP-1, 2, 3, 6) ------------------------------------------------------------
+
+
+def create_passport(
+    session: Session,
+    *,
+    actor: Actor,
+    plate: str,
+    person: PersonDetails,
+    vehicle: VehicleDetails | None = None,
+    fleet_account_id=None,
+    via: str = "manual",
+) -> Passport:
+    """A new passport of the actor's garage.
+
+    With the garage's own login e-mail it is a stock car: activated at once, no mail
+    (R-PP-3). Otherwise it waits, unsent, until someone sends it (R-PP-4).
+    """
+    if not actor.garage_id:
+        raise Forbidden(_l("Only a garage creates passports."))
+    garage = scoped_get(session, Garage, actor.garage_id)
+    stock = email_key(person.email or "") == email_key(garage.email)
+    if stock:
+        person.last_name = person.last_name or garage.name
+    errors: dict[str, list] = {}
+    normalized = None
+    try:
+        normalized = validate_plate(plate)
+    except InvalidInput as error:
+        errors.update(error.errors)
+    try:
+        person.validated()
+    except InvalidInput as error:
+        errors.update(error.errors)
+    if errors:
+        raise InvalidInput(_l("Some fields are not correct."), errors=errors)
+    vehicle = vehicle or VehicleDetails()
+    fleet_id = _garage_fleet(session, garage.id, fleet_account_id)
+    assert_plate_free(session, normalized, garage_id=garage.id)
+
+    owner = find_or_create_customer(session, garage.id, person)
+    passport = Passport(
+        garage_id=garage.id, plate=normalized, owner=owner, brand=vehicle.brand or None,
+        model=vehicle.model or None, apk_expiry=vehicle.apk_expiry, fleet_account_id=fleet_id,
+        stock_car=stock, created_via=via,
+        state=PassportState.activated.value if stock else PassportState.created.value,
+        activated_at=utcnow() if stock else None,
+    )
+    session.add(passport)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Someone registered the plate between our check and this insert.
+        raise Conflict(_l("%(plate)s already has an active passport.",
+                          plate=display_plate(normalized)), field="plate") from None
+    return passport
+
+
+def update_vehicle(session: Session, passport: Passport, vehicle: VehicleDetails) -> Passport:
+    passport.brand = vehicle.brand or None
+    passport.model = vehicle.model or None
+    passport.apk_expiry = vehicle.apk_expiry
+    session.flush()
+    return passport
+
+
+# --- send and activate (R-PP-4) ----------------------------------------------------------
+
+
+def send_passport(session: Session, passport_id: int, *, actor: Actor, base_url: str) -> Passport:
+    """Mail the owner an activation link (single use, 7 days); resending voids the last."""
+    passport = get_passport(session, passport_id)
+    if not actor.has("Garage", "Support", "Admin"):
+        raise Forbidden(_l("You may not do this."))
+    if passport.state not in (PassportState.created.value, PassportState.sent.value):
+        raise Conflict(_l("Only a passport that is not activated yet can be sent."))
+    raw = issue_token(session, purpose=ACTIVATION, subject_id=passport.id, ttl=ACTIVATION_TTL)
+    _mail_activation(session, passport, f"{base_url.rstrip('/')}/activate/{raw}")
+    passport.state = PassportState.sent.value
+    passport.sent_at = utcnow()
+    passport.owner.email_bounced_at = None
+    session.flush()
+    return passport
+
+
+def _mail_activation(session: Session, passport: Passport, link: str) -> None:
+    garage = passport.garage
+    with force_locale("nl"):  # customers get Dutch mail, whatever the sender's screen says
+        subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s",
+                         plate=passport.plate_display, garage=garage.name))
+        body = str(_l(
+            "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
+            "%(plate)s. Activate it and choose your password within 7 days:\n\n%(link)s\n\n"
+            "The link works once.\n",
+            name=passport.owner.full_name, garage=garage.name, plate=passport.plate_display,
+            link=link))
+    queue_mail(session, recipient=passport.owner.email, kind="activation", subject=subject,
+               body=body, garage_id=passport.garage_id)
+
+
+def passport_for_activation(session: Session, raw: str) -> Passport:
+    token = peek_token(session, raw, purpose=ACTIVATION)
+    # The link is the authorization: its holder needs no login and no scope.
+    passport = session.scalars(
+        select(Passport).where(Passport.id == token.subject_id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).unique().first()
+    if passport is None or passport.state == PassportState.archived.value:
+        raise InvalidInput(_l("This link is not valid. Request a new one."))
+    return passport
+
+
+def activate_passport(
+    session: Session, raw: str, *, password: str | None, confirm: str | None
+) -> tuple[ConsoleUser, Passport]:
+    """The owner opens his link: his Owner login is made (or found) and the car is his.
+
+    A new owner chooses his password here; someone who has an Owner login already just
+    confirms (the link came to his mailbox).
+    """
+    passport = passport_for_activation(session, raw)
+    owner = passport.owner
+    user = owner_login(session, owner.email)
+    if user is not None and OWNER_ROLE not in {r.name for r in user.roles}:
+        raise Conflict(_l("This e-mail address belongs to a staff login; ask the garage to "
+                          "use another address."))
+    if user is None or not user.password:
+        accounts.check_new_password(password or "", confirm)
+    consume_token(session, raw, purpose=ACTIVATION)
+    if user is None:
+        user = accounts.create_login(
+            session, username=email_key(owner.email), email=owner.email,
+            first_name=owner.first_name or owner.last_name, last_name=owner.last_name,
+            role_name=OWNER_ROLE, password=password,
+        )
+    elif not user.password:
+        accounts.set_password(user, password)
+    passport.state = PassportState.activated.value
+    passport.activated_at = utcnow()
+    session.flush()
+    pending = session.scalars(select(Transfer).where(
+        Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value,
+        Transfer.to_customer_id == owner.id).execution_options(**{ALL_TENANTS: True})).first()
+    if pending is not None:
+        # A car leaving a fleet for a new e-mail: activating is accepting (R-FL-6).
+        from admin_app.services.transfers import complete_transfer
+
+        complete_transfer(session, pending)
+    return user, passport
+
+
+# --- the owner's e-mail (R-PP-5, R-PP-7, R-TR-3) -----------------------------------------
+
+
+def email_locked(session: Session, passport: Passport) -> bool:
+    """After activation or a transfer only Support changes the owner's e-mail."""
+    if passport.state in (PassportState.activated.value, PassportState.transfer_pending.value):
+        return True
+    return was_transferred(session, passport)
+
+
+def change_owner_email(
+    session: Session, passport_id: int, new_email: str, *, actor: Actor
+) -> Passport:
+    """Correct the owner's e-mail: the garage until activation or transfer, then Support."""
+    passport = get_passport(session, passport_id)
+    change_customer_email(session, passport.owner_id, new_email, actor=actor)
+    return passport
+
+
+def change_customer_email(
+    session: Session, customer_id: int, new_email: str, *, actor: Actor
+) -> Customer:
+    """R-PP-7 for a customer profile: refused to a garage as soon as any of its
+    passports is activated or was transferred; always allowed to Support (audited)."""
+    customer = scoped_get(session, Customer, customer_id)
+    if customer is None:
+        raise NotFound(_l("Not found."))
+    email = normalize_email(new_email)
+    passports = session.scalars(
+        select(Passport).where(Passport.owner_id == customer.id,
+                               Passport.state != PassportState.archived.value)
+    ).unique().all()
+    if not actor.has("Support", "Admin"):
+        if not actor.has("Garage") or actor.garage_id != customer.garage_id:
+            raise Forbidden(_l("You may not do this."))
+        if any(email_locked(session, p) for p in passports):
+            raise Conflict(
+                _l("This passport is activated or was transferred: only the support desk "
+                   "can change the owner's e-mail now."),
+                field="email",
+            )
+    if email_key(email) != email_key(customer.email):
+        clash = session.scalar(
+            select(Customer.id).where(Customer.garage_id == customer.garage_id,
+                                      Customer.id != customer.id,
+                                      func.lower(Customer.email) == email_key(email))
+            .execution_options(**{ALL_TENANTS: True})
+        )
+        if clash:
+            raise Conflict(_l("Another customer of this garage already has this e-mail "
+                              "address."), field="email")
+    customer.email = email
+    customer.email_bounced_at = None
+    session.flush()
+    return customer
+
+
+def update_customer(session: Session, customer_id: int, data, *, actor: Actor) -> Customer:
+    """Contact details of a profile; a new e-mail follows change_customer_email."""
+    customer = scoped_get(session, Customer, customer_id)
+    if customer is None:
+        raise NotFound(_l("Not found."))
+    person = PersonDetails.from_mapping({**_customer_fields(customer), **(data or {})})
+    if not person.last_name:
+        raise InvalidInput(_l("Fill in the last name."), field="last_name")
+    if "email" in (data or {}) and email_key(_text(data["email"])) != email_key(customer.email):
+        change_customer_email(session, customer.id, data["email"], actor=actor)
+    for name in ("first_name", "infix", "last_name", "street", "house_number", "postcode",
+                 "city", "phone", "customer_number"):
+        setattr(customer, name, getattr(person, name) or None)
+    session.flush()
+    return customer
+
+
+def _customer_fields(customer: Customer) -> dict:
+    return {name: getattr(customer, name) or "" for name in (
+        "email", "first_name", "infix", "last_name", "street", "house_number", "postcode",
+        "city", "phone", "customer_number")}
+
+
+# --- archive and move (R-PP-8) -----------------------------------------------------------
+
+
+def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Passport:
+    """Scrapped, exported or a wrong entry: the plate is free again."""
+    passport = get_passport(session, passport_id)
+    if not actor.has("Garage", "Admin"):
+        raise Forbidden(_l("You may not do this."))
+    if passport.state == PassportState.archived.value:
+        raise Conflict(_l("This passport is archived already."))
+    for transfer in session.scalars(select(Transfer).where(
+            Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value)):
+        transfer.state = TransferState.cancelled.value
+        transfer.decided_at = utcnow()
+    passport.state = PassportState.archived.value
+    passport.archived_at = utcnow()
+    passport.fleet_account_id = None
+    session.flush()
+    return passport
+
+
+def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: Actor) -> Passport:
+    """Admin and Support move a passport to another garage, with its owner and driver."""
+    if not actor.has("Support", "Admin"):
+        raise Forbidden(_l("You may not do this."))
+    passport = get_passport(session, passport_id)
+    target = scoped_get(session, Garage, garage_id)
+    if target is None:
+        raise InvalidInput(_l("Choose a garage."), field="garage_id")
+    if target.id == passport.garage_id:
+        raise Conflict(_l("The passport is at this garage already."), field="garage_id")
+    passport.owner = find_or_create_customer(
+        session, target.id, PersonDetails.from_mapping(_customer_fields(passport.owner)))
+    if passport.driver is not None:
+        passport.driver = find_or_create_customer(
+            session, target.id, PersonDetails.from_mapping(_customer_fields(passport.driver)))
+    passport.garage_id = target.id
+    # A fleet account belongs to the garage that made it.
+    passport.fleet_account_id = None
+    session.flush()
+    return passport

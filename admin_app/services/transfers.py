@@ -1,0 +1,236 @@
+"""Transfers to a new owner or driver (R-TR-1…5, with R-FL-5/6 for fleet cars).
+
+Who may start one: the garage for its stock cars; the fleet manager for his fleet's cars;
+the owner for any other car of his. A new e-mail takes the car at once (state `sent`,
+activation mail); an e-mail with an Owner login must accept within 14 days.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin_app.models import Passport, Transfer
+from admin_app.models.base import utcnow
+from admin_app.models.passports import PassportState
+from admin_app.models.transfers import TransferState
+from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services import passports as passport_rules
+from admin_app.services.audit import Actor
+from admin_app.services.emails import email_key
+from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
+from admin_app.services.passports import PersonDetails
+from admin_app.services.tokens import consume_token, issue_token, peek_token
+
+ACCEPT = "transfer_accept"
+ACCEPT_TTL = timedelta(days=14)
+FLEET_LINKED = _l(
+    "This car is linked to a fleet account: unlink it first, or ask the fleet manager to "
+    "transfer it."
+)
+
+
+def new_confirmation_key() -> str:
+    """Put in the confirmation form; a second submit of the same form finds one transfer."""
+    return secrets.token_urlsafe(24)
+
+
+def _check_may_transfer(passport: Passport, actor: Actor) -> None:
+    if passport.fleet_account_id:
+        if actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id:
+            return
+        raise Conflict(FLEET_LINKED)  # R-TR-4
+    if actor.has("Garage") and actor.garage_id == passport.garage_id:
+        if not passport.stock_car:
+            raise Conflict(_l("A garage transfers its stock cars only; the owner transfers "
+                              "his own car from “my vehicles” when he sells it."))
+        return
+    if actor.has("Owner") and actor.email and email_key(passport.owner.email) == actor.email:
+        return
+    raise Forbidden(_l("You may not transfer this car."))
+
+
+def start_transfer(
+    session: Session,
+    passport_id: int,
+    *,
+    actor: Actor,
+    person: PersonDetails,
+    kind: str = "owner",
+    confirmation_key: str | None = None,
+    base_url: str,
+) -> Transfer:
+    """Hand the passport to ``person`` (R-TR-1, 2, 5). Idempotent per confirmation key."""
+    if confirmation_key:
+        earlier = session.scalars(
+            select(Transfer).where(Transfer.confirmation_key == confirmation_key)
+            .execution_options(**{ALL_TENANTS: True})
+        ).first()
+        if earlier is not None:
+            if earlier.passport_id != passport_id:
+                raise Conflict(_l("This confirmation belongs to another transfer."))
+            return earlier
+    passport = passport_rules.get_passport(session, passport_id)
+    if kind not in ("owner", "driver"):
+        raise InvalidInput(_l("Choose owner or driver."), field="kind")
+    _check_may_transfer(passport, actor)
+    if kind == "driver" and not passport.fleet_account_id:
+        raise Conflict(_l("A new driver is set for fleet cars only; transfer the car to its "
+                          "new owner instead."), field="kind")
+    if passport.state == PassportState.transfer_pending.value:
+        raise Conflict(_l("A transfer of this car is already waiting for acceptance."))
+    if passport.state not in (PassportState.activated.value, PassportState.sent.value):
+        raise Conflict(_l("Only an active passport can be transferred."))
+    person.validated()
+    current = passport.owner if kind == "owner" else passport.driver
+    if current is not None and email_key(current.email) == email_key(person.email):
+        raise InvalidInput(_l("%(email)s is the current %(who)s already.", email=person.email,
+                              who=_l("owner") if kind == "owner" else _l("driver")),
+                           field="email")
+
+    receiver = passport_rules.find_or_create_customer(session, passport.garage_id, person)
+    transfer = Transfer(
+        passport_id=passport.id, garage_id=passport.garage_id, kind=kind,
+        from_customer_id=current.id if current else None, to_customer=receiver,
+        to_email=person.email, to_name=person.full_name, previous_state=passport.state,
+        previous_stock_car=1 if passport.stock_car else 0, confirmation_key=confirmation_key,
+        created_by=actor.id, created_by_name=actor.name,
+    )
+    session.add(transfer)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Two tabs confirmed at once: the other one won.
+        raise Conflict(_l("A transfer of this car is already waiting for acceptance.")) from None
+
+    if kind == "driver":
+        passport.driver = receiver
+        _settle(transfer, TransferState.accepted)
+        session.flush()
+        return transfer
+
+    passport.stock_car = False  # R-TR-1: a sold stock car is no longer stock
+    known = passport_rules.owner_login(session, person.email)
+    if known is not None or passport.fleet_account_id:
+        # A known Owner accepts; a car leaving a fleet waits too (R-FL-6).
+        transfer.state = TransferState.pending.value
+        transfer.expires_at = utcnow() + ACCEPT_TTL
+        passport.state = PassportState.transfer_pending.value
+        session.flush()
+        if known is not None:
+            raw = issue_token(session, purpose=ACCEPT, subject_id=transfer.id, ttl=ACCEPT_TTL)
+            _mail_accept(session, passport, transfer, f"{base_url.rstrip('/')}/transfer/accept/{raw}")
+        else:
+            _move_owner(passport, transfer)
+            passport.state = PassportState.transfer_pending.value
+            raw = issue_token(session, purpose=passport_rules.ACTIVATION,
+                              subject_id=passport.id, ttl=passport_rules.ACTIVATION_TTL)
+            passport_rules._mail_activation(session, passport,
+                                            f"{base_url.rstrip('/')}/activate/{raw}")
+        return transfer
+
+    # A new e-mail: the car is his at once, and he activates it (R-TR-2).
+    _move_owner(passport, transfer)
+    passport.state = PassportState.created.value
+    _settle(transfer, TransferState.accepted)
+    session.flush()
+    passport_rules.send_passport(session, passport.id, actor=_system(actor), base_url=base_url)
+    return transfer
+
+
+def _system(actor: Actor) -> Actor:
+    # Sending is part of the transfer the actor may make, whoever he is.
+    return Actor(actor.id, actor.name, roles=frozenset({"Admin"}))
+
+
+def _move_owner(passport: Passport, transfer: Transfer) -> None:
+    passport.owner = transfer.to_customer
+
+
+def _settle(transfer: Transfer, state: TransferState) -> None:
+    transfer.state = state.value
+    transfer.decided_at = utcnow()
+
+
+def _mail_accept(session: Session, passport: Passport, transfer: Transfer, link: str) -> None:
+    with force_locale("nl"):
+        subject = str(_l("A car is being transferred to you: %(plate)s", plate=passport.plate_display))
+        body = str(_l(
+            "Dear %(name)s,\n\nThe AutoPassport of %(plate)s (%(brand)s %(model)s) is being "
+            "transferred to you. Log in and accept it within 14 days:\n\n%(link)s\n",
+            name=transfer.to_name, plate=passport.plate_display, brand=passport.brand or "",
+            model=passport.model or "", link=link))
+    queue_mail(session, recipient=transfer.to_email, kind="transfer_notice", subject=subject,
+               body=body, garage_id=passport.garage_id)
+
+
+def transfer_for_accept_link(session: Session, raw: str) -> Transfer:
+    token = peek_token(session, raw, purpose=ACCEPT)
+    transfer = session.scalars(select(Transfer).where(Transfer.id == token.subject_id)
+                               .execution_options(**{ALL_TENANTS: True})).first()
+    if transfer is None or transfer.state != TransferState.pending.value:
+        raise InvalidInput(_l("This transfer is no longer waiting for acceptance."))
+    return transfer
+
+
+def accept_transfer(session: Session, raw: str, *, actor: Actor) -> Transfer:
+    """The receiving Owner accepts: the car moves to his account (and out of a fleet)."""
+    transfer = transfer_for_accept_link(session, raw)
+    if not actor.email or email_key(transfer.to_email) != actor.email:
+        raise Forbidden(_l("Log in as %(email)s to accept this transfer.", email=transfer.to_email))
+    consume_token(session, raw, purpose=ACCEPT)
+    return complete_transfer(session, transfer)
+
+
+def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
+    passport = session.scalars(select(Passport).where(Passport.id == transfer.passport_id)
+                               .execution_options(**{ALL_TENANTS: True})).one()
+    _move_owner(passport, transfer)
+    passport.state = PassportState.activated.value
+    passport.activated_at = passport.activated_at or utcnow()
+    passport.fleet_account_id = None  # R-FL-6, in the same transaction
+    _settle(transfer, TransferState.accepted)
+    session.flush()
+    return transfer
+
+
+def cancel_transfer(session: Session, transfer_id: int, *, actor: Actor) -> Transfer:
+    transfer = scoped_get(session, Transfer, transfer_id)
+    if transfer is None:
+        raise NotFound(_l("Not found."))
+    if transfer.state != TransferState.pending.value:
+        raise Conflict(_l("Only a transfer that is waiting can be cancelled."))
+    if actor.has("Owner") and not actor.has("Garage", "Admin", "Support", "FleetManager"):
+        if transfer.created_by != actor.id:
+            raise Forbidden(_l("You may not do this."))
+    _restore(session, transfer, TransferState.cancelled)
+    return transfer
+
+
+def expire_transfers(session: Session, now: datetime | None = None) -> int:
+    """Pending transfers past 14 days restore the previous owner and state (R-TR-2)."""
+    now = now or utcnow()
+    due = session.scalars(select(Transfer).where(
+        Transfer.state == TransferState.pending.value, Transfer.expires_at <= now)).all()
+    for transfer in due:
+        _restore(session, transfer, TransferState.expired)
+    return len(due)
+
+
+def _restore(session: Session, transfer: Transfer, state: TransferState) -> None:
+    passport = session.scalars(select(Passport).where(Passport.id == transfer.passport_id)
+                               .execution_options(**{ALL_TENANTS: True})).one()
+    if transfer.kind == "owner" and transfer.from_customer_id:
+        passport.owner_id = transfer.from_customer_id
+    passport.state = transfer.previous_state or PassportState.activated.value
+    passport.stock_car = bool(transfer.previous_stock_car)
+    _settle(transfer, state)
+    session.flush()
