@@ -272,6 +272,11 @@ def send_passport(session: Session, passport_id: int, *, actor: Actor, base_url:
         raise Forbidden(_l("You may not do this."))
     if passport.state not in (PassportState.created.value, PassportState.sent.value):
         raise Conflict(_l("Only a passport that is not activated yet can be sent."))
+    return mail_activation_link(session, passport, base_url=base_url)
+
+
+def mail_activation_link(session: Session, passport: Passport, *, base_url: str) -> Passport:
+    """Queue the activation mail for a passport the caller already holds and may send."""
     raw = issue_token(session, purpose=ACTIVATION, subject_id=passport.id, ttl=ACTIVATION_TTL)
     _mail_activation(session, passport, f"{base_url.rstrip('/')}/activate/{raw}")
     passport.state = PassportState.sent.value

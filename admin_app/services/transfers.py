@@ -129,26 +129,18 @@ def start_transfer(
             raw = issue_token(session, purpose=ACCEPT, subject_id=transfer.id, ttl=ACCEPT_TTL)
             _mail_accept(session, passport, transfer, f"{base_url.rstrip('/')}/transfer/accept/{raw}")
         else:
+            # A new e-mail leaving a fleet: activating his account is accepting (R-FL-6).
             _move_owner(passport, transfer)
+            passport_rules.mail_activation_link(session, passport, base_url=base_url)
             passport.state = PassportState.transfer_pending.value
-            raw = issue_token(session, purpose=passport_rules.ACTIVATION,
-                              subject_id=passport.id, ttl=passport_rules.ACTIVATION_TTL)
-            passport_rules._mail_activation(session, passport,
-                                            f"{base_url.rstrip('/')}/activate/{raw}")
+            session.flush()
         return transfer
 
     # A new e-mail: the car is his at once, and he activates it (R-TR-2).
     _move_owner(passport, transfer)
-    passport.state = PassportState.created.value
     _settle(transfer, TransferState.accepted)
-    session.flush()
-    passport_rules.send_passport(session, passport.id, actor=_system(actor), base_url=base_url)
+    passport_rules.mail_activation_link(session, passport, base_url=base_url)
     return transfer
-
-
-def _system(actor: Actor) -> Actor:
-    # Sending is part of the transfer the actor may make, whoever he is.
-    return Actor(actor.id, actor.name, roles=frozenset({"Admin"}))
 
 
 def _move_owner(passport: Passport, transfer: Transfer) -> None:
