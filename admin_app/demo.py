@@ -154,7 +154,42 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
         )
         _owner_cars(session, jansen, rng, plates)
         _logins(session, jansen, devries, fleet)
+        session.flush()
+        # One transfer waiting for acceptance at each garage, made the way staff make
+        # it: a sold stock car handed to someone who has an Owner login.
+        _pending_transfer(session, jansen, "eigenaar@example.nl", rng, plates)
+        _pending_transfer(session, devries, "nieuwe.eigenaar@example.com", rng, plates)
     return True
+
+
+def _pending_transfer(session, garage, email, rng, plates) -> None:
+    from flask import current_app
+
+    from admin_app.services import transfers
+    from admin_app.services.passports import PersonDetails, owner_login
+
+    stock_owner = session.scalars(
+        select(Customer).where(Customer.garage_id == garage.id, Customer.email == garage.email)
+    ).first()
+    car = _passport(session, garage, stock_owner, rng, plates, state="activated", stock=True)
+    session.flush()
+    if owner_login(session, email) is None:
+        user = ConsoleUser(
+            username=email, first_name="Nieuwe", last_name="Eigenaar", email=email, active=True
+        )
+        user.roles = [find_role(session, "Owner")]
+        session.add(user)
+        session.flush()
+    actor = Actor(None, ACTOR.name, roles=frozenset({"Garage"}), garage_id=garage.id)
+    transfers.start_transfer(
+        session,
+        car.id,
+        actor=actor,
+        person=PersonDetails.from_mapping(
+            {"email": email, "last_name": "Eigenaar", "first_name": "Nieuwe"}
+        ),
+        base_url=current_app.config["PUBLIC_URL"],
+    )
 
 
 def _customer(session, garage, rng, *, email=None, domain="example.nl", index=0) -> Customer:
@@ -245,7 +280,6 @@ def _garage_passports(session, garage, domain, rng, plates) -> None:
         + ["activated"] * 18
         + ["bounced"] * 4
         + ["archived"] * 4
-        + ["transfer_pending"] * 1
     )
     for index, kind in enumerate(plan, start=1):
         if kind == "stock":

@@ -25,18 +25,21 @@ _OWN_ACCOUNT = {
 
 ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     "Garage": {
-        "Passport": ["read", "write"],
+        "Passport": ["read", "write", "send", "transfer", "archive", "email"],
         "Customer": ["read", "write"],
+        "Transfer": ["read", "write"],
         "FleetAccount": ["read"],
         "MyGarage": ["read", "write"],
         "Colleague": ["read", "write"],
         **_OWN_ACCOUNT,
     },
-    # Support reads everything; its few writes (e-mail corrections, resends, run now,
-    # move a passport) arrive as explicit permissions with the features that need them.
+    # Support reads everything; it writes only what SPEC grants it: e-mail corrections
+    # (the services refuse any other field), resends, moving a passport, and — with the
+    # batch jobs — running a confirmed job now.
     "Support": {
-        "Passport": ["read"],
-        "Customer": ["read"],
+        "Passport": ["read", "send", "email", "move"],
+        "Customer": ["read", "write"],
+        "Transfer": ["read"],
         "FleetAccount": ["read"],
         "Garage": ["read"],
         "AuditLog": ["read"],
@@ -44,12 +47,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         **_OWN_ACCOUNT,
     },
     "FleetManager": {
-        "Passport": ["read"],
+        "Passport": ["read", "transfer"],
+        "Transfer": ["read", "write"],
         "FleetAccount": ["read"],
         **_OWN_ACCOUNT,
     },
     "Owner": {
-        "MyVehicles": ["read"],
+        "MyVehicles": ["read", "transfer"],
+        "Transfer": ["read", "write"],
         **_OWN_ACCOUNT,
     },
 }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import g
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.const import API_FILTERS_RIS_KEY
 from flask_appbuilder.exceptions import InvalidColumnFilterFABException
 
+from admin_app.services.errors import BadRequest
 from admin_app.views.base import FULL_PERMISSIONS, READ_WRITE
 
 
@@ -55,3 +57,38 @@ class ConsoleApi(ModelRestApi):
             else:
                 filters.rest_add_filters([item])
         return filters.get_joined_filters(self._base_filters)
+
+    # --- helpers for the write endpoints each area adds ----------------------------------
+
+    def json_body(self) -> dict:
+        """The request's JSON object; an empty body is {} (actions need none)."""
+        from flask import request
+        from flask_babel import lazy_gettext as _l
+
+        if not request.get_data():
+            return {}
+        try:
+            body = request.get_json(force=True)
+        except Exception:
+            raise BadRequest(_l("The body is not valid JSON.")) from None
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise BadRequest(_l("The body must be a JSON object."))
+        return body
+
+    def one(self, item, status: int = 200):
+        """One record as the contract wants it: {"id", "result"} with a flat result."""
+        return self.response(status, id=item.id, result=self.show_model_schema.dump(item))
+
+    @staticmethod
+    def actor():
+        from admin_app.services.audit import Actor
+
+        return Actor.of_user(g.user)
+
+    @staticmethod
+    def public_url() -> str:
+        from flask import current_app
+
+        return current_app.config["PUBLIC_URL"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import request
+from flask_appbuilder.api import expose, protect
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
     FilterContains,
@@ -14,7 +16,12 @@ from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 
 from admin_app.api.base import ConsoleApi
-from admin_app.models import Customer, FleetAccount, OutboxMessage, Passport
+from admin_app.extensions import db
+from admin_app.models import Customer, FleetAccount, OutboxMessage, Passport, Transfer
+from admin_app.services import passports as passport_rules
+from admin_app.services import transfers
+from admin_app.services.passports import PersonDetails, VehicleDetails
+from admin_app.services.uow import unit_of_work
 
 
 class _Email(BaseFilter):
@@ -60,7 +67,20 @@ class FilterEmailEqual(_Email):
 
 
 class PassportApi(ConsoleApi):
+    """Passports: read, create and update (flat fields), and the actions of the contract."""
+
     resource_name = "passport"
+    include_route_methods = {
+        "get",
+        "get_list",
+        "info",
+        "post",
+        "put",
+        "send",
+        "transfer",
+        "archive",
+        "move",
+    }
     class_permission_name = "Passport"
     datamodel = SQLAInterface(Passport)
     list_columns = [
@@ -89,9 +109,79 @@ class PassportApi(ConsoleApi):
     # The owner's e-mail, case-insensitive as customers are found (R-PP-5).
     contract_filters = {"email": [FilterOwnerEmailEqual, FilterOwnerEmailContains]}
 
+    @expose("/", methods=["POST"])
+    @protect()
+    def post(self):
+        """Create a passport (R-PP-1, 2, 3, 6): 201, or 422/409 with the reasons."""
+        body = self.json_body()
+        with unit_of_work(db.session):
+            passport = passport_rules.create_passport(
+                db.session,
+                actor=self.actor(),
+                plate=body.get("plate", ""),
+                person=PersonDetails.from_mapping(body),
+                vehicle=VehicleDetails.from_mapping(body),
+                fleet_account_id=body.get("fleet_account_id"),
+                via="api",
+            )
+        return self.one(passport, 201)
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @protect()
+    def put(self, pk):
+        """Update vehicle and owner details; the e-mail follows R-PP-7."""
+        body = self.json_body()
+        with unit_of_work(db.session):
+            passport = passport_rules.update_passport(db.session, pk, body, actor=self.actor())
+        return self.one(passport)
+
+    @expose("/<int:pk>/send", methods=["POST"])
+    @protect()
+    def send(self, pk):
+        with unit_of_work(db.session):
+            passport = passport_rules.send_passport(
+                db.session, pk, actor=self.actor(), base_url=self.public_url()
+            )
+        return self.one(passport)
+
+    @expose("/<int:pk>/transfer", methods=["POST"])
+    @protect()
+    def transfer(self, pk):
+        body = self.json_body()
+        with unit_of_work(db.session):
+            transfer = transfers.start_transfer(
+                db.session,
+                pk,
+                actor=self.actor(),
+                kind=body.get("kind") or "owner",
+                person=PersonDetails.from_mapping(body),
+                confirmation_key=request.headers.get("Idempotency-Key"),
+                base_url=self.public_url(),
+            )
+        return _registered(TransferApi).one(transfer)
+
+    @expose("/<int:pk>/archive", methods=["POST"])
+    @protect()
+    def archive(self, pk):
+        with unit_of_work(db.session):
+            passport = passport_rules.archive_passport(db.session, pk, actor=self.actor())
+        return self.one(passport)
+
+    @expose("/<int:pk>/move", methods=["POST"])
+    @protect()
+    def move(self, pk):
+        """Admin and Support: {"garage_id"} (R-PP-8)."""
+        body = self.json_body()
+        with unit_of_work(db.session):
+            passport = passport_rules.move_passport(
+                db.session, pk, body.get("garage_id"), actor=self.actor()
+            )
+        return self.one(passport)
+
 
 class CustomerApi(ConsoleApi):
     resource_name = "customer"
+    include_route_methods = {"get", "get_list", "info", "put"}
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
     list_columns = [
@@ -113,6 +203,15 @@ class CustomerApi(ConsoleApi):
     search_filters = {"email": [FilterEqual], "last_name": [FilterEqual, FilterStartsWith]}
     contract_filters = {"email": [FilterEmailEqual]}
 
+    @expose("/<int:pk>", methods=["PUT"])
+    @protect()
+    def put(self, pk):
+        """Contact details; a changed e-mail follows R-PP-7."""
+        body = self.json_body()
+        with unit_of_work(db.session):
+            customer = passport_rules.update_customer(db.session, pk, body, actor=self.actor())
+        return self.one(customer)
+
 
 class FleetAccountApi(ConsoleApi):
     resource_name = "fleet_account"
@@ -132,3 +231,30 @@ class OutboxApi(ConsoleApi):
     list_columns = ["id", "recipient", "kind", "state", "attempts", "last_error", "created_at"]
     order_columns = ["id", "created_at"]
     search_columns = ["recipient", "state"]
+
+
+class TransferApi(ConsoleApi):
+    """Transfers (R-TR-5), filterable by passport and state; pending ones can be cancelled."""
+
+    resource_name = "transfer"
+    class_permission_name = "Transfer"
+    datamodel = SQLAInterface(Transfer)
+    include_route_methods = {"get", "get_list", "info", "cancel"}
+    list_columns = ["id", "passport_id", "kind", "state", "to_email", "created_by", "created_at"]
+    order_columns = ["id", "created_at"]
+    search_columns = ["passport", "state"]
+    search_filters = {"passport": [FilterRelationOneToManyEqual], "state": [FilterEqual]}
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @protect()
+    def cancel(self, pk):
+        with unit_of_work(db.session):
+            transfer = transfers.cancel_transfer(db.session, pk, actor=self.actor())
+        return self.one(transfer)
+
+
+def _registered(api_class):
+    """The registered instance of an API, to answer in its shape from another resource."""
+    from admin_app.extensions import appbuilder
+
+    return next(view for view in appbuilder.baseviews if isinstance(view, api_class))

@@ -55,8 +55,8 @@ class Transfer(Model):
     previous_stock_car = Column(Integer)
     # The confirmation form's one-time key: a second confirmation finds this row.
     confirmation_key = Column(String(64), unique=True)
-    created_by = Column(Integer)
-    created_by_name = Column(String(200), nullable=False)
+    created_by_id = Column(Integer)
+    created_by = Column(String(200), nullable=False)  # the name: the log outlives users
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at = Column(UTCDateTime)
     decided_at = Column(UTCDateTime)

@@ -16,6 +16,12 @@ class DomainError(Exception):
             self.errors.setdefault(field, []).append(message)
 
 
+class BadRequest(DomainError):
+    """The request itself cannot be read (malformed JSON, a body that is not an object)."""
+
+    status = 400
+
+
 class InvalidInput(DomainError):
     status = 422
 

@@ -140,8 +140,11 @@ def assert_plate_free(session: Session, plate: str, *, garage_id: int) -> None:
             field="plate",
         )
     raise Conflict(
-        _l("%(plate)s already has an active passport at another garage. Ask the owner or "
-           "support to have it moved.", plate=display_plate(plate)),
+        _l(
+            "%(plate)s already has an active passport at another garage. Ask the owner or "
+            "support to have it moved.",
+            plate=display_plate(plate),
+        ),
         field="plate",
     )
 
@@ -153,15 +156,26 @@ def find_or_create_customer(session: Session, garage_id: int, person: PersonDeta
     """
     customer = session.scalars(
         select(Customer)
-        .where(Customer.garage_id == garage_id, func.lower(Customer.email) == email_key(person.email))
+        .where(
+            Customer.garage_id == garage_id, func.lower(Customer.email) == email_key(person.email)
+        )
         .order_by(Customer.id)
         .execution_options(**{ALL_TENANTS: True})
     ).first()
     if customer is None:
         customer = Customer(garage_id=garage_id, email=person.email)
         session.add(customer)
-    for name in ("first_name", "infix", "last_name", "street", "house_number", "postcode",
-                 "city", "phone", "customer_number"):
+    for name in (
+        "first_name",
+        "infix",
+        "last_name",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "customer_number",
+    ):
         value = getattr(person, name)
         if value and not getattr(customer, name):
             setattr(customer, name, value)
@@ -171,18 +185,21 @@ def find_or_create_customer(session: Session, garage_id: int, person: PersonDeta
 def owner_login(session: Session, email: str) -> ConsoleUser | None:
     """The platform's one Owner login for this e-mail, if there is one."""
     return session.scalars(
-        select(ConsoleUser).where(func.lower(ConsoleUser.email) == email_key(email))
+        select(ConsoleUser)
+        .where(func.lower(ConsoleUser.email) == email_key(email))
         .execution_options(**{ALL_TENANTS: True})
     ).first()
 
 
 def was_transferred(session: Session, passport: Passport) -> bool:
     return session.scalar(
-        select(exists().where(
-            Transfer.passport_id == passport.id,
-            Transfer.kind == "owner",
-            Transfer.state == TransferState.accepted.value,
-        )).execution_options(**{ALL_TENANTS: True})
+        select(
+            exists().where(
+                Transfer.passport_id == passport.id,
+                Transfer.kind == "owner",
+                Transfer.state == TransferState.accepted.value,
+            )
+        ).execution_options(**{ALL_TENANTS: True})
     )
 
 
@@ -237,9 +254,15 @@ def create_passport(
 
     owner = find_or_create_customer(session, garage.id, person)
     passport = Passport(
-        garage_id=garage.id, plate=normalized, owner=owner, brand=vehicle.brand or None,
-        model=vehicle.model or None, apk_expiry=vehicle.apk_expiry, fleet_account_id=fleet_id,
-        stock_car=stock, created_via=via,
+        garage_id=garage.id,
+        plate=normalized,
+        owner=owner,
+        brand=vehicle.brand or None,
+        model=vehicle.model or None,
+        apk_expiry=vehicle.apk_expiry,
+        fleet_account_id=fleet_id,
+        stock_car=stock,
+        created_via=via,
         state=PassportState.activated.value if stock else PassportState.created.value,
         activated_at=utcnow() if stock else None,
     )
@@ -249,12 +272,58 @@ def create_passport(
             session.flush()
     except IntegrityError:
         # Someone registered the plate between our check and this insert.
-        raise Conflict(_l("%(plate)s already has an active passport.",
-                          plate=display_plate(normalized)), field="plate") from None
+        raise Conflict(
+            _l("%(plate)s already has an active passport.", plate=display_plate(normalized)),
+            field="plate",
+        ) from None
     return passport
 
 
-def update_vehicle(session: Session, passport: Passport, vehicle: VehicleDetails) -> Passport:
+VEHICLE_FIELDS = ("brand", "model", "apk_expiry")
+PERSON_FIELDS = (
+    "email",
+    "first_name",
+    "infix",
+    "last_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "phone",
+    "customer_number",
+)
+
+
+def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -> Passport:
+    """Change the fields given (API PUT): vehicle, owner details, fleet account.
+
+    The plate is the passport's identity and is not changed here; the owner's e-mail
+    follows R-PP-7. All fields are checked before anything is written.
+    """
+    passport = get_passport(session, passport_id)
+    data = data or {}
+    if not actor.has("Garage", "Admin"):
+        raise Forbidden(_l("You may not do this."))
+    if passport.state == PassportState.archived.value:
+        raise Conflict(_l("This passport is archived."))
+    if "plate" in data and validate_plate(data["plate"]) != passport.plate:
+        raise InvalidInput(
+            _l("The plate of a passport cannot change; archive it and create a new one."),
+            field="plate",
+        )
+    vehicle = VehicleDetails.from_mapping(
+        {
+            **{name: getattr(passport, name) for name in VEHICLE_FIELDS},
+            **{k: v for k, v in data.items() if k in VEHICLE_FIELDS},
+        }
+    )
+    if "fleet_account_id" in data:
+        passport.fleet_account_id = _garage_fleet(
+            session, passport.garage_id, data["fleet_account_id"]
+        )
+    person_data = {k: v for k, v in data.items() if k in PERSON_FIELDS}
+    if person_data:
+        update_customer(session, passport.owner_id, person_data, actor=actor)
     passport.brand = vehicle.brand or None
     passport.model = vehicle.model or None
     passport.apk_expiry = vehicle.apk_expiry
@@ -289,25 +358,46 @@ def mail_activation_link(session: Session, passport: Passport, *, base_url: str)
 def _mail_activation(session: Session, passport: Passport, link: str) -> None:
     garage = passport.garage
     with force_locale("nl"):  # customers get Dutch mail, whatever the sender's screen says
-        subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s",
-                         plate=passport.plate_display, garage=garage.name))
-        body = str(_l(
-            "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
-            "%(plate)s. Activate it and choose your password within 7 days:\n\n%(link)s\n\n"
-            "The link works once.\n",
-            name=passport.owner.full_name, garage=garage.name, plate=passport.plate_display,
-            link=link))
-    queue_mail(session, recipient=passport.owner.email, kind="activation", subject=subject,
-               body=body, garage_id=passport.garage_id)
+        subject = str(
+            _l(
+                "Your AutoPassport for %(plate)s from %(garage)s",
+                plate=passport.plate_display,
+                garage=garage.name,
+            )
+        )
+        body = str(
+            _l(
+                "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
+                "%(plate)s. Activate it and choose your password within 7 days:\n\n%(link)s\n\n"
+                "The link works once.\n",
+                name=passport.owner.full_name,
+                garage=garage.name,
+                plate=passport.plate_display,
+                link=link,
+            )
+        )
+    queue_mail(
+        session,
+        recipient=passport.owner.email,
+        kind="activation",
+        subject=subject,
+        body=body,
+        garage_id=passport.garage_id,
+    )
 
 
 def passport_for_activation(session: Session, raw: str) -> Passport:
     token = peek_token(session, raw, purpose=ACTIVATION)
     # The link is the authorization: its holder needs no login and no scope.
-    passport = session.scalars(
-        select(Passport).where(Passport.id == token.subject_id)
-        .execution_options(**{ALL_TENANTS: True})
-    ).unique().first()
+    passport = (
+        session.scalars(
+            select(Passport)
+            .where(Passport.id == token.subject_id)
+            .execution_options(**{ALL_TENANTS: True})
+        )
+        .unique()
+        .first()
+    )
     if passport is None or passport.state == PassportState.archived.value:
         raise InvalidInput(_l("This link is not valid. Request a new one."))
     return passport
@@ -325,25 +415,39 @@ def activate_passport(
     owner = passport.owner
     user = owner_login(session, owner.email)
     if user is not None and OWNER_ROLE not in {r.name for r in user.roles}:
-        raise Conflict(_l("This e-mail address belongs to a staff login; ask the garage to "
-                          "use another address."))
+        raise Conflict(
+            _l(
+                "This e-mail address belongs to a staff login; ask the garage to "
+                "use another address."
+            )
+        )
     if user is None or not user.password:
         accounts.check_new_password(password or "", confirm)
     consume_token(session, raw, purpose=ACTIVATION)
     if user is None:
         user = accounts.create_login(
-            session, username=email_key(owner.email), email=owner.email,
-            first_name=owner.first_name or owner.last_name, last_name=owner.last_name,
-            role_name=OWNER_ROLE, password=password,
+            session,
+            username=email_key(owner.email),
+            email=owner.email,
+            first_name=owner.first_name or owner.last_name,
+            last_name=owner.last_name,
+            role_name=OWNER_ROLE,
+            password=password,
         )
     elif not user.password:
         accounts.set_password(user, password)
     passport.state = PassportState.activated.value
     passport.activated_at = utcnow()
     session.flush()
-    pending = session.scalars(select(Transfer).where(
-        Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value,
-        Transfer.to_customer_id == owner.id).execution_options(**{ALL_TENANTS: True})).first()
+    pending = session.scalars(
+        select(Transfer)
+        .where(
+            Transfer.passport_id == passport.id,
+            Transfer.state == TransferState.pending.value,
+            Transfer.to_customer_id == owner.id,
+        )
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
     if pending is not None:
         # A car leaving a fleet for a new e-mail: activating is accepting (R-FL-6).
         from admin_app.services.transfers import complete_transfer
@@ -380,29 +484,41 @@ def change_customer_email(
     if customer is None:
         raise NotFound(_l("Not found."))
     email = normalize_email(new_email)
-    passports = session.scalars(
-        select(Passport).where(Passport.owner_id == customer.id,
-                               Passport.state != PassportState.archived.value)
-    ).unique().all()
+    passports = (
+        session.scalars(
+            select(Passport).where(
+                Passport.owner_id == customer.id, Passport.state != PassportState.archived.value
+            )
+        )
+        .unique()
+        .all()
+    )
     if not actor.has("Support", "Admin"):
         if not actor.has("Garage") or actor.garage_id != customer.garage_id:
             raise Forbidden(_l("You may not do this."))
         if any(email_locked(session, p) for p in passports):
             raise Conflict(
-                _l("This passport is activated or was transferred: only the support desk "
-                   "can change the owner's e-mail now."),
+                _l(
+                    "This passport is activated or was transferred: only the support desk "
+                    "can change the owner's e-mail now."
+                ),
                 field="email",
             )
     if email_key(email) != email_key(customer.email):
         clash = session.scalar(
-            select(Customer.id).where(Customer.garage_id == customer.garage_id,
-                                      Customer.id != customer.id,
-                                      func.lower(Customer.email) == email_key(email))
+            select(Customer.id)
+            .where(
+                Customer.garage_id == customer.garage_id,
+                Customer.id != customer.id,
+                func.lower(Customer.email) == email_key(email),
+            )
             .execution_options(**{ALL_TENANTS: True})
         )
         if clash:
-            raise Conflict(_l("Another customer of this garage already has this e-mail "
-                              "address."), field="email")
+            raise Conflict(
+                _l("Another customer of this garage already has this e-mail address."),
+                field="email",
+            )
     customer.email = email
     customer.email_bounced_at = None
     session.flush()
@@ -417,19 +533,49 @@ def update_customer(session: Session, customer_id: int, data, *, actor: Actor) -
     person = PersonDetails.from_mapping({**_customer_fields(customer), **(data or {})})
     if not person.last_name:
         raise InvalidInput(_l("Fill in the last name."), field="last_name")
+    if not actor.has("Garage", "Admin"):
+        # Support corrects e-mail addresses, nothing else (SPEC roles).
+        current = PersonDetails.from_mapping(_customer_fields(customer))
+        if any(
+            getattr(person, name) != getattr(current, name)
+            for name in PERSON_FIELDS
+            if name != "email"
+        ):
+            raise Forbidden(_l("The support desk corrects e-mail addresses only."))
     if "email" in (data or {}) and email_key(_text(data["email"])) != email_key(customer.email):
         change_customer_email(session, customer.id, data["email"], actor=actor)
-    for name in ("first_name", "infix", "last_name", "street", "house_number", "postcode",
-                 "city", "phone", "customer_number"):
+    for name in (
+        "first_name",
+        "infix",
+        "last_name",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "customer_number",
+    ):
         setattr(customer, name, getattr(person, name) or None)
     session.flush()
     return customer
 
 
 def _customer_fields(customer: Customer) -> dict:
-    return {name: getattr(customer, name) or "" for name in (
-        "email", "first_name", "infix", "last_name", "street", "house_number", "postcode",
-        "city", "phone", "customer_number")}
+    return {
+        name: getattr(customer, name) or ""
+        for name in (
+            "email",
+            "first_name",
+            "infix",
+            "last_name",
+            "street",
+            "house_number",
+            "postcode",
+            "city",
+            "phone",
+            "customer_number",
+        )
+    }
 
 
 # --- archive and move (R-PP-8) -----------------------------------------------------------
@@ -442,8 +588,11 @@ def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Pas
         raise Forbidden(_l("You may not do this."))
     if passport.state == PassportState.archived.value:
         raise Conflict(_l("This passport is archived already."))
-    for transfer in session.scalars(select(Transfer).where(
-            Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value)):
+    for transfer in session.scalars(
+        select(Transfer).where(
+            Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value
+        )
+    ):
         transfer.state = TransferState.cancelled.value
         transfer.decided_at = utcnow()
     passport.state = PassportState.archived.value
@@ -464,10 +613,12 @@ def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: 
     if target.id == passport.garage_id:
         raise Conflict(_l("The passport is at this garage already."), field="garage_id")
     passport.owner = find_or_create_customer(
-        session, target.id, PersonDetails.from_mapping(_customer_fields(passport.owner)))
+        session, target.id, PersonDetails.from_mapping(_customer_fields(passport.owner))
+    )
     if passport.driver is not None:
         passport.driver = find_or_create_customer(
-            session, target.id, PersonDetails.from_mapping(_customer_fields(passport.driver)))
+            session, target.id, PersonDetails.from_mapping(_customer_fields(passport.driver))
+        )
     passport.garage_id = target.id
     # A fleet account belongs to the garage that made it.
     passport.fleet_account_id = None

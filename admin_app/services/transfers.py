@@ -49,8 +49,12 @@ def _check_may_transfer(passport: Passport, actor: Actor) -> None:
         raise Conflict(FLEET_LINKED)  # R-TR-4
     if actor.has("Garage") and actor.garage_id == passport.garage_id:
         if not passport.stock_car:
-            raise Conflict(_l("A garage transfers its stock cars only; the owner transfers "
-                              "his own car from “my vehicles” when he sells it."))
+            raise Conflict(
+                _l(
+                    "A garage transfers its stock cars only; the owner transfers "
+                    "his own car from “my vehicles” when he sells it."
+                )
+            )
         return
     if actor.has("Owner") and actor.email and email_key(passport.owner.email) == actor.email:
         return
@@ -70,7 +74,8 @@ def start_transfer(
     """Hand the passport to ``person`` (R-TR-1, 2, 5). Idempotent per confirmation key."""
     if confirmation_key:
         earlier = session.scalars(
-            select(Transfer).where(Transfer.confirmation_key == confirmation_key)
+            select(Transfer)
+            .where(Transfer.confirmation_key == confirmation_key)
             .execution_options(**{ALL_TENANTS: True})
         ).first()
         if earlier is not None:
@@ -82,8 +87,13 @@ def start_transfer(
         raise InvalidInput(_l("Choose owner or driver."), field="kind")
     _check_may_transfer(passport, actor)
     if kind == "driver" and not passport.fleet_account_id:
-        raise Conflict(_l("A new driver is set for fleet cars only; transfer the car to its "
-                          "new owner instead."), field="kind")
+        raise Conflict(
+            _l(
+                "A new driver is set for fleet cars only; transfer the car to its "
+                "new owner instead."
+            ),
+            field="kind",
+        )
     if passport.state == PassportState.transfer_pending.value:
         raise Conflict(_l("A transfer of this car is already waiting for acceptance."))
     if passport.state not in (PassportState.activated.value, PassportState.sent.value):
@@ -91,17 +101,29 @@ def start_transfer(
     person.validated()
     current = passport.owner if kind == "owner" else passport.driver
     if current is not None and email_key(current.email) == email_key(person.email):
-        raise InvalidInput(_l("%(email)s is the current %(who)s already.", email=person.email,
-                              who=_l("owner") if kind == "owner" else _l("driver")),
-                           field="email")
+        raise InvalidInput(
+            _l(
+                "%(email)s is the current %(who)s already.",
+                email=person.email,
+                who=_l("owner") if kind == "owner" else _l("driver"),
+            ),
+            field="email",
+        )
 
     receiver = passport_rules.find_or_create_customer(session, passport.garage_id, person)
     transfer = Transfer(
-        passport_id=passport.id, garage_id=passport.garage_id, kind=kind,
-        from_customer_id=current.id if current else None, to_customer=receiver,
-        to_email=person.email, to_name=person.full_name, previous_state=passport.state,
-        previous_stock_car=1 if passport.stock_car else 0, confirmation_key=confirmation_key,
-        created_by=actor.id, created_by_name=actor.name,
+        passport_id=passport.id,
+        garage_id=passport.garage_id,
+        kind=kind,
+        from_customer_id=current.id if current else None,
+        to_customer=receiver,
+        to_email=person.email,
+        to_name=person.full_name,
+        previous_state=passport.state,
+        previous_stock_car=1 if passport.stock_car else 0,
+        confirmation_key=confirmation_key,
+        created_by_id=actor.id,
+        created_by=actor.name,
     )
     session.add(transfer)
     try:
@@ -127,7 +149,9 @@ def start_transfer(
         session.flush()
         if known is not None:
             raw = issue_token(session, purpose=ACCEPT, subject_id=transfer.id, ttl=ACCEPT_TTL)
-            _mail_accept(session, passport, transfer, f"{base_url.rstrip('/')}/transfer/accept/{raw}")
+            _mail_accept(
+                session, passport, transfer, f"{base_url.rstrip('/')}/transfer/accept/{raw}"
+            )
         else:
             # A new e-mail leaving a fleet: activating his account is accepting (R-FL-6).
             _move_owner(passport, transfer)
@@ -154,20 +178,37 @@ def _settle(transfer: Transfer, state: TransferState) -> None:
 
 def _mail_accept(session: Session, passport: Passport, transfer: Transfer, link: str) -> None:
     with force_locale("nl"):
-        subject = str(_l("A car is being transferred to you: %(plate)s", plate=passport.plate_display))
-        body = str(_l(
-            "Dear %(name)s,\n\nThe AutoPassport of %(plate)s (%(brand)s %(model)s) is being "
-            "transferred to you. Log in and accept it within 14 days:\n\n%(link)s\n",
-            name=transfer.to_name, plate=passport.plate_display, brand=passport.brand or "",
-            model=passport.model or "", link=link))
-    queue_mail(session, recipient=transfer.to_email, kind="transfer_notice", subject=subject,
-               body=body, garage_id=passport.garage_id)
+        subject = str(
+            _l("A car is being transferred to you: %(plate)s", plate=passport.plate_display)
+        )
+        body = str(
+            _l(
+                "Dear %(name)s,\n\nThe AutoPassport of %(plate)s (%(brand)s %(model)s) is being "
+                "transferred to you. Log in and accept it within 14 days:\n\n%(link)s\n",
+                name=transfer.to_name,
+                plate=passport.plate_display,
+                brand=passport.brand or "",
+                model=passport.model or "",
+                link=link,
+            )
+        )
+    queue_mail(
+        session,
+        recipient=transfer.to_email,
+        kind="transfer_notice",
+        subject=subject,
+        body=body,
+        garage_id=passport.garage_id,
+    )
 
 
 def transfer_for_accept_link(session: Session, raw: str) -> Transfer:
     token = peek_token(session, raw, purpose=ACCEPT)
-    transfer = session.scalars(select(Transfer).where(Transfer.id == token.subject_id)
-                               .execution_options(**{ALL_TENANTS: True})).first()
+    transfer = session.scalars(
+        select(Transfer)
+        .where(Transfer.id == token.subject_id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
     if transfer is None or transfer.state != TransferState.pending.value:
         raise InvalidInput(_l("This transfer is no longer waiting for acceptance."))
     return transfer
@@ -183,8 +224,11 @@ def accept_transfer(session: Session, raw: str, *, actor: Actor) -> Transfer:
 
 
 def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
-    passport = session.scalars(select(Passport).where(Passport.id == transfer.passport_id)
-                               .execution_options(**{ALL_TENANTS: True})).one()
+    passport = session.scalars(
+        select(Passport)
+        .where(Passport.id == transfer.passport_id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).one()
     _move_owner(passport, transfer)
     passport.state = PassportState.activated.value
     passport.activated_at = passport.activated_at or utcnow()
@@ -201,7 +245,7 @@ def cancel_transfer(session: Session, transfer_id: int, *, actor: Actor) -> Tran
     if transfer.state != TransferState.pending.value:
         raise Conflict(_l("Only a transfer that is waiting can be cancelled."))
     if actor.has("Owner") and not actor.has("Garage", "Admin", "Support", "FleetManager"):
-        if transfer.created_by != actor.id:
+        if transfer.created_by_id != actor.id:
             raise Forbidden(_l("You may not do this."))
     _restore(session, transfer, TransferState.cancelled)
     return transfer
@@ -210,16 +254,22 @@ def cancel_transfer(session: Session, transfer_id: int, *, actor: Actor) -> Tran
 def expire_transfers(session: Session, now: datetime | None = None) -> int:
     """Pending transfers past 14 days restore the previous owner and state (R-TR-2)."""
     now = now or utcnow()
-    due = session.scalars(select(Transfer).where(
-        Transfer.state == TransferState.pending.value, Transfer.expires_at <= now)).all()
+    due = session.scalars(
+        select(Transfer).where(
+            Transfer.state == TransferState.pending.value, Transfer.expires_at <= now
+        )
+    ).all()
     for transfer in due:
         _restore(session, transfer, TransferState.expired)
     return len(due)
 
 
 def _restore(session: Session, transfer: Transfer, state: TransferState) -> None:
-    passport = session.scalars(select(Passport).where(Passport.id == transfer.passport_id)
-                               .execution_options(**{ALL_TENANTS: True})).one()
+    passport = session.scalars(
+        select(Passport)
+        .where(Passport.id == transfer.passport_id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).one()
     if transfer.kind == "owner" and transfer.from_customer_id:
         passport.owner_id = transfer.from_customer_id
     passport.state = transfer.previous_state or PassportState.activated.value

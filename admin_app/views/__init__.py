@@ -6,8 +6,15 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
-    from admin_app.api.resources import CustomerApi, FleetAccountApi, OutboxApi, PassportApi
+    from admin_app.api.resources import (
+        CustomerApi,
+        FleetAccountApi,
+        OutboxApi,
+        PassportApi,
+        TransferApi,
+    )
     from admin_app.views.accounts import PasswordResetView
+    from admin_app.views.activation import ActivationView
     from admin_app.views.audit import AuditLogView, OutboxView
     from admin_app.views.customers import CustomerView
     from admin_app.views.fleets import FleetAccountView
@@ -17,6 +24,9 @@ def register_views(appbuilder) -> None:
     from admin_app.views.users import ColleagueView
 
     appbuilder.add_view(PassportView, "Passports", label=_l("Passports"), icon="fa-car")
+    appbuilder.add_link(
+        "New passport", label=_l("New passport"), href="/passports/new", icon="fa-plus"
+    )
     appbuilder.add_view(MyVehiclesView, "My vehicles", label=_l("My vehicles"), icon="fa-car")
     appbuilder.add_view(CustomerView, "Customers", label=_l("Customers"), icon="fa-users")
     appbuilder.add_view(
@@ -63,6 +73,7 @@ def register_views(appbuilder) -> None:
         OutboxView, "Outbox", label=_l("Outbox"), icon="fa-envelope", category="Platform"
     )
     appbuilder.add_view_no_menu(PasswordResetView)
+    appbuilder.add_view_no_menu(ActivationView)
     appbuilder.add_view_no_menu(HealthView)
-    for api in (PassportApi, CustomerApi, FleetAccountApi, OutboxApi):
+    for api in (PassportApi, CustomerApi, FleetAccountApi, OutboxApi, TransferApi):
         appbuilder.add_api(api)

@@ -32,10 +32,27 @@ READ_WRITE = {
     "put": "write",
     "delete": "delete",
     "api_delete": "delete",
+    # Passport actions, each its own permission (SPEC's roles table differs per action).
+    "send": "send",
+    "transfer": "transfer",
+    "archive": "archive",
+    "move": "move",
+    "email": "email",
+    "new": "write",
+    "cancel": "write",
 }
 
 
-FULL_PERMISSIONS = ("can_read", "can_write", "can_delete")
+FULL_PERMISSIONS = (
+    "can_read",
+    "can_write",
+    "can_delete",
+    "can_send",
+    "can_transfer",
+    "can_archive",
+    "can_move",
+    "can_email",
+)
 
 
 class ConsoleModelView(ModelView):

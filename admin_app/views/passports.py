@@ -1,13 +1,49 @@
 from __future__ import annotations
 
+from flask import current_app, flash, g, redirect, url_for
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
-from admin_app.models import AuditLog, Customer, Passport
+from admin_app.extensions import appbuilder, db
+from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMessage, Passport
+from admin_app.models.passports import STATE_LABELS, PassportState
+from admin_app.models.transfers import Transfer
+from admin_app.services import passports as passport_rules
+from admin_app.services import transfers
+from admin_app.services.audit import Actor
+from admin_app.services.errors import DomainError
+from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate
+from admin_app.services.uow import unit_of_work
 from admin_app.views.base import ConsoleModelView
+from admin_app.views.forms import (
+    ConfirmForm,
+    EmailForm,
+    MoveForm,
+    NewPassportForm,
+    TransferForm,
+    show_errors,
+)
+
+STATE_STYLES = {
+    PassportState.created.value: "warning",  # not sent yet: it must stand out
+    PassportState.sent.value: "info",
+    PassportState.activated.value: "success",
+    PassportState.transfer_pending.value: "primary",
+    PassportState.archived.value: "default",
+}
+
+
+def state_badge(state: str) -> Markup:
+    label = escape(str(STATE_LABELS.get(state, state)))
+    return Markup(
+        f'<span class="label label-{STATE_STYLES.get(state, "default")} '
+        f'state-{escape(state)}">{label}</span>'
+    )
 
 
 class FilterPlateNameOrEmail(BaseFilter):
@@ -22,8 +58,14 @@ class FilterPlateNameOrEmail(BaseFilter):
             return query
         plate = normalize_plate(text)
         like = f"%{text.lower()}%"
-        owners = select(Customer.id).where(
-            or_(func.lower(Customer.last_name).like(like), func.lower(Customer.email).like(like))
+        owners = (
+            select(Customer.id)
+            .where(
+                or_(
+                    func.lower(Customer.last_name).like(like), func.lower(Customer.email).like(like)
+                )
+            )
+            .correlate(None)
         )
         conditions = [Passport.owner_id.in_(owners)]
         if plate:
@@ -34,21 +76,32 @@ class FilterPlateNameOrEmail(BaseFilter):
 class PassportView(ConsoleModelView):
     route_base = "/passports"
     class_permission_name = "Passport"
-    # Creating, editing and archiving come with their rules (R-PP-1…8).
-    include_route_methods = {"list", "show", "action", "action_post"}
+    include_route_methods = {
+        "list",
+        "show",
+        "action",
+        "action_post",
+        "new",
+        "send",
+        "archive",
+        "transfer",
+        "email",
+        "move",
+    }
     datamodel = SQLAInterface(Passport)
     list_title = _l("Passports")
-    show_title = _l("Passport")
+    show_title = _l("Customer profile")
     list_columns = [
         "plate_label",
         "brand",
         "model",
         "owner_name",
         "owner_email",
-        "state_label",
+        "state",
         "fleet_account",
         "garage",
     ]
+    formatters_columns = {"state": state_badge}
     show_columns = [
         "plate_label",
         "brand",
@@ -100,7 +153,265 @@ class PassportView(ConsoleModelView):
     def _get_show_widget(self, pk, item, **kwargs):
         widgets = super()._get_show_widget(pk, item, **kwargs)
         widgets["history"] = passport_history(self.datamodel.session, item)
+        widgets["profile"] = profile_context(self.datamodel.session, item, self.endpoint)
         return widgets
+
+    # --- create (R-PP-1) ----------------------------------------------------------------
+
+    @expose("/new", methods=["GET", "POST"])
+    @has_access
+    def new(self):
+        form = NewPassportForm()
+        form.fleet_account_id.choices = [("", "—")] + [
+            (str(f.id), f.name)
+            for f in db.session.scalars(select(FleetAccount).order_by(FleetAccount.name))
+        ]
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    passport = passport_rules.create_passport(
+                        db.session,
+                        actor=_actor(),
+                        plate=form.plate.data,
+                        person=PersonDetails.from_mapping(form.person_data()),
+                        vehicle=VehicleDetails.from_mapping(
+                            {
+                                "brand": form.brand.data,
+                                "model": form.model.data,
+                                "apk_expiry": form.apk_expiry.data,
+                            }
+                        ),
+                        fleet_account_id=form.fleet_account_id.data or None,
+                    )
+            except DomainError as error:
+                if not show_errors(form, error):
+                    flash(str(error.message), "danger")
+            else:
+                flash(
+                    str(_l("Passport %(plate)s is created.", plate=passport.plate_display)),
+                    "success",
+                )
+                return redirect(url_for(f"{self.endpoint}.show", pk=passport.id))
+        return self.render_template(
+            "console/form.html", form=form, title=_l("New passport"), fields=form.FIELD_ORDER
+        )
+
+    # --- actions on the profile ---------------------------------------------------------
+
+    @expose("/<int:pk>/send", methods=["POST"])
+    @has_access
+    def send(self, pk):
+        return self._act(
+            pk,
+            lambda: passport_rules.send_passport(
+                db.session, pk, actor=_actor(), base_url=_public_url()
+            ),
+            _l("The passport is sent to the customer."),
+        )
+
+    @expose("/<int:pk>/archive", methods=["POST"])
+    @has_access
+    def archive(self, pk):
+        return self._act(
+            pk,
+            lambda: passport_rules.archive_passport(db.session, pk, actor=_actor()),
+            _l("The passport is archived; its plate is free again."),
+        )
+
+    def _act(self, pk, action, done):
+        self._get_or_404(pk)
+        if not ConfirmForm().validate_on_submit():
+            flash(str(_l("The form has expired; try again.")), "danger")
+        else:
+            try:
+                with unit_of_work(db.session):
+                    action()
+            except DomainError as error:
+                flash(str(error.message), "danger")
+            else:
+                flash(str(done), "success")
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+    @expose("/<int:pk>/transfer", methods=["GET", "POST"])
+    @has_access
+    def transfer(self, pk):
+        return transfer_page(self, pk)
+
+    @expose("/<int:pk>/email", methods=["GET", "POST"])
+    @has_access
+    def email(self, pk):
+        passport = self._get_or_404(pk)
+        form = EmailForm()
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    passport_rules.change_owner_email(
+                        db.session, pk, form.email.data, actor=_actor()
+                    )
+                    if form.resend.data and passport.state in ("created", "sent"):
+                        passport_rules.send_passport(
+                            db.session, pk, actor=_actor(), base_url=_public_url()
+                        )
+            except DomainError as error:
+                if not show_errors(form, error):
+                    flash(str(error.message), "danger")
+            else:
+                flash(str(_l("The e-mail address is changed.")), "success")
+                return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        elif not form.is_submitted():
+            form.email.data = passport.owner.email
+        return self.render_template(
+            "console/form.html",
+            form=form,
+            fields=("email", "resend"),
+            title=_l("E-mail of the owner of %(plate)s", plate=passport.plate_display),
+        )
+
+    @expose("/<int:pk>/move", methods=["GET", "POST"])
+    @has_access
+    def move(self, pk):
+        passport = self._get_or_404(pk)
+        form = MoveForm()
+        form.garage_id.choices = [
+            (str(garage.id), garage.name)
+            for garage in db.session.scalars(select(Garage).order_by(Garage.name))
+            if garage.id != passport.garage_id
+        ]
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    passport_rules.move_passport(
+                        db.session, pk, int(form.garage_id.data or 0), actor=_actor()
+                    )
+            except DomainError as error:
+                if not show_errors(form, error):
+                    flash(str(error.message), "danger")
+            else:
+                flash(str(_l("The passport is moved.")), "success")
+                return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        return self.render_template(
+            "console/form.html",
+            form=form,
+            fields=("garage_id",),
+            title=_l("Move %(plate)s to another garage", plate=passport.plate_display),
+        )
+
+    def _get_or_404(self, pk):
+        from flask import abort
+
+        from admin_app.scope import scoped_get
+
+        passport = scoped_get(db.session, Passport, pk)
+        if passport is None:
+            abort(404)
+        return passport
+
+
+def _actor() -> Actor:
+    return Actor.of_user(g.user)
+
+
+def _public_url() -> str:
+    return current_app.config["PUBLIC_URL"]
+
+
+def _may(permission: str, view: str = "Passport") -> bool:
+    return appbuilder.sm.has_access(f"can_{permission}", view)
+
+
+def transfer_page(view, pk):
+    """The transfer form (R-TR-1): new owner's details, the e-mail checked twice."""
+    passport = view._get_or_404(pk)
+    form = TransferForm()
+    if not form.is_submitted():
+        form.confirmation_key.data = transfers.new_confirmation_key()
+    elif form.validate_on_submit():
+        if (form.email.data or "").strip().lower() != (form.email_again.data or "").strip().lower():
+            form.email_again.errors = [str(_l("The two e-mail addresses differ."))]
+        else:
+            try:
+                with unit_of_work(db.session):
+                    transfer = transfers.start_transfer(
+                        db.session,
+                        pk,
+                        actor=_actor(),
+                        person=PersonDetails.from_mapping(form.person_data()),
+                        confirmation_key=form.confirmation_key.data or None,
+                        base_url=_public_url(),
+                    )
+            except DomainError as error:
+                if not show_errors(form, error):
+                    flash(str(error.message), "danger")
+            else:
+                if transfer.state == "pending":
+                    flash(
+                        str(
+                            _l(
+                                "%(email)s has a login: the transfer waits until he accepts "
+                                "it (14 days).",
+                                email=transfer.to_email,
+                            )
+                        ),
+                        "info",
+                    )
+                else:
+                    flash(
+                        str(
+                            _l(
+                                "The car is transferred; %(email)s gets a mail to activate "
+                                "the passport.",
+                                email=transfer.to_email,
+                            )
+                        ),
+                        "success",
+                    )
+                return redirect(url_for(f"{view.endpoint}.list"))
+    return view.render_template(
+        "console/form.html",
+        form=form,
+        fields=form.FIELD_ORDER,
+        title=_l("Transfer %(plate)s to a new owner", plate=passport.plate_display),
+        submit_label=_l("Confirm the transfer"),
+    )
+
+
+def profile_context(session, passport: Passport, endpoint: str) -> dict:
+    """What the customer profile shows besides the fields: history, mails, actions."""
+    transfers_ = session.scalars(
+        select(Transfer).where(Transfer.passport_id == passport.id).order_by(Transfer.id.desc())
+    ).all()
+    mails = session.scalars(
+        select(OutboxMessage)
+        .where(func.lower(OutboxMessage.recipient) == passport.owner.email.lower())
+        .order_by(OutboxMessage.id.desc())
+        .limit(20)
+    ).all()
+    unsent = passport.state == PassportState.created.value
+    live = passport.state != PassportState.archived.value
+    locked = passport_rules.email_locked(session, passport)
+    return {
+        "passport": passport,
+        "state_badge": state_badge(passport.state),
+        "transfers": transfers_,
+        "mails": mails,
+        "can_send": live and passport.state in ("created", "sent") and _may("send"),
+        "can_transfer": live
+        and passport.stock_car
+        and passport.state == "activated"
+        and _may("transfer")
+        and not passport.fleet_account_id,
+        "can_archive": live and _may("archive"),
+        "can_email": live and _may("email") and (not locked or _may("move")),
+        "email_locked": locked,
+        "can_move": live and _may("move"),
+        # In-page question when leaving the profile (R-PP-4, R-TR-1).
+        "ask_send": unsent and _may("send"),
+        "ask_transfer": passport.stock_car
+        and passport.state == "activated"
+        and _may("transfer")
+        and not passport.fleet_account_id,
+        "endpoint": endpoint,
+    }
 
 
 def passport_history(session, passport: Passport) -> list[AuditLog]:
@@ -124,7 +435,8 @@ class MyVehiclesView(ConsoleModelView):
 
     route_base = "/my-vehicles"
     class_permission_name = "MyVehicles"
-    include_route_methods = {"list", "show", "action", "action_post"}
+    include_route_methods = {"list", "show", "action", "action_post", "transfer"}
+    show_template = "console/vehicle_show.html"
     datamodel = SQLAInterface(Passport)
     list_title = _l("My vehicles")
     show_title = _l("Vehicle")
@@ -144,3 +456,12 @@ class MyVehiclesView(ConsoleModelView):
     label_columns = PassportView.label_columns
     search_columns = ["plate"]
     base_order = ("id", "desc")
+
+    @expose("/<int:pk>/transfer", methods=["GET", "POST"])
+    @has_access
+    def transfer(self, pk):
+        """The owner sells his car (R-TR-1)."""
+        return transfer_page(self, pk)
+
+    def _get_or_404(self, pk):
+        return PassportView._get_or_404(self, pk)

@@ -100,4 +100,4 @@ def test_r_sec_2_demo_load_by_a_job_is_audited(world):
         )
         > 100
     )
-    assert session.scalar(select(func.count()).select_from(ConsoleUser)) == 6
+    assert session.scalar(select(func.count()).select_from(ConsoleUser)) == 7

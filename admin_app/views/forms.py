@@ -1,0 +1,110 @@
+"""Forms of the passport screens. They carry the fields; services do the checking."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+
+PERSON_FIELDS = (
+    "first_name",
+    "infix",
+    "last_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "phone",
+    "customer_number",
+    "email",
+)
+
+
+class PersonForm(FlaskForm):
+    first_name = StringField(_l("First name or initials"))
+    infix = StringField(_l("Infix"))
+    last_name = StringField(_l("Last name"))
+    street = StringField(_l("Street"))
+    house_number = StringField(_l("House number"))
+    postcode = StringField(_l("Postcode"))
+    city = StringField(_l("City"))
+    phone = StringField(_l("Phone"))
+    customer_number = StringField(_l("Customer number"))
+    email = StringField(_l("E-mail"))
+
+    def person_data(self) -> dict:
+        return {name: self[name].data for name in PERSON_FIELDS if name in self}
+
+
+class NewPassportForm(PersonForm):
+    plate = StringField(_l("Plate"))
+    brand = StringField(_l("Brand"))
+    model = StringField(_l("Model"))
+    apk_expiry = StringField(_l("APK expiry (dd-mm-yyyy)"))
+    fleet_account_id = SelectField(
+        _l("Fleet account (optional)"), choices=[], validate_choice=False
+    )
+
+    FIELD_ORDER = (
+        "plate",
+        "brand",
+        "model",
+        "apk_expiry",
+        "fleet_account_id",
+        "email",
+        "first_name",
+        "infix",
+        "last_name",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+        "customer_number",
+    )
+
+
+class TransferForm(PersonForm):
+    email_again = StringField(_l("E-mail once more (check it)"))
+    confirmation_key = HiddenField()
+
+    FIELD_ORDER = (
+        "email",
+        "email_again",
+        "first_name",
+        "infix",
+        "last_name",
+        "street",
+        "house_number",
+        "postcode",
+        "city",
+        "phone",
+    )
+
+
+class EmailForm(FlaskForm):
+    email = StringField(_l("New e-mail address"))
+    resend = BooleanField(_l("Send the passport to the new address now"), default=True)
+
+
+class MoveForm(FlaskForm):
+    garage_id = SelectField(_l("Move to garage"), choices=[], validate_choice=False)
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("Choose a password"))
+    conf_password = PasswordField(_l("Repeat the password"))
+
+
+class ConfirmForm(FlaskForm):
+    """A button with a CSRF token, for actions that take no input."""
+
+
+def show_errors(form: FlaskForm, error) -> bool:
+    """Put a domain error's field messages on the form; True when any field took one."""
+    placed = False
+    for field, messages in (error.errors or {}).items():
+        if field in form:
+            form[field].errors = [str(m) for m in messages]
+            placed = True
+    return placed
