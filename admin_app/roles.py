@@ -62,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
 ROLE_MENUS: dict[str, list[str]] = {
     "Garage": [
         "Passports",
+        "New passport",
         "Customers",
         "Fleet accounts",
         "My garage",

@@ -2,7 +2,7 @@
 
 A loop in the worker process rather than rq's in-memory cron: what is due is read from
 the database, so a restart catches up and several workers may tick at once (each piece
-of due work is claimed atomically).
+of due work is claimed or checked atomically).
 """
 
 from __future__ import annotations
@@ -17,16 +17,34 @@ from admin_app.extensions import db
 log = logging.getLogger(__name__)
 
 
-def tick(app: Flask) -> None:
+def expire_transfers() -> None:
+    """Pending transfers past their 14 days give the car back (R-TR-2)."""
+    from admin_app.services.audit import Actor
+    from admin_app.services.transfers import expire_transfers as expire
+    from admin_app.services.uow import unit_of_work
+
+    with unit_of_work(db.session, Actor.job("transfer-expiry")):
+        expire(db.session)
+
+
+def deliver_mail() -> None:
     from admin_app.jobs.mail import deliver_due
 
+    deliver_due()
+
+
+DUE_WORK = (expire_transfers, deliver_mail)
+
+
+def tick(app: Flask) -> None:
     with app.app_context():
-        try:
-            deliver_due()
-        except Exception:
-            log.exception("clock tick failed")
-        finally:
-            db.session.remove()
+        for work in DUE_WORK:
+            try:
+                work()
+            except Exception:
+                log.exception("clock: %s failed", work.__name__)
+            finally:
+                db.session.remove()
 
 
 def start(app: Flask, stop: threading.Event) -> threading.Thread:

@@ -1,0 +1,145 @@
+"""The passport screens: thin handlers over the services, refusals in Dutch, no halves."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from admin_app.models import Passport, Transfer
+from tests.conftest import CSRF_RE
+
+
+def count(world, model):
+    world.session.expire_all()
+    return world.session.scalar(select(func.count()).select_from(model))
+
+
+FORM = {
+    "plate": "12-ABC-3",
+    "email": "klant@example.nl",
+    "last_name": "Klant",
+    "first_name": "",
+    "infix": "",
+    "street": "",
+    "house_number": "",
+    "postcode": "",
+    "city": "",
+    "phone": "",
+    "customer_number": "",
+    "brand": "",
+    "model": "",
+    "apk_expiry": "",
+    "fleet_account_id": "",
+}
+
+
+def test_r_pp_1_create_lands_on_the_customer_profile(world, login_as):
+    browser = login_as("garage-jansen")
+    response = browser.post("/passports/new", FORM)
+    assert response.status_code == 302
+    profile = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Klantprofiel" in profile and "12-ABC-3" in profile
+    assert "Dit AutoPaspoort nu naar de klant versturen?" in profile  # the leave dialog
+    assert "state-created" in profile
+
+
+def test_r_pp_2_bad_input_shows_every_reason_and_writes_nothing(world, login_as):
+    browser = login_as("garage-jansen")
+    before = count(world, Passport)
+    page = browser.post(
+        "/passports/new", {**FORM, "plate": "AA-AA-AA", "email": "piet@", "last_name": ""}
+    ).get_data(as_text=True)
+    assert "geen Nederlands kenteken" in page
+    assert "geen geldig e-mailadres" in page
+    assert "Vul de achternaam in" in page
+    assert count(world, Passport) == before
+
+
+def test_r_pp_4_unsent_passports_stand_out_in_the_list(world, login_as):
+    page = login_as("garage-jansen").get("/passports/list/?_flt_0_state=created")
+    assert 'label-warning state-created">Niet verzonden' in page.get_data(as_text=True)
+
+
+def _transfer_form(browser, passport_id):
+    page = browser.get(f"/passports/{passport_id}/transfer").get_data(as_text=True)
+    key = re.search(r'name="confirmation_key"[^>]*value="([^"]*)"', page)
+    key = (
+        key.group(1)
+        if key
+        else re.search(r'value="([^"]*)"[^>]*name="confirmation_key"', page).group(1)
+    )
+    return {
+        "csrf_token": CSRF_RE.search(page).group(1),
+        "confirmation_key": key,
+        "email": "koper@example.nl",
+        "email_again": "koper@example.nl",
+        "last_name": "Koper",
+        "first_name": "Kees",
+        "infix": "",
+        "street": "",
+        "house_number": "",
+        "postcode": "",
+        "city": "",
+        "phone": "",
+        "customer_number": "",
+    }
+
+
+def test_r_tr_5_two_tabs_confirming_the_same_transfer_make_one(world, login_as):
+    car = world.passports(garage_id=world.garage("Autobedrijf Jansen").id, stock_car=True)[0]
+    browser = login_as("garage-jansen")
+    form = _transfer_form(browser, car.id)
+    first = browser.client.post(f"/passports/{car.id}/transfer", data=form)
+    second = browser.client.post(f"/passports/{car.id}/transfer", data=form)
+    assert first.status_code == second.status_code == 302
+    world.session.expire_all()
+    assert (
+        world.session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.passport_id == car.id)
+        )
+        == 1
+    )
+
+
+def test_r_tr_1_the_email_is_checked_twice(world, login_as):
+    car = world.passports(garage_id=world.garage("Autobedrijf Jansen").id, stock_car=True)[0]
+    browser = login_as("garage-jansen")
+    form = {**_transfer_form(browser, car.id), "email_again": "koper@exampel.nl"}
+    page = browser.client.post(f"/passports/{car.id}/transfer", data=form)
+    assert "De twee e-mailadressen verschillen" in page.get_data(as_text=True)
+    assert count(world, Transfer) == 2  # only the demo's two
+
+
+def test_r_tr_4_fleet_car_transfer_page_says_why(world, login_as):
+    car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
+    browser = login_as("garage-jansen")
+    form = _transfer_form(browser, car.id)
+    page = browser.client.post(
+        f"/passports/{car.id}/transfer", data=form, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "ontkoppel hem eerst, of vraag de wagenparkbeheerder" in page
+
+
+def test_r_pp_7_garage_email_form_refuses_after_activation(world, login_as):
+    activated = next(
+        p
+        for p in world.passports(garage_id=world.garage("Autobedrijf Jansen").id, state="activated")
+        if not p.stock_car and not p.fleet_account_id
+    )
+    browser = login_as("garage-jansen")
+    profile = browser.get(f"/passports/show/{activated.id}").get_data(as_text=True)
+    assert "alleen de supportdesk wijzigt het e-mailadres" in profile
+    page = browser.post(f"/passports/{activated.id}/email", {"email": "nieuw@example.nl"}).get_data(
+        as_text=True
+    )
+    assert "alleen de supportdesk" in page
+    world.session.expire_all()
+    assert world.session.get(Passport, activated.id).owner.email != "nieuw@example.nl"
+
+
+def test_dead_links_send_back_with_a_message(world, app, browser):
+    client = browser()
+    for path in ("/activate/verzonnen", "/transfer/accept/verzonnen"):
+        page = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert "niet geldig" in page
