@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
 PORT ?= 5000
 
-.PHONY: install system-deps run worker test test-sqlite test-postgres lint db-upgrade bench translations clean
+.PHONY: install system-deps run worker test lint db-upgrade bench translations translations-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ install: $(VENV)/.installed translations
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d admin_app/translations >/dev/null
+
+# After adding or changing user-visible text: new messages land untranslated in the Dutch
+# catalog (messages.po); translate them there. tests/test_translations.py fails until done.
+translations-update: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o admin_app/translations/messages.pot .
+	$(BIN)/pybabel update -i admin_app/translations/messages.pot -d admin_app/translations -l nl --no-fuzzy-matching
 
 # What the tests need from Debian: PostgreSQL, wkhtmltopdf, Chromium (never a downloaded browser).
 system-deps:

@@ -60,6 +60,7 @@ PAGES = {
         "/fleet-accounts/list/",
         "/colleagues/list/",
         "/colleagues/new",
+        "/passports/new",
         "/my-garage/logo",
     ],
     "support": ["/", "/passports/list/", "/outbox/list/"],

@@ -81,9 +81,19 @@ def _refuse_unreadable_query():
     if not _is_api() or "q" not in request.args:
         return None
     try:
-        prison.loads(request.args["q"])
+        query = prison.loads(request.args["q"])
     except Exception:
         return jsonify(error_body(400, _l("The query (rison) cannot be read."))), 400
+    if not isinstance(query, dict):
+        return jsonify(error_body(400, _l("The query (rison) cannot be read."))), 400
+    # FAB passes a negative page on to the database as OFFSET (a 500 on PostgreSQL).
+    for key, lowest in (("page", 0), ("page_size", 1)):
+        value = query.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < lowest):
+            return jsonify(error_body(400, _l("%(key)s must be a whole number of at least "
+                                              "%(lowest)s.", key=key, lowest=lowest),
+                                      {key: [_l("Not a valid number.")]})), 400
     return None
 
 

@@ -186,6 +186,9 @@ def test_passports_filter_by_owner_email_eq_and_ct(world, api_client):
         "(order_column:nope)",
         "(filters:x)",
         "(page_size:100000)",
+        "(page_size:-5)",
+        "(page:'x')",
+        "!(1,2)",
     ],
 )
 def test_bad_list_queries_never_give_a_500(world, api_client, query):
