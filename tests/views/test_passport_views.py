@@ -143,3 +143,43 @@ def test_dead_links_send_back_with_a_message(world, app, browser):
     for path in ("/activate/verzonnen", "/transfer/accept/verzonnen"):
         page = client.get(path, follow_redirects=True).get_data(as_text=True)
         assert "niet geldig" in page
+
+
+def test_r_tr_2_known_owner_accepts_on_the_linked_page(world, login_as, app):
+    from admin_app.models import OutboxMessage
+
+    pending = world.session.scalars(select(Transfer).where(
+        Transfer.state == "pending", Transfer.to_email == "eigenaar@example.nl")).one()
+    mail = world.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "transfer_notice",
+        OutboxMessage.recipient == "eigenaar@example.nl")).one()
+    link = re.search(r"/transfer/accept/\S+", mail.body).group(0)
+    anonymous = app.test_client()
+    assert "/login/" in anonymous.get(link).headers["Location"]
+    browser = login_as("eigenaar")
+    page = browser.get(link).get_data(as_text=True)
+    assert "wordt aan u overgedragen" in page
+    browser.post(link, {"csrf_token": CSRF_RE.search(page).group(1)})
+    world.session.expire_all()
+    assert world.session.get(Transfer, pending.id).state == "accepted"
+    mine = browser.get("/my-vehicles/list/").get_data(as_text=True)
+    assert world.session.get(Passport, pending.passport_id).plate_display in mine
+
+
+def test_r_tr_1_owner_sells_his_car_from_my_vehicles(world, login_as):
+    browser = login_as("eigenaar")
+    mine = world.session.scalars(select(Passport).join(Passport.owner).where(
+        Passport.owner.has(email="eigenaar@example.nl"))).unique().all()
+    car = mine[0]
+    page = browser.get(f"/my-vehicles/show/{car.id}").get_data(as_text=True)
+    assert "Ik heb deze auto verkocht" in page
+    form = browser.get(f"/my-vehicles/{car.id}/transfer").get_data(as_text=True)
+    key = re.search(r'id="confirmation_key"[^>]*value="([^"]*)"', form).group(1)
+    response = browser.client.post(f"/my-vehicles/{car.id}/transfer", data={
+        "csrf_token": CSRF_RE.search(form).group(1), "confirmation_key": key,
+        "email": "koper@example.nl", "email_again": "koper@example.nl", "last_name": "Koper"})
+    assert response.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Passport, car.id).owner.email == "koper@example.nl"
+    listed = browser.get("/my-vehicles/list/").get_data(as_text=True)
+    assert f"/my-vehicles/show/{car.id}" not in listed  # sold: no longer his
