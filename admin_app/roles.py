@@ -26,7 +26,7 @@ _OWN_ACCOUNT = {
 ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     "Garage": {
         "Passport": ["read", "write", "send", "transfer", "archive", "email"],
-        "Customer": ["read", "write"],
+        "Customer": ["read", "write", "edit"],
         "Transfer": ["read", "write"],
         "FleetAccount": ["read"],
         "MyGarage": ["read", "write"],

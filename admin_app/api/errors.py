@@ -89,11 +89,20 @@ def _refuse_unreadable_query():
     # FAB passes a negative page on to the database as OFFSET (a 500 on PostgreSQL).
     for key, lowest in (("page", 0), ("page_size", 1)):
         value = query.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < lowest):
-            return jsonify(error_body(400, _l("%(key)s must be a whole number of at least "
-                                              "%(lowest)s.", key=key, lowest=lowest),
-                                      {key: [_l("Not a valid number.")]})), 400
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < lowest
+        ):
+            return jsonify(
+                error_body(
+                    400,
+                    _l(
+                        "%(key)s must be a whole number of at least %(lowest)s.",
+                        key=key,
+                        lowest=lowest,
+                    ),
+                    {key: [_l("Not a valid number.")]},
+                )
+            ), 400
     return None
 
 

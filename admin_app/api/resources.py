@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from admin_app.api.base import ConsoleApi
 from admin_app.extensions import db
 from admin_app.models import Customer, FleetAccount, OutboxMessage, Passport, Transfer
+from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
 from admin_app.services.passports import PersonDetails, VehicleDetails
@@ -184,20 +185,7 @@ class CustomerApi(ConsoleApi):
     include_route_methods = {"get", "get_list", "info", "put"}
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
-    list_columns = [
-        "id",
-        "first_name",
-        "infix",
-        "last_name",
-        "email",
-        "street",
-        "house_number",
-        "postcode",
-        "city",
-        "phone",
-        "customer_number",
-        "garage_id",
-    ]
+    list_columns = ["id", *CONTACT_FIELDS[:3], "email", *CONTACT_FIELDS[3:], "garage_id"]
     order_columns = ["id", "last_name"]
     search_columns = ["email", "last_name"]
     search_filters = {"email": [FilterEqual], "last_name": [FilterEqual, FilterStartsWith]}

@@ -6,6 +6,19 @@ from sqlalchemy.orm import relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
+# A profile's contact details besides the e-mail, in the order people fill them in.
+CONTACT_FIELDS = (
+    "first_name",
+    "infix",
+    "last_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "phone",
+    "customer_number",
+)
+
 
 class Customer(Model):
     """An owner or driver profile, per garage, identified by e-mail (case-insensitive)."""

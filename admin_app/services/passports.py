@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from admin_app.models import ConsoleUser, Customer, FleetAccount, Garage, Passport, Transfer
 from admin_app.models.base import utcnow
+from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
@@ -165,17 +166,7 @@ def find_or_create_customer(session: Session, garage_id: int, person: PersonDeta
     if customer is None:
         customer = Customer(garage_id=garage_id, email=person.email)
         session.add(customer)
-    for name in (
-        "first_name",
-        "infix",
-        "last_name",
-        "street",
-        "house_number",
-        "postcode",
-        "city",
-        "phone",
-        "customer_number",
-    ):
+    for name in CONTACT_FIELDS:
         value = getattr(person, name)
         if value and not getattr(customer, name):
             setattr(customer, name, value)
@@ -280,18 +271,7 @@ def create_passport(
 
 
 VEHICLE_FIELDS = ("brand", "model", "apk_expiry")
-PERSON_FIELDS = (
-    "email",
-    "first_name",
-    "infix",
-    "last_name",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "phone",
-    "customer_number",
-)
+PERSON_FIELDS = ("email", *CONTACT_FIELDS)
 
 
 def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -> Passport:
@@ -536,46 +516,18 @@ def update_customer(session: Session, customer_id: int, data, *, actor: Actor) -
     if not actor.has("Garage", "Admin"):
         # Support corrects e-mail addresses, nothing else (SPEC roles).
         current = PersonDetails.from_mapping(_customer_fields(customer))
-        if any(
-            getattr(person, name) != getattr(current, name)
-            for name in PERSON_FIELDS
-            if name != "email"
-        ):
+        if any(getattr(person, name) != getattr(current, name) for name in CONTACT_FIELDS):
             raise Forbidden(_l("The support desk corrects e-mail addresses only."))
     if "email" in (data or {}) and email_key(_text(data["email"])) != email_key(customer.email):
         change_customer_email(session, customer.id, data["email"], actor=actor)
-    for name in (
-        "first_name",
-        "infix",
-        "last_name",
-        "street",
-        "house_number",
-        "postcode",
-        "city",
-        "phone",
-        "customer_number",
-    ):
+    for name in CONTACT_FIELDS:
         setattr(customer, name, getattr(person, name) or None)
     session.flush()
     return customer
 
 
 def _customer_fields(customer: Customer) -> dict:
-    return {
-        name: getattr(customer, name) or ""
-        for name in (
-            "email",
-            "first_name",
-            "infix",
-            "last_name",
-            "street",
-            "house_number",
-            "postcode",
-            "city",
-            "phone",
-            "customer_number",
-        )
-    }
+    return {name: getattr(customer, name) or "" for name in PERSON_FIELDS}
 
 
 # --- archive and move (R-PP-8) -----------------------------------------------------------

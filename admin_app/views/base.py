@@ -46,6 +46,7 @@ READ_WRITE = {
 FULL_PERMISSIONS = (
     "can_read",
     "can_write",
+    "can_edit",
     "can_delete",
     "can_send",
     "can_transfer",

@@ -5,7 +5,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from admin_app.models import Customer
-from admin_app.views.base import ConsoleModelView
+from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.views.base import READ_WRITE, ConsoleModelView
 
 CUSTOMER_LABELS = {
     "first_name": _l("First name"),
@@ -33,32 +34,11 @@ class CustomerView(ConsoleModelView):
     list_title = _l("Customers")
     show_title = _l("Customer")
     list_columns = ["full_name", "email", "city", "customer_number", "garage"]
-    show_columns = [
-        "first_name",
-        "infix",
-        "last_name",
-        "email",
-        "street",
-        "house_number",
-        "postcode",
-        "city",
-        "phone",
-        "customer_number",
-        "email_bounced_at",
-        "garage",
-    ]
-    # The e-mail is changed with its rules (R-PP-7) on the passport, not here.
-    edit_columns = [
-        "first_name",
-        "infix",
-        "last_name",
-        "street",
-        "house_number",
-        "postcode",
-        "city",
-        "phone",
-        "customer_number",
-    ]
+    show_columns = [*CONTACT_FIELDS[:3], "email", *CONTACT_FIELDS[3:], "email_bounced_at", "garage"]
+    # The e-mail is changed with its rules (R-PP-7) on the passport, not here; Support
+    # (which corrects e-mail addresses only) has no permission for this screen's edit.
+    edit_columns = list(CONTACT_FIELDS)
+    method_permission_name = {**READ_WRITE, "edit": "edit"}
     label_columns = CUSTOMER_LABELS
     search_columns = ["last_name", "email", "customer_number", "city"]
     search_filters = {

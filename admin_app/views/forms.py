@@ -6,18 +6,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 
-PERSON_FIELDS = (
-    "first_name",
-    "infix",
-    "last_name",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "phone",
-    "customer_number",
-    "email",
-)
+from admin_app.models.customers import CONTACT_FIELDS
+
+PERSON_FIELDS = ("email", *CONTACT_FIELDS)
 
 
 class PersonForm(FlaskForm):

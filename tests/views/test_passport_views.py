@@ -183,3 +183,15 @@ def test_r_tr_1_owner_sells_his_car_from_my_vehicles(world, login_as):
     assert world.session.get(Passport, car.id).owner.email == "koper@example.nl"
     listed = browser.get("/my-vehicles/list/").get_data(as_text=True)
     assert f"/my-vehicles/show/{car.id}" not in listed  # sold: no longer his
+
+
+def test_support_cannot_edit_a_customers_details_on_screen(world, login_as):
+    from admin_app.models import Customer
+
+    customer = world.session.scalars(select(Customer).order_by(Customer.id)).first()
+    browser = login_as("support")
+    assert browser.get(f"/customers/edit/{customer.id}").status_code == 404
+    response = browser.post(f"/customers/edit/{customer.id}", {"last_name": "Anders"})
+    assert response.status_code == 404
+    world.session.expire_all()
+    assert world.session.get(Customer, customer.id).last_name != "Anders"
