@@ -28,7 +28,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "Passport": ["read", "write", "send", "transfer", "archive", "email"],
         "Customer": ["read", "write", "edit"],
         "Transfer": ["read", "write"],
-        "FleetAccount": ["read"],
+        "FleetAccount": ["read", "write"],
         "MyGarage": ["read", "write"],
         "Colleague": ["read", "write"],
         **_OWN_ACCOUNT,
@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         **_OWN_ACCOUNT,
     },
     "FleetManager": {
+        "FleetDashboard": ["read", "transfer"],
         "Passport": ["read", "transfer"],
         "Transfer": ["read", "write"],
         "FleetAccount": ["read"],
@@ -80,7 +81,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "Audit log",
         "Outbox",
     ],
-    "FleetManager": ["Passports"],
+    "FleetManager": ["My fleet"],
     "Owner": ["My vehicles"],
 }
 

@@ -64,7 +64,7 @@ PAGES = {
         "/my-garage/logo",
     ],
     "support": ["/", "/passports/list/", "/outbox/list/"],
-    "fleet-bakker": ["/"],
+    "fleet-bakker": ["/my-fleet/list/"],
     "eigenaar": ["/", "/my-vehicles/list/"],
 }
 

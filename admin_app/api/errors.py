@@ -15,7 +15,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from admin_app.services.errors import DomainError
+from admin_app.services.errors import DomainError, NotFound
 
 API_PREFIX = "/api/"
 
@@ -114,6 +114,8 @@ def register_api_errors(app: Flask) -> None:
     def domain_error(error: DomainError):
         if _is_api():
             return jsonify(error_body(error.status, error.message, error.errors)), error.status
+        if isinstance(error, NotFound):
+            return render_template("console/not_found.html"), 404
         from flask import flash, redirect
 
         flash(str(error.message), "danger")

@@ -19,8 +19,8 @@ from admin_app.api.base import ConsoleApi
 from admin_app.extensions import db
 from admin_app.models import Customer, FleetAccount, OutboxMessage, Passport, Transfer
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.services import fleets, transfers
 from admin_app.services import passports as passport_rules
-from admin_app.services import transfers
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.uow import unit_of_work
 
@@ -81,6 +81,8 @@ class PassportApi(ConsoleApi):
         "transfer",
         "archive",
         "move",
+        "link_fleet",
+        "unlink_fleet",
     }
     class_permission_name = "Passport"
     datamodel = SQLAInterface(Passport)
@@ -161,6 +163,24 @@ class PassportApi(ConsoleApi):
             )
         return _registered(TransferApi).one(transfer)
 
+    @expose("/<int:pk>/fleet", methods=["PUT"])
+    @protect()
+    def link_fleet(self, pk):
+        """R-FL-3: {"fleet_account_id"} links the passport to one of the garage's fleets."""
+        body = self.json_body()
+        with unit_of_work(db.session):
+            passport = fleets.link_passport(
+                db.session, pk, body.get("fleet_account_id"), actor=self.actor()
+            )
+        return self.one(passport)
+
+    @expose("/<int:pk>/fleet", methods=["DELETE"])
+    @protect()
+    def unlink_fleet(self, pk):
+        with unit_of_work(db.session):
+            passport = fleets.unlink_passport(db.session, pk, actor=self.actor())
+        return self.one(passport)
+
     @expose("/<int:pk>/archive", methods=["POST"])
     @protect()
     def archive(self, pk):
@@ -202,12 +222,44 @@ class CustomerApi(ConsoleApi):
 
 
 class FleetAccountApi(ConsoleApi):
+    """Fleet accounts (R-FL-1, 2): create from the manager's passport, rename, new e-mail."""
+
     resource_name = "fleet_account"
+    include_route_methods = {"get", "get_list", "info", "post", "put"}
     class_permission_name = "FleetAccount"
     datamodel = SQLAInterface(FleetAccount)
     list_columns = ["id", "name", "email", "manager_passport_id", "garage_id"]
     order_columns = ["id", "name"]
     search_columns = ["name", "email"]
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def post(self):
+        body = self.json_body()
+        with unit_of_work(db.session):
+            fleet = fleets.create_fleet_account(
+                db.session,
+                actor=self.actor(),
+                name=body.get("name", ""),
+                email=body.get("email", ""),
+                manager_passport_id=body.get("manager_passport_id"),
+                base_url=self.public_url(),
+            )
+        return self.one(fleet, 201)
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @protect()
+    def put(self, pk):
+        body = self.json_body()
+        with unit_of_work(db.session):
+            if "name" in body:
+                fleets.rename_fleet(db.session, pk, body["name"], actor=self.actor())
+            if "email" in body:
+                fleets.change_fleet_email(
+                    db.session, pk, body["email"], actor=self.actor(), base_url=self.public_url()
+                )
+            fleet = fleets.get_fleet(db.session, pk)
+        return self.one(fleet)
 
 
 class OutboxApi(ConsoleApi):

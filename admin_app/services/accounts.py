@@ -102,7 +102,7 @@ def add_colleague(
         role_name="Garage",
         garage_id=garage_id,
     )
-    _mail_password_link(session, user, base_url, welcome=True)
+    mail_password_link(session, user, base_url, welcome=True)
     return user
 
 
@@ -134,10 +134,10 @@ def request_password_reset(session: Session, identifier: str, *, base_url: str) 
         )
     )
     if user is not None:
-        _mail_password_link(session, user, base_url, welcome=False)
+        mail_password_link(session, user, base_url, welcome=False)
 
 
-def _mail_password_link(
+def mail_password_link(
     session: Session, user: ConsoleUser, base_url: str, *, welcome: bool
 ) -> None:
     hours = 72 if welcome else 1

@@ -297,10 +297,14 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
             **{k: v for k, v in data.items() if k in VEHICLE_FIELDS},
         }
     )
-    if "fleet_account_id" in data:
-        passport.fleet_account_id = _garage_fleet(
-            session, passport.garage_id, data["fleet_account_id"]
-        )
+    if "fleet_account_id" in data and data["fleet_account_id"] != passport.fleet_account_id:
+        from admin_app.services import fleets  # fleets builds on this module
+
+        if data["fleet_account_id"] in (None, "", 0):
+            fleets.unlink_passport(session, passport.id, actor=actor)
+        else:
+            fleets.link_passport(session, passport.id, data["fleet_account_id"], actor=actor)
+
     person_data = {k: v for k, v in data.items() if k in PERSON_FIELDS}
     if person_data:
         update_customer(session, passport.owner_id, person_data, actor=actor)
@@ -434,6 +438,83 @@ def activate_passport(
 
         complete_transfer(session, pending)
     return user, passport
+
+
+# --- a fleet car's driver (R-FL-5) -------------------------------------------------------
+
+DRIVER_ACCESS = "driver_access"
+
+
+def give_driver_access(
+    session: Session, passport: Passport, driver: Customer, *, base_url: str
+) -> None:
+    """The new driver sees the car under his Owner login; without one he makes it."""
+    known = owner_login(session, driver.email)
+    with force_locale("nl"):
+        if known is not None and known.password:
+            subject = str(_l("%(plate)s is in your vehicles", plate=passport.plate_display))
+            body = str(
+                _l(
+                    "Dear %(name)s,\n\nYou are the driver of %(plate)s now; it is in "
+                    "your vehicles when you log in.\n",
+                    name=driver.full_name,
+                    plate=passport.plate_display,
+                )
+            )
+        else:
+            raw = issue_token(
+                session, purpose=DRIVER_ACCESS, subject_id=driver.id, ttl=ACTIVATION_TTL
+            )
+            subject = str(_l("You drive %(plate)s: your login", plate=passport.plate_display))
+            body = str(
+                _l(
+                    "Dear %(name)s,\n\nYou are the driver of %(plate)s now. Choose your "
+                    "password within 7 days to see its maintenance:\n\n%(link)s\n",
+                    name=driver.full_name,
+                    plate=passport.plate_display,
+                    link=f"{base_url.rstrip('/')}/access/{raw}",
+                )
+            )
+    queue_mail(
+        session,
+        recipient=driver.email,
+        kind="driver_access",
+        subject=subject,
+        body=body,
+        garage_id=passport.garage_id,
+    )
+
+
+def driver_for_access_link(session: Session, raw: str) -> Customer:
+    token = peek_token(session, raw, purpose=DRIVER_ACCESS)
+    driver = session.scalars(
+        select(Customer)
+        .where(Customer.id == token.subject_id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if driver is None:
+        raise InvalidInput(_l("This link is not valid. Request a new one."))
+    return driver
+
+
+def grant_driver_access(session: Session, raw: str, *, password: str, confirm: str) -> ConsoleUser:
+    driver = driver_for_access_link(session, raw)
+    accounts.check_new_password(password or "", confirm)
+    consume_token(session, raw, purpose=DRIVER_ACCESS)
+    user = owner_login(session, driver.email)
+    if user is None:
+        return accounts.create_login(
+            session,
+            username=email_key(driver.email),
+            email=driver.email,
+            first_name=driver.first_name or driver.last_name,
+            last_name=driver.last_name,
+            role_name=OWNER_ROLE,
+            password=password,
+        )
+    accounts.set_password(user, password)
+    session.flush()
+    return user
 
 
 # --- the owner's e-mail (R-PP-5, R-PP-7, R-TR-3) -----------------------------------------

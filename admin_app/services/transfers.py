@@ -134,9 +134,11 @@ def start_transfer(
         raise Conflict(_l("A transfer of this car is already waiting for acceptance.")) from None
 
     if kind == "driver":
+        # The car stays in the fleet; the new driver sees it under his own login.
         passport.driver = receiver
         _settle(transfer, TransferState.accepted)
         session.flush()
+        passport_rules.give_driver_access(session, passport, receiver, base_url=base_url)
         return transfer
 
     passport.stock_car = False  # R-TR-1: a sold stock car is no longer stock

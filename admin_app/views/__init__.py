@@ -17,7 +17,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.activation import ActivationView
     from admin_app.views.audit import AuditLogView, OutboxView
     from admin_app.views.customers import CustomerView
-    from admin_app.views.fleets import FleetAccountView
+    from admin_app.views.fleets import FleetAccountView, FleetDashboardView
     from admin_app.views.garages import GarageView, MyGarageView
     from admin_app.views.health import HealthView
     from admin_app.views.passports import MyVehiclesView, PassportView
@@ -28,6 +28,9 @@ def register_views(appbuilder) -> None:
         "New passport", label=_l("New passport"), href="/passports/new", icon="fa-plus"
     )
     appbuilder.add_view(MyVehiclesView, "My vehicles", label=_l("My vehicles"), icon="fa-car")
+    appbuilder.add_view(
+        FleetDashboardView, "My fleet", label=_l("My AutoPassports"), icon="fa-truck"
+    )
     appbuilder.add_view(CustomerView, "Customers", label=_l("Customers"), icon="fa-users")
     appbuilder.add_view(
         FleetAccountView, "Fleet accounts", label=_l("Fleet accounts"), icon="fa-truck"

@@ -90,6 +90,36 @@ class ActivationView(BaseView):
             "console/accept.html", form=form, transfer=transfer, title=_l("Accept the car")
         )
 
+    @expose("/access/<token>", methods=["GET", "POST"])
+    def driver_access(self, token):
+        """A fleet car's new driver chooses his password and sees the car (R-FL-5)."""
+        try:
+            driver = passport_rules.driver_for_access_link(db.session, token)
+        except DomainError as error:
+            return self._dead_link(error)
+        form = PasswordForm()
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session, Actor(None, driver.email)):
+                    user = passport_rules.grant_driver_access(
+                        db.session,
+                        token,
+                        password=form.password.data,
+                        confirm=form.conf_password.data,
+                    )
+            except DomainError as error:
+                if not show_errors(form, error):
+                    flash(str(error.message), "danger")
+            else:
+                login_user(user)
+                return redirect(url_for(MY_VEHICLES))
+        return self.render_template(
+            "console/form.html",
+            form=form,
+            fields=("password", "conf_password"),
+            title=_l("Your login as driver, %(email)s", email=driver.email),
+        )
+
     def _dead_link(self, error):
         flash(str(error.message), "danger")
         return redirect(appbuilder.get_url_for_login)

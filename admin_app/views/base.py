@@ -39,6 +39,11 @@ READ_WRITE = {
     "move": "move",
     "email": "email",
     "new": "write",
+    "new_fleet_account": "write",
+    "fleet": "write",
+    "link_fleet": "write",
+    "unlink_fleet": "write",
+    "settings": "write",
     "cancel": "write",
 }
 

@@ -1,19 +1,33 @@
 from __future__ import annotations
 
+from flask import flash, g, redirect, url_for
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from admin_app.models import FleetAccount
-from admin_app.views.base import ConsoleModelView
+from admin_app.extensions import db
+from admin_app.models import FleetAccount, Passport
+from admin_app.services import fleets
+from admin_app.services.audit import Actor
+from admin_app.services.errors import DomainError
+from admin_app.services.uow import unit_of_work
+from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.forms import FleetAccountForm, show_errors
+from admin_app.views.passports import PassportView, public_url, state_badge, transfer_page
 
 
 class FleetAccountView(ConsoleModelView):
+    """The garage's fleet accounts (R-FL-4): per account its linked plates."""
+
     route_base = "/fleet-accounts"
     class_permission_name = "FleetAccount"
-    include_route_methods = {"list", "show", "action", "action_post"}
+    method_permission_name = {**READ_WRITE, "settings": "write"}
+    include_route_methods = {"list", "show", "action", "action_post", "settings"}
     datamodel = SQLAInterface(FleetAccount)
     list_title = _l("Fleet accounts")
     show_title = _l("Fleet account")
+    show_template = "console/fleet_show.html"
     list_columns = ["name", "email", "linked_count", "garage"]
     show_columns = ["name", "email", "manager_passport", "linked_count", "garage", "created_at"]
     label_columns = {
@@ -26,3 +40,117 @@ class FleetAccountView(ConsoleModelView):
     }
     search_columns = ["name", "email"]
     base_order = ("name", "asc")
+
+    def _get_show_widget(self, pk, item, **kwargs):
+        widgets = super()._get_show_widget(pk, item, **kwargs)
+        widgets["linked"] = (
+            db.session.scalars(
+                select(Passport)
+                .where(Passport.fleet_account_id == item.id)
+                .order_by(Passport.plate)
+            )
+            .unique()
+            .all()
+        )
+        widgets["state_badge"] = state_badge
+        return widgets
+
+    @expose("/<int:pk>/settings", methods=["GET", "POST"])
+    @has_access
+    def settings(self, pk):
+        """R-FL-2: rename, or move the account to the fleet manager's own address."""
+        fleet = fleets.get_fleet(db.session, pk)
+        form = FleetAccountForm(obj=fleet)
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    actor = Actor.of_user(g.user)
+                    fleets.rename_fleet(db.session, pk, form.name.data, actor=actor)
+                    fleets.change_fleet_email(
+                        db.session, pk, form.email.data, actor=actor, base_url=public_url()
+                    )
+            except DomainError as error:
+                if not show_errors(form, error):
+                    flash(str(error.message), "danger")
+            else:
+                flash(str(_l("The fleet account is saved.")), "success")
+                return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        return self.render_template(
+            "console/form.html",
+            form=form,
+            fields=("name", "email"),
+            title=_l("Fleet account %(name)s", name=fleet.name),
+        )
+
+
+class FleetDashboardView(ConsoleModelView):
+    """ "Mijn AutoPaspoorten" (R-FL-5): the fleet manager's linked cars and their actions.
+
+    The row scope leaves him exactly the passports linked to his fleet account.
+    """
+
+    route_base = "/my-fleet"
+    class_permission_name = "FleetDashboard"
+    method_permission_name = {**READ_WRITE, "driver": "transfer", "transfer": "transfer"}
+    include_route_methods = {"list", "show", "driver", "transfer"}
+    datamodel = SQLAInterface(Passport)
+    list_title = _l("My AutoPassports")
+    show_title = _l("Vehicle")
+    list_columns = [
+        "plate_label",
+        "brand",
+        "model",
+        "driver",
+        "apk_expiry",
+        "next_service",
+        "state",
+    ]
+    show_columns = [
+        "plate_label",
+        "brand",
+        "model",
+        "fuel",
+        "driver",
+        "apk_expiry",
+        "next_service",
+        "mobility_renewal",
+        "odometer",
+        "state_label",
+    ]
+    label_columns = {**PassportView.label_columns, "driver": _l("Driver")}
+    formatters_columns = {"state": state_badge}
+    search_columns = ["plate"]
+    base_order = ("plate", "asc")
+    page_size = 100
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        # One table with an action menu per car, not FAB's generic list: the fleet
+        # manager has at most a few hundred cars and wants them on one page.
+        cars = (
+            db.session.scalars(
+                select(Passport).where(Passport.state != "archived").order_by(Passport.plate)
+            )
+            .unique()
+            .all()
+        )
+        self.update_redirect()
+        return self.render_template(
+            "console/fleet_dashboard.html", cars=cars, state_badge=state_badge
+        )
+
+    @expose("/<int:pk>/driver", methods=["GET", "POST"])
+    @has_access
+    def driver(self, pk):
+        """Another driver; the car stays in the fleet."""
+        return transfer_page(self, pk, kind="driver")
+
+    @expose("/<int:pk>/transfer", methods=["GET", "POST"])
+    @has_access
+    def transfer(self, pk):
+        """To a new owner; it leaves the fleet once he accepts (R-FL-6)."""
+        return transfer_page(self, pk)
+
+    def _get_or_404(self, pk):
+        return PassportView._get_or_404(self, pk)

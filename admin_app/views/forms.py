@@ -73,6 +73,15 @@ class TransferForm(PersonForm):
     )
 
 
+class FleetAccountForm(FlaskForm):
+    name = StringField(_l("Company name"))
+    email = StringField(_l("Login e-mail of the fleet account"))
+
+
+class FleetLinkForm(FlaskForm):
+    fleet_name = StringField(_l("Fleet account (type its name)"))
+
+
 class EmailForm(FlaskForm):
     email = StringField(_l("New e-mail address"))
     resend = BooleanField(_l("Send the passport to the new address now"), default=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import g, redirect
+from flask import g, redirect, url_for
 from flask_appbuilder import IndexView, expose
 
 from admin_app.extensions import appbuilder, db
@@ -28,7 +28,9 @@ class HomeView(IndexView):
             context["states"] = dashboard.passport_counts(session)
             context["bounced"] = dashboard.bounced_count(session)
             context["fleets"] = dashboard.fleet_accounts_with_counts(session)
-        elif scope.kind in (FLEET, OWNER):
+        elif scope.kind == FLEET:
+            return redirect(url_for("FleetDashboardView.list"))
+        elif scope.kind == OWNER:
             context["passports"] = dashboard.linked_passports(session)
         self.update_redirect()
         return self.render_template(self.index_template, appbuilder=self.appbuilder, **context)

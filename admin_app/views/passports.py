@@ -23,6 +23,8 @@ from admin_app.views.base import ConsoleModelView
 from admin_app.views.forms import (
     ConfirmForm,
     EmailForm,
+    FleetAccountForm,
+    FleetLinkForm,
     MoveForm,
     NewPassportForm,
     TransferForm,
@@ -87,6 +89,8 @@ class PassportView(ConsoleModelView):
         "transfer",
         "email",
         "move",
+        "new_fleet_account",
+        "fleet",
     }
     datamodel = SQLAInterface(Passport)
     list_title = _l("Passports")
@@ -204,7 +208,7 @@ class PassportView(ConsoleModelView):
         return self._act(
             pk,
             lambda: passport_rules.send_passport(
-                db.session, pk, actor=_actor(), base_url=_public_url()
+                db.session, pk, actor=_actor(), base_url=public_url()
             ),
             _l("The passport is sent to the customer."),
         )
@@ -250,7 +254,7 @@ class PassportView(ConsoleModelView):
                     )
                     if form.resend.data and passport.state in ("created", "sent"):
                         passport_rules.send_passport(
-                            db.session, pk, actor=_actor(), base_url=_public_url()
+                            db.session, pk, actor=_actor(), base_url=public_url()
                         )
             except DomainError as error:
                 if not show_errors(form, error):
@@ -266,6 +270,86 @@ class PassportView(ConsoleModelView):
             fields=("email", "resend"),
             title=_l("E-mail of the owner of %(plate)s", plate=passport.plate_display),
         )
+
+    @expose("/<int:pk>/fleet-account", methods=["GET", "POST"])
+    @has_access
+    def new_fleet_account(self, pk):
+        """R-FL-1: a fleet account managed by the owner of this (activated) passport."""
+        from admin_app.services import fleets
+
+        passport = self._get_or_404(pk)
+        form = FleetAccountForm()
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    fleet = fleets.create_fleet_account(
+                        db.session,
+                        actor=_actor(),
+                        name=form.name.data,
+                        email=form.email.data,
+                        manager_passport_id=pk,
+                        base_url=public_url(),
+                    )
+            except DomainError as error:
+                if not show_errors(form, error):
+                    flash(str(error.message), "danger")
+            else:
+                flash(
+                    str(
+                        _l(
+                            "Fleet account %(name)s is created; %(email)s gets a mail to "
+                            "choose a password.",
+                            name=fleet.name,
+                            email=fleet.email,
+                        )
+                    ),
+                    "success",
+                )
+                return redirect(url_for("FleetAccountView.show", pk=fleet.id))
+        elif not form.is_submitted():
+            form.name.data = passport.owner.full_name
+        return self.render_template(
+            "console/form.html",
+            form=form,
+            fields=("name", "email"),
+            title=_l(
+                "New fleet account, managed by the owner of %(plate)s", plate=passport.plate_display
+            ),
+        )
+
+    @expose("/<int:pk>/fleet", methods=["POST"])
+    @has_access
+    def fleet(self, pk):
+        """R-FL-3: link to the fleet account typed by name, or unlink (empty name)."""
+        from admin_app.services import fleets
+
+        self._get_or_404(pk)
+        form = FleetLinkForm()
+        if not form.validate_on_submit():
+            flash(str(_l("The form has expired; try again.")), "danger")
+            return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        name = (form.fleet_name.data or "").strip()
+        try:
+            with unit_of_work(db.session):
+                if name:
+                    fleet = fleets.fleet_for_name(db.session, name)
+                    fleets.link_passport(
+                        db.session, pk, fleet.id if fleet else None, actor=_actor()
+                    )
+                else:
+                    fleets.unlink_passport(db.session, pk, actor=_actor())
+        except DomainError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(
+                str(
+                    _l("Linked to %(name)s.", name=name)
+                    if name
+                    else _l("Unlinked from its fleet account.")
+                ),
+                "success",
+            )
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
 
     @expose("/<int:pk>/move", methods=["GET", "POST"])
     @has_access
@@ -311,7 +395,7 @@ def _actor() -> Actor:
     return Actor.of_user(g.user)
 
 
-def _public_url() -> str:
+def public_url() -> str:
     return current_app.config["PUBLIC_URL"]
 
 
@@ -319,8 +403,9 @@ def _may(permission: str, view: str = "Passport") -> bool:
     return appbuilder.sm.has_access(f"can_{permission}", view)
 
 
-def transfer_page(view, pk):
-    """The transfer form (R-TR-1): new owner's details, the e-mail checked twice."""
+def transfer_page(view, pk, kind: str = "owner"):
+    """The transfer form (R-TR-1, R-FL-5): the new owner's or driver's details, the
+    e-mail checked twice."""
     passport = view._get_or_404(pk)
     form = TransferForm()
     if not form.is_submitted():
@@ -335,43 +420,48 @@ def transfer_page(view, pk):
                         db.session,
                         pk,
                         actor=_actor(),
+                        kind=kind,
                         person=PersonDetails.from_mapping(form.person_data()),
                         confirmation_key=form.confirmation_key.data or None,
-                        base_url=_public_url(),
+                        base_url=public_url(),
                     )
             except DomainError as error:
                 if not show_errors(form, error):
                     flash(str(error.message), "danger")
             else:
-                if transfer.state == "pending":
-                    flash(
-                        str(
-                            _l(
-                                "%(email)s has a login: the transfer waits until he accepts "
-                                "it (14 days).",
-                                email=transfer.to_email,
-                            )
-                        ),
-                        "info",
-                    )
-                else:
-                    flash(
-                        str(
-                            _l(
-                                "The car is transferred; %(email)s gets a mail to activate "
-                                "the passport.",
-                                email=transfer.to_email,
-                            )
-                        ),
-                        "success",
-                    )
+                flash(str(transfer_outcome(transfer)), "success")
                 return redirect(url_for(f"{view.endpoint}.list"))
     return view.render_template(
         "console/form.html",
         form=form,
         fields=form.FIELD_ORDER,
-        title=_l("Transfer %(plate)s to a new owner", plate=passport.plate_display),
+        title=(
+            _l("New driver of %(plate)s", plate=passport.plate_display)
+            if kind == "driver"
+            else _l("Transfer %(plate)s to a new owner", plate=passport.plate_display)
+        ),
         submit_label=_l("Confirm the transfer"),
+    )
+
+
+def transfer_outcome(transfer: Transfer):
+    """What the person who confirmed a transfer is told happens next."""
+    if transfer.kind == "driver":
+        return _l("%(email)s drives the car now; it stays in the fleet.", email=transfer.to_email)
+    if transfer.state == "pending" and transfer.to_customer_id == transfer.passport.owner_id:
+        return _l(
+            "%(email)s gets a mail to activate the passport; the car leaves the fleet "
+            "when he does.",
+            email=transfer.to_email,
+        )
+    if transfer.state == "pending":
+        return _l(
+            "%(email)s has a login: the transfer waits until he accepts it (14 days).",
+            email=transfer.to_email,
+        )
+    return _l(
+        "The car is transferred; %(email)s gets a mail to activate the passport.",
+        email=transfer.to_email,
     )
 
 
@@ -387,6 +477,9 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         .limit(20)
     ).all()
     unsent = passport.state == PassportState.created.value
+    manages = session.scalars(
+        select(FleetAccount).where(FleetAccount.manager_passport_id == passport.id)
+    ).first()
     live = passport.state != PassportState.archived.value
     locked = passport_rules.email_locked(session, passport)
     return {
@@ -411,6 +504,17 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         and _may("transfer")
         and not passport.fleet_account_id,
         "endpoint": endpoint,
+        # Fleet accounts (R-FL-1, R-FL-3): only the garage, on activated passports.
+        "fleets": session.scalars(select(FleetAccount).order_by(FleetAccount.name)).all()
+        if _may("write")
+        else [],
+        "can_link": live and passport.state == "activated" and _may("write") and not manages,
+        "can_make_fleet": live
+        and passport.state == "activated"
+        and _may("write")
+        and not manages
+        and not passport.fleet_account_id,
+        "manages": manages,
     }
 
 

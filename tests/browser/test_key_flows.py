@@ -28,7 +28,7 @@ def test_garage_finds_a_passport_by_plate_in_any_notation(page, world):
 def test_each_demo_login_sees_its_own_home(page, world):
     log_in(page, "fleet-bakker")
     assert page.locator("h2").first.inner_text() == "Mijn AutoPaspoorten"
-    assert page.locator("table.my-passports tr").count() == 1 + 5  # header + his 5 cars
+    assert page.locator("table.my-fleet tr").count() == 1 + 5  # header + his 5 cars
     page.goto("/logout/")
     log_in(page, "eigenaar")
     assert page.locator("h2").first.inner_text() == "Mijn voertuigen"

@@ -1,0 +1,235 @@
+"""Fleet accounts (R-FL-1…6): create one for a fleet manager, link and unlink cars.
+
+A fleet account belongs to the garage that made it and hangs on the fleet manager's own
+(activated) passport; the manager logs in with the account's e-mail and sets his password
+through a mailed link — no password is ever mailed or shown.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin_app.models import ConsoleUser, FleetAccount, Passport
+from admin_app.models.passports import PassportState
+from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services import accounts
+from admin_app.services.audit import Actor
+from admin_app.services.emails import email_key, normalize_email
+from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.passports import get_passport
+
+FLEET_MANAGER_ROLE = "FleetManager"
+
+
+def _require_garage(actor: Actor, garage_id: int) -> None:
+    if not (actor.has("Garage") and actor.garage_id == garage_id) and not actor.has("Admin"):
+        raise Forbidden(_l("Only the garage of this passport manages its fleet accounts."))
+
+
+def get_fleet(session: Session, fleet_account_id) -> FleetAccount:
+    fleet = scoped_get(session, FleetAccount, fleet_account_id)
+    if fleet is None:
+        raise NotFound(_l("Not found."))
+    return fleet
+
+
+def _email_free(session: Session, email: str, *, fleet: FleetAccount | None = None) -> None:
+    """An account's e-mail is its login: used by no other fleet account or login."""
+    key = email_key(email)
+    other_fleet = session.scalar(
+        select(FleetAccount.id)
+        .where(func.lower(FleetAccount.email) == key)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    login = session.scalars(
+        select(ConsoleUser)
+        .where(func.lower(ConsoleUser.email) == key)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    mine = fleet is not None and (
+        other_fleet == fleet.id or (login is not None and login.fleet_account_id == fleet.id)
+    )
+    if (other_fleet or login is not None) and not mine:
+        raise Conflict(
+            _l(
+                "This e-mail address is in use already; fleet accounts need an "
+                "address of their own."
+            ),
+            field="email",
+        )
+
+
+def create_fleet_account(
+    session: Session, *, actor: Actor, name: str, email: str, manager_passport_id, base_url: str
+) -> FleetAccount:
+    """R-FL-1/2: from the fleet manager's own activated passport; a welcome mail with a
+    set-password link goes to the account's e-mail (which may first be the garage's own)."""
+    name = (name or "").strip()
+    errors: dict[str, list] = {}
+    if not name:
+        errors["name"] = [_l("Fill in the company name.")]
+    try:
+        email = normalize_email(email)
+    except InvalidInput as error:
+        errors.update(error.errors)
+    if errors:
+        raise InvalidInput(_l("Some fields are not correct."), errors=errors)
+    try:
+        passport = get_passport(session, int(manager_passport_id))
+    except (TypeError, ValueError, NotFound):
+        raise InvalidInput(
+            _l("Choose the fleet manager's own passport."), field="manager_passport_id"
+        ) from None
+    _require_garage(actor, passport.garage_id)
+    if passport.state != PassportState.activated.value:
+        raise Conflict(
+            _l("The fleet manager's passport must be activated first."), field="manager_passport_id"
+        )
+    if passport.fleet_account_id:
+        raise Conflict(
+            _l("A passport in a fleet cannot manage one; unlink it first."),
+            field="manager_passport_id",
+        )
+    if email_key(email) == email_key(passport.owner.email):
+        raise InvalidInput(
+            _l(
+                "The fleet account needs an e-mail address other than the one "
+                "of the fleet manager's own passport."
+            ),
+            field="email",
+        )
+    managed = session.scalar(
+        select(FleetAccount.id)
+        .where(FleetAccount.manager_passport_id == passport.id)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    if managed:
+        raise Conflict(
+            _l("This passport manages a fleet account already."), field="manager_passport_id"
+        )
+    _email_free(session, email)
+    fleet = FleetAccount(
+        garage_id=passport.garage_id, name=name, email=email, manager_passport_id=passport.id
+    )
+    session.add(fleet)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(
+            _l(
+                "This e-mail address is in use already; fleet accounts need an "
+                "address of their own."
+            ),
+            field="email",
+        ) from None
+    user = accounts.create_login(
+        session,
+        username=email_key(email),
+        email=email,
+        first_name=name,
+        last_name=name,
+        role_name=FLEET_MANAGER_ROLE,
+        fleet_account_id=fleet.id,
+    )
+    accounts.mail_password_link(session, user, base_url, welcome=True)
+    return fleet
+
+
+def change_fleet_email(
+    session: Session, fleet_account_id, new_email: str, *, actor: Actor, base_url: str
+) -> FleetAccount:
+    """R-FL-2: the account (and its login) moves to a new address, which gets the mail."""
+    fleet = get_fleet(session, fleet_account_id)
+    _require_garage(actor, fleet.garage_id)
+    email = normalize_email(new_email)
+    if email_key(email) == email_key(fleet.email):
+        return fleet
+    manager = fleet.manager_passport
+    if manager is not None and email_key(email) == email_key(manager.owner.email):
+        raise InvalidInput(
+            _l(
+                "The fleet account needs an e-mail address other than the one "
+                "of the fleet manager's own passport."
+            ),
+            field="email",
+        )
+    _email_free(session, email, fleet=fleet)
+    fleet.email = email
+    login = session.scalars(
+        select(ConsoleUser)
+        .where(ConsoleUser.fleet_account_id == fleet.id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if login is None:
+        login = accounts.create_login(
+            session,
+            username=email_key(email),
+            email=email,
+            first_name=fleet.name,
+            last_name=fleet.name,
+            role_name=FLEET_MANAGER_ROLE,
+            fleet_account_id=fleet.id,
+        )
+    else:
+        login.email = email
+        login.username = email_key(email)
+        login.password = None  # the new address chooses the password
+    session.flush()
+    accounts.mail_password_link(session, login, base_url, welcome=True)
+    return fleet
+
+
+def rename_fleet(session: Session, fleet_account_id, name: str, *, actor: Actor) -> FleetAccount:
+    fleet = get_fleet(session, fleet_account_id)
+    _require_garage(actor, fleet.garage_id)
+    if not (name or "").strip():
+        raise InvalidInput(_l("Fill in the company name."), field="name")
+    fleet.name = name.strip()
+    session.flush()
+    return fleet
+
+
+def link_passport(session: Session, passport_id, fleet_account_id, *, actor: Actor) -> Passport:
+    """R-FL-3: link an activated passport of the garage to one of its fleet accounts."""
+    passport = get_passport(session, int(passport_id))
+    _require_garage(actor, passport.garage_id)
+    try:
+        fleet = get_fleet(session, fleet_account_id)
+    except NotFound:
+        raise InvalidInput(
+            _l("Choose one of your own fleet accounts."), field="fleet_account_id"
+        ) from None
+    if fleet.garage_id != passport.garage_id:
+        raise InvalidInput(_l("Choose one of your own fleet accounts."), field="fleet_account_id")
+    if passport.state != PassportState.activated.value:
+        raise Conflict(_l("Only an activated passport can be linked to a fleet account."))
+    if fleet.manager_passport_id == passport.id or session.scalar(
+        select(FleetAccount.id).where(FleetAccount.manager_passport_id == passport.id)
+    ):
+        raise Conflict(_l("The fleet manager's own passport is not linked to a fleet."))
+    passport.fleet_account_id = fleet.id
+    session.flush()
+    return passport
+
+
+def unlink_passport(session: Session, passport_id, *, actor: Actor) -> Passport:
+    passport = get_passport(session, int(passport_id))
+    _require_garage(actor, passport.garage_id)
+    if passport.state == PassportState.transfer_pending.value:
+        raise Conflict(
+            _l("A transfer of this car is waiting; it leaves the fleet when it is accepted.")
+        )
+    passport.fleet_account_id = None
+    session.flush()
+    return passport
+
+
+def fleet_for_name(session: Session, name: str) -> FleetAccount | None:
+    """The autocomplete's answer: the garage's own fleet account with this name."""
+    return session.scalars(
+        select(FleetAccount).where(func.lower(FleetAccount.name) == (name or "").strip().lower())
+    ).first()
