@@ -61,6 +61,8 @@ class Scope:
     email: str | None = None
     customer_ids: tuple[int, ...] = ()
     garage_ids: tuple[int, ...] = ()
+    # His profiles plus the other party on his cars (a driver sees the owner's name).
+    visible_customer_ids: tuple[int, ...] = ()
 
     @property
     def sees_everything(self) -> bool:
@@ -115,8 +117,9 @@ class Scope:
             # The owner's customer profiles (one per garage he visits) are looked up once
             # when the scope is bound: a handful of ids, no subquery per statement.
             customer_ids, garage_ids = self.customer_ids, self.garage_ids
+            visible_customer_ids = self.visible_customer_ids
             return {
-                Customer: lambda cls: cls.id.in_(customer_ids),
+                Customer: lambda cls: cls.id.in_(visible_customer_ids),
                 Passport: lambda cls: or_(
                     cls.owner_id.in_(customer_ids), cls.driver_id.in_(customer_ids)
                 ),
@@ -164,21 +167,24 @@ def scope_for_user(user) -> Scope:
             )
         if kind == OWNER:
             email = (user.email or "").lower()
-            rows = (
-                object_session(user)
-                .execute(
-                    select(Customer.id, Customer.garage_id).where(
-                        func.lower(Customer.email) == email
-                    )
+            session = object_session(user)
+            rows = session.execute(
+                select(Customer.id, Customer.garage_id).where(func.lower(Customer.email) == email)
+            ).all()
+            mine = tuple(sorted(r.id for r in rows))
+            cars = session.execute(
+                select(Passport.owner_id, Passport.driver_id).where(
+                    or_(Passport.owner_id.in_(mine), Passport.driver_id.in_(mine))
                 )
-                .all()
-            )
+            ).all()
+            others = {cid for car in cars for cid in car if cid is not None}
             return Scope(
                 OWNER,
                 user.id,
                 email=email,
-                customer_ids=tuple(sorted(r.id for r in rows)),
+                customer_ids=mine,
                 garage_ids=tuple(sorted({r.garage_id for r in rows})),
+                visible_customer_ids=tuple(sorted(set(mine) | others)),
             )
         if kind == EVERYTHING:
             return Scope(EVERYTHING, user.id)

@@ -138,8 +138,17 @@ def request_password_reset(session: Session, identifier: str, *, base_url: str) 
 
 
 def mail_password_link(
-    session: Session, user: ConsoleUser, base_url: str, *, welcome: bool
+    session: Session,
+    user: ConsoleUser,
+    base_url: str,
+    *,
+    welcome: bool,
+    garage_id: int | None = None,
 ) -> None:
+    """Mail a set-password link (single use): 72 hours for a welcome, else one hour.
+
+    ``garage_id`` files the mail under the garage it concerns (a fleet manager's login
+    belongs to no garage, his welcome mail does)."""
     hours = 72 if welcome else 1
     raw = issue_token(session, purpose=PASSWORD_RESET, user_id=user.id, ttl=timedelta(hours=hours))
     link = f"{base_url.rstrip('/')}/reset-password/{raw}"
@@ -168,7 +177,7 @@ def mail_password_link(
         kind="password_reset",
         subject=str(subject),
         body=str(body),
-        garage_id=user.garage_id,
+        garage_id=garage_id or user.garage_id,
     )
 
 

@@ -135,7 +135,7 @@ def create_fleet_account(
         role_name=FLEET_MANAGER_ROLE,
         fleet_account_id=fleet.id,
     )
-    accounts.mail_password_link(session, user, base_url, welcome=True)
+    accounts.mail_password_link(session, user, base_url, welcome=True, garage_id=fleet.garage_id)
     return fleet
 
 
@@ -179,7 +179,7 @@ def change_fleet_email(
         login.username = email_key(email)
         login.password = None  # the new address chooses the password
     session.flush()
-    accounts.mail_password_link(session, login, base_url, welcome=True)
+    accounts.mail_password_link(session, login, base_url, welcome=True, garage_id=fleet.garage_id)
     return fleet
 
 

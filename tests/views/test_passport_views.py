@@ -148,11 +148,17 @@ def test_dead_links_send_back_with_a_message(world, app, browser):
 def test_r_tr_2_known_owner_accepts_on_the_linked_page(world, login_as, app):
     from admin_app.models import OutboxMessage
 
-    pending = world.session.scalars(select(Transfer).where(
-        Transfer.state == "pending", Transfer.to_email == "eigenaar@example.nl")).one()
-    mail = world.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.kind == "transfer_notice",
-        OutboxMessage.recipient == "eigenaar@example.nl")).one()
+    pending = world.session.scalars(
+        select(Transfer).where(
+            Transfer.state == "pending", Transfer.to_email == "eigenaar@example.nl"
+        )
+    ).one()
+    mail = world.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "transfer_notice",
+            OutboxMessage.recipient == "eigenaar@example.nl",
+        )
+    ).one()
     link = re.search(r"/transfer/accept/\S+", mail.body).group(0)
     anonymous = app.test_client()
     assert "/login/" in anonymous.get(link).headers["Location"]
@@ -168,16 +174,30 @@ def test_r_tr_2_known_owner_accepts_on_the_linked_page(world, login_as, app):
 
 def test_r_tr_1_owner_sells_his_car_from_my_vehicles(world, login_as):
     browser = login_as("eigenaar")
-    mine = world.session.scalars(select(Passport).join(Passport.owner).where(
-        Passport.owner.has(email="eigenaar@example.nl"))).unique().all()
+    mine = (
+        world.session.scalars(
+            select(Passport)
+            .join(Passport.owner)
+            .where(Passport.owner.has(email="eigenaar@example.nl"))
+        )
+        .unique()
+        .all()
+    )
     car = mine[0]
     page = browser.get(f"/my-vehicles/show/{car.id}").get_data(as_text=True)
     assert "Ik heb deze auto verkocht" in page
     form = browser.get(f"/my-vehicles/{car.id}/transfer").get_data(as_text=True)
     key = re.search(r'id="confirmation_key"[^>]*value="([^"]*)"', form).group(1)
-    response = browser.client.post(f"/my-vehicles/{car.id}/transfer", data={
-        "csrf_token": CSRF_RE.search(form).group(1), "confirmation_key": key,
-        "email": "koper@example.nl", "email_again": "koper@example.nl", "last_name": "Koper"})
+    response = browser.client.post(
+        f"/my-vehicles/{car.id}/transfer",
+        data={
+            "csrf_token": CSRF_RE.search(form).group(1),
+            "confirmation_key": key,
+            "email": "koper@example.nl",
+            "email_again": "koper@example.nl",
+            "last_name": "Koper",
+        },
+    )
     assert response.status_code == 302
     world.session.expire_all()
     assert world.session.get(Passport, car.id).owner.email == "koper@example.nl"
