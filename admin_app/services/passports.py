@@ -21,7 +21,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
-from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
@@ -373,15 +373,7 @@ def _mail_activation(session: Session, passport: Passport, link: str) -> None:
 def passport_for_activation(session: Session, raw: str) -> Passport:
     token = peek_token(session, raw, purpose=ACTIVATION)
     # The link is the authorization: its holder needs no login and no scope.
-    passport = (
-        session.scalars(
-            select(Passport)
-            .where(Passport.id == token.subject_id)
-            .execution_options(**{ALL_TENANTS: True})
-        )
-        .unique()
-        .first()
-    )
+    passport = get_across_tenants(session, Passport, token.subject_id)
     if passport is None or passport.state == PassportState.archived.value:
         raise InvalidInput(_l("This link is not valid. Request a new one."))
     return passport
@@ -487,11 +479,7 @@ def give_driver_access(
 
 def driver_for_access_link(session: Session, raw: str) -> Customer:
     token = peek_token(session, raw, purpose=DRIVER_ACCESS)
-    driver = session.scalars(
-        select(Customer)
-        .where(Customer.id == token.subject_id)
-        .execution_options(**{ALL_TENANTS: True})
-    ).first()
+    driver = get_across_tenants(session, Customer, token.subject_id)
     if driver is None:
         raise InvalidInput(_l("This link is not valid. Request a new one."))
     return driver

@@ -20,7 +20,7 @@ from admin_app.models import Passport, Transfer
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
-from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key
@@ -206,11 +206,7 @@ def _mail_accept(session: Session, passport: Passport, transfer: Transfer, link:
 
 def transfer_for_accept_link(session: Session, raw: str) -> Transfer:
     token = peek_token(session, raw, purpose=ACCEPT)
-    transfer = session.scalars(
-        select(Transfer)
-        .where(Transfer.id == token.subject_id)
-        .execution_options(**{ALL_TENANTS: True})
-    ).first()
+    transfer = get_across_tenants(session, Transfer, token.subject_id)
     if transfer is None or transfer.state != TransferState.pending.value:
         raise InvalidInput(_l("This transfer is no longer waiting for acceptance."))
     return transfer
@@ -226,11 +222,7 @@ def accept_transfer(session: Session, raw: str, *, actor: Actor) -> Transfer:
 
 
 def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
-    passport = session.scalars(
-        select(Passport)
-        .where(Passport.id == transfer.passport_id)
-        .execution_options(**{ALL_TENANTS: True})
-    ).one()
+    passport = get_across_tenants(session, Passport, transfer.passport_id)
     _move_owner(passport, transfer)
     passport.state = PassportState.activated.value
     passport.activated_at = passport.activated_at or utcnow()
@@ -267,11 +259,7 @@ def expire_transfers(session: Session, now: datetime | None = None) -> int:
 
 
 def _restore(session: Session, transfer: Transfer, state: TransferState) -> None:
-    passport = session.scalars(
-        select(Passport)
-        .where(Passport.id == transfer.passport_id)
-        .execution_options(**{ALL_TENANTS: True})
-    ).one()
+    passport = get_across_tenants(session, Passport, transfer.passport_id)
     if transfer.kind == "owner" and transfer.from_customer_id:
         passport.owner_id = transfer.from_customer_id
     passport.state = transfer.previous_state or PassportState.activated.value

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import flash, g, redirect, url_for
+from flask import g, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -10,10 +10,8 @@ from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
 from admin_app.services import fleets
 from admin_app.services.audit import Actor
-from admin_app.services.errors import DomainError
-from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView
-from admin_app.views.forms import FleetAccountForm, show_errors
+from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.passports import PassportView, public_url, state_badge, transfer_page
 
 
@@ -61,21 +59,21 @@ class FleetAccountView(ConsoleModelView):
         """R-FL-2: rename, or move the account to the fleet manager's own address."""
         fleet = fleets.get_fleet(db.session, pk)
         form = FleetAccountForm(obj=fleet)
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    actor = Actor.of_user(g.user)
-                    fleets.rename_fleet(db.session, pk, form.name.data, actor=actor)
-                    fleets.change_fleet_email(
-                        db.session, pk, form.email.data, actor=actor, base_url=public_url()
-                    )
-            except DomainError as error:
-                if not show_errors(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                flash(str(_l("The fleet account is saved.")), "success")
-                return redirect(url_for(f"{self.endpoint}.show", pk=pk))
-        return self.render_template(
+
+        def save():
+            actor = Actor.of_user(g.user)
+            fleets.rename_fleet(db.session, pk, form.name.data, actor=actor)
+            fleets.change_fleet_email(
+                db.session, pk, form.email.data, actor=actor, base_url=public_url()
+            )
+
+        answer = submitted(
+            form,
+            save,
+            done=_l("The fleet account is saved."),
+            next_url=url_for(f"{self.endpoint}.show", pk=pk),
+        )
+        return answer or self.render_template(
             "console/form.html",
             form=form,
             fields=("name", "email"),

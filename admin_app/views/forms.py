@@ -108,3 +108,28 @@ def show_errors(form: FlaskForm, error) -> bool:
             form[field].errors = [str(m) for m in messages]
             placed = True
     return placed
+
+
+def submitted(form: FlaskForm, action, *, done, next_url):
+    """The one way a console form is handled: validate, run ``action`` in one unit of
+    work, then redirect with ``done`` (text, or a function of the result) to ``next_url``
+    (a URL, or a function of the result). On a refusal nothing is written: the messages
+    go onto their fields (or into a flash) and None tells the view to show the form again.
+    """
+    from flask import flash, redirect
+
+    from admin_app.extensions import db
+    from admin_app.services.errors import DomainError
+    from admin_app.services.uow import unit_of_work
+
+    if not form.validate_on_submit():
+        return None
+    try:
+        with unit_of_work(db.session):
+            result = action()
+    except DomainError as error:
+        if not show_errors(form, error):
+            flash(str(error.message), "danger")
+        return None
+    flash(str(done(result) if callable(done) else done), "success")
+    return redirect(next_url(result) if callable(next_url) else next_url)

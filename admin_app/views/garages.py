@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, url_for
+from flask import Response, abort, g, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
-from admin_app.extensions import db
 from admin_app.models import Garage
-from admin_app.services.errors import DomainError
 from admin_app.services.garages import store_logo
-from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.forms import submitted
 
 GARAGE_LABELS = {
     "name": _l("Name"),
@@ -101,16 +99,13 @@ class MyGarageView(ConsoleModelView):
         garage = self.datamodel.get(_own_garage_id())
         if garage is None:
             abort(404)
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    store_logo(garage, form.logo.data)
-            except DomainError as error:
-                flash(str(error.message), "danger")
-            else:
-                flash(str(_l("The logo is saved.")), "success")
-                return redirect(url_for(f"{self.endpoint}.mine"))
-        return self.render_template(
+        answer = submitted(
+            form,
+            lambda: store_logo(garage, form.logo.data),
+            done=_l("The logo is saved."),
+            next_url=url_for(f"{self.endpoint}.mine"),
+        )
+        return answer or self.render_template(
             "console/garage_logo.html", form=form, garage=garage, title=_l("Logo for printed forms")
         )
 

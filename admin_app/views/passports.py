@@ -28,7 +28,7 @@ from admin_app.views.forms import (
     MoveForm,
     NewPassportForm,
     TransferForm,
-    show_errors,
+    submitted,
 )
 
 STATE_STYLES = {
@@ -170,33 +170,23 @@ class PassportView(ConsoleModelView):
             (str(f.id), f.name)
             for f in db.session.scalars(select(FleetAccount).order_by(FleetAccount.name))
         ]
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    passport = passport_rules.create_passport(
-                        db.session,
-                        actor=_actor(),
-                        plate=form.plate.data,
-                        person=PersonDetails.from_mapping(form.person_data()),
-                        vehicle=VehicleDetails.from_mapping(
-                            {
-                                "brand": form.brand.data,
-                                "model": form.model.data,
-                                "apk_expiry": form.apk_expiry.data,
-                            }
-                        ),
-                        fleet_account_id=form.fleet_account_id.data or None,
-                    )
-            except DomainError as error:
-                if not show_errors(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                flash(
-                    str(_l("Passport %(plate)s is created.", plate=passport.plate_display)),
-                    "success",
-                )
-                return redirect(url_for(f"{self.endpoint}.show", pk=passport.id))
-        return self.render_template(
+        vehicle_fields = ("brand", "model", "apk_expiry")
+        answer = submitted(
+            form,
+            lambda: passport_rules.create_passport(
+                db.session,
+                actor=_actor(),
+                plate=form.plate.data,
+                person=PersonDetails.from_mapping(form.person_data()),
+                vehicle=VehicleDetails.from_mapping({f: form[f].data for f in vehicle_fields}),
+                fleet_account_id=form.fleet_account_id.data or None,
+            ),
+            done=lambda passport: _l(
+                "Passport %(plate)s is created.", plate=passport.plate_display
+            ),
+            next_url=lambda passport: url_for(f"{self.endpoint}.show", pk=passport.id),
+        )
+        return answer or self.render_template(
             "console/form.html", form=form, title=_l("New passport"), fields=form.FIELD_ORDER
         )
 
@@ -246,25 +236,21 @@ class PassportView(ConsoleModelView):
     def email(self, pk):
         passport = self._get_or_404(pk)
         form = EmailForm()
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    passport_rules.change_owner_email(
-                        db.session, pk, form.email.data, actor=_actor()
-                    )
-                    if form.resend.data and passport.state in ("created", "sent"):
-                        passport_rules.send_passport(
-                            db.session, pk, actor=_actor(), base_url=public_url()
-                        )
-            except DomainError as error:
-                if not show_errors(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                flash(str(_l("The e-mail address is changed.")), "success")
-                return redirect(url_for(f"{self.endpoint}.show", pk=pk))
-        elif not form.is_submitted():
+
+        def change():
+            passport_rules.change_owner_email(db.session, pk, form.email.data, actor=_actor())
+            if form.resend.data and passport.state in ("created", "sent"):
+                passport_rules.send_passport(db.session, pk, actor=_actor(), base_url=public_url())
+
+        answer = submitted(
+            form,
+            change,
+            done=_l("The e-mail address is changed."),
+            next_url=url_for(f"{self.endpoint}.show", pk=pk),
+        )
+        if not form.is_submitted():
             form.email.data = passport.owner.email
-        return self.render_template(
+        return answer or self.render_template(
             "console/form.html",
             form=form,
             fields=("email", "resend"),
@@ -279,36 +265,26 @@ class PassportView(ConsoleModelView):
 
         passport = self._get_or_404(pk)
         form = FleetAccountForm()
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    fleet = fleets.create_fleet_account(
-                        db.session,
-                        actor=_actor(),
-                        name=form.name.data,
-                        email=form.email.data,
-                        manager_passport_id=pk,
-                        base_url=public_url(),
-                    )
-            except DomainError as error:
-                if not show_errors(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                flash(
-                    str(
-                        _l(
-                            "Fleet account %(name)s is created; %(email)s gets a mail to "
-                            "choose a password.",
-                            name=fleet.name,
-                            email=fleet.email,
-                        )
-                    ),
-                    "success",
-                )
-                return redirect(url_for("FleetAccountView.show", pk=fleet.id))
-        elif not form.is_submitted():
+        answer = submitted(
+            form,
+            lambda: fleets.create_fleet_account(
+                db.session,
+                actor=_actor(),
+                name=form.name.data,
+                email=form.email.data,
+                manager_passport_id=pk,
+                base_url=public_url(),
+            ),
+            done=lambda fleet: _l(
+                "Fleet account %(name)s is created; %(email)s gets a mail to choose a password.",
+                name=fleet.name,
+                email=fleet.email,
+            ),
+            next_url=lambda fleet: url_for("FleetAccountView.show", pk=fleet.id),
+        )
+        if not form.is_submitted():
             form.name.data = passport.owner.full_name
-        return self.render_template(
+        return answer or self.render_template(
             "console/form.html",
             form=form,
             fields=("name", "email"),
@@ -361,19 +337,15 @@ class PassportView(ConsoleModelView):
             for garage in db.session.scalars(select(Garage).order_by(Garage.name))
             if garage.id != passport.garage_id
         ]
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    passport_rules.move_passport(
-                        db.session, pk, int(form.garage_id.data or 0), actor=_actor()
-                    )
-            except DomainError as error:
-                if not show_errors(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                flash(str(_l("The passport is moved.")), "success")
-                return redirect(url_for(f"{self.endpoint}.show", pk=pk))
-        return self.render_template(
+        answer = submitted(
+            form,
+            lambda: passport_rules.move_passport(
+                db.session, pk, int(form.garage_id.data or 0), actor=_actor()
+            ),
+            done=_l("The passport is moved."),
+            next_url=url_for(f"{self.endpoint}.show", pk=pk),
+        )
+        return answer or self.render_template(
             "console/form.html",
             form=form,
             fields=("garage_id",),
@@ -410,28 +382,26 @@ def transfer_page(view, pk, kind: str = "owner"):
     form = TransferForm()
     if not form.is_submitted():
         form.confirmation_key.data = transfers.new_confirmation_key()
-    elif form.validate_on_submit():
-        if (form.email.data or "").strip().lower() != (form.email_again.data or "").strip().lower():
-            form.email_again.errors = [str(_l("The two e-mail addresses differ."))]
-        else:
-            try:
-                with unit_of_work(db.session):
-                    transfer = transfers.start_transfer(
-                        db.session,
-                        pk,
-                        actor=_actor(),
-                        kind=kind,
-                        person=PersonDetails.from_mapping(form.person_data()),
-                        confirmation_key=form.confirmation_key.data or None,
-                        base_url=public_url(),
-                    )
-            except DomainError as error:
-                if not show_errors(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                flash(str(transfer_outcome(transfer)), "success")
-                return redirect(url_for(f"{view.endpoint}.list"))
-    return view.render_template(
+    answer = None
+    if form.is_submitted() and not same_email(form.email.data, form.email_again.data):
+        form.validate()
+        form.email_again.errors = [str(_l("The two e-mail addresses differ."))]
+    else:
+        answer = submitted(
+            form,
+            lambda: transfers.start_transfer(
+                db.session,
+                pk,
+                actor=_actor(),
+                kind=kind,
+                person=PersonDetails.from_mapping(form.person_data()),
+                confirmation_key=form.confirmation_key.data or None,
+                base_url=public_url(),
+            ),
+            done=transfer_outcome,
+            next_url=url_for(f"{view.endpoint}.list"),
+        )
+    return answer or view.render_template(
         "console/form.html",
         form=form,
         fields=form.FIELD_ORDER,
@@ -442,6 +412,10 @@ def transfer_page(view, pk, kind: str = "owner"):
         ),
         submit_label=_l("Confirm the transfer"),
     )
+
+
+def same_email(first: str | None, second: str | None) -> bool:
+    return (first or "").strip().lower() == (second or "").strip().lower()
 
 
 def transfer_outcome(transfer: Transfer):

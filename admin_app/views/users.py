@@ -16,6 +16,7 @@ from admin_app.services import accounts
 from admin_app.services.errors import DomainError
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.forms import submitted
 
 USER_LABELS = {
     "first_name": _l("First name"),
@@ -100,31 +101,23 @@ class ColleagueView(ConsoleModelView):
     @has_access
     def new(self):
         form = NewColleagueForm()
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    accounts.add_colleague(
-                        db.session,
-                        garage_id=_own_garage_id(),
-                        username=form.username.data,
-                        email=form.email.data,
-                        first_name=form.first_name.data,
-                        last_name=form.last_name.data,
-                        base_url=current_app.config["PUBLIC_URL"],
-                    )
-            except DomainError as error:
-                for field, messages in error.errors.items():
-                    if field in form:
-                        form[field].errors = [str(m) for m in messages]
-                if not error.errors:
-                    flash(str(error.message), "danger")
-            else:
-                flash(
-                    str(_l("The colleague is added and gets a mail to choose a password.")),
-                    "success",
-                )
-                return redirect(url_for(f"{self.endpoint}.list"))
-        return self.render_template("console/form.html", form=form, title=_l("New colleague"))
+        answer = submitted(
+            form,
+            lambda: accounts.add_colleague(
+                db.session,
+                garage_id=_own_garage_id(),
+                username=form.username.data,
+                email=form.email.data,
+                first_name=form.first_name.data,
+                last_name=form.last_name.data,
+                base_url=current_app.config["PUBLIC_URL"],
+            ),
+            done=_l("The colleague is added and gets a mail to choose a password."),
+            next_url=url_for(f"{self.endpoint}.list"),
+        )
+        return answer or self.render_template(
+            "console/form.html", form=form, title=_l("New colleague")
+        )
 
     @action("disable", _l("Disable"), _l("Disable the selected logins?"), "fa-ban")
     def disable(self, items):
