@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, object_session, with_loader_criteria
 
 from admin_app.models import (
     AuditLog,
+    BatchJob,
     ConsoleUser,
     Customer,
     FleetAccount,
@@ -49,7 +50,16 @@ ROLE_SCOPES = (
     ("Owner", OWNER),
 )
 
-TENANT_MODELS = (Garage, Customer, Passport, FleetAccount, AuditLog, OutboxMessage, Transfer)
+TENANT_MODELS = (
+    Garage,
+    Customer,
+    Passport,
+    FleetAccount,
+    AuditLog,
+    OutboxMessage,
+    Transfer,
+    BatchJob,
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class Scope:
                 AuditLog: lambda cls: cls.garage_id == gid,
                 OutboxMessage: lambda cls: cls.garage_id == gid,
                 Transfer: lambda cls: cls.garage_id == gid,
+                BatchJob: lambda cls: cls.garage_id == gid,
                 ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
             }
         if self.kind == FLEET:
@@ -108,6 +119,7 @@ class Scope:
                 FleetAccount: lambda cls: cls.id == fid,
                 AuditLog: nothing,
                 OutboxMessage: nothing,
+                BatchJob: nothing,
                 Transfer: lambda cls: cls.passport_id.in_(
                     select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
                 ),
@@ -127,6 +139,7 @@ class Scope:
                 FleetAccount: nothing,
                 AuditLog: nothing,
                 OutboxMessage: nothing,
+                BatchJob: nothing,
                 # Transfers to or from him: an owner sees what he gave away and receives.
                 Transfer: lambda cls: or_(
                     cls.to_customer_id.in_(customer_ids), cls.from_customer_id.in_(customer_ids)

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from admin_app.models.audit import AuditLog
+from admin_app.models.batch_jobs import BatchJob, BatchRow, BatchState
 from admin_app.models.customers import Customer
 from admin_app.models.fleets import FleetAccount
 from admin_app.models.garages import Garage
@@ -13,6 +14,9 @@ from admin_app.models.users import ConsoleUser
 __all__ = [
     "AccessToken",
     "AuditLog",
+    "BatchJob",
+    "BatchRow",
+    "BatchState",
     "ConsoleUser",
     "Customer",
     "FleetAccount",

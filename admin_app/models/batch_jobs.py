@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import enum
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String
+
+from admin_app.models.base import UTCDateTime, utcnow
+
+
+class BatchState(enum.StrEnum):
+    previewing = "previewing"
+    preview = "preview"
+    scheduled = "scheduled"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+BATCH_STATE_LABELS = {
+    BatchState.previewing.value: _l("Reading the list"),
+    BatchState.preview.value: _l("Preview: waiting for your confirmation"),
+    BatchState.scheduled.value: _l("Scheduled for the night"),
+    BatchState.running.value: _l("Running"),
+    BatchState.done.value: _l("Done"),
+    BatchState.failed.value: _l("Failed"),
+    BatchState.cancelled.value: _l("Cancelled"),
+}
+
+
+class BatchJob(Model):
+    """One uploaded customer list, its schedule and its outcome (R-BJ-2…6)."""
+
+    __tablename__ = "batch_job"
+    __table_args__ = (Index("ix_batch_job_due", "state", "scheduled_for"),)
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
+    filename = Column(String(255), nullable=False)
+    uploaded_by_id = Column(Integer)
+    uploaded_by = Column(String(200), nullable=False)
+    uploaded_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    send_to_customers = Column(Boolean, nullable=False, default=False)
+    state = Column(String(12), nullable=False, default=BatchState.preview.value)
+    scheduled_for = Column(UTCDateTime)
+    started_at = Column(UTCDateTime)
+    finished_at = Column(UTCDateTime)
+    heartbeat_at = Column(UTCDateTime)
+    total_rows = Column(Integer, nullable=False, default=0)
+    done_rows = Column(Integer, nullable=False, default=0)
+    # Preview counts, then the same keys as done (R-BJ-5).
+    counts = Column(JSON, nullable=False, default=dict)
+    error = Column(String(500))
+
+    def state_label(self) -> str:
+        return str(BATCH_STATE_LABELS.get(self.state, self.state))
+
+    @property
+    def progress(self) -> dict:
+        return {"done": self.done_rows, "total": self.total_rows}
+
+
+class BatchRow(Model):
+    """One row of the list: what it holds, what it will do (plan) and what it did."""
+
+    __tablename__ = "batch_row"
+    __table_args__ = (Index("ix_batch_row_job_row", "batch_job_id", "row_number", unique=True),)
+
+    id = Column(Integer, primary_key=True)
+    batch_job_id = Column(Integer, ForeignKey("batch_job.id", ondelete="CASCADE"), nullable=False)
+    row_number = Column(Integer, nullable=False)
+    plate = Column(String(16), nullable=False, default="")
+    email = Column(String(320), nullable=False, default="")
+    values = Column(JSON, nullable=False, default=dict)
+    plan = Column(String(10), nullable=False)  # create, update, unchanged, refused
+    outcome = Column(String(10))  # created, updated, unchanged, refused: set by the run
+    reason = Column(String(500))
+    passport_id = Column(Integer)

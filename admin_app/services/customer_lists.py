@@ -1,0 +1,346 @@
+"""Reading a garage's customer list (R-BJ-1, R-BJ-2) as Dutch Excel writes it.
+
+CSV: encoding BOM → strict UTF-8 → Windows-1252; separator `;`, `,` or tab; any line
+ends; quoted fields with separators and line breaks. XLSX: the first sheet, read with
+python-calamine. Columns are matched by header name; each row is checked on its own and
+gets a plan (create, update, unchanged, refused + reason) against the database later.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+
+from admin_app.services.errors import InvalidInput
+from admin_app.services.plates import normalize_plate, side_code
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 200_000
+
+# Column → the header names people use for it (compared without case, spaces, - and _).
+HEADERS = {
+    "plate": ("kenteken", "plate", "licence plate", "license plate", "registration"),
+    "email": ("email", "e-mail", "emailadres", "e-mailadres"),
+    "last_name": ("achternaam", "last name", "surname"),
+    "first_name": ("voornaam", "first name"),
+    "infix": ("tussenvoegsel", "infix"),
+    "street": ("straat", "street"),
+    "house_number": ("huisnummer", "house number"),
+    "postcode": ("postcode", "zip"),
+    "city": ("plaats", "city"),
+    "phone": ("telefoon", "phone"),
+    "customer_number": ("klantnummer", "customer number"),
+    "apk_expiry": ("apk_vervaldatum", "apk expiry"),
+    "brand": ("merk", "brand"),
+    "model": ("model",),
+}
+REQUIRED = ("plate", "email", "last_name")
+TEXT_COLUMNS = tuple(c for c in HEADERS if c not in ("plate", "email", "apk_expiry"))
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[\s\-_]", "", str(header or "")).lower()
+
+
+ALIASES = {_key(name): column for column, names in HEADERS.items() for name in names}
+
+
+@dataclass
+class ListRow:
+    """One data row as read, normalized where possible, with why it is refused if so."""
+
+    row_number: int
+    values: dict = field(default_factory=dict)
+    reason: str | None = None
+
+    @property
+    def plate(self) -> str:
+        return self.values.get("plate", "")
+
+    @property
+    def email(self) -> str:
+        return self.values.get("email", "")
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+
+def read_table(filename: str, data: bytes) -> list[list]:
+    """All rows of the file as lists of cell values, trailing empty rows/cells dropped.
+
+    Raises InvalidInput saying what to fix when the file cannot be read at all.
+    """
+    if not data:
+        raise InvalidInput(_l("The file is empty."), field="file")
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(
+            _l("The file is larger than 20 MB; split it into smaller lists."), field="file"
+        )
+    name = (filename or "").lower()
+    if data[:4] == b"PK\x03\x04" or name.endswith((".xlsx", ".xlsm")):
+        rows = _read_xlsx(data)
+    elif name.endswith((".xls", ".ods")) or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise InvalidInput(
+            _l(
+                "Save the list as .xlsx or .csv (this is an old Excel or another "
+                "spreadsheet format)."
+            ),
+            field="file",
+        )
+    else:
+        rows = _read_csv(data)
+    return _trim(rows)
+
+
+def _read_xlsx(data: bytes) -> list[list]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = workbook.get_sheet_by_index(0)
+        return sheet.to_python(skip_empty_area=False)
+    except Exception:
+        raise InvalidInput(
+            _l("The file cannot be read as an Excel workbook (.xlsx)."), field="file"
+        ) from None
+
+
+def decode_text(data: bytes) -> str:
+    """BOM, then strict UTF-8, then Windows-1252 (what Dutch Excel writes)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _read_csv(data: bytes) -> list[list]:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InvalidInput(_l("This is not a text (CSV) file or an Excel workbook."), field="file")
+    text = decode_text(data)
+    first_line = text.splitlines()[0] if text.strip() else ""
+    delimiter = _delimiter(first_line)
+    # newline="" keeps quoted line breaks and accepts CRLF, LF and bare CR line ends.
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True
+    )
+    try:
+        return [row for row in reader]
+    except csv.Error:
+        raise InvalidInput(
+            _l("The CSV file is damaged (a quote is not closed)."), field="file"
+        ) from None
+
+
+def _delimiter(header_line: str) -> str:
+    # The header names hold no separators, so the most frequent candidate there wins;
+    # csv.Sniffer guesses quoting rules too, and gets them wrong on CRLF files.
+    counts = {d: header_line.count(d) for d in (";", ",", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ";"
+
+
+def _trim(rows: list[list]) -> list[list]:
+    def empty(cell) -> bool:
+        return cell is None or (isinstance(cell, str) and not cell.strip())
+
+    trimmed = [list(row) for row in rows]
+    while trimmed and all(empty(c) for c in trimmed[-1]):
+        trimmed.pop()
+    for row in trimmed:
+        while row and empty(row[-1]):
+            row.pop()
+    return trimmed
+
+
+# --- header and rows -----------------------------------------------------------------------
+
+
+def map_header(header: list) -> dict[int, str]:
+    """Column index → our field, by header name; InvalidInput names missing columns."""
+    mapping = {}
+    for index, name in enumerate(header):
+        column = ALIASES.get(_key(name))
+        if column and column not in mapping.values():
+            mapping[index] = column
+    missing = [c for c in REQUIRED if c not in mapping.values()]
+    if missing:
+        names = ", ".join(HEADERS[c][0] for c in missing)
+        raise InvalidInput(
+            _l(
+                "The list misses the column(s) %(names)s. The first row must hold the column "
+                "names; download the template to see them.",
+                names=names,
+            ),
+            field="file",
+        )
+    return mapping
+
+
+def parse_list(filename: str, data: bytes) -> list[ListRow]:
+    """Every data row with its sheet row number (the header is row 1), checked on its own.
+
+    Whole-file problems raise InvalidInput before anything is stored (R-BJ-2).
+    """
+    table = read_table(filename, data)
+    if not table or not any(cell not in (None, "") for cell in table[0]):
+        raise InvalidInput(
+            _l("The file has no header row; download the template to see it."), field="file"
+        )
+    mapping = map_header(table[0])
+    body = table[1:]
+    if not body:
+        raise InvalidInput(_l("The list has column names but no customers."), field="file")
+    if len(body) > MAX_ROWS:
+        raise InvalidInput(
+            _l("The list has %(count)s rows; at most 200,000 fit in one upload.", count=len(body)),
+            field="file",
+        )
+    rows = []
+    first_row_of_plate: dict[str, int] = {}
+    for offset, cells in enumerate(body):
+        row = check_row(
+            offset + 2,
+            {column: cells[i] if i < len(cells) else None for i, column in mapping.items()},
+        )
+        if row is None:
+            continue  # an empty row in the middle
+        if row.reason is None:
+            earlier = first_row_of_plate.get(row.plate)
+            if earlier is not None:
+                row.reason = str(_l("Plate repeats row %(row)s of this file.", row=earlier))
+            else:
+                first_row_of_plate[row.plate] = row.row_number
+        rows.append(row)
+    return rows
+
+
+def check_row(row_number: int, raw: dict) -> ListRow | None:
+    values = {column: _cell_text(value) for column, value in raw.items()}
+    if not any(values.values()):
+        return None
+    row = ListRow(row_number)
+    plate = normalize_plate(values.get("plate"))
+    row.values["plate"] = plate
+    email = (values.get("email") or "").strip()
+    row.values["email"] = email
+    for column in TEXT_COLUMNS:
+        if values.get(column):
+            row.values[column] = values[column]
+    reasons = []
+    if not plate:
+        reasons.append(_l("Plate missing."))
+    elif len(plate) != 6 or side_code(plate) is None:
+        reasons.append(_l("'%(plate)s' is not a Dutch licence plate.", plate=values.get("plate")))
+    if not email:
+        reasons.append(_l("E-mail missing."))
+    else:
+        try:
+            result = validate_email(email, check_deliverability=False)
+            row.values["email"] = f"{email.rpartition('@')[0]}@{result.domain.lower()}"
+        except EmailNotValidError:
+            reasons.append(_l("'%(email)s' is not a valid e-mail address.", email=email))
+    if not values.get("last_name"):
+        reasons.append(_l("Last name missing."))
+    apk = raw.get("apk_expiry")
+    if apk not in (None, ""):
+        parsed = _date(apk)
+        if parsed is None:
+            reasons.append(
+                _l(
+                    "APK expiry '%(value)s' is not a date (dd-mm-yyyy).",
+                    value=values.get("apk_expiry"),
+                )
+            )
+        else:
+            row.values["apk_expiry"] = parsed
+    if reasons:
+        row.reason = " ".join(str(r) for r in reasons)
+    return row
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # calamine gives whole numbers as floats: 5000.0 → 5000
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.strftime("%d-%m-%Y")
+    return str(value).strip()
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    for pattern in ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
+# --- the template (R-BJ-1) -----------------------------------------------------------------
+
+TEMPLATE_HEADER = [names[0] for names in HEADERS.values()]
+TEMPLATE_EXAMPLE = [
+    "12-ABC-3",
+    "jan.jansen@example.nl",
+    "Jansen",
+    "Jan",
+    "",
+    "Dorpsstraat",
+    "12a",
+    "1234 AB",
+    "Utrecht",
+    "06-12345678",
+    "100001",
+    "31-12-2027",
+    "Volkswagen",
+    "Golf",
+]
+
+
+def template_csv() -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(TEMPLATE_HEADER)
+    writer.writerow(TEMPLATE_EXAMPLE)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    return xlsx_bytes([TEMPLATE_HEADER, TEMPLATE_EXAMPLE], sheet_title="Klanten")
+
+
+def xlsx_bytes(rows: Iterator[list] | list[list], *, sheet_title: str) -> bytes:
+    """An XLSX in which every cell is text: nothing a user typed becomes a formula."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title)
+    from openpyxl.cell import WriteOnlyCell
+
+    for row in rows:
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
+            cell.data_type = "s"  # "=SUM(…)", "+31…", "@x" stay text
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -1,0 +1,244 @@
+"""R-BJ-1…6: customer lists from upload to outcome, with the files of ../shared/data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from admin_app.models import AuditLog, BatchJob, BatchRow, OutboxMessage, Passport
+from admin_app.services import batch_jobs
+from admin_app.services.errors import Conflict, Forbidden, InvalidInput
+from admin_app.services.uow import unit_of_work
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+AMS = dt.timezone(dt.timedelta(hours=1))
+
+EXPECTED = {  # ../shared/data/README.md
+    "klantenlijst-voorbeeld.csv": {"create": 40, "refused": 0},
+    "klantenlijst-voorbeeld.xlsx": {"create": 40, "refused": 0},
+    "klantenlijst-utf8-komma.csv": {"create": 30, "refused": 0},
+    "klantenlijst-met-fouten.csv": {"create": 45, "refused": 15},
+}
+
+
+def upload(s, acting, name, data=None, send=False):
+    with unit_of_work(s):
+        return batch_jobs.upload_list(
+            s,
+            actor=acting.actor,
+            filename=name,
+            data=data if data is not None else (DATA / name).read_bytes(),
+            send_to_customers=send,
+        )
+
+
+def run(s, job_id):
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    assert job_id in batch_jobs.claim_due_jobs(s, now)
+    return batch_jobs.process_job(s, job_id, base_url="http://console", chunk_size=7)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_r_bj_2_every_shared_file_previews_and_runs_as_its_readme_says(acting_as, world, name):
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, name)
+        assert job.counts["create"] == EXPECTED[name]["create"]
+        assert job.counts["refused"] == EXPECTED[name]["refused"]
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, job.id, actor=acting.actor)
+    done = run(s, job.id)
+    assert done.state == "done"
+    assert done.counts["create"] == EXPECTED[name]["create"]
+    assert done.counts["refused"] == EXPECTED[name]["refused"]
+    created = s.scalar(
+        select(func.count())
+        .select_from(Passport)
+        .where(
+            Passport.created_via == "list",
+            Passport.garage_id == world.garage("Garage De Vries").id,
+            Passport.plate.in_(select(BatchRow.plate).where(BatchRow.batch_job_id == job.id)),
+        )
+    )
+    assert created == EXPECTED[name]["create"]
+
+
+def test_r_bj_2_refusal_reasons_and_row_numbers(acting_as, world):
+    with acting_as("garage-devries") as acting:
+        job = upload(world.session, acting, "klantenlijst-met-fouten.csv")
+        refused = world.session.scalars(
+            select(BatchRow)
+            .where(BatchRow.batch_job_id == job.id, BatchRow.plan == "refused")
+            .order_by(BatchRow.row_number)
+        ).all()
+        repeats = [r for r in refused if "herhaalt rij" in r.reason]
+        assert len(repeats) == 5
+        assert all(r.row_number >= 2 for r in refused)
+
+
+def test_r_bj_6_the_same_file_twice_gives_only_unchanged(acting_as, world):
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        first = upload(s, acting, "klantenlijst-voorbeeld.csv")
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, first.id, actor=acting.actor)
+    run(s, first.id)
+    with acting_as("garage-devries") as acting:
+        second = upload(s, acting, "klantenlijst-voorbeeld.csv")
+        assert second.counts == {"create": 0, "update": 0, "unchanged": 40, "refused": 0}
+
+
+def test_r_bj_6_audit_rows_are_written_in_bulk_for_every_creation(acting_as, world):
+    s = world.session
+    before = s.scalar(select(func.count()).select_from(AuditLog))
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, "klantenlijst-utf8-komma.csv")
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, job.id, actor=acting.actor)
+    run(s, job.id)
+    added = s.scalars(
+        select(AuditLog).where(AuditLog.id > 0).order_by(AuditLog.id.desc()).limit(200)
+    ).all()
+    passports = [
+        a
+        for a in added
+        if a.table_name == "passport"
+        and a.action == "insert"
+        and a.actor_name.startswith(f"job:batch {job.id}")
+    ]
+    assert len(passports) == 30
+    assert s.scalar(select(func.count()).select_from(AuditLog)) - before >= 30
+
+
+def test_r_bj_3_send_to_customers_queues_one_activation_mail_per_passport(acting_as, world):
+    s = world.session
+    mails = s.scalar(select(func.count()).select_from(OutboxMessage))
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, "klantenlijst-utf8-komma.csv", send=True)
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, job.id, actor=acting.actor)
+    run(s, job.id)
+    assert s.scalar(select(func.count()).select_from(OutboxMessage)) == mails + 30
+    states = set(
+        s.scalars(
+            select(Passport.state).where(
+                Passport.created_via == "list", Passport.sent_at.is_not(None)
+            )
+        )
+    )
+    assert "sent" in states
+
+
+def test_r_bj_2_plate_live_at_another_garage_and_activated_email_change_are_refused(
+    acting_as, world
+):
+    s = world.session
+    jansen_car = world.passports(garage_id=world.garage("Autobedrijf Jansen").id, state="sent")[0]
+    devries_active = next(
+        p
+        for p in world.passports(garage_id=world.garage("Garage De Vries").id, state="activated")
+        if not p.stock_car
+    )
+    data = (
+        "kenteken;email;achternaam\r\n"
+        f"{jansen_car.plate_display};a@example.nl;A\r\n"
+        f"{devries_active.plate};ander@example.nl;B\r\n"
+    ).encode("cp1252")
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, "lijst.csv", data)
+        rows = s.scalars(
+            select(BatchRow).where(BatchRow.batch_job_id == job.id).order_by(BatchRow.row_number)
+        ).all()
+        assert [r.plan for r in rows] == ["refused", "refused"]
+        assert "andere garage" in rows[0].reason and "Autobedrijf" not in rows[0].reason
+        assert "supportdesk" in rows[1].reason
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "leeg"),
+        (b"naam;adres\r\nJan;Dorp\r\n", "kenteken"),
+        (b"kenteken;email;achternaam\r\n", "geen klanten"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", ".xlsx"),
+        (b"PK\x03\x04not-really-a-zip", "Excel"),
+    ],
+)
+def test_r_bj_2_unreadable_files_are_refused_whole_and_store_nothing(
+    acting_as, world, content, message
+):
+    s = world.session
+    jobs = s.scalar(select(func.count()).select_from(BatchJob))
+    with acting_as("garage-devries") as acting:
+        with pytest.raises(InvalidInput) as refused:
+            upload(s, acting, "lijst.csv", content)
+        assert message in str(refused.value.message)
+    assert s.scalar(select(func.count()).select_from(BatchJob)) == jobs
+
+
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        # winter (CET, UTC+1): 01:00 Amsterdam is 00:00 UTC
+        (
+            dt.datetime(2026, 1, 14, 15, 0, tzinfo=dt.UTC),
+            dt.datetime(2026, 1, 15, 0, 0, tzinfo=dt.UTC),
+        ),
+        # summer (CEST, UTC+2): 01:00 Amsterdam is 23:00 UTC the day before
+        (
+            dt.datetime(2026, 7, 14, 15, 0, tzinfo=dt.UTC),
+            dt.datetime(2026, 7, 14, 23, 0, tzinfo=dt.UTC),
+        ),
+        # just after midnight local, before 01:00: tonight still
+        (
+            dt.datetime(2026, 1, 14, 23, 30, tzinfo=dt.UTC),
+            dt.datetime(2026, 1, 15, 0, 0, tzinfo=dt.UTC),
+        ),
+        # the night the clocks go forward (29 March 2026): 01:00 CET exists
+        (
+            dt.datetime(2026, 3, 28, 12, 0, tzinfo=dt.UTC),
+            dt.datetime(2026, 3, 29, 0, 0, tzinfo=dt.UTC),
+        ),
+        # the night the clocks go back (25 October 2026): 01:00 CEST
+        (
+            dt.datetime(2026, 10, 24, 12, 0, tzinfo=dt.UTC),
+            dt.datetime(2026, 10, 24, 23, 0, tzinfo=dt.UTC),
+        ),
+    ],
+)
+def test_r_bj_4_nightly_run_is_at_01_00_amsterdam_all_year(now, expected):
+    assert batch_jobs.next_nightly_run(now) == expected
+
+
+def test_r_bj_4_missed_run_catches_up_and_is_claimed_once(acting_as, world):
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, "klantenlijst-voorbeeld.csv")
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, job.id, actor=acting.actor)
+        due = job.scheduled_for
+    assert batch_jobs.claim_due_jobs(s, due - dt.timedelta(minutes=1)) == []
+    # the system was down that night: three days later it is still due, and claimed once
+    later = due + dt.timedelta(days=3)
+    assert batch_jobs.claim_due_jobs(s, later) == [job.id]
+    assert batch_jobs.claim_due_jobs(s, later) == []
+
+
+def test_r_bj_4_cancel_until_it_starts_and_run_now_by_support(acting_as, world):
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, "klantenlijst-voorbeeld.csv")
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, job.id, actor=acting.actor)
+        with pytest.raises(Forbidden):
+            batch_jobs.run_now(s, job.id, actor=acting.actor)
+    with acting_as("support") as acting, unit_of_work(s):
+        batch_jobs.run_now(s, job.id, actor=acting.actor)
+    assert batch_jobs.claim_due_jobs(s, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == [
+        job.id
+    ]
+    with acting_as("garage-devries") as acting, pytest.raises(Conflict, match="start"):
+        batch_jobs.cancel_job(s, job.id, actor=acting.actor)
