@@ -85,6 +85,11 @@ class Config:
     # How often the worker's clock looks for due work (mail to retry, nightly jobs).
     TICK_SECONDS = float(os.environ.get("TICK_SECONDS", "30"))
 
+    # Customer-list batch jobs: rows per committed chunk; a running job whose heartbeat is
+    # older than this is taken over by another worker (its own died).
+    BATCH_CHUNK = int(os.environ.get("BATCH_CHUNK", "5000"))
+    BATCH_STALE_SECONDS = int(os.environ.get("BATCH_STALE_SECONDS", "600"))
+
     PASSWORD_RESET_HOURS = 1
     # Base of links in mails; never taken from the Host header (reset-link poisoning).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")

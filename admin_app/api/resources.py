@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 from flask_appbuilder.api import expose, protect
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
@@ -17,10 +17,18 @@ from sqlalchemy import func, select
 
 from admin_app.api.base import ConsoleApi
 from admin_app.extensions import db
-from admin_app.models import Customer, FleetAccount, OutboxMessage, Passport, Transfer
+from admin_app.models import (
+    BatchJob,
+    Customer,
+    FleetAccount,
+    OutboxMessage,
+    Passport,
+    Transfer,
+)
 from admin_app.models.customers import CONTACT_FIELDS
-from admin_app.services import fleets, transfers
+from admin_app.services import batch_jobs, fleets, transfers
 from admin_app.services import passports as passport_rules
+from admin_app.services.errors import InvalidInput
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.uow import unit_of_work
 
@@ -83,6 +91,7 @@ class PassportApi(ConsoleApi):
         "move",
         "link_fleet",
         "unlink_fleet",
+        "invalid_emails",
     }
     class_permission_name = "Passport"
     datamodel = SQLAInterface(Passport)
@@ -162,6 +171,16 @@ class PassportApi(ConsoleApi):
                 base_url=self.public_url(),
             )
         return _registered(TransferApi).one(transfer)
+
+    @expose("/invalid_emails", methods=["GET"])
+    @protect()
+    def invalid_emails(self):
+        """R-BJ-7: passports whose owner's address bounced; Support sees every garage."""
+        from admin_app.views.batch_jobs import invalid_email_passports
+
+        passports = invalid_email_passports(db.session)
+        result = [self.show_model_schema.dump(p) for p in passports]
+        return self.response(200, count=len(result), ids=[p.id for p in passports], result=result)
 
     @expose("/<int:pk>/fleet", methods=["PUT"])
     @protect()
@@ -298,3 +317,108 @@ def _registered(api_class):
     from admin_app.extensions import appbuilder
 
     return next(view for view in appbuilder.baseviews if isinstance(view, api_class))
+
+
+class BatchJobApi(ConsoleApi):
+    """Customer-list uploads and their runs (R-BJ-2…6)."""
+
+    resource_name = "batch_job"
+    class_permission_name = "BatchJob"
+    datamodel = SQLAInterface(BatchJob)
+    include_route_methods = {
+        "get",
+        "get_list",
+        "info",
+        "post",
+        "confirm",
+        "cancel",
+        "run_now",
+        "rows",
+        "refused_xlsx",
+    }
+    list_columns = [
+        "id",
+        "filename",
+        "uploaded_by",
+        "uploaded_at",
+        "state",
+        "scheduled_for",
+        "send_to_customers",
+        "counts",
+        "progress",
+    ]
+    order_columns = ["id", "uploaded_at"]
+    search_columns = ["state"]
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def post(self):
+        """Multipart `file` (+ `send_to_customers`): 201 with the preview's counts."""
+        upload = request.files.get("file")
+        if upload is None:
+            raise InvalidInput(lazy_gettext("Choose a file to upload."), field="file")
+        send = (request.form.get("send_to_customers") or "").strip().lower() in (
+            "1",
+            "true",
+            "yes",
+            "ja",
+            "on",
+        )
+        with unit_of_work(db.session):
+            job = batch_jobs.upload_list(
+                db.session,
+                actor=self.actor(),
+                filename=upload.filename or "lijst",
+                data=upload.read(),
+                send_to_customers=send,
+            )
+        return self.one(job, 201)
+
+    @expose("/<int:pk>/confirm", methods=["POST"])
+    @protect()
+    def confirm(self, pk):
+        with unit_of_work(db.session):
+            job = batch_jobs.confirm_job(db.session, pk, actor=self.actor())
+        return self.one(job)
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @protect()
+    def cancel(self, pk):
+        with unit_of_work(db.session):
+            job = batch_jobs.cancel_job(db.session, pk, actor=self.actor())
+        return self.one(job)
+
+    @expose("/<int:pk>/run_now", methods=["POST"])
+    @protect()
+    def run_now(self, pk):
+        with unit_of_work(db.session):
+            job = batch_jobs.run_now(db.session, pk, actor=self.actor())
+        from admin_app.jobs.batch import enqueue_due_jobs
+
+        enqueue_due_jobs()
+        db.session.refresh(job)
+        return self.one(job)
+
+    @expose("/<int:pk>/rows", methods=["GET"])
+    @protect()
+    def rows(self, pk):
+        """Per row: row_number, plate, email, outcome (the plan until it ran), reason."""
+        job = batch_jobs.get_job(db.session, pk)
+        wanted = request.args.get("outcome")
+        rows = batch_jobs.job_rows(db.session, job, outcome=wanted)
+        result = [batch_jobs.row_result(row) for row in rows]
+        return self.response(200, count=len(result), ids=[r["id"] for r in result], result=result)
+
+    @expose("/<int:pk>/refused.xlsx", methods=["GET"])
+    @protect()
+    def refused_xlsx(self, pk):
+        job = batch_jobs.get_job(db.session, pk)
+        data = batch_jobs.refused_rows_xlsx(db.session, job)
+        return Response(
+            data,
+            mimetype=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="geweigerd-{job.id}.xlsx"'},
+        )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -33,7 +33,14 @@ def deliver_mail() -> None:
     deliver_due()
 
 
-DUE_WORK = (expire_transfers, deliver_mail)
+def start_batch_jobs() -> None:
+    """Nightly customer lists that are due, and runs a dead worker left behind (R-BJ-4)."""
+    from admin_app.jobs.batch import enqueue_due_jobs
+
+    enqueue_due_jobs()
+
+
+DUE_WORK = (expire_transfers, start_batch_jobs, deliver_mail)
 
 
 def tick(app: Flask) -> None:

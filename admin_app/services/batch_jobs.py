@@ -260,7 +260,9 @@ def run_now(session: Session, job_id, *, actor: Actor, now: dt.datetime | None =
 # --- claiming due jobs (several workers, restarts) -----------------------------------------
 
 
-def claim_due_jobs(session: Session, now: dt.datetime) -> list[int]:
+def claim_due_jobs(
+    session: Session, now: dt.datetime, stale_after: dt.timedelta = STALE_HEARTBEAT
+) -> list[int]:
     """Atomically take scheduled jobs that are due, and running jobs whose worker died.
 
     A conditional UPDATE per candidate: of two workers ticking at once only one gets
@@ -592,3 +594,91 @@ def _queue_activation_mails(
         .values(state=PassportState.sent.value, sent_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+# --- what the screens and the API show (R-BJ-5) --------------------------------------------
+
+OUTCOMES = ("created", "updated", "unchanged", "refused")
+
+
+def job_rows(
+    session: Session, job: BatchJob, *, outcome: str | None = None, limit: int | None = None
+) -> list[BatchRow]:
+    """The job's rows in sheet order; ``outcome`` filters (the plan, before the run)."""
+    query = select(BatchRow).where(BatchRow.batch_job_id == job.id)
+    if outcome:
+        plan = {"created": "create", "updated": "update"}.get(outcome, outcome)
+        query = query.where(
+            (BatchRow.outcome == outcome) | (BatchRow.outcome.is_(None) & (BatchRow.plan == plan))
+        )
+    query = query.order_by(BatchRow.row_number)
+    if limit:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def row_result(row: BatchRow) -> dict:
+    return {
+        "id": row.id,
+        "row_number": row.row_number,
+        "plate": display_plate(row.plate),
+        "email": row.email,
+        "outcome": row.outcome or row.plan,
+        "reason": row.reason,
+    }
+
+
+REFUSED_HEADER = [
+    "kenteken",
+    "email",
+    "voornaam",
+    "tussenvoegsel",
+    "achternaam",
+    "straat",
+    "huisnummer",
+    "postcode",
+    "plaats",
+    "telefoon",
+    "klantnummer",
+    "apk_vervaldatum",
+    "merk",
+    "model",
+    "reden",
+]
+_VALUE_KEYS = [
+    "plate",
+    "email",
+    "first_name",
+    "infix",
+    "last_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "phone",
+    "customer_number",
+    "apk_expiry",
+    "brand",
+    "model",
+]
+
+
+def refused_rows_xlsx(session: Session, job: BatchJob) -> bytes:
+    """The refused rows with a reason column, ready to fix and upload again (R-BJ-5)."""
+    from admin_app.services.customer_lists import xlsx_bytes
+
+    def lines():
+        yield REFUSED_HEADER
+        for row in job_rows(session, job, outcome="refused"):
+            values = dict(row.values or {})
+            if values.get("apk_expiry"):
+                try:
+                    values["apk_expiry"] = dt.date.fromisoformat(values["apk_expiry"]).strftime(
+                        "%d-%m-%Y"
+                    )
+                except ValueError:
+                    pass
+            values["plate"] = display_plate(values.get("plate") or row.plate)
+            yield [values.get(key, "") for key in _VALUE_KEYS] + [row.reason or ""]
+
+    return xlsx_bytes(lines(), sheet_title="Geweigerd")

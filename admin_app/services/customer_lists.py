@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
-from admin_app.services.errors import InvalidInput
+from admin_app.services.errors import InvalidInput, TooLarge
 from admin_app.services.plates import normalize_plate, side_code
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -80,7 +80,7 @@ def read_table(filename: str, data: bytes) -> list[list]:
     if not data:
         raise InvalidInput(_l("The file is empty."), field="file")
     if len(data) > MAX_BYTES:
-        raise InvalidInput(
+        raise TooLarge(
             _l("The file is larger than 20 MB; split it into smaller lists."), field="file"
         )
     name = (filename or "").lower()
@@ -202,7 +202,7 @@ def parse_list(filename: str, data: bytes) -> list[ListRow]:
     if not body:
         raise InvalidInput(_l("The list has column names but no customers."), field="file")
     if len(body) > MAX_ROWS:
-        raise InvalidInput(
+        raise TooLarge(
             _l("The list has %(count)s rows; at most 200,000 fit in one upload.", count=len(body)),
             field="file",
         )

@@ -26,6 +26,10 @@ class InvalidInput(DomainError):
     status = 422
 
 
+class TooLarge(DomainError):
+    status = 413
+
+
 class NotFound(DomainError):
     status = 404
 

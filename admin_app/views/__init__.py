@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 def register_views(appbuilder) -> None:
     from admin_app.api.resources import (
+        BatchJobApi,
         CustomerApi,
         FleetAccountApi,
         OutboxApi,
@@ -16,6 +17,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.accounts import PasswordResetView
     from admin_app.views.activation import ActivationView
     from admin_app.views.audit import AuditLogView, OutboxView
+    from admin_app.views.batch_jobs import BatchJobView, InvalidEmailsView
     from admin_app.views.customers import CustomerView
     from admin_app.views.fleets import FleetAccountView, FleetDashboardView
     from admin_app.views.garages import GarageView, MyGarageView
@@ -32,6 +34,28 @@ def register_views(appbuilder) -> None:
         FleetDashboardView, "My fleet", label=_l("My AutoPassports"), icon="fa-truck"
     )
     appbuilder.add_view(CustomerView, "Customers", label=_l("Customers"), icon="fa-users")
+    appbuilder.add_view(
+        BatchJobView,
+        "Batch jobs",
+        label=_l("My batch jobs"),
+        icon="fa-tasks",
+        category="Customer lists",
+        category_label=_l("Customer lists"),
+    )
+    appbuilder.add_link(
+        "Upload list",
+        label=_l("Upload a customer list"),
+        href="/batch-jobs/upload",
+        category="Customer lists",
+        icon="fa-upload",
+    )
+    appbuilder.add_view(
+        InvalidEmailsView,
+        "Invalid e-mails",
+        label=_l("Incorrect e-mails"),
+        icon="fa-exclamation-triangle",
+        category="Customer lists",
+    )
     appbuilder.add_view(
         FleetAccountView, "Fleet accounts", label=_l("Fleet accounts"), icon="fa-truck"
     )
@@ -78,5 +102,5 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(PasswordResetView)
     appbuilder.add_view_no_menu(ActivationView)
     appbuilder.add_view_no_menu(HealthView)
-    for api in (PassportApi, CustomerApi, FleetAccountApi, OutboxApi, TransferApi):
+    for api in (PassportApi, CustomerApi, FleetAccountApi, OutboxApi, TransferApi, BatchJobApi):
         appbuilder.add_api(api)

@@ -44,6 +44,13 @@ READ_WRITE = {
     "link_fleet": "write",
     "unlink_fleet": "write",
     "settings": "write",
+    "confirm": "write",
+    "run_now": "run_now",
+    "rows": "read",
+    "refused_xlsx": "read",
+    "upload": "write",
+    "invalid_emails": "read",
+    "template": "read",
     "cancel": "write",
 }
 
@@ -58,6 +65,7 @@ FULL_PERMISSIONS = (
     "can_archive",
     "can_move",
     "can_email",
+    "can_run_now",
 )
 
 

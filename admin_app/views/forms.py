@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 
 from admin_app.models.customers import CONTACT_FIELDS
@@ -70,6 +71,13 @@ class TransferForm(PersonForm):
         "postcode",
         "city",
         "phone",
+    )
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Customer list (.xlsx or .csv)"), validators=[FileRequired()])
+    send_to_customers = BooleanField(
+        _l("Send the passports to the customers right after processing"), default=False
     )
 
 

@@ -1,0 +1,51 @@
+"""rq entry for a customer-list batch job: takes an id, opens a session, calls the service."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import update
+
+from admin_app.extensions import db
+from admin_app.models import BatchJob
+from admin_app.models.batch_jobs import BatchState
+from admin_app.services import batch_jobs
+
+log = logging.getLogger(__name__)
+
+
+def process_batch(job_id: int) -> None:
+    """Safe to run twice: rows with an outcome are skipped, a finished job is left alone."""
+    try:
+        batch_jobs.process_job(
+            db.session,
+            job_id,
+            base_url=current_app.config["PUBLIC_URL"],
+            chunk_size=current_app.config["BATCH_CHUNK"],
+        )
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("batch job %s failed", job_id)
+        db.session.execute(
+            update(BatchJob)
+            .where(BatchJob.id == job_id)
+            .values(state=BatchState.failed.value, error=str(exc)[:500])
+        )
+        db.session.commit()
+        raise
+
+
+def enqueue_due_jobs() -> list[int]:
+    """The clock's part: claim what is due (once, whichever worker ticks) and queue it."""
+    from admin_app.models.base import utcnow
+    from admin_app.queueing import get_queue
+
+    stale = timedelta(seconds=current_app.config["BATCH_STALE_SECONDS"])
+    claimed = batch_jobs.claim_due_jobs(db.session, utcnow(), stale_after=stale)
+    queue = get_queue()
+    for job_id in claimed:
+        # A deterministic rq id: a job re-claimed after a crash replaces its old entry.
+        queue.enqueue(process_batch, job_id, job_id=f"batch-{job_id}", job_timeout=3600)
+    return claimed

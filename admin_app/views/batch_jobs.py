@@ -1,0 +1,271 @@
+"""Customer lists on screen: upload, preview, "Mijn batch jobs" (R-BJ-1…5), and
+"Onjuiste e-mails" (R-BJ-7)."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.models.sqla.filters import FilterNotEqual
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from admin_app.extensions import db
+from admin_app.models import BatchJob, Customer, Passport
+from admin_app.scope import scoped_get
+from admin_app.services import batch_jobs, customer_lists
+from admin_app.services import passports as passport_rules
+from admin_app.services.audit import Actor
+from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.formatting import display_value
+from admin_app.views.forms import ConfirmForm, EmailForm, UploadForm, submitted
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+COUNT_LABELS = {
+    "create": _l("new"),
+    "update": _l("updated"),
+    "unchanged": _l("unchanged"),
+    "refused": _l("refused"),
+}
+
+
+def progress_bar(progress: dict) -> Markup:
+    total, done = progress.get("total") or 0, progress.get("done") or 0
+    percent = int(100 * done / total) if total else 0
+    return Markup(
+        '<div class="progress" style="margin:0;min-width:120px"><div class="progress-bar" '
+        f'role="progressbar" style="width:{percent}%">{done} / {total}</div></div>'
+    )
+
+
+def counts_text(counts: dict) -> str:
+    return ", ".join(f"{(counts or {}).get(key, 0)} {label}" for key, label in COUNT_LABELS.items())
+
+
+def _actor() -> Actor:
+    return Actor.of_user(g.user)
+
+
+class BatchJobView(ConsoleModelView):
+    route_base = "/batch-jobs"
+    class_permission_name = "BatchJob"
+    method_permission_name = {
+        **READ_WRITE,
+        "upload": "write",
+        "confirm": "write",
+        "cancel": "write",
+        "run_now": "run_now",
+        "refused": "read",
+        "template": "read",
+    }
+    include_route_methods = {
+        "list",
+        "show",
+        "upload",
+        "confirm",
+        "cancel",
+        "run_now",
+        "refused",
+        "template",
+    }
+    datamodel = SQLAInterface(BatchJob)
+    list_title = _l("My batch jobs")
+    show_title = _l("Batch job")
+    show_template = "console/batch_job_show.html"
+    list_columns = ["filename", "uploaded_by", "uploaded_at", "state_label", "progress", "counts"]
+    show_columns = list_columns + ["scheduled_for", "send_to_customers", "finished_at"]
+    label_columns = {
+        "filename": _l("File"),
+        "uploaded_by": _l("Who"),
+        "uploaded_at": _l("When"),
+        "state_label": _l("State"),
+        "progress": _l("Progress"),
+        "counts": _l("Counts"),
+        "scheduled_for": _l("Runs at"),
+        "send_to_customers": _l("Send the passports to the customers"),
+        "finished_at": _l("Finished"),
+    }
+    formatters_columns = {"progress": progress_bar, "counts": counts_text}
+    base_order = ("id", "desc")
+    search_columns = ["state"]
+
+    def _get_show_widget(self, pk, item, **kwargs):
+        widgets = super()._get_show_widget(pk, item, **kwargs)
+        outcome = request.args.get("outcome") or None
+        widgets["job"] = item
+        widgets["outcome"] = outcome
+        widgets["rows"] = batch_jobs.job_rows(db.session, item, outcome=outcome, limit=1000)
+        widgets["counts_text"] = counts_text(item.counts)
+        widgets["progress_bar"] = progress_bar(item.progress)
+        widgets["runs_at"] = display_value(item.scheduled_for)
+        return widgets
+
+    @expose("/upload", methods=["GET", "POST"])
+    @has_access
+    def upload(self):
+        form = UploadForm()
+        answer = submitted(
+            form,
+            lambda: batch_jobs.upload_list(
+                db.session,
+                actor=_actor(),
+                filename=form.file.data.filename,
+                data=form.file.data.read(),
+                send_to_customers=form.send_to_customers.data,
+            ),
+            done=lambda job: _l("The list is read: check the preview and confirm."),
+            next_url=lambda job: url_for(f"{self.endpoint}.show", pk=job.id),
+        )
+        return answer or self.render_template(
+            "console/upload.html", form=form, title=_l("Upload a customer list")
+        )
+
+    @expose("/template.<kind>")
+    @has_access
+    def template(self, kind):
+        if kind == "csv":
+            return Response(
+                customer_lists.template_csv(),
+                mimetype="text/csv",
+                headers={"Content-Disposition": 'attachment; filename="klantenlijst.csv"'},
+            )
+        if kind == "xlsx":
+            return Response(
+                customer_lists.template_xlsx(),
+                mimetype=XLSX,
+                headers={"Content-Disposition": 'attachment; filename="klantenlijst.xlsx"'},
+            )
+        abort(404)
+
+    @expose("/<int:pk>/confirm", methods=["POST"])
+    @has_access
+    def confirm(self, pk):
+        return self._act(
+            pk,
+            lambda: batch_jobs.confirm_job(db.session, pk, actor=_actor()),
+            _l("Confirmed: the list runs tonight at 01:00."),
+        )
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @has_access
+    def cancel(self, pk):
+        return self._act(
+            pk,
+            lambda: batch_jobs.cancel_job(db.session, pk, actor=_actor()),
+            _l("The batch job is cancelled."),
+        )
+
+    @expose("/<int:pk>/run_now", methods=["POST"])
+    @has_access
+    def run_now(self, pk):
+        from admin_app.jobs.batch import enqueue_due_jobs
+
+        answer = self._act(
+            pk,
+            lambda: batch_jobs.run_now(db.session, pk, actor=_actor()),
+            _l("The batch job starts now."),
+        )
+        enqueue_due_jobs()
+        return answer
+
+    def _act(self, pk, action, done):
+        if scoped_get(db.session, BatchJob, pk) is None:
+            abort(404)
+        answer = submitted(
+            ConfirmForm(), action, done=done, next_url=url_for(f"{self.endpoint}.show", pk=pk)
+        )
+        if answer is None:
+            return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        return answer
+
+    @expose("/<int:pk>/refused.xlsx")
+    @has_access
+    def refused(self, pk):
+        job = scoped_get(db.session, BatchJob, pk)
+        if job is None:
+            abort(404)
+        return Response(
+            batch_jobs.refused_rows_xlsx(db.session, job),
+            mimetype=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="geweigerd-{job.id}.xlsx"'},
+        )
+
+
+class InvalidEmailsView(ConsoleModelView):
+    """ "Onjuiste e-mails (N)": passports whose owner's address bounced (R-BJ-7)."""
+
+    route_base = "/invalid-emails"
+    class_permission_name = "InvalidEmails"
+    method_permission_name = {**READ_WRITE, "fix": "read"}
+    include_route_methods = {"list", "fix"}
+    datamodel = SQLAInterface(Passport)
+    list_template = "console/invalid_emails.html"
+    base_filters = [["state", FilterNotEqual, "archived"]]
+    list_columns = ["plate_label", "owner_name", "owner_email", "state", "garage"]
+    page_size = 100
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        passports = invalid_email_passports(db.session)
+        self.update_redirect()
+        return self.render_template(
+            self.list_template,
+            passports=passports,
+            csrf_form=ConfirmForm(),
+            title=_l("Incorrect e-mails (%(count)s)", count=len(passports)),
+        )
+
+    @expose("/<int:pk>/fix", methods=["POST"])
+    @has_access
+    def fix(self, pk):
+        """Correct the address (R-PP-7 applies) and, when asked, resend at once."""
+        passport = scoped_get(db.session, Passport, pk)
+        if passport is None:
+            abort(404)
+        form = EmailForm()
+
+        def correct():
+            passport_rules.change_owner_email(db.session, pk, form.email.data, actor=_actor())
+            if form.resend.data and passport.state in ("created", "sent"):
+                passport_rules.send_passport(
+                    db.session, pk, actor=_actor(), base_url=current_app.config["PUBLIC_URL"]
+                )
+
+        if (
+            submitted(
+                form,
+                correct,
+                done=_l("The e-mail address is corrected."),
+                next_url=url_for(f"{self.endpoint}.list"),
+            )
+            is None
+        ):
+            for field in form:
+                for error in field.errors:
+                    flash(f"{passport.plate_display}: {error}", "danger")
+        return redirect(url_for(f"{self.endpoint}.list"))
+
+
+def invalid_email_passports(session) -> list[Passport]:
+    """Live passports whose owner's e-mail the mail server refused, oldest bounce first."""
+    return (
+        session.scalars(
+            select(Passport)
+            .join(Customer, Passport.owner_id == Customer.id)
+            .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived")
+            .order_by(Customer.email_bounced_at, Passport.id)
+        )
+        .unique()
+        .all()
+    )
+
+
+def invalid_email_count(session) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Passport)
+        .join(Customer, Passport.owner_id == Customer.id)
+        .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived")
+    )
