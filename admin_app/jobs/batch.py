@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from flask import current_app
@@ -46,6 +47,9 @@ def enqueue_due_jobs() -> list[int]:
     claimed = batch_jobs.claim_due_jobs(db.session, utcnow(), stale_after=stale)
     queue = get_queue()
     for job_id in claimed:
-        # A deterministic rq id: a job re-claimed after a crash replaces its old entry.
-        queue.enqueue(process_batch, job_id, job_id=f"batch-{job_id}", job_timeout=3600)
+        # The database claim makes this enqueue happen once per claim; the rq id names the
+        # claim, so a job taken over after a crash is not mistaken for the dead worker's.
+        queue.enqueue(
+            process_batch, job_id, job_id=f"batch-{job_id}-{uuid.uuid4().hex[:8]}", job_timeout=3600
+        )
     return claimed

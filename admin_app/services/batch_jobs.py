@@ -268,25 +268,19 @@ def claim_due_jobs(
     A conditional UPDATE per candidate: of two workers ticking at once only one gets
     rowcount 1 for a job. A run missed while the system was down is simply due.
     """
-    candidates = session.execute(
-        select(BatchJob.id, BatchJob.state, BatchJob.heartbeat_at)
-        .where(
-            ((BatchJob.state == BatchState.scheduled.value) & (BatchJob.scheduled_for <= now))
-            | (
-                (BatchJob.state == BatchState.running.value)
-                & (BatchJob.heartbeat_at < now - STALE_HEARTBEAT)
-            )
-        )
-        .execution_options(**{ALL_TENANTS: True})
+    due = (BatchJob.state == BatchState.scheduled.value) & (BatchJob.scheduled_for <= now)
+    abandoned = (BatchJob.state == BatchState.running.value) & (
+        BatchJob.heartbeat_at < now - stale_after
+    )
+    candidates = session.scalars(
+        select(BatchJob.id).where(due | abandoned).execution_options(**{ALL_TENANTS: True})
     ).all()
     claimed = []
-    for job_id, state, heartbeat in candidates:
-        condition = BatchJob.state == state
-        if state == BatchState.running.value:
-            condition = condition & (BatchJob.heartbeat_at == heartbeat)
+    for job_id in candidates:
+        # The same condition again in the UPDATE: whoever changes the row first wins.
         result = session.execute(
             update(BatchJob)
-            .where(BatchJob.id == job_id, condition)
+            .where(BatchJob.id == job_id, due | abandoned)
             .values(
                 state=BatchState.running.value,
                 heartbeat_at=now,
