@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
 PORT ?= 5000
 
-.PHONY: install system-deps run worker test lint db-upgrade bench translations translations-update clean
+.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,10 @@ test: install system-deps
 lint: install
 	$(BIN)/ruff check admin_app tests
 
-bench: install
-	@echo "see BENCHMARKS.md"
+bench: bench-import
+
+bench-import: install system-deps
+	scripts/with-postgres.sh $(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

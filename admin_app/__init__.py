@@ -17,6 +17,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         config.validate()
     app.config.from_object(config)
     app.config.update(overrides)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # psycopg2 sends an executemany row by row unless told to batch (the importer's
+        # bulk UPDATEs); INSERTs already go as multi-row VALUES.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("executemany_mode", "values_plus_batch")
     logging.basicConfig(level=logging.INFO)
     # FAB narrates its start-up and warns about filters of its own role screens.
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)

@@ -422,9 +422,9 @@ def _apply_chunk(
                 audit_updates.append(("update", passport.id, changes))
     created = {}
     if new_passports:
-        result = session.execute(
-            insert(Passport).returning(Passport.id, Passport.plate), new_passports
-        )
+        table = Passport.__table__
+        result = session.execute(insert(table).returning(table.c.id, table.c.plate),
+                                 new_passports)
         created = {plate: passport_id for passport_id, plate in result}
         record_bulk(
             session,
@@ -498,8 +498,11 @@ def _customers_for(session: Session, garage_id: int, rows: list, actor: Actor) -
         if key not in found
     ]
     if missing:
-        result = session.execute(insert(Customer).returning(Customer.id, Customer.email), missing)
-        inserted = list(result)
+        # Core, one multi-row INSERT per thousand rows; the ORM's RETURNING path sent one
+        # statement per row here.
+        table = Customer.__table__
+        inserted = list(session.execute(insert(table).returning(table.c.id, table.c.email),
+                                        missing))
         for customer_id, email in inserted:
             found[email_key(email)] = customer_id
         by_key = {email_key(m["email"]): m for m in missing}
