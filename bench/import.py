@@ -26,8 +26,11 @@ def make_lists(folder: Path) -> dict[str, Path]:
     files = {}
     for suffix in ("csv", "xlsx"):
         path = folder / f"lijst-{ROWS}.{suffix}"
-        subprocess.run([sys.executable, str(MAKE_LIST), str(ROWS), str(path), "--bad-every", "50"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(MAKE_LIST), str(ROWS), str(path), "--bad-every", "50"],
+            check=True,
+            capture_output=True,
+        )
         files[suffix] = path
     return files
 
@@ -46,18 +49,22 @@ def measure(kind: str, path: str) -> dict:
 
             raw = db.engine.raw_connection()
             cursor = raw.cursor()
-            cursor.execute("DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy "
-                           "(kenteken text, email text, voornaam text, tussenvoegsel text, "
-                           "achternaam text, straat text, huisnummer text, postcode text, "
-                           "plaats text, telefoon text, klantnummer text, apk text, merk text, "
-                           "model text)")
+            cursor.execute(
+                "DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy "
+                "(kenteken text, email text, voornaam text, tussenvoegsel text, "
+                "achternaam text, straat text, huisnummer text, postcode text, "
+                "plaats text, telefoon text, klantnummer text, apk text, merk text, "
+                "model text)"
+            )
             raw.commit()
             import io
 
             text = decode_text(Path(path).read_bytes())
             started = time.perf_counter()
-            cursor.copy_expert("COPY bench_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', "
-                               "HEADER true)", io.StringIO(text))
+            cursor.copy_expert(
+                "COPY bench_copy FROM STDIN WITH (FORMAT csv, DELIMITER ';', HEADER true)",
+                io.StringIO(text),
+            )
             raw.commit()
             seconds = time.perf_counter() - started
             raw.close()
@@ -72,26 +79,45 @@ def measure(kind: str, path: str) -> dict:
             data = Path(path).read_bytes()
             started = time.perf_counter()
             with unit_of_work(db.session, actor):
-                job = batch_jobs.upload_list(db.session, actor=actor, filename=Path(path).name,
-                                             data=data, send_to_customers=True)
+                job = batch_jobs.upload_list(
+                    db.session,
+                    actor=actor,
+                    filename=Path(path).name,
+                    data=data,
+                    send_to_customers=True,
+                )
             preview = time.perf_counter() - started
             with unit_of_work(db.session, actor):
                 batch_jobs.confirm_job(db.session, job.id, actor=actor)
-                batch_jobs.run_now(db.session, job.id, actor=Actor(None, "bench", frozenset({"Admin"})))
+                batch_jobs.run_now(
+                    db.session, job.id, actor=Actor(None, "bench", frozenset({"Admin"}))
+                )
             from admin_app.models.base import utcnow
 
             batch_jobs.claim_due_jobs(db.session, utcnow())
             done = batch_jobs.process_job(db.session, job.id, base_url="http://console")
             seconds = time.perf_counter() - started
             assert done.state == "done", done.state
-            return {"seconds": seconds, "preview_seconds": preview, "counts": done.counts,
-                    "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    return {"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            return {
+                "seconds": seconds,
+                "preview_seconds": preview,
+                "counts": done.counts,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+    return {
+        "seconds": seconds,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def child(kind: str, path: Path) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", kind, str(path)],
-                            capture_output=True, text=True, check=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -100,27 +126,47 @@ def main() -> None:
         print(json.dumps(measure(sys.argv[2], sys.argv[3])))
         return
     assert os.environ.get("DATABASE_URL", "").startswith("postgresql"), "needs PostgreSQL"
-    subprocess.run([sys.executable, "-m", "flask", "--app", "admin_app:create_app", "db",
-                    "upgrade"], check=True, cwd=ROOT, capture_output=True)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "admin_app:create_app", "sync-roles"],
-                   check=True, cwd=ROOT, capture_output=True)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "admin_app:create_app", "demo-data",
-                    "--if-empty"], check=True, cwd=ROOT, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "admin_app:create_app", "db", "upgrade"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "admin_app:create_app", "sync-roles"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "admin_app:create_app", "demo-data", "--if-empty"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
     with tempfile.TemporaryDirectory() as folder:
         files = make_lists(Path(folder))
         floor = child("copy", files["csv"])
         results = {"copy floor": floor, "csv": child("run", files["csv"])}
         # the same rows again as XLSX: now all unchanged, so use a fresh garage-less plate set
-        subprocess.run([sys.executable, str(MAKE_LIST), str(ROWS), str(files["xlsx"]),
-                        "--bad-every", "50"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(MAKE_LIST), str(ROWS), str(files["xlsx"]), "--bad-every", "50"],
+            check=True,
+            capture_output=True,
+        )
         results["xlsx"] = child("run", files["xlsx"])
     print(f"rows: {ROWS}, machine: {os.cpu_count()} cores")
     for name, figures in results.items():
         ratio = figures["seconds"] / floor["seconds"]
-        extra = (f", preview {figures['preview_seconds']:.2f} s, counts {figures['counts']}"
-                 if "counts" in figures else "")
-        print(f"{name:>10}: {figures['seconds']:.2f} s = {ratio:.1f} × COPY, "
-              f"{ROWS / figures['seconds']:,.0f} rows/s, peak {figures['peak_mb']:.0f} MB{extra}")
+        extra = (
+            f", preview {figures['preview_seconds']:.2f} s, counts {figures['counts']}"
+            if "counts" in figures
+            else ""
+        )
+        print(
+            f"{name:>10}: {figures['seconds']:.2f} s = {ratio:.1f} × COPY, "
+            f"{ROWS / figures['seconds']:,.0f} rows/s, peak {figures['peak_mb']:.0f} MB{extra}"
+        )
 
 
 if __name__ == "__main__":
