@@ -39,7 +39,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from admin_app import scope
+    from admin_app import queueing, scope
     from admin_app.extensions import appbuilder, csrf, db, migrate
     from admin_app.services import audit, outbox
     from admin_app.views import register_views
@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     scope.install()
     audit.install()
     outbox.install()
+    queueing.install()
     with app.app_context():
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)

@@ -36,3 +36,32 @@ def get_redis(app: Flask | None = None) -> Redis:
 def get_queue(app: Flask | None = None) -> Queue:
     app = app or current_app
     return Queue(app.config["RQ_QUEUE"], connection=get_redis(app))
+
+
+_AFTER_COMMIT = "console_enqueue_after_commit"
+
+
+def enqueue_after_commit(session, job, *args) -> None:
+    """Queue ``job(*args)`` once the session's transaction has committed: a worker must
+    never look for rows that are not there yet, nor work on a rolled-back change."""
+    session.info.setdefault(_AFTER_COMMIT, []).append((job, args))
+
+
+def _enqueue_committed(session) -> None:
+    for job, args in session.info.pop(_AFTER_COMMIT, []):
+        get_queue().enqueue(job, *args, job_timeout=3600)
+
+
+def _forget(session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction rolled back
+        session.info.pop(_AFTER_COMMIT, None)
+
+
+def install(session_class=None) -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    session_class = session_class or Session
+    if not event.contains(session_class, "after_commit", _enqueue_committed):
+        event.listen(session_class, "after_commit", _enqueue_committed)
+        event.listen(session_class, "after_soft_rollback", _forget)

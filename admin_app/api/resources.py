@@ -372,7 +372,8 @@ class BatchJobApi(ConsoleApi):
                 data=upload.read(),
                 send_to_customers=send,
             )
-        return self.one(job, 201)
+        # A large list is previewed in the background: 202 with its progress (R-BJ-2).
+        return self.one(job, 202 if job.state == "previewing" else 201)
 
     @expose("/<int:pk>/confirm", methods=["POST"])
     @protect()

@@ -53,3 +53,19 @@ def enqueue_due_jobs() -> list[int]:
             process_batch, job_id, job_id=f"batch-{job_id}-{uuid.uuid4().hex[:8]}", job_timeout=3600
         )
     return claimed
+
+
+def preview_batch(job_id: int) -> None:
+    """A large list's preview, checked by a worker so the upload never times out."""
+    try:
+        batch_jobs.preview_in_background(db.session, job_id)
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("preview of batch job %s failed", job_id)
+        db.session.execute(
+            update(BatchJob)
+            .where(BatchJob.id == job_id)
+            .values(state=BatchState.failed.value, error=str(exc)[:500])
+        )
+        db.session.commit()
+        raise

@@ -4,7 +4,8 @@ import enum
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import deferred
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -53,6 +54,8 @@ class BatchJob(Model):
     # Preview counts, then the same keys as done (R-BJ-5).
     counts = Column(JSON, nullable=False, default=dict)
     error = Column(String(500))
+    # The uploaded file, kept only while a large list is previewed in the background.
+    upload = deferred(Column(LargeBinary))
 
     def state_label(self) -> str:
         return str(BATCH_STATE_LABELS.get(self.state, self.state))

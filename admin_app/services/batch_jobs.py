@@ -36,7 +36,7 @@ from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.customer_lists import parse_list
+from admin_app.services.customer_lists import check_rows, read_list
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, NotFound
 from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL
@@ -162,29 +162,74 @@ def _plain(value):
 # --- upload and preview (R-BJ-2, R-BJ-3) ---------------------------------------------------
 
 
-def upload_list(
-    session: Session, *, actor: Actor, filename: str, data: bytes, send_to_customers: bool
-) -> BatchJob:
-    """Read and check the whole list, store it with each row's plan: the preview.
+# Lists longer than this are previewed by a worker, with progress (R-BJ-2, R-X-3).
+BACKGROUND_PREVIEW_ROWS = 20_000
 
-    An unreadable file raises InvalidInput before anything is stored.
-    """
+
+def upload_list(
+    session: Session,
+    *,
+    actor: Actor,
+    filename: str,
+    data: bytes,
+    send_to_customers: bool,
+    background_from: int = BACKGROUND_PREVIEW_ROWS,
+) -> BatchJob:
+    """Check the file as a whole (an unreadable one raises before anything is stored),
+    then preview it: small lists at once, large ones in the background (`previewing`)."""
     if not actor.has("Garage") or not actor.garage_id:
         raise Forbidden(_l("Only a garage uploads customer lists."))
-    rows = parse_list(filename, data)
-    plans = plan_rows(session, actor.garage_id, rows)
+    read = read_list(filename, data)
     job = BatchJob(
         garage_id=actor.garage_id,
         filename=(filename or "lijst")[:255],
         uploaded_by_id=actor.id,
         uploaded_by=actor.name,
         send_to_customers=bool(send_to_customers),
-        state=BatchState.preview.value,
-        total_rows=len(rows),
-        counts=_counts(p.plan for p in plans),
+        total_rows=read.size,
+        counts=_counts([]),
     )
     session.add(job)
+    if read.size > background_from:
+        job.state = BatchState.previewing.value
+        job.upload = data
+        session.flush()
+        from admin_app.jobs.batch import preview_batch
+        from admin_app.queueing import enqueue_after_commit
+
+        enqueue_after_commit(session, preview_batch, job.id)
+        return job
+    job.state = BatchState.preview.value
     session.flush()
+    _store_preview(session, job, check_rows(read))
+    return job
+
+
+def preview_in_background(session: Session, job_id: int) -> BatchJob:
+    """The worker's half of a large upload: check every row, with progress, then plan."""
+    job = session.scalars(
+        select(BatchJob).where(BatchJob.id == job_id).execution_options(**{ALL_TENANTS: True})
+    ).one()
+    if job.state != BatchState.previewing.value:
+        return job
+
+    def progress(done: int) -> None:
+        session.execute(update(BatchJob).where(BatchJob.id == job.id).values(done_rows=done))
+        session.commit()
+
+    rows = check_rows(read_list(job.filename, job.upload), progress=progress)
+    _store_preview(session, job, rows)
+    job.upload = None
+    job.done_rows = 0
+    job.state = BatchState.preview.value
+    session.commit()
+    return job
+
+
+def _store_preview(session: Session, job: BatchJob, rows: list) -> None:
+    plans = plan_rows(session, job.garage_id, rows)
+    job.total_rows = len(rows)
+    job.counts = _counts(p.plan for p in plans)
     session.execute(
         insert(BatchRow.__table__),
         [
@@ -200,7 +245,6 @@ def upload_list(
             for row, plan in zip(rows, plans, strict=True)
         ],
     )
-    return job
 
 
 def _counts(plans) -> dict:
@@ -423,8 +467,7 @@ def _apply_chunk(
     created = {}
     if new_passports:
         table = Passport.__table__
-        result = session.execute(insert(table).returning(table.c.id, table.c.plate),
-                                 new_passports)
+        result = session.execute(insert(table).returning(table.c.id, table.c.plate), new_passports)
         created = {plate: passport_id for passport_id, plate in result}
         record_bulk(
             session,
@@ -501,8 +544,9 @@ def _customers_for(session: Session, garage_id: int, rows: list, actor: Actor) -
         # Core, one multi-row INSERT per thousand rows; the ORM's RETURNING path sent one
         # statement per row here.
         table = Customer.__table__
-        inserted = list(session.execute(insert(table).returning(table.c.id, table.c.email),
-                                        missing))
+        inserted = list(
+            session.execute(insert(table).returning(table.c.id, table.c.email), missing)
+        )
         for customer_id, email in inserted:
             found[email_key(email)] = customer_id
         by_key = {email_key(m["email"]): m for m in missing}

@@ -187,11 +187,21 @@ def map_header(header: list) -> dict[int, str]:
     return mapping
 
 
-def parse_list(filename: str, data: bytes) -> list[ListRow]:
-    """Every data row with its sheet row number (the header is row 1), checked on its own.
+@dataclass
+class ReadList:
+    """A file that passed the whole-file checks: its columns and its data rows."""
 
-    Whole-file problems raise InvalidInput before anything is stored (R-BJ-2).
-    """
+    mapping: dict[int, str]
+    body: list[list]
+
+    @property
+    def size(self) -> int:
+        return len(self.body)
+
+
+def read_list(filename: str, data: bytes) -> ReadList:
+    """The whole-file checks of R-BJ-2 (readable, header, required columns, size): raise
+    InvalidInput or TooLarge saying what to fix, before anything is stored."""
     table = read_table(filename, data)
     if not table or not any(cell not in (None, "") for cell in table[0]):
         raise InvalidInput(
@@ -206,12 +216,20 @@ def parse_list(filename: str, data: bytes) -> list[ListRow]:
             _l("The list has %(count)s rows; at most 200,000 fit in one upload.", count=len(body)),
             field="file",
         )
+    return ReadList(mapping, body)
+
+
+def check_rows(read: ReadList, *, progress=None, every: int = 5000) -> list[ListRow]:
+    """Every data row with its sheet row number (the header is row 1), checked on its own;
+    ``progress(done)`` is called every ``every`` rows."""
     rows = []
     first_row_of_plate: dict[str, int] = {}
-    for offset, cells in enumerate(body):
+    for offset, cells in enumerate(read.body):
+        if progress and offset and offset % every == 0:
+            progress(offset)
         row = check_row(
             offset + 2,
-            {column: cells[i] if i < len(cells) else None for i, column in mapping.items()},
+            {column: cells[i] if i < len(cells) else None for i, column in read.mapping.items()},
         )
         if row is None:
             continue  # an empty row in the middle
@@ -223,6 +241,11 @@ def parse_list(filename: str, data: bytes) -> list[ListRow]:
                 first_row_of_plate[row.plate] = row.row_number
         rows.append(row)
     return rows
+
+
+def parse_list(filename: str, data: bytes) -> list[ListRow]:
+    """read_list and check_rows in one go."""
+    return check_rows(read_list(filename, data))
 
 
 def check_row(row_number: int, raw: dict) -> ListRow | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, url_for
+from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -30,6 +31,8 @@ from admin_app.views.forms import (
     TransferForm,
     submitted,
 )
+
+ASK_RESEND = "ask_resend_passport"
 
 STATE_STYLES = {
     PassportState.created.value: "warning",  # not sent yet: it must stand out
@@ -239,8 +242,13 @@ class PassportView(ConsoleModelView):
 
         def change():
             passport_rules.change_owner_email(db.session, pk, form.email.data, actor=_actor())
-            if form.resend.data and passport.state in ("created", "sent"):
+            if passport.state not in ("created", "sent"):
+                return
+            if form.resend.data:
                 passport_rules.send_passport(db.session, pk, actor=_actor(), base_url=public_url())
+            else:
+                # Not resent now: the profile asks again when it is left (R-BJ-7).
+                browser_session[ASK_RESEND] = pk
 
         answer = submitted(
             form,
@@ -451,6 +459,10 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         .limit(20)
     ).all()
     unsent = passport.state == PassportState.created.value
+    ask_resend = (
+        passport.state == PassportState.sent.value
+        and browser_session.pop(ASK_RESEND, None) == passport.id
+    )
     manages = session.scalars(
         select(FleetAccount).where(FleetAccount.manager_passport_id == passport.id)
     ).first()
@@ -472,7 +484,8 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         "email_locked": locked,
         "can_move": live and _may("move"),
         # In-page question when leaving the profile (R-PP-4, R-TR-1).
-        "ask_send": unsent and _may("send"),
+        "ask_send": (unsent or ask_resend) and _may("send"),
+        "ask_resend": ask_resend and _may("send"),
         "ask_transfer": passport.stock_car
         and passport.state == "activated"
         and _may("transfer")

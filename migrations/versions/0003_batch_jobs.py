@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('done_rows', sa.Integer(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
     sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('upload', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['garage_id'], ['garage.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

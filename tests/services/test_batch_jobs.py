@@ -242,3 +242,32 @@ def test_r_bj_4_cancel_until_it_starts_and_run_now_by_support(acting_as, world):
     ]
     with acting_as("garage-devries") as acting, pytest.raises(Conflict, match="start"):
         batch_jobs.cancel_job(s, job.id, actor=acting.actor)
+
+
+def test_r_bj_2_a_large_list_is_previewed_in_the_background_with_progress(acting_as, world, app):
+    from admin_app.jobs.batch import preview_batch
+
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        with unit_of_work(s):
+            job = batch_jobs.upload_list(
+                s,
+                actor=acting.actor,
+                filename="klantenlijst-met-fouten.csv",
+                data=(DATA / "klantenlijst-met-fouten.csv").read_bytes(),
+                send_to_customers=False,
+                background_from=10,
+            )
+        assert job.state == "previewing" and job.total_rows == 60
+        assert (
+            s.scalar(
+                select(func.count()).select_from(BatchRow).where(BatchRow.batch_job_id == job.id)
+            )
+            == 0
+        )
+    with app.app_context():
+        preview_batch(job.id)
+    s.expire_all()
+    job = s.get(BatchJob, job.id)
+    assert job.state == "preview" and job.upload is None
+    assert job.counts == {"create": 45, "update": 0, "unchanged": 0, "refused": 15}

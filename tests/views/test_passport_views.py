@@ -215,3 +215,14 @@ def test_support_cannot_edit_a_customers_details_on_screen(world, login_as):
     assert response.status_code == 404
     world.session.expire_all()
     assert world.session.get(Customer, customer.id).last_name != "Anders"
+
+
+def test_r_bj_7_changing_an_email_without_resend_asks_on_leaving(world, login_as):
+    sent = world.passports(garage_id=world.garage("Autobedrijf Jansen").id, state="sent")[0]
+    browser = login_as("garage-jansen")
+    response = browser.post(f"/passports/{sent.id}/email", {"email": "nieuw.adres@example.nl"})
+    assert response.status_code == 302
+    profile = browser.get(f"/passports/show/{sent.id}").get_data(as_text=True)
+    assert "het AutoPaspoort nu naar het nieuwe adres sturen?" in profile
+    again = browser.get(f"/passports/show/{sent.id}").get_data(as_text=True)
+    assert "naar het nieuwe adres sturen?" not in again  # asked once
