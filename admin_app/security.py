@@ -41,5 +41,6 @@ class ConsoleSecurityManager(SecurityManager):
         # Password resets go through our single-use mailed link (R-SEC-3).
 
     @property
-    def auth_rate_limit(self) -> str:
-        return current_app.config["AUTH_RATE_LIMIT"]
+    def auth_rate_limit(self):
+        # A callable, read at each request: the limit follows the app's configuration.
+        return lambda: current_app.config["AUTH_RATE_LIMIT"]
