@@ -36,7 +36,7 @@ from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.customer_lists import check_rows, read_list
+from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, NotFound
 from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL
@@ -669,39 +669,9 @@ def row_result(row: BatchRow) -> dict:
     }
 
 
-REFUSED_HEADER = [
-    "kenteken",
-    "email",
-    "voornaam",
-    "tussenvoegsel",
-    "achternaam",
-    "straat",
-    "huisnummer",
-    "postcode",
-    "plaats",
-    "telefoon",
-    "klantnummer",
-    "apk_vervaldatum",
-    "merk",
-    "model",
-    "reden",
-]
-_VALUE_KEYS = [
-    "plate",
-    "email",
-    "first_name",
-    "infix",
-    "last_name",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "phone",
-    "customer_number",
-    "apk_expiry",
-    "brand",
-    "model",
-]
+# The template's columns, in its order, plus the reason: fix, then upload again.
+REFUSED_HEADER = [*TEMPLATE_HEADER, "reden"]
+_VALUE_KEYS = list(HEADERS)
 
 
 def refused_rows_xlsx(session: Session, job: BatchJob) -> bytes:

@@ -56,3 +56,13 @@ def log_in(page, username, password="demo"):
     page.fill("#password", password)
     page.click("input[type=submit]")
     page.wait_for_load_state()
+
+
+def deliver_mail(app) -> None:
+    """What the worker's clock does: send the outbox to the (test's) SMTP server."""
+    from admin_app.extensions import db
+    from admin_app.jobs.mail import deliver_due
+
+    with app.app_context():
+        deliver_due()
+        db.session.remove()

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from tests.browser.conftest import log_in
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def run_queued_job(app, job_id):

@@ -6,17 +6,8 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import deliver_mail, log_in
 from tests.mailsink import MailSink
-
-
-def deliver(app):
-    from admin_app.extensions import db
-    from admin_app.jobs.mail import deliver_due
-
-    with app.app_context():
-        deliver_due()
-        db.session.remove()
 
 
 def plates_on_dashboard(page):
@@ -60,7 +51,7 @@ def test_fleet_manager_changes_a_driver_and_transfers_a_car(page, app, world, li
         assert "verlaat het wagenpark zodra hij dat doet" in page.content()
         sold_url = page.locator(f"tr[data-plate='{sold}'] td.plate a").get_attribute("href")
 
-        deliver(app)
+        deliver_mail(app)
         mail = next(t for t in sink.texts() if "To: nieuwe.eigenaar@example.nl" in t)
         link = re.search(r"http://\S+/activate/\S+", mail).group(0)
         page.goto("/logout/")

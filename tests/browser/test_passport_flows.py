@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import deliver_mail, log_in
 from tests.mailsink import MailSink
-
-
-def deliver(app):
-    from admin_app.extensions import db
-    from admin_app.jobs.mail import deliver_due
-
-    with app.app_context():
-        deliver_due()
-        db.session.remove()
 
 
 def test_stock_car_created_transferred_activated_and_locked(page, app, world, live_server):
@@ -47,7 +38,7 @@ def test_stock_car_created_transferred_activated_and_locked(page, app, world, li
         page.wait_for_load_state()
         assert "krijgt een mail om het AutoPaspoort te activeren" in page.content()
 
-        deliver(app)
+        deliver_mail(app)
         mail = next(t for t in sink.texts() if "nieuwe.koper@example.nl" in t)
         link = re.search(r"http://\S+/activate/\S+", mail).group(0)
         page.goto("/logout/")

@@ -17,7 +17,7 @@ from admin_app.models import BatchJob, BatchRow, Passport
 from admin_app.services import batch_jobs
 from admin_app.services.uow import unit_of_work
 
-MAKE_LIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "make_customer_list.py"
+MAKE_LIST = Path(__file__).resolve().parents[1] / "data" / "make_customer_list.py"
 
 
 def worker(app, **extra):

@@ -1,4 +1,4 @@
-"""R-BJ-1…6: customer lists from upload to outcome, with the files of ../shared/data."""
+"""R-BJ-1…6: customer lists from upload to outcome, with the sample files (tests/data)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from admin_app.services import batch_jobs
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput
 from admin_app.services.uow import unit_of_work
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 AMS = dt.timezone(dt.timedelta(hours=1))
 
 EXPECTED = {  # ../shared/data/README.md

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from admin_app.models import BatchJob, Customer, OutboxMessage, Passport
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_r_bj_1_templates_download_as_xlsx_and_csv(world, login_as):
