@@ -423,7 +423,7 @@ def _apply_chunk(
         actor,
     )
     now = utcnow()
-    new_passports, outcomes, audit_updates = [], [], []
+    new_passports, audit_updates = [], []
     for row, plan in zip(rows, plans, strict=True):
         if plan.plan == "create":
             customer_id = customers[email_key(row.email)]
@@ -493,18 +493,38 @@ def _apply_chunk(
             [(created[p["plate"]], p) for p in new_passports if not p["stock_car"]],
             base_url,
         )
+    # One UPDATE per (outcome, reason, passport known) group instead of one per row.
+    groups: dict[tuple, list[int]] = {}
+    linked: dict[int, int] = {}
     for row, plan in zip(rows, plans, strict=True):
         outcome = {"create": "created", "update": "updated"}.get(plan.plan, plan.plan)
-        outcomes.append(
-            {
-                "id": row.stored.id,
-                "outcome": outcome,
-                "reason": plan.reason,
-                "passport_id": created.get(row.plate)
-                or (plan.passport.id if plan.passport else None),
-            }
+        groups.setdefault((outcome, plan.reason), []).append(row.stored.id)
+        passport_id = created.get(row.plate) or (plan.passport.id if plan.passport else None)
+        if passport_id:
+            linked[row.stored.id] = passport_id
+    for (outcome, reason), ids in groups.items():
+        session.execute(
+            update(BatchRow)
+            .where(BatchRow.id.in_(ids))
+            .values(outcome=outcome, reason=reason)
+            .execution_options(synchronize_session=False)
         )
-    session.execute(update(BatchRow), outcomes)
+    if linked:
+        # The passport of each row, looked up by plate in the same statement.
+        session.execute(
+            update(BatchRow)
+            .where(BatchRow.id.in_(list(linked)))
+            .values(
+                passport_id=select(Passport.id)
+                .where(
+                    Passport.plate == BatchRow.plate,
+                    Passport.garage_id == job.garage_id,
+                    Passport.state != PassportState.archived.value,
+                )
+                .scalar_subquery()
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _typed(values: dict) -> dict:

@@ -64,6 +64,16 @@ def test_r_bj_2_every_shared_file_previews_and_runs_as_its_readme_says(acting_as
         )
     )
     assert created == EXPECTED[name]["create"]
+    unlinked = s.scalar(
+        select(func.count())
+        .select_from(BatchRow)
+        .where(
+            BatchRow.batch_job_id == job.id,
+            BatchRow.outcome == "created",
+            BatchRow.passport_id.is_(None),
+        )
+    )
+    assert unlinked == 0  # every created row points at its passport
 
 
 def test_r_bj_2_refusal_reasons_and_row_numbers(acting_as, world):
