@@ -44,15 +44,7 @@ class NewPassportForm(PersonForm):
         "apk_expiry",
         "fleet_account_id",
         "email",
-        "first_name",
-        "infix",
-        "last_name",
-        "street",
-        "house_number",
-        "postcode",
-        "city",
-        "phone",
-        "customer_number",
+        *CONTACT_FIELDS,
     )
 
 
