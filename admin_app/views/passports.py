@@ -496,8 +496,10 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         if _may("write")
         else [],
         "can_link": live and passport.state == "activated" and _may("write") and not manages,
+        # A stock car's owner is the garage itself: it manages no customer's fleet.
         "can_make_fleet": live
         and passport.state == "activated"
+        and not passport.stock_car
         and _may("write")
         and not manages
         and not passport.fleet_account_id,
