@@ -149,6 +149,3 @@ class FleetDashboardView(ConsoleModelView):
     def transfer(self, pk):
         """To a new owner; it leaves the fleet once he accepts (R-FL-6)."""
         return transfer_page(self, pk)
-
-    def _get_or_404(self, pk):
-        return PassportView._get_or_404(self, pk)

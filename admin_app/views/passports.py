@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, url_for
+from flask import abort, current_app, g, redirect, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
@@ -13,13 +13,12 @@ from admin_app.extensions import appbuilder, db
 from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMessage, Passport
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import Transfer
+from admin_app.scope import scoped_get
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
 from admin_app.services.audit import Actor
-from admin_app.services.errors import DomainError
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate
-from admin_app.services.uow import unit_of_work
 from admin_app.views.base import ConsoleModelView
 from admin_app.views.forms import (
     ConfirmForm,
@@ -33,6 +32,18 @@ from admin_app.views.forms import (
 )
 
 ASK_RESEND = "ask_resend_passport"
+
+# The vehicle block every profile of a passport starts with.
+VEHICLE_COLUMNS = (
+    "plate_label",
+    "brand",
+    "model",
+    "fuel",
+    "first_registration",
+    "apk_expiry",
+    "next_service",
+    "mobility_renewal",
+)
 
 STATE_STYLES = {
     PassportState.created.value: "warning",  # not sent yet: it must stand out
@@ -110,14 +121,7 @@ class PassportView(ConsoleModelView):
     ]
     formatters_columns = {"state": state_badge}
     show_columns = [
-        "plate_label",
-        "brand",
-        "model",
-        "fuel",
-        "first_registration",
-        "apk_expiry",
-        "next_service",
-        "mobility_renewal",
+        *VEHICLE_COLUMNS,
         "odometer",
         "owner_name",
         "owner_email",
@@ -216,18 +220,9 @@ class PassportView(ConsoleModelView):
         )
 
     def _act(self, pk, action, done):
-        self._get_or_404(pk)
-        if not ConfirmForm().validate_on_submit():
-            flash(str(_l("The form has expired; try again.")), "danger")
-        else:
-            try:
-                with unit_of_work(db.session):
-                    action()
-            except DomainError as error:
-                flash(str(error.message), "danger")
-            else:
-                flash(str(done), "success")
-        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        passport_or_404(pk)
+        profile = url_for(f"{self.endpoint}.show", pk=pk)
+        return submitted(ConfirmForm(), action, done=done, next_url=profile) or redirect(profile)
 
     @expose("/<int:pk>/transfer", methods=["GET", "POST"])
     @has_access
@@ -237,7 +232,7 @@ class PassportView(ConsoleModelView):
     @expose("/<int:pk>/email", methods=["GET", "POST"])
     @has_access
     def email(self, pk):
-        passport = self._get_or_404(pk)
+        passport = passport_or_404(pk)
         form = EmailForm()
 
         def change():
@@ -271,7 +266,7 @@ class PassportView(ConsoleModelView):
         """R-FL-1: a fleet account managed by the owner of this (activated) passport."""
         from admin_app.services import fleets
 
-        passport = self._get_or_404(pk)
+        passport = passport_or_404(pk)
         form = FleetAccountForm()
         answer = submitted(
             form,
@@ -307,38 +302,26 @@ class PassportView(ConsoleModelView):
         """R-FL-3: link to the fleet account typed by name, or unlink (empty name)."""
         from admin_app.services import fleets
 
-        self._get_or_404(pk)
+        passport_or_404(pk)
         form = FleetLinkForm()
-        if not form.validate_on_submit():
-            flash(str(_l("The form has expired; try again.")), "danger")
-            return redirect(url_for(f"{self.endpoint}.show", pk=pk))
         name = (form.fleet_name.data or "").strip()
-        try:
-            with unit_of_work(db.session):
-                if name:
-                    fleet = fleets.fleet_for_name(db.session, name)
-                    fleets.link_passport(
-                        db.session, pk, fleet.id if fleet else None, actor=_actor()
-                    )
-                else:
-                    fleets.unlink_passport(db.session, pk, actor=_actor())
-        except DomainError as error:
-            flash(str(error.message), "danger")
-        else:
-            flash(
-                str(
-                    _l("Linked to %(name)s.", name=name)
-                    if name
-                    else _l("Unlinked from its fleet account.")
-                ),
-                "success",
-            )
-        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+        def link_or_unlink():
+            if not name:
+                return fleets.unlink_passport(db.session, pk, actor=_actor())
+            fleet = fleets.fleet_for_name(db.session, name)
+            return fleets.link_passport(db.session, pk, fleet.id if fleet else None, actor=_actor())
+
+        profile = url_for(f"{self.endpoint}.show", pk=pk)
+        done = (
+            _l("Linked to %(name)s.", name=name) if name else _l("Unlinked from its fleet account.")
+        )
+        return submitted(form, link_or_unlink, done=done, next_url=profile) or redirect(profile)
 
     @expose("/<int:pk>/move", methods=["GET", "POST"])
     @has_access
     def move(self, pk):
-        passport = self._get_or_404(pk)
+        passport = passport_or_404(pk)
         form = MoveForm()
         form.garage_id.choices = [
             (str(garage.id), garage.name)
@@ -360,15 +343,13 @@ class PassportView(ConsoleModelView):
             title=_l("Move %(plate)s to another garage", plate=passport.plate_display),
         )
 
-    def _get_or_404(self, pk):
-        from flask import abort
 
-        from admin_app.scope import scoped_get
-
-        passport = scoped_get(db.session, Passport, pk)
-        if passport is None:
-            abort(404)
-        return passport
+def passport_or_404(pk) -> Passport:
+    """The passport if the caller's scope holds it; the 404 page otherwise (R-SEC-1)."""
+    passport = scoped_get(db.session, Passport, pk)
+    if passport is None:
+        abort(404)
+    return passport
 
 
 def _actor() -> Actor:
@@ -386,7 +367,7 @@ def _may(permission: str, view: str = "Passport") -> bool:
 def transfer_page(view, pk, kind: str = "owner"):
     """The transfer form (R-TR-1, R-FL-5): the new owner's or driver's details, the
     e-mail checked twice."""
-    passport = view._get_or_404(pk)
+    passport = passport_or_404(pk)
     form = TransferForm()
     if not form.is_submitted():
         form.confirmation_key.data = transfers.new_confirmation_key()
@@ -535,14 +516,7 @@ class MyVehiclesView(ConsoleModelView):
     show_title = _l("Vehicle")
     list_columns = ["plate_label", "brand", "model", "apk_expiry", "next_service", "garage"]
     show_columns = [
-        "plate_label",
-        "brand",
-        "model",
-        "fuel",
-        "first_registration",
-        "apk_expiry",
-        "next_service",
-        "mobility_renewal",
+        *VEHICLE_COLUMNS,
         "owner_name",
         "garage",
     ]
@@ -555,6 +529,3 @@ class MyVehiclesView(ConsoleModelView):
     def transfer(self, pk):
         """The owner sells his car (R-TR-1)."""
         return transfer_page(self, pk)
-
-    def _get_or_404(self, pk):
-        return PassportView._get_or_404(self, pk)
