@@ -4,7 +4,7 @@ import enum
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import deferred
 
 from admin_app.models.base import UTCDateTime, utcnow
@@ -66,17 +66,43 @@ class BatchJob(Model):
 
 
 class BatchRow(Model):
-    """One row of the list: what it holds, what it will do (plan) and what it did."""
+    """One row of the list: what it holds, what it will do (plan) and what it did.
+
+    The table is also the importer's staging table: a checked row's values sit in typed
+    columns, so planning and running a job are a few set-based statements (R-BJ-6).
+    A row refused by its own check keeps the cells as typed, in ``values``, for the
+    refused-rows download.
+    """
 
     __tablename__ = "batch_row"
-    __table_args__ = (Index("ix_batch_row_job_row", "batch_job_id", "row_number", unique=True),)
+    __table_args__ = (
+        Index("ix_batch_row_job_row", "batch_job_id", "row_number", unique=True),
+        Index("ix_batch_row_job_email", "batch_job_id", "email_key"),
+    )
 
     id = Column(Integer, primary_key=True)
     batch_job_id = Column(Integer, ForeignKey("batch_job.id", ondelete="CASCADE"), nullable=False)
     row_number = Column(Integer, nullable=False)
     plate = Column(String(16), nullable=False, default="")
     email = Column(String(320), nullable=False, default="")
-    values = Column(JSON, nullable=False, default=dict)
+    email_key = Column(String(320), nullable=False, default="")
+    # Passed its own check (plate, e-mail, last name, date, not a repeated plate).
+    valid = Column(Boolean, nullable=False, default=True)
+    # The first valid row of its e-mail in the file: it speaks for that customer's contact data.
+    leads = Column(Boolean, nullable=False, default=False)
+    values = Column(JSON)
+    first_name = Column(String(100))
+    infix = Column(String(40))
+    last_name = Column(String(150))
+    street = Column(String(200))
+    house_number = Column(String(20))
+    postcode = Column(String(10))
+    city = Column(String(100))
+    phone = Column(String(40))
+    customer_number = Column(String(40))
+    brand = Column(String(60))
+    model = Column(String(80))
+    apk_expiry = Column(Date)
     plan = Column(String(10), nullable=False)  # create, update, unchanged, refused
     outcome = Column(String(10))  # created, updated, unchanged, refused: set by the run
     reason = Column(String(500))

@@ -10,17 +10,30 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 
 from admin_app.models import (
     AccessToken,
+    AuditLog,
     BatchJob,
     BatchRow,
     Customer,
@@ -29,13 +42,14 @@ from admin_app.models import (
     Passport,
     Transfer,
 )
-from admin_app.models.base import utcnow
+from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
-from admin_app.services.audit import Actor, record_bulk
+from admin_app.services.audit import Actor
+from admin_app.services.bulk import json_changes, json_pair, load_rows
 from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, NotFound
@@ -65,98 +79,99 @@ def next_nightly_run(now: dt.datetime) -> dt.datetime:
     return candidate.astimezone(dt.UTC)
 
 
-# --- planning rows against the database ----------------------------------------------------
+# --- planning rows in the database -------------------------------------------------------
+
+LOCKED_STATES = (PassportState.activated.value, PassportState.transfer_pending.value)
+VEHICLE_FIELDS = ("brand", "model")
+ROW_FIELDS = (*CONTACT_FIELDS, *VEHICLE_FIELDS, "apk_expiry")
 
 
-@dataclass
-class Plan:
-    plan: str
-    reason: str | None = None
-    passport: Passport | None = None
+def _live_passport(garage_id: int | None = None):
+    """The live passport of a batch row's plate (optionally: at this garage)."""
+    condition = and_(
+        Passport.plate == BatchRow.plate, Passport.state != PassportState.archived.value
+    )
+    return condition if garage_id is None else and_(condition, Passport.garage_id == garage_id)
 
 
-def plan_rows(session: Session, garage_id: int, rows: list) -> list[Plan]:
-    """What each row would do now. ``rows`` carry .plate, .email, .values and .reason."""
-    valid = [r for r in rows if not r.reason]
-    plates = [r.plate for r in valid]
-    live = {}
-    for start in range(0, len(plates), CHUNK):
-        for passport in session.scalars(
-            select(Passport)
-            .where(
-                Passport.plate.in_(plates[start : start + CHUNK]),
-                Passport.state != PassportState.archived.value,
-            )
-            .execution_options(**{ALL_TENANTS: True})
-        ).unique():
-            live[passport.plate] = passport
-    transferred = _transferred(session, [p.id for p in live.values() if p.garage_id == garage_id])
-    plans = []
-    for row in rows:
-        if row.reason:
-            plans.append(Plan("refused", row.reason))
-            continue
-        passport = live.get(row.plate)
-        if passport is None:
-            plans.append(Plan("create"))
-        elif passport.garage_id != garage_id:
-            plans.append(
-                Plan("refused", str(_l("The plate has an active passport at another garage.")))
-            )
-        elif email_key(passport.owner.email) != email_key(row.email) and (
-            passport.state in (PassportState.activated.value, PassportState.transfer_pending.value)
-            or passport.id in transferred
-        ):
-            plans.append(
-                Plan(
-                    "refused",
-                    str(
-                        _l(
-                            "The passport is activated or transferred: "
-                            "its e-mail can only be changed by the "
-                            "support desk."
-                        )
-                    ),
-                    passport,
-                )
-            )
-        elif _differs(passport, row.values):
-            plans.append(Plan("update", None, passport))
-        else:
-            plans.append(Plan("unchanged", None, passport))
-    return plans
+def _filled_and_different(row_column, stored_column):
+    """A cell the list fills in that differs from what is stored: empty cells change nothing."""
+    return and_(row_column.is_not(None), func.coalesce(stored_column, "") != row_column)
 
 
-def _transferred(session: Session, passport_ids: list[int]) -> set[int]:
-    if not passport_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(Transfer.passport_id)
-            .where(
-                Transfer.passport_id.in_(passport_ids),
-                Transfer.kind == "owner",
-                Transfer.state == TransferState.accepted.value,
-            )
-            .execution_options(**{ALL_TENANTS: True})
+def _passport_differs():
+    return or_(
+        func.lower(Customer.email) != BatchRow.email_key,
+        *(
+            _filled_and_different(getattr(BatchRow, name), getattr(Passport, name))
+            for name in VEHICLE_FIELDS
+        ),
+        and_(
+            BatchRow.apk_expiry.is_not(None),
+            Passport.apk_expiry.is_distinct_from(BatchRow.apk_expiry),
+        ),
+    )
+
+
+def _contact_differs():
+    return or_(
+        *(
+            _filled_and_different(getattr(BatchRow, name), getattr(Customer, name))
+            for name in CONTACT_FIELDS
         )
     )
 
 
-def _differs(passport: Passport, values: dict) -> bool:
-    if email_key(passport.owner.email) != email_key(values.get("email", "")):
-        return True
-    for name in PASSPORT_FIELDS:
-        if name in values and _plain(getattr(passport, name)) != _plain(values[name]):
-            return True
-    return any(
-        name in values and (getattr(passport.owner, name) or "") != values[name]
-        for name in CONTACT_FIELDS
+def _plan_rows(session: Session, job: BatchJob, *criteria) -> None:
+    """Plan every checked row of the job that matches ``criteria`` in one UPDATE.
+
+    create: no live passport with the plate; refused: live at another garage, or the
+    e-mail of an activated or transferred passport would change (R-PP-7); update: the
+    owner's e-mail, a vehicle field, or (for the row that leads its e-mail) the customer's
+    contact data differs; unchanged otherwise. Run at the preview and again per chunk,
+    because the database may have changed in between.
+    """
+    garage_id = job.garage_id
+    elsewhere = exists().where(_live_passport(), Passport.garage_id != garage_id)
+    transferred = exists().where(
+        Transfer.passport_id == Passport.id,
+        Transfer.kind == "owner",
+        Transfer.state == TransferState.accepted.value,
     )
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else (value or "")
+    locked = exists().where(
+        _live_passport(garage_id),
+        Customer.id == Passport.owner_id,
+        func.lower(Customer.email) != BatchRow.email_key,
+        or_(Passport.state.in_(LOCKED_STATES), transferred),
+    )
+    here = exists().where(_live_passport(garage_id))
+    differs = exists().where(
+        _live_passport(garage_id),
+        Customer.id == Passport.owner_id,
+        or_(_passport_differs(), and_(BatchRow.leads, _contact_differs())),
+    )
+    other_garage = str(_l("The plate has an active passport at another garage."))
+    email_locked = str(
+        _l(
+            "The passport is activated or transferred: its e-mail can only be changed "
+            "by the support desk."
+        )
+    )
+    session.execute(
+        update(BatchRow)
+        .where(BatchRow.batch_job_id == job.id, BatchRow.valid, *criteria)
+        .values(
+            plan=case(
+                (elsewhere, "refused"),
+                (locked, "refused"),
+                (~here, "create"),
+                (differs, "update"),
+                else_="unchanged",
+            ),
+            reason=case((elsewhere, other_garage), (locked, email_locked), else_=null()),
+        )
+        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+    )
 
 
 # --- upload and preview (R-BJ-2, R-BJ-3) ---------------------------------------------------
@@ -187,7 +202,7 @@ def upload_list(
         uploaded_by=actor.name,
         send_to_customers=bool(send_to_customers),
         total_rows=read.size,
-        counts=_counts([]),
+        counts=_counts({}),
     )
     session.add(job)
     if read.size > background_from:
@@ -217,7 +232,9 @@ def preview_in_background(session: Session, job_id: int) -> BatchJob:
         session.execute(update(BatchJob).where(BatchJob.id == job.id).values(done_rows=done))
         session.commit()
 
-    rows = check_rows(read_list(job.filename, job.upload), progress=progress)
+    # Progress commits as it goes; rows of an earlier, interrupted attempt go first.
+    session.execute(delete(BatchRow).where(BatchRow.batch_job_id == job.id))
+    rows = list(check_rows(read_list(job.filename, job.upload), progress=progress))
     _store_preview(session, job, rows)
     job.upload = None
     job.done_rows = 0
@@ -226,29 +243,62 @@ def preview_in_background(session: Session, job_id: int) -> BatchJob:
     return job
 
 
-def _store_preview(session: Session, job: BatchJob, rows: list) -> None:
-    plans = plan_rows(session, job.garage_id, rows)
-    job.total_rows = len(rows)
-    job.counts = _counts(p.plan for p in plans)
-    session.execute(
-        insert(BatchRow.__table__),
-        [
-            {
-                "batch_job_id": job.id,
-                "row_number": row.row_number,
-                "plate": row.plate,
-                "email": row.email,
-                "values": _json_values(row.values),
-                "plan": plan.plan,
-                "reason": plan.reason,
-            }
-            for row, plan in zip(rows, plans, strict=True)
-        ],
+STAGED_COLUMNS = [
+    "batch_job_id",
+    "row_number",
+    "plate",
+    "email",
+    "email_key",
+    "valid",
+    "leads",
+    "values",
+    "plan",
+    "reason",
+    *ROW_FIELDS,
+]
+
+
+def _store_preview(session: Session, job: BatchJob, rows) -> None:
+    """Stage the checked rows (COPY on PostgreSQL), then plan them all in one statement."""
+    leading: set[str] = set()
+
+    def staged():
+        for row in rows:
+            key = email_key(row.email)
+            valid = row.reason is None
+            leads = valid and key not in leading
+            if leads:
+                leading.add(key)
+            values = row.values
+            yield (
+                job.id,
+                row.row_number,
+                row.plate,
+                row.email,
+                key,
+                valid,
+                leads,
+                None if valid else _json_values(values),
+                "create" if valid else "refused",
+                row.reason,
+                *((values.get(name) or None) if valid else None for name in ROW_FIELDS),
+            )
+
+    total = load_rows(session, BatchRow.__table__, STAGED_COLUMNS, staged())
+    _plan_rows(session, job)
+    job.total_rows = total
+    job.counts = _counts(
+        dict(
+            session.execute(
+                select(BatchRow.plan, func.count())
+                .where(BatchRow.batch_job_id == job.id)
+                .group_by(BatchRow.plan)
+            ).all()
+        )
     )
 
 
-def _counts(plans) -> dict:
-    counted = Counter(plans)
+def _counts(counted: dict) -> dict:
     return {key: counted.get(key, 0) for key in PLANS}
 
 
@@ -358,302 +408,373 @@ def process_job(
     )
     garage = session.get(Garage, job.garage_id)
     while True:
-        rows = session.scalars(
-            select(BatchRow)
+        # The chunk is the next rows without an outcome, up to a row number: a resumed
+        # run starts right after the last committed chunk.
+        last = session.scalar(
+            select(BatchRow.row_number)
             .where(BatchRow.batch_job_id == job.id, BatchRow.outcome.is_(None))
             .order_by(BatchRow.row_number)
-            .limit(chunk_size)
-        ).all()
-        if not rows:
-            break
-        _apply_chunk(session, job, garage, rows, actor, base_url)
-        job.done_rows = session.scalar(
-            select(func.count())
-            .select_from(BatchRow)
-            .where(BatchRow.batch_job_id == job.id, BatchRow.outcome.is_not(None))
+            .offset(chunk_size - 1)
+            .limit(1)
         )
+        done = _run_chunk(session, job, garage, last, actor, base_url)
+        if not done:
+            break
+        job.done_rows = (job.done_rows or 0) + done
         job.heartbeat_at = utcnow()
         session.commit()
-    outcomes = Counter(
-        session.scalars(select(BatchRow.outcome).where(BatchRow.batch_job_id == job.id))
+    outcomes = dict(
+        session.execute(
+            select(BatchRow.outcome, func.count())
+            .where(BatchRow.batch_job_id == job.id)
+            .group_by(BatchRow.outcome)
+        ).all()
     )
-    job.counts = {
-        "create": outcomes.get("created", 0),
-        "update": outcomes.get("updated", 0),
-        "unchanged": outcomes.get("unchanged", 0),
-        "refused": outcomes.get("refused", 0),
-    }
+    job.counts = _counts({PLAN_OF.get(k, k): n for k, n in outcomes.items()})
+    job.done_rows = sum(outcomes.values())
     job.state = BatchState.done.value
     job.finished_at = utcnow()
     session.commit()
     return job
 
 
-@dataclass
-class _Row:
-    """A stored row seen as a ListRow (for plan_rows)."""
-
-    stored: BatchRow
-    values: dict
-    reason: str | None = None
-
-    @property
-    def plate(self) -> str:
-        return self.stored.plate
-
-    @property
-    def email(self) -> str:
-        return self.stored.email
+def _chunk(job: BatchJob, last: int | None, row=BatchRow) -> list:
+    """The rows of the chunk that ends at row number ``last`` (None: all that are left)."""
+    criteria = [row.batch_job_id == job.id, row.outcome.is_(None)]
+    return criteria if last is None else [*criteria, row.row_number <= last]
 
 
-def _apply_chunk(
-    session: Session,
-    job: BatchJob,
-    garage: Garage,
-    stored: list[BatchRow],
-    actor: Actor,
-    base_url: str,
-) -> None:
-    rows = [_Row(r, _typed(r.values), r.reason if r.plan == "refused" else None) for r in stored]
-    plans = plan_rows(session, job.garage_id, rows)
-    customers = _customers_for(
-        session,
-        job.garage_id,
-        [r for r, p in zip(rows, plans, strict=True) if p.plan in ("create", "update")],
-        actor,
-    )
+PLAN_OF = {"created": "create", "updated": "update"}
+OUTCOME_OF = {plan: outcome for outcome, plan in PLAN_OF.items()}
+
+
+def _run_chunk(
+    session: Session, job: BatchJob, garage: Garage, last: int | None, actor: Actor, base_url: str
+) -> int:
+    """One chunk in a few set-based statements; returns how many rows got an outcome."""
+    in_chunk = and_(*_chunk(job, last))
+    _plan_rows(session, job, in_chunk)
     now = utcnow()
-    new_passports, audit_updates = [], []
-    for row, plan in zip(rows, plans, strict=True):
-        if plan.plan == "create":
-            customer_id = customers[email_key(row.email)]
-            stock = email_key(row.email) == email_key(garage.email)
-            new_passports.append(
+    writes = _Writes(session, job, last, actor, now)
+    writes.create_customers()
+    writes.update_customers()
+    writes.update_passports()
+    created = writes.create_passports(email_key(garage.email or ""))
+    if job.send_to_customers and created:
+        _queue_activation_mails(session, garage, created, base_url, now)
+    result = session.execute(
+        update(BatchRow)
+        .where(in_chunk)
+        .values(
+            outcome=case(OUTCOME_OF, value=BatchRow.plan, else_=BatchRow.plan),
+            passport_id=select(Passport.id).where(_live_passport(job.garage_id)).scalar_subquery(),
+        )
+        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+    )
+    return result.rowcount
+
+
+@dataclass
+class _Writes:
+    """The writes of one chunk, each an INSERT … SELECT or UPDATE … FROM over the staged
+    rows, each with its audit rows written by the database from the same rows."""
+
+    session: Session
+    job: BatchJob
+    last: int | None
+    actor: Actor
+    now: dt.datetime
+
+    def _rows(self, *plans: str):
+        return and_(*_chunk(self.job, self.last), BatchRow.plan.in_(plans))
+
+    def _same_customer(self):
+        return and_(
+            Customer.garage_id == self.job.garage_id,
+            func.lower(Customer.email) == BatchRow.email_key,
+        )
+
+    def create_customers(self) -> None:
+        """A customer per new e-mail, from the chunk's first row with that e-mail."""
+        first = aliased(BatchRow)
+        first_row = (
+            select(func.min(first.row_number))
+            .where(
+                *_chunk(self.job, self.last, first),
+                first.email_key == BatchRow.email_key,
+                first.plan.in_(("create", "update")),
+            )
+            .scalar_subquery()
+        )
+        source = select(
+            literal(self.job.garage_id),
+            BatchRow.email,
+            *(getattr(BatchRow, name) for name in CONTACT_FIELDS),
+            literal(self.now, UTCDateTime),
+        ).where(
+            self._rows("create", "update"),
+            BatchRow.row_number == first_row,
+            ~exists().where(self._same_customer()),
+        )
+        table = Customer.__table__
+        ids = self.session.scalars(
+            insert(table)
+            .from_select(["garage_id", "email", *CONTACT_FIELDS, "created_at"], source)
+            .returning(table.c.id)
+        ).all()
+        fields = ("email", *CONTACT_FIELDS)
+        self._audit_inserts(Customer, "customer", ids, fields)
+
+    def update_customers(self) -> None:
+        """The row that leads an e-mail fills in the existing customer's contact data."""
+        target = and_(self._rows("create", "update"), BatchRow.leads, self._same_customer())
+        changes = {
+            name: case(
+                (
+                    _filled_and_different(getattr(BatchRow, name), getattr(Customer, name)),
+                    json_pair(self.session, getattr(Customer, name), getattr(BatchRow, name)),
+                ),
+                else_=null(),
+            )
+            for name in CONTACT_FIELDS
+        }
+        self._audit(
+            "update",
+            "customer",
+            select(
+                Customer.id, Customer.garage_id, null(), json_changes(self.session, changes)
+            ).where(target, _contact_differs()),
+        )
+        self.session.execute(
+            update(Customer)
+            .where(target, _contact_differs())
+            .values(
                 {
-                    "garage_id": job.garage_id,
-                    "plate": row.plate,
-                    "owner_id": customer_id,
-                    "brand": row.values.get("brand"),
-                    "model": row.values.get("model"),
-                    "apk_expiry": row.values.get("apk_expiry"),
-                    "stock_car": stock,
-                    "state": PassportState.activated.value
-                    if stock
-                    else PassportState.created.value,
-                    "activated_at": now if stock else None,
-                    "created_via": "list",
-                    "created_at": now,
+                    name: func.coalesce(getattr(BatchRow, name), getattr(Customer, name))
+                    for name in CONTACT_FIELDS
                 }
             )
-        elif plan.plan == "update":
-            passport = plan.passport
-            changes = {}
-            new_owner = customers[email_key(row.email)]
-            if new_owner != passport.owner_id:
-                changes["owner_id"] = (passport.owner_id, new_owner)
-            for name in PASSPORT_FIELDS:
-                if name in row.values and _plain(getattr(passport, name)) != _plain(
-                    row.values[name]
-                ):
-                    changes[name] = (getattr(passport, name), row.values[name])
-            if changes:
-                session.execute(
-                    update(Passport)
-                    .where(Passport.id == passport.id)
-                    .values({k: new for k, (_, new) in changes.items()})
-                    .execution_options(synchronize_session=False)
-                )
-                audit_updates.append(("update", passport.id, changes))
-    created = {}
-    if new_passports:
-        table = Passport.__table__
-        result = session.execute(insert(table).returning(table.c.id, table.c.plate), new_passports)
-        created = {plate: passport_id for passport_id, plate in result}
-        record_bulk(
-            session,
-            actor,
-            "passport",
-            [
-                (
-                    "insert",
-                    created[p["plate"]],
-                    {k: (None, v) for k, v in p.items() if v is not None},
-                )
-                for p in new_passports
-            ],
-            garage_id=job.garage_id,
-        )
-    if audit_updates:
-        record_bulk(session, actor, "passport", audit_updates, garage_id=job.garage_id)
-    if job.send_to_customers and created:
-        _queue_activation_mails(
-            session,
-            job,
-            garage,
-            [(created[p["plate"]], p) for p in new_passports if not p["stock_car"]],
-            base_url,
-        )
-    # One UPDATE per (outcome, reason, passport known) group instead of one per row.
-    groups: dict[tuple, list[int]] = {}
-    linked: dict[int, int] = {}
-    for row, plan in zip(rows, plans, strict=True):
-        outcome = {"create": "created", "update": "updated"}.get(plan.plan, plan.plan)
-        groups.setdefault((outcome, plan.reason), []).append(row.stored.id)
-        passport_id = created.get(row.plate) or (plan.passport.id if plan.passport else None)
-        if passport_id:
-            linked[row.stored.id] = passport_id
-    for (outcome, reason), ids in groups.items():
-        session.execute(
-            update(BatchRow)
-            .where(BatchRow.id.in_(ids))
-            .values(outcome=outcome, reason=reason)
-            .execution_options(synchronize_session=False)
-        )
-    if linked:
-        # The passport of each row, looked up by plate in the same statement.
-        session.execute(
-            update(BatchRow)
-            .where(BatchRow.id.in_(list(linked)))
-            .values(
-                passport_id=select(Passport.id)
-                .where(
-                    Passport.plate == BatchRow.plate,
-                    Passport.garage_id == job.garage_id,
-                    Passport.state != PassportState.archived.value,
-                )
-                .scalar_subquery()
-            )
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         )
 
-
-def _typed(values: dict) -> dict:
-    typed = dict(values)
-    if typed.get("apk_expiry"):
-        typed["apk_expiry"] = dt.date.fromisoformat(typed["apk_expiry"])
-    return typed
-
-
-def _customers_for(session: Session, garage_id: int, rows: list, actor: Actor) -> dict[str, int]:
-    """Customer id per e-mail key, creating the missing customers in one INSERT."""
-    keys = {email_key(r.email): r for r in rows}
-    found = {}
-    key_list = list(keys)
-    for start in range(0, len(key_list), CHUNK):
-        for customer_id, email in session.execute(
-            select(Customer.id, Customer.email)
+    def _new_owner(self):
+        """The customer of the row's e-mail (the oldest, should the garage have two)."""
+        candidate = aliased(Customer)
+        return (
+            select(func.min(candidate.id))
             .where(
-                Customer.garage_id == garage_id,
-                func.lower(Customer.email).in_(key_list[start : start + CHUNK]),
+                candidate.garage_id == self.job.garage_id,
+                func.lower(candidate.email) == BatchRow.email_key,
             )
-            .order_by(Customer.id)
-            .execution_options(**{ALL_TENANTS: True})
-        ):
-            found.setdefault(email_key(email), customer_id)
-    missing = [
-        {
-            "garage_id": garage_id,
-            "email": row.email,
-            "created_at": utcnow(),
-            **{name: row.values.get(name) for name in CONTACT_FIELDS},
-        }
-        for key, row in keys.items()
-        if key not in found
-    ]
-    if missing:
-        # Core, one multi-row INSERT per thousand rows; the ORM's RETURNING path sent one
-        # statement per row here.
-        table = Customer.__table__
-        inserted = list(
-            session.execute(insert(table).returning(table.c.id, table.c.email), missing)
+            .correlate(BatchRow)
+            .scalar_subquery()
         )
-        for customer_id, email in inserted:
-            found[email_key(email)] = customer_id
-        by_key = {email_key(m["email"]): m for m in missing}
-        record_bulk(
-            session,
-            actor,
-            "customer",
-            [
+
+    def update_passports(self) -> None:
+        """New owner (by e-mail) and filled-in vehicle fields of the `update` rows."""
+        owner = Customer
+        target = and_(
+            self._rows("update"),
+            _live_passport(self.job.garage_id),
+            owner.id == Passport.owner_id,
+            _passport_differs(),
+        )
+        new_owner = self._new_owner()
+        changes = {
+            "owner_id": case(
                 (
-                    "insert",
-                    customer_id,
-                    {k: (None, v) for k, v in by_key[email_key(email)].items() if v},
+                    func.lower(owner.email) != BatchRow.email_key,
+                    json_pair(self.session, Passport.owner_id, new_owner),
+                ),
+                else_=null(),
+            ),
+            **{
+                name: case(
+                    (
+                        _filled_and_different(getattr(BatchRow, name), getattr(Passport, name)),
+                        json_pair(self.session, getattr(Passport, name), getattr(BatchRow, name)),
+                    ),
+                    else_=null(),
                 )
-                for customer_id, email in inserted
-            ],
-            garage_id=garage_id,
+                for name in VEHICLE_FIELDS
+            },
+            "apk_expiry": case(
+                (
+                    and_(
+                        BatchRow.apk_expiry.is_not(None),
+                        Passport.apk_expiry.is_distinct_from(BatchRow.apk_expiry),
+                    ),
+                    json_pair(self.session, Passport.apk_expiry, BatchRow.apk_expiry),
+                ),
+                else_=null(),
+            ),
+        }
+        self._audit(
+            "update",
+            "passport",
+            select(
+                Passport.id, Passport.garage_id, Passport.id, json_changes(self.session, changes)
+            ).where(target),
         )
-    return found
+        # Owner first, while the old owner's e-mail still tells which rows change owner.
+        self.session.execute(
+            update(Passport)
+            .where(target)
+            .values(
+                owner_id=new_owner,
+                **{
+                    name: func.coalesce(getattr(BatchRow, name), getattr(Passport, name))
+                    for name in (*VEHICLE_FIELDS, "apk_expiry")
+                },
+            )
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        )
+
+    def create_passports(self, garage_email_key: str) -> list[int]:
+        """The `create` rows' passports; the garage's own address makes a stock car."""
+        stock = BatchRow.email_key == garage_email_key
+        source = select(
+            literal(self.job.garage_id),
+            BatchRow.plate,
+            self._new_owner(),
+            *(getattr(BatchRow, name) for name in (*VEHICLE_FIELDS, "apk_expiry")),
+            stock,
+            case((stock, PassportState.activated.value), else_=PassportState.created.value),
+            case((stock, literal(self.now, UTCDateTime)), else_=null()),
+            literal("list"),
+            literal(self.now, UTCDateTime),
+        ).where(self._rows("create"))
+        table = Passport.__table__
+        columns = [
+            "garage_id",
+            "plate",
+            "owner_id",
+            *VEHICLE_FIELDS,
+            "apk_expiry",
+            "stock_car",
+            "state",
+            "activated_at",
+            "created_via",
+            "created_at",
+        ]
+        ids = self.session.scalars(
+            insert(table).from_select(columns, source).returning(table.c.id)
+        ).all()
+        self._audit_inserts(Passport, "passport", ids, columns[1:])
+        return ids
+
+    def _audit_inserts(self, model, table: str, ids: list[int], fields) -> None:
+        if not ids:
+            return
+        changes = {
+            name: case(
+                (
+                    getattr(model, name).is_not(None),
+                    json_pair(self.session, null(), getattr(model, name)),
+                ),
+                else_=null(),
+            )
+            for name in fields
+        }
+        passport_id = model.id if model is Passport else null()
+        for start in range(0, len(ids), CHUNK):
+            self._audit(
+                "insert",
+                table,
+                select(
+                    model.id, model.garage_id, passport_id, json_changes(self.session, changes)
+                ).where(model.id.in_(ids[start : start + CHUNK])),
+            )
+
+    def _audit(self, action: str, table: str, records) -> None:
+        """Audit rows (R-SEC-2) for (record id, garage id, passport id, changes) rows."""
+        records = records.add_columns(
+            literal(self.now, UTCDateTime),
+            literal(self.actor.id, Integer),
+            literal(self.actor.name),
+            literal(action),
+            literal(table),
+        )
+        self.session.execute(
+            insert(AuditLog.__table__)
+            .from_select(
+                [
+                    "record_id",
+                    "garage_id",
+                    "passport_id",
+                    "changes",
+                    "at",
+                    "actor_id",
+                    "actor_name",
+                    "action",
+                    "table_name",
+                ],
+                records,
+            )
+            .execution_options(**{ALL_TENANTS: True})
+        )
 
 
 def _queue_activation_mails(
-    session: Session,
-    job: BatchJob,
-    garage: Garage,
-    passports: list[tuple[int, dict]],
-    base_url: str,
+    session: Session, garage: Garage, passport_ids: list[int], base_url: str, now: dt.datetime
 ) -> None:
-    """R-BJ-3: "send the passports" — tokens and mails for the whole chunk at once."""
-    if not passports:
+    """R-BJ-3: "send the passports" — a token and a mail per new passport, loaded in bulk."""
+    rows = session.execute(
+        select(Passport.id, Passport.plate, Customer.email)
+        .join(Customer, Customer.id == Passport.owner_id)
+        .where(Passport.id.in_(passport_ids), Passport.stock_car.is_(False))
+        .execution_options(**{ALL_TENANTS: True})
+    ).all()
+    if not rows:
         return
-    now = utcnow()
-    tokens, mails = [], []
-    owners = dict(
-        session.execute(
-            select(Customer.id, Customer.email).where(
-                Customer.id.in_([p["owner_id"] for _, p in passports])
-            )
-        ).all()
-    )
     with force_locale("nl"):
-        for passport_id, passport in passports:
-            raw = secrets.token_urlsafe(32)
-            tokens.append(
-                {
-                    "purpose": ACTIVATION,
-                    "token_hash": _hash(raw),
-                    "subject_id": passport_id,
-                    "expires_at": now + ACTIVATION_TTL,
-                    "created_at": now,
-                }
+        # Translated once; filled in per passport below (no gettext call per row).
+        subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s"))
+        body = str(
+            _l(
+                "Dear customer,\n\n%(garage)s made a digital vehicle passport "
+                "for your car %(plate)s. Activate it and choose your password "
+                "within 7 days:\n\n%(link)s\n\nThe link works once.\n"
             )
-            plate = display_plate(passport["plate"])
-            mails.append(
-                {
-                    "garage_id": garage.id,
-                    "recipient": owners[passport["owner_id"]],
-                    "kind": "activation",
-                    "state": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                    "subject": str(
-                        _l(
-                            "Your AutoPassport for %(plate)s from %(garage)s",
-                            plate=plate,
-                            garage=garage.name,
-                        )
-                    ),
-                    "body": str(
-                        _l(
-                            "Dear customer,\n\n%(garage)s made a digital vehicle passport "
-                            "for your car %(plate)s. Activate it and choose your password "
-                            "within 7 days:\n\n%(link)s\n\nThe link works once.\n",
-                            garage=garage.name,
-                            plate=plate,
-                            link=f"{base_url.rstrip('/')}/activate/{raw}",
-                        )
-                    ),
-                }
-            )
-    session.execute(insert(AccessToken.__table__), tokens)
-    session.execute(insert(OutboxMessage.__table__), mails)
+        )
+    link = f"{base_url.rstrip('/')}/activate/"
+    expires = now + ACTIVATION_TTL
+    tokens, mails = [], []
+    for passport_id, plate, email in rows:
+        raw = secrets.token_urlsafe(32)
+        tokens.append((ACTIVATION, _hash(raw), passport_id, expires, now))
+        shown = display_plate(plate)
+        text = {"plate": shown, "garage": garage.name, "link": link + raw}
+        mails.append(
+            (garage.id, email, "activation", "pending", 0, now, now, subject % text, body % text)
+        )
+    load_rows(
+        session,
+        AccessToken.__table__,
+        ["purpose", "token_hash", "subject_id", "expires_at", "created_at"],
+        tokens,
+    )
+    load_rows(
+        session,
+        OutboxMessage.__table__,
+        [
+            "garage_id",
+            "recipient",
+            "kind",
+            "state",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+            "subject",
+            "body",
+        ],
+        mails,
+    )
     session.execute(
         update(Passport)
-        .where(Passport.id.in_([pid for pid, _ in passports]))
+        .where(Passport.id.in_([passport_id for passport_id, _, _ in rows]))
         .values(state=PassportState.sent.value, sent_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
     )
 
 
@@ -701,14 +822,18 @@ def refused_rows_xlsx(session: Session, job: BatchJob) -> bytes:
     def lines():
         yield REFUSED_HEADER
         for row in job_rows(session, job, outcome="refused"):
-            values = dict(row.values or {})
-            if values.get("apk_expiry"):
+            # A row refused by its own check keeps its cells as typed; a checked row that the
+            # database refused has them in its columns.
+            values = dict(row.values or {name: getattr(row, name) for name in ROW_FIELDS})
+            values.setdefault("email", row.email)
+            apk = values.get("apk_expiry")
+            if isinstance(apk, str):
                 try:
-                    values["apk_expiry"] = dt.date.fromisoformat(values["apk_expiry"]).strftime(
-                        "%d-%m-%Y"
-                    )
+                    apk = dt.date.fromisoformat(apk)
                 except ValueError:
                     pass
+            if isinstance(apk, dt.date):
+                values["apk_expiry"] = apk.strftime("%d-%m-%Y")
             values["plate"] = display_plate(values.get("plate") or row.plate)
             yield [values.get(key, "") for key in _VALUE_KEYS] + [row.reason or ""]
 

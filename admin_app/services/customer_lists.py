@@ -15,9 +15,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
+from admin_app.models import Customer, Passport
+from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.services.emails import valid_email
 from admin_app.services.errors import InvalidInput, TooLarge
 from admin_app.services.plates import normalize_plate, side_code
 
@@ -43,6 +45,11 @@ HEADERS = {
 }
 REQUIRED = ("plate", "email", "last_name")
 TEXT_COLUMNS = tuple(c for c in HEADERS if c not in ("plate", "email", "apk_expiry"))
+# What the database holds: a longer cell is refused with its row, not at the nightly run.
+MAX_LENGTH = {
+    **{name: Customer.__table__.c[name].type.length for name in CONTACT_FIELDS},
+    **{name: Passport.__table__.c[name].type.length for name in ("brand", "model")},
+}
 
 
 def _key(header: str) -> str:
@@ -219,10 +226,10 @@ def read_list(filename: str, data: bytes) -> ReadList:
     return ReadList(mapping, body)
 
 
-def check_rows(read: ReadList, *, progress=None, every: int = 5000) -> list[ListRow]:
-    """Every data row with its sheet row number (the header is row 1), checked on its own;
-    ``progress(done)`` is called every ``every`` rows."""
-    rows = []
+def check_rows(read: ReadList, *, progress=None, every: int = 5000) -> Iterator[ListRow]:
+    """Every data row with its sheet row number (the header is row 1), checked on its own,
+    one at a time (a large list is never held twice); ``progress(done)`` is called every
+    ``every`` rows."""
     first_row_of_plate: dict[str, int] = {}
     for offset, cells in enumerate(read.body):
         if progress and offset and offset % every == 0:
@@ -239,13 +246,12 @@ def check_rows(read: ReadList, *, progress=None, every: int = 5000) -> list[List
                 row.reason = str(_l("Plate repeats row %(row)s of this file.", row=earlier))
             else:
                 first_row_of_plate[row.plate] = row.row_number
-        rows.append(row)
-    return rows
+        yield row
 
 
 def parse_list(filename: str, data: bytes) -> list[ListRow]:
     """read_list and check_rows in one go."""
-    return check_rows(read_list(filename, data))
+    return list(check_rows(read_list(filename, data)))
 
 
 def check_row(row_number: int, raw: dict) -> ListRow | None:
@@ -257,10 +263,18 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
     row.values["plate"] = plate
     email = (values.get("email") or "").strip()
     row.values["email"] = email
+    reasons = []
     for column in TEXT_COLUMNS:
         if values.get(column):
             row.values[column] = values[column]
-    reasons = []
+            if len(values[column]) > MAX_LENGTH[column]:
+                reasons.append(
+                    _l(
+                        "'%(column)s' is longer than %(length)s characters.",
+                        column=HEADERS[column][0],
+                        length=MAX_LENGTH[column],
+                    )
+                )
     if not plate:
         reasons.append(_l("Plate missing."))
     elif len(plate) != 6 or side_code(plate) is None:
@@ -268,11 +282,11 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
     if not email:
         reasons.append(_l("E-mail missing."))
     else:
-        try:
-            result = validate_email(email, check_deliverability=False)
-            row.values["email"] = f"{email.rpartition('@')[0]}@{result.domain.lower()}"
-        except EmailNotValidError:
+        normalized = valid_email(email)
+        if normalized is None:
             reasons.append(_l("'%(email)s' is not a valid e-mail address.", email=email))
+        else:
+            row.values["email"] = normalized
     if not values.get("last_name"):
         reasons.append(_l("Last name missing."))
     apk = raw.get("apk_expiry")
@@ -302,12 +316,22 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+_DUTCH_DATE = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
+
+
 def _date(value) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     text = str(value).strip()
+    dutch = _DUTCH_DATE.fullmatch(text)
+    if dutch:
+        day, month, year = map(int, dutch.groups())
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return None
     for pattern in ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"):
         try:
             return dt.datetime.strptime(text, pattern).date()

@@ -281,3 +281,73 @@ def test_r_bj_2_a_large_list_is_previewed_in_the_background_with_progress(acting
     job = s.get(BatchJob, job.id)
     assert job.state == "preview" and job.upload is None
     assert job.counts == {"create": 45, "update": 0, "unchanged": 0, "refused": 15}
+
+
+def _edited(name: str, edits: dict[int, dict[str, str]]) -> bytes:
+    """The sample list with some cells changed: {data row index: {header: value}}."""
+    lines = (DATA / name).read_bytes().decode("cp1252").split("\r\n")
+    header = lines[0].split(";")
+    for index, cells in edits.items():
+        values = lines[index + 1].split(";")
+        for column, value in cells.items():
+            values[header.index(column)] = value
+        lines[index + 1] = ";".join(values)
+    return "\r\n".join(lines).encode("cp1252")
+
+
+def test_r_bj_6_a_changed_list_updates_owner_vehicle_and_contact_data_with_audit(acting_as, world):
+    s = world.session
+    name = "klantenlijst-voorbeeld.csv"
+    with acting_as("garage-devries") as acting:
+        first = upload(s, acting, name)
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, first.id, actor=acting.actor)
+    run(s, first.id)
+    edited = _edited(
+        name,
+        {
+            0: {"merk": "Tesla"},
+            1: {"telefoon": "06-99999999"},
+            2: {"email": "nieuwe.eigenaar@example.nl"},
+            3: {"merk": ""},  # an empty cell changes nothing
+        },
+    )
+    audit_before = s.scalar(select(func.max(AuditLog.id)))
+    with acting_as("garage-devries") as acting:
+        second = upload(s, acting, "gewijzigd.csv", edited)
+        assert second.counts == {"create": 0, "update": 3, "unchanged": 37, "refused": 0}
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, second.id, actor=acting.actor)
+    done = run(s, second.id)
+    assert done.counts == {"create": 0, "update": 3, "unchanged": 37, "refused": 0}
+    rows = {
+        r.row_number: r
+        for r in s.scalars(select(BatchRow).where(BatchRow.batch_job_id == second.id))
+    }
+    tesla = s.get(Passport, rows[2].passport_id)
+    assert tesla.brand == "Tesla"
+    assert s.get(Passport, rows[3].passport_id).owner.phone == "06-99999999"
+    assert s.get(Passport, rows[4].passport_id).owner.email == "nieuwe.eigenaar@example.nl"
+    assert s.get(Passport, rows[5].passport_id).brand  # kept
+    audit = s.scalars(select(AuditLog).where(AuditLog.id > audit_before)).all()
+    changes = sorted((a.table_name, a.action, sorted(a.changes)) for a in audit)
+    # One new customer (the new owner's e-mail), one contact change, two passport changes.
+    assert len(changes) == 4
+    assert ("passport", "update", ["brand"]) in changes
+    assert ("passport", "update", ["owner_id"]) in changes
+    assert ("customer", "update", ["phone"]) in changes
+    new_customer = next(c for c in changes if c[:2] == ("customer", "insert"))
+    assert {"email", "last_name"} <= set(new_customer[2])
+    brand_change = next(a for a in audit if sorted(a.changes) == ["brand"])
+    assert brand_change.changes["brand"][1] == "Tesla"
+    with acting_as("garage-devries") as acting:
+        again = upload(s, acting, "gewijzigd.csv", edited)
+        assert again.counts == {"create": 0, "update": 0, "unchanged": 40, "refused": 0}
+
+
+def test_r_bj_2_a_cell_longer_than_the_database_holds_is_refused_with_its_row(acting_as, world):
+    data = f"kenteken;email;achternaam;plaats\r\n12-ABC-3;a@example.nl;A;{'x' * 101}\r\n"
+    with acting_as("garage-devries") as acting:
+        job = upload(world.session, acting, "lang.csv", data.encode())
+        row = world.session.scalars(select(BatchRow).where(BatchRow.batch_job_id == job.id)).one()
+        assert row.plan == "refused" and "plaats" in row.reason and "100" in row.reason
