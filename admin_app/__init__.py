@@ -20,8 +20,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # psycopg2 sends an executemany row by row unless told to batch (the importer's
         # bulk UPDATEs); INSERTs already go as multi-row VALUES.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("executemany_mode", "values_plus_batch")
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("executemany_mode", "values_plus_batch")
+        # JIT compiles every statement the planner thinks costly: ~1 s each for the
+        # importer's set-based statements that then run in 70 ms. Short queries never win.
+        options.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
     logging.basicConfig(level=logging.INFO)
     # FAB narrates its start-up and warns about filters of its own role screens.
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session, aliased
@@ -49,7 +50,7 @@ from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
-from admin_app.services.bulk import json_changes, json_pair, load_rows
+from admin_app.services.bulk import is_postgresql, json_changes, json_pair, load_rows
 from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, NotFound
@@ -285,6 +286,9 @@ def _store_preview(session: Session, job: BatchJob, rows) -> None:
             )
 
     total = load_rows(session, BatchRow.__table__, STAGED_COLUMNS, staged())
+    if is_postgresql(session):
+        # Fresh statistics, or the planner guesses the staged rows' joins blind.
+        session.execute(text("ANALYZE batch_row"))
     _plan_rows(session, job)
     job.total_rows = total
     job.counts = _counts(
@@ -407,6 +411,7 @@ def process_job(
         garage_id=job.garage_id,
     )
     garage = session.get(Garage, job.garage_id)
+    chunks = 0
     while True:
         # The chunk is the next rows without an outcome, up to a row number: a resumed
         # run starts right after the last committed chunk.
@@ -423,6 +428,13 @@ def process_job(
         job.done_rows = (job.done_rows or 0) + done
         job.heartbeat_at = utcnow()
         session.commit()
+        chunks += 1
+        if is_postgresql(session) and chunks & (chunks - 1) == 0:
+            # A list can multiply a garage's rows within one run; with statistics from
+            # before it the planner picks scans that make every chunk slower than the
+            # last. Refreshed after chunk 1, 2, 4, 8, …: never more than twice stale.
+            session.execute(text("ANALYZE customer, passport"))
+            session.commit()
     outcomes = dict(
         session.execute(
             select(BatchRow.outcome, func.count())
@@ -459,7 +471,7 @@ def _run_chunk(
     writes.create_customers()
     writes.update_customers()
     writes.update_passports()
-    created = writes.create_passports(email_key(garage.email or ""))
+    created = writes.create_passports(email_key(garage.email or ""), job.send_to_customers)
     if job.send_to_customers and created:
         _queue_activation_mails(session, garage, created, base_url, now)
     result = session.execute(
@@ -496,25 +508,26 @@ class _Writes:
 
     def create_customers(self) -> None:
         """A customer per new e-mail, from the chunk's first row with that e-mail."""
-        first = aliased(BatchRow)
-        first_row = (
-            select(func.min(first.row_number))
-            .where(
-                *_chunk(self.job, self.last, first),
-                first.email_key == BatchRow.email_key,
-                first.plan.in_(("create", "update")),
+        # Ranked by a window function: a correlated min() per row was quadratic here.
+        ranked = (
+            select(
+                BatchRow.id,
+                func.row_number()
+                .over(partition_by=BatchRow.email_key, order_by=BatchRow.row_number)
+                .label("rank"),
             )
-            .scalar_subquery()
+            .where(self._rows("create", "update"))
+            .subquery()
         )
-        source = select(
-            literal(self.job.garage_id),
-            BatchRow.email,
-            *(getattr(BatchRow, name) for name in CONTACT_FIELDS),
-            literal(self.now, UTCDateTime),
-        ).where(
-            self._rows("create", "update"),
-            BatchRow.row_number == first_row,
-            ~exists().where(self._same_customer()),
+        source = (
+            select(
+                literal(self.job.garage_id),
+                BatchRow.email,
+                *(getattr(BatchRow, name) for name in CONTACT_FIELDS),
+                literal(self.now, UTCDateTime),
+            )
+            .join(ranked, ranked.c.id == BatchRow.id)
+            .where(ranked.c.rank == 1, ~exists().where(self._same_customer()))
         )
         table = Customer.__table__
         ids = self.session.scalars(
@@ -630,19 +643,23 @@ class _Writes:
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         )
 
-    def create_passports(self, garage_email_key: str) -> list[int]:
-        """The `create` rows' passports; the garage's own address makes a stock car."""
+    def create_passports(self, garage_email_key: str, sending: bool) -> list[int]:
+        """The `create` rows' passports; the garage's own address makes a stock car.
+        ``sending``: the activation mails are queued in this transaction (R-BJ-3)."""
         stock = BatchRow.email_key == garage_email_key
+        now = literal(self.now, UTCDateTime)
+        unsent = PassportState.sent.value if sending else PassportState.created.value
         source = select(
             literal(self.job.garage_id),
             BatchRow.plate,
             self._new_owner(),
             *(getattr(BatchRow, name) for name in (*VEHICLE_FIELDS, "apk_expiry")),
             stock,
-            case((stock, PassportState.activated.value), else_=PassportState.created.value),
-            case((stock, literal(self.now, UTCDateTime)), else_=null()),
+            case((stock, PassportState.activated.value), else_=unsent),
+            case((stock, now), else_=null()),
+            case((stock, null()), else_=now) if sending else null(),
             literal("list"),
-            literal(self.now, UTCDateTime),
+            now,
         ).where(self._rows("create"))
         table = Passport.__table__
         columns = [
@@ -654,6 +671,7 @@ class _Writes:
             "stock_car",
             "state",
             "activated_at",
+            "sent_at",
             "created_via",
             "created_at",
         ]
@@ -769,12 +787,6 @@ def _queue_activation_mails(
             "body",
         ],
         mails,
-    )
-    session.execute(
-        update(Passport)
-        .where(Passport.id.in_([passport_id for passport_id, _, _ in rows]))
-        .values(state=PassportState.sent.value, sent_at=now)
-        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
     )
 
 
