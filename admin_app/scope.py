@@ -25,10 +25,13 @@ from sqlalchemy.orm import Session, object_session, with_loader_criteria
 from admin_app.models import (
     AuditLog,
     BatchJob,
+    Checkpoint,
     ConsoleUser,
     Customer,
     FleetAccount,
     Garage,
+    InspectionForm,
+    InspectionInvitation,
     OutboxMessage,
     Passport,
     Transfer,
@@ -59,6 +62,9 @@ TENANT_MODELS = (
     OutboxMessage,
     Transfer,
     BatchJob,
+    InspectionForm,
+    InspectionInvitation,
+    Checkpoint,
 )
 
 
@@ -98,6 +104,9 @@ class Scope:
                 OutboxMessage: lambda cls: cls.garage_id == gid,
                 Transfer: lambda cls: cls.garage_id == gid,
                 BatchJob: lambda cls: cls.garage_id == gid,
+                InspectionForm: lambda cls: cls.garage_id == gid,
+                InspectionInvitation: lambda cls: cls.garage_id == gid,
+                Checkpoint: lambda cls: or_(cls.garage_id.is_(None), cls.garage_id == gid),
                 ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
             }
         if self.kind == FLEET:
@@ -120,6 +129,9 @@ class Scope:
                 AuditLog: nothing,
                 OutboxMessage: nothing,
                 BatchJob: nothing,
+                InspectionForm: nothing,
+                InspectionInvitation: nothing,
+                Checkpoint: nothing,
                 Transfer: lambda cls: cls.passport_id.in_(
                     select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
                 ),
@@ -140,6 +152,9 @@ class Scope:
                 AuditLog: nothing,
                 OutboxMessage: nothing,
                 BatchJob: nothing,
+                InspectionForm: nothing,
+                InspectionInvitation: nothing,
+                Checkpoint: nothing,
                 # Transfers to or from him: an owner sees what he gave away and receives.
                 Transfer: lambda cls: or_(
                     cls.to_customer_id.in_(customer_ids), cls.from_customer_id.in_(customer_ids)

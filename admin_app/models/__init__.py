@@ -5,6 +5,14 @@ from admin_app.models.batch_jobs import BatchJob, BatchRow, BatchState
 from admin_app.models.customers import Customer
 from admin_app.models.fleets import FleetAccount
 from admin_app.models.garages import Garage
+from admin_app.models.inspections import (
+    Checkpoint,
+    InspectionForm,
+    InspectionFormVersion,
+    InspectionInvitation,
+    PerformedWork,
+    Recall,
+)
 from admin_app.models.outbox import OutboxMessage
 from admin_app.models.passports import Passport, PassportState
 from admin_app.models.tokens import AccessToken
@@ -17,13 +25,19 @@ __all__ = [
     "BatchJob",
     "BatchRow",
     "BatchState",
+    "Checkpoint",
     "ConsoleUser",
     "Customer",
     "FleetAccount",
     "Garage",
+    "InspectionForm",
+    "InspectionFormVersion",
+    "InspectionInvitation",
     "OutboxMessage",
     "Passport",
     "PassportState",
+    "PerformedWork",
+    "Recall",
     "Transfer",
     "TransferState",
 ]

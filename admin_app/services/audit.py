@@ -21,7 +21,9 @@ from admin_app.models import (
     Customer,
     FleetAccount,
     Garage,
+    InspectionForm,
     Passport,
+    PerformedWork,
     Transfer,
 )
 from admin_app.models.base import utcnow
@@ -66,10 +68,14 @@ AUDITED = {
     FleetAccount: "fleet_account",
     ConsoleUser: "user",
     Transfer: "transfer",
+    InspectionForm: "inspection_form",
+    PerformedWork: "performed_work",
 }
 # Secrets never enter the log; bookkeeping fields would only drown the real changes.
 NEVER_LOGGED = {"password", "token_hash", "token", "secret"}
 NOT_WORTH_LOGGING = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on"}
+# A form's content is kept whole in each of its versions; the log would only repeat it.
+NOT_WORTH_LOGGING |= {"content"}
 
 
 def set_actor(session: Session, actor: Actor) -> None:

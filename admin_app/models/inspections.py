@@ -1,0 +1,158 @@
+"""Vehicle inspection forms (R-IN-1…7), their checkpoints, versions and the recall data."""
+
+from __future__ import annotations
+
+import enum
+
+from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import relationship
+
+from admin_app.models.base import UTCDateTime, utcnow
+from admin_app.models.types import PlateType
+
+
+class Checkpoint(Model):
+    """One line of the checklist: the platform's standard list (garage_id NULL) or a
+    garage's own addition."""
+
+    __tablename__ = "checkpoint"
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), index=True)
+    group_name = Column(String(80), nullable=False)
+    name = Column(String(120), nullable=False)
+    position = Column(Integer, nullable=False, default=0)
+
+
+class InspectionInvitation(Model):
+    """A customer registered his plate for an inspection at this garage (R-IN-1)."""
+
+    __tablename__ = "inspection_invitation"
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
+    passport_id = Column(Integer, ForeignKey("passport.id"), nullable=False, index=True)
+    wanted_date = Column(Date)
+    note = Column(String(500))
+    registered_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    passport = relationship("Passport")
+
+
+class FormKind(enum.StrEnum):
+    customer = "customer"  # customer and vehicle data filled in
+    all_ok = "all_ok"  # the same, every checkpoint preset to OK
+    blank = "blank"  # only inspector and date
+
+
+FORM_KIND_LABELS = {
+    FormKind.customer.value: _l("Filled with customer data"),
+    FormKind.all_ok.value: _l("Filled with customer data, every checkpoint OK"),
+    FormKind.blank.value: _l("Blank form"),
+}
+
+STATUSES = ("ok", "advice", "urgent", "na")
+STATUS_LABELS = {
+    "ok": _l("OK"),
+    "advice": _l("Advice"),
+    "urgent": _l("Urgent"),
+    "na": _l("n/a"),
+}
+
+
+class InspectionForm(Model):
+    """A form: a draft until saved, then numbered versions (R-IN-2, R-IN-5).
+
+    ``content`` is the form as it stands (customer, vehicle, checkpoint results, advice
+    items); every save copies it into a version, so earlier versions open unchanged.
+    """
+
+    __tablename__ = "inspection_form"
+    __table_args__ = (Index("ix_inspection_form_garage_id", "garage_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
+    passport_id = Column(Integer, ForeignKey("passport.id"), index=True)
+    invitation_id = Column(Integer, ForeignKey("inspection_invitation.id"))
+    kind = Column(String(10), nullable=False)
+    plate = Column(PlateType, index=True)
+    inspector = Column(String(120), nullable=False)
+    inspection_date = Column(Date, nullable=False)
+    version = Column(Integer, nullable=False, default=0)  # 0: a draft
+    send_updates = Column(Boolean, nullable=False, default=False)
+    still_adjusting = Column(Boolean, nullable=False, default=False)
+    content = Column(JSON, nullable=False, default=dict)
+    created_by = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    saved_at = Column(UTCDateTime)
+
+    passport = relationship("Passport")
+    garage = relationship("Garage")
+    versions = relationship(
+        "InspectionFormVersion", order_by="InspectionFormVersion.number", viewonly=True
+    )
+    performed_work = relationship("PerformedWork", order_by="PerformedWork.id", viewonly=True)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.version == 0
+
+
+class InspectionFormVersion(Model):
+    """A saved state of a form: number, who, when, what changed, the content then."""
+
+    __tablename__ = "inspection_form_version"
+    __table_args__ = (UniqueConstraint("form_id", "number"),)
+
+    id = Column(Integer, primary_key=True)
+    form_id = Column(Integer, ForeignKey("inspection_form.id", ondelete="CASCADE"), nullable=False)
+    number = Column(Integer, nullable=False)
+    saved_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    saved_by = Column(String(200), nullable=False)
+    changes = Column(JSON, nullable=False, default=list)
+    content = Column(JSON, nullable=False, default=dict)
+    mailed = Column(Boolean, nullable=False, default=False)
+
+
+class PerformedWork(Model):
+    """Work done on the car, noted on a saved form at any time (R-IN-4)."""
+
+    __tablename__ = "performed_work"
+
+    id = Column(Integer, primary_key=True)
+    form_id = Column(
+        Integer, ForeignKey("inspection_form.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    description = Column(String(500), nullable=False)
+    done_on = Column(Date, nullable=False)
+    added_by = Column(String(200), nullable=False)
+    added_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Recall(Model):
+    """Recall status per plate from the platform-wide import (R-IN-3), in the shape of the
+    Dutch vehicle authority's open data. Not a tenant's row: a garage reaches it only
+    through the plate of one of its own passports."""
+
+    __tablename__ = "recall"
+    __table_args__ = (UniqueConstraint("plate", "reference", name="uq_recall_plate_reference"),)
+
+    id = Column(Integer, primary_key=True)
+    plate = Column(PlateType, nullable=False, index=True)
+    reference = Column(String(40), nullable=False)
+    status = Column(String(1), nullable=False)  # O open, P repaired
+    description = Column(Text)
+    imported_at = Column(UTCDateTime, nullable=False, default=utcnow)

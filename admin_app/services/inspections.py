@@ -1,0 +1,843 @@
+"""Vehicle inspection forms (R-IN-1…7): find, create, fill in, save as versions, mail.
+
+A form is a draft until its first save; each save is a numbered version holding a copy
+of the content, so an earlier version opens exactly as it was. After the inspection day a
+saved form only takes performed work, unless the garage marked it "options and prices
+are still being adjusted".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from admin_app.models import (
+    Checkpoint,
+    Customer,
+    InspectionForm,
+    InspectionFormVersion,
+    InspectionInvitation,
+    Passport,
+    PerformedWork,
+    Recall,
+)
+from admin_app.models.base import utcnow
+from admin_app.models.inspections import STATUSES, FormKind
+from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services.audit import Actor
+from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
+from admin_app.services.passports import get_passport
+from admin_app.services.plates import display_plate, normalize_plate
+
+VAT_PERCENT = 21
+DATE_WINDOW_MONTHS = 4
+# The passport's dates a form shows (R-IN-3), in the order it shows them.
+PASSPORT_DATES = {
+    "next_service": _l("Next service"),
+    "apk_expiry": _l("APK expiry"),
+    "mobility_renewal": _l("Mobility service renewal"),
+}
+MAX_ADVICE_CENTS = 10_000_000  # € 100.000,00: a typo, not a repair
+FORM_SALT = "inspection-form"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+# --- money (R-IN-4) ------------------------------------------------------------------------
+
+
+def parse_price(text) -> int:
+    """A price incl. VAT as typed in the Netherlands (`1.234,56`, `12,5`, `€ 80`) or as a
+    JSON number, in cents; refuses negative, non-numeric and absurd amounts."""
+    if isinstance(text, bool):
+        raise InvalidInput(_l("The price is not an amount."), field="price")
+    if isinstance(text, (int, float)):
+        cents = round(float(text) * 100)
+    else:
+        raw = str(text or "").replace("€", "").replace(" ", "").strip()
+        if not raw:
+            raise InvalidInput(_l("Fill in a price."), field="price")
+        if "," in raw:
+            raw = raw.replace(".", "").replace(",", ".")  # Dutch: 1.234,56
+        if not re.fullmatch(r"-?\d+(\.\d{1,2})?", raw):
+            raise InvalidInput(
+                _l("'%(price)s' is not an amount (e.g. 1.234,56).", price=text), field="price"
+            )
+        cents = round(float(raw) * 100)
+    if cents < 0:
+        raise InvalidInput(_l("A price cannot be negative."), field="price")
+    if cents > MAX_ADVICE_CENTS:
+        raise InvalidInput(_l("That price is too high for an advice item."), field="price")
+    return cents
+
+
+def vat_in(cents: int) -> int:
+    """The VAT contained in a price incl. 21% VAT."""
+    return round(cents * VAT_PERCENT / (100 + VAT_PERCENT))
+
+
+def euro(cents: int) -> str:
+    """Dutch notation: € 1.234,56."""
+    whole, rest = divmod(abs(int(cents)), 100)
+    text = f"{whole:,}".replace(",", ".")
+    return f"{'-' if cents < 0 else ''}€ {text},{rest:02d}"
+
+
+# --- the dates shown on a form (R-IN-3) ----------------------------------------------------
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar months later; the 31st becomes the month's last day where needed."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+@dataclass(frozen=True)
+class ShownDate:
+    name: str
+    label: str
+    date: dt.date
+    overdue: bool
+
+
+def dates_to_show(dates: dict, inspection_date: dt.date) -> list[ShownDate]:
+    """The passport dates earlier than inspection date + 4 months; unknown ones left out,
+    passed ones marked overdue."""
+    limit = add_months(inspection_date, DATE_WINDOW_MONTHS)
+    shown = []
+    for name, label in PASSPORT_DATES.items():
+        value = dates.get(name)
+        if isinstance(value, str) and value:
+            value = dt.date.fromisoformat(value)
+        if isinstance(value, dt.date) and value < limit:
+            shown.append(ShownDate(name, str(label), value, value < inspection_date))
+    return shown
+
+
+# --- recalls (R-IN-3) -----------------------------------------------------------------------
+
+RECALL_COLUMNS = ("kenteken", "referentiecode_rdw", "code_status", "omschrijving_defect")
+
+
+def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor) -> dict:
+    """The platform-wide recall file (Admin): upsert by (plate, reference); O open, P
+    repaired. Returns counts; a file without the columns is refused whole."""
+    from admin_app.services.audit import record_bulk
+    from admin_app.services.customer_lists import read_table
+
+    if not actor.has("Admin"):
+        raise Forbidden(_l("Only an administrator imports recall data."))
+    table = read_table(filename, data)
+    if not table:
+        raise InvalidInput(_l("The file is empty."), field="file")
+    header = [str(cell or "").strip().lower() for cell in table[0]]
+    missing = [name for name in RECALL_COLUMNS if name not in header]
+    if missing:
+        raise InvalidInput(
+            _l("The recall file lacks the column(s): %(columns)s.", columns=", ".join(missing)),
+            field="file",
+        )
+    at = {name: header.index(name) for name in RECALL_COLUMNS}
+    existing = {
+        (recall.plate, recall.reference): recall for recall in session.scalars(select(Recall))
+    }
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "refused": 0}
+    now = utcnow()
+    for cells in table[1:]:
+        cell = {
+            name: str(cells[i] or "").strip() if i < len(cells) else "" for name, i in at.items()
+        }
+        plate = normalize_plate(cell["kenteken"])
+        status = cell["code_status"].upper()
+        reference = cell["referentiecode_rdw"]
+        if not plate or not reference or status not in ("O", "P"):
+            if any(cell.values()):
+                counts["refused"] += 1
+            continue
+        recall = existing.get((plate, reference))
+        if recall is None:
+            recall = Recall(plate=plate, reference=reference[:40], status=status)
+            recall.description = cell["omschrijving_defect"]
+            session.add(recall)
+            existing[(plate, reference)] = recall
+            counts["created"] += 1
+        elif (recall.status, recall.description) != (status, cell["omschrijving_defect"]):
+            recall.status, recall.description = status, cell["omschrijving_defect"]
+            recall.imported_at = now
+            counts["updated"] += 1
+        else:
+            counts["unchanged"] += 1
+    session.flush()
+    record_bulk(
+        session,
+        actor,
+        "recall",
+        [("import", None, {"file": (None, filename), **{k: (None, v) for k, v in counts.items()}})],
+    )
+    return counts
+
+
+def open_recalls(session: Session, form: InspectionForm) -> list[Recall]:
+    """Open recalls of the form's plate, seen only through one of the garage's own live
+    passports (a blank form typed by hand shows none)."""
+    if not form.passport_id:
+        return []
+    passport = scoped_get(session, Passport, form.passport_id)
+    if passport is None or passport.garage_id != form.garage_id:
+        return []
+    return list(
+        session.scalars(
+            select(Recall)
+            .where(Recall.plate == passport.plate, Recall.status == "O")
+            .order_by(Recall.reference)
+        )
+    )
+
+
+# --- finding a vehicle (R-IN-1) -------------------------------------------------------------
+
+
+@dataclass
+class Found:
+    passports: list[Passport]
+    invitations: list[InspectionInvitation]
+    earlier_forms: list[InspectionForm]
+
+
+def find_vehicle(session: Session, query: str, *, with_invitation: bool) -> Found:
+    """With an invitation: by plate among registered plates. Without: by plate or by
+    customer number. Earlier forms of the vehicles found are listed too."""
+    query = (query or "").strip()
+    if not query:
+        raise InvalidInput(_l("Fill in a plate or a customer number."), field="q")
+    plate = normalize_plate(query)
+    condition = Passport.plate == plate
+    if not with_invitation:
+        condition = or_(condition, Customer.customer_number == query)
+    passports = list(
+        session.scalars(
+            select(Passport)
+            .join(Customer, Customer.id == Passport.owner_id)
+            .where(condition, Passport.state != "archived")
+            .order_by(Passport.id)
+            .limit(50)
+        ).unique()
+    )
+    ids = [p.id for p in passports]
+    invitations = list(
+        session.scalars(
+            select(InspectionInvitation)
+            .where(InspectionInvitation.passport_id.in_(ids))
+            .order_by(InspectionInvitation.registered_at.desc())
+        )
+    )
+    if with_invitation:
+        invited = {i.passport_id for i in invitations}
+        passports = [p for p in passports if p.id in invited]
+    forms = list(
+        session.scalars(
+            select(InspectionForm)
+            .where(
+                or_(InspectionForm.passport_id.in_(ids), InspectionForm.plate == plate)
+                if ids
+                else InspectionForm.plate == plate
+            )
+            .order_by(InspectionForm.inspection_date.desc(), InspectionForm.id.desc())
+        )
+    )
+    return Found(passports, invitations, forms)
+
+
+def register_invitation(
+    session: Session, *, passport_id, actor: Actor, wanted_date=None, note: str | None = None
+) -> InspectionInvitation:
+    """A customer registered his plate for an inspection (the screen and the API)."""
+    passport = get_passport(session, passport_id)
+    if not actor.has("Garage", "Admin"):
+        raise Forbidden(_l("You may not do this."))
+    invitation = InspectionInvitation(
+        garage_id=passport.garage_id,
+        passport_id=passport.id,
+        wanted_date=_date(wanted_date, "wanted_date") if wanted_date else None,
+        note=(note or "").strip()[:500] or None,
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation
+
+
+# --- creating and filling in a form (R-IN-2, R-IN-4) ---------------------------------------
+
+
+def checklist(session: Session, garage_id: int) -> list[Checkpoint]:
+    return list(
+        session.scalars(
+            select(Checkpoint)
+            .where(or_(Checkpoint.garage_id.is_(None), Checkpoint.garage_id == garage_id))
+            .order_by(Checkpoint.position, Checkpoint.id)
+            .execution_options(**{ALL_TENANTS: True})
+        )
+    )
+
+
+def _customer_data(passport: Passport) -> dict:
+    owner = passport.owner
+    name = " ".join(p for p in (owner.first_name, owner.infix, owner.last_name) if p)
+    address = " ".join(p for p in (owner.street, owner.house_number) if p)
+    town = " ".join(p for p in (owner.postcode, owner.city) if p)
+    return {
+        "name": name,
+        "email": owner.email,
+        "phone": owner.phone or "",
+        "customer_number": owner.customer_number or "",
+        "address": ", ".join(p for p in (address, town) if p),
+    }
+
+
+def _vehicle_data(passport: Passport) -> dict:
+    return {
+        "plate": passport.plate,
+        "brand": passport.brand or "",
+        "model": passport.model or "",
+        "odometer": passport.odometer,
+    }
+
+
+EMPTY_CUSTOMER = {"name": "", "email": "", "phone": "", "customer_number": "", "address": ""}
+EMPTY_VEHICLE = {"plate": "", "brand": "", "model": "", "odometer": None}
+
+
+def create_draft(
+    session: Session,
+    *,
+    kind: str,
+    actor: Actor,
+    inspector: str,
+    inspection_date,
+    passport_id=None,
+) -> InspectionForm:
+    """A new draft of one of the three kinds (R-IN-2)."""
+    if not actor.has("Garage") or not actor.garage_id:
+        raise Forbidden(_l("Only a garage makes inspection forms."))
+    if kind not in {k.value for k in FormKind}:
+        raise InvalidInput(_l("Choose the kind of form."), field="kind")
+    inspector = (inspector or "").strip()
+    if not inspector:
+        raise InvalidInput(_l("Fill in the inspector's name."), field="inspector")
+    if len(inspector) > 120:
+        raise InvalidInput(_l("The inspector's name is too long."), field="inspector")
+    day = _date(inspection_date, "inspection_date")
+    passport = None
+    if kind != FormKind.blank.value or passport_id:
+        if not passport_id:
+            raise InvalidInput(_l("Choose the vehicle."), field="passport_id")
+        passport = get_passport(session, passport_id)
+    checkpoints = checklist(session, actor.garage_id)
+    preset = "ok" if kind == FormKind.all_ok.value else None
+    invitation = None
+    if passport is not None:
+        invitation = session.scalars(
+            select(InspectionInvitation)
+            .where(InspectionInvitation.passport_id == passport.id)
+            .order_by(InspectionInvitation.registered_at.desc())
+            .limit(1)
+        ).first()
+    filled = passport is not None and kind != FormKind.blank.value
+    form = InspectionForm(
+        garage_id=actor.garage_id,
+        passport_id=passport.id if passport else None,
+        invitation_id=invitation.id if invitation else None,
+        kind=kind,
+        plate=passport.plate if passport else None,
+        inspector=inspector,
+        inspection_date=day,
+        created_by=actor.name,
+        content={
+            "customer": _customer_data(passport) if filled else dict(EMPTY_CUSTOMER),
+            "vehicle": _vehicle_data(passport) if filled else dict(EMPTY_VEHICLE),
+            "dates": {
+                name: (getattr(passport, name).isoformat() if getattr(passport, name) else None)
+                for name in PASSPORT_DATES
+            }
+            if filled
+            else {name: None for name in PASSPORT_DATES},
+            "results": [
+                {
+                    "checkpoint_id": c.id,
+                    "group": c.group_name,
+                    "name": c.name,
+                    "status": preset,
+                    "remark": "",
+                }
+                for c in checkpoints
+            ],
+            "advice": [],
+        },
+    )
+    session.add(form)
+    session.flush()
+    return form
+
+
+def get_form(session: Session, form_id) -> InspectionForm:
+    form = scoped_get(session, InspectionForm, form_id)
+    if form is None:
+        raise NotFound(_l("Not found."))
+    return form
+
+
+def editable(form: InspectionForm, today: dt.date) -> bool:
+    """Drafts always; a saved form until the end of its inspection day, or for as long as
+    its options and prices are still being adjusted (R-IN-5)."""
+    return form.is_draft or form.still_adjusting or today <= form.inspection_date
+
+
+def update_form(
+    session: Session, form_id, changes: dict, *, actor: Actor, today: dt.date | None = None
+) -> InspectionForm:
+    """Apply edits to the form's current content (not yet a version: see save_form).
+
+    ``changes`` may hold: results [{checkpoint_id, status, remark}], advice [{description,
+    price}], customer {…} and vehicle {…} (typed by hand on a blank form), dates {…},
+    send_updates, still_adjusting, inspector.
+    """
+    form = get_form(session, form_id)
+    _require_own_garage(form, actor)
+    today = today or dt.date.today()
+    if not editable(form, today):
+        raise Conflict(
+            _l(
+                "The inspection day is over: only performed work can be added to this form. "
+                "Mark it 'options and prices are still being adjusted' to change it."
+            )
+        )
+    content = _copy(form.content)
+    if "results" in changes:
+        content["results"] = _results(content["results"], changes["results"])
+    if "advice" in changes:
+        content["advice"] = _advice(changes["advice"])
+    for part, allowed in (("customer", EMPTY_CUSTOMER), ("vehicle", EMPTY_VEHICLE)):
+        if part in changes:
+            content[part] = _typed_part(content[part], changes[part], allowed, part)
+    if "dates" in changes:
+        content["dates"] = _dates(content.get("dates", {}), changes["dates"])
+    if "inspector" in changes:
+        inspector = str(changes["inspector"] or "").strip()
+        if not inspector or len(inspector) > 120:
+            raise InvalidInput(_l("Fill in the inspector's name."), field="inspector")
+        form.inspector = inspector
+    for flag in ("send_updates", "still_adjusting"):
+        if flag in changes:
+            setattr(form, flag, _flag(changes[flag]))
+    if form.kind == FormKind.blank.value and content["vehicle"].get("plate"):
+        form.plate = normalize_plate(content["vehicle"]["plate"])
+    form.content = content
+    session.flush()
+    return form
+
+
+def _copy(content: dict) -> dict:
+    import copy
+
+    return copy.deepcopy(content)
+
+
+def _results(current: list[dict], edits) -> list[dict]:
+    if not isinstance(edits, list):
+        raise InvalidInput(_l("Checkpoint results must be a list."), field="results")
+    by_id = {r["checkpoint_id"]: r for r in current}
+    for edit in edits:
+        if not isinstance(edit, dict) or edit.get("checkpoint_id") not in by_id:
+            raise InvalidInput(_l("Unknown checkpoint."), field="results")
+        result = by_id[edit["checkpoint_id"]]
+        if "status" in edit:
+            status = edit["status"] or None
+            if status is not None and status not in STATUSES:
+                raise InvalidInput(_l("Status must be ok, advice, urgent or na."), field="results")
+            result["status"] = status
+        if "remark" in edit:
+            remark = str(edit["remark"] or "").strip()
+            if len(remark) > 1000:
+                raise InvalidInput(_l("A remark is at most 1000 characters."), field="results")
+            result["remark"] = remark
+    return current
+
+
+def _advice(items) -> list[dict]:
+    if not isinstance(items, list):
+        raise InvalidInput(_l("Advice items must be a list."), field="advice")
+    advice = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise InvalidInput(_l("Advice items must be a list."), field="advice")
+        description = str(item.get("description") or "").strip()
+        if not description and item.get("price") in (None, ""):
+            continue  # an empty line of the screen
+        if not description:
+            raise InvalidInput(_l("Describe every advice item."), field="advice")
+        if len(description) > 500:
+            raise InvalidInput(_l("An advice description is at most 500 characters."))
+        advice.append({"description": description, "price_cents": parse_price(item.get("price"))})
+    return advice
+
+
+def _typed_part(current: dict, edits, allowed: dict, part: str) -> dict:
+    if not isinstance(edits, dict):
+        raise InvalidInput(_l("%(part)s must be an object.", part=part), field=part)
+    updated = dict(current)
+    for key in allowed:
+        if key in edits:
+            value = edits[key]
+            if key == "odometer":
+                updated[key] = _odometer(value)
+            else:
+                text = str(value or "").strip()
+                if len(text) > 300:
+                    raise InvalidInput(_l("'%(field)s' is too long.", field=key), field=part)
+                updated[key] = normalize_plate(text) if key == "plate" else text
+    return updated
+
+
+def _odometer(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).replace(".", "").strip())
+    except ValueError:
+        raise InvalidInput(_l("The odometer reading is not a number."), field="odometer") from None
+    if number < 0 or number > 3_000_000:
+        raise InvalidInput(_l("The odometer reading is not a number."), field="odometer")
+    return number
+
+
+def _dates(current: dict, edits) -> dict:
+    if not isinstance(edits, dict):
+        raise InvalidInput(_l("Dates must be an object."), field="dates")
+    updated = dict(current)
+    for name in PASSPORT_DATES:
+        if name in edits:
+            value = edits[name]
+            updated[name] = _date(value, name).isoformat() if value else None
+    return updated
+
+
+def _date(value, field: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    text = str(value or "").strip()
+    for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput(_l("'%(value)s' is not a date (dd-mm-yyyy).", value=text), field=field)
+
+
+def _flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "ja", "on")
+
+
+def _require_own_garage(form: InspectionForm, actor: Actor) -> None:
+    if not (actor.has("Garage") and actor.garage_id == form.garage_id):
+        raise Forbidden(_l("Only the garage of this form changes it."))
+
+
+# --- saving: versions and mails (R-IN-5, R-IN-6) -------------------------------------------
+
+
+def save_form(
+    session: Session, form_id, *, actor: Actor, base_url: str, today: dt.date | None = None
+) -> InspectionFormVersion:
+    """A new numbered version with what changed; the passport's dates follow the form;
+    at most one mail to the customer."""
+    form = get_form(session, form_id)
+    _require_own_garage(form, actor)
+    today = today or dt.date.today()
+    if not editable(form, today):
+        raise Conflict(
+            _l("The inspection day is over: only performed work can be added to this form.")
+        )
+    previous = form.versions[-1].content if form.versions else None
+    changes = describe_changes(previous, form.content)
+    if previous is not None and not changes:
+        raise Conflict(_l("Nothing changed since version %(number)s.", number=form.version))
+    form.version += 1
+    form.saved_at = utcnow()
+    version = InspectionFormVersion(
+        form_id=form.id,
+        number=form.version,
+        saved_by=actor.name,
+        changes=changes,
+        content=_copy(form.content),
+    )
+    session.add(version)
+    if form.passport_id:
+        passport = get_passport(session, form.passport_id)
+        for name in PASSPORT_DATES:
+            value = form.content.get("dates", {}).get(name)
+            value = dt.date.fromisoformat(value) if value else None
+            if value and getattr(passport, name) != value:
+                setattr(passport, name, value)
+    advice_changed = (previous or {}).get("advice") != form.content.get("advice")
+    wants_mail = (
+        form.send_updates
+        or (form.still_adjusting and today > form.inspection_date)
+        or (form.content.get("advice") and advice_changed)
+    )
+    if wants_mail and customer_email(form):
+        mail_form(session, form, base_url=base_url)
+        version.mailed = True
+    session.flush()
+    session.expire(form, ["versions"])
+    return version
+
+
+def describe_changes(before: dict | None, after: dict) -> list[str]:
+    """What a version changed, in words for the version list."""
+    if before is None:
+        return [str(_l("First version."))]
+    changes = []
+    old_results = {r["checkpoint_id"]: r for r in before.get("results", [])}
+    for result in after.get("results", []):
+        old = old_results.get(result["checkpoint_id"], {})
+        if old.get("status") != result.get("status"):
+            changes.append(
+                str(
+                    _l(
+                        "%(checkpoint)s: %(old)s → %(new)s",
+                        checkpoint=result["name"],
+                        old=_status_text(old.get("status")),
+                        new=_status_text(result.get("status")),
+                    )
+                )
+            )
+        elif old.get("remark") != result.get("remark"):
+            changes.append(str(_l("%(checkpoint)s: remark changed", checkpoint=result["name"])))
+    if before.get("advice") != after.get("advice"):
+        total = sum(a["price_cents"] for a in after.get("advice", []))
+        changes.append(
+            str(
+                _l(
+                    "Advice: %(count)s item(s), total %(total)s",
+                    count=len(after.get("advice", [])),
+                    total=euro(total),
+                )
+            )
+        )
+    for part, label in (("customer", _l("Customer data")), ("vehicle", _l("Vehicle data"))):
+        if before.get(part) != after.get(part):
+            changes.append(str(_l("%(part)s changed", part=label)))
+    if before.get("dates") != after.get("dates"):
+        changes.append(str(_l("Dates changed")))
+    return changes
+
+
+def _status_text(status) -> str:
+    from admin_app.models.inspections import STATUS_LABELS
+
+    return str(STATUS_LABELS.get(status, "—"))
+
+
+def customer_email(form: InspectionForm) -> str | None:
+    return (form.content.get("customer") or {}).get("email") or None
+
+
+def form_link(form: InspectionForm, base_url: str) -> str:
+    """A signed link to the latest version (R-IN-6): no login, nothing to guess."""
+    token = _serializer().dumps(form.id)
+    return f"{base_url.rstrip('/')}/inspection/{token}"
+
+
+def form_from_link(session: Session, token: str) -> InspectionForm:
+    try:
+        form_id = _serializer().loads(token)
+    except BadSignature:
+        raise NotFound(_l("Not found.")) from None
+    form = session.scalars(
+        select(InspectionForm)
+        .where(InspectionForm.id == form_id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if form is None or form.is_draft:
+        raise NotFound(_l("Not found."))
+    return form
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=FORM_SALT)
+
+
+def mail_form(session: Session, form: InspectionForm, *, base_url: str) -> None:
+    """One mail: the advice items and costs, and the link to the latest version."""
+    recipient = customer_email(form)
+    if not recipient:
+        raise Conflict(_l("This form has no customer e-mail address."))
+    if form.is_draft:
+        raise Conflict(_l("Save the form first."))
+    advice = form.content.get("advice", [])
+    plate = display_plate(form.plate or "")
+    garage = form.garage.name
+    with force_locale("nl"):
+        lines = [f"- {a['description']}: {euro(a['price_cents'])}" for a in advice]
+        if advice:
+            total = sum(a["price_cents"] for a in advice)
+            summary = str(
+                _l(
+                    "Our advice:\n%(lines)s\n\nTotal %(total)s incl. %(vat)s VAT (21%%).",
+                    lines="\n".join(lines),
+                    total=euro(total),
+                    vat=euro(vat_in(total)),
+                )
+            )
+        else:
+            summary = str(_l("We found no points for advice."))
+        subject = str(
+            _l("Inspection of your car %(plate)s at %(garage)s", plate=plate, garage=garage)
+        )
+        body = str(
+            _l(
+                "Dear customer,\n\n%(garage)s inspected your car %(plate)s on %(date)s "
+                "(version %(version)s of the form).\n\n%(summary)s\n\n"
+                "The whole form:\n%(link)s\n",
+                garage=garage,
+                plate=plate,
+                date=form.inspection_date.strftime("%d-%m-%Y"),
+                version=form.version,
+                summary=summary,
+                link=form_link(form, base_url),
+            )
+        )
+    queue_mail(
+        session,
+        recipient=recipient,
+        kind="inspection",
+        subject=subject,
+        body=body,
+        garage_id=form.garage_id,
+    )
+
+
+def mail_again(session: Session, form_id, *, actor: Actor, base_url: str) -> None:
+    """ "Mail me the data again" (R-IN-6)."""
+    form = get_form(session, form_id)
+    _require_own_garage(form, actor)
+    mail_form(session, form, base_url=base_url)
+
+
+# --- performed work (R-IN-4) ---------------------------------------------------------------
+
+
+def add_performed_work(
+    session: Session,
+    form_id,
+    *,
+    description: str,
+    done_on,
+    actor: Actor,
+    today: dt.date | None = None,
+) -> PerformedWork:
+    """Noted on a saved form at any time; never dated in the future."""
+    form = get_form(session, form_id)
+    _require_own_garage(form, actor)
+    if form.is_draft:
+        raise Conflict(_l("Save the form first; performed work is noted on a saved form."))
+    description = (description or "").strip()
+    if not description:
+        raise InvalidInput(_l("Describe the work."), field="description")
+    if len(description) > 500:
+        raise InvalidInput(_l("A description is at most 500 characters."), field="description")
+    day = _date(done_on, "done_on") if done_on else (today or dt.date.today())
+    if day > (today or dt.date.today()):
+        raise InvalidInput(_l("Performed work cannot be dated in the future."), field="done_on")
+    work = PerformedWork(form_id=form.id, description=description, done_on=day, added_by=actor.name)
+    session.add(work)
+    session.flush()
+    session.expire(form, ["performed_work"])
+    return work
+
+
+# --- what a form shows ---------------------------------------------------------------------
+
+
+def version_content(form: InspectionForm, number: int | None) -> tuple[dict, int | None]:
+    """The content of version ``number`` (None: the form as it stands)."""
+    if number is None:
+        return form.content, form.version or None
+    for version in form.versions:
+        if version.number == number:
+            return version.content, number
+    raise NotFound(_l("Not found."))
+
+
+def advice_total(content: dict) -> int:
+    return sum(item["price_cents"] for item in content.get("advice", []))
+
+
+def grouped_results(content: dict) -> list[tuple[str, list[dict]]]:
+    groups: dict[str, list[dict]] = {}
+    for result in content.get("results", []):
+        groups.setdefault(result["group"], []).append(result)
+    return list(groups.items())
+
+
+# --- printing (R-IN-7) ---------------------------------------------------------------------
+
+
+def print_context(session: Session, form: InspectionForm, number: int | None = None) -> dict:
+    """What the printed form and the read-only pages show of one version."""
+    import base64
+
+    from admin_app.models.inspections import STATUS_LABELS
+
+    content, version = version_content(form, number)
+    garage = form.garage
+    logo = None
+    if garage.logo and garage.logo_mimetype:
+        logo = f"data:{garage.logo_mimetype};base64,{base64.b64encode(garage.logo).decode()}"
+    saved = next((v for v in form.versions if v.number == version), None)
+    total = advice_total(content)
+    return {
+        "form": form,
+        "content": content,
+        "version": version,
+        "saved_at": saved.saved_at.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
+        if saved
+        else "",
+        "plate": display_plate(content.get("vehicle", {}).get("plate") or form.plate or ""),
+        "garage": garage,
+        "logo": logo,
+        "groups": grouped_results(content),
+        "status_labels": {k: str(v) for k, v in STATUS_LABELS.items()},
+        "dates": dates_to_show(content.get("dates", {}), form.inspection_date),
+        "recalls": open_recalls(session, form),
+        "total": total,
+        "vat": vat_in(total),
+        "euro": euro,
+        "performed_work": form.performed_work,
+    }
+
+
+def form_pdf(session: Session, form_id) -> tuple[InspectionForm, bytes]:
+    """The latest version as a PDF; a draft is refused with a message (409)."""
+    from flask import render_template
+
+    from admin_app.services.printing import html_to_pdf
+
+    form = get_form(session, form_id)
+    if form.is_draft:
+        raise Conflict(_l("Save the form before printing it: a draft cannot be printed."))
+    html = render_template("console/inspection_print.html", **print_context(session, form))
+    return form, html_to_pdf(html)
