@@ -38,6 +38,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     register_guards(app, appbuilder)
     register_cli(app)
+    from admin_app.services.plates import display_plate
+
+    app.jinja_env.filters["plate"] = display_plate
     return app
 
 

@@ -159,7 +159,84 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
         # it: a sold stock car handed to someone who has an Owner login.
         _pending_transfer(session, jansen, "eigenaar@example.nl", rng, plates)
         _pending_transfer(session, devries, "nieuwe.eigenaar@example.com", rng, plates)
+        session.flush()
+        for garage in (jansen, devries):
+            _inspections(session, garage)
     return True
+
+
+def _inspections(session, garage) -> None:
+    """Invitations, a saved all-OK form, a form with advice, and open recalls (R-IN)."""
+    from flask import current_app
+
+    from admin_app.models import Recall
+    from admin_app.services import inspections
+
+    actor = Actor(None, "demo-data", roles=frozenset({"Garage"}), garage_id=garage.id)
+    activated = (
+        session.scalars(
+            select(Passport)
+            .where(
+                Passport.garage_id == garage.id,
+                Passport.state == "activated",
+                Passport.stock_car.is_(False),
+                Passport.fleet_account_id.is_(None),
+            )
+            .order_by(Passport.id)
+        )
+        .unique()
+        .all()
+    )
+    for passport in activated[:4]:
+        inspections.register_invitation(
+            session, passport_id=passport.id, actor=actor, wanted_date=date.today()
+        )
+    for passport, reference in zip(activated[:2], ("RDW2025101", "RDW2025102"), strict=True):
+        session.add(
+            Recall(
+                plate=passport.plate,
+                reference=reference,
+                status="O",
+                description="Airbag kan onvoldoende opblazen",
+            )
+        )
+    today = date.today()
+    plain = inspections.create_draft(
+        session,
+        kind="all_ok",
+        actor=actor,
+        inspector="Piet Monteur",
+        inspection_date=today,
+        passport_id=activated[0].id,
+    )
+    inspections.save_form(
+        session, plain.id, actor=actor, base_url=current_app.config["PUBLIC_URL"], today=today
+    )
+    advised = inspections.create_draft(
+        session,
+        kind="all_ok",
+        actor=actor,
+        inspector="Kees Werkplaats",
+        inspection_date=today,
+        passport_id=activated[1].id,
+    )
+    brakes = next(r for r in advised.content["results"] if r["group"] == "Remmen")
+    inspections.update_form(
+        session,
+        advised.id,
+        {
+            "results": [{**brakes, "status": "advice", "remark": "Nog ca. 3 mm"}],
+            "advice": [
+                {"description": "Remblokken voor vervangen", "price": "189,95"},
+                {"description": "Ruitenwisserbladen", "price": "34,50"},
+            ],
+        },
+        actor=actor,
+        today=today,
+    )
+    inspections.save_form(
+        session, advised.id, actor=actor, base_url=current_app.config["PUBLIC_URL"], today=today
+    )
 
 
 def _pending_transfer(session, garage, email, rng, plates) -> None:

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
+    from admin_app.api.inspections import InspectionFormApi, InspectionInvitationApi
     from admin_app.api.resources import (
         BatchJobApi,
         CustomerApi,
@@ -22,6 +23,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.fleets import FleetAccountView, FleetDashboardView
     from admin_app.views.garages import GarageView, MyGarageView
     from admin_app.views.health import HealthView
+    from admin_app.views.inspections import InspectionView, PublicInspectionView
     from admin_app.views.passports import MyVehiclesView, PassportView
     from admin_app.views.users import ColleagueView
 
@@ -55,6 +57,28 @@ def register_views(appbuilder) -> None:
         label=_l("Incorrect e-mails"),
         icon="fa-exclamation-triangle",
         category="Customer lists",
+    )
+    appbuilder.add_view(
+        InspectionView,
+        "Inspections",
+        label=_l("Find a vehicle"),
+        icon="fa-search",
+        category="Inspection forms",
+        category_label=_l("Inspection forms"),
+    )
+    appbuilder.add_link(
+        "All inspection forms",
+        label=_l("All forms"),
+        href="/inspections/all",
+        category="Inspection forms",
+        icon="fa-list",
+    )
+    appbuilder.add_link(
+        "Recall data",
+        label=_l("Import recall data"),
+        href="/inspections/recalls",
+        category="Platform",
+        icon="fa-exclamation-circle",
     )
     appbuilder.add_view(
         FleetAccountView, "Fleet accounts", label=_l("Fleet accounts"), icon="fa-truck"
@@ -102,5 +126,15 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(PasswordResetView)
     appbuilder.add_view_no_menu(ActivationView)
     appbuilder.add_view_no_menu(HealthView)
-    for api in (PassportApi, CustomerApi, FleetAccountApi, OutboxApi, TransferApi, BatchJobApi):
+    appbuilder.add_view_no_menu(PublicInspectionView)
+    for api in (
+        PassportApi,
+        CustomerApi,
+        FleetAccountApi,
+        OutboxApi,
+        TransferApi,
+        BatchJobApi,
+        InspectionFormApi,
+        InspectionInvitationApi,
+    ):
         appbuilder.add_api(api)

@@ -52,6 +52,14 @@ READ_WRITE = {
     "invalid_emails": "read",
     "template": "read",
     "cancel": "write",
+    # Inspection forms (R-IN).
+    "save": "write",
+    "pdf": "read",
+    "performed_work": "write",
+    "mail_again": "write",
+    "find": "read",
+    "version": "read",
+    "recalls": "write",
 }
 
 

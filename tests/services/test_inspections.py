@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from admin_app.models import InspectionForm, OutboxMessage, Recall
+from admin_app.models import OutboxMessage, Recall
 from admin_app.services import batch_jobs, inspections
 from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.uow import unit_of_work

@@ -19,6 +19,7 @@ from admin_app.models import (
     Customer,
     FleetAccount,
     Garage,
+    InspectionForm,
     OutboxMessage,
     Passport,
 )
@@ -45,6 +46,8 @@ def _models_by_endpoint(app):
         datamodel = getattr(view, "datamodel", None)
         if datamodel is not None:
             models[view.__class__.__name__] = datamodel.obj
+    # Screens without a datamodel whose <pk> is a record of this model.
+    models["InspectionView"] = InspectionForm
     return models
 
 
@@ -112,6 +115,9 @@ def _foreign(world, username):
         OutboxMessage: [
             s.scalar(select(OutboxMessage.id).where(OutboxMessage.garage_id == other_garage.id))
         ],
+        InspectionForm: [
+            s.scalar(select(InspectionForm.id).where(InspectionForm.garage_id == other_garage.id))
+        ],
     }
     secrets = set()
     for p in passports:
@@ -141,6 +147,8 @@ def _urls(app, rule, ids_for_model, model):
             values = ["a" * 43]
         elif arg == "version":
             values = ["v1"]
+        elif type(rule._converters.get(arg)).__name__ == "IntegerConverter":
+            values = [1]
         else:
             values = ["x"]
         args_options.append([(arg, v) for v in values])

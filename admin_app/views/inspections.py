@@ -1,0 +1,280 @@
+"""Inspection form screens (R-IN-1…7): find a vehicle, fill in a form, save, print.
+
+The form page posts every checkpoint, advice line and flag at once; the view turns the
+posted fields into the changes service.update_form takes, then saves a version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from admin_app.extensions import db
+from admin_app.models import InspectionForm
+from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
+from admin_app.services import inspections
+from admin_app.services.audit import Actor
+from admin_app.services.errors import DomainError
+from admin_app.services.uow import unit_of_work
+from admin_app.views.base import READ_WRITE
+from admin_app.views.forms import ConfirmForm, UploadForm
+
+
+def _actor() -> Actor:
+    return Actor.of_user(g.user)
+
+
+def _public_url() -> str:
+    from flask import current_app
+
+    return current_app.config["PUBLIC_URL"]
+
+
+def _attempt(action, *, done, next_url):
+    """Run ``action`` in one unit of work; a refusal becomes a flash, nothing written."""
+    try:
+        with unit_of_work(db.session):
+            result = action()
+    except DomainError as error:
+        flash(str(error.message), "danger")
+        return None
+    if done:
+        flash(str(done(result) if callable(done) else done), "success")
+    return redirect(next_url(result) if callable(next_url) else next_url)
+
+
+class InspectionView(BaseView):
+    route_base = "/inspections"
+    default_view = "find"
+    class_permission_name = "InspectionForm"
+    method_permission_name = {
+        **READ_WRITE,
+        "find": "read",
+        "all_forms": "read",
+        "new": "write",
+        "form": "read",
+        "version": "read",
+        "pdf": "read",
+        "performed_work": "write",
+        "mail_again": "write",
+        "recalls": "write",
+    }
+
+    @expose("/")
+    @has_access
+    def find(self):
+        """R-IN-1: by plate (with invitation) or by plate or customer number (without)."""
+        query = request.args.get("q", "").strip()
+        with_invitation = request.args.get("invited", "1") == "1"
+        found = None
+        if query:
+            try:
+                found = inspections.find_vehicle(db.session, query, with_invitation=with_invitation)
+            except DomainError as error:
+                flash(str(error.message), "danger")
+        return self.render_template(
+            "console/inspection_find.html",
+            title=_l("Inspection forms"),
+            query=query,
+            with_invitation=with_invitation,
+            found=found,
+            kinds=FORM_KIND_LABELS,
+            today=dt.date.today().isoformat(),
+            form=ConfirmForm(),
+        )
+
+    @expose("/all")
+    @has_access
+    def all_forms(self):
+        forms = db.session.scalars(
+            select(InspectionForm)
+            .order_by(InspectionForm.inspection_date.desc(), InspectionForm.id.desc())
+            .limit(500)
+        ).all()
+        return self.render_template(
+            "console/inspection_list.html", title=_l("All inspection forms"), forms=forms
+        )
+
+    @expose("/new", methods=["POST"])
+    @has_access
+    def new(self):
+        if not ConfirmForm().validate_on_submit():
+            flash(str(_l("The page had expired; please try again.")), "danger")
+            return redirect(url_for(".find"))
+        answer = _attempt(
+            lambda: inspections.create_draft(
+                db.session,
+                kind=request.form.get("kind"),
+                actor=_actor(),
+                inspector=request.form.get("inspector") or g.user.first_name or g.user.username,
+                inspection_date=request.form.get("inspection_date") or dt.date.today(),
+                passport_id=request.form.get("passport_id") or None,
+            ),
+            done=_l("A new form (draft): fill it in and save it."),
+            next_url=lambda form: url_for(".form", pk=form.id),
+        )
+        return answer or redirect(request.referrer or url_for(".find"))
+
+    @expose("/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def form(self, pk):
+        form = inspections.get_form(db.session, pk)
+        csrf = ConfirmForm()
+        if request.method == "POST":
+            if not csrf.validate_on_submit():
+                flash(str(_l("The page had expired; please try again.")), "danger")
+            else:
+                answer = _attempt(
+                    lambda: self._save(form),
+                    done=_l("The form is saved."),
+                    next_url=url_for(".form", pk=pk),
+                )
+                if answer:
+                    return answer
+                db.session.refresh(form)
+        return self._page(form, None, csrf)
+
+    def _save(self, form: InspectionForm):
+        inspections.update_form(db.session, form.id, _posted_changes(form), actor=_actor())
+        return inspections.save_form(db.session, form.id, actor=_actor(), base_url=_public_url())
+
+    @expose("/<int:pk>/version/<int:number>")
+    @has_access
+    def version(self, pk, number):
+        form = inspections.get_form(db.session, pk)
+        return self._page(form, number, ConfirmForm())
+
+    def _page(self, form: InspectionForm, number: int | None, csrf):
+        context = inspections.print_context(db.session, form, number)
+        editable = number is None and inspections.editable(form, dt.date.today())
+        return self.render_template(
+            "console/inspection_form.html",
+            title=_l("Inspection form"),
+            editable=editable,
+            statuses=[(s, str(STATUS_LABELS[s])) for s in STATUSES],
+            kinds=FORM_KIND_LABELS,
+            csrf=csrf,
+            date_labels=inspections.PASSPORT_DATES,
+            **context,
+        )
+
+    @expose("/<int:pk>/pdf")
+    @has_access
+    def pdf(self, pk):
+        try:
+            form, data = inspections.form_pdf(db.session, pk)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+            return redirect(url_for(".form", pk=pk))
+        return Response(
+            data,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="inspectie-{form.plate or pk}.pdf"'},
+        )
+
+    @expose("/<int:pk>/performed-work", methods=["POST"])
+    @has_access
+    def performed_work(self, pk):
+        if ConfirmForm().validate_on_submit():
+            _attempt(
+                lambda: inspections.add_performed_work(
+                    db.session,
+                    pk,
+                    description=request.form.get("description"),
+                    done_on=request.form.get("done_on"),
+                    actor=_actor(),
+                ),
+                done=_l("The work is noted on the form."),
+                next_url="",
+            )
+        return redirect(url_for(".form", pk=pk))
+
+    @expose("/<int:pk>/mail-again", methods=["POST"])
+    @has_access
+    def mail_again(self, pk):
+        if ConfirmForm().validate_on_submit():
+            _attempt(
+                lambda: inspections.mail_again(
+                    db.session, pk, actor=_actor(), base_url=_public_url()
+                ),
+                done=_l("The form is mailed to the customer again."),
+                next_url="",
+            )
+        return redirect(url_for(".form", pk=pk))
+
+    @expose("/recalls", methods=["GET", "POST"])
+    @has_access
+    def recalls(self):
+        """Admin: the platform-wide recall file (R-IN-3)."""
+        upload = UploadForm()
+        if upload.validate_on_submit():
+            file = upload.file.data
+            answer = _attempt(
+                lambda: inspections.import_recalls(
+                    db.session, filename=file.filename, data=file.read(), actor=_actor()
+                ),
+                done=lambda counts: _l(
+                    "Recall data imported: %(created)s new, %(updated)s changed, "
+                    "%(unchanged)s unchanged, %(refused)s refused.",
+                    **counts,
+                ),
+                next_url=url_for(".recalls"),
+            )
+            if answer:
+                return answer
+        return self.render_template(
+            "console/inspection_recalls.html", title=_l("Import recall data"), form=upload
+        )
+
+
+def _posted_changes(form: InspectionForm) -> dict:
+    """The form page's fields as the changes update_form takes."""
+    posted = request.form
+    results = [
+        {
+            "checkpoint_id": result["checkpoint_id"],
+            "status": posted.get(f"status-{result['checkpoint_id']}") or None,
+            "remark": posted.get(f"remark-{result['checkpoint_id']}", ""),
+        }
+        for result in form.content.get("results", [])
+    ]
+    advice = [
+        {"description": description, "price": price}
+        for description, price in zip(
+            posted.getlist("advice_description"), posted.getlist("advice_price"), strict=False
+        )
+    ]
+    changes = {
+        "results": results,
+        "advice": advice,
+        "dates": {name: posted.get(f"date-{name}", "") for name in inspections.PASSPORT_DATES},
+        "send_updates": posted.get("send_updates") == "1",
+        "still_adjusting": posted.get("still_adjusting") == "1",
+        "inspector": posted.get("inspector", form.inspector),
+    }
+    if form.kind == "blank":
+        changes["customer"] = {
+            k: posted.get(f"customer-{k}", "") for k in inspections.EMPTY_CUSTOMER
+        }
+        changes["vehicle"] = {k: posted.get(f"vehicle-{k}", "") for k in inspections.EMPTY_VEHICLE}
+    return changes
+
+
+class PublicInspectionView(BaseView):
+    """The customer's signed link to the latest version (R-IN-6): read-only, no login."""
+
+    route_base = ""
+    default_view = "public"
+
+    @expose("/inspection/<token>")
+    def public(self, token):
+        try:
+            form = inspections.form_from_link(db.session, token)
+        except DomainError:
+            return self.render_template("console/not_found.html"), 404
+        context = inspections.print_context(db.session, form)
+        return self.render_template("console/inspection_print.html", **context)
