@@ -165,6 +165,7 @@ class InspectionView(BaseView):
     @expose("/<int:pk>/pdf")
     @has_access
     def pdf(self, pk):
+        inspections.get_form(db.session, pk)  # another garage's form: 404, not a message
         try:
             form, data = inspections.form_pdf(db.session, pk)
         except DomainError as error:
@@ -179,6 +180,7 @@ class InspectionView(BaseView):
     @expose("/<int:pk>/performed-work", methods=["POST"])
     @has_access
     def performed_work(self, pk):
+        inspections.get_form(db.session, pk)
         if ConfirmForm().validate_on_submit():
             _attempt(
                 lambda: inspections.add_performed_work(
@@ -196,6 +198,7 @@ class InspectionView(BaseView):
     @expose("/<int:pk>/mail-again", methods=["POST"])
     @has_access
     def mail_again(self, pk):
+        inspections.get_form(db.session, pk)
         if ConfirmForm().validate_on_submit():
             _attempt(
                 lambda: inspections.mail_again(
