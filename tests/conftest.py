@@ -104,7 +104,19 @@ def reset_database(session) -> None:
 
     tables = [t.name for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
     if session.get_bind().dialect.name == "postgresql":
+        # CASCADE from garage also empties the checklist the migration seeded: put it back.
+        standard = session.execute(
+            text("SELECT id, group_name, name, position FROM checkpoint WHERE garage_id IS NULL")
+        ).all()
         session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for row in standard:
+            session.execute(
+                text(
+                    "INSERT INTO checkpoint (id, group_name, name, position) "
+                    "VALUES (:id, :group_name, :name, :position)"
+                ),
+                row._asdict(),
+            )
     else:
         for name in reversed(tables):
             session.execute(text(f"DELETE FROM {name}"))

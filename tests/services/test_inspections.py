@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from admin_app.models import OutboxMessage, Recall
+from admin_app.models import BatchRow, OutboxMessage, Recall
 from admin_app.services import batch_jobs, inspections
 from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.uow import unit_of_work
@@ -286,7 +286,12 @@ def test_r_in_3_recall_import_is_seen_only_through_the_garages_own_passports(act
         assert again["unchanged"] == 13
     open_plates = set(s.scalars(select(Recall.plate).where(Recall.status == "O")))
     with acting_as("garage-devries") as acting:
-        listed = world.passports(garage_id=acting.actor.garage_id, created_via="list")
+        plates = select(BatchRow.plate).where(BatchRow.batch_job_id == job.id)
+        listed = [
+            p
+            for p in world.passports(garage_id=acting.actor.garage_id)
+            if p.plate in set(s.scalars(plates))
+        ]
         with_recall = 0
         for passport in listed:
             form = _new(s, acting, "customer", passport)
