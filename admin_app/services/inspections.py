@@ -291,6 +291,40 @@ def checklist(session: Session, garage_id: int) -> list[Checkpoint]:
     )
 
 
+def add_checkpoint(session: Session, *, group: str, name: str, actor: Actor) -> Checkpoint:
+    """A garage's own checkpoint, listed after the standard ones of its group (R-IN-4)."""
+    if not actor.has("Garage") or not actor.garage_id:
+        raise Forbidden(_l("Only a garage adds its own checkpoints."))
+    group, name = (group or "").strip(), (name or "").strip()
+    if not group or not name:
+        raise InvalidInput(_l("Fill in the group and the checkpoint."), field="name")
+    if len(group) > 80 or len(name) > 120:
+        raise InvalidInput(_l("The group or checkpoint name is too long."), field="name")
+    last = max(
+        (c.position for c in checklist(session, actor.garage_id) if c.group_name == group),
+        default=10_000,
+    )
+    checkpoint = Checkpoint(
+        garage_id=actor.garage_id, group_name=group, name=name, position=last + 1
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def remove_checkpoint(session: Session, checkpoint_id, *, actor: Actor) -> None:
+    """Only a garage's own checkpoints go; forms already made keep theirs."""
+    checkpoint = scoped_get(session, Checkpoint, checkpoint_id)
+    if (
+        checkpoint is None
+        or checkpoint.garage_id is None
+        or checkpoint.garage_id != actor.garage_id
+    ):
+        raise NotFound(_l("Not found."))
+    session.delete(checkpoint)
+    session.flush()
+
+
 def _customer_data(passport: Passport) -> dict:
     owner = passport.owner
     name = " ".join(p for p in (owner.first_name, owner.infix, owner.last_name) if p)

@@ -62,6 +62,8 @@ class InspectionView(BaseView):
         "performed_work": "write",
         "mail_again": "write",
         "recalls": "write",
+        "invite": "write",
+        "checkpoints": "read",
     }
 
     @expose("/")
@@ -208,6 +210,53 @@ class InspectionView(BaseView):
                 next_url="",
             )
         return redirect(url_for(".form", pk=pk))
+
+    @expose("/invite", methods=["POST"])
+    @has_access
+    def invite(self):
+        """Register that the customer asked for an inspection of this car (R-IN-1)."""
+        if ConfirmForm().validate_on_submit():
+            _attempt(
+                lambda: inspections.register_invitation(
+                    db.session, passport_id=request.form.get("passport_id"), actor=_actor()
+                ),
+                done=_l("The invitation is registered."),
+                next_url="",
+            )
+        return redirect(request.referrer or url_for(".find"))
+
+    @expose("/checkpoints", methods=["GET", "POST"])
+    @has_access
+    def checkpoints(self):
+        """The standard checklist and the garage's own checkpoints (R-IN-4)."""
+        csrf = ConfirmForm()
+        if request.method == "POST" and csrf.validate_on_submit():
+            if request.form.get("remove"):
+                action = lambda: inspections.remove_checkpoint(  # noqa: E731
+                    db.session, request.form.get("remove"), actor=_actor()
+                )
+                done = _l("The checkpoint is removed; forms already made keep it.")
+            else:
+                action = lambda: inspections.add_checkpoint(  # noqa: E731
+                    db.session,
+                    group=request.form.get("group"),
+                    name=request.form.get("name"),
+                    actor=_actor(),
+                )
+                done = _l("The checkpoint is added to new forms.")
+            answer = _attempt(action, done=done, next_url=url_for(".checkpoints"))
+            if answer:
+                return answer
+        listed = inspections.checklist(db.session, g.user.garage_id) if g.user.garage_id else []
+        groups: dict[str, list] = {}
+        for checkpoint in listed:
+            groups.setdefault(checkpoint.group_name, []).append(checkpoint)
+        return self.render_template(
+            "console/inspection_checkpoints.html",
+            title=_l("Checkpoints"),
+            groups=groups,
+            csrf=csrf,
+        )
 
     @expose("/recalls", methods=["GET", "POST"])
     @has_access

@@ -378,3 +378,32 @@ def test_r_in_7_user_text_cannot_read_files_or_reach_the_network(acting_as, worl
     assert "<script>" in text
     assert "root:x:0:0" not in text
     assert _Recorder.hits == []
+
+
+def test_r_in_4_a_garage_adds_its_own_checkpoints_to_new_forms_only(acting_as, world):
+    s = world.session
+    with acting_as("garage-jansen") as acting:
+        before = _new(s, acting, "all_ok", _jansen_passport(world))
+        with unit_of_work(s):
+            own = inspections.add_checkpoint(
+                s, group="Remmen", name="Remschijven op roest", actor=acting.actor
+            )
+        after = _new(s, acting, "customer", _jansen_passport(world))
+        names = [r["name"] for r in after.content["results"]]
+        assert "Remschijven op roest" in names
+        assert "Remschijven op roest" not in [r["name"] for r in before.content["results"]]
+        brakes = [r["name"] for r in after.content["results"] if r["group"] == "Remmen"]
+        assert brakes[-1] == "Remschijven op roest"  # after the standard ones of its group
+        standard = next(
+            c for c in inspections.checklist(s, acting.actor.garage_id) if not c.garage_id
+        )
+        with pytest.raises(NotFound):
+            inspections.remove_checkpoint(s, standard.id, actor=acting.actor)
+    with acting_as("garage-devries") as acting:
+        other = _new(s, acting, "blank")
+        assert "Remschijven op roest" not in [r["name"] for r in other.content["results"]]
+        with pytest.raises(NotFound):
+            inspections.remove_checkpoint(s, own.id, actor=acting.actor)
+    with acting_as("garage-jansen") as acting:
+        with unit_of_work(s):
+            inspections.remove_checkpoint(s, own.id, actor=acting.actor)
