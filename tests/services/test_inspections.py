@@ -407,3 +407,20 @@ def test_r_in_4_a_garage_adds_its_own_checkpoints_to_new_forms_only(acting_as, w
     with acting_as("garage-jansen") as acting:
         with unit_of_work(s):
             inspections.remove_checkpoint(s, own.id, actor=acting.actor)
+
+
+def test_r_in_7_a_renderer_failure_becomes_a_message(acting_as, world, monkeypatch):
+    from admin_app.services import printing
+
+    s = world.session
+    with acting_as("garage-jansen") as acting:
+        form = _new(s, acting, "all_ok", _jansen_passport(world))
+        _save(s, acting, form)
+        monkeypatch.setattr(printing, "TIMEOUT_SECONDS", 0.001)  # a renderer that hangs
+        with pytest.raises(printing.PrintFailed) as failed:
+            inspections.form_pdf(s, form.id)
+        assert "te lang" in str(failed.value.message)
+        monkeypatch.setenv("PATH", "/nonexistent")  # a machine without wkhtmltopdf
+        with pytest.raises(printing.PrintFailed) as failed:
+            inspections.form_pdf(s, form.id)
+        assert "niet geïnstalleerd" in str(failed.value.message)
