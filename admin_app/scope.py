@@ -27,11 +27,13 @@ from admin_app.models import (
     BatchJob,
     Checkpoint,
     ConsoleUser,
+    ContactProposal,
     Customer,
     FleetAccount,
     Garage,
     InspectionForm,
     InspectionInvitation,
+    Invoice,
     OutboxMessage,
     Passport,
     Transfer,
@@ -65,6 +67,8 @@ TENANT_MODELS = (
     InspectionForm,
     InspectionInvitation,
     Checkpoint,
+    Invoice,
+    ContactProposal,
 )
 
 
@@ -107,6 +111,8 @@ class Scope:
                 InspectionForm: lambda cls: cls.garage_id == gid,
                 InspectionInvitation: lambda cls: cls.garage_id == gid,
                 Checkpoint: lambda cls: or_(cls.garage_id.is_(None), cls.garage_id == gid),
+                Invoice: lambda cls: cls.garage_id == gid,
+                ContactProposal: lambda cls: cls.garage_id == gid,
                 ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
             }
         if self.kind == FLEET:
@@ -132,6 +138,8 @@ class Scope:
                 InspectionForm: nothing,
                 InspectionInvitation: nothing,
                 Checkpoint: nothing,
+                Invoice: nothing,
+                ContactProposal: nothing,
                 Transfer: lambda cls: cls.passport_id.in_(
                     select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
                 ),
@@ -155,6 +163,8 @@ class Scope:
                 InspectionForm: nothing,
                 InspectionInvitation: nothing,
                 Checkpoint: nothing,
+                Invoice: nothing,
+                ContactProposal: nothing,
                 # Transfers to or from him: an owner sees what he gave away and receives.
                 Transfer: lambda cls: or_(
                     cls.to_customer_id.in_(customer_ids), cls.from_customer_id.in_(customer_ids)

@@ -40,7 +40,35 @@ def start_batch_jobs() -> None:
     enqueue_due_jobs()
 
 
-DUE_WORK = (expire_transfers, start_batch_jobs, deliver_mail)
+def weekly_proposals() -> None:
+    """Monday 06:00 Amsterdam: next week's contact proposals (R-CP-1), once per week."""
+    from admin_app.models.base import utcnow
+    from admin_app.services.audit import Actor, set_actor
+    from admin_app.services.proposals import weekly_run
+
+    set_actor(db.session, Actor.job("weekly-proposals"))
+    weekly_run(db.session, utcnow())
+
+
+def close_proposal_weeks() -> None:
+    """Sunday 15:00 Amsterdam: the week closes, its "yes" invitations go out (R-CP-2)."""
+    from flask import current_app
+
+    from admin_app.models.base import utcnow
+    from admin_app.services.audit import Actor, set_actor
+    from admin_app.services.proposals import close_due_weeks
+
+    set_actor(db.session, Actor.job("proposal-week-close"))
+    close_due_weeks(db.session, utcnow(), base_url=current_app.config["PUBLIC_URL"])
+
+
+DUE_WORK = (
+    expire_transfers,
+    start_batch_jobs,
+    weekly_proposals,
+    close_proposal_weeks,
+    deliver_mail,
+)
 
 
 def tick(app: Flask) -> None:

@@ -15,6 +15,7 @@ from admin_app.models.inspections import (
 )
 from admin_app.models.outbox import OutboxMessage
 from admin_app.models.passports import Passport, PassportState
+from admin_app.models.proposals import ContactProposal, Invoice, WeeklyRun
 from admin_app.models.tokens import AccessToken
 from admin_app.models.transfers import Transfer, TransferState
 from admin_app.models.users import ConsoleUser
@@ -26,6 +27,7 @@ __all__ = [
     "BatchRow",
     "BatchState",
     "Checkpoint",
+    "ContactProposal",
     "ConsoleUser",
     "Customer",
     "FleetAccount",
@@ -33,6 +35,7 @@ __all__ = [
     "InspectionForm",
     "InspectionFormVersion",
     "InspectionInvitation",
+    "Invoice",
     "OutboxMessage",
     "Passport",
     "PassportState",
@@ -40,4 +43,5 @@ __all__ = [
     "Recall",
     "Transfer",
     "TransferState",
+    "WeeklyRun",
 ]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, func
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
@@ -44,6 +44,8 @@ class Customer(Model):
     customer_number = Column(String(40), index=True)
     # Set when the mail server refused this address at RCPT (R-PP-5).
     email_bounced_at = Column(UTCDateTime)
+    # "Never" (R-CP-2): set by the garage or by the customer's opt-out link.
+    never_contact = Column(Boolean, nullable=False, default=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     garage = relationship("Garage", lazy="joined", innerjoin=True)

@@ -80,3 +80,21 @@ def json_changes(session: Session, pairs: Mapping[str, ColumnElement]) -> Column
 def json_pair(session: Session, old, new) -> ColumnElement:
     build = func.json_build_array if is_postgresql(session) else func.json_array
     return build(old, new)
+
+
+def add_days(session: Session, day, days) -> ColumnElement:
+    """``day`` + ``days`` (an integer expression) as a date."""
+    from sqlalchemy import Integer, cast
+
+    if is_postgresql(session):
+        return day + cast(days, Integer)  # date + bigint has no operator
+    return func.date(day, func.printf("%+d days", days))
+
+
+def days_between(session: Session, later, earlier) -> ColumnElement:
+    """Whole days from ``earlier`` to ``later``."""
+    from sqlalchemy import Integer, cast
+
+    if is_postgresql(session):
+        return later - earlier
+    return cast(func.julianday(later) - func.julianday(earlier), Integer)

@@ -634,6 +634,9 @@ def save_form(
     if wants_mail and customer_email(form):
         mail_form(session, form, base_url=base_url)
         version.mailed = True
+    from admin_app.services.proposals import propose_advice_followup
+
+    propose_advice_followup(session, form, utcnow())
     session.flush()
     session.expire(form, ["versions"])
     return version

@@ -1,0 +1,703 @@
+"""Invoices, next-visit prediction and the weekly contact proposals (R-CP-1…4).
+
+The week of a proposal is the ISO week of the predicted visit. Its list is made on the
+Monday 06:00 (Europe/Amsterdam) of the week before, worked on by the garage that week, and
+closes on the Sunday 15:00 before the visits' week: then the "yes" invitations go out, so
+each arrives before its visit. Everything that runs over all garages is set-based SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import (
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from admin_app.models import (
+    ContactProposal,
+    Customer,
+    Garage,
+    Invoice,
+    Passport,
+    WeeklyRun,
+)
+from admin_app.models.base import UTCDateTime, utcnow
+from admin_app.models.passports import PassportState
+from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services.audit import Actor
+from admin_app.services.bulk import add_days, days_between
+from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
+from admin_app.services.plates import display_plate, normalize_plate, side_code
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+RUN_WEEKDAY, RUN_HOUR = 0, 6  # Monday 06:00: the list for next week is made
+CLOSE_HOUR = 15  # Sunday 15:00 before the visits' week: the list closes
+QUIET_DAYS = 8 * 7  # invoiced or invited in the last 8 weeks: not proposed
+CONVERSION_DAYS = 8 * 7
+
+# The next-visit prediction (R-CP-1): the mean interval between the vehicle's last four
+# maintenance invoices — recent habits count, a long-ago gap (a car abroad, an earlier
+# owner) stops counting after four visits — kept within 4 months and 2 years; one
+# maintenance invoice alone gives a year. The visit is the next service or the APK
+# expiry, whichever comes first. One aggregate per vehicle: the same SQL on PostgreSQL
+# and SQLite, and cheap for a million vehicles.
+RECENT_VISITS = 4
+DEFAULT_INTERVAL_DAYS = 365
+MIN_INTERVAL_DAYS, MAX_INTERVAL_DAYS = 120, 730
+
+
+# --- weeks ---------------------------------------------------------------------------------
+
+
+def iso_week(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_monday(week: str) -> dt.date:
+    match = re.fullmatch(r"(\d{4})-W(\d{2})", week or "")
+    if not match:
+        raise InvalidInput(_l("A week is written like 2026-W49."), field="week")
+    try:
+        return dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise InvalidInput(_l("A week is written like 2026-W49."), field="week") from None
+
+
+def deadline(week: str) -> dt.datetime:
+    """Sunday 15:00 Europe/Amsterdam before the week, in UTC (summer and winter time)."""
+    sunday = week_monday(week) - dt.timedelta(days=1)
+    return dt.datetime.combine(sunday, dt.time(CLOSE_HOUR), tzinfo=AMSTERDAM).astimezone(dt.UTC)
+
+
+def is_closed(week: str, now: dt.datetime) -> bool:
+    return now >= deadline(week)
+
+
+def proposal_week(now: dt.datetime) -> str:
+    """The week whose list is made by the run due at ``now``: the next ISO week."""
+    local = now.astimezone(AMSTERDAM).date()
+    return iso_week(local + dt.timedelta(days=7))
+
+
+def run_due_at(week: str) -> dt.datetime:
+    """Monday 06:00 Amsterdam of the week before ``week``."""
+    monday = week_monday(week) - dt.timedelta(days=7)
+    return dt.datetime.combine(monday, dt.time(RUN_HOUR), tzinfo=AMSTERDAM).astimezone(dt.UTC)
+
+
+def open_week(now: dt.datetime) -> str:
+    """The first week whose list can still be changed at ``now``."""
+    week = iso_week(now.astimezone(AMSTERDAM).date() + dt.timedelta(days=7))
+    return week if not is_closed(week, now) else iso_week(week_monday(week) + dt.timedelta(days=7))
+
+
+# --- invoices ------------------------------------------------------------------------------
+
+KINDS = {
+    "onderhoud": "maintenance",
+    "maintenance": "maintenance",
+    "service": "maintenance",
+    "beurt": "maintenance",
+    "apk": "apk",
+    "reparatie": "repair",
+    "repair": "repair",
+}
+INVOICE_HEADERS = {
+    "invoice_date": ("factuurdatum", "datum", "invoice date", "date"),
+    "plate": ("kenteken", "plate", "licence plate", "license plate"),
+    "customer_number": ("klantnummer", "customer number"),
+    "amount": ("bedrag", "amount", "totaal", "total"),
+    "kind": ("soort", "kind", "type"),
+}
+MAX_INVOICE_CENTS = 100_000_000  # € 1.000.000,00
+
+
+def parse_amount(text) -> int:
+    """An amount as a Dutch management system writes it (`1.234,56`, `-45,00`) in cents."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        cents = round(float(text) * 100)
+    else:
+        raw = str(text or "").replace("€", "").replace(" ", "").strip()
+        if "," in raw:
+            raw = raw.replace(".", "").replace(",", ".")
+        if not re.fullmatch(r"-?\d+(\.\d{1,2})?", raw):
+            raise InvalidInput(
+                _l("'%(amount)s' is not an amount (e.g. 1.234,56).", amount=text), field="amount"
+            )
+        cents = round(float(raw) * 100)
+    if abs(cents) > MAX_INVOICE_CENTS:
+        raise InvalidInput(_l("That amount is too high for an invoice."), field="amount")
+    return cents
+
+
+def _invoice_values(raw: dict) -> dict:
+    """One invoice checked: InvalidInput naming what is wrong."""
+    from admin_app.services.customer_lists import _date
+
+    plate = normalize_plate(raw.get("plate"))
+    if len(plate) != 6 or side_code(plate) is None:
+        raise InvalidInput(
+            _l("'%(plate)s' is not a Dutch licence plate.", plate=raw.get("plate") or ""),
+            field="plate",
+        )
+    day = _date(raw.get("invoice_date")) if raw.get("invoice_date") not in (None, "") else None
+    if day is None:
+        raise InvalidInput(
+            _l("'%(value)s' is not a date (dd-mm-yyyy).", value=raw.get("invoice_date") or ""),
+            field="invoice_date",
+        )
+    kind = KINDS.get(str(raw.get("kind") or "").strip().lower())
+    if kind is None:
+        raise InvalidInput(
+            _l("Kind must be onderhoud, APK or reparatie, not '%(kind)s'.", kind=raw.get("kind")),
+            field="kind",
+        )
+    number = str(raw.get("customer_number") or "").strip()
+    if isinstance(raw.get("customer_number"), float) and raw["customer_number"].is_integer():
+        number = str(int(raw["customer_number"]))
+    return {
+        "invoice_date": day,
+        "plate": plate,
+        "customer_number": number[:40] or None,
+        "amount_cents": parse_amount(raw.get("amount")),
+        "kind": kind,
+    }
+
+
+@dataclass
+class InvoiceImport:
+    created: int
+    total_cents: int
+    refused: list[tuple[int, str]]
+
+
+def import_invoices(session: Session, *, filename: str, data: bytes, actor: Actor) -> InvoiceImport:
+    """An invoice export (CSV or XLSX, read like customer lists). Valid rows are stored,
+    refused rows are reported with their sheet row number and reason."""
+    from admin_app.services.customer_lists import _key, read_table
+
+    garage_id = _garage_of(actor)
+    table = read_table(filename, data)
+    if not table:
+        raise InvalidInput(_l("The file is empty."), field="file")
+    aliases = {_key(name): column for column, names in INVOICE_HEADERS.items() for name in names}
+    mapping = {i: aliases[_key(cell)] for i, cell in enumerate(table[0]) if _key(cell) in aliases}
+    missing = [c for c in INVOICE_HEADERS if c not in mapping.values() and c != "customer_number"]
+    if missing:
+        raise InvalidInput(
+            _l(
+                "The invoice file lacks the column(s): %(columns)s.",
+                columns=", ".join(INVOICE_HEADERS[c][0] for c in missing),
+            ),
+            field="file",
+        )
+    rows, refused = [], []
+    for offset, cells in enumerate(table[1:]):
+        raw = {column: cells[i] if i < len(cells) else None for i, column in mapping.items()}
+        if not any(value not in (None, "") for value in raw.values()):
+            continue
+        try:
+            rows.append({**_invoice_values(raw), "garage_id": garage_id, "created_at": utcnow()})
+        except InvalidInput as error:
+            refused.append((offset + 2, str(error.message)))
+    if rows:
+        session.execute(insert(Invoice.__table__), rows)
+        _link_customers(session, garage_id)
+    return InvoiceImport(len(rows), sum(r["amount_cents"] for r in rows), refused)
+
+
+def create_invoice(session: Session, *, actor: Actor, values: dict) -> Invoice:
+    """One invoice through the API."""
+    garage_id = _garage_of(actor)
+    invoice = Invoice(garage_id=garage_id, **_invoice_values(values))
+    session.add(invoice)
+    session.flush()
+    _link_customers(session, garage_id)
+    session.refresh(invoice)
+    return invoice
+
+
+def _garage_of(actor: Actor) -> int:
+    if not actor.has("Garage") or not actor.garage_id:
+        raise Forbidden(_l("Only a garage adds its invoices."))
+    return actor.garage_id
+
+
+def _link_customers(session: Session, garage_id: int) -> None:
+    """Invoices without a customer get one: by customer number, else the plate's owner."""
+    by_number = (
+        select(func.min(Customer.id))
+        .where(
+            Customer.garage_id == garage_id,
+            Customer.customer_number == Invoice.customer_number,
+        )
+        .scalar_subquery()
+    )
+    by_plate = (
+        select(Passport.owner_id)
+        .where(
+            Passport.garage_id == garage_id,
+            Passport.plate == Invoice.plate,
+            Passport.state != PassportState.archived.value,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Invoice)
+        .where(Invoice.garage_id == garage_id, Invoice.customer_id.is_(None))
+        .values(customer_id=func.coalesce(by_number, by_plate))
+        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+    )
+
+
+# --- prediction (R-CP-1) -------------------------------------------------------------------
+
+
+def predict_next_service(maintenance_dates: list[dt.date]) -> dt.date | None:
+    """The rule of the SQL in ``update_next_service``, in Python (for tests and reading)."""
+    if not maintenance_dates:
+        return None
+    recent = sorted(maintenance_dates)[-RECENT_VISITS:]
+    if len(recent) == 1:
+        interval = DEFAULT_INTERVAL_DAYS
+    else:
+        interval = (recent[-1] - recent[0]).days // (len(recent) - 1)
+        interval = min(max(interval, MIN_INTERVAL_DAYS), MAX_INTERVAL_DAYS)
+    return recent[-1] + dt.timedelta(days=interval)
+
+
+def predicted_visit(next_service: dt.date | None, apk_expiry: dt.date | None) -> dt.date | None:
+    known = [d for d in (next_service, apk_expiry) if d]
+    return min(known) if known else None
+
+
+def update_next_service(session: Session, garage_id: int | None = None) -> int:
+    """Every live passport's next service date from its garage's maintenance invoices,
+    in one UPDATE (a garage's, or all). Returns how many changed."""
+    ranked = select(
+        Invoice.garage_id,
+        Invoice.plate,
+        Invoice.invoice_date,
+        func.row_number()
+        .over(
+            partition_by=(Invoice.garage_id, Invoice.plate),
+            order_by=Invoice.invoice_date.desc(),
+        )
+        .label("rank"),
+    ).where(Invoice.kind == "maintenance")
+    if garage_id is not None:
+        ranked = ranked.where(Invoice.garage_id == garage_id)
+    ranked = ranked.subquery()
+    visits = (
+        select(
+            ranked.c.garage_id,
+            ranked.c.plate,
+            func.count().label("visits"),
+            func.min(ranked.c.invoice_date).label("first"),
+            func.max(ranked.c.invoice_date).label("last"),
+        )
+        .where(ranked.c.rank <= RECENT_VISITS)
+        .group_by(ranked.c.garage_id, ranked.c.plate)
+        .subquery()
+    )
+    # Floor division, as in Python: SQLAlchemy's "/" would divide as decimals.
+    mean = days_between(session, visits.c.last, visits.c.first) // (visits.c.visits - 1)
+    interval = case(
+        (visits.c.visits == 1, DEFAULT_INTERVAL_DAYS),
+        (mean < MIN_INTERVAL_DAYS, MIN_INTERVAL_DAYS),
+        (mean > MAX_INTERVAL_DAYS, MAX_INTERVAL_DAYS),
+        else_=mean,
+    )
+    next_service = add_days(session, visits.c.last, interval)
+    result = session.execute(
+        update(Passport)
+        .where(
+            Passport.garage_id == visits.c.garage_id,
+            Passport.plate == visits.c.plate,
+            Passport.state != PassportState.archived.value,
+            Passport.next_service.is_distinct_from(next_service),
+        )
+        .values(next_service=next_service)
+        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+    )
+    return result.rowcount
+
+
+def _earliest(a, b):
+    return case(
+        (a.is_(None), b),
+        (b.is_(None), a),
+        (a < b, a),
+        else_=b,
+    )
+
+
+def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
+    """The periodic proposals of ``week`` for every garage, in one INSERT … SELECT: the
+    customers whose predicted visit falls in it, leaving out "never" and anyone invoiced
+    or invited in the last 8 weeks. Safe to repeat."""
+    monday = week_monday(week)
+    today = now.astimezone(AMSTERDAM).date()
+    since = today - dt.timedelta(days=QUIET_DAYS)
+    predicted = _earliest(Passport.next_service, Passport.apk_expiry)
+    other = aliased(ContactProposal)
+    invoiced_car = exists().where(
+        Invoice.garage_id == Passport.garage_id,
+        Invoice.plate == Passport.plate,
+        Invoice.invoice_date >= since,
+    )
+    invoice_of_customer = aliased(Invoice)
+    invoiced_customer = exists().where(
+        invoice_of_customer.garage_id == Passport.garage_id,
+        invoice_of_customer.customer_id == Passport.owner_id,
+        invoice_of_customer.invoice_date >= since,
+    )
+    invited = exists().where(
+        other.customer_id == Passport.owner_id,
+        other.invited_at >= now - dt.timedelta(days=QUIET_DAYS),
+    )
+    already = exists().where(
+        other.garage_id == Passport.garage_id,
+        other.week == week,
+        other.passport_id == Passport.id,
+        other.reason == "periodic",
+    )
+    source = (
+        select(
+            Passport.garage_id,
+            literal(week),
+            literal(monday),
+            Passport.owner_id,
+            Passport.id,
+            literal("periodic"),
+            predicted,
+            literal("yes"),
+            literal(False),
+            literal(now, UTCDateTime),
+        )
+        .join(Customer, Customer.id == Passport.owner_id)
+        .where(
+            Passport.state != PassportState.archived.value,
+            Passport.stock_car.is_(False),
+            Customer.never_contact.is_(False),
+            predicted.between(monday, monday + dt.timedelta(days=6)),
+            ~invoiced_car,
+            ~invoiced_customer,
+            ~invited,
+            ~already,
+        )
+    )
+    result = session.execute(
+        insert(ContactProposal.__table__)
+        .from_select(
+            [
+                "garage_id",
+                "week",
+                "week_start",
+                "customer_id",
+                "passport_id",
+                "reason",
+                "predicted_date",
+                "decision",
+                "closed",
+                "created_at",
+            ],
+            source,
+        )
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    return result.rowcount
+
+
+def weekly_run(session: Session, now: dt.datetime) -> int | None:
+    """The Monday 06:00 run, claimed once per week by a row in weekly_run (several
+    workers, restarts: a missed Monday runs when the system is back that week)."""
+    week = proposal_week(now)
+    if now < run_due_at(week):
+        return None
+    if session.get(WeeklyRun, week) is not None:
+        return None
+    try:
+        with session.begin_nested():
+            session.add(WeeklyRun(week=week, started_at=now))
+    except IntegrityError:
+        return None  # another worker claimed it
+    update_next_service(session)
+    made = make_proposals(session, week, now)
+    run = session.get(WeeklyRun, week)
+    run.finished_at, run.proposals = utcnow(), made
+    session.commit()
+    return made
+
+
+# --- advice follow-up (R-CP-3) -------------------------------------------------------------
+
+
+def propose_advice_followup(session: Session, form, now: dt.datetime) -> ContactProposal | None:
+    """The advice of a form saved in week N becomes a proposal in week N+1 (or the next
+    list still open), "no" unless the garage's setting says "yes"."""
+    advice = form.content.get("advice") or []
+    if not advice or not form.passport_id:
+        return None
+    passport = session.get(Passport, form.passport_id)
+    week = iso_week(now.astimezone(AMSTERDAM).date() + dt.timedelta(days=7))
+    if is_closed(week, now):
+        week = iso_week(week_monday(week) + dt.timedelta(days=7))
+    from admin_app.services.inspections import euro
+
+    text = "; ".join(f"{a['description']} ({euro(a['price_cents'])})" for a in advice)[:1000]
+    proposal = session.scalars(
+        select(ContactProposal).where(
+            ContactProposal.garage_id == form.garage_id,
+            ContactProposal.week == week,
+            ContactProposal.passport_id == passport.id,
+            ContactProposal.reason == "advice",
+        )
+    ).first()
+    if proposal is None:
+        garage = session.get(Garage, form.garage_id)
+        proposal = ContactProposal(
+            garage_id=form.garage_id,
+            week=week,
+            week_start=week_monday(week),
+            customer_id=passport.owner_id,
+            passport_id=passport.id,
+            reason="advice",
+            predicted_date=week_monday(week),
+            decision="yes" if garage.advice_followup_default else "no",
+        )
+        session.add(proposal)
+    proposal.advice = text
+    session.flush()
+    return proposal
+
+
+# --- deciding and closing (R-CP-2) ---------------------------------------------------------
+
+
+def get_proposal(session: Session, proposal_id) -> ContactProposal:
+    proposal = scoped_get(session, ContactProposal, proposal_id)
+    if proposal is None:
+        raise NotFound(_l("Not found."))
+    return proposal
+
+
+def decide(
+    session: Session, proposal_ids: list, decision: str, *, actor: Actor, now: dt.datetime
+) -> list[ContactProposal]:
+    """Yes, no or never for one or many proposals; refused once their week has closed."""
+    if decision not in ("yes", "no", "never"):
+        raise InvalidInput(_l("Choose yes, no or never."), field="decision")
+    proposals = [get_proposal(session, pid) for pid in proposal_ids]
+    for proposal in proposals:
+        if not (actor.has("Garage") and actor.garage_id == proposal.garage_id):
+            raise Forbidden(_l("Only the garage decides on its proposals."))
+        if proposal.closed or is_closed(proposal.week, now):
+            raise Conflict(
+                _l(
+                    "Week %(week)s closed on Sunday at 15:00; its proposals can no longer "
+                    "be changed.",
+                    week=proposal.week,
+                )
+            )
+        proposal.decision = decision
+        if decision == "never":
+            proposal.customer.never_contact = True
+    session.flush()
+    return proposals
+
+
+def close_due_weeks(session: Session, now: dt.datetime, *, base_url: str) -> int:
+    """Close every week whose deadline passed and send its "yes" invitations (each with
+    an opt-out link) through the outbox. Returns the number of invitations."""
+    weeks = session.scalars(
+        select(ContactProposal.week)
+        .where(ContactProposal.closed.is_(False))
+        .distinct()
+        .execution_options(**{ALL_TENANTS: True})
+    ).all()
+    sent = 0
+    for week in (w for w in weeks if is_closed(w, now)):
+        proposals = session.scalars(
+            select(ContactProposal)
+            .where(
+                ContactProposal.week == week,
+                ContactProposal.closed.is_(False),
+                ContactProposal.decision == "yes",
+            )
+            .order_by(ContactProposal.id)
+            .execution_options(**{ALL_TENANTS: True})
+        ).all()
+        invited_customers: set[int] = set()
+        for proposal in proposals:
+            customer = proposal.customer
+            if customer.never_contact or proposal.customer_id in invited_customers:
+                continue
+            _invite(session, proposal, base_url)
+            invited_customers.add(proposal.customer_id)
+            proposal.invited_at = now
+            sent += 1
+        session.execute(
+            update(ContactProposal)
+            .where(ContactProposal.week == week, ContactProposal.closed.is_(False))
+            .values(closed=True)
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        )
+    session.commit()
+    return sent
+
+
+def _invite(session: Session, proposal: ContactProposal, base_url: str) -> None:
+    garage = session.get(Garage, proposal.garage_id)
+    plate = display_plate(proposal.passport.plate)
+    link = f"{base_url.rstrip('/')}/opt-out/{_serializer().dumps(proposal.customer_id)}"
+    with force_locale("nl"):
+        if proposal.reason == "advice":
+            why = str(_l("At the inspection we advised: %(advice)s.", advice=proposal.advice))
+        else:
+            why = str(
+                _l(
+                    "By our records your car is due around %(date)s.",
+                    date=proposal.predicted_date.strftime("%d-%m-%Y"),
+                )
+            )
+        subject = str(_l("Time for a visit with your %(plate)s?", plate=plate))
+        body = str(
+            _l(
+                "Dear customer,\n\n%(why)s We gladly welcome your %(plate)s at %(garage)s; "
+                "call us at %(phone)s to make an appointment.\n\n"
+                "No more invitations from us? Click here:\n%(link)s\n",
+                why=why,
+                plate=plate,
+                garage=garage.name,
+                phone=garage.phone or "",
+                link=link,
+            )
+        )
+    queue_mail(
+        session,
+        recipient=proposal.customer.email,
+        kind="invitation",
+        subject=subject,
+        body=body,
+        garage_id=garage.id,
+    )
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="contact-opt-out")
+
+
+def customer_for_opt_out(session: Session, token: str) -> Customer:
+    try:
+        customer_id = _serializer().loads(token)
+    except BadSignature:
+        raise NotFound(_l("Not found.")) from None
+    customer = session.scalars(
+        select(Customer).where(Customer.id == customer_id).execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if customer is None:
+        raise NotFound(_l("Not found."))
+    return customer
+
+
+def opt_out(session: Session, token: str) -> Customer:
+    """The invitation's link: the customer is never proposed again (R-CP-2)."""
+    customer = customer_for_opt_out(session, token)
+    customer.never_contact = True
+    session.flush()
+    return customer
+
+
+# --- conversion (R-CP-4) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekConversion:
+    week: str
+    invited: int
+    converted: int
+    value_cents: int
+
+
+def conversion(session: Session, *, weeks: int = 26) -> list[WeekConversion]:
+    """Per week (of the caller's scope): invited customers, how many were invoiced within
+    8 weeks after their invitation, and the value of those invoices."""
+    invited = (
+        select(
+            ContactProposal.week,
+            ContactProposal.garage_id,
+            ContactProposal.customer_id,
+            func.min(ContactProposal.invited_at).label("invited_at"),
+        )
+        .where(ContactProposal.invited_at.is_not(None))
+        .group_by(ContactProposal.week, ContactProposal.garage_id, ContactProposal.customer_id)
+        .subquery()
+    )
+    invited_day = func.date(invited.c.invited_at)
+    followed = (
+        select(
+            invited.c.week,
+            invited.c.customer_id,
+            func.count(Invoice.id).label("invoices"),
+            func.coalesce(func.sum(Invoice.amount_cents), 0).label("value"),
+        )
+        .select_from(invited)
+        .outerjoin(
+            Invoice,
+            and_(
+                Invoice.garage_id == invited.c.garage_id,
+                Invoice.customer_id == invited.c.customer_id,
+                Invoice.invoice_date >= invited_day,
+                Invoice.invoice_date <= add_days(session, invited_day, CONVERSION_DAYS),
+            ),
+        )
+        .group_by(invited.c.week, invited.c.customer_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            followed.c.week,
+            func.count(),
+            func.sum(case((followed.c.invoices > 0, 1), else_=0)),
+            func.sum(followed.c.value),
+        )
+        .group_by(followed.c.week)
+        .order_by(followed.c.week.desc())
+        .limit(weeks)
+    ).all()
+    return [
+        WeekConversion(week, int(count), int(converted or 0), int(value or 0))
+        for week, count, converted, value in reversed(rows)
+    ]
+
+
+def conversion_xlsx(rows: list[WeekConversion]) -> bytes:
+    from admin_app.services.customer_lists import xlsx_bytes
+    from admin_app.services.inspections import euro
+
+    lines = [["week", "uitgenodigd", "gefactureerd binnen 8 weken", "conversie", "waarde"]]
+    for row in rows:
+        share = f"{row.converted / row.invited:.0%}" if row.invited else ""
+        lines.append([row.week, row.invited, row.converted, share, euro(row.value_cents)])
+    return xlsx_bytes(lines, sheet_title="Conversie")
