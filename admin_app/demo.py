@@ -162,7 +162,141 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
         session.flush()
         for garage in (jansen, devries):
             _inspections(session, garage)
+        for garage in (jansen, devries):
+            _invoices(session, garage, rng)
+        _proposals(session, rng)
     return True
+
+
+def _invoices(session, garage, rng) -> None:
+    """Two years of invoices per car, as a management system would have them (R-CP)."""
+    from admin_app.models import Invoice
+
+    today = date.today()
+    cars = (
+        session.scalars(
+            select(Passport).where(
+                Passport.garage_id == garage.id,
+                Passport.stock_car.is_(False),
+                Passport.state != "archived",
+            )
+        )
+        .unique()
+        .all()
+    )
+    open_monday = _open_monday()
+    rows = []
+    for index, car in enumerate(cars):
+        interval = rng.choice([180, 270, 365, 365, 400])
+        # A few cars fall due in the week whose list is open, so the screen has proposals.
+        last = (
+            open_monday + timedelta(days=index % 5) - timedelta(days=interval)
+            if index % 9 == 0
+            else today - timedelta(days=rng.randint(70, interval))
+        )
+        visit = last
+        while visit > today - timedelta(days=730):
+            rows.append((car, visit, "maintenance", rng.randint(15_000, 95_000)))
+            visit -= timedelta(days=interval)
+        if rng.random() < 0.6:
+            rows.append(
+                (
+                    car,
+                    today - timedelta(days=rng.randint(60, 700)),
+                    "repair",
+                    rng.randint(8_000, 250_000),
+                )
+            )
+        if rng.random() < 0.5:
+            rows.append(
+                (
+                    car,
+                    today - timedelta(days=rng.randint(60, 360)),
+                    "apk",
+                    rng.randint(4_500, 6_500),
+                )
+            )
+    session.add_all(
+        Invoice(
+            garage_id=garage.id,
+            invoice_date=day,
+            plate=car.plate,
+            customer_number=car.owner.customer_number,
+            customer_id=car.owner_id,
+            amount_cents=cents,
+            kind=kind,
+        )
+        for car, day, kind, cents in rows
+    )
+    session.flush()
+
+
+def _open_monday() -> date:
+    from admin_app.models.base import utcnow
+    from admin_app.services.proposals import open_week, week_monday
+
+    return week_monday(open_week(utcnow()))
+
+
+def _proposals(session, rng) -> None:
+    """Ten closed weeks of invitations (some followed by a visit: the conversion
+    dashboard), next service dates from the invoices, and the open week's proposals."""
+    from admin_app.models import ContactProposal, Invoice
+    from admin_app.models.base import utcnow
+    from admin_app.services.proposals import (
+        deadline,
+        iso_week,
+        make_proposals,
+        open_week,
+        update_next_service,
+        week_monday,
+    )
+
+    monday = week_monday(open_week(utcnow()))
+    for garage in session.scalars(select(Garage)).all():
+        cars = (
+            session.scalars(
+                select(Passport).where(
+                    Passport.garage_id == garage.id,
+                    Passport.stock_car.is_(False),
+                    Passport.state == "activated",
+                )
+            )
+            .unique()
+            .all()
+        )
+        for weeks_back in range(11, 1, -1):
+            week = iso_week(monday - timedelta(days=7 * weeks_back))
+            invited_at = deadline(week)
+            for car in rng.sample(cars, min(5, len(cars))):
+                session.add(
+                    ContactProposal(
+                        garage_id=garage.id,
+                        week=week,
+                        week_start=week_monday(week),
+                        customer_id=car.owner_id,
+                        passport_id=car.id,
+                        reason="periodic",
+                        predicted_date=week_monday(week) + timedelta(days=rng.randint(0, 4)),
+                        decision="yes",
+                        closed=True,
+                        invited_at=invited_at,
+                    )
+                )
+                if rng.random() < 0.45:
+                    session.add(
+                        Invoice(
+                            garage_id=garage.id,
+                            invoice_date=invited_at.date() + timedelta(days=rng.randint(2, 30)),
+                            plate=car.plate,
+                            customer_id=car.owner_id,
+                            amount_cents=rng.randint(12_000, 160_000),
+                            kind="repair",
+                        )
+                    )
+    session.flush()
+    update_next_service(session)
+    make_proposals(session, open_week(utcnow()), utcnow())
 
 
 def _inspections(session, garage) -> None:

@@ -506,9 +506,9 @@ def decide(
     session: Session, proposal_ids: list, decision: str, *, actor: Actor, now: dt.datetime
 ) -> list[ContactProposal]:
     """Yes, no or never for one or many proposals; refused once their week has closed."""
+    proposals = [get_proposal(session, pid) for pid in proposal_ids]  # 404 before 422
     if decision not in ("yes", "no", "never"):
         raise InvalidInput(_l("Choose yes, no or never."), field="decision")
-    proposals = [get_proposal(session, pid) for pid in proposal_ids]
     for proposal in proposals:
         if not (actor.has("Garage") and actor.garage_id == proposal.garage_id):
             raise Forbidden(_l("Only the garage decides on its proposals."))

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 def register_views(appbuilder) -> None:
     from admin_app.api.inspections import InspectionFormApi, InspectionInvitationApi
+    from admin_app.api.proposals import ContactProposalApi, InvoiceApi
     from admin_app.api.resources import (
         BatchJobApi,
         CustomerApi,
@@ -25,6 +26,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.health import HealthView
     from admin_app.views.inspections import InspectionView, PublicInspectionView
     from admin_app.views.passports import MyVehiclesView, PassportView
+    from admin_app.views.proposals import OptOutView, ProposalView
     from admin_app.views.users import ColleagueView
 
     appbuilder.add_view(PassportView, "Passports", label=_l("Passports"), icon="fa-car")
@@ -81,6 +83,28 @@ def register_views(appbuilder) -> None:
         icon="fa-exclamation-circle",
     )
     appbuilder.add_view(
+        ProposalView,
+        "Proposals",
+        label=_l("Contact proposals"),
+        icon="fa-calendar-check-o",
+        category="Contacts",
+        category_label=_l("Contacts"),
+    )
+    appbuilder.add_link(
+        "Conversion",
+        label=_l("Conversion"),
+        href="/proposals/conversion",
+        category="Contacts",
+        icon="fa-line-chart",
+    )
+    appbuilder.add_link(
+        "Upload invoices",
+        label=_l("Upload invoices"),
+        href="/proposals/invoices",
+        category="Contacts",
+        icon="fa-upload",
+    )
+    appbuilder.add_view(
         FleetAccountView, "Fleet accounts", label=_l("Fleet accounts"), icon="fa-truck"
     )
     appbuilder.add_view(
@@ -127,6 +151,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(ActivationView)
     appbuilder.add_view_no_menu(HealthView)
     appbuilder.add_view_no_menu(PublicInspectionView)
+    appbuilder.add_view_no_menu(OptOutView)
     for api in (
         PassportApi,
         CustomerApi,
@@ -136,5 +161,7 @@ def register_views(appbuilder) -> None:
         BatchJobApi,
         InspectionFormApi,
         InspectionInvitationApi,
+        ContactProposalApi,
+        InvoiceApi,
     ):
         appbuilder.add_api(api)

@@ -16,10 +16,12 @@ from admin_app.models import (
     AccessToken,
     AuditLog,
     ConsoleUser,
+    ContactProposal,
     Customer,
     FleetAccount,
     Garage,
     InspectionForm,
+    Invoice,
     OutboxMessage,
     Passport,
 )
@@ -118,6 +120,10 @@ def _foreign(world, username):
         InspectionForm: [
             s.scalar(select(InspectionForm.id).where(InspectionForm.garage_id == other_garage.id))
         ],
+        ContactProposal: [
+            s.scalar(select(ContactProposal.id).where(ContactProposal.garage_id == other_garage.id))
+        ],
+        Invoice: [s.scalar(select(Invoice.id).where(Invoice.garage_id == other_garage.id))],
     }
     secrets = set()
     for p in passports:
@@ -235,7 +241,7 @@ def test_r_sec_1_every_route_gives_404_for_another_tenants_records(
     problems = []
     walker = Walker(app, username, api_client, login_as)
     for rule, model, method, url, response in walker.walk(ids):
-        body = response.get_data(as_text=True)
+        body = response.get_data().decode("utf-8", "replace")  # exports are binary
         where = f"{username} {method} {url} → {response.status_code}"
         if response.status_code >= 500:
             problems.append(f"{where}: server error")

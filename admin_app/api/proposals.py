@@ -1,0 +1,73 @@
+"""REST API of contact proposals and invoices (R-CP, SPEC's contract)."""
+
+from __future__ import annotations
+
+from flask_appbuilder.api import expose, protect
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+from admin_app.api.base import ConsoleApi
+from admin_app.extensions import db
+from admin_app.models import ContactProposal, Invoice
+from admin_app.models.base import utcnow
+from admin_app.services import proposals
+from admin_app.services.uow import unit_of_work
+
+
+class ContactProposalApi(ConsoleApi):
+    resource_name = "contact_proposal"
+    class_permission_name = "ContactProposal"
+    datamodel = SQLAInterface(ContactProposal)
+    include_route_methods = {"get", "get_list", "info", "put"}
+    list_columns = [
+        "id",
+        "week",
+        "customer_id",
+        "passport_id",
+        "reason",
+        "predicted_date",
+        "decision",
+        "closed",
+    ]
+    order_columns = ["id", "week", "predicted_date"]
+    search_columns = ["week", "decision", "reason", "closed"]
+
+    @expose("/<int:pk>", methods=["PUT"])
+    @protect()
+    def put(self, pk):
+        """`{"decision": "yes"|"no"|"never"}`; 409 once the week has closed (R-CP-2)."""
+        body = self.json_body()
+        with unit_of_work(db.session):
+            (proposal,) = proposals.decide(
+                db.session, [pk], body.get("decision"), actor=self.actor(), now=utcnow()
+            )
+        return self.one(proposal)
+
+
+class InvoiceApi(ConsoleApi):
+    """Invoices from the garage's management system, one at a time (R-CP-1)."""
+
+    resource_name = "invoice"
+    class_permission_name = "Invoice"
+    datamodel = SQLAInterface(Invoice)
+    include_route_methods = {"get", "get_list", "info", "post"}
+    list_columns = [
+        "id",
+        "invoice_date",
+        "plate",
+        "customer_number",
+        "customer_id",
+        "amount_cents",
+        "kind",
+    ]
+    order_columns = ["id", "invoice_date"]
+    search_columns = ["plate", "invoice_date", "kind"]
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def post(self):
+        """`{invoice_date, plate, customer_number, amount ("1.234,56" or a number), kind}`."""
+        with unit_of_work(db.session):
+            invoice = proposals.create_invoice(
+                db.session, actor=self.actor(), values=self.json_body()
+            )
+        return self.one(invoice, 201)

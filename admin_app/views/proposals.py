@@ -1,0 +1,205 @@
+"""Contact proposal screens (R-CP-1…4): the week's list, invoices upload, conversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from admin_app.extensions import db
+from admin_app.models import ContactProposal
+from admin_app.models.base import utcnow
+from admin_app.models.proposals import DECISIONS, REASONS
+from admin_app.services import proposals
+from admin_app.services.audit import Actor
+from admin_app.services.errors import DomainError
+from admin_app.services.uow import unit_of_work
+from admin_app.views.base import READ_WRITE
+from admin_app.views.forms import ConfirmForm, UploadForm
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _actor() -> Actor:
+    return Actor.of_user(g.user)
+
+
+class ProposalView(BaseView):
+    route_base = "/proposals"
+    default_view = "week"
+    class_permission_name = "ContactProposal"
+    method_permission_name = {
+        **READ_WRITE,
+        "week": "read",
+        "decide": "write",
+        "invoices": "write",
+        "conversion": "read",
+        "conversion_xlsx": "read",
+    }
+
+    @expose("/")
+    @has_access
+    def week(self):
+        now = utcnow()
+        week = request.args.get("week") or proposals.open_week(now)
+        try:
+            monday = proposals.week_monday(week)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+            return redirect(url_for(".week"))
+        rows = db.session.scalars(
+            select(ContactProposal)
+            .where(ContactProposal.week == week)
+            .order_by(ContactProposal.predicted_date, ContactProposal.id)
+        ).all()
+        previous = proposals.iso_week(monday - dt.timedelta(days=7))
+        following = proposals.iso_week(monday + dt.timedelta(days=7))
+        return self.render_template(
+            "console/proposals.html",
+            title=_l("Contact proposals"),
+            week=week,
+            monday=monday,
+            rows=rows,
+            closed=proposals.is_closed(week, now),
+            deadline=proposals.deadline(week).astimezone(proposals.AMSTERDAM),
+            previous=previous,
+            following=following,
+            decisions={k: str(v) for k, v in DECISIONS.items()},
+            reasons={k: str(v) for k, v in REASONS.items()},
+            csrf=ConfirmForm(),
+        )
+
+    @expose("/decide", methods=["POST"])
+    @has_access
+    def decide(self):
+        """Each row's choice, or one choice for the ticked rows (bulk)."""
+        week = request.form.get("week", "")
+        if not ConfirmForm().validate_on_submit():
+            flash(str(_l("The page had expired; please try again.")), "danger")
+            return redirect(url_for(".week", week=week))
+        by_decision: dict[str, list[int]] = {}
+        bulk = request.form.get("bulk")
+        if bulk:
+            by_decision[bulk] = [int(i) for i in request.form.getlist("selected") if i.isdigit()]
+        else:
+            for key, value in request.form.items():
+                if key.startswith("decision-") and key[9:].isdigit():
+                    by_decision.setdefault(value, []).append(int(key[9:]))
+        try:
+            with unit_of_work(db.session):
+                for decision, ids in by_decision.items():
+                    if ids:
+                        proposals.decide(db.session, ids, decision, actor=_actor(), now=utcnow())
+        except DomainError as error:
+            flash(str(error.message), "danger")
+        else:
+            flash(str(_l("Your choices are saved.")), "success")
+        return redirect(url_for(".week", week=week))
+
+    @expose("/invoices", methods=["GET", "POST"])
+    @has_access
+    def invoices(self):
+        """Upload an invoice export (R-CP-1)."""
+        form = UploadForm()
+        result = None
+        if form.validate_on_submit():
+            file = form.file.data
+            try:
+                with unit_of_work(db.session):
+                    result = proposals.import_invoices(
+                        db.session, filename=file.filename, data=file.read(), actor=_actor()
+                    )
+            except DomainError as error:
+                flash(str(error.message), "danger")
+            else:
+                from admin_app.services.inspections import euro
+
+                flash(
+                    str(
+                        _l(
+                            "%(count)s invoices imported, total %(total)s; %(refused)s rows "
+                            "refused.",
+                            count=result.created,
+                            total=euro(result.total_cents),
+                            refused=len(result.refused),
+                        )
+                    ),
+                    "success" if not result.refused else "warning",
+                )
+        return self.render_template(
+            "console/invoices_upload.html", title=_l("Upload invoices"), form=form, result=result
+        )
+
+    @expose("/conversion")
+    @has_access
+    def conversion(self):
+        from admin_app.services.inspections import euro
+
+        rows = proposals.conversion(db.session)
+        return self.render_template(
+            "console/conversion.html",
+            title=_l("Conversion of invitations"),
+            rows=rows,
+            chart=_chart(rows),
+            euro=euro,
+        )
+
+    @expose("/conversion.xlsx")
+    @has_access
+    def conversion_xlsx(self):
+        data = proposals.conversion_xlsx(proposals.conversion(db.session))
+        return Response(
+            data,
+            mimetype=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="conversie.xlsx"'},
+        )
+
+
+def _chart(rows) -> dict:
+    """Bar positions for an inline SVG (no chart library, no CDN): invited and invoiced."""
+    width, height, gap = 640, 200, 6
+    top = max([r.invited for r in rows] + [1])
+    slot = (width - gap) / max(len(rows), 1)
+    bars = []
+    for index, row in enumerate(rows):
+        x = gap + index * slot
+        bar = max(slot / 2 - gap, 2)
+        for offset, value, kind in ((0, row.invited, "invited"), (bar, row.converted, "converted")):
+            h = height * value / top
+            bars.append(
+                {
+                    "x": round(x + offset, 1),
+                    "y": round(height - h, 1),
+                    "w": round(bar, 1),
+                    "h": round(h, 1),
+                    "kind": kind,
+                    "title": f"{row.week}: {value}",
+                }
+            )
+    return {"width": width, "height": height, "bars": bars}
+
+
+class OptOutView(BaseView):
+    """The invitation's opt-out link (R-CP-2): a confirmation page, then "never"."""
+
+    route_base = ""
+    default_view = "opt_out"
+
+    @expose("/opt-out/<token>", methods=["GET", "POST"])
+    def opt_out(self, token):
+        try:
+            customer = proposals.customer_for_opt_out(db.session, token)
+        except DomainError:
+            return self.render_template("console/not_found.html"), 404
+        form = ConfirmForm()
+        done = False
+        if form.validate_on_submit():
+            with unit_of_work(db.session, Actor(None, customer.email)):
+                proposals.opt_out(db.session, token)
+            done = True
+        return self.render_template(
+            "console/opt_out.html", form=form, done=done or customer.never_contact
+        )
