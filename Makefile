@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
 PORT ?= 5000
 
-.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean
+.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,16 @@ test: install system-deps
 lint: install
 	$(BIN)/ruff check admin_app tests
 
-bench: bench-import
+bench: bench-import bench-pdf bench-proposals
 
 bench-import: install system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/import.py
+
+bench-pdf: install system-deps
+	$(BIN)/python bench/pdf.py
+
+bench-proposals: install system-deps
+	scripts/with-postgres.sh $(BIN)/python bench/proposals.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
