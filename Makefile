@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
 PORT ?= 5000
 
-.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals
+.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ test: install system-deps
 lint: install
 	$(BIN)/ruff check admin_app tests
 
-bench: bench-import bench-pdf bench-proposals
+bench: bench-import bench-pdf bench-proposals bench-pages
 
 bench-import: install system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/import.py
@@ -57,6 +57,9 @@ bench-pdf: install system-deps
 
 bench-proposals: install system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/proposals.py
+
+bench-pages: install system-deps
+	scripts/with-postgres.sh sh -c '$(BIN)/python bench/seed_scale.py && $(BIN)/python bench/pages.py'
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -117,6 +117,13 @@ def reset_database(session) -> None:
                 ),
                 row._asdict(),
             )
+        if standard:
+            session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('checkpoint', 'id'), "
+                    "(SELECT max(id) FROM checkpoint))"
+                )
+            )
     else:
         for name in reversed(tables):
             session.execute(text(f"DELETE FROM {name}"))

@@ -28,14 +28,19 @@ class FleetAccount(Model):
     manager_passport = relationship("Passport", foreign_keys=[manager_passport_id])
 
     def linked_count(self) -> int:
-        from sqlalchemy import func, select
-        from sqlalchemy.orm import object_session
+        """Linked cars; a list page fills this in for all its rows at once."""
+        if "_linked_count" not in self.__dict__:
+            from sqlalchemy import func, select
+            from sqlalchemy.orm import object_session
 
-        from admin_app.models.passports import Passport
+            from admin_app.models.passports import Passport
 
-        return object_session(self).scalar(
-            select(func.count()).select_from(Passport).where(Passport.fleet_account_id == self.id)
-        )
+            self._linked_count = object_session(self).scalar(
+                select(func.count())
+                .select_from(Passport)
+                .where(Passport.fleet_account_id == self.id)
+            )
+        return self._linked_count
 
     def __repr__(self) -> str:
         return self.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from admin_app.views.formatting import display_value
 
@@ -98,3 +99,23 @@ class ConsoleModelView(ModelView):
             **{column: display_value for column in shown},
             **(self.formatters_columns or {}),
         }
+
+
+class EagerInterface(SQLAInterface):
+    """A datamodel whose list query loads the named relationships with the rows: joined,
+    or one extra SELECT per collection for the whole page, instead of a query per row."""
+
+    def __init__(self, obj, session=None, *, eager: tuple[str, ...] = ()):
+        super().__init__(obj, session)
+        self.eager = eager
+
+    def apply_all(self, query, *args, **kwargs):
+        from sqlalchemy.orm import joinedload, selectinload
+
+        query = super().apply_all(query, *args, **kwargs)
+        for name in self.eager:
+            attribute = getattr(self.obj, name)
+            # A collection in one more SELECT for the page; a single object in the join.
+            load = selectinload if attribute.property.uselist else joinedload
+            query = query.options(load(attribute))
+        return query

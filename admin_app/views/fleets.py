@@ -15,6 +15,29 @@ from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.passports import PassportView, public_url, state_badge, transfer_page
 
 
+class FleetAccountInterface(SQLAInterface):
+    """Counts the linked cars of a whole list page in one grouped query."""
+
+    def query(self, *args, **kwargs):
+        from sqlalchemy import func
+
+        count, accounts = super().query(*args, **kwargs)
+        linked = (
+            dict(
+                self.session.execute(
+                    select(Passport.fleet_account_id, func.count())
+                    .where(Passport.fleet_account_id.in_([a.id for a in accounts]))
+                    .group_by(Passport.fleet_account_id)
+                ).all()
+            )
+            if accounts
+            else {}
+        )
+        for account in accounts:
+            account._linked_count = linked.get(account.id, 0)
+        return count, accounts
+
+
 class FleetAccountView(ConsoleModelView):
     """The garage's fleet accounts (R-FL-4): per account its linked plates."""
 
@@ -22,7 +45,7 @@ class FleetAccountView(ConsoleModelView):
     class_permission_name = "FleetAccount"
     method_permission_name = {**READ_WRITE, "settings": "write"}
     include_route_methods = {"list", "show", "action", "action_post", "settings"}
-    datamodel = SQLAInterface(FleetAccount)
+    datamodel = FleetAccountInterface(FleetAccount)
     list_title = _l("Fleet accounts")
     show_title = _l("Fleet account")
     show_template = "console/fleet_show.html"

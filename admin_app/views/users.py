@@ -34,7 +34,7 @@ USER_LABELS = {
 class ConsoleUserView(UserDBModelView):
     """Admin's user screen: FAB's, plus the tenant each login works for."""
 
-    datamodel = SQLAInterface(ConsoleUser)
+    datamodel = SQLAInterface(ConsoleUser)  # replaced by the security manager's (eager)
     exclude_route_methods = {"download"}
     list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage"]
     show_columns = [
