@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -53,6 +52,19 @@ def get_metadata():
     import admin_app.models  # noqa: F401  (registers every table)
 
     return Model.metadata
+
+
+# Indexes only PostgreSQL has (0007: trigram and plate-prefix search), made by their
+# migration, not declared on the models: autogenerate must not propose dropping them.
+POSTGRESQL_ONLY_INDEXES = {
+    "ix_customer_last_name_trgm",
+    "ix_customer_email_trgm",
+    "ix_passport_plate_prefix",
+}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == "index" and reflected and name in POSTGRESQL_ONLY_INDEXES)
 
 
 def render_item(type_, obj, autogen_context):
@@ -115,6 +127,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_object=include_object,
             **conf_args
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask_appbuilder.api import expose, protect
-from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import (
     FilterContains,
     FilterEqual,
@@ -13,7 +12,6 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
-from sqlalchemy import func, select
 
 from admin_app.api.base import ConsoleApi
 from admin_app.extensions import db
@@ -31,48 +29,11 @@ from admin_app.services import passports as passport_rules
 from admin_app.services.errors import InvalidInput
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.uow import unit_of_work
-
-
-class _Email(BaseFilter):
-    """E-mail filters compare case-insensitively, as customers are identified."""
-
-    def _matching(self, condition):
-        return condition
-
-    def _equal(self, value):
-        return self._matching(func.lower(Customer.email) == str(value).strip().lower())
-
-    def _contains(self, value):
-        return self._matching(func.lower(Customer.email).like(f"%{str(value).strip().lower()}%"))
-
-
-class _OwnerEmail(_Email):
-    def _matching(self, condition):
-        return Passport.owner_id.in_(select(Customer.id).where(condition).correlate(None))
-
-
-class FilterOwnerEmailEqual(_OwnerEmail):
-    name = lazy_gettext("Equal to")
-    arg_name = "eq"
-
-    def apply(self, query, value):
-        return query.filter(self._equal(value))
-
-
-class FilterOwnerEmailContains(_OwnerEmail):
-    name = lazy_gettext("Contains")
-    arg_name = "ct"
-
-    def apply(self, query, value):
-        return query.filter(self._contains(value))
-
-
-class FilterEmailEqual(_Email):
-    name = lazy_gettext("Equal to")
-    arg_name = "eq"
-
-    def apply(self, query, value):
-        return query.filter(self._equal(value))
+from admin_app.views.filters import (
+    FilterEmailEqual,
+    FilterOwnerEmailContains,
+    FilterOwnerEmailEqual,
+)
 
 
 class PassportApi(ConsoleApi):

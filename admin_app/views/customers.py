@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith
 
 CUSTOMER_LABELS = {
     "first_name": _l("First name"),
@@ -43,7 +44,7 @@ class CustomerView(ConsoleModelView):
     search_columns = ["last_name", "email", "customer_number", "city"]
     search_filters = {
         "last_name": [FilterStartsWith, FilterEqual],
-        "email": [FilterEqual, FilterStartsWith],
+        "email": [FilterEmailEqual, FilterEmailStartsWith],
         "customer_number": [FilterEqual],
         "city": [FilterEqual],
     }

@@ -21,18 +21,18 @@ MAKE_LIST = Path(__file__).resolve().parents[1] / "data" / "make_customer_list.p
 
 
 def worker(app, **extra):
-    env = dict(
-        os.environ,
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=app.config["REDIS_URL"],
-        RQ_QUEUE=app.config["RQ_QUEUE"],
-        CONSOLE_ENV="development",
-        TICK_SECONDS="0.2",
-        BATCH_CHUNK="50",
-        BATCH_STALE_SECONDS="1",
-        SMTP_HOST="",
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "RQ_QUEUE": app.config["RQ_QUEUE"],
+        "CONSOLE_ENV": "development",
+        "TICK_SECONDS": "0.2",
+        "BATCH_CHUNK": "50",
+        "BATCH_STALE_SECONDS": "1",
+        "SMTP_HOST": "",
         **extra,
-    )
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "admin_app.jobs.worker"],
         env=env,

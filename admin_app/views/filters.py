@@ -1,0 +1,62 @@
+"""Search filters shared by screens and the API: e-mail addresses compare without case,
+as customers are identified (and as the lower(email) indexes are built)."""
+
+from __future__ import annotations
+
+from flask_appbuilder.models.filters import BaseFilter
+from flask_babel import lazy_gettext
+from sqlalchemy import func, select
+
+from admin_app.models import Customer, Passport
+
+
+class _Email(BaseFilter):
+    """E-mail filters compare case-insensitively, as customers are identified."""
+
+    def _matching(self, condition):
+        return condition
+
+    def _equal(self, value):
+        return self._matching(func.lower(Customer.email) == str(value).strip().lower())
+
+    def _contains(self, value):
+        return self._matching(func.lower(Customer.email).like(f"%{str(value).strip().lower()}%"))
+
+
+class _OwnerEmail(_Email):
+    def _matching(self, condition):
+        return Passport.owner_id.in_(select(Customer.id).where(condition).correlate(None))
+
+
+class FilterOwnerEmailEqual(_OwnerEmail):
+    name = lazy_gettext("Equal to")
+    arg_name = "eq"
+
+    def apply(self, query, value):
+        return query.filter(self._equal(value))
+
+
+class FilterOwnerEmailContains(_OwnerEmail):
+    name = lazy_gettext("Contains")
+    arg_name = "ct"
+
+    def apply(self, query, value):
+        return query.filter(self._contains(value))
+
+
+class FilterEmailEqual(_Email):
+    name = lazy_gettext("Equal to")
+    arg_name = "eq"
+
+    def apply(self, query, value):
+        return query.filter(self._equal(value))
+
+
+class FilterEmailStartsWith(_Email):
+    name = lazy_gettext("Starts with")
+    arg_name = "sw"
+
+    def apply(self, query, value):
+        return query.filter(
+            self._matching(func.lower(Customer.email).like(f"{str(value).strip().lower()}%"))
+        )
