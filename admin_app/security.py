@@ -31,9 +31,9 @@ class ConsoleSecurityManager(SecurityManager):
         self.userdbmodelview = ConsoleUserView
         super().__init__(appbuilder)
         # FAB hands the user screen a plain datamodel: one query per row for roles.
-        from admin_app.views.base import EagerInterface
+        from admin_app.views.base import PageInterface
 
-        ConsoleUserView.datamodel = EagerInterface(self.user_model, eager=("roles", "garage"))
+        ConsoleUserView.datamodel = PageInterface(self.user_model, eager=("roles", "garage"))
 
     def register_views(self):
         super().register_views()

@@ -47,6 +47,12 @@ PAGES = [
     ("fleet-bakker", "fleet dashboard (200 cars)", "/my-fleet/list/", 100),
     ("support", "e-mail search across all garages", "/passports/list/?_flt_0_plate={email}", 200),
     ("support", "customer e-mail, all garages", "/customers/list/?_flt_0_email={email}", 200),
+    (
+        "support",
+        "part of a name, all garages (trigram)",
+        "/passports/list/?_flt_0_plate=bestuurder12345",
+        200,
+    ),
 ]
 
 FLOOR_APP = """

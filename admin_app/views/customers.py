@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from flask_appbuilder.models.sqla.filters import FilterEqual, FilterStartsWith
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
-from admin_app.views.base import READ_WRITE, ConsoleModelView
-from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith
+from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
+from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
 
 CUSTOMER_LABELS = {
     "first_name": _l("First name"),
@@ -31,7 +30,7 @@ class CustomerView(ConsoleModelView):
     route_base = "/customers"
     class_permission_name = "Customer"
     include_route_methods = {"list", "show", "edit", "action", "action_post"}
-    datamodel = SQLAInterface(Customer)
+    datamodel = PageInterface(Customer)
     list_title = _l("Customers")
     show_title = _l("Customer")
     list_columns = ["full_name", "email", "city", "customer_number", "garage"]
@@ -43,7 +42,7 @@ class CustomerView(ConsoleModelView):
     label_columns = CUSTOMER_LABELS
     search_columns = ["last_name", "email", "customer_number", "city"]
     search_filters = {
-        "last_name": [FilterStartsWith, FilterEqual],
+        "last_name": [FilterNameStartsWith, FilterEqual],
         "email": [FilterEmailEqual, FilterEmailStartsWith],
         "customer_number": [FilterEqual],
         "city": [FilterEqual],

@@ -60,3 +60,14 @@ class FilterEmailStartsWith(_Email):
         return query.filter(
             self._matching(func.lower(Customer.email).like(f"{str(value).strip().lower()}%"))
         )
+
+
+class FilterNameStartsWith(BaseFilter):
+    """A last name starting with the text, without case (the trigram index's expression)."""
+
+    name = lazy_gettext("Starts with")
+    arg_name = "sw"
+
+    def apply(self, query, value):
+        text = str(value or "").strip().lower()
+        return query.filter(func.lower(Customer.last_name).like(f"{text}%")) if text else query

@@ -4,10 +4,10 @@ from flask import abort, current_app, g, redirect, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
+from sqlalchemy.orm import aliased
 
 from admin_app.extensions import appbuilder, db
 from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMessage, Passport
@@ -17,9 +17,10 @@ from admin_app.scope import scoped_get
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
 from admin_app.services.audit import Actor
+from admin_app.services.emails import valid_email
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate
-from admin_app.views.base import ConsoleModelView
+from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.forms import (
     ConfirmForm,
     EmailForm,
@@ -72,6 +73,11 @@ class FilterPlateNameOrEmail(BaseFilter):
         text = (value or "").strip()
         if not text:
             return query
+        if valid_email(text):
+            # A whole address (support fixing one): its exact owner, by the lower(email)
+            # index; plates never contain "@".
+            owners = select(Customer.id).where(func.lower(Customer.email) == text.lower())
+            return query.filter(Passport.owner_id.in_(owners.correlate(None)))
         plate = normalize_plate(text)
         like = f"%{text.lower()}%"
         owners = (
@@ -83,10 +89,13 @@ class FilterPlateNameOrEmail(BaseFilter):
             )
             .correlate(None)
         )
-        conditions = [Passport.owner_id.in_(owners)]
+        # One set of ids from two index searches (the owners' names and e-mails by
+        # trigram, plates by prefix): an OR across them would read the whole table.
+        found = aliased(Passport)
+        matches = select(found.id).where(found.owner_id.in_(owners))
         if plate:
-            conditions.append(Passport.plate.like(f"{plate}%"))
-        return query.filter(or_(*conditions))
+            matches = union(matches, select(found.id).where(found.plate.like(f"{plate}%")))
+        return query.filter(Passport.id.in_(matches))
 
 
 class PassportView(ConsoleModelView):
@@ -106,7 +115,7 @@ class PassportView(ConsoleModelView):
         "new_fleet_account",
         "fleet",
     }
-    datamodel = SQLAInterface(Passport)
+    datamodel = PageInterface(Passport)
     list_title = _l("Passports")
     show_title = _l("Customer profile")
     list_columns = [
@@ -511,7 +520,7 @@ class MyVehiclesView(ConsoleModelView):
     class_permission_name = "MyVehicles"
     include_route_methods = {"list", "show", "action", "action_post", "transfer"}
     show_template = "console/vehicle_show.html"
-    datamodel = SQLAInterface(Passport)
+    datamodel = PageInterface(Passport)
     list_title = _l("My vehicles")
     show_title = _l("Vehicle")
     list_columns = ["plate_label", "brand", "model", "apk_expiry", "next_service", "garage"]
