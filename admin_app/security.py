@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView, UserGroupModelView
@@ -43,6 +43,30 @@ class ConsoleSecurityManager(SecurityManager):
                 if isinstance(view, SecurityApi):
                     self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
         # Password resets go through our single-use mailed link (R-SEC-3).
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
+        """FAB asks the database once per menu entry and button (29 queries for a list
+        page); the roles' permissions are read once per request instead."""
+        if not has_request_context():
+            return super().exist_permission_on_roles(view_name, permission_name, role_ids)
+        key = tuple(sorted(role_ids))
+        granted = g.setdefault("console_permissions", {})
+        if key not in granted:
+            from flask_appbuilder.security.sqla.models import assoc_permissionview_role
+
+            granted[key] = set(
+                self.session.query(self.viewmenu_model.name, self.permission_model.name)
+                .select_from(self.permissionview_model)
+                .join(
+                    assoc_permissionview_role,
+                    self.permissionview_model.id
+                    == assoc_permissionview_role.c.permission_view_id,
+                )
+                .join(self.permission_model)
+                .join(self.viewmenu_model)
+                .filter(assoc_permissionview_role.c.role_id.in_(key))
+            )
+        return (view_name, permission_name) in granted[key]
 
     @property
     def auth_rate_limit(self):

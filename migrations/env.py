@@ -60,6 +60,7 @@ POSTGRESQL_ONLY_INDEXES = {
     "ix_customer_last_name_trgm",
     "ix_customer_email_trgm",
     "ix_passport_plate_prefix",
+    "ix_customer_garage_last_name_prefix",
 }
 
 

@@ -22,6 +22,10 @@ INDEXES = {
     "ix_customer_last_name_trgm": "customer USING gin (lower(last_name) gin_trgm_ops)",
     "ix_customer_email_trgm": "customer USING gin (lower(email) gin_trgm_ops)",
     "ix_passport_plate_prefix": "passport (plate text_pattern_ops)",
+    # A garage's "last name starts with": a range in its own customers.
+    "ix_customer_garage_last_name_prefix": (
+        "customer (garage_id, lower(last_name) text_pattern_ops)"
+    ),
 }
 
 
