@@ -412,12 +412,17 @@ def process_job(
     )
     garage = session.get(Garage, job.garage_id)
     chunks = 0
+    after = 0  # the last row number of the previous chunk
     while True:
         # The chunk is the next rows without an outcome, up to a row number: a resumed
-        # run starts right after the last committed chunk.
+        # run skips the rows a killed worker committed.
         last = session.scalar(
             select(BatchRow.row_number)
-            .where(BatchRow.batch_job_id == job.id, BatchRow.outcome.is_(None))
+            .where(
+                BatchRow.batch_job_id == job.id,
+                BatchRow.row_number > after,  # an index range, not a rescan from row 2
+                BatchRow.outcome.is_(None),
+            )
             .order_by(BatchRow.row_number)
             .offset(chunk_size - 1)
             .limit(1)
@@ -428,6 +433,9 @@ def process_job(
         job.done_rows = (job.done_rows or 0) + done
         job.heartbeat_at = utcnow()
         session.commit()
+        if last is None:
+            break  # that was the last, partial chunk
+        after = last
         chunks += 1
         if is_postgresql(session) and chunks & (chunks - 1) == 0:
             # A list can multiply a garage's rows within one run; with statistics from

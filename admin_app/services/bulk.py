@@ -32,18 +32,28 @@ def load_rows(session: Session, table: Table, columns: list[str], rows: Iterable
         if records:
             session.execute(insert(table), records)
         return len(records)
-    buffer = io.StringIO()
-    count = 0
+    cursor = session.connection().connection.cursor()
+    names = ", ".join(f'"{name}"' for name in columns)
+    buffer, count = io.StringIO(), 0
+
+    def send() -> None:
+        buffer.seek(0)
+        cursor.copy_expert(f"COPY {table.name} ({names}) FROM STDIN", buffer)
+        buffer.seek(0)
+        buffer.truncate()
+
     for row in rows:
         buffer.write("\t".join(_copy_text(value) for value in row))
         buffer.write("\n")
         count += 1
-    if count:
-        buffer.seek(0)
-        cursor = session.connection().connection.cursor()
-        names = ", ".join(f'"{name}"' for name in columns)
-        cursor.copy_expert(f"COPY {table.name} ({names}) FROM STDIN", buffer)
+        if count % COPY_BATCH == 0:
+            send()  # a few MB at a time, not the whole list in memory
+    if count % COPY_BATCH:
+        send()
     return count
+
+
+COPY_BATCH = 10_000
 
 
 def _copy_text(value) -> str:
