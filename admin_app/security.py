@@ -59,8 +59,7 @@ class ConsoleSecurityManager(SecurityManager):
                 .select_from(self.permissionview_model)
                 .join(
                     assoc_permissionview_role,
-                    self.permissionview_model.id
-                    == assoc_permissionview_role.c.permission_view_id,
+                    self.permissionview_model.id == assoc_permissionview_role.c.permission_view_id,
                 )
                 .join(self.permission_model)
                 .join(self.viewmenu_model)

@@ -98,6 +98,7 @@ def measure(kind: str, path: str) -> dict:
                     background_from=10**9,  # measure the preview here, not in a worker
                 )
             preview = time.perf_counter() - started
+            preview_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             with unit_of_work(db.session, actor):
                 batch_jobs.confirm_job(db.session, job.id, actor=actor)
                 batch_jobs.run_now(
@@ -114,6 +115,7 @@ def measure(kind: str, path: str) -> dict:
                 "preview_seconds": preview,
                 "counts": done.counts,
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "preview_peak_mb": preview_mb,
             }
     return {
         "seconds": seconds,
@@ -164,7 +166,8 @@ def main() -> None:
     for name, figures in results.items():
         ratio = figures["seconds"] / floor["seconds"]
         extra = (
-            f", preview {figures['preview_seconds']:.2f} s, counts {figures['counts']}"
+            f", preview {figures['preview_seconds']:.2f} s (peak by then "
+            f"{figures['preview_peak_mb']:.0f} MB), counts {figures['counts']}"
             if "counts" in figures
             else ""
         )

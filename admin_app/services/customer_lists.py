@@ -12,8 +12,9 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from flask_babel import lazy_gettext as _l
 
@@ -84,6 +85,13 @@ def read_table(filename: str, data: bytes) -> list[list]:
 
     Raises InvalidInput saying what to fix when the file cannot be read at all.
     """
+    return _trim(list(row_source(filename, data)()))
+
+
+def row_source(filename: str, data: bytes):
+    """A function that yields the file's rows afresh each time it is called: a CSV is
+    parsed as it is read (a large list is never held as a table), a workbook is read
+    whole by calamine. Raises InvalidInput for a file that is not a list at all."""
     if not data:
         raise InvalidInput(_l("The file is empty."), field="file")
     if len(data) > MAX_BYTES:
@@ -92,8 +100,9 @@ def read_table(filename: str, data: bytes) -> list[list]:
         )
     name = (filename or "").lower()
     if data[:4] == b"PK\x03\x04" or name.endswith((".xlsx", ".xlsm")):
-        rows = _read_xlsx(data)
-    elif name.endswith((".xls", ".ods")) or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        table = _read_xlsx(data)
+        return lambda: iter(table)
+    if name.endswith((".xls", ".ods")) or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise InvalidInput(
             _l(
                 "Save the list as .xlsx or .csv (this is an old Excel or another "
@@ -101,9 +110,7 @@ def read_table(filename: str, data: bytes) -> list[list]:
             ),
             field="file",
         )
-    else:
-        rows = _read_csv(data)
-    return _trim(rows)
+    return _csv_source(data)
 
 
 def _read_xlsx(data: bytes) -> list[list]:
@@ -131,22 +138,26 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _read_csv(data: bytes) -> list[list]:
+def _csv_source(data: bytes):
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidInput(_l("This is not a text (CSV) file or an Excel workbook."), field="file")
     text = decode_text(data)
-    first_line = text.splitlines()[0] if text.strip() else ""
+    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0] if text.strip() else ""
     delimiter = _delimiter(first_line)
-    # newline="" keeps quoted line breaks and accepts CRLF, LF and bare CR line ends.
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True
-    )
-    try:
-        return [row for row in reader]
-    except csv.Error:
-        raise InvalidInput(
-            _l("The CSV file is damaged (a quote is not closed)."), field="file"
-        ) from None
+
+    def rows():
+        # newline="" keeps quoted line breaks and accepts CRLF, LF and bare CR line ends.
+        reader = csv.reader(
+            io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True
+        )
+        try:
+            yield from reader
+        except csv.Error:
+            raise InvalidInput(
+                _l("The CSV file is damaged (a quote is not closed)."), field="file"
+            ) from None
+
+    return rows
 
 
 def _delimiter(header_line: str) -> str:
@@ -158,14 +169,12 @@ def _delimiter(header_line: str) -> str:
 
 
 def _trim(rows: list[list]) -> list[list]:
-    def empty(cell) -> bool:
-        return cell is None or (isinstance(cell, str) and not cell.strip())
-
-    trimmed = [list(row) for row in rows]
-    while trimmed and all(empty(c) for c in trimmed[-1]):
+    # In place: a copy would hold a 100,000-row list twice at the upload's peak.
+    trimmed = [row if isinstance(row, list) else list(row) for row in rows]
+    while trimmed and all(_empty(c) for c in trimmed[-1]):
         trimmed.pop()
     for row in trimmed:
-        while row and empty(row[-1]):
+        while row and _empty(row[-1]):
             row.pop()
     return trimmed
 
@@ -199,31 +208,44 @@ class ReadList:
     """A file that passed the whole-file checks: its columns and its data rows."""
 
     mapping: dict[int, str]
-    body: list[list]
+    size: int  # data rows, trailing empty rows not counted
+    source: Callable[[], Iterator[list]]
 
-    @property
-    def size(self) -> int:
-        return len(self.body)
+    def body(self) -> Iterator[list]:
+        """The data rows, read afresh from the file."""
+        rows = self.source()
+        next(rows, None)  # the header
+        return islice(rows, self.size)
+
+
+def _empty(cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 def read_list(filename: str, data: bytes) -> ReadList:
     """The whole-file checks of R-BJ-2 (readable, header, required columns, size): raise
-    InvalidInput or TooLarge saying what to fix, before anything is stored."""
-    table = read_table(filename, data)
-    if not table or not any(cell not in (None, "") for cell in table[0]):
+    InvalidInput or TooLarge saying what to fix, before anything is stored. One pass over
+    the file counts its rows; the rows themselves are read again when they are checked."""
+    source = row_source(filename, data)
+    rows = source()
+    header = next(rows, None)
+    size = 0
+    for index, cells in enumerate(rows, start=1):
+        if not all(_empty(cell) for cell in cells):
+            size = index  # trailing empty rows are not rows
+    if header is None or all(_empty(cell) for cell in header):
         raise InvalidInput(
             _l("The file has no header row; download the template to see it."), field="file"
         )
-    mapping = map_header(table[0])
-    body = table[1:]
-    if not body:
+    mapping = map_header(header)
+    if not size:
         raise InvalidInput(_l("The list has column names but no customers."), field="file")
-    if len(body) > MAX_ROWS:
+    if size > MAX_ROWS:
         raise TooLarge(
-            _l("The list has %(count)s rows; at most 200,000 fit in one upload.", count=len(body)),
+            _l("The list has %(count)s rows; at most 200,000 fit in one upload.", count=size),
             field="file",
         )
-    return ReadList(mapping, body)
+    return ReadList(mapping, size, source)
 
 
 def check_rows(read: ReadList, *, progress=None, every: int = 5000) -> Iterator[ListRow]:
@@ -231,7 +253,7 @@ def check_rows(read: ReadList, *, progress=None, every: int = 5000) -> Iterator[
     one at a time (a large list is never held twice); ``progress(done)`` is called every
     ``every`` rows."""
     first_row_of_plate: dict[str, int] = {}
-    for offset, cells in enumerate(read.body):
+    for offset, cells in enumerate(read.body()):
         if progress and offset and offset % every == 0:
             progress(offset)
         row = check_row(
