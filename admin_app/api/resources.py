@@ -26,6 +26,7 @@ from admin_app.models import (
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services import batch_jobs, fleets, transfers
 from admin_app.services import passports as passport_rules
+from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.errors import InvalidInput
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.uow import unit_of_work
@@ -378,9 +379,6 @@ class BatchJobApi(ConsoleApi):
         data = batch_jobs.refused_rows_xlsx(db.session, job)
         return Response(
             data,
-            mimetype=XLSX,
+            mimetype=XLSX_MIMETYPE,
             headers={"Content-Disposition": f'attachment; filename="geweigerd-{job.id}.xlsx"'},
         )
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

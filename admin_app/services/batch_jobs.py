@@ -63,7 +63,6 @@ NIGHTLY_HOUR = 1
 CHUNK = 5000
 STALE_HEARTBEAT = dt.timedelta(minutes=10)
 PLANS = ("create", "update", "unchanged", "refused")
-PASSPORT_FIELDS = ("brand", "model", "apk_expiry")
 
 
 # --- schedule (R-BJ-4) ---------------------------------------------------------------------

@@ -313,7 +313,7 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
         reasons.append(_l("Last name missing."))
     apk = raw.get("apk_expiry")
     if apk not in (None, ""):
-        parsed = _date(apk)
+        parsed = parse_date(apk)
         if parsed is None:
             reasons.append(
                 _l(
@@ -341,7 +341,20 @@ def _cell_text(value) -> str:
 _DUTCH_DATE = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
 
 
-def _date(value) -> dt.date | None:
+def date_field(value, field: str) -> dt.date:
+    """parse_date, or InvalidInput on ``field`` saying how to write a date."""
+    day = parse_date(value) if value not in (None, "") else None
+    if day is None:
+        raise InvalidInput(
+            _l("'%(value)s' is not a date (dd-mm-yyyy).", value=str(value or "").strip()),
+            field=field,
+        )
+    return day
+
+
+def parse_date(value) -> dt.date | None:
+    """A date as Dutch lists and forms write it (d-m-yyyy), ISO, or an Excel date cell;
+    None when it is none of these."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -393,6 +406,9 @@ def template_csv() -> bytes:
 
 def template_xlsx() -> bytes:
     return xlsx_bytes([TEMPLATE_HEADER, TEMPLATE_EXAMPLE], sheet_title="Klanten")
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def xlsx_bytes(rows: Iterator[list] | list[list], *, sheet_title: str) -> bytes:

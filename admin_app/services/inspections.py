@@ -9,7 +9,6 @@ are still being adjusted".
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -34,7 +33,9 @@ from admin_app.models.base import utcnow
 from admin_app.models.inspections import STATUSES, FormKind
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
+from admin_app.services.customer_lists import date_field
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
 from admin_app.services.plates import display_plate, normalize_plate
@@ -56,40 +57,20 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def parse_price(text) -> int:
-    """A price incl. VAT as typed in the Netherlands (`1.234,56`, `12,5`, `€ 80`) or as a
-    JSON number, in cents; refuses negative, non-numeric and absurd amounts."""
-    if isinstance(text, bool):
-        raise InvalidInput(_l("The price is not an amount."), field="price")
-    if isinstance(text, (int, float)):
-        cents = round(float(text) * 100)
-    else:
-        raw = str(text or "").replace("€", "").replace(" ", "").strip()
-        if not raw:
-            raise InvalidInput(_l("Fill in a price."), field="price")
-        if "," in raw:
-            raw = raw.replace(".", "").replace(",", ".")  # Dutch: 1.234,56
-        if not re.fullmatch(r"-?\d+(\.\d{1,2})?", raw):
-            raise InvalidInput(
-                _l("'%(price)s' is not an amount (e.g. 1.234,56).", price=text), field="price"
-            )
-        cents = round(float(raw) * 100)
-    if cents < 0:
+    """A price incl. VAT in cents; refuses empty, negative, non-numeric and absurd amounts."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise InvalidInput(_l("Fill in a price."), field="price")
+    price = cents(text, field="price")
+    if price < 0:
         raise InvalidInput(_l("A price cannot be negative."), field="price")
-    if cents > MAX_ADVICE_CENTS:
+    if price > MAX_ADVICE_CENTS:
         raise InvalidInput(_l("That price is too high for an advice item."), field="price")
-    return cents
+    return price
 
 
 def vat_in(cents: int) -> int:
     """The VAT contained in a price incl. 21% VAT."""
     return round(cents * VAT_PERCENT / (100 + VAT_PERCENT))
-
-
-def euro(cents: int) -> str:
-    """Dutch notation: € 1.234,56."""
-    whole, rest = divmod(abs(int(cents)), 100)
-    text = f"{whole:,}".replace(",", ".")
-    return f"{'-' if cents < 0 else ''}€ {text},{rest:02d}"
 
 
 # --- the dates shown on a form (R-IN-3) ----------------------------------------------------
@@ -269,7 +250,7 @@ def register_invitation(
     invitation = InspectionInvitation(
         garage_id=passport.garage_id,
         passport_id=passport.id,
-        wanted_date=_date(wanted_date, "wanted_date") if wanted_date else None,
+        wanted_date=date_field(wanted_date, "wanted_date") if wanted_date else None,
         note=(note or "").strip()[:500] or None,
     )
     session.add(invitation)
@@ -371,7 +352,7 @@ def create_draft(
         raise InvalidInput(_l("Fill in the inspector's name."), field="inspector")
     if len(inspector) > 120:
         raise InvalidInput(_l("The inspector's name is too long."), field="inspector")
-    day = _date(inspection_date, "inspection_date")
+    day = date_field(inspection_date, "inspection_date")
     passport = None
     if kind != FormKind.blank.value or passport_id:
         if not passport_id:
@@ -562,20 +543,8 @@ def _dates(current: dict, edits) -> dict:
     for name in PASSPORT_DATES:
         if name in edits:
             value = edits[name]
-            updated[name] = _date(value, name).isoformat() if value else None
+            updated[name] = date_field(value, name).isoformat() if value else None
     return updated
-
-
-def _date(value, field: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    text = str(value or "").strip()
-    for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return dt.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise InvalidInput(_l("'%(value)s' is not a date (dd-mm-yyyy).", value=text), field=field)
 
 
 def _flag(value) -> bool:
@@ -796,7 +765,7 @@ def add_performed_work(
         raise InvalidInput(_l("Describe the work."), field="description")
     if len(description) > 500:
         raise InvalidInput(_l("A description is at most 500 characters."), field="description")
-    day = _date(done_on, "done_on") if done_on else (today or dt.date.today())
+    day = date_field(done_on, "done_on") if done_on else (today or dt.date.today())
     if day > (today or dt.date.today()):
         raise InvalidInput(_l("Performed work cannot be dated in the future."), field="done_on")
     work = PerformedWork(form_id=form.id, description=description, done_on=day, added_by=actor.name)

@@ -44,6 +44,7 @@ from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
 from admin_app.services.bulk import add_days, days_between
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.plates import display_plate, normalize_plate, side_code
 
@@ -132,26 +133,16 @@ MAX_INVOICE_CENTS = 100_000_000  # € 1.000.000,00
 
 
 def parse_amount(text) -> int:
-    """An amount as a Dutch management system writes it (`1.234,56`, `-45,00`) in cents."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        cents = round(float(text) * 100)
-    else:
-        raw = str(text or "").replace("€", "").replace(" ", "").strip()
-        if "," in raw:
-            raw = raw.replace(".", "").replace(",", ".")
-        if not re.fullmatch(r"-?\d+(\.\d{1,2})?", raw):
-            raise InvalidInput(
-                _l("'%(amount)s' is not an amount (e.g. 1.234,56).", amount=text), field="amount"
-            )
-        cents = round(float(raw) * 100)
-    if abs(cents) > MAX_INVOICE_CENTS:
+    """An invoice amount in cents (credit notes are negative)."""
+    amount = cents(text, field="amount")
+    if abs(amount) > MAX_INVOICE_CENTS:
         raise InvalidInput(_l("That amount is too high for an invoice."), field="amount")
-    return cents
+    return amount
 
 
 def _invoice_values(raw: dict) -> dict:
     """One invoice checked: InvalidInput naming what is wrong."""
-    from admin_app.services.customer_lists import _date
+    from admin_app.services.customer_lists import date_field
 
     plate = normalize_plate(raw.get("plate"))
     if len(plate) != 6 or side_code(plate) is None:
@@ -159,12 +150,7 @@ def _invoice_values(raw: dict) -> dict:
             _l("'%(plate)s' is not a Dutch licence plate.", plate=raw.get("plate") or ""),
             field="plate",
         )
-    day = _date(raw.get("invoice_date")) if raw.get("invoice_date") not in (None, "") else None
-    if day is None:
-        raise InvalidInput(
-            _l("'%(value)s' is not a date (dd-mm-yyyy).", value=raw.get("invoice_date") or ""),
-            field="invoice_date",
-        )
+    day = date_field(raw.get("invoice_date"), "invoice_date")
     kind = KINDS.get(str(raw.get("kind") or "").strip().lower())
     if kind is None:
         raise InvalidInput(
@@ -463,8 +449,6 @@ def propose_advice_followup(session: Session, form, now: dt.datetime) -> Contact
     week = iso_week(now.astimezone(AMSTERDAM).date() + dt.timedelta(days=7))
     if is_closed(week, now):
         week = iso_week(week_monday(week) + dt.timedelta(days=7))
-    from admin_app.services.inspections import euro
-
     text = "; ".join(f"{a['description']} ({euro(a['price_cents'])})" for a in advice)[:1000]
     proposal = session.scalars(
         select(ContactProposal).where(
@@ -694,7 +678,6 @@ def conversion(session: Session, *, weeks: int = 26) -> list[WeekConversion]:
 
 def conversion_xlsx(rows: list[WeekConversion]) -> bytes:
     from admin_app.services.customer_lists import xlsx_bytes
-    from admin_app.services.inspections import euro
 
     lines = [["week", "uitgenodigd", "gefactureerd binnen 8 weken", "conversie", "waarde"]]
     for row in rows:

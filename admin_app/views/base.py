@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from flask import current_app, g
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from admin_app.services.audit import Actor
 from admin_app.views.formatting import display_value
+
 
 # FAB derives one permission per endpoint. We fold them into "read" and "write" so the
 # role table (admin_app.roles) stays readable and the HTML view and the REST API of the
 # same resource share one permission name.
+def current_actor() -> Actor:
+    """The logged-in user as the services see him (roles, garage, fleet account)."""
+    return Actor.of_user(g.user)
+
+
+def public_url() -> str:
+    """The base of links in mails: configured, never the request's Host header."""
+    return current_app.config["PUBLIC_URL"]
+
+
 READ_WRITE = {
     "list": "read",
     "show": "read",

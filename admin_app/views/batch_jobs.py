@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -16,12 +16,10 @@ from admin_app.models import BatchJob, Customer, Passport
 from admin_app.scope import scoped_get
 from admin_app.services import batch_jobs, customer_lists
 from admin_app.services import passports as passport_rules
-from admin_app.services.audit import Actor
-from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.formatting import display_value
 from admin_app.views.forms import ConfirmForm, EmailForm, UploadForm, submitted
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COUNT_LABELS = {
     "create": _l("new"),
     "update": _l("updated"),
@@ -41,10 +39,6 @@ def progress_bar(progress: dict) -> Markup:
 
 def counts_text(counts: dict) -> str:
     return ", ".join(f"{(counts or {}).get(key, 0)} {label}" for key, label in COUNT_LABELS.items())
-
-
-def _actor() -> Actor:
-    return Actor.of_user(g.user)
 
 
 class BatchJobView(ConsoleModelView):
@@ -109,7 +103,7 @@ class BatchJobView(ConsoleModelView):
             form,
             lambda: batch_jobs.upload_list(
                 db.session,
-                actor=_actor(),
+                actor=current_actor(),
                 filename=form.file.data.filename,
                 data=form.file.data.read(),
                 send_to_customers=form.send_to_customers.data,
@@ -133,7 +127,7 @@ class BatchJobView(ConsoleModelView):
         if kind == "xlsx":
             return Response(
                 customer_lists.template_xlsx(),
-                mimetype=XLSX,
+                mimetype=customer_lists.XLSX_MIMETYPE,
                 headers={"Content-Disposition": 'attachment; filename="klantenlijst.xlsx"'},
             )
         abort(404)
@@ -143,7 +137,7 @@ class BatchJobView(ConsoleModelView):
     def confirm(self, pk):
         return self._act(
             pk,
-            lambda: batch_jobs.confirm_job(db.session, pk, actor=_actor()),
+            lambda: batch_jobs.confirm_job(db.session, pk, actor=current_actor()),
             _l("Confirmed: the list runs tonight at 01:00."),
         )
 
@@ -152,7 +146,7 @@ class BatchJobView(ConsoleModelView):
     def cancel(self, pk):
         return self._act(
             pk,
-            lambda: batch_jobs.cancel_job(db.session, pk, actor=_actor()),
+            lambda: batch_jobs.cancel_job(db.session, pk, actor=current_actor()),
             _l("The batch job is cancelled."),
         )
 
@@ -163,7 +157,7 @@ class BatchJobView(ConsoleModelView):
 
         answer = self._act(
             pk,
-            lambda: batch_jobs.run_now(db.session, pk, actor=_actor()),
+            lambda: batch_jobs.run_now(db.session, pk, actor=current_actor()),
             _l("The batch job starts now."),
         )
         enqueue_due_jobs()
@@ -187,7 +181,7 @@ class BatchJobView(ConsoleModelView):
             abort(404)
         return Response(
             batch_jobs.refused_rows_xlsx(db.session, job),
-            mimetype=XLSX,
+            mimetype=customer_lists.XLSX_MIMETYPE,
             headers={"Content-Disposition": f'attachment; filename="geweigerd-{job.id}.xlsx"'},
         )
 
@@ -227,10 +221,12 @@ class InvalidEmailsView(ConsoleModelView):
         form = EmailForm()
 
         def correct():
-            passport_rules.change_owner_email(db.session, pk, form.email.data, actor=_actor())
+            passport_rules.change_owner_email(
+                db.session, pk, form.email.data, actor=current_actor()
+            )
             if form.resend.data and passport.state in ("created", "sent"):
                 passport_rules.send_passport(
-                    db.session, pk, actor=_actor(), base_url=current_app.config["PUBLIC_URL"]
+                    db.session, pk, actor=current_actor(), base_url=current_app.config["PUBLIC_URL"]
                 )
 
         if (

@@ -10,9 +10,9 @@ from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
 from admin_app.services import fleets
 from admin_app.services.audit import Actor
-from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.base import READ_WRITE, ConsoleModelView, public_url
 from admin_app.views.forms import FleetAccountForm, submitted
-from admin_app.views.passports import PassportView, public_url, state_badge, transfer_page
+from admin_app.views.passports import PassportView, state_badge, transfer_page
 
 
 class FleetAccountInterface(SQLAInterface):

@@ -111,25 +111,31 @@ def show_errors(form: FlaskForm, error) -> bool:
 
 
 def submitted(form: FlaskForm, action, *, done, next_url):
-    """The one way a console form is handled: validate, run ``action`` in one unit of
-    work, then redirect with ``done`` (text, or a function of the result) to ``next_url``
-    (a URL, or a function of the result). On a refusal nothing is written: the messages
-    go onto their fields (or into a flash) and None tells the view to show the form again.
-    """
+    """The one way a console form is handled: validate, then ``attempt`` the action with
+    the refusal's messages on the form's fields."""
+    if not form.validate_on_submit():
+        return None
+    return attempt(action, done=done, next_url=next_url, form=form)
+
+
+def attempt(action, *, done, next_url, form: FlaskForm | None = None):
+    """Run ``action`` in one unit of work, then redirect with ``done`` (text, or a function
+    of the result; None: no message) to ``next_url`` (a URL, or a function of the result).
+    On a refusal nothing is written: the messages go onto the form's fields (or into a
+    flash) and None tells the view to show its page again."""
     from flask import flash, redirect
 
     from admin_app.extensions import db
     from admin_app.services.errors import DomainError
     from admin_app.services.uow import unit_of_work
 
-    if not form.validate_on_submit():
-        return None
     try:
         with unit_of_work(db.session):
             result = action()
     except DomainError as error:
-        if not show_errors(form, error):
+        if form is None or not show_errors(form, error):
             flash(str(error.message), "danger")
         return None
-    flash(str(done(result) if callable(done) else done), "success")
+    if done:
+        flash(str(done(result) if callable(done) else done), "success")
     return redirect(next_url(result) if callable(next_url) else next_url)

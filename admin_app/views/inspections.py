@@ -17,34 +17,9 @@ from admin_app.extensions import db
 from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
 from admin_app.services import inspections
-from admin_app.services.audit import Actor
 from admin_app.services.errors import DomainError
-from admin_app.services.uow import unit_of_work
-from admin_app.views.base import READ_WRITE
-from admin_app.views.forms import ConfirmForm, UploadForm
-
-
-def _actor() -> Actor:
-    return Actor.of_user(g.user)
-
-
-def _public_url() -> str:
-    from flask import current_app
-
-    return current_app.config["PUBLIC_URL"]
-
-
-def _attempt(action, *, done, next_url):
-    """Run ``action`` in one unit of work; a refusal becomes a flash, nothing written."""
-    try:
-        with unit_of_work(db.session):
-            result = action()
-    except DomainError as error:
-        flash(str(error.message), "danger")
-        return None
-    if done:
-        flash(str(done(result) if callable(done) else done), "success")
-    return redirect(next_url(result) if callable(next_url) else next_url)
+from admin_app.views.base import READ_WRITE, current_actor, public_url
+from admin_app.views.forms import ConfirmForm, UploadForm, attempt
 
 
 class InspectionView(BaseView):
@@ -107,11 +82,11 @@ class InspectionView(BaseView):
         if not ConfirmForm().validate_on_submit():
             flash(str(_l("The page had expired; please try again.")), "danger")
             return redirect(url_for(".find"))
-        answer = _attempt(
+        answer = attempt(
             lambda: inspections.create_draft(
                 db.session,
                 kind=request.form.get("kind"),
-                actor=_actor(),
+                actor=current_actor(),
                 inspector=request.form.get("inspector") or g.user.first_name or g.user.username,
                 inspection_date=request.form.get("inspection_date") or dt.date.today(),
                 passport_id=request.form.get("passport_id") or None,
@@ -130,7 +105,7 @@ class InspectionView(BaseView):
             if not csrf.validate_on_submit():
                 flash(str(_l("The page had expired; please try again.")), "danger")
             else:
-                answer = _attempt(
+                answer = attempt(
                     lambda: self._save(form),
                     done=_l("The form is saved."),
                     next_url=url_for(".form", pk=pk),
@@ -141,8 +116,10 @@ class InspectionView(BaseView):
         return self._page(form, None, csrf)
 
     def _save(self, form: InspectionForm):
-        inspections.update_form(db.session, form.id, _posted_changes(form), actor=_actor())
-        return inspections.save_form(db.session, form.id, actor=_actor(), base_url=_public_url())
+        inspections.update_form(db.session, form.id, _posted_changes(form), actor=current_actor())
+        return inspections.save_form(
+            db.session, form.id, actor=current_actor(), base_url=public_url()
+        )
 
     @expose("/<int:pk>/version/<int:number>")
     @has_access
@@ -183,47 +160,50 @@ class InspectionView(BaseView):
     @has_access
     def performed_work(self, pk):
         inspections.get_form(db.session, pk)
-        if ConfirmForm().validate_on_submit():
-            _attempt(
-                lambda: inspections.add_performed_work(
-                    db.session,
-                    pk,
-                    description=request.form.get("description"),
-                    done_on=request.form.get("done_on"),
-                    actor=_actor(),
-                ),
-                done=_l("The work is noted on the form."),
-                next_url="",
-            )
-        return redirect(url_for(".form", pk=pk))
+        back = url_for(".form", pk=pk)
+        if not ConfirmForm().validate_on_submit():
+            return redirect(back)
+        return attempt(
+            lambda: inspections.add_performed_work(
+                db.session,
+                pk,
+                description=request.form.get("description"),
+                done_on=request.form.get("done_on"),
+                actor=current_actor(),
+            ),
+            done=_l("The work is noted on the form."),
+            next_url=back,
+        ) or redirect(back)
 
     @expose("/<int:pk>/mail-again", methods=["POST"])
     @has_access
     def mail_again(self, pk):
         inspections.get_form(db.session, pk)
-        if ConfirmForm().validate_on_submit():
-            _attempt(
-                lambda: inspections.mail_again(
-                    db.session, pk, actor=_actor(), base_url=_public_url()
-                ),
-                done=_l("The form is mailed to the customer again."),
-                next_url="",
-            )
-        return redirect(url_for(".form", pk=pk))
+        back = url_for(".form", pk=pk)
+        if not ConfirmForm().validate_on_submit():
+            return redirect(back)
+        return attempt(
+            lambda: inspections.mail_again(
+                db.session, pk, actor=current_actor(), base_url=public_url()
+            ),
+            done=_l("The form is mailed to the customer again."),
+            next_url=back,
+        ) or redirect(back)
 
     @expose("/invite", methods=["POST"])
     @has_access
     def invite(self):
         """Register that the customer asked for an inspection of this car (R-IN-1)."""
-        if ConfirmForm().validate_on_submit():
-            _attempt(
-                lambda: inspections.register_invitation(
-                    db.session, passport_id=request.form.get("passport_id"), actor=_actor()
-                ),
-                done=_l("The invitation is registered."),
-                next_url="",
-            )
-        return redirect(request.referrer or url_for(".find"))
+        back = request.referrer or url_for(".find")
+        if not ConfirmForm().validate_on_submit():
+            return redirect(back)
+        return attempt(
+            lambda: inspections.register_invitation(
+                db.session, passport_id=request.form.get("passport_id"), actor=current_actor()
+            ),
+            done=_l("The invitation is registered."),
+            next_url=back,
+        ) or redirect(back)
 
     @expose("/checkpoints", methods=["GET", "POST"])
     @has_access
@@ -233,7 +213,7 @@ class InspectionView(BaseView):
         if request.method == "POST" and csrf.validate_on_submit():
             if request.form.get("remove"):
                 action = lambda: inspections.remove_checkpoint(  # noqa: E731
-                    db.session, request.form.get("remove"), actor=_actor()
+                    db.session, request.form.get("remove"), actor=current_actor()
                 )
                 done = _l("The checkpoint is removed; forms already made keep it.")
             else:
@@ -241,10 +221,10 @@ class InspectionView(BaseView):
                     db.session,
                     group=request.form.get("group"),
                     name=request.form.get("name"),
-                    actor=_actor(),
+                    actor=current_actor(),
                 )
                 done = _l("The checkpoint is added to new forms.")
-            answer = _attempt(action, done=done, next_url=url_for(".checkpoints"))
+            answer = attempt(action, done=done, next_url=url_for(".checkpoints"))
             if answer:
                 return answer
         listed = inspections.checklist(db.session, g.user.garage_id) if g.user.garage_id else []
@@ -265,9 +245,9 @@ class InspectionView(BaseView):
         upload = UploadForm()
         if upload.validate_on_submit():
             file = upload.file.data
-            answer = _attempt(
+            answer = attempt(
                 lambda: inspections.import_recalls(
-                    db.session, filename=file.filename, data=file.read(), actor=_actor()
+                    db.session, filename=file.filename, data=file.read(), actor=current_actor()
                 ),
                 done=lambda counts: _l(
                     "Recall data imported: %(created)s new, %(updated)s changed, "

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, current_app, g, redirect, url_for
+from flask import abort, redirect, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
@@ -16,11 +16,10 @@ from admin_app.models.transfers import Transfer
 from admin_app.scope import scoped_get
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
-from admin_app.services.audit import Actor
 from admin_app.services.emails import valid_email
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate
-from admin_app.views.base import ConsoleModelView, PageInterface
+from admin_app.views.base import ConsoleModelView, PageInterface, current_actor, public_url
 from admin_app.views.forms import (
     ConfirmForm,
     EmailForm,
@@ -191,7 +190,7 @@ class PassportView(ConsoleModelView):
             form,
             lambda: passport_rules.create_passport(
                 db.session,
-                actor=_actor(),
+                actor=current_actor(),
                 plate=form.plate.data,
                 person=PersonDetails.from_mapping(form.person_data()),
                 vehicle=VehicleDetails.from_mapping({f: form[f].data for f in vehicle_fields}),
@@ -214,7 +213,7 @@ class PassportView(ConsoleModelView):
         return self._act(
             pk,
             lambda: passport_rules.send_passport(
-                db.session, pk, actor=_actor(), base_url=public_url()
+                db.session, pk, actor=current_actor(), base_url=public_url()
             ),
             _l("The passport is sent to the customer."),
         )
@@ -224,7 +223,7 @@ class PassportView(ConsoleModelView):
     def archive(self, pk):
         return self._act(
             pk,
-            lambda: passport_rules.archive_passport(db.session, pk, actor=_actor()),
+            lambda: passport_rules.archive_passport(db.session, pk, actor=current_actor()),
             _l("The passport is archived; its plate is free again."),
         )
 
@@ -245,11 +244,15 @@ class PassportView(ConsoleModelView):
         form = EmailForm()
 
         def change():
-            passport_rules.change_owner_email(db.session, pk, form.email.data, actor=_actor())
+            passport_rules.change_owner_email(
+                db.session, pk, form.email.data, actor=current_actor()
+            )
             if passport.state not in ("created", "sent"):
                 return
             if form.resend.data:
-                passport_rules.send_passport(db.session, pk, actor=_actor(), base_url=public_url())
+                passport_rules.send_passport(
+                    db.session, pk, actor=current_actor(), base_url=public_url()
+                )
             else:
                 # Not resent now: the profile asks again when it is left (R-BJ-7).
                 browser_session[ASK_RESEND] = pk
@@ -281,7 +284,7 @@ class PassportView(ConsoleModelView):
             form,
             lambda: fleets.create_fleet_account(
                 db.session,
-                actor=_actor(),
+                actor=current_actor(),
                 name=form.name.data,
                 email=form.email.data,
                 manager_passport_id=pk,
@@ -317,9 +320,11 @@ class PassportView(ConsoleModelView):
 
         def link_or_unlink():
             if not name:
-                return fleets.unlink_passport(db.session, pk, actor=_actor())
+                return fleets.unlink_passport(db.session, pk, actor=current_actor())
             fleet = fleets.fleet_for_name(db.session, name)
-            return fleets.link_passport(db.session, pk, fleet.id if fleet else None, actor=_actor())
+            return fleets.link_passport(
+                db.session, pk, fleet.id if fleet else None, actor=current_actor()
+            )
 
         profile = url_for(f"{self.endpoint}.show", pk=pk)
         done = (
@@ -340,7 +345,7 @@ class PassportView(ConsoleModelView):
         answer = submitted(
             form,
             lambda: passport_rules.move_passport(
-                db.session, pk, int(form.garage_id.data or 0), actor=_actor()
+                db.session, pk, int(form.garage_id.data or 0), actor=current_actor()
             ),
             done=_l("The passport is moved."),
             next_url=url_for(f"{self.endpoint}.show", pk=pk),
@@ -359,14 +364,6 @@ def passport_or_404(pk) -> Passport:
     if passport is None:
         abort(404)
     return passport
-
-
-def _actor() -> Actor:
-    return Actor.of_user(g.user)
-
-
-def public_url() -> str:
-    return current_app.config["PUBLIC_URL"]
 
 
 def _may(permission: str, view: str = "Passport") -> bool:
@@ -390,7 +387,7 @@ def transfer_page(view, pk, kind: str = "owner"):
             lambda: transfers.start_transfer(
                 db.session,
                 pk,
-                actor=_actor(),
+                actor=current_actor(),
                 kind=kind,
                 person=PersonDetails.from_mapping(form.person_data()),
                 confirmation_key=form.confirmation_key.data or None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, flash, g, redirect, request, url_for
+from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -15,16 +15,11 @@ from admin_app.models.base import utcnow
 from admin_app.models.proposals import DECISIONS, REASONS
 from admin_app.services import proposals
 from admin_app.services.audit import Actor
+from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.errors import DomainError
 from admin_app.services.uow import unit_of_work
-from admin_app.views.base import READ_WRITE
-from admin_app.views.forms import ConfirmForm, UploadForm
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _actor() -> Actor:
-    return Actor.of_user(g.user)
+from admin_app.views.base import READ_WRITE, current_actor
+from admin_app.views.forms import ConfirmForm, UploadForm, attempt
 
 
 class ProposalView(BaseView):
@@ -88,16 +83,14 @@ class ProposalView(BaseView):
             for key, value in request.form.items():
                 if key.startswith("decision-") and key[9:].isdigit():
                     by_decision.setdefault(value, []).append(int(key[9:]))
-        try:
-            with unit_of_work(db.session):
-                for decision, ids in by_decision.items():
-                    if ids:
-                        proposals.decide(db.session, ids, decision, actor=_actor(), now=utcnow())
-        except DomainError as error:
-            flash(str(error.message), "danger")
-        else:
-            flash(str(_l("Your choices are saved.")), "success")
-        return redirect(url_for(".week", week=week))
+
+        def save():
+            for decision, ids in by_decision.items():
+                if ids:
+                    proposals.decide(db.session, ids, decision, actor=current_actor(), now=utcnow())
+
+        back = url_for(".week", week=week)
+        return attempt(save, done=_l("Your choices are saved."), next_url=back) or redirect(back)
 
     @expose("/invoices", methods=["GET", "POST"])
     @has_access
@@ -110,12 +103,12 @@ class ProposalView(BaseView):
             try:
                 with unit_of_work(db.session):
                     result = proposals.import_invoices(
-                        db.session, filename=file.filename, data=file.read(), actor=_actor()
+                        db.session, filename=file.filename, data=file.read(), actor=current_actor()
                     )
             except DomainError as error:
                 flash(str(error.message), "danger")
             else:
-                from admin_app.services.inspections import euro
+                from admin_app.services.money import euro
 
                 flash(
                     str(
@@ -136,7 +129,7 @@ class ProposalView(BaseView):
     @expose("/conversion")
     @has_access
     def conversion(self):
-        from admin_app.services.inspections import euro
+        from admin_app.services.money import euro
 
         rows = proposals.conversion(db.session)
         return self.render_template(
@@ -153,7 +146,7 @@ class ProposalView(BaseView):
         data = proposals.conversion_xlsx(proposals.conversion(db.session))
         return Response(
             data,
-            mimetype=XLSX,
+            mimetype=XLSX_MIMETYPE,
             headers={"Content-Disposition": 'attachment; filename="conversie.xlsx"'},
         )
 
