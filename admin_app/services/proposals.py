@@ -40,7 +40,7 @@ from admin_app.models import (
 )
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.passports import PassportState
-from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor
 from admin_app.services.bulk import add_days, days_between
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -479,18 +479,23 @@ def propose_advice_followup(session: Session, form, now: dt.datetime) -> Contact
 # --- deciding and closing (R-CP-2) ---------------------------------------------------------
 
 
-def get_proposal(session: Session, proposal_id) -> ContactProposal:
-    proposal = scoped_get(session, ContactProposal, proposal_id)
-    if proposal is None:
+def _proposals_in_scope(session: Session, proposal_ids: list) -> list[ContactProposal]:
+    """The proposals in one query; NotFound when any of them is outside the caller's scope."""
+    try:
+        wanted = {int(pid) for pid in proposal_ids}
+    except (TypeError, ValueError):
+        raise NotFound(_l("Not found.")) from None
+    found = session.scalars(select(ContactProposal).where(ContactProposal.id.in_(wanted))).all()
+    if len(found) != len(wanted):
         raise NotFound(_l("Not found."))
-    return proposal
+    return list(found)
 
 
 def decide(
     session: Session, proposal_ids: list, decision: str, *, actor: Actor, now: dt.datetime
 ) -> list[ContactProposal]:
     """Yes, no or never for one or many proposals; refused once their week has closed."""
-    proposals = [get_proposal(session, pid) for pid in proposal_ids]  # 404 before 422
+    proposals = _proposals_in_scope(session, proposal_ids)  # 404 before 422
     if decision not in ("yes", "no", "never"):
         raise InvalidInput(_l("Choose yes, no or never."), field="decision")
     for proposal in proposals:
