@@ -86,9 +86,10 @@ class Config:
     # How often the worker's clock looks for due work (mail to retry, nightly jobs).
     TICK_SECONDS = float(os.environ.get("TICK_SECONDS", "30"))
 
-    # Customer-list batch jobs: rows per committed chunk; a running job whose heartbeat is
-    # older than this is taken over by another worker (its own died).
-    BATCH_CHUNK = int(os.environ.get("BATCH_CHUNK", "5000"))
+    # Customer-list batch jobs: how many chunks a worker writes side by side on PostgreSQL
+    # (one connection each; SQLite has one writer); a running job whose heartbeat is older
+    # than BATCH_STALE_SECONDS is taken over by another worker (its own died).
+    BATCH_PARALLEL = int(os.environ.get("BATCH_PARALLEL", "2"))
     BATCH_STALE_SECONDS = int(os.environ.get("BATCH_STALE_SECONDS", "600"))
 
     PASSWORD_RESET_HOURS = 1

@@ -24,7 +24,7 @@ def process_batch(job_id: int) -> None:
             db.session,
             job_id,
             base_url=current_app.config["PUBLIC_URL"],
-            chunk_size=current_app.config["BATCH_CHUNK"],
+            parallel=current_app.config["BATCH_PARALLEL"],
         )
     except Exception as exc:
         db.session.rollback()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Column, Index, Integer, String
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -20,7 +20,8 @@ class AuditLog(Model):
     action = Column(String(10), nullable=False)  # insert, update, delete
     table_name = Column(String(60), nullable=False)
     record_id = Column(Integer)
-    garage_id = Column(Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True)
+    # A label for the row scope, not a reference: the log is append-only (migration 0009).
+    garage_id = Column(Integer, index=True)
     passport_id = Column(Integer, index=True)
     changes = Column(JSON, nullable=False, default=dict)
 

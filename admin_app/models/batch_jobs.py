@@ -78,18 +78,22 @@ class BatchRow(Model):
     __table_args__ = (
         Index("ix_batch_row_job_row", "batch_job_id", "row_number", unique=True),
         Index("ix_batch_row_job_email", "batch_job_id", "email_key"),
+        Index("ix_batch_row_job_chunk", "batch_job_id", "chunk"),
     )
 
     id = Column(Integer, primary_key=True)
     batch_job_id = Column(Integer, ForeignKey("batch_job.id", ondelete="CASCADE"), nullable=False)
     row_number = Column(Integer, nullable=False)
     plate = Column(String(16), nullable=False, default="")
+    shown_plate = Column(String(16))  # with its dashes, as the mails show it
     email = Column(String(320), nullable=False, default="")
     email_key = Column(String(320), nullable=False, default="")
     # Passed its own check (plate, e-mail, last name, date, not a repeated plate).
     valid = Column(Boolean, nullable=False, default=True)
     # The first valid row of its e-mail in the file: it speaks for that customer's contact data.
     leads = Column(Boolean, nullable=False, default=False)
+    # The transaction it is written in; all rows of an e-mail share one (see the run).
+    chunk = Column(Integer, nullable=False, default=0)
     values = Column(JSON)
     first_name = Column(String(100))
     infix = Column(String(40))

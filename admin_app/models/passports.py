@@ -51,10 +51,20 @@ class Passport(Model):
         ),
         Index("ix_passport_garage_state", "garage_id", "state"),
         Index("ix_passport_garage_id_desc", "garage_id", "id"),
+        # Only the cars that have a driver or a fleet account (most have neither).
+        *(
+            Index(
+                f"ix_passport_{column}",
+                column,
+                sqlite_where=text(f"{column} IS NOT NULL"),
+                postgresql_where=text(f"{column} IS NOT NULL"),
+            )
+            for column in ("driver_id", "fleet_account_id")
+        ),
     )
 
     id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
+    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
     plate = Column(PlateType, nullable=False, index=True)
     brand = Column(String(60))
     model = Column(String(80))
@@ -65,8 +75,8 @@ class Passport(Model):
     mobility_renewal = Column(Date)
     odometer = Column(Integer)
     owner_id = Column(Integer, ForeignKey("customer.id"), nullable=False, index=True)
-    driver_id = Column(Integer, ForeignKey("customer.id"), index=True)
-    fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"), index=True)
+    driver_id = Column(Integer, ForeignKey("customer.id"))
+    fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"))
     stock_car = Column(Boolean, nullable=False, default=False)
     state = Column(String(20), nullable=False, default=PassportState.created.value, index=True)
     created_via = Column(String(20), nullable=False, default="manual")

@@ -9,14 +9,19 @@ a second run of the same file only finds `unchanged` rows.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Boolean,
+    Column,
     Integer,
+    MetaData,
+    String,
+    Table,
     and_,
     case,
     delete,
@@ -31,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.schema import CreateTable
 
 from admin_app.models import (
     AccessToken,
@@ -50,13 +56,20 @@ from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
-from admin_app.services.bulk import is_postgresql, json_changes, json_pair, load_rows
+from admin_app.services.bulk import (
+    is_postgresql,
+    json_changes,
+    json_pair,
+    load_rows,
+    random_token,
+    sha256_hex,
+    sql_format,
+)
 from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, NotFound
 from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL
 from admin_app.services.plates import display_plate
-from admin_app.services.tokens import _hash
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NIGHTLY_HOUR = 1
@@ -86,90 +99,134 @@ VEHICLE_FIELDS = ("brand", "model")
 ROW_FIELDS = (*CONTACT_FIELDS, *VEHICLE_FIELDS, "apk_expiry")
 
 
-def _live_passport(garage_id: int | None = None):
-    """The live passport of a batch row's plate (optionally: at this garage)."""
-    condition = and_(
-        Passport.plate == BatchRow.plate, Passport.state != PassportState.archived.value
-    )
-    return condition if garage_id is None else and_(condition, Passport.garage_id == garage_id)
-
-
 def _filled_and_different(row_column, stored_column):
     """A cell the list fills in that differs from what is stored: empty cells change nothing."""
     return and_(row_column.is_not(None), func.coalesce(stored_column, "") != row_column)
 
 
-def _passport_differs():
+def _passport_differs(passport, owner):
     return or_(
-        func.lower(Customer.email) != BatchRow.email_key,
+        func.lower(owner.email) != BatchRow.email_key,
         *(
-            _filled_and_different(getattr(BatchRow, name), getattr(Passport, name))
+            _filled_and_different(getattr(BatchRow, name), getattr(passport, name))
             for name in VEHICLE_FIELDS
         ),
         and_(
             BatchRow.apk_expiry.is_not(None),
-            Passport.apk_expiry.is_distinct_from(BatchRow.apk_expiry),
+            passport.apk_expiry.is_distinct_from(BatchRow.apk_expiry),
         ),
     )
 
 
-def _contact_differs():
+def _contact_differs(customer=Customer):
     return or_(
         *(
-            _filled_and_different(getattr(BatchRow, name), getattr(Customer, name))
+            _filled_and_different(getattr(BatchRow, name), getattr(customer, name))
             for name in CONTACT_FIELDS
         )
     )
 
 
-def _plan_rows(session: Session, job: BatchJob, *criteria) -> None:
-    """Plan every checked row of the job that matches ``criteria`` in one UPDATE.
+@dataclass(frozen=True)
+class _Texts:
+    """A run's words, translated once: chunks run in threads, outside any app context."""
 
-    create: no live passport with the plate; refused: live at another garage, or the
-    e-mail of an activated or transferred passport would change (R-PP-7); update: the
-    owner's e-mail, a vehicle field, or (for the row that leads its e-mail) the customer's
-    contact data differs; unchanged otherwise. Run at the preview and again per chunk,
-    because the database may have changed in between.
+    other_garage: str
+    email_locked: str
+    mail_subject: str
+    mail_body: str
+
+    @classmethod
+    def translated(cls) -> _Texts:
+        with force_locale("nl"):  # the mails are Dutch, whoever runs the job
+            subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s"))
+            body = str(
+                _l(
+                    "Dear customer,\n\n%(garage)s made a digital vehicle passport "
+                    "for your car %(plate)s. Activate it and choose your password "
+                    "within 7 days:\n\n%(link)s\n\nThe link works once.\n"
+                )
+            )
+        return cls(
+            other_garage=str(_l("The plate has an active passport at another garage.")),
+            email_locked=str(
+                _l(
+                    "The passport is activated or transferred: its e-mail can only be "
+                    "changed by the support desk."
+                )
+            ),
+            mail_subject=subject,
+            mail_body=body,
+        )
+
+
+def _planned(job_id: int, garage_id: int, texts: _Texts, *criteria):
+    """What each of the job's rows matching ``criteria`` will do, as of now: one lookup of
+    the plate's live passport (at any garage) and its owner per row.
+
+    create: no live passport with the plate; refused: refused by its own check, live at
+    another garage, or the e-mail of an activated or transferred passport would change
+    (R-PP-7); update: the owner's e-mail, a vehicle field, or (for the row that leads its
+    e-mail) the customer's contact data differs; unchanged otherwise. Columns: row_id,
+    plate, plan, reason, passport_id (the live passport at this garage).
     """
-    garage_id = job.garage_id
-    elsewhere = exists().where(_live_passport(), Passport.garage_id != garage_id)
+    passport, owner = aliased(Passport), aliased(Customer)
+    here = passport.garage_id == garage_id
+    elsewhere = passport.garage_id != garage_id
     transferred = exists().where(
-        Transfer.passport_id == Passport.id,
+        Transfer.passport_id == passport.id,
         Transfer.kind == "owner",
         Transfer.state == TransferState.accepted.value,
     )
-    locked = exists().where(
-        _live_passport(garage_id),
-        Customer.id == Passport.owner_id,
-        func.lower(Customer.email) != BatchRow.email_key,
-        or_(Passport.state.in_(LOCKED_STATES), transferred),
+    locked = and_(
+        here,
+        func.lower(owner.email) != BatchRow.email_key,
+        or_(passport.state.in_(LOCKED_STATES), transferred),
     )
-    here = exists().where(_live_passport(garage_id))
-    differs = exists().where(
-        _live_passport(garage_id),
-        Customer.id == Passport.owner_id,
-        or_(_passport_differs(), and_(BatchRow.leads, _contact_differs())),
-    )
-    other_garage = str(_l("The plate has an active passport at another garage."))
-    email_locked = str(
-        _l(
-            "The passport is activated or transferred: its e-mail can only be changed "
-            "by the support desk."
-        )
-    )
-    session.execute(
-        update(BatchRow)
-        .where(BatchRow.batch_job_id == job.id, BatchRow.valid, *criteria)
-        .values(
-            plan=case(
+    differs = or_(_passport_differs(passport, owner), and_(BatchRow.leads, _contact_differs(owner)))
+    return (
+        select(
+            BatchRow.id.label("row_id"),
+            BatchRow.plate,
+            case(
+                (~BatchRow.valid, "refused"),
+                (passport.id.is_(None), "create"),
                 (elsewhere, "refused"),
                 (locked, "refused"),
-                (~here, "create"),
                 (differs, "update"),
                 else_="unchanged",
-            ),
-            reason=case((elsewhere, other_garage), (locked, email_locked), else_=null()),
+            ).label("plan"),
+            case(
+                (~BatchRow.valid, BatchRow.reason),
+                (elsewhere, texts.other_garage),
+                (locked, texts.email_locked),
+                else_=null(),
+            ).label("reason"),
+            case((here, passport.id), else_=null()).label("passport_id"),
         )
+        .outerjoin(
+            passport,
+            and_(
+                passport.plate == BatchRow.plate,
+                passport.state != PassportState.archived.value,
+            ),
+        )
+        .outerjoin(owner, owner.id == passport.owner_id)
+        .where(BatchRow.batch_job_id == job_id, *criteria)
+    )
+
+
+def _plan_rows(session: Session, job: BatchJob) -> None:
+    """The preview's plan for every checked row; written only where it is not `create`
+    (how a row is staged), so a list of new cars costs reads, not a rewrite."""
+    planned = _planned(job.id, job.garage_id, _Texts.translated(), BatchRow.valid).subquery()
+    session.execute(
+        update(BatchRow)
+        .where(
+            BatchRow.id == planned.c.row_id,
+            or_(planned.c.plan != BatchRow.plan, planned.c.reason.is_not(None)),
+        )
+        .values(plan=planned.c.plan, reason=planned.c.reason)
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
     )
 
@@ -189,6 +246,7 @@ def upload_list(
     data: bytes,
     send_to_customers: bool,
     background_from: int = BACKGROUND_PREVIEW_ROWS,
+    chunk_size: int = CHUNK,
 ) -> BatchJob:
     """Check the file as a whole (an unreadable one raises before anything is stored),
     then preview it: small lists at once, large ones in the background (`previewing`)."""
@@ -216,11 +274,11 @@ def upload_list(
         return job
     job.state = BatchState.preview.value
     session.flush()
-    _store_preview(session, job, check_rows(read))
+    _store_preview(session, job, check_rows(read), chunk_size)
     return job
 
 
-def preview_in_background(session: Session, job_id: int) -> BatchJob:
+def preview_in_background(session: Session, job_id: int, chunk_size: int = CHUNK) -> BatchJob:
     """The worker's half of a large upload: check every row, with progress, then plan."""
     job = session.scalars(
         select(BatchJob).where(BatchJob.id == job_id).execution_options(**{ALL_TENANTS: True})
@@ -235,7 +293,7 @@ def preview_in_background(session: Session, job_id: int) -> BatchJob:
     # Progress commits as it goes; rows of an earlier, interrupted attempt go first.
     session.execute(delete(BatchRow).where(BatchRow.batch_job_id == job.id))
     rows = list(check_rows(read_list(job.filename, job.upload), progress=progress))
-    _store_preview(session, job, rows)
+    _store_preview(session, job, rows, chunk_size)
     job.upload = None
     job.done_rows = 0
     job.state = BatchState.preview.value
@@ -247,10 +305,12 @@ STAGED_COLUMNS = [
     "batch_job_id",
     "row_number",
     "plate",
+    "shown_plate",
     "email",
     "email_key",
     "valid",
     "leads",
+    "chunk",
     "values",
     "plan",
     "reason",
@@ -258,9 +318,11 @@ STAGED_COLUMNS = [
 ]
 
 
-def _store_preview(session: Session, job: BatchJob, rows) -> None:
-    """Stage the checked rows (COPY on PostgreSQL), then plan them all in one statement."""
+def _store_preview(session: Session, job: BatchJob, rows, chunk_size: int) -> None:
+    """Stage the checked rows (COPY on PostgreSQL) in their chunks, then plan them all in
+    one statement."""
     leading: set[str] = set()
+    chunk_of = _chunk_assigner(chunk_size)
 
     def staged():
         for row in rows:
@@ -269,15 +331,18 @@ def _store_preview(session: Session, job: BatchJob, rows) -> None:
             leads = valid and key not in leading
             if leads:
                 leading.add(key)
+            chunk = chunk_of(key if valid else None)
             values = row.values
             yield (
                 job.id,
                 row.row_number,
                 row.plate,
+                display_plate(row.plate) if valid else None,
                 row.email,
                 key,
                 valid,
                 leads,
+                chunk,
                 None if valid else _json_values(values),
                 "create" if valid else "refused",
                 row.reason,
@@ -299,6 +364,36 @@ def _store_preview(session: Session, job: BatchJob, rows) -> None:
             ).all()
         )
     )
+
+
+def _chunk_assigner(size: int):
+    """The chunk of each next row, given its e-mail (None: a refused row).
+
+    A chunk is written in one transaction, and chunks run side by side: so all rows of an
+    e-mail go into one chunk, or two chunks could each create that customer. New e-mails
+    fill a chunk to four fifths; the rest is room for later rows of its e-mails. Should an
+    e-mail outgrow its chunk (a lease company's thousands of cars), its further rows go
+    into the open chunk, which then runs only after every earlier chunk committed.
+    """
+    fill = max(1, size * 4 // 5)
+    chunk_of_email: dict[str, int] = {}
+    rows_in: dict[int, int] = {0: 0}
+    current = 0
+
+    def assign(key: str | None) -> int:
+        nonlocal current
+        chunk = chunk_of_email.get(key) if key else None
+        if chunk is None or rows_in[chunk] >= size:
+            if rows_in[current] >= fill:
+                current += 1
+                rows_in[current] = 0
+            chunk = current
+            if key:
+                chunk_of_email.setdefault(key, chunk)
+        rows_in[chunk] += 1
+        return chunk
+
+    return assign
 
 
 def _counts(counted: dict) -> dict:
@@ -394,54 +489,71 @@ def claim_due_jobs(
 # --- the run (R-BJ-6) ----------------------------------------------------------------------
 
 
-def process_job(
-    session: Session, job_id: int, *, base_url: str, chunk_size: int = CHUNK
-) -> BatchJob:
-    """Run a claimed job to the end, one committed chunk at a time; safe to repeat."""
+def process_job(session: Session, job_id: int, *, base_url: str, parallel: int = 1) -> BatchJob:
+    """Run a claimed job to the end, one committed chunk at a time; safe to repeat.
+
+    ``parallel``: on PostgreSQL, how many chunks are written side by side, each on its own
+    connection (the chunks of a list share no e-mail, see ``_chunk_assigner``).
+    """
     job = session.scalars(
         select(BatchJob).where(BatchJob.id == job_id).execution_options(**{ALL_TENANTS: True})
     ).one()
     if job.state != BatchState.running.value:
         return job
-    actor = Actor(
-        job.uploaded_by_id,
-        f"job:batch {job.id} ({job.uploaded_by})",
-        roles=frozenset({"Garage"}),
-        garage_id=job.garage_id,
-    )
     garage = session.get(Garage, job.garage_id)
-    chunks = 0
-    after = 0  # the last row number of the previous chunk
-    while True:
-        # The chunk is the next rows without an outcome, up to a row number: a resumed
-        # run skips the rows a killed worker committed.
-        last = session.scalar(
-            select(BatchRow.row_number)
+    run = _Run(
+        job_id=job.id,
+        garage_id=garage.id,
+        garage_name=garage.name,
+        stock_email=email_key(garage.email or ""),
+        sending=job.send_to_customers,
+        actor=Actor(
+            job.uploaded_by_id,
+            f"job:batch {job.id} ({job.uploaded_by})",
+            roles=frozenset({"Garage"}),
+            garage_id=job.garage_id,
+        ),
+        texts=_Texts.translated(),
+        base_url=base_url,
+    )
+    # Chunks with rows still without an outcome: a resumed run skips what a killed
+    # worker committed.
+    pending = session.scalars(
+        select(BatchRow.chunk)
+        .where(BatchRow.batch_job_id == job.id, BatchRow.outcome.is_(None))
+        .group_by(BatchRow.chunk)
+        .order_by(BatchRow.chunk)
+    ).all()
+    later, earlier = aliased(BatchRow), aliased(BatchRow)
+    waiting = set(
+        session.scalars(
+            select(later.chunk)
             .where(
-                BatchRow.batch_job_id == job.id,
-                BatchRow.row_number > after,  # an index range, not a rescan from row 2
-                BatchRow.outcome.is_(None),
+                later.batch_job_id == job.id,
+                later.valid,
+                later.outcome.is_(None),
+                exists().where(
+                    earlier.batch_job_id == job.id,
+                    earlier.email_key == later.email_key,
+                    earlier.valid,
+                    earlier.chunk < later.chunk,
+                ),
             )
-            .order_by(BatchRow.row_number)
-            .offset(chunk_size - 1)
-            .limit(1)
-        )
-        done = _run_chunk(session, job, garage, last, actor, base_url)
-        if not done:
-            break
-        job.done_rows = (job.done_rows or 0) + done
-        job.heartbeat_at = utcnow()
-        session.commit()
-        if last is None:
-            break  # that was the last, partial chunk
-        after = last
-        chunks += 1
-        if is_postgresql(session) and chunks & (chunks - 1) == 0:
-            # A list can multiply a garage's rows within one run; with statistics from
-            # before it the planner picks scans that make every chunk slower than the
-            # last. Refreshed after chunk 1, 2, 4, 8, …: never more than twice stale.
-            session.execute(text("ANALYZE customer, passport"))
-            session.commit()
+            .group_by(later.chunk)
+        ).all()
+    )
+    session.commit()  # each chunk is a transaction of its own
+    if parallel > 1 and is_postgresql(session):
+        engine = session.get_bind()
+
+        def in_own_session(number: int) -> None:
+            with Session(bind=engine) as own:
+                run.chunk(own, number)
+
+        _side_by_side(pending, waiting, in_own_session, parallel)
+    else:
+        for number in pending:
+            run.chunk(session, number)
     outcomes = dict(
         session.execute(
             select(BatchRow.outcome, func.count())
@@ -449,6 +561,7 @@ def process_job(
             .group_by(BatchRow.outcome)
         ).all()
     )
+    session.refresh(job)
     job.counts = _counts({PLAN_OF.get(k, k): n for k, n in outcomes.items()})
     job.done_rows = sum(outcomes.values())
     job.state = BatchState.done.value
@@ -457,97 +570,183 @@ def process_job(
     return job
 
 
-def _chunk(job: BatchJob, last: int | None, row=BatchRow) -> list:
-    """The rows of the chunk that ends at row number ``last`` (None: all that are left)."""
-    criteria = [row.batch_job_id == job.id, row.outcome.is_(None)]
-    return criteria if last is None else [*criteria, row.row_number <= last]
+def _side_by_side(numbers, waiting: set, run_one, parallel: int) -> None:
+    """Run each chunk once on ``parallel`` threads, in order; a chunk in ``waiting`` starts
+    only when every earlier chunk has committed. The first failure ends the run once the
+    chunks in flight are done (each commits or rolls back whole)."""
+    with ThreadPoolExecutor(parallel, thread_name_prefix="chunk") as pool:
+        running: set[Future] = set()
+
+        def settle(until) -> None:
+            nonlocal running
+            finished, running = wait(running, return_when=until)
+            for future in finished:
+                future.result()  # the chunk's error, if any
+
+        for number in numbers:
+            if number in waiting:
+                settle(ALL_COMPLETED)
+            while len(running) >= parallel:
+                settle(FIRST_COMPLETED)
+            running.add(pool.submit(run_one, number))
+        settle(ALL_COMPLETED)
 
 
 PLAN_OF = {"created": "create", "updated": "update"}
 OUTCOME_OF = {plan: outcome for outcome, plan in PLAN_OF.items()}
 
+# A chunk's plan, made again when the chunk runs (the database may have changed since the
+# preview) and read by each of its writes. Temporary: private to the connection, never
+# logged, emptied before the chunk commits (it briefly holds the raw activation tokens).
+CHUNK_PLAN = Table(
+    "chunk_plan",
+    MetaData(),
+    Column("row_id", Integer, primary_key=True, autoincrement=False),
+    Column("plate", String(16)),
+    Column("email_key", String(320)),
+    Column("plan", String(10)),
+    Column("reason", String(500)),
+    Column("passport_id", Integer),
+    Column("stock", Boolean),  # the garage's own address: a stock car
+    Column("new_customer", Boolean),  # this row's e-mail becomes a customer
+    Column("owner_id", Integer),
+    Column("token", String(64)),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
 
-def _run_chunk(
-    session: Session, job: BatchJob, garage: Garage, last: int | None, actor: Actor, base_url: str
-) -> int:
-    """One chunk in a few set-based statements; returns how many rows got an outcome."""
-    in_chunk = and_(*_chunk(job, last))
-    _plan_rows(session, job, in_chunk)
-    now = utcnow()
-    writes = _Writes(session, job, last, actor, now)
-    writes.create_customers()
-    writes.update_customers()
-    writes.update_passports()
-    created = writes.create_passports(email_key(garage.email or ""), job.send_to_customers)
-    if job.send_to_customers and created:
-        _queue_activation_mails(session, garage, created, base_url, now)
-    result = session.execute(
-        update(BatchRow)
-        .where(in_chunk)
-        .values(
-            outcome=case(OUTCOME_OF, value=BatchRow.plan, else_=BatchRow.plan),
-            passport_id=select(Passport.id).where(_live_passport(job.garage_id)).scalar_subquery(),
+
+@dataclass(frozen=True)
+class _Run:
+    """What every chunk of a job needs, as plain values (chunks may run in threads)."""
+
+    job_id: int
+    garage_id: int
+    garage_name: str
+    stock_email: str
+    sending: bool  # "send the passports" (R-BJ-3)
+    actor: Actor
+    texts: _Texts
+    base_url: str
+
+    def chunk(self, session: Session, number: int) -> None:
+        """Write one chunk and its progress in one transaction."""
+        if not is_postgresql(session):
+            # SQLite refuses to turn a reading transaction into a writing one while
+            # another writer waits: take the write lock before the first read.
+            self._progress(session, 0)
+        done = _Chunk(session, self, number, utcnow()).run()
+        self._progress(session, done)
+        session.commit()
+
+    def _progress(self, session: Session, rows: int) -> None:
+        session.execute(
+            update(BatchJob)
+            .where(BatchJob.id == self.job_id)
+            .values(done_rows=func.coalesce(BatchJob.done_rows, 0) + rows, heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    )
-    return result.rowcount
 
 
 @dataclass
-class _Writes:
-    """The writes of one chunk, each an INSERT … SELECT or UPDATE … FROM over the staged
-    rows, each with its audit rows written by the database from the same rows."""
+class _Chunk:
+    """One chunk's writes: each an INSERT … SELECT or UPDATE … FROM over the chunk's plan
+    and staged rows, each with its audit rows written by the database from the same rows.
+    No query per row, and none of the rows pass through Python."""
 
     session: Session
-    job: BatchJob
-    last: int | None
-    actor: Actor
+    job: _Run
+    number: int
     now: dt.datetime
 
-    def _rows(self, *plans: str):
-        return and_(*_chunk(self.job, self.last), BatchRow.plan.in_(plans))
-
-    def _same_customer(self):
-        return and_(
-            Customer.garage_id == self.job.garage_id,
-            func.lower(Customer.email) == BatchRow.email_key,
-        )
-
-    def create_customers(self) -> None:
-        """A customer per new e-mail, from the chunk's first row with that e-mail."""
-        # Ranked by a window function: a correlated min() per row was quadratic here.
-        ranked = (
-            select(
-                BatchRow.id,
-                func.row_number()
-                .over(partition_by=BatchRow.email_key, order_by=BatchRow.row_number)
-                .label("rank"),
+    def run(self) -> int:
+        """Plan, write, record the outcomes; returns how many rows got one."""
+        session = self.session
+        session.execute(CreateTable(CHUNK_PLAN, if_not_exists=True))
+        planned = (
+            _planned(
+                self.job.job_id,
+                self.job.garage_id,
+                self.job.texts,
+                BatchRow.chunk == self.number,
+                BatchRow.outcome.is_(None),
             )
-            .where(self._rows("create", "update"))
+            .add_columns(
+                BatchRow.email_key, (BatchRow.email_key == self.job.stock_email).label("stock")
+            )
             .subquery()
         )
-        source = (
-            select(
-                literal(self.job.garage_id),
-                BatchRow.email,
-                *(getattr(BatchRow, name) for name in CONTACT_FIELDS),
-                literal(self.now, UTCDateTime),
+        # "Send the passports": each new passport that is not a stock car gets its
+        # activation token, made by the database with the plan.
+        mailed = and_(planned.c.plan == "create", ~planned.c.stock)
+        token = case((mailed, random_token(session)), else_=null()) if self.job.sending else null()
+        session.execute(
+            insert(CHUNK_PLAN)
+            .from_select(
+                ["row_id", "plate", "plan", "reason", "passport_id", "email_key", "stock", "token"],
+                select(*planned.c, token),
             )
-            .join(ranked, ranked.c.id == BatchRow.id)
-            .where(ranked.c.rank == 1, ~exists().where(self._same_customer()))
+            .execution_options(**{ALL_TENANTS: True})
         )
-        table = Customer.__table__
-        ids = self.session.scalars(
-            insert(table)
-            .from_select(["garage_id", "email", *CONTACT_FIELDS, "created_at"], source)
-            .returning(table.c.id)
-        ).all()
-        fields = ("email", *CONTACT_FIELDS)
-        self._audit_inserts(Customer, "customer", ids, fields)
+        if is_postgresql(session):
+            session.execute(text("ANALYZE chunk_plan"))  # or every join below is a guess
+        self.find_customers()
+        self.update_customers()
+        self.create_customers()
+        self.update_passports()
+        self.create_passports()
+        if self.job.sending:
+            self.queue_activation_mails()
+        plan = CHUNK_PLAN.c
+        done = session.execute(
+            update(BatchRow)
+            .where(BatchRow.id == plan.row_id)
+            .values(
+                plan=plan.plan,
+                reason=plan.reason,
+                outcome=case(OUTCOME_OF, value=plan.plan, else_=plan.plan),
+                passport_id=plan.passport_id,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.execute(delete(CHUNK_PLAN))
+        return done
+
+    def _rows(self, *plans: str):
+        """The chunk's staged rows with these plans (join condition and filter)."""
+        return and_(BatchRow.id == CHUNK_PLAN.c.row_id, CHUNK_PLAN.c.plan.in_(plans))
+
+    def find_customers(self, *, still_missing: bool = False) -> None:
+        """Each row's customer: the garage's customer with its e-mail (the oldest, should
+        there be two). A correlated lookup, so always a probe of the e-mail index,
+        whatever the planner thinks of the garage's size (its statistics lag behind a
+        list that multiplies it)."""
+        plan = CHUNK_PLAN.c
+        rows = [plan.plan.in_(("create", "update"))]
+        if still_missing:
+            rows.append(plan.owner_id.is_(None))
+        self.session.execute(
+            update(CHUNK_PLAN)
+            .where(*rows)
+            .values(
+                owner_id=select(func.min(Customer.id))
+                .where(
+                    Customer.garage_id == self.job.garage_id,
+                    func.lower(Customer.email) == plan.email_key,
+                )
+                .scalar_subquery()
+            )
+            .execution_options(**{ALL_TENANTS: True})
+        )
 
     def update_customers(self) -> None:
-        """The row that leads an e-mail fills in the existing customer's contact data."""
-        target = and_(self._rows("create", "update"), BatchRow.leads, self._same_customer())
+        """The row that leads an e-mail fills in its existing customer's contact data."""
+        target = and_(
+            self._rows("create", "update"),
+            BatchRow.leads,
+            Customer.id == CHUNK_PLAN.c.owner_id,
+            _contact_differs(),
+        )
         changes = {
             name: case(
                 (
@@ -563,11 +762,11 @@ class _Writes:
             "customer",
             select(
                 Customer.id, Customer.garage_id, null(), json_changes(self.session, changes)
-            ).where(target, _contact_differs()),
+            ).where(target),
         )
         self.session.execute(
             update(Customer)
-            .where(target, _contact_differs())
+            .where(target)
             .values(
                 {
                     name: func.coalesce(getattr(BatchRow, name), getattr(Customer, name))
@@ -577,35 +776,55 @@ class _Writes:
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         )
 
-    def _new_owner(self):
-        """The customer of the row's e-mail (the oldest, should the garage have two)."""
-        candidate = aliased(Customer)
-        return (
-            select(func.min(candidate.id))
-            .where(
-                candidate.garage_id == self.job.garage_id,
-                func.lower(candidate.email) == BatchRow.email_key,
+    def create_customers(self) -> None:
+        """A customer per new e-mail, from the chunk's first row with that e-mail (rows
+        are staged in the file's order), with its audit rows."""
+        plan = CHUNK_PLAN.c
+        # Ranked by a window function: a correlated min() per row was quadratic here.
+        ranked = (
+            select(
+                plan.row_id,
+                func.row_number()
+                .over(partition_by=plan.email_key, order_by=plan.row_id)
+                .label("rank"),
             )
-            .correlate(BatchRow)
-            .scalar_subquery()
+            .where(plan.plan.in_(("create", "update")), plan.owner_id.is_(None))
+            .subquery()
         )
+        self.session.execute(
+            update(CHUNK_PLAN)
+            .where(plan.row_id.in_(select(ranked.c.row_id).where(ranked.c.rank == 1)))
+            .values(new_customer=True)
+        )
+        source = select(
+            literal(self.job.garage_id),
+            BatchRow.email,
+            *(getattr(BatchRow, name) for name in CONTACT_FIELDS),
+            literal(self.now, UTCDateTime),
+        ).where(BatchRow.id == plan.row_id, plan.new_customer)
+        self.session.execute(
+            insert(Customer.__table__).from_select(
+                ["garage_id", "email", *CONTACT_FIELDS, "created_at"], source
+            )
+        )
+        self.find_customers(still_missing=True)
+        created = and_(Customer.id == plan.owner_id, plan.new_customer)
+        self._audit_inserts(Customer, "customer", created, ("email", *CONTACT_FIELDS))
 
     def update_passports(self) -> None:
         """New owner (by e-mail) and filled-in vehicle fields of the `update` rows."""
         owner = Customer
+        plan = CHUNK_PLAN.c
         target = and_(
             self._rows("update"),
-            _live_passport(self.job.garage_id),
+            Passport.id == plan.passport_id,
             owner.id == Passport.owner_id,
-            _passport_differs(),
+            _passport_differs(Passport, owner),
         )
-        new_owner = self._new_owner()
+        new_owner = func.lower(owner.email) != BatchRow.email_key
         changes = {
             "owner_id": case(
-                (
-                    func.lower(owner.email) != BatchRow.email_key,
-                    json_pair(self.session, Passport.owner_id, new_owner),
-                ),
+                (new_owner, json_pair(self.session, Passport.owner_id, plan.owner_id)),
                 else_=null(),
             ),
             **{
@@ -636,12 +855,11 @@ class _Writes:
                 Passport.id, Passport.garage_id, Passport.id, json_changes(self.session, changes)
             ).where(target),
         )
-        # Owner first, while the old owner's e-mail still tells which rows change owner.
         self.session.execute(
             update(Passport)
             .where(target)
             .values(
-                owner_id=new_owner,
+                owner_id=case((new_owner, plan.owner_id), else_=Passport.owner_id),
                 **{
                     name: func.coalesce(getattr(BatchRow, name), getattr(Passport, name))
                     for name in (*VEHICLE_FIELDS, "apk_expiry")
@@ -650,25 +868,25 @@ class _Writes:
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         )
 
-    def create_passports(self, garage_email_key: str, sending: bool) -> list[int]:
+    def create_passports(self) -> None:
         """The `create` rows' passports; the garage's own address makes a stock car.
-        ``sending``: the activation mails are queued in this transaction (R-BJ-3)."""
-        stock = BatchRow.email_key == garage_email_key
+        With "send the passports" they are `sent`: their mails go in this transaction."""
+        plan = CHUNK_PLAN.c
         now = literal(self.now, UTCDateTime)
+        sending = self.job.sending
         unsent = PassportState.sent.value if sending else PassportState.created.value
         source = select(
             literal(self.job.garage_id),
             BatchRow.plate,
-            self._new_owner(),
+            plan.owner_id,
             *(getattr(BatchRow, name) for name in (*VEHICLE_FIELDS, "apk_expiry")),
-            stock,
-            case((stock, PassportState.activated.value), else_=unsent),
-            case((stock, now), else_=null()),
-            case((stock, null()), else_=now) if sending else null(),
+            plan.stock,
+            case((plan.stock, PassportState.activated.value), else_=unsent),
+            case((plan.stock, now), else_=null()),
+            case((plan.stock, null()), else_=now) if sending else null(),
             literal("list"),
             now,
         ).where(self._rows("create"))
-        table = Passport.__table__
         columns = [
             "garage_id",
             "plate",
@@ -682,15 +900,77 @@ class _Writes:
             "created_via",
             "created_at",
         ]
-        ids = self.session.scalars(
-            insert(table).from_select(columns, source).returning(table.c.id)
-        ).all()
-        self._audit_inserts(Passport, "passport", ids, columns[1:])
-        return ids
+        self.session.execute(insert(Passport.__table__).from_select(columns, source))
+        live = select(Passport.id).where(
+            Passport.plate == plan.plate, Passport.state != PassportState.archived.value
+        )
+        self.session.execute(
+            update(CHUNK_PLAN)
+            .where(plan.plan == "create")
+            .values(passport_id=live.scalar_subquery())
+            .execution_options(**{ALL_TENANTS: True})
+        )
+        created = and_(Passport.id == plan.passport_id, plan.plan == "create")
+        self._audit_inserts(Passport, "passport", created, columns[1:])
 
-    def _audit_inserts(self, model, table: str, ids: list[int], fields) -> None:
-        if not ids:
-            return
+    def queue_activation_mails(self) -> None:
+        """R-BJ-3: "send the passports" — a token and a mail per new passport, both made
+        by the database; the raw token exists only in the mail (the table keeps its hash)."""
+        plan = CHUNK_PLAN.c
+        session = self.session
+        now = literal(self.now, UTCDateTime)
+        session.execute(
+            insert(AccessToken.__table__).from_select(
+                ["purpose", "token_hash", "subject_id", "expires_at", "created_at"],
+                select(
+                    literal(ACTIVATION),
+                    sha256_hex(session, plan.token),
+                    plan.passport_id,
+                    literal(self.now + ACTIVATION_TTL, UTCDateTime),
+                    now,
+                ).where(plan.token.is_not(None)),
+            )
+        )
+        fields = {
+            "plate": func.coalesce(BatchRow.shown_plate, BatchRow.plate),
+            "garage": literal(self.job.garage_name, String),
+            "link": literal(f"{self.job.base_url.rstrip('/')}/activate/", String) + plan.token,
+        }
+        session.execute(
+            insert(OutboxMessage.__table__)
+            .from_select(
+                [
+                    "garage_id",
+                    "recipient",
+                    "kind",
+                    "state",
+                    "attempts",
+                    "next_attempt_at",
+                    "created_at",
+                    "subject",
+                    "body",
+                ],
+                select(
+                    literal(self.job.garage_id),
+                    Customer.email,
+                    literal("activation"),
+                    literal("pending"),
+                    literal(0),
+                    now,
+                    now,
+                    sql_format(self.job.texts.mail_subject, **fields),
+                    sql_format(self.job.texts.mail_body, **fields),
+                ).where(
+                    BatchRow.id == plan.row_id,
+                    Customer.id == plan.owner_id,
+                    plan.token.is_not(None),
+                ),
+            )
+            .execution_options(**{ALL_TENANTS: True})
+        )
+
+    def _audit_inserts(self, model, table: str, records, fields) -> None:
+        """Audit rows for the new ``model`` rows that ``records`` selects."""
         changes = {
             name: case(
                 (
@@ -702,21 +982,21 @@ class _Writes:
             for name in fields
         }
         passport_id = model.id if model is Passport else null()
-        for start in range(0, len(ids), CHUNK):
-            self._audit(
-                "insert",
-                table,
-                select(
-                    model.id, model.garage_id, passport_id, json_changes(self.session, changes)
-                ).where(model.id.in_(ids[start : start + CHUNK])),
-            )
+        self._audit(
+            "insert",
+            table,
+            select(
+                model.id, model.garage_id, passport_id, json_changes(self.session, changes)
+            ).where(records),
+        )
 
     def _audit(self, action: str, table: str, records) -> None:
         """Audit rows (R-SEC-2) for (record id, garage id, passport id, changes) rows."""
+        actor = self.job.actor
         records = records.add_columns(
             literal(self.now, UTCDateTime),
-            literal(self.actor.id, Integer),
-            literal(self.actor.name),
+            literal(actor.id, Integer),
+            literal(actor.name),
             literal(action),
             literal(table),
         )
@@ -738,63 +1018,6 @@ class _Writes:
             )
             .execution_options(**{ALL_TENANTS: True})
         )
-
-
-def _queue_activation_mails(
-    session: Session, garage: Garage, passport_ids: list[int], base_url: str, now: dt.datetime
-) -> None:
-    """R-BJ-3: "send the passports" — a token and a mail per new passport, loaded in bulk."""
-    rows = session.execute(
-        select(Passport.id, Passport.plate, Customer.email)
-        .join(Customer, Customer.id == Passport.owner_id)
-        .where(Passport.id.in_(passport_ids), Passport.stock_car.is_(False))
-        .execution_options(**{ALL_TENANTS: True})
-    ).all()
-    if not rows:
-        return
-    with force_locale("nl"):
-        # Translated once; filled in per passport below (no gettext call per row).
-        subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s"))
-        body = str(
-            _l(
-                "Dear customer,\n\n%(garage)s made a digital vehicle passport "
-                "for your car %(plate)s. Activate it and choose your password "
-                "within 7 days:\n\n%(link)s\n\nThe link works once.\n"
-            )
-        )
-    link = f"{base_url.rstrip('/')}/activate/"
-    expires = now + ACTIVATION_TTL
-    tokens, mails = [], []
-    for passport_id, plate, email in rows:
-        raw = secrets.token_urlsafe(32)
-        tokens.append((ACTIVATION, _hash(raw), passport_id, expires, now))
-        shown = display_plate(plate)
-        text = {"plate": shown, "garage": garage.name, "link": link + raw}
-        mails.append(
-            (garage.id, email, "activation", "pending", 0, now, now, subject % text, body % text)
-        )
-    load_rows(
-        session,
-        AccessToken.__table__,
-        ["purpose", "token_hash", "subject_id", "expires_at", "created_at"],
-        tokens,
-    )
-    load_rows(
-        session,
-        OutboxMessage.__table__,
-        [
-            "garage_id",
-            "recipient",
-            "kind",
-            "state",
-            "attempts",
-            "next_attempt_at",
-            "created_at",
-            "subject",
-            "body",
-        ],
-        mails,
-    )
 
 
 # --- what the screens and the API show (R-BJ-5) --------------------------------------------

@@ -1,19 +1,24 @@
 """Set-based writing, the same on PostgreSQL and SQLite.
 
-Two things the importer needs that SQLAlchemy does not give portably: loading many rows
-fast (PostgreSQL's COPY is ~20× faster than a multi-row INSERT through the driver) and
-building an audit row's JSON inside the database, so that audit rows are written by an
-INSERT … SELECT instead of being built in Python one by one.
+What the importer needs that SQLAlchemy does not give portably: loading many rows fast
+(PostgreSQL's COPY is ~20× faster than a multi-row INSERT through the driver), and building
+an audit row's JSON, an access token and a mail's text inside the database, so that they
+are written by an INSERT … SELECT instead of being built in Python one by one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
+import re
+import secrets
+import sqlite3
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Table, func, insert, literal
+from sqlalchemy import String, Table, cast, event, func, insert, literal
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -108,3 +113,49 @@ def days_between(session: Session, later, earlier) -> ColumnElement:
     if is_postgresql(session):
         return later - earlier
     return cast(func.julianday(later) - func.julianday(earlier), Integer)
+
+
+# --- tokens and texts made by the database -------------------------------------------------
+
+
+def random_token(session: Session) -> ColumnElement:
+    """A fresh random token per row: 64 hex digits from the database's strong random source
+    (two version-4 UUIDs, 244 random bits, on PostgreSQL; Python's `secrets` on SQLite)."""
+    if is_postgresql(session):
+        return func.replace(
+            cast(func.gen_random_uuid(), String) + cast(func.gen_random_uuid(), String), "-", ""
+        )
+    return func.console_random_token()
+
+
+def sha256_hex(session: Session, text) -> ColumnElement:
+    """The hex SHA-256 of a text, as `services.tokens` stores a token."""
+    if is_postgresql(session):
+        return func.encode(func.sha256(func.convert_to(text, "UTF8")), "hex")
+    return func.console_sha256_hex(text)
+
+
+_FIELD = re.compile(r"%\((\w+)\)s")
+
+
+def sql_format(template: str, **fields) -> ColumnElement:
+    """A `%(name)s` template filled in by the database: its literal parts as bound values
+    joined to the field expressions, so no field's text is ever read as a placeholder."""
+    parts = _FIELD.split(template)
+    text = literal(parts[0].replace("%%", "%"), String)
+    for index in range(1, len(parts), 2):
+        text = text + func.coalesce(fields[parts[index]], "")
+        text = text + literal(parts[index + 1].replace("%%", "%"), String)
+    return text
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_functions(dbapi_connection, connection_record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("console_random_token", 0, lambda: secrets.token_hex(32))
+        dbapi_connection.create_function(
+            "console_sha256_hex",
+            1,
+            lambda text: None if text is None else hashlib.sha256(text.encode()).hexdigest(),
+            deterministic=True,
+        )

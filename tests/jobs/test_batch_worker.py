@@ -28,7 +28,6 @@ def worker(app, **extra):
         "RQ_QUEUE": app.config["RQ_QUEUE"],
         "CONSOLE_ENV": "development",
         "TICK_SECONDS": "0.2",
-        "BATCH_CHUNK": "50",
         "BATCH_STALE_SECONDS": "1",
         "SMTP_HOST": "",
         **extra,
@@ -73,6 +72,7 @@ def test_r_bj_6_worker_killed_mid_job_resumes_without_losing_or_doubling(
                 filename="lijst.csv",
                 data=out.read_bytes(),
                 send_to_customers=False,
+                chunk_size=50,  # killed after a few of many chunks
             )
         with unit_of_work(s):
             batch_jobs.confirm_job(s, job.id, actor=acting.actor)

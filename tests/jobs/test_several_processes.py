@@ -105,7 +105,7 @@ def test_a_confirmed_job_is_claimed_once_and_processed_once_by_two_workers(app, 
         )
         s.commit()
         # A long stale limit: here a running job must never look abandoned.
-        workers = [worker(app, BATCH_CHUNK="300", BATCH_STALE_SECONDS="600") for _ in "ab"]
+        workers = [worker(app, BATCH_STALE_SECONDS="600") for _ in "ab"]
 
         def finished():
             s.expire_all()

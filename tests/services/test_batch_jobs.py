@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin_app.models import AuditLog, BatchJob, BatchRow, OutboxMessage, Passport
 from admin_app.services import batch_jobs
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput
+from admin_app.services.plates import display_plate
 from admin_app.services.uow import unit_of_work
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -32,13 +33,15 @@ def upload(s, acting, name, data=None, send=False):
             filename=name,
             data=data if data is not None else (DATA / name).read_bytes(),
             send_to_customers=send,
+            chunk_size=7,  # many chunks, even for the small sample files
         )
 
 
 def run(s, job_id):
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
     assert job_id in batch_jobs.claim_due_jobs(s, now)
-    return batch_jobs.process_job(s, job_id, base_url="http://console", chunk_size=7)
+    # Two chunks side by side on PostgreSQL (SQLite writes them one after another).
+    return batch_jobs.process_job(s, job_id, base_url="http://console", parallel=2)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -140,6 +143,82 @@ def test_r_bj_3_send_to_customers_queues_one_activation_mail_per_passport(acting
         )
     )
     assert "sent" in states
+
+
+def test_r_bj_3_the_mail_made_by_the_database_holds_a_working_single_use_link(acting_as, world):
+    """Token and text are made in SQL (no row passes through Python): the link must open
+    the passport it was made for, the plate shown with its dashes, the garage named."""
+    from admin_app.models import Garage
+    from admin_app.services.passports import passport_for_activation
+
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, "klantenlijst-utf8-komma.csv", send=True)
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, job.id, actor=acting.actor)
+    run(s, job.id)
+    garage = s.get(Garage, job.garage_id)
+    rows = s.scalars(
+        select(BatchRow).where(BatchRow.batch_job_id == job.id, BatchRow.outcome == "created")
+    ).all()
+    links = {}
+    for row in rows:
+        mail = s.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "activation",
+                OutboxMessage.subject.contains(row.shown_plate),
+            )
+        ).one()
+        assert garage.name in mail.subject and garage.name in mail.body
+        assert display_plate(row.plate) == row.shown_plate and "-" in row.shown_plate
+        link = next(word for word in mail.body.split() if "/activate/" in word)
+        assert link.startswith("http://console/activate/")
+        links[row.passport_id] = link.rsplit("/", 1)[1]
+    assert len(set(links.values())) == len(rows) == 30  # a token of its own per passport
+    for passport_id, raw in links.items():
+        assert passport_for_activation(s, raw).id == passport_id
+    assert not s.scalar(select(func.count()).select_from(batch_jobs.CHUNK_PLAN))
+
+
+def test_r_bj_6_all_rows_of_an_email_share_a_chunk_and_chunks_stay_small():
+    assign = batch_jobs._chunk_assigner(10)
+    # Customers with one to three cars, their rows together or a few rows apart.
+    emails = [f"c{i // 3}@x.nl" if i % 5 else f"c{(i - 5) // 3}@x.nl" for i in range(200)]
+    chunks = [assign(email) for email in emails]
+    chunk_of = {}
+    for email, chunk in zip(emails, chunks, strict=True):
+        assert chunk_of.setdefault(email, chunk) == chunk  # never two chunks for an e-mail
+    assert max(chunks.count(n) for n in set(chunks)) <= 10  # progress at least every 10 rows
+    # One e-mail with more rows than a chunk holds: its chunks follow one another.
+    assign = batch_jobs._chunk_assigner(10)
+    chunks = [assign("lease@x.nl") for _ in range(35)]
+    assert chunks == sorted(chunks) and max(chunks.count(n) for n in set(chunks)) <= 10
+
+
+def test_r_bj_6_an_email_on_more_rows_than_a_chunk_becomes_one_customer(acting_as, world):
+    """A lease company's cars under one e-mail outgrow a chunk: the chunks that follow it
+    wait for it, even when chunks run side by side, so the company is one customer."""
+    from admin_app.models import Customer
+
+    s = world.session
+    plates = [f"GZ{number:02d}XT" for number in range(25)]  # side-code 4
+    header = "kenteken;email;voornaam;achternaam\n"
+    lines = [f"{plate};wagenpark@lease.nl;;Lease BV" for plate in plates]
+    data = (header + "\n".join(lines) + "\n").encode()
+    with acting_as("garage-devries") as acting:
+        job = upload(s, acting, "lease.csv", data=data)
+        with unit_of_work(s):
+            batch_jobs.confirm_job(s, job.id, actor=acting.actor)
+    assert len(set(s.scalars(select(BatchRow.chunk).where(BatchRow.batch_job_id == job.id)))) > 2
+    done = run(s, job.id)
+    assert done.counts["create"] == 25
+    owners = s.scalars(
+        select(Customer.id).where(func.lower(Customer.email) == "wagenpark@lease.nl")
+    ).all()
+    assert len(owners) == 1
+    assert set(s.scalars(select(Passport.owner_id).where(Passport.plate.in_(plates)))) == set(
+        owners
+    )
 
 
 def test_r_bj_2_plate_live_at_another_garage_and_activated_email_change_are_refused(
