@@ -4,7 +4,7 @@ import enum
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, func
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -33,11 +33,15 @@ class OutboxMessage(Model):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        # A customer's mails, whatever the case of the address (the passport profile).
+        Index("ix_outbox_recipient_lower", func.lower("recipient")),
+    )
 
     id = Column(Integer, primary_key=True)
     garage_id = Column(Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True)
-    recipient = Column(String(320), nullable=False, index=True)
+    recipient = Column(String(320), nullable=False)
     kind = Column(String(40), nullable=False)
     subject = Column(String(300), nullable=False)
     body = Column(Text, nullable=False)

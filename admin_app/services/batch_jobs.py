@@ -739,8 +739,16 @@ class _Chunk:
             .execution_options(**{ALL_TENANTS: True})
         )
 
+    def _any(self, *conditions) -> bool:
+        """Whether a row of the chunk's plan meets ``conditions``: a list of new cars skips
+        the updates without joining its thousands of rows for nothing."""
+        found = select(CHUNK_PLAN.c.row_id).where(*conditions).limit(1)
+        return self.session.scalar(found) is not None
+
     def update_customers(self) -> None:
         """The row that leads an e-mail fills in its existing customer's contact data."""
+        if not self._any(CHUNK_PLAN.c.owner_id.is_not(None)):
+            return
         target = and_(
             self._rows("create", "update"),
             BatchRow.leads,
@@ -815,6 +823,8 @@ class _Chunk:
         """New owner (by e-mail) and filled-in vehicle fields of the `update` rows."""
         owner = Customer
         plan = CHUNK_PLAN.c
+        if not self._any(plan.plan == "update"):
+            return
         target = and_(
             self._rows("update"),
             Passport.id == plan.passport_id,
