@@ -47,7 +47,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from admin_app import queueing, scope
     from admin_app.extensions import appbuilder, csrf, db, migrate
-    from admin_app.services import audit, outbox
+    from admin_app.services import audit, bulk, outbox
     from admin_app.views import register_views
 
     db.init_app(app)
@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     scope.install()
     audit.install()
+    bulk.install()
     outbox.install()
     queueing.install()
     with app.app_context():

@@ -49,7 +49,7 @@ def load_rows(session: Session, table: Table, columns: list[str], rows: Iterable
         buffer.truncate()
 
     for row in rows:
-        buffer.write("\t".join(_copy_text(value) for value in row))
+        buffer.write("\t".join([_copy_text(value) for value in row]))
         buffer.write("\n")
         count += 1
         if count % COPY_BATCH == 0:
@@ -62,22 +62,21 @@ def load_rows(session: Session, table: Table, columns: list[str], rows: Iterable
 COPY_BATCH = 10_000
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
 def _copy_text(value) -> str:
-    if value is None:
-        return r"\N"
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value)
-    return (
-        str(value)
-        .replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-    )
+    """A value in COPY's text format (a list's 2.5 million cells pass through here)."""
+    if value.__class__ is not str:
+        if value is None:
+            return r"\N"
+        if value is True or value is False:
+            return "t" if value else "f"
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        value = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
 
 
 def json_changes(session: Session, pairs: Mapping[str, ColumnElement]) -> ColumnElement:
@@ -162,7 +161,12 @@ def sql_format(template: str, **fields) -> ColumnElement:
     return text
 
 
-@event.listens_for(Engine, "connect")
+def install() -> None:
+    """Give every SQLite connection the functions PostgreSQL has built in."""
+    if not event.contains(Engine, "connect", _sqlite_functions):
+        event.listen(Engine, "connect", _sqlite_functions)
+
+
 def _sqlite_functions(dbapi_connection, connection_record) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.create_function("console_random_token", 0, lambda: secrets.token_hex(32))
