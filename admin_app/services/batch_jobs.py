@@ -222,10 +222,7 @@ def _plan_rows(session: Session, job: BatchJob) -> None:
     planned = _planned(job.id, job.garage_id, _Texts.translated(), BatchRow.valid).subquery()
     session.execute(
         update(BatchRow)
-        .where(
-            BatchRow.id == planned.c.row_id,
-            or_(planned.c.plan != BatchRow.plan, planned.c.reason.is_not(None)),
-        )
+        .where(BatchRow.id == planned.c.row_id, planned.c.plan != BatchRow.plan)
         .values(plan=planned.c.plan, reason=planned.c.reason)
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
     )
@@ -377,17 +374,14 @@ def _chunk_assigner(size: int):
     """
     fill = max(1, size * 4 // 5)
     chunk_of_email: dict[str, int] = {}
-    rows_in: dict[int, int] = {0: 0}
-    current = 0
+    rows_in = [0]  # per chunk; the last one is open
 
     def assign(key: str | None) -> int:
-        nonlocal current
         chunk = chunk_of_email.get(key) if key else None
         if chunk is None or rows_in[chunk] >= size:
-            if rows_in[current] >= fill:
-                current += 1
-                rows_in[current] = 0
-            chunk = current
+            if rows_in[-1] >= fill:
+                rows_in.append(0)
+            chunk = len(rows_in) - 1
             if key:
                 chunk_of_email.setdefault(key, chunk)
         rows_in[chunk] += 1

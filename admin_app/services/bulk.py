@@ -9,7 +9,6 @@ are written by an INSERT … SELECT instead of being built in Python one by one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import re
@@ -141,7 +140,7 @@ def random_token(session: Session) -> ColumnElement:
 
 
 def sha256_hex(session: Session, text) -> ColumnElement:
-    """The hex SHA-256 of a text, as `services.tokens` stores a token."""
+    """The hex SHA-256 of a text: a token as `services.tokens.hash_token` stores it."""
     if is_postgresql(session):
         return func.encode(func.sha256(func.convert_to(text, "UTF8")), "hex")
     return func.console_sha256_hex(text)
@@ -168,11 +167,13 @@ def install() -> None:
 
 
 def _sqlite_functions(dbapi_connection, connection_record) -> None:
+    from admin_app.services.tokens import hash_token
+
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.create_function("console_random_token", 0, lambda: secrets.token_hex(32))
         dbapi_connection.create_function(
             "console_sha256_hex",
             1,
-            lambda text: None if text is None else hashlib.sha256(text.encode()).hexdigest(),
+            lambda text: None if text is None else hash_token(text),
             deterministic=True,
         )

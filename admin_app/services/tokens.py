@@ -19,7 +19,7 @@ from admin_app.models.base import utcnow
 from admin_app.services.errors import InvalidInput
 
 
-def _hash(raw: str) -> str:
+def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -49,7 +49,7 @@ def issue_token(
     session.add(
         AccessToken(
             purpose=purpose,
-            token_hash=_hash(raw),
+            token_hash=hash_token(raw),
             user_id=user_id,
             subject_id=subject_id,
             expires_at=now + ttl,
@@ -61,7 +61,9 @@ def issue_token(
 
 def peek_token(session: Session, raw: str, *, purpose: str) -> AccessToken:
     """The valid token for ``raw``, without using it; InvalidInput says why not."""
-    token = session.scalar(select(AccessToken).where(AccessToken.token_hash == _hash(raw or "")))
+    token = session.scalar(
+        select(AccessToken).where(AccessToken.token_hash == hash_token(raw or ""))
+    )
     if token is None or token.purpose != purpose:
         raise InvalidInput(_l("This link is not valid. Request a new one."))
     if token.used_at is not None:
