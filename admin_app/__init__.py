@@ -47,7 +47,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from admin_app import queueing, scope
     from admin_app.extensions import appbuilder, csrf, db, migrate
-    from admin_app.services import audit, bulk, outbox
+    from admin_app.services import audit, outbox, sessions
     from admin_app.views import register_views
 
     db.init_app(app)
@@ -55,7 +55,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     scope.install()
     audit.install()
-    bulk.install()
+    sessions.install()
     outbox.install()
     queueing.install()
     with app.app_context():
@@ -70,10 +70,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from flask_login import current_user
+    from flask_login import current_user, user_logged_out
 
     from admin_app.extensions import db
     from admin_app.scope import bind_request_scope
+    from admin_app.services import sessions
     from admin_app.services.audit import Actor, set_actor
 
     @app.before_request
@@ -92,6 +93,13 @@ def register_request_hooks(app: Flask) -> None:
             g.user = user
             set_actor(db.session, Actor.of_user(user))
         return None
+
+    @user_logged_out.connect_via(app)
+    def end_sessions_on_logout(sender, user):
+        # /logout/ ends every session of the login, this browser's and any other's.
+        if user is not None and getattr(user, "id", None):
+            sessions.end_sessions(user)
+            db.session.commit()
 
     @app.after_request
     def security_headers(response):

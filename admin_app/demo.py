@@ -18,6 +18,7 @@ from admin_app.models.base import utcnow
 from admin_app.services.accounts import find_role
 from admin_app.services.audit import Actor
 from admin_app.services.outbox import queue_mail
+from admin_app.services.passports import activation_subject
 from admin_app.services.plates import SIDE_CODES
 from admin_app.services.uow import unit_of_work
 
@@ -301,7 +302,6 @@ def _proposals(session, rng) -> None:
 
 def _inspections(session, garage) -> None:
     """Invitations, a saved all-OK form, a form with advice, and open recalls (R-IN)."""
-    from flask import current_app
 
     from admin_app.models import Recall
     from admin_app.services import inspections
@@ -344,7 +344,7 @@ def _inspections(session, garage) -> None:
         passport_id=activated[0].id,
     )
     inspections.save_form(
-        session, plain.id, actor=actor, base_url=current_app.config["PUBLIC_URL"], today=today
+        session, plain.id, actor=actor, today=today
     )
     advised = inspections.create_draft(
         session,
@@ -369,12 +369,11 @@ def _inspections(session, garage) -> None:
         today=today,
     )
     inspections.save_form(
-        session, advised.id, actor=actor, base_url=current_app.config["PUBLIC_URL"], today=today
+        session, advised.id, actor=actor, today=today
     )
 
 
 def _pending_transfer(session, garage, email, rng, plates) -> None:
-    from flask import current_app
 
     from admin_app.services import transfers
     from admin_app.services.passports import PersonDetails, owner_login
@@ -399,7 +398,6 @@ def _pending_transfer(session, garage, email, rng, plates) -> None:
         person=PersonDetails.from_mapping(
             {"email": email, "last_name": "Eigenaar", "first_name": "Nieuwe"}
         ),
-        base_url=current_app.config["PUBLIC_URL"],
     )
 
 
@@ -513,15 +511,18 @@ def _garage_passports(session, garage, domain, rng, plates) -> None:
         )
     session.flush()
     # A few activation mails waiting in the outbox (no SMTP server in the demo).
-    for customer in session.scalars(
-        select(Customer).where(Customer.garage_id == garage.id).order_by(Customer.id).limit(3)
+    for passport in session.scalars(
+        select(Passport)
+        .where(Passport.garage_id == garage.id, Passport.state == "sent")
+        .order_by(Passport.id)
+        .limit(3)
     ):
         queue_mail(
             session,
-            recipient=customer.email,
+            recipient=passport.owner.email,
             kind="activation",
-            subject=f"Uw AutoPaspoort van {garage.name}",
-            body="Activeer uw AutoPaspoort met de link in deze mail.",
+            subject=activation_subject(passport.plate_display, garage.name),
+            params={"passport_id": passport.id},
             garage_id=garage.id,
         )
 
@@ -599,3 +600,8 @@ def _logins(session, jansen, devries, fleet) -> None:
         )
         user.roles = [find_role(session, role)]
         session.add(user)
+        if role == "Owner":
+            # Eva activated her cars with their mailed links: her profile is claimed.
+            session.flush()
+            for customer in session.scalars(select(Customer).where(Customer.email == email)):
+                customer.claimed_by_id = user.id

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, false, func, or_, select
+from sqlalchemy import event, false, or_, select
 from sqlalchemy.orm import Session, object_session, with_loader_criteria
 
 from admin_app.models import (
@@ -204,10 +204,11 @@ def scope_for_user(user) -> Scope:
                 FLEET, user.id, garage_id=garage_id, fleet_account_id=user.fleet_account_id
             )
         if kind == OWNER:
-            email = (user.email or "").lower()
+            # The profiles he claimed by a mailed link, not every profile a garage typed
+            # his address into (services/passports.claim_with_link).
             session = object_session(user)
             rows = session.execute(
-                select(Customer.id, Customer.garage_id).where(func.lower(Customer.email) == email)
+                select(Customer.id, Customer.garage_id).where(Customer.claimed_by_id == user.id)
             ).all()
             mine = tuple(sorted(r.id for r in rows))
             cars = session.execute(
@@ -219,7 +220,7 @@ def scope_for_user(user) -> Scope:
             return Scope(
                 OWNER,
                 user.id,
-                email=email,
+                email=(user.email or "").lower(),
                 customer_ids=mine,
                 garage_ids=tuple(sorted({r.garage_id for r in rows})),
                 visible_customer_ids=tuple(sorted(set(mine) | others)),

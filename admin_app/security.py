@@ -6,8 +6,10 @@ from flask import current_app, g, has_request_context
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView, UserGroupModelView
+from flask_login import current_user, login_user
 
 from admin_app.models import ConsoleUser
+from admin_app.services import sessions
 
 
 class ConsoleRoleView(RoleModelView):
@@ -66,6 +68,47 @@ class ConsoleSecurityManager(SecurityManager):
                 .filter(assoc_permissionview_role.c.role_id.in_(key))
             )
         return (view_name, permission_name) in granted[key]
+
+    def load_user(self, pk):
+        """The user of a session cookie, while its generation is his (services/sessions)."""
+        user_id, _, generation = str(pk).partition(":")
+        try:
+            user = self.get_user_by_id(int(user_id))
+        except ValueError:
+            return None
+        return user if sessions.is_current(user, generation) else None
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        """The user of a JWT (access or refresh), while its ``gen`` claim is his."""
+        try:
+            user = self.get_user_by_id(int(jwt_data["sub"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not sessions.is_current(user, jwt_data.get("gen")):
+            return None
+        g.user = user  # as FAB does: its before_request cannot know the JWT's user
+        return user
+
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+        jwt_manager.additional_claims_loader(self._jwt_generation)
+        return jwt_manager
+
+    def _jwt_generation(self, identity) -> dict:
+        # FAB makes every token with identity=str(user.id), the refresh endpoint too;
+        # a stale refresh token never gets here (load_user_jwt refused it).
+        try:
+            user = self.get_user_by_id(int(identity))
+        except (TypeError, ValueError):
+            return {}
+        return {"gen": user.session_generation or 0} if user else {}
+
+    def reset_password(self, userid, password):
+        """FAB's "reset my password" and Admin's reset: the user's other sessions end; his
+        own, if he changed it himself, goes on under the new generation."""
+        super().reset_password(userid, password)
+        if current_user.is_authenticated and current_user.id == userid:
+            login_user(self.get_user_by_id(userid))
 
     @property
     def auth_rate_limit(self):

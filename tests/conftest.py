@@ -65,6 +65,9 @@ def app(database_url, redis_url):
         PUBLIC_URL="http://localhost",
     )
     app.config["PROPAGATE_EXCEPTIONS"] = True
+    from tests import mails
+
+    mails.APP = app
     with app.app_context():
         upgrade()
         sync_roles(appbuilder)

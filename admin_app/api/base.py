@@ -86,9 +86,3 @@ class ConsoleApi(ModelRestApi):
         from admin_app.services.audit import Actor
 
         return Actor.of_user(g.user)
-
-    @staticmethod
-    def public_url() -> str:
-        from flask import current_app
-
-        return current_app.config["PUBLIC_URL"]

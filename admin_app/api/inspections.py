@@ -77,7 +77,7 @@ class InspectionFormApi(ConsoleApi):
         with unit_of_work(db.session):
             if body:
                 inspections.update_form(db.session, pk, body, actor=self.actor())
-            inspections.save_form(db.session, pk, actor=self.actor(), base_url=self.public_url())
+            inspections.save_form(db.session, pk, actor=self.actor())
         return self.one(inspections.get_form(db.session, pk))
 
     @expose("/<int:pk>/pdf", methods=["GET"])
@@ -110,7 +110,7 @@ class InspectionFormApi(ConsoleApi):
     @protect()
     def mail_again(self, pk):
         with unit_of_work(db.session):
-            inspections.mail_again(db.session, pk, actor=self.actor(), base_url=self.public_url())
+            inspections.mail_again(db.session, pk, actor=self.actor())
         return self.one(inspections.get_form(db.session, pk))
 
 

@@ -114,7 +114,7 @@ class PassportApi(ConsoleApi):
     def send(self, pk):
         with unit_of_work(db.session):
             passport = passport_rules.send_passport(
-                db.session, pk, actor=self.actor(), base_url=self.public_url()
+                db.session, pk, actor=self.actor()
             )
         return self.one(passport)
 
@@ -130,7 +130,6 @@ class PassportApi(ConsoleApi):
                 kind=body.get("kind") or "owner",
                 person=PersonDetails.from_mapping(body),
                 confirmation_key=request.headers.get("Idempotency-Key"),
-                base_url=self.public_url(),
             )
         return _registered(TransferApi).one(transfer)
 
@@ -224,7 +223,6 @@ class FleetAccountApi(ConsoleApi):
                 name=body.get("name", ""),
                 email=body.get("email", ""),
                 manager_passport_id=body.get("manager_passport_id"),
-                base_url=self.public_url(),
             )
         return self.one(fleet, 201)
 
@@ -237,7 +235,7 @@ class FleetAccountApi(ConsoleApi):
                 fleets.rename_fleet(db.session, pk, body["name"], actor=self.actor())
             if "email" in body:
                 fleets.change_fleet_email(
-                    db.session, pk, body["email"], actor=self.actor(), base_url=self.public_url()
+                    db.session, pk, body["email"], actor=self.actor()
                 )
             fleet = fleets.get_fleet(db.session, pk)
         return self.one(fleet)

@@ -23,7 +23,6 @@ def process_batch(job_id: int) -> None:
         batch_jobs.process_job(
             db.session,
             job_id,
-            base_url=current_app.config["PUBLIC_URL"],
             parallel=current_app.config["BATCH_PARALLEL"],
         )
     except Exception as exc:

@@ -52,14 +52,13 @@ def weekly_proposals() -> None:
 
 def close_proposal_weeks() -> None:
     """Sunday 15:00 Amsterdam: the week closes, its "yes" invitations go out (R-CP-2)."""
-    from flask import current_app
 
     from admin_app.models.base import utcnow
     from admin_app.services.audit import Actor, set_actor
     from admin_app.services.proposals import close_due_weeks
 
     set_actor(db.session, Actor.job("proposal-week-close"))
-    close_due_weeks(db.session, utcnow(), base_url=current_app.config["PUBLIC_URL"])
+    close_due_weeks(db.session, utcnow())
 
 
 DUE_WORK = (

@@ -21,6 +21,7 @@ from admin_app.extensions import db
 from admin_app.models import Customer, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.models.outbox import OutboxState
+from admin_app.services.mails import MailObsolete, RenderedMail, render_mail
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,14 @@ def _open_smtp(config) -> smtplib.SMTP:
     return smtp
 
 
-def _as_email(message: OutboxMessage, sender: str) -> EmailMessage:
+def _as_email(message: OutboxMessage, sender: str, rendered: RenderedMail) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = message.recipient
     mail["Subject"] = message.subject
     mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
-    mail.set_content(message.body)
+    mail.set_content(rendered.text)
+    mail.add_alternative(rendered.html, subtype="html")
     return mail
 
 
@@ -133,7 +135,15 @@ def deliver_due(now: datetime | None = None) -> int:
     try:
         for message in messages:
             try:
-                smtp.send_message(_as_email(message, config["MAIL_FROM"]))
+                # Written now, with a link made for this recipient (services/mails).
+                rendered = render_mail(session, message)
+            except MailObsolete as exc:
+                message.state = OutboxState.failed.value
+                message.last_error = str(exc)[:500]
+                session.commit()
+                continue
+            try:
+                smtp.send_message(_as_email(message, config["MAIL_FROM"], rendered))
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)

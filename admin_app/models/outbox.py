@@ -4,7 +4,7 @@ import enum
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, func
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -29,7 +29,9 @@ STATE_LABELS = {
 class OutboxMessage(Model):
     """A mail, written in the same transaction as its cause and sent by a worker (R-X-1).
 
-    The body holds access links: no screen or API shows it.
+    It holds what the mail is about (``params``: ids, never a token or a link); the worker
+    writes its text, HTML and any link at send time (services/mails), so no row of the
+    database is a working link.
     """
 
     __tablename__ = "outbox_message"
@@ -44,7 +46,7 @@ class OutboxMessage(Model):
     recipient = Column(String(320), nullable=False)
     kind = Column(String(40), nullable=False)
     subject = Column(String(300), nullable=False)
-    body = Column(Text, nullable=False)
+    params = Column(JSON, nullable=False, default=dict)
     state = Column(String(12), nullable=False, default=OutboxState.pending.value)
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(String(500))

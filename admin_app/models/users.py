@@ -10,11 +10,18 @@ class ConsoleUser(User):
 
     Single-table inheritance onto `ab_user`: FAB keeps its login, roles and password
     handling; we add the links that the row scope (admin_app.scope) reads.
-    Owners are tied by their e-mail, which identifies their customer profiles.
+    Owners are tied to the customer profiles they claimed (Customer.claimed_by_id).
     """
 
     garage_id = Column(Integer, ForeignKey("garage.id"), index=True)
     fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"), index=True)
+    # Part of every session cookie and JWT: raising it ends them all (services/sessions).
+    session_generation = Column(Integer, nullable=False, default=0, server_default="0")
 
     garage = relationship("Garage", foreign_keys=[garage_id])
     fleet_account = relationship("FleetAccount", foreign_keys=[fleet_account_id])
+
+    def get_id(self) -> str:
+        """Flask-Login's key for the session: the id and the session generation, so that a
+        cookie made before the generation was raised loads no user."""
+        return f"{self.id}:{self.session_generation or 0}"

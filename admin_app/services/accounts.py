@@ -7,16 +7,19 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from admin_app.models import ConsoleUser
-from admin_app.scope import scoped_get
+from admin_app.models import ConsoleUser, OutboxMessage
+from admin_app.models.base import utcnow
+from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.emails import normalize_email
 from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
-from admin_app.services.tokens import consume_token, issue_token, peek_token
+from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_token, peek_token
 
 PASSWORD_RESET = "password_reset"
+# At most one reset mail per login in this time, however often the form is sent.
+RESET_MAIL_INTERVAL = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -90,7 +93,6 @@ def add_colleague(
     email: str,
     first_name: str,
     last_name: str,
-    base_url: str,
 ) -> ConsoleUser:
     """A Garage login for the same garage; the colleague sets a password by mail."""
     user = create_login(
@@ -102,7 +104,7 @@ def add_colleague(
         role_name="Garage",
         garage_id=garage_id,
     )
-    mail_password_link(session, user, base_url, welcome=True)
+    mail_password_link(session, user, welcome=True)
     return user
 
 
@@ -119,82 +121,96 @@ def set_colleague_active(
     return user
 
 
-def request_password_reset(session: Session, identifier: str, *, base_url: str) -> None:
-    """Mail a reset link to the user with this user name or e-mail, if there is one.
+def request_password_reset(session: Session, identifier: str, *, now=None) -> bool:
+    """Mail a reset link to the active user with this user name or e-mail, if there is one
+    and he was sent none in the last 15 minutes. Returns whether a mail was queued.
 
-    Says nothing about whether there is: the form must not reveal who has a login.
+    Run by the worker (jobs/accounts): the form does the same work for every name, so
+    neither its answer nor its timing tells who has a login.
     """
     key = (identifier or "").strip().lower()
     if not key:
-        raise InvalidInput(_l("Fill in your user name or e-mail address."), field="email")
+        return False
     user = session.scalar(
         select(ConsoleUser).where(
             or_(func.lower(ConsoleUser.username) == key, func.lower(ConsoleUser.email) == key),
             ConsoleUser.active.is_(True),
         )
     )
-    if user is not None:
-        mail_password_link(session, user, base_url, welcome=False)
+    if user is None:
+        return False
+    since = (now or utcnow()) - RESET_MAIL_INTERVAL
+    recent = session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.kind == "password_reset",
+            func.lower(OutboxMessage.recipient) == user.email.lower(),
+            OutboxMessage.created_at > since,
+        )
+        # A rule about the login, whoever runs it: his mails filed under any garage count.
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    if recent is not None:
+        return False
+    mail_password_link(session, user, welcome=False)
+    return True
+
+
+def reset_link_ttl(*, welcome: bool) -> timedelta:
+    """72 hours to choose a first password, one hour for a reset."""
+    return timedelta(hours=72 if welcome else 1)
 
 
 def mail_password_link(
     session: Session,
     user: ConsoleUser,
-    base_url: str,
     *,
     welcome: bool,
     garage_id: int | None = None,
 ) -> None:
-    """Mail a set-password link (single use): 72 hours for a welcome, else one hour.
+    """Mail a set-password link (single use; reset_link_ttl).
 
     ``garage_id`` files the mail under the garage it concerns (a fleet manager's login
     belongs to no garage, his welcome mail does)."""
-    hours = 72 if welcome else 1
-    raw = issue_token(session, purpose=PASSWORD_RESET, user_id=user.id, ttl=timedelta(hours=hours))
-    link = f"{base_url.rstrip('/')}/reset-password/{raw}"
     if welcome:
         subject = _l("Your login for the garage console")
-        body = _l(
-            "Hello %(name)s,\n\nA login was made for you (user name: %(username)s). "
-            "Choose your password within 72 hours with this link:\n\n%(link)s\n",
-            name=user.first_name,
-            username=user.username,
-            link=link,
-        )
     else:
         subject = _l("Reset your password")
-        body = _l(
-            "Hello %(name)s,\n\nSomeone asked to reset the password of %(username)s. "
-            "Choose a new password within one hour with this link (it works once):"
-            "\n\n%(link)s\n\nDid not ask for it? Then ignore this mail.\n",
-            name=user.first_name,
-            username=user.username,
-            link=link,
-        )
     queue_mail(
         session,
         recipient=user.email,
         kind="password_reset",
         subject=str(subject),
-        body=str(body),
+        params={"user_id": user.id, "welcome": welcome},
         garage_id=garage_id or user.garage_id,
     )
 
 
+def _reset_token(session: Session, raw: str, *, consume: bool):
+    token = (consume_token if consume else peek_token)(session, raw, purpose=PASSWORD_RESET)
+    user = session.get(ConsoleUser, token.user_id)
+    if user is None or not user.active:
+        raise InvalidInput(NOT_VALID)
+    check_addressed_to(token, user.email)
+    return user
+
+
 def user_for_reset_link(session: Session, raw: str) -> ConsoleUser:
-    token = peek_token(session, raw, purpose=PASSWORD_RESET)
-    return session.get(ConsoleUser, token.user_id)
+    return _reset_token(session, raw, consume=False)
+
+
+def password_matches(user: ConsoleUser, password: str | None) -> bool:
+    return bool(user.password and password and check_password_hash(user.password, password))
 
 
 def set_password(user: ConsoleUser, password: str) -> None:
+    """A new password; every session and JWT of the login ends (services/sessions)."""
     user.password = generate_password_hash(password)
     user.fail_login_count = 0
 
 
 def reset_password(session: Session, raw: str, password: str, confirm: str) -> ConsoleUser:
     check_new_password(password, confirm)
-    token = consume_token(session, raw, purpose=PASSWORD_RESET)
-    user = session.get(ConsoleUser, token.user_id)
+    user = _reset_token(session, raw, consume=True)
     set_password(user, password)
     session.flush()
     return user

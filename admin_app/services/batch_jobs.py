@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.schema import CreateTable
 
 from admin_app.models import (
-    AccessToken,
     AuditLog,
     BatchJob,
     BatchRow,
@@ -61,14 +60,11 @@ from admin_app.services.bulk import (
     json_changes,
     json_pair,
     load_rows,
-    random_token,
-    sha256_hex,
     sql_format,
 )
 from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, NotFound
-from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL
 from admin_app.services.plates import display_plate
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -134,19 +130,11 @@ class _Texts:
     other_garage: str
     email_locked: str
     mail_subject: str
-    mail_body: str
 
     @classmethod
     def translated(cls) -> _Texts:
         with force_locale("nl"):  # the mails are Dutch, whoever runs the job
             subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s"))
-            body = str(
-                _l(
-                    "Dear customer,\n\n%(garage)s made a digital vehicle passport "
-                    "for your car %(plate)s. Activate it and choose your password "
-                    "within 7 days:\n\n%(link)s\n\nThe link works once.\n"
-                )
-            )
         return cls(
             other_garage=str(_l("The plate has an active passport at another garage.")),
             email_locked=str(
@@ -156,7 +144,6 @@ class _Texts:
                 )
             ),
             mail_subject=subject,
-            mail_body=body,
         )
 
 
@@ -483,7 +470,7 @@ def claim_due_jobs(
 # --- the run (R-BJ-6) ----------------------------------------------------------------------
 
 
-def process_job(session: Session, job_id: int, *, base_url: str, parallel: int = 1) -> BatchJob:
+def process_job(session: Session, job_id: int, *, parallel: int = 1) -> BatchJob:
     """Run a claimed job to the end, one committed chunk at a time; safe to repeat.
 
     ``parallel``: on PostgreSQL, how many chunks are written side by side, each on its own
@@ -508,7 +495,6 @@ def process_job(session: Session, job_id: int, *, base_url: str, parallel: int =
             garage_id=job.garage_id,
         ),
         texts=_Texts.translated(),
-        base_url=base_url,
     )
     # Chunks with rows still without an outcome: a resumed run skips what a killed
     # worker committed.
@@ -591,7 +577,7 @@ OUTCOME_OF = {plan: outcome for outcome, plan in PLAN_OF.items()}
 
 # A chunk's plan, made again when the chunk runs (the database may have changed since the
 # preview) and read by each of its writes. Temporary: private to the connection, never
-# logged, emptied before the chunk commits (it briefly holds the raw activation tokens).
+# logged, emptied before the chunk commits.
 CHUNK_PLAN = Table(
     "chunk_plan",
     MetaData(),
@@ -604,7 +590,7 @@ CHUNK_PLAN = Table(
     Column("stock", Boolean),  # the garage's own address: a stock car
     Column("new_customer", Boolean),  # this row's e-mail becomes a customer
     Column("owner_id", Integer),
-    Column("token", String(64)),
+    Column("mailed", Boolean),  # "send the passports": this row's new passport is mailed
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DELETE ROWS",
 )
@@ -621,7 +607,6 @@ class _Run:
     sending: bool  # "send the passports" (R-BJ-3)
     actor: Actor
     texts: _Texts
-    base_url: str
 
     def chunk(self, session: Session, number: int) -> None:
         """Write one chunk and its progress in one transaction."""
@@ -670,15 +655,13 @@ class _Chunk:
             )
             .subquery()
         )
-        # "Send the passports": each new passport that is not a stock car gets its
-        # activation token, made by the database with the plan.
-        mailed = and_(planned.c.plan == "create", ~planned.c.stock)
-        token = case((mailed, random_token(session)), else_=null()) if self.job.sending else null()
+        # "Send the passports": each new passport that is not a stock car is mailed.
+        mailed = and_(planned.c.plan == "create", ~planned.c.stock, literal(self.job.sending))
         session.execute(
             insert(CHUNK_PLAN)
             .from_select(
-                ["row_id", "plate", "plan", "reason", "passport_id", "email_key", "stock", "token"],
-                select(*planned.c, token),
+                [*(column.name for column in planned.c), "mailed"],
+                select(*planned.c, mailed),
             )
             .execution_options(**{ALL_TENANTS: True})
         )
@@ -918,28 +901,16 @@ class _Chunk:
         self._audit_inserts(Passport, "passport", created, columns[1:])
 
     def queue_activation_mails(self) -> None:
-        """R-BJ-3: "send the passports" — a token and a mail per new passport, both made
-        by the database; the raw token exists only in the mail (the table keeps its hash)."""
+        """R-BJ-3: "send the passports" — an activation mail per new passport, queued by
+        the database; the worker makes its link when it sends it (services/mails)."""
         plan = CHUNK_PLAN.c
         session = self.session
         now = literal(self.now, UTCDateTime)
-        session.execute(
-            insert(AccessToken.__table__).from_select(
-                ["purpose", "token_hash", "subject_id", "expires_at", "created_at"],
-                select(
-                    literal(ACTIVATION),
-                    sha256_hex(session, plan.token),
-                    plan.passport_id,
-                    literal(self.now + ACTIVATION_TTL, UTCDateTime),
-                    now,
-                ).where(plan.token.is_not(None)),
-            )
-        )
         fields = {
             "plate": func.coalesce(BatchRow.shown_plate, BatchRow.plate),
             "garage": literal(self.job.garage_name, String),
-            "link": literal(f"{self.job.base_url.rstrip('/')}/activate/", String) + plan.token,
         }
+        make_object = func.json_build_object if is_postgresql(session) else func.json_object
         session.execute(
             insert(OutboxMessage.__table__)
             .from_select(
@@ -952,7 +923,7 @@ class _Chunk:
                     "next_attempt_at",
                     "created_at",
                     "subject",
-                    "body",
+                    "params",
                 ],
                 select(
                     literal(self.job.garage_id),
@@ -963,11 +934,11 @@ class _Chunk:
                     now,
                     now,
                     sql_format(self.job.texts.mail_subject, **fields),
-                    sql_format(self.job.texts.mail_body, **fields),
+                    make_object(literal("passport_id"), plan.passport_id),
                 ).where(
                     BatchRow.id == plan.row_id,
                     Customer.id == plan.owner_id,
-                    plan.token.is_not(None),
+                    plan.mailed.is_(True),
                 ),
             )
             .execution_options(**{ALL_TENANTS: True})

@@ -2,7 +2,7 @@
 
 What the importer needs that SQLAlchemy does not give portably: loading many rows fast
 (PostgreSQL's COPY is ~20× faster than a multi-row INSERT through the driver), and building
-an audit row's JSON, an access token and a mail's text inside the database, so that they
+an audit row's JSON and a mail's subject inside the database, so that they
 are written by an INSERT … SELECT instead of being built in Python one by one.
 """
 
@@ -12,12 +12,9 @@ import datetime as dt
 import io
 import json
 import re
-import secrets
-import sqlite3
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import JSON, String, Table, cast, event, func, insert, literal
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, String, Table, cast, func, insert, literal
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.elements import BindParameter, Null
@@ -126,24 +123,7 @@ def days_between(session: Session, later, earlier) -> ColumnElement:
     return cast(func.julianday(later) - func.julianday(earlier), Integer)
 
 
-# --- tokens and texts made by the database -------------------------------------------------
-
-
-def random_token(session: Session) -> ColumnElement:
-    """A fresh random token per row: 64 hex digits from the database's strong random source
-    (two version-4 UUIDs, 244 random bits, on PostgreSQL; Python's `secrets` on SQLite)."""
-    if is_postgresql(session):
-        return func.replace(
-            cast(func.gen_random_uuid(), String) + cast(func.gen_random_uuid(), String), "-", ""
-        )
-    return func.console_random_token()
-
-
-def sha256_hex(session: Session, text) -> ColumnElement:
-    """The hex SHA-256 of a text: a token as `services.tokens.hash_token` stores it."""
-    if is_postgresql(session):
-        return func.encode(func.sha256(func.convert_to(text, "UTF8")), "hex")
-    return func.console_sha256_hex(text)
+# --- texts made by the database ----------------------------------------------------------
 
 
 _FIELD = re.compile(r"%\((\w+)\)s")
@@ -158,22 +138,3 @@ def sql_format(template: str, **fields) -> ColumnElement:
         text = text + func.coalesce(fields[parts[index]], "")
         text = text + literal(parts[index + 1].replace("%%", "%"), String)
     return text
-
-
-def install() -> None:
-    """Give every SQLite connection the functions PostgreSQL has built in."""
-    if not event.contains(Engine, "connect", _sqlite_functions):
-        event.listen(Engine, "connect", _sqlite_functions)
-
-
-def _sqlite_functions(dbapi_connection, connection_record) -> None:
-    from admin_app.services.tokens import hash_token
-
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.create_function("console_random_token", 0, lambda: secrets.token_hex(32))
-        dbapi_connection.create_function(
-            "console_sha256_hex",
-            1,
-            lambda text: None if text is None else hash_token(text),
-            deterministic=True,
-        )

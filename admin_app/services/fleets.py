@@ -63,7 +63,7 @@ def _email_free(session: Session, email: str, *, fleet: FleetAccount | None = No
 
 
 def create_fleet_account(
-    session: Session, *, actor: Actor, name: str, email: str, manager_passport_id, base_url: str
+    session: Session, *, actor: Actor, name: str, email: str, manager_passport_id
 ) -> FleetAccount:
     """R-FL-1/2: from the fleet manager's own activated passport; a welcome mail with a
     set-password link goes to the account's e-mail (which may first be the garage's own)."""
@@ -135,12 +135,12 @@ def create_fleet_account(
         role_name=FLEET_MANAGER_ROLE,
         fleet_account_id=fleet.id,
     )
-    accounts.mail_password_link(session, user, base_url, welcome=True, garage_id=fleet.garage_id)
+    accounts.mail_password_link(session, user, welcome=True, garage_id=fleet.garage_id)
     return fleet
 
 
 def change_fleet_email(
-    session: Session, fleet_account_id, new_email: str, *, actor: Actor, base_url: str
+    session: Session, fleet_account_id, new_email: str, *, actor: Actor
 ) -> FleetAccount:
     """R-FL-2: the account (and its login) moves to a new address, which gets the mail."""
     fleet = get_fleet(session, fleet_account_id)
@@ -179,7 +179,7 @@ def change_fleet_email(
         login.username = email_key(email)
         login.password = None  # the new address chooses the password
     session.flush()
-    accounts.mail_password_link(session, login, base_url, welcome=True, garage_id=fleet.garage_id)
+    accounts.mail_password_link(session, login, welcome=True, garage_id=fleet.garage_id)
     return fleet
 
 

@@ -12,10 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -28,17 +26,20 @@ from admin_app.models import (
     Passport,
     PerformedWork,
     Recall,
+    Transfer,
 )
 from admin_app.models.base import utcnow
 from admin_app.models.inspections import STATUSES, FormKind
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import date_field
+from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
 from admin_app.services.plates import display_plate, normalize_plate
+from admin_app.services.tokens import peek_token
 
 VAT_PERCENT = 21
 DATE_WINDOW_MONTHS = 4
@@ -49,7 +50,9 @@ PASSPORT_DATES = {
     "mobility_renewal": _l("Mobility service renewal"),
 }
 MAX_ADVICE_CENTS = 10_000_000  # € 100.000,00: a typo, not a repair
-FORM_SALT = "inspection-form"
+# The customer's link to his form (R-IN-6): read as often as he likes, for 90 days.
+FORM_LINK = "inspection_form"
+FORM_LINK_TTL = dt.timedelta(days=90)
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
@@ -562,7 +565,7 @@ def _require_own_garage(form: InspectionForm, actor: Actor) -> None:
 
 
 def save_form(
-    session: Session, form_id, *, actor: Actor, base_url: str, today: dt.date | None = None
+    session: Session, form_id, *, actor: Actor, today: dt.date | None = None
 ) -> InspectionFormVersion:
     """A new numbered version with what changed; the passport's dates follow the form;
     at most one mail to the customer."""
@@ -601,7 +604,7 @@ def save_form(
         or (form.content.get("advice") and advice_changed)
     )
     if wants_mail and customer_email(form):
-        mail_form(session, form, base_url=base_url)
+        mail_form(session, form)
         version.mailed = True
     from admin_app.services.proposals import propose_advice_followup
 
@@ -661,69 +664,87 @@ def customer_email(form: InspectionForm) -> str | None:
     return (form.content.get("customer") or {}).get("email") or None
 
 
-def form_link(form: InspectionForm, base_url: str) -> str:
-    """A signed link to the latest version (R-IN-6): no login, nothing to guess."""
-    token = _serializer().dumps(form.id)
-    return f"{base_url.rstrip('/')}/inspection/{token}"
-
-
-def form_from_link(session: Session, token: str) -> InspectionForm:
+def form_from_link(session: Session, raw: str) -> tuple[InspectionForm, int]:
+    """The form behind a mailed link and the newest version its recipient may read (R-IN-6):
+    one addressed to him and saved while the car was his. Never a later owner's version."""
     try:
-        form_id = _serializer().loads(token)
-    except BadSignature:
+        token = peek_token(session, raw, purpose=FORM_LINK)
+    except InvalidInput:
         raise NotFound(_l("Not found.")) from None
     form = session.scalars(
         select(InspectionForm)
-        .where(InspectionForm.id == form_id)
+        .where(InspectionForm.id == token.subject_id)
         .execution_options(**{ALL_TENANTS: True})
     ).first()
     if form is None or form.is_draft:
         raise NotFound(_l("Not found."))
-    return form
+    periods = ownership_periods(session, form.passport_id, token.recipient)
+    readable = [
+        version
+        for version in form.versions
+        if email_key((version.content.get("customer") or {}).get("email") or "")
+        == email_key(token.recipient)
+        and (periods is None or any(start <= version.saved_at < end for start, end in periods))
+    ]
+    if not readable:
+        raise NotFound(_l("Not found."))
+    return form, readable[-1].number
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=FORM_SALT)
+FAR_FUTURE = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
-def mail_form(session: Session, form: InspectionForm, *, base_url: str) -> None:
-    """One mail: the advice items and costs, and the link to the latest version."""
+def ownership_periods(
+    session: Session, passport_id: int | None, email: str
+) -> list[tuple[dt.datetime, dt.datetime]] | None:
+    """When the owner of this passport had this address: from the passport's creation or
+    the transfer that brought it, to the transfer that took it away. None without passport."""
+    if passport_id is None:
+        return None
+    passport = session.scalars(
+        select(Passport).where(Passport.id == passport_id).execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if passport is None:
+        return None
+    moves = session.scalars(
+        select(Transfer)
+        .where(
+            Transfer.passport_id == passport_id,
+            Transfer.kind == "owner",
+            Transfer.state == "accepted",
+        )
+        .order_by(Transfer.decided_at, Transfer.id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).all()
+    key = email_key(email)
+    if moves:
+        first = moves[0].from_customer
+        owner = first.email if first is not None else ""
+    else:
+        owner = passport.owner.email
+    periods, start = [], passport.created_at
+    for move in moves:
+        if email_key(owner) == key:
+            periods.append((start, move.decided_at))
+        start, owner = move.decided_at, move.to_email
+    if email_key(owner) == key:
+        periods.append((start, FAR_FUTURE))
+    return periods
+
+
+def mail_form(session: Session, form: InspectionForm) -> None:
+    """One mail: the advice items and costs, and a link to the version saved last."""
     recipient = customer_email(form)
     if not recipient:
         raise Conflict(_l("This form has no customer e-mail address."))
     if form.is_draft:
         raise Conflict(_l("Save the form first."))
-    advice = form.content.get("advice", [])
-    plate = display_plate(form.plate or "")
-    garage = form.garage.name
     with force_locale("nl"):
-        lines = [f"- {a['description']}: {euro(a['price_cents'])}" for a in advice]
-        if advice:
-            total = sum(a["price_cents"] for a in advice)
-            summary = str(
-                _l(
-                    "Our advice:\n%(lines)s\n\nTotal %(total)s incl. %(vat)s VAT (21%%).",
-                    lines="\n".join(lines),
-                    total=euro(total),
-                    vat=euro(vat_in(total)),
-                )
-            )
-        else:
-            summary = str(_l("We found no points for advice."))
         subject = str(
-            _l("Inspection of your car %(plate)s at %(garage)s", plate=plate, garage=garage)
-        )
-        body = str(
             _l(
-                "Dear customer,\n\n%(garage)s inspected your car %(plate)s on %(date)s "
-                "(version %(version)s of the form).\n\n%(summary)s\n\n"
-                "The whole form:\n%(link)s\n",
-                garage=garage,
-                plate=plate,
-                date=form.inspection_date.strftime("%d-%m-%Y"),
-                version=form.version,
-                summary=summary,
-                link=form_link(form, base_url),
+                "Inspection of your car %(plate)s at %(garage)s",
+                plate=display_plate(form.plate or ""),
+                garage=form.garage.name,
             )
         )
     queue_mail(
@@ -731,16 +752,48 @@ def mail_form(session: Session, form: InspectionForm, *, base_url: str) -> None:
         recipient=recipient,
         kind="inspection",
         subject=subject,
-        body=body,
+        params={"form_id": form.id, "version": form.version},
         garage_id=form.garage_id,
     )
 
 
-def mail_again(session: Session, form_id, *, actor: Actor, base_url: str) -> None:
+def mail_summary(session: Session, form: InspectionForm, number: int, *, link: str) -> str:
+    """The inspection mail's text for version ``number`` (written at send time)."""
+    content, number = version_content(form, number)
+    advice = content.get("advice", [])
+    lines = [f"- {a['description']}: {euro(a['price_cents'])}" for a in advice]
+    if advice:
+        total = sum(a["price_cents"] for a in advice)
+        summary = str(
+            _l(
+                "Our advice:\n%(lines)s\n\nTotal %(total)s incl. %(vat)s VAT (21%%).",
+                lines="\n".join(lines),
+                total=euro(total),
+                vat=euro(vat_in(total)),
+            )
+        )
+    else:
+        summary = str(_l("We found no points for advice."))
+    return str(
+        _l(
+            "Dear customer,\n\n%(garage)s inspected your car %(plate)s on %(date)s "
+            "(version %(version)s of the form).\n\n%(summary)s\n\n"
+            "The whole form:\n%(link)s\n",
+            garage=form.garage.name,
+            plate=display_plate(form.plate or ""),
+            date=form.inspection_date.strftime("%d-%m-%Y"),
+            version=number,
+            summary=summary,
+            link=link,
+        )
+    )
+
+
+def mail_again(session: Session, form_id, *, actor: Actor) -> None:
     """ "Mail me the data again" (R-IN-6)."""
     form = get_form(session, form_id)
     _require_own_garage(form, actor)
-    mail_form(session, form, base_url=base_url)
+    mail_form(session, form)
 
 
 # --- performed work (R-IN-4) ---------------------------------------------------------------

@@ -20,11 +20,13 @@ def queue_mail(
     recipient: str,
     kind: str,
     subject: str,
-    body: str,
+    params: dict,
     garage_id: int | None = None,
 ) -> OutboxMessage:
+    """A mail of ``kind`` about the records in ``params`` (ids only: services/mails writes
+    its text and link when it is sent)."""
     message = OutboxMessage(
-        recipient=recipient, kind=kind, subject=str(subject), body=str(body), garage_id=garage_id
+        recipient=recipient, kind=kind, subject=str(subject), params=params, garage_id=garage_id
     )
     session.add(message)
     session.flush()

@@ -16,7 +16,15 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin_app.models import ConsoleUser, Customer, FleetAccount, Garage, Passport, Transfer
+from admin_app.models import (
+    AccessToken,
+    ConsoleUser,
+    Customer,
+    FleetAccount,
+    Garage,
+    Passport,
+    Transfer,
+)
 from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
@@ -28,7 +36,7 @@ from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
 from admin_app.services.plates import display_plate, validate_plate
-from admin_app.services.tokens import consume_token, issue_token, peek_token
+from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_token, peek_token
 
 ACTIVATION = "activation"
 ACTIVATION_TTL = timedelta(days=7)
@@ -318,20 +326,28 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
 # --- send and activate (R-PP-4) ----------------------------------------------------------
 
 
-def send_passport(session: Session, passport_id: int, *, actor: Actor, base_url: str) -> Passport:
+def send_passport(session: Session, passport_id: int, *, actor: Actor) -> Passport:
     """Mail the owner an activation link (single use, 7 days); resending voids the last."""
     passport = get_passport(session, passport_id)
     if not actor.has("Garage", "Support", "Admin"):
         raise Forbidden(_l("You may not do this."))
     if passport.state not in (PassportState.created.value, PassportState.sent.value):
         raise Conflict(_l("Only a passport that is not activated yet can be sent."))
-    return mail_activation_link(session, passport, base_url=base_url)
+    return mail_activation_link(session, passport)
 
 
-def mail_activation_link(session: Session, passport: Passport, *, base_url: str) -> Passport:
+def mail_activation_link(session: Session, passport: Passport) -> Passport:
     """Queue the activation mail for a passport the caller already holds and may send."""
-    raw = issue_token(session, purpose=ACTIVATION, subject_id=passport.id, ttl=ACTIVATION_TTL)
-    _mail_activation(session, passport, f"{base_url.rstrip('/')}/activate/{raw}")
+    with force_locale("nl"):  # customers get Dutch mail, whatever the sender's screen says
+        subject = activation_subject(passport.plate_display, passport.garage.name)
+    queue_mail(
+        session,
+        recipient=passport.owner.email,
+        kind="activation",
+        subject=subject,
+        params={"passport_id": passport.id},
+        garage_id=passport.garage_id,
+    )
     passport.state = PassportState.sent.value
     passport.sent_at = utcnow()
     passport.owner.email_bounced_at = None
@@ -339,35 +355,8 @@ def mail_activation_link(session: Session, passport: Passport, *, base_url: str)
     return passport
 
 
-def _mail_activation(session: Session, passport: Passport, link: str) -> None:
-    garage = passport.garage
-    with force_locale("nl"):  # customers get Dutch mail, whatever the sender's screen says
-        subject = str(
-            _l(
-                "Your AutoPassport for %(plate)s from %(garage)s",
-                plate=passport.plate_display,
-                garage=garage.name,
-            )
-        )
-        body = str(
-            _l(
-                "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
-                "%(plate)s. Activate it and choose your password within 7 days:\n\n%(link)s\n\n"
-                "The link works once.\n",
-                name=passport.owner.full_name,
-                garage=garage.name,
-                plate=passport.plate_display,
-                link=link,
-            )
-        )
-    queue_mail(
-        session,
-        recipient=passport.owner.email,
-        kind="activation",
-        subject=subject,
-        body=body,
-        garage_id=passport.garage_id,
-    )
+def activation_subject(plate: str, garage: str) -> str:
+    return str(_l("Your AutoPassport for %(plate)s from %(garage)s", plate=plate, garage=garage))
 
 
 def passport_for_activation(session: Session, raw: str) -> Passport:
@@ -375,43 +364,73 @@ def passport_for_activation(session: Session, raw: str) -> Passport:
     # The link is the authorization: its holder needs no login and no scope.
     passport = get_across_tenants(session, Passport, token.subject_id)
     if passport is None or passport.state == PassportState.archived.value:
-        raise InvalidInput(_l("This link is not valid. Request a new one."))
+        raise InvalidInput(NOT_VALID)
+    check_addressed_to(token, passport.owner.email)
     return passport
 
 
-def activate_passport(
-    session: Session, raw: str, *, password: str | None, confirm: str | None
-) -> tuple[ConsoleUser, Passport]:
-    """The owner opens his link: his Owner login is made (or found) and the car is his.
+def login_for_link(session: Session, token: AccessToken) -> ConsoleUser | None:
+    """The login a link of an Owner's may act for: the one of its address (if any).
 
-    A new owner chooses his password here; someone who has an Owner login already just
-    confirms (the link came to his mailbox).
+    A link made while another login had the address acts for nobody."""
+    login = owner_login(session, token.recipient)
+    if token.user_id is not None and (login is None or login.id != token.user_id):
+        raise InvalidInput(NOT_VALID)
+    return login
+
+
+def claim_with_link(
+    session: Session,
+    token: AccessToken,
+    customer: Customer,
+    *,
+    password: str | None,
+    confirm: str | None,
+) -> ConsoleUser:
+    """The holder of a link mailed to ``customer`` proves who he is and claims the profile.
+
+    Without a login at the address, he chooses its password and the Owner login is made.
+    With one, he types that login's password: a link alone never logs anyone in to an
+    existing login, nor sets its password.
     """
-    passport = passport_for_activation(session, raw)
-    owner = passport.owner
-    user = owner_login(session, owner.email)
-    if user is not None and OWNER_ROLE not in {r.name for r in user.roles}:
+    login = login_for_link(session, token)
+    if login is not None and OWNER_ROLE not in {r.name for r in login.roles}:
         raise Conflict(
             _l(
                 "This e-mail address belongs to a staff login; ask the garage to "
                 "use another address."
             )
         )
-    if user is None or not user.password:
+    if login is None:
         accounts.check_new_password(password or "", confirm)
-    consume_token(session, raw, purpose=ACTIVATION)
-    if user is None:
-        user = accounts.create_login(
+        login = accounts.create_login(
             session,
-            username=email_key(owner.email),
-            email=owner.email,
-            first_name=owner.first_name or owner.last_name,
-            last_name=owner.last_name,
+            username=email_key(customer.email),
+            email=customer.email,
+            first_name=customer.first_name or customer.last_name,
+            last_name=customer.last_name,
             role_name=OWNER_ROLE,
             password=password,
         )
-    elif not user.password:
-        accounts.set_password(user, password)
+    elif not login.password or not accounts.password_matches(login, password):
+        # A login without a password was made by a garage for this address; it is
+        # entered through its own set-password mail, never through a car's link.
+        raise InvalidInput(_l("This is not the password of %(email)s.", email=login.email),
+                           field="password")
+    customer.claimed_by_id = login.id
+    session.flush()
+    return login
+
+
+def activate_passport(
+    session: Session, raw: str, *, password: str | None, confirm: str | None = None
+) -> tuple[ConsoleUser, Passport]:
+    """The owner opens his link and claims the car (R-PP-4): a new owner chooses his
+    password, one with an Owner login types his (claim_with_link)."""
+    passport = passport_for_activation(session, raw)
+    token = peek_token(session, raw, purpose=ACTIVATION)
+    user = claim_with_link(session, token, passport.owner, password=password, confirm=confirm)
+    consume_token(session, raw, purpose=ACTIVATION, address=passport.owner.email)
     passport.state = PassportState.activated.value
     passport.activated_at = utcnow()
     session.flush()
@@ -420,7 +439,7 @@ def activate_passport(
         .where(
             Transfer.passport_id == passport.id,
             Transfer.state == TransferState.pending.value,
-            Transfer.to_customer_id == owner.id,
+            Transfer.to_customer_id == passport.owner_id,
         )
         .execution_options(**{ALL_TENANTS: True})
     ).first()
@@ -437,71 +456,37 @@ def activate_passport(
 DRIVER_ACCESS = "driver_access"
 
 
-def give_driver_access(
-    session: Session, passport: Passport, driver: Customer, *, base_url: str
-) -> None:
-    """The new driver sees the car under his Owner login; without one he makes it."""
-    known = owner_login(session, driver.email)
+def give_driver_access(session: Session, passport: Passport, driver: Customer) -> None:
+    """The new driver claims the car with a mailed link: he sees it under his Owner login
+    once he has logged in (or made his login) through it."""
     with force_locale("nl"):
-        if known is not None and known.password:
-            subject = str(_l("%(plate)s is in your vehicles", plate=passport.plate_display))
-            body = str(
-                _l(
-                    "Dear %(name)s,\n\nYou are the driver of %(plate)s now; it is in "
-                    "your vehicles when you log in.\n",
-                    name=driver.full_name,
-                    plate=passport.plate_display,
-                )
-            )
-        else:
-            raw = issue_token(
-                session, purpose=DRIVER_ACCESS, subject_id=driver.id, ttl=ACTIVATION_TTL
-            )
-            subject = str(_l("You drive %(plate)s: your login", plate=passport.plate_display))
-            body = str(
-                _l(
-                    "Dear %(name)s,\n\nYou are the driver of %(plate)s now. Choose your "
-                    "password within 7 days to see its maintenance:\n\n%(link)s\n",
-                    name=driver.full_name,
-                    plate=passport.plate_display,
-                    link=f"{base_url.rstrip('/')}/access/{raw}",
-                )
-            )
+        subject = str(_l("You drive %(plate)s: your login", plate=passport.plate_display))
     queue_mail(
         session,
         recipient=driver.email,
         kind="driver_access",
         subject=subject,
-        body=body,
+        params={"passport_id": passport.id, "customer_id": driver.id},
         garage_id=passport.garage_id,
     )
 
 
-def driver_for_access_link(session: Session, raw: str) -> Customer:
+def driver_for_access_link(session: Session, raw: str) -> tuple[Customer, AccessToken]:
     token = peek_token(session, raw, purpose=DRIVER_ACCESS)
     driver = get_across_tenants(session, Customer, token.subject_id)
     if driver is None:
-        raise InvalidInput(_l("This link is not valid. Request a new one."))
-    return driver
+        raise InvalidInput(NOT_VALID)
+    check_addressed_to(token, driver.email)
+    return driver, token
 
 
-def grant_driver_access(session: Session, raw: str, *, password: str, confirm: str) -> ConsoleUser:
-    driver = driver_for_access_link(session, raw)
-    accounts.check_new_password(password or "", confirm)
-    consume_token(session, raw, purpose=DRIVER_ACCESS)
-    user = owner_login(session, driver.email)
-    if user is None:
-        return accounts.create_login(
-            session,
-            username=email_key(driver.email),
-            email=driver.email,
-            first_name=driver.first_name or driver.last_name,
-            last_name=driver.last_name,
-            role_name=OWNER_ROLE,
-            password=password,
-        )
-    accounts.set_password(user, password)
-    session.flush()
+def grant_driver_access(
+    session: Session, raw: str, *, password: str, confirm: str | None = None
+) -> ConsoleUser:
+    """The driver claims his profile: with a new login, or his existing one's password."""
+    driver, token = driver_for_access_link(session, raw)
+    user = claim_with_link(session, token, driver, password=password, confirm=confirm)
+    consume_token(session, raw, purpose=DRIVER_ACCESS, address=driver.email)
     return user
 
 

@@ -13,10 +13,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     and_,
     case,
@@ -43,15 +41,20 @@ from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor
 from admin_app.services.bulk import add_days, days_between
+from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.plates import display_plate, normalize_plate, side_code
+from admin_app.services.tokens import peek_token
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 RUN_WEEKDAY, RUN_HOUR = 0, 6  # Monday 06:00: the list for next week is made
 CLOSE_HOUR = 15  # Sunday 15:00 before the visits' week: the list closes
 QUIET_DAYS = 8 * 7  # invoiced or invited in the last 8 weeks: not proposed
+# The invitation's opt-out link acts on its customer row for a year (R-CP-2).
+OPT_OUT = "opt_out"
+OPT_OUT_TTL = dt.timedelta(days=365)
 CONVERSION_DAYS = 8 * 7
 
 # The next-visit prediction (R-CP-1): the mean interval between the vehicle's last four
@@ -516,7 +519,7 @@ def decide(
     return proposals
 
 
-def close_due_weeks(session: Session, now: dt.datetime, *, base_url: str) -> int:
+def close_due_weeks(session: Session, now: dt.datetime) -> int:
     """Close every week whose deadline passed and send its "yes" invitations (each with
     an opt-out link) through the outbox. Returns the number of invitations."""
     weeks = session.scalars(
@@ -542,7 +545,7 @@ def close_due_weeks(session: Session, now: dt.datetime, *, base_url: str) -> int
             customer = proposal.customer
             if customer.never_contact or proposal.customer_id in invited_customers:
                 continue
-            _invite(session, proposal, base_url)
+            _invite(session, proposal)
             invited_customers.add(proposal.customer_id)
             proposal.invited_at = now
             sent += 1
@@ -556,63 +559,67 @@ def close_due_weeks(session: Session, now: dt.datetime, *, base_url: str) -> int
     return sent
 
 
-def _invite(session: Session, proposal: ContactProposal, base_url: str) -> None:
-    garage = session.get(Garage, proposal.garage_id)
+def _invite(session: Session, proposal: ContactProposal) -> None:
     plate = display_plate(proposal.passport.plate)
-    link = f"{base_url.rstrip('/')}/opt-out/{_serializer().dumps(proposal.customer_id)}"
     with force_locale("nl"):
-        if proposal.reason == "advice":
-            why = str(_l("At the inspection we advised: %(advice)s.", advice=proposal.advice))
-        else:
-            why = str(
-                _l(
-                    "By our records your car is due around %(date)s.",
-                    date=proposal.predicted_date.strftime("%d-%m-%Y"),
-                )
-            )
         subject = str(_l("Time for a visit with your %(plate)s?", plate=plate))
-        body = str(
-            _l(
-                "Dear customer,\n\n%(why)s We gladly welcome your %(plate)s at %(garage)s; "
-                "call us at %(phone)s to make an appointment.\n\n"
-                "No more invitations from us? Click here:\n%(link)s\n",
-                why=why,
-                plate=plate,
-                garage=garage.name,
-                phone=garage.phone or "",
-                link=link,
-            )
-        )
     queue_mail(
         session,
         recipient=proposal.customer.email,
         kind="invitation",
         subject=subject,
-        body=body,
-        garage_id=garage.id,
+        params={"proposal_id": proposal.id},
+        garage_id=proposal.garage_id,
     )
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="contact-opt-out")
+def invitation_text(session: Session, proposal: ContactProposal, *, link: str) -> str:
+    """The invitation's text with its opt-out link (written at send time)."""
+    garage = session.get(Garage, proposal.garage_id)
+    plate = display_plate(proposal.passport.plate)
+    if proposal.reason == "advice":
+        why = str(_l("At the inspection we advised: %(advice)s.", advice=proposal.advice))
+    else:
+        why = str(
+            _l(
+                "By our records your car is due around %(date)s.",
+                date=proposal.predicted_date.strftime("%d-%m-%Y"),
+            )
+        )
+    return str(
+        _l(
+            "Dear customer,\n\n%(why)s We gladly welcome your %(plate)s at %(garage)s; "
+            "call us at %(phone)s to make an appointment.\n\n"
+            "No more invitations from us? Click here:\n%(link)s\n",
+            why=why,
+            plate=plate,
+            garage=garage.name,
+            phone=garage.phone or "",
+            link=link,
+        )
+    )
 
 
-def customer_for_opt_out(session: Session, token: str) -> Customer:
+def customer_for_opt_out(session: Session, raw: str) -> Customer:
+    """The customer row an invitation's opt-out link was made for, while it is mailed at
+    the same address (a year, R-CP-2). The link acts on that row only."""
     try:
-        customer_id = _serializer().loads(token)
-    except BadSignature:
+        token = peek_token(session, raw, purpose=OPT_OUT)
+    except InvalidInput:
         raise NotFound(_l("Not found.")) from None
     customer = session.scalars(
-        select(Customer).where(Customer.id == customer_id).execution_options(**{ALL_TENANTS: True})
+        select(Customer)
+        .where(Customer.id == token.subject_id)
+        .execution_options(**{ALL_TENANTS: True})
     ).first()
-    if customer is None:
+    if customer is None or email_key(customer.email) != email_key(token.recipient):
         raise NotFound(_l("Not found."))
     return customer
 
 
-def opt_out(session: Session, token: str) -> Customer:
+def opt_out(session: Session, raw: str) -> Customer:
     """The invitation's link: the customer is never proposed again (R-CP-2)."""
-    customer = customer_for_opt_out(session, token)
+    customer = customer_for_opt_out(session, raw)
     customer.never_contact = True
     session.flush()
     return customer

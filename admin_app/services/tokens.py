@@ -1,7 +1,10 @@
-"""Single-use, expiring links (R-SEC-3, and the activation and accept links later).
+"""Mailed links (R-SEC-3, R-PP-4, R-TR-2, R-FL-5, R-IN-6, R-CP-2): random, hashed, bound.
 
-The raw token travels only in the mail; the database keeps its SHA-256, so neither a
-database read nor the outbox screen yields a working link.
+A link is made by the worker when it writes the mail (services/mails), never before: the
+raw token travels only in the mail; the database keeps its SHA-256, so neither a database
+read nor the outbox yields a working link. Each link acts for the address it was mailed to
+and, where one was known, for one login; it is void as soon as its subject's address is
+another one, or a newer link of its purpose for the same subject was mailed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from sqlalchemy.orm import Session
 
 from admin_app.models import AccessToken
 from admin_app.models.base import utcnow
+from admin_app.services.emails import email_key
 from admin_app.services.errors import InvalidInput
+
+NOT_VALID = _l("This link is not valid. Request a new one.")
 
 
 def hash_token(raw: str) -> str:
@@ -28,20 +34,16 @@ def issue_token(
     *,
     purpose: str,
     ttl: timedelta,
+    recipient: str,
     user_id: int | None = None,
     subject_id: int | None = None,
 ) -> str:
-    """A new token; earlier unused tokens for the same purpose and target stop working."""
+    """A new link for ``recipient``; earlier unused links of this purpose and subject
+    stop working (and peek_token refuses any but the newest, should two be made at once)."""
     now = utcnow()
     session.execute(
         update(AccessToken)
-        .where(
-            AccessToken.purpose == purpose,
-            AccessToken.used_at.is_(None),
-            AccessToken.user_id == user_id
-            if user_id is not None
-            else AccessToken.subject_id == subject_id,
-        )
+        .where(AccessToken.used_at.is_(None), *_same_target(purpose, user_id, subject_id))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -50,6 +52,7 @@ def issue_token(
         AccessToken(
             purpose=purpose,
             token_hash=hash_token(raw),
+            recipient=recipient,
             user_id=user_id,
             subject_id=subject_id,
             expires_at=now + ttl,
@@ -59,23 +62,55 @@ def issue_token(
     return raw
 
 
-def peek_token(session: Session, raw: str, *, purpose: str) -> AccessToken:
-    """The valid token for ``raw``, without using it; InvalidInput says why not."""
+def _same_target(purpose: str, user_id: int | None, subject_id: int | None) -> list:
+    target = [AccessToken.purpose == purpose]
+    if subject_id is not None:
+        target.append(AccessToken.subject_id == subject_id)
+    else:
+        target.append(AccessToken.user_id == user_id)
+    return target
+
+
+def peek_token(
+    session: Session, raw: str, *, purpose: str, address: str | None = None
+) -> AccessToken:
+    """The valid token for ``raw``, without using it; InvalidInput says why not.
+
+    ``address`` is where the link's subject is mailed now (the owner's, the user's
+    e-mail): a link mailed to another address acts for nobody.
+    """
     token = session.scalar(
         select(AccessToken).where(AccessToken.token_hash == hash_token(raw or ""))
     )
     if token is None or token.purpose != purpose:
-        raise InvalidInput(_l("This link is not valid. Request a new one."))
+        raise InvalidInput(NOT_VALID)
     if token.used_at is not None:
         raise InvalidInput(_l("This link has already been used. Request a new one."))
     if token.expires_at <= utcnow():
         raise InvalidInput(_l("This link has expired. Request a new one."))
+    newer = session.scalar(
+        select(AccessToken.id).where(
+            AccessToken.id > token.id, *_same_target(purpose, token.user_id, token.subject_id)
+        )
+    )
+    if newer is not None:
+        raise InvalidInput(_l("A newer link was sent; use the newest mail."))
+    if address is not None:
+        check_addressed_to(token, address)
     return token
 
 
-def consume_token(session: Session, raw: str, *, purpose: str) -> AccessToken:
+def check_addressed_to(token: AccessToken, address: str | None) -> None:
+    """Refuse a link whose subject is mailed at another address than it was."""
+    if not address or not token.recipient or email_key(address) != email_key(token.recipient):
+        raise InvalidInput(NOT_VALID)
+
+
+def consume_token(
+    session: Session, raw: str, *, purpose: str, address: str | None = None
+) -> AccessToken:
     """Use the token once. Of two simultaneous uses only one succeeds."""
-    token = peek_token(session, raw, purpose=purpose)
+    token = peek_token(session, raw, purpose=purpose, address=address)
     result = session.execute(
         update(AccessToken)
         .where(AccessToken.id == token.id, AccessToken.used_at.is_(None))

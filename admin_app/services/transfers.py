@@ -27,7 +27,7 @@ from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import PersonDetails
-from admin_app.services.tokens import consume_token, issue_token, peek_token
+from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_token, peek_token
 
 ACCEPT = "transfer_accept"
 ACCEPT_TTL = timedelta(days=14)
@@ -56,7 +56,7 @@ def _check_may_transfer(passport: Passport, actor: Actor) -> None:
                 )
             )
         return
-    if actor.has("Owner") and actor.email and email_key(passport.owner.email) == actor.email:
+    if actor.has("Owner") and actor.id is not None and passport.owner.claimed_by_id == actor.id:
         return
     raise Forbidden(_l("You may not transfer this car."))
 
@@ -69,7 +69,6 @@ def start_transfer(
     person: PersonDetails,
     kind: str = "owner",
     confirmation_key: str | None = None,
-    base_url: str,
 ) -> Transfer:
     """Hand the passport to ``person`` (R-TR-1, 2, 5). Idempotent per confirmation key."""
     if confirmation_key:
@@ -138,7 +137,7 @@ def start_transfer(
         passport.driver = receiver
         _settle(transfer, TransferState.accepted)
         session.flush()
-        passport_rules.give_driver_access(session, passport, receiver, base_url=base_url)
+        passport_rules.give_driver_access(session, passport, receiver)
         return transfer
 
     passport.stock_car = False  # R-TR-1: a sold stock car is no longer stock
@@ -150,14 +149,11 @@ def start_transfer(
         passport.state = PassportState.transfer_pending.value
         session.flush()
         if known is not None:
-            raw = issue_token(session, purpose=ACCEPT, subject_id=transfer.id, ttl=ACCEPT_TTL)
-            _mail_accept(
-                session, passport, transfer, f"{base_url.rstrip('/')}/transfer/accept/{raw}"
-            )
+            _mail_accept(session, passport, transfer)
         else:
             # A new e-mail leaving a fleet: activating his account is accepting (R-FL-6).
             _move_owner(passport, transfer)
-            passport_rules.mail_activation_link(session, passport, base_url=base_url)
+            passport_rules.mail_activation_link(session, passport)
             passport.state = PassportState.transfer_pending.value
             session.flush()
         return transfer
@@ -165,7 +161,7 @@ def start_transfer(
     # A new e-mail: the car is his at once, and he activates it (R-TR-2).
     _move_owner(passport, transfer)
     _settle(transfer, TransferState.accepted)
-    passport_rules.mail_activation_link(session, passport, base_url=base_url)
+    passport_rules.mail_activation_link(session, passport)
     return transfer
 
 
@@ -178,46 +174,48 @@ def _settle(transfer: Transfer, state: TransferState) -> None:
     transfer.decided_at = utcnow()
 
 
-def _mail_accept(session: Session, passport: Passport, transfer: Transfer, link: str) -> None:
+def _mail_accept(session: Session, passport: Passport, transfer: Transfer) -> None:
     with force_locale("nl"):
         subject = str(
             _l("A car is being transferred to you: %(plate)s", plate=passport.plate_display)
-        )
-        body = str(
-            _l(
-                "Dear %(name)s,\n\nThe AutoPassport of %(plate)s (%(brand)s %(model)s) is being "
-                "transferred to you. Log in and accept it within 14 days:\n\n%(link)s\n",
-                name=transfer.to_name,
-                plate=passport.plate_display,
-                brand=passport.brand or "",
-                model=passport.model or "",
-                link=link,
-            )
         )
     queue_mail(
         session,
         recipient=transfer.to_email,
         kind="transfer_notice",
         subject=subject,
-        body=body,
+        params={"transfer_id": transfer.id},
         garage_id=passport.garage_id,
     )
 
 
-def transfer_for_accept_link(session: Session, raw: str) -> Transfer:
+def transfer_for_accept_link(session: Session, raw: str, *, actor: Actor | None) -> Transfer:
+    """The transfer behind a valid accept link (R-TR-2). For its recipient only — the login
+    the link was made for, whose address it was mailed to; without an actor (someone who
+    has yet to log in) the link is only checked, and nothing of it may be shown."""
     token = peek_token(session, raw, purpose=ACCEPT)
     transfer = get_across_tenants(session, Transfer, token.subject_id)
-    if transfer is None or transfer.state != TransferState.pending.value:
+    if transfer is None:
+        raise InvalidInput(NOT_VALID)
+    check_addressed_to(token, transfer.to_customer.email)
+    if transfer.state != TransferState.pending.value:
         raise InvalidInput(_l("This transfer is no longer waiting for acceptance."))
+    if actor is not None and (
+        actor.id is None
+        or (token.user_id is not None and token.user_id != actor.id)
+        or not actor.email
+        or email_key(token.recipient) != actor.email
+    ):
+        raise Forbidden(_l("Log in as %(email)s to accept this transfer.", email=token.recipient))
     return transfer
 
 
 def accept_transfer(session: Session, raw: str, *, actor: Actor) -> Transfer:
-    """The receiving Owner accepts: the car moves to his account (and out of a fleet)."""
-    transfer = transfer_for_accept_link(session, raw)
-    if not actor.email or email_key(transfer.to_email) != actor.email:
-        raise Forbidden(_l("Log in as %(email)s to accept this transfer.", email=transfer.to_email))
-    consume_token(session, raw, purpose=ACCEPT)
+    """The receiving Owner accepts: the car moves to his account (and out of a fleet), and
+    the new owner profile is his (claimed by his login)."""
+    transfer = transfer_for_accept_link(session, raw, actor=actor)
+    consume_token(session, raw, purpose=ACCEPT, address=transfer.to_customer.email)
+    transfer.to_customer.claimed_by_id = actor.id
     return complete_transfer(session, transfer)
 
 

@@ -147,8 +147,14 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(
         OutboxView, "Outbox", label=_l("Outbox"), icon="fa-envelope", category="Platform"
     )
-    appbuilder.add_view_no_menu(PasswordResetView)
-    appbuilder.add_view_no_menu(ActivationView)
+    # Public forms that mail someone or try a link or password: limited per client, like
+    # the login (FAB limits its own login only).
+    for public in (PasswordResetView, ActivationView):
+        view = appbuilder.add_view_no_menu(public)
+        if appbuilder.sm.is_auth_limited:
+            appbuilder.sm.limiter.limit(appbuilder.sm.auth_rate_limit, methods=["POST"])(
+                view.blueprint
+            )
     appbuilder.add_view_no_menu(HealthView)
     appbuilder.add_view_no_menu(PublicInspectionView)
     appbuilder.add_view_no_menu(OptOutView)

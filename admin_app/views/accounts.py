@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from admin_app.extensions import appbuilder, db
+from admin_app.jobs.accounts import mail_password_reset
+from admin_app.queueing import get_queue
 from admin_app.scope import unscoped
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
@@ -18,7 +20,9 @@ from admin_app.services.uow import unit_of_work
 
 
 class ForgotPasswordForm(FlaskForm):
-    identifier = StringField(_l("User name or e-mail address"), validators=[DataRequired()])
+    identifier = StringField(
+        _l("User name or e-mail address"), validators=[DataRequired(), Length(max=320)]
+    )
 
 
 class NewPasswordForm(FlaskForm):
@@ -34,24 +38,18 @@ class PasswordResetView(BaseView):
     def forgot(self):
         form = ForgotPasswordForm()
         if form.validate_on_submit():
-            try:
-                with unscoped(), unit_of_work(db.session):
-                    accounts.request_password_reset(
-                        db.session, form.identifier.data, base_url=current_app.config["PUBLIC_URL"]
+            # The worker looks the name up: this request does the same for every name.
+            get_queue().enqueue(mail_password_reset, form.identifier.data.strip())
+            flash(
+                str(
+                    _l(
+                        "If a login with this name or address exists, a mail with a "
+                        "link is on its way. The link works once, for one hour."
                     )
-            except DomainError as error:
-                flash(str(error.message), "danger")
-            else:
-                flash(
-                    str(
-                        _l(
-                            "If a login with this name or address exists, a mail with a "
-                            "link is on its way. The link works once, for one hour."
-                        )
-                    ),
-                    "info",
-                )
-                return redirect(appbuilder.get_url_for_login)
+                ),
+                "info",
+            )
+            return redirect(appbuilder.get_url_for_login)
         return self.render_template(
             "console/form.html", form=form, title=_l("Forgot your password?")
         )

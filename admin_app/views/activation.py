@@ -1,4 +1,6 @@
-"""Public pages behind mailed links: activate a passport, accept a transfer (R-PP-4, R-TR-2)."""
+"""Public pages behind mailed links: activate a passport, accept a transfer, a driver's
+access (R-PP-4, R-TR-2, R-FL-5). The link says which profile; the holder proves who he is
+with a new login's password or his existing login's password (passports.claim_with_link)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from admin_app.extensions import appbuilder, db
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
 from admin_app.services.audit import Actor
-from admin_app.services.errors import DomainError
+from admin_app.services.errors import DomainError, Forbidden
 from admin_app.services.uow import unit_of_work
-from admin_app.views.forms import ConfirmForm, PasswordForm, show_errors
+from admin_app.views.forms import ConfirmForm, LoginPasswordForm, PasswordForm, show_errors
 
 MY_VEHICLES = "MyVehiclesView.list"
 
@@ -28,59 +30,80 @@ class ActivationView(BaseView):
             passport = passport_rules.passport_for_activation(db.session, token)
         except DomainError as error:
             return self._dead_link(error)
-        known = passport_rules.owner_login(db.session, passport.owner.email)
-        needs_password = known is None or not known.password
-        form = PasswordForm() if needs_password else ConfirmForm()
+        return self._claim_page(
+            email=passport.owner.email,
+            claim=lambda password, confirm: passport_rules.activate_passport(
+                db.session, token, password=password, confirm=confirm
+            )[0],
+            welcome=_l("Welcome! %(plate)s is in your vehicles now.", plate=passport.plate_display),
+            template="console/activate.html",
+            title=_l("Activate your AutoPassport"),
+            passport=passport,
+        )
+
+    @expose("/access/<token>", methods=["GET", "POST"])
+    def driver_access(self, token):
+        """A fleet car's new driver logs in or makes his login, and sees the car (R-FL-5)."""
+        try:
+            driver, _ = passport_rules.driver_for_access_link(db.session, token)
+        except DomainError as error:
+            return self._dead_link(error)
+        return self._claim_page(
+            email=driver.email,
+            claim=lambda password, confirm: passport_rules.grant_driver_access(
+                db.session, token, password=password, confirm=confirm
+            ),
+            welcome=_l("The car you drive is in your vehicles now."),
+            template="console/activate.html",
+            title=_l("Your login as driver, %(email)s", email=driver.email),
+            passport=None,
+        )
+
+    def _claim_page(self, *, email, claim, welcome, template, title, passport):
+        known = passport_rules.owner_login(db.session, email)
+        has_login = known is not None and bool(known.password)
+        form = LoginPasswordForm() if has_login else PasswordForm()
         if form.validate_on_submit():
+            confirm = None if has_login else form.conf_password.data
             try:
-                with unit_of_work(
-                    db.session, Actor(known.id if known else None, passport.owner.email)
-                ):
-                    user, _ = passport_rules.activate_passport(
-                        db.session,
-                        token,
-                        password=form.password.data if needs_password else None,
-                        confirm=form.conf_password.data if needs_password else None,
-                    )
+                with unit_of_work(db.session, Actor(known.id if known else None, email)):
+                    user = claim(form.password.data, confirm)
             except DomainError as error:
                 if not show_errors(form, error):
                     flash(str(error.message), "danger")
             else:
                 login_user(user)
-                flash(
-                    str(
-                        _l(
-                            "Welcome! %(plate)s is in your vehicles now.",
-                            plate=passport.plate_display,
-                        )
-                    ),
-                    "success",
-                )
+                flash(str(welcome), "success")
                 return redirect(url_for(MY_VEHICLES))
         return self.render_template(
-            "console/activate.html",
+            template,
             form=form,
             passport=passport,
-            needs_password=needs_password,
-            title=_l("Activate your AutoPassport"),
+            email=email,
+            needs_password=not has_login,
+            title=title,
         )
 
     @expose("/transfer/accept/<token>", methods=["GET", "POST"])
     def accept(self, token):
+        logged_in = g.user is not None and g.user.is_authenticated
+        actor = Actor.of_user(g.user) if logged_in else None
         try:
-            transfer = transfers.transfer_for_accept_link(db.session, token)
+            transfer = transfers.transfer_for_accept_link(db.session, token, actor=actor)
+        except Forbidden as error:
+            # Shown to its recipient only: another login learns nothing about the car.
+            flash(str(error.message), "danger")
+            return redirect(appbuilder.get_url_for_index)
         except DomainError as error:
             return self._dead_link(error)
-        if not g.user or not g.user.is_authenticated:
-            flash(
-                str(_l("Log in as %(email)s to accept the car.", email=transfer.to_email)), "info"
-            )
+        if not logged_in:
+            flash(str(_l("Log in with the address this mail came to, to accept the car.")), "info")
             return redirect(appbuilder.get_url_for_login_with(request.path))
         form = ConfirmForm()
         if form.validate_on_submit():
             try:
                 with unit_of_work(db.session):
-                    transfers.accept_transfer(db.session, token, actor=Actor.of_user(g.user))
+                    transfers.accept_transfer(db.session, token, actor=actor)
             except DomainError as error:
                 flash(str(error.message), "danger")
             else:
@@ -88,36 +111,6 @@ class ActivationView(BaseView):
                 return redirect(url_for(MY_VEHICLES))
         return self.render_template(
             "console/accept.html", form=form, transfer=transfer, title=_l("Accept the car")
-        )
-
-    @expose("/access/<token>", methods=["GET", "POST"])
-    def driver_access(self, token):
-        """A fleet car's new driver chooses his password and sees the car (R-FL-5)."""
-        try:
-            driver = passport_rules.driver_for_access_link(db.session, token)
-        except DomainError as error:
-            return self._dead_link(error)
-        form = PasswordForm()
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session, Actor(None, driver.email)):
-                    user = passport_rules.grant_driver_access(
-                        db.session,
-                        token,
-                        password=form.password.data,
-                        confirm=form.conf_password.data,
-                    )
-            except DomainError as error:
-                if not show_errors(form, error):
-                    flash(str(error.message), "danger")
-            else:
-                login_user(user)
-                return redirect(url_for(MY_VEHICLES))
-        return self.render_template(
-            "console/form.html",
-            form=form,
-            fields=("password", "conf_password"),
-            title=_l("Your login as driver, %(email)s", email=driver.email),
         )
 
     def _dead_link(self, error):

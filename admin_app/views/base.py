@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
@@ -16,11 +16,6 @@ from admin_app.views.formatting import display_value
 def current_actor() -> Actor:
     """The logged-in user as the services see him (roles, garage, fleet account)."""
     return Actor.of_user(g.user)
-
-
-def public_url() -> str:
-    """The base of links in mails: configured, never the request's Host header."""
-    return current_app.config["PUBLIC_URL"]
 
 
 READ_WRITE = {

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -226,7 +226,7 @@ class InvalidEmailsView(ConsoleModelView):
             )
             if form.resend.data and passport.state in ("created", "sent"):
                 passport_rules.send_passport(
-                    db.session, pk, actor=current_actor(), base_url=current_app.config["PUBLIC_URL"]
+                    db.session, pk, actor=current_actor()
                 )
 
         if (

@@ -10,7 +10,7 @@ from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
 from admin_app.services import fleets
 from admin_app.services.audit import Actor
-from admin_app.views.base import READ_WRITE, ConsoleModelView, public_url
+from admin_app.views.base import READ_WRITE, ConsoleModelView
 from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.passports import PassportView, state_badge, transfer_page
 
@@ -87,7 +87,7 @@ class FleetAccountView(ConsoleModelView):
             actor = Actor.of_user(g.user)
             fleets.rename_fleet(db.session, pk, form.name.data, actor=actor)
             fleets.change_fleet_email(
-                db.session, pk, form.email.data, actor=actor, base_url=public_url()
+                db.session, pk, form.email.data, actor=actor
             )
 
         answer = submitted(

@@ -96,6 +96,12 @@ class PasswordForm(FlaskForm):
     conf_password = PasswordField(_l("Repeat the password"))
 
 
+class LoginPasswordForm(FlaskForm):
+    """The password of an existing login, asked before a mailed link adds to it."""
+
+    password = PasswordField(_l("Your password"))
+
+
 class ConfirmForm(FlaskForm):
     """A button with a CSRF token, for actions that take no input."""
 

@@ -18,7 +18,7 @@ from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
 from admin_app.services import inspections
 from admin_app.services.errors import DomainError
-from admin_app.views.base import READ_WRITE, current_actor, public_url
+from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.forms import ConfirmForm, UploadForm, attempt
 
 
@@ -118,7 +118,7 @@ class InspectionView(BaseView):
     def _save(self, form: InspectionForm):
         inspections.update_form(db.session, form.id, _posted_changes(form), actor=current_actor())
         return inspections.save_form(
-            db.session, form.id, actor=current_actor(), base_url=public_url()
+            db.session, form.id, actor=current_actor()
         )
 
     @expose("/<int:pk>/version/<int:number>")
@@ -184,7 +184,7 @@ class InspectionView(BaseView):
             return redirect(back)
         return attempt(
             lambda: inspections.mail_again(
-                db.session, pk, actor=current_actor(), base_url=public_url()
+                db.session, pk, actor=current_actor()
             ),
             done=_l("The form is mailed to the customer again."),
             next_url=back,
@@ -297,7 +297,8 @@ def _posted_changes(form: InspectionForm) -> dict:
 
 
 class PublicInspectionView(BaseView):
-    """The customer's signed link to the latest version (R-IN-6): read-only, no login."""
+    """The customer's mailed link (R-IN-6): read-only, no login, 90 days; the newest version
+    saved while the car was his."""
 
     route_base = ""
     default_view = "public"
@@ -305,8 +306,8 @@ class PublicInspectionView(BaseView):
     @expose("/inspection/<token>")
     def public(self, token):
         try:
-            form = inspections.form_from_link(db.session, token)
+            form, number = inspections.form_from_link(db.session, token)
         except DomainError:
             return self.render_template("console/not_found.html"), 404
-        context = inspections.print_context(db.session, form)
+        context = inspections.print_context(db.session, form, number)
         return self.render_template("console/inspection_print.html", **context)

@@ -19,7 +19,7 @@ from admin_app.services import transfers
 from admin_app.services.emails import valid_email
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate
-from admin_app.views.base import ConsoleModelView, PageInterface, current_actor, public_url
+from admin_app.views.base import ConsoleModelView, PageInterface, current_actor
 from admin_app.views.forms import (
     ConfirmForm,
     EmailForm,
@@ -213,7 +213,7 @@ class PassportView(ConsoleModelView):
         return self._act(
             pk,
             lambda: passport_rules.send_passport(
-                db.session, pk, actor=current_actor(), base_url=public_url()
+                db.session, pk, actor=current_actor()
             ),
             _l("The passport is sent to the customer."),
         )
@@ -251,7 +251,7 @@ class PassportView(ConsoleModelView):
                 return
             if form.resend.data:
                 passport_rules.send_passport(
-                    db.session, pk, actor=current_actor(), base_url=public_url()
+                    db.session, pk, actor=current_actor()
                 )
             else:
                 # Not resent now: the profile asks again when it is left (R-BJ-7).
@@ -288,7 +288,6 @@ class PassportView(ConsoleModelView):
                 name=form.name.data,
                 email=form.email.data,
                 manager_passport_id=pk,
-                base_url=public_url(),
             ),
             done=lambda fleet: _l(
                 "Fleet account %(name)s is created; %(email)s gets a mail to choose a password.",
@@ -391,7 +390,6 @@ def transfer_page(view, pk, kind: str = "owner"):
                 kind=kind,
                 person=PersonDetails.from_mapping(form.person_data()),
                 confirmation_key=form.confirmation_key.data or None,
-                base_url=public_url(),
             ),
             done=transfer_outcome,
             next_url=url_for(f"{view.endpoint}.list"),

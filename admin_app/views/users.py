@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, url_for
+from flask import abort, flash, g, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -110,7 +110,6 @@ class ColleagueView(ConsoleModelView):
                 email=form.email.data,
                 first_name=form.first_name.data,
                 last_name=form.last_name.data,
-                base_url=current_app.config["PUBLIC_URL"],
             ),
             done=_l("The colleague is added and gets a mail to choose a password."),
             next_url=url_for(f"{self.endpoint}.list"),

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from admin_app.models import OutboxMessage, Passport, Transfer
+from tests.mails import mail_text
 
 NEW = {
     "plate": "x-999-zz",
@@ -103,7 +104,7 @@ def test_r_pp_4_send_and_activate_by_link(world, api_client, app):
     sent = api.post(f"/api/v1/passport/{passport_id}/send")
     assert sent.status_code == 200 and sent.get_json()["result"]["state"] == "sent"
     mail = world.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
-    link = re.search(r"/activate/\S+", mail.body).group(0)
+    link = re.search(r"/activate/\S+", mail_text(world.session, mail)).group(0)
     client = app.test_client()
     page = client.get(link).get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

@@ -16,6 +16,7 @@ from admin_app.models import BatchRow, OutboxMessage, Recall
 from admin_app.services import batch_jobs, inspections
 from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.uow import unit_of_work
+from tests.mails import mail_text
 from tests.mailsink import free_port
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -94,7 +95,7 @@ def _new(s, acting, kind="customer", passport=None, day=DAY):
 def _save(s, acting, form, today=DAY):
     with unit_of_work(s):
         return inspections.save_form(
-            s, form.id, actor=acting.actor, base_url="http://console", today=today
+            s, form.id, actor=acting.actor, today=today
         )
 
 
@@ -204,9 +205,10 @@ def test_r_in_6_advice_mail_lists_items_and_a_signed_link_once_per_save(acting_a
         version = _save(s, acting, form)
         assert version.mailed and _mails(s) == before + 1
         mail = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)).one()
-        assert "Voorbanden vervangen" in mail.body and "€ 224,40" in mail.body
-        link = mail.body.split("/inspection/")[1].split()[0]
-        assert inspections.form_from_link(s, link).id == form.id
+        text = mail_text(s, mail)
+        assert "Voorbanden vervangen" in text and "€ 224,40" in text
+        link = text.split("/inspection/")[1].split()[0]
+        assert inspections.form_from_link(s, link)[0].id == form.id
         with pytest.raises(NotFound):
             inspections.form_from_link(s, link[:-2] + "xx")
         checkpoint = form.content["results"][1]
@@ -214,7 +216,7 @@ def test_r_in_6_advice_mail_lists_items_and_a_signed_link_once_per_save(acting_a
         _save(s, acting, form)  # advice unchanged, no "send updates": no mail
         assert _mails(s) == before + 1
         with unit_of_work(s):
-            inspections.mail_again(s, form.id, actor=acting.actor, base_url="http://console")
+            inspections.mail_again(s, form.id, actor=acting.actor)
         assert _mails(s) == before + 2
 
 
@@ -266,7 +268,7 @@ def test_r_in_3_recall_import_is_seen_only_through_the_garages_own_passports(act
             )
             batch_jobs.confirm_job(s, job.id, actor=acting.actor)
     assert job.id in batch_jobs.claim_due_jobs(s, dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
-    batch_jobs.process_job(s, job.id, base_url="http://console")
+    batch_jobs.process_job(s, job.id)
     with acting_as("admin") as acting:
         with unit_of_work(s):
             counts = inspections.import_recalls(

@@ -21,6 +21,7 @@ from admin_app.services import passports as rules
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.uow import unit_of_work
+from tests.mails import mail_text
 
 BASE = "http://console"
 ACTIVATE = re.compile(r"/activate/(\S+)")
@@ -144,14 +145,14 @@ def test_r_pp_4_send_mails_a_single_use_link_and_resend_voids_the_first(acting_a
     with acting_as("garage-jansen") as acting:
         passport = create(s, acting)
         with unit_of_work(s):
-            rules.send_passport(s, passport.id, actor=acting.actor, base_url=BASE)
-        first = ACTIVATE.search(last_mail(s).body).group(1)
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        first = ACTIVATE.search(mail_text(s)).group(1)
         assert passport.state == "sent" and last_mail(s).recipient == "nieuw.klant@example.nl"
         token = s.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
         assert timedelta(days=6, hours=23) < token.expires_at - utcnow() <= timedelta(days=7)
         with unit_of_work(s):
-            rules.send_passport(s, passport.id, actor=acting.actor, base_url=BASE)
-        second = ACTIVATE.search(last_mail(s).body).group(1)
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        second = ACTIVATE.search(mail_text(s)).group(1)
     with acting_as(None):
         with pytest.raises(InvalidInput, match="al gebruikt"):
             rules.activate_passport(
@@ -172,8 +173,8 @@ def test_r_pp_4_expired_or_forged_activation_link_is_refused(acting_as, world):
     with acting_as("garage-jansen") as acting:
         passport = create(s, acting)
         with unit_of_work(s):
-            rules.send_passport(s, passport.id, actor=acting.actor, base_url=BASE)
-        raw = ACTIVATE.search(last_mail(s).body).group(1)
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        raw = ACTIVATE.search(mail_text(s)).group(1)
         token = s.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
         token.expires_at = utcnow() - timedelta(minutes=1)
         s.commit()
@@ -188,18 +189,23 @@ def test_r_pp_4_expired_or_forged_activation_link_is_refused(acting_as, world):
             )
 
 
-def test_r_pp_4_known_owner_activates_without_a_new_password(acting_as, world):
+def test_r_pp_4_issue13_known_owner_activates_only_with_his_own_password(acting_as, world):
     s = world.session
     with acting_as("garage-jansen") as acting:
         passport = create(s, acting, who=person(email="eigenaar@example.nl"))
         with unit_of_work(s):
-            rules.send_passport(s, passport.id, actor=acting.actor, base_url=BASE)
-        raw = ACTIVATE.search(last_mail(s).body).group(1)
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        raw = ACTIVATE.search(mail_text(s)).group(1)
     owner = world.user("eigenaar")
     logins = count(s, ConsoleUser)
-    with acting_as(None), unit_of_work(s):
-        user, _ = rules.activate_passport(s, raw, password=None, confirm=None)
+    with acting_as(None):
+        for wrong in (None, "", "een-ander-wachtwoord"):
+            with pytest.raises(InvalidInput, match="niet het wachtwoord"):
+                rules.activate_passport(s, raw, password=wrong, confirm=wrong)
+        with unit_of_work(s):
+            user, _ = rules.activate_passport(s, raw, password="demo")
     assert user.id == owner.id
+    assert passport.owner.claimed_by_id == owner.id
     assert count(s, ConsoleUser) == logins
 
 

@@ -12,6 +12,7 @@ from admin_app.models import ContactProposal, Invoice, OutboxMessage, Passport
 from admin_app.services import inspections, proposals
 from admin_app.services.errors import Conflict
 from admin_app.services.uow import unit_of_work
+from tests.mails import mail_text
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 D = dt.date
@@ -178,7 +179,7 @@ def test_r_cp_2_decisions_until_the_deadline_then_invitations_with_opt_out(actin
     assert s.get(Passport, cars[2].id).owner.never_contact
     mails = s.scalar(select(func.count()).select_from(OutboxMessage))
     with app.app_context():  # as in the worker
-        sent = proposals.close_due_weeks(s, proposals.deadline(WEEK), base_url="http://console")
+        sent = proposals.close_due_weeks(s, proposals.deadline(WEEK))
     invited = s.scalars(
         select(ContactProposal.passport_id).where(
             ContactProposal.week == WEEK, ContactProposal.invited_at.is_not(None)
@@ -194,7 +195,7 @@ def test_r_cp_2_decisions_until_the_deadline_then_invitations_with_opt_out(actin
         .limit(1)
     ).one()
     assert mail.recipient == cars[0].owner.email and mail.kind == "invitation"
-    token = mail.body.split("/opt-out/")[1].split()[0]
+    token = mail_text(s, mail).split("/opt-out/")[1].split()[0]
     with app.app_context(), unit_of_work(s):
         customer = proposals.opt_out(s, token)
     assert customer.id == cars[0].owner_id and customer.never_contact
@@ -224,7 +225,7 @@ def test_r_cp_3_advice_saved_in_week_n_is_proposed_in_week_n_plus_1(acting_as, w
                     {"advice": [{"description": "Banden", "price": "200"}]},
                     actor=acting.actor,
                 )
-                inspections.save_form(s, form.id, actor=acting.actor, base_url="http://x")
+                inspections.save_form(s, form.id, actor=acting.actor)
         followup = s.scalars(
             select(ContactProposal).where(
                 ContactProposal.passport_id == car.id, ContactProposal.reason == "advice"

@@ -170,7 +170,7 @@ def test_r_sec_1_cached_criteria_never_mix_two_owners(app, world):
     from admin_app.services.accounts import create_login
 
     other = world.passports(garage_id=world.garage("Garage De Vries").id, state="activated")[0]
-    create_login(
+    second = create_login(
         world.session,
         username="tweede",
         email=other.owner.email,
@@ -178,6 +178,7 @@ def test_r_sec_1_cached_criteria_never_mix_two_owners(app, world):
         last_name="Weede",
         role_name="Owner",
     )
+    other.owner.claimed_by_id = second.id  # as activating the passport would
     world.session.commit()
     seen = {}
     for username in ("eigenaar", "tweede", "eigenaar"):

@@ -45,11 +45,18 @@ def test_r_cp_2_decide_one_by_one_and_in_bulk_on_screen(world, login_as):
 
 
 def test_r_cp_2_the_opt_out_link_asks_first_then_sets_never(world, app):
-    from admin_app.services.proposals import _serializer
+    from admin_app.services.proposals import OPT_OUT, OPT_OUT_TTL
+    from admin_app.services.tokens import issue_token
 
     customer = world.session.scalars(select(Customer).limit(1)).one()
-    with app.app_context():
-        token = _serializer().dumps(customer.id)
+    token = issue_token(
+        world.session,
+        purpose=OPT_OUT,
+        ttl=OPT_OUT_TTL,
+        recipient=customer.email,
+        subject_id=customer.id,
+    )
+    world.session.commit()
     client = app.test_client()
     page = client.get(f"/opt-out/{token}")
     assert page.status_code == 200

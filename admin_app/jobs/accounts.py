@@ -1,0 +1,17 @@
+"""Logins' jobs: the worker's half of "forgot password" (R-SEC-3)."""
+
+from __future__ import annotations
+
+from admin_app.extensions import db
+
+
+def mail_password_reset(identifier: str) -> None:
+    """Look the name up and queue its reset mail (at most one per login per 15 minutes).
+
+    The form only enqueues this: the request takes as long for a name nobody has."""
+    from admin_app.services import accounts
+    from admin_app.services.audit import Actor
+    from admin_app.services.uow import unit_of_work
+
+    with unit_of_work(db.session, Actor.job("password-reset")):
+        accounts.request_password_reset(db.session, identifier)

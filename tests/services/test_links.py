@@ -1,0 +1,219 @@
+"""Issue 13 (critical): every mailed link acts only for the address it was mailed to.
+
+Links are made when the worker writes a mail (services/mails); each is bound to its
+recipient and login, void once the address changes or a newer link is mailed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from admin_app.models import AccessToken, Customer, InspectionForm, OutboxMessage, Passport
+from admin_app.models.base import utcnow
+from admin_app.services import accounts, inspections, transfers
+from admin_app.services import passports as rules
+from admin_app.services.errors import InvalidInput, NotFound
+from admin_app.services.passports import PersonDetails
+from admin_app.services.uow import unit_of_work
+from tests.mails import last_mail, mail_text
+
+ACTIVATE = re.compile(r"/activate/(\S+)")
+ATTACKER = "aanvaller@example.nl"
+VICTIM = "eigenaar@example.nl"  # the demo Owner login "eigenaar"
+
+
+def person(email, last_name="Klant"):
+    return PersonDetails.from_mapping({"email": email, "last_name": last_name})
+
+
+def new_passport(session, acting, email, plate="12-ABC-3"):
+    with unit_of_work(session):
+        return rules.create_passport(session, actor=acting.actor, plate=plate, person=person(email))
+
+
+def test_issue13_activation_link_is_void_once_the_address_changed(acting_as, world):
+    """The takeover: a garage mails itself a link, then points the customer at a victim."""
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        passport = new_passport(s, acting, ATTACKER)
+        with unit_of_work(s):
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        raw = ACTIVATE.search(mail_text(s)).group(1)
+        with unit_of_work(s):
+            rules.update_customer(s, passport.owner_id, {"email": VICTIM}, actor=acting.actor)
+    victim = world.user("eigenaar")
+    with acting_as(None):
+        for password in (None, "demo", "nieuw-wachtwoord"):
+            with pytest.raises(InvalidInput, match="niet geldig"):
+                rules.activate_passport(s, raw, password=password, confirm=password)
+    s.refresh(victim)
+    assert passport.owner.claimed_by_id is None
+    assert check_password_hash(victim.password, "demo")  # untouched
+
+
+def test_issue13_a_mail_queued_before_the_address_changed_acts_for_nobody(acting_as, world):
+    """The link is made at send time for the address the mail goes to: the row's recipient,
+    not the address the customer has by then."""
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        passport = new_passport(s, acting, ATTACKER)
+        with unit_of_work(s):
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        mail = last_mail(s)
+        with unit_of_work(s):
+            rules.update_customer(s, passport.owner_id, {"email": VICTIM}, actor=acting.actor)
+    raw = ACTIVATE.search(mail_text(s, mail)).group(1)
+    token = s.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
+    assert token.recipient == ATTACKER
+    with acting_as(None), pytest.raises(InvalidInput, match="niet geldig"):
+        rules.activate_passport(s, raw, password="nieuw-wachtwoord", confirm="nieuw-wachtwoord")
+
+
+def test_issue13_driver_link_never_sets_an_existing_logins_password(acting_as, world):
+    s = world.session
+    victim = accounts.create_login(
+        s,
+        username="slachtoffer",
+        email="slachtoffer@example.nl",
+        first_name="S",
+        last_name="Lachtoffer",
+        role_name="Owner",
+        password="eigen-wachtwoord",
+    )
+    s.commit()
+    fleet_car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
+    with acting_as("fleet-bakker") as acting:
+        with unit_of_work(s):
+            transfers.start_transfer(
+                s, fleet_car.id, actor=acting.actor, person=person(ATTACKER), kind="driver"
+            )
+    raw = re.search(r"/access/(\S+)", mail_text(s)).group(1)
+    driver = s.scalars(select(Customer).where(Customer.email == ATTACKER)).one()
+    with acting_as("garage-jansen") as acting, unit_of_work(s):
+        rules.update_customer(s, driver.id, {"email": victim.email}, actor=acting.actor)
+    with acting_as(None), pytest.raises(InvalidInput, match="niet geldig"):
+        rules.grant_driver_access(s, raw, password="overgenomen!", confirm="overgenomen!")
+    s.refresh(victim)
+    assert check_password_hash(victim.password, "eigen-wachtwoord")
+    assert driver.claimed_by_id is None
+
+
+def test_issue13_driver_with_a_login_claims_the_car_with_his_own_password(acting_as, world):
+    s = world.session
+    fleet_car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
+    with acting_as("fleet-bakker") as acting, unit_of_work(s):
+        transfers.start_transfer(
+            s, fleet_car.id, actor=acting.actor, person=person(VICTIM), kind="driver"
+        )
+    raw = re.search(r"/access/(\S+)", mail_text(s)).group(1)
+    with acting_as(None):
+        with pytest.raises(InvalidInput, match="niet het wachtwoord"):
+            rules.grant_driver_access(s, raw, password="overgenomen!", confirm="overgenomen!")
+        with unit_of_work(s):
+            user = rules.grant_driver_access(s, raw, password="demo")
+    assert user.id == world.user("eigenaar").id
+    s.refresh(fleet_car)
+    assert fleet_car.driver.claimed_by_id == user.id
+
+
+def test_issue13_only_the_newest_link_works_even_when_two_were_made_at_once(acting_as, world):
+    s = world.session
+    with acting_as("garage-jansen") as acting:
+        passport = new_passport(s, acting, "nieuw.klant@example.nl")
+        for _ in range(4):
+            with unit_of_work(s):
+                rules.send_passport(s, passport.id, actor=acting.actor)
+    mails = s.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "activation").order_by(OutboxMessage.id)
+    ).all()[-4:]
+    links = [ACTIVATE.search(mail_text(s, mail)).group(1) for mail in mails]
+    # Two transactions at once each void what they see: neither sees the other's link.
+    with unit_of_work(s):
+        s.add(
+            AccessToken(
+                purpose=rules.ACTIVATION,
+                token_hash="0" * 64,
+                recipient="nieuw.klant@example.nl",
+                subject_id=passport.id,
+                expires_at=utcnow() + timedelta(days=7),
+            )
+        )
+    with acting_as(None):
+        for raw in links:
+            with pytest.raises(InvalidInput):
+                rules.activate_passport(s, raw, password="geheim-ww1", confirm="geheim-ww1")
+
+
+def test_issue13_a_typed_address_shows_an_owner_nothing_until_he_claims_it(acting_as, world):
+    s = world.session
+    owner = world.user("eigenaar")
+    with acting_as("garage-devries") as acting:
+        passport = new_passport(s, acting, VICTIM)
+        with unit_of_work(s):
+            rules.send_passport(s, passport.id, actor=acting.actor)
+    raw = ACTIVATE.search(mail_text(s)).group(1)
+    with acting_as("eigenaar"):
+        seen = {p.id for p in s.scalars(select(Passport)).unique()}
+    assert passport.id not in seen and seen  # his claimed cars at Jansen, not this one
+    with acting_as(None), unit_of_work(s):
+        rules.activate_passport(s, raw, password="demo")
+    with acting_as("eigenaar"):
+        assert passport.id in {p.id for p in s.scalars(select(Passport)).unique()}
+    assert owner.id == passport.owner.claimed_by_id
+
+
+def test_issue13_an_owners_car_waiting_for_its_buyer_stays_visible(acting_as, world):
+    s = world.session
+    mine = world.passports(owner_id=_claimed(world).id, state="activated")[0]
+    with acting_as("eigenaar") as acting, unit_of_work(s):
+        transfers.start_transfer(
+            s, mine.id, actor=acting.actor, person=person("support@autopaspoort.example")
+        )
+    s.refresh(mine)
+    assert mine.state == "transfer_pending"
+    with acting_as("eigenaar"):
+        assert mine.id in {p.id for p in s.scalars(select(Passport)).unique()}
+
+
+def _claimed(world):
+    return world.session.scalars(
+        select(Customer).where(Customer.claimed_by_id == world.user("eigenaar").id)
+    ).first()
+
+
+def test_issue13_reset_link_is_void_once_the_users_address_changed(acting_as, world):
+    s = world.session
+    user = world.user("support")
+    with acting_as(None), unit_of_work(s):
+        accounts.mail_password_link(s, user, welcome=False)
+    raw = re.search(r"/reset-password/(\S+)", mail_text(s)).group(1)
+    user.email = "nieuw.adres@autopaspoort.example"
+    s.commit()
+    with acting_as(None), pytest.raises(InvalidInput, match="niet geldig"):
+        accounts.reset_password(s, raw, "nieuw-wachtwoord", "nieuw-wachtwoord")
+
+
+def test_issue13_inspection_link_expires_after_90_days(acting_as, world):
+    s = world.session
+    form = _mailed_form(s, acting_as)
+    raw = mail_text(s).split("/inspection/")[1].split()[0]
+    assert inspections.form_from_link(s, raw)[0].id == form.id
+    token = s.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
+    assert timedelta(days=89, hours=23) < token.expires_at - utcnow() <= timedelta(days=90)
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    s.commit()
+    with pytest.raises(NotFound):
+        inspections.form_from_link(s, raw)
+
+
+def _mailed_form(s, acting_as):
+    form = s.scalars(select(InspectionForm).where(InspectionForm.version > 0)).first()
+    login = "garage-jansen" if form.garage.name.startswith("Autobedrijf") else "garage-devries"
+    with acting_as(login) as acting, unit_of_work(s):
+        inspections.mail_again(s, form.id, actor=acting.actor)
+    return form
