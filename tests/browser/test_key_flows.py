@@ -37,6 +37,8 @@ def test_each_demo_login_sees_its_own_home(page, world):
 
 def test_forgot_password_link_by_mail_sets_a_new_password(page, app, world, live_server):
     from admin_app.extensions import db
+    from admin_app.jobs.accounts import mail_password_reset
+    from tests.mails import run_queued
     from admin_app.jobs.mail import deliver_due
 
     sink = MailSink().start()
@@ -48,6 +50,7 @@ def test_forgot_password_link_by_mail_sets_a_new_password(page, app, world, live
         page.click("button[type=submit]")
         page.wait_for_load_state()
         assert "mail met een link onderweg" in page.content()
+        assert run_queued(app, mail_password_reset) == 1  # the worker looks the name up
         with app.app_context():
             deliver_due()
             db.session.remove()

@@ -13,11 +13,19 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
-from admin_app.models import AccessToken, Customer, InspectionForm, OutboxMessage, Passport
+from admin_app.models import (
+    AccessToken,
+    ContactProposal,
+    Customer,
+    InspectionForm,
+    OutboxMessage,
+    Passport,
+)
 from admin_app.models.base import utcnow
 from admin_app.services import accounts, inspections, transfers
 from admin_app.services import passports as rules
 from admin_app.services.errors import InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import PersonDetails
 from admin_app.services.uow import unit_of_work
 from tests.mails import last_mail, mail_text
@@ -217,3 +225,113 @@ def _mailed_form(s, acting_as):
     with acting_as(login) as acting, unit_of_work(s):
         inspections.mail_again(s, form.id, actor=acting.actor)
     return form
+
+
+def test_issue13_inspection_link_hides_versions_saved_after_the_car_was_sold(acting_as, world):
+    from admin_app.models import Transfer
+    from tests.services.test_inspections import DAY, _edit, _jansen_passport, _new, _save
+
+    s = world.session
+    car = _jansen_passport(world)
+    seller = car.owner
+    with acting_as("garage-jansen") as acting:
+        form = _new(s, acting, "customer", car)
+        _edit(s, acting, form, {"advice": [{"description": "Remlamp", "price": "12,50"}]})
+        _save(s, acting, form)  # version 1, mailed to the seller
+    raw = mail_text(s).split("/inspection/")[1].split()[0]
+    assert inspections.form_from_link(s, raw) == (form, 1)
+    # The car is sold; the garage saves the form again afterwards.
+    buyer = Customer(garage_id=car.garage_id, last_name="Koper", email="koper@example.nl")
+    s.add(buyer)
+    s.flush()
+    s.add(
+        Transfer(
+            passport_id=car.id,
+            garage_id=car.garage_id,
+            kind="owner",
+            state="accepted",
+            from_customer_id=seller.id,
+            to_customer_id=buyer.id,
+            to_email=buyer.email,
+            created_by="test",
+            decided_at=utcnow(),
+        )
+    )
+    car.owner = buyer
+    s.commit()
+    with acting_as("garage-jansen") as acting:
+        remark = {**form.content["results"][0], "remark": "na de verkoop"}
+        _edit(s, acting, form, {"results": [remark]}, today=DAY)
+        _save(s, acting, form, today=DAY)  # version 2: after the sale
+    assert form.version == 2
+    assert inspections.form_from_link(s, raw) == (form, 1)
+
+
+def test_issue13_opt_out_link_acts_on_its_own_row_for_a_year(acting_as, world):
+    from admin_app.services import proposals
+
+    s = world.session
+    proposal = s.scalars(select(ContactProposal).limit(1)).one()
+    with acting_as(None), unit_of_work(s):
+        queue_mail(
+            s,
+            recipient=proposal.customer.email,
+            kind="invitation",
+            subject="Uitnodiging",
+            params={"proposal_id": proposal.id},
+        )
+    raw = mail_text(s).split("/opt-out/")[1].split()[0]
+    token = s.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
+    assert timedelta(days=364) < token.expires_at - utcnow() <= timedelta(days=365)
+    assert token.subject_id == proposal.customer_id
+    with unit_of_work(s):
+        assert proposals.opt_out(s, raw).id == proposal.customer_id
+    others = s.scalars(
+        select(Customer).where(
+            Customer.email == proposal.customer.email, Customer.id != proposal.customer_id
+        )
+    ).all()
+    assert not any(c.never_contact for c in others)
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    s.commit()
+    with pytest.raises(NotFound):
+        proposals.customer_for_opt_out(s, raw)
+
+
+def test_issue13_accept_page_shows_the_transfer_only_to_its_recipient(app, world, login_as):
+    mail = world.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "transfer_notice",
+            OutboxMessage.recipient == "eigenaar@example.nl",
+        )
+    ).one()
+    link = re.search(r"/transfer/accept/\S+", mail_text(world.session, mail)).group(0)
+    pending = world.session.scalars(
+        select(Passport).where(Passport.state == "transfer_pending")
+    ).all()
+    plates = [p.plate_display for p in pending]
+    for stranger in ("garage-devries", "support", "fleet-bakker"):
+        page = login_as(stranger).get(link, follow_redirects=True).get_data(as_text=True)
+        assert "Log in als eigenaar@example.nl" in page
+        assert "Auto accepteren" not in page and not any(plate in page for plate in plates)
+    page = login_as("eigenaar").get(link).get_data(as_text=True)
+    assert any(plate in page for plate in plates)
+
+
+def test_issue13_activation_page_asks_a_known_owner_for_his_own_password(acting_as, world, browser):
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        passport = new_passport(s, acting, VICTIM)
+        with unit_of_work(s):
+            rules.send_passport(s, passport.id, actor=acting.actor)
+    link = re.search(r"/activate/\S+", mail_text(s)).group(0)
+    client = browser()
+    client.fetch_csrf(link)
+    for posted in ({}, {"password": "iets-anders-1", "conf_password": "iets-anders-1"}):
+        refused = client.post(link, posted)
+        assert refused.status_code == 200
+        assert "niet het wachtwoord" in refused.get_data(as_text=True)
+    assert client.get("/my-vehicles/list/").status_code != 200
+    done = client.post(link, {"password": "demo"})
+    assert done.status_code == 302
+    assert client.get("/my-vehicles/list/").status_code == 200
