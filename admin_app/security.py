@@ -151,9 +151,9 @@ class ConsoleSecurityManager(SecurityManager):
         self.userdbmodelview = ConsoleUserView
         super().__init__(appbuilder)
         # FAB hands the user screen a plain datamodel: one query per row for roles.
-        from admin_app.views.base import PageInterface
+        from admin_app.views.users import UserInterface
 
-        ConsoleUserView.datamodel = PageInterface(self.user_model, eager=("roles", "garage"))
+        ConsoleUserView.datamodel = UserInterface(self.user_model, eager=("roles", "garage"))
 
     def register_views(self):
         super().register_views()
