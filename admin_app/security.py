@@ -2,18 +2,136 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.api import SecurityApi
+from flask_appbuilder.security.decorators import permission_name, protect
+from flask_appbuilder.security.sqla.apis import PermissionViewMenuApi, RoleApi, ViewMenuApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView, UserGroupModelView
 from flask_login import current_user, login_user
 
+from admin_app.extensions import db
 from admin_app.models import ConsoleUser
 from admin_app.services import sessions
 
+from admin_app.services.roles import check_roles_changeable
+
+
+def _role_ids(pks) -> list[int]:
+    # A pk that is no number names no role: FAB answers it as before.
+    return [int(pk) for pk in pks if str(pk).isdigit()]
+
+
+def _documented_as(fab_method):
+    """Keep FAB's OpenAPI text on an endpoint we override (the spec is read from it)."""
+
+    def document(function):
+        function.__doc__ = fab_method.__doc__
+        return function
+
+    return document
+
 
 class ConsoleRoleView(RoleModelView):
+    """FAB's role screen. Built-in roles are shown but not changed (issue 13): each
+    changing endpoint asks the rule before FAB's code runs (an exception in FAB's
+    pre_update/pre_delete hooks would be a 500); the refusal (Forbidden) becomes a flash
+    and a redirect (api/errors.py)."""
+
     exclude_route_methods = {"download"}  # FAB's file download has nothing to serve here
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @has_access
+    def edit(self, pk):
+        check_roles_changeable(db.session, _role_ids([pk]))
+        return super().edit(pk)
+
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @has_access
+    def delete(self, pk):
+        check_roles_changeable(db.session, _role_ids([pk]))
+        return super().delete(pk)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        self._check_action(name, [pk])
+        return super().action(name, pk)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        self._check_action(request.form.get("action"), request.form.getlist("rowid"))
+        return super().action_post()
+
+    def _check_action(self, name, pks) -> None:
+        # Any action (FAB's copy-role today) on a built-in role; a caller who may not run
+        # the action at all gets FAB's own refusal, as before.
+        allowed = self.appbuilder.sm.has_access(
+            self.get_action_permission_name(name), self.class_permission_name
+        )
+        if allowed:
+            check_roles_changeable(db.session, _role_ids(pks))
+
+
+class ConsoleRoleApi(RoleApi):
+    """FAB's role API (/api/v1/security/roles). Built-in roles are read, not changed
+    (issue 13): each changing endpoint asks the rule before FAB's @safe body (which would
+    turn the refusal into a 500), so it reaches the API error handler: 403 in the
+    contract's shape."""
+
+    @expose("/<pk>", methods=["PUT"])
+    @protect()
+    @permission_name("put")
+    @_documented_as(RoleApi.put)
+    def put(self, pk):
+        check_roles_changeable(db.session, _role_ids([pk]))
+        return super().put(pk)
+
+    @expose("/<pk>", methods=["DELETE"])
+    @protect()
+    @permission_name("delete")
+    @_documented_as(RoleApi.delete)
+    def delete(self, pk):
+        check_roles_changeable(db.session, _role_ids([pk]))
+        return super().delete(pk)
+
+    @expose("/<int:role_id>/permissions", methods=["POST"])
+    @protect()
+    @permission_name("add_role_permissions")
+    @_documented_as(RoleApi.add_role_permissions)
+    def add_role_permissions(self, role_id):
+        check_roles_changeable(db.session, [role_id])
+        return super().add_role_permissions(role_id)
+
+    @expose("/<int:role_id>/users", methods=["PUT"])
+    @protect()
+    @permission_name("update_role_users")
+    @_documented_as(RoleApi.update_role_users)
+    def update_role_users(self, role_id):
+        # Replaces every member at once, past the services that tie a login to its garage
+        # or fleet: the user screen gives a login its role one at a time.
+        check_roles_changeable(db.session, [role_id])
+        return super().update_role_users(role_id)
+
+    @expose("/<int:role_id>/groups", methods=["PUT"])
+    @protect()
+    @permission_name("update_role_groups")
+    @_documented_as(RoleApi.update_role_groups)
+    def update_role_groups(self, role_id):
+        check_roles_changeable(db.session, [role_id])
+        return super().update_role_groups(role_id)
+
+
+class ConsoleViewMenuApi(ViewMenuApi):
+    # Read-only: renaming a view menu ("Passport") would change what every role may do,
+    # the built-in ones included; `flask sync-roles` makes and removes them.
+    include_route_methods = {"get", "get_list", "info"}
+
+
+class ConsolePermissionViewMenuApi(PermissionViewMenuApi):
+    # Read-only: pointing a permission row at another permission or view would change it
+    # for every role that holds it; `flask sync-roles` makes and removes them.
+    include_route_methods = {"get", "get_list", "info"}
 
 
 class ConsoleGroupView(UserGroupModelView):
@@ -24,6 +142,9 @@ class ConsoleSecurityManager(SecurityManager):
     user_model = ConsoleUser
     rolemodelview = ConsoleRoleView
     groupmodelview = ConsoleGroupView
+    role_api = ConsoleRoleApi
+    view_menu_api = ConsoleViewMenuApi
+    permission_view_menu_api = ConsolePermissionViewMenuApi
     # FAB's user statistics chart loads Google Charts from the internet.
     userstatschartview = None
 
@@ -33,9 +154,9 @@ class ConsoleSecurityManager(SecurityManager):
         self.userdbmodelview = ConsoleUserView
         super().__init__(appbuilder)
         # FAB hands the user screen a plain datamodel: one query per row for roles.
-        from admin_app.views.base import PageInterface
+        from admin_app.views.users import UserInterface
 
-        ConsoleUserView.datamodel = PageInterface(self.user_model, eager=("roles", "garage"))
+        ConsoleUserView.datamodel = UserInterface(self.user_model, eager=("roles", "garage"))
 
     def register_views(self):
         super().register_views()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,9 @@ def child(kind: str, path: Path) -> dict:
 
 
 def main() -> None:
+    # A throwaway database needs no lasting key (development would read instance/secret_key,
+    # which only `make run` makes); one for this run, shared by its child processes.
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(64))
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(measure(sys.argv[2], sys.argv[3])))
         return

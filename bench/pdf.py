@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import statistics
 import subprocess
 import sys
@@ -22,6 +23,9 @@ FORMS = int(os.environ.get("BENCH_FORMS", "100"))
 
 
 def main() -> None:
+    # A throwaway database needs no lasting key (development would read instance/secret_key,
+    # which only `make run` makes); one for this run, shared by its child processes.
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(64))
     folder = tempfile.mkdtemp()
     os.environ["DATABASE_URL"] = f"sqlite:///{folder}/bench.db"
     flask = [sys.executable, "-m", "flask", "--app", "admin_app:create_app"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -61,6 +62,9 @@ FILL = [
 
 
 def main() -> None:
+    # A throwaway database needs no lasting key (development would read instance/secret_key,
+    # which only `make run` makes); one for this run, shared by its child processes.
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(64))
     assert os.environ.get("DATABASE_URL", "").startswith("postgresql"), "needs PostgreSQL"
     flask = [sys.executable, "-m", "flask", "--app", "admin_app:create_app"]
     subprocess.run([*flask, "db", "upgrade"], check=True, cwd=ROOT, capture_output=True)

@@ -12,6 +12,7 @@ holds 200 cars. Plates are distinct and valid-looking (two letters, three digits
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -152,6 +153,9 @@ def flask(*args: str) -> None:
 
 
 def main() -> None:
+    # A throwaway database needs no lasting key (development would read instance/secret_key,
+    # which only `make run` makes); one for this run, shared by its child processes.
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(64))
     assert os.environ.get("DATABASE_URL", "").startswith("postgresql"), "needs PostgreSQL"
     started = time.perf_counter()
     flask("db", "upgrade")

@@ -31,7 +31,8 @@ def empty_database(tmp_path):
 
 
 def flask(url, *args):
-    env = dict(os.environ, DATABASE_URL=url, CONSOLE_ENV="development")
+    # Development reads instance/secret_key, which `make run` makes; a test brings its own.
+    env = dict(os.environ, DATABASE_URL=url, CONSOLE_ENV="development", SECRET_KEY="m" * 64)
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "admin_app:create_app", *args],
         env=env,

@@ -5,6 +5,7 @@ python -m admin_app.jobs.worker
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from rq import SimpleWorker
@@ -13,6 +14,7 @@ from admin_app import create_app
 from admin_app.extensions import db
 from admin_app.jobs import clock
 from admin_app.queueing import get_queue, get_redis
+from config import ConfigurationError
 
 
 class ConsoleWorker(SimpleWorker):
@@ -28,7 +30,10 @@ class ConsoleWorker(SimpleWorker):
 
 
 def main() -> None:
-    app = create_app()
+    try:
+        app = create_app()
+    except ConfigurationError as error:
+        sys.exit(f"The worker did not start: {error}")  # a message, not a traceback
     stop = threading.Event()
     with app.app_context():
         clock.start(app, stop)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,6 +21,8 @@ from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_tok
 PASSWORD_RESET = "password_reset"
 # At most one reset mail per login in this time, however often the form is sent.
 RESET_MAIL_INTERVAL = timedelta(minutes=15)
+
+LOGIN_TAKEN = _l("A login with this user name or e-mail already exists.")
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -54,7 +57,10 @@ def create_login(
     garage_id: int | None = None,
     fleet_account_id: int | None = None,
 ) -> ConsoleUser:
-    """A new login. Without a password it can only be entered through a mailed link."""
+    """A new login. Without a password it can only be entered through a mailed link.
+
+    Raises Conflict when the user name or e-mail is taken — also when a twin request
+    (a double-clicked submit) made the login between this check and the insert."""
     email = normalize_email(email)
     username = (username or "").strip()
     if not username:
@@ -68,7 +74,7 @@ def create_login(
         )
     )
     if clash:
-        raise Conflict(_l("A login with this user name or e-mail already exists."), field="email")
+        raise Conflict(LOGIN_TAKEN, field="email")
     user = ConsoleUser(
         username=username,
         email=email,
@@ -79,9 +85,17 @@ def create_login(
         fleet_account_id=fleet_account_id,
         password=generate_password_hash(password) if password else None,
     )
-    user.roles = [find_role(session, role_name)]
-    session.add(user)
-    session.flush()
+    role = find_role(session, role_name)
+    try:
+        with session.begin_nested():
+            session.add(user)
+            # Only now: begin_nested flushes first, and a role holding an unadded user warns.
+            user.roles = [role]
+            session.flush()
+    except IntegrityError:
+        # Two submits passed the check above at once; the unique columns let one in. The
+        # savepoint keeps the caller's transaction usable (PostgreSQL aborts it otherwise).
+        raise Conflict(LOGIN_TAKEN, field="email") from None
     return user
 
 

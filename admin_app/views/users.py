@@ -7,15 +7,16 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
 from admin_app.extensions import db
 from admin_app.models import ConsoleUser
 from admin_app.services import accounts
-from admin_app.services.errors import DomainError
+from admin_app.services.errors import Conflict, DomainError
 from admin_app.services.uow import unit_of_work
-from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
 from admin_app.views.forms import submitted
 
 USER_LABELS = {
@@ -29,6 +30,19 @@ USER_LABELS = {
     "fleet_account": _l("Fleet account"),
     "last_login": _l("Last login"),
 }
+
+
+class UserInterface(PageInterface):
+    """The user screen's datamodel (given to it by the security manager)."""
+
+    def add(self, item, commit=True):
+        # FAB's form checks that user name and e-mail are free, but two submits at once
+        # both pass that check and the second insert fails; FAB would flash the
+        # database's own error text (SQL included). Say what happened instead.
+        try:
+            super().add(item, commit)
+        except IntegrityError:
+            raise Conflict(accounts.LOGIN_TAKEN) from None
 
 
 class ConsoleUserView(UserDBModelView):

@@ -27,6 +27,7 @@ def worker(app, **extra):
         "REDIS_URL": app.config["REDIS_URL"],
         "RQ_QUEUE": app.config["RQ_QUEUE"],
         "CONSOLE_ENV": "development",
+        "SECRET_KEY": app.config["SECRET_KEY"],  # not instance/secret_key: `make run` makes it
         "TICK_SECONDS": "0.2",
         "BATCH_STALE_SECONDS": "1",
         "SMTP_HOST": "",

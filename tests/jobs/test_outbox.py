@@ -162,6 +162,7 @@ def _worker_env(app, port):
         OUTBOX_BACKOFF="1,1,2",
         OUTBOX_MAX_ATTEMPTS="100",
         CONSOLE_ENV="development",
+        SECRET_KEY=app.config["SECRET_KEY"],  # not instance/secret_key: `make run` makes that
         RQ_QUEUE=app.config["RQ_QUEUE"],
     )
     return env
