@@ -14,7 +14,6 @@ from flask_login import current_user, login_user
 from admin_app.extensions import db
 from admin_app.models import ConsoleUser
 from admin_app.services import sessions
-
 from admin_app.services.roles import check_roles_changeable
 
 

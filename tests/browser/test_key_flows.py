@@ -38,8 +38,8 @@ def test_each_demo_login_sees_its_own_home(page, world):
 def test_forgot_password_link_by_mail_sets_a_new_password(page, app, world, live_server):
     from admin_app.extensions import db
     from admin_app.jobs.accounts import mail_password_reset
-    from tests.mails import run_queued
     from admin_app.jobs.mail import deliver_due
+    from tests.mails import run_queued
 
     sink = MailSink().start()
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port, PUBLIC_URL=live_server)
