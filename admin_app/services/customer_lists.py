@@ -1,9 +1,10 @@
 """Reading a garage's customer list (R-BJ-1, R-BJ-2) as Dutch Excel writes it.
 
 CSV: encoding BOM → strict UTF-8 → Windows-1252; separator `;`, `,` or tab; any line
-ends; quoted fields with separators and line breaks. XLSX: the first sheet, read with
-python-calamine. Columns are matched by header name; each row is checked on its own and
-gets a plan (create, update, unchanged, refused + reason) against the database later.
+ends; quoted fields with separators and line breaks. XLSX: the first sheet, read within
+bounds by `services/workbooks` (issue 13). Columns are matched by header name; each row is
+checked on its own and gets a plan (create, update, unchanged, refused + reason) against
+the database later.
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ def read_table(filename: str, data: bytes) -> list[list]:
 
 def row_source(filename: str, data: bytes):
     """A function that yields the file's rows afresh each time it is called: a CSV is
-    parsed as it is read (a large list is never held as a table), a workbook is read
-    whole by calamine. Raises InvalidInput for a file that is not a list at all."""
+    parsed as it is read (a large list is never held as a table), a workbook's first sheet
+    is read whole, within bounds (services/workbooks). Raises InvalidInput for a file that
+    is not a list at all."""
     if not data:
         raise InvalidInput(_l("The file is empty."), field="file")
     if len(data) > MAX_BYTES:
@@ -114,16 +116,11 @@ def row_source(filename: str, data: bytes):
 
 
 def _read_xlsx(data: bytes) -> list[list]:
-    from python_calamine import CalamineWorkbook
+    # Not python-calamine: it sizes the sheet by its farthest cell before reading a value
+    # (one cell at XFD1048576 asked for 512 GiB), and cannot be bounded (issue 13).
+    from admin_app.services.workbooks import read_first_sheet
 
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = workbook.get_sheet_by_index(0)
-        return sheet.to_python(skip_empty_area=False)
-    except Exception:
-        raise InvalidInput(
-            _l("The file cannot be read as an Excel workbook (.xlsx)."), field="file"
-        ) from None
+    return read_first_sheet(data)
 
 
 def decode_text(data: bytes) -> str:
@@ -332,7 +329,7 @@ def _cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # calamine gives whole numbers as floats: 5000.0 → 5000
+        return str(int(value))  # a workbook gives whole numbers as floats: 5000.0 → 5000
     if isinstance(value, (dt.date, dt.datetime)):
         return value.strftime("%d-%m-%Y")
     return str(value).strip()

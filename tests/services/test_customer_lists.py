@@ -1,0 +1,232 @@
+"""Reading uploaded lists safely and strictly (issue 13; R-BJ-1, R-BJ-2): hostile workbooks,
+control characters, encodings, duplicate columns, long cells. Services only, no HTTP."""
+
+from __future__ import annotations
+
+import io
+import resource
+import time
+import tracemalloc
+import zipfile
+
+import pytest
+
+from admin_app.services import workbooks
+from admin_app.services.customer_lists import parse_list, read_list, read_table
+from admin_app.services.errors import InvalidInput, TooLarge
+
+HEADER = ("kenteken", "email", "achternaam")
+ROW = ("12-ABC-3", "jan@example.nl", "Jansen")
+MB = 1024 * 1024
+
+
+@pytest.fixture()
+def dutch(app):
+    with app.test_request_context():
+        yield
+
+
+def _inline(ref: str, text: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def _row(number: int, values) -> str:
+    cells = "".join(_inline(f"{chr(65 + i)}{number}", v) for i, v in enumerate(values))
+    return f'<row r="{number}">{cells}</row>'
+
+
+def workbook(
+    sheet_data: str,
+    *,
+    dimension: str = "A1",
+    shared: list[str] | None = None,
+    sheet_xml: bytes | None = None,
+) -> bytes:
+    """A minimal .xlsx built by hand, as a hostile sender would: the sheet is not named
+    sheet1.xml, so the reader must follow the workbook's relationships."""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    sheet = (
+        sheet_xml
+        or (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{ns}">'
+            f'<dimension ref="{dimension}"/><sheetData>{sheet_data}</sheetData></worksheet>'
+        ).encode()
+    )
+    rels = (
+        f'<Relationship Id="rId7" Type="{rel}/worksheet" Target="worksheets/klanten.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/worksheet" Target="/xl/worksheets/other.xml"/>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            "_rels/.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            f'relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{ns}" xmlns:r="{rel}"><sheets>'
+            '<sheet name="Klanten" sheetId="1" r:id="rId7"/>'
+            '<sheet name="Anders" sheetId="2" r:id="rId2"/></sheets></workbook>',
+        )
+        if shared is not None:
+            rels += f'<Relationship Id="rId9" Type="{rel}/sharedStrings" Target="strings.xml"/>'
+            items = "".join(f"<si><t>{s}</t></si>" for s in shared)
+            z.writestr("xl/strings.xml", f'<sst xmlns="{ns}">{items}</sst>')
+        z.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            f'relationships">{rels}</Relationships>',
+        )
+        z.writestr("xl/worksheets/klanten.xml", sheet)
+        z.writestr(
+            "xl/worksheets/other.xml",
+            f'<worksheet xmlns="{ns}"><sheetData>{_row(1, ["not", "this"])}</sheetData>'
+            "</worksheet>",
+        )
+    return out.getvalue()
+
+
+def bounded(call, *, seconds: float = 2.0, megabytes: int = 200):
+    """Run call(); assert it took under `seconds` and under `megabytes` more memory, both
+    Python's (tracemalloc) and the process's peak (native allocations, e.g. Rust's)."""
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    started = time.perf_counter()
+    tracemalloc.start()
+    try:
+        try:
+            outcome = call()
+        except Exception as error:  # noqa: BLE001 - the outcome is asserted by the caller
+            outcome = error
+        _, python_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    took = time.perf_counter() - started
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
+    assert took < seconds, f"took {took:.1f} s"
+    assert python_peak < megabytes * MB, f"Python peak {python_peak / MB:.0f} MB"
+    assert grown < megabytes * 1024, f"process peak grew {grown / 1024:.0f} MB"
+    return outcome
+
+
+# --- item 1: a workbook is bounded before it is read ----------------------------------------
+
+
+def test_issue13_xlsx_cell_at_XFD1048576_refused_without_allocating(dutch):
+    data = workbook(_row(1, HEADER) + _inline("XFD1048576", "x"), dimension="A1:XFD1048576")
+    assert len(data) < 2000
+    refused = bounded(lambda: read_list("lijst.xlsx", data))
+    assert isinstance(refused, TooLarge)
+    assert "1.048.576" in str(refused.message)
+
+
+def test_issue13_xlsx_cell_at_GR200000_refused_within_bounds(dutch):
+    data = workbook(_row(1, HEADER) + _row(2, ROW) + _inline("GR200000", "x"))
+    refused = bounded(lambda: read_list("lijst.xlsx", data))
+    assert isinstance(refused, TooLarge)
+    assert "GR" in str(refused.message) and "64" in str(refused.message)
+
+
+def test_issue13_xlsx_value_below_row_200001_refused_within_bounds(dutch):
+    data = workbook(_row(1, HEADER) + _row(2, ROW) + _inline("A200002", "x"))
+    refused = bounded(lambda: read_list("lijst.xlsx", data))
+    assert isinstance(refused, TooLarge) and "200.002" in str(refused.message)
+
+
+def test_issue13_xlsx_empty_cells_far_away_give_no_customers_like_an_empty_list(dutch):
+    header_only = workbook(_row(1, HEADER))
+    with pytest.raises(InvalidInput) as empty:
+        read_list("lijst.xlsx", header_only)
+    far = (
+        _row(1, HEADER)
+        + '<row r="2000"><c r="GJQ2000" s="3"/><c r="GJR2000" t="inlineStr"><is><t> </t>'
+        + '</is></c><c r="GJS2000" t="s"><v>0</v></c></row><row r="1048576" s="2"/>'
+        + '<c r="XFD1048576" s="1"/>'
+    )
+    outcome = bounded(lambda: read_list("lijst.xlsx", workbook(far, shared=[""])))
+    assert isinstance(outcome, InvalidInput) and not isinstance(outcome, TooLarge)
+    assert str(outcome.message) == str(empty.value.message)  # "… but no customers"
+
+
+def test_issue13_xlsx_only_value_at_GJQ2000_is_refused_not_an_empty_preview(dutch):
+    outcome = bounded(lambda: read_list("lijst.xlsx", workbook(_inline("GJQ2000", "x"))))
+    assert isinstance(outcome, TooLarge) and "GJQ" in str(outcome.message)
+
+
+def test_issue13_xlsx_first_sheet_found_through_the_relationships():
+    data = workbook(
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+        '<c r="C1" t="s"><v>2</v></c></row><row><c t="s"><v>3</v></c><c><v>5000</v></c>'
+        '<c r="D2" t="inlineStr"><is><r><t>Jan</t></r><r><t>sen_x000D_</t></r></is></c></row>',
+        shared=["kenteken", "email", "achternaam", "12-ABC-3"],
+    )
+    assert read_table("lijst.xlsx", data) == [
+        ["kenteken", "email", "achternaam"],
+        ["12-ABC-3", 5000.0, None, "Jansen\r"],
+    ]
+
+
+def test_issue13_xlsx_zip_bomb_refused_while_streaming(dutch):
+    """Sheet XML that inflates to over 200 MB: refused by its declared size at once, and
+    by counting while inflating when the declared size lies."""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    filler = b"<row/>" * (MB // 6)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        base = workbook("")
+        with zipfile.ZipFile(io.BytesIO(base)) as template:
+            for info in template.infolist():
+                if not info.filename.endswith("klanten.xml"):
+                    z.writestr(info, template.read(info))
+        with z.open("xl/worksheets/klanten.xml", "w", force_zip64=True) as sheet:
+            sheet.write(f'<worksheet xmlns="{ns}"><sheetData>'.encode())
+            for _ in range(201):
+                sheet.write(filler)
+            sheet.write(b"</sheetData></worksheet>")
+    bomb = out.getvalue()
+    assert len(bomb) < 2 * MB
+    refused = bounded(lambda: read_list("lijst.xlsx", bomb))
+    assert isinstance(refused, TooLarge) and "200 MB" in str(refused.message)
+
+    # The same bomb claiming to be small: inflating stops at the budget, not at the end.
+    lying = _lie_about_size(bomb, "xl/worksheets/klanten.xml", 1000)
+    outcome = bounded(lambda: read_list("lijst.xlsx", lying))
+    # zipfile stops at the claimed size and then finds the checksum wrong: unreadable
+    assert isinstance(outcome, InvalidInput) and "Excel" in str(outcome.message)
+
+
+def _lie_about_size(data: bytes, name: str, size: int) -> bytes:
+    """The zip with `name` claiming `size` bytes inflated, in its local header's zip64
+    field and in the central directory."""
+    member = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    lying = bytearray(data)
+    at = member.header_offset + 30 + len(member.filename)  # the local header's extra block
+    assert lying[at : at + 2] == b"\x01\x00"  # zip64
+    lying[at + 4 : at + 12] = size.to_bytes(8, "little")
+    entry = data.index(b"PK\x01\x02")
+    while not data[entry + 46 : entry + 46 + len(name)] == name.encode():
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    lying[entry + 24 : entry + 28] = size.to_bytes(4, "little")
+    assert zipfile.ZipFile(io.BytesIO(bytes(lying))).getinfo(name).file_size == size
+    return bytes(lying)
+
+
+def test_issue13_xlsx_budget_counts_what_is_inflated(monkeypatch, dutch):
+    data = workbook(_row(1, HEADER) + _row(2, ROW))
+    monkeypatch.setattr(workbooks, "MAX_XML_BYTES", 600)  # the parts together are larger
+    with pytest.raises(TooLarge):
+        read_list("lijst.xlsx", data)
+
+
+def test_issue13_xlsx_sample_reads_as_before():
+    rows = read_table("klantenlijst-voorbeeld.xlsx", _sample("klantenlijst-voorbeeld.xlsx"))
+    assert len(rows) == 41 and rows[0][:3] == ["kenteken", "email", "voornaam"]
+    assert len(parse_list("x.xlsx", _sample("klantenlijst-voorbeeld.xlsx"))) == 40
+
+
+def _sample(name: str) -> bytes:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[1] / "data" / name).read_bytes()
