@@ -230,3 +230,63 @@ def _sample(name: str) -> bytes:
     from pathlib import Path
 
     return (Path(__file__).resolve().parents[1] / "data" / name).read_bytes()
+
+
+# --- item 2: a NUL never reaches the database -------------------------------------------------
+
+
+def _with_nul_in_last_row(data: bytes) -> bytes:
+    body, last = data.rstrip(b"\r\n").rsplit(b"\r\n", 1)
+    return body + b"\r\n" + last[:-1] + b"\x00" + last[-1:] + b"\r\n"
+
+
+def test_issue13_nul_in_csv_cell_past_4kb_refused_and_nothing_stored(acting_as, world):
+    from sqlalchemy import func, select
+
+    from admin_app.models import BatchJob
+    from admin_app.services import batch_jobs
+    from admin_app.services.uow import unit_of_work
+
+    data = _with_nul_in_last_row(_sample("klantenlijst-voorbeeld.csv"))
+    assert data.index(b"\x00") > 4096
+    s = world.session
+    jobs = s.scalar(select(func.count()).select_from(BatchJob))
+    with acting_as("garage-devries") as acting:
+        with pytest.raises(InvalidInput) as refused:
+            with unit_of_work(s):
+                batch_jobs.upload_list(
+                    s,
+                    actor=acting.actor,
+                    filename="lijst.csv",
+                    data=data,
+                    send_to_customers=False,
+                )
+        assert "Rij 41 bevat een NUL-teken" in str(refused.value.message)
+    assert s.scalar(select(func.count()).select_from(BatchJob)) == jobs
+
+
+def test_issue13_nul_in_invoice_and_recall_files_refused(acting_as, world):
+    from admin_app.services import inspections, proposals
+    from admin_app.services.uow import unit_of_work
+
+    s = world.session
+    invoices = _with_nul_in_last_row(_sample("facturen-voorbeeld.csv"))
+    assert invoices.index(b"\x00") > 4096
+    with acting_as("garage-devries") as acting:
+        with pytest.raises(InvalidInput, match="NUL"):
+            with unit_of_work(s):
+                proposals.import_invoices(s, filename="f.csv", data=invoices, actor=acting.actor)
+    header, body = _sample("recalls-voorbeeld.csv").split(b"\r\n", 1)
+    recalls = _with_nul_in_last_row(header + b"\r\n" + body * 8)  # the same rows, past 4 KB
+    assert recalls.index(b"\x00") > 4096
+    with acting_as("admin") as acting:
+        with pytest.raises(InvalidInput, match="NUL"):
+            with unit_of_work(s):
+                inspections.import_recalls(s, filename="r.csv", data=recalls, actor=acting.actor)
+
+
+def test_issue13_nul_in_xlsx_cell_refused(dutch):
+    data = workbook(_row(1, HEADER) + _row(2, ROW) + _row(3, ("12-ABC-4", "a@b.nl", "A_x0000_")))
+    with pytest.raises(InvalidInput) as refused:
+        read_list("lijst.xlsx", data)
+    assert "Rij 3" in str(refused.value.message)
