@@ -290,3 +290,36 @@ def test_issue13_nul_in_xlsx_cell_refused(dutch):
     with pytest.raises(InvalidInput) as refused:
         read_list("lijst.xlsx", data)
     assert "Rij 3" in str(refused.value.message)
+
+
+# --- item 3: UTF-8 or Windows-1252, nothing garbled ------------------------------------------
+
+CSV_TEXT = "kenteken;email;achternaam;voornaam\r\n12-ABC-3;a@example.nl;{last};{first}\r\n"
+WRONG_ENCODING = "Sla de lijst op als CSV UTF-8 of Windows (ANSI)"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Excel's "CSV UTF-8" BOM, then Windows-1252 bytes: garbled to Nú�ez before
+        b"\xef\xbb\xbf" + CSV_TEXT.format(last="Núñez", first="José").encode("cp1252"),
+        # Shift-JIS with a full-width space (0x81, undefined in Windows-1252)
+        CSV_TEXT.format(last="山田", first="太郎　様").encode("shift_jis"),
+        # Shift-JIS katakana: no undefined byte, but read as Windows-1252 its letters are ƒ
+        CSV_TEXT.format(last="ヤマダ", first="タロウ").encode("shift_jis"),
+        # UTF-16 whose BOM promises more than the bytes hold
+        b"\xff\xfe" + "kenteken".encode("utf-16-le") + b"\x00",
+    ],
+    ids=["bom-then-cp1252", "shift-jis-fullwidth", "shift-jis-katakana", "utf16-broken"],
+)
+def test_issue13_encodings_bom_cp1252_and_shift_jis_refused_not_garbled(dutch, data):
+    with pytest.raises(InvalidInput) as refused:
+        read_table("lijst.csv", data)
+    assert WRONG_ENCODING in str(refused.value.message)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-8", "utf-8-sig"])
+def test_issue13_encodings_dutch_windows_and_utf8_lists_still_read(encoding):
+    text = CSV_TEXT.format(last="Núñez – ’s-Hertogenbosch €", first="Zoë Šimon Žofie")
+    rows = read_table("lijst.csv", text.encode(encoding))
+    assert rows[1][2:] == ["Núñez – ’s-Hertogenbosch €", "Zoë Šimon Žofie"]
