@@ -245,12 +245,9 @@ def _trim(rows: list[list]) -> list[list]:
 
 
 def map_header(header: list) -> dict[int, str]:
-    """Column index → our field, by header name; InvalidInput names missing columns."""
-    mapping = {}
-    for index, name in enumerate(header):
-        column = ALIASES.get(_key(name))
-        if column and column not in mapping.values():
-            mapping[index] = column
+    """Column index → our field, by header name; InvalidInput names missing columns and
+    columns that say the same thing twice."""
+    mapping = match_columns(header, ALIASES)
     missing = [c for c in REQUIRED if c not in mapping.values()]
     if missing:
         names = ", ".join(HEADERS[c][0] for c in missing)
@@ -259,6 +256,33 @@ def map_header(header: list) -> dict[int, str]:
                 "The list misses the column(s) %(names)s. The first row must hold the column "
                 "names; download the template to see them.",
                 names=names,
+            ),
+            field="file",
+        )
+    return mapping
+
+
+def match_columns(header: list, aliases: dict[str, str]) -> dict[int, str]:
+    """Column index → field for the header cells whose name (compared by `_key`) is in
+    ``aliases``; other columns are ignored.
+
+    Raises InvalidInput naming the columns when two of them mean one field — the same name
+    twice, or two names of it (`kenteken` and `plate`): which of the two would count is a
+    guess, and a wrong guess mails the passport to the wrong address (issue 13).
+    """
+    mapping: dict[int, str] = {}
+    seen: dict[str, list[str]] = {}
+    for index, name in enumerate(header):
+        column = aliases.get(_key(name))
+        if column:
+            mapping[index] = column
+            seen.setdefault(column, []).append(str(name).strip())
+    twice = [names for names in seen.values() if len(names) > 1]
+    if twice:
+        raise InvalidInput(
+            _l(
+                "The columns %(names)s hold the same thing; keep one of them.",
+                names="; ".join(", ".join(f"'{name}'" for name in names) for names in twice),
             ),
             field="file",
         )

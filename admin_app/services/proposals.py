@@ -179,14 +179,14 @@ class InvoiceImport:
 def import_invoices(session: Session, *, filename: str, data: bytes, actor: Actor) -> InvoiceImport:
     """An invoice export (CSV or XLSX, read like customer lists). Valid rows are stored,
     refused rows are reported with their sheet row number and reason."""
-    from admin_app.services.customer_lists import _key, read_table
+    from admin_app.services.customer_lists import _key, match_columns, read_table
 
     garage_id = _garage_of(actor)
     table = read_table(filename, data)
     if not table:
         raise InvalidInput(_l("The file is empty."), field="file")
     aliases = {_key(name): column for column, names in INVOICE_HEADERS.items() for name in names}
-    mapping = {i: aliases[_key(cell)] for i, cell in enumerate(table[0]) if _key(cell) in aliases}
+    mapping = match_columns(table[0], aliases)
     missing = [c for c in INVOICE_HEADERS if c not in mapping.values() and c != "customer_number"]
     if missing:
         raise InvalidInput(

@@ -323,3 +323,43 @@ def test_issue13_encodings_dutch_windows_and_utf8_lists_still_read(encoding):
     text = CSV_TEXT.format(last="Núñez – ’s-Hertogenbosch €", first="Zoë Šimon Žofie")
     rows = read_table("lijst.csv", text.encode(encoding))
     assert rows[1][2:] == ["Núñez – ’s-Hertogenbosch €", "Zoë Šimon Žofie"]
+
+
+# --- item 4: one column per field --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header, named",
+    [
+        ("kenteken;email;achternaam;Plate", "'kenteken', 'Plate'"),
+        ("kenteken;email;achternaam;E-mail", "'email', 'E-mail'"),
+        ("kenteken;email;achternaam;email", "'email', 'email'"),
+        ("kenteken;email;achternaam;Last name;plaats;city", "'achternaam', 'Last name'; "),
+    ],
+)
+def test_issue13_duplicate_columns_refused_naming_them(dutch, header, named):
+    data = f"{header}\r\n12-ABC-3;a@example.nl;Jansen;b@example.nl;Utrecht;Zeist\r\n"
+    with pytest.raises(InvalidInput) as refused:
+        read_list("lijst.csv", data.encode())
+    message = str(refused.value.message)
+    assert message.startswith("De kolommen ") and named in message, message
+
+
+def test_issue13_duplicate_columns_refused_in_invoice_and_recall_files(acting_as, world):
+    from admin_app.services import inspections, proposals
+    from admin_app.services.uow import unit_of_work
+
+    s = world.session
+    invoices = b"factuurdatum;kenteken;plate;bedrag;soort\r\n1-1-2025;7ZTK17;8ZTK17;1;apk\r\n"
+    with acting_as("garage-devries") as acting:
+        with pytest.raises(InvalidInput, match="'kenteken', 'plate'"):
+            with unit_of_work(s):
+                proposals.import_invoices(s, filename="f.csv", data=invoices, actor=acting.actor)
+    recalls = (
+        b"kenteken,referentiecode_rdw,code_status,omschrijving_defect,Code status\r\n"
+        b"7ZTK17,RDW2024000,P,Stuurkogel,O\r\n"
+    )
+    with acting_as("admin") as acting:
+        with pytest.raises(InvalidInput, match="'code_status', 'Code status'"):
+            with unit_of_work(s):
+                inspections.import_recalls(s, filename="r.csv", data=recalls, actor=acting.actor)
