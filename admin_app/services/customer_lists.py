@@ -19,7 +19,7 @@ from itertools import islice
 
 from flask_babel import lazy_gettext as _l
 
-from admin_app.models import Customer, Passport
+from admin_app.models import BatchRow, Customer, Passport
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services.emails import valid_email
 from admin_app.services.errors import InvalidInput, TooLarge
@@ -48,10 +48,15 @@ HEADERS = {
 REQUIRED = ("plate", "email", "last_name")
 TEXT_COLUMNS = tuple(c for c in HEADERS if c not in ("plate", "email", "apk_expiry"))
 # What the database holds: a longer cell is refused with its row, not at the nightly run.
+# Plate and e-mail: the batch_row columns that keep a refused row; a date is 10 characters.
 MAX_LENGTH = {
     **{name: Customer.__table__.c[name].type.length for name in CONTACT_FIELDS},
     **{name: Passport.__table__.c[name].type.length for name in ("brand", "model")},
+    "plate": BatchRow.__table__.c.plate.type.length,
+    "email": BatchRow.__table__.c.email.type.length,
+    "apk_expiry": 40,
 }
+MAX_REASON = BatchRow.__table__.c.reason.type.length
 
 
 def _key(header: str) -> str:
@@ -207,6 +212,10 @@ def _csv_source(data: bytes):
     has_nul = "\x00" in text  # past the first 4 KB (issue 13)
 
     def rows():
+        # csv's own limit (128 KiB a field) made one long cell look like an unclosed quote
+        # and refused the whole file; the file's 20 MB bounds a field, and a long cell is
+        # refused with its row (check_row). Process-wide, but only ever raised (issue 13).
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
         # newline="" keeps quoted line breaks and accepts CRLF, LF and bare CR line ends.
         reader = csv.reader(
             io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True
@@ -367,29 +376,37 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
     if not any(values.values()):
         return None
     row = ListRow(row_number)
+    reasons = []
+    # A cell longer than its column refuses the row and is kept cut short: the refused row
+    # still fits batch_row, and its reason does not repeat 200 KB (issue 13).
+    too_long = set()
+    for column, value in values.items():
+        if len(value) > MAX_LENGTH[column]:
+            reasons.append(
+                _l(
+                    "'%(column)s' is longer than %(length)s characters.",
+                    column=HEADERS[column][0],
+                    length=MAX_LENGTH[column],
+                )
+            )
+            values[column] = value[: MAX_LENGTH[column]]
+            too_long.add(column)
     plate = normalize_plate(values.get("plate"))
     row.values["plate"] = plate
     email = (values.get("email") or "").strip()
     row.values["email"] = email
-    reasons = []
     for column in TEXT_COLUMNS:
         if values.get(column):
             row.values[column] = values[column]
-            if len(values[column]) > MAX_LENGTH[column]:
-                reasons.append(
-                    _l(
-                        "'%(column)s' is longer than %(length)s characters.",
-                        column=HEADERS[column][0],
-                        length=MAX_LENGTH[column],
-                    )
-                )
     if not plate:
         reasons.append(_l("Plate missing."))
+    elif "plate" in too_long:
+        pass
     elif len(plate) != 6 or side_code(plate) is None:
         reasons.append(_l("'%(plate)s' is not a Dutch licence plate.", plate=values.get("plate")))
     if not email:
         reasons.append(_l("E-mail missing."))
-    else:
+    elif "email" not in too_long:
         normalized = valid_email(email)
         if normalized is None:
             reasons.append(_l("'%(email)s' is not a valid e-mail address.", email=email))
@@ -398,7 +415,7 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
     if not values.get("last_name"):
         reasons.append(_l("Last name missing."))
     apk = raw.get("apk_expiry")
-    if apk not in (None, ""):
+    if apk not in (None, "") and "apk_expiry" not in too_long:
         parsed = parse_date(apk)
         if parsed is None:
             reasons.append(
@@ -410,7 +427,9 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
         else:
             row.values["apk_expiry"] = parsed
     if reasons:
-        row.reason = " ".join(str(r) for r in reasons)
+        reason = " ".join(str(r) for r in reasons)
+        # batch_row.reason's length; only a row with many overlong cells comes near it
+        row.reason = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
     return row
 
 

@@ -143,13 +143,16 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
         plate = normalize_plate(cell["kenteken"])
         status = cell["code_status"].upper()
         reference = cell["referentiecode_rdw"]
-        if not plate or not reference or status not in ("O", "P"):
+        # Longer than their columns (16, 40) is no plate or RDW reference: refused, not
+        # cut short (two references alike in their first 40 characters would merge).
+        too_long = len(plate) > 16 or len(reference) > 40
+        if not plate or not reference or status not in ("O", "P") or too_long:
             if any(cell.values()):
                 counts["refused"] += 1
             continue
         recall = existing.get((plate, reference))
         if recall is None:
-            recall = Recall(plate=plate, reference=reference[:40], status=status)
+            recall = Recall(plate=plate, reference=reference, status=status)
             recall.description = cell["omschrijving_defect"]
             session.add(recall)
             existing[(plate, reference)] = recall

@@ -130,6 +130,7 @@ INVOICE_HEADERS = {
     "kind": ("soort", "kind", "type"),
 }
 MAX_INVOICE_CENTS = 100_000_000  # € 1.000.000,00
+MAX_INVOICE_CELL = Invoice.__table__.c.customer_number.type.length
 
 
 def parse_amount(text) -> int:
@@ -200,6 +201,17 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
     for offset, cells in enumerate(table[1:]):
         raw = {column: cells[i] if i < len(cells) else None for i, column in mapping.items()}
         if not any(value not in (None, "") for value in raw.values()):
+            continue
+        # Every invoice cell is short (the customer number, 40, is the longest): a longer
+        # one is refused with its row, and its text is not repeated in the reason (issue 13).
+        long = next((c for c, v in raw.items() if len(str(v or "")) > MAX_INVOICE_CELL), None)
+        if long:
+            reason = _l(
+                "'%(column)s' is longer than %(length)s characters.",
+                column=INVOICE_HEADERS[long][0],
+                length=MAX_INVOICE_CELL,
+            )
+            refused.append((offset + 2, str(reason)))
             continue
         try:
             rows.append({**_invoice_values(raw), "garage_id": garage_id, "created_at": utcnow()})

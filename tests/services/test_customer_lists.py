@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from admin_app.services import workbooks
+from admin_app.services import customer_lists, workbooks
 from admin_app.services.customer_lists import parse_list, read_list, read_table
 from admin_app.services.errors import InvalidInput, TooLarge
 
@@ -363,3 +363,91 @@ def test_issue13_duplicate_columns_refused_in_invoice_and_recall_files(acting_as
         with pytest.raises(InvalidInput, match="'code_status', 'Code status'"):
             with unit_of_work(s):
                 inspections.import_recalls(s, filename="r.csv", data=recalls, actor=acting.actor)
+
+
+# --- item 5: a long cell refuses its row, not the file ---------------------------------------
+
+
+def test_issue13_long_cell_200kb_refused_per_row_rest_read(dutch):
+    long = "x" * 200_000
+    data = (
+        "kenteken;email;achternaam;plaats\r\n"
+        "12-ABC-3;a@example.nl;Jansen;Utrecht\r\n"
+        f'13-ABC-3;b@example.nl;Jansen;"{long}"\r\n'
+        f"14-ABC-3;{long}@example.nl;Jansen;Zeist\r\n"
+        f"{long};c@example.nl;{long};Zeist\r\n"
+        "15-ABC-3;d@example.nl;Pietersen;Breda\r\n"
+    ).encode()
+    rows = bounded(lambda: parse_list("lijst.csv", data))
+    assert [r.row_number for r in rows] == [2, 3, 4, 5, 6]
+    assert [r.reason is None for r in rows] == [True, False, False, False, True]
+    assert "'plaats' is langer dan 100 tekens" in rows[1].reason
+    assert "'email' is langer dan 320 tekens" in rows[2].reason
+    assert "'kenteken' is langer dan 16 tekens" in rows[3].reason
+    assert "'achternaam' is langer dan" in rows[3].reason
+    for row in rows[1:4]:
+        assert len(row.reason) <= customer_lists.MAX_REASON
+        assert len(row.plate) <= 16 and len(row.email) <= 320
+        assert all(len(str(v)) <= 320 for v in row.values.values())
+
+
+def test_issue13_long_cell_rows_are_stored_refused_and_the_rest_previewed(acting_as, world):
+    """On PostgreSQL too: a refused row keeps plate and e-mail within batch_row's columns."""
+    from sqlalchemy import select
+
+    from admin_app.models import BatchRow
+    from admin_app.services import batch_jobs
+    from admin_app.services.uow import unit_of_work
+
+    data = (
+        "kenteken;email;achternaam;plaats\r\n"
+        "12-ABC-3;a@example.nl;Jansen;Utrecht\r\n"
+        f"13-ABC-3;{'b' * 200_000}@example.nl;Jansen;Zeist\r\n"
+        "ABCDEFGHIJKLMNOPQRSTU;c@example.nl;Jansen;Zeist\r\n"
+        "15-ABC-3;d@example.nl;Pietersen;Breda\r\n"
+    ).encode()
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        with unit_of_work(s):
+            job = batch_jobs.upload_list(
+                s, actor=acting.actor, filename="lijst.csv", data=data, send_to_customers=False
+            )
+        assert job.counts["create"] == 2 and job.counts["refused"] == 2
+        refused = s.scalars(
+            select(BatchRow)
+            .where(BatchRow.batch_job_id == job.id, BatchRow.plan == "refused")
+            .order_by(BatchRow.row_number)
+        ).all()
+        assert [r.row_number for r in refused] == [3, 4]
+        assert "320" in refused[0].reason and "16" in refused[1].reason
+
+
+def test_issue13_long_cell_in_invoice_and_recall_files_refuses_the_row(acting_as, world):
+    from admin_app.services import inspections, proposals
+    from admin_app.services.uow import unit_of_work
+
+    s = world.session
+    invoices = (
+        "factuurdatum;kenteken;klantnummer;bedrag;soort\r\n"
+        f"13-01-2025;7ZTK17;{'1' * 200_000};199,78;reparatie\r\n"
+        "13-01-2025;7ZTK17;100001;199,78;reparatie\r\n"
+    ).encode()
+    with acting_as("garage-devries") as acting:
+        with unit_of_work(s):
+            result = proposals.import_invoices(
+                s, filename="f.csv", data=invoices, actor=acting.actor
+            )
+    assert result.created == 1
+    assert result.refused == [(2, "'klantnummer' is langer dan 40 tekens.")]
+    recalls = (
+        "kenteken,referentiecode_rdw,code_status,omschrijving_defect\r\n"
+        f"{'A' * 200_000},RDW2024000,P,Stuurkogel\r\n"
+        f"7ZTK17,RDW{'9' * 50},O,Stuurkogel\r\n"
+        "7ZTK17,RDW2024000,O,Stuurkogel\r\n"
+    ).encode()
+    with acting_as("admin") as acting:
+        with unit_of_work(s):
+            counts = inspections.import_recalls(
+                s, filename="r.csv", data=recalls, actor=acting.actor
+            )
+    assert counts["refused"] == 2 and counts["created"] + counts["unchanged"] == 1
