@@ -33,7 +33,6 @@ MAX_XML_BYTES = 200 * 1024 * 1024
 CHUNK = 64 * 1024
 
 _MAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
-_CELL_REF = re.compile(r"([A-Z]{1,3})(\d{1,7})")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # Excel's built-in number formats that show a date or time (ECMA-376 §18.8.30).
 _DATE_FORMAT_IDS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
@@ -300,14 +299,25 @@ def _local(name: str) -> str:
 
 
 def _position(ref: str) -> tuple[int, int]:
-    """'B12' → (12, 2), both counted from 1."""
-    match = _CELL_REF.fullmatch(ref.upper())
-    if match is None:
-        raise ValueError(ref)
+    """'B12' → (12, 2), both counted from 1; ValueError for anything else."""
+    letters = ref.rstrip("0123456789")
+    column = _COLUMNS.get(letters)
+    if column is None:
+        column = _column_number(letters)
+    return int(ref[len(letters) :]), column
+
+
+_COLUMNS: dict[str, int] = {}  # at most 18,278 spellings (A … ZZZ)
+
+
+def _column_number(letters: str) -> int:
+    if not 1 <= len(letters) <= 3 or not letters.isascii() or not letters.isupper():
+        raise ValueError(letters)
     column = 0
-    for letter in match.group(1):
+    for letter in letters:
         column = column * 26 + ord(letter) - 64
-    return int(match.group(2)), column
+    _COLUMNS[letters] = column
+    return column
 
 
 def column_letters(column: int) -> str:
@@ -345,6 +355,9 @@ def _place(rows: list[list], row: int, column: int, value) -> None:
     if len(rows) < row:
         rows.extend([] for _ in range(row - len(rows)))
     line = rows[row - 1]
+    if len(line) == column - 1:
+        line.append(value)  # the usual case: the next cell of the row
+        return
     if len(line) < column:
         line.extend([None] * (column - len(line)))
     line[column - 1] = value
