@@ -451,3 +451,24 @@ def test_issue13_long_cell_in_invoice_and_recall_files_refuses_the_row(acting_as
                 s, filename="r.csv", data=recalls, actor=acting.actor
             )
     assert counts["refused"] == 2 and counts["created"] + counts["unchanged"] == 1
+
+
+def test_issue13_xlsx_with_a_dtd_or_countless_parts_is_refused(dutch):
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
+        b'"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    with pytest.raises(InvalidInput, match="Excel"):
+        read_list("lijst.xlsx", workbook("", sheet_xml=laughs))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        with zipfile.ZipFile(io.BytesIO(workbook(_row(1, HEADER) + _row(2, ROW)))) as template:
+            for info in template.infolist():
+                z.writestr(info, template.read(info))
+        for number in range(20_000):
+            z.writestr(zipfile.ZipInfo(str(number)), b"")
+    outcome = bounded(lambda: read_list("lijst.xlsx", out.getvalue()), megabytes=50)
+    assert isinstance(outcome, InvalidInput) and "Excel" in str(outcome.message)
