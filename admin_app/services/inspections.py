@@ -118,21 +118,22 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
     """The platform-wide recall file (Admin): upsert by (plate, reference); O open, P
     repaired. Returns counts; a file without the columns is refused whole."""
     from admin_app.services.audit import record_bulk
-    from admin_app.services.customer_lists import read_table
+    from admin_app.services.customer_lists import _key, match_columns, read_table
 
     if not actor.has("Admin"):
         raise Forbidden(_l("Only an administrator imports recall data."))
     table = read_table(filename, data)
     if not table:
         raise InvalidInput(_l("The file is empty."), field="file")
-    header = [str(cell or "").strip().lower() for cell in table[0]]
-    missing = [name for name in RECALL_COLUMNS if name not in header]
+    # A column twice would make which value counts a guess: refused, naming it (issue 13).
+    aliases = {_key(name): name for name in RECALL_COLUMNS}
+    at = {name: i for i, name in match_columns(table[0], aliases).items()}
+    missing = [name for name in RECALL_COLUMNS if name not in at]
     if missing:
         raise InvalidInput(
             _l("The recall file lacks the column(s): %(columns)s.", columns=", ".join(missing)),
             field="file",
         )
-    at = {name: header.index(name) for name in RECALL_COLUMNS}
     existing = {
         (recall.plate, recall.reference): recall for recall in session.scalars(select(Recall))
     }
@@ -145,13 +146,16 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
         plate = normalize_plate(cell["kenteken"])
         status = cell["code_status"].upper()
         reference = cell["referentiecode_rdw"]
-        if not plate or not reference or status not in ("O", "P"):
+        # Longer than their columns (16, 40) is no plate or RDW reference: refused, not
+        # cut short (two references alike in their first 40 characters would merge).
+        too_long = len(plate) > 16 or len(reference) > 40
+        if not plate or not reference or status not in ("O", "P") or too_long:
             if any(cell.values()):
                 counts["refused"] += 1
             continue
         recall = existing.get((plate, reference))
         if recall is None:
-            recall = Recall(plate=plate, reference=reference[:40], status=status)
+            recall = Recall(plate=plate, reference=reference, status=status)
             recall.description = cell["omschrijving_defect"]
             session.add(recall)
             existing[(plate, reference)] = recall

@@ -133,6 +133,7 @@ INVOICE_HEADERS = {
     "kind": ("soort", "kind", "type"),
 }
 MAX_INVOICE_CENTS = 100_000_000  # € 1.000.000,00
+MAX_INVOICE_CELL = Invoice.__table__.c.customer_number.type.length
 
 
 def parse_amount(text) -> int:
@@ -182,14 +183,14 @@ class InvoiceImport:
 def import_invoices(session: Session, *, filename: str, data: bytes, actor: Actor) -> InvoiceImport:
     """An invoice export (CSV or XLSX, read like customer lists). Valid rows are stored,
     refused rows are reported with their sheet row number and reason."""
-    from admin_app.services.customer_lists import _key, read_table
+    from admin_app.services.customer_lists import _key, match_columns, read_table
 
     garage_id = _garage_of(actor)
     table = read_table(filename, data)
     if not table:
         raise InvalidInput(_l("The file is empty."), field="file")
     aliases = {_key(name): column for column, names in INVOICE_HEADERS.items() for name in names}
-    mapping = {i: aliases[_key(cell)] for i, cell in enumerate(table[0]) if _key(cell) in aliases}
+    mapping = match_columns(table[0], aliases)
     missing = [c for c in INVOICE_HEADERS if c not in mapping.values() and c != "customer_number"]
     if missing:
         raise InvalidInput(
@@ -203,6 +204,17 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
     for offset, cells in enumerate(table[1:]):
         raw = {column: cells[i] if i < len(cells) else None for i, column in mapping.items()}
         if not any(value not in (None, "") for value in raw.values()):
+            continue
+        # Every invoice cell is short (the customer number, 40, is the longest): a longer
+        # one is refused with its row, and its text is not repeated in the reason (issue 13).
+        long = next((c for c, v in raw.items() if len(str(v or "")) > MAX_INVOICE_CELL), None)
+        if long:
+            reason = _l(
+                "'%(column)s' is longer than %(length)s characters.",
+                column=INVOICE_HEADERS[long][0],
+                length=MAX_INVOICE_CELL,
+            )
+            refused.append((offset + 2, str(reason)))
             continue
         try:
             rows.append({**_invoice_values(raw), "garage_id": garage_id, "created_at": utcnow()})

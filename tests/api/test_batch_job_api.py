@@ -89,3 +89,16 @@ def test_other_garages_job_is_404(world, api_client):
     ):
         assert jansen.get(path).status_code == 404
     assert jansen.post(f"/api/v1/batch_job/{job}/confirm").status_code == 404
+
+
+def test_issue13_r_x_4_hostile_uploads_answer_413_or_422_and_store_nothing(world, api_client):
+    from tests.services.test_customer_lists import HEADER, _inline, _row, workbook
+
+    api = api_client("garage-devries")
+    far = upload(api, "x.xlsx", workbook(_row(1, HEADER) + _inline("XFD1048576", "x")))
+    assert far.status_code == 413 and "file" in far.get_json()["errors"]
+    nul = upload(api, "x.csv", b"kenteken;email;achternaam\r\n12-ABC-3;a@b.nl;A\x00\r\n")
+    assert nul.status_code == 422  # in the first 4 KB: "not a text file"
+    twice = upload(api, "x.csv", b"kenteken;email;achternaam;plate\r\n12-ABC-3;a@b.nl;A;B\r\n")
+    assert twice.status_code == 422 and "'plate'" in twice.get_json()["message"]
+    assert api.get("/api/v1/batch_job/").get_json()["count"] == 0
