@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
+from admin_app.services.bulk import is_postgresql
 from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
@@ -119,6 +120,57 @@ def get_passport(session: Session, passport_id: int) -> Passport:
     if passport is None:
         raise NotFound(_l("Not found."))
     return passport
+
+
+def lock_passport(session: Session, passport_id, *, across_tenants: bool = False) -> Passport:
+    """The passport, locked until the transaction ends and read afresh (issue 13, R-TR-5).
+
+    Every rule that changes a passport's state — or its transfers, fleet link or owner —
+    calls this first and only then checks the state it depends on: of five requests at
+    once one changes the passport and the other four find the changed state (409), instead
+    of all five passing their checks on the state they read before any of them wrote.
+    NotFound outside the caller's scope; ``across_tenants`` for a caller authorized
+    otherwise (a mailed link, a job).
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on the passport row; a second locker waits for the
+    first to commit and then reads the committed row (READ COMMITTED). SQLite has no row
+    locks and one writer per database: a no-op UPDATE of the row takes the database's write
+    lock at once (as BEGIN IMMEDIATE would), and it is the transaction's first write, so no
+    read transaction has to be upgraded (which SQLite refuses while another writer waits).
+    The next locker's UPDATE waits in SQLite's busy timeout until the first commits.
+    Either way the row count says whether the scope holds the passport, and the passport is
+    loaded after the lock with ``populate_existing``: values read before are replaced.
+    """
+    try:
+        ident = int(passport_id)
+    except (TypeError, ValueError):
+        raise NotFound(_l("Not found.")) from None
+    options = {ALL_TENANTS: True} if across_tenants else {}
+    if is_postgresql(session):
+        held = session.scalar(
+            select(Passport.id)
+            .where(Passport.id == ident)
+            .with_for_update()
+            .execution_options(**options)
+        )
+    else:
+        held = session.execute(
+            update(Passport)
+            .where(Passport.id == ident)
+            .values(state=Passport.state)
+            .execution_options(synchronize_session=False, **options)
+        ).rowcount
+    if not held:
+        raise NotFound(_l("Not found."))
+    return (
+        session.scalars(
+            select(Passport)
+            .where(Passport.id == ident)
+            .execution_options(populate_existing=True, **options)
+        )
+        .unique()
+        .one()
+    )
 
 
 def live_passport_with_plate(session: Session, plate: str) -> Passport | None:
@@ -604,7 +656,7 @@ def _customer_fields(customer: Customer) -> dict:
 
 def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Passport:
     """Scrapped, exported or a wrong entry: the plate is free again."""
-    passport = get_passport(session, passport_id)
+    passport = lock_passport(session, passport_id)
     if not actor.has("Garage", "Admin"):
         raise Forbidden(_l("You may not do this."))
     if passport.state == PassportState.archived.value:

@@ -1,0 +1,111 @@
+"""Issue 13 (R-TR-5): five requests at once change a passport once; the other four get 409.
+
+Real threads against the real app and database: each request has its own test client and
+so its own request and app context, its own session and its own database connection (five
+connections on PostgreSQL, five writers on one SQLite file). Every thread pauses 0.3 s
+before its first write (``slow_first_write``): without a lock all five would pass their
+checks on the state they read before anyone wrote — the race made certain instead of
+likely; with the lock the pause is spent holding it, and the others wait.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from admin_app.models import AuditLog, Passport
+
+PARALLEL = 5
+
+
+@pytest.fixture()
+def slow_first_write():
+    """Each request thread waits before its first flush, the main thread never."""
+    paused = threading.local()
+
+    def pause(session, flush_context, instances):
+        if threading.current_thread() is threading.main_thread() or getattr(paused, "done", 0):
+            return
+        paused.done = 1
+        time.sleep(0.3)
+
+    event.listen(Session, "before_flush", pause)
+    yield
+    event.remove(Session, "before_flush", pause)
+
+
+@pytest.fixture()
+def at_once(app, api_client, slow_first_write):
+    """``at_once(username, method, path, json=...)``: five identical API requests started
+    together; their responses, sorted by status."""
+
+    def run(username: str, method: str, path: str, json=None) -> list:
+        headers = {"Authorization": api_client(username).environ_base["HTTP_AUTHORIZATION"]}
+        start = threading.Barrier(PARALLEL)
+        answers: list = [None] * PARALLEL
+
+        def one(index: int) -> None:
+            client = app.test_client()
+            try:
+                start.wait()
+                answers[index] = client.open(path, method=method, json=json, headers=headers)
+            except BaseException as error:  # noqa: BLE001 - shown by the test below
+                answers[index] = error
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(PARALLEL)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return sorted(answers, key=lambda response: response.status_code)
+
+    return run
+
+
+def statuses(answers) -> list[int]:
+    return [answer.status_code for answer in answers]
+
+
+def refusals(answers) -> set[str]:
+    """The messages of the 409s, each in the contract's shape."""
+    bodies = [answer.get_json() for answer in answers if answer.status_code == 409]
+    assert all(set(body) == {"message", "errors"} for body in bodies), bodies
+    return {body["message"] for body in bodies}
+
+
+def state_changes(world, passport_id: int) -> int:
+    """Audit rows that changed the passport's state (R-SEC-2 writes one per change)."""
+    world.session.expire_all()
+    rows = world.session.scalars(
+        select(AuditLog).where(
+            AuditLog.table_name == "passport",
+            AuditLog.record_id == passport_id,
+            AuditLog.action == "update",
+        )
+    ).all()
+    return sum(1 for row in rows if "state" in (row.changes or {}))
+
+
+def jansen(world, **filters) -> Passport:
+    garage = world.garage("Autobedrijf Jansen")
+    return world.passports(garage_id=garage.id, **filters)[0]
+
+
+def count(world, statement) -> int:
+    world.session.expire_all()
+    return world.session.scalar(select(func.count()).select_from(statement.subquery()))
+
+
+def test_issue13_five_parallel_archives_one_change_four_409(world, at_once):
+    car = jansen(world, state="sent", fleet_account_id=None)
+    answers = at_once("garage-jansen", "POST", f"/api/v1/passport/{car.id}/archive")
+    assert statuses(answers) == [200, 409, 409, 409, 409]
+    assert refusals(answers) == {"Dit AutoPaspoort is al gearchiveerd."}
+    assert state_changes(world, car.id) == 1
