@@ -162,6 +162,13 @@ def lock_passport(session: Session, passport_id, *, across_tenants: bool = False
         ).rowcount
     if not held:
         raise NotFound(_l("Not found."))
+    if session.identity_map.get(session.identity_key(Passport, ident)) is not None:
+        # Loaded before in this session: its values are refreshed, and the lock has just
+        # shown the scope holds the row, so the read may skip the scope — which keeps the
+        # loader criteria the object was first loaded with (populate_existing under this
+        # scope would replace them, and a later refresh would then look for a row that
+        # has left the scope, e.g. a car that left its fleet).
+        options = {ALL_TENANTS: True}
     return (
         session.scalars(
             select(Passport)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from admin_app.models import AuditLog, Passport
+from admin_app.models import AuditLog, Customer, OutboxMessage, Passport, Transfer
 
 PARALLEL = 5
 
@@ -109,3 +109,33 @@ def test_issue13_five_parallel_archives_one_change_four_409(world, at_once):
     assert statuses(answers) == [200, 409, 409, 409, 409]
     assert refusals(answers) == {"Dit AutoPaspoort is al gearchiveerd."}
     assert state_changes(world, car.id) == 1
+
+
+BUYER = {"email": "koper@example.nl", "first_name": "Kees", "last_name": "Koper"}
+
+
+def test_issue13_five_parallel_transfers_one_change_four_409(world, at_once):
+    """R-TR-5 without Idempotency-Key: one transfer, one new customer, one mail."""
+    car = jansen(world, stock_car=True)
+    answers = at_once("garage-jansen", "POST", f"/api/v1/passport/{car.id}/transfer", json=BUYER)
+    assert statuses(answers) == [200, 409, 409, 409, 409]
+    assert refusals(answers) == {"Deze auto is al overgedragen aan koper@example.nl."}
+    assert count(world, select(Transfer).where(Transfer.passport_id == car.id)) == 1
+    assert count(world, select(Customer).where(Customer.email == BUYER["email"])) == 1
+    assert count(world, select(OutboxMessage).where(OutboxMessage.recipient == BUYER["email"])) == 1
+    assert state_changes(world, car.id) == 1
+
+
+def test_issue13_five_parallel_cancels_of_a_transfer_one_change_four_409(
+    world, api_client, at_once
+):
+    car = jansen(world, stock_car=True)
+    started = api_client("garage-jansen").post(
+        f"/api/v1/passport/{car.id}/transfer", json={**BUYER, "email": "eigenaar@example.nl"}
+    )
+    assert started.get_json()["result"]["state"] == "pending", started.get_json()
+    transfer_id = started.get_json()["id"]
+    answers = at_once("garage-jansen", "POST", f"/api/v1/transfer/{transfer_id}/cancel")
+    assert statuses(answers) == [200, 409, 409, 409, 409]
+    assert refusals(answers) == {"Alleen een overdracht die nog wacht kan worden geannuleerd."}
+    assert state_changes(world, car.id) == 2  # to transfer_pending and back
