@@ -16,7 +16,15 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin_app.models import ConsoleUser, Customer, FleetAccount, Garage, Passport, Transfer
+from admin_app.models import (
+    ConsoleUser,
+    Customer,
+    FleetAccount,
+    Garage,
+    OutboxMessage,
+    Passport,
+    Transfer,
+)
 from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
@@ -378,13 +386,46 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
 
 
 def send_passport(session: Session, passport_id: int, *, actor: Actor, base_url: str) -> Passport:
-    """Mail the owner an activation link (single use, 7 days); resending voids the last."""
-    passport = get_passport(session, passport_id)
+    """Mail the owner an activation link (single use, 7 days); resending voids the last.
+
+    A resend within a minute of a send to the same address is refused (409): the send is
+    one change, made once, whether it is clicked twice, retried or sent five times at once.
+    """
+    passport = lock_passport(session, passport_id)
     if not actor.has("Garage", "Support", "Admin"):
         raise Forbidden(_l("You may not do this."))
     if passport.state not in (PassportState.created.value, PassportState.sent.value):
         raise Conflict(_l("Only a passport that is not activated yet can be sent."))
+    if passport.state == PassportState.sent.value and _just_sent(session, passport):
+        raise Conflict(
+            _l(
+                "This passport was sent to %(email)s a moment ago; the mail is on its way. "
+                "Send it again after a minute if it does not arrive.",
+                email=passport.owner.email,
+            )
+        )
     return mail_activation_link(session, passport, base_url=base_url)
+
+
+RESEND_PAUSE = timedelta(minutes=1)
+
+
+def _just_sent(session: Session, passport: Passport) -> bool:
+    """Sent within RESEND_PAUSE, and an activation mail went to the owner's current
+    address since: a corrected address may be sent to at once (R-BJ-7)."""
+    since = utcnow() - RESEND_PAUSE
+    if passport.sent_at is None or passport.sent_at < since:
+        return False
+    return session.scalar(
+        select(
+            exists().where(
+                func.lower(OutboxMessage.recipient) == email_key(passport.owner.email),
+                OutboxMessage.kind == "activation",
+                OutboxMessage.garage_id == passport.garage_id,
+                OutboxMessage.created_at >= since,
+            )
+        ).execution_options(**{ALL_TENANTS: True})
+    )
 
 
 def mail_activation_link(session: Session, passport: Passport, *, base_url: str) -> Passport:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from admin_app.models import AuditLog, Customer, OutboxMessage, Passport, Transfer
+from admin_app.models import AccessToken, AuditLog, Customer, OutboxMessage, Passport, Transfer
 
 PARALLEL = 5
 
@@ -139,3 +139,26 @@ def test_issue13_five_parallel_cancels_of_a_transfer_one_change_four_409(
     assert statuses(answers) == [200, 409, 409, 409, 409]
     assert refusals(answers) == {"Alleen een overdracht die nog wacht kan worden geannuleerd."}
     assert state_changes(world, car.id) == 2  # to transfer_pending and back
+
+
+def test_issue13_five_parallel_sends_one_change_four_409(world, api_client, at_once):
+    """R-PP-4: the send is made once — one state change, one mail, one valid link; the
+    four others come within the resend pause and are refused."""
+    created = api_client("garage-jansen").post(
+        "/api/v1/passport/",
+        json={"plate": "x-999-zz", "email": "nieuw.klant@example.nl", "last_name": "Klant"},
+    )
+    passport_id = created.get_json()["id"]
+    answers = at_once("garage-jansen", "POST", f"/api/v1/passport/{passport_id}/send")
+    assert statuses(answers) == [200, 409, 409, 409, 409]
+    (message,) = refusals(answers)
+    assert message.startswith("Dit AutoPaspoort is zojuist naar nieuw.klant@example.nl verstuurd")
+    mails = select(OutboxMessage).where(OutboxMessage.recipient == "nieuw.klant@example.nl")
+    assert count(world, mails) == 1
+    links = select(AccessToken).where(
+        AccessToken.subject_id == passport_id,
+        AccessToken.purpose == "activation",
+        AccessToken.used_at.is_(None),
+    )
+    assert count(world, links) == 1
+    assert state_changes(world, passport_id) == 1
