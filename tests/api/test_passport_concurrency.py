@@ -17,7 +17,15 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from admin_app.models import AccessToken, AuditLog, Customer, OutboxMessage, Passport, Transfer
+from admin_app.models import (
+    AccessToken,
+    AuditLog,
+    Customer,
+    FleetAccount,
+    OutboxMessage,
+    Passport,
+    Transfer,
+)
 
 PARALLEL = 5
 
@@ -162,3 +170,36 @@ def test_issue13_five_parallel_sends_one_change_four_409(world, api_client, at_o
     )
     assert count(world, links) == 1
     assert state_changes(world, passport_id) == 1
+
+
+def fleet_candidate(world) -> Passport:
+    """An activated car of Jansen's, in no fleet and managing none."""
+    managers = {f.manager_passport_id for f in world.session.scalars(select(FleetAccount))}
+    return next(
+        p
+        for p in world.passports(garage_id=world.garage("Autobedrijf Jansen").id, state="activated")
+        if not p.stock_car and not p.fleet_account_id and p.id not in managers
+    )
+
+
+def fleet_changes(world, passport_id: int) -> int:
+    world.session.expire_all()
+    rows = world.session.scalars(
+        select(AuditLog).where(AuditLog.table_name == "passport", AuditLog.record_id == passport_id)
+    ).all()
+    return sum(1 for row in rows if "fleet_account_id" in (row.changes or {}))
+
+
+def test_issue13_five_parallel_fleet_links_one_change_four_409(world, at_once):
+    """R-FL-3: linked once; the others find it linked (and unlinking is the same)."""
+    car = fleet_candidate(world)
+    fleet_id = world.user("fleet-bakker").fleet_account_id
+    path = f"/api/v1/passport/{car.id}/fleet"
+    linked = at_once("garage-jansen", "PUT", path, json={"fleet_account_id": fleet_id})
+    assert statuses(linked) == [200, 409, 409, 409, 409]
+    assert refusals(linked) == {"Deze auto is al aan dit wagenpark gekoppeld."}
+    assert fleet_changes(world, car.id) == 1
+    unlinked = at_once("garage-jansen", "DELETE", path)
+    assert statuses(unlinked) == [200, 409, 409, 409, 409]
+    assert refusals(unlinked) == {"Deze auto is niet aan een wagenpark gekoppeld."}
+    assert fleet_changes(world, car.id) == 2
