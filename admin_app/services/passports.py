@@ -347,7 +347,7 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
     The plate is the passport's identity and is not changed here; the owner's e-mail
     follows R-PP-7. All fields are checked before anything is written.
     """
-    passport = get_passport(session, passport_id)
+    passport = lock_passport(session, passport_id)
     data = data or {}
     if not actor.has("Garage", "Admin"):
         raise Forbidden(_l("You may not do this."))
@@ -488,6 +488,8 @@ def activate_passport(
     confirms (the link came to his mailbox).
     """
     passport = passport_for_activation(session, raw)
+    lock_passport(session, passport.id, across_tenants=True)  # the link authorizes
+    passport = passport_for_activation(session, raw)  # its checks again, on the locked row
     owner = passport.owner
     user = owner_login(session, owner.email)
     if user is not None and OWNER_ROLE not in {r.name for r in user.roles}:
@@ -633,15 +635,20 @@ def change_customer_email(
     if customer is None:
         raise NotFound(_l("Not found."))
     email = normalize_email(new_email)
-    passports = (
-        session.scalars(
-            select(Passport).where(
-                Passport.owner_id == customer.id, Passport.state != PassportState.archived.value
-            )
-        )
-        .unique()
-        .all()
-    )
+    # Each of the customer's cars locked, so that none is activated or transferred between
+    # the check below and the change (R-PP-7); in id order, so two changes of one customer
+    # wait for each other instead of deadlocking.
+    live = session.scalars(
+        select(Passport.id)
+        .where(Passport.owner_id == customer.id, Passport.state != PassportState.archived.value)
+        .order_by(Passport.id)
+    ).all()
+    passports = [lock_passport(session, passport_id) for passport_id in live]
+    passports = [
+        p
+        for p in passports
+        if p.owner_id == customer.id and p.state != PassportState.archived.value
+    ]
     if not actor.has("Support", "Admin"):
         if not actor.has("Garage") or actor.garage_id != customer.garage_id:
             raise Forbidden(_l("You may not do this."))
@@ -727,7 +734,7 @@ def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: 
     """Admin and Support move a passport to another garage, with its owner and driver."""
     if not actor.has("Support", "Admin"):
         raise Forbidden(_l("You may not do this."))
-    passport = get_passport(session, passport_id)
+    passport = lock_passport(session, passport_id)
     target = scoped_get(session, Garage, garage_id)
     if target is None:
         raise InvalidInput(_l("Choose a garage."), field="garage_id")

@@ -203,3 +203,19 @@ def test_issue13_five_parallel_fleet_links_one_change_four_409(world, at_once):
     assert statuses(unlinked) == [200, 409, 409, 409, 409]
     assert refusals(unlinked) == {"Deze auto is niet aan een wagenpark gekoppeld."}
     assert fleet_changes(world, car.id) == 2
+
+
+def test_issue13_five_parallel_moves_one_change_four_409(world, at_once):
+    """R-PP-8: Support moves a car once; its owner becomes one customer at the new garage."""
+    car = jansen(world, state="activated", stock_car=False, fleet_account_id=None)
+    owner_email = car.owner.email
+    target = world.garage("Garage De Vries")
+    answers = at_once(
+        "support", "POST", f"/api/v1/passport/{car.id}/move", json={"garage_id": target.id}
+    )
+    assert statuses(answers) == [200, 409, 409, 409, 409]
+    assert refusals(answers) == {"Het AutoPaspoort staat al bij deze garage."}
+    customers = select(Customer).where(
+        Customer.garage_id == target.id, func.lower(Customer.email) == owner_email.lower()
+    )
+    assert count(world, customers) == 1
