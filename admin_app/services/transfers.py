@@ -186,6 +186,8 @@ def _refuse_repeat(session: Session, passport: Passport, kind: str, person: Pers
     """The same transfer again without a confirmation key (R-TR-5): recognized by its
     outcome — the car's last transfer of this kind went to this address and the car is
     his now, or waits for him to accept it."""
+    # Past the scope: the caller holds the car under his scope (it is locked), and an
+    # Owner's scope would hide the earlier transfers of his car that were not his.
     latest = session.scalars(
         select(Transfer)
         .where(Transfer.passport_id == passport.id, Transfer.kind == kind)
