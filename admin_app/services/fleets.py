@@ -19,7 +19,7 @@ from admin_app.services import accounts
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from admin_app.services.passports import get_passport
+from admin_app.services.passports import lock_passport
 
 FLEET_MANAGER_ROLE = "FleetManager"
 
@@ -78,7 +78,8 @@ def create_fleet_account(
     if errors:
         raise InvalidInput(_l("Some fields are not correct."), errors=errors)
     try:
-        passport = get_passport(session, int(manager_passport_id))
+        # Locked: whether it is activated, in a fleet or a manager already stays so.
+        passport = lock_passport(session, int(manager_passport_id))
     except (TypeError, ValueError, NotFound):
         raise InvalidInput(
             _l("Choose the fleet manager's own passport."), field="manager_passport_id"
@@ -195,7 +196,7 @@ def rename_fleet(session: Session, fleet_account_id, name: str, *, actor: Actor)
 
 def link_passport(session: Session, passport_id, fleet_account_id, *, actor: Actor) -> Passport:
     """R-FL-3: link an activated passport of the garage to one of its fleet accounts."""
-    passport = get_passport(session, int(passport_id))
+    passport = lock_passport(session, passport_id)
     _require_garage(actor, passport.garage_id)
     try:
         fleet = get_fleet(session, fleet_account_id)
@@ -207,6 +208,8 @@ def link_passport(session: Session, passport_id, fleet_account_id, *, actor: Act
         raise InvalidInput(_l("Choose one of your own fleet accounts."), field="fleet_account_id")
     if passport.state != PassportState.activated.value:
         raise Conflict(_l("Only an activated passport can be linked to a fleet account."))
+    if passport.fleet_account_id == fleet.id:
+        raise Conflict(_l("This car is linked to this fleet account already."))
     if fleet.manager_passport_id == passport.id or session.scalar(
         select(FleetAccount.id).where(FleetAccount.manager_passport_id == passport.id)
     ):
@@ -217,12 +220,14 @@ def link_passport(session: Session, passport_id, fleet_account_id, *, actor: Act
 
 
 def unlink_passport(session: Session, passport_id, *, actor: Actor) -> Passport:
-    passport = get_passport(session, int(passport_id))
+    passport = lock_passport(session, passport_id)
     _require_garage(actor, passport.garage_id)
     if passport.state == PassportState.transfer_pending.value:
         raise Conflict(
             _l("A transfer of this car is waiting; it leaves the fleet when it is accepted.")
         )
+    if not passport.fleet_account_id:
+        raise Conflict(_l("This car is not linked to a fleet account."))
     passport.fleet_account_id = None
     session.flush()
     return passport

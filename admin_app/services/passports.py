@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from admin_app.models import (
     Customer,
     FleetAccount,
     Garage,
+    OutboxMessage,
     Passport,
     Transfer,
 )
@@ -32,6 +33,7 @@ from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
+from admin_app.services.bulk import is_postgresql
 from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
@@ -127,6 +129,64 @@ def get_passport(session: Session, passport_id: int) -> Passport:
     if passport is None:
         raise NotFound(_l("Not found."))
     return passport
+
+
+def lock_passport(session: Session, passport_id, *, across_tenants: bool = False) -> Passport:
+    """The passport, locked until the transaction ends and read afresh (issue 13, R-TR-5).
+
+    Every rule that changes a passport's state — or its transfers, fleet link or owner —
+    calls this first and only then checks the state it depends on: of five requests at
+    once one changes the passport and the other four find the changed state (409), instead
+    of all five passing their checks on the state they read before any of them wrote.
+    NotFound outside the caller's scope; ``across_tenants`` for a caller authorized
+    otherwise (a mailed link, a job).
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` on the passport row; a second locker waits for the
+    first to commit and then reads the committed row (READ COMMITTED). SQLite has no row
+    locks and one writer per database: a no-op UPDATE of the row takes the database's write
+    lock at once (as BEGIN IMMEDIATE would), and it is the transaction's first write, so no
+    read transaction has to be upgraded (which SQLite refuses while another writer waits).
+    The next locker's UPDATE waits in SQLite's busy timeout until the first commits.
+    Either way the row count says whether the scope holds the passport, and the passport is
+    loaded after the lock with ``populate_existing``: values read before are replaced.
+    """
+    try:
+        ident = int(passport_id)
+    except (TypeError, ValueError):
+        raise NotFound(_l("Not found.")) from None
+    options = {ALL_TENANTS: True} if across_tenants else {}
+    if is_postgresql(session):
+        held = session.scalar(
+            select(Passport.id)
+            .where(Passport.id == ident)
+            .with_for_update()
+            .execution_options(**options)
+        )
+    else:
+        held = session.execute(
+            update(Passport)
+            .where(Passport.id == ident)
+            .values(state=Passport.state)
+            .execution_options(synchronize_session=False, **options)
+        ).rowcount
+    if not held:
+        raise NotFound(_l("Not found."))
+    if session.identity_map.get(session.identity_key(Passport, ident)) is not None:
+        # Loaded before in this session: its values are refreshed, and the lock has just
+        # shown the scope holds the row, so the read may skip the scope — which keeps the
+        # loader criteria the object was first loaded with (populate_existing under this
+        # scope would replace them, and a later refresh would then look for a row that
+        # has left the scope, e.g. a car that left its fleet).
+        options = {ALL_TENANTS: True}
+    return (
+        session.scalars(
+            select(Passport)
+            .where(Passport.id == ident)
+            .execution_options(populate_existing=True, **options)
+        )
+        .unique()
+        .one()
+    )
 
 
 def live_passport_with_plate(session: Session, plate: str) -> Passport | None:
@@ -288,7 +348,7 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
     The plate is the passport's identity and is not changed here; the owner's e-mail
     follows R-PP-7. All fields are checked before anything is written.
     """
-    passport = get_passport(session, passport_id)
+    passport = lock_passport(session, passport_id)
     data = data or {}
     if not actor.has("Garage", "Admin"):
         raise Forbidden(_l("You may not do this."))
@@ -327,13 +387,46 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
 
 
 def send_passport(session: Session, passport_id: int, *, actor: Actor) -> Passport:
-    """Mail the owner an activation link (single use, 7 days); resending voids the last."""
-    passport = get_passport(session, passport_id)
+    """Mail the owner an activation link (single use, 7 days); resending voids the last.
+
+    A resend within a minute of a send to the same address is refused (409): the send is
+    one change, made once, whether it is clicked twice, retried or sent five times at once.
+    """
+    passport = lock_passport(session, passport_id)
     if not actor.has("Garage", "Support", "Admin"):
         raise Forbidden(_l("You may not do this."))
     if passport.state not in (PassportState.created.value, PassportState.sent.value):
         raise Conflict(_l("Only a passport that is not activated yet can be sent."))
+    if passport.state == PassportState.sent.value and _just_sent(session, passport):
+        raise Conflict(
+            _l(
+                "This passport was sent to %(email)s a moment ago; the mail is on its way. "
+                "Send it again after a minute if it does not arrive.",
+                email=passport.owner.email,
+            )
+        )
     return mail_activation_link(session, passport)
+
+
+RESEND_PAUSE = timedelta(minutes=1)
+
+
+def _just_sent(session: Session, passport: Passport) -> bool:
+    """Sent within RESEND_PAUSE, and an activation mail went to the owner's current
+    address since: a corrected address may be sent to at once (R-BJ-7)."""
+    since = utcnow() - RESEND_PAUSE
+    if passport.sent_at is None or passport.sent_at < since:
+        return False
+    return session.scalar(
+        select(
+            exists().where(
+                func.lower(OutboxMessage.recipient) == email_key(passport.owner.email),
+                OutboxMessage.kind == "activation",
+                OutboxMessage.garage_id == passport.garage_id,
+                OutboxMessage.created_at >= since,
+            )
+        ).execution_options(**{ALL_TENANTS: True})
+    )
 
 
 def mail_activation_link(session: Session, passport: Passport) -> Passport:
@@ -428,6 +521,8 @@ def activate_passport(
     """The owner opens his link and claims the car (R-PP-4): a new owner chooses his
     password, one with an Owner login types his (claim_with_link)."""
     passport = passport_for_activation(session, raw)
+    lock_passport(session, passport.id, across_tenants=True)  # the link authorizes
+    passport = passport_for_activation(session, raw)  # its checks again, on the locked row
     token = peek_token(session, raw, purpose=ACTIVATION)
     user = claim_with_link(session, token, passport.owner, password=password, confirm=confirm)
     consume_token(session, raw, purpose=ACTIVATION, address=passport.owner.email)
@@ -518,15 +613,20 @@ def change_customer_email(
     if customer is None:
         raise NotFound(_l("Not found."))
     email = normalize_email(new_email)
-    passports = (
-        session.scalars(
-            select(Passport).where(
-                Passport.owner_id == customer.id, Passport.state != PassportState.archived.value
-            )
-        )
-        .unique()
-        .all()
-    )
+    # Each of the customer's cars locked, so that none is activated or transferred between
+    # the check below and the change (R-PP-7); in id order, so two changes of one customer
+    # wait for each other instead of deadlocking.
+    live = session.scalars(
+        select(Passport.id)
+        .where(Passport.owner_id == customer.id, Passport.state != PassportState.archived.value)
+        .order_by(Passport.id)
+    ).all()
+    passports = [lock_passport(session, passport_id) for passport_id in live]
+    passports = [
+        p
+        for p in passports
+        if p.owner_id == customer.id and p.state != PassportState.archived.value
+    ]
     if not actor.has("Support", "Admin"):
         if not actor.has("Garage") or actor.garage_id != customer.garage_id:
             raise Forbidden(_l("You may not do this."))
@@ -589,7 +689,7 @@ def _customer_fields(customer: Customer) -> dict:
 
 def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Passport:
     """Scrapped, exported or a wrong entry: the plate is free again."""
-    passport = get_passport(session, passport_id)
+    passport = lock_passport(session, passport_id)
     if not actor.has("Garage", "Admin"):
         raise Forbidden(_l("You may not do this."))
     if passport.state == PassportState.archived.value:
@@ -612,7 +712,7 @@ def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: 
     """Admin and Support move a passport to another garage, with its owner and driver."""
     if not actor.has("Support", "Admin"):
         raise Forbidden(_l("You may not do this."))
-    passport = get_passport(session, passport_id)
+    passport = lock_passport(session, passport_id)
     target = scoped_get(session, Garage, garage_id)
     if target is None:
         raise InvalidInput(_l("Choose a garage."), field="garage_id")

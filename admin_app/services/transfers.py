@@ -70,20 +70,19 @@ def start_transfer(
     kind: str = "owner",
     confirmation_key: str | None = None,
 ) -> Transfer:
-    """Hand the passport to ``person`` (R-TR-1, 2, 5). Idempotent per confirmation key."""
-    if confirmation_key:
-        earlier = session.scalars(
-            select(Transfer)
-            .where(Transfer.confirmation_key == confirmation_key)
-            .execution_options(**{ALL_TENANTS: True})
-        ).first()
-        if earlier is not None:
-            if earlier.passport_id != passport_id:
-                raise Conflict(_l("This confirmation belongs to another transfer."))
-            return earlier
-    passport = passport_rules.get_passport(session, passport_id)
+    """Hand the passport to ``person`` (R-TR-1, 2, 5). Idempotent per confirmation key;
+    without one, the same transfer confirmed again (or five times at once) is a 409."""
+    earlier = _confirmed_before(session, passport_id, confirmation_key)
+    if earlier is not None:
+        return earlier
+    passport = passport_rules.lock_passport(session, passport_id)
+    # A request with the same key may have committed while this one waited for the lock.
+    earlier = _confirmed_before(session, passport_id, confirmation_key)
+    if earlier is not None:
+        return earlier
     if kind not in ("owner", "driver"):
         raise InvalidInput(_l("Choose owner or driver."), field="kind")
+    _refuse_repeat(session, passport, kind, person)
     _check_may_transfer(passport, actor)
     if kind == "driver" and not passport.fleet_account_id:
         raise Conflict(
@@ -165,6 +164,45 @@ def start_transfer(
     return transfer
 
 
+def _confirmed_before(session: Session, passport_id, confirmation_key: str | None):
+    """The transfer this confirmation key made already, if any (R-TR-5)."""
+    if not confirmation_key:
+        return None
+    earlier = session.scalars(
+        select(Transfer)
+        .where(Transfer.confirmation_key == confirmation_key)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if earlier is not None and str(earlier.passport_id) != str(passport_id):
+        raise Conflict(_l("This confirmation belongs to another transfer."))
+    return earlier
+
+
+def _refuse_repeat(session: Session, passport: Passport, kind: str, person: PersonDetails) -> None:
+    """The same transfer again without a confirmation key (R-TR-5): recognized by its
+    outcome — the car's last transfer of this kind went to this address and the car is
+    his now, or waits for him to accept it."""
+    # Past the scope: the caller holds the car under his scope (it is locked), and an
+    # Owner's scope would hide the earlier transfers of his car that were not his.
+    latest = session.scalars(
+        select(Transfer)
+        .where(Transfer.passport_id == passport.id, Transfer.kind == kind)
+        .order_by(Transfer.id.desc())
+        .limit(1)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if latest is None or email_key(latest.to_email) != email_key(person.email or ""):
+        return
+    if latest.state == TransferState.pending.value:
+        raise Conflict(_l("A transfer of this car is already waiting for acceptance."))
+    current = passport.owner if kind == "owner" else passport.driver
+    if latest.state == TransferState.accepted.value and current is not None:
+        if email_key(current.email) == email_key(latest.to_email):
+            raise Conflict(
+                _l("This car has been transferred to %(email)s already.", email=current.email)
+            )
+
+
 def _move_owner(passport: Passport, transfer: Transfer) -> None:
     passport.owner = transfer.to_customer
 
@@ -214,13 +252,17 @@ def accept_transfer(session: Session, raw: str, *, actor: Actor) -> Transfer:
     """The receiving Owner accepts: the car moves to his account (and out of a fleet), and
     the new owner profile is his (claimed by his login)."""
     transfer = transfer_for_accept_link(session, raw, actor=actor)
+    # The link authorizes; after the lock the transfer must still be waiting (issue 13).
+    passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
+    session.refresh(transfer)
+    transfer = transfer_for_accept_link(session, raw, actor=actor)
     consume_token(session, raw, purpose=ACCEPT, address=transfer.to_customer.email)
     transfer.to_customer.claimed_by_id = actor.id
     return complete_transfer(session, transfer)
 
 
 def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
-    passport = get_across_tenants(session, Passport, transfer.passport_id)
+    passport = passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
     _move_owner(passport, transfer)
     passport.state = PassportState.activated.value
     passport.activated_at = passport.activated_at or utcnow()
@@ -234,6 +276,9 @@ def cancel_transfer(session: Session, transfer_id: int, *, actor: Actor) -> Tran
     transfer = scoped_get(session, Transfer, transfer_id)
     if transfer is None:
         raise NotFound(_l("Not found."))
+    # The transfer is in the caller's scope; its car is locked whoever holds it now.
+    passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
+    session.refresh(transfer)
     if transfer.state != TransferState.pending.value:
         raise Conflict(_l("Only a transfer that is waiting can be cancelled."))
     if actor.has("Owner") and not actor.has("Garage", "Admin", "Support", "FleetManager"):
@@ -251,13 +296,18 @@ def expire_transfers(session: Session, now: datetime | None = None) -> int:
             Transfer.state == TransferState.pending.value, Transfer.expires_at <= now
         )
     ).all()
+    expired = 0
     for transfer in due:
-        _restore(session, transfer, TransferState.expired)
-    return len(due)
+        passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
+        session.refresh(transfer)  # accepted or cancelled while this job waited
+        if transfer.state == TransferState.pending.value:
+            _restore(session, transfer, TransferState.expired)
+            expired += 1
+    return expired
 
 
 def _restore(session: Session, transfer: Transfer, state: TransferState) -> None:
-    passport = get_across_tenants(session, Passport, transfer.passport_id)
+    passport = passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
     if transfer.kind == "owner" and transfer.from_customer_id:
         passport.owner_id = transfer.from_customer_id
     passport.state = transfer.previous_state or PassportState.activated.value

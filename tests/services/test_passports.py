@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from admin_app.models import (
     AccessToken,
@@ -44,6 +44,14 @@ def last_mail(session):
 
 def count(session, model):
     return session.scalar(select(func.count()).select_from(model))
+
+
+def a_minute_ago(session, passport):
+    """The passport's last send and its mails, moved back past the resend pause."""
+    earlier = utcnow() - rules.RESEND_PAUSE - timedelta(seconds=1)
+    with unit_of_work(session):
+        session.execute(update(Passport).where(Passport.id == passport.id).values(sent_at=earlier))
+        session.execute(update(OutboxMessage).values(created_at=earlier))
 
 
 def test_r_pp_1_garage_creates_a_passport_linked_to_its_fleet(acting_as, world):
@@ -150,6 +158,10 @@ def test_r_pp_4_send_mails_a_single_use_link_and_resend_voids_the_first(acting_a
         assert passport.state == "sent" and last_mail(s).recipient == "nieuw.klant@example.nl"
         token = s.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
         assert timedelta(days=6, hours=23) < token.expires_at - utcnow() <= timedelta(days=7)
+        # At once again it is the same send (issue 13): refused, one mail, one link.
+        with pytest.raises(Conflict, match="zojuist"), unit_of_work(s):
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        a_minute_ago(s, passport)
         with unit_of_work(s):
             rules.send_passport(s, passport.id, actor=acting.actor)
         second = ACTIVATE.search(mail_text(s)).group(1)
