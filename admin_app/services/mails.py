@@ -91,8 +91,34 @@ def _html_paragraph(text: str) -> Markup:
     return Markup("").join(parts).replace("\n", Markup("<br>\n"))
 
 
-def _link(path: str, raw: str) -> str:
+def _new_link(
+    session: Session,
+    message: OutboxMessage,
+    path: str,
+    *,
+    purpose: str,
+    ttl,
+    subject_id: int | None = None,
+    user_id: int | None = None,
+) -> str:
+    """A fresh link for the address this mail goes to (services/tokens)."""
+    raw = issue_token(
+        session,
+        purpose=purpose,
+        ttl=ttl,
+        recipient=message.recipient,
+        user_id=user_id,
+        subject_id=subject_id,
+    )
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/{path}/{raw}"
+
+
+def _login_id(session: Session, message: OutboxMessage) -> int | None:
+    """The Owner login at the mail's address, if any: the only one its link may act for."""
+    from admin_app.services.passports import owner_login
+
+    login = owner_login(session, message.recipient)
+    return login.id if login else None
 
 
 def _record(session: Session, model, ident):
@@ -108,19 +134,19 @@ def _record(session: Session, model, ident):
 
 @renders("activation")
 def _activation(session: Session, message: OutboxMessage) -> str:
-    from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL, owner_login
+    from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL
 
     passport = _record(session, Passport, message.params.get("passport_id"))
     if passport.state == "archived":
         raise MailObsolete("the passport is archived")
-    login = owner_login(session, message.recipient)
-    raw = issue_token(
+    link = _new_link(
         session,
+        message,
+        "activate",
         purpose=ACTIVATION,
         ttl=ACTIVATION_TTL,
-        recipient=message.recipient,
-        user_id=login.id if login else None,
         subject_id=passport.id,
+        user_id=_login_id(session, message),
     )
     return str(
         _l(
@@ -130,7 +156,7 @@ def _activation(session: Session, message: OutboxMessage) -> str:
             name=passport.owner.full_name,
             garage=passport.garage.name,
             plate=passport.plate_display,
-            link=_link("activate", raw),
+            link=link,
         )
     )
 
@@ -142,15 +168,15 @@ def _driver_access(session: Session, message: OutboxMessage) -> str:
     passport = _record(session, Passport, message.params.get("passport_id"))
     driver = _record(session, Customer, message.params.get("customer_id"))
     login = owner_login(session, message.recipient)
-    raw = issue_token(
+    link = _new_link(
         session,
+        message,
+        "access",
         purpose=DRIVER_ACCESS,
         ttl=ACTIVATION_TTL,
-        recipient=message.recipient,
-        user_id=login.id if login else None,
         subject_id=driver.id,
+        user_id=login.id if login else None,
     )
-    link = _link("access", raw)
     if login is not None and login.password:
         return str(
             _l(
@@ -175,21 +201,20 @@ def _driver_access(session: Session, message: OutboxMessage) -> str:
 
 @renders("transfer_notice")
 def _transfer_notice(session: Session, message: OutboxMessage) -> str:
-    from admin_app.services.passports import owner_login
     from admin_app.services.transfers import ACCEPT, ACCEPT_TTL
 
     transfer = _record(session, Transfer, message.params.get("transfer_id"))
     if transfer.state != "pending":
         raise MailObsolete("the transfer is no longer waiting")
     passport = _record(session, Passport, transfer.passport_id)
-    login = owner_login(session, message.recipient)
-    raw = issue_token(
+    link = _new_link(
         session,
+        message,
+        "transfer/accept",
         purpose=ACCEPT,
         ttl=ACCEPT_TTL,
-        recipient=message.recipient,
-        user_id=login.id if login else None,
         subject_id=transfer.id,
+        user_id=_login_id(session, message),
     )
     return str(
         _l(
@@ -199,7 +224,7 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
             plate=passport.plate_display,
             brand=passport.brand or "",
             model=passport.model or "",
-            link=_link("transfer/accept", raw),
+            link=link,
         )
     )
 
@@ -210,14 +235,14 @@ def _password_reset(session: Session, message: OutboxMessage) -> str:
 
     user = _record(session, ConsoleUser, message.params.get("user_id"))
     welcome = bool(message.params.get("welcome"))
-    raw = issue_token(
+    link = _new_link(
         session,
+        message,
+        "reset-password",
         purpose=PASSWORD_RESET,
         ttl=reset_link_ttl(welcome=welcome),
-        recipient=message.recipient,
         user_id=user.id,
     )
-    link = _link("reset-password", raw)
     if welcome:
         return str(
             _l(
@@ -246,14 +271,10 @@ def _inspection(session: Session, message: OutboxMessage) -> str:
 
     form = _record(session, InspectionForm, message.params.get("form_id"))
     version = message.params.get("version") or form.version
-    raw = issue_token(
-        session,
-        purpose=FORM_LINK,
-        ttl=FORM_LINK_TTL,
-        recipient=message.recipient,
-        subject_id=form.id,
+    link = _new_link(
+        session, message, "inspection", purpose=FORM_LINK, ttl=FORM_LINK_TTL, subject_id=form.id
     )
-    return mail_summary(session, form, version, link=_link("inspection", raw))
+    return mail_summary(session, form, version, link=link)
 
 
 @renders("invitation")
@@ -261,11 +282,12 @@ def _invitation(session: Session, message: OutboxMessage) -> str:
     from admin_app.services.proposals import OPT_OUT, OPT_OUT_TTL, invitation_text
 
     proposal = _record(session, ContactProposal, message.params.get("proposal_id"))
-    raw = issue_token(
+    link = _new_link(
         session,
+        message,
+        "opt-out",
         purpose=OPT_OUT,
         ttl=OPT_OUT_TTL,
-        recipient=message.recipient,
         subject_id=proposal.customer_id,
     )
-    return invitation_text(session, proposal, link=_link("opt-out", raw))
+    return invitation_text(session, proposal, link=link)
