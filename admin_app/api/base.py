@@ -47,6 +47,7 @@ class ConsoleApi(ModelRestApi):
         for item in rison_args.get(API_FILTERS_RIS_KEY, []):
             if not isinstance(item, dict):
                 raise InvalidColumnFilterFABException("filters must be objects")
+            item["value"] = _filter_value(item.get("opr"), item.get("value"))
             custom = [
                 c
                 for c in self.contract_filters.get(item.get("col"), [])
@@ -92,3 +93,28 @@ class ConsoleApi(ModelRestApi):
         from flask import current_app
 
         return current_app.config["PUBLIC_URL"]
+
+
+# FAB's text operations append "%" to the value (a number or a list was a 500); relation
+# operations look the value up as an id (text or a 30-digit number was a 500).
+TEXT_OPERATIONS = {"sw", "ew", "ct", "nct", "eq", "neq", "ilike", "like"}
+RELATION_OPERATIONS = {"rel_o_m", "rel_m_m", "nrel_o_m"}
+MAX_ID = 2**31 - 1  # our primary keys are 32-bit integers
+
+
+def _filter_value(operation, value):
+    """A filter value FAB can apply, or InvalidColumnFilterFABException (400): issue 13."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (list, dict)) or (
+        isinstance(value, float) and value != value or value in (float("inf"), float("-inf"))
+    ):
+        raise InvalidColumnFilterFABException("a filter value is text or a number")
+    if operation in RELATION_OPERATIONS:
+        text = str(value)
+        if not text.isdigit() or int(text) > MAX_ID:
+            raise InvalidColumnFilterFABException("a relation filter takes an id")
+        return int(text)
+    if operation in TEXT_OPERATIONS and not isinstance(value, str):
+        return str(value)
+    return value
