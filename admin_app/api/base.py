@@ -6,8 +6,11 @@ from flask import g
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.const import API_FILTERS_RIS_KEY
 from flask_appbuilder.exceptions import InvalidColumnFilterFABException
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import BadRequest as BadRequestError
 
-from admin_app.services.errors import BadRequest
+from admin_app.api.schemas import NoBody, flat_errors
+from admin_app.services.errors import BadRequest, InvalidInput
 from admin_app.views.base import FULL_PERMISSIONS, READ_WRITE
 
 
@@ -61,8 +64,14 @@ class ConsoleApi(ModelRestApi):
 
     # --- helpers for the write endpoints each area adds ----------------------------------
 
+    # The schema of each endpoint that reads a body, by method name (api/schemas.py);
+    # an endpoint without one reads nothing from it.
+    input_schemas: dict[str, type[Schema]] = {}
+
     def json_body(self) -> dict:
-        """The request's JSON object; an empty body is {} (actions need none)."""
+        """The request's JSON object as the endpoint's input schema loads it: {} for an
+        empty body (actions need none); 400 for what is not a JSON object, 422 naming
+        each field that is the wrong type or too long (issue 13)."""
         from flask import request
         from flask_babel import lazy_gettext as _l
 
@@ -70,13 +79,19 @@ class ConsoleApi(ModelRestApi):
             return {}
         try:
             body = request.get_json(force=True)
-        except Exception:
+        except BadRequestError:
             raise BadRequest(_l("The body is not valid JSON.")) from None
         if body is None:
             return {}
         if not isinstance(body, dict):
             raise BadRequest(_l("The body must be a JSON object."))
-        return body
+        method = request.url_rule.endpoint.rsplit(".", 1)[-1]
+        try:
+            return self.input_schemas.get(method, NoBody)().load(body)
+        except ValidationError as error:
+            raise InvalidInput(
+                _l("Some fields are not correct."), errors=flat_errors(error.messages)
+            ) from None
 
     def one(self, item, status: int = 200):
         """One record as the contract wants it: {"id", "result"} with a flat result."""
