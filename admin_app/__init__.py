@@ -35,6 +35,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
     logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
 
+    from admin_app.input_guard import register_input_guard
+
+    # First of all hooks: no other one (CSRF, JWT, FAB's login) reads a refused request.
+    register_input_guard(app)
     register_extensions(app)
     register_request_hooks(app)
     # After the scope is bound: the guards look rows up under the caller's scope.

@@ -256,6 +256,8 @@ def scoped_get(session: Session, model, ident):
         ident = int(ident)
     except (TypeError, ValueError):
         return None
+    if not 0 < ident < 2**31:
+        return None  # names no row (32-bit keys); SQLite raised OverflowError past 64 bits
     return session.scalars(select(model).where(model.id == ident)).unique().first()
 
 

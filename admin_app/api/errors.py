@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from admin_app.services.errors import DomainError, NotFound
 
 API_PREFIX = "/api/"
+MAX_PAGE = 1_000_000  # beyond any list's last page; OFFSET stays within 64 bits
 
 STATUS_MESSAGES = {
     400: _l("The request is not correct."),
@@ -86,11 +87,12 @@ def _refuse_unreadable_query():
         return jsonify(error_body(400, _l("The query (rison) cannot be read."))), 400
     if not isinstance(query, dict):
         return jsonify(error_body(400, _l("The query (rison) cannot be read."))), 400
-    # FAB passes a negative page on to the database as OFFSET (a 500 on PostgreSQL).
+    # FAB passes the page on to the database as OFFSET: a negative one, or one beyond
+    # 64 bits, was a 500 on PostgreSQL (issue 13).
     for key, lowest in (("page", 0), ("page_size", 1)):
         value = query.get(key)
         if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < lowest
+            not isinstance(value, int) or isinstance(value, bool) or not lowest <= value <= MAX_PAGE
         ):
             return jsonify(
                 error_body(

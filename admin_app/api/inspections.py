@@ -6,6 +6,7 @@ from flask import Response
 from flask_appbuilder.api import expose, protect
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
 from admin_app.extensions import db
 from admin_app.models import InspectionForm, InspectionInvitation
@@ -17,6 +18,12 @@ class InspectionFormApi(ConsoleApi):
     resource_name = "inspection_form"
     class_permission_name = "InspectionForm"
     datamodel = SQLAInterface(InspectionForm)
+    input_schemas = {
+        "post": schemas.NewInspectionForm,
+        "put": schemas.InspectionFormChanges,
+        "save": schemas.InspectionFormChanges,
+        "performed_work": schemas.PerformedWorkInput,
+    }
     include_route_methods = {
         "get",
         "get_list",
@@ -120,6 +127,7 @@ class InspectionInvitationApi(ConsoleApi):
     resource_name = "inspection_invitation"
     class_permission_name = "InspectionForm"
     datamodel = SQLAInterface(InspectionInvitation)
+    input_schemas = {"post": schemas.InvitationInput}
     include_route_methods = {"get", "get_list", "info", "post"}
     list_columns = ["id", "passport_id", "wanted_date", "note", "registered_at"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_appbuilder.api import expose, protect
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
+from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
 from admin_app.extensions import db
 from admin_app.models import ContactProposal, Invoice
@@ -17,6 +18,7 @@ class ContactProposalApi(ConsoleApi):
     resource_name = "contact_proposal"
     class_permission_name = "ContactProposal"
     datamodel = SQLAInterface(ContactProposal)
+    input_schemas = {"put": schemas.Decision}
     include_route_methods = {"get", "get_list", "info", "put"}
     list_columns = [
         "id",
@@ -49,6 +51,7 @@ class InvoiceApi(ConsoleApi):
     resource_name = "invoice"
     class_permission_name = "Invoice"
     datamodel = SQLAInterface(Invoice)
+    input_schemas = {"post": schemas.InvoiceInput}
     include_route_methods = {"get", "get_list", "info", "post"}
     list_columns = [
         "id",

@@ -13,6 +13,7 @@ from flask_appbuilder.models.sqla.filters import (
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
 
+from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
 from admin_app.extensions import db
 from admin_app.models import (
@@ -57,6 +58,13 @@ class PassportApi(ConsoleApi):
     }
     class_permission_name = "Passport"
     datamodel = SQLAInterface(Passport)
+    input_schemas = {
+        "post": schemas.PassportInput,
+        "put": schemas.PassportInput,
+        "transfer": schemas.TransferInput,
+        "link_fleet": schemas.FleetLink,
+        "move": schemas.MoveInput,
+    }
     list_columns = [
         "id",
         "plate",
@@ -185,6 +193,7 @@ class CustomerApi(ConsoleApi):
     include_route_methods = {"get", "get_list", "info", "put"}
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
+    input_schemas = {"put": schemas.Person}
     list_columns = ["id", *CONTACT_FIELDS[:3], "email", *CONTACT_FIELDS[3:], "garage_id"]
     order_columns = ["id", "last_name"]
     search_columns = ["email", "last_name"]
@@ -208,6 +217,7 @@ class FleetAccountApi(ConsoleApi):
     include_route_methods = {"get", "get_list", "info", "post", "put"}
     class_permission_name = "FleetAccount"
     datamodel = SQLAInterface(FleetAccount)
+    input_schemas = {"post": schemas.FleetAccountInput, "put": schemas.FleetAccountInput}
     list_columns = ["id", "name", "email", "manager_passport_id", "garage_id"]
     order_columns = ["id", "name"]
     search_columns = ["name", "email"]

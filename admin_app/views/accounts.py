@@ -11,23 +11,27 @@ from wtforms.validators import DataRequired, Length
 
 from admin_app.extensions import appbuilder, db
 from admin_app.jobs.accounts import mail_password_reset
+from admin_app.models import ConsoleUser
 from admin_app.queueing import get_queue
 from admin_app.scope import unscoped
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
 from admin_app.services.errors import DomainError
 from admin_app.services.uow import unit_of_work
+from admin_app.views.forms import MAX_PASSWORD, fits
 
 
 class ForgotPasswordForm(FlaskForm):
     identifier = StringField(
-        _l("User name or e-mail address"), validators=[DataRequired(), Length(max=320)]
+        _l("User name or e-mail address"), [DataRequired(), fits(ConsoleUser, "email")]
     )
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired()])
-    conf_password = PasswordField(_l("Repeat the new password"), validators=[DataRequired()])
+    password = PasswordField(_l("New password"), [DataRequired(), Length(max=MAX_PASSWORD)])
+    conf_password = PasswordField(
+        _l("Repeat the new password"), [DataRequired(), Length(max=MAX_PASSWORD)]
+    )
 
 
 class PasswordResetView(BaseView):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import g
+import re
+
+from flask import g, redirect, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
@@ -72,6 +74,16 @@ READ_WRITE = {
 }
 
 
+# A screen's page is at most as long as the API's (ConsoleApi.max_page_size): a page size
+# of 100,000 on the passport list made a 104 MB page in 47.6 s (issue 13).
+MAX_PAGE_SIZE = 100
+# Beyond any list's last page (an empty page), and within a 64-bit OFFSET.
+MAX_PAGE = 1_000_000
+# FAB finds these anywhere in an argument's name (re.findall), so do we.
+PAGE_ARG, PSIZE_ARG = re.compile("page_(.*)"), re.compile("psize_(.*)")
+ORDER_ARG, FILTER_ARG = re.compile("_oc_(.*)"), re.compile(r"_flt_(\d)_(.*)")
+
+
 FULL_PERMISSIONS = (
     "can_read",
     "can_write",
@@ -108,6 +120,47 @@ class ConsoleModelView(ModelView):
             **(self.formatters_columns or {}),
         }
 
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint, static_folder)
+        blueprint.before_request(self.bound_list_args)
+        return blueprint
+
+    def bound_list_args(self):
+        """FAB reads page_<View>, psize_<View>, _oc_<View> and _flt_<i>_<column> with int()
+        and unchecked lookups (text, a negative page, an unknown column or filter number
+        were 500s) and takes any page size. Before any handler of this view sees them:
+        a page size over MAX_PAGE_SIZE becomes MAX_PAGE_SIZE, and an argument FAB cannot
+        use is dropped, by a redirect to the address without it (issue 13)."""
+        args = request.args.to_dict(flat=False)
+        cleaned = {}
+        for key, values in args.items():
+            kept = [v for v in (self._list_arg(key, v) for v in values) if v is not None]
+            if kept:
+                cleaned[key] = kept
+        if cleaned == args:
+            return None
+        return redirect(request.path + "?" + _query(cleaned) if cleaned else request.path)
+
+    def _list_arg(self, key: str, value: str) -> str | None:
+        """The value FAB may use for this query argument, or None to drop it."""
+        if PAGE_ARG.search(key) and not (value.isdigit() and int(value) <= MAX_PAGE):
+            return None
+        if PSIZE_ARG.search(key):
+            if not value.isdigit() or int(value) == 0:
+                return None
+            value = str(min(int(value), MAX_PAGE_SIZE))
+        order = ORDER_ARG.search(key)
+        if order and order[1] == type(self).__name__ and value not in (self.order_columns or []):
+            return None
+        flt = FILTER_ARG.search(key)
+        if flt:
+            # The add and edit forms look filters up among all columns, the list among
+            # the searched ones: the number must exist in whichever FAB uses.
+            filters = self._filters._all_filters.get(flt[2])
+            if filters is not None and int(flt[1]) >= len(filters):
+                return None
+        return value
+
     # The search a screen offers per column, instead of FAB's ten generic ones (FAB's
     # ModelView ignores search_filters; only its REST API reads them).
     search_filters: dict | None = None
@@ -119,6 +172,12 @@ class ConsoleModelView(ModelView):
             # What the search form offers, and what a request's _flt_<i>_<column> applies.
             self._filters._search_filters[column] = chosen
             self._filters._all_filters[column] = chosen
+
+
+def _query(args: dict[str, list[str]]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode([(key, value) for key, values in args.items() for value in values])
 
 
 class PageInterface(SQLAInterface):

@@ -1,4 +1,8 @@
-"""Forms of the passport screens. They carry the fields; services do the checking."""
+"""Forms of the console screens. They carry the fields and check what a rule cannot be
+asked to: that a value fits the column it is stored in (PostgreSQL refuses a longer one
+with an error, SQLite stores it) and that a choice is one of those offered (issue 13,
+R-X-4: a 100,000-character name or a fleet account id "abc" was a 500). Services do
+the rest of the checking."""
 
 from __future__ import annotations
 
@@ -6,36 +10,52 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Length
 
+from admin_app.models import Customer, FleetAccount, Passport
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.models.transfers import Transfer
 
 PERSON_FIELDS = ("email", *CONTACT_FIELDS)
+MAX_ID = 2**31 - 1  # primary keys are 32-bit integers
+MAX_PASSWORD = 200  # characters; hashing a longer one only costs time
+
+
+def fits(model, column: str) -> Length:
+    """At most as long as the column the value is stored in."""
+    return Length(max=model.__table__.c[column].type.length)
+
+
+def record_id(text) -> int | None:
+    """A record id typed in a form or a URL's query, or None for anything that cannot be
+    one (text, negative, beyond 32 bits: these reached the database as a 500)."""
+    text = str(text or "").strip()
+    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
 
 
 class PersonForm(FlaskForm):
-    first_name = StringField(_l("First name or initials"))
-    infix = StringField(_l("Infix"))
-    last_name = StringField(_l("Last name"))
-    street = StringField(_l("Street"))
-    house_number = StringField(_l("House number"))
-    postcode = StringField(_l("Postcode"))
-    city = StringField(_l("City"))
-    phone = StringField(_l("Phone"))
-    customer_number = StringField(_l("Customer number"))
-    email = StringField(_l("E-mail"))
+    first_name = StringField(_l("First name or initials"), [fits(Customer, "first_name")])
+    infix = StringField(_l("Infix"), [fits(Customer, "infix")])
+    last_name = StringField(_l("Last name"), [fits(Customer, "last_name")])
+    street = StringField(_l("Street"), [fits(Customer, "street")])
+    house_number = StringField(_l("House number"), [fits(Customer, "house_number")])
+    postcode = StringField(_l("Postcode"), [fits(Customer, "postcode")])
+    city = StringField(_l("City"), [fits(Customer, "city")])
+    phone = StringField(_l("Phone"), [fits(Customer, "phone")])
+    customer_number = StringField(_l("Customer number"), [fits(Customer, "customer_number")])
+    email = StringField(_l("E-mail"), [fits(Customer, "email")])
 
     def person_data(self) -> dict:
         return {name: self[name].data for name in PERSON_FIELDS if name in self}
 
 
 class NewPassportForm(PersonForm):
-    plate = StringField(_l("Plate"))
-    brand = StringField(_l("Brand"))
-    model = StringField(_l("Model"))
-    apk_expiry = StringField(_l("APK expiry (dd-mm-yyyy)"))
-    fleet_account_id = SelectField(
-        _l("Fleet account (optional)"), choices=[], validate_choice=False
-    )
+    plate = StringField(_l("Plate"), [Length(max=20)])  # stored normalized in 16
+    brand = StringField(_l("Brand"), [fits(Passport, "brand")])
+    model = StringField(_l("Model"), [fits(Passport, "model")])
+    apk_expiry = StringField(_l("APK expiry (dd-mm-yyyy)"), [Length(max=20)])
+    # The view fills the choices with the garage's fleet accounts; nothing else is taken.
+    fleet_account_id = SelectField(_l("Fleet account (optional)"), choices=[])
 
     FIELD_ORDER = (
         "plate",
@@ -49,8 +69,8 @@ class NewPassportForm(PersonForm):
 
 
 class TransferForm(PersonForm):
-    email_again = StringField(_l("E-mail once more (check it)"))
-    confirmation_key = HiddenField()
+    email_again = StringField(_l("E-mail once more (check it)"), [fits(Customer, "email")])
+    confirmation_key = HiddenField(validators=[fits(Transfer, "confirmation_key")])
 
     FIELD_ORDER = (
         "email",
@@ -74,26 +94,27 @@ class UploadForm(FlaskForm):
 
 
 class FleetAccountForm(FlaskForm):
-    name = StringField(_l("Company name"))
-    email = StringField(_l("Login e-mail of the fleet account"))
+    name = StringField(_l("Company name"), [fits(FleetAccount, "name")])
+    email = StringField(_l("Login e-mail of the fleet account"), [fits(FleetAccount, "email")])
 
 
 class FleetLinkForm(FlaskForm):
-    fleet_name = StringField(_l("Fleet account (type its name)"))
+    fleet_name = StringField(_l("Fleet account (type its name)"), [fits(FleetAccount, "name")])
 
 
 class EmailForm(FlaskForm):
-    email = StringField(_l("New e-mail address"))
+    email = StringField(_l("New e-mail address"), [fits(Customer, "email")])
     resend = BooleanField(_l("Send the passport to the new address now"), default=True)
 
 
 class MoveForm(FlaskForm):
-    garage_id = SelectField(_l("Move to garage"), choices=[], validate_choice=False)
+    # The view offers the other garages; nothing else is taken.
+    garage_id = SelectField(_l("Move to garage"), choices=[])
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(_l("Choose a password"))
-    conf_password = PasswordField(_l("Repeat the password"))
+    password = PasswordField(_l("Choose a password"), [Length(max=MAX_PASSWORD)])
+    conf_password = PasswordField(_l("Repeat the password"), [Length(max=MAX_PASSWORD)])
 
 
 class LoginPasswordForm(FlaskForm):
@@ -104,6 +125,19 @@ class LoginPasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button with a CSRF token, for actions that take no input."""
+
+
+def refused(form: FlaskForm) -> None:
+    """Flash why a form was refused, for pages that do not show the form's own fields:
+    an expired page, or each field's first error."""
+    from flask import flash
+
+    if "csrf_token" in form.errors:
+        flash(str(_l("The page had expired; please try again.")), "danger")
+        return
+    for field in form:
+        if field.errors:
+            flash(f"{field.label.text}: {field.errors[0]}", "danger")
 
 
 def show_errors(form: FlaskForm, error) -> bool:

@@ -12,6 +12,8 @@ from flask import Response, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import Length
 
 from admin_app.extensions import db
 from admin_app.models import InspectionForm
@@ -19,7 +21,46 @@ from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUS
 from admin_app.services import inspections
 from admin_app.services.errors import DomainError
 from admin_app.views.base import READ_WRITE, current_actor
-from admin_app.views.forms import ConfirmForm, UploadForm, attempt
+from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
+
+
+# What each of the page's POST handlers reads, bounded as the columns and the content's
+# parts it goes to (issue 13: a 100,000-character field, or an id of 30 digits, was a 500
+# or a message too large for the session cookie). The rules stay in services.inspections.
+class NewInspectionForm(ConfirmForm):
+    kind = StringField(_l("Kind"), [Length(max=10)])
+    passport_id = StringField(_l("Vehicle"), [Length(max=12)])
+    inspector = StringField(_l("Inspector"), [Length(max=120)])
+    inspection_date = StringField(_l("Inspection date"), [Length(max=20)])
+
+
+def _date_field(name: str) -> StringField:
+    return StringField(inspections.PASSPORT_DATES[name], [Length(max=20)], name=f"date-{name}")
+
+
+class InspectionPageForm(ConfirmForm):
+    """The fixed fields of the form page; per checkpoint and advice line the service
+    bounds remark (1000), description (500) and price."""
+
+    inspector = StringField(_l("Inspector"), [Length(max=120)])
+    date_next_service = _date_field("next_service")
+    date_apk_expiry = _date_field("apk_expiry")
+    date_mobility_renewal = _date_field("mobility_renewal")
+
+
+class PerformedWorkForm(ConfirmForm):
+    description = StringField(_l("Description"), [Length(max=500)])
+    done_on = StringField(_l("Date"), [Length(max=20)])
+
+
+class InvitationForm(ConfirmForm):
+    passport_id = StringField(_l("Vehicle"), [Length(max=12)])
+
+
+class CheckpointForm(ConfirmForm):
+    remove = StringField(_l("Checkpoint"), [Length(max=12)])
+    group = StringField(_l("Group"), [Length(max=80)])
+    name = StringField(_l("Checkpoint"), [Length(max=120)])
 
 
 class InspectionView(BaseView):
@@ -79,17 +120,18 @@ class InspectionView(BaseView):
     @expose("/new", methods=["POST"])
     @has_access
     def new(self):
-        if not ConfirmForm().validate_on_submit():
-            flash(str(_l("The page had expired; please try again.")), "danger")
+        form = NewInspectionForm()
+        if not form.validate_on_submit():
+            refused(form)
             return redirect(url_for(".find"))
         answer = attempt(
             lambda: inspections.create_draft(
                 db.session,
-                kind=request.form.get("kind"),
+                kind=form.kind.data,
                 actor=current_actor(),
-                inspector=request.form.get("inspector") or g.user.first_name or g.user.username,
-                inspection_date=request.form.get("inspection_date") or dt.date.today(),
-                passport_id=request.form.get("passport_id") or None,
+                inspector=form.inspector.data or g.user.first_name or g.user.username,
+                inspection_date=form.inspection_date.data or dt.date.today(),
+                passport_id=record_id(form.passport_id.data),
             ),
             done=_l("A new form (draft): fill it in and save it."),
             next_url=lambda form: url_for(".form", pk=form.id),
@@ -100,10 +142,10 @@ class InspectionView(BaseView):
     @has_access
     def form(self, pk):
         form = inspections.get_form(db.session, pk)
-        csrf = ConfirmForm()
+        csrf = InspectionPageForm()
         if request.method == "POST":
             if not csrf.validate_on_submit():
-                flash(str(_l("The page had expired; please try again.")), "danger")
+                refused(csrf)
             else:
                 answer = attempt(
                     lambda: self._save(form),
@@ -161,14 +203,16 @@ class InspectionView(BaseView):
     def performed_work(self, pk):
         inspections.get_form(db.session, pk)
         back = url_for(".form", pk=pk)
-        if not ConfirmForm().validate_on_submit():
+        form = PerformedWorkForm()
+        if not form.validate_on_submit():
+            refused(form)
             return redirect(back)
         return attempt(
             lambda: inspections.add_performed_work(
                 db.session,
                 pk,
-                description=request.form.get("description"),
-                done_on=request.form.get("done_on"),
+                description=form.description.data,
+                done_on=form.done_on.data,
                 actor=current_actor(),
             ),
             done=_l("The work is noted on the form."),
@@ -195,11 +239,13 @@ class InspectionView(BaseView):
     def invite(self):
         """Register that the customer asked for an inspection of this car (R-IN-1)."""
         back = request.referrer or url_for(".find")
-        if not ConfirmForm().validate_on_submit():
+        form = InvitationForm()
+        if not form.validate_on_submit():
+            refused(form)
             return redirect(back)
         return attempt(
             lambda: inspections.register_invitation(
-                db.session, passport_id=request.form.get("passport_id"), actor=current_actor()
+                db.session, passport_id=record_id(form.passport_id.data), actor=current_actor()
             ),
             done=_l("The invitation is registered."),
             next_url=back,
@@ -209,18 +255,20 @@ class InspectionView(BaseView):
     @has_access
     def checkpoints(self):
         """The standard checklist and the garage's own checkpoints (R-IN-4)."""
-        csrf = ConfirmForm()
-        if request.method == "POST" and csrf.validate_on_submit():
-            if request.form.get("remove"):
+        csrf = CheckpointForm()
+        if request.method == "POST" and not csrf.validate_on_submit():
+            refused(csrf)
+        elif request.method == "POST":
+            if csrf.remove.data:
                 action = lambda: inspections.remove_checkpoint(  # noqa: E731
-                    db.session, request.form.get("remove"), actor=current_actor()
+                    db.session, record_id(csrf.remove.data), actor=current_actor()
                 )
                 done = _l("The checkpoint is removed; forms already made keep it.")
             else:
                 action = lambda: inspections.add_checkpoint(  # noqa: E731
                     db.session,
-                    group=request.form.get("group"),
-                    name=request.form.get("name"),
+                    group=csrf.group.data,
+                    name=csrf.name.data,
                     actor=current_actor(),
                 )
                 done = _l("The checkpoint is added to new forms.")

@@ -8,6 +8,8 @@ from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import Length, Optional, Regexp
 
 from admin_app.extensions import db
 from admin_app.models import ContactProposal
@@ -19,7 +21,15 @@ from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.errors import DomainError
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, current_actor
-from admin_app.views.forms import ConfirmForm, UploadForm, attempt
+from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
+
+
+class DecideForm(ConfirmForm):
+    """The week's list as posted: the week it shows and, for the ticked rows, one choice
+    (each row's own choice is a decision-<id> field); services.proposals checks them."""
+
+    week = StringField(_l("Week"), [Optional(), Regexp(r"^\d{4}-W\d{2}$")])
+    bulk = StringField(_l("Decision"), [Length(max=5)])
 
 
 class ProposalView(BaseView):
@@ -71,18 +81,22 @@ class ProposalView(BaseView):
     @has_access
     def decide(self):
         """Each row's choice, or one choice for the ticked rows (bulk)."""
-        week = request.form.get("week", "")
-        if not ConfirmForm().validate_on_submit():
-            flash(str(_l("The page had expired; please try again.")), "danger")
-            return redirect(url_for(".week", week=week))
+        form = DecideForm()
+        week = form.week.data if form.week.validate(form) else ""
+        if not form.validate_on_submit():
+            refused(form)
+            return redirect(url_for(".week", week=week or None))
         by_decision: dict[str, list[int]] = {}
-        bulk = request.form.get("bulk")
-        if bulk:
-            by_decision[bulk] = [int(i) for i in request.form.getlist("selected") if i.isdigit()]
+        # Ids that cannot be a record's (text, beyond 32 bits) are left out: they reached
+        # the database as a 500 (issue 13).
+        if form.bulk.data:
+            by_decision[form.bulk.data] = [
+                pk for pk in map(record_id, request.form.getlist("selected")) if pk
+            ]
         else:
             for key, value in request.form.items():
-                if key.startswith("decision-") and key[9:].isdigit():
-                    by_decision.setdefault(value, []).append(int(key[9:]))
+                if key.startswith("decision-") and record_id(key[9:]):
+                    by_decision.setdefault(value, []).append(record_id(key[9:]))
 
         def save():
             for decision, ids in by_decision.items():

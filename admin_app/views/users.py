@@ -17,7 +17,7 @@ from admin_app.services import accounts
 from admin_app.services.errors import Conflict, DomainError
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
-from admin_app.views.forms import submitted
+from admin_app.views.forms import fits, submitted
 
 USER_LABELS = {
     "first_name": _l("First name"),
@@ -89,10 +89,10 @@ class ConsoleUserView(UserDBModelView):
 
 
 class NewColleagueForm(FlaskForm):
-    first_name = StringField(_l("First name"), validators=[DataRequired()])
-    last_name = StringField(_l("Last name"), validators=[DataRequired()])
-    username = StringField(_l("User name"), validators=[DataRequired()])
-    email = StringField(_l("E-mail"), validators=[DataRequired()])
+    first_name = StringField(_l("First name"), [DataRequired(), fits(ConsoleUser, "first_name")])
+    last_name = StringField(_l("Last name"), [DataRequired(), fits(ConsoleUser, "last_name")])
+    username = StringField(_l("User name"), [DataRequired(), fits(ConsoleUser, "username")])
+    email = StringField(_l("E-mail"), [DataRequired(), fits(ConsoleUser, "email")])
 
 
 class ColleagueView(ConsoleModelView):
