@@ -24,6 +24,9 @@ from flask import Flask, flash, jsonify, redirect, request
 from flask_babel import lazy_gettext as _l
 
 MAX_JSON_DEPTH = 32  # our deepest body (an inspection form's results) is 3
+# Our largest JSON body (a whole inspection form, every remark full) is ~60 KB; the depth
+# count walks a body in Python at ~1 s per 10 MB, so nothing near the upload limit is read.
+MAX_JSON_BYTES = 1024 * 1024
 MAX_QUERY_VALUE = 2000  # characters; a search or a filter is a few dozen
 
 
@@ -66,7 +69,11 @@ def _has_nul(value) -> bool:
 
 
 def _json_refusal():
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        return _l("The body is too large.")
     data = request.get_data(cache=True)
+    if len(data) > MAX_JSON_BYTES:  # sent in chunks, without a length
+        return _l("The body is too large.")
     if not data.strip():
         return None
     if json_depth(data) > MAX_JSON_DEPTH:

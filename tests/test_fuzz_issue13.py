@@ -592,6 +592,13 @@ def test_issue13_deep_json_and_nul_are_400_in_the_contracts_shape(world, api_cli
     garage = api_client("garage-jansen")
     nul = garage.post("/api/v1/fleet_account/", json={"name": "a\x00b", "email": "x@y.nl"})
     assert nul.status_code == 400 and _contract_shape(nul)
+    # A body of megabytes is refused before it is walked (the depth count is Python).
+    huge = garage.post(
+        "/api/v1/fleet_account/", data=b"[" * 5_000_000, content_type="application/json"
+    )
+    assert (
+        huge.status_code == 400 and huge.json["message"] == "De inhoud van het verzoek is te groot."
+    )
 
 
 def test_issue13_wrong_type_or_length_is_422_naming_the_field(world, api_client):

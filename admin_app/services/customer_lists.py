@@ -187,9 +187,20 @@ def decode_text(data: bytes) -> str:
         if char.isalpha():
             letters += 1
             foreign += ord(char) > 0x17F
+        elif char not in _CP1252_PUNCTUATION_IN_NAMES:
+            # Shift-JIS kanji and kana decode mostly to symbols (‘¾˜“ ‰ ¼ …), seldom to
+            # letters outside Latin Extended-A: names in a real list hold almost none.
+            foreign += 1
     if foreign * 50 >= letters and foreign:  # 2% or more
         raise _unknown_encoding()
     return text
+
+
+# What a Windows list's names and addresses do hold: apostrophes and quotes ('s-Hertogenbosch,
+# auto's), dashes, a no-break space, the degree, ordinal and section signs, the euro.
+_CP1252_PUNCTUATION_IN_NAMES = set(
+    "\u2018\u2019\u201a\u201c\u201d\u2013\u2014\u00a0\u00b0\u00ba\u00aa\u00a7\u20ac\u00b4\u00b7"
+)
 
 
 def _decoded(data: bytes, encoding: str) -> str:

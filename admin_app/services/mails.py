@@ -134,29 +134,42 @@ def _record(session: Session, model, ident):
 
 @renders("activation")
 def _activation(session: Session, message: OutboxMessage) -> str:
-    from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL
+    from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL, owner_login
 
     passport = _record(session, Passport, message.params.get("passport_id"))
     if passport.state == "archived":
         raise MailObsolete("the passport is archived")
-    link = _new_link(
-        session,
-        message,
-        "activate",
-        purpose=ACTIVATION,
-        ttl=ACTIVATION_TTL,
-        subject_id=passport.id,
-        user_id=_login_id(session, message),
-    )
+    login = owner_login(session, message.recipient)
+    fields = {
+        "name": passport.owner.full_name,
+        "garage": passport.garage.name,
+        "plate": passport.plate_display,
+        "link": _new_link(
+            session,
+            message,
+            "activate",
+            purpose=ACTIVATION,
+            ttl=ACTIVATION_TTL,
+            subject_id=passport.id,
+            user_id=login.id if login else None,
+        ),
+    }
+    if login is not None and login.password:
+        # His link asks for the password he has (passports.claim_with_link).
+        return str(
+            _l(
+                "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
+                "%(plate)s. Open this link within 7 days and log in with your password to "
+                "add it to your vehicles:\n\n%(link)s\n\nThe link works once.\n",
+                **fields,
+            )
+        )
     return str(
         _l(
             "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
             "%(plate)s. Activate it and choose your password within 7 days:\n\n%(link)s\n\n"
             "The link works once.\n",
-            name=passport.owner.full_name,
-            garage=passport.garage.name,
-            plate=passport.plate_display,
-            link=link,
+            **fields,
         )
     )
 

@@ -307,10 +307,19 @@ WRONG_ENCODING = "Sla de lijst op als CSV UTF-8 of Windows (ANSI)"
         CSV_TEXT.format(last="山田", first="太郎　様").encode("shift_jis"),
         # Shift-JIS katakana: no undefined byte, but read as Windows-1252 its letters are ƒ
         CSV_TEXT.format(last="ヤマダ", first="タロウ").encode("shift_jis"),
+        # Shift-JIS kanji only: no undefined byte, read as Windows-1252 mostly symbols
+        # (‘¾˜Y ŽR“c) and letters inside Latin Extended-A
+        CSV_TEXT.format(last="山田", first="太郎").encode("shift_jis"),
         # UTF-16 whose BOM promises more than the bytes hold
         b"\xff\xfe" + "kenteken".encode("utf-16-le") + b"\x00",
     ],
-    ids=["bom-then-cp1252", "shift-jis-fullwidth", "shift-jis-katakana", "utf16-broken"],
+    ids=[
+        "bom-then-cp1252",
+        "shift-jis-fullwidth",
+        "shift-jis-katakana",
+        "shift-jis-kanji",
+        "utf16-broken",
+    ],
 )
 def test_issue13_encodings_bom_cp1252_and_shift_jis_refused_not_garbled(dutch, data):
     with pytest.raises(InvalidInput) as refused:
