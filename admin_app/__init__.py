@@ -30,6 +30,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         # JIT compiles every statement the planner thinks costly: ~1 s each for the
         # importer's set-based statements that then run in 70 ms. Short queries never win.
         options.setdefault("connect_args", {}).setdefault("options", "-c jit=off")
+    from admin_app.services.accounts import password_rule_for_fab
+
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", password_rule_for_fab)
     logging.basicConfig(level=logging.INFO)
     # FAB narrates its start-up and warns about filters of its own role screens.
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)

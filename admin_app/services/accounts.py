@@ -45,6 +45,16 @@ def check_new_password(password: str, confirm: str | None = None) -> None:
         raise InvalidInput(_l("The passwords do not match."), field="conf_password")
 
 
+def password_rule_for_fab(password: str) -> None:
+    """check_new_password for FAB's own password forms, in the exception they expect."""
+    from flask_appbuilder.exceptions import PasswordComplexityValidationError
+
+    try:
+        check_new_password(password)
+    except InvalidInput as refusal:
+        raise PasswordComplexityValidationError(str(refusal.message)) from None
+
+
 def create_login(
     session: Session,
     *,
