@@ -60,6 +60,14 @@ def scheduled_list(world, acting_as, tmp_path, rows: int) -> int:
     return job.id
 
 
+def test_issue13_sqlite_connections_use_wal_and_a_busy_timeout(engine):
+    """Readers never wait for the writer, and a writer waits its turn instead of failing
+    at once (rollback journal and pysqlite's 5 s before the fix)."""
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+
+
 def test_issue13_sqlite_chunk_holds_write_lock_briefly(app, engine, world, acting_as, tmp_path):
     """Each chunk is a write transaction of ≤ 2 s, committed with its progress, which
     others see advance while the run goes on."""
