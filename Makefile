@@ -63,3 +63,8 @@ bench-pages: install system-deps
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Issue 13: the same 60,000-row list on SQLite (`make run`'s database) and PostgreSQL.
+.PHONY: bench-import-sqlite
+bench-import-sqlite: install system-deps
+	scripts/with-postgres.sh $(BIN)/python bench/import_sqlite.py
