@@ -113,7 +113,6 @@ def measure(kind: str, path: str) -> dict:
             done = batch_jobs.process_job(
                 db.session,
                 job.id,
-                base_url="http://console",
                 parallel=app.config["BATCH_PARALLEL"],
             )
             finished = time.perf_counter()

@@ -61,7 +61,7 @@ def main() -> None:
             inspections.update_form(
                 db.session, form.id, {"results": results, "advice": advice}, actor=actor
             )
-            inspections.save_form(db.session, form.id, actor=actor, base_url="http://x")
+            inspections.save_form(db.session, form.id, actor=actor)
             inspections.add_performed_work(
                 db.session, form.id, description="Olie ververst", done_on=None, actor=actor
             )

@@ -90,7 +90,7 @@ def test_issue13_sqlite_chunk_holds_write_lock_briefly(app, engine, world, actin
             from admin_app.extensions import db
 
             batch_jobs.claim_due_jobs(db.session, utcnow())
-            batch_jobs.process_job(db.session, job_id, base_url="http://localhost")
+            batch_jobs.process_job(db.session, job_id)
             db.session.remove()
 
     s = world.session
@@ -158,7 +158,7 @@ def test_issue13_sqlite_batch_keeps_console_responsive(app, world, acting_as, tm
     for user_id, customer_id in other_garages(world, 50):
         client = app.test_client()
         with client.session_transaction() as session:  # logged in, as after the login form
-            session["_user_id"] = str(user_id)
+            session["_user_id"] = s.get(ConsoleUser, user_id).get_id()  # id:generation
             session["_fresh"] = True
         form = client.get(f"/customers/edit/{customer_id}").get_data(as_text=True)
         garages.append((client, customer_id, CSRF_RE.search(form).group(1)))
