@@ -86,6 +86,9 @@ class ConsoleUserView(UserDBModelView):
     ]
     search_columns = ["username", "email", "last_name", "garage"]
     label_columns = USER_LABELS
+    # FAB's own validator reads a "groups" field this screen does not have: a form sent
+    # without a role was a KeyError, a 500 (issue 13). A login needs a role.
+    validators_columns = {"roles": [DataRequired()]}
 
 
 class NewColleagueForm(FlaskForm):

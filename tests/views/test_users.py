@@ -101,3 +101,16 @@ def test_issue13_double_submitted_user_on_the_user_screen_is_a_message(
     assert sum(TAKEN in page for page in pages) == 1
     assert not any("INSERT INTO" in page or "IntegrityError" in page for page in pages)
     assert _logins(world, "monteur-3") == 1
+
+
+def test_issue13_a_new_user_without_a_role_is_a_message_not_a_500(app, world, login_as):
+    """FAB's validator looked for a "groups" field the user screen does not have."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    admin = login_as("admin")
+    admin.fetch_csrf("/users/add")
+    typed = {"first_name": "Nieuwe", "last_name": "Collega", "username": "zonder-rol"}
+    page = admin.post("/users/add", {**typed, "email": "zonder.rol@example.nl"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'value="zonder-rol"' in html  # what was typed is kept
+    assert world.session.query(ConsoleUser).filter_by(username="zonder-rol").count() == 0
