@@ -343,9 +343,7 @@ def _inspections(session, garage) -> None:
         inspection_date=today,
         passport_id=activated[0].id,
     )
-    inspections.save_form(
-        session, plain.id, actor=actor, today=today
-    )
+    inspections.save_form(session, plain.id, actor=actor, today=today)
     advised = inspections.create_draft(
         session,
         kind="all_ok",
@@ -368,9 +366,7 @@ def _inspections(session, garage) -> None:
         actor=actor,
         today=today,
     )
-    inspections.save_form(
-        session, advised.id, actor=actor, today=today
-    )
+    inspections.save_form(session, advised.id, actor=actor, today=today)
 
 
 def _pending_transfer(session, garage, email, rng, plates) -> None:

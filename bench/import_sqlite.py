@@ -96,9 +96,7 @@ def measure(path: str) -> dict:
             batch_jobs.confirm_job(db.session, job.id, actor=actor)
             batch_jobs.run_now(db.session, job.id, actor=Actor(None, "bench", frozenset({"Admin"})))
         batch_jobs.claim_due_jobs(db.session, utcnow())
-        done = batch_jobs.process_job(
-            db.session, job.id, parallel=app.config["BATCH_PARALLEL"]
-        )
+        done = batch_jobs.process_job(db.session, job.id, parallel=app.config["BATCH_PARALLEL"])
         finished = time.perf_counter()
         assert done.state == "done", done.state
         holds = phase["holds"]

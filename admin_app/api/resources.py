@@ -121,9 +121,7 @@ class PassportApi(ConsoleApi):
     @protect()
     def send(self, pk):
         with unit_of_work(db.session):
-            passport = passport_rules.send_passport(
-                db.session, pk, actor=self.actor()
-            )
+            passport = passport_rules.send_passport(db.session, pk, actor=self.actor())
         return self.one(passport)
 
     @expose("/<int:pk>/transfer", methods=["POST"])
@@ -244,9 +242,7 @@ class FleetAccountApi(ConsoleApi):
             if "name" in body:
                 fleets.rename_fleet(db.session, pk, body["name"], actor=self.actor())
             if "email" in body:
-                fleets.change_fleet_email(
-                    db.session, pk, body["email"], actor=self.actor()
-                )
+                fleets.change_fleet_email(db.session, pk, body["email"], actor=self.actor())
             fleet = fleets.get_fleet(db.session, pk)
         return self.one(fleet)
 

@@ -165,7 +165,8 @@ def request_password_reset(session: Session, identifier: str, *, now=None) -> bo
         return False
     since = (now or utcnow()) - RESET_MAIL_INTERVAL
     recent = session.scalar(
-        select(OutboxMessage.id).where(
+        select(OutboxMessage.id)
+        .where(
             OutboxMessage.kind == "password_reset",
             func.lower(OutboxMessage.recipient) == user.email.lower(),
             OutboxMessage.created_at > since,

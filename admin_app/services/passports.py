@@ -508,8 +508,9 @@ def claim_with_link(
     elif not login.password or not accounts.password_matches(login, password):
         # A login without a password was made by a garage for this address; it is
         # entered through its own set-password mail, never through a car's link.
-        raise InvalidInput(_l("This is not the password of %(email)s.", email=login.email),
-                           field="password")
+        raise InvalidInput(
+            _l("This is not the password of %(email)s.", email=login.email), field="password"
+        )
     customer.claimed_by_id = login.id
     session.flush()
     return login

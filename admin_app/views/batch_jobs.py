@@ -225,9 +225,7 @@ class InvalidEmailsView(ConsoleModelView):
                 db.session, pk, form.email.data, actor=current_actor()
             )
             if form.resend.data and passport.state in ("created", "sent"):
-                passport_rules.send_passport(
-                    db.session, pk, actor=current_actor()
-                )
+                passport_rules.send_passport(db.session, pk, actor=current_actor())
 
         if (
             submitted(

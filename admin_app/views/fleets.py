@@ -86,9 +86,7 @@ class FleetAccountView(ConsoleModelView):
         def save():
             actor = Actor.of_user(g.user)
             fleets.rename_fleet(db.session, pk, form.name.data, actor=actor)
-            fleets.change_fleet_email(
-                db.session, pk, form.email.data, actor=actor
-            )
+            fleets.change_fleet_email(db.session, pk, form.email.data, actor=actor)
 
         answer = submitted(
             form,

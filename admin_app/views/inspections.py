@@ -159,9 +159,7 @@ class InspectionView(BaseView):
 
     def _save(self, form: InspectionForm):
         inspections.update_form(db.session, form.id, _posted_changes(form), actor=current_actor())
-        return inspections.save_form(
-            db.session, form.id, actor=current_actor()
-        )
+        return inspections.save_form(db.session, form.id, actor=current_actor())
 
     @expose("/<int:pk>/version/<int:number>")
     @has_access
@@ -227,9 +225,7 @@ class InspectionView(BaseView):
         if not ConfirmForm().validate_on_submit():
             return redirect(back)
         return attempt(
-            lambda: inspections.mail_again(
-                db.session, pk, actor=current_actor()
-            ),
+            lambda: inspections.mail_again(db.session, pk, actor=current_actor()),
             done=_l("The form is mailed to the customer again."),
             next_url=back,
         ) or redirect(back)

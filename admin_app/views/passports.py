@@ -212,9 +212,7 @@ class PassportView(ConsoleModelView):
     def send(self, pk):
         return self._act(
             pk,
-            lambda: passport_rules.send_passport(
-                db.session, pk, actor=current_actor()
-            ),
+            lambda: passport_rules.send_passport(db.session, pk, actor=current_actor()),
             _l("The passport is sent to the customer."),
         )
 
@@ -250,9 +248,7 @@ class PassportView(ConsoleModelView):
             if passport.state not in ("created", "sent"):
                 return
             if form.resend.data:
-                passport_rules.send_passport(
-                    db.session, pk, actor=current_actor()
-                )
+                passport_rules.send_passport(db.session, pk, actor=current_actor())
             else:
                 # Not resent now: the profile asks again when it is left (R-BJ-7).
                 browser_session[ASK_RESEND] = pk

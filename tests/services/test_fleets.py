@@ -92,9 +92,7 @@ def test_r_fl_2_start_with_the_garages_address_then_move_to_the_manager(acting_a
     with acting_as("garage-jansen") as acting:
         fleet = create(s, acting, manager.id, email="wagenpark-tijdelijk@autobedrijf-jansen.nl")
         with unit_of_work(s):
-            fleets.change_fleet_email(
-                s, fleet.id, "fm@loodgieter.nl", actor=acting.actor
-            )
+            fleets.change_fleet_email(s, fleet.id, "fm@loodgieter.nl", actor=acting.actor)
         assert last_mail(s).recipient == "fm@loodgieter.nl"
     login = s.scalars(select(ConsoleUser).where(ConsoleUser.fleet_account_id == fleet.id)).one()
     assert login.email == "fm@loodgieter.nl" and login.username == "fm@loodgieter.nl"

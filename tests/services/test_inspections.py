@@ -94,9 +94,7 @@ def _new(s, acting, kind="customer", passport=None, day=DAY):
 
 def _save(s, acting, form, today=DAY):
     with unit_of_work(s):
-        return inspections.save_form(
-            s, form.id, actor=acting.actor, today=today
-        )
+        return inspections.save_form(s, form.id, actor=acting.actor, today=today)
 
 
 def _edit(s, acting, form, changes, today=DAY):

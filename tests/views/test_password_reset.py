@@ -47,8 +47,7 @@ def test_issue13_forgot_password_is_limited_per_client(app, world, browser):
     client = browser()
     client.fetch_csrf("/forgot-password")
     codes = [
-        client.post("/forgot-password", {"identifier": f"iemand{n}"}).status_code
-        for n in range(11)
+        client.post("/forgot-password", {"identifier": f"iemand{n}"}).status_code for n in range(11)
     ]
     assert codes[:10] == [302] * 10 and codes[10] == 429
 
