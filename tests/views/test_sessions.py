@@ -97,3 +97,23 @@ def test_issue13_reset_my_password_keeps_to_eight_characters(world, login_as):
     )
     assert done.status_code == 302
     assert signed_in(browser.client)  # his own session goes on under the new generation
+
+
+def test_issue13_changes_through_the_user_api_end_sessions_and_are_audited(
+    app, world, login_as, api_client
+):
+    from sqlalchemy import select
+
+    from admin_app.models import AuditLog
+
+    victim = login_as("garage-jansen")
+    user_id = world.user("garage-jansen").id
+    admin = api_client("admin")
+    changed = admin.put(f"/api/v1/security/users/{user_id}", json={"password": "Another123!pw"})
+    assert changed.status_code == 200
+    assert "Another123!pw" not in changed.get_data(as_text=True)  # never echoed
+    assert not signed_in(victim.client)
+    logged = world.session.scalars(
+        select(AuditLog).where(AuditLog.table_name == "user", AuditLog.record_id == user_id)
+    ).all()
+    assert logged
