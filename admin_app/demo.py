@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from admin_app.extensions import db
-from admin_app.models import ConsoleUser, Customer, FleetAccount, Garage, Passport
+from admin_app.models import (
+    ConsoleUser,
+    Customer,
+    FleetAccount,
+    Garage,
+    Passport,
+    PassportClaim,
+)
 from admin_app.models.base import utcnow
 from admin_app.services.accounts import find_role
 from admin_app.services.audit import Actor
@@ -597,7 +604,11 @@ def _logins(session, jansen, devries, fleet) -> None:
         user.roles = [find_role(session, role)]
         session.add(user)
         if role == "Owner":
-            # Eva activated her cars with their mailed links: her profile is claimed.
+            # Eva activated her cars with their mailed links: she holds them.
             session.flush()
-            for customer in session.scalars(select(Customer).where(Customer.email == email)):
-                customer.claimed_by_id = user.id
+            for passport in session.scalars(
+                select(Passport)
+                .join(Customer, Customer.id == Passport.owner_id)
+                .where(Customer.email == email, Passport.state == "activated")
+            ):
+                session.add(PassportClaim(passport_id=passport.id, role="owner", user_id=user.id))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, jsonify, redirect, request
+from flask import Flask, abort, flash, jsonify, redirect, request
 from flask_babel import lazy_gettext as _l
 
 MAX_JSON_DEPTH = 32  # our deepest body (an inspection form's results) is 3
@@ -134,9 +134,26 @@ def _reads_json() -> bool:
     return request.is_json or _is_api()
 
 
+MAX_ID = 2**31 - 1  # every key is a 32-bit Integer column
+
+
+def _id_out_of_range() -> bool:
+    """An id in the path no row can have: FAB's own get/show/edit bind it as is, and a
+    30-digit number overflowed the database driver (a 500)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and value.isdigit():
+            value = int(value) if len(value) < 20 else MAX_ID + 1
+        if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
+            return True
+    return False
+
+
 def refuse_bad_input():
     """before_request: None, or the refusal of a request no endpoint should read."""
     from admin_app.api.errors import _is_api, error_body
+
+    if _id_out_of_range():
+        abort(404)
 
     refusal = _text_refusal()
     if refusal is None and request.method != "GET" and _reads_json():

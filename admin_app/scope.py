@@ -36,6 +36,7 @@ from admin_app.models import (
     Invoice,
     OutboxMessage,
     Passport,
+    PassportClaim,
     Transfer,
 )
 from admin_app.services.errors import NotFound
@@ -79,10 +80,10 @@ class Scope:
     garage_id: int | None = None
     fleet_account_id: int | None = None
     email: str | None = None
-    customer_ids: tuple[int, ...] = ()
     garage_ids: tuple[int, ...] = ()
     # His profiles plus the other party on his cars (a driver sees the owner's name).
     visible_customer_ids: tuple[int, ...] = ()
+    passport_ids: tuple[int, ...] = ()  # an Owner's claimed cars
 
     @property
     def sees_everything(self) -> bool:
@@ -146,15 +147,12 @@ class Scope:
                 ConsoleUser: lambda cls: cls.id == uid,
             }
         if self.kind == OWNER:
-            # The owner's customer profiles (one per garage he visits) are looked up once
-            # when the scope is bound: a handful of ids, no subquery per statement.
-            customer_ids, garage_ids = self.customer_ids, self.garage_ids
+            # Looked up once when the scope is bound (scope_for_user).
+            garage_ids, passport_ids = self.garage_ids, self.passport_ids
             visible_customer_ids = self.visible_customer_ids
             return {
                 Customer: lambda cls: cls.id.in_(visible_customer_ids),
-                Passport: lambda cls: or_(
-                    cls.owner_id.in_(customer_ids), cls.driver_id.in_(customer_ids)
-                ),
+                Passport: lambda cls: cls.id.in_(passport_ids),
                 Garage: lambda cls: cls.id.in_(garage_ids),
                 FleetAccount: nothing,
                 AuditLog: nothing,
@@ -165,9 +163,9 @@ class Scope:
                 Checkpoint: nothing,
                 Invoice: nothing,
                 ContactProposal: nothing,
-                # Transfers to or from him: an owner sees what he gave away and receives.
+                # Transfers of his cars, and those he started (a car he sold).
                 Transfer: lambda cls: or_(
-                    cls.to_customer_id.in_(customer_ids), cls.from_customer_id.in_(customer_ids)
+                    cls.passport_id.in_(passport_ids), cls.created_by_id == uid
                 ),
                 ConsoleUser: lambda cls: cls.id == uid,
             }
@@ -204,26 +202,33 @@ def scope_for_user(user) -> Scope:
                 FLEET, user.id, garage_id=garage_id, fleet_account_id=user.fleet_account_id
             )
         if kind == OWNER:
-            # The profiles he claimed by a mailed link, not every profile a garage typed
-            # his address into (services/passports.claim_with_link).
+            # The cars he claimed by a mailed link, as owner or driver (PassportClaim): a
+            # car a garage merely typed his address for shows him nothing. A handful of
+            # ids, looked up once per request: no subquery per statement.
             session = object_session(user)
-            rows = session.execute(
-                select(Customer.id, Customer.garage_id).where(Customer.claimed_by_id == user.id)
-            ).all()
-            mine = tuple(sorted(r.id for r in rows))
-            cars = session.execute(
-                select(Passport.owner_id, Passport.driver_id).where(
-                    or_(Passport.owner_id.in_(mine), Passport.driver_id.in_(mine))
+            claims = session.execute(
+                select(PassportClaim.passport_id, PassportClaim.role).where(
+                    PassportClaim.user_id == user.id
                 )
             ).all()
-            others = {cid for car in cars for cid in car if cid is not None}
+            cars = {
+                car.id: car
+                for car in session.execute(
+                    select(
+                        Passport.id, Passport.garage_id, Passport.owner_id, Passport.driver_id
+                    ).where(Passport.id.in_([c.passport_id for c in claims]))
+                )
+            }
+            held = [(cars[c.passport_id], c.role) for c in claims if c.passport_id in cars]
+            mine = {car.owner_id if role == "owner" else car.driver_id for car, role in held}
+            others = {cid for car, _ in held for cid in (car.owner_id, car.driver_id) if cid}
             return Scope(
                 OWNER,
                 user.id,
                 email=(user.email or "").lower(),
-                customer_ids=mine,
-                garage_ids=tuple(sorted({r.garage_id for r in rows})),
-                visible_customer_ids=tuple(sorted(set(mine) | others)),
+                garage_ids=tuple(sorted({car.garage_id for car, _ in held})),
+                visible_customer_ids=tuple(sorted(mine | others)),
+                passport_ids=tuple(sorted(cars)),
             )
         if kind == EVERYTHING:
             return Scope(EVERYTHING, user.id)

@@ -637,3 +637,13 @@ def test_issue13_scoped_get_ignores_ids_beyond_32_bits(world, acting_as):
         assert scoped_get(world.session, Passport, 10**30) is None
         assert scoped_get(world.session, Passport, "99999999999999999999") is None
         assert scoped_get(world.session, Passport, -1) is None
+
+
+def test_issue13_an_id_no_row_can_have_is_404_not_500(app, world, api_client, login_as):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    garage = api_client("garage-jansen")
+    for path in ("/api/v1/passport/99999999999999999999", "/api/v1/customer/4294967296"):
+        answer = garage.get(path)
+        assert answer.status_code == 404 and _contract_shape(answer)
+    screen = login_as("garage-jansen")
+    assert screen.get("/passports/show/99999999999999999999").status_code == 404

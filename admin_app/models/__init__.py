@@ -14,7 +14,7 @@ from admin_app.models.inspections import (
     Recall,
 )
 from admin_app.models.outbox import OutboxMessage
-from admin_app.models.passports import Passport, PassportState
+from admin_app.models.passports import Passport, PassportClaim, PassportState
 from admin_app.models.proposals import ContactProposal, Invoice, WeeklyRun
 from admin_app.models.tokens import AccessToken
 from admin_app.models.transfers import Transfer, TransferState
@@ -38,6 +38,7 @@ __all__ = [
     "Invoice",
     "OutboxMessage",
     "Passport",
+    "PassportClaim",
     "PassportState",
     "PerformedWork",
     "Recall",

@@ -48,10 +48,6 @@ class Customer(Model):
     email_bounced_at = Column(UTCDateTime)
     # "Never" (R-CP-2): set by the garage or by the customer's opt-out link.
     never_contact = Column(Boolean, nullable=False, default=False)
-    # The Owner login that claimed this profile by a mailed link (activation, accepted
-    # transfer, driver access): only then does he see its cars. An address a garage typed
-    # shows nobody anything.
-    claimed_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     garage = relationship("Garage", lazy="joined", innerjoin=True)

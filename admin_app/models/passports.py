@@ -120,3 +120,22 @@ class Passport(Model):
 
     def __repr__(self) -> str:
         return self.plate_display
+
+
+class PassportClaim(Model):
+    """An Owner login's hold on a car, as its owner or its driver (issue 13).
+
+    Made only through a mailed link — activating the passport, accepting its transfer,
+    taking up driver access — and dropped when the car gets another owner or driver. An
+    Owner sees the cars he claimed (admin_app.scope), never a car only because a garage
+    typed his address.
+    """
+
+    __tablename__ = "passport_claim"
+
+    passport_id = Column(Integer, ForeignKey("passport.id", ondelete="CASCADE"), primary_key=True)
+    role = Column(String(10), primary_key=True)  # owner, driver
+    user_id = Column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    claimed_at = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -10,7 +10,7 @@ class ConsoleUser(User):
 
     Single-table inheritance onto `ab_user`: FAB keeps its login, roles and password
     handling; we add the links that the row scope (admin_app.scope) reads.
-    Owners are tied to the customer profiles they claimed (Customer.claimed_by_id).
+    Owners are tied to the cars they claimed by a mailed link (PassportClaim).
     """
 
     garage_id = Column(Integer, ForeignKey("garage.id"), index=True)

@@ -75,6 +75,12 @@ def create_login(
     username = (username or "").strip()
     if not username:
         raise InvalidInput(_l("Fill in a user name."), field="username")
+    if "@" in username and username.lower() != email.lower():
+        # An Owner's user name is his e-mail address: a login named after someone else's
+        # address would keep him from ever activating his car (issue 13).
+        raise InvalidInput(
+            _l("A user name with @ must be the login's own e-mail address."), field="username"
+        )
     clash = session.scalar(
         select(ConsoleUser.id).where(
             or_(

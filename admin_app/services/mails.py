@@ -31,6 +31,7 @@ from admin_app.models import (
     Transfer,
 )
 from admin_app.scope import get_across_tenants
+from admin_app.services.emails import email_key
 from admin_app.services.tokens import issue_token
 
 
@@ -121,6 +122,13 @@ def _login_id(session: Session, message: OutboxMessage) -> int | None:
     return login.id if login else None
 
 
+def _still_addressed(message: OutboxMessage, address: str | None) -> None:
+    """A mail queued for an address its subject no longer has is not sent: its link would
+    be void, and its text would tell a stranger the name, plate and garage."""
+    if not address or email_key(address) != email_key(message.recipient):
+        raise MailObsolete("the address changed after the mail was queued")
+
+
 def _record(session: Session, model, ident):
     # The mail is the system's: the row it is about is read whatever the scope.
     record = get_across_tenants(session, model, ident) if ident is not None else None
@@ -139,6 +147,7 @@ def _activation(session: Session, message: OutboxMessage) -> str:
     passport = _record(session, Passport, message.params.get("passport_id"))
     if passport.state == "archived":
         raise MailObsolete("the passport is archived")
+    _still_addressed(message, passport.owner.email)
     login = owner_login(session, message.recipient)
     fields = {
         "name": passport.owner.full_name,
@@ -180,6 +189,7 @@ def _driver_access(session: Session, message: OutboxMessage) -> str:
 
     passport = _record(session, Passport, message.params.get("passport_id"))
     driver = _record(session, Customer, message.params.get("customer_id"))
+    _still_addressed(message, driver.email)
     login = owner_login(session, message.recipient)
     link = _new_link(
         session,
@@ -219,6 +229,7 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
     transfer = _record(session, Transfer, message.params.get("transfer_id"))
     if transfer.state != "pending":
         raise MailObsolete("the transfer is no longer waiting")
+    _still_addressed(message, transfer.to_customer.email)
     passport = _record(session, Passport, transfer.passport_id)
     link = _new_link(
         session,
@@ -247,6 +258,7 @@ def _password_reset(session: Session, message: OutboxMessage) -> str:
     from admin_app.services.accounts import PASSWORD_RESET, reset_link_ttl
 
     user = _record(session, ConsoleUser, message.params.get("user_id"))
+    _still_addressed(message, user.email)
     welcome = bool(message.params.get("welcome"))
     link = _new_link(
         session,
@@ -280,9 +292,15 @@ def _password_reset(session: Session, message: OutboxMessage) -> str:
 
 @renders("inspection")
 def _inspection(session: Session, message: OutboxMessage) -> str:
-    from admin_app.services.inspections import FORM_LINK, FORM_LINK_TTL, mail_summary
+    from admin_app.services.inspections import (
+        FORM_LINK,
+        FORM_LINK_TTL,
+        customer_email,
+        mail_summary,
+    )
 
     form = _record(session, InspectionForm, message.params.get("form_id"))
+    _still_addressed(message, customer_email(form))
     version = message.params.get("version") or form.version
     link = _new_link(
         session, message, "inspection", purpose=FORM_LINK, ttl=FORM_LINK_TTL, subject_id=form.id
@@ -295,6 +313,7 @@ def _invitation(session: Session, message: OutboxMessage) -> str:
     from admin_app.services.proposals import OPT_OUT, OPT_OUT_TTL, invitation_text
 
     proposal = _record(session, ContactProposal, message.params.get("proposal_id"))
+    _still_addressed(message, proposal.customer.email)
     link = _new_link(
         session,
         message,

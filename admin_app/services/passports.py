@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from admin_app.models import (
     Garage,
     OutboxMessage,
     Passport,
+    PassportClaim,
     Transfer,
 )
 from admin_app.models.base import utcnow
@@ -511,9 +512,32 @@ def claim_with_link(
         raise InvalidInput(
             _l("This is not the password of %(email)s.", email=login.email), field="password"
         )
-    customer.claimed_by_id = login.id
-    session.flush()
     return login
+
+
+OWNER_CLAIM, DRIVER_CLAIM = "owner", "driver"
+
+
+def claim_car(session: Session, passport_id: int, user_id: int, role: str) -> None:
+    """The login that followed a mailed link holds the car as its owner or driver; an
+    earlier holder of that role lets go."""
+    release_claim(session, passport_id, role)
+    session.add(PassportClaim(passport_id=passport_id, role=role, user_id=user_id))
+    session.flush()
+
+
+def release_claim(session: Session, passport_id: int, role: str) -> None:
+    """The car has another owner or driver: whoever held it in that role sees it no more."""
+    session.execute(
+        delete(PassportClaim).where(
+            PassportClaim.passport_id == passport_id, PassportClaim.role == role
+        )
+    )
+
+
+def holds_car(session: Session, passport_id: int, user_id: int | None, role: str) -> bool:
+    claim = session.get(PassportClaim, (passport_id, role))
+    return claim is not None and user_id is not None and claim.user_id == user_id
 
 
 def activate_passport(
@@ -527,6 +551,7 @@ def activate_passport(
     token = peek_token(session, raw, purpose=ACTIVATION)
     user = claim_with_link(session, token, passport.owner, password=password, confirm=confirm)
     consume_token(session, raw, purpose=ACTIVATION, address=passport.owner.email)
+    claim_car(session, passport.id, user.id, OWNER_CLAIM)
     passport.state = PassportState.activated.value
     passport.activated_at = utcnow()
     session.flush()
@@ -583,6 +608,13 @@ def grant_driver_access(
     driver, token = driver_for_access_link(session, raw)
     user = claim_with_link(session, token, driver, password=password, confirm=confirm)
     consume_token(session, raw, purpose=DRIVER_ACCESS, address=driver.email)
+    driven = session.scalars(
+        select(Passport.id)
+        .where(Passport.driver_id == driver.id)
+        .execution_options(**{ALL_TENANTS: True})  # the link authorizes
+    ).all()
+    for passport_id in driven:
+        claim_car(session, passport_id, user.id, DRIVER_CLAIM)
     return user
 
 

@@ -42,7 +42,7 @@ def new_confirmation_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _check_may_transfer(passport: Passport, actor: Actor) -> None:
+def _check_may_transfer(session: Session, passport: Passport, actor: Actor) -> None:
     if passport.fleet_account_id:
         if actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id:
             return
@@ -56,7 +56,9 @@ def _check_may_transfer(passport: Passport, actor: Actor) -> None:
                 )
             )
         return
-    if actor.has("Owner") and actor.id is not None and passport.owner.claimed_by_id == actor.id:
+    if actor.has("Owner") and passport_rules.holds_car(
+        session, passport.id, actor.id, passport_rules.OWNER_CLAIM
+    ):
         return
     raise Forbidden(_l("You may not transfer this car."))
 
@@ -83,7 +85,7 @@ def start_transfer(
     if kind not in ("owner", "driver"):
         raise InvalidInput(_l("Choose owner or driver."), field="kind")
     _refuse_repeat(session, passport, kind, person)
-    _check_may_transfer(passport, actor)
+    _check_may_transfer(session, passport, actor)
     if kind == "driver" and not passport.fleet_account_id:
         raise Conflict(
             _l(
@@ -134,6 +136,7 @@ def start_transfer(
     if kind == "driver":
         # The car stays in the fleet; the new driver sees it under his own login.
         passport.driver = receiver
+        passport_rules.release_claim(session, passport.id, passport_rules.DRIVER_CLAIM)
         _settle(transfer, TransferState.accepted)
         session.flush()
         passport_rules.give_driver_access(session, passport, receiver)
@@ -151,14 +154,14 @@ def start_transfer(
             _mail_accept(session, passport, transfer)
         else:
             # A new e-mail leaving a fleet: activating his account is accepting (R-FL-6).
-            _move_owner(passport, transfer)
+            _move_owner(session, passport, transfer)
             passport_rules.mail_activation_link(session, passport)
             passport.state = PassportState.transfer_pending.value
             session.flush()
         return transfer
 
     # A new e-mail: the car is his at once, and he activates it (R-TR-2).
-    _move_owner(passport, transfer)
+    _move_owner(session, passport, transfer)
     _settle(transfer, TransferState.accepted)
     passport_rules.mail_activation_link(session, passport)
     return transfer
@@ -203,7 +206,9 @@ def _refuse_repeat(session: Session, passport: Passport, kind: str, person: Pers
             )
 
 
-def _move_owner(passport: Passport, transfer: Transfer) -> None:
+def _move_owner(session: Session, passport: Passport, transfer: Transfer) -> None:
+    if passport.owner_id != transfer.to_customer_id:
+        passport_rules.release_claim(session, passport.id, passport_rules.OWNER_CLAIM)
     passport.owner = transfer.to_customer
 
 
@@ -257,13 +262,14 @@ def accept_transfer(session: Session, raw: str, *, actor: Actor) -> Transfer:
     session.refresh(transfer)
     transfer = transfer_for_accept_link(session, raw, actor=actor)
     consume_token(session, raw, purpose=ACCEPT, address=transfer.to_customer.email)
-    transfer.to_customer.claimed_by_id = actor.id
-    return complete_transfer(session, transfer)
+    complete_transfer(session, transfer)
+    passport_rules.claim_car(session, transfer.passport_id, actor.id, passport_rules.OWNER_CLAIM)
+    return transfer
 
 
 def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
     passport = passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
-    _move_owner(passport, transfer)
+    _move_owner(session, passport, transfer)
     passport.state = PassportState.activated.value
     passport.activated_at = passport.activated_at or utcnow()
     passport.fleet_account_id = None  # R-FL-6, in the same transaction
@@ -309,6 +315,8 @@ def expire_transfers(session: Session, now: datetime | None = None) -> int:
 def _restore(session: Session, transfer: Transfer, state: TransferState) -> None:
     passport = passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
     if transfer.kind == "owner" and transfer.from_customer_id:
+        if passport.owner_id != transfer.from_customer_id:
+            passport_rules.release_claim(session, passport.id, passport_rules.OWNER_CLAIM)
         passport.owner_id = transfer.from_customer_id
     passport.state = transfer.previous_state or PassportState.activated.value
     passport.stock_car = bool(transfer.previous_stock_car)

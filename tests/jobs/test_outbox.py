@@ -33,22 +33,32 @@ def smtp(app):
 
 
 def _queue(app, world, recipients):
-    """Reset mails (a real kind, written at send time) to any address: delivery is the test."""
-    user_id = world.user("support").id
+    """Reset mails (a real kind, written at send time) to a login at each address: delivery
+    is the test."""
+    from admin_app.services.accounts import create_login
+
     with app.app_context():
         from admin_app.extensions import db
 
         with unit_of_work(db.session):
-            ids = [
-                queue_mail(
+            ids = []
+            for r in recipients:
+                login = create_login(
+                    db.session,
+                    username=f"test-{r}",
+                    email=r,
+                    first_name="Test",
+                    last_name=r,
+                    role_name="Owner",
+                )
+                mail = queue_mail(
                     db.session,
                     recipient=r,
                     kind="password_reset",
                     subject=f"Test {r}",
-                    params={"user_id": user_id, "welcome": False},
-                ).id
-                for r in recipients
-            ]
+                    params={"user_id": login.id, "welcome": False},
+                )
+                ids.append(mail.id)
         db.session.remove()
     return ids
 

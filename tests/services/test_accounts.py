@@ -152,3 +152,17 @@ def test_garage_cannot_disable_another_garages_user_or_itself(app, world):
             accounts.set_colleague_active(
                 session, garage_id=jansen.id, user_id=me.id, active=False, actor_id=me.id
             )
+
+
+def test_issue13_no_login_may_be_named_after_another_address(app, world):
+    """A colleague named VICTIM@… kept the victim from ever activating his car."""
+    jansen = world.garage("Autobedrijf Jansen").id
+    with app.test_request_context("/"), pytest.raises(InvalidInput, match="eigen e-mailadres"):
+        accounts.add_colleague(
+            world.session,
+            garage_id=jansen,
+            username="Slachtoffer@Example.nl",
+            email="balie2@autobedrijf-jansen.nl",
+            first_name="B",
+            last_name="Alie",
+        )

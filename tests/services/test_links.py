@@ -20,6 +20,7 @@ from admin_app.models import (
     InspectionForm,
     OutboxMessage,
     Passport,
+    PassportClaim,
 )
 from admin_app.models.base import utcnow
 from admin_app.services import accounts, inspections, transfers
@@ -60,26 +61,8 @@ def test_issue13_activation_link_is_void_once_the_address_changed(acting_as, wor
             with pytest.raises(InvalidInput, match="niet geldig"):
                 rules.activate_passport(s, raw, password=password, confirm=password)
     s.refresh(victim)
-    assert passport.owner.claimed_by_id is None
+    assert s.get(PassportClaim, (passport.id, "owner")) is None
     assert check_password_hash(victim.password, "demo")  # untouched
-
-
-def test_issue13_a_mail_queued_before_the_address_changed_acts_for_nobody(acting_as, world):
-    """The link is made at send time for the address the mail goes to: the row's recipient,
-    not the address the customer has by then."""
-    s = world.session
-    with acting_as("garage-devries") as acting:
-        passport = new_passport(s, acting, ATTACKER)
-        with unit_of_work(s):
-            rules.send_passport(s, passport.id, actor=acting.actor)
-        mail = last_mail(s)
-        with unit_of_work(s):
-            rules.update_customer(s, passport.owner_id, {"email": VICTIM}, actor=acting.actor)
-    raw = ACTIVATE.search(mail_text(s, mail)).group(1)
-    token = s.scalars(select(AccessToken).order_by(AccessToken.id.desc())).first()
-    assert token.recipient == ATTACKER
-    with acting_as(None), pytest.raises(InvalidInput, match="niet geldig"):
-        rules.activate_passport(s, raw, password="nieuw-wachtwoord", confirm="nieuw-wachtwoord")
 
 
 def test_issue13_driver_link_never_sets_an_existing_logins_password(acting_as, world):
@@ -108,7 +91,7 @@ def test_issue13_driver_link_never_sets_an_existing_logins_password(acting_as, w
         rules.grant_driver_access(s, raw, password="overgenomen!", confirm="overgenomen!")
     s.refresh(victim)
     assert check_password_hash(victim.password, "eigen-wachtwoord")
-    assert driver.claimed_by_id is None
+    assert s.get(PassportClaim, (fleet_car.id, "driver")) is None
 
 
 def test_issue13_driver_with_a_login_claims_the_car_with_his_own_password(acting_as, world):
@@ -126,7 +109,7 @@ def test_issue13_driver_with_a_login_claims_the_car_with_his_own_password(acting
             user = rules.grant_driver_access(s, raw, password="demo")
     assert user.id == world.user("eigenaar").id
     s.refresh(fleet_car)
-    assert fleet_car.driver.claimed_by_id == user.id
+    assert s.get(PassportClaim, (fleet_car.id, "driver")).user_id == user.id
 
 
 def test_issue13_only_the_newest_link_works_even_when_two_were_made_at_once(acting_as, world):
@@ -172,12 +155,12 @@ def test_issue13_a_typed_address_shows_an_owner_nothing_until_he_claims_it(actin
         rules.activate_passport(s, raw, password="demo")
     with acting_as("eigenaar"):
         assert passport.id in {p.id for p in s.scalars(select(Passport)).unique()}
-    assert owner.id == passport.owner.claimed_by_id
+    assert s.get(PassportClaim, (passport.id, "owner")).user_id == owner.id
 
 
 def test_issue13_an_owners_car_waiting_for_its_buyer_stays_visible(acting_as, world):
     s = world.session
-    mine = world.passports(owner_id=_claimed(world).id, state="activated")[0]
+    mine = s.get(Passport, _held(world)[0])
     with acting_as("eigenaar") as acting, unit_of_work(s):
         transfers.start_transfer(
             s, mine.id, actor=acting.actor, person=person("support@autopaspoort.example")
@@ -188,10 +171,13 @@ def test_issue13_an_owners_car_waiting_for_its_buyer_stays_visible(acting_as, wo
         assert mine.id in {p.id for p in s.scalars(select(Passport)).unique()}
 
 
-def _claimed(world):
+def _held(world) -> list[int]:
+    """The cars eigenaar holds as their owner."""
     return world.session.scalars(
-        select(Customer).where(Customer.claimed_by_id == world.user("eigenaar").id)
-    ).first()
+        select(PassportClaim.passport_id).where(
+            PassportClaim.user_id == world.user("eigenaar").id, PassportClaim.role == "owner"
+        )
+    ).all()
 
 
 def test_issue13_reset_link_is_void_once_the_users_address_changed(acting_as, world):
@@ -335,3 +321,58 @@ def test_issue13_activation_page_asks_a_known_owner_for_his_own_password(acting_
     done = client.post(link, {"password": "demo"})
     assert done.status_code == 302
     assert client.get("/my-vehicles/list/").status_code == 200
+
+
+def test_issue13_a_new_car_on_a_claimed_profile_shows_nobody_until_claimed(acting_as, world):
+    """The attack after the fix: a driver profile he claimed, pointed by the garage at
+    another address, then a new passport for that address: it is nobody's car yet."""
+    s = world.session
+    victim = accounts.create_login(
+        s,
+        username="slachtoffer",
+        email="slachtoffer@example.nl",
+        first_name="S",
+        last_name="Lachtoffer",
+        role_name="Owner",
+        password="eigen-wachtwoord",
+    )
+    s.commit()
+    fleet_car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
+    with acting_as("fleet-bakker") as acting, unit_of_work(s):
+        transfers.start_transfer(
+            s, fleet_car.id, actor=acting.actor, person=person(ATTACKER), kind="driver"
+        )
+    raw = re.search(r"/access/(\S+)", mail_text(s)).group(1)
+    with acting_as(None), unit_of_work(s):
+        attacker = rules.grant_driver_access(s, raw, password="aanvaller-1", confirm="aanvaller-1")
+    driver = s.get(Passport, fleet_car.id).driver
+    with acting_as("garage-jansen") as acting:
+        with unit_of_work(s):
+            rules.update_customer(s, driver.id, {"email": victim.email}, actor=acting.actor)
+        typed = new_passport(s, acting, victim.email, plate="ZY-51-87")
+    assert typed.owner_id == driver.id  # the profile the attacker claimed as driver
+    for login in (victim.username, attacker.username):
+        with acting_as(login):
+            seen = {p.id for p in s.scalars(select(Passport)).unique()}
+        assert typed.id not in seen
+    with acting_as(attacker.username):
+        assert fleet_car.id in {p.id for p in s.scalars(select(Passport)).unique()}
+
+
+def test_issue13_a_mail_queued_before_the_address_changed_is_not_sent(world, acting_as):
+    """Its link would be void, and its text would tell a stranger the owner's name, the
+    plate and the garage: the worker marks it failed instead."""
+    from admin_app.services.mails import MailObsolete, render_mail
+
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        passport = new_passport(s, acting, ATTACKER)
+        with unit_of_work(s):
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        mail = last_mail(s)
+        with unit_of_work(s):
+            rules.update_customer(
+                s, passport.owner_id, {"email": "nieuw@example.nl"}, actor=acting.actor
+            )
+        with pytest.raises(MailObsolete):
+            render_mail(s, mail)

@@ -12,6 +12,7 @@ from admin_app.models import (
     Garage,
     OutboxMessage,
     Passport,
+    PassportClaim,
 )
 from admin_app.scope import bind_request_scope
 from admin_app.services.errors import NotFound
@@ -178,7 +179,8 @@ def test_r_sec_1_cached_criteria_never_mix_two_owners(app, world):
         last_name="Weede",
         role_name="Owner",
     )
-    other.owner.claimed_by_id = second.id  # as activating the passport would
+    # As activating the passport would.
+    world.session.add(PassportClaim(passport_id=other.id, role="owner", user_id=second.id))
     world.session.commit()
     seen = {}
     for username in ("eigenaar", "tweede", "eigenaar"):
