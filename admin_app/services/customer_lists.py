@@ -92,7 +92,40 @@ def read_table(filename: str, data: bytes) -> list[list]:
 
     Raises InvalidInput saying what to fix when the file cannot be read at all.
     """
-    return _trim(list(row_source(filename, data)()))
+    return _trim(_bounded_rows(row_source(filename, data)()))
+
+
+# Empty lines a CSV may hold besides its rows: Excel leaves a few ";;;" lines where cells
+# were cleared; 19 MB of bare line ends were 19 million lists, 1.7 GB (issue 13's review).
+MAX_EMPTY_LINES = MAX_ROWS
+
+
+def _bounded_rows(rows) -> list[list]:
+    """The rows as a table, empty ones sharing one object; InvalidInput past MAX_ROWS rows
+    or MAX_EMPTY_LINES empty lines."""
+    table: list[list] = []
+    empty_row: list = []
+    empty = 0
+    for row in rows:
+        if all(_empty(cell) for cell in row):
+            empty += 1
+            if empty > MAX_EMPTY_LINES:
+                raise InvalidInput(
+                    _l("The file holds more than %(count)s empty lines.", count="200.000"),
+                    field="file",
+                )
+            table.append(empty_row)
+            continue
+        if len(table) - empty >= MAX_ROWS + 1:
+            raise TooLarge(
+                _l(
+                    "The list has %(count)s rows; at most 200,000 fit in one upload.",
+                    count=f"> {MAX_ROWS:,}".replace(",", "."),
+                ),
+                field="file",
+            )
+        table.append(row)
+    return table
 
 
 def row_source(filename: str, data: bytes):

@@ -45,7 +45,7 @@ def _queue(app, world, recipients):
             for r in recipients:
                 login = create_login(
                     db.session,
-                    username=f"test-{r}",
+                    username=r,  # an Owner is named by his address
                     email=r,
                     first_name="Test",
                     last_name=r,

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from admin_app.services import customer_lists, workbooks
-from admin_app.services.customer_lists import parse_list, read_list, read_table
+from admin_app.services.customer_lists import MAX_BYTES, parse_list, read_list, read_table
 from admin_app.services.errors import InvalidInput, TooLarge
 
 HEADER = ("kenteken", "email", "achternaam")
@@ -481,3 +481,21 @@ def test_issue13_xlsx_with_a_dtd_or_countless_parts_is_refused(dutch):
             z.writestr(zipfile.ZipInfo(str(number)), b"")
     outcome = bounded(lambda: read_list("lijst.xlsx", out.getvalue()), megabytes=50)
     assert isinstance(outcome, InvalidInput) and "Excel" in str(outcome.message)
+
+
+def test_issue13_csv_of_bare_line_ends_refused_within_bounds(dutch):
+    """19 MB of line ends were 19 million rows held as lists: 1.7 GB, 12 s (review)."""
+    data = b"kenteken;email;achternaam\r" + b"\r" * (MAX_BYTES - 100)
+    outcome = bounded(lambda: read_table("facturen.csv", data), seconds=20, megabytes=200)
+    assert isinstance(outcome, InvalidInput) and "lege regels" in str(outcome.message)
+
+
+def test_issue13_xlsx_of_millions_of_filled_cells_refused_within_bounds(dutch):
+    """Within the row and column bounds a sheet could still hold 12.8 million cells."""
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f"<c><v>{c}</v></c>" for c in range(60)) + "</row>"
+        for r in range(1, 60_000)
+    )
+    data = workbook(rows)
+    outcome = bounded(lambda: read_table("facturen.xlsx", data), seconds=30, megabytes=400)
+    assert isinstance(outcome, TooLarge) and "gevulde cellen" in str(outcome.message)
