@@ -147,7 +147,11 @@ def register_request_hooks(app: Flask) -> None:
 
     @user_logged_out.connect_via(app)
     def end_sessions_on_logout(sender, user):
-        # /logout/ ends every session of the login, this browser's and any other's.
+        # /logout/ ends every session of the login, this browser's and any other's — when
+        # the user asked for it: FAB's logout is a GET, which another site can make the
+        # browser send; that ends this browser's session only (as before), not all of them.
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return
         if user is not None and getattr(user, "id", None):
             sessions.end_sessions(user)
             db.session.commit()

@@ -38,6 +38,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     args = parser.parse_args()
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    # The database, its Redis and the key are the platform's data: the owner's alone.
+    INSTANCE_DIR.chmod(0o700)
     # First, before any process starts: each of them reads this file (config.py).
     if create_secret_key_file(SECRET_KEY_FILE):
         print(f"  Made a new development key in {SECRET_KEY_FILE}.", flush=True)

@@ -117,3 +117,15 @@ def test_issue13_changes_through_the_user_api_end_sessions_and_are_audited(
         select(AuditLog).where(AuditLog.table_name == "user", AuditLog.record_id == user_id)
     ).all()
     assert logged
+
+
+def test_issue13_a_logout_another_site_sends_ends_no_other_session(app, login_as):
+    """FAB's logout is a GET: a page elsewhere could make a browser send it, and a logout
+    now ends every session of the login. Sent cross-site, it ends this browser's only."""
+    browser = login_as("garage-jansen")
+    other_device = login_as("garage-jansen")
+    browser.get("/logout/", headers={"Sec-Fetch-Site": "cross-site"})
+    assert signed_in(other_device.client)
+    browser.login("garage-jansen")
+    browser.get("/logout/", headers={"Sec-Fetch-Site": "same-origin"})
+    assert not signed_in(other_device.client)
