@@ -40,6 +40,21 @@ def person(email, last_name="Klant"):
     return PersonDetails.from_mapping({"email": email, "last_name": last_name})
 
 
+def victim_login(session):
+    """An Owner login at an address no demo garage has typed."""
+    victim = accounts.create_login(
+        session,
+        username="slachtoffer@example.nl",
+        email="slachtoffer@example.nl",
+        first_name="S",
+        last_name="Lachtoffer",
+        role_name="Owner",
+        password="eigen-wachtwoord",
+    )
+    session.commit()
+    return victim
+
+
 def new_passport(session, acting, email, plate="12-ABC-3"):
     with unit_of_work(session):
         return rules.create_passport(session, actor=acting.actor, plate=plate, person=person(email))
@@ -67,16 +82,7 @@ def test_issue13_activation_link_is_void_once_the_address_changed(acting_as, wor
 
 def test_issue13_driver_link_never_sets_an_existing_logins_password(acting_as, world):
     s = world.session
-    victim = accounts.create_login(
-        s,
-        username="slachtoffer",
-        email="slachtoffer@example.nl",
-        first_name="S",
-        last_name="Lachtoffer",
-        role_name="Owner",
-        password="eigen-wachtwoord",
-    )
-    s.commit()
+    victim = victim_login(s)
     fleet_car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
     with acting_as("fleet-bakker") as acting:
         with unit_of_work(s):
@@ -327,16 +333,7 @@ def test_issue13_a_new_car_on_a_claimed_profile_shows_nobody_until_claimed(actin
     """The attack after the fix: a driver profile he claimed, pointed by the garage at
     another address, then a new passport for that address: it is nobody's car yet."""
     s = world.session
-    victim = accounts.create_login(
-        s,
-        username="slachtoffer",
-        email="slachtoffer@example.nl",
-        first_name="S",
-        last_name="Lachtoffer",
-        role_name="Owner",
-        password="eigen-wachtwoord",
-    )
-    s.commit()
+    victim = victim_login(s)
     fleet_car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
     with acting_as("fleet-bakker") as acting, unit_of_work(s):
         transfers.start_transfer(
