@@ -17,9 +17,17 @@ def display_value(value) -> str:
     if isinstance(value, bool):
         return str(YES if value else NO)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(AMSTERDAM)
-        return value.strftime("%d-%m-%Y %H:%M")
+        return local_datetime(value)
     if isinstance(value, dt.date):
         return value.strftime("%d-%m-%Y")
     return str(value)
+
+
+def local_datetime(value: dt.datetime | None, pattern: str = "%d-%m-%Y %H:%M") -> str:
+    """A moment as a garage reads it: Europe/Amsterdam, summer and winter time alike.
+
+    Our columns hold aware UTC times; FAB's own (a login's last login) are naive, written
+    with the server's clock, which astimezone() reads as the server's local time."""
+    if value is None:
+        return "—"
+    return value.astimezone(AMSTERDAM).strftime(pattern)
