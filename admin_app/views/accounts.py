@@ -55,7 +55,10 @@ class PasswordResetView(BaseView):
             )
             return redirect(appbuilder.get_url_for_login)
         return self.render_template(
-            "console/form.html", form=form, title=_l("Forgot your password?")
+            "console/form.html",
+            form=form,
+            title=_l("Forgot your password?"),
+            submit_label=_l("Mail me a link"),
         )
 
     @expose("/reset-password/<token>", methods=["GET", "POST"])

@@ -399,7 +399,9 @@ def transfer_page(view, pk, kind: str = "owner"):
             if kind == "driver"
             else _l("Transfer %(plate)s to a new owner", plate=passport.plate_display)
         ),
-        submit_label=_l("Confirm the transfer"),
+        submit_label=_l("Confirm the new driver")
+        if kind == "driver"
+        else _l("Confirm the transfer"),
     )
 
 
