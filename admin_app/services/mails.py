@@ -164,7 +164,7 @@ def _activation(session: Session, message: OutboxMessage) -> str:
         ),
     }
     if login is not None and login.password:
-        # His link asks for the password he has (passports.claim_with_link).
+        # His link asks for the password he has (passports.identify_link_holder).
         return str(
             _l(
                 "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "

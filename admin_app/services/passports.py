@@ -473,7 +473,7 @@ def login_for_link(session: Session, token: AccessToken) -> ConsoleUser | None:
     return login
 
 
-def claim_with_link(
+def identify_link_holder(
     session: Session,
     token: AccessToken,
     customer: Customer,
@@ -481,11 +481,11 @@ def claim_with_link(
     password: str | None,
     confirm: str | None,
 ) -> ConsoleUser:
-    """The holder of a link mailed to ``customer`` proves who he is and claims the profile.
+    """The login the holder of a link mailed to ``customer`` proves to be his.
 
     Without a login at the address, he chooses its password and the Owner login is made.
     With one, he types that login's password: a link alone never logs anyone in to an
-    existing login, nor sets its password.
+    existing login, nor sets its password. The caller then lets him claim the car.
     """
     login = login_for_link(session, token)
     if login is not None and OWNER_ROLE not in {r.name for r in login.roles}:
@@ -544,12 +544,12 @@ def activate_passport(
     session: Session, raw: str, *, password: str | None, confirm: str | None = None
 ) -> tuple[ConsoleUser, Passport]:
     """The owner opens his link and claims the car (R-PP-4): a new owner chooses his
-    password, one with an Owner login types his (claim_with_link)."""
+    password, one with an Owner login types his (identify_link_holder)."""
     passport = passport_for_activation(session, raw)
     lock_passport(session, passport.id, across_tenants=True)  # the link authorizes
     passport = passport_for_activation(session, raw)  # its checks again, on the locked row
     token = peek_token(session, raw, purpose=ACTIVATION)
-    user = claim_with_link(session, token, passport.owner, password=password, confirm=confirm)
+    user = identify_link_holder(session, token, passport.owner, password=password, confirm=confirm)
     consume_token(session, raw, purpose=ACTIVATION, address=passport.owner.email)
     claim_car(session, passport.id, user.id, OWNER_CLAIM)
     passport.state = PassportState.activated.value
@@ -606,7 +606,7 @@ def grant_driver_access(
 ) -> ConsoleUser:
     """The driver claims his profile: with a new login, or his existing one's password."""
     driver, token = driver_for_access_link(session, raw)
-    user = claim_with_link(session, token, driver, password=password, confirm=confirm)
+    user = identify_link_holder(session, token, driver, password=password, confirm=confirm)
     consume_token(session, raw, purpose=DRIVER_ACCESS, address=driver.email)
     driven = session.scalars(
         select(Passport.id)

@@ -1,6 +1,6 @@
 """Public pages behind mailed links: activate a passport, accept a transfer, a driver's
 access (R-PP-4, R-TR-2, R-FL-5). The link says which profile; the holder proves who he is
-with a new login's password or his existing login's password (passports.claim_with_link)."""
+with a new login's password or his existing login's password (passports.identify_link_holder)."""
 
 from __future__ import annotations
 
