@@ -142,7 +142,12 @@ def _record(session: Session, model, ident):
 
 @renders("activation")
 def _activation(session: Session, message: OutboxMessage) -> str:
-    from admin_app.services.passports import ACTIVATION, ACTIVATION_TTL, owner_login
+    from admin_app.services.passports import (
+        ACTIVATION,
+        ACTIVATION_TTL,
+        asks_own_password,
+        owner_login,
+    )
 
     passport = _record(session, Passport, message.params.get("passport_id"))
     if passport.state == "archived":
@@ -163,7 +168,7 @@ def _activation(session: Session, message: OutboxMessage) -> str:
             user_id=login.id if login else None,
         ),
     }
-    if login is not None and login.password:
+    if asks_own_password(login):
         # His link asks for the password he has (passports.identify_link_holder).
         return str(
             _l(
@@ -185,7 +190,12 @@ def _activation(session: Session, message: OutboxMessage) -> str:
 
 @renders("driver_access")
 def _driver_access(session: Session, message: OutboxMessage) -> str:
-    from admin_app.services.passports import ACTIVATION_TTL, DRIVER_ACCESS, owner_login
+    from admin_app.services.passports import (
+        ACTIVATION_TTL,
+        DRIVER_ACCESS,
+        asks_own_password,
+        owner_login,
+    )
 
     passport = _record(session, Passport, message.params.get("passport_id"))
     driver = _record(session, Customer, message.params.get("customer_id"))
@@ -200,7 +210,7 @@ def _driver_access(session: Session, message: OutboxMessage) -> str:
         subject_id=driver.id,
         user_id=login.id if login else None,
     )
-    if login is not None and login.password:
+    if asks_own_password(login):
         return str(
             _l(
                 "Dear %(name)s,\n\nYou are the driver of %(plate)s now. Open this link "

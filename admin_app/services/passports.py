@@ -473,6 +473,12 @@ def login_for_link(session: Session, token: AccessToken) -> ConsoleUser | None:
     return login
 
 
+def asks_own_password(login: ConsoleUser | None) -> bool:
+    """Whether a link to this login's address asks for the password it has (rather than
+    letting its holder choose one for a new login): identify_link_holder's rule."""
+    return login is not None and bool(login.password)
+
+
 def identify_link_holder(
     session: Session,
     token: AccessToken,
@@ -506,7 +512,7 @@ def identify_link_holder(
             role_name=OWNER_ROLE,
             password=password,
         )
-    elif not login.password or not accounts.password_matches(login, password):
+    elif not accounts.password_matches(login, password):
         # A login without a password was made by a garage for this address; it is
         # entered through its own set-password mail, never through a car's link.
         raise InvalidInput(

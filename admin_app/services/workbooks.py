@@ -69,12 +69,17 @@ def read_first_sheet(data: bytes) -> list[list]:
         reader = _Reader(archive)
         try:
             return reader.read()
-        except (zipfile.BadZipFile, KeyError, ValueError, IndexError, OSError, expat.ExpatError):
-            # KeyError: a part the relationships name is missing; ValueError/IndexError: a
-            # number, reference or string index that is not one; ExpatError: broken XML.
-            raise unreadable() from None
-        except (RuntimeError, NotImplementedError, EOFError):
-            # an encrypted member, an unsupported compression method, a truncated stream
+        except (
+            zipfile.BadZipFile,
+            KeyError,  # a part the relationships name is missing
+            ValueError,  # a number or cell reference that is not one
+            IndexError,  # a shared-string index past the table
+            OSError,
+            expat.ExpatError,  # broken XML
+            RuntimeError,  # an encrypted member (zipfile)
+            NotImplementedError,  # a compression method zipfile does not know
+            EOFError,  # a truncated stream
+        ):
             raise unreadable() from None
 
 

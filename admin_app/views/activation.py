@@ -61,7 +61,7 @@ class ActivationView(BaseView):
 
     def _claim_page(self, *, email, claim, welcome, template, title, passport):
         known = passport_rules.owner_login(db.session, email)
-        has_login = known is not None and bool(known.password)
+        has_login = passport_rules.asks_own_password(known)
         form = LoginPasswordForm() if has_login else PasswordForm()
         if form.validate_on_submit():
             confirm = None if has_login else form.conf_password.data
