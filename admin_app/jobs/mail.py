@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import datetime, timedelta
+from email import policy
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
@@ -21,13 +23,17 @@ from admin_app.extensions import db
 from admin_app.models import Customer, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.models.outbox import OutboxState
-from admin_app.services.mails import MailObsolete, RenderedMail, render_mail
+from admin_app.services.mails import MailObsolete, RenderedMail, render_mail, sending_domain
 
 log = logging.getLogger(__name__)
 
 BOUNCE_CODES = {550, 551, 553}
 STALE_CLAIM = timedelta(minutes=5)
 BATCH = 200
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# Header lines up to RFC 5322's hard limit of 998: folded at 78, the stdlib would write a
+# List-Unsubscribe link longer than a line as an encoded word, which no mail program reads.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
 def hand_over(message_ids: list[int]) -> None:
@@ -78,13 +84,24 @@ def _open_smtp(config) -> smtplib.SMTP:
 
 
 def _as_email(message: OutboxMessage, sender: str, rendered: RenderedMail) -> EmailMessage:
-    mail = EmailMessage()
+    """Text and HTML as alternatives; the HTML with the garage's logo as an inline part
+    (multipart/related) when it has one."""
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = sender
     mail["To"] = message.recipient
     mail["Subject"] = message.subject
-    mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    mail["Date"] = format_datetime(utcnow().astimezone(AMSTERDAM))
+    mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain=sending_domain())
+    if rendered.unsubscribe:
+        # One-click unsubscribe (RFC 8058); the relay must DKIM-sign both (README).
+        mail["List-Unsubscribe"] = f"<{rendered.unsubscribe}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail.set_content(rendered.text)
     mail.add_alternative(rendered.html, subtype="html")
+    if rendered.logo:
+        html = mail.get_body(preferencelist=("html",))
+        logo = rendered.logo
+        html.add_related(logo.data, logo.maintype, logo.subtype, cid=logo.cid, disposition="inline")
     return mail
 
 

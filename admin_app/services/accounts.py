@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -202,15 +203,20 @@ def mail_password_link(
 
     ``garage_id`` files the mail under the garage it concerns (a fleet manager's login
     belongs to no garage, his welcome mail does)."""
-    if welcome:
-        subject = _l("Your login for the garage console")
-    else:
-        subject = _l("Reset your password")
+    with force_locale("nl"):  # mails are Dutch, whatever the screen that caused them
+        if welcome and user.fleet_account is not None:
+            subject = str(
+                _l("Your fleet account at %(garage)s", garage=user.fleet_account.garage.name)
+            )
+        elif welcome:
+            subject = str(_l("Your login for the garage console"))
+        else:
+            subject = str(_l("Reset your password"))
     queue_mail(
         session,
         recipient=user.email,
         kind="password_reset",
-        subject=str(subject),
+        subject=subject,
         params={"user_id": user.id, "welcome": welcome},
         garage_id=garage_id or user.garage_id,
     )

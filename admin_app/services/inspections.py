@@ -35,6 +35,7 @@ from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import date_field
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.mails import greeted
 from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
@@ -778,18 +779,18 @@ def mail_summary(session: Session, form: InspectionForm, number: int, *, link: s
         )
     else:
         summary = str(_l("We found no points for advice."))
-    return str(
+    return greeted(
+        (content.get("customer") or {}).get("name"),
         _l(
-            "Dear customer,\n\n%(garage)s inspected your car %(plate)s on %(date)s "
-            "(version %(version)s of the form).\n\n%(summary)s\n\n"
-            "The whole form:\n%(link)s\n",
+            "%(garage)s inspected your car %(plate)s on %(date)s (version %(version)s of the "
+            "form).\n\n%(summary)s\n\nThe whole form:\n%(link)s\n",
             garage=form.garage.name,
             plate=display_plate(form.plate or ""),
             date=form.inspection_date.strftime("%d-%m-%Y"),
             version=number,
             summary=summary,
             link=link,
-        )
+        ),
     )
 
 

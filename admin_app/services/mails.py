@@ -3,9 +3,11 @@
 An outbox row holds a mail's kind, recipient, subject and the ids it is about. At send
 time one renderer per kind reads the records, makes the mail's link (services/tokens: a
 fresh token for the address the mail goes to) and writes the text; the HTML part is the
-same text in the console's mail layout. So a mail never waits in the database with a
-working link in it, and a link is always made for the address it is really sent to.
-Customers get Dutch mail, whatever the language of the screen that caused it.
+same text in the console's mail layout, under the garage's name and logo. So a mail never
+waits in the database with a working link in it, and a link is always made for the address
+it is really sent to. Customers get Dutch mail, whatever the language of the screen that
+caused it. Every mail opens with `greeting`: the name as stored, never a guessed "heer" or
+"mevrouw".
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import make_msgid, parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -40,12 +43,33 @@ class MailObsolete(Exception):
 
 
 @dataclass(frozen=True)
+class MailBody:
+    """What a renderer writes when the mail needs more than its text."""
+
+    text: str
+    # The invitation's opt-out link, also offered as one-click unsubscribe (RFC 8058).
+    unsubscribe: str | None = None
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML part shows by its Content-ID (the garage's logo)."""
+
+    data: bytes
+    maintype: str
+    subtype: str
+    cid: str  # with its angle brackets, as the Content-ID header wants it
+
+
+@dataclass(frozen=True)
 class RenderedMail:
     text: str
     html: str
+    logo: InlineImage | None = None
+    unsubscribe: str | None = None
 
 
-Renderer = Callable[[Session, OutboxMessage], str]
+Renderer = Callable[[Session, OutboxMessage], str | MailBody]
 RENDERERS: dict[str, Renderer] = {}
 
 
@@ -66,15 +90,63 @@ def render_mail(session: Session, message: OutboxMessage) -> RenderedMail:
     if renderer is None:
         raise MailObsolete(f"no template for mail kind {message.kind!r}")
     with force_locale("nl"):
-        text = renderer(session, message)
+        body = renderer(session, message)
+        if isinstance(body, str):
+            body = MailBody(body)
         garage = get_across_tenants(session, Garage, message.garage_id)
+        logo = _logo(garage)
         html = render_template(
             "mail/layout.html",
-            paragraphs=[_html_paragraph(p) for p in text.strip().split("\n\n")],
+            paragraphs=[_html_paragraph(p) for p in body.text.strip().split("\n\n")],
             garage=garage,
+            logo_src=f"cid:{logo.cid[1:-1]}" if logo else None,
             subject=message.subject,
         )
-    return RenderedMail(text=text, html=html)
+    return RenderedMail(text=body.text, html=html, logo=logo, unsubscribe=body.unsubscribe)
+
+
+def sending_domain() -> str | None:
+    """The domain of MAIL_FROM: Message-IDs and Content-IDs are made on it, so they are
+    unique in the world and do not name the server that happened to send the mail."""
+    address = parseaddr(current_app.config["MAIL_FROM"])[1]
+    return address.rpartition("@")[2] or None
+
+
+def _logo(garage: Garage | None) -> InlineImage | None:
+    if garage is None or not garage.logo:
+        return None
+    maintype, _, subtype = (garage.logo_mimetype or "").partition("/")
+    if maintype != "image" or not subtype:
+        return None
+    return InlineImage(
+        data=garage.logo,
+        maintype=maintype,
+        subtype=subtype,
+        cid=make_msgid(idstring="logo", domain=sending_domain()),
+    )
+
+
+def greeting(name: str | None) -> str:
+    """A mail's first line: the name exactly as stored, or "Beste klant" when only the
+    address is known. Nothing is guessed from it (no "heer" or "mevrouw")."""
+    name = " ".join((name or "").split())
+    if name:
+        return str(_l("Dear %(name)s,", name=name))
+    return str(_l("Dear customer,"))
+
+
+def greeted(name: str | None, text) -> str:
+    """``text`` (a string or a lazy translation) under the greeting for ``name``."""
+    return f"{greeting(name)}\n\n{text}"
+
+
+def login_name(user: ConsoleUser) -> str:
+    """A login's name as stored. FAB wants a first and a last name: a login made for a
+    fleet account holds the company's name in both, an Owner's without a first name his
+    last name twice; each is named once."""
+    if user.first_name == user.last_name:
+        return user.last_name or ""
+    return " ".join(p for p in (user.first_name, user.last_name) if p)
 
 
 _URL = re.compile(r"https?://\S+")
@@ -112,6 +184,12 @@ def _new_link(
         subject_id=subject_id,
     )
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/{path}/{raw}"
+
+
+def _public_url(endpoint: str) -> str:
+    """A console page's address for a mail: the worker has no request to build it from."""
+    path = current_app.url_map.bind("").build(endpoint)
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{path}"
 
 
 def _login_id(session: Session, message: OutboxMessage) -> int | None:
@@ -155,7 +233,6 @@ def _activation(session: Session, message: OutboxMessage) -> str:
     _still_addressed(message, passport.owner.email)
     login = owner_login(session, message.recipient)
     fields = {
-        "name": passport.owner.full_name,
         "garage": passport.garage.name,
         "plate": passport.plate_display,
         "link": _new_link(
@@ -170,21 +247,22 @@ def _activation(session: Session, message: OutboxMessage) -> str:
     }
     if asks_own_password(login):
         # His link asks for the password he has (passports.identify_link_holder).
-        return str(
+        return greeted(
+            passport.owner.full_name,
             _l(
-                "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
-                "%(plate)s. Open this link within 7 days and log in with your password to "
-                "add it to your vehicles:\n\n%(link)s\n\nThe link works once.\n",
+                "%(garage)s made a digital vehicle passport for your car %(plate)s. Open this "
+                "link within 7 days and log in with your password to add it to your vehicles:"
+                "\n\n%(link)s\n\nThe link works once.\n",
                 **fields,
-            )
+            ),
         )
-    return str(
+    return greeted(
+        passport.owner.full_name,
         _l(
-            "Dear %(name)s,\n\n%(garage)s made a digital vehicle passport for your car "
-            "%(plate)s. Activate it and choose your password within 7 days:\n\n%(link)s\n\n"
-            "The link works once.\n",
+            "%(garage)s made a digital vehicle passport for your car %(plate)s. Activate it "
+            "and choose your password within 7 days:\n\n%(link)s\n\nThe link works once.\n",
             **fields,
-        )
+        ),
     )
 
 
@@ -211,24 +289,23 @@ def _driver_access(session: Session, message: OutboxMessage) -> str:
         user_id=login.id if login else None,
     )
     if asks_own_password(login):
-        return str(
+        return greeted(
+            driver.full_name,
             _l(
-                "Dear %(name)s,\n\nYou are the driver of %(plate)s now. Open this link "
-                "within 7 days and log in with your password to add it to your vehicles:"
-                "\n\n%(link)s\n",
-                name=driver.full_name,
+                "You are the driver of %(plate)s now. Open this link within 7 days and log "
+                "in with your password to add it to your vehicles:\n\n%(link)s\n",
                 plate=passport.plate_display,
                 link=link,
-            )
+            ),
         )
-    return str(
+    return greeted(
+        driver.full_name,
         _l(
-            "Dear %(name)s,\n\nYou are the driver of %(plate)s now. Choose your "
-            "password within 7 days to see its maintenance:\n\n%(link)s\n",
-            name=driver.full_name,
+            "You are the driver of %(plate)s now. Choose your password within 7 days to see "
+            "its maintenance:\n\n%(link)s\n",
             plate=passport.plate_display,
             link=link,
-        )
+        ),
     )
 
 
@@ -250,16 +327,16 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
         subject_id=transfer.id,
         user_id=_login_id(session, message),
     )
-    return str(
+    return greeted(
+        transfer.to_name,
         _l(
-            "Dear %(name)s,\n\nThe AutoPassport of %(plate)s (%(brand)s %(model)s) is being "
-            "transferred to you. Log in and accept it within 14 days:\n\n%(link)s\n",
-            name=transfer.to_name,
+            "The AutoPassport of %(plate)s (%(brand)s %(model)s) is being transferred to you. "
+            "Log in and accept it within 14 days:\n\n%(link)s\n",
             plate=passport.plate_display,
             brand=passport.brand or "",
             model=passport.model or "",
             link=link,
-        )
+        ),
     )
 
 
@@ -278,24 +355,46 @@ def _password_reset(session: Session, message: OutboxMessage) -> str:
         ttl=reset_link_ttl(welcome=welcome),
         user_id=user.id,
     )
+    name = login_name(user)
+    if welcome and user.fleet_account_id:
+        return greeted(name, _fleet_welcome(user, link))
     if welcome:
-        return str(
+        return greeted(
+            name,
             _l(
-                "Hello %(name)s,\n\nA login was made for you (user name: %(username)s). "
-                "Choose your password within 72 hours with this link:\n\n%(link)s\n",
-                name=user.first_name,
+                "A login was made for you (user name: %(username)s). Choose your password "
+                "within 72 hours with this link:\n\n%(link)s\n",
                 username=user.username,
                 link=link,
-            )
+            ),
         )
-    return str(
+    return greeted(
+        name,
         _l(
-            "Hello %(name)s,\n\nSomeone asked to reset the password of %(username)s. "
-            "Choose a new password within one hour with this link (it works once):"
-            "\n\n%(link)s\n\nDid not ask for it? Then ignore this mail.\n",
-            name=user.first_name,
+            "Someone asked to reset the password of %(username)s. Choose a new password "
+            "within one hour with this link (it works once):\n\n%(link)s\n\n"
+            "Did not ask for it? Then ignore this mail.\n",
             username=user.username,
             link=link,
+        ),
+    )
+
+
+def _fleet_welcome(user: ConsoleUser, link: str) -> str:
+    """A fleet manager's first mail (R-FL-2): which garage made his account, and where he
+    finds his cars once he has a password."""
+    fleet = user.fleet_account
+    return str(
+        _l(
+            "%(garage)s gave you a login for the fleet account of %(fleet)s (user name: "
+            "%(username)s). Choose your password within 72 hours with this link:\n\n"
+            "%(link)s\n\nThen your fleet dashboard shows the cars of %(fleet)s that "
+            "%(garage)s maintains, and there you choose their drivers:\n\n%(dashboard)s\n",
+            garage=fleet.garage.name,
+            fleet=fleet.name,
+            username=user.username,
+            link=link,
+            dashboard=_public_url("FleetDashboardView.list"),
         )
     )
 
@@ -319,7 +418,7 @@ def _inspection(session: Session, message: OutboxMessage) -> str:
 
 
 @renders("invitation")
-def _invitation(session: Session, message: OutboxMessage) -> str:
+def _invitation(session: Session, message: OutboxMessage) -> MailBody:
     from admin_app.services.proposals import OPT_OUT, OPT_OUT_TTL, invitation_text
 
     proposal = _record(session, ContactProposal, message.params.get("proposal_id"))
@@ -332,4 +431,6 @@ def _invitation(session: Session, message: OutboxMessage) -> str:
         ttl=OPT_OUT_TTL,
         subject_id=proposal.customer_id,
     )
-    return invitation_text(session, proposal, link=link)
+    # The same link serves the List-Unsubscribe header: the mail program's button posts
+    # to it (RFC 8058) and the page behind it takes that post without a session.
+    return MailBody(invitation_text(session, proposal, link=link), unsubscribe=link)

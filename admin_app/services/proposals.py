@@ -43,6 +43,7 @@ from admin_app.services.audit import Actor
 from admin_app.services.bulk import add_days, days_between
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.mails import greeted
 from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.plates import display_plate, normalize_plate, side_code
@@ -598,9 +599,10 @@ def invitation_text(session: Session, proposal: ContactProposal, *, link: str) -
                 date=proposal.predicted_date.strftime("%d-%m-%Y"),
             )
         )
-    return str(
+    return greeted(
+        proposal.customer.full_name,
         _l(
-            "Dear customer,\n\n%(why)s We gladly welcome your %(plate)s at %(garage)s; "
+            "%(why)s We gladly welcome your %(plate)s at %(garage)s; "
             "call us at %(phone)s to make an appointment.\n\n"
             "No more invitations from us? Click here:\n%(link)s\n",
             why=why,
@@ -608,7 +610,7 @@ def invitation_text(session: Session, proposal: ContactProposal, *, link: str) -
             garage=garage.name,
             phone=garage.phone or "",
             link=link,
-        )
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import Length, Optional, Regexp
 
-from admin_app.extensions import db
+from admin_app.extensions import csrf, db
 from admin_app.models import ContactProposal
 from admin_app.models.base import utcnow
 from admin_app.models.proposals import DECISIONS, REASONS
@@ -189,21 +189,33 @@ def _chart(rows) -> dict:
     return {"width": width, "height": height, "bars": bars}
 
 
+# RFC 8058: the body a mail program posts for one-click unsubscribe.
+ONE_CLICK_FIELD, ONE_CLICK = "List-Unsubscribe", "One-Click"
+
+
 class OptOutView(BaseView):
-    """The invitation's opt-out link (R-CP-2): a confirmation page, then "never"."""
+    """The invitation's opt-out link (R-CP-2): a confirmation page, then "never".
+
+    A mail program's unsubscribe button posts ``List-Unsubscribe=One-Click`` to the same
+    address (RFC 8058), with no cookie and no CSRF token: the token in the address is the
+    proof, as for the link itself. Every other post still needs the form's CSRF token."""
 
     route_base = ""
     default_view = "opt_out"
 
     @expose("/opt-out/<token>", methods=["GET", "POST"])
+    @csrf.exempt  # for the one-click post only: the view checks the others itself
     def opt_out(self, token):
+        one_click = request.method == "POST" and request.form.get(ONE_CLICK_FIELD) == ONE_CLICK
+        if request.method == "POST" and not one_click:
+            csrf.protect()
         try:
             customer = proposals.customer_for_opt_out(db.session, token)
         except DomainError:
             return self.render_template("console/not_found.html"), 404
         form = ConfirmForm()
         done = False
-        if form.validate_on_submit():
+        if one_click or form.validate_on_submit():
             with unit_of_work(db.session, Actor(None, customer.email)):
                 proposals.opt_out(db.session, token)
             done = True
