@@ -21,4 +21,3 @@ def display_value(value) -> str:
     if isinstance(value, dt.date):
         return local_date(value)
     return str(value)
-
