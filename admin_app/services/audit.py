@@ -331,6 +331,8 @@ SENTENCES = {
     ),
 }
 ACTIONS = ("insert", "update", "delete")
+# Fields holding an actor's name as the log writes it ("job:demo-data", "systeem").
+ACTOR_FIELDS = {"created_by", "added_by"}
 SYSTEM_NAME = _l("System")
 UNKNOWN = _l("(unknown)")
 A_FILE = _l("(a file)")
@@ -436,6 +438,8 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
 
     if field in REFERENCES:
         return names.name(REFERENCES[field], value)
+    if field in ACTOR_FIELDS and (value == SYSTEM_ACTOR.name or str(value).startswith("job:")):
+        return str(SYSTEM_NAME)
     if (table, field) in value_labels:
         return str(value_labels[(table, field)].get(value, value))
     kind = getattr(column, "type", None)

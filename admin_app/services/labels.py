@@ -3,6 +3,8 @@
 The views use these maps for their columns and the readable audit log
 (services/audit.describe_entries) for the fields of a change, so a field is called the
 same on its screen and in its history. A leaf module: it imports nothing of the app.
+FAB fills a view's label_columns in place with English names for the columns it lacks:
+views take a copy (``{**CUSTOMER_LABELS}``), so those names never reach the history.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ CUSTOMER_LABELS = {
     "customer_number": _l("Customer number"),
     "garage": _l("Garage"),
     "email_bounced_at": _l("E-mail bounced"),
+    "never_contact": _l("No more invitations"),
     "created_at": _l("Created"),
 }
 
@@ -35,6 +38,7 @@ GARAGE_LABELS = {
     "city": _l("City"),
     "phone": _l("Phone"),
     "advice_followup_default": _l("Advice follow-up: invite by default"),
+    "logo": _l("Logo"),
     "created_at": _l("Created"),
 }
 

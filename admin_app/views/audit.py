@@ -51,6 +51,8 @@ class AuditLogView(ConsoleModelView):
     show_template = "console/audit_show.html"
     list_columns = ["at", "who", "what", "subject", "changes"]
     show_columns = ["at", "who", "what", "subject"]
+    # The other columns are sentences made per page, not columns a query can sort by.
+    order_columns = ["at"]
     label_columns = {
         "at": _l("When"),
         "who": _l("Who"),

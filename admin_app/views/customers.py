@@ -23,7 +23,7 @@ class CustomerView(ConsoleModelView):
     # (which corrects e-mail addresses only) has no permission for this screen's edit.
     edit_columns = list(CONTACT_FIELDS)
     method_permission_name = {**READ_WRITE, "edit": "edit"}
-    label_columns = CUSTOMER_LABELS
+    label_columns = {**CUSTOMER_LABELS}
     search_columns = ["last_name", "email", "customer_number", "city"]
     search_filters = {
         "last_name": [FilterNameStartsWith, FilterEqual],

@@ -52,7 +52,7 @@ class FleetAccountView(ConsoleModelView):
     show_template = "console/fleet_show.html"
     list_columns = ["name", "email", "linked_count", "garage"]
     show_columns = ["name", "email", "manager_passport", "linked_count", "garage", "created_at"]
-    label_columns = FLEET_ACCOUNT_LABELS
+    label_columns = {**FLEET_ACCOUNT_LABELS}
     search_columns = ["name", "email"]
     base_order = ("name", "asc")
 

@@ -48,7 +48,7 @@ class GarageView(ConsoleModelView):
         "phone",
         "advice_followup_default",
     ]
-    label_columns = GARAGE_LABELS
+    label_columns = {**GARAGE_LABELS}
     search_columns = ["name", "email", "city"]
     base_order = ("name", "asc")
 
@@ -73,7 +73,7 @@ class MyGarageView(ConsoleModelView):
         "phone",
         "advice_followup_default",
     ]
-    label_columns = GARAGE_LABELS
+    label_columns = {**GARAGE_LABELS}
     list_columns = ["name", "city"]
 
     @expose("/mine")

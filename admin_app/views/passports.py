@@ -144,7 +144,7 @@ class PassportView(ConsoleModelView):
         "garage",
         "created_at",
     ]
-    label_columns = PASSPORT_LABELS
+    label_columns = {**PASSPORT_LABELS}
     search_columns = ["plate", "state"]
     search_filters = {"plate": [FilterPlateNameOrEmail], "state": [FilterEqual]}
     base_order = ("id", "desc")

@@ -74,7 +74,7 @@ class ConsoleUserView(UserDBModelView):
         "fleet_account",
     ]
     search_columns = ["username", "email", "last_name", "garage"]
-    label_columns = USER_LABELS
+    label_columns = {**USER_LABELS}
     # FAB's own validator reads a "groups" field this screen does not have: a form sent
     # without a role was a KeyError, a 500 (issue 13). A login needs a role.
     validators_columns = {"roles": [DataRequired()]}
@@ -99,7 +99,7 @@ class ColleagueView(ConsoleModelView):
     show_title = _l("Colleague")
     list_columns = ["first_name", "last_name", "username", "email", "active", "last_login"]
     show_columns = list_columns
-    label_columns = USER_LABELS
+    label_columns = {**USER_LABELS}
     search_columns = ["username", "email", "last_name"]
     base_order = ("last_name", "asc")
 
