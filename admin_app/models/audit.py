@@ -28,16 +28,3 @@ class AuditLog(Model):
     garage_id = Column(Integer)
     passport_id = Column(Integer, index=True)
     changes = Column(JSON, nullable=False, default=dict)
-
-    def changes_text(self) -> str:
-        return "; ".join(
-            f"{field}: {_short(old)} → {_short(new)}"
-            for field, (old, new) in sorted(self.changes.items())
-        )
-
-
-def _short(value) -> str:
-    if value is None or value == "":
-        return "—"
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "…"

@@ -12,8 +12,10 @@ import decimal
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import event, insert, inspect
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import sqltypes
 
 from admin_app.models import (
     AuditLog,
@@ -212,3 +214,352 @@ def record_bulk(
 def install(session_class=Session) -> None:
     if not event.contains(session_class, "after_flush", _after_flush):
         event.listen(session_class, "after_flush", _after_flush)
+
+
+# --- the log as a person reads it (issue 14) ------------------------------------------------
+
+# Fields a reader has no use for: keys, bookkeeping times, secrets, internal undo state.
+# They stay in the stored log and on the raw page of each entry.
+BOOKKEEPING = {
+    "id",
+    "created_at",
+    "updated_at",
+    "password",
+    "confirmation_key",
+    "session_generation",
+    "created_by_fk",
+    "changed_by_fk",
+    "created_by_id",
+    "invitation_id",
+    "form_id",
+    "logo_mimetype",
+    "previous_state",
+    "previous_stock_car",
+}
+
+# A field holding another record's id, and that record's type.
+REFERENCES = {
+    "garage_id": Garage,
+    "owner_id": Customer,
+    "driver_id": Customer,
+    "from_customer_id": Customer,
+    "to_customer_id": Customer,
+    "fleet_account_id": FleetAccount,
+    "manager_passport_id": Passport,
+    "passport_id": Passport,
+}
+
+
+def _field_labels() -> dict[str, dict]:
+    from admin_app.services import labels
+
+    passport = labels.PASSPORT_LABELS
+    return {
+        "garage": labels.GARAGE_LABELS,
+        "customer": {**labels.CUSTOMER_LABELS, "garage_id": labels.CUSTOMER_LABELS["garage"]},
+        "passport": {
+            **passport,
+            "garage_id": passport["garage"],
+            "owner_id": passport["owner_name"],
+            "driver_id": passport["driver"],
+            "fleet_account_id": passport["fleet_account"],
+            "sent_at": _l("Sent"),
+            "activated_at": _l("Activated"),
+            "archived_at": _l("Archived"),
+        },
+        "fleet_account": {
+            **labels.FLEET_ACCOUNT_LABELS,
+            "garage_id": labels.FLEET_ACCOUNT_LABELS["garage"],
+            "manager_passport_id": labels.FLEET_ACCOUNT_LABELS["manager_passport"],
+        },
+        "user": {
+            **labels.USER_LABELS,
+            "garage_id": labels.USER_LABELS["garage"],
+            "fleet_account_id": labels.USER_LABELS["fleet_account"],
+        },
+        "transfer": {
+            **labels.TRANSFER_LABELS,
+            "passport_id": passport["plate"],
+            "garage_id": passport["garage"],
+            "from_customer_id": _l("From"),
+            "to_customer_id": _l("To"),
+        },
+        "inspection_form": {
+            **labels.INSPECTION_FORM_LABELS,
+            "garage_id": passport["garage"],
+            "passport_id": _l("Vehicle"),
+        },
+        "performed_work": labels.PERFORMED_WORK_LABELS,
+    }
+
+
+def _value_labels() -> dict[tuple[str, str], dict]:
+    from admin_app.models.inspections import FORM_KIND_LABELS
+    from admin_app.models.passports import CREATED_VIA_LABELS, STATE_LABELS
+    from admin_app.models.transfers import TRANSFER_KIND_LABELS, TRANSFER_STATE_LABELS
+
+    return {
+        ("passport", "state"): STATE_LABELS,
+        ("passport", "created_via"): CREATED_VIA_LABELS,
+        ("transfer", "state"): TRANSFER_STATE_LABELS,
+        ("transfer", "kind"): TRANSFER_KIND_LABELS,
+        ("inspection_form", "kind"): FORM_KIND_LABELS,
+    }
+
+
+# What happened, per record type: created, changed, deleted.
+SENTENCES = {
+    "garage": (_l("Garage created"), _l("Garage changed"), _l("Garage deleted")),
+    "customer": (_l("Customer created"), _l("Customer changed"), _l("Customer deleted")),
+    "passport": (_l("Passport created"), _l("Passport changed"), _l("Passport deleted")),
+    "fleet_account": (
+        _l("Fleet account created"),
+        _l("Fleet account changed"),
+        _l("Fleet account deleted"),
+    ),
+    "user": (_l("Login created"), _l("Login changed"), _l("Login deleted")),
+    "transfer": (_l("Transfer started"), _l("Transfer changed"), _l("Transfer deleted")),
+    "inspection_form": (
+        _l("Inspection form created"),
+        _l("Inspection form changed"),
+        _l("Inspection form deleted"),
+    ),
+    "performed_work": (
+        _l("Performed work noted"),
+        _l("Performed work changed"),
+        _l("Performed work deleted"),
+    ),
+}
+ACTIONS = ("insert", "update", "delete")
+# Fields holding an actor's name as the log writes it ("job:demo-data", "systeem").
+ACTOR_FIELDS = {"created_by", "added_by"}
+SYSTEM_NAME = _l("System")
+UNKNOWN = _l("(unknown)")
+A_FILE = _l("(a file)")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    old: str | None  # None: the record had no value (created) or has none now (deleted)
+    new: str | None
+
+    def __str__(self) -> str:
+        if self.old is None:
+            return f"{self.label}: {self.new}"
+        if self.new is None:
+            return f"{self.label}: {self.old}"
+        return f"{self.label}: {self.old} → {self.new}"
+
+
+@dataclass(frozen=True)
+class EntryDescription:
+    """One audit entry in words: who did what to which record, field by field."""
+
+    entry: AuditLog
+    who: str
+    what: str
+    subject: str
+    changes: tuple[FieldChange, ...]
+
+    @property
+    def changes_text(self) -> str:
+        return "; ".join(str(change) for change in self.changes)
+
+
+def describe_entries(
+    session: Session, entries: Iterable[AuditLog], locale: str = "nl"
+) -> list[EntryDescription]:
+    """The entries as sentences in ``locale``: labels as on the screens, times in
+    Amsterdam, yes/no, translated states, names for ids; bookkeeping fields left out.
+
+    Ids are named with one query per record type for all entries together, through the
+    session's scope: a record the reader may not see (or that is gone) reads "(unknown)".
+    The stored entries are not changed."""
+    from flask_babel import force_locale
+
+    entries = list(entries)
+    names = _NameBook(session, entries)
+    field_labels, value_labels = _field_labels(), _value_labels()
+    with force_locale(locale):
+        return [_describe(entry, names, field_labels, value_labels) for entry in entries]
+
+
+def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
+    labels = field_labels.get(entry.table_name, {})
+    model = next((cls for cls, name in AUDITED.items() if name == entry.table_name), None)
+    columns = inspect(model).columns if model is not None else {}
+    changes = []
+    for field, (old, new) in sorted((entry.changes or {}).items(), key=_screen_order(labels)):
+        if _bookkeeping(field):
+            continue
+        column = columns.get(field) if columns else None
+
+        def shown(value, field=field, column=column):
+            if value is None or value == "":
+                return None
+            return _value_text(entry.table_name, field, value, column, names, value_labels)
+
+        old_text, new_text = shown(old), shown(new)
+        if entry.action == "update":
+            old_text, new_text = old_text or "—", new_text or "—"
+        elif old_text is None and new_text is None:
+            continue
+        changes.append(FieldChange(str(labels.get(field, field)), old_text, new_text))
+    sentences = SENTENCES.get(entry.table_name)
+    what = (
+        str(sentences[ACTIONS.index(entry.action)])
+        if sentences and entry.action in ACTIONS
+        else f"{entry.table_name} {entry.action}"
+    )
+    return EntryDescription(
+        entry=entry,
+        who=names.actor(entry),
+        what=what,
+        subject=names.subject(entry),
+        changes=tuple(changes),
+    )
+
+
+def _bookkeeping(field: str) -> bool:
+    return field in BOOKKEEPING or field in NEVER_LOGGED or "token" in field or "hash" in field
+
+
+def _screen_order(labels: dict):
+    """Fields in the order their screen lists them; others after, by name."""
+    order = {key: i for i, key in enumerate(labels)}
+    return lambda item: (order.get(item[0], len(order)), item[0])
+
+
+def _value_text(table, field, value, column, names, value_labels) -> str:
+    from admin_app.models.types import PlateType
+    from admin_app.services.clock import local_date, local_datetime
+    from admin_app.services.plates import display_plate
+
+    if field in REFERENCES:
+        return names.name(REFERENCES[field], value)
+    if field in ACTOR_FIELDS and (value == SYSTEM_ACTOR.name or str(value).startswith("job:")):
+        return str(SYSTEM_NAME)
+    if (table, field) in value_labels:
+        return str(value_labels[(table, field)].get(value, value))
+    kind = getattr(column, "type", None)
+    if isinstance(kind, PlateType):
+        return display_plate(str(value))
+    if isinstance(kind, sqltypes.TypeDecorator):  # UTCDateTime: an aware DateTime
+        kind = kind.impl_instance
+    if isinstance(kind, sqltypes.Boolean):
+        return str(_l("Yes") if value and value != "0" else _l("No"))
+    if isinstance(kind, sqltypes.DateTime) and isinstance(value, str):
+        moment = _moment(value)
+        return local_datetime(moment) if moment else value
+    if isinstance(kind, sqltypes.Date) and isinstance(value, str):
+        try:
+            return local_date(dt.date.fromisoformat(value[:10]))
+        except ValueError:
+            return value
+    if isinstance(kind, sqltypes.LargeBinary):
+        return str(A_FILE)
+    return str(value)
+
+
+def _moment(value: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # The log writes aware UTC times; a naive one (a bulk write's) is UTC too.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class _NameBook:
+    """The names of every record the entries mention, looked up once per record type."""
+
+    def __init__(self, session: Session, entries: list[AuditLog]):
+        wanted: dict[type, set[int]] = {}
+        for entry in entries:
+            for field, pair in (entry.changes or {}).items():
+                if field in REFERENCES:
+                    wanted.setdefault(REFERENCES[field], set()).update(
+                        v for v in pair if isinstance(v, int)
+                    )
+            record_model = _RECORD_MODELS.get(entry.table_name)
+            if record_model is not None and entry.record_id:
+                wanted.setdefault(record_model, set()).add(entry.record_id)
+            elif entry.passport_id:
+                wanted.setdefault(Passport, set()).add(entry.passport_id)
+            if entry.actor_id:
+                wanted.setdefault(ConsoleUser, set()).add(entry.actor_id)
+        self._names = {
+            model: _names_of(session, model, ids) for model, ids in wanted.items() if ids
+        }
+
+    def name(self, model, ident) -> str:
+        found = self._names.get(model, {}).get(ident)
+        return found if found else str(UNKNOWN)
+
+    def subject(self, entry: AuditLog) -> str:
+        model = _RECORD_MODELS.get(entry.table_name)
+        if model is not None:
+            found = self._names.get(model, {}).get(entry.record_id)
+            # A deleted record is named by the values it had.
+            return found or _name_in_changes(entry) or str(UNKNOWN)
+        if entry.passport_id:
+            return self.name(Passport, entry.passport_id)
+        return ""
+
+    def actor(self, entry: AuditLog) -> str:
+        if entry.actor_id is None:
+            return str(SYSTEM_NAME)
+        return self._names.get(ConsoleUser, {}).get(entry.actor_id) or entry.actor_name
+
+
+_RECORD_MODELS = {
+    "garage": Garage,
+    "customer": Customer,
+    "passport": Passport,
+    "fleet_account": FleetAccount,
+    "user": ConsoleUser,
+}
+
+
+def _names_of(session: Session, model, ids: set[int]) -> dict[int, str]:
+    from admin_app.services.plates import display_plate
+
+    if model is Customer:
+        rows = session.execute(
+            select(
+                Customer.id, Customer.first_name, Customer.infix, Customer.last_name, Customer.email
+            ).where(Customer.id.in_(ids))
+        )
+        return {
+            row.id: " ".join(p for p in (row.first_name, row.infix, row.last_name) if p)
+            or row.email
+            for row in rows
+        }
+    if model is ConsoleUser:
+        rows = session.execute(
+            select(
+                ConsoleUser.id, ConsoleUser.first_name, ConsoleUser.last_name, ConsoleUser.username
+            ).where(ConsoleUser.id.in_(ids))
+        )
+        return {
+            row.id: " ".join(p for p in (row.first_name, row.last_name) if p) or row.username
+            for row in rows
+        }
+    if model is Passport:
+        rows = session.execute(select(Passport.id, Passport.plate).where(Passport.id.in_(ids)))
+        return {row.id: display_plate(row.plate) for row in rows}
+    rows = session.execute(select(model.id, model.name).where(model.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+def _name_in_changes(entry: AuditLog) -> str:
+    from admin_app.services.plates import display_plate
+
+    values = {field: pair[0] or pair[1] for field, pair in (entry.changes or {}).items()}
+    if entry.table_name == "customer":
+        parts = (values.get("first_name"), values.get("infix"), values.get("last_name"))
+        return " ".join(p for p in parts if p) or values.get("email") or ""
+    if entry.table_name == "passport":
+        return display_plate(values["plate"]) if values.get("plate") else ""
+    return values.get("name") or values.get("username") or ""

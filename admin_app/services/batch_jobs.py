@@ -13,7 +13,6 @@ import time
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
-from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -64,12 +63,12 @@ from admin_app.services.bulk import (
     load_rows,
     sql_format,
 )
+from admin_app.services.clock import AMSTERDAM
 from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, NotFound
 from admin_app.services.plates import display_plate
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 NIGHTLY_HOUR = 1
 CHUNK = 5000
 # SQLite has one writer: while a chunk is written, other garages' saves wait for it.

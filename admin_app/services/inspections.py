@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -32,6 +31,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.inspections import STATUSES, FormKind
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
+from admin_app.services.clock import local_datetime, local_today
 from admin_app.services.customer_lists import date_field
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -54,7 +54,6 @@ MAX_ADVICE_CENTS = 10_000_000  # € 100.000,00: a typo, not a repair
 # The customer's link to his form (R-IN-6): read as often as he likes, for 90 days.
 FORM_LINK = "inspection_form"
 FORM_LINK_TTL = dt.timedelta(days=90)
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 # --- money (R-IN-4) ------------------------------------------------------------------------
@@ -437,7 +436,7 @@ def update_form(
     """
     form = get_form(session, form_id)
     _require_own_garage(form, actor)
-    today = today or dt.date.today()
+    today = today or local_today()
     if not editable(form, today):
         raise Conflict(
             _l(
@@ -576,7 +575,7 @@ def save_form(
     at most one mail to the customer."""
     form = get_form(session, form_id)
     _require_own_garage(form, actor)
-    today = today or dt.date.today()
+    today = today or local_today()
     if not editable(form, today):
         raise Conflict(
             _l("The inspection day is over: only performed work can be added to this form.")
@@ -823,8 +822,8 @@ def add_performed_work(
         raise InvalidInput(_l("Describe the work."), field="description")
     if len(description) > 500:
         raise InvalidInput(_l("A description is at most 500 characters."), field="description")
-    day = date_field(done_on, "done_on") if done_on else (today or dt.date.today())
-    if day > (today or dt.date.today()):
+    day = date_field(done_on, "done_on") if done_on else (today or local_today())
+    if day > (today or local_today()):
         raise InvalidInput(_l("Performed work cannot be dated in the future."), field="done_on")
     work = PerformedWork(form_id=form.id, description=description, done_on=day, added_by=actor.name)
     session.add(work)
@@ -877,9 +876,8 @@ def print_context(session: Session, form: InspectionForm, number: int | None = N
         "form": form,
         "content": content,
         "version": version,
-        "saved_at": saved.saved_at.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
-        if saved
-        else "",
+        # The PDF's "version N of …" is read in the garage: Amsterdam time.
+        "saved_at": local_datetime(saved.saved_at) if saved else "",
         "plate": display_plate(content.get("vehicle", {}).get("plate") or form.plate or ""),
         "garage": garage,
         "logo": logo,
@@ -896,12 +894,16 @@ def print_context(session: Session, form: InspectionForm, number: int | None = N
 
 def form_pdf(session: Session, form_id) -> tuple[InspectionForm, bytes]:
     """The latest version as a PDF; a draft is refused with a message (409)."""
-    from flask import render_template
-
     from admin_app.services.printing import html_to_pdf
 
     form = get_form(session, form_id)
     if form.is_draft:
         raise Conflict(_l("Save the form before printing it: a draft cannot be printed."))
-    html = render_template("console/inspection_print.html", **print_context(session, form))
-    return form, html_to_pdf(html)
+    return form, html_to_pdf(print_html(session, form))
+
+
+def print_html(session: Session, form: InspectionForm) -> str:
+    """The page the PDF is printed from (its times in Amsterdam, as on the screens)."""
+    from flask import render_template
+
+    return render_template("console/inspection_print.html", **print_context(session, form))

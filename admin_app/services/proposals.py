@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -41,6 +40,7 @@ from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor
 from admin_app.services.bulk import add_days, days_between
+from admin_app.services.clock import AMSTERDAM
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.mails import greeted
@@ -49,7 +49,6 @@ from admin_app.services.outbox import queue_mail
 from admin_app.services.plates import display_plate, normalize_plate, side_code
 from admin_app.services.tokens import peek_token
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 RUN_WEEKDAY, RUN_HOUR = 0, 6  # Monday 06:00: the list for next week is made
 CLOSE_HOUR = 15  # Sunday 15:00 before the visits' week: the list closes
 QUIET_DAYS = 8 * 7  # invoiced or invited in the last 8 weeks: not proposed

@@ -1,33 +1,68 @@
 from __future__ import annotations
 
+from flask import abort
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from admin_app.extensions import db
 from admin_app.models import AuditLog, OutboxMessage
-from admin_app.views.base import ConsoleModelView
+from admin_app.scope import scoped_get
+from admin_app.services.audit import describe_entries
+from admin_app.views.base import READ_WRITE, ConsoleModelView
+
+
+class AuditLogInterface(SQLAInterface):
+    """The log's rows as sentences (services/audit.describe_entries), a page at a time:
+    the names a page mentions cost one query per record type, not one per row."""
+
+    def get_values(self, lst, list_columns):
+        for described in describe_entries(self.session, lst, str(get_locale())):
+            yield {column: _described_value(described, column) for column in list_columns}
+
+    def get_values_item(self, item, show_columns):
+        (described,) = describe_entries(self.session, [item], str(get_locale()))
+        return [_described_value(described, column) for column in show_columns]
+
+
+def _described_value(described, column: str):
+    if column == "at":
+        return described.entry.at
+    if column == "changes":
+        return described.changes_text
+    return getattr(described, column)
 
 
 class AuditLogView(ConsoleModelView):
-    """Read-only: the log is written by the flush listener and record_bulk only."""
+    """Read-only: the log is written by the flush listener and record_bulk only.
+
+    Its screens show each change in words; the change as stored is one click further, on
+    the entry's raw page (same permission: Admin and Support)."""
 
     route_base = "/audit-log"
     class_permission_name = "AuditLog"
-    include_route_methods = {"list", "show"}
-    datamodel = SQLAInterface(AuditLog)
+    include_route_methods = {"list", "show", "raw"}
+    method_permission_name = {**READ_WRITE, "raw": "read"}
+    datamodel = AuditLogInterface(AuditLog)
     list_title = _l("Audit log")
     show_title = _l("Audit entry")
-    list_columns = ["at", "actor_name", "action", "table_name", "record_id", "changes_text"]
-    show_columns = list_columns + ["garage_id", "passport_id"]
+    show_template = "console/audit_show.html"
+    list_columns = ["at", "who", "what", "subject", "changes"]
+    show_columns = ["at", "who", "what", "subject"]
+    # The other columns are sentences made per page, not columns a query can sort by.
+    order_columns = ["at"]
     label_columns = {
         "at": _l("When"),
+        "who": _l("Who"),
+        "what": _l("What"),
+        "subject": _l("Record"),
+        "changes": _l("Changes (old → new)"),
         "actor_name": _l("Who"),
         "action": _l("Action"),
         "table_name": _l("Record type"),
         "record_id": _l("Record"),
-        "changes_text": _l("Changes (old → new)"),
-        "garage_id": _l("Garage"),
-        "passport_id": _l("Passport"),
     }
     search_columns = ["actor_name", "table_name", "record_id", "action"]
     search_filters = {
@@ -37,6 +72,25 @@ class AuditLogView(ConsoleModelView):
         "action": [FilterEqual],
     }
     base_order = ("id", "desc")
+
+    def _get_show_widget(self, pk, item, **kwargs):
+        widgets = super()._get_show_widget(pk, item, **kwargs)
+        (widgets["described"],) = describe_entries(db.session, [item], str(get_locale()))
+        return widgets
+
+    @expose("/<int:pk>/raw")
+    @has_access
+    def raw(self, pk):
+        """The entry as stored: record type, id, action and each field's old and new value."""
+        entry = scoped_get(db.session, AuditLog, pk)
+        if entry is None:
+            abort(404)
+        return self.render_template(
+            "console/audit_raw.html",
+            title=_l("Audit entry as stored"),
+            entry=entry,
+            changes=sorted((entry.changes or {}).items()),
+        )
 
 
 class OutboxView(ConsoleModelView):

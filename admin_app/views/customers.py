@@ -5,25 +5,9 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.services.labels import CUSTOMER_LABELS
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
 from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
-
-CUSTOMER_LABELS = {
-    "first_name": _l("First name"),
-    "infix": _l("Infix"),
-    "last_name": _l("Last name"),
-    "full_name": _l("Name"),
-    "email": _l("E-mail"),
-    "street": _l("Street"),
-    "house_number": _l("House number"),
-    "postcode": _l("Postcode"),
-    "city": _l("City"),
-    "phone": _l("Phone"),
-    "customer_number": _l("Customer number"),
-    "garage": _l("Garage"),
-    "email_bounced_at": _l("E-mail bounced"),
-    "created_at": _l("Created"),
-}
 
 
 class CustomerView(ConsoleModelView):
@@ -39,7 +23,7 @@ class CustomerView(ConsoleModelView):
     # (which corrects e-mail addresses only) has no permission for this screen's edit.
     edit_columns = list(CONTACT_FIELDS)
     method_permission_name = {**READ_WRITE, "edit": "edit"}
-    label_columns = CUSTOMER_LABELS
+    label_columns = {**CUSTOMER_LABELS}
     search_columns = ["last_name", "email", "customer_number", "city"]
     search_filters = {
         "last_name": [FilterNameStartsWith, FilterEqual],

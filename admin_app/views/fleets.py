@@ -10,6 +10,7 @@ from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
 from admin_app.services import fleets
 from admin_app.services.audit import Actor
+from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.views.base import READ_WRITE, ConsoleModelView
 from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.passports import PassportView, state_badge, transfer_page
@@ -51,14 +52,7 @@ class FleetAccountView(ConsoleModelView):
     show_template = "console/fleet_show.html"
     list_columns = ["name", "email", "linked_count", "garage"]
     show_columns = ["name", "email", "manager_passport", "linked_count", "garage", "created_at"]
-    label_columns = {
-        "name": _l("Company name"),
-        "email": _l("Login e-mail"),
-        "manager_passport": _l("Fleet manager's passport"),
-        "linked_count": _l("Linked cars"),
-        "garage": _l("Garage"),
-        "created_at": _l("Created"),
-    }
+    label_columns = {**FLEET_ACCOUNT_LABELS}
     search_columns = ["name", "email"]
     base_order = ("name", "asc")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from admin_app.services.clock import local_date, local_datetime
+
 YES, NO = _l("Yes"), _l("No")
 
 
@@ -19,15 +19,5 @@ def display_value(value) -> str:
     if isinstance(value, dt.datetime):
         return local_datetime(value)
     if isinstance(value, dt.date):
-        return value.strftime("%d-%m-%Y")
+        return local_date(value)
     return str(value)
-
-
-def local_datetime(value: dt.datetime | None, pattern: str = "%d-%m-%Y %H:%M") -> str:
-    """A moment as a garage reads it: Europe/Amsterdam, summer and winter time alike.
-
-    Our columns hold aware UTC times; FAB's own (a login's last login) are naive, written
-    with the server's clock, which astimezone() reads as the server's local time."""
-    if value is None:
-        return "—"
-    return value.astimezone(AMSTERDAM).strftime(pattern)

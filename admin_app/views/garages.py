@@ -9,20 +9,9 @@ from flask_wtf.file import FileField, FileRequired
 
 from admin_app.models import Garage
 from admin_app.services.garages import store_logo
+from admin_app.services.labels import GARAGE_LABELS
 from admin_app.views.base import READ_WRITE, ConsoleModelView
 from admin_app.views.forms import submitted
-
-GARAGE_LABELS = {
-    "name": _l("Name"),
-    "email": _l("Garage e-mail (login)"),
-    "street": _l("Street"),
-    "house_number": _l("House number"),
-    "postcode": _l("Postcode"),
-    "city": _l("City"),
-    "phone": _l("Phone"),
-    "advice_followup_default": _l("Advice follow-up: invite by default"),
-    "created_at": _l("Created"),
-}
 
 
 class GarageView(ConsoleModelView):
@@ -59,7 +48,7 @@ class GarageView(ConsoleModelView):
         "phone",
         "advice_followup_default",
     ]
-    label_columns = GARAGE_LABELS
+    label_columns = {**GARAGE_LABELS}
     search_columns = ["name", "email", "city"]
     base_order = ("name", "asc")
 
@@ -84,7 +73,7 @@ class MyGarageView(ConsoleModelView):
         "phone",
         "advice_followup_default",
     ]
-    label_columns = GARAGE_LABELS
+    label_columns = {**GARAGE_LABELS}
     list_columns = ["name", "city"]
 
     @expose("/mine")

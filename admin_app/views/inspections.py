@@ -6,8 +6,6 @@ posted fields into the changes service.update_form takes, then saves a version.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Response, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
@@ -19,6 +17,7 @@ from admin_app.extensions import db
 from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
 from admin_app.services import inspections
+from admin_app.services.clock import local_today
 from admin_app.services.errors import DomainError
 from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
@@ -101,7 +100,7 @@ class InspectionView(BaseView):
             with_invitation=with_invitation,
             found=found,
             kinds=FORM_KIND_LABELS,
-            today=dt.date.today().isoformat(),
+            today=local_today().isoformat(),
             form=ConfirmForm(),
         )
 
@@ -130,7 +129,7 @@ class InspectionView(BaseView):
                 kind=form.kind.data,
                 actor=current_actor(),
                 inspector=form.inspector.data or g.user.first_name or g.user.username,
-                inspection_date=form.inspection_date.data or dt.date.today(),
+                inspection_date=form.inspection_date.data or local_today(),
                 passport_id=record_id(form.passport_id.data),
             ),
             done=_l("A new form (draft): fill it in and save it."),
@@ -169,7 +168,7 @@ class InspectionView(BaseView):
 
     def _page(self, form: InspectionForm, number: int | None, csrf):
         context = inspections.print_context(db.session, form, number)
-        editable = number is None and inspections.editable(form, dt.date.today())
+        editable = number is None and inspections.editable(form, local_today())
         return self.render_template(
             "console/inspection_form.html",
             title=_l("Inspection form"),

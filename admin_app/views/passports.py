@@ -4,6 +4,7 @@ from flask import abort, redirect, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, union
@@ -16,7 +17,9 @@ from admin_app.models.transfers import Transfer
 from admin_app.scope import scoped_get
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
+from admin_app.services.audit import describe_entries
 from admin_app.services.emails import valid_email
+from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate
 from admin_app.views.base import ConsoleModelView, PageInterface, current_actor
@@ -141,29 +144,7 @@ class PassportView(ConsoleModelView):
         "garage",
         "created_at",
     ]
-    label_columns = {
-        "plate_label": _l("Plate"),
-        "plate": _l("Plate"),
-        "brand": _l("Brand"),
-        "model": _l("Model"),
-        "fuel": _l("Fuel"),
-        "first_registration": _l("First registration"),
-        "apk_expiry": _l("APK expiry"),
-        "next_service": _l("Next service"),
-        "mobility_renewal": _l("Mobility service renewal"),
-        "odometer": _l("Odometer"),
-        "owner_name": _l("Owner"),
-        "owner_email": _l("E-mail"),
-        "driver": _l("Driver"),
-        "fleet_account": _l("Fleet account"),
-        "stock_car": _l("Stock car"),
-        "state": _l("State"),
-        "state_label": _l("State"),
-        "created_via": _l("Created via"),
-        "created_via_label": _l("Created via"),
-        "garage": _l("Garage"),
-        "created_at": _l("Created"),
-    }
+    label_columns = {**PASSPORT_LABELS}
     search_columns = ["plate", "state"]
     search_filters = {"plate": [FilterPlateNameOrEmail], "state": [FilterEqual]}
     base_order = ("id", "desc")
@@ -171,7 +152,11 @@ class PassportView(ConsoleModelView):
 
     def _get_show_widget(self, pk, item, **kwargs):
         widgets = super()._get_show_widget(pk, item, **kwargs)
-        widgets["history"] = passport_history(self.datamodel.session, item)
+        widgets["history"] = describe_entries(
+            self.datamodel.session,
+            passport_history(self.datamodel.session, item),
+            str(get_locale()),
+        )
         widgets["profile"] = profile_context(self.datamodel.session, item, self.endpoint)
         return widgets
 

@@ -15,21 +15,10 @@ from admin_app.extensions import db
 from admin_app.models import ConsoleUser
 from admin_app.services import accounts
 from admin_app.services.errors import Conflict, DomainError
+from admin_app.services.labels import USER_LABELS
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
 from admin_app.views.forms import fits, submitted
-
-USER_LABELS = {
-    "first_name": _l("First name"),
-    "last_name": _l("Last name"),
-    "username": _l("User name"),
-    "email": _l("E-mail"),
-    "active": _l("Active"),
-    "roles": _l("Roles"),
-    "garage": _l("Garage"),
-    "fleet_account": _l("Fleet account"),
-    "last_login": _l("Last login"),
-}
 
 
 class UserInterface(PageInterface):
@@ -85,7 +74,7 @@ class ConsoleUserView(UserDBModelView):
         "fleet_account",
     ]
     search_columns = ["username", "email", "last_name", "garage"]
-    label_columns = USER_LABELS
+    label_columns = {**USER_LABELS}
     # FAB's own validator reads a "groups" field this screen does not have: a form sent
     # without a role was a KeyError, a 500 (issue 13). A login needs a role.
     validators_columns = {"roles": [DataRequired()]}
@@ -110,7 +99,7 @@ class ColleagueView(ConsoleModelView):
     show_title = _l("Colleague")
     list_columns = ["first_name", "last_name", "username", "email", "active", "last_login"]
     show_columns = list_columns
-    label_columns = USER_LABELS
+    label_columns = {**USER_LABELS}
     search_columns = ["username", "email", "last_name"]
     base_order = ("last_name", "asc")
 
