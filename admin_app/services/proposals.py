@@ -126,14 +126,19 @@ KINDS = {
     "repair": "repair",
 }
 INVOICE_HEADERS = {
+    "invoice_number": ("factuurnummer", "invoice number"),
     "invoice_date": ("factuurdatum", "datum", "invoice date", "date"),
     "plate": ("kenteken", "plate", "licence plate", "license plate"),
     "customer_number": ("klantnummer", "customer number"),
     "amount": ("bedrag", "amount", "totaal", "total"),
     "kind": ("soort", "kind", "type"),
 }
+OPTIONAL_INVOICE_COLUMNS = {"invoice_number", "customer_number"}
 MAX_INVOICE_CENTS = 100_000_000  # € 1.000.000,00
 MAX_INVOICE_CELL = Invoice.__table__.c.customer_number.type.length
+# Stored invoice numbers are looked up this many at a time: well under the bound
+# parameters either database takes in one statement.
+NUMBER_LOOKUP_CHUNK = 5_000
 
 
 def parse_amount(text) -> int:
@@ -142,6 +147,13 @@ def parse_amount(text) -> int:
     if abs(amount) > MAX_INVOICE_CENTS:
         raise InvalidInput(_l("That amount is too high for an invoice."), field="amount")
     return amount
+
+
+def _number_cell(value) -> str | None:
+    """A customer or invoice number as typed; Excel reads 100001 as the float 100001.0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value if value is not None else "").strip()[:40] or None
 
 
 def _invoice_values(raw: dict) -> dict:
@@ -161,28 +173,36 @@ def _invoice_values(raw: dict) -> dict:
             _l("Kind must be onderhoud, APK or reparatie, not '%(kind)s'.", kind=raw.get("kind")),
             field="kind",
         )
-    number = str(raw.get("customer_number") or "").strip()
-    if isinstance(raw.get("customer_number"), float) and raw["customer_number"].is_integer():
-        number = str(int(raw["customer_number"]))
     return {
+        "invoice_number": _number_cell(raw.get("invoice_number")),
         "invoice_date": day,
         "plate": plate,
-        "customer_number": number[:40] or None,
+        "customer_number": _number_cell(raw.get("customer_number")),
         "amount_cents": parse_amount(raw.get("amount")),
         "kind": kind,
     }
 
 
+# An invoice without a number is the same invoice again when all of these are equal.
+IDENTITY = ("invoice_date", "plate", "customer_number", "amount_cents", "kind")
+
+
+def _identity(values: dict) -> tuple:
+    return tuple(values[name] for name in IDENTITY)
+
+
 @dataclass
 class InvoiceImport:
     created: int
-    total_cents: int
+    unchanged: int
+    total_cents: int  # of the file's accepted rows, new and unchanged
     refused: list[tuple[int, str]]
 
 
 def import_invoices(session: Session, *, filename: str, data: bytes, actor: Actor) -> InvoiceImport:
-    """An invoice export (CSV or XLSX, read like customer lists). Valid rows are stored,
-    refused rows are reported with their sheet row number and reason."""
+    """An invoice export (CSV or XLSX, read like customer lists). Invoices not stored yet
+    are added, the ones already there are counted unchanged (so the same file twice
+    adds nothing), refused rows are reported with their sheet row number and reason."""
     from admin_app.services.customer_lists import _key, match_columns, read_table
 
     garage_id = _garage_of(actor)
@@ -191,7 +211,11 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
         raise InvalidInput(_l("The file is empty."), field="file")
     aliases = {_key(name): column for column, names in INVOICE_HEADERS.items() for name in names}
     mapping = match_columns(table[0], aliases)
-    missing = [c for c in INVOICE_HEADERS if c not in mapping.values() and c != "customer_number"]
+    missing = [
+        c
+        for c in INVOICE_HEADERS
+        if c not in mapping.values() and c not in OPTIONAL_INVOICE_COLUMNS
+    ]
     if missing:
         raise InvalidInput(
             _l(
@@ -201,7 +225,9 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
             field="file",
         )
     rows, refused = [], []
+    row_of_number: dict[str, int] = {}
     for offset, cells in enumerate(table[1:]):
+        row_number = offset + 2  # as the sheet counts: the header is row 1
         raw = {column: cells[i] if i < len(cells) else None for i, column in mapping.items()}
         if not any(value not in (None, "") for value in raw.values()):
             continue
@@ -214,27 +240,128 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
                 column=INVOICE_HEADERS[long][0],
                 length=MAX_INVOICE_CELL,
             )
-            refused.append((offset + 2, str(reason)))
+            refused.append((row_number, str(reason)))
             continue
         try:
-            rows.append({**_invoice_values(raw), "garage_id": garage_id, "created_at": utcnow()})
+            values = _invoice_values(raw)
         except InvalidInput as error:
-            refused.append((offset + 2, str(error.message)))
-    if rows:
-        session.execute(insert(Invoice.__table__), rows)
+            refused.append((row_number, str(error.message)))
+            continue
+        number = values["invoice_number"]
+        if number is not None and number in row_of_number:
+            # One number is one invoice: which of two rows would count is a guess.
+            reason = _l(
+                "Invoice number %(number)s is already on row %(row)s.",
+                number=number,
+                row=row_of_number[number],
+            )
+            refused.append((row_number, str(reason)))
+            continue
+        if number is not None:
+            row_of_number[number] = row_number
+        rows.append(values)
+    new = _not_stored_yet(session, garage_id, rows)
+    if new:
+        now = utcnow()
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(Invoice.__table__),
+                    [{**values, "garage_id": garage_id, "created_at": now} for values in new],
+                )
+        except IntegrityError:
+            # The same numbers stored by an upload that committed while this one read.
+            raise Conflict(
+                _l("These invoices were just uploaded by someone else; upload the file again.")
+            ) from None
         _link_customers(session, garage_id)
-    return InvoiceImport(len(rows), sum(r["amount_cents"] for r in rows), refused)
+    return InvoiceImport(
+        created=len(new),
+        unchanged=len(rows) - len(new),
+        total_cents=sum(values["amount_cents"] for values in rows),
+        refused=refused,
+    )
 
 
-def create_invoice(session: Session, *, actor: Actor, values: dict) -> Invoice:
-    """One invoice through the API."""
+def _not_stored_yet(session: Session, garage_id: int, rows: list[dict]) -> list[dict]:
+    """The rows that are not one of the garage's stored invoices, in a few queries for the
+    whole file. A row with a number is stored when its number is; a row without one
+    counts repeats: the n-th identical row of the file is the n-th identical stored
+    invoice without a number (a garage may bill the same car twice in a day)."""
+    numbers = [values["invoice_number"] for values in rows if values["invoice_number"]]
+    stored_numbers: set[str] = set()
+    for start in range(0, len(numbers), NUMBER_LOOKUP_CHUNK):
+        stored_numbers.update(
+            session.scalars(
+                select(Invoice.invoice_number).where(
+                    Invoice.garage_id == garage_id,
+                    Invoice.invoice_number.in_(numbers[start : start + NUMBER_LOOKUP_CHUNK]),
+                )
+            )
+        )
+    unnumbered = [values for values in rows if not values["invoice_number"]]
+    stored_count: dict[tuple, int] = {}
+    if unnumbered:
+        columns = [getattr(Invoice, name) for name in IDENTITY]
+        days = [values["invoice_date"] for values in unnumbered]
+        stored_count = {
+            tuple(row[:-1]): row[-1]
+            for row in session.execute(
+                select(*columns, func.count())
+                .where(
+                    Invoice.garage_id == garage_id,
+                    Invoice.invoice_number.is_(None),
+                    Invoice.invoice_date.between(min(days), max(days)),
+                )
+                .group_by(*columns)
+            )
+        }
+    new, seen = [], {}
+    for values in rows:
+        if values["invoice_number"]:
+            if values["invoice_number"] not in stored_numbers:
+                new.append(values)
+            continue
+        key = _identity(values)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > stored_count.get(key, 0):
+            new.append(values)
+    return new
+
+
+def _stored_invoice(session: Session, garage_id: int, values: dict) -> Invoice | None:
+    """The garage's stored invoice that ``values`` describes, by number or else by its
+    date, plate, customer number, amount and kind (the first of identical ones)."""
+    if values["invoice_number"]:
+        same = Invoice.invoice_number == values["invoice_number"]
+    else:
+        same = and_(
+            Invoice.invoice_number.is_(None),
+            *(getattr(Invoice, name).is_not_distinct_from(values[name]) for name in IDENTITY),
+        )
+    return session.scalars(
+        select(Invoice).where(Invoice.garage_id == garage_id, same).order_by(Invoice.id).limit(1)
+    ).first()
+
+
+def create_invoice(session: Session, *, actor: Actor, values: dict) -> tuple[Invoice, bool]:
+    """One invoice through the API: (the invoice, whether it is new). An invoice the
+    garage sent before is not added again; the stored one is returned."""
     garage_id = _garage_of(actor)
-    invoice = Invoice(garage_id=garage_id, **_invoice_values(values))
-    session.add(invoice)
-    session.flush()
+    values = _invoice_values(values)
+    stored = _stored_invoice(session, garage_id, values)
+    if stored is not None:
+        return stored, False
+    invoice = Invoice(garage_id=garage_id, **values)
+    try:
+        with session.begin_nested():
+            session.add(invoice)
+    except IntegrityError:
+        # The same number sent twice at once: the other request stored it.
+        return _stored_invoice(session, garage_id, values), False
     _link_customers(session, garage_id)
     session.refresh(invoice)
-    return invoice
+    return invoice, True
 
 
 def _garage_of(actor: Actor) -> int:
