@@ -16,17 +16,25 @@ from zoneinfo import ZoneInfo
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    Table,
     and_,
     case,
+    delete,
     exists,
     func,
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.schema import CreateTable
 
 from admin_app.models import (
     ContactProposal,
@@ -39,8 +47,9 @@ from admin_app.models import (
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
-from admin_app.services.audit import Actor
-from admin_app.services.bulk import add_days, days_between
+from admin_app.services.audit import Actor, get_actor, record_select
+from admin_app.services.bounces import is_bounced
+from admin_app.services.bulk import add_days, days_between, is_postgresql, json_changes, json_pair
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.money import cents, euro
@@ -419,9 +428,25 @@ def predicted_visit(next_service: dt.date | None, apk_expiry: dt.date | None) ->
     return min(known) if known else None
 
 
+# The dates a run changes, staged once: their audit rows and the UPDATE are both written
+# from here, so the window-ranked aggregate over every invoice runs once (a first run
+# changes a million dates, each with its audit row, R-SEC-2).
+NEXT_SERVICE_PLAN = Table(
+    "next_service_plan",
+    MetaData(),
+    Column("passport_id", Integer, primary_key=True, autoincrement=False),
+    Column("garage_id", Integer),
+    Column("old", Date),
+    Column("new", Date),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+
+
 def update_next_service(session: Session, garage_id: int | None = None) -> int:
-    """Every live passport's next service date from its garage's maintenance invoices,
-    in one UPDATE (a garage's, or all). Returns how many changed."""
+    """Every live passport's next service date from its garage's maintenance invoices
+    (a garage's, or all), set-based, with one audit row per changed passport. Returns
+    how many changed."""
     ranked = select(
         Invoice.garage_id,
         Invoice.plate,
@@ -457,18 +482,45 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
         else_=mean,
     )
     next_service = add_days(session, visits.c.last, interval)
-    result = session.execute(
-        update(Passport)
-        .where(
-            Passport.garage_id == visits.c.garage_id,
-            Passport.plate == visits.c.plate,
-            Passport.state != PassportState.archived.value,
-            Passport.next_service.is_distinct_from(next_service),
+    session.execute(CreateTable(NEXT_SERVICE_PLAN, if_not_exists=True))
+    session.execute(delete(NEXT_SERVICE_PLAN))
+    session.execute(
+        insert(NEXT_SERVICE_PLAN)
+        .from_select(
+            ["passport_id", "garage_id", "old", "new"],
+            select(Passport.id, Passport.garage_id, Passport.next_service, next_service).where(
+                Passport.garage_id == visits.c.garage_id,
+                Passport.plate == visits.c.plate,
+                Passport.state != PassportState.archived.value,
+                Passport.next_service.is_distinct_from(next_service),
+            ),
         )
-        .values(next_service=next_service)
-        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        .execution_options(**{ALL_TENANTS: True})
     )
-    return result.rowcount
+    if is_postgresql(session):
+        session.execute(text("ANALYZE next_service_plan"))  # or the joins below are a guess
+    plan = NEXT_SERVICE_PLAN.c
+    record_select(
+        session,
+        get_actor(session),
+        "update",
+        "passport",
+        select(
+            plan.passport_id,
+            plan.garage_id,
+            plan.passport_id,
+            json_changes(session, {"next_service": json_pair(session, plan.old, plan.new)}),
+        ),
+        at=utcnow(),
+    )
+    changed = session.execute(
+        update(Passport)
+        .where(Passport.id == plan.passport_id)
+        .values(next_service=plan.new)
+        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+    ).rowcount
+    session.execute(delete(NEXT_SERVICE_PLAN))
+    return changed
 
 
 def _earliest(a, b):
@@ -482,8 +534,8 @@ def _earliest(a, b):
 
 def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
     """The periodic proposals of ``week`` for every garage, in one INSERT … SELECT: the
-    customers whose predicted visit falls in it, leaving out "never" and anyone invoiced
-    or invited in the last 8 weeks. Safe to repeat."""
+    customers whose predicted visit falls in it, leaving out "never", a bounced address
+    and anyone invoiced or invited in the last 8 weeks. Safe to repeat."""
     monday = week_monday(week)
     today = now.astimezone(AMSTERDAM).date()
     since = today - dt.timedelta(days=QUIET_DAYS)
@@ -528,6 +580,7 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
             Passport.state != PassportState.archived.value,
             Passport.stock_car.is_(False),
             Customer.never_contact.is_(False),
+            Customer.email_bounced_at.is_(None),
             predicted.between(monday, monday + dt.timedelta(days=6)),
             ~invoiced_car,
             ~invoiced_customer,
@@ -588,6 +641,8 @@ def propose_advice_followup(session: Session, form, now: dt.datetime) -> Contact
     if not advice or not form.passport_id:
         return None
     passport = session.get(Passport, form.passport_id)
+    if is_bounced(passport.owner):
+        return None  # not proposed until the address is corrected
     week = iso_week(now.astimezone(AMSTERDAM).date() + dt.timedelta(days=7))
     if is_closed(week, now):
         week = iso_week(week_monday(week) + dt.timedelta(days=7))
@@ -651,6 +706,15 @@ def decide(
                     week=proposal.week,
                 )
             )
+        if decision == "yes" and is_bounced(proposal.customer):
+            raise Conflict(
+                _l(
+                    "The e-mail address for %(plate)s was refused by the mail server: "
+                    "correct it under Incorrect e-mails first.",
+                    plate=display_plate(proposal.passport.plate),
+                ),
+                field="decision",
+            )
         proposal.decision = decision
         if decision == "never":
             proposal.customer.never_contact = True
@@ -684,6 +748,8 @@ def close_due_weeks(session: Session, now: dt.datetime) -> int:
             customer = proposal.customer
             if customer.never_contact or proposal.customer_id in invited_customers:
                 continue
+            if is_bounced(customer):
+                continue  # bounced after it was decided: withdrawn, not mailed
             _invite(session, proposal)
             invited_customers.add(proposal.customer_id)
             proposal.invited_at = now
