@@ -64,7 +64,7 @@ class InvoiceApi(ConsoleApi):
         "kind",
     ]
     order_columns = ["id", "invoice_date"]
-    search_columns = ["plate", "invoice_date", "kind"]
+    search_columns = ["invoice_number", "plate", "invoice_date", "kind"]
 
     @expose("/", methods=["POST"])
     @protect()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from admin_app.models import ContactProposal, Customer
@@ -24,10 +24,8 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
     """Every customer with ``address`` (any garage, any capitals) is marked bounced, with
     one audit row each, and the open proposals for them are withdrawn. A customer marked
     before keeps the date of his first bounce. Returns how many customers were marked."""
-    newly_bounced = (
-        func.lower(Customer.email) == address.strip().lower(),
-        Customer.email_bounced_at.is_(None),
-    )
+    with_address = func.lower(Customer.email) == address.strip().lower()
+    newly_bounced = (with_address, Customer.email_bounced_at.is_(None))
     record_select(
         session,
         actor,
@@ -36,7 +34,7 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
         select(
             Customer.id,
             Customer.garage_id,
-            literal(None),
+            null(),
             json_changes(
                 session,
                 {
@@ -54,21 +52,20 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
         .values(email_bounced_at=now)
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
     ).rowcount
-    withdraw_open_proposals(session)
+    _withdraw_open_proposals(session, select(Customer.id).where(with_address))
     return marked
 
 
-def withdraw_open_proposals(session: Session) -> int:
-    """The open "yes" proposals of customers whose address bounced become "no": they are
-    not invited when their week closes, and the list shows them as "e-mail onjuist"
-    (``is_bounced``). A "never" stays never."""
-    bounced = select(Customer.id).where(Customer.email_bounced_at.is_not(None))
+def _withdraw_open_proposals(session: Session, customers) -> int:
+    """The open "yes" proposals of ``customers`` (a SELECT of ids) become "no": they are
+    not invited when their week closes, and the list shows them as "E-mail onjuist"
+    while the address is bad (``is_bounced``). A "never" stays never."""
     return session.execute(
         update(ContactProposal)
         .where(
             ContactProposal.closed.is_(False),
             ContactProposal.decision == "yes",
-            ContactProposal.customer_id.in_(bounced),
+            ContactProposal.customer_id.in_(customers),
         )
         .values(decision="no")
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
