@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -269,20 +270,28 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
         if number is not None:
             row_of_number[number] = row_number
         rows.append(values)
-    new = _not_stored_yet(session, garage_id, rows)
-    if new:
-        now = utcnow()
-        try:
-            with session.begin_nested():
+    new, numbered_now = _not_stored_yet(session, garage_id, rows)
+    try:
+        with session.begin_nested():
+            if numbered_now:
+                session.execute(
+                    update(Invoice.__table__)
+                    .where(Invoice.__table__.c.id == bindparam("stored_id"))
+                    .values(invoice_number=bindparam("number")),
+                    [{"stored_id": i, "number": n} for i, n in numbered_now.items()],
+                )
+            if new:
+                now = utcnow()
                 session.execute(
                     insert(Invoice.__table__),
                     [{**values, "garage_id": garage_id, "created_at": now} for values in new],
                 )
-        except IntegrityError:
-            # The same numbers stored by an upload that committed while this one read.
-            raise Conflict(
-                _l("These invoices were just uploaded by someone else; upload the file again.")
-            ) from None
+    except IntegrityError:
+        # The same numbers stored by an upload that committed while this one read.
+        raise Conflict(
+            _l("These invoices were just uploaded by someone else; upload the file again.")
+        ) from None
+    if new:
         _link_customers(session, garage_id)
     return InvoiceImport(
         created=len(new),
@@ -292,11 +301,18 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
     )
 
 
-def _not_stored_yet(session: Session, garage_id: int, rows: list[dict]) -> list[dict]:
+def _not_stored_yet(
+    session: Session, garage_id: int, rows: list[dict]
+) -> tuple[list[dict], dict[int, str]]:
     """The rows that are not one of the garage's stored invoices, in a few queries for the
-    whole file. A row with a number is stored when its number is; a row without one
-    counts repeats: the n-th identical row of the file is the n-th identical stored
-    invoice without a number (a garage may bill the same car twice in a day)."""
+    whole file, and the stored invoices without a number that a numbered row of the file
+    is (id → its number).
+
+    A row with a number is stored when its number is. A row without one counts repeats:
+    the n-th identical row of the file is the n-th identical stored invoice without a
+    number (a garage may bill the same car twice in a day). A numbered row whose number
+    is new but whose values are those of a stored invoice without a number (uploaded
+    before the export had numbers) is that invoice: it gets the number, not a twin."""
     numbers = [values["invoice_number"] for values in rows if values["invoice_number"]]
     stored_numbers: set[str] = set()
     for start in range(0, len(numbers), NUMBER_LOOKUP_CHUNK):
@@ -308,49 +324,68 @@ def _not_stored_yet(session: Session, garage_id: int, rows: list[dict]) -> list[
                 )
             )
         )
-    unnumbered = [values for values in rows if not values["invoice_number"]]
-    stored_count: dict[tuple, int] = {}
-    if unnumbered:
-        columns = [getattr(Invoice, name) for name in IDENTITY]
-        days = [values["invoice_date"] for values in unnumbered]
-        stored_count = {
-            tuple(row[:-1]): row[-1]
-            for row in session.execute(
-                select(*columns, func.count())
-                .where(
-                    Invoice.garage_id == garage_id,
-                    Invoice.invoice_number.is_(None),
-                    Invoice.invoice_date.between(min(days), max(days)),
-                )
-                .group_by(*columns)
+    to_match = [
+        values
+        for values in rows
+        if not values["invoice_number"] or values["invoice_number"] not in stored_numbers
+    ]
+    # The stored invoices without a number in the file's date range, oldest id first.
+    unnumbered: dict[tuple, list[int]] = {}
+    if to_match:
+        days = [values["invoice_date"] for values in to_match]
+        for row in session.execute(
+            select(Invoice.id, *(getattr(Invoice, name) for name in IDENTITY))
+            .where(
+                Invoice.garage_id == garage_id,
+                Invoice.invoice_number.is_(None),
+                Invoice.invoice_date.between(min(days), max(days)),
             )
-        }
-    new, seen = [], {}
-    for values in rows:
-        if values["invoice_number"]:
-            if values["invoice_number"] not in stored_numbers:
-                new.append(values)
-            continue
-        key = _identity(values)
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > stored_count.get(key, 0):
-            new.append(values)
-    return new
+            .order_by(Invoice.id)
+        ):
+            unnumbered.setdefault(tuple(row[1:]), []).append(row[0])
+    # Rows without a number first: the n-th of them takes the n-th stored invoice.
+    created, numbered_now = set(), {}
+    for numbered in (False, True):
+        for index, values in enumerate(to_match):
+            if bool(values["invoice_number"]) != numbered:
+                continue
+            same = unnumbered.get(_identity(values))
+            if not same:
+                created.add(index)
+            elif numbered:
+                numbered_now[same.pop(0)] = values["invoice_number"]
+            else:
+                same.pop(0)
+    new = [values for index, values in enumerate(to_match) if index in created]
+    return new, numbered_now
 
 
 def _stored_invoice(session: Session, garage_id: int, values: dict) -> Invoice | None:
-    """The garage's stored invoice that ``values`` describes, by number or else by its
-    date, plate, customer number, amount and kind (the first of identical ones)."""
-    if values["invoice_number"]:
-        same = Invoice.invoice_number == values["invoice_number"]
-    else:
-        same = and_(
+    """The garage's stored invoice that ``values`` describes: by its number, or else by
+    its date, plate, customer number, amount and kind among the invoices stored without
+    a number (the first of identical ones), which then gets the number if ``values``
+    has one (it was sent before the management system sent numbers)."""
+    number = values["invoice_number"]
+    if number:
+        stored = session.scalars(
+            select(Invoice).where(Invoice.garage_id == garage_id, Invoice.invoice_number == number)
+        ).first()
+        if stored is not None:
+            return stored
+    stored = session.scalars(
+        select(Invoice)
+        .where(
+            Invoice.garage_id == garage_id,
             Invoice.invoice_number.is_(None),
             *(getattr(Invoice, name).is_not_distinct_from(values[name]) for name in IDENTITY),
         )
-    return session.scalars(
-        select(Invoice).where(Invoice.garage_id == garage_id, same).order_by(Invoice.id).limit(1)
+        .order_by(Invoice.id)
+        .limit(1)
     ).first()
+    if stored is not None and number:
+        stored.invoice_number = number
+        session.flush()
+    return stored
 
 
 def create_invoice(session: Session, *, actor: Actor, values: dict) -> tuple[Invoice, bool]:
@@ -358,12 +393,12 @@ def create_invoice(session: Session, *, actor: Actor, values: dict) -> tuple[Inv
     garage sent before is not added again; the stored one is returned."""
     garage_id = _garage_of(actor)
     values = _invoice_values(values)
-    stored = _stored_invoice(session, garage_id, values)
-    if stored is not None:
-        return stored, False
-    invoice = Invoice(garage_id=garage_id, **values)
     try:
         with session.begin_nested():
+            stored = _stored_invoice(session, garage_id, values)
+            if stored is not None:
+                return stored, False
+            invoice = Invoice(garage_id=garage_id, **values)
             session.add(invoice)
     except IntegrityError:
         # The same number sent twice at once: the other request stored it.

@@ -126,9 +126,48 @@ def test_issue14_an_invoice_posted_again_answers_200_with_the_stored_one(world, 
     assert again.status_code == 200 and again.json["id"] == first.json["id"]
     other_kind = client.post("/api/v1/invoice/", json={**body, "kind": "APK"})
     assert other_kind.status_code == 201
-    numbered = {**body, "kind": "onderhoud", "invoice_number": "2026-17"}
+    numbered = {**body, "amount": "81,00", "kind": "onderhoud", "invoice_number": "2026-17"}
     created = client.post("/api/v1/invoice/", json=numbered)
     assert created.status_code == 201 and created.json["result"]["invoice_number"] == "2026-17"
     corrected = client.post("/api/v1/invoice/", json={**numbered, "amount": "85,00"})
     assert corrected.status_code == 200 and corrected.json["id"] == created.json["id"]
-    assert corrected.json["result"]["amount_cents"] == 8000
+    assert corrected.json["result"]["amount_cents"] == 8100
+
+
+def test_issue14_numbers_arriving_later_name_the_invoices_stored_without(acting_as, world):
+    """R-CP-4: the sample export (no numbers) and later the same invoices with numbers
+    (a management system that started exporting them) are still 107 invoices; the stored
+    ones get their numbers, so a third upload with numbers adds nothing either."""
+    garage_id = world.garage("Garage De Vries").id
+    before = _count(world, garage_id)
+    _upload(acting_as, world, "garage-devries", SAMPLE, "facturen-voorbeeld.csv")
+    lines = SAMPLE.decode("cp1252").splitlines()
+    numbered = "\r\n".join(
+        [f"factuurnummer;{lines[0]}"]
+        + [f"2026-{index:04d};{line}" for index, line in enumerate(lines[1:], start=1)]
+    ).encode("cp1252")
+    for _ in range(2):
+        result = _upload(acting_as, world, "garage-devries", numbered)
+        assert (result.created, result.unchanged, result.refused) == (0, 107, [])
+    assert _count(world, garage_id) - before == 107
+    assert (
+        world.session.scalar(
+            select(func.count())
+            .select_from(Invoice)
+            .where(Invoice.garage_id == garage_id, Invoice.invoice_number.like("2026-%"))
+        )
+        == 107
+    )
+
+
+def test_issue14_a_number_posted_later_names_the_invoice_posted_without(world, api_client):
+    """R-CP-4 through the API: the invoice posted without a number and again with one is
+    one invoice, which now has the number."""
+    client = api_client("garage-jansen")
+    car = world.passports(garage_id=world.garage("Autobedrijf Jansen").id, state="activated")[1]
+    body = {"invoice_date": "2026-04-02", "plate": car.plate, "amount": "99,95", "kind": "APK"}
+    first = client.post("/api/v1/invoice/", json=body)
+    assert first.status_code == 201
+    numbered = client.post("/api/v1/invoice/", json={**body, "invoice_number": "A-7"})
+    assert numbered.status_code == 200 and numbered.json["id"] == first.json["id"]
+    assert numbered.json["result"]["invoice_number"] == "A-7"
