@@ -55,6 +55,7 @@ class InvoiceApi(ConsoleApi):
     include_route_methods = {"get", "get_list", "info", "post"}
     list_columns = [
         "id",
+        "invoice_number",
         "invoice_date",
         "plate",
         "customer_number",
@@ -63,14 +64,16 @@ class InvoiceApi(ConsoleApi):
         "kind",
     ]
     order_columns = ["id", "invoice_date"]
-    search_columns = ["plate", "invoice_date", "kind"]
+    search_columns = ["invoice_number", "plate", "invoice_date", "kind"]
 
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
-        """`{invoice_date, plate, customer_number, amount ("1.234,56" or a number), kind}`."""
+        """`{invoice_number, invoice_date, plate, customer_number, amount ("1.234,56" or a
+        number), kind}`: 201 with a new invoice, 200 with the stored one when the garage
+        sent it before (the same number, or without one the same values; R-CP-4)."""
         with unit_of_work(db.session):
-            invoice = proposals.create_invoice(
+            invoice, new = proposals.create_invoice(
                 db.session, actor=self.actor(), values=self.json_body()
             )
-        return self.one(invoice, 201)
+        return self.one(invoice, 201 if new else 200)

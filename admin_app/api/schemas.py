@@ -222,6 +222,7 @@ class Decision(InputSchema):
 
 
 class InvoiceInput(InputSchema):
+    invoice_number = Text(column_length(Invoice, "invoice_number"))
     invoice_date = Text(DATE_LENGTH)
     plate = Text(20)
     customer_number = Text(column_length(Invoice, "customer_number"))

@@ -17,12 +17,14 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from admin_app.extensions import db
-from admin_app.models import Customer, OutboxMessage
+from admin_app.models import OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.models.outbox import OutboxState
+from admin_app.services.audit import Actor
+from admin_app.services.bounces import mark_bounced
 from admin_app.services.mails import MailObsolete, RenderedMail, render_mail, sending_domain
 
 log = logging.getLogger(__name__)
@@ -122,12 +124,7 @@ def _mark_bounced(session, message: OutboxMessage, code: int, text: str, now: da
     message.attempts += 1
     message.state = OutboxState.bounced.value
     message.last_error = f"{code} {text}"[:500]
-    session.execute(
-        update(Customer)
-        .where(func.lower(Customer.email) == message.recipient.lower())
-        .values(email_bounced_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    mark_bounced(session, message.recipient, now=now, actor=Actor.job("mail-delivery"))
 
 
 def deliver_due(now: datetime | None = None) -> int:

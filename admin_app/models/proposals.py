@@ -34,10 +34,16 @@ class Invoice(Model):
     __table_args__ = (
         Index("ix_invoice_garage_plate_date", "garage_id", "plate", "invoice_date"),
         Index("ix_invoice_garage_customer_date", "garage_id", "customer_id", "invoice_date"),
+        # An invoice number names one invoice of a garage. Invoices without one (NULL)
+        # are not constrained: both databases let NULLs repeat in a unique index.
+        Index("uq_invoice_garage_number", "garage_id", "invoice_number", unique=True),
     )
 
     id = Column(Integer, primary_key=True)
     garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
+    # The management system's own number, when its export has one: what makes an
+    # uploaded invoice the same invoice again (migration 0011).
+    invoice_number = Column(String(40))
     invoice_date = Column(Date, nullable=False)
     plate = Column(PlateType, nullable=False)
     customer_number = Column(String(40))

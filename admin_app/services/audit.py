@@ -1,8 +1,10 @@
 """The audit log (R-SEC-2): every insert, update and delete, in the same transaction.
 
 ORM changes are recorded by a flush listener, so no view or service can forget them.
-Bulk writes that bypass the ORM (the importer's set-based upserts) call ``record_bulk``
-with the changes they made, in the transaction that made them.
+Bulk writes that bypass the ORM call ``record_bulk`` with the changes they made, or, when
+the changed rows never pass through Python (the importer's upserts, the weekly next
+service dates, bounce marks), ``record_select`` with a SELECT that the database turns
+into audit rows, in the transaction that made them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Integer, Select, event, insert, inspect, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 
@@ -28,7 +30,7 @@ from admin_app.models import (
     PerformedWork,
     Transfer,
 )
-from admin_app.models.base import utcnow
+from admin_app.models.base import UTCDateTime, utcnow
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,41 @@ def record_bulk(
     if rows:
         session.execute(insert(AuditLog.__table__), rows)
     return len(rows)
+
+
+def record_select(
+    session: Session, actor: Actor, action: str, table: str, records: Select, *, at: dt.datetime
+) -> int:
+    """Audit rows written by one INSERT … SELECT: ``records`` selects (record id, garage
+    id, passport id, changes as a JSON object) per changed record, before the statement
+    that changes them (services/bulk builds the JSON in SQL). Returns the rows written."""
+    from admin_app.scope import ALL_TENANTS  # scope imports the models this module does
+
+    records = records.add_columns(
+        literal(at, UTCDateTime),
+        literal(actor.id, Integer),
+        literal(actor.name),
+        literal(action),
+        literal(table),
+    )
+    return session.execute(
+        insert(AuditLog.__table__)
+        .from_select(
+            [
+                "record_id",
+                "garage_id",
+                "passport_id",
+                "changes",
+                "at",
+                "actor_id",
+                "actor_name",
+                "action",
+                "table_name",
+            ],
+            records,
+        )
+        .execution_options(**{ALL_TENANTS: True})
+    ).rowcount
 
 
 def install(session_class=Session) -> None:

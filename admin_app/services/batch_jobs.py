@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.schema import CreateTable
 
 from admin_app.models import (
-    AuditLog,
     BatchJob,
     BatchRow,
     Customer,
@@ -55,7 +54,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
-from admin_app.services.audit import Actor
+from admin_app.services.audit import Actor, record_select
 from admin_app.services.bulk import (
     is_postgresql,
     json_changes,
@@ -1023,32 +1022,7 @@ class _Chunk:
 
     def _audit(self, action: str, table: str, records) -> None:
         """Audit rows (R-SEC-2) for (record id, garage id, passport id, changes) rows."""
-        actor = self.job.actor
-        records = records.add_columns(
-            literal(self.now, UTCDateTime),
-            literal(actor.id, Integer),
-            literal(actor.name),
-            literal(action),
-            literal(table),
-        )
-        self.session.execute(
-            insert(AuditLog.__table__)
-            .from_select(
-                [
-                    "record_id",
-                    "garage_id",
-                    "passport_id",
-                    "changes",
-                    "at",
-                    "actor_id",
-                    "actor_name",
-                    "action",
-                    "table_name",
-                ],
-                records,
-            )
-            .execution_options(**{ALL_TENANTS: True})
-        )
+        record_select(self.session, self.job.actor, action, table, records, at=self.now)
 
 
 # --- what the screens and the API show (R-BJ-5) --------------------------------------------

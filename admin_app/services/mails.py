@@ -34,6 +34,7 @@ from admin_app.models import (
     Transfer,
 )
 from admin_app.scope import get_across_tenants
+from admin_app.services.bounces import is_bounced
 from admin_app.services.emails import email_key
 from admin_app.services.tokens import issue_token
 
@@ -423,6 +424,9 @@ def _invitation(session: Session, message: OutboxMessage) -> MailBody:
 
     proposal = _record(session, ContactProposal, message.params.get("proposal_id"))
     _still_addressed(message, proposal.customer.email)
+    if is_bounced(proposal.customer):
+        # Bounced after the week closed: an invitation is not worth a known-bad address.
+        raise MailObsolete("the address bounced after the invitation was queued")
     link = _new_link(
         session,
         message,

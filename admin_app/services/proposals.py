@@ -15,17 +15,26 @@ from dataclasses import dataclass
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    Table,
     and_,
+    bindparam,
     case,
+    delete,
     exists,
     func,
     insert,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.schema import CreateTable
 
 from admin_app.models import (
     ContactProposal,
@@ -38,8 +47,9 @@ from admin_app.models import (
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
-from admin_app.services.audit import Actor
-from admin_app.services.bulk import add_days, days_between
+from admin_app.services.audit import Actor, get_actor, record_select
+from admin_app.services.bounces import is_bounced
+from admin_app.services.bulk import add_days, days_between, is_postgresql, json_changes, json_pair
 from admin_app.services.clock import AMSTERDAM
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -126,14 +136,19 @@ KINDS = {
     "repair": "repair",
 }
 INVOICE_HEADERS = {
+    "invoice_number": ("factuurnummer", "invoice number"),
     "invoice_date": ("factuurdatum", "datum", "invoice date", "date"),
     "plate": ("kenteken", "plate", "licence plate", "license plate"),
     "customer_number": ("klantnummer", "customer number"),
     "amount": ("bedrag", "amount", "totaal", "total"),
     "kind": ("soort", "kind", "type"),
 }
+OPTIONAL_INVOICE_COLUMNS = {"invoice_number", "customer_number"}
 MAX_INVOICE_CENTS = 100_000_000  # € 1.000.000,00
 MAX_INVOICE_CELL = Invoice.__table__.c.customer_number.type.length
+# Stored invoice numbers are looked up this many at a time: well under the bound
+# parameters either database takes in one statement.
+NUMBER_LOOKUP_CHUNK = 5_000
 
 
 def parse_amount(text) -> int:
@@ -142,6 +157,13 @@ def parse_amount(text) -> int:
     if abs(amount) > MAX_INVOICE_CENTS:
         raise InvalidInput(_l("That amount is too high for an invoice."), field="amount")
     return amount
+
+
+def _number_cell(value) -> str | None:
+    """A customer or invoice number as typed; Excel reads 100001 as the float 100001.0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value if value is not None else "").strip()[:40] or None
 
 
 def _invoice_values(raw: dict) -> dict:
@@ -161,28 +183,36 @@ def _invoice_values(raw: dict) -> dict:
             _l("Kind must be onderhoud, APK or reparatie, not '%(kind)s'.", kind=raw.get("kind")),
             field="kind",
         )
-    number = str(raw.get("customer_number") or "").strip()
-    if isinstance(raw.get("customer_number"), float) and raw["customer_number"].is_integer():
-        number = str(int(raw["customer_number"]))
     return {
+        "invoice_number": _number_cell(raw.get("invoice_number")),
         "invoice_date": day,
         "plate": plate,
-        "customer_number": number[:40] or None,
+        "customer_number": _number_cell(raw.get("customer_number")),
         "amount_cents": parse_amount(raw.get("amount")),
         "kind": kind,
     }
 
 
+# An invoice without a number is the same invoice again when all of these are equal.
+IDENTITY = ("invoice_date", "plate", "customer_number", "amount_cents", "kind")
+
+
+def _identity(values: dict) -> tuple:
+    return tuple(values[name] for name in IDENTITY)
+
+
 @dataclass
 class InvoiceImport:
     created: int
-    total_cents: int
+    unchanged: int
+    total_cents: int  # of the file's accepted rows, new and unchanged
     refused: list[tuple[int, str]]
 
 
 def import_invoices(session: Session, *, filename: str, data: bytes, actor: Actor) -> InvoiceImport:
-    """An invoice export (CSV or XLSX, read like customer lists). Valid rows are stored,
-    refused rows are reported with their sheet row number and reason."""
+    """An invoice export (CSV or XLSX, read like customer lists). Invoices not stored yet
+    are added, the ones already there are counted unchanged (so the same file twice
+    adds nothing), refused rows are reported with their sheet row number and reason."""
     from admin_app.services.customer_lists import _key, match_columns, read_table
 
     garage_id = _garage_of(actor)
@@ -191,7 +221,11 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
         raise InvalidInput(_l("The file is empty."), field="file")
     aliases = {_key(name): column for column, names in INVOICE_HEADERS.items() for name in names}
     mapping = match_columns(table[0], aliases)
-    missing = [c for c in INVOICE_HEADERS if c not in mapping.values() and c != "customer_number"]
+    missing = [
+        c
+        for c in INVOICE_HEADERS
+        if c not in mapping.values() and c not in OPTIONAL_INVOICE_COLUMNS
+    ]
     if missing:
         raise InvalidInput(
             _l(
@@ -201,7 +235,9 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
             field="file",
         )
     rows, refused = [], []
+    row_of_number: dict[str, int] = {}
     for offset, cells in enumerate(table[1:]):
+        row_number = offset + 2  # as the sheet counts: the header is row 1
         raw = {column: cells[i] if i < len(cells) else None for i, column in mapping.items()}
         if not any(value not in (None, "") for value in raw.values()):
             continue
@@ -214,27 +250,162 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
                 column=INVOICE_HEADERS[long][0],
                 length=MAX_INVOICE_CELL,
             )
-            refused.append((offset + 2, str(reason)))
+            refused.append((row_number, str(reason)))
             continue
         try:
-            rows.append({**_invoice_values(raw), "garage_id": garage_id, "created_at": utcnow()})
+            values = _invoice_values(raw)
         except InvalidInput as error:
-            refused.append((offset + 2, str(error.message)))
-    if rows:
-        session.execute(insert(Invoice.__table__), rows)
+            refused.append((row_number, str(error.message)))
+            continue
+        number = values["invoice_number"]
+        if number is not None and number in row_of_number:
+            # One number is one invoice: which of two rows would count is a guess.
+            reason = _l(
+                "Invoice number %(number)s is already on row %(row)s.",
+                number=number,
+                row=row_of_number[number],
+            )
+            refused.append((row_number, str(reason)))
+            continue
+        if number is not None:
+            row_of_number[number] = row_number
+        rows.append(values)
+    new, numbered_now = _not_stored_yet(session, garage_id, rows)
+    try:
+        with session.begin_nested():
+            if numbered_now:
+                session.execute(
+                    update(Invoice.__table__)
+                    .where(Invoice.__table__.c.id == bindparam("stored_id"))
+                    .values(invoice_number=bindparam("number")),
+                    [{"stored_id": i, "number": n} for i, n in numbered_now.items()],
+                )
+            if new:
+                now = utcnow()
+                session.execute(
+                    insert(Invoice.__table__),
+                    [{**values, "garage_id": garage_id, "created_at": now} for values in new],
+                )
+    except IntegrityError:
+        # The same numbers stored by an upload that committed while this one read.
+        raise Conflict(
+            _l("These invoices were just uploaded by someone else; upload the file again.")
+        ) from None
+    if new:
         _link_customers(session, garage_id)
-    return InvoiceImport(len(rows), sum(r["amount_cents"] for r in rows), refused)
+    return InvoiceImport(
+        created=len(new),
+        unchanged=len(rows) - len(new),
+        total_cents=sum(values["amount_cents"] for values in rows),
+        refused=refused,
+    )
 
 
-def create_invoice(session: Session, *, actor: Actor, values: dict) -> Invoice:
-    """One invoice through the API."""
+def _not_stored_yet(
+    session: Session, garage_id: int, rows: list[dict]
+) -> tuple[list[dict], dict[int, str]]:
+    """The rows that are not one of the garage's stored invoices, in a few queries for the
+    whole file, and the stored invoices without a number that a numbered row of the file
+    is (id → its number).
+
+    A row with a number is stored when its number is. A row without one counts repeats:
+    the n-th identical row of the file is the n-th identical stored invoice without a
+    number (a garage may bill the same car twice in a day). A numbered row whose number
+    is new but whose values are those of a stored invoice without a number (uploaded
+    before the export had numbers) is that invoice: it gets the number, not a twin."""
+    numbers = [values["invoice_number"] for values in rows if values["invoice_number"]]
+    stored_numbers: set[str] = set()
+    for start in range(0, len(numbers), NUMBER_LOOKUP_CHUNK):
+        stored_numbers.update(
+            session.scalars(
+                select(Invoice.invoice_number).where(
+                    Invoice.garage_id == garage_id,
+                    Invoice.invoice_number.in_(numbers[start : start + NUMBER_LOOKUP_CHUNK]),
+                )
+            )
+        )
+    to_match = [
+        values
+        for values in rows
+        if not values["invoice_number"] or values["invoice_number"] not in stored_numbers
+    ]
+    # The stored invoices without a number in the file's date range, oldest id first.
+    unnumbered: dict[tuple, list[int]] = {}
+    if to_match:
+        days = [values["invoice_date"] for values in to_match]
+        for row in session.execute(
+            select(Invoice.id, *(getattr(Invoice, name) for name in IDENTITY))
+            .where(
+                Invoice.garage_id == garage_id,
+                Invoice.invoice_number.is_(None),
+                Invoice.invoice_date.between(min(days), max(days)),
+            )
+            .order_by(Invoice.id)
+        ):
+            unnumbered.setdefault(tuple(row[1:]), []).append(row[0])
+    # Rows without a number first: the n-th of them takes the n-th stored invoice.
+    created, numbered_now = set(), {}
+    for numbered in (False, True):
+        for index, values in enumerate(to_match):
+            if bool(values["invoice_number"]) != numbered:
+                continue
+            same = unnumbered.get(_identity(values))
+            if not same:
+                created.add(index)
+            elif numbered:
+                numbered_now[same.pop(0)] = values["invoice_number"]
+            else:
+                same.pop(0)
+    new = [values for index, values in enumerate(to_match) if index in created]
+    return new, numbered_now
+
+
+def _stored_invoice(session: Session, garage_id: int, values: dict) -> Invoice | None:
+    """The garage's stored invoice that ``values`` describes: by its number, or else by
+    its date, plate, customer number, amount and kind among the invoices stored without
+    a number (the first of identical ones), which then gets the number if ``values``
+    has one (it was sent before the management system sent numbers)."""
+    number = values["invoice_number"]
+    if number:
+        stored = session.scalars(
+            select(Invoice).where(Invoice.garage_id == garage_id, Invoice.invoice_number == number)
+        ).first()
+        if stored is not None:
+            return stored
+    stored = session.scalars(
+        select(Invoice)
+        .where(
+            Invoice.garage_id == garage_id,
+            Invoice.invoice_number.is_(None),
+            *(getattr(Invoice, name).is_not_distinct_from(values[name]) for name in IDENTITY),
+        )
+        .order_by(Invoice.id)
+        .limit(1)
+    ).first()
+    if stored is not None and number:
+        stored.invoice_number = number
+        session.flush()
+    return stored
+
+
+def create_invoice(session: Session, *, actor: Actor, values: dict) -> tuple[Invoice, bool]:
+    """One invoice through the API: (the invoice, whether it is new). An invoice the
+    garage sent before is not added again; the stored one is returned."""
     garage_id = _garage_of(actor)
-    invoice = Invoice(garage_id=garage_id, **_invoice_values(values))
-    session.add(invoice)
-    session.flush()
+    values = _invoice_values(values)
+    try:
+        with session.begin_nested():
+            stored = _stored_invoice(session, garage_id, values)
+            if stored is not None:
+                return stored, False
+            invoice = Invoice(garage_id=garage_id, **values)
+            session.add(invoice)
+    except IntegrityError:
+        # The same number sent twice at once: the other request stored it.
+        return _stored_invoice(session, garage_id, values), False
     _link_customers(session, garage_id)
     session.refresh(invoice)
-    return invoice
+    return invoice, True
 
 
 def _garage_of(actor: Actor) -> int:
@@ -292,9 +463,25 @@ def predicted_visit(next_service: dt.date | None, apk_expiry: dt.date | None) ->
     return min(known) if known else None
 
 
+# The dates a run changes, staged once: their audit rows and the UPDATE are both written
+# from here, so the window-ranked aggregate over every invoice runs once (a first run
+# changes a million dates, each with its audit row, R-SEC-2).
+NEXT_SERVICE_PLAN = Table(
+    "next_service_plan",
+    MetaData(),
+    Column("passport_id", Integer, primary_key=True, autoincrement=False),
+    Column("garage_id", Integer),
+    Column("old", Date),
+    Column("new", Date),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DELETE ROWS",
+)
+
+
 def update_next_service(session: Session, garage_id: int | None = None) -> int:
-    """Every live passport's next service date from its garage's maintenance invoices,
-    in one UPDATE (a garage's, or all). Returns how many changed."""
+    """Every live passport's next service date from its garage's maintenance invoices
+    (a garage's, or all), set-based, with one audit row per changed passport. Returns
+    how many changed."""
     ranked = select(
         Invoice.garage_id,
         Invoice.plate,
@@ -330,18 +517,45 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
         else_=mean,
     )
     next_service = add_days(session, visits.c.last, interval)
-    result = session.execute(
-        update(Passport)
-        .where(
-            Passport.garage_id == visits.c.garage_id,
-            Passport.plate == visits.c.plate,
-            Passport.state != PassportState.archived.value,
-            Passport.next_service.is_distinct_from(next_service),
+    session.execute(CreateTable(NEXT_SERVICE_PLAN, if_not_exists=True))
+    session.execute(delete(NEXT_SERVICE_PLAN))
+    session.execute(
+        insert(NEXT_SERVICE_PLAN)
+        .from_select(
+            ["passport_id", "garage_id", "old", "new"],
+            select(Passport.id, Passport.garage_id, Passport.next_service, next_service).where(
+                Passport.garage_id == visits.c.garage_id,
+                Passport.plate == visits.c.plate,
+                Passport.state != PassportState.archived.value,
+                Passport.next_service.is_distinct_from(next_service),
+            ),
         )
-        .values(next_service=next_service)
-        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        .execution_options(**{ALL_TENANTS: True})
     )
-    return result.rowcount
+    if is_postgresql(session):
+        session.execute(text("ANALYZE next_service_plan"))  # or the joins below are a guess
+    plan = NEXT_SERVICE_PLAN.c
+    record_select(
+        session,
+        get_actor(session),
+        "update",
+        "passport",
+        select(
+            plan.passport_id,
+            plan.garage_id,
+            plan.passport_id,
+            json_changes(session, {"next_service": json_pair(session, plan.old, plan.new)}),
+        ),
+        at=utcnow(),
+    )
+    changed = session.execute(
+        update(Passport)
+        .where(Passport.id == plan.passport_id)
+        .values(next_service=plan.new)
+        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+    ).rowcount
+    session.execute(delete(NEXT_SERVICE_PLAN))
+    return changed
 
 
 def _earliest(a, b):
@@ -355,8 +569,8 @@ def _earliest(a, b):
 
 def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
     """The periodic proposals of ``week`` for every garage, in one INSERT … SELECT: the
-    customers whose predicted visit falls in it, leaving out "never" and anyone invoiced
-    or invited in the last 8 weeks. Safe to repeat."""
+    customers whose predicted visit falls in it, leaving out "never", a bounced address
+    and anyone invoiced or invited in the last 8 weeks. Safe to repeat."""
     monday = week_monday(week)
     today = now.astimezone(AMSTERDAM).date()
     since = today - dt.timedelta(days=QUIET_DAYS)
@@ -401,6 +615,7 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
             Passport.state != PassportState.archived.value,
             Passport.stock_car.is_(False),
             Customer.never_contact.is_(False),
+            Customer.email_bounced_at.is_(None),
             predicted.between(monday, monday + dt.timedelta(days=6)),
             ~invoiced_car,
             ~invoiced_customer,
@@ -461,6 +676,8 @@ def propose_advice_followup(session: Session, form, now: dt.datetime) -> Contact
     if not advice or not form.passport_id:
         return None
     passport = session.get(Passport, form.passport_id)
+    if is_bounced(passport.owner):
+        return None  # not proposed until the address is corrected
     week = iso_week(now.astimezone(AMSTERDAM).date() + dt.timedelta(days=7))
     if is_closed(week, now):
         week = iso_week(week_monday(week) + dt.timedelta(days=7))
@@ -524,6 +741,15 @@ def decide(
                     week=proposal.week,
                 )
             )
+        if decision == "yes" and is_bounced(proposal.customer):
+            raise Conflict(
+                _l(
+                    "The e-mail address for %(plate)s was refused by the mail server: "
+                    "correct it under Incorrect e-mails first.",
+                    plate=display_plate(proposal.passport.plate),
+                ),
+                field="decision",
+            )
         proposal.decision = decision
         if decision == "never":
             proposal.customer.never_contact = True
@@ -557,6 +783,8 @@ def close_due_weeks(session: Session, now: dt.datetime) -> int:
             customer = proposal.customer
             if customer.never_contact or proposal.customer_id in invited_customers:
                 continue
+            if is_bounced(customer):
+                continue  # bounced after it was decided: withdrawn, not mailed
             _invite(session, proposal)
             invited_customers.add(proposal.customer_id)
             proposal.invited_at = now

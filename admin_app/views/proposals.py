@@ -127,9 +127,10 @@ class ProposalView(BaseView):
                 flash(
                     str(
                         _l(
-                            "%(count)s invoices imported, total %(total)s; %(refused)s rows "
-                            "refused.",
-                            count=result.created,
+                            "%(new)s new, %(unchanged)s unchanged (together %(total)s); "
+                            "%(refused)s rows refused.",
+                            new=result.created,
+                            unchanged=result.unchanged,
                             total=euro(result.total_cents),
                             refused=len(result.refused),
                         )
