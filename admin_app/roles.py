@@ -116,6 +116,26 @@ ROLE_MENUS: dict[str, list[str]] = {
 }
 
 
+# Menu entries of one tenant's own pages, and of pages that act for one garage (a new
+# passport, a colleague, an uploaded list): Admin belongs to no garage, fleet or car, so
+# they opened a 404 ("My garage") or listed every tenant's rows as his own ("My
+# vehicles", "My fleet"). He keeps the permissions; only the menu leaves them out.
+NOT_IN_ADMIN_MENU = frozenset(
+    {
+        "New passport",
+        "My vehicles",
+        "My fleet",
+        "Upload list",
+        "Upload invoices",
+        "My garage",
+        "Garage settings",
+        "Garage logo",
+        "Colleagues",
+        "New colleague",
+    }
+)
+
+
 # The roles this table defines. The code names them (scope, services, demo logins): a
 # renamed or re-permissioned built-in role breaks every login that holds it, so FAB's
 # role screens and API leave them alone (services/roles.py); only sync-roles sets them.
@@ -148,7 +168,14 @@ def sync_roles(appbuilder: AppBuilder) -> dict[str, int]:
     _drop_unused_view_menus(sm, appbuilder)
 
     result = {}
-    admin.permissions = session.query(sm.permissionview_model).all()
+    admin.permissions = [
+        permission_view
+        for permission_view in session.query(sm.permissionview_model)
+        if not (
+            permission_view.permission.name == "menu_access"
+            and permission_view.view_menu.name in NOT_IN_ADMIN_MENU
+        )
+    ]
     result[ADMIN] = len(admin.permissions)
 
     for role_name, grants in ROLE_PERMISSIONS.items():
