@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Response, abort, g, redirect, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -43,6 +44,9 @@ def _new_garage_email(form, field) -> None:
         raise ValidationError(str(error.message)) from None
 
 
+_new_garage_email.field_flags = {"required": True}  # FAB marks the label with its star
+
+
 class GarageView(ConsoleModelView):
     """Admin: every garage."""
 
@@ -80,7 +84,11 @@ class GarageView(ConsoleModelView):
     # The e-mail is changed with its rule (change_garage_email), on its own page.
     edit_columns = [column for column in add_columns if column != "email"]
     add_form_extra_fields = {
-        "email": StringField(GARAGE_LABELS["email"], [fits(Garage, "email"), _new_garage_email]),
+        "email": StringField(
+            GARAGE_LABELS["email"],
+            [fits(Garage, "email"), _new_garage_email],
+            widget=BS3TextFieldWidget(),
+        ),
         "advice_followup_default": _advice_followup_field(),
     }
     edit_form_extra_fields = {"advice_followup_default": _advice_followup_field()}
