@@ -105,6 +105,8 @@ class Config:
     FAB_SECURITY_MANAGER_CLASS = "admin_app.security.ConsoleSecurityManager"
     FAB_API_MAX_PAGE_SIZE = 100
     FAB_INDEX_VIEW = "admin_app.views.home.HomeView"
+    # FAB's layout with the console's icon and styles (one-row navbar, phone widths).
+    FAB_BASE_TEMPLATE = "console/layout.html"
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
     RATELIMIT_ENABLED = True

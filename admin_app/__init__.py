@@ -55,6 +55,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from admin_app.services.plates import display_plate
 
     app.jinja_env.filters["plate"] = display_plate
+    # Browsers ask for /favicon.ico on every site; the layout links the same icon.
+    app.add_url_rule(
+        "/favicon.ico",
+        "favicon",
+        lambda: app.send_static_file("favicon.ico"),
+    )
     from admin_app.views.formatting import local_datetime
 
     # One clock on every page: a stored UTC time is shown as Amsterdam time.

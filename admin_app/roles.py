@@ -109,11 +109,31 @@ ROLE_MENUS: dict[str, list[str]] = {
         "Platform",
         "Garages",
         "Audit log",
-        "Outbox",
+        "Mail outbox",
     ],
     "FleetManager": ["My fleet"],
     "Owner": ["My vehicles"],
 }
+
+
+# Menu entries of one tenant's own pages, and of pages that act for one garage (a new
+# passport, a colleague, an uploaded list): Admin belongs to no garage, fleet or car, so
+# they opened a 404 ("My garage") or listed every tenant's rows as his own ("My
+# vehicles", "My fleet"). He keeps the permissions; only the menu leaves them out.
+NOT_IN_ADMIN_MENU = frozenset(
+    {
+        "New passport",
+        "My vehicles",
+        "My fleet",
+        "Upload list",
+        "Upload invoices",
+        "My garage",
+        "Garage settings",
+        "Garage logo",
+        "Colleagues",
+        "New colleague",
+    }
+)
 
 
 # The roles this table defines. The code names them (scope, services, demo logins): a
@@ -136,11 +156,26 @@ def sync_roles(appbuilder: AppBuilder) -> dict[str, int]:
     session = sm.session
     # FAB hands every new permission to Admin as it creates it: the role must exist first.
     admin = sm.find_role(ADMIN) or sm.add_role(ADMIN)
+    # This table sets the built-in roles' permissions whole, below. Letting go of the old
+    # ones first lets FAB drop a permission a view no longer has: it refuses (and warns on
+    # every start) while a role holds it.
+    for role_name in BUILTIN_ROLES:
+        role = sm.find_role(role_name)
+        if role is not None:
+            role.permissions = []
+    session.commit()
     appbuilder.add_permissions(update_perms=True)
-    sm.security_cleanup(appbuilder.baseviews, appbuilder.menu)
+    _drop_unused_view_menus(sm, appbuilder)
 
     result = {}
-    admin.permissions = session.query(sm.permissionview_model).all()
+    admin.permissions = [
+        permission_view
+        for permission_view in session.query(sm.permissionview_model)
+        if not (
+            permission_view.permission.name == "menu_access"
+            and permission_view.view_menu.name in NOT_IN_ADMIN_MENU
+        )
+    ]
     result[ADMIN] = len(admin.permissions)
 
     for role_name, grants in ROLE_PERMISSIONS.items():
@@ -155,6 +190,26 @@ def sync_roles(appbuilder: AppBuilder) -> dict[str, int]:
         result[role_name] = len(wanted)
     session.commit()
     return result
+
+
+def _drop_unused_view_menus(sm, appbuilder: AppBuilder) -> None:
+    """Delete the permissions of views and menus that are gone.
+
+    FAB's security_cleanup does this and then runs security_converge, which moves every
+    view's permissions over from its class name (FAB takes that as the "previous" name of
+    any view with a class_permission_name): names that never existed here, so each start
+    logged ~85 "Refused to delete, view menu … does not exist" warnings. Nothing was ever
+    renamed, so only the cleanup is done.
+    """
+    in_use = {view.class_permission_name for view in appbuilder.baseviews}
+    for view_menu in sm.get_all_view_menu():
+        if view_menu.name in in_use or appbuilder.menu.find(view_menu.name):
+            continue
+        for permission_view in sm.find_permissions_view_menu(view_menu):
+            for role in sm.get_all_roles():
+                sm.del_permission_role(role, permission_view)
+            sm.del_permission_view_menu(permission_view.permission.name, view_menu.name)
+        sm.del_view_menu(view_menu.name)
 
 
 def _find(sm, permission: str, view: str):

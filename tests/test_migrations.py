@@ -125,3 +125,14 @@ def test_sync_roles_is_idempotent(empty_database):
             == pairs
         )
     engine.dispose()
+
+
+def test_issue14_sync_roles_logs_no_refused_warnings(empty_database):
+    """Issue 14: every start (`make run` syncs the roles) printed ~85 "Refused to delete,
+    view menu … does not exist" warnings from FAB's permission converge. A first and a
+    repeated sync are quiet."""
+    flask(empty_database, "db", "upgrade")
+    for run in ("first", "second"):
+        output = flask(empty_database, "sync-roles")
+        refused = [line for line in output.splitlines() if "Refused" in line]
+        assert not refused, f"{run} sync: {len(refused)} warnings, e.g. {refused[:3]}"

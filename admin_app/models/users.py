@@ -21,6 +21,15 @@ class ConsoleUser(User):
     garage = relationship("Garage", foreign_keys=[garage_id])
     fleet_account = relationship("FleetAccount", foreign_keys=[fleet_account_id])
 
+    def get_full_name(self) -> str:
+        """The name on screens (the navbar): a company's login (a fleet account,
+        services/fleets) carries the company name as first and last name, since FAB
+        requires both — it is named once, not "Bouwbedrijf Bakker Bouwbedrijf Bakker"."""
+        first, last = (self.first_name or "").strip(), (self.last_name or "").strip()
+        if last in ("", "-", first):
+            return first or self.username
+        return f"{first} {last}"
+
     def get_id(self) -> str:
         """Flask-Login's key for the session: the id and the session generation, so that a
         cookie made before the generation was raised loads no user."""

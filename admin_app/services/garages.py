@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from admin_app.models import Garage
-from admin_app.services.errors import InvalidInput
+from admin_app.models import ConsoleUser, Garage
+from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services.audit import Actor
+from admin_app.services.emails import email_key, normalize_email
+from admin_app.services.errors import Forbidden, InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
 
 LOGO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 MAX_LOGO_BYTES = 512 * 1024
+GARAGE_EMAIL_CHANGED = "garage_email_changed"
 
 
 def store_logo(garage: Garage, upload) -> None:
@@ -23,3 +31,98 @@ def store_logo(garage: Garage, upload) -> None:
         raise InvalidInput(_l("The logo must be a PNG or JPEG image."), field="logo_upload")
     garage.logo = data
     garage.logo_mimetype = mimetype
+
+
+def get_garage(session: Session, garage_id) -> Garage:
+    """The garage, if the caller's scope holds it; NotFound otherwise (R-SEC-1)."""
+    garage = scoped_get(session, Garage, garage_id)
+    if garage is None:
+        raise NotFound(_l("Not found."))
+    return garage
+
+
+def free_garage_email(session: Session, raw: str | None, *, garage: Garage | None = None) -> str:
+    """The address, normalized (R-PP-5), if it may become ``garage``'s e-mail.
+
+    Raises InvalidInput when it is no valid address, or when another garage or a login
+    other than this garage's own uses it: a passport made for that address would be
+    another's stock car (R-PP-3), and one address is one login.
+    """
+    email = normalize_email(raw, field="email")
+    key = email_key(email)
+    # Platform-wide checks that name no row: the answer says only "in use".
+    other_garage = session.scalar(
+        select(Garage.id)
+        .where(func.lower(Garage.email) == key)
+        .execution_options(**{ALL_TENANTS: True})
+    )
+    if other_garage is not None and (garage is None or other_garage != garage.id):
+        raise InvalidInput(_l("Another garage uses this e-mail address already."), field="email")
+    logins = session.scalars(
+        select(ConsoleUser)
+        .where(func.lower(ConsoleUser.email) == key)
+        .execution_options(**{ALL_TENANTS: True})
+    ).all()
+    if any(login not in garage_logins(session, garage) for login in logins):
+        raise InvalidInput(
+            _l("A login uses this e-mail address already; choose another address."),
+            field="email",
+        )
+    return email
+
+
+def garage_logins(session: Session, garage: Garage | None) -> list[ConsoleUser]:
+    """The garage's own login: its staff login whose e-mail is the garage e-mail (R-PP-3
+    calls the garage e-mail "the garage's own login e-mail"). It follows the garage
+    e-mail; every other colleague keeps his own address."""
+    if garage is None or garage.id is None:
+        return []
+    return list(
+        session.scalars(
+            select(ConsoleUser)
+            .where(
+                ConsoleUser.garage_id == garage.id,
+                func.lower(ConsoleUser.email) == email_key(garage.email),
+            )
+            .execution_options(**{ALL_TENANTS: True})
+        )
+    )
+
+
+def change_garage_email(session: Session, garage_id, new_email: str, *, actor: Actor) -> Garage:
+    """R-PP-3: the garage e-mail becomes ``new_email``; passports created with it from now
+    on are stock cars, those created before keep their flag (it is stored).
+
+    The garage's own login (garage_logins) moves along, user name included when that was
+    the address; the change is audited (the flush listener) and mailed to the old and the
+    new address, so a change nobody at the garage made does not go unnoticed. Its staff
+    or Admin only (Forbidden); refuses what free_garage_email refuses (InvalidInput).
+    """
+    garage = get_garage(session, garage_id)
+    if not (actor.has("Garage") and actor.garage_id == garage.id) and not actor.has("Admin"):
+        raise Forbidden(_l("Only the garage's own staff change its e-mail address."))
+    email = free_garage_email(session, new_email, garage=garage)
+    old = garage.email
+    if email_key(email) == email_key(old):
+        garage.email = email  # the same address, spelled anew: nothing to announce
+        return garage
+    for login in garage_logins(session, garage):
+        if email_key(login.username) == email_key(old):
+            login.username = email_key(email)
+        login.email = email
+    garage.email = email
+    session.flush()
+    person = session.get(ConsoleUser, actor.id) if actor.id else None
+    by = person.get_full_name() if person is not None else actor.name
+    with force_locale("nl"):  # mails to a garage are Dutch (services/mails)
+        subject = str(_l("The e-mail address of %(garage)s was changed", garage=garage.name))
+    for recipient in (old, email):
+        queue_mail(
+            session,
+            recipient=recipient,
+            kind=GARAGE_EMAIL_CHANGED,
+            subject=subject,
+            params={"garage_id": garage.id, "old": old, "new": email, "by": by},
+            garage_id=garage.id,
+        )
+    return garage

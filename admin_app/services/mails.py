@@ -438,3 +438,22 @@ def _invitation(session: Session, message: OutboxMessage) -> MailBody:
     # The same link serves the List-Unsubscribe header: the mail program's button posts
     # to it (RFC 8058) and the page behind it takes that post without a session.
     return MailBody(invitation_text(session, proposal, link=link), unsubscribe=link)
+
+
+@renders("garage_email_changed")
+def _garage_email_changed(session: Session, message: OutboxMessage) -> str:
+    # Sent to the old and the new address: either may not have expected it (R-PP-3).
+    garage = _record(session, Garage, message.params.get("garage_id"))
+    return greeted(
+        garage.name,
+        _l(
+            "%(who)s changed the e-mail address of %(garage)s in the garage "
+            "console from %(old)s to %(new)s.\n\nPassports created with %(new)s from now "
+            "on are stock cars; cars created before keep their stock-car flag. "
+            "Did you not expect this change? Then contact the platform's support desk.\n",
+            who=message.params.get("by"),
+            garage=garage.name,
+            old=message.params.get("old"),
+            new=message.params.get("new"),
+        )
+    )

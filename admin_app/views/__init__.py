@@ -145,7 +145,13 @@ def register_views(appbuilder) -> None:
         AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Platform"
     )
     appbuilder.add_view(
-        OutboxView, "Outbox", label=_l("Outbox"), icon="fa-envelope", category="Platform"
+        # Not "Outbox": that is the view's permission name, and FAB would drop the menu's
+        # permission from it (and add it back) on every sync.
+        OutboxView,
+        "Mail outbox",
+        label=_l("Outbox"),
+        icon="fa-envelope",
+        category="Platform",
     )
     # Public forms that mail someone or try a link or password: limited per client, like
     # the login (FAB limits its own login only).

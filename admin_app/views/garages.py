@@ -2,16 +2,38 @@ from __future__ import annotations
 
 from flask import Response, abort, g, redirect, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, StringField, ValidationError
 
+from admin_app.extensions import db
 from admin_app.models import Garage
-from admin_app.services.garages import store_logo
+from admin_app.scope import scoped_get
+from admin_app.services.errors import DomainError
+from admin_app.services.garages import change_garage_email, free_garage_email, store_logo
 from admin_app.services.labels import GARAGE_LABELS
-from admin_app.views.base import READ_WRITE, ConsoleModelView
-from admin_app.views.forms import submitted
+from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.forms import fits, submitted
+
+
+def _advice_followup_field() -> BooleanField:
+    # A yes/no: FAB makes a non-null column a required field, and a required checkbox
+    # cannot be saved unticked (R-CP-3 default "no").
+    return BooleanField(GARAGE_LABELS["advice_followup_default"], default=False)
+
+
+def _new_garage_email(form, field) -> None:
+    """The e-mail of a new garage: valid, normalized, used by no garage or login yet."""
+    try:
+        field.data = free_garage_email(db.session, field.data)
+    except DomainError as error:
+        raise ValidationError(str(error.message)) from None
+
+
+_new_garage_email.field_flags = {"required": True}  # FAB marks the label with its star
 
 
 class GarageView(ConsoleModelView):
@@ -21,7 +43,7 @@ class GarageView(ConsoleModelView):
     class_permission_name = "Garage"
     datamodel = SQLAInterface(Garage)
     # No delete: a garage's passports, customers and history outlive a mistake here.
-    include_route_methods = {"list", "show", "add", "edit"}
+    include_route_methods = {"list", "show", "add", "edit", "email"}
     list_title = _l("Garages")
     show_title = _l("Garage")
     add_title = _l("New garage")
@@ -38,7 +60,7 @@ class GarageView(ConsoleModelView):
         "advice_followup_default",
         "created_at",
     ]
-    add_columns = edit_columns = [
+    add_columns = [
         "name",
         "email",
         "street",
@@ -48,9 +70,27 @@ class GarageView(ConsoleModelView):
         "phone",
         "advice_followup_default",
     ]
+    # The e-mail is changed with its rule (change_garage_email), on its own page.
+    edit_columns = [column for column in add_columns if column != "email"]
+    add_form_extra_fields = {
+        "email": StringField(
+            GARAGE_LABELS["email"],
+            [fits(Garage, "email"), _new_garage_email],
+            widget=BS3TextFieldWidget(),
+        ),
+        "advice_followup_default": _advice_followup_field(),
+    }
+    edit_form_extra_fields = {"advice_followup_default": _advice_followup_field()}
     label_columns = {**GARAGE_LABELS}
     search_columns = ["name", "email", "city"]
     base_order = ("name", "asc")
+    show_template = "console/garage_show.html"
+    extra_args = {"email_endpoint": "GarageView.email"}
+
+    @expose("/<int:pk>/email", methods=["GET", "POST"])
+    @has_access
+    def email(self, pk):
+        return garage_email_page(self, pk, next_url=url_for(f"{self.endpoint}.show", pk=pk))
 
 
 class MyGarageView(ConsoleModelView):
@@ -58,8 +98,14 @@ class MyGarageView(ConsoleModelView):
 
     route_base = "/my-garage"
     class_permission_name = "MyGarage"
-    include_route_methods = {"show", "edit", "mine", "logo", "logo_image"}
-    method_permission_name = {**READ_WRITE, "mine": "write", "logo": "write", "logo_image": "read"}
+    include_route_methods = {"show", "edit", "mine", "logo", "logo_image", "email"}
+    method_permission_name = {
+        **READ_WRITE,
+        "mine": "write",
+        "logo": "write",
+        "logo_image": "read",
+        "email": "write",
+    }
     datamodel = SQLAInterface(Garage)
     show_title = _l("My garage")
     edit_title = _l("Garage settings")
@@ -73,8 +119,23 @@ class MyGarageView(ConsoleModelView):
         "phone",
         "advice_followup_default",
     ]
+    edit_form_extra_fields = {"advice_followup_default": _advice_followup_field()}
     label_columns = {**GARAGE_LABELS}
     list_columns = ["name", "city"]
+    # Both show the garage e-mail (R-PP-3) with the way to change it.
+    edit_template = "console/garage_settings.html"
+    show_template = "console/garage_show.html"
+    extra_args = {"email_endpoint": "MyGarageView.email"}
+
+    @expose("/email", methods=["GET", "POST"])
+    @has_access
+    def email(self):
+        return garage_email_page(self, _own_garage_id(), next_url=url_for(f"{self.endpoint}.mine"))
+
+    def render_template(self, template, **kwargs):
+        if template == self.edit_template:
+            kwargs.setdefault("garage", self.datamodel.get(_own_garage_id()))
+        return super().render_template(template, **kwargs)
 
     @expose("/mine")
     @has_access
@@ -105,6 +166,32 @@ class MyGarageView(ConsoleModelView):
         if garage is None or not garage.logo:
             abort(404)
         return Response(garage.logo, mimetype=garage.logo_mimetype)
+
+
+class GarageEmailForm(FlaskForm):
+    email = StringField(_l("New garage e-mail"), [fits(Garage, "email")])
+
+
+def garage_email_page(view, garage_id: int, *, next_url: str):
+    """The garage e-mail's own page (R-PP-3): its rule, its consequences said up front."""
+    garage = scoped_get(db.session, Garage, garage_id)
+    if garage is None:
+        abort(404)
+    form = GarageEmailForm()
+    answer = submitted(
+        form,
+        lambda: change_garage_email(db.session, garage_id, form.email.data, actor=current_actor()),
+        done=_l("The garage e-mail is changed; the old and the new address get a mail about it."),
+        next_url=next_url,
+    )
+    if not form.is_submitted():
+        form.email.data = garage.email
+    return answer or view.render_template(
+        "console/garage_email.html",
+        form=form,
+        garage=garage,
+        title=_l("Garage e-mail of %(garage)s", garage=garage.name),
+    )
 
 
 class LogoForm(FlaskForm):

@@ -307,3 +307,53 @@ def test_no_get_changes_data(app, world, login_as, api_client, username):
     assert not errors, "\n".join(errors)
     assert _fingerprint(world.session) == before
     assert world.session.scalar(select(func.max(AuditLog.id))) == audit_before
+
+
+NAV_LINK = re.compile(r'<a[^>]*href="([^"#][^"]*)"')
+# Links in the navbar that are no menu entries: the home page, language, profile, logout.
+NOT_MENU = re.compile(r"^/$|^/lang/|^/users/userinfo/|^/logout/|^https?://")
+# Menu entries of one tenant's own pages (and pages that act for one garage): Admin, who
+# belongs to no garage, fleet or car, got a 404 or every tenant's rows as if his own.
+TENANT_OWN = ("/my-garage/", "/my-vehicles/", "/my-fleet/", "/passports/new", "/colleagues/")
+
+
+def _menu_links(browser) -> list[str]:
+    page = browser.get("/", follow_redirects=True).get_data(as_text=True)
+    navbar = page[page.index('class="navbar') : page.index("</header>")]
+    links = {href.replace("&amp;", "&") for href in NAV_LINK.findall(navbar)}
+    return sorted(link for link in links if not NOT_MENU.search(link))
+
+
+def _unusable(page: str) -> str | None:
+    if "alert-danger" in page:
+        return "shows an error"
+    if "<form" not in page and "<table" not in page and "panel" not in page:
+        return "shows neither a form, a table nor a panel"
+    return None
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "garage-jansen", "fleet-bakker", "support", "eigenaar"]
+)
+def test_issue14_every_menu_entry_of_every_role_opens_a_usable_page(world, login_as, username):
+    """Issue 14: each menu link of the role answers 200 (after its redirects) with a page
+    the role can use — no 404 ("Mijn garage" for Admin), no 403, no error flash."""
+    browser = login_as(username)
+    links = _menu_links(browser)
+    assert links, f"{username} has no menu"
+    problems = []
+    for link in links:
+        response = browser.get(link, follow_redirects=True)
+        page = response.get_data(as_text=True)
+        if response.status_code != 200:
+            problems.append(f"{username} {link} → {response.status_code}")
+        elif reason := _unusable(page):
+            problems.append(f"{username} {link} {reason}")
+    assert not problems, "\n".join(problems)
+
+
+def test_issue14_admin_menu_has_no_tenant_own_entries(world, login_as):
+    """Issue 14: no "Mijn garage", "Mijn voertuigen", "Mijn AutoPaspoorten" (his fleet)
+    or "Nieuw AutoPaspoort" (only a garage creates passports) in Admin's menu."""
+    links = _menu_links(login_as("admin"))
+    assert not [link for link in links if link.startswith(TENANT_OWN)], links
