@@ -31,3 +31,12 @@ def local_datetime(value: dt.datetime | None, pattern: str = "%d-%m-%Y %H:%M") -
     if value is None:
         return "—"
     return value.astimezone(AMSTERDAM).strftime(pattern)
+
+
+def page_language() -> str:
+    """The language of the page, for ``<html lang>``: the browser's own messages (a
+    required field left empty, a wrong e-mail) then speak it too (R-X-2)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale else "nl"
