@@ -51,7 +51,7 @@ class OutboxView(ConsoleModelView):
     list_columns = [
         "created_at",
         "recipient",
-        "kind",
+        "kind_label",
         "subject",
         "state_label",
         "attempts",
@@ -62,6 +62,7 @@ class OutboxView(ConsoleModelView):
         "created_at": _l("Created"),
         "recipient": _l("Recipient"),
         "kind": _l("Kind"),
+        "kind_label": _l("Kind"),
         "subject": _l("Subject"),
         "state_label": _l("State"),
         "state": _l("State"),
