@@ -369,7 +369,8 @@ class BatchJobApi(ConsoleApi):
     @expose("/<int:pk>/rows", methods=["GET"])
     @protect()
     def rows(self, pk):
-        """Per row: row_number, plate, email, outcome (the plan until it ran), reason."""
+        """Per row: row_number, plate, email, outcome (the plan until it ran), reason (in the
+        caller's language, ?_l_=en) and reason_code (codes separated by spaces)."""
         job = batch_jobs.get_job(db.session, pk)
         wanted = request.args.get("outcome")
         rows = batch_jobs.job_rows(db.session, job, outcome=wanted)
