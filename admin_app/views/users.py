@@ -132,9 +132,12 @@ class ConsoleUserView(UserDBModelView):
 
     def _init_forms(self):
         super()._init_forms()
-        # The role choices read as the roles' labels, not their keys.
         for form in (self.add_form, self.edit_form):
+            # The role choices read as the roles' labels, not their keys; "no garage" as
+            # the dash the screens show for nothing (FAB's empty choice read "__None").
             form.roles.kwargs["get_label"] = role_label
+            form.garage.kwargs["blank_text"] = "—"
+            form.fleet_account.kwargs["blank_text"] = "—"
 
 
 class NewColleagueForm(FlaskForm):

@@ -292,7 +292,9 @@ def crawl_patterns():
         for v in sorted(enum_values)
         if "_" in v or v.isupper()
     ]
-    return {"nl": (dutch, fab), "en": (english, set())}
+    # FAB's value for "nothing chosen", shown as the empty choice's text.
+    raw = [("FAB's raw '__None'", re.compile(r"__None"))]
+    return {"nl": (dutch + raw, fab), "en": (english + raw, set())}
 
 
 # Stored Dutch: refusal reasons (customer lists) and inspection version summaries. Since
