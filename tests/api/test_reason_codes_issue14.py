@@ -75,3 +75,12 @@ def test_issue14_version_summaries_read_in_the_readers_language(world, app):
             assert version.change_texts() == ["Eerste versie."]
             assert "Advies: 1" in change_text(advice) and "12,50" in change_text(advice)
         assert change_text("Eerste versie.") == "Eerste versie."
+
+
+def test_issue14_openapi_documents_the_rows_reason_code(world, api_client):
+    """R-X-4: the OpenAPI description names the rows' fields, reason_code included."""
+    paths = api_client("admin").get("/api/v1/_openapi").get_json()["paths"]
+    rows = paths["/api/v1/batch_job/{pk}/rows"]["get"]
+    schema = rows["responses"]["200"]["content"]["application/json"]["schema"]
+    fields = schema["properties"]["result"]["items"]["properties"]
+    assert {"row_number", "plate", "email", "outcome", "reason", "reason_code"} <= set(fields)
