@@ -41,6 +41,10 @@ from admin_app.models import (
     OutboxMessage,
     Passport,
 )
+from tests.conftest import DB_KIND
+
+# The words do not depend on the database; one run on SQLite keeps the suite's time down.
+pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="a crawl for words: SQLite only")
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ROLES = ("admin", "garage-jansen", "fleet-bakker", "support", "eigenaar")
