@@ -11,10 +11,31 @@ from __future__ import annotations
 import logging
 
 from flask_appbuilder import AppBuilder
+from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 
 ADMIN = "Admin"
+
+# A role as a person reads it: the role's name is the key FAB and the scope match on.
+ROLE_LABELS = {
+    ADMIN: _l("Administrator"),
+    "Garage": _l("Garage"),
+    "FleetManager": _l("Fleet manager"),
+    "Support": _l("Support desk"),
+    "Owner": _l("Car owner"),
+}
+
+
+def role_label(role) -> str:
+    """A role (or its name) in the reader's language; a role Admin made keeps its name."""
+    name = getattr(role, "name", role)
+    return str(ROLE_LABELS.get(name, name))
+
+
+def roles_text(roles) -> str:
+    return ", ".join(role_label(role) for role in roles or ())
+
 
 # FAB's own screens every logged-in user needs: his profile and his password.
 _OWN_ACCOUNT = {

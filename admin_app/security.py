@@ -15,10 +15,12 @@ from flask_appbuilder.security.sqla.apis import (
 )
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView, UserGroupModelView
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
 from admin_app.extensions import db
 from admin_app.models import ConsoleUser
+from admin_app.roles import role_label, roles_text
 from admin_app.services import sessions
 from admin_app.services.roles import check_roles_changeable
 
@@ -45,6 +47,12 @@ class ConsoleRoleView(RoleModelView):
     and a redirect (api/errors.py)."""
 
     exclude_route_methods = {"download"}  # FAB's file download has nothing to serve here
+    # FAB labels only these two; its search offers "user" and "groups" by their names.
+    label_columns = {
+        **RoleModelView.label_columns,
+        "user": _l("Logins"),
+        "groups": _l("Groups"),
+    }
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
@@ -157,6 +165,20 @@ class ConsoleUserApi(UserApi):
 
 class ConsoleGroupView(UserGroupModelView):
     exclude_route_methods = {"download"}
+    # FAB labels these columns by their names ("Name", "Users"), untranslated.
+    label_columns = {
+        "name": _l("Name"),
+        "label": _l("Label"),
+        "description": _l("Description"),
+        "users": _l("Logins"),
+        "roles": _l("Roles"),
+    }
+    formatters_columns = {"roles": roles_text}
+
+    def _init_forms(self):
+        super()._init_forms()
+        for form in (self.add_form, self.edit_form):
+            form.roles.kwargs["get_label"] = role_label
 
 
 class ConsoleSecurityManager(SecurityManager):

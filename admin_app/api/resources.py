@@ -369,7 +369,58 @@ class BatchJobApi(ConsoleApi):
     @expose("/<int:pk>/rows", methods=["GET"])
     @protect()
     def rows(self, pk):
-        """Per row: row_number, plate, email, outcome (the plan until it ran), reason."""
+        """Per row: row_number, plate, email, outcome (the plan until it ran), reason (in the
+        caller's language, ?_l_=en) and reason_code (codes separated by spaces).
+        ---
+        get:
+          summary: The rows of a batch job with their outcome and reason (R-BJ-5)
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema: {type: integer}
+          - in: query
+            name: outcome
+            schema: {type: string, enum: [created, updated, unchanged, refused]}
+          responses:
+            200:
+              description: The job's rows, in sheet order
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      count: {type: integer}
+                      ids: {type: array, items: {type: integer}}
+                      result:
+                        type: array
+                        items:
+                          type: object
+                          properties:
+                            id: {type: integer}
+                            row_number: {type: integer, description: the sheet row (header = 1)}
+                            plate: {type: string}
+                            email: {type: string}
+                            outcome:
+                              type: string
+                              description: the plan until the job ran, then what it did
+                              enum: [create, update, unchanged, refused, created, updated]
+                            reason:
+                              type: string
+                              nullable: true
+                              description: why it is refused, in Dutch or with ?_l_=en English
+                            reason_code:
+                              type: string
+                              nullable: true
+                              description: >-
+                                the reasons' codes separated by spaces (plate_missing,
+                                plate_invalid, plate_repeated, email_missing, email_invalid,
+                                last_name_missing, apk_expiry_invalid, cell_too_long,
+                                other_garage, email_locked); null for rows refused before
+                                codes existed
+            404:
+              description: Not found, or outside the caller's scope
+        """
         job = batch_jobs.get_job(db.session, pk)
         wanted = request.args.get("outcome")
         rows = batch_jobs.job_rows(db.session, job, outcome=wanted)

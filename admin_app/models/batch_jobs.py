@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import deferred
 
 from admin_app.models.base import UTCDateTime, utcnow
+from admin_app.services import reasons
 
 
 class BatchState(enum.StrEnum):
@@ -28,6 +29,35 @@ BATCH_STATE_LABELS = {
     BatchState.done.value: _l("Done"),
     BatchState.failed.value: _l("Failed"),
     BatchState.cancelled.value: _l("Cancelled"),
+}
+
+
+class RowPlan(enum.StrEnum):
+    """What a row of the list will do (the preview, R-BJ-2)."""
+
+    create = "create"
+    update = "update"
+    unchanged = "unchanged"
+    refused = "refused"
+
+
+class RowOutcome(enum.StrEnum):
+    """What a row of the list did (the run, R-BJ-5)."""
+
+    created = "created"
+    updated = "updated"
+    unchanged = "unchanged"
+    refused = "refused"
+
+
+# A plan and its outcome read alike: "new" before the run and after it.
+ROW_LABELS = {
+    RowPlan.create.value: _l("new"),
+    RowPlan.update.value: _l("updated"),
+    RowPlan.unchanged.value: _l("unchanged"),
+    RowPlan.refused.value: _l("refused"),
+    RowOutcome.created.value: _l("new"),
+    RowOutcome.updated.value: _l("updated"),
 }
 
 
@@ -109,5 +139,18 @@ class BatchRow(Model):
     apk_expiry = Column(Date)
     plan = Column(String(10), nullable=False)  # create, update, unchanged, refused
     outcome = Column(String(10))  # created, updated, unchanged, refused: set by the run
+    # Rows refused before issue 14 hold their reason as (Dutch) text; newer ones hold
+    # codes and their parameters, read in the reader's language (services/reasons).
     reason = Column(String(500))
+    reason_code = Column(String(200))
+    reason_params = Column(JSON)
     passport_id = Column(Integer)
+
+    def result_label(self) -> str:
+        """The outcome once the row ran, its plan before."""
+        result = self.outcome or self.plan
+        return str(ROW_LABELS.get(result, result))
+
+    def reason_text(self) -> str | None:
+        """Why the row is refused, in the reader's language (or as stored, if older)."""
+        return reasons.text(self.reason_code, self.reason_params) or self.reason

@@ -22,6 +22,7 @@ from sqlalchemy.orm import relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.types import PlateType
+from admin_app.services.money import euro
 
 
 class Checkpoint(Model):
@@ -71,6 +72,38 @@ STATUS_LABELS = {
     "urgent": _l("Urgent"),
     "na": _l("n/a"),
 }
+
+
+# What a version changed, stored as codes with parameters and put into words when read
+# (R-IN-5, R-X-2): the English console showed the Dutch sentences versions stored before.
+CHANGE_TEXTS = {
+    "first_version": _l("First version."),
+    "status": _l("%(checkpoint)s: %(old)s → %(new)s"),
+    "remark": _l("%(checkpoint)s: remark changed"),
+    "advice": _l("Advice: %(count)s item(s), total %(total)s"),
+    "part": _l("%(part)s changed"),
+    "dates": _l("Dates changed"),
+}
+PART_LABELS = {"customer": _l("Customer data"), "vehicle": _l("Vehicle data")}
+
+
+def change_text(change) -> str:
+    """One change of a version in the reader's language; a version saved before changes
+    were codes holds its (Dutch) sentence, shown as it is."""
+    if isinstance(change, str):
+        return change
+    code, params = change.get("code"), dict(change.get("params") or {})
+    if code == "status":
+        params["old"] = str(STATUS_LABELS.get(params.get("old"), "—"))
+        params["new"] = str(STATUS_LABELS.get(params.get("new"), "—"))
+    elif code == "advice":
+        params["total"] = euro(params.get("total_cents") or 0)
+    elif code == "part":
+        params["part"] = str(PART_LABELS.get(params.get("part"), params.get("part")))
+    message = CHANGE_TEXTS.get(code)
+    if message is None:
+        return str(code)
+    return str(message) % params if params else str(message)
 
 
 class InspectionForm(Model):
@@ -125,6 +158,9 @@ class InspectionFormVersion(Model):
     changes = Column(JSON, nullable=False, default=list)
     content = Column(JSON, nullable=False, default=dict)
     mailed = Column(Boolean, nullable=False, default=False)
+
+    def change_texts(self) -> list[str]:
+        return [change_text(change) for change in self.changes or []]
 
 
 class PerformedWork(Model):

@@ -26,6 +26,27 @@ STATE_LABELS = {
 }
 
 
+class MailKind(enum.StrEnum):
+    """What a mail is about (``OutboxMessage.kind``): services/mails renders each."""
+
+    activation = "activation"
+    driver_access = "driver_access"
+    transfer_notice = "transfer_notice"
+    password_reset = "password_reset"
+    inspection = "inspection"
+    invitation = "invitation"
+
+
+KIND_LABELS = {
+    MailKind.activation.value: _l("Activation"),
+    MailKind.driver_access.value: _l("Access for the driver"),
+    MailKind.transfer_notice.value: _l("Transfer notice"),
+    MailKind.password_reset.value: _l("Password link"),
+    MailKind.inspection.value: _l("Inspection form"),
+    MailKind.invitation.value: _l("Invitation"),
+}
+
+
 class OutboxMessage(Model):
     """A mail, written in the same transaction as its cause and sent by a worker (R-X-1).
 
@@ -57,3 +78,6 @@ class OutboxMessage(Model):
 
     def state_label(self) -> str:
         return str(STATE_LABELS.get(self.state, self.state))
+
+    def kind_label(self) -> str:
+        return str(KIND_LABELS.get(self.kind, self.kind))

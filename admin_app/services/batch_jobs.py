@@ -145,29 +145,19 @@ def _contact_differs(customer=Customer):
 
 @dataclass(frozen=True)
 class _Texts:
-    """A run's words, translated once: chunks run in threads, outside any app context."""
+    """A run's words, translated once: chunks run in threads, outside any app context.
+    (Refusal reasons are codes: they are put into words when read.)"""
 
-    other_garage: str
-    email_locked: str
     mail_subject: str
 
     @classmethod
     def translated(cls) -> _Texts:
         with force_locale("nl"):  # the mails are Dutch, whoever runs the job
             subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s"))
-        return cls(
-            other_garage=str(_l("The plate has an active passport at another garage.")),
-            email_locked=str(
-                _l(
-                    "The passport is activated or transferred: its e-mail can only be "
-                    "changed by the support desk."
-                )
-            ),
-            mail_subject=subject,
-        )
+        return cls(mail_subject=subject)
 
 
-def _planned(job_id: int, garage_id: int, texts: _Texts, *criteria):
+def _planned(job_id: int, garage_id: int, *criteria):
     """What each of the job's rows matching ``criteria`` will do, as of now: one lookup of
     the plate's live passport (at any garage) and its owner per row.
 
@@ -175,7 +165,7 @@ def _planned(job_id: int, garage_id: int, texts: _Texts, *criteria):
     another garage, or the e-mail of an activated or transferred passport would change
     (R-PP-7); update: the owner's e-mail, a vehicle field, or (for the row that leads its
     e-mail) the customer's contact data differs; unchanged otherwise. Columns: row_id,
-    plate, plan, reason, passport_id (the live passport at this garage).
+    plate, plan, reason_code, passport_id (the live passport at this garage).
     """
     passport, owner = aliased(Passport), aliased(Customer)
     here = passport.garage_id == garage_id
@@ -203,12 +193,14 @@ def _planned(job_id: int, garage_id: int, texts: _Texts, *criteria):
                 (differs, "update"),
                 else_="unchanged",
             ).label("plan"),
+            # Codes, put into words when read (services/reasons); a row refused by its
+            # own check keeps its codes and their parameters from the upload.
             case(
-                (~BatchRow.valid, BatchRow.reason),
-                (elsewhere, texts.other_garage),
-                (locked, texts.email_locked),
+                (~BatchRow.valid, BatchRow.reason_code),
+                (elsewhere, literal("other_garage")),
+                (locked, literal("email_locked")),
                 else_=null(),
-            ).label("reason"),
+            ).label("reason_code"),
             case((here, passport.id), else_=null()).label("passport_id"),
         )
         .outerjoin(
@@ -226,11 +218,11 @@ def _planned(job_id: int, garage_id: int, texts: _Texts, *criteria):
 def _plan_rows(session: Session, job: BatchJob) -> None:
     """The preview's plan for every checked row; written only where it is not `create`
     (how a row is staged), so a list of new cars costs reads, not a rewrite."""
-    planned = _planned(job.id, job.garage_id, _Texts.translated(), BatchRow.valid).subquery()
+    planned = _planned(job.id, job.garage_id, BatchRow.valid).subquery()
     session.execute(
         update(BatchRow)
         .where(BatchRow.id == planned.c.row_id, planned.c.plan != BatchRow.plan)
-        .values(plan=planned.c.plan, reason=planned.c.reason)
+        .values(plan=planned.c.plan, reason_code=planned.c.reason_code)
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
     )
 
@@ -326,7 +318,8 @@ STAGED_COLUMNS = [
     "chunk",
     "values",
     "plan",
-    "reason",
+    "reason_code",
+    "reason_params",
     *ROW_FIELDS,
 ]
 
@@ -351,7 +344,7 @@ def _store_preview(
     def staged():
         for row in rows:
             key = email_key(row.email)
-            valid = row.reason is None
+            valid = not row.refused
             leads = valid and key not in leading
             if leads:
                 leading.add(key)
@@ -369,7 +362,8 @@ def _store_preview(
                 chunk,
                 None if valid else _json_values(values),
                 "create" if valid else "refused",
-                row.reason,
+                row.reason_code,
+                [list(reason) for reason in row.reasons] if row.reasons else None,
                 *((values.get(name) or None) if valid else None for name in ROW_FIELDS),
             )
 
@@ -640,7 +634,7 @@ CHUNK_PLAN = Table(
     Column("plate", String(16)),
     Column("email_key", String(320)),
     Column("plan", String(10)),
-    Column("reason", String(500)),
+    Column("reason_code", String(200)),
     Column("passport_id", Integer),
     Column("stock", Boolean),  # the garage's own address: a stock car
     Column("new_customer", Boolean),  # this row's e-mail becomes a customer
@@ -701,7 +695,6 @@ class _Chunk:
             _planned(
                 self.job.job_id,
                 self.job.garage_id,
-                self.job.texts,
                 BatchRow.chunk == self.number,
                 BatchRow.outcome.is_(None),
             )
@@ -735,7 +728,7 @@ class _Chunk:
             .where(BatchRow.id == plan.row_id)
             .values(
                 plan=plan.plan,
-                reason=plan.reason,
+                reason_code=plan.reason_code,
                 outcome=case(OUTCOME_OF, value=plan.plan, else_=plan.plan),
                 passport_id=plan.passport_id,
             )
@@ -1053,7 +1046,8 @@ def row_result(row: BatchRow) -> dict:
         "plate": display_plate(row.plate),
         "email": row.email,
         "outcome": row.outcome or row.plan,
-        "reason": row.reason,
+        "reason": row.reason_text(),
+        "reason_code": row.reason_code,
     }
 
 
@@ -1082,6 +1076,6 @@ def refused_rows_xlsx(session: Session, job: BatchJob) -> bytes:
             if isinstance(apk, dt.date):
                 values["apk_expiry"] = apk.strftime("%d-%m-%Y")
             values["plate"] = display_plate(values.get("plate") or row.plate)
-            yield [values.get(key, "") for key in _VALUE_KEYS] + [row.reason or ""]
+            yield [values.get(key, "") for key in _VALUE_KEYS] + [row.reason_text() or ""]
 
     return xlsx_bytes(lines(), sheet_title="Geweigerd")

@@ -21,9 +21,11 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.models import BatchRow, Customer, Passport
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.services import reasons as reasons_module
 from admin_app.services.emails import valid_email
 from admin_app.services.errors import InvalidInput, TooLarge
 from admin_app.services.plates import normalize_plate, side_code
+from admin_app.services.reasons import Reason
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -73,7 +75,21 @@ class ListRow:
 
     row_number: int
     values: dict = field(default_factory=dict)
-    reason: str | None = None
+    # Why it is refused: codes with their parameters (services/reasons); empty if it is not.
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def reason_code(self) -> str | None:
+        return reasons_module.codes(self.reasons) or None
+
+    @property
+    def reason(self) -> str | None:
+        """The reasons in the current language."""
+        return reasons_module.text(self.reason_code, self.reasons)
 
     @property
     def plate(self) -> str:
@@ -402,10 +418,10 @@ def check_rows(read: ReadList, *, progress=None, every: int = 5000) -> Iterator[
         )
         if row is None:
             continue  # an empty row in the middle
-        if row.reason is None:
+        if not row.refused:
             earlier = first_row_of_plate.get(row.plate)
             if earlier is not None:
-                row.reason = str(_l("Plate repeats row %(row)s of this file.", row=earlier))
+                row.reasons.append(("plate_repeated", {"row": earlier}))
             else:
                 first_row_of_plate[row.plate] = row.row_number
         yield row
@@ -421,18 +437,14 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
     if not any(values.values()):
         return None
     row = ListRow(row_number)
-    reasons = []
+    reasons = row.reasons
     # A cell longer than its column refuses the row and is kept cut short: the refused row
     # still fits batch_row, and its reason does not repeat 200 KB (issue 13).
     too_long = set()
     for column, value in values.items():
         if len(value) > MAX_LENGTH[column]:
             reasons.append(
-                _l(
-                    "'%(column)s' is longer than %(length)s characters.",
-                    column=HEADERS[column][0],
-                    length=MAX_LENGTH[column],
-                )
+                ("cell_too_long", {"column": HEADERS[column][0], "length": MAX_LENGTH[column]})
             )
             values[column] = value[: MAX_LENGTH[column]]
             too_long.add(column)
@@ -444,37 +456,28 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
         if values.get(column):
             row.values[column] = values[column]
     if not plate:
-        reasons.append(_l("Plate missing."))
+        reasons.append(("plate_missing", {}))
     elif "plate" in too_long:
         pass
     elif len(plate) != 6 or side_code(plate) is None:
-        reasons.append(_l("'%(plate)s' is not a Dutch licence plate.", plate=values.get("plate")))
+        reasons.append(("plate_invalid", {"plate": values.get("plate")}))
     if not email:
-        reasons.append(_l("E-mail missing."))
+        reasons.append(("email_missing", {}))
     elif "email" not in too_long:
         normalized = valid_email(email)
         if normalized is None:
-            reasons.append(_l("'%(email)s' is not a valid e-mail address.", email=email))
+            reasons.append(("email_invalid", {"email": email}))
         else:
             row.values["email"] = normalized
     if not values.get("last_name"):
-        reasons.append(_l("Last name missing."))
+        reasons.append(("last_name_missing", {}))
     apk = raw.get("apk_expiry")
     if apk not in (None, "") and "apk_expiry" not in too_long:
         parsed = parse_date(apk)
         if parsed is None:
-            reasons.append(
-                _l(
-                    "APK expiry '%(value)s' is not a date (dd-mm-yyyy).",
-                    value=values.get("apk_expiry"),
-                )
-            )
+            reasons.append(("apk_expiry_invalid", {"value": values.get("apk_expiry")}))
         else:
             row.values["apk_expiry"] = parsed
-    if reasons:
-        reason = " ".join(str(r) for r in reasons)
-        # batch_row.reason's length; only a row with many overlong cells comes near it
-        row.reason = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
     return row
 
 

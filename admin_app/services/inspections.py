@@ -618,50 +618,45 @@ def save_form(
     return version
 
 
-def describe_changes(before: dict | None, after: dict) -> list[str]:
-    """What a version changed, in words for the version list."""
+def describe_changes(before: dict | None, after: dict) -> list[dict]:
+    """What a version changed, as codes with parameters (models.inspections.change_text
+    puts them into the reader's words)."""
     if before is None:
-        return [str(_l("First version."))]
-    changes = []
+        return [{"code": "first_version"}]
+    changes: list[dict] = []
     old_results = {r["checkpoint_id"]: r for r in before.get("results", [])}
     for result in after.get("results", []):
         old = old_results.get(result["checkpoint_id"], {})
         if old.get("status") != result.get("status"):
             changes.append(
-                str(
-                    _l(
-                        "%(checkpoint)s: %(old)s → %(new)s",
-                        checkpoint=result["name"],
-                        old=_status_text(old.get("status")),
-                        new=_status_text(result.get("status")),
-                    )
-                )
+                {
+                    "code": "status",
+                    "params": {
+                        "checkpoint": result["name"],
+                        "old": old.get("status"),
+                        "new": result.get("status"),
+                    },
+                }
             )
         elif old.get("remark") != result.get("remark"):
-            changes.append(str(_l("%(checkpoint)s: remark changed", checkpoint=result["name"])))
+            changes.append({"code": "remark", "params": {"checkpoint": result["name"]}})
     if before.get("advice") != after.get("advice"):
-        total = sum(a["price_cents"] for a in after.get("advice", []))
+        advice = after.get("advice", [])
         changes.append(
-            str(
-                _l(
-                    "Advice: %(count)s item(s), total %(total)s",
-                    count=len(after.get("advice", [])),
-                    total=euro(total),
-                )
-            )
+            {
+                "code": "advice",
+                "params": {
+                    "count": len(advice),
+                    "total_cents": sum(a["price_cents"] for a in advice),
+                },
+            }
         )
-    for part, label in (("customer", _l("Customer data")), ("vehicle", _l("Vehicle data"))):
+    for part in ("customer", "vehicle"):
         if before.get(part) != after.get(part):
-            changes.append(str(_l("%(part)s changed", part=label)))
+            changes.append({"code": "part", "params": {"part": part}})
     if before.get("dates") != after.get("dates"):
-        changes.append(str(_l("Dates changed")))
+        changes.append({"code": "dates"})
     return changes
-
-
-def _status_text(status) -> str:
-    from admin_app.models.inspections import STATUS_LABELS
-
-    return str(STATUS_LABELS.get(status, "—"))
 
 
 def customer_email(form: InspectionForm) -> str | None:

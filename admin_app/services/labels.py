@@ -52,6 +52,10 @@ USER_LABELS = {
     "garage": _l("Garage"),
     "fleet_account": _l("Fleet account"),
     "last_login": _l("Last login"),
+    "login_count": _l("Logins"),
+    "fail_login_count": _l("Failed logins"),
+    "created_on": _l("Created"),
+    "changed_on": _l("Changed"),
 }
 
 PASSPORT_LABELS = {

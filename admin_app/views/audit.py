@@ -105,7 +105,7 @@ class OutboxView(ConsoleModelView):
     list_columns = [
         "created_at",
         "recipient",
-        "kind",
+        "kind_label",
         "subject",
         "state_label",
         "attempts",
@@ -116,6 +116,7 @@ class OutboxView(ConsoleModelView):
         "created_at": _l("Created"),
         "recipient": _l("Recipient"),
         "kind": _l("Kind"),
+        "kind_label": _l("Kind"),
         "subject": _l("Subject"),
         "state_label": _l("State"),
         "state": _l("State"),

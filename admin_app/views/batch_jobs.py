@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from admin_app.extensions import db
 from admin_app.models import BatchJob, Customer, Passport
+from admin_app.models.batch_jobs import ROW_LABELS, RowPlan
 from admin_app.scope import scoped_get
 from admin_app.services import batch_jobs, customer_lists
 from admin_app.services import passports as passport_rules
@@ -20,12 +21,8 @@ from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.formatting import display_value
 from admin_app.views.forms import ConfirmForm, EmailForm, UploadForm, submitted
 
-COUNT_LABELS = {
-    "create": _l("new"),
-    "update": _l("updated"),
-    "unchanged": _l("unchanged"),
-    "refused": _l("refused"),
-}
+# The counts have the plans' keys, done or not (R-BJ-5).
+COUNT_LABELS = {plan.value: ROW_LABELS[plan.value] for plan in RowPlan}
 
 
 def progress_bar(progress: dict) -> Markup:
@@ -74,6 +71,7 @@ class BatchJobView(ConsoleModelView):
         "uploaded_by": _l("Who"),
         "uploaded_at": _l("When"),
         "state_label": _l("State"),
+        "state": _l("State"),
         "progress": _l("Progress"),
         "counts": _l("Counts"),
         "scheduled_for": _l("Runs at"),

@@ -17,6 +17,7 @@ class CustomerView(ConsoleModelView):
     datamodel = PageInterface(Customer)
     list_title = _l("Customers")
     show_title = _l("Customer")
+    edit_title = _l("Edit customer")
     list_columns = ["full_name", "email", "city", "customer_number", "garage"]
     show_columns = [*CONTACT_FIELDS[:3], "email", *CONTACT_FIELDS[3:], "email_bounced_at", "garage"]
     # The e-mail is changed with its rules (R-PP-7) on the passport, not here; Support

@@ -21,3 +21,12 @@ def display_value(value) -> str:
     if isinstance(value, dt.date):
         return local_date(value)
     return str(value)
+
+
+def page_language() -> str:
+    """The language of the page, for ``<html lang>``: the browser's own messages (a
+    required field left empty, a wrong e-mail) then speak it too (R-X-2)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale.language if locale else "nl"

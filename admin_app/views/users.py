@@ -13,12 +13,27 @@ from wtforms.validators import DataRequired
 
 from admin_app.extensions import db
 from admin_app.models import ConsoleUser
+from admin_app.roles import role_label, roles_text
 from admin_app.services import accounts
 from admin_app.services.errors import Conflict, DomainError
 from admin_app.services.labels import USER_LABELS
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
+from admin_app.views.formatting import display_value, local_datetime
 from admin_app.views.forms import fits, submitted
+
+# FAB's own screens would print True, None and [Owner].
+USER_FORMATTERS = {
+    "active": display_value,
+    "garage": display_value,
+    "fleet_account": display_value,
+    "roles": roles_text,
+    "last_login": local_datetime,
+    "created_on": local_datetime,
+    "changed_on": local_datetime,
+}
+_LOGIN_FIELDS = ["username", "active", "roles", "garage", "fleet_account"]
+_PERSON_FIELDS = ["first_name", "last_name", "email"]
 
 
 class UserInterface(PageInterface):
@@ -75,9 +90,40 @@ class ConsoleUserView(UserDBModelView):
     ]
     search_columns = ["username", "email", "last_name", "garage"]
     label_columns = {**USER_LABELS}
+    formatters_columns = USER_FORMATTERS
+    # FAB's fieldsets name columns we do not label (created_by, "Audit Info").
+    show_fieldsets = [
+        (_l("Account"), {"fields": _LOGIN_FIELDS}),
+        (_l("Person"), {"fields": _PERSON_FIELDS, "expanded": True}),
+        (
+            _l("Activity"),
+            {
+                "fields": [
+                    "last_login",
+                    "login_count",
+                    "fail_login_count",
+                    "created_on",
+                    "changed_on",
+                ]
+            },
+        ),
+    ]
+    user_show_fieldsets = [
+        (_l("Account"), {"fields": _LOGIN_FIELDS}),
+        (_l("Person"), {"fields": _PERSON_FIELDS, "expanded": True}),
+    ]
     # FAB's own validator reads a "groups" field this screen does not have: a form sent
     # without a role was a KeyError, a 500 (issue 13). A login needs a role.
     validators_columns = {"roles": [DataRequired()]}
+
+    def _init_forms(self):
+        super()._init_forms()
+        for form in (self.add_form, self.edit_form):
+            # The role choices read as the roles' labels, not their keys; "no garage" as
+            # the dash the screens show for nothing (FAB's empty choice read "__None").
+            form.roles.kwargs["get_label"] = role_label
+            form.garage.kwargs["blank_text"] = "—"
+            form.fleet_account.kwargs["blank_text"] = "—"
 
 
 class NewColleagueForm(FlaskForm):
@@ -100,6 +146,7 @@ class ColleagueView(ConsoleModelView):
     list_columns = ["first_name", "last_name", "username", "email", "active", "last_login"]
     show_columns = list_columns
     label_columns = {**USER_LABELS}
+    formatters_columns = USER_FORMATTERS
     search_columns = ["username", "email", "last_name"]
     base_order = ("last_name", "asc")
 

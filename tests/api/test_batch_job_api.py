@@ -57,7 +57,15 @@ def test_r_bj_4_5_confirm_run_now_by_support_rows_and_refused_xlsx(world, api_cl
     assert done["progress"] == {"done": 60, "total": 60}
     refused = garage.get(f"/api/v1/batch_job/{job}/rows?outcome=refused").get_json()
     assert refused["count"] == 15
-    assert set(refused["result"][0]) == {"id", "row_number", "plate", "email", "outcome", "reason"}
+    assert set(refused["result"][0]) == {
+        "id",
+        "row_number",
+        "plate",
+        "email",
+        "outcome",
+        "reason",
+        "reason_code",
+    }
     sheet = load_workbook(io.BytesIO(garage.get(f"/api/v1/batch_job/{job}/refused.xlsx").data))
     rows = list(sheet.active.values)
     assert rows[0][-1] == "reden" and len(rows) == 16

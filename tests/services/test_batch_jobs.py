@@ -88,7 +88,7 @@ def test_r_bj_2_refusal_reasons_and_row_numbers(acting_as, world):
             .where(BatchRow.batch_job_id == job.id, BatchRow.plan == "refused")
             .order_by(BatchRow.row_number)
         ).all()
-        repeats = [r for r in refused if "herhaalt rij" in r.reason]
+        repeats = [r for r in refused if "herhaalt rij" in r.reason_text()]
         assert len(repeats) == 5
         assert all(r.row_number >= 2 for r in refused)
 
@@ -245,8 +245,10 @@ def test_r_bj_2_plate_live_at_another_garage_and_activated_email_change_are_refu
             select(BatchRow).where(BatchRow.batch_job_id == job.id).order_by(BatchRow.row_number)
         ).all()
         assert [r.plan for r in rows] == ["refused", "refused"]
-        assert "andere garage" in rows[0].reason and "Autobedrijf" not in rows[0].reason
-        assert "supportdesk" in rows[1].reason
+        reasons = [r.reason_text() for r in rows]
+        assert "andere garage" in reasons[0] and "Autobedrijf" not in reasons[0]
+        assert "supportdesk" in reasons[1]
+        assert [r.reason_code for r in rows] == ["other_garage", "email_locked"]
 
 
 @pytest.mark.parametrize(
@@ -432,4 +434,5 @@ def test_r_bj_2_a_cell_longer_than_the_database_holds_is_refused_with_its_row(ac
     with acting_as("garage-devries") as acting:
         job = upload(world.session, acting, "lang.csv", data.encode())
         row = world.session.scalars(select(BatchRow).where(BatchRow.batch_job_id == job.id)).one()
-        assert row.plan == "refused" and "plaats" in row.reason and "100" in row.reason
+        assert row.plan == "refused" and "plaats" in row.reason_text()
+        assert "100" in row.reason_text() and row.reason_code == "cell_too_long"

@@ -428,7 +428,7 @@ def test_issue13_long_cell_rows_are_stored_refused_and_the_rest_previewed(acting
             .order_by(BatchRow.row_number)
         ).all()
         assert [r.row_number for r in refused] == [3, 4]
-        assert "320" in refused[0].reason and "16" in refused[1].reason
+        assert "320" in refused[0].reason_text() and "16" in refused[1].reason_text()
 
 
 def test_issue13_long_cell_in_invoice_and_recall_files_refuses_the_row(acting_as, world):

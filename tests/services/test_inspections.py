@@ -149,11 +149,11 @@ def test_r_in_5_each_save_is_a_version_with_what_changed(acting_as, world):
     with acting_as("garage-jansen") as acting:
         form = _new(s, acting, "all_ok", _jansen_passport(world))
         first = _save(s, acting, form)
-        assert first.number == 1 and first.changes == ["Eerste versie."]
+        assert first.number == 1 and first.change_texts() == ["Eerste versie."]
         checkpoint = form.content["results"][0]
         _edit(s, acting, form, {"results": [{**checkpoint, "status": "urgent", "remark": "x"}]})
         second = _save(s, acting, form)
-        assert second.number == 2 and any(checkpoint["name"] in c for c in second.changes)
+        assert second.number == 2 and any(checkpoint["name"] in c for c in second.change_texts())
         content, number = inspections.version_content(form, 1)
         assert number == 1 and content["results"][0]["status"] == "ok"  # as it was
         with pytest.raises(Conflict):
