@@ -1,7 +1,7 @@
 """refusal reasons as codes with their parameters
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-05 21:55:00
 
 Issue 14 (Dutch throughout, R-X-2): a refused row of a customer list stored its reason as
