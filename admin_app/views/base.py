@@ -63,6 +63,10 @@ READ_WRITE = {
     "invalid_emails": "read",
     "template": "read",
     "cancel": "write",
+    # Who may cancel a waiting transfer is the transfer's rule (services.passports
+    # .why_not_cancel: Support may, and an owner only his own sale), not a role's
+    # permission: whoever reads the passport reaches the button's endpoint.
+    "cancel_transfer": "read",
     # Inspection forms (R-IN).
     "save": "write",
     "pdf": "read",
