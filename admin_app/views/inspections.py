@@ -21,7 +21,14 @@ from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUS
 from admin_app.services import inspections
 from admin_app.services.errors import DomainError
 from admin_app.views.base import READ_WRITE, current_actor
-from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
+from admin_app.views.forms import (
+    ConfirmForm,
+    UploadForm,
+    attempt,
+    record_id,
+    refused,
+    submitted,
+)
 
 
 # What each of the page's POST handlers reads, bounded as the columns and the content's
@@ -174,7 +181,7 @@ class InspectionView(BaseView):
         form = inspections.get_form(db.session, pk)
         return self._page(form, number, ConfirmForm())
 
-    def _page(self, form: InspectionForm, number: int | None, csrf, typed=None):
+    def _page(self, form: InspectionForm, number: int | None, csrf, typed=None, work=None):
         context = inspections.print_context(db.session, form, number)
         editable = number is None and inspections.editable(form, dt.date.today())
         shown = {
@@ -196,6 +203,7 @@ class InspectionView(BaseView):
             typed=typed is not None,
             shown=shown,
             marks=marks,
+            work=work or PerformedWorkForm(formdata=None),
             statuses=[(s, str(STATUS_LABELS[s])) for s in STATUSES],
             kinds=FORM_KIND_LABELS,
             csrf=csrf,
@@ -221,13 +229,10 @@ class InspectionView(BaseView):
     @expose("/<int:pk>/performed-work", methods=["POST"])
     @has_access
     def performed_work(self, pk):
-        inspections.get_form(db.session, pk)
-        back = url_for(".form", pk=pk)
+        inspection = inspections.get_form(db.session, pk)
         form = PerformedWorkForm()
-        if not form.validate_on_submit():
-            refused(form)
-            return redirect(back)
-        return attempt(
+        answer = submitted(
+            form,
             lambda: inspections.add_performed_work(
                 db.session,
                 pk,
@@ -236,8 +241,15 @@ class InspectionView(BaseView):
                 actor=current_actor(),
             ),
             done=_l("The work is noted on the form."),
-            next_url=back,
-        ) or redirect(back)
+            next_url=url_for(".form", pk=pk),
+        )
+        if answer:
+            return answer
+        # Refused: the form page again with the work as typed, its field marked (R-IN-4).
+        if "csrf_token" in form.errors:
+            refused(form)
+        db.session.refresh(inspection)
+        return self._page(inspection, None, InspectionPageForm(), work=form), 422
 
     @expose("/<int:pk>/mail-again", methods=["POST"])
     @has_access

@@ -6,7 +6,10 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from admin_app.models import InspectionForm
+from sqlalchemy import select
+
+from admin_app.models import InspectionForm, Passport
+from tests.conftest import CSRF_RE
 
 
 def _new_form(browser, passport_id=None, kind="customer") -> str:
@@ -104,3 +107,144 @@ def test_issue14_blank_inspection_form_refuses_an_invalid_plate(world, login_as)
     assert saved.status_code == 302
     world.session.refresh(stored)
     assert stored.plate == "V43ZKJ" and stored.content["vehicle"]["plate"] == "V43ZKJ"
+
+
+# --- every form of the console: one bad field, everything else comes back -------------
+
+PERSON = {
+    "first_name": "Kees",
+    "infix": "van",
+    "last_name": "Tester",
+    "street": "Kerkstraat",
+    "house_number": "12a",
+    "postcode": "1234 AB",
+    "city": "Utrecht",
+    "phone": "0612345678",
+}
+
+
+def _fields_of(page: str) -> dict[str, str]:
+    """name → value of every input, textarea and selected option of the page's forms."""
+    values: dict[str, str] = {}
+    for tag in re.findall(r"<input[^>]*>", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and 'type="radio"' not in tag and 'type="checkbox"' not in tag:
+            values.setdefault(name.group(1), html_lib.unescape(value.group(1)) if value else "")
+    for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        values[name] = html_lib.unescape(text.strip())
+    return values
+
+
+def _form_cases(world):
+    """(who, form URL, one bad field, the other fields typed): every form whose refusal
+    re-shows the page (R-X-4, issue 14). Forms of one field or only a choice are left out:
+    there is nothing else to lose."""
+    jansen = world.garage("Autobedrijf Jansen")
+    stock = next(
+        p
+        for p in world.passports(garage_id=jansen.id, state="activated", stock_car=True)
+        if not p.fleet_account_id
+    )
+    customer_car = next(
+        p
+        for p in world.passports(garage_id=jansen.id, state="activated")
+        if not p.stock_car and not p.fleet_account_id
+    )
+    fleet_car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
+    owners_car = (
+        world.session.scalars(
+            select(Passport).where(Passport.owner.has(email="eigenaar@example.nl"))
+        )
+        .unique()
+        .all()[0]
+    )
+    bad_email = {"email": "koper@@example", "email_again": "koper@@example"}
+    return [
+        (
+            "garage-jansen",
+            "/passports/new",
+            {"plate": "XX"},
+            {
+                "brand": "Volvo",
+                "model": "V70",
+                "apk_expiry": "01-02-2027",
+                "email": "nieuwe.klant@example.nl",
+                "customer_number": "K-991",
+                **PERSON,
+            },
+        ),
+        ("garage-jansen", f"/passports/{stock.id}/transfer", bad_email, PERSON),
+        ("fleet-bakker", f"/my-fleet/{fleet_car.id}/driver", bad_email, PERSON),
+        ("fleet-bakker", f"/my-fleet/{fleet_car.id}/transfer", bad_email, PERSON),
+        ("eigenaar", f"/my-vehicles/{owners_car.id}/transfer", bad_email, PERSON),
+        (
+            "garage-jansen",
+            f"/passports/{customer_car.id}/fleet-account",
+            {"email": "niet-goed"},
+            {"name": "Tester Lease BV"},
+        ),
+        (
+            "garage-jansen",
+            f"/fleet-accounts/{fleet_car.fleet_account_id}/settings",
+            {"email": "niet-goed"},
+            {"name": "Bakker Transport (nieuw)"},
+        ),
+        (
+            "garage-jansen",
+            "/colleagues/new",
+            {"email": ""},
+            {"first_name": "Kees", "last_name": "Monteur", "username": "kees.monteur"},
+        ),
+        (
+            "garage-jansen",
+            "/inspections/checkpoints",
+            {"name": "x" * 121},
+            {"group": "Remmen"},
+        ),
+        (
+            "garage-jansen",
+            f"/customers/edit/{customer_car.owner_id}",
+            {"last_name": ""},
+            {k: v for k, v in PERSON.items() if k != "last_name"},
+        ),
+    ]
+
+
+def test_issue14_every_form_keeps_what_was_typed(world, login_as):
+    """R-X-4: each form submitted once with one bad field comes back with every other value
+    as typed (and the bad one too, to correct it), not a redirect that drops them."""
+    lost = []
+    browsers = {}
+    for who, url, bad, typed in _form_cases(world):
+        browser = browsers.get(who) or browsers.setdefault(who, login_as(who))
+        page = browser.get(url)
+        assert page.status_code == 200, (url, page.status_code)
+        token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+        defaults = _fields_of(page.get_data(as_text=True))
+        data = {**defaults, **typed, **bad, "csrf_token": token}
+        answer = browser.post(url, data)
+        shown = _fields_of(answer.get_data(as_text=True))
+        if answer.status_code in (301, 302, 303):
+            lost.append((url, "redirected", answer.headers.get("Location")))
+            continue
+        missing = {k: v for k, v in {**typed, **bad}.items() if shown.get(k) != v}
+        if missing:
+            lost.append((url, missing))
+    assert not lost, lost
+
+
+def test_issue14_refused_performed_work_keeps_the_description(world, login_as):
+    """R-IN-4: noting performed work with a wrong date keeps the description typed."""
+    browser = login_as("garage-jansen")
+    url = _new_form(browser, kind="blank")
+    saved = browser.post(url, data={"inspector": "Kees Test", "vehicle-plate": "V-43-ZKJ"})
+    assert saved.status_code == 302
+    answer = browser.post(
+        f"{url}/performed-work", {"description": "Remblokken vervangen", "done_on": "31-31-2026"}
+    )
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert _value_of(text, "description") == ["Remblokken vervangen"]
+    assert _value_of(text, "done_on") == ["31-31-2026"]
+    assert "geen datum" in text
