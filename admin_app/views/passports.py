@@ -348,7 +348,9 @@ class PassportView(ConsoleModelView):
         done = (
             _l("Linked to %(name)s.", name=name) if name else _l("Unlinked from its fleet account.")
         )
-        return submitted(form, link_or_unlink, done=done, next_url=profile) or redirect(profile)
+        answer = submitted(form, link_or_unlink, done=done, next_url=profile)
+        # Refused: the profile again, the fleet account's name as typed (issue 14).
+        return answer or (self.show(pk), 422)
 
     @expose("/<int:pk>/move", methods=["GET", "POST"])
     @has_access
@@ -528,6 +530,8 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
             if refusal is not None and refusal.for_this_passport
         },
         "action_labels": ACTION_LABELS,
+        # A refused link shows the name that was typed, to correct it.
+        "fleet_name": request.form.get("fleet_name") if request.method == "POST" else None,
         "pending_transfer": passport_rules.pending_transfer(session, passport),
         # In-page question when leaving the profile (R-PP-4, R-TR-1).
         "ask_send": (unsent or ask_resend) and can["send"],
