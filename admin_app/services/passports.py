@@ -824,6 +824,20 @@ def _why_not_send(session: Session, actor: Actor, passport: Passport) -> Refusal
 def _why_not_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     """To a new owner, or a fleet car to a new driver: the garage its stock cars, the
     fleet manager his fleet's cars, the owner the car he holds (R-TR-1, R-TR-4, R-FL-5)."""
+    who = _who_may_transfer(session, actor, passport)
+    if who is not None and not who.for_this_passport:
+        return who
+    # A waiting transfer says more than what the car is (it is no stock car meanwhile).
+    if passport.state == PassportState.transfer_pending.value:
+        return Refusal(_l("A transfer of this car is already waiting for acceptance."))
+    if who is not None:
+        return who
+    if passport.state not in (PassportState.activated.value, PassportState.sent.value):
+        return Refusal(_l("Only an active passport can be transferred."))
+    return None
+
+
+def _who_may_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     if passport.fleet_account_id:
         if not (actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id):
             return Refusal(FLEET_LINKED)
@@ -837,10 +851,6 @@ def _why_not_transfer(session: Session, actor: Actor, passport: Passport) -> Ref
             )
     elif not (actor.has("Owner") and holds_car(session, passport.id, actor.id, OWNER_CLAIM)):
         return Refusal(_l("You may not transfer this car."), Forbidden)
-    if passport.state == PassportState.transfer_pending.value:
-        return Refusal(_l("A transfer of this car is already waiting for acceptance."))
-    if passport.state not in (PassportState.activated.value, PassportState.sent.value):
-        return Refusal(_l("Only an active passport can be transferred."))
     return None
 
 
