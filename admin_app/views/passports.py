@@ -409,11 +409,12 @@ def local_target(url: str | None) -> str | None:
     return url
 
 
-def cancel_transfer_of(view, pk):
+def cancel_transfer_of(view, pk, back: str | None = None):
     """Cancel the car's waiting transfer (R-TR-2): the button for whoever may (the
-    service decides: the garage, Support, Admin, the owner who started it)."""
+    service decides: the garage, Support, Admin, the fleet manager, the owner who started
+    it)."""
     passport = passport_or_404(pk)
-    back = url_for(f"{view.endpoint}.show", pk=pk)
+    back = back or url_for(f"{view.endpoint}.show", pk=pk)
     transfer = passport_rules.pending_transfer(db.session, passport)
     if transfer is None:
         flash(str(_l("No transfer of this car is waiting.")), "warning")

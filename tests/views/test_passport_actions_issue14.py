@@ -194,3 +194,39 @@ def test_issue14_send_now_continues_where_the_user_was_going(world, login_as):
         f"/passports/{other.id}/send", {"csrf_token": token, "next": "//evil.example/"}
     )
     assert sent.headers["Location"].endswith(f"/passports/show/{other.id}")
+
+
+def test_issue14_fleet_manager_cancels_a_transfer_out_of_his_fleet(world, login_as):
+    """R-FL-6, R-TR-2: a transfer out of the fleet waits for the new owner; the fleet
+    manager's dashboard has a cancel button for it, and the car stays in his fleet."""
+    fleet_id = world.user("fleet-bakker").fleet_account_id
+    car = world.passports(fleet_account_id=fleet_id, state="activated")[0]
+    manager = login_as("fleet-bakker")
+    form = manager.get(f"/my-fleet/{car.id}/transfer").get_data(as_text=True)
+    import re
+
+    key = re.search(r'id="confirmation_key"[^>]*value="([^"]*)"', form).group(1)
+    sold = manager.post(
+        f"/my-fleet/{car.id}/transfer",
+        {
+            "csrf_token": CSRF_RE.search(form).group(1),
+            "confirmation_key": key,
+            "email": "nieuwe.rijder@example.nl",
+            "email_again": "nieuwe.rijder@example.nl",
+            "last_name": "Rijder",
+        },
+    )
+    assert sold.status_code == 302
+    dashboard = manager.get("/my-fleet/list/").get_data(as_text=True)
+    action = f'action="/my-fleet/{car.id}/cancel-transfer"'
+    assert action in dashboard
+    done = manager.post(
+        f"/my-fleet/{car.id}/cancel-transfer", {"csrf_token": CSRF_RE.search(dashboard).group(1)}
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith("/my-fleet/list/")
+    world.session.expire_all()
+    back = world.session.get(Passport, car.id)
+    assert back.fleet_account_id == fleet_id and back.state == "activated"
+    transfer = world.session.scalars(select(Transfer).where(Transfer.passport_id == car.id)).all()
+    assert [t.state for t in transfer] == ["cancelled"]
+    assert action not in manager.get("/my-fleet/list/").get_data(as_text=True)
