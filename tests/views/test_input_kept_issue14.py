@@ -288,3 +288,33 @@ def test_issue14_refused_fleet_link_keeps_the_name_typed(world, login_as):
     assert answer.status_code == 422
     assert _value_of(text, "fleet_name") == ["Bakker Transprot"]
     assert "Kies een van uw eigen wagenparken" in text
+
+
+def test_issue14_refused_email_correction_keeps_the_address_typed(world, login_as):
+    """R-BJ-7: a correction on "Onjuiste e-mails" that is refused shows the list again with
+    the address as typed in its row (it redirected and showed the bounced one again)."""
+    from admin_app.models import Customer
+
+    jansen = world.garage("Autobedrijf Jansen")
+    target = (
+        world.session.scalars(
+            select(Passport)
+            .join(Customer, Passport.owner_id == Customer.id)
+            .where(
+                Customer.email_bounced_at.is_not(None),
+                Passport.garage_id == jansen.id,
+                Passport.state.in_(("created", "sent")),
+            )
+        )
+        .unique()
+        .first()
+    )
+    browser = login_as("garage-jansen")
+    answer = browser.post(
+        f"/invalid-emails/{target.id}/fix", {"email": "jan@@voorbeeld", "resend": "y"}
+    )
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "jan@@voorbeeld" in _value_of(text, "email")
+    world.session.expire_all()
+    assert world.session.get(Passport, target.id).owner.email != "jan@@voorbeeld"
