@@ -318,3 +318,13 @@ def test_issue14_refused_email_correction_keeps_the_address_typed(world, login_a
     assert "jan@@voorbeeld" in _value_of(text, "email")
     world.session.expire_all()
     assert world.session.get(Passport, target.id).owner.email != "jan@@voorbeeld"
+
+
+def test_issue14_refused_customer_list_upload_keeps_its_choice(world, login_as):
+    """R-BJ-1: an upload refused (no file chosen) keeps "send right after processing"
+    ticked; a browser never re-fills a file field, so that is all there is to keep."""
+    browser = login_as("garage-jansen")
+    answer = browser.post("/batch-jobs/upload", {"send_to_customers": "y"})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code != 302
+    assert _checked(text, "send_to_customers") == "y"
