@@ -230,3 +230,22 @@ def test_issue14_fleet_manager_cancels_a_transfer_out_of_his_fleet(world, login_
     transfer = world.session.scalars(select(Transfer).where(Transfer.passport_id == car.id)).all()
     assert [t.state for t in transfer] == ["cancelled"]
     assert action not in manager.get("/my-fleet/list/").get_data(as_text=True)
+
+
+def test_issue14_api_answers_the_same_allowed_actions(world, api_client):
+    """The API gives the same answer as the profile, in the reader's language: GET
+    /api/v1/passport/<id>/actions; another garage's passport is a 404 (R-SEC-1)."""
+    car = _customer_car(world)
+    api = api_client("garage-jansen")
+    body = api.get(f"/api/v1/passport/{car.id}/actions").get_json()
+    assert body["id"] == car.id
+    assert set(body["result"]) == set(passport_rules.ACTIONS)
+    assert body["result"]["archive"] == {"allowed": True, "reason": None}
+    assert body["result"]["email"]["allowed"] is False
+    assert "supportdesk" in body["result"]["email"]["reason"]
+    english = api.get(f"/api/v1/passport/{car.id}/actions?_l_=en").get_json()
+    assert "support desk" in english["result"]["email"]["reason"]
+    support = api_client("support").get(f"/api/v1/passport/{car.id}/actions").get_json()
+    assert support["result"]["email"]["allowed"] is True
+    other = world.passports(garage_id=world.garage("Garage De Vries").id)[0]
+    assert api.get(f"/api/v1/passport/{other.id}/actions").status_code == 404
