@@ -6,6 +6,7 @@ posted fields into the changes service.update_form takes, then saves a version.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 from flask import Response, flash, g, redirect, request, url_for
@@ -378,7 +379,6 @@ def _as_typed(content: dict, changes: dict, errors: dict) -> dict:
     """The stored content with what the user typed laid over it, for a refused save:
     statuses, remarks, advice lines with their prices as typed, dates, and on a blank form
     the customer and vehicle; each refused field carries its message."""
-    import copy
 
     def message(name: str):
         return str(errors[name][0]) if errors.get(name) else None
