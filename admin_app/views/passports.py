@@ -537,7 +537,8 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         # In-page question when leaving the profile (R-PP-4, R-TR-1).
         "ask_send": (unsent or ask_resend) and can["send"],
         "ask_resend": ask_resend and can["send"],
-        "ask_transfer": passport.state == "activated" and can["transfer"],
+        # The question is about a sold stock car (R-TR-1), not any car one may transfer.
+        "ask_transfer": passport.stock_car and passport.state == "activated" and can["transfer"],
         "endpoint": endpoint,
         # Fleet accounts (R-FL-1, R-FL-3): only the garage, on activated passports.
         "fleets": session.scalars(select(FleetAccount).order_by(FleetAccount.name)).all()
