@@ -249,3 +249,12 @@ def test_issue14_api_answers_the_same_allowed_actions(world, api_client):
     assert support["result"]["email"]["allowed"] is True
     other = world.passports(garage_id=world.garage("Garage De Vries").id)[0]
     assert api.get(f"/api/v1/passport/{other.id}/actions").status_code == 404
+
+
+def test_issue14_support_cancels_through_the_api_too(world, api_client):
+    """SPEC roles: Support cancels a pending transfer — on the profile and through
+    POST /api/v1/transfer/<id>/cancel alike (the API answered 403)."""
+    pending = world.session.scalars(select(Transfer).where(Transfer.state == "pending")).first()
+    answer = api_client("support").post(f"/api/v1/transfer/{pending.id}/cancel")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["result"]["state"] == "cancelled"
