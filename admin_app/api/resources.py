@@ -55,6 +55,7 @@ class PassportApi(ConsoleApi):
         "link_fleet",
         "unlink_fleet",
         "invalid_emails",
+        "allowed_actions",
     }
     class_permission_name = "Passport"
     datamodel = SQLAInterface(Passport)
@@ -138,6 +139,23 @@ class PassportApi(ConsoleApi):
                 confirmation_key=request.headers.get("Idempotency-Key"),
             )
         return _registered(TransferApi).one(transfer)
+
+    @expose("/<int:pk>/actions", methods=["GET"])
+    @protect()
+    def allowed_actions(self, pk):  # not "actions": FAB's name for its bulk actions
+        """Which actions the caller may take on the passport now, with the reason for each
+        one he may not: the answer the profile's buttons and the actions themselves go by
+        (services.passports.allowed_actions)."""
+        passport = passport_rules.get_passport(db.session, pk)
+        refusals = passport_rules.allowed_actions(db.session, self.actor(), passport)
+        result = {
+            action: {
+                "allowed": refusal is None,
+                "reason": None if refusal is None else str(refusal.reason),
+            }
+            for action, refusal in refusals.items()
+        }
+        return self.response(200, id=passport.id, result=result)
 
     @expose("/invalid_emails", methods=["GET"])
     @protect()

@@ -19,7 +19,7 @@ from admin_app.services import accounts
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from admin_app.services.passports import lock_passport
+from admin_app.services.passports import lock_passport, require
 
 FLEET_MANAGER_ROLE = "FleetManager"
 
@@ -197,7 +197,7 @@ def rename_fleet(session: Session, fleet_account_id, name: str, *, actor: Actor)
 def link_passport(session: Session, passport_id, fleet_account_id, *, actor: Actor) -> Passport:
     """R-FL-3: link an activated passport of the garage to one of its fleet accounts."""
     passport = lock_passport(session, passport_id)
-    _require_garage(actor, passport.garage_id)
+    require(session, actor, passport, "link")
     try:
         fleet = get_fleet(session, fleet_account_id)
     except NotFound:
@@ -206,14 +206,8 @@ def link_passport(session: Session, passport_id, fleet_account_id, *, actor: Act
         ) from None
     if fleet.garage_id != passport.garage_id:
         raise InvalidInput(_l("Choose one of your own fleet accounts."), field="fleet_account_id")
-    if passport.state != PassportState.activated.value:
-        raise Conflict(_l("Only an activated passport can be linked to a fleet account."))
     if passport.fleet_account_id == fleet.id:
         raise Conflict(_l("This car is linked to this fleet account already."))
-    if fleet.manager_passport_id == passport.id or session.scalar(
-        select(FleetAccount.id).where(FleetAccount.manager_passport_id == passport.id)
-    ):
-        raise Conflict(_l("The fleet manager's own passport is not linked to a fleet."))
     passport.fleet_account_id = fleet.id
     session.flush()
     return passport

@@ -39,7 +39,7 @@ from admin_app.services.mails import greeted
 from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
-from admin_app.services.plates import display_plate, normalize_plate
+from admin_app.services.plates import display_plate, normalize_plate, validate_plate
 from admin_app.services.tokens import peek_token
 
 VAT_PERCENT = 21
@@ -479,7 +479,7 @@ def _results(current: list[dict], edits) -> list[dict]:
     if not isinstance(edits, list):
         raise InvalidInput(_l("Checkpoint results must be a list."), field="results")
     by_id = {r["checkpoint_id"]: r for r in current}
-    for edit in edits:
+    for index, edit in enumerate(edits):
         if not isinstance(edit, dict) or edit.get("checkpoint_id") not in by_id:
             raise InvalidInput(_l("Unknown checkpoint."), field="results")
         result = by_id[edit["checkpoint_id"]]
@@ -491,7 +491,9 @@ def _results(current: list[dict], edits) -> list[dict]:
         if "remark" in edit:
             remark = str(edit["remark"] or "").strip()
             if len(remark) > 1000:
-                raise InvalidInput(_l("A remark is at most 1000 characters."), field="results")
+                raise InvalidInput(
+                    _l("A remark is at most 1000 characters."), field=f"results.{index}.remark"
+                )
             result["remark"] = remark
     return current
 
@@ -500,17 +502,28 @@ def _advice(items) -> list[dict]:
     if not isinstance(items, list):
         raise InvalidInput(_l("Advice items must be a list."), field="advice")
     advice = []
-    for item in items:
+    # Each refusal names its line (advice.<index>.<part>, the API contract's flat names),
+    # so the screen marks the very field that was refused.
+    for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise InvalidInput(_l("Advice items must be a list."), field="advice")
         description = str(item.get("description") or "").strip()
         if not description and item.get("price") in (None, ""):
             continue  # an empty line of the screen
         if not description:
-            raise InvalidInput(_l("Describe every advice item."), field="advice")
+            raise InvalidInput(
+                _l("Describe every advice item."), field=f"advice.{index}.description"
+            )
         if len(description) > 500:
-            raise InvalidInput(_l("An advice description is at most 500 characters."))
-        advice.append({"description": description, "price_cents": parse_price(item.get("price"))})
+            raise InvalidInput(
+                _l("An advice description is at most 500 characters."),
+                field=f"advice.{index}.description",
+            )
+        try:
+            price = parse_price(item.get("price"))
+        except InvalidInput as refused:
+            raise InvalidInput(refused.message, field=f"advice.{index}.price") from None
+        advice.append({"description": description, "price_cents": price})
     return advice
 
 
@@ -523,11 +536,18 @@ def _typed_part(current: dict, edits, allowed: dict, part: str) -> dict:
             value = edits[key]
             if key == "odometer":
                 updated[key] = _odometer(value)
-            else:
-                text = str(value or "").strip()
-                if len(text) > 300:
-                    raise InvalidInput(_l("'%(field)s' is too long.", field=key), field=part)
-                updated[key] = normalize_plate(text) if key == "plate" else text
+                continue
+            text = str(value or "").strip()
+            if len(text) > 300:
+                raise InvalidInput(_l("'%(field)s' is too long.", field=key), field=f"{part}.{key}")
+            if key == "plate" and text:
+                # A plate typed on a blank form is checked as everywhere (R-PP-2): `XX`
+                # was saved and printed; the message says why a plate is refused.
+                try:
+                    text = validate_plate(text)
+                except InvalidInput as refused:
+                    raise InvalidInput(refused.message, field="vehicle.plate") from None
+            updated[key] = text
     return updated
 
 
@@ -537,9 +557,11 @@ def _odometer(value) -> int | None:
     try:
         number = int(str(value).replace(".", "").strip())
     except ValueError:
-        raise InvalidInput(_l("The odometer reading is not a number."), field="odometer") from None
+        raise InvalidInput(
+            _l("The odometer reading is not a number."), field="vehicle.odometer"
+        ) from None
     if number < 0 or number > 3_000_000:
-        raise InvalidInput(_l("The odometer reading is not a number."), field="odometer")
+        raise InvalidInput(_l("The odometer reading is not a number."), field="vehicle.odometer")
     return number
 
 

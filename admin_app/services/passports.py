@@ -394,10 +394,7 @@ def send_passport(session: Session, passport_id: int, *, actor: Actor) -> Passpo
     one change, made once, whether it is clicked twice, retried or sent five times at once.
     """
     passport = lock_passport(session, passport_id)
-    if not actor.has("Garage", "Support", "Admin"):
-        raise Forbidden(_l("You may not do this."))
-    if passport.state not in (PassportState.created.value, PassportState.sent.value):
-        raise Conflict(_l("Only a passport that is not activated yet can be sent."))
+    require(session, actor, passport, "send")
     if passport.state == PassportState.sent.value and _just_sent(session, passport):
         raise Conflict(
             _l(
@@ -639,6 +636,7 @@ def change_owner_email(
 ) -> Passport:
     """Correct the owner's e-mail: the garage until activation or transfer, then Support."""
     passport = get_passport(session, passport_id)
+    require(session, actor, passport, "email")
     change_customer_email(session, passport.owner_id, new_email, actor=actor)
     return passport
 
@@ -670,13 +668,7 @@ def change_customer_email(
         if not actor.has("Garage") or actor.garage_id != customer.garage_id:
             raise Forbidden(_l("You may not do this."))
         if any(email_locked(session, p) for p in passports):
-            raise Conflict(
-                _l(
-                    "This passport is activated or was transferred: only the support desk "
-                    "can change the owner's e-mail now."
-                ),
-                field="email",
-            )
+            raise Conflict(EMAIL_LOCKED, field="email")
     if email_key(email) != email_key(customer.email):
         clash = session.scalar(
             select(Customer.id)
@@ -729,10 +721,7 @@ def _customer_fields(customer: Customer) -> dict:
 def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Passport:
     """Scrapped, exported or a wrong entry: the plate is free again."""
     passport = lock_passport(session, passport_id)
-    if not actor.has("Garage", "Admin"):
-        raise Forbidden(_l("You may not do this."))
-    if passport.state == PassportState.archived.value:
-        raise Conflict(_l("This passport is archived already."))
+    require(session, actor, passport, "archive")
     for transfer in session.scalars(
         select(Transfer).where(
             Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value
@@ -749,9 +738,8 @@ def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Pas
 
 def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: Actor) -> Passport:
     """Admin and Support move a passport to another garage, with its owner and driver."""
-    if not actor.has("Support", "Admin"):
-        raise Forbidden(_l("You may not do this."))
     passport = lock_passport(session, passport_id)
+    require(session, actor, passport, "move")
     target = scoped_get(session, Garage, garage_id)
     if target is None:
         raise InvalidInput(_l("Choose a garage."), field="garage_id")
@@ -769,3 +757,178 @@ def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: 
     passport.fleet_account_id = None
     session.flush()
     return passport
+
+
+# --- what an actor may do with a passport (R-PP-4…8, R-TR-1…5, R-FL-3) ------------------
+#
+# One answer, with the reason for each action he may not take, for the profile (a button
+# or its reason), the forms (a GET of a form not allowed goes back to the profile) and the
+# services' own checks below (require): the three can no longer disagree.
+
+ACTIONS = ("send", "transfer", "email", "link", "archive", "move", "cancel_transfer")
+NOT_YOURS = _l("You may not do this.")
+ARCHIVED = _l("This passport is archived.")
+FLEET_LINKED = _l(
+    "This car is linked to a fleet account: unlink it first, or ask the fleet manager to "
+    "transfer it."
+)
+EMAIL_LOCKED = _l(
+    "This passport is activated or was transferred: only the support desk "
+    "can change the owner's e-mail now."
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an action is not allowed. ``error`` is how a service refuses it: Forbidden when
+    the actor's role never may (the profile shows no button and no reason), Conflict when
+    it may, only not to this passport now (the profile shows the reason)."""
+
+    reason: object  # a lazily translated message
+    error: type = Conflict
+
+    @property
+    def for_this_passport(self) -> bool:
+        return self.error is not Forbidden
+
+    def refuse(self):
+        raise self.error(self.reason)
+
+
+def allowed_actions(session: Session, actor: Actor, passport: Passport) -> dict:
+    """Each of ACTIONS → None when ``actor`` may take it on ``passport`` now, else its
+    Refusal. The passport is one in the actor's scope."""
+    return {action: _RULES[action](session, actor, passport) for action in ACTIONS}
+
+
+def refusal_of(session: Session, actor: Actor, passport: Passport, action: str):
+    """The Refusal of one of ACTIONS, or None when it is allowed."""
+    return _RULES[action](session, actor, passport)
+
+
+def require(session: Session, actor: Actor, passport: Passport, action: str) -> None:
+    """Raise the action's refusal, if it has one."""
+    refusal = refusal_of(session, actor, passport, action)
+    if refusal is not None:
+        refusal.refuse()
+
+
+def _why_not_send(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    if not actor.has("Garage", "Support", "Admin"):
+        return Refusal(NOT_YOURS, Forbidden)
+    if passport.state not in (PassportState.created.value, PassportState.sent.value):
+        return Refusal(_l("Only a passport that is not activated yet can be sent."))
+    return None
+
+
+def _why_not_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    """To a new owner, or a fleet car to a new driver: the garage its stock cars, the
+    fleet manager his fleet's cars, the owner the car he holds (R-TR-1, R-TR-4, R-FL-5)."""
+    who = _who_may_transfer(session, actor, passport)
+    if who is not None and not who.for_this_passport:
+        return who
+    # A waiting transfer says more than what the car is (it is no stock car meanwhile).
+    if passport.state == PassportState.transfer_pending.value:
+        return Refusal(_l("A transfer of this car is already waiting for acceptance."))
+    if who is not None:
+        return who
+    if passport.state not in (PassportState.activated.value, PassportState.sent.value):
+        return Refusal(_l("Only an active passport can be transferred."))
+    return None
+
+
+def _who_may_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    if passport.fleet_account_id:
+        if not (actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id):
+            return Refusal(FLEET_LINKED)
+    elif actor.has("Garage") and actor.garage_id == passport.garage_id:
+        if not passport.stock_car:
+            return Refusal(
+                _l(
+                    "A garage transfers its stock cars only; the owner transfers "
+                    "his own car from “my vehicles” when he sells it."
+                )
+            )
+    elif not (actor.has("Owner") and holds_car(session, passport.id, actor.id, OWNER_CLAIM)):
+        return Refusal(_l("You may not transfer this car."), Forbidden)
+    return None
+
+
+def _why_not_email(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    """R-PP-7: the garage until activation or a transfer, Support (and Admin) always."""
+    supports = actor.has("Support", "Admin")
+    if not supports and not (actor.has("Garage") and actor.garage_id == passport.garage_id):
+        return Refusal(NOT_YOURS, Forbidden)
+    if passport.state == PassportState.archived.value:
+        return Refusal(ARCHIVED)
+    if not supports and email_locked(session, passport):
+        return Refusal(EMAIL_LOCKED)
+    return None
+
+
+def _why_not_link(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    """R-FL-3: the garage links its activated cars to its fleet accounts."""
+    if not (actor.has("Garage") and actor.garage_id == passport.garage_id):
+        return Refusal(
+            _l("Only the garage of this passport manages its fleet accounts."), Forbidden
+        )
+    if passport.state != PassportState.activated.value:
+        return Refusal(_l("Only an activated passport can be linked to a fleet account."))
+    if session.scalar(
+        select(FleetAccount.id).where(FleetAccount.manager_passport_id == passport.id)
+    ):
+        return Refusal(_l("The fleet manager's own passport is not linked to a fleet."))
+    return None
+
+
+def _why_not_archive(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    if not actor.has("Garage", "Admin"):
+        return Refusal(NOT_YOURS, Forbidden)
+    if passport.state == PassportState.archived.value:
+        return Refusal(_l("This passport is archived already."))
+    return None
+
+
+def _why_not_move(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    if not actor.has("Support", "Admin"):
+        return Refusal(NOT_YOURS, Forbidden)
+    if passport.state == PassportState.archived.value:
+        return Refusal(ARCHIVED)
+    return None
+
+
+def pending_transfer(session: Session, passport: Passport) -> Transfer | None:
+    return session.scalars(
+        select(Transfer).where(
+            Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value
+        )
+    ).first()
+
+
+def _why_not_cancel_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    transfer = pending_transfer(session, passport)
+    if transfer is None:
+        return Refusal(_l("No transfer of this car is waiting."))
+    return why_not_cancel(actor, transfer)
+
+
+def why_not_cancel(actor: Actor, transfer: Transfer) -> Refusal | None:
+    """A waiting transfer (in the actor's scope) is cancelled by the garage, Support,
+    Admin, the fleet manager, or the owner who started it (R-TR-2)."""
+    if transfer.state != TransferState.pending.value:
+        return Refusal(_l("Only a transfer that is waiting can be cancelled."))
+    staff = actor.has("Garage", "Admin", "Support", "FleetManager")
+    if not staff and not (actor.has("Owner") and transfer.created_by_id == actor.id):
+        return Refusal(_l("Only the one who started this transfer cancels it."), Forbidden)
+    return None
+
+
+_RULES = {
+    "send": _why_not_send,
+    "transfer": _why_not_transfer,
+    "email": _why_not_email,
+    "link": _why_not_link,
+    "archive": _why_not_archive,
+    "move": _why_not_move,
+    "cancel_transfer": _why_not_cancel_transfer,
+}

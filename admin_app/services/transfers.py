@@ -31,36 +31,12 @@ from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_tok
 
 ACCEPT = "transfer_accept"
 ACCEPT_TTL = timedelta(days=14)
-FLEET_LINKED = _l(
-    "This car is linked to a fleet account: unlink it first, or ask the fleet manager to "
-    "transfer it."
-)
+FLEET_LINKED = passport_rules.FLEET_LINKED
 
 
 def new_confirmation_key() -> str:
     """Put in the confirmation form; a second submit of the same form finds one transfer."""
     return secrets.token_urlsafe(24)
-
-
-def _check_may_transfer(session: Session, passport: Passport, actor: Actor) -> None:
-    if passport.fleet_account_id:
-        if actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id:
-            return
-        raise Conflict(FLEET_LINKED)  # R-TR-4
-    if actor.has("Garage") and actor.garage_id == passport.garage_id:
-        if not passport.stock_car:
-            raise Conflict(
-                _l(
-                    "A garage transfers its stock cars only; the owner transfers "
-                    "his own car from “my vehicles” when he sells it."
-                )
-            )
-        return
-    if actor.has("Owner") and passport_rules.holds_car(
-        session, passport.id, actor.id, passport_rules.OWNER_CLAIM
-    ):
-        return
-    raise Forbidden(_l("You may not transfer this car."))
 
 
 def start_transfer(
@@ -85,7 +61,7 @@ def start_transfer(
     if kind not in ("owner", "driver"):
         raise InvalidInput(_l("Choose owner or driver."), field="kind")
     _refuse_repeat(session, passport, kind, person)
-    _check_may_transfer(session, passport, actor)
+    passport_rules.require(session, actor, passport, "transfer")
     if kind == "driver" and not passport.fleet_account_id:
         raise Conflict(
             _l(
@@ -94,10 +70,6 @@ def start_transfer(
             ),
             field="kind",
         )
-    if passport.state == PassportState.transfer_pending.value:
-        raise Conflict(_l("A transfer of this car is already waiting for acceptance."))
-    if passport.state not in (PassportState.activated.value, PassportState.sent.value):
-        raise Conflict(_l("Only an active passport can be transferred."))
     person.validated()
     current = passport.owner if kind == "owner" else passport.driver
     if current is not None and email_key(current.email) == email_key(person.email):
@@ -285,11 +257,9 @@ def cancel_transfer(session: Session, transfer_id: int, *, actor: Actor) -> Tran
     # The transfer is in the caller's scope; its car is locked whoever holds it now.
     passport_rules.lock_passport(session, transfer.passport_id, across_tenants=True)
     session.refresh(transfer)
-    if transfer.state != TransferState.pending.value:
-        raise Conflict(_l("Only a transfer that is waiting can be cancelled."))
-    if actor.has("Owner") and not actor.has("Garage", "Admin", "Support", "FleetManager"):
-        if transfer.created_by_id != actor.id:
-            raise Forbidden(_l("You may not do this."))
+    refusal = passport_rules.why_not_cancel(actor, transfer)
+    if refusal is not None:
+        refusal.refuse()
     _restore(session, transfer, TransferState.cancelled)
     return transfer
 

@@ -63,6 +63,11 @@ READ_WRITE = {
     "invalid_emails": "read",
     "template": "read",
     "cancel": "write",
+    # Who may cancel a waiting transfer is the transfer's rule (services.passports
+    # .why_not_cancel: Support may, and an owner only his own sale), not a role's
+    # permission: whoever reads the passport reaches the button's endpoint.
+    "cancel_transfer": "read",
+    "allowed_actions": "read",  # what may be done to a passport, and why not (issue 14)
     # Inspection forms (R-IN).
     "save": "write",
     "pdf": "read",

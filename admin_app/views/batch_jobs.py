@@ -200,12 +200,18 @@ class InvalidEmailsView(ConsoleModelView):
     @expose("/list/")
     @has_access
     def list(self):
-        passports = invalid_email_passports(db.session)
         self.update_redirect()
+        return self._list_page()
+
+    def _list_page(self, typed: dict | None = None):
+        """The list; ``typed`` holds a refused correction (its row shows the address as
+        typed and why it was refused, issue 14)."""
+        passports = invalid_email_passports(db.session)
         return self.render_template(
             self.list_template,
             passports=passports,
             csrf_form=ConfirmForm(),
+            typed=typed or {},
             title=_l("Incorrect e-mails (%(count)s)", count=len(passports)),
         )
 
@@ -225,19 +231,19 @@ class InvalidEmailsView(ConsoleModelView):
             if form.resend.data and passport.state in ("created", "sent"):
                 passport_rules.send_passport(db.session, pk, actor=current_actor())
 
-        if (
-            submitted(
-                form,
-                correct,
-                done=_l("The e-mail address is corrected."),
-                next_url=url_for(f"{self.endpoint}.list"),
-            )
-            is None
-        ):
-            for field in form:
-                for error in field.errors:
-                    flash(f"{passport.plate_display}: {error}", "danger")
-        return redirect(url_for(f"{self.endpoint}.list"))
+        answer = submitted(
+            form,
+            correct,
+            done=_l("The e-mail address is corrected."),
+            next_url=url_for(f"{self.endpoint}.list"),
+        )
+        if answer:
+            return answer
+        for field in form:
+            for error in field.errors:
+                flash(f"{passport.plate_display}: {error}", "danger")
+        # The list again, the address as typed in its row: nothing typed is lost.
+        return self._list_page({pk: form.email.data or ""}), 422
 
 
 def invalid_email_passports(session) -> list[Passport]:

@@ -13,7 +13,12 @@ from admin_app.services.audit import Actor
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.views.base import READ_WRITE, ConsoleModelView
 from admin_app.views.forms import FleetAccountForm, submitted
-from admin_app.views.passports import PassportView, state_badge, transfer_page
+from admin_app.views.passports import (
+    PassportView,
+    cancel_transfer_of,
+    state_badge,
+    transfer_page,
+)
 
 
 class FleetAccountInterface(SQLAInterface):
@@ -105,7 +110,7 @@ class FleetDashboardView(ConsoleModelView):
     route_base = "/my-fleet"
     class_permission_name = "FleetDashboard"
     method_permission_name = {**READ_WRITE, "driver": "transfer", "transfer": "transfer"}
-    include_route_methods = {"list", "show", "driver", "transfer"}
+    include_route_methods = {"list", "show", "driver", "transfer", "cancel_transfer"}
     datamodel = SQLAInterface(Passport)
     list_title = _l("My AutoPassports")
     show_title = _l("Vehicle")
@@ -164,3 +169,9 @@ class FleetDashboardView(ConsoleModelView):
     def transfer(self, pk):
         """To a new owner; it leaves the fleet once he accepts (R-FL-6)."""
         return transfer_page(self, pk)
+
+    @expose("/<int:pk>/cancel-transfer", methods=["POST"])
+    @has_access
+    def cancel_transfer(self, pk):
+        """Take back a transfer out of the fleet while it waits for the new owner."""
+        return cancel_transfer_of(self, pk, back=url_for(f"{self.endpoint}.list"))

@@ -158,11 +158,12 @@ def submitted(form: FlaskForm, action, *, done, next_url):
     return attempt(action, done=done, next_url=next_url, form=form)
 
 
-def attempt(action, *, done, next_url, form: FlaskForm | None = None):
+def attempt(action, *, done, next_url, form: FlaskForm | None = None, on_refusal=None):
     """Run ``action`` in one unit of work, then redirect with ``done`` (text, or a function
     of the result; None: no message) to ``next_url`` (a URL, or a function of the result).
     On a refusal nothing is written: the messages go onto the form's fields (or into a
-    flash) and None tells the view to show its page again."""
+    flash, and to ``on_refusal`` for a page that marks its own fields) and None tells the
+    view to show its page again."""
     from flask import flash, redirect
 
     from admin_app.extensions import db
@@ -175,6 +176,8 @@ def attempt(action, *, done, next_url, form: FlaskForm | None = None):
     except DomainError as error:
         if form is None or not show_errors(form, error):
             flash(str(error.message), "danger")
+        if on_refusal is not None:
+            on_refusal(error)
         return None
     if done:
         flash(str(done(result) if callable(done) else done), "success")

@@ -6,6 +6,8 @@ posted fields into the changes service.update_form takes, then saves a version.
 
 from __future__ import annotations
 
+import copy
+
 from flask import Response, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
@@ -20,7 +22,14 @@ from admin_app.services import inspections
 from admin_app.services.clock import local_today
 from admin_app.services.errors import DomainError
 from admin_app.views.base import READ_WRITE, current_actor
-from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
+from admin_app.views.forms import (
+    ConfirmForm,
+    UploadForm,
+    attempt,
+    record_id,
+    refused,
+    submitted,
+)
 
 
 # What each of the page's POST handlers reads, bounded as the columns and the content's
@@ -142,22 +151,29 @@ class InspectionView(BaseView):
     def form(self, pk):
         form = inspections.get_form(db.session, pk)
         csrf = InspectionPageForm()
-        if request.method == "POST":
-            if not csrf.validate_on_submit():
-                refused(csrf)
-            else:
-                answer = attempt(
-                    lambda: self._save(form),
-                    done=_l("The form is saved."),
-                    next_url=url_for(".form", pk=pk),
-                )
-                if answer:
-                    return answer
-                db.session.refresh(form)
-        return self._page(form, None, csrf)
+        if request.method != "POST":
+            return self._page(form, None, csrf)
+        changes = _posted_changes(form)
+        refusal: dict = {}
+        if not csrf.validate_on_submit():
+            refused(csrf)
+            refusal = {name: list(errors) for name, errors in csrf.errors.items()}
+        else:
+            answer = attempt(
+                lambda: self._save(form, changes),
+                done=_l("The form is saved."),
+                next_url=url_for(".form", pk=pk),
+                on_refusal=lambda error: refusal.update(error.errors or {"": [error.message]}),
+            )
+            if answer:
+                return answer
+            db.session.refresh(form)
+        # Refused: the page comes back with everything as it was typed, the refused
+        # field marked (R-IN-4); nothing of it was stored.
+        return self._page(form, None, csrf, typed=(changes, refusal)), 422
 
-    def _save(self, form: InspectionForm):
-        inspections.update_form(db.session, form.id, _posted_changes(form), actor=current_actor())
+    def _save(self, form: InspectionForm, changes: dict):
+        inspections.update_form(db.session, form.id, changes, actor=current_actor())
         return inspections.save_form(db.session, form.id, actor=current_actor())
 
     @expose("/<int:pk>/version/<int:number>")
@@ -166,13 +182,29 @@ class InspectionView(BaseView):
         form = inspections.get_form(db.session, pk)
         return self._page(form, number, ConfirmForm())
 
-    def _page(self, form: InspectionForm, number: int | None, csrf):
+    def _page(self, form: InspectionForm, number: int | None, csrf, typed=None, work=None):
         context = inspections.print_context(db.session, form, number)
         editable = number is None and inspections.editable(form, local_today())
+        shown = {
+            "inspector": form.inspector,
+            "send_updates": form.send_updates,
+            "still_adjusting": form.still_adjusting,
+        }
+        marks: dict[str, str] = {}
+        if typed is not None:
+            changes, errors = typed
+            context["content"] = _as_typed(context["content"], changes, errors)
+            context["groups"] = inspections.grouped_results(context["content"])
+            shown = {name: changes[name] for name in shown}
+            marks = _marks(errors)
         return self.render_template(
             "console/inspection_form.html",
             title=_l("Inspection form"),
             editable=editable,
+            typed=typed is not None,
+            shown=shown,
+            marks=marks,
+            work=work or PerformedWorkForm(formdata=None),
             statuses=[(s, str(STATUS_LABELS[s])) for s in STATUSES],
             kinds=FORM_KIND_LABELS,
             csrf=csrf,
@@ -198,13 +230,10 @@ class InspectionView(BaseView):
     @expose("/<int:pk>/performed-work", methods=["POST"])
     @has_access
     def performed_work(self, pk):
-        inspections.get_form(db.session, pk)
-        back = url_for(".form", pk=pk)
+        inspection = inspections.get_form(db.session, pk)
         form = PerformedWorkForm()
-        if not form.validate_on_submit():
-            refused(form)
-            return redirect(back)
-        return attempt(
+        answer = submitted(
+            form,
             lambda: inspections.add_performed_work(
                 db.session,
                 pk,
@@ -213,8 +242,15 @@ class InspectionView(BaseView):
                 actor=current_actor(),
             ),
             done=_l("The work is noted on the form."),
-            next_url=back,
-        ) or redirect(back)
+            next_url=url_for(".form", pk=pk),
+        )
+        if answer:
+            return answer
+        # Refused: the form page again with the work as typed, its field marked (R-IN-4).
+        if "csrf_token" in form.errors:
+            refused(form)
+        db.session.refresh(inspection)
+        return self._page(inspection, None, InspectionPageForm(), work=form), 422
 
     @expose("/<int:pk>/mail-again", methods=["POST"])
     @has_access
@@ -337,6 +373,50 @@ def _posted_changes(form: InspectionForm) -> dict:
         }
         changes["vehicle"] = {k: posted.get(f"vehicle-{k}", "") for k in inspections.EMPTY_VEHICLE}
     return changes
+
+
+def _as_typed(content: dict, changes: dict, errors: dict) -> dict:
+    """The stored content with what the user typed laid over it, for a refused save:
+    statuses, remarks, advice lines with their prices as typed, dates, and on a blank form
+    the customer and vehicle; each refused field carries its message."""
+
+    def message(name: str):
+        return str(errors[name][0]) if errors.get(name) else None
+
+    typed = copy.deepcopy(content)
+    for index, (result, edit) in enumerate(zip(typed["results"], changes["results"], strict=False)):
+        result.update(
+            status=edit["status"],
+            remark=edit["remark"],
+            error=message(f"results.{index}.remark"),
+        )
+    typed["advice"] = [
+        {
+            "description": item["description"],
+            "price_text": item["price"],
+            "description_error": message(f"advice.{index}.description"),
+            "price_error": message(f"advice.{index}.price"),
+        }
+        for index, item in enumerate(changes["advice"])
+        if (item["description"] or "").strip() or (item["price"] or "").strip()
+    ]
+    typed["dates"] = {**typed.get("dates", {}), **changes["dates"]}
+    for part in ("customer", "vehicle"):
+        if part in changes:
+            typed[part] = {**typed.get(part, {}), **changes[part]}
+    return typed
+
+
+def _marks(errors: dict) -> dict[str, str]:
+    """The refusal's messages by the name of the page's input they belong to."""
+    names = {name: f"date-{name}" for name in inspections.PASSPORT_DATES}
+    names["inspector"] = "inspector"
+    for part, keys in (
+        ("customer", inspections.EMPTY_CUSTOMER),
+        ("vehicle", inspections.EMPTY_VEHICLE),
+    ):
+        names.update({f"{part}.{key}": f"{part}-{key}" for key in keys})
+    return {names[name]: str(messages[0]) for name, messages in errors.items() if name in names}
 
 
 class PublicInspectionView(BaseView):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import aliased
 
-from admin_app.extensions import appbuilder, db
+from admin_app.extensions import db
 from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMessage, Passport
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import Transfer
@@ -54,6 +54,16 @@ STATE_STYLES = {
     PassportState.activated.value: "success",
     PassportState.transfer_pending.value: "primary",
     PassportState.archived.value: "default",
+}
+
+
+# The profile's buttons by the action they take, for the reason shown in a button's place.
+ACTION_LABELS = {
+    "send": _l("Send to the customer"),
+    "transfer": _l("Transfer to a customer"),
+    "email": _l("Change the e-mail address"),
+    "move": _l("Move to another garage"),
+    "archive": _l("Archive"),
 }
 
 
@@ -116,6 +126,7 @@ class PassportView(ConsoleModelView):
         "move",
         "new_fleet_account",
         "fleet",
+        "cancel_transfer",
     }
     datamodel = PageInterface(Passport)
     list_title = _l("Passports")
@@ -195,10 +206,12 @@ class PassportView(ConsoleModelView):
     @expose("/<int:pk>/send", methods=["POST"])
     @has_access
     def send(self, pk):
+        # "Send now" in the leave dialog sends, then goes where the user was going (R-PP-4).
         return self._act(
             pk,
             lambda: passport_rules.send_passport(db.session, pk, actor=current_actor()),
             _l("The passport is sent to the customer."),
+            then=local_target(request.form.get("next")),
         )
 
     @expose("/<int:pk>/archive", methods=["POST"])
@@ -210,10 +223,17 @@ class PassportView(ConsoleModelView):
             _l("The passport is archived; its plate is free again."),
         )
 
-    def _act(self, pk, action, done):
+    def _act(self, pk, action, done, then=None):
         passport_or_404(pk)
         profile = url_for(f"{self.endpoint}.show", pk=pk)
-        return submitted(ConfirmForm(), action, done=done, next_url=profile) or redirect(profile)
+        return submitted(ConfirmForm(), action, done=done, next_url=then or profile) or redirect(
+            profile
+        )
+
+    @expose("/<int:pk>/cancel-transfer", methods=["POST"])
+    @has_access
+    def cancel_transfer(self, pk):
+        return cancel_transfer_of(self, pk)
 
     @expose("/<int:pk>/transfer", methods=["GET", "POST"])
     @has_access
@@ -224,6 +244,9 @@ class PassportView(ConsoleModelView):
     @has_access
     def email(self, pk):
         passport = passport_or_404(pk)
+        refused_here = not_allowed(self, passport, "email")
+        if refused_here:
+            return refused_here
         form = EmailForm()
 
         def change():
@@ -310,12 +333,17 @@ class PassportView(ConsoleModelView):
         done = (
             _l("Linked to %(name)s.", name=name) if name else _l("Unlinked from its fleet account.")
         )
-        return submitted(form, link_or_unlink, done=done, next_url=profile) or redirect(profile)
+        answer = submitted(form, link_or_unlink, done=done, next_url=profile)
+        # Refused: the profile again, the fleet account's name as typed (issue 14).
+        return answer or (self.show(pk), 422)
 
     @expose("/<int:pk>/move", methods=["GET", "POST"])
     @has_access
     def move(self, pk):
         passport = passport_or_404(pk)
+        refused_here = not_allowed(self, passport, "move")
+        if refused_here:
+            return refused_here
         form = MoveForm()
         form.garage_id.choices = [
             (str(garage.id), garage.name)
@@ -346,14 +374,51 @@ def passport_or_404(pk) -> Passport:
     return passport
 
 
-def _may(permission: str, view: str = "Passport") -> bool:
-    return appbuilder.sm.has_access(f"can_{permission}", view)
+def not_allowed(view, passport: Passport, action: str):
+    """A form opened (GET) for an action the actor may not take on this passport: back to
+    the profile with the reason, instead of refusing only after it was filled in."""
+    if request.method != "GET":
+        return None  # a post is refused by the service, with what was typed kept
+    refusal = passport_rules.refusal_of(db.session, current_actor(), passport, action)
+    if refusal is None:
+        return None
+    flash(str(refusal.reason), "warning")
+    return redirect(url_for(f"{view.endpoint}.show", pk=passport.id))
+
+
+def local_target(url: str | None) -> str | None:
+    """A path on this site to continue to, or None (no redirect to another site)."""
+    url = (url or "").strip()
+    if not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return None
+    return url
+
+
+def cancel_transfer_of(view, pk, back: str | None = None):
+    """Cancel the car's waiting transfer (R-TR-2): the button for whoever may (the
+    service decides: the garage, Support, Admin, the fleet manager, the owner who started
+    it)."""
+    passport = passport_or_404(pk)
+    back = back or url_for(f"{view.endpoint}.show", pk=pk)
+    transfer = passport_rules.pending_transfer(db.session, passport)
+    if transfer is None:
+        flash(str(_l("No transfer of this car is waiting.")), "warning")
+        return redirect(back)
+    return submitted(
+        ConfirmForm(),
+        lambda: transfers.cancel_transfer(db.session, transfer.id, actor=current_actor()),
+        done=_l("The transfer is cancelled; the car is back as it was."),
+        next_url=back,
+    ) or redirect(back)
 
 
 def transfer_page(view, pk, kind: str = "owner"):
     """The transfer form (R-TR-1, R-FL-5): the new owner's or driver's details, the
     e-mail checked twice."""
     passport = passport_or_404(pk)
+    refused_here = not_allowed(view, passport, "transfer")
+    if refused_here:
+        return refused_here
     form = TransferForm()
     if not form.is_submitted():
         form.confirmation_key.data = transfers.new_confirmation_key()
@@ -434,43 +499,38 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
     manages = session.scalars(
         select(FleetAccount).where(FleetAccount.manager_passport_id == passport.id)
     ).first()
-    live = passport.state != PassportState.archived.value
-    locked = passport_rules.email_locked(session, passport)
+    # Which buttons, and the reason in place of each one not allowed: the service's
+    # answer, the same the forms and the services themselves go by.
+    refusals = passport_rules.allowed_actions(session, current_actor(), passport)
+    can = {action: refusal is None for action, refusal in refusals.items()}
     return {
         "passport": passport,
         "state_badge": state_badge(passport.state),
         "transfers": transfers_,
         "mails": mails,
-        "can_send": live and passport.state in ("created", "sent") and _may("send"),
-        "can_transfer": live
-        and passport.stock_car
-        and passport.state == "activated"
-        and _may("transfer")
-        and not passport.fleet_account_id,
-        "can_archive": live and _may("archive"),
-        "can_email": live and _may("email") and (not locked or _may("move")),
-        "email_locked": locked,
-        "can_move": live and _may("move"),
+        "can": can,
+        # A reason is shown where the role has the action, only not on this passport now.
+        "reasons": {
+            action: refusal.reason
+            for action, refusal in refusals.items()
+            if refusal is not None and refusal.for_this_passport
+        },
+        "action_labels": ACTION_LABELS,
+        # A refused link shows the name that was typed, to correct it.
+        "fleet_name": request.form.get("fleet_name") if request.method == "POST" else None,
+        "pending_transfer": passport_rules.pending_transfer(session, passport),
         # In-page question when leaving the profile (R-PP-4, R-TR-1).
-        "ask_send": (unsent or ask_resend) and _may("send"),
-        "ask_resend": ask_resend and _may("send"),
-        "ask_transfer": passport.stock_car
-        and passport.state == "activated"
-        and _may("transfer")
-        and not passport.fleet_account_id,
+        "ask_send": (unsent or ask_resend) and can["send"],
+        "ask_resend": ask_resend and can["send"],
+        # The question is about a sold stock car (R-TR-1), not any car one may transfer.
+        "ask_transfer": passport.stock_car and passport.state == "activated" and can["transfer"],
         "endpoint": endpoint,
         # Fleet accounts (R-FL-1, R-FL-3): only the garage, on activated passports.
         "fleets": session.scalars(select(FleetAccount).order_by(FleetAccount.name)).all()
-        if _may("write")
+        if can["link"]
         else [],
-        "can_link": live and passport.state == "activated" and _may("write") and not manages,
         # A stock car's owner is the garage itself: it manages no customer's fleet.
-        "can_make_fleet": live
-        and passport.state == "activated"
-        and not passport.stock_car
-        and _may("write")
-        and not manages
-        and not passport.fleet_account_id,
+        "can_make_fleet": can["link"] and not passport.stock_car and not passport.fleet_account_id,
         "manages": manages,
     }
 
@@ -496,7 +556,14 @@ class MyVehiclesView(ConsoleModelView):
 
     route_base = "/my-vehicles"
     class_permission_name = "MyVehicles"
-    include_route_methods = {"list", "show", "action", "action_post", "transfer"}
+    include_route_methods = {
+        "list",
+        "show",
+        "action",
+        "action_post",
+        "transfer",
+        "cancel_transfer",
+    }
     show_template = "console/vehicle_show.html"
     datamodel = PageInterface(Passport)
     list_title = _l("My vehicles")
@@ -516,3 +583,15 @@ class MyVehiclesView(ConsoleModelView):
     def transfer(self, pk):
         """The owner sells his car (R-TR-1)."""
         return transfer_page(self, pk)
+
+    @expose("/<int:pk>/cancel-transfer", methods=["POST"])
+    @has_access
+    def cancel_transfer(self, pk):
+        """The owner takes back a sale he started that still waits for acceptance."""
+        return cancel_transfer_of(self, pk)
+
+    def _get_show_widget(self, pk, item, **kwargs):
+        widgets = super()._get_show_widget(pk, item, **kwargs)
+        widgets["refusals"] = passport_rules.allowed_actions(db.session, current_actor(), item)
+        widgets["pending_transfer"] = passport_rules.pending_transfer(db.session, item)
+        return widgets

@@ -258,8 +258,11 @@ def test_r_sec_1_every_route_gives_404_for_another_tenants_records(
 OWN_ACCOUNT = ("/resetmypassword/", "/userinfoeditview/", "/forgot-password", "/reset-password/")
 
 
-# What SPEC's roles table grants Support: resends, e-mail corrections, moving a passport.
+# What SPEC's roles table grants Support: resends, e-mail corrections, moving a passport,
+# cancelling a pending transfer.
 SUPPORT_GRANTS = (
+    "PassportView.cancel_transfer",
+    "TransferApi.cancel",
     "PassportView.send",
     "PassportApi.send",
     "PassportView.email",
