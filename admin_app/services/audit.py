@@ -519,7 +519,7 @@ class _NameBook:
                     wanted.setdefault(REFERENCES[field], set()).update(
                         v for v in pair if isinstance(v, int)
                     )
-            record_model = _RECORD_MODELS.get(entry.table_name)
+            record_model = RECORD_MODELS.get(entry.table_name)
             if record_model is not None and entry.record_id:
                 wanted.setdefault(record_model, set()).add(entry.record_id)
             elif entry.passport_id:
@@ -535,7 +535,7 @@ class _NameBook:
         return found if found else str(UNKNOWN)
 
     def subject(self, entry: AuditLog) -> str:
-        model = _RECORD_MODELS.get(entry.table_name)
+        model = RECORD_MODELS.get(entry.table_name)
         if model is not None:
             found = self._names.get(model, {}).get(entry.record_id)
             # A deleted record is named by the values it had.
@@ -550,7 +550,7 @@ class _NameBook:
         return self._names.get(ConsoleUser, {}).get(entry.actor_id) or entry.actor_name
 
 
-_RECORD_MODELS = {
+RECORD_MODELS = {
     "garage": Garage,
     "customer": Customer,
     "passport": Passport,
