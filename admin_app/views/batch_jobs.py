@@ -89,7 +89,13 @@ class BatchJobView(ConsoleModelView):
         outcome = request.args.get("outcome") or None
         widgets["job"] = item
         widgets["outcome"] = outcome
-        widgets["rows"] = batch_jobs.job_rows(db.session, item, outcome=outcome, limit=1000)
+        page = request.args.get("page", "")
+        # Any page number a person can type: text or nothing is the first page.
+        rows_page = batch_jobs.job_rows_page(
+            db.session, item, outcome=outcome, page=int(page) if page.isdigit() else 1
+        )
+        widgets["rows_page"] = rows_page
+        widgets["rows"] = rows_page.rows
         widgets["counts_text"] = counts_text(item.counts)
         widgets["progress_bar"] = progress_bar(item.progress)
         widgets["runs_at"] = display_value(item.scheduled_for)

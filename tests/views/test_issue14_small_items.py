@@ -1,0 +1,113 @@
+"""Issue 14, smaller items: batch rows paged (R-BJ-5), the upload's flash says what happened
+(R-BJ-2, R-CP-1, R-IN-3), a part of a plate in any notation finds it (R-PP-2), the
+conversion export holds numbers and its chart has axes (R-CP-4)."""
+
+from __future__ import annotations
+
+import io
+import re
+from html import unescape
+
+import pytest
+
+from admin_app.services import batch_jobs
+from admin_app.services.uow import unit_of_work
+
+HEADER = "kenteken;email;achternaam\r\n"
+
+
+def _list_of(rows: int, *, bad_every: int = 10) -> bytes:
+    """A list of ``rows`` distinct valid plates (side-code 1, XX-99-99); every
+    ``bad_every``-th row has an e-mail without "@" and is refused."""
+    lines = []
+    for n in range(rows):
+        email = f"klant{n}example.nl" if n % bad_every == bad_every - 1 else f"klant{n}@example.nl"
+        lines.append(f"ZX{n:04d};{email};Klant{n}\r\n")
+    return (HEADER + "".join(lines)).encode()
+
+
+@pytest.fixture()
+def long_job(world, acting_as):
+    """A previewed 5,000-row list of garage-devries: 4,500 new rows, 500 refused."""
+    with acting_as("garage-devries") as acting, unit_of_work(world.session):
+        job = batch_jobs.upload_list(
+            world.session,
+            actor=acting.actor,
+            filename="lang.csv",
+            data=_list_of(5000),
+            send_to_customers=False,
+        )
+    return job.id
+
+
+def _row_numbers(html: str) -> list[int]:
+    table = html.split('class="table table-condensed batch-rows"', 1)[1].split("</table>", 1)[0]
+    return [int(n) for n in re.findall(r"<tr[^>]*><td>(\d+)</td>", table)]
+
+
+def _page_links(html: str) -> list[str]:
+    pager = html.split('class="rows-pager"', 1)[1].split("</nav>", 1)[0]
+    return [unescape(href) for href in re.findall(r'href="([^"]+)"', pager)]
+
+
+def test_issue14_every_row_of_a_5000_row_list_is_on_a_page(world, login_as, long_job):
+    """R-BJ-5: the rows stopped at 1,000 with no paging; now every row is on some page, in
+    sheet order, and the pager walks them all."""
+    browser = login_as("garage-devries")
+    seen: list[int] = []
+    url = f"/batch-jobs/show/{long_job}"
+    pages = 0
+    while url:
+        answer = browser.get(url)
+        assert answer.status_code == 200
+        html = answer.get_data(as_text=True)
+        seen += _row_numbers(html)
+        pages += 1
+        following = [link for link in _page_links(html) if f"page={pages + 1}" in link]
+        url = following[0] if following else None
+        assert pages <= 30
+    assert seen == list(range(2, 5002))  # row 1 is the header
+    assert pages == 25
+    last = browser.get(f"/batch-jobs/show/{long_job}?page=25").get_data(as_text=True)
+    assert "Rijen 4801–5000 van 5000 (pagina 25 van 25)" in last
+
+
+def test_issue14_an_outcome_filter_is_kept_while_paging(world, login_as, long_job):
+    """R-BJ-5: paging through the refused rows stays among the refused rows."""
+    browser = login_as("garage-devries")
+    first = browser.get(f"/batch-jobs/show/{long_job}?outcome=refused").get_data(as_text=True)
+    assert _row_numbers(first) == list(range(11, 2002, 10))
+    links = _page_links(first)
+    assert links and all("outcome=refused" in link for link in links)
+    third = browser.get(next(link for link in links if "page=3" in link)).get_data(as_text=True)
+    assert _row_numbers(third) == list(range(4011, 5002, 10))
+    assert "Rijen 401–500 van 500 (pagina 3 van 3)" in third
+
+
+@pytest.mark.parametrize("page", ["0", "abc", "-3", "99999", "1e9"])
+def test_issue14_any_typed_page_number_shows_a_page(world, login_as, long_job, page):
+    """R-BJ-5: a page number out of range or not a number shows the first or last page."""
+    answer = login_as("garage-devries").get(f"/batch-jobs/show/{long_job}?page={page}")
+    assert answer.status_code in (200, 302)
+    if answer.status_code == 200:
+        assert _row_numbers(answer.get_data(as_text=True))
+
+
+def test_issue14_a_rows_page_is_read_in_sheet_order_by_the_service(world, long_job):
+    """R-BJ-5: the service pages by the (job, row number) index; past the end is the last."""
+    from admin_app.models import BatchJob
+
+    job = world.session.get(BatchJob, long_job)
+    page = batch_jobs.job_rows_page(world.session, job, outcome="created", page=23)
+    assert (page.number, page.pages, page.total) == (23, 23, 4500)
+    new_rows = [number for number in range(2, 5002) if (number - 2) % 10 != 9]
+    assert [row.row_number for row in page.rows] == new_rows[4400:]
+    assert (page.first_row, page.last_row) == (4401, 4500)
+    past = batch_jobs.job_rows_page(world.session, job, page=10_000)
+    assert past.number == 25 and past.rows[-1].row_number == 5001
+
+
+def _upload(browser, path, name, data):
+    return browser.post(
+        path, {"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
