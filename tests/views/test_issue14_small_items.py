@@ -111,3 +111,63 @@ def _upload(browser, path, name, data):
     return browser.post(
         path, {"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
     )
+
+
+def _flashes(html: str) -> list[str]:
+    """The text of the page's flash messages (FAB's alert boxes)."""
+    html = re.sub(r"<button.*?</button>", "", html, flags=re.S)  # the close button's ×
+    boxes = re.findall(r'<div class="alert alert-(\w+)[^"]*"[^>]*>(.*?)</div>', html, re.S)
+    return [
+        (kind, " ".join(unescape(re.sub(r"<[^>]+>", " ", text)).split())) for kind, text in boxes
+    ]
+
+
+def test_issue14_a_large_upload_says_it_is_received_while_it_is_read(world, login_as):
+    """R-BJ-2: a list read in the background flashed "De lijst is ingelezen" while its page
+    read "Lijst wordt gelezen"; the flash now says it is received and being read."""
+    browser = login_as("garage-devries")
+    answer = _upload(
+        browser, "/batch-jobs/upload", "groot.csv", _list_of(batch_jobs.BACKGROUND_PREVIEW_ROWS + 1)
+    )
+    assert answer.status_code == 302
+    html = browser.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Lijst wordt gelezen" in html
+    assert (
+        "success",
+        "De lijst is ontvangen en wordt gelezen: deze pagina toont de "
+        "voortgang. Controleer het voorbeeld en bevestig zodra de lijst gelezen is.",
+    ) in (_flashes(html))
+    assert "ingelezen" not in html
+
+
+def test_issue14_a_small_upload_says_it_is_read_and_shows_its_preview(world, login_as):
+    """R-BJ-2: a list read at once says so, and its page shows the preview to confirm."""
+    browser = login_as("garage-devries")
+    answer = _upload(browser, "/batch-jobs/upload", "klein.csv", _list_of(30))
+    html = browser.get(answer.headers["Location"]).get_data(as_text=True)
+    assert ("success", "De lijst is ingelezen: controleer het voorbeeld en bevestig.") in (
+        _flashes(html)
+    )
+    assert "Lijst wordt gelezen" not in html and "Bevestigen" in html
+
+
+def test_issue14_the_recall_and_invoice_uploads_flash_what_they_did(world, login_as):
+    """R-IN-3, R-CP-1: the other uploads are read at once; their flash gives the counts of
+    what the file did."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    admin = login_as("admin")
+    recalls = (data / "recalls-voorbeeld.csv").read_bytes()
+    answer = _upload(admin, "/inspections/recalls", "recalls.csv", recalls)
+    html = admin.get(answer.headers["Location"]).get_data(as_text=True)
+    rows = recalls.decode().count("\n") - 1
+    [(kind, text)] = _flashes(html)
+    assert kind == "success" and text.startswith("Recallgegevens geïmporteerd: ")
+    assert sum(int(n) for n in re.findall(r"\d+", text)) == rows
+
+    garage = login_as("garage-jansen")
+    invoices = (data / "facturen-voorbeeld.csv").read_bytes()
+    html = _upload(garage, "/proposals/invoices", "facturen.csv", invoices).get_data(as_text=True)
+    flashes = _flashes(html)
+    assert len(flashes) == 1 and "107" in flashes[0][1] and flashes[0][0] in ("success", "warning")
