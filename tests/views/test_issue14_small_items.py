@@ -171,3 +171,37 @@ def test_issue14_the_recall_and_invoice_uploads_flash_what_they_did(world, login
     html = _upload(garage, "/proposals/invoices", "facturen.csv", invoices).get_data(as_text=True)
     flashes = _flashes(html)
     assert len(flashes) == 1 and "107" in flashes[0][1] and flashes[0][0] in ("success", "warning")
+
+
+@pytest.mark.parametrize(
+    "typed", ["{a}{b}-{c}{d}", "{a}{b} {c}{d}", "{a}{b}.{c}{d}", "{a}-{b}{c}-{d}"]
+)
+def test_issue14_a_part_of_a_plate_in_any_notation_finds_it(world, login_as, typed):
+    """R-PP-2: the home search `43-ZK` found nothing while `v 43 zkj` found V-43-ZKJ: a part
+    of a plate (here its middle four characters) in any notation, any case, finds it."""
+    from admin_app.services.plates import display_plate
+
+    jansen = world.garage("Autobedrijf Jansen")
+    passport = next(p for p in world.passports(garage_id=jansen.id) if len(p.plate) == 6)
+    a, b, c, d = passport.plate[1:5].lower()
+    query = typed.format(a=a, b=b, c=c, d=d)
+    browser = login_as("garage-jansen")
+    home = browser.get("/").get_data(as_text=True)
+    assert 'name="_flt_0_plate"' in home  # the home search box sends this filter
+    answer = browser.get("/passports/list/", query_string={"_flt_0_plate": query})
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert display_plate(passport.plate) in html, query
+    other = next(
+        p for p in world.passports(garage_id=jansen.id) if passport.plate[1:5] not in p.plate
+    )
+    assert display_plate(other.plate) not in html
+
+
+def test_issue14_a_plate_part_pattern_is_contains_from_three_characters():
+    """R-PP-2: a part of three or more characters matches anywhere (the trigram index);
+    one or two match the start (a trigram index cannot answer them)."""
+    from admin_app.services.plates import normalize_plate, plate_part
+
+    assert plate_part(normalize_plate("43-zk")) == "%43ZK%"
+    assert plate_part(normalize_plate("v 4")) == "V4%"
