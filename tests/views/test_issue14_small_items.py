@@ -205,3 +205,66 @@ def test_issue14_a_plate_part_pattern_is_contains_from_three_characters():
 
     assert plate_part(normalize_plate("43-zk")) == "%43ZK%"
     assert plate_part(normalize_plate("v 4")) == "V4%"
+
+
+def _sheet(data: bytes):
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(data)).active
+
+
+def test_issue14_the_conversion_export_holds_numbers_and_euro_amounts():
+    """R-CP-4: counts, share and value were text ('5', '€ 10.141,85'); now numbers, the
+    value in euros with a euro number format, oldest week first."""
+    from decimal import Decimal
+
+    from admin_app.services.proposals import WeekConversion, conversion_xlsx
+
+    rows = [WeekConversion("2026-W48", 8, 2, 1_014_185), WeekConversion("2026-W49", 0, 0, 0)]
+    sheet = _sheet(conversion_xlsx(rows))
+    header, first, empty = (list(row) for row in sheet.iter_rows(min_row=1, max_row=3))
+    assert [c.value for c in header][:2] == ["week", "uitgenodigd"]
+    assert [c.value for c in first] == ["2026-W48", 8, 2, 0.25, 10141.85]
+    assert [c.data_type for c in first] == ["s", "n", "n", "n", "n"]
+    assert "€" in first[4].number_format and "0.00" in first[4].number_format
+    assert first[3].number_format == "0%"
+    assert Decimal(str(first[4].value)) == Decimal("10141.85")
+    assert [c.value for c in empty][:3] == ["2026-W49", 0, 0] and empty[3].value in (None, "")
+
+
+def test_issue14_text_cells_stay_formula_safe_next_to_numbers():
+    """R-CP-4, R-SEC: only the number columns hold numbers; text there or elsewhere that
+    looks like a formula stays text."""
+    from admin_app.services.customer_lists import EURO_FORMAT, xlsx_bytes
+
+    data = xlsx_bytes(
+        [["=SUM(A1:A9)", 5, "=1+1", True], ["+31 6", "7", 3.5, None]],
+        sheet_title="Proef",
+        number_formats={1: "0", 2: EURO_FORMAT, 3: "0"},
+    )
+    first, second = (list(row) for row in _sheet(data).iter_rows())
+    assert (first[0].value, first[0].data_type) == ("=SUM(A1:A9)", "s")
+    assert (first[1].value, first[1].data_type) == (5, "n")
+    assert (first[2].value, first[2].data_type) == ("=1+1", "s")
+    assert first[3].data_type == "s"  # a yes/no is not a count
+    assert (second[0].value, second[1].value, second[1].data_type) == ("+31 6", "7", "s")
+    assert (second[2].value, second[2].data_type) == (3.5, "n")
+
+
+def test_issue14_the_conversion_chart_has_axes_and_week_labels_oldest_first(world, login_as):
+    """R-CP-4: the chart had bars only; now a y-axis with counts, an x-axis with a label per
+    week, oldest week on the left, as the export's rows."""
+    browser = login_as("garage-devries")
+    html = browser.get("/proposals/conversion").get_data(as_text=True)
+    svg = html.split('<svg class="conversion-chart"', 1)[1].split("</svg>", 1)[0]
+    assert 'class="axis y-axis"' in svg and 'class="axis x-axis"' in svg
+    assert ">Klanten<" in svg and ">Week<" in svg
+    ticks = [int(t) for t in re.findall(r'class="y-tick"[^>]*>(\d+)<', svg)]
+    assert ticks == sorted(ticks) and ticks[0] == 0 and len(ticks) == 5
+    labels = re.findall(r'class="week-label"[^>]*>([^<]+)<', svg)
+    xs = [float(x) for x in re.findall(r'class="week-label" x="([\d.]+)"', svg)]
+    assert xs == sorted(xs)
+    export = _sheet(browser.get("/proposals/conversion.xlsx").data)
+    weeks = [row[0].value for row in export.iter_rows(min_row=2)]
+    assert weeks == sorted(weeks) and labels == [w.rsplit("W", 1)[1] for w in weeks]
+    assert max(ticks) >= max(row[1].value for row in export.iter_rows(min_row=2))
