@@ -1057,22 +1057,22 @@ class _Chunk:
 OUTCOMES = ("created", "updated", "unchanged", "refused")
 
 
-def _rows_of(job: BatchJob, outcome: str | None):
-    """The job's rows, those of one ``outcome`` when given (the plan, before the run)."""
-    query = select(BatchRow).where(BatchRow.batch_job_id == job.id)
+def _rows_of(job: BatchJob, outcome: str | None) -> list:
+    """Which rows: the job's, those of one ``outcome`` when given (the plan, before the run)."""
+    conditions = [BatchRow.batch_job_id == job.id]
     if outcome:
         plan = {"created": "create", "updated": "update"}.get(outcome, outcome)
-        query = query.where(
+        conditions.append(
             (BatchRow.outcome == outcome) | (BatchRow.outcome.is_(None) & (BatchRow.plan == plan))
         )
-    return query
+    return conditions
 
 
 def job_rows(
     session: Session, job: BatchJob, *, outcome: str | None = None, limit: int | None = None
 ) -> list[BatchRow]:
     """The job's rows in sheet order; ``outcome`` filters (the plan, before the run)."""
-    query = _rows_of(job, outcome).order_by(BatchRow.row_number)
+    query = select(BatchRow).where(*_rows_of(job, outcome)).order_by(BatchRow.row_number)
     if limit:
         query = query.limit(limit)
     return session.scalars(query).all()
@@ -1111,12 +1111,16 @@ def job_rows_page(
 ) -> RowsPage:
     """One page of the job's rows in sheet order (R-BJ-5): every row of a list of any length
     is on some page. A page past the last shows the last one."""
-    rows_of = _rows_of(job, outcome)
-    total = session.scalar(select(func.count()).select_from(rows_of.subquery()))
+    conditions = _rows_of(job, outcome)
+    total = session.scalar(select(func.count()).select_from(BatchRow).where(*conditions))
     pages = max(1, -(-total // per_page))
     number = min(max(1, page), pages)
     rows = session.scalars(
-        rows_of.order_by(BatchRow.row_number).offset((number - 1) * per_page).limit(per_page)
+        select(BatchRow)
+        .where(*conditions)
+        .order_by(BatchRow.row_number)
+        .offset((number - 1) * per_page)
+        .limit(per_page)
     ).all()
     return RowsPage(rows=list(rows), number=number, pages=pages, total=total, per_page=per_page)
 
