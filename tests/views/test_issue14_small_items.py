@@ -268,3 +268,24 @@ def test_issue14_the_conversion_chart_has_axes_and_week_labels_oldest_first(worl
     weeks = [row[0].value for row in export.iter_rows(min_row=2)]
     assert weeks == sorted(weeks) and labels == [w.rsplit("W", 1)[1] for w in weeks]
     assert max(ticks) >= max(row[1].value for row in export.iter_rows(min_row=2))
+
+
+def test_issue14_the_inspection_vehicle_search_finds_a_part_of_a_plate(world, acting_as):
+    """R-PP-2, R-IN-1: "Voertuig zoeken" found a plate only whole; a part in any notation
+    finds it too, with and without an invitation; a query of dashes alone finds nothing."""
+    from admin_app.services import inspections
+
+    jansen = world.garage("Autobedrijf Jansen")
+    passport = next(p for p in world.passports(garage_id=jansen.id) if len(p.plate) == 6)
+    part = f"{passport.plate[1:3].lower()} {passport.plate[3:5]}"
+    with acting_as("garage-jansen") as acting:
+        found = inspections.find_vehicle(world.session, part, with_invitation=False)
+        assert passport.id in [p.id for p in found.passports]
+        assert all(passport.plate[1:5] in p.plate for p in found.passports)
+        assert inspections.find_vehicle(world.session, "--", with_invitation=False).passports == []
+        with unit_of_work(world.session):
+            inspections.register_invitation(
+                world.session, passport_id=passport.id, actor=acting.actor
+            )
+        invited = inspections.find_vehicle(world.session, part, with_invitation=True)
+        assert [p.id for p in invited.passports] == [passport.id]
