@@ -289,3 +289,16 @@ def test_issue14_the_inspection_vehicle_search_finds_a_part_of_a_plate(world, ac
             )
         invited = inspections.find_vehicle(world.session, part, with_invitation=True)
         assert [p.id for p in invited.passports] == [passport.id]
+
+
+def test_issue14_a_plate_part_finding_several_vehicles_says_these_vehicles(world, login_as):
+    """R-IN-1: a part of a plate can find more than one vehicle; the earlier forms below
+    them are of "these vehicles", not of "this vehicle"."""
+    jansen = world.garage("Autobedrijf Jansen")
+    plates = [p.plate for p in world.passports(garage_id=jansen.id) if len(p.plate) == 6]
+    browser = login_as("garage-jansen")
+    one = browser.get(f"/inspections/?invited=0&q={plates[0]}").get_data(as_text=True)
+    assert "Eerdere formulieren van dit voertuig" in one
+    digit = next(c for c in plates[0] if c.isdigit())
+    several = browser.get(f"/inspections/?invited=0&q={digit}").get_data(as_text=True)
+    assert "Eerdere formulieren van deze voertuigen" in several
