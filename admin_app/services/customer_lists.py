@@ -15,6 +15,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import islice
 
 from flask_babel import lazy_gettext as _l
@@ -564,19 +565,42 @@ def template_xlsx() -> bytes:
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def xlsx_bytes(rows: Iterator[list] | list[list], *, sheet_title: str) -> bytes:
-    """An XLSX in which every cell is text: nothing a user typed becomes a formula."""
+# An amount in euros as Dutch Excel shows it (€ 10.141,85; the separators follow the
+# reader's locale), and a share as a percentage.
+EURO_FORMAT = '"€" #,##0.00'
+PERCENT_FORMAT = "0%"
+COUNT_FORMAT = "0"
+
+
+def xlsx_bytes(
+    rows: Iterator[list] | list[list],
+    *,
+    sheet_title: str,
+    number_formats: dict[int, str] | None = None,
+) -> bytes:
+    """An XLSX in which every cell is text, so nothing a user typed becomes a formula;
+    except in the columns of ``number_formats`` (index → Excel number format), where an
+    int, float or Decimal is a number a spreadsheet can add up (R-CP-4)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
     from openpyxl.cell import WriteOnlyCell
 
+    number_formats = number_formats or {}
     for row in rows:
         cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
-            cell.data_type = "s"  # "=SUM(…)", "+31…", "@x" stay text
+        for index, value in enumerate(row):
+            if (
+                index in number_formats
+                and isinstance(value, int | float | Decimal)
+                and not isinstance(value, bool)
+            ):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = number_formats[index]
+            else:
+                cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
+                cell.data_type = "s"  # "=SUM(…)", "+31…", "@x" stay text
             cells.append(cell)
         sheet.append(cells)
     out = io.BytesIO()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from admin_app.models import (
@@ -39,7 +39,7 @@ from admin_app.services.mails import greeted
 from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
-from admin_app.services.plates import display_plate, normalize_plate, validate_plate
+from admin_app.services.plates import display_plate, normalize_plate, plate_part, validate_plate
 from admin_app.services.tokens import peek_token
 
 VAT_PERCENT = 21
@@ -205,12 +205,13 @@ class Found:
 
 def find_vehicle(session: Session, query: str, *, with_invitation: bool) -> Found:
     """With an invitation: by plate among registered plates. Without: by plate or by
-    customer number. Earlier forms of the vehicles found are listed too."""
+    customer number. A part of a plate in any notation finds it, as the counter's search
+    does (R-PP-2). Earlier forms of the vehicles found are listed too."""
     query = (query or "").strip()
     if not query:
         raise InvalidInput(_l("Fill in a plate or a customer number."), field="q")
     plate = normalize_plate(query)
-    condition = Passport.plate == plate
+    condition = Passport.plate.like(plate_part(plate)) if plate else false()
     if not with_invitation:
         condition = or_(condition, Customer.customer_number == query)
     passports = list(

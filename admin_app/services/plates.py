@@ -38,6 +38,14 @@ def normalize_plate(raw: str | None) -> str:
     return _NOT_ALNUM.sub("", str(raw).upper())
 
 
+def plate_part(plate: str) -> str:
+    """The LIKE pattern that finds a normalized part of a plate (R-PP-2): anywhere in the
+    plate ("43-ZK" finds V-43-ZKJ), by the plates' trigram index on PostgreSQL (migration
+    0013). A part shorter than a trigram cannot use that index and would read every plate
+    of the platform; one or two characters match a plate's start, by the prefix index."""
+    return f"%{plate}%" if len(plate) >= 3 else f"{plate}%"
+
+
 def side_code(plate: str) -> int | None:
     """The side-code (1–14) of a normalized plate, or None when it has none."""
     return _SIDE_CODE_OF_SHAPE.get(plate.translate(_SHAPE)) if len(plate) == 6 else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -930,10 +931,22 @@ def conversion(session: Session, *, weeks: int = 26) -> list[WeekConversion]:
 
 
 def conversion_xlsx(rows: list[WeekConversion]) -> bytes:
-    from admin_app.services.customer_lists import xlsx_bytes
+    """The conversion table (R-CP-4), oldest week first: counts, the share and the value as
+    numbers (the value in euros with a euro format), so a spreadsheet can add them up."""
+    from admin_app.services.customer_lists import (
+        COUNT_FORMAT,
+        EURO_FORMAT,
+        PERCENT_FORMAT,
+        xlsx_bytes,
+    )
 
     lines = [["week", "uitgenodigd", "gefactureerd binnen 8 weken", "conversie", "waarde"]]
     for row in rows:
-        share = f"{row.converted / row.invited:.0%}" if row.invited else ""
-        lines.append([row.week, row.invited, row.converted, share, euro(row.value_cents)])
-    return xlsx_bytes(lines, sheet_title="Conversie")
+        share = row.converted / row.invited if row.invited else None
+        value = Decimal(row.value_cents) / 100
+        lines.append([row.week, row.invited, row.converted, share, value])
+    return xlsx_bytes(
+        lines,
+        sheet_title="Conversie",
+        number_formats={1: COUNT_FORMAT, 2: COUNT_FORMAT, 3: PERCENT_FORMAT, 4: EURO_FORMAT},
+    )

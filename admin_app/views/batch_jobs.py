@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from admin_app.extensions import db
 from admin_app.models import BatchJob, Customer, Passport
-from admin_app.models.batch_jobs import ROW_LABELS, RowPlan
+from admin_app.models.batch_jobs import ROW_LABELS, BatchState, RowPlan
 from admin_app.scope import scoped_get
 from admin_app.services import batch_jobs, customer_lists
 from admin_app.services import passports as passport_rules
@@ -36,6 +36,17 @@ def progress_bar(progress: dict) -> Markup:
 
 def counts_text(counts: dict) -> str:
     return ", ".join(f"{(counts or {}).get(key, 0)} {label}" for key, label in COUNT_LABELS.items())
+
+
+def upload_done(job: BatchJob) -> str:
+    """What the upload did, as the page it leads to shows it: a large list is only received
+    and is read in the background ("Lijst wordt gelezen"), a small one is read already."""
+    if job.state == BatchState.previewing.value:
+        return _l(
+            "The list is received and is being read: this page shows the progress. "
+            "Check the preview and confirm once it is read."
+        )
+    return _l("The list is read: check the preview and confirm.")
 
 
 class BatchJobView(ConsoleModelView):
@@ -87,7 +98,13 @@ class BatchJobView(ConsoleModelView):
         outcome = request.args.get("outcome") or None
         widgets["job"] = item
         widgets["outcome"] = outcome
-        widgets["rows"] = batch_jobs.job_rows(db.session, item, outcome=outcome, limit=1000)
+        page = request.args.get("page", "")
+        # Any page number a person can type: text or nothing is the first page.
+        rows_page = batch_jobs.job_rows_page(
+            db.session, item, outcome=outcome, page=int(page) if page.isdigit() else 1
+        )
+        widgets["rows_page"] = rows_page
+        widgets["rows"] = rows_page.rows
         widgets["counts_text"] = counts_text(item.counts)
         widgets["progress_bar"] = progress_bar(item.progress)
         widgets["runs_at"] = display_value(item.scheduled_for)
@@ -106,7 +123,7 @@ class BatchJobView(ConsoleModelView):
                 data=form.file.data.read(),
                 send_to_customers=form.send_to_customers.data,
             ),
-            done=lambda job: _l("The list is read: check the preview and confirm."),
+            done=upload_done,
             next_url=lambda job: url_for(f"{self.endpoint}.show", pk=job.id),
         )
         return answer or self.render_template(

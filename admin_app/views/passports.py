@@ -21,7 +21,7 @@ from admin_app.services.audit import describe_entries
 from admin_app.services.emails import valid_email
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passports import PersonDetails, VehicleDetails
-from admin_app.services.plates import normalize_plate
+from admin_app.services.plates import normalize_plate, plate_part
 from admin_app.views.base import ConsoleModelView, PageInterface, current_actor
 from admin_app.views.forms import (
     ConfirmForm,
@@ -101,12 +101,12 @@ class FilterPlateNameOrEmail(BaseFilter):
             )
             .correlate(None)
         )
-        # One set of ids from two index searches (the owners' names and e-mails by
-        # trigram, plates by prefix): an OR across them would read the whole table.
+        # One set of ids from two index searches (the owners' names and e-mails, and the
+        # plates, by trigram): an OR across them would read the whole table.
         found = aliased(Passport)
         matches = select(found.id).where(found.owner_id.in_(owners))
         if plate:
-            matches = union(matches, select(found.id).where(found.plate.like(f"{plate}%")))
+            matches = union(matches, select(found.id).where(found.plate.like(plate_part(plate))))
         return query.filter(Passport.id.in_(matches))
 
 

@@ -167,13 +167,15 @@ class ProposalView(BaseView):
 
 
 def _chart(rows) -> dict:
-    """Bar positions for an inline SVG (no chart library, no CDN): invited and invoiced."""
-    width, height, gap = 640, 200, 6
-    top = max([r.invited for r in rows] + [1])
+    """Bar positions for an inline SVG (no chart library, no CDN): invited and invoiced per
+    week, oldest week on the left, with a y-axis of customers and an x-axis of weeks."""
+    left, bottom, width, height, gap = 44, 34, 640, 200, 6  # the plot area and its margins
+    step = _tick_step(max([r.invited for r in rows] + [1]))
+    top = step * 4
     slot = (width - gap) / max(len(rows), 1)
-    bars = []
+    bars, weeks = [], []
     for index, row in enumerate(rows):
-        x = gap + index * slot
+        x = left + gap + index * slot
         bar = max(slot / 2 - gap, 2)
         for offset, value, kind in ((0, row.invited, "invited"), (bar, row.converted, "converted")):
             h = height * value / top
@@ -184,10 +186,33 @@ def _chart(rows) -> dict:
                     "w": round(bar, 1),
                     "h": round(h, 1),
                     "kind": kind,
-                    "title": f"{row.week}: {value}",
+                    "value": value,
+                    "week": row.week,
                 }
             )
-    return {"width": width, "height": height, "bars": bars}
+        # "2026-W49" → "49": the year is in the table and in each bar's tooltip.
+        weeks.append({"x": round(x + bar, 1), "label": row.week.rsplit("W", 1)[-1]})
+    ticks = [{"y": round(height - height * n * step / top, 1), "label": n * step} for n in range(5)]
+    return {
+        "left": left,
+        "width": width,
+        "height": height,
+        "full_width": left + width + 8,
+        "full_height": height + bottom + 22,
+        "bars": bars,
+        "weeks": weeks,
+        "ticks": ticks,
+    }
+
+
+def _tick_step(highest: int) -> int:
+    """A round step (1, 2, 5, 10, 20, 50, …) so that four steps reach ``highest``."""
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            if step * 4 >= highest:
+                return step
+        magnitude *= 10
 
 
 # RFC 8058: the body a mail program posts for one-click unsubscribe.
