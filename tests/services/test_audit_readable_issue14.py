@@ -161,7 +161,7 @@ def test_issue14_every_logged_field_has_a_screen_label(app, model, table):
 def test_issue14_a_name_the_reader_may_not_see_stays_hidden(world, acting_as):
     """R-SEC-1: names come through the reader's scope: another garage's car is not named."""
     session = world.session
-    theirs = world.passports(garage_id=world.garage("Garage de Vries").id)[0]
+    theirs = world.passports(garage_id=world.garage("Garage De Vries").id)[0]
     plate = theirs.plate_display
     entry = AuditLog(
         actor_name="x",
