@@ -148,10 +148,10 @@ class ConsoleModelView(ModelView):
 
     def _list_arg(self, key: str, value: str) -> str | None:
         """The value FAB may use for this query argument, or None to drop it."""
-        if PAGE_ARG.search(key) and not (value.isdigit() and int(value) <= MAX_PAGE):
+        if PAGE_ARG.search(key) and not (value.isdecimal() and int(value) <= MAX_PAGE):
             return None
         if PSIZE_ARG.search(key):
-            if not value.isdigit() or int(value) == 0:
+            if not value.isdecimal() or int(value) == 0:
                 return None
             value = str(min(int(value), MAX_PAGE_SIZE))
         order = ORDER_ARG.search(key)
