@@ -391,6 +391,10 @@ def local_target(url: str | None) -> str | None:
     url = (url or "").strip()
     if not url.startswith("/") or url.startswith("//") or "\\" in url:
         return None
+    # A browser drops tabs and line breaks from an address ("/<tab>/evil.example" is
+    # "//evil.example"), and a line break cannot go in the Location header (a 500).
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in url):
+        return None
     return url
 
 
