@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from admin_app.models import ConsoleUser, Garage
@@ -58,9 +58,11 @@ def free_garage_email(session: Session, raw: str | None, *, garage: Garage | Non
     )
     if other_garage is not None and (garage is None or other_garage != garage.id):
         raise InvalidInput(_l("Another garage uses this e-mail address already."), field="email")
+    # A login's user name too: the garage's own login takes the address as its name, and
+    # a name keeps the address it was made with when the login's e-mail changes later.
     logins = session.scalars(
         select(ConsoleUser)
-        .where(func.lower(ConsoleUser.email) == key)
+        .where(or_(func.lower(ConsoleUser.email) == key, func.lower(ConsoleUser.username) == key))
         .execution_options(**{ALL_TENANTS: True})
     ).all()
     if any(login not in garage_logins(session, garage) for login in logins):
