@@ -35,3 +35,42 @@ def test_issue14_attack_garage_email_never_becomes_another_logins_user_name(
     s.expire_all()
     assert s.get(ConsoleUser, own.id).username == jansen.email
     assert s.get(ConsoleUser, other.id).username == username
+
+
+def test_issue14_attack_a_car_whose_transfer_waits_is_not_moved(acting_as, world):
+    """R-PP-8, R-TR-2, R-SEC-1: a waiting transfer belongs to the garage it was made at and
+    restores that garage's customer as the owner. Support moved such a car anyway: the new
+    garage could neither see nor cancel the transfer (the car stuck "waiting" there), and
+    its expiry after 14 days made the old garage's customer the owner of the new garage's
+    passport. The move is refused, with its reason on the profile, until the transfer is
+    cancelled or accepted."""
+    from admin_app.models import Passport
+    from admin_app.services import passports as rules
+    from admin_app.services import transfers
+    from admin_app.services.errors import Conflict
+    from admin_app.services.passports import PersonDetails
+
+    s = world.session
+    jansen, devries = world.garage("Autobedrijf Jansen"), world.garage("Garage De Vries")
+    car = world.passports(garage_id=jansen.id, stock_car=True, state="activated")[0]
+    known_owner = PersonDetails.from_mapping(
+        {"email": "eigenaar@example.nl", "last_name": "Eigenaar"}
+    )
+    with acting_as("garage-jansen") as acting, unit_of_work(s):
+        waiting = transfers.start_transfer(s, car.id, actor=acting.actor, person=known_owner)
+    assert waiting.state == "pending"
+    with acting_as("support") as acting:
+        refusal = rules.allowed_actions(s, acting.actor, s.get(Passport, car.id))["move"]
+        assert refusal is not None and refusal.for_this_passport
+        with pytest.raises(Conflict), unit_of_work(s):
+            rules.move_passport(s, car.id, devries.id, actor=acting.actor)
+    s.expire_all()
+    assert s.get(Passport, car.id).garage_id == jansen.id
+    # Once the transfer is cancelled, the car moves with its owner.
+    with acting_as("support") as acting, unit_of_work(s):
+        transfers.cancel_transfer(s, waiting.id, actor=acting.actor)
+    with acting_as("support") as acting, unit_of_work(s):
+        rules.move_passport(s, car.id, devries.id, actor=acting.actor)
+    s.expire_all()
+    moved = s.get(Passport, car.id)
+    assert moved.garage_id == devries.id and moved.owner.garage_id == devries.id
