@@ -74,3 +74,30 @@ def test_issue14_attack_a_car_whose_transfer_waits_is_not_moved(acting_as, world
     s.expire_all()
     moved = s.get(Passport, car.id)
     assert moved.garage_id == devries.id and moved.owner.garage_id == devries.id
+
+
+@pytest.mark.parametrize("username", ["gedeeld@example.nl", "Gedeeld@Example.NL"])
+def test_issue14_attack_fleet_email_never_becomes_another_logins_user_name(
+    acting_as, world, username
+):
+    """R-FL-2, as R-PP-3 above: the fleet account's login takes its new e-mail as its user
+    name, so the garage may not give it an address that is another login's user name
+    (a 500 on the unique name, or two logins of one name that cannot log in)."""
+    from admin_app.models import FleetAccount
+    from admin_app.services.errors import DomainError
+    from admin_app.services.fleets import change_fleet_email
+
+    s = world.session
+    fleet_id = world.user("fleet-bakker").fleet_account_id
+    garage = s.get(FleetAccount, fleet_id).garage_id
+    staff = "garage-jansen" if garage == world.garage("Autobedrijf Jansen").id else "garage-devries"
+    other = world.user("support")
+    other.username = username
+    s.commit()
+    with acting_as(staff) as acting:
+        with pytest.raises(DomainError) as refused, unit_of_work(s):
+            change_fleet_email(s, fleet_id, "gedeeld@example.nl", actor=acting.actor)
+        assert list(refused.value.errors) == ["email"]
+    s.expire_all()
+    assert s.get(ConsoleUser, other.id).username == username
+    assert s.get(ConsoleUser, world.user("fleet-bakker").id).email != "gedeeld@example.nl"
