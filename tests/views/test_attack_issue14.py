@@ -78,3 +78,19 @@ def test_issue14_attack_send_now_never_continues_to_another_site(app, world, log
     sent = browser.post(f"/passports/{car.id}/send", {"csrf_token": token, "next": target})
     assert sent.status_code == 302
     assert sent.headers["Location"].endswith(f"/passports/show/{car.id}")
+
+
+@pytest.mark.parametrize("typed", ["%", "_", "%_%", "\\"])
+def test_issue14_attack_search_wildcards_are_plain_characters(world, login_as, typed):
+    """R-PP-2: the counter's search takes what is typed as text: "%" or "_" in a name or
+    e-mail is that character, not a LIKE wildcard (the search listed every car of the
+    garage; on PostgreSQL a pattern of wildcards defeats the trigram index)."""
+    from admin_app.services.plates import display_plate
+
+    jansen = world.garage("Autobedrijf Jansen")
+    browser = login_as("garage-jansen")
+    answer = browser.get("/passports/list/", query_string={"_flt_0_plate": typed})
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    shown = [p for p in world.passports(garage_id=jansen.id) if display_plate(p.plate) in html]
+    assert shown == []
