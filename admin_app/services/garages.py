@@ -73,6 +73,24 @@ def free_garage_email(session: Session, raw: str | None, *, garage: Garage | Non
     return email
 
 
+def why_not_change_email(session: Session, garage: Garage, actor: Actor):
+    """Why ``actor`` may not change the garage e-mail (a lazy message), or None.
+
+    Its staff or Admin. While the garage has its own login (garage_logins), whose address
+    moves along, only that login itself or Admin: a colleague would move another person's
+    login to an address of his and could then reset its password."""
+    if not (actor.has("Garage") and actor.garage_id == garage.id) and not actor.has("Admin"):
+        return _l("Only the garage's own staff change its e-mail address.")
+    own = garage_logins(session, garage)
+    if own and not actor.has("Admin") and actor.id not in {login.id for login in own}:
+        return _l(
+            "The garage e-mail is the login of %(name)s: only that login, or the platform's "
+            "administrator, changes it.",
+            name=own[0].get_full_name(),
+        )
+    return None
+
+
 def garage_logins(session: Session, garage: Garage | None) -> list[ConsoleUser]:
     """The garage's own login: its staff login whose e-mail is the garage e-mail (R-PP-3
     calls the garage e-mail "the garage's own login e-mail"). It follows the garage
@@ -101,8 +119,9 @@ def change_garage_email(session: Session, garage_id, new_email: str, *, actor: A
     or Admin only (Forbidden); refuses what free_garage_email refuses (InvalidInput).
     """
     garage = get_garage(session, garage_id)
-    if not (actor.has("Garage") and actor.garage_id == garage.id) and not actor.has("Admin"):
-        raise Forbidden(_l("Only the garage's own staff change its e-mail address."))
+    refusal = why_not_change_email(session, garage, actor)
+    if refusal is not None:
+        raise Forbidden(refusal)
     email = free_garage_email(session, new_email, garage=garage)
     old = garage.email
     if email_key(email) == email_key(old):

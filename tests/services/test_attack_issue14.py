@@ -101,3 +101,50 @@ def test_issue14_attack_fleet_email_never_becomes_another_logins_user_name(
     s.expire_all()
     assert s.get(ConsoleUser, other.id).username == username
     assert s.get(ConsoleUser, world.user("fleet-bakker").id).email != "gedeeld@example.nl"
+
+
+def _own_login(world):
+    """Jansen's own login: the staff login whose e-mail is the garage e-mail (R-PP-3)."""
+    from admin_app.services.accounts import create_login
+
+    jansen = world.garage("Autobedrijf Jansen")
+    own = create_login(
+        world.session,
+        username=jansen.email,
+        email=jansen.email,
+        first_name="Werkplaats",
+        last_name="Jansen",
+        role_name="Garage",
+        garage_id=jansen.id,
+    )
+    world.session.commit()
+    return own
+
+
+def test_issue14_attack_a_colleague_cannot_move_the_garages_own_login(acting_as, world):
+    """R-PP-3, R-SEC-1: the garage e-mail is the garage's own login's address, and that
+    login moves along when it changes. A colleague (garage-jansen, with his own address)
+    could move it to an address of his and then reset its password: another person's
+    login taken over. Only the own login itself (or Admin) changes the garage e-mail
+    while there is one; nothing changes and nothing is mailed when a colleague tries."""
+    from admin_app.models import OutboxMessage
+    from admin_app.services.errors import Forbidden
+
+    s = world.session
+    jansen = world.garage("Autobedrijf Jansen")
+    old = jansen.email
+    own = _own_login(world)
+    with acting_as("garage-jansen") as acting:
+        with pytest.raises(Forbidden), unit_of_work(s):
+            change_garage_email(s, jansen.id, "mijn.adres@example.nl", actor=acting.actor)
+    s.expire_all()
+    assert (own.email, own.username, world.garage("Autobedrijf Jansen").email) == (old, old, old)
+    assert s.query(OutboxMessage).filter_by(kind="garage_email_changed").count() == 0
+    with acting_as(own.username) as acting, unit_of_work(s):
+        change_garage_email(s, jansen.id, "voorraad@autobedrijf-jansen.nl", actor=acting.actor)
+    s.expire_all()
+    assert own.email == "voorraad@autobedrijf-jansen.nl"
+    with acting_as("admin") as acting, unit_of_work(s):
+        change_garage_email(s, jansen.id, "werkplaats2@autobedrijf-jansen.nl", actor=acting.actor)
+    s.expire_all()
+    assert own.email == "werkplaats2@autobedrijf-jansen.nl"

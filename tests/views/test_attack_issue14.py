@@ -94,3 +94,33 @@ def test_issue14_attack_search_wildcards_are_plain_characters(world, login_as, t
     html = answer.get_data(as_text=True)
     shown = [p for p in world.passports(garage_id=jansen.id) if display_plate(p.plate) in html]
     assert shown == []
+
+
+def test_issue14_attack_colleague_sees_why_he_cannot_change_the_garage_email(world, login_as):
+    """R-PP-3: where the garage has its own login, a colleague's settings show the reason
+    in place of the change button, and a direct GET of the form goes back to the settings
+    with that reason (a POST is refused with it, nothing changed)."""
+    from admin_app.models import ConsoleUser
+
+    jansen = world.garage("Autobedrijf Jansen")
+    world.session.add(
+        ConsoleUser(
+            username=jansen.email,
+            email=jansen.email,
+            first_name="Werkplaats",
+            last_name="Jansen",
+            active=True,
+            garage_id=jansen.id,
+        )
+    )
+    world.session.commit()
+    browser = login_as("garage-jansen")
+    settings = browser.get("/my-garage/mine", follow_redirects=True).get_data(as_text=True)
+    assert 'href="/my-garage/email"' not in settings
+    assert "Werkplaats Jansen" in settings  # the reason names the login that may
+    form = browser.get("/my-garage/email")
+    assert form.status_code == 302 and "/my-garage/" in form.headers["Location"]
+    refused = browser.post("/my-garage/email", {"email": "mijn.adres@example.nl"})
+    assert refused.status_code in (302, 403)
+    world.session.expire_all()
+    assert world.garage("Autobedrijf Jansen").email == "werkplaats@autobedrijf-jansen.nl"
