@@ -898,7 +898,7 @@ def _why_not_move(session: Session, actor: Actor, passport: Passport) -> Refusal
     # owner: moved, the new garage could not cancel it and its expiry crossed garages.
     if pending_transfer(session, passport) is not None:
         return Refusal(
-            _l("A transfer of this car is waiting: cancel it first, or let it be accepted.")
+            _l("A transfer of this car is waiting: cancel it first, or wait until it is accepted.")
         )
     return None
 
