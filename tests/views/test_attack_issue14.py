@@ -124,3 +124,14 @@ def test_issue14_attack_colleague_sees_why_he_cannot_change_the_garage_email(wor
     assert refused.status_code in (302, 403)
     world.session.expire_all()
     assert world.garage("Autobedrijf Jansen").email == "werkplaats@autobedrijf-jansen.nl"
+
+
+@pytest.mark.parametrize("typed", ["99999999999999999999999", "-99999999999999999999999"])
+def test_issue14_attack_audit_log_search_by_a_huge_record_number(app, login_as, typed):
+    """R-SEC-2, R-X-4: the audit log's search by record (a number) with a number no record
+    can have shows the list without that search, as other unusable list arguments are
+    dropped (the database driver overflowed: a 500)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answer = login_as("admin").get(f"/audit-log/list/?_flt_0_record_id={typed}")
+    assert answer.status_code == 302
+    assert "record_id" not in answer.headers["Location"]
