@@ -141,7 +141,8 @@ def _id_out_of_range() -> bool:
     """An id in the path no row can have: FAB's own get/show/edit bind it as is, and a
     30-digit number overflowed the database driver (a 500)."""
     for value in (request.view_args or {}).values():
-        if isinstance(value, str) and value.isdigit():
+        # isdecimal, not isdigit: "²" or "①" is a digit that int() refuses (a 500).
+        if isinstance(value, str) and value.isdecimal():
             value = int(value) if len(value) < 20 else MAX_ID + 1
         if isinstance(value, int) and not -MAX_ID <= value <= MAX_ID:
             return True

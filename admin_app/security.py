@@ -27,7 +27,7 @@ from admin_app.services.roles import check_roles_changeable
 
 def _role_ids(pks) -> list[int]:
     # A pk that is no number names no role: FAB answers it as before.
-    return [int(pk) for pk in pks if str(pk).isdigit()]
+    return [int(pk) for pk in pks if str(pk).isdecimal()]
 
 
 def _documented_as(fab_method):

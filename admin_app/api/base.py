@@ -83,7 +83,7 @@ class ConsoleApi(ModelRestApi):
             column in model.list_columns and model.is_integer(column)
         ):
             text = str(value)
-            if isinstance(value, bool) or not text.isdigit() or int(text) > MAX_ID:
+            if isinstance(value, bool) or not text.isdecimal() or int(text) > MAX_ID:
                 raise refused
             return int(text)
         if column not in model.list_columns or model.is_string(column) or model.is_text(column):

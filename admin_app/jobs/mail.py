@@ -91,7 +91,9 @@ def _as_email(message: OutboxMessage, sender: str, rendered: RenderedMail) -> Em
     mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = sender
     mail["To"] = message.recipient
-    mail["Subject"] = message.subject
+    # One header line: a subject holds a garage's name as typed, and a line break in a
+    # header is refused by the email package (or, sent raw, would add a header).
+    mail["Subject"] = " ".join(message.subject.split())
     mail["Date"] = format_datetime(utcnow().astimezone(AMSTERDAM))
     mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain=sending_domain())
     if rendered.unsubscribe:
@@ -157,7 +159,16 @@ def deliver_due(now: datetime | None = None) -> int:
                 session.commit()
                 continue
             try:
-                smtp.send_message(_as_email(message, config["MAIL_FROM"], rendered))
+                composed = _as_email(message, config["MAIL_FROM"], rendered)
+            except ValueError as exc:
+                # A mail that cannot be put together fails alone: raised here, it stopped
+                # the batch, and every run after, for every garage's mails behind it.
+                message.state = OutboxState.failed.value
+                message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                session.commit()
+                continue
+            try:
+                smtp.send_message(composed)
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)

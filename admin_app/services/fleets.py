@@ -49,10 +49,18 @@ def _email_free(session: Session, email: str, *, fleet: FleetAccount | None = No
         .where(func.lower(ConsoleUser.email) == key)
         .execution_options(**{ALL_TENANTS: True})
     ).first()
+    # The account's login takes the address as its user name too, and a user name keeps
+    # the address it was made with when that login's e-mail changes later.
+    named = session.scalars(
+        select(ConsoleUser)
+        .where(func.lower(ConsoleUser.username) == key)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
     mine = fleet is not None and (
         other_fleet == fleet.id or (login is not None and login.fleet_account_id == fleet.id)
     )
-    if (other_fleet or login is not None) and not mine:
+    name_taken = named is not None and (fleet is None or named.fleet_account_id != fleet.id)
+    if ((other_fleet or login is not None) and not mine) or name_taken:
         raise Conflict(
             _l(
                 "This e-mail address is in use already; fleet accounts need an "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from admin_app.models import ConsoleUser, Garage
@@ -58,9 +58,11 @@ def free_garage_email(session: Session, raw: str | None, *, garage: Garage | Non
     )
     if other_garage is not None and (garage is None or other_garage != garage.id):
         raise InvalidInput(_l("Another garage uses this e-mail address already."), field="email")
+    # A login's user name too: the garage's own login takes the address as its name, and
+    # a name keeps the address it was made with when the login's e-mail changes later.
     logins = session.scalars(
         select(ConsoleUser)
-        .where(func.lower(ConsoleUser.email) == key)
+        .where(or_(func.lower(ConsoleUser.email) == key, func.lower(ConsoleUser.username) == key))
         .execution_options(**{ALL_TENANTS: True})
     ).all()
     if any(login not in garage_logins(session, garage) for login in logins):
@@ -69,6 +71,24 @@ def free_garage_email(session: Session, raw: str | None, *, garage: Garage | Non
             field="email",
         )
     return email
+
+
+def why_not_change_email(session: Session, garage: Garage, actor: Actor):
+    """Why ``actor`` may not change the garage e-mail (a lazy message), or None.
+
+    Its staff or Admin. While the garage has its own login (garage_logins), whose address
+    moves along, only that login itself or Admin: a colleague would move another person's
+    login to an address of his and could then reset its password."""
+    if not (actor.has("Garage") and actor.garage_id == garage.id) and not actor.has("Admin"):
+        return _l("Only the garage's own staff change its e-mail address.")
+    own = garage_logins(session, garage)
+    if own and not actor.has("Admin") and actor.id not in {login.id for login in own}:
+        return _l(
+            "The garage e-mail is the login of %(name)s: only that login, or the platform's "
+            "administrator, changes it.",
+            name=own[0].get_full_name(),
+        )
+    return None
 
 
 def garage_logins(session: Session, garage: Garage | None) -> list[ConsoleUser]:
@@ -99,8 +119,9 @@ def change_garage_email(session: Session, garage_id, new_email: str, *, actor: A
     or Admin only (Forbidden); refuses what free_garage_email refuses (InvalidInput).
     """
     garage = get_garage(session, garage_id)
-    if not (actor.has("Garage") and actor.garage_id == garage.id) and not actor.has("Admin"):
-        raise Forbidden(_l("Only the garage's own staff change its e-mail address."))
+    refusal = why_not_change_email(session, garage, actor)
+    if refusal is not None:
+        raise Forbidden(refusal)
     email = free_garage_email(session, new_email, garage=garage)
     old = garage.email
     if email_key(email) == email_key(old):

@@ -894,6 +894,12 @@ def _why_not_move(session: Session, actor: Actor, passport: Passport) -> Refusal
         return Refusal(NOT_YOURS, Forbidden)
     if passport.state == PassportState.archived.value:
         return Refusal(ARCHIVED)
+    # A waiting transfer stays with this garage and restores this garage's customer as the
+    # owner: moved, the new garage could not cancel it and its expiry crossed garages.
+    if pending_transfer(session, passport) is not None:
+        return Refusal(
+            _l("A transfer of this car is waiting: cancel it first, or wait until it is accepted.")
+        )
     return None
 
 

@@ -10,6 +10,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from admin_app.services.audit import Actor
 from admin_app.views.formatting import display_value
+from admin_app.views.forms import MAX_ID
 
 
 # FAB derives one permission per endpoint. We fold them into "read" and "write" so the
@@ -148,10 +149,10 @@ class ConsoleModelView(ModelView):
 
     def _list_arg(self, key: str, value: str) -> str | None:
         """The value FAB may use for this query argument, or None to drop it."""
-        if PAGE_ARG.search(key) and not (value.isdigit() and int(value) <= MAX_PAGE):
+        if PAGE_ARG.search(key) and not (value.isdecimal() and int(value) <= MAX_PAGE):
             return None
         if PSIZE_ARG.search(key):
-            if not value.isdigit() or int(value) == 0:
+            if not value.isdecimal() or int(value) == 0:
                 return None
             value = str(min(int(value), MAX_PAGE_SIZE))
         order = ORDER_ARG.search(key)
@@ -163,6 +164,9 @@ class ConsoleModelView(ModelView):
             # the searched ones: the number must exist in whichever FAB uses.
             filters = self._filters._all_filters.get(flt[2])
             if filters is not None and int(flt[1]) >= len(filters):
+                return None
+            # A number no 32-bit column holds overflowed the database driver (a 500).
+            if self.datamodel.is_integer(flt[2]) and _beyond_any_id(value):
                 return None
         return value
 
@@ -177,6 +181,11 @@ class ConsoleModelView(ModelView):
             # What the search form offers, and what a request's _flt_<i>_<column> applies.
             self._filters._search_filters[column] = chosen
             self._filters._all_filters[column] = chosen
+
+
+def _beyond_any_id(value: str) -> bool:
+    digits = value.strip().lstrip("+-")
+    return digits.isdecimal() and (len(digits) > 10 or int(digits) > MAX_ID)
 
 
 def _query(args: dict[str, list[str]]) -> str:

@@ -99,9 +99,10 @@ class BatchJobView(ConsoleModelView):
         widgets["job"] = item
         widgets["outcome"] = outcome
         page = request.args.get("page", "")
-        # Any page number a person can type: text or nothing is the first page.
+        # Any page number a person can type: text or nothing is the first page (isdecimal:
+        # "²" is a digit int() refuses).
         rows_page = batch_jobs.job_rows_page(
-            db.session, item, outcome=outcome, page=int(page) if page.isdigit() else 1
+            db.session, item, outcome=outcome, page=int(page) if page.isdecimal() else 1
         )
         widgets["rows_page"] = rows_page
         widgets["rows"] = rows_page.rows

@@ -9,6 +9,18 @@ from sqlalchemy import func, select
 
 from admin_app.models import Customer, Passport
 
+# Typed search text goes into LIKE patterns as text: its "%" and "_" are those characters,
+# not wildcards (a "%" listed every row and, on PostgreSQL, read around the trigram index).
+LIKE_ESCAPE = "/"
+
+
+def like_text(value) -> str:
+    """``value`` stripped and lower-cased, for a pattern with ``escape=LIKE_ESCAPE``."""
+    text = str(value or "").strip().lower()
+    for character in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(character, LIKE_ESCAPE + character)
+    return text
+
 
 class _Email(BaseFilter):
     """E-mail filters compare case-insensitively, as customers are identified."""
@@ -20,7 +32,9 @@ class _Email(BaseFilter):
         return self._matching(func.lower(Customer.email) == str(value).strip().lower())
 
     def _contains(self, value):
-        return self._matching(func.lower(Customer.email).like(f"%{str(value).strip().lower()}%"))
+        return self._matching(
+            func.lower(Customer.email).like(f"%{like_text(value)}%", escape=LIKE_ESCAPE)
+        )
 
 
 class _OwnerEmail(_Email):
@@ -58,7 +72,9 @@ class FilterEmailStartsWith(_Email):
 
     def apply(self, query, value):
         return query.filter(
-            self._matching(func.lower(Customer.email).like(f"{str(value).strip().lower()}%"))
+            self._matching(
+                func.lower(Customer.email).like(f"{like_text(value)}%", escape=LIKE_ESCAPE)
+            )
         )
 
 
@@ -69,5 +85,7 @@ class FilterNameStartsWith(BaseFilter):
     arg_name = "sw"
 
     def apply(self, query, value):
-        text = str(value or "").strip().lower()
-        return query.filter(func.lower(Customer.last_name).like(f"{text}%")) if text else query
+        text = like_text(value)
+        if not text:
+            return query
+        return query.filter(func.lower(Customer.last_name).like(f"{text}%", escape=LIKE_ESCAPE))

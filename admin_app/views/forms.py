@@ -30,7 +30,7 @@ def record_id(text) -> int | None:
     """A record id typed in a form or a URL's query, or None for anything that cannot be
     one (text, negative, beyond 32 bits: these reached the database as a 500)."""
     text = str(text or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+    return int(text) if text.isdecimal() and 0 < int(text) <= MAX_ID else None
 
 
 class PersonForm(FlaskForm):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, abort, g, redirect, url_for
+from flask import Response, abort, flash, g, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -13,7 +13,12 @@ from admin_app.extensions import db
 from admin_app.models import Garage
 from admin_app.scope import scoped_get
 from admin_app.services.errors import DomainError
-from admin_app.services.garages import change_garage_email, free_garage_email, store_logo
+from admin_app.services.garages import (
+    change_garage_email,
+    free_garage_email,
+    store_logo,
+    why_not_change_email,
+)
 from admin_app.services.labels import GARAGE_LABELS
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.forms import fits, submitted
@@ -135,6 +140,13 @@ class MyGarageView(ConsoleModelView):
     def render_template(self, template, **kwargs):
         if template == self.edit_template:
             kwargs.setdefault("garage", self.datamodel.get(_own_garage_id()))
+        if template in (self.edit_template, self.show_template):
+            # The change button, or the reason this login may not (R-PP-3).
+            garage = self.datamodel.get(_own_garage_id())
+            if garage is not None:
+                kwargs.setdefault(
+                    "email_refusal", why_not_change_email(db.session, garage, current_actor())
+                )
         return super().render_template(template, **kwargs)
 
     @expose("/mine")
@@ -177,6 +189,11 @@ def garage_email_page(view, garage_id: int, *, next_url: str):
     garage = scoped_get(db.session, Garage, garage_id)
     if garage is None:
         abort(404)
+    refusal = why_not_change_email(db.session, garage, current_actor())
+    if refusal is not None:
+        # As a passport's forms: a form not allowed goes back with the reason.
+        flash(str(refusal), "warning")
+        return redirect(next_url)
     form = GarageEmailForm()
     answer = submitted(
         form,

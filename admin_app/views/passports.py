@@ -23,6 +23,7 @@ from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate, plate_part
 from admin_app.views.base import ConsoleModelView, PageInterface, current_actor
+from admin_app.views.filters import LIKE_ESCAPE, like_text
 from admin_app.views.forms import (
     ConfirmForm,
     EmailForm,
@@ -91,12 +92,13 @@ class FilterPlateNameOrEmail(BaseFilter):
             owners = select(Customer.id).where(func.lower(Customer.email) == text.lower())
             return query.filter(Passport.owner_id.in_(owners.correlate(None)))
         plate = normalize_plate(text)
-        like = f"%{text.lower()}%"
+        like = f"%{like_text(text)}%"
         owners = (
             select(Customer.id)
             .where(
                 or_(
-                    func.lower(Customer.last_name).like(like), func.lower(Customer.email).like(like)
+                    func.lower(Customer.last_name).like(like, escape=LIKE_ESCAPE),
+                    func.lower(Customer.email).like(like, escape=LIKE_ESCAPE),
                 )
             )
             .correlate(None)
@@ -390,6 +392,10 @@ def local_target(url: str | None) -> str | None:
     """A path on this site to continue to, or None (no redirect to another site)."""
     url = (url or "").strip()
     if not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return None
+    # A browser drops tabs and line breaks from an address ("/<tab>/evil.example" is
+    # "//evil.example"), and a line break cannot go in the Location header (a 500).
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in url):
         return None
     return url
 
