@@ -7,7 +7,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
@@ -115,6 +117,32 @@ class ConsoleUserView(UserDBModelView):
     # FAB's own validator reads a "groups" field this screen does not have: a form sent
     # without a role was a KeyError, a 500 (issue 13). A login needs a role.
     validators_columns = {"roles": [DataRequired()]}
+
+    @expose("/userinfo/")
+    @has_access
+    def userinfo(self):
+        # FAB shows g.user as the identity map has it: loaded at login before the
+        # request's scope was bound, so a lazy load of its garage or fleet account inherits
+        # that load's criteria and found nothing ("Garage —" for a garage's own login).
+        # Read it again, with both, in this request's scope.
+        item = (
+            db.session.scalars(
+                select(ConsoleUser)
+                .where(ConsoleUser.id == g.user.id)
+                .options(joinedload(ConsoleUser.garage), joinedload(ConsoleUser.fleet_account))
+                .execution_options(populate_existing=True)
+            )
+            .unique()
+            .one()
+        )
+        widgets = self._get_show_widget(item.id, item, show_fieldsets=self.user_show_fieldsets)
+        self.update_redirect()
+        return self.render_template(
+            self.show_template,
+            title=self.user_info_title,
+            widgets=widgets,
+            appbuilder=self.appbuilder,
+        )
 
     def _init_forms(self):
         super()._init_forms()
