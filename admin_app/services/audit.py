@@ -375,6 +375,14 @@ UNKNOWN = _l("(unknown)")
 A_FILE = _l("(a file)")
 
 
+def actor_name(name) -> str:
+    """An actor's name as stored ("job:demo-data", "systeem") in the reader's words: a job
+    or the system reads "System", a person by the name he had."""
+    if name is None or name == SYSTEM_ACTOR.name or str(name).startswith("job:"):
+        return str(SYSTEM_NAME)
+    return str(name)
+
+
 @dataclass(frozen=True)
 class FieldChange:
     label: str
@@ -475,8 +483,8 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
 
     if field in REFERENCES:
         return names.name(REFERENCES[field], value)
-    if field in ACTOR_FIELDS and (value == SYSTEM_ACTOR.name or str(value).startswith("job:")):
-        return str(SYSTEM_NAME)
+    if field in ACTOR_FIELDS:
+        return actor_name(value)
     if (table, field) in value_labels:
         return str(value_labels[(table, field)].get(value, value))
     kind = getattr(column, "type", None)

@@ -18,3 +18,25 @@ def test_issue14_own_profile_names_the_garage_and_fleet(login_as):
     assert "Wagenpark Bouwbedrijf Bakker" in text
     for username in ("eigenaar", "admin", "support"):
         assert login_as(username).get("/users/userinfo/").status_code == 200
+
+
+def test_issue14_transfers_panel_names_the_system_as_the_history_does(world, login_as):
+    """R-TR-5, R-X-2: the profile's Overdrachten panel says who started a transfer in words
+    — a job reads "Systeem" as in the Geschiedenis below it, not the stored "job:demo-data"."""
+    from sqlalchemy import select
+
+    from admin_app.models import Transfer
+
+    transfer = world.session.scalars(
+        select(Transfer).where(Transfer.garage_id == 1, Transfer.state == "pending")
+    ).first()
+    assert transfer.created_by.startswith("job:")
+    page = login_as("garage-jansen").get(f"/passports/show/{transfer.passport_id}")
+    body = page.get_data(as_text=True)
+    panel = body[body.index("passport-transfers") : body.index("passport-mails")]
+    assert "job:" not in panel
+    assert "Systeem" in _text_of(panel)
+
+
+def _text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
