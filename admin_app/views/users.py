@@ -21,7 +21,7 @@ from admin_app.services.errors import Conflict, DomainError
 from admin_app.services.labels import USER_LABELS
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
-from admin_app.views.formatting import display_value, local_datetime
+from admin_app.views.formatting import DELETED, SAVED, display_value, local_datetime
 from admin_app.views.forms import fits, submitted
 
 # FAB's own screens would print True, None and [Owner].
@@ -117,6 +117,9 @@ class ConsoleUserView(UserDBModelView):
     # FAB's own validator reads a "groups" field this screen does not have: a form sent
     # without a role was a KeyError, a 500 (issue 13). A login needs a role.
     validators_columns = {"roles": [DataRequired()]}
+    add_row_message = SAVED
+    edit_row_message = SAVED
+    delete_row_message = DELETED
 
     @expose("/userinfo/")
     @has_access

@@ -40,3 +40,34 @@ def test_issue14_transfers_panel_names_the_system_as_the_history_does(world, log
 
 def _text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_issue14_saved_forms_say_saved_not_row_changed(world, login_as):
+    """R-X-2: saving the garage's settings (or any FAB edit: a customer, Admin's garage and
+    user screens) flashes "Opgeslagen." — FAB's own flash read "Rij gewijzigd", a
+    database's word, and "Changed Row" in English."""
+    jansen = world.garage("Autobedrijf Jansen")
+    browser = login_as("garage-jansen")
+    settings = {
+        "name": "Autobedrijf Jansen",
+        "street": "Industrieweg",
+        "house_number": "12",
+        "postcode": "3542 AD",
+        "city": "Zeist",
+        "phone": "030-2345678",
+    }
+    page = browser.post(f"/my-garage/edit/{jansen.id}", settings, follow_redirects=True)
+    text = _text(page)
+    assert "Opgeslagen." in text and "Rij " not in text
+    admin = login_as("admin")
+    page = admin.post(f"/garages/edit/{jansen.id}", settings, follow_redirects=True)
+    assert "Opgeslagen." in _text(page) and "Rij " not in _text(page)
+
+
+def test_issue14_admin_security_screens_say_weergave_not_visie(login_as):
+    """R-X-2: FAB's Dutch calls a view "Visie" (vision) on Admin's permission screens; the
+    menu already said "Weergave/Menu's"."""
+    admin = login_as("admin")
+    for path in ("/permissionviews/list/", "/viewmenus/list/"):
+        text = _text(admin.get(path))
+        assert "Visie" not in text and "Weergave" in text, path
