@@ -66,10 +66,6 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     # One clock on every page: a stored UTC time is shown as Amsterdam time.
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.globals["page_language"] = page_language
-    from admin_app.services.audit import actor_name
-
-    # A stored actor ("job:demo-data") as the history names it ("Systeem").
-    app.jinja_env.filters["actor_name"] = actor_name
     return app
 
 

@@ -383,6 +383,19 @@ def actor_name(name) -> str:
     return str(name)
 
 
+def actor_names(session: Session, actors: Iterable[tuple[int | None, str]]) -> dict:
+    """For records that keep who made them as (login id, stored name), a transfer: each
+    pair named as the history names an entry's actor — the login's name, "System" for a
+    job, the stored name for a login the reader may not see. One query for all."""
+    actors = list(actors)
+    ids = {ident for ident, _ in actors if ident}
+    names = _names_of(session, ConsoleUser, ids) if ids else {}
+    return {
+        (ident, name): (names.get(ident) if ident else None) or actor_name(name)
+        for ident, name in actors
+    }
+
+
 @dataclass(frozen=True)
 class FieldChange:
     label: str

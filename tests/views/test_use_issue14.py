@@ -71,3 +71,23 @@ def test_issue14_admin_security_screens_say_weergave_not_visie(login_as):
     for path in ("/permissionviews/list/", "/viewmenus/list/"):
         text = _text(admin.get(path))
         assert "Visie" not in text and "Weergave" in text, path
+
+
+def test_issue14_transfers_panel_names_the_person_who_started_it(world, login_as):
+    """R-TR-5, R-X-2: a transfer the garage started reads "Gert Jansen" under Door, as the
+    Geschiedenis names him — it printed his user name, garage-jansen."""
+    from sqlalchemy import select
+
+    from admin_app.models import Transfer
+    from tests.views.test_passport_views import _transfer_form
+
+    stock = world.passports(garage_id=1, stock_car=True, state="activated")[0]
+    browser = login_as("garage-jansen")
+    form = _transfer_form(browser, stock.id)
+    response = browser.client.post(f"/passports/{stock.id}/transfer", data=form)
+    assert response.status_code == 302, _text(response)[:3000]
+    transfer = world.session.scalars(select(Transfer).where(Transfer.passport_id == stock.id)).one()
+    assert transfer.created_by == "garage-jansen"
+    body = browser.get(f"/passports/show/{stock.id}").get_data(as_text=True)
+    panel = _text_of(body[body.index("passport-transfers") : body.index("passport-mails")])
+    assert "Gert Jansen" in panel and "garage-jansen" not in panel
