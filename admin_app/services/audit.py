@@ -456,6 +456,9 @@ def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
         def shown(value, field=field, column=column):
             if value is None or value == "":
                 return None
+            if field in ACTOR_FIELDS and entry.actor_id and value == entry.actor_name:
+                # The user name the record keeps: the entry's actor, named as under Who.
+                return names.actor(entry)
             return _value_text(entry.table_name, field, value, column, names, value_labels)
 
         old_text, new_text = shown(old), shown(new)
