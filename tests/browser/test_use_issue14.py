@@ -23,3 +23,25 @@ def test_issue14_customer_profile_values_are_whole_on_a_phone(page, world):
         page.goto(path)
         page.wait_for_load_state()
         assert page.evaluate(CUT_VALUES) == [], path
+
+
+BUTTONS_PAST_THE_SCREEN = """() => [...document.querySelectorAll('.btn')]
+    .filter(b => b.offsetParent !== null)
+    .map(b => [b.innerText.trim(), Math.round(b.getBoundingClientRect().right)])
+    .filter(([text, right]) => right > window.innerWidth)"""
+
+
+def test_issue14_batch_job_buttons_fit_a_phone(page, world):
+    """R-BJ-3 (phone widths): the preview's "Geweigerde rijen (.xlsx) om te verbeteren en
+    opnieuw te uploaden" ran past a 390 px screen; every button's words wrap within it."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "garage-jansen")
+    page.goto("/batch-jobs/upload")
+    page.set_input_files("#file", str(data / "klantenlijst-met-fouten.csv"))
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "15 geweigerd" in page.locator(".batch-counts").inner_text()
+    assert page.evaluate(BUTTONS_PAST_THE_SCREEN) == []
