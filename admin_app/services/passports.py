@@ -839,6 +839,9 @@ def _why_not_transfer(session: Session, actor: Actor, passport: Passport) -> Ref
 
 def _who_may_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     if passport.fleet_account_id:
+        if not actor.has("Garage", "FleetManager", "Owner"):
+            # Support and Admin never transfer: no reason to show, as on any other car.
+            return Refusal(_l("You may not transfer this car."), Forbidden)
         if not (actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id):
             return Refusal(FLEET_LINKED)
     elif actor.has("Garage") and actor.garage_id == passport.garage_id:

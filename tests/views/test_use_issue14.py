@@ -91,3 +91,13 @@ def test_issue14_transfers_panel_names_the_person_who_started_it(world, login_as
     body = browser.get(f"/passports/show/{stock.id}").get_data(as_text=True)
     panel = _text_of(body[body.index("passport-transfers") : body.index("passport-mails")])
     assert "Gert Jansen" in panel and "garage-jansen" not in panel
+
+
+def test_issue14_support_sees_no_transfer_reason_on_a_fleet_car(world, login_as):
+    """R-TR-4, R-PP-8: Support never transfers, so its profile shows no "Overdragen aan een
+    klant" reason — it showed "ontkoppel hem eerst…" on a fleet-linked car only."""
+    fleet_car = next(p for p in world.passports(garage_id=1) if p.fleet_account_id)
+    text = _text(login_as("support").get(f"/passports/show/{fleet_car.id}"))
+    assert "Overdragen aan een klant" not in text
+    text = _text(login_as("garage-jansen").get(f"/passports/show/{fleet_car.id}"))
+    assert "Overdragen aan een klant: Deze auto is gekoppeld aan een wagenpark" in text
