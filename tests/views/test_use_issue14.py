@@ -101,3 +101,25 @@ def test_issue14_support_sees_no_transfer_reason_on_a_fleet_car(world, login_as)
     assert "Overdragen aan een klant" not in text
     text = _text(login_as("garage-jansen").get(f"/passports/show/{fleet_car.id}"))
     assert "Overdragen aan een klant: Deze auto is gekoppeld aan een wagenpark" in text
+
+
+def test_issue14_profile_says_the_email_bounced(world, login_as):
+    """R-PP-5, R-BJ-7: a passport whose address bounced read only "Verzonden" at the top of
+    its profile; the home page counts it as "E-mail onjuist" and so does its profile now."""
+    from admin_app.models import Customer
+
+    bounced = next(
+        p
+        for p in world.passports(garage_id=1, state="sent")
+        if world.session.get(Customer, p.owner_id).email_bounced_at
+    )
+    healthy = next(
+        p
+        for p in world.passports(garage_id=1, state="sent")
+        if not world.session.get(Customer, p.owner_id).email_bounced_at
+    )
+    browser = login_as("garage-jansen")
+    assert "email-bounced" in browser.get(f"/passports/show/{bounced.id}").get_data(as_text=True)
+    assert "email-bounced" not in browser.get(f"/passports/show/{healthy.id}").get_data(
+        as_text=True
+    )
