@@ -134,3 +134,17 @@ def test_issue14_archived_profile_gives_archived_as_the_reason(world, login_as):
     assert "Naar de klant versturen: Dit AutoPaspoort is gearchiveerd." in text
     assert "Overdragen aan een klant: Dit AutoPaspoort is gearchiveerd." in text
     assert "nog niet geactiveerd" not in text and "voorraadauto's over" not in text
+
+
+def test_issue14_every_mail_kind_has_a_name_in_the_outbox(app):
+    """R-X-2: the outbox listed the garage e-mail change mail as "garage_email_changed" —
+    the kind was rendered (services/mails) but had no label, and the crawl's enum list
+    did not know it. Every kind the mails render has a Dutch name."""
+    from flask_babel import force_locale
+
+    from admin_app.models.outbox import KIND_LABELS
+    from admin_app.services.mails import RENDERERS
+
+    assert set(RENDERERS) <= set(KIND_LABELS)
+    with app.test_request_context(), force_locale("nl"):
+        assert str(KIND_LABELS["garage_email_changed"]) == "Garage-e-mailadres gewijzigd"
