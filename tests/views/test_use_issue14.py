@@ -148,3 +148,11 @@ def test_issue14_every_mail_kind_has_a_name_in_the_outbox(app):
     assert set(RENDERERS) <= set(KIND_LABELS)
     with app.test_request_context(), force_locale("nl"):
         assert str(KIND_LABELS["garage_email_changed"]) == "Garage-e-mailadres gewijzigd"
+
+
+def test_issue14_outbox_is_not_called_sent_mail(login_as):
+    """R-X-2: the outbox lists mails waiting, failed and refused too; its Dutch title
+    "Verzonden mail (outbox)" said they were all sent (and used the English word)."""
+    text = _text(login_as("support").get("/outbox/list/"))
+    assert "Uitgaande mail" in text
+    assert "Verzonden mail" not in text and "outbox" not in text
