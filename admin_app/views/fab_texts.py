@@ -66,4 +66,5 @@ FAB_TEXTS = (
     _l("Add Permission on Views/Menus"),
     _l("Edit Permission on Views/Menus"),
     _l("View/Menu"),
+    _l("Confirm Password"),
 )

@@ -92,6 +92,17 @@ class ConsoleUserView(UserDBModelView):
     ]
     search_columns = ["username", "email", "last_name", "garage"]
     label_columns = {**USER_LABELS}
+    # FAB's own hints speak of DB, LDAP and OID logins this console does not have.
+    description_columns = {
+        "username": _l("The name this login signs in with."),
+        "active": _l(
+            "A login that is not active cannot sign in: disable it rather than delete it."
+        ),
+        "email": _l("Password links for this login are mailed to this address."),
+        "roles": _l("What this login may do."),
+        "garage": _l("For a garage's staff: the garage they work for."),
+        "fleet_account": _l("For a fleet manager: the fleet account he manages."),
+    }
     formatters_columns = USER_FORMATTERS
     # FAB's fieldsets name columns we do not label (created_by, "Audit Info").
     show_fieldsets = [

@@ -156,3 +156,14 @@ def test_issue14_outbox_is_not_called_sent_mail(login_as):
     text = _text(login_as("support").get("/outbox/list/"))
     assert "Uitgaande mail" in text
     assert "Verzonden mail" not in text and "outbox" not in text
+
+
+def test_issue14_admin_user_form_speaks_plainly(login_as):
+    """R-X-2: Admin's new-user form explained its fields with FAB's hints — "Gebruikersnaam
+    geldig voor aanmelden via DB of LDAP, niet voor OID aanmelding", "e-mail adres" — and
+    labelled "Bevestig Wachtwoord"."""
+    text = _text(login_as("admin").get("/users/add"))
+    for jargon in ("LDAP", "OID", "e-mail adres", "Bevestig Wachtwoord", "lijst van toestemmingen"):
+        assert jargon not in text, jargon
+    assert "Herhaal het wachtwoord" in text
+    assert "De naam waarmee deze login zich aanmeldt." in text
