@@ -167,3 +167,28 @@ def test_issue14_admin_user_form_speaks_plainly(login_as):
         assert jargon not in text, jargon
     assert "Herhaal het wachtwoord" in text
     assert "De naam waarmee deze login zich aanmeldt." in text
+
+
+def test_issue14_batch_jobs_list_names_who_uploaded(world, login_as):
+    """R-BJ-5: "Mijn batch jobs" said Wie "garage-jansen"; it names the person as the
+    history does, and keeps the stored name for a login that is gone."""
+    from sqlalchemy import select
+
+    from admin_app.models import BatchJob, ConsoleUser
+
+    gert = world.session.scalars(
+        select(ConsoleUser).where(ConsoleUser.username == "garage-jansen")
+    ).one()
+    for uploader_id, name in ((gert.id, "garage-jansen"), (None, "oud-account")):
+        world.session.add(
+            BatchJob(
+                garage_id=gert.garage_id,
+                filename=f"{name}.csv",
+                uploaded_by_id=uploader_id,
+                uploaded_by=name,
+            )
+        )
+    world.session.commit()
+    text = _text(login_as("garage-jansen").get("/batch-jobs/list/"))
+    assert "garage-jansen.csv Gert Jansen" in text
+    assert "oud-account.csv oud-account" in text
