@@ -32,3 +32,17 @@ def test_issue14_dutch_names_the_product_autopaspoort():
     """R-X-2: the activation mail for a customer who has a login said "digitaal
     voertuigpaspoort", the other one "digitaal AutoPaspoort"."""
     assert [text for text in _dutch_texts() if "voertuigpaspoort" in text.lower()] == []
+
+
+def test_issue14_upload_counts_use_one_word_for_updated():
+    """R-X-2: the customer list and invoice uploads count "bijgewerkt"; the recall import
+    said "gewijzigd" for the same thing."""
+    counts = [t for t in _dutch_texts() if "nieuw" in t and "ongewijzigd" in t]
+    assert counts
+    assert [t for t in counts if re.search(r"\)s gewijzigd", t)] == []
+
+
+def test_issue14_dutch_says_autopaspoort_not_paspoort():
+    """R-X-2: the product is an AutoPaspoort; the recall page said "hun eigen paspoorten"."""
+    bare = re.compile(r"(?<![Aa]uto)(?<!-)\bpaspoort(en)?\b")
+    assert [t for t in _dutch_texts() if bare.search(t)] == []
