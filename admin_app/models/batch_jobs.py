@@ -5,7 +5,7 @@ import enum
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String
-from sqlalchemy.orm import deferred
+from sqlalchemy.orm import deferred, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.services import reasons
@@ -87,8 +87,21 @@ class BatchJob(Model):
     # The uploaded file, kept only while a large list is previewed in the background.
     upload = deferred(Column(LargeBinary))
 
+    # The login that uploaded it, to name him as the screens do; uploaded_by keeps his
+    # user name for when the login is gone or out of the reader's sight.
+    uploader = relationship(
+        "ConsoleUser",
+        primaryjoin="foreign(BatchJob.uploaded_by_id) == ConsoleUser.id",
+        viewonly=True,
+        lazy="joined",
+    )
+
     def state_label(self) -> str:
         return str(BATCH_STATE_LABELS.get(self.state, self.state))
+
+    def uploader_name(self) -> str:
+        """Who uploaded it, as the history names people ("Gert Jansen", not his user name)."""
+        return self.uploader.get_full_name() if self.uploader else self.uploaded_by
 
     @property
     def progress(self) -> dict:

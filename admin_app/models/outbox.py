@@ -35,6 +35,7 @@ class MailKind(enum.StrEnum):
     password_reset = "password_reset"
     inspection = "inspection"
     invitation = "invitation"
+    garage_email_changed = "garage_email_changed"
 
 
 KIND_LABELS = {
@@ -44,6 +45,7 @@ KIND_LABELS = {
     MailKind.password_reset.value: _l("Password link"),
     MailKind.inspection.value: _l("Inspection form"),
     MailKind.invitation.value: _l("Invitation"),
+    MailKind.garage_email_changed.value: _l("Garage e-mail changed"),
 }
 
 

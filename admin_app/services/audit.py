@@ -375,6 +375,27 @@ UNKNOWN = _l("(unknown)")
 A_FILE = _l("(a file)")
 
 
+def actor_name(name) -> str:
+    """An actor's name as stored ("job:demo-data", "systeem") in the reader's words: a job
+    or the system reads "System", a person by the name he had."""
+    if name is None or name == SYSTEM_ACTOR.name or str(name).startswith("job:"):
+        return str(SYSTEM_NAME)
+    return str(name)
+
+
+def actor_names(session: Session, actors: Iterable[tuple[int | None, str]]) -> dict:
+    """For records that keep who made them as (login id, stored name), a transfer: each
+    pair named as the history names an entry's actor — the login's name, "System" for a
+    job, the stored name for a login the reader may not see. One query for all."""
+    actors = list(actors)
+    ids = {ident for ident, _ in actors if ident}
+    names = _names_of(session, ConsoleUser, ids) if ids else {}
+    return {
+        (ident, name): (names.get(ident) if ident else None) or actor_name(name)
+        for ident, name in actors
+    }
+
+
 @dataclass(frozen=True)
 class FieldChange:
     label: str
@@ -435,6 +456,9 @@ def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
         def shown(value, field=field, column=column):
             if value is None or value == "":
                 return None
+            if field in ACTOR_FIELDS and entry.actor_id and value == entry.actor_name:
+                # The user name the record keeps: the entry's actor, named as under Who.
+                return names.actor(entry)
             return _value_text(entry.table_name, field, value, column, names, value_labels)
 
         old_text, new_text = shown(old), shown(new)
@@ -475,8 +499,8 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
 
     if field in REFERENCES:
         return names.name(REFERENCES[field], value)
-    if field in ACTOR_FIELDS and (value == SYSTEM_ACTOR.name or str(value).startswith("job:")):
-        return str(SYSTEM_NAME)
+    if field in ACTOR_FIELDS:
+        return actor_name(value)
     if (table, field) in value_labels:
         return str(value_labels[(table, field)].get(value, value))
     kind = getattr(column, "type", None)

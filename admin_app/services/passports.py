@@ -816,6 +816,8 @@ def require(session: Session, actor: Actor, passport: Passport, action: str) -> 
 def _why_not_send(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     if not actor.has("Garage", "Support", "Admin"):
         return Refusal(NOT_YOURS, Forbidden)
+    if passport.state == PassportState.archived.value:
+        return Refusal(ARCHIVED)  # not "not activated yet": it may never have been
     if passport.state not in (PassportState.created.value, PassportState.sent.value):
         return Refusal(_l("Only a passport that is not activated yet can be sent."))
     return None
@@ -827,7 +829,10 @@ def _why_not_transfer(session: Session, actor: Actor, passport: Passport) -> Ref
     who = _who_may_transfer(session, actor, passport)
     if who is not None and not who.for_this_passport:
         return who
-    # A waiting transfer says more than what the car is (it is no stock car meanwhile).
+    # What became of the car says more than who may transfer it: archived, or a transfer
+    # waiting (it is no stock car meanwhile).
+    if passport.state == PassportState.archived.value:
+        return Refusal(ARCHIVED)
     if passport.state == PassportState.transfer_pending.value:
         return Refusal(_l("A transfer of this car is already waiting for acceptance."))
     if who is not None:
@@ -839,6 +844,9 @@ def _why_not_transfer(session: Session, actor: Actor, passport: Passport) -> Ref
 
 def _who_may_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     if passport.fleet_account_id:
+        if not actor.has("Garage", "FleetManager", "Owner"):
+            # Support and Admin never transfer: no reason to show, as on any other car.
+            return Refusal(_l("You may not transfer this car."), Forbidden)
         if not (actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id):
             return Refusal(FLEET_LINKED)
     elif actor.has("Garage") and actor.garage_id == passport.garage_id:

@@ -9,7 +9,7 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from admin_app.services.audit import Actor
-from admin_app.views.formatting import display_value
+from admin_app.views.formatting import DELETED, SAVED, display_value
 from admin_app.views.forms import MAX_ID
 
 
@@ -113,6 +113,10 @@ class ConsoleModelView(ModelView):
 
     method_permission_name = READ_WRITE
     page_size = 25
+    # FAB's own flashes read like a database ("Rij gewijzigd"): say it as the console does.
+    add_row_message = SAVED
+    edit_row_message = SAVED
+    delete_row_message = DELETED
 
     def __init__(self, **kwargs):
         # A view and its REST API share one permission name; FAB's sync would drop the

@@ -75,11 +75,12 @@ class BatchJobView(ConsoleModelView):
     list_title = _l("My batch jobs")
     show_title = _l("Batch job")
     show_template = "console/batch_job_show.html"
-    list_columns = ["filename", "uploaded_by", "uploaded_at", "state_label", "progress", "counts"]
+    list_columns = ["filename", "uploader_name", "uploaded_at", "state_label", "progress", "counts"]
     show_columns = list_columns + ["scheduled_for", "send_to_customers", "finished_at"]
     label_columns = {
         "filename": _l("File"),
         "uploaded_by": _l("Who"),
+        "uploader_name": _l("Who"),
         "uploaded_at": _l("When"),
         "state_label": _l("State"),
         "state": _l("State"),

@@ -56,4 +56,15 @@ FAB_TEXTS = (
     _l("Show User"),
     _l("Add User"),
     _l("Edit User"),
+    # FAB's Dutch says "Visie" (vision) for a view.
+    _l("List View Menus"),
+    _l("Show View Menu"),
+    _l("Add View Menu"),
+    _l("Edit View Menu"),
+    _l("List Permissions on Views/Menus"),
+    _l("Show Permission on Views/Menus"),
+    _l("Add Permission on Views/Menus"),
+    _l("Edit Permission on Views/Menus"),
+    _l("View/Menu"),
+    _l("Confirm Password"),
 )

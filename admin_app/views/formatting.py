@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from admin_app.services.clock import local_date, local_datetime
 
 YES, NO = _l("Yes"), _l("No")
+# A form's save or delete, said the same on every screen (FAB's own read "Rij gewijzigd").
+SAVED, DELETED = _l("Saved."), _l("Deleted.")
 
 
 def display_value(value) -> str:

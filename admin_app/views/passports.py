@@ -17,7 +17,7 @@ from admin_app.models.transfers import Transfer
 from admin_app.scope import scoped_get
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
-from admin_app.services.audit import describe_entries
+from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passports import PersonDetails, VehicleDetails
@@ -513,6 +513,8 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         "passport": passport,
         "state_badge": state_badge(passport.state),
         "transfers": transfers_,
+        # Who started each transfer, named as the history names its actors.
+        "transfer_by": actor_names(session, [(t.created_by_id, t.created_by) for t in transfers_]),
         "mails": mails,
         "can": can,
         # A reason is shown where the role has the action, only not on this passport now.

@@ -7,7 +7,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
@@ -19,7 +21,7 @@ from admin_app.services.errors import Conflict, DomainError
 from admin_app.services.labels import USER_LABELS
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
-from admin_app.views.formatting import display_value, local_datetime
+from admin_app.views.formatting import DELETED, SAVED, display_value, local_datetime
 from admin_app.views.forms import fits, submitted
 
 # FAB's own screens would print True, None and [Owner].
@@ -90,6 +92,17 @@ class ConsoleUserView(UserDBModelView):
     ]
     search_columns = ["username", "email", "last_name", "garage"]
     label_columns = {**USER_LABELS}
+    # FAB's own hints speak of DB, LDAP and OID logins this console does not have.
+    description_columns = {
+        "username": _l("The name this login signs in with."),
+        "active": _l(
+            "A login that is not active cannot sign in: disable it rather than delete it."
+        ),
+        "email": _l("Password links for this login are mailed to this address."),
+        "roles": _l("What this login may do."),
+        "garage": _l("For a garage's staff: the garage they work for."),
+        "fleet_account": _l("For a fleet manager: the fleet account he manages."),
+    }
     formatters_columns = USER_FORMATTERS
     # FAB's fieldsets name columns we do not label (created_by, "Audit Info").
     show_fieldsets = [
@@ -115,6 +128,35 @@ class ConsoleUserView(UserDBModelView):
     # FAB's own validator reads a "groups" field this screen does not have: a form sent
     # without a role was a KeyError, a 500 (issue 13). A login needs a role.
     validators_columns = {"roles": [DataRequired()]}
+    add_row_message = SAVED
+    edit_row_message = SAVED
+    delete_row_message = DELETED
+
+    @expose("/userinfo/")
+    @has_access
+    def userinfo(self):
+        # FAB shows g.user as the identity map has it: loaded at login before the
+        # request's scope was bound, so a lazy load of its garage or fleet account inherits
+        # that load's criteria and found nothing ("Garage —" for a garage's own login).
+        # Read it again, with both, in this request's scope.
+        item = (
+            db.session.scalars(
+                select(ConsoleUser)
+                .where(ConsoleUser.id == g.user.id)
+                .options(joinedload(ConsoleUser.garage), joinedload(ConsoleUser.fleet_account))
+                .execution_options(populate_existing=True)
+            )
+            .unique()
+            .one()
+        )
+        widgets = self._get_show_widget(item.id, item, show_fieldsets=self.user_show_fieldsets)
+        self.update_redirect()
+        return self.render_template(
+            self.show_template,
+            title=self.user_info_title,
+            widgets=widgets,
+            appbuilder=self.appbuilder,
+        )
 
     def _init_forms(self):
         super()._init_forms()
