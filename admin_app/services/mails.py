@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import make_msgid, parseaddr
 
 from flask import current_app, render_template
@@ -95,6 +95,7 @@ def render_mail(session: Session, message: OutboxMessage) -> RenderedMail:
         if isinstance(body, str):
             body = MailBody(body)
         garage = get_across_tenants(session, Garage, message.garage_id)
+        body = replace(body, text=f"{body.text.rstrip()}\n\n{signature(garage)}\n")
         logo = _logo(garage)
         html = render_template(
             "mail/layout.html",
@@ -134,6 +135,12 @@ def greeting(name: str | None) -> str:
     if name:
         return str(_l("Dear %(name)s,", name=name))
     return str(_l("Dear customer,"))
+
+
+def signature(garage: Garage | None) -> str:
+    """A mail's last lines: who writes — the garage, or the platform for its own mails."""
+    sender = garage.name if garage is not None else current_app.config["APP_NAME"]
+    return str(_l("Kind regards,\n%(sender)s", sender=" ".join(sender.split())))
 
 
 def greeted(name: str | None, text) -> str:

@@ -187,6 +187,11 @@ def test_issue14_every_kind_greets_by_the_stored_name_in_text_and_html(
             assert first_line.replace("<", "&lt;").replace(">", "&gt;") in _html(mail)
             assert not SALUTATIONS.search(first_line)
             assert not [p for p in mail.walk() if p.get_content_maintype() == "image"]
+            # Signed by who writes: the garage, or the platform for its own mails.
+            closing, sender = _text(mail).rstrip().split("\n")[-2:]
+            assert closing == "Met vriendelijke groet," and sender, (recipient, sender)
+            assert sender in {g.name for g in s.scalars(select(Garage))} | {"Garageconsole"}
+            assert "Met vriendelijke groet," in _html(mail)
     greeted = {r: {_text(m).split("\n", 1)[0] for m in received[r]} for r in kinds}
     # A transfer to a person known by his last name only, and Support's password reset.
     assert greeted["support@autopaspoort.example"] == {"Beste Koper,", "Beste Sam Helpdesk,"}
