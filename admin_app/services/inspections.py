@@ -351,6 +351,65 @@ def create_draft(
     passport_id=None,
 ) -> InspectionForm:
     """A new draft of one of the three kinds (R-IN-2)."""
+    inspector, day, passport = _draft_request(
+        session,
+        kind=kind,
+        actor=actor,
+        inspector=inspector,
+        inspection_date=inspection_date,
+        passport_id=passport_id,
+    )
+    return _new_draft(
+        session, kind=kind, actor=actor, inspector=inspector, day=day, passport=passport
+    )
+
+
+def open_draft(
+    session: Session,
+    *,
+    kind: str,
+    actor: Actor,
+    inspector: str,
+    inspection_date,
+    passport_id=None,
+) -> InspectionForm:
+    """The console's "new form" buttons: the unsaved draft this person opened before for the
+    same car, kind and day is opened again, so clicking twice (or going back and forth) does
+    not leave a pile of empty "Concept" forms; otherwise a new draft. A draft holds nothing
+    typed (that is stored by its first save), so reopening it loses nothing."""
+    inspector, day, passport = _draft_request(
+        session,
+        kind=kind,
+        actor=actor,
+        inspector=inspector,
+        inspection_date=inspection_date,
+        passport_id=passport_id,
+    )
+    earlier = session.scalars(
+        select(InspectionForm)
+        .where(
+            InspectionForm.garage_id == actor.garage_id,
+            InspectionForm.version == 0,
+            InspectionForm.kind == kind,
+            InspectionForm.inspection_date == day,
+            InspectionForm.created_by == actor.name,
+            InspectionForm.passport_id == passport.id
+            if passport is not None
+            else InspectionForm.passport_id.is_(None),
+        )
+        .order_by(InspectionForm.id.desc())
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return _new_draft(
+            session, kind=kind, actor=actor, inspector=inspector, day=day, passport=passport
+        )
+    earlier.inspector = inspector
+    return earlier
+
+
+def _draft_request(session, *, kind, actor, inspector, inspection_date, passport_id):
+    """What a new draft is asked for, checked: the inspector, the day and the car."""
     if not actor.has("Garage") or not actor.garage_id:
         raise Forbidden(_l("Only a garage makes inspection forms."))
     if kind not in {k.value for k in FormKind}:
@@ -366,6 +425,10 @@ def create_draft(
         if not passport_id:
             raise InvalidInput(_l("Choose the vehicle."), field="passport_id")
         passport = get_passport(session, passport_id)
+    return inspector, day, passport
+
+
+def _new_draft(session, *, kind, actor, inspector, day, passport) -> InspectionForm:
     checkpoints = checklist(session, actor.garage_id)
     preset = "ok" if kind == FormKind.all_ok.value else None
     invitation = None

@@ -133,7 +133,7 @@ class InspectionView(BaseView):
             refused(form)
             return redirect(url_for(".find"))
         answer = attempt(
-            lambda: inspections.create_draft(
+            lambda: inspections.open_draft(
                 db.session,
                 kind=form.kind.data,
                 actor=current_actor(),
