@@ -496,6 +496,7 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
     from admin_app.models.types import PlateType
     from admin_app.services.clock import local_date, local_datetime
     from admin_app.services.plates import display_plate
+    from admin_app.services.units import kilometres
 
     if field in REFERENCES:
         return names.name(REFERENCES[field], value)
@@ -503,6 +504,8 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
         return actor_name(value)
     if (table, field) in value_labels:
         return str(value_labels[(table, field)].get(value, value))
+    if field == "odometer" and isinstance(value, int):
+        return kilometres(value)
     kind = getattr(column, "type", None)
     if isinstance(kind, PlateType):
         return display_plate(str(value))

@@ -11,6 +11,7 @@ from admin_app.models import FleetAccount, Passport
 from admin_app.services import fleets
 from admin_app.services.audit import Actor
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
+from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView
 from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.passports import (
@@ -136,7 +137,7 @@ class FleetDashboardView(ConsoleModelView):
         "state_label",
     ]
     label_columns = {**PassportView.label_columns, "driver": _l("Driver")}
-    formatters_columns = {"state": state_badge}
+    formatters_columns = {"state": state_badge, "odometer": kilometres}
     search_columns = ["plate"]
     base_order = ("plate", "asc")
     page_size = 100

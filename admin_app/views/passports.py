@@ -22,6 +22,7 @@ from admin_app.services.emails import valid_email
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate, plate_part
+from admin_app.services.units import kilometres
 from admin_app.views.base import ConsoleModelView, PageInterface, current_actor
 from admin_app.views.filters import LIKE_ESCAPE, like_text
 from admin_app.views.forms import (
@@ -143,7 +144,7 @@ class PassportView(ConsoleModelView):
         "fleet_account",
         "garage",
     ]
-    formatters_columns = {"state": state_badge}
+    formatters_columns = {"state": state_badge, "odometer": kilometres}
     show_columns = [
         *VEHICLE_COLUMNS,
         "odometer",

@@ -193,3 +193,23 @@ def test_issue14_batch_jobs_list_names_who_uploaded(world, login_as):
     text = _text(login_as("garage-jansen").get("/batch-jobs/list/"))
     assert "garage-jansen.csv Gert Jansen" in text
     assert "oud-account.csv oud-account" in text
+
+
+def test_issue14_the_odometer_reads_with_thousands_and_km(world, login_as):
+    """R-X-2: "Kilometerstand 168.702 km" on the profile, not 168702 (the use review)."""
+    from sqlalchemy import select
+
+    from admin_app.models import Passport
+
+    garage = world.garage("Autobedrijf Jansen")
+    passport = world.session.scalars(
+        select(Passport)
+        .where(Passport.garage_id == garage.id, Passport.odometer >= 10_000)
+        .limit(1)
+    ).one()
+    browser = login_as("garage-jansen")
+    dutch = browser.get(f"/passports/show/{passport.id}").get_data(as_text=True)
+    km = passport.odometer
+    assert f"{km // 1000}.{km % 1000:03d} km" in dutch
+    found = re.search(rf".{{80}}\b{km}\b.{{20}}", dutch, re.S)
+    assert not found, found.group(0)
