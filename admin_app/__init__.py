@@ -61,10 +61,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         "favicon",
         lambda: app.send_static_file("favicon.ico"),
     )
-    from admin_app.views.formatting import local_datetime, page_language
+    from admin_app.views.formatting import local_datetime, page_language, week_name
 
     # One clock on every page: a stored UTC time is shown as Amsterdam time.
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["week_name"] = week_name
     app.jinja_env.globals["page_language"] = page_language
     return app
 

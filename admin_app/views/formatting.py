@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask_babel import lazy_gettext as _l
 
@@ -23,6 +24,14 @@ def display_value(value) -> str:
     if isinstance(value, dt.date):
         return local_date(value)
     return str(value)
+
+
+def week_name(iso_week: str) -> str:
+    """An ISO week as a garage says it: "week 50, 2026" for "2026-W50"."""
+    match = re.fullmatch(r"(\d{4})-W(\d{2})", iso_week or "")
+    if match is None:
+        return iso_week
+    return str(_l("week %(number)d, %(year)d", number=int(match[2]), year=int(match[1])))
 
 
 def page_language() -> str:

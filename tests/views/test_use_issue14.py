@@ -213,3 +213,16 @@ def test_issue14_the_odometer_reads_with_thousands_and_km(world, login_as):
     assert f"{km // 1000}.{km % 1000:03d} km" in dutch
     found = re.search(rf".{{80}}\b{km}\b.{{20}}", dutch, re.S)
     assert not found, found.group(0)
+
+
+def test_issue14_weeks_read_as_week_and_year(world, login_as):
+    """R-CP-2, R-CP-4: "week 50, 2026", not ISO's "2026-W50", on the week's proposals (with
+    its previous and next buttons) and the conversion table (the use review)."""
+    from tests.views.test_dutch_throughout_issue14 import text_nodes
+
+    browser = login_as("garage-jansen")
+    for url in ("/proposals/", "/proposals/conversion"):
+        html = browser.get(url).get_data(as_text=True)
+        texts = " | ".join(text_nodes(html))
+        assert re.search(r"\bweek \d{1,2}, 20\d\d\b", texts), url
+        assert not re.search(r"\b20\d\d-W\d\d\b", texts), url
