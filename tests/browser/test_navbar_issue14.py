@@ -19,8 +19,11 @@ WIDTHS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 
 
 def _set_language(page, language):
-    page.goto(f"/?_l_={language}")
+    # FAB's language switch keeps the choice in the session; ?_l_= holds for one page only.
+    page.goto(f"/lang/{language}")
     page.wait_for_load_state()
+    page.goto("/")
+    assert page.get_attribute("html", "lang") == language
 
 
 @pytest.mark.parametrize("language", ["nl", "en"])
@@ -32,6 +35,7 @@ def test_issue14_navbar_fits_one_row_at_1366(page, world, username, language):
     for path in ["/", *sorted(set(page.evaluate(MENU_LINKS)))[:3]]:
         page.goto(path)
         page.wait_for_load_state()
+        assert page.get_attribute("html", "lang") == language, path
         height = page.locator(".navbar").first.bounding_box()["height"]
         tops = set(page.evaluate(ITEM_TOPS))
         assert height <= ONE_ROW and len(tops) == 1, (
@@ -64,6 +68,7 @@ def test_issue14_phone_pages_are_not_wider_than_the_screen(page, world, username
     for path in paths:
         page.goto(path)
         page.wait_for_load_state()
+        assert page.get_attribute("html", "lang") == language, path
         scroll_width, width = page.evaluate(WIDTHS)
         if scroll_width > width:
             too_wide.append(f"{path}: {scroll_width} px")
