@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import log_in
+from tests.conftest import DB_KIND
+
+# Layout does not depend on the database; one run on SQLite keeps the suite's time down.
+pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="layout in a browser: SQLite only")
 
 ROLES = ["admin", "garage-jansen", "garage-devries", "fleet-bakker", "support", "eigenaar"]
 # One row of Bootstrap's navbar is 50 px (plus borders); a second row adds 50 more.

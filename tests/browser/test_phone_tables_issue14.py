@@ -8,6 +8,10 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import log_in
+from tests.conftest import DB_KIND
+
+# Layout does not depend on the database; one run on SQLite keeps the suite's time down.
+pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="layout in a browser: SQLite only")
 
 # (login, page, its first row with an action, that row's action controls)
 PAGES = [
