@@ -349,8 +349,14 @@ def create_draft(
     inspector: str,
     inspection_date,
     passport_id=None,
+    reopen: bool = False,
 ) -> InspectionForm:
-    """A new draft of one of the three kinds (R-IN-2)."""
+    """A new draft of one of the three kinds (R-IN-2).
+
+    With ``reopen`` (the console's "new form" buttons) the unsaved draft this person opened
+    before for the same car, kind and day is opened again, so clicking twice (or going back
+    and forth) does not leave a pile of empty "Concept" forms. A draft holds nothing typed
+    (that is stored by its first save), so reopening it loses nothing."""
     inspector, day, passport = _draft_request(
         session,
         kind=kind,
@@ -359,53 +365,28 @@ def create_draft(
         inspection_date=inspection_date,
         passport_id=passport_id,
     )
+    if reopen:
+        earlier = session.scalars(
+            select(InspectionForm)
+            .where(
+                InspectionForm.garage_id == actor.garage_id,
+                InspectionForm.version == 0,
+                InspectionForm.kind == kind,
+                InspectionForm.inspection_date == day,
+                InspectionForm.created_by == actor.name,
+                InspectionForm.passport_id == passport.id
+                if passport is not None
+                else InspectionForm.passport_id.is_(None),
+            )
+            .order_by(InspectionForm.id.desc())
+            .limit(1)
+        ).first()
+        if earlier is not None:
+            earlier.inspector = inspector
+            return earlier
     return _new_draft(
         session, kind=kind, actor=actor, inspector=inspector, day=day, passport=passport
     )
-
-
-def open_draft(
-    session: Session,
-    *,
-    kind: str,
-    actor: Actor,
-    inspector: str,
-    inspection_date,
-    passport_id=None,
-) -> InspectionForm:
-    """The console's "new form" buttons: the unsaved draft this person opened before for the
-    same car, kind and day is opened again, so clicking twice (or going back and forth) does
-    not leave a pile of empty "Concept" forms; otherwise a new draft. A draft holds nothing
-    typed (that is stored by its first save), so reopening it loses nothing."""
-    inspector, day, passport = _draft_request(
-        session,
-        kind=kind,
-        actor=actor,
-        inspector=inspector,
-        inspection_date=inspection_date,
-        passport_id=passport_id,
-    )
-    earlier = session.scalars(
-        select(InspectionForm)
-        .where(
-            InspectionForm.garage_id == actor.garage_id,
-            InspectionForm.version == 0,
-            InspectionForm.kind == kind,
-            InspectionForm.inspection_date == day,
-            InspectionForm.created_by == actor.name,
-            InspectionForm.passport_id == passport.id
-            if passport is not None
-            else InspectionForm.passport_id.is_(None),
-        )
-        .order_by(InspectionForm.id.desc())
-        .limit(1)
-    ).first()
-    if earlier is None:
-        return _new_draft(
-            session, kind=kind, actor=actor, inspector=inspector, day=day, passport=passport
-        )
-    earlier.inspector = inspector
-    return earlier
 
 
 def _draft_request(session, *, kind, actor, inspector, inspection_date, passport_id):

@@ -133,13 +133,14 @@ class InspectionView(BaseView):
             refused(form)
             return redirect(url_for(".find"))
         answer = attempt(
-            lambda: inspections.open_draft(
+            lambda: inspections.create_draft(
                 db.session,
                 kind=form.kind.data,
                 actor=current_actor(),
                 inspector=form.inspector.data or g.user.first_name or g.user.username,
                 inspection_date=form.inspection_date.data or local_today(),
                 passport_id=record_id(form.passport_id.data),
+                reopen=True,
             ),
             done=_l("A new form (draft): fill it in and save it."),
             next_url=lambda form: url_for(".form", pk=form.id),

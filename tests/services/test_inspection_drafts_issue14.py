@@ -14,13 +14,14 @@ DAY = dt.date(2026, 11, 20)
 
 def _open(s, acting, passport, *, kind="customer", day=DAY, inspector="Piet Monteur"):
     with unit_of_work(s):
-        return inspections.open_draft(
+        return inspections.create_draft(
             s,
             kind=kind,
             actor=acting.actor,
             inspector=inspector,
             inspection_date=day,
             passport_id=passport.id if passport else None,
+            reopen=True,
         ).id
 
 
@@ -53,12 +54,13 @@ def test_issue14_another_colleague_gets_a_draft_of_his_own(world, acting_as):
         mine = _open(s, acting, car)
         colleague = replace(acting.actor, id=None, name="monteur-2")
         with unit_of_work(s):
-            theirs = inspections.open_draft(
+            theirs = inspections.create_draft(
                 s,
                 kind="customer",
                 actor=colleague,
                 inspector="Mo",
                 inspection_date=DAY,
                 passport_id=car.id,
+                reopen=True,
             ).id
     assert theirs != mine
