@@ -77,6 +77,8 @@ READ_WRITE = {
     "find": "read",
     "version": "read",
     "recalls": "write",
+    # Lists to Excel (issue 15): whoever reads a list may take it along.
+    "export": "read",
 }
 
 
