@@ -79,6 +79,8 @@ READ_WRITE = {
     "recalls": "write",
     # Lists to Excel (issue 15): whoever reads a list may take it along.
     "export": "read",
+    "rows_export": "read",
+    "invoices_export": "read",
 }
 
 

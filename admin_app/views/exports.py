@@ -76,16 +76,19 @@ def filter_words(view, filters) -> str:
     return "; ".join(parts) or str(NO_FILTER)
 
 
-def export_response(view, export: exports.ExportList, query, fmt: str, *, filter_text: str):
+def export_response(
+    view, export: exports.ExportList, query, fmt: str, *, filter_text: str, back: str | None = None
+):
     """The file, after one audit entry: CSV streamed, XLSX built here; more rows than a
-    sheet holds get a page saying so, with the CSV link."""
+    sheet holds get a page saying so, with the CSV link and ``back`` to the screen (the
+    view's list page when not given)."""
     actor = current_actor()
     rows = exports.count_rows(query)
     if fmt == exports.XLSX:
         try:
             exports.check_xlsx_fits(rows)
         except TooLarge as refused:
-            return too_large(view, refused), 413
+            return too_large(view, refused, back), 413
     with unit_of_work(db.session, actor):
         exports.audit_export(
             db.session,
@@ -109,14 +112,16 @@ def export_response(view, export: exports.ExportList, query, fmt: str, *, filter
     )
 
 
-def too_large(view, refused: TooLarge):
-    csv_link = url_for(f"{view.endpoint}.export", fmt=exports.CSV) + _arguments()
+def too_large(view, refused: TooLarge, back: str | None = None):
+    # The same export route as CSV: also for a screen with several lists (a batch job's
+    # rows), or one that is not FAB's list (back then given by the view).
+    csv_link = url_for(request.endpoint, **{**request.view_args, "fmt": exports.CSV})
     return view.render_template(
         "console/export_too_large.html",
         title=_l("Too many rows for Excel"),
         message=refused.message,
-        csv_link=csv_link,
-        back=url_for(f"{view.endpoint}.list") + _arguments(),
+        csv_link=csv_link + _arguments(),
+        back=back or url_for(f"{view.endpoint}.list") + _arguments(),
     )
 
 
