@@ -327,6 +327,12 @@ def _field_labels() -> dict[str, dict]:
             "passport_id": _l("Vehicle"),
         },
         "performed_work": labels.PERFORMED_WORK_LABELS,
+        "export": {
+            "list": _l("List"),
+            "filter": _l("Filter"),
+            "rows": _l("Rows"),
+            "format": _l("Format"),
+        },
     }
 
 
@@ -334,6 +340,7 @@ def _value_labels() -> dict[tuple[str, str], dict]:
     from admin_app.models.inspections import FORM_KIND_LABELS
     from admin_app.models.passports import CREATED_VIA_LABELS, STATE_LABELS
     from admin_app.models.transfers import TRANSFER_KIND_LABELS, TRANSFER_STATE_LABELS
+    from admin_app.services.exports import EXPORT_FORMATS, export_titles
 
     return {
         ("passport", "state"): STATE_LABELS,
@@ -341,6 +348,8 @@ def _value_labels() -> dict[tuple[str, str], dict]:
         ("transfer", "state"): TRANSFER_STATE_LABELS,
         ("transfer", "kind"): TRANSFER_KIND_LABELS,
         ("inspection_form", "kind"): FORM_KIND_LABELS,
+        ("export", "list"): export_titles(),
+        ("export", "format"): EXPORT_FORMATS,
     }
 
 
@@ -368,6 +377,7 @@ SENTENCES = {
     ),
 }
 ACTIONS = ("insert", "update", "delete")
+EXPORTED = _l("List exported")
 # Fields holding an actor's name as the log writes it ("job:demo-data", "systeem").
 ACTOR_FIELDS = {"created_by", "added_by"}
 SYSTEM_NAME = _l("System")
@@ -468,11 +478,12 @@ def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
             continue
         changes.append(FieldChange(str(labels.get(field, field)), old_text, new_text))
     sentences = SENTENCES.get(entry.table_name)
-    what = (
-        str(sentences[ACTIONS.index(entry.action)])
-        if sentences and entry.action in ACTIONS
-        else f"{entry.table_name} {entry.action}"
-    )
+    if entry.action == "export":
+        what = str(EXPORTED)  # a read that is logged (issue 15): no record changed
+    elif sentences and entry.action in ACTIONS:
+        what = str(sentences[ACTIONS.index(entry.action)])
+    else:
+        what = f"{entry.table_name} {entry.action}"
     return EntryDescription(
         entry=entry,
         who=names.actor(entry),

@@ -36,7 +36,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Query, Session, aliased
 from sqlalchemy.schema import CreateTable
 
 from admin_app.models import (
@@ -1032,6 +1032,11 @@ def _rows_of(job: BatchJob, outcome: str | None) -> list:
             (BatchRow.outcome == outcome) | (BatchRow.outcome.is_(None) & (BatchRow.plan == plan))
         )
     return conditions
+
+
+def job_rows_query(session: Session, job: BatchJob, *, outcome: str | None = None) -> Query:
+    """The job's rows as its page lists them, all pages (the rows' export, issue 15)."""
+    return session.query(BatchRow).filter(*_rows_of(job, outcome)).order_by(BatchRow.row_number)
 
 
 def job_rows(

@@ -25,6 +25,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services import reasons as reasons_module
 from admin_app.services.emails import valid_email
 from admin_app.services.errors import InvalidInput, TooLarge
+from admin_app.services.exports import FORMULA_GUARD, FORMULA_STARTS
 from admin_app.services.plates import normalize_plate, side_code
 from admin_app.services.reasons import Reason
 
@@ -489,7 +490,17 @@ def _cell_text(value) -> str:
         return str(int(value))  # a workbook gives whole numbers as floats: 5000.0 → 5000
     if isinstance(value, (dt.date, dt.datetime)):
         return value.strftime("%d-%m-%Y")
-    return str(value).strip()
+    return without_formula_guard(str(value).strip()).strip()
+
+
+def without_formula_guard(text: str) -> str:
+    """The text an export wrote as ``'=…``, ``'+31…``, ``'-…`` (services/exports
+    .neutralized, so that Excel shows it rather than evaluates it) as it was stored: an
+    exported list uploaded again changes nothing (issue 15). An apostrophe before anything
+    else is the customer's own ('s-Hertogenbosch) and stays."""
+    if text.startswith(FORMULA_GUARD) and text[1:2] and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 _DUTCH_DATE = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")

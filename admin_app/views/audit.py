@@ -9,9 +9,12 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.extensions import db
 from admin_app.models import AuditLog, OutboxMessage
+from admin_app.models.outbox import KIND_LABELS, STATE_LABELS
 from admin_app.scope import scoped_get
 from admin_app.services.audit import describe_entries
+from admin_app.services.list_exports import AUDIT_LOG_EXPORT, OUTBOX_EXPORT
 from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.exports import ExportableList
 
 
 class AuditLogInterface(SQLAInterface):
@@ -35,7 +38,7 @@ def _described_value(described, column: str):
     return getattr(described, column)
 
 
-class AuditLogView(ConsoleModelView):
+class AuditLogView(ExportableList, ConsoleModelView):
     """Read-only: the log is written by the flush listener and record_bulk only.
 
     Its screens show each change in words; the change as stored is one click further, on
@@ -43,12 +46,14 @@ class AuditLogView(ConsoleModelView):
 
     route_base = "/audit-log"
     class_permission_name = "AuditLog"
-    include_route_methods = {"list", "show", "raw"}
+    include_route_methods = {"list", "show", "raw", "export"}
     method_permission_name = {**READ_WRITE, "raw": "read"}
     datamodel = AuditLogInterface(AuditLog)
     list_title = _l("Audit log")
     show_title = _l("Audit entry")
     show_template = "console/audit_show.html"
+    list_template = "console/list_export.html"
+    export_list = AUDIT_LOG_EXPORT
     list_columns = ["at", "who", "what", "subject", "changes"]
     show_columns = ["at", "who", "what", "subject"]
     # The other columns are sentences made per page, not columns a query can sort by.
@@ -93,13 +98,16 @@ class AuditLogView(ConsoleModelView):
         )
 
 
-class OutboxView(ConsoleModelView):
+class OutboxView(ExportableList, ConsoleModelView):
     """Mail as the worker sees it. The body holds access links: never shown."""
 
     route_base = "/outbox"
     class_permission_name = "Outbox"
-    include_route_methods = {"list", "show"}
+    include_route_methods = {"list", "show", "export"}
     datamodel = SQLAInterface(OutboxMessage)
+    list_template = "console/list_export.html"
+    export_list = OUTBOX_EXPORT
+    export_filter_words = {"state": STATE_LABELS, "kind": KIND_LABELS}
     list_title = _l("Outbox")
     show_title = _l("Mail")
     list_columns = [

@@ -77,6 +77,10 @@ READ_WRITE = {
     "find": "read",
     "version": "read",
     "recalls": "write",
+    # Lists to Excel (issue 15): whoever reads a list may take it along.
+    "export": "read",
+    "rows_export": "read",
+    "invoices_export": "read",
 }
 
 

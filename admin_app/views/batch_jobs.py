@@ -13,11 +13,13 @@ from sqlalchemy import func, select
 
 from admin_app.extensions import db
 from admin_app.models import BatchJob, Customer, Passport
-from admin_app.models.batch_jobs import ROW_LABELS, BatchState, RowPlan
+from admin_app.models.batch_jobs import BATCH_STATE_LABELS, ROW_LABELS, BatchState, RowPlan
 from admin_app.scope import scoped_get
-from admin_app.services import batch_jobs, customer_lists
+from admin_app.services import batch_jobs, customer_lists, exports
 from admin_app.services import passports as passport_rules
+from admin_app.services.list_exports import BATCH_JOB_EXPORT, BATCH_ROW_EXPORT
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.exports import ExportableList, export_response
 from admin_app.views.formatting import display_value
 from admin_app.views.forms import ConfirmForm, EmailForm, UploadForm, submitted
 
@@ -49,7 +51,7 @@ def upload_done(job: BatchJob) -> str:
     return _l("The list is read: check the preview and confirm.")
 
 
-class BatchJobView(ConsoleModelView):
+class BatchJobView(ExportableList, ConsoleModelView):
     route_base = "/batch-jobs"
     class_permission_name = "BatchJob"
     method_permission_name = {
@@ -70,8 +72,13 @@ class BatchJobView(ConsoleModelView):
         "run_now",
         "refused",
         "template",
+        "export",
+        "rows_export",
     }
     datamodel = SQLAInterface(BatchJob)
+    list_template = "console/list_export.html"
+    export_list = BATCH_JOB_EXPORT
+    export_filter_words = {"state": BATCH_STATE_LABELS}
     list_title = _l("My batch jobs")
     show_title = _l("Batch job")
     show_template = "console/batch_job_show.html"
@@ -189,6 +196,28 @@ class BatchJobView(ConsoleModelView):
         if answer is None:
             return redirect(url_for(f"{self.endpoint}.show", pk=pk))
         return answer
+
+    @expose("/<int:pk>/rows/export/<fmt>")
+    @has_access
+    def rows_export(self, pk, fmt):
+        """The job's rows as its page lists them, all pages, of the tab's outcome."""
+        job = scoped_get(db.session, BatchJob, pk)
+        if job is None or fmt not in exports.FORMATS:
+            abort(404)
+        outcome = request.args.get("outcome") or None
+        if outcome is not None and outcome not in ROW_LABELS:
+            abort(404)
+        words = _l("Batch job %(file)s", file=job.filename)
+        if outcome:
+            words = f"{words}; {_l('Outcome')}: {ROW_LABELS[outcome]}"
+        return export_response(
+            self,
+            BATCH_ROW_EXPORT,
+            batch_jobs.job_rows_query(db.session, job, outcome=outcome),
+            fmt,
+            filter_text=str(words),
+            back=url_for(f"{self.endpoint}.show", pk=pk, outcome=outcome),
+        )
 
     @expose("/<int:pk>/refused.xlsx")
     @has_access

@@ -6,15 +6,19 @@ from flask_babel import lazy_gettext as _l
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services.labels import CUSTOMER_LABELS
+from admin_app.services.list_exports import CUSTOMER_EXPORT
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
+from admin_app.views.exports import ExportableList
 from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
 
 
-class CustomerView(ConsoleModelView):
+class CustomerView(ExportableList, ConsoleModelView):
     route_base = "/customers"
     class_permission_name = "Customer"
-    include_route_methods = {"list", "show", "edit", "action", "action_post"}
+    include_route_methods = {"list", "show", "edit", "action", "action_post", "export"}
     datamodel = PageInterface(Customer)
+    list_template = "console/list_export.html"
+    export_list = CUSTOMER_EXPORT
     list_title = _l("Customers")
     show_title = _l("Customer")
     edit_title = _l("Edit customer")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import g, url_for
+from flask import abort, g, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -8,11 +8,12 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
-from admin_app.services import fleets
+from admin_app.services import exports, fleets, list_exports
 from admin_app.services.audit import Actor
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.passports import (
     PassportView,
@@ -111,7 +112,7 @@ class FleetDashboardView(ConsoleModelView):
     route_base = "/my-fleet"
     class_permission_name = "FleetDashboard"
     method_permission_name = {**READ_WRITE, "driver": "transfer", "transfer": "transfer"}
-    include_route_methods = {"list", "show", "driver", "transfer", "cancel_transfer"}
+    include_route_methods = {"list", "show", "driver", "transfer", "cancel_transfer", "export"}
     datamodel = SQLAInterface(Passport)
     list_title = _l("My AutoPassports")
     show_title = _l("Vehicle")
@@ -157,6 +158,20 @@ class FleetDashboardView(ConsoleModelView):
         self.update_redirect()
         return self.render_template(
             "console/fleet_dashboard.html", cars=cars, state_badge=state_badge
+        )
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt):
+        """The cars of the dashboard, as CSV or Excel (issue 15)."""
+        if fmt not in exports.FORMATS:
+            abort(404)
+        return export_response(
+            self,
+            list_exports.FLEET_EXPORT,
+            list_exports.fleet_cars(db.session),
+            fmt,
+            filter_text=str(NO_FILTER),
         )
 
     @expose("/<int:pk>/driver", methods=["GET", "POST"])

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import copy
 
-from flask import Response, flash, g, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import Length
 
 from admin_app.extensions import db
 from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
-from admin_app.services import inspections
+from admin_app.services import exports, inspections, list_exports
 from admin_app.services.clock import local_today
 from admin_app.services.errors import DomainError
 from admin_app.views.base import READ_WRITE, current_actor
+from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import (
     ConfirmForm,
     UploadForm,
@@ -116,13 +116,25 @@ class InspectionView(BaseView):
     @expose("/all")
     @has_access
     def all_forms(self):
-        forms = db.session.scalars(
-            select(InspectionForm)
-            .order_by(InspectionForm.inspection_date.desc(), InspectionForm.id.desc())
-            .limit(500)
-        ).all()
+        # The newest 500 on screen; the export below holds them all.
+        forms = list_exports.inspection_forms(db.session).limit(500).all()
         return self.render_template(
             "console/inspection_list.html", title=_l("All inspection forms"), forms=forms
+        )
+
+    @expose("/all/export/<fmt>")
+    @has_access
+    def export(self, fmt):
+        """Every form in scope, as CSV or Excel (issue 15)."""
+        if fmt not in exports.FORMATS:
+            abort(404)
+        return export_response(
+            self,
+            list_exports.INSPECTION_FORM_EXPORT,
+            list_exports.inspection_forms(db.session),
+            fmt,
+            filter_text=str(NO_FILTER),
+            back=url_for(".all_forms"),
         )
 
     @expose("/new", methods=["POST"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
-from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual
+from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual, FilterNotEqual
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -20,10 +20,12 @@ from admin_app.services import transfers
 from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
 from admin_app.services.labels import PASSPORT_LABELS
+from admin_app.services.passport_export import PASSPORT_EXPORT
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate, plate_part
 from admin_app.services.units import kilometres
 from admin_app.views.base import ConsoleModelView, PageInterface, current_actor
+from admin_app.views.exports import ExportableList
 from admin_app.views.filters import LIKE_ESCAPE, like_text
 from admin_app.views.forms import (
     ConfirmForm,
@@ -113,7 +115,7 @@ class FilterPlateNameOrEmail(BaseFilter):
         return query.filter(Passport.id.in_(matches))
 
 
-class PassportView(ConsoleModelView):
+class PassportView(ExportableList, ConsoleModelView):
     route_base = "/passports"
     class_permission_name = "Passport"
     include_route_methods = {
@@ -130,8 +132,12 @@ class PassportView(ConsoleModelView):
         "new_fleet_account",
         "fleet",
         "cancel_transfer",
+        "export",
     }
     datamodel = PageInterface(Passport)
+    list_template = "console/list_export.html"
+    export_list = PASSPORT_EXPORT
+    export_filter_words = {"state": STATE_LABELS}
     list_title = _l("Passports")
     show_title = _l("Customer profile")
     list_columns = [
@@ -160,7 +166,12 @@ class PassportView(ConsoleModelView):
     ]
     label_columns = {**PASSPORT_LABELS}
     search_columns = ["plate", "state"]
-    search_filters = {"plate": [FilterPlateNameOrEmail], "state": [FilterEqual]}
+    # "Not equal to": every live passport (state not archived), e.g. to export the
+    # garage's customers as a list to upload again (issue 15).
+    search_filters = {
+        "plate": [FilterPlateNameOrEmail],
+        "state": [FilterEqual, FilterNotEqual],
+    }
     base_order = ("id", "desc")
     show_template = "console/passport_show.html"
 

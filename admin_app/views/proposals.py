@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import Length, Optional, Regexp
 
 from admin_app.extensions import csrf, db
-from admin_app.models import ContactProposal
 from admin_app.models.base import utcnow
 from admin_app.models.proposals import DECISIONS, REASONS
-from admin_app.services import proposals
+from admin_app.services import exports, list_exports, proposals
 from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.errors import DomainError
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, current_actor
+from admin_app.views.exports import NO_FILTER, export_response
+from admin_app.views.formatting import week_name
 from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
 
 
@@ -43,6 +43,7 @@ class ProposalView(BaseView):
         "invoices": "write",
         "conversion": "read",
         "conversion_xlsx": "read",
+        "invoices_export": "read",
     }
 
     @expose("/")
@@ -55,11 +56,7 @@ class ProposalView(BaseView):
         except DomainError as error:
             flash(str(error.message), "danger")
             return redirect(url_for(".week"))
-        rows = db.session.scalars(
-            select(ContactProposal)
-            .where(ContactProposal.week == week)
-            .order_by(ContactProposal.predicted_date, ContactProposal.id)
-        ).all()
+        rows = list_exports.week_proposals(db.session, week).all()
         previous = proposals.iso_week(monday - dt.timedelta(days=7))
         following = proposals.iso_week(monday + dt.timedelta(days=7))
         return self.render_template(
@@ -75,6 +72,27 @@ class ProposalView(BaseView):
             decisions={k: str(v) for k, v in DECISIONS.items()},
             reasons={k: str(v) for k, v in REASONS.items()},
             csrf=ConfirmForm(),
+        )
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt):
+        """The week's list as the screen shows it, as CSV or Excel (issue 15)."""
+        week = request.args.get("week") or proposals.open_week(utcnow())
+        if fmt not in exports.FORMATS:
+            abort(404)
+        try:
+            proposals.week_monday(week)
+        except DomainError as error:
+            flash(str(error.message), "danger")
+            return redirect(url_for(".week"))
+        return export_response(
+            self,
+            list_exports.PROPOSAL_EXPORT,
+            list_exports.week_proposals(db.session, week),
+            fmt,
+            filter_text=f"{_l('Week')}: {week_name(week)}",
+            back=url_for(".week", week=week),
         )
 
     @expose("/decide", methods=["POST"])
@@ -139,6 +157,21 @@ class ProposalView(BaseView):
                 )
         return self.render_template(
             "console/invoices_upload.html", title=_l("Upload invoices"), form=form, result=result
+        )
+
+    @expose("/invoices/export/<fmt>")
+    @has_access
+    def invoices_export(self, fmt):
+        """The invoices uploaded so far, as CSV or Excel (issue 15)."""
+        if fmt not in exports.FORMATS:
+            abort(404)
+        return export_response(
+            self,
+            list_exports.INVOICE_EXPORT,
+            list_exports.invoices(db.session),
+            fmt,
+            filter_text=str(NO_FILTER),
+            back=url_for(".invoices"),
         )
 
     @expose("/conversion")

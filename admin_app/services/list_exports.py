@@ -1,0 +1,253 @@
+"""The other list screens as files (issue 15): customers, batch jobs and a job's rows,
+inspection forms, invoices, the week's contact proposals, the fleet dashboard, the audit
+log and the outbox, each with the columns its screen shows (services/exports.py says how
+a list plugs in).
+
+The screens that are not FAB's lists read their rows through the query functions here,
+so the screen and its file cannot drift apart. Every query is an ORM query of the request's
+session: the row scope (admin_app.scope) applies, an export holds no row the screen
+would not show. No column reads a mail's body or parameters (they hold access links) or
+a token.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Query, Session, object_session
+
+from admin_app.models import (
+    AuditLog,
+    ContactProposal,
+    InspectionForm,
+    Invoice,
+    Passport,
+)
+from admin_app.models.batch_jobs import BATCH_STATE_LABELS, ROW_LABELS, RowPlan
+from admin_app.models.outbox import KIND_LABELS as MAIL_KIND_LABELS
+from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
+from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
+from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
+from admin_app.services.exports import DATE, DATETIME, MONEY, NUMBER, TEXT, ExportColumn, ExportList
+from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
+from admin_app.services.plates import display_plate
+
+# --- customers -------------------------------------------------------------------------------
+
+CUSTOMER_EXPORT = ExportList(
+    name="customers",
+    title=_l("Customers"),
+    columns=(
+        ExportColumn(CUSTOMER_LABELS["full_name"], TEXT, lambda row: row.full_name),
+        ExportColumn(CUSTOMER_LABELS["email"], TEXT, lambda row: row.email),
+        ExportColumn(CUSTOMER_LABELS["city"], TEXT, lambda row: row.city),
+        ExportColumn(CUSTOMER_LABELS["customer_number"], TEXT, lambda row: row.customer_number),
+        ExportColumn(CUSTOMER_LABELS["garage"], TEXT, lambda row: row.garage.name),
+    ),
+)
+
+# --- batch jobs and their rows ---------------------------------------------------------------
+
+# The counts' columns: one number per plan ("new", "updated", …), as the list's "Counts".
+_COUNT_COLUMNS = tuple(
+    ExportColumn(
+        ROW_LABELS[plan.value],
+        NUMBER,
+        lambda row, key=plan.value: (row.counts or {}).get(key, 0),
+    )
+    for plan in RowPlan
+)
+
+BATCH_JOB_EXPORT = ExportList(
+    name="batch_jobs",
+    title=_l("My batch jobs"),
+    columns=(
+        ExportColumn(_l("File"), TEXT, lambda row: row.filename),
+        ExportColumn(_l("Who"), TEXT, lambda row: row.uploader_name()),
+        ExportColumn(_l("When"), DATETIME, lambda row: row.uploaded_at),
+        ExportColumn(_l("State"), TEXT, lambda row: row.state, words=BATCH_STATE_LABELS),
+        ExportColumn(_l("Rows"), NUMBER, lambda row: row.total_rows),
+        ExportColumn(_l("Rows done"), NUMBER, lambda row: row.done_rows),
+        *_COUNT_COLUMNS,
+    ),
+)
+
+BATCH_ROW_EXPORT = ExportList(
+    name="batch_job_rows",
+    title=_l("Rows of a batch job"),
+    columns=(
+        ExportColumn(_l("Row"), NUMBER, lambda row: row.row_number),
+        ExportColumn(_l("Plate"), TEXT, lambda row: row.shown_plate or display_plate(row.plate)),
+        ExportColumn(_l("E-mail"), TEXT, lambda row: row.email),
+        ExportColumn(_l("Outcome"), TEXT, lambda row: row.outcome or row.plan, words=ROW_LABELS),
+        ExportColumn(_l("Reason"), TEXT, lambda row: row.reason_text()),
+    ),
+)
+
+
+# --- inspection forms ------------------------------------------------------------------------
+
+
+def _form_plate(form: InspectionForm) -> str:
+    vehicle = (form.content or {}).get("vehicle") or {}
+    return display_plate(vehicle.get("plate") or form.plate or "")
+
+
+def _form_customer(form: InspectionForm) -> str | None:
+    return ((form.content or {}).get("customer") or {}).get("name")
+
+
+DRAFT = _l("Draft")
+
+INSPECTION_FORM_EXPORT = ExportList(
+    name="inspection_forms",
+    title=_l("All inspection forms"),
+    columns=(
+        ExportColumn(_l("Inspection date"), DATE, lambda row: row.inspection_date),
+        ExportColumn(_l("Plate"), TEXT, _form_plate),
+        ExportColumn(_l("Customer"), TEXT, _form_customer),
+        ExportColumn(_l("Inspector"), TEXT, lambda row: row.inspector),
+        # A draft has no version yet: the word, as on the screen.
+        ExportColumn(
+            _l("Version"), NUMBER, lambda row: str(DRAFT) if row.is_draft else row.version
+        ),
+    ),
+)
+
+
+def inspection_forms(session: Session) -> Query:
+    """Every form in scope, newest inspection first (the "All inspection forms" screen
+    shows the first 500 of them)."""
+    return session.query(InspectionForm).order_by(
+        InspectionForm.inspection_date.desc(), InspectionForm.id.desc()
+    )
+
+
+# --- invoices --------------------------------------------------------------------------------
+
+INVOICE_EXPORT = ExportList(
+    name="invoices",
+    title=_l("Invoices"),
+    columns=(
+        ExportColumn(_l("Invoice number"), TEXT, lambda row: row.invoice_number),
+        ExportColumn(_l("Invoice date"), DATE, lambda row: row.invoice_date),
+        ExportColumn(_l("Plate"), TEXT, lambda row: display_plate(row.plate)),
+        ExportColumn(CUSTOMER_LABELS["customer_number"], TEXT, lambda row: row.customer_number),
+        ExportColumn(_l("Amount"), MONEY, lambda row: Decimal(row.amount_cents) / 100),
+        ExportColumn(_l("Kind"), TEXT, lambda row: row.kind, words=INVOICE_KINDS),
+    ),
+)
+
+
+def invoices(session: Session) -> Query:
+    """The invoices uploaded so far (R-CP-1), newest first."""
+    return session.query(Invoice).order_by(Invoice.invoice_date.desc(), Invoice.id.desc())
+
+
+# --- the week's contact proposals ------------------------------------------------------------
+
+
+def _why(row: ContactProposal) -> str:
+    reason = str(REASONS.get(row.reason, row.reason))
+    return f"{reason}: {row.advice}" if row.advice else reason
+
+
+PROPOSAL_EXPORT = ExportList(
+    name="proposals",
+    title=_l("Contact proposals"),
+    columns=(
+        ExportColumn(_l("Customer"), TEXT, lambda row: row.customer.full_name),
+        ExportColumn(CUSTOMER_LABELS["email"], TEXT, lambda row: row.customer.email),
+        ExportColumn(_l("Plate"), TEXT, lambda row: display_plate(row.passport.plate)),
+        ExportColumn(_l("Why"), TEXT, _why),
+        ExportColumn(_l("Predicted visit"), DATE, lambda row: row.predicted_date),
+        ExportColumn(_l("Invite?"), TEXT, lambda row: row.decision, words=DECISIONS),
+    ),
+)
+
+
+def week_proposals(session: Session, week: str) -> Query:
+    """A week's proposals (R-CP-2) in the order of its screen: by predicted visit."""
+    return (
+        session.query(ContactProposal)
+        .filter(ContactProposal.week == week)
+        .order_by(ContactProposal.predicted_date, ContactProposal.id)
+    )
+
+
+# --- the fleet dashboard ---------------------------------------------------------------------
+
+FLEET_EXPORT = ExportList(
+    name="fleet",
+    title=_l("My AutoPassports"),
+    columns=(
+        ExportColumn(PASSPORT_LABELS["plate"], TEXT, lambda row: display_plate(row.plate)),
+        ExportColumn(PASSPORT_LABELS["brand"], TEXT, lambda row: row.brand),
+        ExportColumn(PASSPORT_LABELS["model"], TEXT, lambda row: row.model),
+        ExportColumn(
+            PASSPORT_LABELS["driver"],
+            TEXT,
+            lambda row: row.driver.full_name if row.driver else None,
+        ),
+        ExportColumn(PASSPORT_LABELS["apk_expiry"], DATE, lambda row: row.apk_expiry),
+        ExportColumn(PASSPORT_LABELS["next_service"], DATE, lambda row: row.next_service),
+        ExportColumn(
+            PASSPORT_LABELS["state"], TEXT, lambda row: row.state, words=PASSPORT_STATE_LABELS
+        ),
+    ),
+)
+
+
+def fleet_cars(session: Session) -> Query:
+    """The fleet manager's cars as his dashboard lists them: not archived, by plate (the
+    scope leaves him the passports linked to his fleet account)."""
+    return session.query(Passport).filter(Passport.state != "archived").order_by(Passport.plate)
+
+
+# --- the audit log and the outbox ------------------------------------------------------------
+
+
+def _described(entry: AuditLog):
+    """The entry in words, as the log's screen shows it (in the request's language):
+    made once per entry and kept on it for the row's other columns."""
+    from admin_app.services.audit import describe_entries
+
+    described = entry.__dict__.get(_DESCRIBED)
+    if described is None:
+        (described,) = describe_entries(object_session(entry), [entry], str(get_locale()))
+        entry.__dict__[_DESCRIBED] = described
+    return described
+
+
+_DESCRIBED = "_export_described"
+
+
+AUDIT_LOG_EXPORT = ExportList(
+    name="audit_log",
+    title=_l("Audit log"),
+    columns=(
+        ExportColumn(_l("When"), DATETIME, lambda row: row.at),
+        ExportColumn(_l("Who"), TEXT, lambda row: _described(row).who),
+        ExportColumn(_l("What"), TEXT, lambda row: _described(row).what),
+        ExportColumn(_l("Record"), TEXT, lambda row: _described(row).subject),
+        ExportColumn(_l("Changes (old → new)"), TEXT, lambda row: _described(row).changes_text),
+    ),
+)
+
+# Never the body or the parameters: they hold the customers' access links.
+OUTBOX_EXPORT = ExportList(
+    name="outbox",
+    title=_l("Outbox"),
+    columns=(
+        ExportColumn(_l("Created"), DATETIME, lambda row: row.created_at),
+        ExportColumn(_l("Recipient"), TEXT, lambda row: row.recipient),
+        ExportColumn(_l("Kind"), TEXT, lambda row: row.kind, words=MAIL_KIND_LABELS),
+        ExportColumn(_l("Subject"), TEXT, lambda row: row.subject),
+        ExportColumn(_l("State"), TEXT, lambda row: row.state, words=MAIL_STATE_LABELS),
+        ExportColumn(_l("Attempts"), NUMBER, lambda row: row.attempts),
+        ExportColumn(_l("Last error"), TEXT, lambda row: row.last_error),
+        ExportColumn(_l("Sent"), DATETIME, lambda row: row.sent_at),
+    ),
+)

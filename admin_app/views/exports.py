@@ -1,0 +1,130 @@
+"""The "CSV" / "Excel" links of a list screen (issue 15): the screen's query, as FAB builds
+it for the page the user sees, handed to services.exports without paging.
+
+A ConsoleModelView gets them by mixing in ExportableList (see services/exports.py for the
+steps); a screen that is not FAB's list calls ``export_response`` with its own query.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, request, stream_with_context, url_for
+from flask_appbuilder import expose, has_access
+from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_babel import lazy_gettext as _l
+
+from admin_app.extensions import db
+from admin_app.models.base import utcnow
+from admin_app.services import exports
+from admin_app.services.errors import TooLarge
+from admin_app.services.uow import unit_of_work
+from admin_app.views.base import current_actor
+
+NO_FILTER = _l("all rows")
+
+
+class ExportableList:
+    """Mixin for a ConsoleModelView: GET <route_base>/export/csv and /export/xlsx."""
+
+    export_list: exports.ExportList
+    # Per column, stored value → words, for the filter as the audit log says it.
+    export_filter_words: dict = {}
+
+    @expose("/export/<fmt>")
+    @has_access
+    def export(self, fmt):
+        if fmt not in exports.FORMATS:
+            abort(404)
+        query, filters = screen_query(self)
+        return export_response(
+            self,
+            self.export_list,
+            query,
+            fmt,
+            filter_text=filter_words(self, filters),
+        )
+
+
+def screen_query(view):
+    """The query of the view's list page for this request — its search filters, base
+    filters and order, as FAB's ``_list`` applies them — without a page; and the
+    request's filters (for their description)."""
+    filters = view._filters.copy()
+    # copy() keeps the active filters only; the lookups by column are the view's.
+    filters._search_filters = view._filters._search_filters
+    filters._all_filters = view._filters._all_filters
+    get_filter_args(filters)
+    order_column, order_direction = get_order_args().get(type(view).__name__, ("", ""))
+    if not order_column and view.base_order:
+        order_column, order_direction = view.base_order
+    joined = filters.get_joined_filters(view._base_filters)
+    datamodel = view.datamodel
+    query = datamodel.apply_all(
+        datamodel.session.query(datamodel.obj), joined, order_column, order_direction
+    )
+    return query, filters
+
+
+def filter_words(view, filters) -> str:
+    """The request's filters as the user reads them: "Status (Equal to): 'Sent'"."""
+    parts = []
+    for flt, values in filters.get_filters_values():
+        words = view.export_filter_words.get(flt.column_name, {})
+        label = view.label_columns.get(flt.column_name, flt.column_name)
+        for value in values if isinstance(values, list) else [values]:
+            shown = words.get(value, value)
+            parts.append(f"{label} ({flt.name}): '{shown}'")
+    return "; ".join(parts) or str(NO_FILTER)
+
+
+def export_response(
+    view, export: exports.ExportList, query, fmt: str, *, filter_text: str, back: str | None = None
+):
+    """The file, after one audit entry: CSV streamed, XLSX built here; more rows than a
+    sheet holds get a page saying so, with the CSV link and ``back`` to the screen (the
+    view's list page when not given)."""
+    actor = current_actor()
+    rows = exports.count_rows(query)
+    if fmt == exports.XLSX:
+        try:
+            exports.check_xlsx_fits(rows)
+        except TooLarge as refused:
+            return too_large(view, refused, back), 413
+    with unit_of_work(db.session, actor):
+        exports.audit_export(
+            db.session,
+            actor,
+            export,
+            fmt=fmt,
+            filters=filter_text,
+            rows=rows,
+            garage_id=actor.garage_id,
+        )
+    name = exports.file_name(export, fmt, utcnow())
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if fmt == exports.CSV:
+        return Response(
+            stream_with_context(exports.csv_chunks(export, query)),
+            mimetype=exports.CSV_MIMETYPE,
+            headers=disposition,
+        )
+    return Response(
+        exports.xlsx_bytes(export, query), mimetype=exports.XLSX_MIMETYPE, headers=disposition
+    )
+
+
+def too_large(view, refused: TooLarge, back: str | None = None):
+    # The same export route as CSV: also for a screen with several lists (a batch job's
+    # rows), or one that is not FAB's list (back then given by the view).
+    csv_link = url_for(request.endpoint, **{**request.view_args, "fmt": exports.CSV})
+    return view.render_template(
+        "console/export_too_large.html",
+        title=_l("Too many rows for Excel"),
+        message=refused.message,
+        csv_link=csv_link + _arguments(),
+        back=back or url_for(f"{view.endpoint}.list") + _arguments(),
+    )
+
+
+def _arguments() -> str:
+    query = request.query_string.decode("latin-1")
+    return f"?{query}" if query else ""
