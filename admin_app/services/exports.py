@@ -150,11 +150,14 @@ def count_rows(query: Query) -> int:
 def check_xlsx_fits(rows: int) -> None:
     """TooLarge, offering CSV, for more rows than a sheet holds."""
     if rows > XLSX_MAX_ROWS:
+        from flask_babel import format_decimal
+
         raise TooLarge(
             _l(
-                "This list has %(count)s rows; an Excel sheet holds at most 1.048.575. "
+                "This list has %(count)s rows; an Excel sheet holds at most %(most)s. "
                 "Download it as CSV, or narrow the list with a filter.",
-                count=f"{rows:,}".replace(",", "."),
+                count=format_decimal(rows),
+                most=format_decimal(XLSX_MAX_ROWS),
             )
         )
 
