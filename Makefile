@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
 PORT ?= 5000
 
-.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages
+.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ bench-proposals: install system-deps
 
 bench-pages: install system-deps
 	scripts/with-postgres.sh sh -c '$(BIN)/python bench/seed_scale.py && $(BIN)/python bench/pages.py'
+
+bench-export: install system-deps
+	scripts/with-postgres.sh $(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

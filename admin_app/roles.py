@@ -42,6 +42,8 @@ _OWN_ACCOUNT = {
     "ConsoleUserView": ["userinfo", "resetmypassword", "userinfoedit"],
     "ResetMyPasswordView": ["this_form_get", "this_form_post"],
     "UserInfoEditView": ["this_form_get", "this_form_post"],
+    # His own exports that a worker built (issue 15): whoever may export a list.
+    "ExportFile": ["read"],
 }
 
 ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {

@@ -61,12 +61,23 @@ def close_proposal_weeks() -> None:
     close_due_weeks(db.session, utcnow())
 
 
+def purge_exports() -> None:
+    """Exported files past their 24 hours are removed (issue 15)."""
+    from admin_app.models.base import utcnow
+    from admin_app.services.export_files import purge_expired
+    from admin_app.services.uow import unit_of_work
+
+    with unit_of_work(db.session):
+        purge_expired(db.session, utcnow())
+
+
 DUE_WORK = (
     expire_transfers,
     start_batch_jobs,
     weekly_proposals,
     close_proposal_weeks,
     deliver_mail,
+    purge_exports,
 )
 
 

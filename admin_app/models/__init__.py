@@ -3,6 +3,7 @@
 from admin_app.models.audit import AuditLog
 from admin_app.models.batch_jobs import BatchJob, BatchRow, BatchState
 from admin_app.models.customers import Customer
+from admin_app.models.exports import ExportFile
 from admin_app.models.fleets import FleetAccount
 from admin_app.models.garages import Garage
 from admin_app.models.inspections import (
@@ -30,6 +31,7 @@ __all__ = [
     "ContactProposal",
     "ConsoleUser",
     "Customer",
+    "ExportFile",
     "FleetAccount",
     "Garage",
     "InspectionForm",

@@ -42,3 +42,9 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class Gone(DomainError):
+    """It was there, and is no more: an exported file past its 24 hours (issue 15)."""
+
+    status = 410

@@ -21,6 +21,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.audit import AuditLogView, OutboxView
     from admin_app.views.batch_jobs import BatchJobView, InvalidEmailsView
     from admin_app.views.customers import CustomerView
+    from admin_app.views.exports import ExportFileView
     from admin_app.views.fleets import FleetAccountView, FleetDashboardView
     from admin_app.views.garages import GarageView, MyGarageView
     from admin_app.views.health import HealthView
@@ -162,6 +163,7 @@ def register_views(appbuilder) -> None:
                 view.blueprint
             )
     appbuilder.add_view_no_menu(HealthView)
+    appbuilder.add_view_no_menu(ExportFileView)
     appbuilder.add_view_no_menu(PublicInspectionView)
     appbuilder.add_view_no_menu(OptOutView)
     for api in (

@@ -7,15 +7,17 @@ steps); a screen that is not FAB's list calls ``export_response`` with its own q
 
 from __future__ import annotations
 
-from flask import Response, abort, request, stream_with_context, url_for
-from flask_appbuilder import expose, has_access
+from flask import Response, abort, redirect, request, stream_with_context, url_for
+from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
-from admin_app.services import exports
-from admin_app.services.errors import TooLarge
+from admin_app.services import export_files, exports
+from admin_app.services.clock import AMSTERDAM, local_datetime
+from admin_app.services.errors import Gone, NotFound, TooLarge
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import current_actor
 
@@ -79,9 +81,10 @@ def filter_words(view, filters) -> str:
 def export_response(
     view, export: exports.ExportList, query, fmt: str, *, filter_text: str, back: str | None = None
 ):
-    """The file, after one audit entry: CSV streamed, XLSX built here; more rows than a
-    sheet holds get a page saying so, with the CSV link and ``back`` to the screen (the
-    view's list page when not given)."""
+    """The file, after one audit entry: CSV streamed, XLSX built here up to
+    XLSX_IN_REQUEST rows and by a worker above (a redirect to its progress page); more
+    rows than a sheet holds get a page saying so, with the CSV link and ``back`` to the
+    screen (the view's list page when not given)."""
     actor = current_actor()
     rows = exports.count_rows(query)
     if fmt == exports.XLSX:
@@ -99,6 +102,23 @@ def export_response(
             rows=rows,
             garage_id=actor.garage_id,
         )
+        if fmt == exports.XLSX and exports.xlsx_in_background(rows):
+            # Too large to build while the browser waits: a worker builds it (the
+            # progress page polls), and the file waits in the database for 24 hours.
+            file = export_files.start_export_file(
+                db.session,
+                actor=actor,
+                list_name=export.name,
+                endpoint=type(view).__name__,
+                arguments=request.query_string.decode("latin-1"),
+                filter_text=filter_text,
+                fmt=fmt,
+                rows=rows,
+                locale=str(get_locale() or "nl"),
+                now=utcnow(),
+            )
+    if fmt == exports.XLSX and exports.xlsx_in_background(rows):
+        return redirect(url_for("ExportFileView.show", pk=file.id))
     name = exports.file_name(export, fmt, utcnow())
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == exports.CSV:
@@ -128,3 +148,68 @@ def too_large(view, refused: TooLarge, back: str | None = None):
 def _arguments() -> str:
     query = request.query_string.decode("latin-1")
     return f"?{query}" if query else ""
+
+
+class ExportFileView(BaseView):
+    """An export a worker builds: its progress, then its download (issue 15). Only the
+    user who asked sees it (services.export_files.get_export_file); others get 404."""
+
+    route_base = "/exports"
+    class_permission_name = "ExportFile"
+    method_permission_name = {"show": "read", "download": "read"}
+    default_view = "show"
+
+    @expose("/<int:pk>")
+    @has_access
+    def show(self, pk):
+        try:
+            file = export_files.get_export_file(
+                db.session, pk, user_id=current_actor().id, now=utcnow()
+            )
+        except Gone as gone:
+            return self._gone(gone)
+        except NotFound:
+            abort(404)
+        return self.render_template(
+            "console/export_file.html",
+            title=_l("Export of %(rows)s rows", rows=_count(file.rows)),
+            file=file,
+            title_of_list=exports.export_titles().get(file.list_name, file.list_name),
+            percent=int(100 * file.progress / file.rows) if file.rows else 100,
+            expires=local_datetime(file.expires_at),
+            progress_text=_l(
+                "%(done)s of %(rows)s rows", done=_count(file.progress), rows=_count(file.rows)
+            ),
+        )
+
+    @expose("/<int:pk>/download")
+    @has_access
+    def download(self, pk):
+        try:
+            file = export_files.get_export_file(
+                db.session, pk, user_id=current_actor().id, now=utcnow(), with_data=True
+            )
+        except Gone as gone:
+            return self._gone(gone)
+        except NotFound:
+            abort(404)
+        if file.state != "done" or file.data is None:
+            return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+        name = f"{file.list_name}-{file.created_at.astimezone(AMSTERDAM):%Y-%m-%d-%H%M}.xlsx"
+        return Response(
+            file.data,
+            mimetype=exports.XLSX_MIMETYPE,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    def _gone(self, gone: Gone):
+        return (
+            self.render_template(
+                "console/export_file.html", title=_l("Export removed"), gone=gone.message
+            ),
+            410,
+        )
+
+
+def _count(number: int) -> str:
+    return f"{number:,}".replace(",", ".")

@@ -177,3 +177,15 @@ def test_issue15_passport_export_applies_the_query_filters(world, acting_as):
         lines = _csv_lines(query)
     assert len(lines) > 1
     assert {line[14] for line in lines[1:]} == {"Verzonden"}
+
+
+def test_issue15_xlsx_text_that_looks_like_a_formula_is_a_string_cell():
+    """Issue 15: in XLSX every text is a string cell as typed, never a formula, without
+    the CSV's apostrophe."""
+    export = ExportList("texts", "Texts", (ExportColumn("Text", TEXT, lambda row: row),))
+    out = io.BytesIO()
+    exports.write_xlsx(export, [["Text"], *([text] for text in DANGEROUS)], out)
+    cells = [row[0] for row in load_workbook(io.BytesIO(out.getvalue())).active.iter_rows()]
+    assert [cell.data_type for cell in cells[1:]] == ["s"] * len(DANGEROUS)
+    # (XML reads a bare CR as a line feed: the text's first character, not a formula.)
+    assert [cell.value for cell in cells[1:]] == [t.replace("\r", "\n") for t in DANGEROUS]

@@ -126,6 +126,11 @@ def test_issue15_xlsx_beyond_a_sheet_says_so_and_offers_csv(world, login_as, mon
 def test_issue15_exported_passports_uploaded_again_are_all_unchanged(world, login_as, fmt):
     """Issue 15 / R-BJ-1: the passport export is a customer list; uploaded again unchanged
     (through the batch job's upload and preview) every row is "ongewijzigd"."""
+    # Text a spreadsheet would read as a formula: guarded in the CSV, read back as typed.
+    jansen = world.garage("Autobedrijf Jansen")
+    customer = next(p.owner for p in world.passports(garage_id=jansen.id, state="sent"))
+    customer.phone, customer.street = "+31 6 12345678", "=Dorpsstraat"
+    world.session.commit()
     browser = login_as("garage-jansen")
     # The live passports ("State not equal to archived"): an archived passport's plate is
     # free, so its row would create a passport again.
