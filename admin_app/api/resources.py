@@ -61,7 +61,7 @@ class PassportApi(ConsoleApi):
     datamodel = SQLAInterface(Passport)
     input_schemas = {
         "post": schemas.PassportInput,
-        "put": schemas.PassportInput,
+        "put": schemas.PassportChanges,
         "transfer": schemas.TransferInput,
         "link_fleet": schemas.FleetLink,
         "move": schemas.MoveInput,
@@ -112,7 +112,8 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
-        """Update vehicle and owner details; the e-mail follows R-PP-7."""
+        """Update vehicle and owner details as the profile does (R-PP-1): only the fields
+        given, only changed ones written and audited; the e-mail follows R-PP-7."""
         body = self.json_body()
         with unit_of_work(db.session):
             passport = passport_rules.update_passport(db.session, pk, body, actor=self.actor())
