@@ -87,7 +87,7 @@ def test_issue15_the_form_says_the_owner_is_shared_by_his_cars(world, login_as):
     email = world.user("eigenaar").email
     car = next(p for p in world.passports(state="activated") if p.owner.email == email)
     page = login_as("garage-jansen").get(f"/passports/{car.id}/edit-profile")
-    assert "geldt voor al zijn 2 auto" in page.get_data(as_text=True)
+    assert "geldt voor elk van zijn 2 auto" in page.get_data(as_text=True)
 
 
 def test_issue15_who_may_not_edit_gets_no_button_and_no_form(world, login_as):
