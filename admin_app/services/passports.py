@@ -498,7 +498,7 @@ def _vehicle_value(name: str, value):
         if date is not None and not 1900 <= date.year <= 2199:
             # Not a typing error a garage makes knowingly ("0024-05-01" for 2024).
             raise InvalidInput(
-                _l("'%(value)s' is not a date; use YYYY-MM-DD or DD-MM-YYYY.", value=value),
+                _l("'%(value)s' is not a date; use YYYY-MM-DD or DD-MM-YYYY.", value=_shown(value)),
                 field=name,
             )
         return date
