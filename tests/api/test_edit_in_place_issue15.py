@@ -133,3 +133,14 @@ def test_issue15_put_refused_to_who_may_not_edit(world, api_client, username, st
     assert response.status_code == status
     world.session.expire_all()
     assert world.session.get(Passport, car.id).model != "X"
+
+
+def test_issue15_openapi_documents_the_put_fields(world, api_client):
+    """SPEC's API contract: PUT /passport/<id> is described with the fields it takes."""
+    paths = api_client("admin").get("/api/v1/_openapi").get_json()["paths"]
+    put = paths["/api/v1/passport/{pk}"]["put"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert {"fuel", "first_registration", "next_service", "mobility_renewal", "odometer"} <= set(
+        body
+    )
+    assert {"brand", "model", "apk_expiry", "email", "postcode", "fleet_account_id"} <= set(body)
