@@ -61,7 +61,7 @@ class PassportApi(ConsoleApi):
     datamodel = SQLAInterface(Passport)
     input_schemas = {
         "post": schemas.PassportInput,
-        "put": schemas.PassportInput,
+        "put": schemas.PassportChanges,
         "transfer": schemas.TransferInput,
         "link_fleet": schemas.FleetLink,
         "move": schemas.MoveInput,
@@ -112,7 +112,59 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
-        """Update vehicle and owner details; the e-mail follows R-PP-7."""
+        """Update vehicle and owner details as the profile does (R-PP-1): only the fields
+        given, only changed ones written and audited; the e-mail follows R-PP-7.
+        ---
+        put:
+          summary: Change a passport's vehicle and owner details (R-PP-1, R-PP-7)
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema: {type: integer}
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  description: >-
+                    Only the fields given are changed. The plate cannot change. The
+                    owner's details are one customer record, shared by all his cars at
+                    the garage.
+                  properties:
+                    email: {type: string, description: the owner's; R-PP-7 applies}
+                    first_name: {type: string}
+                    infix: {type: string}
+                    last_name: {type: string}
+                    street: {type: string}
+                    house_number: {type: string}
+                    postcode: {type: string, description: Dutch, e.g. 1234 AB}
+                    city: {type: string}
+                    phone: {type: string}
+                    customer_number: {type: string}
+                    brand: {type: string}
+                    model: {type: string}
+                    fuel: {type: string}
+                    first_registration: {type: string, description: YYYY-MM-DD}
+                    apk_expiry: {type: string, description: YYYY-MM-DD}
+                    next_service: {type: string, description: YYYY-MM-DD}
+                    mobility_renewal: {type: string, description: YYYY-MM-DD}
+                    odometer:
+                      description: kilometres, a whole number (or its digits as text)
+                      oneOf: [{type: integer}, {type: string}]
+                    fleet_account_id: {type: integer, nullable: true}
+          responses:
+            200:
+              description: The passport, as GET returns it
+            403:
+              description: The caller may not change this passport
+            404:
+              description: Not in the caller's scope
+            409:
+              description: Archived, or the e-mail is locked (R-PP-7)
+            422:
+              description: A field is not correct; errors names each one
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             passport = passport_rules.update_passport(db.session, pk, body, actor=self.actor())

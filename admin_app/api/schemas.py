@@ -130,6 +130,17 @@ class PassportInput(Person):
     fleet_account_id = Id()
 
 
+class PassportChanges(PassportInput):
+    """PUT /passport/<id>: the contract's fields and the rest of what the profile edits
+    (R-PP-1); services.passports.update_passport checks them as it does the screen's."""
+
+    fuel = Text(column_length(Passport, "fuel"))
+    first_registration = Text(DATE_LENGTH)
+    next_service = Text(DATE_LENGTH)
+    mobility_renewal = Text(DATE_LENGTH)
+    odometer = TextOrNumber(20)
+
+
 class TransferInput(Person):
     kind = Text(10)
 

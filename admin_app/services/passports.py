@@ -7,12 +7,13 @@ commits, and raises the domain errors of services/errors.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -339,33 +340,64 @@ def create_passport(
     return passport
 
 
-VEHICLE_FIELDS = ("brand", "model", "apk_expiry")
+# What the profile and PUT /passport/<id> change of the car itself (R-PP-1), by kind.
+VEHICLE_TEXT = ("brand", "model", "fuel")
+VEHICLE_DATES = ("first_registration", "apk_expiry", "next_service", "mobility_renewal")
+VEHICLE_FIELDS = (*VEHICLE_TEXT, *VEHICLE_DATES, "odometer")
 PERSON_FIELDS = ("email", *CONTACT_FIELDS)
+SOME_FIELDS_WRONG = _l("Some fields are not correct.")
 
 
 def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -> Passport:
-    """Change the fields given (API PUT): vehicle, owner details, fleet account.
+    """Change the fields given, from the profile's edit form or API PUT (R-PP-1): the
+    vehicle (VEHICLE_FIELDS), the owner's contact details (update_customer), his e-mail
+    (R-PP-7, change_customer_email) and the fleet account.
 
-    The plate is the passport's identity and is not changed here; the owner's e-mail
-    follows R-PP-7. All fields are checked before anything is written.
+    Refused unless the actor may "edit" the passport (allowed_actions). Every field is
+    checked before anything is written, and InvalidInput names each bad one; only fields
+    whose value changes are written, so the audit log holds exactly those (old → new).
+    The plate is the passport's identity and is not changed here.
     """
     passport = lock_passport(session, passport_id)
+    require(session, actor, passport, "edit")
     data = data or {}
-    if not actor.has("Garage", "Admin"):
-        raise Forbidden(_l("You may not do this."))
-    if passport.state == PassportState.archived.value:
-        raise Conflict(_l("This passport is archived."))
-    if "plate" in data and validate_plate(data["plate"]) != passport.plate:
-        raise InvalidInput(
-            _l("The plate of a passport cannot change; archive it and create a new one."),
-            field="plate",
-        )
-    vehicle = VehicleDetails.from_mapping(
-        {
-            **{name: getattr(passport, name) for name in VEHICLE_FIELDS},
-            **{k: v for k, v in data.items() if k in VEHICLE_FIELDS},
-        }
-    )
+    errors: dict[str, list] = {}
+    if "plate" in data:
+        try:
+            if validate_plate(_text(data["plate"])) != passport.plate:
+                raise InvalidInput(
+                    _l("The plate of a passport cannot change; archive it and create a new one."),
+                    field="plate",
+                )
+        except InvalidInput as error:
+            errors.update(error.errors)
+    vehicle: dict = {}
+    for name in VEHICLE_FIELDS:
+        if name in data:
+            try:
+                vehicle[name] = _vehicle_value(name, data[name])
+            except InvalidInput as error:
+                errors.update(error.errors)
+    person_data = {k: v for k, v in data.items() if k in PERSON_FIELDS}
+    if person_data:
+        try:
+            contact_changes(passport.owner, person_data)
+        except InvalidInput as error:
+            errors.update(error.errors)
+    if "email" in person_data:
+        try:
+            normalize_email(
+                _single_line(
+                    person_data["email"],
+                    field="email",
+                    max_length=_column_length(Customer, "email"),
+                )
+            )
+        except InvalidInput as error:
+            errors.update(error.errors)
+    if errors:
+        raise InvalidInput(SOME_FIELDS_WRONG, errors=errors)
+
     if "fleet_account_id" in data and data["fleet_account_id"] != passport.fleet_account_id:
         from admin_app.services import fleets  # fleets builds on this module
 
@@ -373,15 +405,131 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
             fleets.unlink_passport(session, passport.id, actor=actor)
         else:
             fleets.link_passport(session, passport.id, data["fleet_account_id"], actor=actor)
-
-    person_data = {k: v for k, v in data.items() if k in PERSON_FIELDS}
     if person_data:
         update_customer(session, passport.owner_id, person_data, actor=actor)
-    passport.brand = vehicle.brand or None
-    passport.model = vehicle.model or None
-    passport.apk_expiry = vehicle.apk_expiry
+    for name, value in vehicle.items():
+        if getattr(passport, name) != value:
+            setattr(passport, name, value)
     session.flush()
     return passport
+
+
+def cars_of_customer(session: Session, customer_id: int) -> list[tuple[Passport, str]]:
+    """The customer's cars in the caller's scope, each with OWNER_CLAIM or DRIVER_CLAIM:
+    the live ones first, newest first."""
+    cars = session.scalars(
+        select(Passport)
+        .where(or_(Passport.owner_id == customer_id, Passport.driver_id == customer_id))
+        .order_by((Passport.state == PassportState.archived.value), Passport.id.desc())
+    ).unique()
+    return [(car, OWNER_CLAIM if car.owner_id == customer_id else DRIVER_CLAIM) for car in cars]
+
+
+def shared_by(session: Session, passport: Passport) -> int:
+    """How many live cars carry this passport's owner's details (his name, address,
+    phone, customer number): a change on one profile shows on all of them."""
+    return session.scalar(
+        select(func.count(Passport.id)).where(
+            or_(Passport.owner_id == passport.owner_id, Passport.driver_id == passport.owner_id),
+            Passport.state != PassportState.archived.value,
+        )
+    )
+
+
+# Odometer readings as a garage writes them: 168702, 168.702, 168,702 or 168 702, "km"
+# after it or not; "12k" or "ca. 80.000" are refused rather than guessed.
+_KILOMETRES = re.compile(r"^(\d{1,3}(?:[., ]\d{3})+|\d+)(?:\s*km)?$", re.IGNORECASE)
+MAX_ODOMETER = 3_000_000  # as services/inspections: beyond any car's life
+
+
+def parse_odometer(value, *, field: str = "odometer") -> int | None:
+    """Kilometres as typed (see _KILOMETRES) or a JSON whole number; empty is None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        match = _KILOMETRES.match(_text(value)) if isinstance(value, str) else None
+        number = int(re.sub(r"\D", "", match.group(1))) if match else -1
+    if not 0 <= number <= MAX_ODOMETER:
+        raise InvalidInput(
+            _l(
+                "'%(value)s' is not an odometer reading; type the kilometres in digits, "
+                "e.g. 168702.",
+                value=_shown(value),
+            ),
+            field=field,
+        )
+    return number
+
+
+# Dutch postcodes: four digits (not starting with 0) and two letters, stored as "1234 AB".
+_POSTCODE = re.compile(r"^([1-9]\d{3})\s*([A-Za-z]{2})$")
+
+
+def normalize_postcode(value) -> str:
+    """ "1234ab" → "1234 AB"; empty stays empty; anything else is refused."""
+    text = _text(value)
+    if not text:
+        return ""
+    match = _POSTCODE.match(text)
+    if match is None:
+        raise InvalidInput(
+            _l(
+                "'%(value)s' is not a Dutch postcode; type four digits and two letters, "
+                "e.g. 1234 AB.",
+                value=_shown(text),
+            ),
+            field="postcode",
+        )
+    return f"{match.group(1)} {match.group(2).upper()}"
+
+
+def _vehicle_value(name: str, value):
+    """One vehicle field's value to store, or InvalidInput naming the field."""
+    if name == "odometer":
+        return parse_odometer(value)
+    if name in VEHICLE_DATES:
+        if isinstance(value, dt.date):
+            return value
+        date = parse_date(_single_line(value, field=name), field=name)
+        if date is not None and not 1900 <= date.year <= 2199:
+            # Not a typing error a garage makes knowingly ("0024-05-01" for 2024).
+            raise InvalidInput(
+                _l("'%(value)s' is not a date; use YYYY-MM-DD or DD-MM-YYYY.", value=_shown(value)),
+                field=name,
+            )
+        return date
+    return _single_line(value, field=name, max_length=_column_length(Passport, name)) or None
+
+
+def _column_length(model, name: str) -> int:
+    return model.__table__.c[name].type.length
+
+
+def _single_line(value, *, field: str, max_length: int = 100) -> str:
+    """Text of one line that fits its column. A NUL (which PostgreSQL refuses in text: a
+    500), another control character, a list or a number is refused with the field."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(_l("This must be text."), field=field)
+    text = value.strip()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise InvalidInput(
+            _l("This may hold no tabs, line breaks or control characters."), field=field
+        )
+    if len(text) > max_length:
+        raise InvalidInput(_l("At most %(count)s characters.", count=max_length), field=field)
+    return text
+
+
+def _shown(value) -> str:
+    """A refused value quoted back, at most as long as a field on the screen."""
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 # --- send and activate (R-PP-4) ----------------------------------------------------------
@@ -690,23 +838,46 @@ def change_customer_email(
     return customer
 
 
+def contact_changes(customer: Customer, data) -> dict:
+    """The CONTACT_FIELDS of ``data`` that differ from the customer's, checked and
+    normalized; InvalidInput naming every bad field. The e-mail is not among them: it
+    follows change_customer_email (R-PP-7)."""
+    errors: dict[str, list] = {}
+    changes = {}
+    for name in CONTACT_FIELDS:
+        if name not in (data or {}):
+            continue
+        try:
+            value = _single_line(data[name], field=name, max_length=_column_length(Customer, name))
+            # A postcode stored before this check is kept as it is until someone changes it.
+            if name == "postcode" and value != (customer.postcode or ""):
+                value = normalize_postcode(value)
+        except InvalidInput as error:
+            errors.update(error.errors)
+            continue
+        if name == "last_name" and not value:
+            errors["last_name"] = [_l("Fill in the last name.")]
+        elif value != (getattr(customer, name) or ""):
+            changes[name] = value or None
+    if errors:
+        raise InvalidInput(SOME_FIELDS_WRONG, errors=errors)
+    return changes
+
+
 def update_customer(session: Session, customer_id: int, data, *, actor: Actor) -> Customer:
-    """Contact details of a profile; a new e-mail follows change_customer_email."""
+    """Contact details of a profile, shared by all the customer's cars at the garage;
+    a new e-mail follows change_customer_email. Only changed fields are written."""
     customer = scoped_get(session, Customer, customer_id)
     if customer is None:
         raise NotFound(_l("Not found."))
-    person = PersonDetails.from_mapping({**_customer_fields(customer), **(data or {})})
-    if not person.last_name:
-        raise InvalidInput(_l("Fill in the last name."), field="last_name")
-    if not actor.has("Garage", "Admin"):
+    changes = contact_changes(customer, data)
+    if changes and not actor.has("Garage", "Admin"):
         # Support corrects e-mail addresses, nothing else (SPEC roles).
-        current = PersonDetails.from_mapping(_customer_fields(customer))
-        if any(getattr(person, name) != getattr(current, name) for name in CONTACT_FIELDS):
-            raise Forbidden(_l("The support desk corrects e-mail addresses only."))
+        raise Forbidden(_l("The support desk corrects e-mail addresses only."))
     if "email" in (data or {}) and email_key(_text(data["email"])) != email_key(customer.email):
         change_customer_email(session, customer.id, data["email"], actor=actor)
-    for name in CONTACT_FIELDS:
-        setattr(customer, name, getattr(person, name) or None)
+    for name, value in changes.items():
+        setattr(customer, name, value)
     session.flush()
     return customer
 
@@ -765,7 +936,7 @@ def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: 
 # or its reason), the forms (a GET of a form not allowed goes back to the profile) and the
 # services' own checks below (require): the three can no longer disagree.
 
-ACTIONS = ("send", "transfer", "email", "link", "archive", "move", "cancel_transfer")
+ACTIONS = ("edit", "send", "transfer", "email", "link", "archive", "move", "cancel_transfer")
 NOT_YOURS = _l("You may not do this.")
 ARCHIVED = _l("This passport is archived.")
 FLEET_LINKED = _l(
@@ -811,6 +982,17 @@ def require(session: Session, actor: Actor, passport: Passport, action: str) -> 
     refusal = refusal_of(session, actor, passport, action)
     if refusal is not None:
         refusal.refuse()
+
+
+def _why_not_edit(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
+    """R-PP-1: the garage that holds the passport, and Admin, change the car's and its
+    owner's details. Support corrects e-mail addresses only (SPEC roles); fleet managers
+    and owners read."""
+    if not (actor.has("Admin") or (actor.has("Garage") and actor.garage_id == passport.garage_id)):
+        return Refusal(NOT_YOURS, Forbidden)
+    if passport.state == PassportState.archived.value:
+        return Refusal(ARCHIVED)
+    return None
 
 
 def _why_not_send(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
@@ -938,6 +1120,7 @@ def why_not_cancel(actor: Actor, transfer: Transfer) -> Refusal | None:
 
 
 _RULES = {
+    "edit": _why_not_edit,
     "send": _why_not_send,
     "transfer": _why_not_transfer,
     "email": _why_not_email,

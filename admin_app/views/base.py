@@ -51,6 +51,7 @@ READ_WRITE = {
     "move": "move",
     "email": "email",
     "new": "write",
+    "edit_profile": "write",  # the passport profile in place (issue 15)
     "new_fleet_account": "write",
     "fleet": "write",
     "link_fleet": "write",

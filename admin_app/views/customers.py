@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.services import passports as passport_rules
 from admin_app.services.labels import CUSTOMER_LABELS
 from admin_app.services.list_exports import CUSTOMER_EXPORT
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
@@ -37,3 +38,10 @@ class CustomerView(ExportableList, ConsoleModelView):
         "city": [FilterEqual],
     }
     base_order = ("last_name", "asc")
+    show_template = "console/customer_show.html"
+
+    def _get_show_widget(self, pk, item, **kwargs):
+        widgets = super()._get_show_widget(pk, item, **kwargs)
+        # The cars he owns or drives, each linked to its profile (issue 15).
+        widgets["cars"] = passport_rules.cars_of_customer(self.datamodel.session, item.id)
+        return widgets

@@ -68,6 +68,47 @@ class NewPassportForm(PersonForm):
     )
 
 
+class PassportEditForm(PersonForm):
+    """The profile in place (R-PP-1): the car, and its owner's name, address, phone and
+    customer number. The e-mail keeps its own form and rules (EmailForm, R-PP-7)."""
+
+    email = None  # not on this form: WTForms leaves the inherited field out
+    brand = StringField(_l("Brand"), [fits(Passport, "brand")])
+    model = StringField(_l("Model"), [fits(Passport, "model")])
+    fuel = StringField(_l("Fuel"), [fits(Passport, "fuel")])
+    first_registration = StringField(_l("First registration (dd-mm-yyyy)"), [Length(max=20)])
+    apk_expiry = StringField(_l("APK expiry (dd-mm-yyyy)"), [Length(max=20)])
+    next_service = StringField(_l("Next service (dd-mm-yyyy)"), [Length(max=20)])
+    mobility_renewal = StringField(_l("Mobility service renewal (dd-mm-yyyy)"), [Length(max=20)])
+    odometer = StringField(_l("Odometer (km)"), [Length(max=20)])
+
+    VEHICLE_ORDER = (
+        "brand",
+        "model",
+        "fuel",
+        "first_registration",
+        "apk_expiry",
+        "next_service",
+        "mobility_renewal",
+        "odometer",
+    )
+    OWNER_ORDER = CONTACT_FIELDS
+
+    def changes(self) -> dict:
+        """Every field as typed; the service writes those that differ."""
+        return {name: self[name].data for name in (*self.VEHICLE_ORDER, *self.OWNER_ORDER)}
+
+    def fill(self, passport: Passport) -> None:
+        """The stored values, as a person types them (dates d-m-yyyy, kilometres in digits)."""
+        for name in self.VEHICLE_ORDER:
+            value = getattr(passport, name)
+            if hasattr(value, "strftime"):
+                value = value.strftime("%d-%m-%Y")
+            self[name].data = "" if value is None else str(value)
+        for name in self.OWNER_ORDER:
+            self[name].data = getattr(passport.owner, name) or ""
+
+
 class TransferForm(PersonForm):
     email_again = StringField(_l("E-mail once more (check it)"), [fits(Customer, "email")])
     confirmation_key = HiddenField(validators=[fits(Transfer, "confirmation_key")])

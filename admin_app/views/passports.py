@@ -34,7 +34,9 @@ from admin_app.views.forms import (
     FleetLinkForm,
     MoveForm,
     NewPassportForm,
+    PassportEditForm,
     TransferForm,
+    attempt,
     submitted,
 )
 
@@ -68,6 +70,7 @@ ACTION_LABELS = {
     "email": _l("Change the e-mail address"),
     "move": _l("Move to another garage"),
     "archive": _l("Archive"),
+    "edit": _l("Edit"),
 }
 
 
@@ -124,6 +127,7 @@ class PassportView(ExportableList, ConsoleModelView):
         "action",
         "action_post",
         "new",
+        "edit_profile",
         "send",
         "archive",
         "transfer",
@@ -213,6 +217,48 @@ class PassportView(ExportableList, ConsoleModelView):
         )
         return answer or self.render_template(
             "console/form.html", form=form, title=_l("New passport"), fields=form.FIELD_ORDER
+        )
+
+    # --- edit in place (R-PP-1) ---------------------------------------------------------
+
+    @expose("/<int:pk>/edit-profile", methods=["GET", "POST"])
+    @has_access
+    def edit_profile(self, pk):
+        """The profile with its details as a form (issue 15); saved, the profile again.
+        Refused, the same page with each message at its field and all typed kept."""
+        passport = passport_or_404(pk)
+        refused_here = not_allowed(self, passport, "edit")
+        if refused_here:
+            return refused_here
+        form = PassportEditForm()
+        refusals = []
+        if form.validate_on_submit():
+            answer = attempt(
+                lambda: passport_rules.update_passport(
+                    db.session, pk, form.changes(), actor=current_actor()
+                ),
+                done=_l("The profile is saved."),
+                next_url=url_for(f"{self.endpoint}.show", pk=pk),
+                form=form,
+                on_refusal=refusals.append,
+            )
+            if answer:
+                return answer
+        if not form.is_submitted():
+            form.fill(passport)
+        status = refusals[0].status if refusals else 422 if form.is_submitted() else 200
+        return self.profile_page(pk, edit_form=form), status
+
+    def profile_page(self, pk, **extra):
+        """The profile as show() renders it, with ``extra`` for its template."""
+        widgets = self._show(pk)
+        widgets["profile"].update(extra)
+        return self.render_template(
+            self.show_template,
+            pk=pk,
+            title=self.show_title,
+            widgets=widgets,
+            related_views=self._related_views,
         )
 
     # --- actions on the profile ---------------------------------------------------------
@@ -552,6 +598,9 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
         # A stock car's owner is the garage itself: it manages no customer's fleet.
         "can_make_fleet": can["link"] and not passport.stock_car and not passport.fleet_account_id,
         "manages": manages,
+        # The owner's details are one customer record: how many live cars show them.
+        "shared_by": passport_rules.shared_by(session, passport) if can["edit"] else 0,
+        "edit_form": None,
     }
 
 
