@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args
@@ -22,6 +22,7 @@ from admin_app.extensions import db
 from admin_app.models import Passport, Task
 from admin_app.models.passports import STATE_LABELS
 from admin_app.models.tasks import RowOutcome, TaskKind, TaskState
+from admin_app.scope import scoped_get
 from admin_app.services import tasks
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.batch_jobs import progress_bar
@@ -243,6 +244,8 @@ class TaskView(ConsoleModelView):
     @has_access
     def undo(self, pk):
         """Undo an archive task within 7 days: its passports whose plate is still free."""
+        if scoped_get(db.session, Task, pk) is None:
+            abort(404)  # another garage's task (R-SEC-1)
         show = url_for(f"{self.endpoint}.show", pk=pk)
         if not ConfirmForm().validate_on_submit():
             flash(str(_l("The page had expired; please try again.")), "danger")
