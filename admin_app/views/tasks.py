@@ -215,6 +215,8 @@ class TaskView(ConsoleModelView):
         "finished_at": _l("Finished"),
     }
     formatters_columns = {"progress": progress_bar}
+    # FAB offered "progress" (a property) and "selection" (free text) for sorting too.
+    order_columns = ["created_at"]
     search_columns = []
     base_order = ("id", "desc")
 
