@@ -103,3 +103,27 @@ def test_issue15_bulk_tasks_are_not_batch_jobs(world, login_as, api_client):
     garage.post("/passports/bulk/send", {"id": str(car.id), "count": "1"})
     assert world.session.scalar(select(Task.id)) is not None
     assert api.get("/api/v1/batch_job/").get_json()["count"] == before
+
+
+def test_issue15_undo_of_an_archive_task_through_its_page(world, login_as):
+    """Issue 15, R-PP-8: the task's page offers the undo to the garage; without CSRF it
+    changes nothing; with it the passports are back, and the archive task's page then
+    links to the undo instead of offering it again. Support sees no undo button."""
+    garage = login_as("garage-jansen")
+    cars = _jansen(world, state="sent")[:2]
+    response = garage.post(
+        "/passports/bulk/archive", {"id": [str(c.id) for c in cars], "count": "2"}
+    )
+    task_url = response.headers["Location"]
+    task_id = int(task_url.rstrip("/").rsplit("/", 1)[1])
+    assert 'id="undo-task"' in garage.get(task_url).get_data(as_text=True)
+    assert 'id="undo-task"' not in login_as("support").get(task_url).get_data(as_text=True)
+    garage.post(f"/tasks/{task_id}/undo", csrf=False)
+    world.session.expire_all()
+    assert all(world.session.get(Passport, c.id).state == "archived" for c in cars)
+    response = garage.post(f"/tasks/{task_id}/undo")
+    assert response.status_code == 302 and "/tasks/show/" in response.headers["Location"]
+    world.session.expire_all()
+    assert all(world.session.get(Passport, c.id).state == "sent" for c in cars)
+    page = garage.get(task_url).get_data(as_text=True)
+    assert 'id="undo-task"' not in page and "/tasks/show/" in page
