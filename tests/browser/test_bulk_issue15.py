@@ -26,6 +26,6 @@ def test_issue15_bulk_send_of_filtered_rows(page, world):
     assert "/tasks/show/" in page.url
     assert page.locator(".task-title").inner_text().startswith("AutoPaspoorten versturen")
     outcomes = page.locator(".task-row-done td:nth-child(2)").all_inner_texts()
-    assert outcomes == ["verstuurd"] * len(unsent)
+    assert outcomes == ["verzonden"] * len(unsent)
     world.session.expire_all()
     assert all(world.session.get(Passport, p.id).state == "sent" for p in unsent)

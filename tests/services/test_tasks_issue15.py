@@ -56,7 +56,7 @@ def test_issue15_bulk_send_reports_each_row_with_the_rules_reason(world, acting_
                 "not sent: Only a passport that is not activated yet can be sent."
             )
         # Read in the reader's language, whatever language the task ran in.
-        assert tasks.row_text(task, refused).startswith("niet verstuurd: Alleen een")
+        assert tasks.row_text(task, refused).startswith("niet verzonden: Alleen een")
         assert s.scalar(
             select(OutboxMessage.id).where(
                 OutboxMessage.params["passport_id"].as_integer() == unsent[0].id
