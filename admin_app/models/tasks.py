@@ -66,8 +66,11 @@ class Task(Model):
     done_rows = Column(Integer, nullable=False, default=0)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     finished_at = Column(UTCDateTime)
-    # The selection in words, as the user made it ("12 selected", "all matching: Jansen").
-    selection = Column(Text, nullable=False, default="")
+    # The selection as the user made it, put in words in the reader's language when read
+    # (views/tasks.describe_selection): {"count": n} for checked rows, {"all": true,
+    # "count": n, "filters": [[column, value], …]} for all that matched the list's filter,
+    # {"undo_of": task id, "count": n} for an undo.
+    selection = Column(JSON, nullable=False, default=dict)
     fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"))
     # An undo task names the archive task it undoes.
     undoes_task_id = Column(Integer, ForeignKey("task.id"))

@@ -117,7 +117,7 @@ def create_task(
     passport_ids,
     *,
     actor: Actor,
-    selection: str,
+    selection: dict | None = None,
     fleet_account_id=None,
 ) -> Task:
     """A task of ``kind`` over the passports of ``passport_ids`` in the caller's scope,
@@ -144,7 +144,7 @@ def create_task(
         state=TaskState.waiting.value,
         total_rows=len(ids),
         done_rows=0,
-        selection=selection[:2000],
+        selection={**(selection or {}), "count": len(ids)},
         fleet_account_id=fleet_id,
     )
     session.add(task)
@@ -302,7 +302,7 @@ def undo_archive(session: Session, task_id, *, actor: Actor, now=None) -> Task:
         state=TaskState.waiting.value,
         total_rows=len(archived),
         done_rows=0,
-        selection=str(_l("Undo of task %(id)s", id=task.id)),
+        selection={"undo_of": task.id, "count": len(archived)},
         undoes_task_id=task.id,
     )
     session.add(undo)

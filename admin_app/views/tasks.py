@@ -23,6 +23,7 @@ from admin_app.models.passports import STATE_LABELS
 from admin_app.models.tasks import RowOutcome, TaskKind, TaskState
 from admin_app.scope import scoped_get
 from admin_app.services import tasks
+from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.batch_jobs import progress_bar
 from admin_app.views.forms import ConfirmForm, attempt
@@ -88,7 +89,7 @@ def bulk_page(view, kind: str):
         flash(str(_l("Select at least one passport.")), "warning")
         return redirect(back)
     count = len(ids)
-    words = selection_words(view, count) if every else str(_l("%(count)s selected", count=count))
+    selection = selection_made(view, every, count)
     actor = current_actor()
     fleets_ = tasks.garage_fleets(db.session, actor) if kind == TaskKind.link.value else []
     asks_count = kind == TaskKind.archive.value and count > tasks.TYPE_COUNT_ABOVE
@@ -119,7 +120,7 @@ def bulk_page(view, kind: str):
                         kind,
                         ids,
                         actor=actor,
-                        selection=words,
+                        selection=selection,
                         fleet_account_id=fleet_id or None,
                     ),
                     actor=actor,
@@ -137,7 +138,7 @@ def bulk_page(view, kind: str):
         count=count,
         every=every,
         ids=[] if every else ids,
-        words=words,
+        words=describe_selection(selection),
         asks_count=asks_count,
         typed=typed,
         fleets=fleets_,
@@ -167,15 +168,35 @@ def selection_ids(view) -> tuple[list[int], bool]:
     return sorted(pk for (pk,) in query), True
 
 
-def selection_words(view, count: int) -> str:
-    """ "All 120 that match: Plate, name or e-mail Jansen" — the filter as the user set it."""
+def selection_made(view, every: bool, count: int) -> dict:
+    """The selection as stored with the task: the list's filter as the user set it (after
+    selection_ids read it), or only the count of the rows he checked."""
+    if not every:
+        return {"count": count}
+    filters = [
+        [flt.column_name, " ".join(values) if isinstance(values, list) else str(values)]
+        for flt, values in view._filters.get_filters_values()
+    ]
+    return {"all": True, "count": count, "filters": filters}
+
+
+def describe_selection(selection: dict | None) -> str:
+    """A task's selection in the reader's language: "All 120 that match: Status: Niet
+    verzonden" — the filter's words, never FAB's "Gelijk aan" or a raw state."""
+    from admin_app.views.passports import FilterPlateNameOrEmail
+
+    selection = selection or {}
+    count = selection.get("count", 0)
+    if selection.get("undo_of"):
+        return str(_l("Undo of task %(id)s", id=selection["undo_of"]))
+    if not selection.get("all"):
+        return str(_l("%(count)s selected", count=count))
     parts = []
-    for flt, values in view._filters.get_filters_values():
-        value = " ".join(values) if isinstance(values, list) else str(values)
-        if flt.column_name == "state":  # "Status: verstuurd", not FAB's "Gelijk aan sent"
-            parts.append(f"{view.label_columns['state']}: {STATE_LABELS.get(value, value)}")
+    for column, value in selection.get("filters") or []:
+        if column == "state":
+            parts.append(f"{PASSPORT_LABELS['state']}: {STATE_LABELS.get(value, value)}")
         else:
-            parts.append(f"{flt.name}: {value}")
+            parts.append(f"{FilterPlateNameOrEmail.name}: {value}")
     if not parts:
         return str(_l("All %(count)s passports", count=count))
     return str(_l("All %(count)s that match: %(filter)s", count=count, filter="; ".join(parts)))
@@ -215,7 +236,7 @@ class TaskView(ConsoleModelView):
         "progress": _l("Progress"),
         "finished_at": _l("Finished"),
     }
-    formatters_columns = {"progress": progress_bar}
+    formatters_columns = {"progress": progress_bar, "selection": describe_selection}
     # FAB offered "progress" (a property) and "selection" (free text) for sorting too.
     order_columns = ["created_at"]
     search_columns = []
@@ -230,6 +251,7 @@ class TaskView(ConsoleModelView):
         )
         widgets.update(
             task=item,
+            selection=describe_selection(item.selection),
             outcome=outcome,
             rows_page=rows_page,
             rows=[(row, tasks.row_text(item, row)) for row in rows_page.rows],

@@ -32,7 +32,7 @@ def upgrade():
         sa.Column("done_rows", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True)),
-        sa.Column("selection", sa.Text(), nullable=False),
+        sa.Column("selection", sa.JSON(), nullable=False),
         sa.Column("fleet_account_id", sa.Integer(), sa.ForeignKey("fleet_account.id")),
         sa.Column("undoes_task_id", sa.Integer(), sa.ForeignKey("task.id")),
         sa.Column("error", sa.String(500)),

@@ -35,7 +35,7 @@ def test_issue15_bulk_send_reports_each_row_with_the_rules_reason(world, acting_
     ids = [p.id for p in unsent] + [activated.id]
     with acting_as("garage-jansen") as acting:
         s = world.session
-        task = tasks.create_task(s, "send", ids, actor=acting.actor, selection="3 selected")
+        task = tasks.create_task(s, "send", ids, actor=acting.actor)
         tasks.start(s, task, actor=acting.actor)
         rows = _rows(world, task)
         assert task.state == "done" and task.done_rows == 3 and task.total_rows == 3
@@ -69,15 +69,13 @@ def test_issue15_smuggled_ids_of_another_garage_are_left_out(world, acting_as):
     mine = _jansen(world, state="created")[0]
     theirs = world.passports(garage_id=world.garage("Garage De Vries").id, state="created")[0]
     with acting_as("garage-jansen") as acting:
-        task = tasks.create_task(
-            world.session, "archive", [mine.id, theirs.id], actor=acting.actor, selection="x"
-        )
+        task = tasks.create_task(world.session, "archive", [mine.id, theirs.id], actor=acting.actor)
         tasks.start(world.session, task, actor=acting.actor)
         assert task.total_rows == 1
         assert set(_rows(world, task)) == {mine.id}
         assert world.session.get(Passport, theirs.id).state == "created"
         with pytest.raises(InvalidInput):
-            tasks.create_task(world.session, "send", [theirs.id], actor=acting.actor, selection="x")
+            tasks.create_task(world.session, "send", [theirs.id], actor=acting.actor)
 
 
 def test_issue15_link_only_to_the_garages_own_fleet_accounts(world, acting_as):
@@ -99,7 +97,6 @@ def test_issue15_link_only_to_the_garages_own_fleet_accounts(world, acting_as):
                     "link",
                     [car.id],
                     actor=acting.actor,
-                    selection="x",
                     fleet_account_id=devries_fleet.id,
                 )
         task = tasks.create_task(
@@ -107,7 +104,6 @@ def test_issue15_link_only_to_the_garages_own_fleet_accounts(world, acting_as):
             "link",
             [car.id],
             actor=acting.actor,
-            selection="x",
             fleet_account_id=jansen_fleet.id,
         )
         tasks.start(world.session, task, actor=acting.actor)
@@ -115,9 +111,7 @@ def test_issue15_link_only_to_the_garages_own_fleet_accounts(world, acting_as):
         row = _rows(world, task)[car.id]
         with force_locale("en"):
             assert tasks.row_text(task, row) == f"linked to {jansen_fleet.name}"
-        again = tasks.create_task(
-            world.session, "unlink", [car.id], actor=acting.actor, selection="x"
-        )
+        again = tasks.create_task(world.session, "unlink", [car.id], actor=acting.actor)
         tasks.start(world.session, again, actor=acting.actor)
         assert world.session.get(Passport, car.id).fleet_account_id is None
 
@@ -128,9 +122,7 @@ def test_issue15_undo_an_archive_task_brings_back_passports_whose_plate_is_free(
     free, taken = _jansen(world, state="sent")[:2]
     with acting_as("garage-jansen") as acting:
         s = world.session
-        task = tasks.create_task(
-            s, "archive", [free.id, taken.id], actor=acting.actor, selection="x"
-        )
+        task = tasks.create_task(s, "archive", [free.id, taken.id], actor=acting.actor)
         tasks.start(s, task, actor=acting.actor)
         assert s.get(Passport, free.id).state == "archived"
         # The plate of "taken" gets a new passport meanwhile.
@@ -159,7 +151,7 @@ def test_issue15_undo_only_within_seven_days_and_only_by_the_garage(world, actin
     car = _jansen(world, state="sent")[0]
     with acting_as("garage-jansen") as acting:
         s = world.session
-        task = tasks.create_task(s, "archive", [car.id], actor=acting.actor, selection="x")
+        task = tasks.create_task(s, "archive", [car.id], actor=acting.actor)
         tasks.start(s, task, actor=acting.actor)
         later = task.created_at + timedelta(days=7, minutes=1)
         with pytest.raises(InvalidInput):

@@ -45,6 +45,11 @@ def test_issue15_bulk_send_of_all_matching_the_filter_confirms_the_count(world, 
     assert all(world.session.get(Passport, p.id).state == "sent" for p in unsent)
     shown = garage.get(response.headers["Location"]).get_data(as_text=True)
     assert shown.count("task-row-done") == len(unsent)
+    # The selection is read in the reader's language, not stored in the sender's (R-X-2).
+    garage.get("/lang/en")
+    shown = garage.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"All {len(unsent)} that match: State: Not sent" in shown
+    assert "verzonden" not in shown
 
 
 def test_issue15_bulk_post_without_csrf_or_with_a_changed_count_changes_nothing(world, login_as):

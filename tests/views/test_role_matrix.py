@@ -148,7 +148,7 @@ def _bulk_task(session, garage, passport) -> int:
         state="done",
         total_rows=1,
         done_rows=1,
-        selection="1",
+        selection={"count": 1},
     )
     session.add(task)
     session.flush()
