@@ -28,7 +28,7 @@ from admin_app.services import fleets
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor
 from admin_app.services.batch_jobs import RowsPage
-from admin_app.services.errors import DomainError, Forbidden, InvalidInput, NotFound
+from admin_app.services.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from admin_app.services.plates import display_plate
 
 # Measured by the brief's budget rather than the clock: 500 sends take ~1.5 s on this
@@ -171,6 +171,25 @@ def _add_rows(session: Session, task: Task, ids: list[int], previous: dict | Non
                 }
                 for car in cars
             ],
+        )
+
+
+def asks_typed_count(kind: str, count: int) -> bool:
+    """Archiving more than TYPE_COUNT_ABOVE passports is confirmed by typing the count."""
+    return kind == TaskKind.archive.value and count > TYPE_COUNT_ABOVE
+
+
+def check_confirmation(kind: str, count: int, *, confirmed, typed: str = "") -> None:
+    """The user confirmed ``count`` passports, as the confirmation page stated them.
+
+    Conflict when the selection (a filter) now holds another number than he confirmed;
+    InvalidInput when a large archiving's typed count is not the count."""
+    if str(confirmed or "").strip() != str(count):
+        raise Conflict(_l("The selection has changed: it holds %(count)s now.", count=count))
+    if asks_typed_count(kind, count) and (typed or "").strip() != str(count):
+        raise InvalidInput(
+            _l("Type the number of passports, %(count)s, to archive them.", count=count),
+            field="typed_count",
         )
 
 

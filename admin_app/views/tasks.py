@@ -92,45 +92,38 @@ def bulk_page(view, kind: str):
     selection = selection_made(view, every, count)
     actor = current_actor()
     fleets_ = tasks.garage_fleets(db.session, actor) if kind == TaskKind.link.value else []
-    asks_count = kind == TaskKind.archive.value and count > tasks.TYPE_COUNT_ABOVE
     typed = request.form.get("typed_count", "")
     fleet_id = request.form.get("fleet_account_id", "")
     error, status = None, 200
     if request.method == "POST":
-        form = BulkForm()
-        if not form.validate_on_submit():
+        if not BulkForm().validate_on_submit():
             error, status = _l("The page had expired; please try again."), 400
-        elif request.form.get("count") != str(count):
-            # The filter now matches other passports than the page stated: ask again.
-            error, status = (
-                _l("The selection has changed: it holds %(count)s now.", count=count),
-                409,
-            )
-        elif asks_count and typed.strip() != str(count):
-            error, status = (
-                _l("Type the number of passports, %(count)s, to archive them.", count=count),
-                422,
-            )
         else:
-            answer = attempt(
-                lambda: tasks.start(
+            refusal = {}
+
+            def confirmed_task():
+                tasks.check_confirmation(
+                    kind, count, confirmed=request.form.get("count"), typed=typed
+                )
+                task = tasks.create_task(
                     db.session,
-                    tasks.create_task(
-                        db.session,
-                        kind,
-                        ids,
-                        actor=actor,
-                        selection=selection,
-                        fleet_account_id=fleet_id or None,
-                    ),
+                    kind,
+                    ids,
                     actor=actor,
-                ),
+                    selection=selection,
+                    fleet_account_id=fleet_id or None,
+                )
+                return tasks.start(db.session, task, actor=actor)
+
+            answer = attempt(
+                confirmed_task,
                 done=_started,
                 next_url=lambda task: url_for("TaskView.show", pk=task.id),
+                on_refusal=lambda refused: refusal.update(status=refused.status),
             )
             if answer is not None:
                 return answer
-            status = 422
+            status = refusal["status"]  # the reason is flashed; what was typed stays
     return view.render_template(
         "console/bulk_confirm.html",
         title=BULK_TITLES[kind],
@@ -139,7 +132,7 @@ def bulk_page(view, kind: str):
         every=every,
         ids=[] if every else ids,
         words=describe_selection(selection),
-        asks_count=asks_count,
+        asks_count=tasks.asks_typed_count(kind, count),
         typed=typed,
         fleets=fleets_,
         fleet_id=fleet_id,

@@ -163,3 +163,17 @@ def test_issue15_undo_only_within_seven_days_and_only_by_the_garage(world, actin
     with acting_as("garage-devries") as acting:
         with pytest.raises(NotFound):
             tasks.undo_archive(world.session, task.id, actor=acting.actor)
+
+
+def test_issue15_confirmation_states_the_count_and_large_archivings_type_it():
+    """Issue 15: the count confirmed must still be the selection's; archiving more than 50
+    asks for the count typed, sending does not."""
+    from admin_app.services.errors import Conflict
+
+    tasks.check_confirmation("send", 600, confirmed="600")
+    with pytest.raises(Conflict):
+        tasks.check_confirmation("send", 601, confirmed="600")
+    tasks.check_confirmation("archive", 50, confirmed="50")
+    with pytest.raises(InvalidInput):
+        tasks.check_confirmation("archive", 51, confirmed="51", typed="50")
+    tasks.check_confirmation("archive", 51, confirmed="51", typed=" 51 ")
