@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import LazyString, gettext
+from flask_babel import LazyString, format_number, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -37,6 +37,9 @@ IN_REQUEST_LIMIT = 500
 # Archiving this many or more asks for the count to be typed, not only a click.
 TYPE_COUNT_ABOVE = 50
 UNDO_DAYS = 7
+# A task's rows are stored in the request that confirms it (~1,000 a statement): Support's
+# "all that match" over the whole platform would be a million.
+MAX_SELECTION = 100_000
 CHUNK = 200  # rows per commit in the worker: progress on the page, a bounded redo after a crash
 IDS_PER_STATEMENT = 1000  # under every database's limit on bound parameters
 
@@ -184,6 +187,13 @@ def check_confirmation(kind: str, count: int, *, confirmed, typed: str = "") -> 
 
     Conflict when the selection (a filter) now holds another number than he confirmed;
     InvalidInput when a large archiving's typed count is not the count."""
+    if count > MAX_SELECTION:
+        raise InvalidInput(
+            _l(
+                "A task holds at most %(max)s passports; narrow the filter.",
+                max=format_number(MAX_SELECTION),
+            )
+        )
     if str(confirmed or "").strip() != str(count):
         raise Conflict(_l("The selection has changed: it holds %(count)s now.", count=count))
     if asks_typed_count(kind, count) and (typed or "").strip() != str(count):

@@ -177,3 +177,6 @@ def test_issue15_confirmation_states_the_count_and_large_archivings_type_it():
     with pytest.raises(InvalidInput):
         tasks.check_confirmation("archive", 51, confirmed="51", typed="50")
     tasks.check_confirmation("archive", 51, confirmed="51", typed=" 51 ")
+    too_many = tasks.MAX_SELECTION + 1
+    with pytest.raises(InvalidInput):
+        tasks.check_confirmation("send", too_many, confirmed=str(too_many))
