@@ -232,7 +232,8 @@ class TaskView(ConsoleModelView):
     formatters_columns = {"progress": progress_bar, "selection": describe_selection}
     # FAB offered "progress" (a property) and "selection" (free text) for sorting too.
     order_columns = ["created_at"]
-    search_columns = []
+    # Tasks are found by when they were started; FAB's default offered every column.
+    search_columns = ["created_at"]
     base_order = ("id", "desc")
 
     def _get_show_widget(self, pk, item, **kwargs):
