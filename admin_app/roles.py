@@ -59,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "FleetAccount": ["read", "write"],
         "MyGarage": ["read", "write"],
         "Colleague": ["read", "write"],
+        "Task": ["read", "write"],
         **_OWN_ACCOUNT,
     },
     # Support reads everything; it writes only what SPEC grants it: e-mail corrections
@@ -79,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "Garage": ["read"],
         "AuditLog": ["read"],
         "Outbox": ["read"],
+        "Task": ["read"],
         **_OWN_ACCOUNT,
     },
     "FleetManager": {
@@ -103,6 +105,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "Customer lists",
         "Batch jobs",
         "Upload list",
+        "Tasks",
         "Invalid e-mails",
         "Inspection forms",
         "Inspections",
@@ -122,6 +125,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "Passports",
         "Customer lists",
         "Batch jobs",
+        "Tasks",
         "Invalid e-mails",
         "Inspection forms",
         "Inspections",

@@ -37,6 +37,7 @@ from admin_app.models import (
     OutboxMessage,
     Passport,
     PassportClaim,
+    Task,
     Transfer,
 )
 from admin_app.services.errors import NotFound
@@ -70,6 +71,7 @@ TENANT_MODELS = (
     Checkpoint,
     Invoice,
     ContactProposal,
+    Task,
 )
 
 
@@ -114,6 +116,8 @@ class Scope:
                 Checkpoint: lambda cls: or_(cls.garage_id.is_(None), cls.garage_id == gid),
                 Invoice: lambda cls: cls.garage_id == gid,
                 ContactProposal: lambda cls: cls.garage_id == gid,
+                # Its own bulk tasks; Support's tasks across garages are Support's.
+                Task: lambda cls: cls.garage_id == gid,
                 ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
             }
         if self.kind == FLEET:
@@ -141,6 +145,7 @@ class Scope:
                 Checkpoint: nothing,
                 Invoice: nothing,
                 ContactProposal: nothing,
+                Task: nothing,
                 Transfer: lambda cls: cls.passport_id.in_(
                     select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
                 ),
@@ -163,6 +168,7 @@ class Scope:
                 Checkpoint: nothing,
                 Invoice: nothing,
                 ContactProposal: nothing,
+                Task: nothing,
                 # Transfers of his cars, and those he started (a car he sold).
                 Transfer: lambda cls: or_(
                     cls.passport_id.in_(passport_ids), cls.created_by_id == uid

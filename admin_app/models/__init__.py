@@ -17,6 +17,7 @@ from admin_app.models.inspections import (
 from admin_app.models.outbox import OutboxMessage
 from admin_app.models.passports import Passport, PassportClaim, PassportState
 from admin_app.models.proposals import ContactProposal, Invoice, WeeklyRun
+from admin_app.models.tasks import Task, TaskRow
 from admin_app.models.tokens import AccessToken
 from admin_app.models.transfers import Transfer, TransferState
 from admin_app.models.users import ConsoleUser
@@ -44,6 +45,8 @@ __all__ = [
     "PassportState",
     "PerformedWork",
     "Recall",
+    "Task",
+    "TaskRow",
     "Transfer",
     "TransferState",
     "WeeklyRun",

@@ -907,6 +907,37 @@ def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Pas
     return passport
 
 
+def unarchive_passport(
+    session: Session, passport_id: int, previous_state: str, *, actor: Actor
+) -> Passport:
+    """Undo an archiving (issue 15): the passport is live again in ``previous_state``, if
+    its plate is still free (R-PP-8 freed it; another live passport may hold it now).
+
+    A transfer the archiving cancelled stays cancelled: the car comes back as it was
+    before that transfer. Its fleet link stays off; the garage links it again if wanted.
+    """
+    passport = lock_passport(session, passport_id)
+    if not actor.has("Garage", "Admin"):
+        raise Forbidden(NOT_YOURS)
+    if passport.state != PassportState.archived.value:
+        raise Conflict(_l("This passport is not archived."))
+    if live_passport_with_plate(session, passport.plate) is not None:
+        raise Conflict(
+            _l(
+                "Another live passport has plate %(plate)s now.",
+                plate=passport.plate_display,
+            )
+        )
+    if previous_state == PassportState.transfer_pending.value:
+        previous_state = (
+            PassportState.activated.value if passport.activated_at else PassportState.sent.value
+        )
+    passport.state = previous_state or PassportState.created.value
+    passport.archived_at = None
+    session.flush()
+    return passport
+
+
 def move_passport(session: Session, passport_id: int, garage_id: int, *, actor: Actor) -> Passport:
     """Admin and Support move a passport to another garage, with its owner and driver."""
     passport = lock_passport(session, passport_id)

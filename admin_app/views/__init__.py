@@ -28,6 +28,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.inspections import InspectionView, PublicInspectionView
     from admin_app.views.passports import MyVehiclesView, PassportView
     from admin_app.views.proposals import OptOutView, ProposalView
+    from admin_app.views.tasks import TaskView
     from admin_app.views.users import ColleagueView
 
     appbuilder.add_view(PassportView, "Passports", label=_l("Passports"), icon="fa-car")
@@ -53,6 +54,13 @@ def register_views(appbuilder) -> None:
         href="/batch-jobs/upload",
         category="Customer lists",
         icon="fa-upload",
+    )
+    appbuilder.add_view(
+        TaskView,
+        "Tasks",
+        label=_l("Tasks"),
+        icon="fa-list-ol",
+        category="Customer lists",
     )
     appbuilder.add_view(
         InvalidEmailsView,

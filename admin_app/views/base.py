@@ -69,7 +69,13 @@ READ_WRITE = {
     # .why_not_cancel: Support may, and an owner only his own sale), not a role's
     # permission: whoever reads the passport reaches the button's endpoint.
     "cancel_transfer": "read",
-    "allowed_actions": "read",  # what may be done to a passport, and why not (issue 14)
+    "allowed_actions": "read",
+    # Bulk actions on the passport list (issue 15): each the permission of its single one.
+    "bulk_send": "send",
+    "bulk_archive": "archive",
+    "bulk_link": "write",
+    "bulk_unlink": "write",
+    "undo": "write",  # what may be done to a passport, and why not (issue 14)
     # Inspection forms (R-IN).
     "save": "write",
     "pdf": "read",

@@ -39,6 +39,7 @@ from admin_app.views.forms import (
     attempt,
     submitted,
 )
+from admin_app.views.tasks import BulkListWidget, bulk_bar, bulk_page
 
 ASK_RESEND = "ask_resend_passport"
 
@@ -137,12 +138,17 @@ class PassportView(ExportableList, ConsoleModelView):
         "fleet",
         "cancel_transfer",
         "export",
+        "bulk_send",
+        "bulk_archive",
+        "bulk_link",
+        "bulk_unlink",
     }
     datamodel = PageInterface(Passport)
     list_template = "console/list_export.html"
     export_list = PASSPORT_EXPORT
     export_filter_words = {"state": STATE_LABELS}
     list_title = _l("Passports")
+    list_widget = BulkListWidget
     show_title = _l("Customer profile")
     list_columns = [
         "plate_label",
@@ -188,6 +194,34 @@ class PassportView(ExportableList, ConsoleModelView):
         )
         widgets["profile"] = profile_context(self.datamodel.session, item, self.endpoint)
         return widgets
+
+    def _get_list_widget(self, filters, **kwargs):
+        widgets = super()._get_list_widget(filters, **kwargs)
+        list_widget = widgets["list"]
+        list_widget.template_args["bulk"] = bulk_bar(self, list_widget.template_args["pks"])
+        return widgets
+
+    # --- bulk actions on the list (issue 15) --------------------------------------------
+
+    @expose("/bulk/send", methods=["GET", "POST"])
+    @has_access
+    def bulk_send(self):
+        return bulk_page(self, "send")
+
+    @expose("/bulk/archive", methods=["GET", "POST"])
+    @has_access
+    def bulk_archive(self):
+        return bulk_page(self, "archive")
+
+    @expose("/bulk/link", methods=["GET", "POST"])
+    @has_access
+    def bulk_link(self):
+        return bulk_page(self, "link")
+
+    @expose("/bulk/unlink", methods=["GET", "POST"])
+    @has_access
+    def bulk_unlink(self):
+        return bulk_page(self, "unlink")
 
     # --- create (R-PP-1) ----------------------------------------------------------------
 

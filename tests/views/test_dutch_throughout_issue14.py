@@ -61,7 +61,8 @@ SKIP_ENDPOINTS = {
 }
 
 # Enum values that are also ordinary Dutch words or the domain's own Dutch terms.
-DUTCH_WORDS = {"na", "ok", "apk"}
+# "link": a bulk task's kind (issue 15), and Dutch too ("Stuur mij een link").
+DUTCH_WORDS = {"na", "ok", "apk", "link"}
 
 # English a garage employee must not meet in the Dutch console (matched as whole words,
 # case-sensitive, so Dutch words that merely contain them do not count).

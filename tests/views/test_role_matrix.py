@@ -24,6 +24,8 @@ from admin_app.models import (
     Invoice,
     OutboxMessage,
     Passport,
+    Task,
+    TaskRow,
 )
 from admin_app.services.plates import display_plate
 
@@ -124,6 +126,8 @@ def _foreign(world, username):
             s.scalar(select(ContactProposal.id).where(ContactProposal.garage_id == other_garage.id))
         ],
         Invoice: [s.scalar(select(Invoice.id).where(Invoice.garage_id == other_garage.id))],
+        # The "Taken" pages and the undo (issue 15): another garage's bulk task.
+        Task: [_bulk_task(s, other_garage, passports[0])],
     }
     secrets = set()
     for p in passports:
@@ -132,6 +136,33 @@ def _foreign(world, username):
         if c.email not in {"eigenaar@example.nl"}:
             secrets.add(c.email)
     return ids, secrets
+
+
+def _bulk_task(session, garage, passport) -> int:
+    """A finished archive task of ``garage`` over ``passport`` (its row shows the plate)."""
+    task = Task(
+        kind="archive",
+        garage_id=garage.id,
+        created_by_id=0,
+        created_by="x",
+        state="done",
+        total_rows=1,
+        done_rows=1,
+        selection={"count": 1},
+    )
+    session.add(task)
+    session.flush()
+    session.add(
+        TaskRow(
+            task_id=task.id,
+            passport_id=passport.id,
+            plate=display_plate(passport.plate),
+            outcome="done",
+            previous_state=passport.state,
+        )
+    )
+    session.commit()
+    return task.id
 
 
 def _urls(app, rule, ids_for_model, model):
