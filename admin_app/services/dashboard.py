@@ -38,10 +38,6 @@ ACTIVE_BATCH_STATES = (BatchState.previewing.value, BatchState.running.value)
 OLDEST_TRANSFERS = 5
 
 
-def _count(session: Session, statement) -> int:
-    return session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-
-
 def passport_counts(session: Session) -> list[tuple[str, str, int]]:
     """(state, label, count) for every state, zeros included."""
     counts = dict(
@@ -98,12 +94,11 @@ def oldest_waiting_transfers(
     return [WaitingTransfer(t, max(now - t.created_at, dt.timedelta(0))) for t in transfers]
 
 
-def _open_invitations():
+def _open_invitations(statement):
+    """``statement`` (over invitations) narrowed to those without a form, of live cars."""
     answered = exists().where(InspectionForm.invitation_id == InspectionInvitation.id)
-    return (
-        select(InspectionInvitation)
-        .join(Passport, Passport.id == InspectionInvitation.passport_id)
-        .where(~answered, Passport.state != PassportState.archived.value)
+    return statement.join(Passport, Passport.id == InspectionInvitation.passport_id).where(
+        ~answered, Passport.state != PassportState.archived.value
     )
 
 
@@ -112,7 +107,7 @@ def open_invitations(session: Session) -> list[InspectionInvitation]:
     first registered first."""
     return list(
         session.scalars(
-            _open_invitations().order_by(
+            _open_invitations(select(InspectionInvitation)).order_by(
                 InspectionInvitation.registered_at, InspectionInvitation.id
             )
         )
@@ -120,18 +115,22 @@ def open_invitations(session: Session) -> list[InspectionInvitation]:
 
 
 def open_invitations_count(session: Session) -> int:
-    return _count(session, _open_invitations().with_only_columns(InspectionInvitation.id))
+    # select_from the model, not with_only_columns(count()) of the list's statement: a
+    # statement whose only column is count() names no entity, and the row scope's loader
+    # criteria then do not apply (a garage counted another garage's drafts that way).
+    return session.scalar(_open_invitations(select(func.count()).select_from(InspectionInvitation)))
 
 
-def draft_forms():
-    """The inspection forms still drafts: never saved (R-IN-2)."""
-    return select(InspectionForm).where(InspectionForm.version == 0)
+def draft_forms(statement=None):
+    """The inspection forms still drafts, never saved (R-IN-2): ``statement`` (over
+    forms, by default the forms themselves) narrowed to them."""
+    return (select(InspectionForm) if statement is None else statement).where(
+        InspectionForm.version == 0
+    )
 
 
 def draft_forms_count(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(InspectionForm).where(InspectionForm.version == 0)
-    )
+    return session.scalar(draft_forms(select(func.count()).select_from(InspectionForm)))
 
 
 @dataclass(frozen=True)
