@@ -48,8 +48,10 @@ def main() -> None:
             try:
                 if username == "support":
                     dashboard.support_todo(session)
-                else:
+                else:  # what HomeView.index asks for a garage
                     dashboard.garage_todo(session, utcnow())
+                    dashboard.passport_counts(session)
+                    dashboard.fleet_accounts_with_counts(session)
             finally:
                 event.remove(engine, "before_cursor_execute", record)
             print(f"===== {username}: {len(sent)} statements", flush=True)

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from admin_app.models import (
     BatchJob,
@@ -87,6 +87,7 @@ def oldest_waiting_transfers(
     """The pending transfers that have waited longest, oldest first, with how long."""
     transfers = session.scalars(
         select(Transfer)
+        .options(joinedload(Transfer.passport))  # its plate is shown: not one query each
         .where(Transfer.state == TransferState.pending.value)
         .order_by(Transfer.created_at, Transfer.id)
         .limit(limit)
