@@ -4,8 +4,10 @@
 
 On top of the demo data (its logins): 800 garages in all, 1,000,000 passports, 1,500,000
 customers (owners, and drivers for one car in two), fleet accounts, done batch jobs,
-inspection forms and 5,000,000 invoices. "Garage De Vries" becomes the large garage with
-50,000 passports; "Autobedrijf Jansen" a typical one (~1,250); fleet-bakker's fleet account
+inspection forms (1 in 20 a draft), invitations, 5,000,000 invoices and a mail outbox of
+1,000,000 (issue 15: what the home pages count, bounced addresses and failed mails among
+them). "Garage De Vries" becomes the large garage with 50,000 passports; "Autobedrijf
+Jansen" a typical one (~1,250); fleet-bakker's fleet account
 holds 200 cars. Plates are distinct and valid-looking (two letters, three digits, a letter).
 """
 
@@ -142,6 +144,36 @@ STEPS = [
                   CASE WHEN k = 3 THEN 'repair' WHEN k = 5 THEN 'apk' ELSE 'maintenance' END,
                   now()
            FROM passport p CROSS JOIN generate_series(1, 5) k""",
+    ),
+    # What the home pages count (issue 15): a few of each among the many, as in life.
+    (
+        "bounced addresses (1 owner in 500)",
+        """UPDATE customer SET email_bounced_at = now()
+           WHERE id % 500 = 0 AND email LIKE 'eigenaar%@scale.example'""",
+    ),
+    (
+        "draft inspection forms (1 in 20)",
+        "UPDATE inspection_form SET version = 0, saved_at = NULL WHERE id % 20 = 0",
+    ),
+    (
+        "inspection invitations (1 car in 100), half answered by a form",
+        """INSERT INTO inspection_invitation (garage_id, passport_id, registered_at)
+           SELECT garage_id, id, now() - (id % 30 || ' days')::interval
+           FROM passport WHERE id % 100 = 0""",
+    ),
+    (
+        "forms made for their invitation",
+        """UPDATE inspection_form f SET invitation_id = i.id FROM inspection_invitation i
+           WHERE i.passport_id = f.passport_id AND i.id % 2 = 0""",
+    ),
+    (
+        "mail outbox: 1,000,000 sent, 1 in 1,000 failed",
+        """INSERT INTO outbox_message (garage_id, recipient, kind, subject, params, state,
+                                      attempts, next_attempt_at, created_at, sent_at)
+           SELECT garage_id, 'eigenaar' || id || '@scale.example', 'activation', 'AutoPaspoort',
+                  '{}', CASE WHEN id % 1000 = 0 THEN 'failed' ELSE 'sent' END, 1, now(), now(),
+                  now()
+           FROM passport""",
     ),
     ("statistics", "ANALYZE"),
 ]

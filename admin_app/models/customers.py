@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, func
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
@@ -30,6 +30,13 @@ class Customer(Model):
         Index("ix_customer_garage_email", "garage_id", func.lower("email")),
         Index("ix_customer_email_lower", func.lower("email")),
         Index("ix_customer_garage_last_name", "garage_id", "last_name"),
+        # The few bounced addresses, for the home pages' "Onjuiste e-mails" (issue 15).
+        Index(
+            "ix_customer_bounced",
+            "garage_id",
+            sqlite_where=text("email_bounced_at IS NOT NULL"),
+            postgresql_where=text("email_bounced_at IS NOT NULL"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)

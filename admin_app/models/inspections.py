@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import relationship
 
@@ -114,7 +115,23 @@ class InspectionForm(Model):
     """
 
     __tablename__ = "inspection_form"
-    __table_args__ = (Index("ix_inspection_form_garage_id", "garage_id", "id"),)
+    __table_args__ = (
+        Index("ix_inspection_form_garage_id", "garage_id", "id"),
+        # The home page's counts (issue 15): a garage's drafts, and whether an invitation
+        # has its form, without reading every form.
+        Index(
+            "ix_inspection_form_drafts",
+            "garage_id",
+            sqlite_where=text("version = 0"),
+            postgresql_where=text("version = 0"),
+        ),
+        Index(
+            "ix_inspection_form_invitation_id",
+            "invitation_id",
+            sqlite_where=text("invitation_id IS NOT NULL"),
+            postgresql_where=text("invitation_id IS NOT NULL"),
+        ),
+    )
 
     id = Column(Integer, primary_key=True)
     garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)

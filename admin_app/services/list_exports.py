@@ -30,6 +30,7 @@ from admin_app.models.outbox import KIND_LABELS as MAIL_KIND_LABELS
 from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
 from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
 from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
+from admin_app.services import dashboard
 from admin_app.services.exports import DATE, DATETIME, MONEY, NUMBER, TEXT, ExportColumn, ExportList
 from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
 from admin_app.services.plates import display_plate
@@ -117,12 +118,13 @@ INSPECTION_FORM_EXPORT = ExportList(
 )
 
 
-def inspection_forms(session: Session) -> Query:
-    """Every form in scope, newest inspection first (the "All inspection forms" screen
-    shows the first 500 of them)."""
-    return session.query(InspectionForm).order_by(
-        InspectionForm.inspection_date.desc(), InspectionForm.id.desc()
-    )
+def inspection_forms(session: Session, *, drafts: bool = False) -> Query:
+    """Every form in scope, or only the drafts the home page counts, newest inspection
+    first (the "All inspection forms" screen shows the first 500 of them)."""
+    query = session.query(InspectionForm)
+    if drafts:
+        query = query.filter(dashboard.draft_forms().whereclause)
+    return query.order_by(InspectionForm.inspection_date.desc(), InspectionForm.id.desc())
 
 
 # --- invoices --------------------------------------------------------------------------------

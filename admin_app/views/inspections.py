@@ -17,7 +17,7 @@ from wtforms.validators import Length
 from admin_app.extensions import db
 from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
-from admin_app.services import exports, inspections, list_exports
+from admin_app.services import dashboard, exports, inspections, list_exports
 from admin_app.services.clock import local_today
 from admin_app.services.errors import DomainError
 from admin_app.views.base import READ_WRITE, current_actor
@@ -97,7 +97,12 @@ class InspectionView(BaseView):
         query = request.args.get("q", "").strip()
         with_invitation = request.args.get("invited", "1") == "1"
         found = None
-        if query:
+        waiting_only = request.args.get("waiting") == "1" and not query
+        if waiting_only:
+            # The home page's "invitations without a form": those cars, ready for a form.
+            waiting = dashboard.open_invitations(db.session)
+            found = inspections.Found([i.passport for i in waiting], waiting, [])
+        elif query:
             try:
                 found = inspections.find_vehicle(db.session, query, with_invitation=with_invitation)
             except DomainError as error:
@@ -108,6 +113,7 @@ class InspectionView(BaseView):
             query=query,
             with_invitation=with_invitation,
             found=found,
+            waiting_only=waiting_only,
             kinds=FORM_KIND_LABELS,
             today=local_today().isoformat(),
             form=ConfirmForm(),
@@ -116,10 +122,13 @@ class InspectionView(BaseView):
     @expose("/all")
     @has_access
     def all_forms(self):
+        drafts = request.args.get("drafts") == "1"
         # The newest 500 on screen; the export below holds them all.
-        forms = list_exports.inspection_forms(db.session).limit(500).all()
+        forms = list_exports.inspection_forms(db.session, drafts=drafts).limit(500).all()
         return self.render_template(
-            "console/inspection_list.html", title=_l("All inspection forms"), forms=forms
+            "console/inspection_list.html",
+            title=_l("Inspection forms not saved yet") if drafts else _l("All inspection forms"),
+            forms=forms,
         )
 
     @expose("/all/export/<fmt>")
@@ -128,13 +137,14 @@ class InspectionView(BaseView):
         """Every form in scope, as CSV or Excel (issue 15)."""
         if fmt not in exports.FORMATS:
             abort(404)
+        drafts = request.args.get("drafts") == "1"
         return export_response(
             self,
             list_exports.INSPECTION_FORM_EXPORT,
-            list_exports.inspection_forms(db.session),
+            list_exports.inspection_forms(db.session, drafts=drafts),
             fmt,
-            filter_text=str(NO_FILTER),
-            back=url_for(".all_forms"),
+            filter_text=str(_l("Inspection forms not saved yet") if drafts else NO_FILTER),
+            back=url_for(".all_forms", drafts="1" if drafts else None),
         )
 
     @expose("/new", methods=["POST"])
