@@ -187,3 +187,10 @@ def test_issue15_owner_sees_forms_of_his_time_under_my_vehicles(login_as, world)
     assert form.status_code == 200 and "customer-block" in form.get_data(as_text=True)
     other = s.scalars(select(InspectionForm).where(InspectionForm.passport_id != car.id)).first()
     assert owner.get(f"/my-vehicles/{car.id}/inspections/{other.id}").status_code == 404
+
+
+def test_issue15_fleet_managers_home_page_stays_his_dashboard(login_as, world):
+    """R-FL-5: the fleet manager's home page is his dashboard."""
+    response = login_as("fleet-bakker").get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/my-fleet/list/")
