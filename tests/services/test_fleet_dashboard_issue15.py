@@ -8,8 +8,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select, update
 
-from admin_app.models import FleetAccount, InspectionForm, Passport, Recall
+from admin_app.models import AuditLog, FleetAccount, InspectionForm, Passport, Recall
 from admin_app.services import fleets, inspections
+from admin_app.services.audit import describe_entries
 from admin_app.services.errors import NotFound
 from admin_app.services.fleets import DUE_SOON, OVERDUE, due_status
 from admin_app.services.recalls import open_recalls
@@ -196,6 +197,17 @@ def test_issue15_fleet_link_time_is_kept_with_every_change_of_fleet(acting_as, w
         linked = s.get(Passport, car.id).fleet_linked_at
         assert linked is not None
         assert dt.datetime.now(dt.UTC) - linked < dt.timedelta(minutes=1)
+    # The audit log shows the link as the fleet's name, not the time column beside it.
+    entry = s.scalars(
+        select(AuditLog)
+        .where(AuditLog.table_name == "passport", AuditLog.record_id == car.id)
+        .order_by(AuditLog.id.desc())
+    ).first()
+    assert "fleet_linked_at" in entry.changes
+    with acting_as("garage-jansen"):
+        (described,) = describe_entries(s, [entry], "nl")
+    assert "fleet_linked_at" not in described.changes_text
+    assert "Bouwbedrijf Bakker" in described.changes_text
 
 
 def test_issue15_fleet_manager_reads_forms_since_the_link_in_full(acting_as, world):
