@@ -173,6 +173,8 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
         for garage in (jansen, devries):
             _invoices(session, garage, rng)
         _proposals(session, rng)
+        # After the proposals: their weekly run recomputes next service dates.
+        _fleet_maintenance(session, fleet)
     return True
 
 
@@ -374,6 +376,81 @@ def _inspections(session, garage) -> None:
         today=today,
     )
     inspections.save_form(session, advised.id, actor=actor, today=today)
+
+
+def _fleet_maintenance(session, fleet) -> None:
+    """Bouwbedrijf Bakker's dashboard on any day (R-FL-5, SPEC's demo section): of its 5
+    cars one has an APK date passed, one an APK due within 30 days, one an open recall and
+    one open advice, the latter with a form from before it joined the fleet too (shown
+    without customer block). No rng: the other demo data stays as it was."""
+    from admin_app.models import Recall
+    from admin_app.services import inspections
+
+    today, now = date.today(), utcnow()
+    cars = (
+        session.scalars(
+            select(Passport).where(Passport.fleet_account_id == fleet.id).order_by(Passport.id)
+        )
+        .unique()
+        .all()
+    )
+    actor = Actor(None, "demo-data", roles=frozenset({"Garage"}), garage_id=fleet.garage_id)
+    advised = cars[3]
+    linked_at = now - timedelta(days=180)
+    before_day = today - timedelta(days=240)
+    before = inspections.create_draft(
+        session,
+        kind="all_ok",
+        actor=actor,
+        inspector="Piet Monteur",
+        inspection_date=before_day,
+        passport_id=advised.id,
+    )
+    inspections.update_form(
+        session,
+        before.id,
+        {"customer": {"name": "J. de Groot", "email": "j.degroot@example.nl"}},
+        actor=actor,
+        today=before_day,
+    )
+    version = inspections.save_form(session, before.id, actor=actor, today=before_day)
+    before.created_at = before.saved_at = version.saved_at = now - timedelta(days=240)
+    day = today - timedelta(days=20)
+    form = inspections.create_draft(
+        session,
+        kind="all_ok",
+        actor=actor,
+        inspector="Kees Werkplaats",
+        inspection_date=day,
+        passport_id=advised.id,
+    )
+    tyres = next(r for r in form.content["results"] if r["group"] == "Banden en wielen")
+    inspections.update_form(
+        session,
+        form.id,
+        {
+            "results": [{**tyres, "status": "advice", "remark": "Profiel 2,5 mm"}],
+            "advice": [{"description": "Banden voor vervangen", "price": "298,00"}],
+        },
+        actor=actor,
+        today=day,
+    )
+    inspections.save_form(session, form.id, actor=actor, today=day)
+    session.add(
+        Recall(
+            plate=cars[2].plate,
+            reference="RDW2025201",
+            status="O",
+            description="Brandstofleiding kan gaan lekken",
+        )
+    )
+    # Dates set last: saving a form copies its dates onto the passport.
+    dates = [(-12, 150), (21, 180), (200, 90), (250, 120), (300, 160)]
+    for car, (apk, service) in zip(cars, dates, strict=True):
+        car.apk_expiry = today + timedelta(days=apk)
+        car.next_service = today + timedelta(days=service)
+        car.fleet_linked_at = linked_at
+    session.flush()
 
 
 def _pending_transfer(session, garage, email, rng, plates) -> None:

@@ -59,6 +59,18 @@ PAGES = [
         100,
     ),
     ("fleet-bakker", "fleet dashboard (200 cars)", "/my-fleet/list/", 100),
+    (
+        "fleet-bakker",
+        "fleet dashboard, overdue by APK date (200 cars)",
+        "/my-fleet/list/?show=overdue&sort=apk_expiry",
+        100,
+    ),
+    (
+        "fleet-bakker",
+        "fleet dashboard, open advice, page 2",
+        "/my-fleet/list/?show=advice&page=2",
+        100,
+    ),
     ("support", "e-mail search across all garages", "/passports/list/?_flt_0_plate={email}", 200),
     ("support", "customer e-mail, all garages", "/customers/list/?_flt_0_email={email}", 200),
     (

@@ -175,6 +175,28 @@ STEPS = [
                   now()
            FROM passport""",
     ),
+    (
+        "recalls (1 in 100 plates open)",
+        """INSERT INTO recall (plate, reference, status, description, imported_at)
+           SELECT plate, 'RDW-BENCH-' || id, CASE WHEN id % 300 = 0 THEN 'P' ELSE 'O' END,
+                  'Airbag kan onvoldoende opblazen', now()
+           FROM passport WHERE id % 100 = 0
+           ON CONFLICT DO NOTHING""",
+    ),
+    (
+        # Issue 15 (R-FL-5): the dashboard's advice column reads the last form's advice.
+        "fleet-bakker's cars: a later form with advice for every third",
+        """INSERT INTO inspection_form (garage_id, passport_id, kind, plate, inspector,
+                                       inspection_date, version, send_updates, still_adjusting,
+                                       content, created_by, created_at, saved_at)
+           SELECT garage_id, id, 'all_ok', plate, 'Inspecteur', current_date - (id % 60)::int,
+                  1, false, false,
+                  '{"customer": {}, "vehicle": {}, "dates": {}, "results": [],
+                    "advice": [{"description": "Remblokken voor", "price_cents": 18995}]}',
+                  'bench', now(), now()
+           FROM passport WHERE id % 3 = 0 AND fleet_account_id = (
+               SELECT id FROM fleet_account WHERE name = 'Bouwbedrijf Bakker')""",
+    ),
     ("statistics", "ANALYZE"),
 ]
 

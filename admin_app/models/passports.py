@@ -4,7 +4,7 @@ import enum
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, event, text
 from sqlalchemy.orm import relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
@@ -77,6 +77,10 @@ class Passport(Model):
     owner_id = Column(Integer, ForeignKey("customer.id"), nullable=False, index=True)
     driver_id = Column(Integer, ForeignKey("customer.id"))
     fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"))
+    # When the car joined its current fleet (issue 15, R-FL-5): the fleet manager reads in
+    # full only the inspection forms made since; NULL (linked before this was kept) counts
+    # as "unknown", so he sees none of an earlier owner's customer data.
+    fleet_linked_at = Column(UTCDateTime)
     stock_car = Column(Boolean, nullable=False, default=False)
     state = Column(String(20), nullable=False, default=PassportState.created.value, index=True)
     created_via = Column(String(20), nullable=False, default="manual")
@@ -120,6 +124,17 @@ class Passport(Model):
 
     def __repr__(self) -> str:
         return self.plate_display
+
+
+@event.listens_for(Passport.fleet_account_id, "set", active_history=True)
+def _stamp_fleet_link(passport, value, previous, initiator):
+    """Keep fleet_linked_at with every change of fleet. Cars join and leave fleets in six
+    places (a new passport, link, unlink, an accepted transfer, archive, bulk actions); a
+    stamp forgotten in one would show a fleet manager the customer block of forms made for
+    the car's earlier owner. Like the audit log, kept where no path can forget it."""
+    if value == previous:
+        return
+    passport.fleet_linked_at = utcnow() if value is not None else None
 
 
 class PassportClaim(Model):

@@ -272,6 +272,7 @@ BOOKKEEPING = {
     "logo_mimetype",
     "previous_state",
     "previous_stock_car",
+    "fleet_linked_at",  # follows the fleet link, which the entry shows (issue 15)
 }
 
 # A field holding another record's id, and that record's type.

@@ -7,12 +7,15 @@ through a mailed link — no password is ever mailed or shown.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin_app.models import ConsoleUser, FleetAccount, Passport
+from admin_app.models import ConsoleUser, FleetAccount, InspectionForm, Passport
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import accounts
@@ -20,6 +23,7 @@ from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.passports import lock_passport, require
+from admin_app.services.recalls import open_recalls
 
 FLEET_MANAGER_ROLE = "FleetManager"
 
@@ -240,3 +244,161 @@ def fleet_for_name(session: Session, name: str) -> FleetAccount | None:
     return session.scalars(
         select(FleetAccount).where(func.lower(FleetAccount.name) == (name or "").strip().lower())
     ).first()
+
+
+# --- the fleet manager's dashboard (R-FL-5) ------------------------------------------------
+
+DUE_SOON_DAYS = 30
+PAGE_SIZE = 50
+OVERDUE, DUE_SOON = "overdue", "soon"
+# What the dashboard filters and sorts by; anything else in a URL falls back to the first.
+SHOWS = ("all", OVERDUE, DUE_SOON, "advice", "recall")
+SORTS = ("plate", "apk_expiry", "next_service", "advice", "recall")
+
+
+def due_status(day: dt.date | None, today: dt.date) -> str | None:
+    """A maintenance date as the dashboard marks it: passed (overdue), within 30 days
+    (soon, today and day 30 included), or nothing to mark (later, or unknown)."""
+    if day is None:
+        return None
+    if day < today:
+        return OVERDUE
+    if day <= today + dt.timedelta(days=DUE_SOON_DAYS):
+        return DUE_SOON
+    return None
+
+
+@dataclass
+class DashboardRow:
+    passport: Passport
+    apk_status: str | None
+    service_status: str | None
+    advice: list[str]  # descriptions of the advice items on the car's last saved form
+    advice_date: dt.date | None
+    recalls: list
+
+
+@dataclass
+class DashboardPage:
+    rows: list[DashboardRow]
+    total: int  # cars that match the filter
+    fleet_total: int  # all live cars in the fleet
+    page: int  # 0-based
+    pages: int
+    show: str
+    sort: str
+
+
+def fleet_dashboard(
+    session: Session,
+    fleet_account_id: int | None,
+    *,
+    today: dt.date,
+    show: str = "all",
+    sort: str = "plate",
+    page: int = 0,
+    page_size: int = PAGE_SIZE,
+) -> DashboardPage:
+    """The fleet's live cars as its dashboard shows them (through the row scope, which
+    leaves a fleet manager exactly his fleet's passports), filtered by ``show``, sorted by ``sort``,
+    one page of ``page_size``; each row with its APK and service marks, the advice of its
+    last saved inspection form and its open recalls.
+
+    A fleet is hundreds of cars, not a garage's 50,000: the filter and sort run over one
+    narrow row per car, and advice and recalls take one query each for the whole fleet,
+    whatever the page — 4 queries in all. Unknown ``show``/``sort`` fall back to the first.
+    """
+    show = show if show in SHOWS else SHOWS[0]
+    sort = sort if sort in SORTS else SORTS[0]
+    cars = session.execute(
+        select(Passport.id, Passport.plate, Passport.apk_expiry, Passport.next_service).where(
+            # A login without a fleet (Admin opening the page) has no fleet to show.
+            Passport.fleet_account_id == (fleet_account_id or -1),
+            Passport.state != PassportState.archived.value,
+        )
+    ).all()
+    advice = last_form_advice(session, [car.id for car in cars])
+    recalls = open_recalls(session, [car.plate for car in cars])
+
+    def matches(car) -> bool:
+        marks = (due_status(car.apk_expiry, today), due_status(car.next_service, today))
+        return {
+            "all": True,
+            OVERDUE: OVERDUE in marks,
+            DUE_SOON: DUE_SOON in marks,
+            "advice": bool(advice.get(car.id, (None, []))[1]),
+            "recall": car.plate in recalls,
+        }[show]
+
+    far = dt.date.max
+    keys = {
+        "plate": lambda car: car.plate,
+        "apk_expiry": lambda car: (car.apk_expiry or far, car.plate),
+        "next_service": lambda car: (car.next_service or far, car.plate),
+        "advice": lambda car: (not advice.get(car.id, (None, []))[1], car.plate),
+        "recall": lambda car: (car.plate not in recalls, car.plate),
+    }
+    chosen = sorted((car for car in cars if matches(car)), key=keys[sort])
+    pages = max(1, -(-len(chosen) // page_size))
+    page = min(max(page, 0), pages - 1)
+    ids = [car.id for car in chosen[page * page_size : (page + 1) * page_size]]
+    loaded = {
+        p.id: p for p in session.scalars(select(Passport).where(Passport.id.in_(ids))).unique()
+    }
+    rows = []
+    for passport in (loaded[i] for i in ids if i in loaded):
+        advice_date, items = advice.get(passport.id, (None, []))
+        rows.append(
+            DashboardRow(
+                passport=passport,
+                apk_status=due_status(passport.apk_expiry, today),
+                service_status=due_status(passport.next_service, today),
+                advice=items,
+                advice_date=advice_date,
+                recalls=recalls.get(passport.plate, []),
+            )
+        )
+    return DashboardPage(rows, len(chosen), len(cars), page, pages, show, sort)
+
+
+def last_form_advice(
+    session: Session, passport_ids: list[int]
+) -> dict[int, tuple[dt.date, list[str]]]:
+    """Per passport, the inspection date and advice descriptions of its last saved form
+    (by inspection date, then the latest made). One query for all the ids.
+
+    Read across garages' forms by name (ALL_TENANTS): a fleet manager's scope holds no
+    forms, and the ids come from his own scoped passports, which authorizes them. Only the
+    advice part of the content is read, never the customer block."""
+    if not passport_ids:
+        return {}
+    ranked = (
+        select(
+            InspectionForm.id,
+            func.row_number()
+            .over(
+                partition_by=InspectionForm.passport_id,
+                order_by=(InspectionForm.inspection_date.desc(), InspectionForm.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(InspectionForm.passport_id.in_(passport_ids), InspectionForm.version > 0)
+        .subquery()
+    )
+    found = session.execute(
+        select(
+            InspectionForm.passport_id,
+            InspectionForm.inspection_date,
+            InspectionForm.content["advice"],
+        )
+        .join(ranked, ranked.c.id == InspectionForm.id)
+        .where(ranked.c.rank == 1)
+        .execution_options(**{ALL_TENANTS: True})
+    ).all()
+    return {
+        passport_id: (
+            day,
+            [str(item.get("description") or "") for item in items or [] if isinstance(item, dict)],
+        )
+        for passport_id, day, items in found
+    }

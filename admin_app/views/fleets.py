@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, g, url_for
+from flask import abort, g, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -8,19 +8,50 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
-from admin_app.services import exports, fleets, list_exports
+from admin_app.services import exports, fleets, inspections, list_exports
 from admin_app.services.audit import Actor
+from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
-from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import FleetAccountForm, submitted
+from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.passports import (
     PassportView,
     cancel_transfer_of,
     state_badge,
     transfer_page,
 )
+
+# The dashboard's filters, sort orders and date marks in the reader's words (R-FL-5).
+DASHBOARD_SHOWS = {
+    "all": _l("All cars"),
+    fleets.OVERDUE: _l("Overdue"),
+    fleets.DUE_SOON: _l("Within 30 days"),
+    "advice": _l("Open advice"),
+    "recall": _l("Open recall"),
+}
+DASHBOARD_SORTS = {
+    "plate": _l("Plate"),
+    "apk_expiry": _l("APK expiry"),
+    "next_service": _l("Next service"),
+    "advice": _l("Open advice"),
+    "recall": _l("Open recall"),
+}
+# Said in words too, not by colour alone: red for passed, amber for the coming 30 days.
+DUE_MARKS = {
+    fleets.OVERDUE: ("label-danger", _l("overdue")),
+    fleets.DUE_SOON: ("label-warning", _l("within 30 days")),
+}
+
+
+def page_number(raw) -> int:
+    """The 1-based ?page= as a 0-based index; anything else is the first page."""
+    try:
+        return max(int(raw) - 1, 0) if raw and len(raw) < 7 else 0
+    except ValueError:
+        return 0
 
 
 class FleetAccountInterface(SQLAInterface):
@@ -111,11 +142,25 @@ class FleetDashboardView(ConsoleModelView):
 
     route_base = "/my-fleet"
     class_permission_name = "FleetDashboard"
-    method_permission_name = {**READ_WRITE, "driver": "transfer", "transfer": "transfer"}
-    include_route_methods = {"list", "show", "driver", "transfer", "cancel_transfer", "export"}
+    method_permission_name = {
+        **READ_WRITE,
+        "driver": "transfer",
+        "transfer": "transfer",
+        "inspection": "read",
+    }
+    include_route_methods = {
+        "list",
+        "show",
+        "driver",
+        "transfer",
+        "cancel_transfer",
+        "inspection",
+        "export",
+    }
     datamodel = SQLAInterface(Passport)
     list_title = _l("My AutoPassports")
     show_title = _l("Vehicle")
+    show_template = "console/fleet_vehicle_show.html"
     list_columns = [
         "plate_label",
         "brand",
@@ -146,18 +191,41 @@ class FleetDashboardView(ConsoleModelView):
     @expose("/list/")
     @has_access
     def list(self):
-        # One table with an action menu per car, not FAB's generic list: the fleet
-        # manager has at most a few hundred cars and wants them on one page.
-        cars = (
-            db.session.scalars(
-                select(Passport).where(Passport.state != "archived").order_by(Passport.plate)
-            )
-            .unique()
-            .all()
+        # One table with an action menu per car, not FAB's generic list: marks, advice and
+        # recalls per car, filtered and sorted by them (R-FL-5), 50 cars a page.
+        dashboard = fleets.fleet_dashboard(
+            db.session,
+            current_actor().fleet_account_id,
+            today=local_today(),
+            show=request.args.get("show", ""),
+            sort=request.args.get("sort", ""),
+            page=page_number(request.args.get("page")),
         )
         self.update_redirect()
         return self.render_template(
-            "console/fleet_dashboard.html", cars=cars, state_badge=state_badge
+            "console/fleet_dashboard.html",
+            dashboard=dashboard,
+            shows=DASHBOARD_SHOWS,
+            sorts=DASHBOARD_SORTS,
+            marks=DUE_MARKS,
+            state_badge=state_badge,
+        )
+
+    def _get_show_widget(self, pk, item, **kwargs):
+        widgets = super()._get_show_widget(pk, item, **kwargs)
+        widgets["forms"] = inspections.fleet_car_forms(db.session, pk)
+        widgets["result_summary"] = result_summary
+        return widgets
+
+    @expose("/<int:pk>/inspections/<int:form_id>")
+    @has_access
+    def inspection(self, pk, form_id):
+        """One inspection form of a car in the fleet, read-only (R-FL-5)."""
+        return read_only_form(
+            self,
+            inspections.fleet_car_forms(db.session, pk),
+            form_id,
+            back=url_for(f"{self.endpoint}.show", pk=pk),
         )
 
     @expose("/export/<fmt>")

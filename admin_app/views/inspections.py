@@ -457,3 +457,25 @@ class PublicInspectionView(BaseView):
             return self.render_template("console/not_found.html"), 404
         context = inspections.print_context(db.session, form, number)
         return self.render_template("console/inspection_print.html", **context)
+
+
+def read_only_form(view, forms, form_id, *, back: str):
+    """A fleet manager's or owner's read-only page of one of the forms listed for him
+    (issue 15, R-FL-5); 404 for any other id. No PDF: neither role has the forms' "read"
+    permission that printing needs."""
+    readable = inspections.readable_form(forms, form_id)  # NotFound: the app's 404
+    return view.render_template(
+        "console/inspection_read.html",
+        title=_l("Inspection form"),
+        back=back,
+        **inspections.read_only_context(db.session, readable),
+    )
+
+
+def result_summary(form: InspectionForm) -> str:
+    """A saved form's checkpoint results in a few words: "12 × OK, 2 × Advice"."""
+    counts: dict[str, int] = {}
+    for result in form.content.get("results", []):
+        if result.get("status"):
+            counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return ", ".join(f"{counts[s]} × {STATUS_LABELS[s]}" for s in STATUSES if s in counts) or "—"

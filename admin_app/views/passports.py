@@ -15,8 +15,8 @@ from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMes
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import Transfer
 from admin_app.scope import scoped_get
+from admin_app.services import inspections, transfers
 from admin_app.services import passports as passport_rules
-from admin_app.services import transfers
 from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
 from admin_app.services.labels import PASSPORT_LABELS
@@ -24,7 +24,7 @@ from admin_app.services.passport_export import PASSPORT_EXPORT
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate, plate_part
 from admin_app.services.units import kilometres
-from admin_app.views.base import ConsoleModelView, PageInterface, current_actor
+from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
 from admin_app.views.exports import ExportableList
 from admin_app.views.filters import LIKE_ESCAPE, like_text
 from admin_app.views.forms import (
@@ -39,6 +39,7 @@ from admin_app.views.forms import (
     attempt,
     submitted,
 )
+from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.tasks import BulkListWidget, bulk_bar, bulk_page
 
 ASK_RESEND = "ask_resend_passport"
@@ -666,7 +667,9 @@ class MyVehiclesView(ConsoleModelView):
         "action_post",
         "transfer",
         "cancel_transfer",
+        "inspection",
     }
+    method_permission_name = {**READ_WRITE, "inspection": "read"}
     show_template = "console/vehicle_show.html"
     datamodel = PageInterface(Passport)
     list_title = _l("My vehicles")
@@ -697,4 +700,17 @@ class MyVehiclesView(ConsoleModelView):
         widgets = super()._get_show_widget(pk, item, **kwargs)
         widgets["refusals"] = passport_rules.allowed_actions(db.session, current_actor(), item)
         widgets["pending_transfer"] = passport_rules.pending_transfer(db.session, item)
+        widgets["forms"] = self._forms(pk)
+        widgets["result_summary"] = result_summary
         return widgets
+
+    def _forms(self, pk):
+        return inspections.owner_car_forms(db.session, pk, email=current_actor().email or "")
+
+    @expose("/<int:pk>/inspections/<int:form_id>")
+    @has_access
+    def inspection(self, pk, form_id):
+        """An inspection form made while the car was his, read-only (R-FL-5, issue 15)."""
+        return read_only_form(
+            self, self._forms(pk), form_id, back=url_for(f"{self.endpoint}.show", pk=pk)
+        )

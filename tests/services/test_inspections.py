@@ -295,13 +295,13 @@ def test_r_in_3_recall_import_is_seen_only_through_the_garages_own_passports(act
         with_recall = 0
         for passport in listed:
             form = _new(s, acting, "customer", passport)
-            if inspections.open_recalls(s, form):
+            if inspections.form_recalls(s, form):
                 with_recall += 1
         assert with_recall == 8
     with acting_as("garage-jansen") as acting:
         form = _new(s, acting, "blank")
         _edit(s, acting, form, {"vehicle": {"plate": sorted(open_plates)[0]}})
-        assert inspections.open_recalls(s, form) == []  # typed by hand: not his passport
+        assert inspections.form_recalls(s, form) == []  # typed by hand: not his passport
 
 
 # --- R-IN-7: printing ------------------------------------------------------------------------
