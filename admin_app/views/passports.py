@@ -35,6 +35,7 @@ from admin_app.views.forms import (
     TransferForm,
     submitted,
 )
+from admin_app.views.widgets import StackedListWidget
 
 ASK_RESEND = "ask_resend_passport"
 
@@ -574,6 +575,7 @@ class MyVehiclesView(ConsoleModelView):
         "cancel_transfer",
     }
     show_template = "console/vehicle_show.html"
+    list_widget = StackedListWidget  # read on a phone: each car a card
     datamodel = PageInterface(Passport)
     list_title = _l("My vehicles")
     show_title = _l("Vehicle")
