@@ -60,6 +60,7 @@ SCREENS = [
     Screen("activation", None, "{activate}", ("button[type=submit]",)),
     Screen("opt-out", None, "{opt_out}", ("#opt-out",)),
     Screen("inspection (mailed)", None, "{inspection}", ()),
+    Screen("dead link", None, "/opt-out/no-such-link", ("a[href='/']",)),
     Screen("owner's home", "eigenaar", "/", (".navbar-toggle", "table.my-passports td.plate a")),
     Screen("my vehicles", "eigenaar", "/my-vehicles/list/", ("a[href*='/my-vehicles/show/']",)),
     Screen("owner's car", "eigenaar", "/my-vehicles/show/{car}", (".profile-actions .btn",)),
@@ -251,7 +252,7 @@ def test_issue15_phone_pages_fit_and_their_buttons_are_reachable(phone, app, wor
         phone.goto(screen.path.format(**values))
         phone.wait_for_load_state()
         layout = phone.evaluate(LAYOUT)
-        if screen.name != "inspection (mailed)":  # the garage's form, in its own words
+        if screen.name != "inspection (mailed)":  # the garage's form, in the garage's words
             assert layout["lang"] == language, f"{where}: page in {layout['lang']}"
         if layout["innerWidth"] != WIDTH:
             problems.append(f"{where}: laid out {layout['innerWidth']} px wide (no viewport)")
@@ -320,3 +321,43 @@ def test_issue15_owner_cars_stay_a_table_at_1366(page, world, path):
         "cells => cells.map(c => getComputedStyle(c, '::before').content)"
     )
     assert set(labels) == {"none"}, labels
+
+
+@pytest.mark.parametrize(
+    ("username", "sell", "back", "cancel"),
+    [
+        (
+            "eigenaar",
+            "/my-vehicles/{car}/transfer",
+            "/my-vehicles/show/{car}",
+            "#cancel-transfer-form button",
+        ),
+        (
+            "fleet-bakker",
+            "/my-fleet/{fleet_car}/transfer",
+            "/my-fleet/list/",
+            "form.cancel-transfer button",
+        ),
+    ],
+)
+def test_issue15_a_sale_can_be_cancelled_on_a_phone(phone, world, username, sell, back, cancel):
+    """R-TR-1, R-TR-2, R-FL-6: after "I sold this car" to someone with a login, the button that
+    takes the sale back lies on the phone's screen and can be tapped; the page still fits."""
+    cars = _cars(world)
+    log_in(phone, username)
+    _set_language(phone, "nl")
+    phone.goto(sell.format(**cars))
+    for field, value in [
+        ("#email", "nieuwe.eigenaar@example.com"),
+        ("#email_again", "nieuwe.eigenaar@example.com"),
+        ("#last_name", "Eigenaar"),
+    ]:
+        phone.fill(field, value)
+    phone.click("button[type=submit]")
+    phone.wait_for_load_state()
+    phone.goto(back.format(**cars))
+    layout = phone.evaluate(LAYOUT)
+    assert layout["scrollWidth"] <= layout["innerWidth"] == WIDTH, layout
+    assert not layout["cellsOff"], layout["cellsOff"]
+    screen = Screen("sold", username, back, (cancel,))
+    assert not _button_problems(phone, screen, f"{username} {back}")
