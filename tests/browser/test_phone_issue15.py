@@ -361,3 +361,31 @@ def test_issue15_a_sale_can_be_cancelled_on_a_phone(phone, world, username, sell
     assert not layout["cellsOff"], layout["cellsOff"]
     screen = Screen("sold", username, back, (cancel,))
     assert not _button_problems(phone, screen, f"{username} {back}")
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_issue15_owner_searches_his_cars_on_a_phone(phone, world, language):
+    """R-X-2: FAB's search on "Mijn voertuigen" at 390 px: the plate filter's operator and
+    the box one types in lie on the screen at a usable width (the box was squeezed to 40 px
+    at the edge of a row scrolled sideways), and the search finds the car."""
+    from admin_app.models import Passport
+
+    plate = world.session.get(Passport, _cars(world)["car"]).plate_display
+    log_in(phone, "eigenaar")
+    _set_language(phone, language)
+    phone.goto("/my-vehicles/list/")
+    phone.locator("a.accordion-toggle").click()
+    phone.locator("#filter_form .dropdown-toggle").click()
+    phone.locator("#filter_form a.filter[name=plate]").click()
+    value = phone.locator("#filter_form .filters input.filter_val")
+    for part in ["#filter_form .filters .select2-container", "#filter_form .filters input"]:
+        box = phone.locator(part).first.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH and box["width"] >= 200, (
+            f"{part} at {box}"
+        )
+    value.fill(plate[:4])
+    layout = phone.evaluate(LAYOUT)
+    assert layout["scrollWidth"] <= layout["innerWidth"] == WIDTH, layout
+    phone.locator("#filter_form button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert plate in phone.locator("table.table-stacked").inner_text()
