@@ -62,6 +62,7 @@ SCREENS = [
     Screen("inspection (mailed)", None, "{inspection}", ()),
     Screen("dead link", None, "/opt-out/no-such-link", ("a[href='/']",)),
     Screen("owner's home", "eigenaar", "/", (".navbar-toggle", "table.my-passports td.plate a")),
+    Screen("owner's profile", "eigenaar", "/users/userinfo/", (".well a.btn",)),
     Screen("my vehicles", "eigenaar", "/my-vehicles/list/", ("a[href*='/my-vehicles/show/']",)),
     Screen("owner's car", "eigenaar", "/my-vehicles/show/{car}", (".profile-actions .btn",)),
     Screen(
