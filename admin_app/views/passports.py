@@ -41,6 +41,7 @@ from admin_app.views.forms import (
 )
 from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.tasks import BulkListWidget, bulk_bar, bulk_page
+from admin_app.views.widgets import StackedListWidget
 
 ASK_RESEND = "ask_resend_passport"
 
@@ -671,6 +672,7 @@ class MyVehiclesView(ConsoleModelView):
     }
     method_permission_name = {**READ_WRITE, "inspection": "read"}
     show_template = "console/vehicle_show.html"
+    list_widget = StackedListWidget  # read on a phone: each car a card
     datamodel = PageInterface(Passport)
     list_title = _l("My vehicles")
     show_title = _l("Vehicle")
