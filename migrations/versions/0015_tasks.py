@@ -1,7 +1,7 @@
 """bulk tasks on the passport list and their per-row outcomes
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 00:40:00
 
 Issue 15 (bulk actions): a task is one action (send, archive, link, unlink, or the undo of
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

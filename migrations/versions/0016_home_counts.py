@@ -1,7 +1,7 @@
 """the home page's counts: partial indexes for bounced addresses and inspection drafts
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-06 00:45:00
 
 Issue 15 (home page): each count on a home page answers from an index, at 1M passports and
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

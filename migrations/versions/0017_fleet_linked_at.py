@@ -1,7 +1,7 @@
 """when a car joined its fleet: passport.fleet_linked_at
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 Create Date: 2026-12-06 00:40:00
 
 Issue 15 (R-FL-5): the fleet manager reads the inspection forms made while the car was in
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
