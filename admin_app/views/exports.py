@@ -63,12 +63,32 @@ def screen_query(view):
     query = datamodel.apply_all(
         datamodel.session.query(datamodel.obj), joined, order_column, order_direction
     )
+    checked = checked_ids()
+    if checked is not None:
+        query = query.filter(datamodel.obj.id.in_(checked))
     return query, filters
+
+
+# The rows a user can tick are one page's (at most 100); a longer list is not a selection.
+MAX_CHECKED = 1_000
+
+
+def checked_ids() -> list[int] | None:
+    """The rows ticked on the list (``id`` arguments, as the bulk bar sends them), or None
+    for the whole list: nothing ticked, or "all that match the filter" chosen."""
+    if request.args.get("all") == "1":
+        return None
+    values = request.args.getlist("id")
+    if not values:
+        return None
+    if len(values) > MAX_CHECKED or not all(v.isdecimal() and len(v) <= 10 for v in values):
+        abort(400)
+    return [int(v) for v in values]
 
 
 def filter_words(view, filters) -> str:
     """The request's filters as the user reads them: "Status (Equal to): 'Sent'"."""
-    parts = []
+    parts = [str(_l("only the ticked rows"))] if checked_ids() else []
     for flt, values in filters.get_filters_values():
         words = view.export_filter_words.get(flt.column_name, {})
         label = view.label_columns.get(flt.column_name, flt.column_name)

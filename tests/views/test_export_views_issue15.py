@@ -171,3 +171,26 @@ def test_issue15_the_audit_log_says_who_exported_which_list(app, world, login_as
     text = described.changes_text
     assert "Lijst: AutoPaspoorten" in text and "Bestandsvorm: Excel" in text
     assert "Status (Gelijk aan): 'Verzonden'" in text and "Rijen: " in text
+
+
+def test_issue15_bulk_bar_exports_the_ticked_rows_only(world, login_as):
+    """Issue 15 (bulk actions: "or export them"): the bulk bar's export holds the ticked
+    rows, within scope (another garage's id ticked by hand is not in the file), audited
+    as ticked rows; "all that match" exports the filtered list."""
+    browser = login_as("garage-jansen")
+    page = browser.get("/passports/list/").get_data(as_text=True)
+    assert "Exporteren als CSV" in page and "Exporteren als Excel" in page
+    mine = [p for p in world.passports(state="sent") if p.garage.name == "Autobedrijf Jansen"]
+    other = next(p for p in world.passports() if p.garage.name == "Garage De Vries")
+    ticked = mine[:2]
+    query = "&".join(f"id={p.id}" for p in [*ticked, other])
+    lines = _csv(browser.get(f"/passports/export/csv?{query}"))
+    assert sorted(line[0] for line in lines[1:]) == sorted(p.plate_display for p in ticked)
+    rows = _xlsx(browser.get(f"/passports/export/xlsx?{query}"))
+    assert len(rows) == 1 + len(ticked)
+    entry = world.session.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()
+    assert "alleen de aangevinkte rijen" in str(entry.changes)
+    assert entry.changes["rows"][1] == 2
+    every = _csv(browser.get(f"/passports/export/csv?{query}&all=1&_flt_0_state=sent"))
+    assert len(every) - 1 == len(_csv(browser.get("/passports/export/csv?_flt_0_state=sent"))) - 1
+    assert browser.get("/passports/export/csv?id=abc").status_code == 400
