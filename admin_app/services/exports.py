@@ -142,9 +142,14 @@ def _word(value, words: dict[str, str]):
 # --- counting and deciding -------------------------------------------------------------------
 
 
-def count_rows(query: Query) -> int:
+# A screen whose rows are worked out in Python (the fleet dashboard's marks, advice and
+# recalls over a few hundred cars) hands them over as a list instead of a query.
+Rows = Query | list
+
+
+def count_rows(query: Rows) -> int:
     """How many rows the export will hold (the screen's count, without its order)."""
-    return query.order_by(None).count()
+    return len(query) if isinstance(query, list) else query.order_by(None).count()
 
 
 def check_xlsx_fits(rows: int) -> None:
@@ -211,8 +216,8 @@ def csv_chunks(export: ExportList, query: Query, *, batch: int = BATCH) -> Itera
         yield out.getvalue().encode("utf-8")
 
 
-def _batches(query: Query, size: int) -> Iterator[list]:
-    rows = iter(query.yield_per(size))
+def _batches(query: Rows, size: int) -> Iterator[list]:
+    rows = iter(query if isinstance(query, list) else query.yield_per(size))
     while batch := list(islice(rows, size)):
         yield batch
 

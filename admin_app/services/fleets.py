@@ -250,6 +250,8 @@ def fleet_for_name(session: Session, name: str) -> FleetAccount | None:
 
 DUE_SOON_DAYS = 30
 PAGE_SIZE = 50
+# The export holds every car that matches, on one "page": a fleet is hundreds of cars.
+MAX_FLEET_EXPORT = 100_000
 OVERDUE, DUE_SOON = "overdue", "soon"
 # What the dashboard filters and sorts by; anything else in a URL falls back to the first.
 SHOWS = ("all", OVERDUE, DUE_SOON, "advice", "recall")

@@ -23,14 +23,13 @@ from admin_app.models import (
     ContactProposal,
     InspectionForm,
     Invoice,
-    Passport,
 )
 from admin_app.models.batch_jobs import BATCH_STATE_LABELS, ROW_LABELS, RowPlan
 from admin_app.models.outbox import KIND_LABELS as MAIL_KIND_LABELS
 from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
 from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
 from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
-from admin_app.services import dashboard
+from admin_app.services import dashboard, fleets
 from admin_app.services.exports import DATE, DATETIME, MONEY, NUMBER, TEXT, ExportColumn, ExportList
 from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
 from admin_app.services.plates import display_plate
@@ -181,31 +180,45 @@ def week_proposals(session: Session, week: str) -> Query:
 
 # --- the fleet dashboard ---------------------------------------------------------------------
 
+
+def _marked(status) -> str | None:
+    """A maintenance mark as the dashboard says it beside the date."""
+    return str(DUE_WORDS[status]) if status else None
+
+
+DUE_WORDS = {fleets.OVERDUE: _l("overdue"), fleets.DUE_SOON: _l("within 30 days")}
+
+# The fleet dashboard's rows (services.fleets.DashboardRow), as filtered and sorted there.
 FLEET_EXPORT = ExportList(
     name="fleet",
     title=_l("My AutoPassports"),
     columns=(
-        ExportColumn(PASSPORT_LABELS["plate"], TEXT, lambda row: display_plate(row.plate)),
-        ExportColumn(PASSPORT_LABELS["brand"], TEXT, lambda row: row.brand),
-        ExportColumn(PASSPORT_LABELS["model"], TEXT, lambda row: row.model),
+        ExportColumn(PASSPORT_LABELS["plate"], TEXT, lambda row: row.passport.plate_display),
+        ExportColumn(PASSPORT_LABELS["brand"], TEXT, lambda row: row.passport.brand),
+        ExportColumn(PASSPORT_LABELS["model"], TEXT, lambda row: row.passport.model),
         ExportColumn(
             PASSPORT_LABELS["driver"],
             TEXT,
-            lambda row: row.driver.full_name if row.driver else None,
+            lambda row: row.passport.driver.full_name if row.passport.driver else None,
         ),
-        ExportColumn(PASSPORT_LABELS["apk_expiry"], DATE, lambda row: row.apk_expiry),
-        ExportColumn(PASSPORT_LABELS["next_service"], DATE, lambda row: row.next_service),
+        ExportColumn(PASSPORT_LABELS["apk_expiry"], DATE, lambda row: row.passport.apk_expiry),
+        ExportColumn(_l("APK"), TEXT, lambda row: _marked(row.apk_status)),
+        ExportColumn(PASSPORT_LABELS["next_service"], DATE, lambda row: row.passport.next_service),
+        ExportColumn(_l("Maintenance"), TEXT, lambda row: _marked(row.service_status)),
+        ExportColumn(_l("Open advice"), TEXT, lambda row: ", ".join(row.advice) or None),
         ExportColumn(
-            PASSPORT_LABELS["state"], TEXT, lambda row: row.state, words=PASSPORT_STATE_LABELS
+            _l("Open recall"),
+            TEXT,
+            lambda row: ", ".join(recall.reference for recall in row.recalls) or None,
+        ),
+        ExportColumn(
+            PASSPORT_LABELS["state"],
+            TEXT,
+            lambda row: row.passport.state,
+            words=PASSPORT_STATE_LABELS,
         ),
     ),
 )
-
-
-def fleet_cars(session: Session) -> Query:
-    """The fleet manager's cars as his dashboard lists them: not archived, by plate (the
-    scope leaves him the passports linked to his fleet account)."""
-    return session.query(Passport).filter(Passport.state != "archived").order_by(Passport.plate)
 
 
 # --- the audit log and the outbox ------------------------------------------------------------

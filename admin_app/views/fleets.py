@@ -14,7 +14,7 @@ from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
-from admin_app.views.exports import NO_FILTER, export_response
+from admin_app.views.exports import export_response
 from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.passports import (
@@ -193,14 +193,7 @@ class FleetDashboardView(ConsoleModelView):
     def list(self):
         # One table with an action menu per car, not FAB's generic list: marks, advice and
         # recalls per car, filtered and sorted by them (R-FL-5), 50 cars a page.
-        dashboard = fleets.fleet_dashboard(
-            db.session,
-            current_actor().fleet_account_id,
-            today=local_today(),
-            show=request.args.get("show", ""),
-            sort=request.args.get("sort", ""),
-            page=page_number(request.args.get("page")),
-        )
+        dashboard = self._dashboard(page=page_number(request.args.get("page")))
         self.update_redirect()
         return self.render_template(
             "console/fleet_dashboard.html",
@@ -234,12 +227,25 @@ class FleetDashboardView(ConsoleModelView):
         """The cars of the dashboard, as CSV or Excel (issue 15)."""
         if fmt not in exports.FORMATS:
             abort(404)
+        dashboard = self._dashboard(page=0, page_size=fleets.MAX_FLEET_EXPORT)
         return export_response(
             self,
             list_exports.FLEET_EXPORT,
-            list_exports.fleet_cars(db.session),
+            dashboard.rows,
             fmt,
-            filter_text=str(NO_FILTER),
+            filter_text=str(DASHBOARD_SHOWS[dashboard.show]),
+        )
+
+    def _dashboard(self, *, page: int, page_size: int = fleets.PAGE_SIZE):
+        """The dashboard as the request's show= and sort= ask for it."""
+        return fleets.fleet_dashboard(
+            db.session,
+            current_actor().fleet_account_id,
+            today=local_today(),
+            show=request.args.get("show", ""),
+            sort=request.args.get("sort", ""),
+            page=page,
+            page_size=page_size,
         )
 
     @expose("/<int:pk>/driver", methods=["GET", "POST"])

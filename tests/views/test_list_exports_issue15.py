@@ -190,7 +190,8 @@ def test_issue15_proposal_export_is_the_week_on_screen(world, login_as):
 
 def test_issue15_fleet_export_is_the_fleet_managers_cars(world, login_as):
     """Issue 15 / R-FL-5, R-SEC-1: the fleet dashboard as a file: his fleet's cars that
-    are not archived, by plate, dates as date cells, the state in words."""
+    are not archived, by plate, dates as date cells, the marks, advice and recalls in
+    words, the state in words; and the dashboard's filter and sort as on screen."""
     fleet_id = world.user("fleet-bakker").fleet_account_id
     cars = world.session.scalars(
         select(Passport)
@@ -199,11 +200,22 @@ def test_issue15_fleet_export_is_the_fleet_managers_cars(world, login_as):
     ).all()
     browser = login_as("fleet-bakker")
     rows = _xlsx(browser.get("/my-fleet/export/xlsx"))
-    assert rows[0][0] == "Kenteken" and rows[0][-1] == "Status"
+    assert rows[0] == [
+        "Kenteken", "Merk", "Model", "Bestuurder", "APK-vervaldatum", "APK",
+        "Volgende onderhoudsbeurt", "Onderhoud", "Openstaand advies", "Openstaande terugroepactie",
+        "Status",
+    ]  # fmt: skip
     assert [row[0] for row in rows[1:]] == [car.plate_display for car in cars] and cars
     assert any(isinstance(row[4], dt.datetime) for row in rows[1:])
-    assert {row[6] for row in rows[1:]} == {"Geactiveerd"}
-    assert 'href="/my-fleet/export/csv"' in browser.get("/my-fleet/list/").get_data(as_text=True)
+    assert {row[-1] for row in rows[1:]} == {"Geactiveerd"}
+    # The demo fleet has one car past its APK date, one with advice, one with a recall.
+    assert "verlopen" in {row[5] for row in rows[1:]}
+    assert any(row[8] for row in rows[1:]) and any(row[9] for row in rows[1:])
+    page = browser.get("/my-fleet/list/?show=overdue&sort=apk_expiry").get_data(as_text=True)
+    assert 'href="/my-fleet/export/csv?show=overdue&amp;sort=apk_expiry"' in page
+    overdue = _xlsx(browser.get("/my-fleet/export/xlsx?show=overdue&sort=apk_expiry"))
+    assert 0 < len(overdue) - 1 < len(rows) - 1
+    assert all("verlopen" in (row[5], row[7]) for row in overdue[1:])
 
 
 def test_issue15_audit_log_export_is_the_filtered_log_in_words(world, login_as):
