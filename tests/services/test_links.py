@@ -21,6 +21,7 @@ from admin_app.models import (
     OutboxMessage,
     Passport,
     PassportClaim,
+    Transfer,
 )
 from admin_app.models.base import utcnow
 from admin_app.services import accounts, inspections, transfers
@@ -220,7 +221,6 @@ def _mailed_form(s, acting_as):
 
 
 def test_issue13_inspection_link_hides_versions_saved_after_the_car_was_sold(acting_as, world):
-    from admin_app.models import Transfer
     from tests.services.test_inspections import DAY, _edit, _jansen_passport, _new, _save
 
     s = world.session
@@ -298,10 +298,15 @@ def test_issue13_accept_page_shows_the_transfer_only_to_its_recipient(app, world
         )
     ).one()
     link = re.search(r"/transfer/accept/\S+", mail_text(world.session, mail)).group(0)
+    # The cars waiting for him (a stranger's own waiting transfers are on his home page,
+    # where the refused link lands him: issue 15).
     pending = world.session.scalars(
-        select(Passport).where(Passport.state == "transfer_pending")
+        select(Passport)
+        .join(Transfer, Transfer.passport_id == Passport.id)
+        .where(Transfer.state == "pending", Transfer.to_email == "eigenaar@example.nl")
     ).all()
     plates = [p.plate_display for p in pending]
+    assert plates
     for stranger in ("garage-devries", "support", "fleet-bakker"):
         page = login_as(stranger).get(link, follow_redirects=True).get_data(as_text=True)
         assert "Log in als eigenaar@example.nl" in page
