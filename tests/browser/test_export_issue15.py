@@ -50,3 +50,31 @@ def test_issue15_filtered_passport_list_exports_exactly_its_rows(page, world):
     sheet = load_workbook(io.BytesIO(open(xlsx_download.value.path(), "rb").read())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert [row[0] for row in rows[1:]] == shown
+
+
+def test_issue15_exported_list_uploaded_again_is_all_unchanged(page, world, tmp_path):
+    """Issue 15 / R-BJ-1: the passport export opens as a customer list — downloaded from
+    the filtered list and uploaded again unchanged, every row of the preview is
+    "ongewijzigd" and nothing is new or refused."""
+    jansen = world.garage("Autobedrijf Jansen")
+    live = [p for p in world.passports(garage_id=jansen.id) if p.state != "archived"]
+    archived_owners = {
+        p.owner_id for p in world.passports(garage_id=jansen.id) if p.state == "archived"
+    }
+    owner = next(p.owner for p in live if p.owner_id not in archived_owners)
+    log_in(page, "garage-jansen")
+    _filter_by_name(page, owner.last_name)
+    shown = _shown_plates(page)
+    assert shown
+    with page.expect_download() as csv_download:
+        page.click("a.export-csv")
+    exported = tmp_path / "paspoorten.csv"
+    csv_download.value.save_as(exported)
+
+    page.goto("/batch-jobs/upload")
+    page.set_input_files("#file", str(exported))
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    counts = page.locator(".batch-counts").inner_text()
+    assert f"{len(shown)} ongewijzigd" in counts, counts
+    assert "0 nieuw" in counts and "0 geweigerd" in counts, counts
