@@ -1,0 +1,22 @@
+"""Issue 15 (use): what the garage, the fleet manager and Support read on issue 15's screens,
+found by using them as they do (R-X-2, R-PP-8, R-FL-5)."""
+
+from __future__ import annotations
+
+
+def test_issue15_undo_task_names_what_it_undoes_not_a_task_number(world, login_as):
+    """R-PP-8, R-X-2: the undo's selection read "Ongedaan maken van taak 2" — a number the
+    "Taken" list shows nowhere. It says how many passports the earlier archiving took."""
+    sent = world.passports(garage_id=world.garage("Autobedrijf Jansen").id, state="sent")[:2]
+    garage = login_as("garage-jansen")
+    task_url = garage.post(
+        "/passports/bulk/archive", {"id": [str(p.id) for p in sent], "count": "2"}
+    ).headers["Location"]
+    task_id = int(task_url.rstrip("/").rsplit("/", 1)[1])
+    undo_url = garage.post(f"/tasks/{task_id}/undo").headers["Location"]
+    for path in ("/tasks/list/", undo_url):
+        page = garage.get(path).get_data(as_text=True)
+        assert "2 gearchiveerd door een eerdere taak" in page, path
+        assert f"taak {task_id}" not in page, path
+    garage.get("/lang/en")
+    assert "2 archived by an earlier task" in garage.get("/tasks/list/").get_data(as_text=True)
