@@ -3,6 +3,10 @@ found by using them as they do (R-X-2, R-PP-8, R-FL-5)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from admin_app.models import FleetAccount, InspectionForm
+
 
 def test_issue15_undo_task_names_what_it_undoes_not_a_task_number(world, login_as):
     """R-PP-8, R-X-2: the undo's selection read "Ongedaan maken van taak 2" — a number the
@@ -20,3 +24,24 @@ def test_issue15_undo_task_names_what_it_undoes_not_a_task_number(world, login_a
         assert f"taak {task_id}" not in page, path
     garage.get("/lang/en")
     assert "2 archived by an earlier task" in garage.get("/tasks/list/").get_data(as_text=True)
+
+
+def test_issue15_read_only_form_writes_the_odometer_in_the_readers_language(world, login_as):
+    """R-FL-5, R-X-2: the fleet manager's read-only form wrote "92.756 km" in English too
+    (the car's own page beside it: "92,756 km")."""
+    fleet = world.session.scalars(
+        select(FleetAccount).where(FleetAccount.name == "Bouwbedrijf Bakker")
+    ).one()
+    form = world.session.scalars(
+        select(InspectionForm)
+        .join(InspectionForm.passport)
+        .where(InspectionForm.passport.has(fleet_account_id=fleet.id))
+        .order_by(InspectionForm.inspection_date.desc())
+    ).first()
+    km = form.content["vehicle"]["odometer"]
+    assert km >= 1000
+    browser = login_as("fleet-bakker")
+    path = f"/my-fleet/{form.passport_id}/inspections/{form.id}"
+    assert f"{km:,}".replace(",", ".") + " km" in browser.get(path).get_data(as_text=True)
+    browser.get("/lang/en")
+    assert f"{km:,} km" in browser.get(path).get_data(as_text=True)
