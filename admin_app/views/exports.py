@@ -124,7 +124,8 @@ def export_response(
     if fmt == exports.CSV:
         return Response(
             stream_with_context(exports.csv_chunks(export, query)),
-            mimetype=exports.CSV_MIMETYPE,
+            # content_type: as mimetype, Werkzeug would add its charset to ours once more.
+            content_type=exports.CSV_MIMETYPE,
             headers=disposition,
         )
     return Response(

@@ -45,3 +45,10 @@ def test_issue15_read_only_form_writes_the_odometer_in_the_readers_language(worl
     assert f"{km:,}".replace(",", ".") + " km" in browser.get(path).get_data(as_text=True)
     browser.get("/lang/en")
     assert f"{km:,} km" in browser.get(path).get_data(as_text=True)
+
+
+def test_issue15_csv_export_names_its_charset_once(login_as):
+    """Lists to Excel: the download's header read "text/csv; charset=utf-8; charset=utf-8"."""
+    response = login_as("garage-jansen").get("/passports/export/csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
