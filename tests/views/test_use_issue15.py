@@ -52,3 +52,22 @@ def test_issue15_csv_export_names_its_charset_once(login_as):
     response = login_as("garage-jansen").get("/passports/export/csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_issue15_taken_names_a_link_task_with_what_it_links(world, login_as):
+    """R-X-2: "Taken" listed "AutoPaspoorten archiveren" beside a bare "Aan een wagenpark
+    koppelen" — the button's words; a task says what it did to which, as its page's title."""
+    fleet = world.session.scalars(
+        select(FleetAccount).where(FleetAccount.name == "Bouwbedrijf Bakker")
+    ).one()
+    car = world.passports(garage_id=world.garage("Autobedrijf Jansen").id, state="activated")[0]
+    garage = login_as("garage-jansen")
+    response = garage.post(
+        "/passports/bulk/link",
+        {"id": str(car.id), "count": "1", "fleet_account_id": str(fleet.id)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    page = garage.get("/tasks/list/").get_data(as_text=True)
+    assert "AutoPaspoorten aan een wagenpark koppelen" in page
+    garage.get("/lang/en")
+    assert "Link passports to a fleet account" in garage.get("/tasks/list/").get_data(as_text=True)
