@@ -193,6 +193,8 @@ def describe_selection(selection: dict | None) -> str:
             parts.append(f"{FilterPlateNameOrEmail.name}: {value}")
     if not parts:
         return str(_l("All %(count)s passports", count=count))
+    if count == 1:  # not "All 1 that match"
+        return str(_l("The one passport that matches: %(filter)s", filter="; ".join(parts)))
     return str(_l("All %(count)s that match: %(filter)s", count=count, filter="; ".join(parts)))
 
 

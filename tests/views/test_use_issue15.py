@@ -71,3 +71,25 @@ def test_issue15_taken_names_a_link_task_with_what_it_links(world, login_as):
     assert "AutoPaspoorten aan een wagenpark koppelen" in page
     garage.get("/lang/en")
     assert "Link passports to a fleet account" in garage.get("/tasks/list/").get_data(as_text=True)
+
+
+def test_issue15_all_that_match_reads_right_for_one_passport(world, login_as):
+    """R-X-2: a filter matching one passport offered "Alle 1 die aan het filter voldoen",
+    and its task read "Alle 1 die voldoen aan: …"; one passport is named as one."""
+    pending = world.passports(
+        garage_id=world.garage("Autobedrijf Jansen").id, state="transfer_pending"
+    )
+    assert len(pending) == 1
+    garage = login_as("garage-jansen")
+    page = garage.get("/passports/list/?_flt_0_state=transfer_pending").get_data(as_text=True)
+    assert "Het ene AutoPaspoort dat aan het filter voldoet" in page
+    assert "Alle 1 " not in page
+    response = garage.post(
+        "/passports/bulk/send?all=1&_flt_0_state=transfer_pending", {"count": "1"}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    task = garage.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Het ene AutoPaspoort dat voldoet aan: Status: Overdracht loopt" in task
+    garage.get("/lang/en")
+    task = garage.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The one passport that matches: State: Transfer pending" in task
