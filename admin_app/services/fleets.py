@@ -361,6 +361,26 @@ def fleet_dashboard(
     return DashboardPage(rows, len(chosen), len(cars), page, pages, show, sort)
 
 
+# One page for all of a fleet's cars (hundreds, R-FL-5): the dashboard's file.
+ALL_CARS = 1_000_000
+
+
+def dashboard_car_ids(
+    session: Session,
+    fleet_account_id: int | None,
+    *,
+    today: dt.date,
+    show: str = "all",
+    sort: str = "plate",
+) -> list[int]:
+    """Every car the dashboard lists under ``show`` and ``sort``, on all its pages, in its
+    order: what its file holds (issue 15, lists to Excel)."""
+    everything = fleet_dashboard(
+        session, fleet_account_id, today=today, show=show, sort=sort, page_size=ALL_CARS
+    )
+    return [row.passport.id for row in everything.rows]
+
+
 def last_form_advice(
     session: Session, passport_ids: list[int]
 ) -> dict[int, tuple[dt.date, list[str]]]:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, false
 from sqlalchemy.orm import Query, Session, object_session
 
 from admin_app.models import (
@@ -195,6 +196,8 @@ FLEET_EXPORT = ExportList(
         ),
         ExportColumn(PASSPORT_LABELS["apk_expiry"], DATE, lambda row: row.apk_expiry),
         ExportColumn(PASSPORT_LABELS["next_service"], DATE, lambda row: row.next_service),
+        ExportColumn(_l("Open advice"), TEXT, lambda row: _fleet_car(row)[0]),
+        ExportColumn(_l("Open recall"), TEXT, lambda row: _fleet_car(row)[1]),
         ExportColumn(
             PASSPORT_LABELS["state"], TEXT, lambda row: row.state, words=PASSPORT_STATE_LABELS
         ),
@@ -202,10 +205,40 @@ FLEET_EXPORT = ExportList(
 )
 
 
-def fleet_cars(session: Session) -> Query:
-    """The fleet manager's cars as his dashboard lists them: not archived, by plate (the
-    scope leaves him the passports linked to his fleet account)."""
-    return session.query(Passport).filter(Passport.state != "archived").order_by(Passport.plate)
+def fleet_cars(session: Session, ids: list[int]) -> Query:
+    """The dashboard's cars in its order: ``ids`` as fleets.dashboard_car_ids chose them
+    under the screen's filter and sort (the scope leaves him his fleet's passports)."""
+    if not ids:
+        return session.query(Passport).filter(false())
+    order = case({pk: position for position, pk in enumerate(ids)}, value=Passport.id)
+    return session.query(Passport).filter(Passport.id.in_(ids)).order_by(order)
+
+
+def _fleet_car(passport: Passport) -> tuple[str | None, str | None]:
+    """The car's open advice and open recalls in words, as its dashboard row shows them.
+    Read per car, as the audit log's sentences are: a fleet's file is hundreds of rows;
+    kept on the row for its two columns."""
+    from admin_app.services.fleets import last_form_advice
+    from admin_app.services.recalls import open_recalls
+
+    shown = passport.__dict__.get(_FLEET_CAR)
+    if shown is None:
+        session = object_session(passport)
+        day, items = last_form_advice(session, [passport.id]).get(passport.id, (None, []))
+        advice = (
+            f"{'; '.join(items)} ({gettext('inspection of %(date)s', date=f'{day:%d-%m-%Y}')})"
+            if items
+            else None
+        )
+        recalls = open_recalls(session, [passport.plate]).get(passport.plate, [])
+        recall = "; ".join(
+            f"{r.reference}: {r.description}" if r.description else r.reference for r in recalls
+        )
+        shown = passport.__dict__[_FLEET_CAR] = (advice, recall or None)
+    return shown
+
+
+_FLEET_CAR = "_export_fleet_car"
 
 
 # --- the audit log and the outbox ------------------------------------------------------------

@@ -231,15 +231,24 @@ class FleetDashboardView(ConsoleModelView):
     @expose("/export/<fmt>")
     @has_access
     def export(self, fmt):
-        """The cars of the dashboard, as CSV or Excel (issue 15)."""
+        """The cars of the dashboard as filtered and sorted on the screen, every page of
+        it, as CSV or Excel (issue 15)."""
         if fmt not in exports.FORMATS:
             abort(404)
+        show = request.args.get("show", "")
+        ids = fleets.dashboard_car_ids(
+            db.session,
+            current_actor().fleet_account_id,
+            today=local_today(),
+            show=show,
+            sort=request.args.get("sort", ""),
+        )
         return export_response(
             self,
             list_exports.FLEET_EXPORT,
-            list_exports.fleet_cars(db.session),
+            list_exports.fleet_cars(db.session, ids),
             fmt,
-            filter_text=str(NO_FILTER),
+            filter_text=str(DASHBOARD_SHOWS[show] if show in fleets.SHOWS[1:] else NO_FILTER),
         )
 
     @expose("/<int:pk>/driver", methods=["GET", "POST"])

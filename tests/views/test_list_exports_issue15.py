@@ -202,8 +202,9 @@ def test_issue15_fleet_export_is_the_fleet_managers_cars(world, login_as):
     assert rows[0][0] == "Kenteken" and rows[0][-1] == "Status"
     assert [row[0] for row in rows[1:]] == [car.plate_display for car in cars] and cars
     assert any(isinstance(row[4], dt.datetime) for row in rows[1:])
-    assert {row[6] for row in rows[1:]} == {"Geactiveerd"}
-    assert 'href="/my-fleet/export/csv"' in browser.get("/my-fleet/list/").get_data(as_text=True)
+    assert {row[-1] for row in rows[1:]} == {"Geactiveerd"}
+    page = browser.get("/my-fleet/list/").get_data(as_text=True)
+    assert 'href="/my-fleet/export/csv?show=all&amp;sort=plate"' in page
 
 
 def test_issue15_audit_log_export_is_the_filtered_log_in_words(world, login_as):
