@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import export_files, exports
-from admin_app.services.clock import AMSTERDAM, local_datetime
+from admin_app.services.clock import local_datetime
 from admin_app.services.errors import Gone, NotFound, TooLarge
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import current_actor
@@ -196,7 +196,7 @@ class ExportFileView(BaseView):
             abort(404)
         if file.state != "done" or file.data is None:
             return redirect(url_for(f"{self.endpoint}.show", pk=pk))
-        name = f"{file.list_name}-{file.created_at.astimezone(AMSTERDAM):%Y-%m-%d-%H%M}.xlsx"
+        name = exports.file_name(exports.export_list(file.list_name), exports.XLSX, file.created_at)
         return Response(
             file.data,
             mimetype=exports.XLSX_MIMETYPE,

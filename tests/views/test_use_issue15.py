@@ -127,3 +127,21 @@ def test_issue15_fleet_export_is_the_dashboard_as_filtered_with_advice_and_recal
     everything = _csv_rows(browser.get("/my-fleet/export/csv?show=all&sort=apk_expiry"))
     page = browser.get("/my-fleet/list/?show=all&sort=apk_expiry").get_data(as_text=True)
     assert [r[0] for r in everything[1:]] == re.findall(r'<tr data-plate="([^"]+)"', page)
+
+
+def test_issue15_downloaded_file_is_named_in_the_readers_language(login_as):
+    """R-X-2: a Dutch garage's downloads were named "passports-…", "customers-…",
+    "fleet-…": the list's title names the file, in the reader's language."""
+    garage = login_as("garage-jansen")
+    for path, dutch, english in (
+        ("/passports/export/csv", "autopaspoorten-", "passports-"),
+        ("/customers/export/xlsx", "klanten-", "customers-"),
+    ):
+        disposition = garage.get(path).headers["Content-Disposition"]
+        assert disposition.startswith(f'attachment; filename="{dutch}'), disposition
+        garage.get("/lang/en")
+        disposition = garage.get(path).headers["Content-Disposition"]
+        assert disposition.startswith(f'attachment; filename="{english}'), disposition
+        garage.get("/lang/nl")
+    fleet = login_as("fleet-bakker").get("/my-fleet/export/csv").headers["Content-Disposition"]
+    assert fleet.startswith('attachment; filename="mijn-autopaspoorten-2'), fleet
