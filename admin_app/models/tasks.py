@@ -36,8 +36,10 @@ class RowOutcome(enum.StrEnum):
 TASK_KIND_LABELS = {
     TaskKind.send.value: _l("Send passports"),
     TaskKind.archive.value: _l("Archive passports"),
-    TaskKind.link.value: _l("Link to a fleet account"),
-    TaskKind.unlink.value: _l("Unlink from the fleet account"),
+    # What the task did to which, as its page's title says ("Link to a fleet account"
+    # alone is the button's words and read oddly beside "Archive passports").
+    TaskKind.link.value: _l("Link passports to a fleet account"),
+    TaskKind.unlink.value: _l("Unlink passports from their fleet account"),
     TaskKind.unarchive.value: _l("Undo an archiving"),
 }
 

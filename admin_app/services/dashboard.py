@@ -32,8 +32,13 @@ from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.services import proposals
 
-# Batch jobs a garage watches: its list being read, or being run (R-X-3).
-ACTIVE_BATCH_STATES = (BatchState.previewing.value, BatchState.running.value)
+# Batch jobs a garage watches: its list waiting for its confirmation (R-BJ-2: nothing
+# happens until someone confirms or cancels it), being read, or being run (R-X-3).
+ACTIVE_BATCH_STATES = (
+    BatchState.preview.value,
+    BatchState.previewing.value,
+    BatchState.running.value,
+)
 # The oldest transfers the home page names, with their age; the rest are behind the link.
 OLDEST_TRANSFERS = 5
 
@@ -152,7 +157,8 @@ def week_proposals(session: Session, now: dt.datetime) -> WeekProposals:
 
 
 def active_batch_jobs(session: Session) -> list[BatchJob]:
-    """Customer lists being read or run, oldest first, with their progress (R-X-3)."""
+    """Customer lists waiting for confirmation, being read or run, oldest first, with
+    their progress (R-X-3)."""
     return list(
         session.scalars(
             select(BatchJob)
@@ -185,6 +191,7 @@ class GarageToDo:
     draft_forms: int
     proposals: WeekProposals
     batch_jobs: list[BatchJob]
+    preview: int
     previewing: int
     running: int
 
@@ -201,6 +208,7 @@ def garage_todo(session: Session, now: dt.datetime) -> GarageToDo:
         draft_forms=draft_forms_count(session),
         proposals=week_proposals(session, now),
         batch_jobs=jobs,
+        preview=sum(job.state == BatchState.preview.value for job in jobs),
         previewing=sum(job.state == BatchState.previewing.value for job in jobs),
         running=sum(job.state == BatchState.running.value for job in jobs),
     )

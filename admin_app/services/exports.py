@@ -40,6 +40,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -317,8 +319,12 @@ def _sheet_title(title: str) -> str:
 
 
 def file_name(export: ExportList, fmt: str, now: dt.datetime) -> str:
-    """e.g. passports-2026-12-06-0915.csv, in Amsterdam time."""
-    return f"{export.name}-{now.astimezone(AMSTERDAM):%Y-%m-%d-%H%M}.{fmt}"
+    """The list's title in the reader's language, then the moment in Amsterdam time: e.g.
+    autopaspoorten-2026-12-06-0915.csv (passports-… in English) — a Dutch garage's
+    downloads were named in English. ASCII only, as a Content-Disposition file name."""
+    words = unicodedata.normalize("NFKD", str(export.title)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-") or export.name
+    return f"{slug}-{now.astimezone(AMSTERDAM):%Y-%m-%d-%H%M}.{fmt}"
 
 
 def audit_export(
@@ -356,6 +362,11 @@ def audit_export(
 EXPORT_TABLE = "export"
 EXPORT_FORMATS = {CSV: "CSV", XLSX: "Excel"}
 _LISTS: dict[str, ExportList] = {}
+
+
+def export_list(name: str) -> ExportList:
+    """The list registered under ``name`` (a worker-built file names its list so)."""
+    return _LISTS[name]
 
 
 def export_titles() -> dict[str, Any]:

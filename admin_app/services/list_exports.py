@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Query, Session, object_session
 
@@ -186,6 +186,24 @@ def _marked(status) -> str | None:
     return str(DUE_WORDS[status]) if status else None
 
 
+def _advice_words(row) -> str | None:
+    """The advice as the dashboard row shows it: the items and the form they are from."""
+    if not row.advice:
+        return None
+    made = gettext("inspection of %(date)s", date=f"{row.advice_date:%d-%m-%Y}")
+    return f"{'; '.join(row.advice)} ({made})"
+
+
+def _recall_words(row) -> str | None:
+    return (
+        "; ".join(
+            f"{recall.reference}: {recall.description}" if recall.description else recall.reference
+            for recall in row.recalls
+        )
+        or None
+    )
+
+
 DUE_WORDS = {fleets.OVERDUE: _l("overdue"), fleets.DUE_SOON: _l("within 30 days")}
 
 # The fleet dashboard's rows (services.fleets.DashboardRow), as filtered and sorted there.
@@ -205,12 +223,8 @@ FLEET_EXPORT = ExportList(
         ExportColumn(_l("APK"), TEXT, lambda row: _marked(row.apk_status)),
         ExportColumn(PASSPORT_LABELS["next_service"], DATE, lambda row: row.passport.next_service),
         ExportColumn(_l("Maintenance"), TEXT, lambda row: _marked(row.service_status)),
-        ExportColumn(_l("Open advice"), TEXT, lambda row: ", ".join(row.advice) or None),
-        ExportColumn(
-            _l("Open recall"),
-            TEXT,
-            lambda row: ", ".join(recall.reference for recall in row.recalls) or None,
-        ),
+        ExportColumn(_l("Open advice"), TEXT, lambda row: _advice_words(row)),
+        ExportColumn(_l("Open recall"), TEXT, lambda row: _recall_words(row)),
         ExportColumn(
             PASSPORT_LABELS["state"],
             TEXT,

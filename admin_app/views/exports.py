@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import export_files, exports
-from admin_app.services.clock import AMSTERDAM, local_datetime
+from admin_app.services.clock import local_datetime
 from admin_app.services.errors import Gone, NotFound, TooLarge
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import current_actor
@@ -142,9 +142,13 @@ def export_response(
     name = exports.file_name(export, fmt, utcnow())
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == exports.CSV:
+        chunks = exports.csv_chunks(export, query)
         return Response(
-            stream_with_context(exports.csv_chunks(export, query)),
-            mimetype=exports.CSV_MIMETYPE,
+            # Rows worked out in Python (a list: a fleet's cars) are objects of this
+            # request's session, which is gone by the time a stream is read: write them now.
+            b"".join(chunks) if isinstance(query, list) else stream_with_context(chunks),
+            # content_type: as mimetype, Werkzeug would add its charset to ours once more.
+            content_type=exports.CSV_MIMETYPE,
             headers=disposition,
         )
     return Response(
@@ -215,7 +219,7 @@ class ExportFileView(BaseView):
             abort(404)
         if file.state != "done" or file.data is None:
             return redirect(url_for(f"{self.endpoint}.show", pk=pk))
-        name = f"{file.list_name}-{file.created_at.astimezone(AMSTERDAM):%Y-%m-%d-%H%M}.xlsx"
+        name = exports.file_name(exports.export_list(file.list_name), exports.XLSX, file.created_at)
         return Response(
             file.data,
             mimetype=exports.XLSX_MIMETYPE,

@@ -224,7 +224,8 @@ class FleetDashboardView(ConsoleModelView):
     @expose("/export/<fmt>")
     @has_access
     def export(self, fmt):
-        """The cars of the dashboard, as CSV or Excel (issue 15)."""
+        """The cars of the dashboard as filtered and sorted on the screen, every page of
+        it, as CSV or Excel (issue 15)."""
         if fmt not in exports.FORMATS:
             abort(404)
         dashboard = self._dashboard(page=0, page_size=fleets.MAX_FLEET_EXPORT)

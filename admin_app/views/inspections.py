@@ -20,6 +20,7 @@ from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUS
 from admin_app.services import dashboard, exports, inspections, list_exports
 from admin_app.services.clock import local_today
 from admin_app.services.errors import DomainError
+from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import (
@@ -468,6 +469,7 @@ def read_only_form(view, forms, form_id, *, back: str):
         "console/inspection_read.html",
         title=_l("Inspection form"),
         back=back,
+        kilometres=kilometres,
         **inspections.read_only_context(db.session, readable),
     )
 

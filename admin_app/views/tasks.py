@@ -191,7 +191,8 @@ def describe_selection(selection: dict | None) -> str:
     selection = selection or {}
     count = selection.get("count", 0)
     if selection.get("undo_of"):
-        return str(_l("Undo of task %(id)s", id=selection["undo_of"]))
+        # Not the earlier task's number: no screen shows it (the undo's page links it).
+        return str(_l("%(count)s archived by an earlier task", count=count))
     if not selection.get("all"):
         return str(_l("%(count)s selected", count=count))
     parts = []
@@ -202,6 +203,8 @@ def describe_selection(selection: dict | None) -> str:
             parts.append(f"{FilterPlateNameOrEmail.name}: {value}")
     if not parts:
         return str(_l("All %(count)s passports", count=count))
+    if count == 1:  # not "All 1 that match"
+        return str(_l("The one passport that matches: %(filter)s", filter="; ".join(parts)))
     return str(_l("All %(count)s that match: %(filter)s", count=count, filter="; ".join(parts)))
 
 

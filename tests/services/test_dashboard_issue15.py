@@ -34,6 +34,7 @@ def garage_counts(todo: dashboard.GarageToDo) -> dict[str, int]:
         "open_invitations": todo.open_invitations,
         "draft_forms": todo.draft_forms,
         "proposals": todo.proposals.count,
+        "preview": todo.preview,
         "previewing": todo.previewing,
         "running": todo.running,
     }
@@ -102,7 +103,7 @@ def add_one_of_each(session, garage_id: int, now: dt.datetime) -> None:
             decision="no",
         )
     )
-    for state in ("previewing", "running", "failed"):
+    for state in ("preview", "previewing", "running", "failed"):
         session.add(
             BatchJob(garage_id=garage_id, filename=f"{state}.csv", uploaded_by="test", state=state)
         )

@@ -44,6 +44,7 @@ GARAGE_KEYS = {
     "invitations",
     "drafts",
     "proposals",
+    "preview",
     "previewing",
     "running",
 }
