@@ -69,6 +69,12 @@ def _key(header: str) -> str:
 
 
 ALIASES = {_key(name): column for column, names in HEADERS.items() for name in names}
+# The passport export's status column (issue 15), not one of the list's own: a row it
+# marks archived stands for a passport the garage archived, whose plate is free. Uploaded
+# again it is skipped, as an empty row is, rather than making that passport anew.
+STATUS = "status"
+ALIASES.update({_key(name): STATUS for name in ("status", "state")})
+ARCHIVED_WORDS = {"gearchiveerd", "archived"}
 
 
 @dataclass
@@ -435,6 +441,9 @@ def parse_list(filename: str, data: bytes) -> list[ListRow]:
 
 
 def check_row(row_number: int, raw: dict) -> ListRow | None:
+    raw = dict(raw)
+    if _cell_text(raw.pop(STATUS, None)).lower() in ARCHIVED_WORDS:
+        return None
     values = {column: _cell_text(value) for column, value in raw.items()}
     if not any(values.values()):
         return None

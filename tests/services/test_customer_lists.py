@@ -499,3 +499,19 @@ def test_issue13_xlsx_of_millions_of_filled_cells_refused_within_bounds(dutch):
     data = workbook(rows)
     outcome = bounded(lambda: read_table("facturen.xlsx", data), seconds=30, megabytes=400)
     assert isinstance(outcome, TooLarge) and "gevulde cellen" in str(outcome.message)
+
+
+def test_issue15_rows_the_passport_export_marks_archived_are_skipped():
+    """Issue 15 / R-BJ-1: a list with the passport export's Status column skips the rows
+    of archived passports (in either language) instead of making them anew; other
+    statuses, and lists without the column, read as before."""
+    data = (
+        b"Kenteken;E-mail;Achternaam;Status\r\n"
+        b"12-ABC-3;a@example.nl;Aa;Gearchiveerd\r\n"
+        b"13-ABC-3;b@example.nl;Bb;Verzonden\r\n"
+        b"14-ABC-3;c@example.nl;Cc;archived\r\n"
+        b"15-ABC-3;d@example.nl;Dd;\r\n"
+    )
+    rows = parse_list("export.csv", data)
+    assert [(r.row_number, r.plate) for r in rows] == [(3, "13ABC3"), (5, "15ABC3")]
+    assert not any(r.refused for r in rows)
