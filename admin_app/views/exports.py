@@ -7,6 +7,8 @@ steps); a screen that is not FAB's list calls ``export_response`` with its own q
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
@@ -79,12 +81,22 @@ def filter_words(view, filters) -> str:
 
 
 def export_response(
-    view, export: exports.ExportList, query, fmt: str, *, filter_text: str, back: str | None = None
+    view,
+    export: exports.ExportList,
+    query,
+    fmt: str,
+    *,
+    filter_text: str,
+    back: str | None = None,
+    arguments: dict | None = None,
 ):
     """The file, after one audit entry: CSV streamed, XLSX built here up to
     XLSX_IN_REQUEST rows and by a worker above (a redirect to its progress page); more
     rows than a sheet holds get a page saying so, with the CSV link and ``back`` to the
-    screen (the view's list page when not given)."""
+    screen (the view's list page when not given).
+
+    A screen that is not FAB's list gives the ``arguments`` its query was made of: the
+    worker rebuilds it through list_exports.SCREEN_QUERIES, not through the view's list."""
     actor = current_actor()
     rows = exports.count_rows(query)
     if fmt == exports.XLSX:
@@ -110,7 +122,11 @@ def export_response(
                 actor=actor,
                 list_name=export.name,
                 endpoint=type(view).__name__,
-                arguments=request.query_string.decode("latin-1"),
+                arguments=(
+                    request.query_string.decode("latin-1")
+                    if arguments is None
+                    else urlencode({k: v for k, v in arguments.items() if v is not None})
+                ),
                 filter_text=filter_text,
                 fmt=fmt,
                 rows=rows,

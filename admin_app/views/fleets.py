@@ -240,6 +240,7 @@ class FleetDashboardView(ConsoleModelView):
             list_exports.fleet_cars(db.session),
             fmt,
             filter_text=str(NO_FILTER),
+            arguments={},
         )
 
     @expose("/<int:pk>/driver", methods=["GET", "POST"])
