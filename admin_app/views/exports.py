@@ -139,13 +139,24 @@ def export_response(
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if fmt == exports.CSV:
         return Response(
-            stream_with_context(exports.csv_chunks(export, query)),
+            stream_with_context(_closing(exports.csv_chunks(export, query), query.session)),
             mimetype=exports.CSV_MIMETYPE,
             headers=disposition,
         )
     return Response(
         exports.xlsx_bytes(export, query), mimetype=exports.XLSX_MIMETYPE, headers=disposition
     )
+
+
+def _closing(chunks, session):
+    """The chunks, then the session's connection back to the pool. The request's teardown
+    removed the session before the first chunk was read; the stream opened it again, and
+    only garbage collection would have closed it: each CSV download held a connection,
+    and fifteen exhausted a web process's pool (the next request waited 30 s, then 500)."""
+    try:
+        yield from chunks
+    finally:
+        session.close()
 
 
 def too_large(view, refused: TooLarge, back: str | None = None):
