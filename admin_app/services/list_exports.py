@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false
+from sqlalchemy import case, false
 from sqlalchemy.orm import Query, Session, object_session
 
 from admin_app.models import (
@@ -35,6 +35,7 @@ from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
 from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
 from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
 from admin_app.services import dashboard
+from admin_app.services.clock import local_today
 from admin_app.services.exports import DATE, DATETIME, MONEY, NUMBER, TEXT, ExportColumn, ExportList
 from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
 from admin_app.services.plates import display_plate
@@ -206,10 +207,19 @@ FLEET_EXPORT = ExportList(
 )
 
 
-def fleet_cars(session: Session) -> Query:
-    """The fleet manager's cars as his dashboard lists them: not archived, by plate (the
-    scope leaves him the passports linked to his fleet account)."""
-    return session.query(Passport).filter(Passport.state != "archived").order_by(Passport.plate)
+def fleet_cars(
+    session: Session, fleet_account_id: int | None, *, today, show: str, sort: str
+) -> Query:
+    """The fleet manager's cars as his dashboard lists them for ``show`` and ``sort``, all
+    pages, in its order (services.fleets decides which and how; the scope leaves him the
+    passports linked to his fleet account)."""
+    from admin_app.services.fleets import dashboard_car_ids
+
+    ids = dashboard_car_ids(session, fleet_account_id, today=today, show=show, sort=sort)
+    if not ids:
+        return session.query(Passport).filter(false())
+    order = case({pk: place for place, pk in enumerate(ids)}, value=Passport.id)
+    return session.query(Passport).filter(Passport.id.in_(ids)).order_by(order)
 
 
 # --- the audit log and the outbox ------------------------------------------------------------
@@ -286,5 +296,14 @@ SCREEN_QUERIES: dict[str, tuple[ExportList, Callable[[Session, dict[str, str]], 
         PROPOSAL_EXPORT,
         lambda session, arguments: week_proposals(session, arguments["week"]),
     ),
-    FLEET_EXPORT.name: (FLEET_EXPORT, lambda session, arguments: fleet_cars(session)),
+    FLEET_EXPORT.name: (
+        FLEET_EXPORT,
+        lambda session, arguments: fleet_cars(
+            session,
+            int(arguments["fleet"]) if arguments.get("fleet") else None,
+            today=local_today(),
+            show=arguments.get("show", ""),
+            sort=arguments.get("sort", ""),
+        ),
+    ),
 }

@@ -39,6 +39,17 @@ DASHBOARD_SORTS = {
     "advice": _l("Open advice"),
     "recall": _l("Open recall"),
 }
+
+
+def dashboard_filter_words(show: str, sort: str) -> str:
+    """The dashboard's filter and order as the audit log says an export's filter."""
+    show = show if show in DASHBOARD_SHOWS else "all"
+    sort = sort if sort in DASHBOARD_SORTS else "plate"
+    if (show, sort) == ("all", "plate"):
+        return str(NO_FILTER)
+    return f"{_l('Show')}: {DASHBOARD_SHOWS[show]}; {_l('Sort by')}: {DASHBOARD_SORTS[sort]}"
+
+
 # Said in words too, not by colour alone: red for passed, amber for the coming 30 days.
 DUE_MARKS = {
     fleets.OVERDUE: ("label-danger", _l("overdue")),
@@ -234,13 +245,17 @@ class FleetDashboardView(ConsoleModelView):
         """The cars of the dashboard, as CSV or Excel (issue 15)."""
         if fmt not in exports.FORMATS:
             abort(404)
+        fleet_id = current_actor().fleet_account_id
+        show, sort = request.args.get("show", ""), request.args.get("sort", "")
         return export_response(
             self,
             list_exports.FLEET_EXPORT,
-            list_exports.fleet_cars(db.session),
+            list_exports.fleet_cars(
+                db.session, fleet_id, today=local_today(), show=show, sort=sort
+            ),
             fmt,
-            filter_text=str(NO_FILTER),
-            arguments={},
+            filter_text=dashboard_filter_words(show, sort),
+            arguments={"fleet": fleet_id, "show": show, "sort": sort},
         )
 
     @expose("/<int:pk>/driver", methods=["GET", "POST"])

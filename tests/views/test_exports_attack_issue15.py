@@ -60,3 +60,24 @@ def test_issue15_attack_a_text_starting_with_a_guard_survives_the_round_trip(wor
     job = world.session.scalars(select(BatchJob).order_by(BatchJob.id.desc())).first()
     assert not job.counts.get("update") and not job.counts.get("create"), job.counts
     assert job.counts.get("unchanged") == job.total_rows
+
+
+def test_issue15_attack_fleet_export_is_the_dashboard_as_filtered_and_sorted(world, login_as):
+    """Issue 15 / R-FL-5: "exports what the user sees — the current filters": the fleet
+    dashboard filtered on 'overdue' and sorted by APK exported every car of the fleet by
+    plate. The file holds the dashboard's cars for its show and sort, in its order."""
+    from admin_app.services import fleets
+    from admin_app.services.clock import local_today
+
+    browser = login_as("fleet-bakker")
+    fleet_id = world.user("fleet-bakker").fleet_account_id
+    page = browser.get("/my-fleet/list/?show=overdue&sort=apk_expiry").get_data(as_text=True)
+    assert 'href="/my-fleet/export/csv?show=overdue&amp;sort=apk_expiry"' in page
+    shown = fleets.fleet_dashboard(
+        world.session, fleet_id, today=local_today(), show="overdue", sort="apk_expiry"
+    )
+    assert 0 < shown.total < shown.fleet_total
+    response = browser.get("/my-fleet/export/csv?show=overdue&sort=apk_expiry")
+    lines = [line.split(";") for line in response.get_data().decode("utf-8-sig").split("\r\n")]
+    plates = [line[0] for line in lines[1:] if line[0]]
+    assert plates == [row.passport.plate_display for row in shown.rows]
