@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from urllib.parse import parse_qsl
 
 from flask import current_app
 from flask_babel import force_locale
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from admin_app.extensions import db
 from admin_app.models import ConsoleUser, ExportFile
 from admin_app.models.base import utcnow
-from admin_app.services import export_files, exports
+from admin_app.services import export_files, exports, list_exports
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,13 @@ def _build(file: ExportFile) -> tuple[bytes, int]:
     with app.test_request_context(f"/?{file.arguments}"), force_locale(locale):
         user = db.session.get(ConsoleUser, user_id)
         bind_request_scope(user)
-        query, _ = screen_query(view)
-        export = view.export_list
+        screen = list_exports.SCREEN_QUERIES.get(file.list_name)
+        if screen is None:  # FAB's list: its filters, order and base filters
+            query, _ = screen_query(view)
+            export = view.export_list
+        else:  # a screen of its own: the view's list would be another list
+            export, rows_of = screen
+            query = rows_of(db.session, dict(parse_qsl(file.arguments)))
         with Session(bind=db.engine) as progress_session, tempfile.TemporaryFile() as out:
             rows = exports.write_xlsx(
                 export,

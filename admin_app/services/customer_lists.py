@@ -25,7 +25,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services import reasons as reasons_module
 from admin_app.services.emails import valid_email
 from admin_app.services.errors import InvalidInput, TooLarge
-from admin_app.services.exports import FORMULA_GUARD, FORMULA_STARTS
+from admin_app.services.exports import FORMULA_GUARD, formula_like
 from admin_app.services.plates import normalize_plate, side_code
 from admin_app.services.reasons import Reason
 
@@ -507,7 +507,7 @@ def without_formula_guard(text: str) -> str:
     .neutralized, so that Excel shows it rather than evaluates it) as it was stored: an
     exported list uploaded again changes nothing (issue 15). An apostrophe before anything
     else is the customer's own ('s-Hertogenbosch) and stays."""
-    if text.startswith(FORMULA_GUARD) and text[1:2] and text[1:].startswith(FORMULA_STARTS):
+    if text.startswith(FORMULA_GUARD) and formula_like(text):
         return text[1:]
     return text
 

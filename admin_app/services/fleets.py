@@ -312,6 +312,32 @@ def fleet_dashboard(
     """
     show = show if show in SHOWS else SHOWS[0]
     sort = sort if sort in SORTS else SORTS[0]
+    cars, chosen, advice, recalls = _chosen_cars(session, fleet_account_id, today, show, sort)
+    pages = max(1, -(-len(chosen) // page_size))
+    page = min(max(page, 0), pages - 1)
+    ids = [car.id for car in chosen[page * page_size : (page + 1) * page_size]]
+    loaded = {
+        p.id: p for p in session.scalars(select(Passport).where(Passport.id.in_(ids))).unique()
+    }
+    rows = []
+    for passport in (loaded[i] for i in ids if i in loaded):
+        advice_date, items = advice.get(passport.id, (None, []))
+        rows.append(
+            DashboardRow(
+                passport=passport,
+                apk_status=due_status(passport.apk_expiry, today),
+                service_status=due_status(passport.next_service, today),
+                advice=items,
+                advice_date=advice_date,
+                recalls=recalls.get(passport.plate, []),
+            )
+        )
+    return DashboardPage(rows, len(chosen), len(cars), page, pages, show, sort)
+
+
+def _chosen_cars(session: Session, fleet_account_id: int | None, today: dt.date, show, sort):
+    """The fleet's live cars (one narrow row each), those matching ``show`` in ``sort``'s
+    order, and the advice and recalls they were judged by."""
     cars = session.execute(
         select(Passport.id, Passport.plate, Passport.apk_expiry, Passport.next_service).where(
             # A login without a fleet (Admin opening the page) has no fleet to show.
@@ -341,26 +367,7 @@ def fleet_dashboard(
         "recall": lambda car: (car.plate not in recalls, car.plate),
     }
     chosen = sorted((car for car in cars if matches(car)), key=keys[sort])
-    pages = max(1, -(-len(chosen) // page_size))
-    page = min(max(page, 0), pages - 1)
-    ids = [car.id for car in chosen[page * page_size : (page + 1) * page_size]]
-    loaded = {
-        p.id: p for p in session.scalars(select(Passport).where(Passport.id.in_(ids))).unique()
-    }
-    rows = []
-    for passport in (loaded[i] for i in ids if i in loaded):
-        advice_date, items = advice.get(passport.id, (None, []))
-        rows.append(
-            DashboardRow(
-                passport=passport,
-                apk_status=due_status(passport.apk_expiry, today),
-                service_status=due_status(passport.next_service, today),
-                advice=items,
-                advice_date=advice_date,
-                recalls=recalls.get(passport.plate, []),
-            )
-        )
-    return DashboardPage(rows, len(chosen), len(cars), page, pages, show, sort)
+    return cars, chosen, advice, recalls
 
 
 def last_form_advice(

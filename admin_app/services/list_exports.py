@@ -12,14 +12,18 @@ a token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import false
 from sqlalchemy.orm import Query, Session, object_session
 
 from admin_app.models import (
     AuditLog,
+    BatchJob,
+    BatchRow,
     ContactProposal,
     InspectionForm,
     Invoice,
@@ -280,3 +284,33 @@ OUTBOX_EXPORT = ExportList(
         ExportColumn(_l("Sent"), DATETIME, lambda row: row.sent_at),
     ),
 )
+
+
+# --- the screens that are not FAB's lists, for a worker ---------------------------------------
+
+
+def _job_rows(session: Session, arguments: dict[str, str]) -> Query:
+    from admin_app.scope import scoped_get
+    from admin_app.services.batch_jobs import job_rows_query
+
+    job = scoped_get(session, BatchJob, int(arguments["job"]))
+    if job is None:  # gone, or out of scope since the request: no rows rather than others'
+        return session.query(BatchRow).filter(false())
+    return job_rows_query(session, job, outcome=arguments.get("outcome") or None)
+
+
+# By export name: the list and its query from the arguments the request stored. A large
+# Excel file's worker reruns exactly these (jobs/exports.py); FAB's list screens are rerun
+# through their view's filters instead, and are not here.
+SCREEN_QUERIES: dict[str, tuple[ExportList, Callable[[Session, dict[str, str]], Query]]] = {
+    BATCH_ROW_EXPORT.name: (BATCH_ROW_EXPORT, _job_rows),
+    INSPECTION_FORM_EXPORT.name: (
+        INSPECTION_FORM_EXPORT,
+        lambda session, arguments: inspection_forms(session, drafts=arguments.get("drafts") == "1"),
+    ),
+    INVOICE_EXPORT.name: (INVOICE_EXPORT, lambda session, arguments: invoices(session)),
+    PROPOSAL_EXPORT.name: (
+        PROPOSAL_EXPORT,
+        lambda session, arguments: week_proposals(session, arguments["week"]),
+    ),
+}

@@ -462,5 +462,5 @@ def _garage_email_changed(session: Session, message: OutboxMessage) -> str:
             garage=garage.name,
             old=message.params.get("old"),
             new=message.params.get("new"),
-        )
+        ),
     )

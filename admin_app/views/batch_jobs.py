@@ -217,6 +217,7 @@ class BatchJobView(ExportableList, ConsoleModelView):
             fmt,
             filter_text=str(words),
             back=url_for(f"{self.endpoint}.show", pk=pk, outcome=outcome),
+            arguments={"job": job.id, "outcome": outcome},
         )
 
     @expose("/<int:pk>/refused.xlsx")

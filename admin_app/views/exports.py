@@ -7,6 +7,8 @@ steps); a screen that is not FAB's list calls ``export_response`` with its own q
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args
@@ -99,14 +101,29 @@ def filter_words(view, filters) -> str:
 
 
 def export_response(
-    view, export: exports.ExportList, query, fmt: str, *, filter_text: str, back: str | None = None
+    view,
+    export: exports.ExportList,
+    query,
+    fmt: str,
+    *,
+    filter_text: str,
+    back: str | None = None,
+    arguments: dict | None = None,
 ):
     """The file, after one audit entry: CSV streamed, XLSX built here up to
     XLSX_IN_REQUEST rows and by a worker above (a redirect to its progress page); more
     rows than a sheet holds get a page saying so, with the CSV link and ``back`` to the
-    screen (the view's list page when not given)."""
+    screen (the view's list page when not given).
+
+    A screen that is not FAB's list gives the ``arguments`` its query was made of: the
+    worker rebuilds it through list_exports.SCREEN_QUERIES, not through the view's list."""
     actor = current_actor()
     rows = exports.count_rows(query)
+    # Rows worked out in Python (a list: a fleet's hundreds of cars) are already here, and
+    # no worker could work them out again: their file is always written in the request.
+    in_background = (
+        fmt == exports.XLSX and exports.xlsx_in_background(rows) and not isinstance(query, list)
+    )
     if fmt == exports.XLSX:
         try:
             exports.check_xlsx_fits(rows)
@@ -122,7 +139,7 @@ def export_response(
             rows=rows,
             garage_id=actor.garage_id,
         )
-        if fmt == exports.XLSX and exports.xlsx_in_background(rows):
+        if in_background:
             # Too large to build while the browser waits: a worker builds it (the
             # progress page polls), and the file waits in the database for 24 hours.
             file = export_files.start_export_file(
@@ -130,14 +147,18 @@ def export_response(
                 actor=actor,
                 list_name=export.name,
                 endpoint=type(view).__name__,
-                arguments=request.query_string.decode("latin-1"),
+                arguments=(
+                    request.query_string.decode("latin-1")
+                    if arguments is None
+                    else urlencode({k: v for k, v in arguments.items() if v is not None})
+                ),
                 filter_text=filter_text,
                 fmt=fmt,
                 rows=rows,
                 locale=str(get_locale() or "nl"),
                 now=utcnow(),
             )
-    if fmt == exports.XLSX and exports.xlsx_in_background(rows):
+    if in_background:
         return redirect(url_for("ExportFileView.show", pk=file.id))
     name = exports.file_name(export, fmt, utcnow())
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
@@ -146,7 +167,9 @@ def export_response(
         return Response(
             # Rows worked out in Python (a list: a fleet's cars) are objects of this
             # request's session, which is gone by the time a stream is read: write them now.
-            b"".join(chunks) if isinstance(query, list) else stream_with_context(chunks),
+            b"".join(chunks)
+            if isinstance(query, list)
+            else stream_with_context(_closing(chunks, query.session)),
             # content_type: as mimetype, Werkzeug would add its charset to ours once more.
             content_type=exports.CSV_MIMETYPE,
             headers=disposition,
@@ -154,6 +177,17 @@ def export_response(
     return Response(
         exports.xlsx_bytes(export, query), mimetype=exports.XLSX_MIMETYPE, headers=disposition
     )
+
+
+def _closing(chunks, session):
+    """The chunks, then the session's connection back to the pool. The request's teardown
+    removed the session before the first chunk was read; the stream opened it again, and
+    only garbage collection would have closed it: each CSV download held a connection,
+    and fifteen exhausted a web process's pool (the next request waited 30 s, then 500)."""
+    try:
+        yield from chunks
+    finally:
+        session.close()
 
 
 def too_large(view, refused: TooLarge, back: str | None = None):

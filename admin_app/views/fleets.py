@@ -14,7 +14,7 @@ from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
-from admin_app.views.exports import export_response
+from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.passports import (
@@ -39,6 +39,17 @@ DASHBOARD_SORTS = {
     "advice": _l("Open advice"),
     "recall": _l("Open recall"),
 }
+
+
+def dashboard_filter_words(show: str, sort: str) -> str:
+    """The dashboard's filter and order as the audit log says an export's filter."""
+    show = show if show in DASHBOARD_SHOWS else "all"
+    sort = sort if sort in DASHBOARD_SORTS else "plate"
+    if (show, sort) == ("all", "plate"):
+        return str(NO_FILTER)
+    return f"{_l('Show')}: {DASHBOARD_SHOWS[show]}; {_l('Sort by')}: {DASHBOARD_SORTS[sort]}"
+
+
 # Said in words too, not by colour alone: red for passed, amber for the coming 30 days.
 DUE_MARKS = {
     fleets.OVERDUE: ("label-danger", _l("overdue")),
@@ -234,7 +245,7 @@ class FleetDashboardView(ConsoleModelView):
             list_exports.FLEET_EXPORT,
             dashboard.rows,
             fmt,
-            filter_text=str(DASHBOARD_SHOWS[dashboard.show]),
+            filter_text=dashboard_filter_words(dashboard.show, dashboard.sort),
         )
 
     def _dashboard(self, *, page: int, page_size: int = fleets.PAGE_SIZE):

@@ -146,6 +146,7 @@ class InspectionView(BaseView):
             fmt,
             filter_text=str(_l("Inspection forms not saved yet") if drafts else NO_FILTER),
             back=url_for(".all_forms", drafts="1" if drafts else None),
+            arguments={"drafts": "1" if drafts else None},
         )
 
     @expose("/new", methods=["POST"])

@@ -93,6 +93,7 @@ class ProposalView(BaseView):
             fmt,
             filter_text=f"{_l('Week')}: {week_name(week)}",
             back=url_for(".week", week=week),
+            arguments={"week": week},
         )
 
     @expose("/decide", methods=["POST"])
@@ -172,6 +173,7 @@ class ProposalView(BaseView):
             fmt,
             filter_text=str(NO_FILTER),
             back=url_for(".invoices"),
+            arguments={},
         )
 
     @expose("/conversion")

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
@@ -176,8 +177,13 @@ def selection_made(view, every: bool, count: int) -> dict:
     selection_ids read it), or only the count of the rows he checked."""
     if not every:
         return {"count": count}
+    # With the filter's operator: "not equal to Archived" read as "Archived" without it.
     filters = [
-        [flt.column_name, " ".join(values) if isinstance(values, list) else str(values)]
+        [
+            flt.column_name,
+            " ".join(values) if isinstance(values, list) else str(values),
+            flt.arg_name,
+        ]
         for flt, values in view._filters.get_filters_values()
     ]
     return {"all": True, "count": count, "filters": filters}
@@ -196,8 +202,18 @@ def describe_selection(selection: dict | None) -> str:
     if not selection.get("all"):
         return str(_l("%(count)s selected", count=count))
     parts = []
-    for column, value in selection.get("filters") or []:
-        if column == "state":
+    for column, value, *operator in selection.get("filters") or []:
+        if column == "state" and operator == [FilterNotEqual.arg_name]:
+            parts.append(
+                str(
+                    _l(
+                        "%(field)s is not %(value)s",
+                        field=PASSPORT_LABELS["state"],
+                        value=STATE_LABELS.get(value, value),
+                    )
+                )
+            )
+        elif column == "state":
             parts.append(f"{PASSPORT_LABELS['state']}: {STATE_LABELS.get(value, value)}")
         else:
             parts.append(f"{FilterPlateNameOrEmail.name}: {value}")
