@@ -133,6 +133,53 @@ def reset_database(session) -> None:
     session.commit()
 
 
+# The demo world as rows, by table: loading it through the services (passwords hashed,
+# audit rows, mails) took 0.2 s a test on SQLite and 0.4 s on PostgreSQL; writing the rows
+# back takes a fraction of that, and the suite is close to its 20 minutes.
+_demo_rows: dict[str, list[dict]] = {}
+
+
+def _tables():
+    from flask_appbuilder import Model
+
+    return [t for t in Model.metadata.sorted_tables if t.name not in KEEP_TABLES]
+
+
+def _table_rows(session) -> dict[str, list[dict]]:
+    return {
+        table.name: [dict(row._mapping) for row in session.execute(table.select())]
+        for table in _tables()
+    }
+
+
+def _restore_rows(session, rows_by_table) -> None:
+    from admin_app.jobs.mail import hand_over
+    from admin_app.models import OutboxMessage
+
+    if session.get_bind().dialect.name == "postgresql":
+        # fleet_account and passport point at each other: no triggers (so no foreign-key
+        # checks) while the rows that were valid together go back in.
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+    for table in _tables():
+        if rows := rows_by_table.get(table.name):
+            session.execute(table.insert(), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        for table in _tables():
+            if "id" in table.c and table.c.id.autoincrement is not False:
+                session.execute(
+                    text(
+                        "SELECT setval(pg_get_serial_sequence(:t, 'id'), "
+                        f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                    ),
+                    {"t": table.name},
+                )
+    session.commit()
+    # As the demo's own commit would: its mails go to the worker's queue.
+    pending = [m.id for m in session.query(OutboxMessage).filter_by(state="pending")]
+    if pending:
+        hand_over(sorted(pending))
+
+
 @pytest.fixture()
 def world(app, engine):
     """The SPEC's demo world, fresh for each test, with a session of its own.
@@ -147,7 +194,11 @@ def world(app, engine):
 
     with app.app_context():
         reset_database(db.session)
-        load_demo_data(only_if_empty=False)
+        if not _demo_rows:
+            load_demo_data(only_if_empty=False)
+            _demo_rows.update(_table_rows(db.session))
+        else:
+            _restore_rows(db.session, _demo_rows)
         db.session.remove()
     session = Session(bind=engine)
     yield World(session)
