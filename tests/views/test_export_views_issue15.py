@@ -8,24 +8,11 @@ import io
 import re
 
 import pytest
-from openpyxl import load_workbook
 from sqlalchemy import select
 
 from admin_app.models import AuditLog, BatchJob
 from admin_app.services import exports
-
-
-def _csv(response) -> list[list[str]]:
-    assert response.status_code == 200, response.get_data(as_text=True)[:400]
-    assert response.mimetype == "text/csv"
-    text = response.get_data().decode("utf-8-sig")
-    return [line.split(";") for line in text.split("\r\n") if line]
-
-
-def _xlsx(response) -> list[list]:
-    assert response.status_code == 200, response.get_data(as_text=True)[:400]
-    sheet = load_workbook(io.BytesIO(response.get_data())).active
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
+from tests.downloads import csv_rows, xlsx_rows
 
 
 def _screen_plates(browser, query: str) -> list[str]:
@@ -46,7 +33,7 @@ def test_issue15_passport_csv_is_the_screen_without_paging(world, login_as, quer
     pages, for the screen's filter and order."""
     browser = login_as("garage-jansen")
     shown = _screen_plates(browser, query)
-    lines = _csv(browser.get(f"/passports/export/csv?{query}"))
+    lines = csv_rows(browser.get(f"/passports/export/csv?{query}"))
     assert lines[0][0] == "Kenteken"
     assert shown and [line[0] for line in lines[1:]] == shown
 
@@ -58,7 +45,7 @@ def test_issue15_passport_search_is_applied_and_audited(world, login_as):
     browser = login_as(
         "garage-jansen" if owner.garage.name.startswith("Autobedrijf Jansen") else "garage-devries"
     )
-    lines = _csv(browser.get(f"/passports/export/csv?_flt_0_plate={owner.last_name}"))
+    lines = csv_rows(browser.get(f"/passports/export/csv?_flt_0_plate={owner.last_name}"))
     assert len(lines) > 1
     assert all(line[2] == owner.last_name for line in lines[1:])
     world.session.expire_all()
@@ -76,7 +63,7 @@ def test_issue15_passport_xlsx_is_the_screen_with_typed_dates(world, login_as):
     """Issue 15: the Excel file holds the filtered rows; the APK date is a date cell."""
     browser = login_as("garage-jansen")
     shown = _screen_plates(browser, "_flt_0_state=sent")
-    rows = _xlsx(browser.get("/passports/export/xlsx?_flt_0_state=sent"))
+    rows = xlsx_rows(browser.get("/passports/export/xlsx?_flt_0_state=sent"))
     assert [row[0] for row in rows[1:]] == shown
     assert {row[14] for row in rows[1:]} == {"Verzonden"}
     apk = [row[11] for row in rows[1:] if row[11] is not None]
@@ -86,10 +73,10 @@ def test_issue15_passport_xlsx_is_the_screen_with_typed_dates(world, login_as):
 def test_issue15_support_exports_every_garage_fleet_manager_his_fleet(world, login_as):
     """Issue 15 / R-SEC-1: the export is within the user's scope."""
     all_live = len(world.passports())
-    lines = _csv(login_as("support").get("/passports/export/csv"))
+    lines = csv_rows(login_as("support").get("/passports/export/csv"))
     assert len(lines) - 1 == all_live
     jansen = world.garage("Autobedrijf Jansen")
-    lines = _csv(login_as("garage-jansen").get("/passports/export/csv"))
+    lines = csv_rows(login_as("garage-jansen").get("/passports/export/csv"))
     assert len(lines) - 1 == len(world.passports(garage_id=jansen.id))
 
 
@@ -184,13 +171,15 @@ def test_issue15_bulk_bar_exports_the_ticked_rows_only(world, login_as):
     other = next(p for p in world.passports() if p.garage.name == "Garage De Vries")
     ticked = mine[:2]
     query = "&".join(f"id={p.id}" for p in [*ticked, other])
-    lines = _csv(browser.get(f"/passports/export/csv?{query}"))
+    lines = csv_rows(browser.get(f"/passports/export/csv?{query}"))
     assert sorted(line[0] for line in lines[1:]) == sorted(p.plate_display for p in ticked)
-    rows = _xlsx(browser.get(f"/passports/export/xlsx?{query}"))
+    rows = xlsx_rows(browser.get(f"/passports/export/xlsx?{query}"))
     assert len(rows) == 1 + len(ticked)
     entry = world.session.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()
     assert "alleen de aangevinkte rijen" in str(entry.changes)
     assert entry.changes["rows"][1] == 2
-    every = _csv(browser.get(f"/passports/export/csv?{query}&all=1&_flt_0_state=sent"))
-    assert len(every) - 1 == len(_csv(browser.get("/passports/export/csv?_flt_0_state=sent"))) - 1
+    every = csv_rows(browser.get(f"/passports/export/csv?{query}&all=1&_flt_0_state=sent"))
+    assert (
+        len(every) - 1 == len(csv_rows(browser.get("/passports/export/csv?_flt_0_state=sent"))) - 1
+    )
     assert browser.get("/passports/export/csv?id=abc").status_code == 400

@@ -11,7 +11,6 @@ import io
 import re
 
 import pytest
-from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from admin_app.models import (
@@ -26,19 +25,7 @@ from admin_app.models import (
 )
 from admin_app.services import exports
 from admin_app.services.plates import display_plate
-
-
-def _csv(response) -> list[list[str]]:
-    assert response.status_code == 200, response.get_data(as_text=True)[:400]
-    assert response.mimetype == "text/csv"
-    text = response.get_data().decode("utf-8-sig")
-    return [line.split(";") for line in text.split("\r\n") if line]
-
-
-def _xlsx(response) -> list[list]:
-    assert response.status_code == 200, response.get_data(as_text=True)[:400]
-    sheet = load_workbook(io.BytesIO(response.get_data())).active
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
+from tests.downloads import csv_rows, xlsx_rows
 
 
 def _garage_ids(world):
@@ -67,11 +54,11 @@ def test_issue15_customer_export_is_the_filtered_list_of_the_own_garage(world, l
     expected = world.session.scalars(
         select(Customer.email).where(Customer.garage_id == jansen, Customer.city == city)
     ).all()
-    lines = _csv(login_as("garage-jansen").get(f"/customers/export/csv?_flt_0_city={city}"))
+    lines = csv_rows(login_as("garage-jansen").get(f"/customers/export/csv?_flt_0_city={city}"))
     assert lines[0] == ["Naam", "E-mail", "Plaats", "Klantnummer", "Garage"]
     assert sorted(line[1] for line in lines[1:]) == sorted(expected) and expected
     assert {line[4] for line in lines[1:]} == {"Autobedrijf Jansen"}
-    everyone = _csv(login_as("garage-jansen").get("/customers/export/csv"))
+    everyone = csv_rows(login_as("garage-jansen").get("/customers/export/csv"))
     theirs = set(world.session.scalars(select(Customer.email).where(Customer.garage_id == devries)))
     assert len(everyone) - 1 == world.session.scalar(
         select(func.count()).select_from(Customer).where(Customer.garage_id == jansen)
@@ -89,7 +76,7 @@ def test_issue15_batch_job_export_and_its_rows_typed_and_in_scope(world, login_a
     world.session.expire_all()
     job = world.session.get(BatchJob, job_id)
 
-    rows = _xlsx(jansen_browser.get("/batch-jobs/export/xlsx"))
+    rows = xlsx_rows(jansen_browser.get("/batch-jobs/export/xlsx"))
     assert rows[0][:4] == ["Bestand", "Wie", "Wanneer", "Status"]
     assert len(rows) == 2 and rows[1][0] == "klanten.csv"
     assert isinstance(rows[1][2], dt.datetime)
@@ -99,15 +86,15 @@ def test_issue15_batch_job_export_and_its_rows_typed_and_in_scope(world, login_a
         job.counts.get(key, 0) for key in ("create", "update", "unchanged", "refused")
     ]
 
-    lines = _csv(jansen_browser.get(f"/batch-jobs/{job_id}/rows/export/csv?outcome=unchanged"))
+    lines = csv_rows(jansen_browser.get(f"/batch-jobs/{job_id}/rows/export/csv?outcome=unchanged"))
     assert lines[0] == ["Rij", "Kenteken", "E-mail", "Resultaat", "Reden"]
     assert len(lines) - 1 == job.counts["unchanged"] == job.total_rows
     assert [int(line[0]) for line in lines[1:]] == list(range(2, job.total_rows + 2))
     assert {line[3] for line in lines[1:]} == {"ongewijzigd"}
-    assert _csv(jansen_browser.get(f"/batch-jobs/{job_id}/rows/export/csv?outcome=refused")) == [
-        lines[0]
-    ]
-    rows = _xlsx(jansen_browser.get(f"/batch-jobs/{job_id}/rows/export/xlsx"))
+    assert csv_rows(
+        jansen_browser.get(f"/batch-jobs/{job_id}/rows/export/csv?outcome=refused")
+    ) == [lines[0]]
+    rows = xlsx_rows(jansen_browser.get(f"/batch-jobs/{job_id}/rows/export/xlsx"))
     assert len(rows) - 1 == job.total_rows and isinstance(rows[1][0], int)
 
     assert devries_browser.get(f"/batch-jobs/{job_id}/rows/export/csv").status_code == 404
@@ -138,7 +125,7 @@ def test_issue15_inspection_form_export_holds_the_garages_forms(world, login_as)
         .order_by(InspectionForm.inspection_date.desc(), InspectionForm.id.desc())
     ).all()
     browser = login_as("garage-jansen")
-    rows = _xlsx(browser.get("/inspections/all/export/xlsx"))
+    rows = xlsx_rows(browser.get("/inspections/all/export/xlsx"))
     assert rows[0] == ["Inspectiedatum", "Kenteken", "Klant", "Inspecteur", "Versie"]
     assert [row[3] for row in rows[1:]] == [form.inspector for form in forms] and forms
     assert all(isinstance(row[0], dt.datetime) for row in rows[1:])
@@ -152,7 +139,7 @@ def test_issue15_invoice_export_amounts_are_numbers_of_the_own_garage(world, log
     number cell in euros, the kind in words, the date a date cell."""
     jansen, _ = _garage_ids(world)
     invoices = world.session.scalars(select(Invoice).where(Invoice.garage_id == jansen)).all()
-    rows = _xlsx(login_as("garage-jansen").get("/proposals/invoices/export/xlsx"))
+    rows = xlsx_rows(login_as("garage-jansen").get("/proposals/invoices/export/xlsx"))
     assert rows[0][1:] == ["Factuurdatum", "Kenteken", "Klantnummer", "Bedrag", "Soort"]
     assert len(rows) - 1 == len(invoices) > 0
     assert all(isinstance(row[4], int | float) for row in rows[1:])
@@ -176,7 +163,7 @@ def test_issue15_proposal_export_is_the_week_on_screen(world, login_as):
         .order_by(ContactProposal.predicted_date, ContactProposal.id)
     ).all()
     browser = login_as("garage-jansen")
-    lines = _csv(browser.get(f"/proposals/export/csv?week={week}"))
+    lines = csv_rows(browser.get(f"/proposals/export/csv?week={week}"))
     assert lines[0][-1] == "Uitnodigen?"
     assert [line[2] for line in lines[1:]] == [display_plate(p.passport.plate) for p in proposals]
     assert {line[5] for line in lines[1:]} <= {"Ja", "Nee", "Nooit"}
@@ -199,7 +186,7 @@ def test_issue15_fleet_export_is_the_fleet_managers_cars(world, login_as):
         .order_by(Passport.plate)
     ).all()
     browser = login_as("fleet-bakker")
-    rows = _xlsx(browser.get("/my-fleet/export/xlsx"))
+    rows = xlsx_rows(browser.get("/my-fleet/export/xlsx"))
     assert rows[0] == [
         "Kenteken", "Merk", "Model", "Bestuurder", "APK-vervaldatum", "APK",
         "Volgende onderhoudsbeurt", "Onderhoud", "Openstaand advies", "Openstaande terugroepactie",
@@ -213,7 +200,7 @@ def test_issue15_fleet_export_is_the_fleet_managers_cars(world, login_as):
     assert any(row[8] for row in rows[1:]) and any(row[9] for row in rows[1:])
     page = browser.get("/my-fleet/list/?show=overdue&sort=apk_expiry").get_data(as_text=True)
     assert 'href="/my-fleet/export/csv?show=overdue&amp;sort=apk_expiry"' in page
-    overdue = _xlsx(browser.get("/my-fleet/export/xlsx?show=overdue&sort=apk_expiry"))
+    overdue = xlsx_rows(browser.get("/my-fleet/export/xlsx?show=overdue&sort=apk_expiry"))
     assert 0 < len(overdue) - 1 < len(rows) - 1
     assert all("verlopen" in (row[5], row[7]) for row in overdue[1:])
 
@@ -224,7 +211,7 @@ def test_issue15_audit_log_export_is_the_filtered_log_in_words(world, login_as):
     expected = world.session.scalar(
         select(func.count()).select_from(AuditLog).where(AuditLog.table_name == "passport")
     )
-    rows = _xlsx(login_as("support").get("/audit-log/export/xlsx?_flt_0_table_name=passport"))
+    rows = xlsx_rows(login_as("support").get("/audit-log/export/xlsx?_flt_0_table_name=passport"))
     assert rows[0][:3] == ["Wanneer", "Wie", "Wat"]
     assert len(rows) - 1 == expected > 0
     assert all(isinstance(row[0], dt.datetime) for row in rows[1:])
@@ -240,7 +227,7 @@ def test_issue15_outbox_export_never_holds_a_body_or_link(world, login_as):
         select(OutboxMessage).where(OutboxMessage.state == "pending")
     ).all()
     response = login_as("support").get("/outbox/export/csv?_flt_0_state=pending")
-    lines = _csv(response)
+    lines = csv_rows(response)
     assert len(lines) - 1 == len(pending) > 0
     assert lines[0] == [
         "Aangemaakt",

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 
 from admin_app.models import FleetAccount, InspectionForm
+from tests.downloads import csv_rows
 
 
 def test_issue15_undo_task_names_what_it_undoes_not_a_task_number(world, login_as):
@@ -97,12 +98,6 @@ def test_issue15_all_that_match_reads_right_for_one_passport(world, login_as):
     assert "The one passport that matches: State: Transfer pending" in task
 
 
-def _csv_rows(response) -> list[list[str]]:
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    text = response.get_data().decode("utf-8-sig")
-    return [line.split(";") for line in text.split("\r\n") if line]
-
-
 def test_issue15_fleet_export_is_the_dashboard_as_filtered_with_advice_and_recalls(world, login_as):
     """R-FL-5, lists to Excel: the dashboard filtered on "Verlopen" downloaded every car of
     the fleet, without the advice and recall columns the screen shows. The file holds the
@@ -114,7 +109,7 @@ def test_issue15_fleet_export_is_the_dashboard_as_filtered_with_advice_and_recal
         shown = re.findall(r'<tr data-plate="([^"]+)"', page)
         assert len(shown) == 1, show
         assert f'href="/my-fleet/export/csv?show={show}&amp;sort=plate"' in page
-        rows = _csv_rows(browser.get(f"/my-fleet/export/csv?show={show}&sort=plate"))
+        rows = csv_rows(browser.get(f"/my-fleet/export/csv?show={show}&sort=plate"))
         header = rows[0]
         assert "Openstaand advies" in header and "Openstaande terugroepactie" in header
         assert [r[0] for r in rows[1:]] == shown, show
@@ -124,7 +119,7 @@ def test_issue15_fleet_export_is_the_dashboard_as_filtered_with_advice_and_recal
         if show == "recall":
             recall = rows[1][header.index("Openstaande terugroepactie")]
             assert recall.startswith("RDW") and ": " in recall
-    everything = _csv_rows(browser.get("/my-fleet/export/csv?show=all&sort=apk_expiry"))
+    everything = csv_rows(browser.get("/my-fleet/export/csv?show=all&sort=apk_expiry"))
     page = browser.get("/my-fleet/list/?show=all&sort=apk_expiry").get_data(as_text=True)
     assert [r[0] for r in everything[1:]] == re.findall(r'<tr data-plate="([^"]+)"', page)
 
