@@ -288,6 +288,7 @@ BOOKKEEPING = {
     "previous_state",
     "previous_stock_car",
     "fleet_linked_at",  # follows the fleet link, which the entry shows (issue 15)
+    "service_user_id",  # an API key's own login (issue 16): no person to name
 }
 
 # A field holding another record's id, and that record's type.

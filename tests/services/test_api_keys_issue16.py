@@ -10,7 +10,7 @@ from sqlalchemy import select
 from admin_app.models import ApiKey, AuditLog
 from admin_app.models.base import utcnow
 from admin_app.services import api_keys
-from admin_app.services.audit import Actor, actor_name
+from admin_app.services.audit import Actor, actor_name, describe_entries
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
@@ -65,7 +65,15 @@ def test_issue16_revoking_voids_the_key_and_is_audited(world, acting_as):
             select(AuditLog).where(AuditLog.table_name == "api_key", AuditLog.action == "update")
         ).one()
         assert "revoked_at" in entry.changes and entry.actor_name == "garage-jansen"
-        assert "key_hash" not in str(entry.changes) or "***" in str(entry.changes["key_hash"])
+        made = world.session.scalars(
+            select(AuditLog).where(AuditLog.table_name == "api_key", AuditLog.action == "insert")
+        ).one()
+        assert made.changes["key_hash"] == [None, "***"]
+        # As a reader sees it: the name, the prefix and who; no ids or hashes.
+        (described,) = describe_entries(world.session, [made], "nl")
+        assert described.what == "API-sleutel gemaakt"
+        fields = {change.label for change in described.changes}
+        assert {"Naam", "Sleutel"} <= fields and not any("_" in f for f in fields)
 
 
 def test_issue16_another_garage_neither_sees_nor_revokes_a_key_admin_does(world, acting_as):
