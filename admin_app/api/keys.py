@@ -49,14 +49,14 @@ def bind_api_key(app: Flask):
     if refusal is not None:
         bind_request_scope(None)
         return refusal
-    if api_keys.note_use(session, key):
-        session.commit()
     user = key.service_user
-    g.user = user
-    g._api_key_user = True  # FAB's flag: has_access and sm.current_user take g.user
+    g.key_actor = Actor.of_api_key(key, user)
     # For the caller-scoped Idempotency-Key store and anything else keyed on the caller.
     g.api_key_id = key.id
-    g.key_actor = Actor.of_api_key(key, user)
+    if api_keys.note_use(session, key):
+        session.commit()  # before the view's own work: its unit of work starts clean
+    g.user = user
+    g._api_key_user = True  # FAB's flag: has_access and sm.current_user take g.user
     bind_request_scope(user)
     set_actor(session, g.key_actor)
     return None
