@@ -104,6 +104,12 @@ class Config:
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     FAB_SECURITY_MANAGER_CLASS = "admin_app.security.ConsoleSecurityManager"
     FAB_API_MAX_PAGE_SIZE = 100
+    # Garage API keys (issue 16, services/api_keys): `Authorization: Bearer gk_…`. FAB's
+    # protect() asks the security manager to validate a bearer with this prefix before it
+    # tries a JWT; FAB's own per-login keys (sst_) are not offered.
+    FAB_API_KEY_ENABLED = True
+    FAB_API_KEY_PREFIXES = ["gk_"]
+    API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "600 per minute")
     FAB_INDEX_VIEW = "admin_app.views.home.HomeView"
     # FAB's layout with the console's icon and styles (one-row navbar, phone widths).
     FAB_BASE_TEMPLATE = "console/layout.html"

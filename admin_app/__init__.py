@@ -135,6 +135,7 @@ def register_extensions(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from flask_login import current_user, user_logged_out
 
+    from admin_app.api import keys as api_keys
     from admin_app.extensions import db
     from admin_app.scope import bind_request_scope
     from admin_app.services import sessions
@@ -142,6 +143,10 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def bind_user_scope():
+        # A garage's API key, before any JWT: a key is no JWT, and read as one it bound
+        # the anonymous scope (every list empty).
+        if request.path.startswith("/api/") and api_keys.bearer_key(request):
+            return api_keys.bind_api_key(app)
         user = current_user if current_user and current_user.is_authenticated else None
         if user is None and request.headers.get("Authorization", "").startswith("Bearer "):
             from flask_jwt_extended import get_current_user, verify_jwt_in_request

@@ -60,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "MyGarage": ["read", "write"],
         "Colleague": ["read", "write"],
         "Task": ["read", "write"],
+        # Its management system's API keys (issue 16); Admin has every permission.
+        "GarageApiKey": ["read", "write"],
         **_OWN_ACCOUNT,
     },
     # Support reads everything; it writes only what SPEC grants it: e-mail corrections
@@ -120,6 +122,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "Garage logo",
         "Colleagues",
         "New colleague",
+        "API keys",
     ],
     "Support": [
         "Passports",
@@ -161,6 +164,7 @@ NOT_IN_ADMIN_MENU = frozenset(
         "Garage logo",
         "Colleagues",
         "New colleague",
+        "API keys",  # Admin has "All API keys" under Platform
     }
 )
 

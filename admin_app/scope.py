@@ -23,6 +23,7 @@ from sqlalchemy import event, false, or_, select
 from sqlalchemy.orm import Session, object_session, with_loader_criteria
 
 from admin_app.models import (
+    ApiKey,
     AuditLog,
     BatchJob,
     Checkpoint,
@@ -72,6 +73,7 @@ TENANT_MODELS = (
     Invoice,
     ContactProposal,
     Task,
+    ApiKey,
 )
 
 
@@ -118,6 +120,7 @@ class Scope:
                 ContactProposal: lambda cls: cls.garage_id == gid,
                 # Its own bulk tasks; Support's tasks across garages are Support's.
                 Task: lambda cls: cls.garage_id == gid,
+                ApiKey: lambda cls: cls.garage_id == gid,  # its own keys (issue 16)
                 ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
             }
         if self.kind == FLEET:
@@ -146,6 +149,7 @@ class Scope:
                 Invoice: nothing,
                 ContactProposal: nothing,
                 Task: nothing,
+                ApiKey: nothing,
                 Transfer: lambda cls: cls.passport_id.in_(
                     select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
                 ),
@@ -169,6 +173,7 @@ class Scope:
                 Invoice: nothing,
                 ContactProposal: nothing,
                 Task: nothing,
+                ApiKey: nothing,
                 # Transfers of his cars, and those he started (a car he sold).
                 Transfer: lambda cls: or_(
                     cls.passport_id.in_(passport_ids), cls.created_by_id == uid

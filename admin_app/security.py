@@ -22,6 +22,7 @@ from admin_app.extensions import db
 from admin_app.models import ConsoleUser
 from admin_app.roles import role_label, roles_text
 from admin_app.services import sessions
+from admin_app.services.api_keys import is_service_user
 from admin_app.services.roles import check_roles_changeable
 
 
@@ -203,7 +204,16 @@ class ConsoleSecurityManager(SecurityManager):
         ConsoleUserView.datamodel = UserInterface(self.user_model, eager=("roles", "garage"))
 
     def register_views(self):
-        super().register_views()
+        # FAB adds its own key API (/api/v1/security/api_keys: keys of one login, sst_…,
+        # revocable by that login only, its person in the audit) when FAB_API_KEY_ENABLED
+        # is on at start. The console's keys belong to a garage (views/api_keys): only
+        # protect()'s check of the setting, at request time, is wanted.
+        keys_enabled = current_app.config.get("FAB_API_KEY_ENABLED", False)
+        current_app.config["FAB_API_KEY_ENABLED"] = False
+        try:
+            super().register_views()
+        finally:
+            current_app.config["FAB_API_KEY_ENABLED"] = keys_enabled
         # FAB rate-limits the HTML login only; the JWT login is just as guessable.
         if self.is_auth_limited:
             for view in self.appbuilder.baseviews:
@@ -233,6 +243,23 @@ class ConsoleSecurityManager(SecurityManager):
                 .filter(assoc_permissionview_role.c.role_id.in_(key))
             )
         return (view_name, permission_name) in granted[key]
+
+    def validate_api_key(self, api_key_string):
+        """The service login of the request's garage API key, or None (protect() answers
+        401). The scope hook (admin_app/__init__.py) authenticated the key before any view
+        ran, so FAB's check and the scope agree on one user."""
+        if g.get("api_key_id") and g.get("user") is not None:
+            return g.user
+        return None
+
+    def auth_user_db(self, username, password):
+        """FAB's password check (HTML and API login), refusing an API key's login: it acts
+        only through its key."""
+        if username:
+            user = self.find_user(username=username) or self.find_user(email=username)
+            if user is not None and is_service_user(self.session, user.id):
+                return None
+        return super().auth_user_db(username, password)
 
     def load_user(self, pk):
         """The user of a session cookie, while its generation is his (services/sessions)."""

@@ -140,4 +140,5 @@ class ConsoleApi(ModelRestApi):
     def actor():
         from admin_app.services.audit import Actor
 
-        return Actor.of_user(g.user)
+        # A garage's API key acts under its own name (issue 16, api/keys).
+        return g.get("key_actor") or Actor.of_user(g.user)

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
+from admin_app.models.api_keys import ApiKey
 from admin_app.models.audit import AuditLog
 from admin_app.models.batch_jobs import BatchJob, BatchRow, BatchState
 from admin_app.models.customers import Customer
@@ -24,6 +25,7 @@ from admin_app.models.users import ConsoleUser
 
 __all__ = [
     "AccessToken",
+    "ApiKey",
     "AuditLog",
     "BatchJob",
     "BatchRow",

@@ -142,8 +142,12 @@ def add_colleague(
 def set_colleague_active(
     session: Session, *, garage_id: int, user_id: int, active: bool, actor_id: int
 ) -> ConsoleUser:
+    from admin_app.services.api_keys import is_service_user
+
     user = scoped_get(session, ConsoleUser, user_id)
     if user is None or user.garage_id != garage_id or {r.name for r in user.roles} != {"Garage"}:
+        raise NotFound(_l("Not found."))
+    if is_service_user(session, user.id):  # an API key's login: revoke the key instead
         raise NotFound(_l("Not found."))
     if user.id == actor_id and not active:
         raise Conflict(_l("You cannot disable your own login."))
@@ -162,10 +166,14 @@ def request_password_reset(session: Session, identifier: str, *, now=None) -> bo
     key = (identifier or "").strip().lower()
     if not key:
         return False
+    from admin_app.services.api_keys import service_user_ids
+
     user = session.scalar(
         select(ConsoleUser).where(
             or_(func.lower(ConsoleUser.username) == key, func.lower(ConsoleUser.email) == key),
             ConsoleUser.active.is_(True),
+            # An API key's login has no password to reset and nobody reads its mail.
+            ConsoleUser.id.not_in(service_user_ids()),
         )
     )
     if user is None:

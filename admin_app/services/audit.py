@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 
 from admin_app.models import (
+    ApiKey,
     AuditLog,
     ConsoleUser,
     Customer,
@@ -59,11 +60,24 @@ class Actor:
         return bool(self.roles & set(roles))
 
     @classmethod
+    def of_api_key(cls, key, user) -> Actor:
+        """A management system calling with an API key (issue 16): its service login's
+        roles and garage, named after the key ("API key <name>" in the log)."""
+        return cls(
+            user.id,
+            f"{API_KEY_ACTOR}{key.name}",
+            roles=frozenset(role.name for role in user.roles),
+            garage_id=key.garage_id,
+        )
+
+    @classmethod
     def job(cls, name: str) -> Actor:
         return cls(None, f"job:{name}")
 
 
 SYSTEM_ACTOR = Actor(None, "systeem")
+# How the log stores an API key's actions: "api-key:<name>", read as "API key <name>".
+API_KEY_ACTOR = "api-key:"
 
 AUDITED = {
     Garage: "garage",
@@ -74,9 +88,10 @@ AUDITED = {
     Transfer: "transfer",
     InspectionForm: "inspection_form",
     PerformedWork: "performed_work",
+    ApiKey: "api_key",
 }
 # Secrets never enter the log; bookkeeping fields would only drown the real changes.
-NEVER_LOGGED = {"password", "token_hash", "token", "secret"}
+NEVER_LOGGED = {"password", "token_hash", "token", "secret", "key_hash"}
 NOT_WORTH_LOGGING = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on"}
 # A form's content is kept whole in each of its versions; the log would only repeat it.
 NOT_WORTH_LOGGING |= {"content"}
@@ -273,6 +288,7 @@ BOOKKEEPING = {
     "previous_state",
     "previous_stock_car",
     "fleet_linked_at",  # follows the fleet link, which the entry shows (issue 15)
+    "service_user_id",  # an API key's own login (issue 16): no person to name
 }
 
 # A field holding another record's id, and that record's type.
@@ -328,6 +344,13 @@ def _field_labels() -> dict[str, dict]:
             "passport_id": _l("Vehicle"),
         },
         "performed_work": labels.PERFORMED_WORK_LABELS,
+        "api_key": {
+            "name": _l("Name"),
+            "prefix": _l("Key"),
+            "garage_id": _l("Garage"),
+            "revoked_at": _l("Revoked"),
+            "last_used_at": _l("Last used"),
+        },
         "export": {
             "list": _l("List"),
             "filter": _l("Filter"),
@@ -376,6 +399,7 @@ SENTENCES = {
         _l("Performed work changed"),
         _l("Performed work deleted"),
     ),
+    "api_key": (_l("API key created"), _l("API key changed"), _l("API key deleted")),
 }
 ACTIONS = ("insert", "update", "delete")
 EXPORTED = _l("List exported")
@@ -388,7 +412,9 @@ A_FILE = _l("(a file)")
 
 def actor_name(name) -> str:
     """An actor's name as stored ("job:demo-data", "systeem") in the reader's words: a job
-    or the system reads "System", a person by the name he had."""
+    or the system reads "System", an API key "API key <name>", a person by the name he had."""
+    if name is not None and str(name).startswith(API_KEY_ACTOR):
+        return str(_l("API key %(name)s", name=str(name).removeprefix(API_KEY_ACTOR)))
     if name is None or name == SYSTEM_ACTOR.name or str(name).startswith("job:"):
         return str(SYSTEM_NAME)
     return str(name)
@@ -402,9 +428,15 @@ def actor_names(session: Session, actors: Iterable[tuple[int | None, str]]) -> d
     ids = {ident for ident, _ in actors if ident}
     names = _names_of(session, ConsoleUser, ids) if ids else {}
     return {
-        (ident, name): (names.get(ident) if ident else None) or actor_name(name)
+        (ident, name): (names.get(ident) if ident and not _by_key(name) else None)
+        or actor_name(name)
         for ident, name in actors
     }
+
+
+def _by_key(name) -> bool:
+    # An API key's actions are named after the key, not after the login it runs as.
+    return name is not None and str(name).startswith(API_KEY_ACTOR)
 
 
 @dataclass(frozen=True)
@@ -586,6 +618,8 @@ class _NameBook:
     def actor(self, entry: AuditLog) -> str:
         if entry.actor_id is None:
             return str(SYSTEM_NAME)
+        if _by_key(entry.actor_name):
+            return actor_name(entry.actor_name)
         return self._names.get(ConsoleUser, {}).get(entry.actor_id) or entry.actor_name
 
 

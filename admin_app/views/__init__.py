@@ -18,6 +18,7 @@ def register_views(appbuilder) -> None:
     )
     from admin_app.views.accounts import PasswordResetView
     from admin_app.views.activation import ActivationView
+    from admin_app.views.api_keys import ApiKeyView
     from admin_app.views.audit import AuditLogView, OutboxView
     from admin_app.views.batch_jobs import BatchJobView, InvalidEmailsView
     from admin_app.views.customers import CustomerView
@@ -142,6 +143,15 @@ def register_views(appbuilder) -> None:
         category="My garage",
         icon="fa-user-plus",
     )
+    # A garage's API keys (issue 16): its own under "My garage", every garage's for Admin.
+    appbuilder.add_view_no_menu(ApiKeyView)
+    appbuilder.add_link(
+        "API keys",
+        label=_l("API keys"),
+        href="/api-keys/list/",
+        category="My garage",
+        icon="fa-key",
+    )
     appbuilder.add_view(
         GarageView,
         "Garages",
@@ -152,6 +162,13 @@ def register_views(appbuilder) -> None:
     )
     appbuilder.add_view(
         AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-history", category="Platform"
+    )
+    appbuilder.add_link(
+        "All API keys",
+        label=_l("API keys"),
+        href="/api-keys/list/",
+        category="Platform",
+        icon="fa-key",
     )
     appbuilder.add_view(
         # Not "Outbox": that is the view's permission name, and FAB would drop the menu's

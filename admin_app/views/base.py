@@ -17,8 +17,9 @@ from admin_app.views.forms import MAX_ID
 # role table (admin_app.roles) stays readable and the HTML view and the REST API of the
 # same resource share one permission name.
 def current_actor() -> Actor:
-    """The logged-in user as the services see him (roles, garage, fleet account)."""
-    return Actor.of_user(g.user)
+    """The logged-in user as the services see him (roles, garage, fleet account); a
+    garage's API key by its own name (issue 16, api/keys)."""
+    return g.get("key_actor") or Actor.of_user(g.user)
 
 
 READ_WRITE = {

@@ -89,3 +89,17 @@ class FilterNameStartsWith(BaseFilter):
         if not text:
             return query
         return query.filter(func.lower(Customer.last_name).like(f"{text}%", escape=LIKE_ESCAPE))
+
+
+class FilterPeople(BaseFilter):
+    """Only logins of people: an API key's service login (issue 16) is no colleague or
+    user to list, count or disable; it goes with its key."""
+
+    name = lazy_gettext("People")
+    arg_name = "people"
+
+    def apply(self, query, value):
+        from admin_app.models import ConsoleUser
+        from admin_app.services.api_keys import service_user_ids
+
+        return query.filter(ConsoleUser.id.not_in(service_user_ids()))

@@ -12,6 +12,7 @@ from wtforms import BooleanField, StringField, ValidationError
 from admin_app.extensions import db
 from admin_app.models import Garage
 from admin_app.scope import scoped_get
+from admin_app.services.api_keys import list_api_keys
 from admin_app.services.errors import DomainError
 from admin_app.services.garages import (
     change_garage_email,
@@ -140,6 +141,9 @@ class MyGarageView(ConsoleModelView):
     def render_template(self, template, **kwargs):
         if template == self.edit_template:
             kwargs.setdefault("garage", self.datamodel.get(_own_garage_id()))
+            # Its API keys (issue 16), managed on ApiKeyView's pages.
+            kwargs.setdefault("keys", list_api_keys(db.session))
+            kwargs.setdefault("every_garage", False)
         if template in (self.edit_template, self.show_template):
             # The change button, or the reason this login may not (R-PP-3).
             garage = self.datamodel.get(_own_garage_id())

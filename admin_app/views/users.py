@@ -21,6 +21,7 @@ from admin_app.services.errors import Conflict, DomainError
 from admin_app.services.labels import USER_LABELS
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
+from admin_app.views.filters import FilterPeople
 from admin_app.views.formatting import DELETED, SAVED, display_value, local_datetime
 from admin_app.views.forms import fits, submitted
 
@@ -57,6 +58,7 @@ class ConsoleUserView(UserDBModelView):
     datamodel = SQLAInterface(ConsoleUser)  # replaced by the security manager's (eager)
     exclude_route_methods = {"download"}
     list_columns = ["first_name", "last_name", "username", "email", "active", "roles", "garage"]
+    base_filters = [["id", FilterPeople, None]]
     show_columns = [
         "first_name",
         "last_name",
@@ -186,6 +188,7 @@ class ColleagueView(ConsoleModelView):
     list_title = _l("Colleagues")
     show_title = _l("Colleague")
     list_columns = ["first_name", "last_name", "username", "email", "active", "last_login"]
+    base_filters = [["id", FilterPeople, None]]
     show_columns = list_columns
     label_columns = {**USER_LABELS}
     formatters_columns = USER_FORMATTERS

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from admin_app.models import (
     AccessToken,
+    ApiKey,
     AuditLog,
     ConsoleUser,
     ContactProposal,
@@ -27,6 +28,8 @@ from admin_app.models import (
     Task,
     TaskRow,
 )
+from admin_app.services import api_keys
+from admin_app.services.audit import Actor
 from admin_app.services.plates import display_plate
 
 SKIP_ENDPOINTS = {
@@ -105,6 +108,12 @@ def _foreign(world, username):
             .unique()
             .all()
         )
+    # Another garage's API key (issue 16): its revoke page answers 404 too.
+    maker = world.user("garage-devries" if other_garage is devries else "garage-jansen")
+    other_key, _ = api_keys.create_api_key(
+        s, "Matrix", actor=Actor.of_user(maker), signing_key="matrix"
+    )
+    s.commit()
     other_users = [
         world.user("garage-devries" if username != "garage-devries" else "garage-jansen"),
         world.user("admin"),
@@ -128,6 +137,7 @@ def _foreign(world, username):
         Invoice: [s.scalar(select(Invoice.id).where(Invoice.garage_id == other_garage.id))],
         # The "Taken" pages and the undo (issue 15): another garage's bulk task.
         Task: [_bulk_task(s, other_garage, passports[0])],
+        ApiKey: [other_key.id],
     }
     secrets = set()
     for p in passports:
