@@ -529,7 +529,7 @@ def transfer_page(view, pk, kind: str = "owner"):
     else:
         answer = submitted(
             form,
-            lambda: transfers.start_transfer(
+            lambda: transfers.confirm_transfer_form(
                 db.session,
                 pk,
                 actor=current_actor(),
