@@ -72,7 +72,10 @@ def confirm_transfer_form(
         )
     except idempotency.OtherRequest:
         raise Conflict(
-            _l("This form was confirmed already with other details; open it again.")
+            _l(
+                "This form was confirmed already with other details; check them and "
+                "confirm again for a new change."
+            )
         ) from None
     if earlier is not None:
         # Made by this very login with this form (its own key): no scope to ask.
