@@ -56,9 +56,11 @@ def request_fingerprint() -> str:
     if request.mimetype == "multipart/form-data":
         files = []
         for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
-            digest = hashlib.sha256(upload.stream.read()).hexdigest()
+            digest = hashlib.sha256()
+            while chunk := upload.stream.read(1 << 16):
+                digest.update(chunk)
             upload.stream.seek(0)  # the endpoint reads it next
-            files.append([name, upload.filename, digest])
+            files.append([name, upload.filename, digest.hexdigest()])
         body = idempotency.canonical_json(
             {"form": sorted(request.form.items(multi=True)), "files": files}
         )

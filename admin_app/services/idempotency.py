@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
@@ -33,8 +34,7 @@ HEADER = "Idempotency-Key"
 RUNNING, DONE = "running", "done"
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Whose key it is: ("user", id) or ("api_key", id)."""
 
     kind: str
