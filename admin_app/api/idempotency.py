@@ -29,6 +29,9 @@ KEPT_HEADERS = ("Content-Type", "Location")
 
 
 def attach(blueprint: Blueprint) -> None:
+    """Before @protect (so the caller is read from the JWT here) and before the app's own
+    after_request hooks: the answer kept is the endpoint's, and a replay passes the app's
+    hooks (the error shape, security headers) as the first answer did."""
     blueprint.before_request(_claim)
     blueprint.after_request(_finish)
     blueprint.teardown_request(_release_after_error)
