@@ -95,8 +95,10 @@ def test_upgrade_downgrade_one_step_and_up_again(empty_database):
     flask(empty_database, "db", "downgrade", "--", "-1")
     one_down = schema(empty_database)
     # A step down removes what it added (0007 adds PostgreSQL-only indexes: nothing here)
-    # and brings back what it dropped (0010: the outbox's body, now written at send time).
-    assert one_down - full <= {("outbox_message", "body")} and version(empty_database) != head
+    # and brings back what it dropped (0010: the outbox's body, now written at send time;
+    # 0018: the transfer's own confirmation key, now the one Idempotency-Key rule).
+    dropped = {("outbox_message", "body"), ("transfer", "confirmation_key")}
+    assert one_down - full <= dropped and version(empty_database) != head
     flask(empty_database, "db", "upgrade")
     assert schema(empty_database) == full
     flask(empty_database, "db", "downgrade", "base")

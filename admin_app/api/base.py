@@ -45,6 +45,14 @@ class ConsoleApi(ModelRestApi):
         self.order_columns = sorted(set(self.order_columns) | {"id"})
         super().__init__()
 
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        from admin_app.api import idempotency
+
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+        # Every POST of every API takes Idempotency-Key the same way (issue 16).
+        idempotency.attach(blueprint)
+        return blueprint
+
     def _handle_filters_args(self, rison_args):
         # FAB reuses one Filters object for every request (not thread-safe) and maps an
         # operation name like "eq" to its default class before looking at ours: build a

@@ -188,7 +188,6 @@ class PassportApi(ConsoleApi):
                 actor=self.actor(),
                 kind=body.get("kind") or "owner",
                 person=PersonDetails.from_mapping(body),
-                confirmation_key=request.headers.get("Idempotency-Key"),
             )
         return _registered(TransferApi).one(transfer)
 

@@ -71,6 +71,16 @@ def purge_exports() -> None:
         purge_expired(db.session, utcnow())
 
 
+def purge_idempotency_keys() -> None:
+    """Idempotency-Keys past their 24 hours are removed (issue 16)."""
+    from admin_app.models.base import utcnow
+    from admin_app.services.idempotency import purge_expired
+    from admin_app.services.uow import unit_of_work
+
+    with unit_of_work(db.session):
+        purge_expired(db.session, utcnow())
+
+
 DUE_WORK = (
     expire_transfers,
     start_batch_jobs,
@@ -78,6 +88,7 @@ DUE_WORK = (
     close_proposal_weeks,
     deliver_mail,
     purge_exports,
+    purge_idempotency_keys,
 )
 
 

@@ -7,6 +7,7 @@ from admin_app.models.customers import Customer
 from admin_app.models.exports import ExportFile
 from admin_app.models.fleets import FleetAccount
 from admin_app.models.garages import Garage
+from admin_app.models.idempotency import IdempotencyKey
 from admin_app.models.inspections import (
     Checkpoint,
     InspectionForm,
@@ -37,6 +38,7 @@ __all__ = [
     "ExportFile",
     "FleetAccount",
     "Garage",
+    "IdempotencyKey",
     "InspectionForm",
     "InspectionFormVersion",
     "InspectionInvitation",

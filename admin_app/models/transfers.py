@@ -53,8 +53,6 @@ class Transfer(Model):
     # What a cancelled or expired transfer restores.
     previous_state = Column(String(20))
     previous_stock_car = Column(Integer)
-    # The confirmation form's one-time key: a second confirmation finds this row.
-    confirmation_key = Column(String(64), unique=True)
     created_by_id = Column(Integer)
     created_by = Column(String(200), nullable=False)  # the name: the log outlives users
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -7,7 +7,9 @@ activation mail); an e-mail with an Owner login must accept within 14 days.
 
 from __future__ import annotations
 
+import json
 import secrets
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from flask_babel import force_locale
@@ -21,6 +23,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
+from admin_app.services import idempotency
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key
@@ -35,8 +38,56 @@ FLEET_LINKED = passport_rules.FLEET_LINKED
 
 
 def new_confirmation_key() -> str:
-    """Put in the confirmation form; a second submit of the same form finds one transfer."""
+    """Put in the confirmation form: the Idempotency-Key of its submit."""
     return secrets.token_urlsafe(24)
+
+
+def confirm_transfer_form(
+    session: Session,
+    passport_id: int,
+    *,
+    actor: Actor,
+    person: PersonDetails,
+    kind: str = "owner",
+    confirmation_key: str | None = None,
+    now: datetime | None = None,
+) -> Transfer:
+    """The transfer form submitted (R-TR-5): twice — a double click, a second tab — it
+    makes one transfer. The form's key is an Idempotency-Key of the person confirming,
+    under the API's rule (services/idempotency), claimed in this transaction: a second
+    submit waits for the first to commit and finds its transfer; a refused submit keeps
+    no claim, so the corrected form goes through. The same form sent with other details
+    is refused."""
+    if not confirmation_key or actor.id is None:
+        return start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
+    caller = idempotency.Caller("user", actor.id)
+    request_print = idempotency.fingerprint(
+        "POST",
+        f"transfer-form/{passport_id}/{kind}",
+        idempotency.canonical_json(asdict(person)),
+    )
+    try:
+        earlier = idempotency.claim(
+            session, caller, confirmation_key, request_print, now=now or utcnow()
+        )
+    except idempotency.OtherRequest:
+        raise Conflict(
+            _l(
+                "This form was confirmed already with other details; check them and "
+                "confirm again for a new change."
+            )
+        ) from None
+    if earlier is not None:
+        # Made by this very login with this form (its own key): no scope to ask.
+        return get_across_tenants(session, Transfer, json.loads(earlier.body)["transfer_id"])
+    transfer = start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
+    idempotency.record_answer(
+        session,
+        caller,
+        confirmation_key,
+        idempotency.Answer(200, {}, idempotency.canonical_json({"transfer_id": transfer.id})),
+    )
+    return transfer
 
 
 def start_transfer(
@@ -46,18 +97,11 @@ def start_transfer(
     actor: Actor,
     person: PersonDetails,
     kind: str = "owner",
-    confirmation_key: str | None = None,
 ) -> Transfer:
-    """Hand the passport to ``person`` (R-TR-1, 2, 5). Idempotent per confirmation key;
-    without one, the same transfer confirmed again (or five times at once) is a 409."""
-    earlier = _confirmed_before(session, passport_id, confirmation_key)
-    if earlier is not None:
-        return earlier
+    """Hand the passport to ``person`` (R-TR-1, 2, 5). The same transfer confirmed again
+    (or five times at once) is a 409; a request sent again with its Idempotency-Key gets
+    its first answer (api/idempotency, confirm_transfer_form)."""
     passport = passport_rules.lock_passport(session, passport_id)
-    # A request with the same key may have committed while this one waited for the lock.
-    earlier = _confirmed_before(session, passport_id, confirmation_key)
-    if earlier is not None:
-        return earlier
     if kind not in ("owner", "driver"):
         raise InvalidInput(_l("Choose owner or driver."), field="kind")
     _refuse_repeat(session, passport, kind, person)
@@ -93,7 +137,6 @@ def start_transfer(
         to_name=person.full_name,
         previous_state=passport.state,
         previous_stock_car=1 if passport.stock_car else 0,
-        confirmation_key=confirmation_key,
         created_by_id=actor.id,
         created_by=actor.name,
     )
@@ -137,20 +180,6 @@ def start_transfer(
     _settle(transfer, TransferState.accepted)
     passport_rules.mail_activation_link(session, passport)
     return transfer
-
-
-def _confirmed_before(session: Session, passport_id, confirmation_key: str | None):
-    """The transfer this confirmation key made already, if any (R-TR-5)."""
-    if not confirmation_key:
-        return None
-    earlier = session.scalars(
-        select(Transfer)
-        .where(Transfer.confirmation_key == confirmation_key)
-        .execution_options(**{ALL_TENANTS: True})
-    ).first()
-    if earlier is not None and str(earlier.passport_id) != str(passport_id):
-        raise Conflict(_l("This confirmation belongs to another transfer."))
-    return earlier
 
 
 def _refuse_repeat(session: Session, passport: Passport, kind: str, person: PersonDetails) -> None:

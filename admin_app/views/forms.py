@@ -12,9 +12,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import Length
 
-from admin_app.models import Customer, FleetAccount, Passport
+from admin_app.models import Customer, FleetAccount, IdempotencyKey, Passport
 from admin_app.models.customers import CONTACT_FIELDS
-from admin_app.models.transfers import Transfer
 
 PERSON_FIELDS = ("email", *CONTACT_FIELDS)
 MAX_ID = 2**31 - 1  # primary keys are 32-bit integers
@@ -111,7 +110,7 @@ class PassportEditForm(PersonForm):
 
 class TransferForm(PersonForm):
     email_again = StringField(_l("E-mail once more (check it)"), [fits(Customer, "email")])
-    confirmation_key = HiddenField(validators=[fits(Transfer, "confirmation_key")])
+    confirmation_key = HiddenField(validators=[fits(IdempotencyKey, "key")])
 
     FIELD_ORDER = (
         "email",

@@ -520,8 +520,6 @@ def transfer_page(view, pk, kind: str = "owner"):
     if refused_here:
         return refused_here
     form = TransferForm()
-    if not form.is_submitted():
-        form.confirmation_key.data = transfers.new_confirmation_key()
     answer = None
     if form.is_submitted() and not same_email(form.email.data, form.email_again.data):
         form.validate()
@@ -529,7 +527,7 @@ def transfer_page(view, pk, kind: str = "owner"):
     else:
         answer = submitted(
             form,
-            lambda: transfers.start_transfer(
+            lambda: transfers.confirm_transfer_form(
                 db.session,
                 pk,
                 actor=current_actor(),
@@ -540,6 +538,10 @@ def transfer_page(view, pk, kind: str = "owner"):
             done=transfer_outcome,
             next_url=url_for(f"{view.endpoint}.list"),
         )
+    if answer is None:
+        # A new key each time the form is shown: a refused submit did nothing, and one
+        # confirmed before with other details is done; the next confirm is a new one.
+        form.confirmation_key.data = transfers.new_confirmation_key()
     return answer or view.render_template(
         "console/form.html",
         form=form,

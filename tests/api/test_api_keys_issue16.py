@@ -152,3 +152,18 @@ def test_issue16_a_key_is_limited_per_minute(app, world, login_as):
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert 0 < int(answers[-1].headers["Retry-After"]) <= 60
     assert set(answers[-1].get_json()) == {"message", "errors"}
+
+
+def test_issue16_a_keys_idempotency_keys_are_its_own(app, world, login_as, api_client):
+    """Issue 16: Idempotency-Key is scoped to the caller — a key and the colleague who made
+    it are two callers; the key's retry gets its first answer."""
+    secret = make_key(login_as("garage-jansen"))
+    api, colleague = calling(app, secret), api_client("garage-jansen")
+    headers = {"Idempotency-Key": "order-17"}
+    first = api.post("/api/v1/passport/", json=NEW, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    again = api.post("/api/v1/passport/", json=NEW, headers=headers)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json() == first.get_json()
+    other = {**NEW, "plate": "x-996-zz"}
+    assert colleague.post("/api/v1/passport/", json=other, headers=headers).status_code == 201

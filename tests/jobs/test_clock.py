@@ -30,3 +30,26 @@ def test_r_tr_2_the_clock_expires_transfers_after_14_days(app, world):
         select(AuditLog).where(AuditLog.table_name == "transfer").order_by(AuditLog.id.desc())
     ).first()
     assert entry.actor_name == "job:transfer-expiry"
+
+
+def test_issue16_the_clock_purges_idempotency_keys_after_24_hours(app, world):
+    from admin_app.models import IdempotencyKey
+    from admin_app.services.idempotency import LIFETIME
+
+    s, now = world.session, utcnow()
+    user_id = world.user("garage-jansen").id
+    for name, created in (("old", now - LIFETIME - timedelta(seconds=1)), ("new", now)):
+        s.add(
+            IdempotencyKey(
+                user_id=user_id,
+                key=name,
+                fingerprint="0" * 64,
+                state="done",
+                created_at=created,
+                expires_at=created + LIFETIME,
+            )
+        )
+    s.commit()
+    tick(app)
+    s.expire_all()
+    assert [row.key for row in s.scalars(select(IdempotencyKey))] == ["new"]

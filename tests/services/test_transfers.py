@@ -38,6 +38,18 @@ def transfer(session, acting, passport_id, who=None, **kwargs):
         )
 
 
+def confirmed_form(session, acting, passport_id, key, who=None, **kwargs):
+    with unit_of_work(session):
+        return transfers.confirm_transfer_form(
+            session,
+            passport_id,
+            actor=acting.actor,
+            person=who or buyer(),
+            confirmation_key=key,
+            **kwargs,
+        )
+
+
 def last_mail(session):
     return session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
 
@@ -146,8 +158,7 @@ def test_r_tr_5_history_and_two_confirmations_make_one_transfer(acting_as, world
     car = stock_car(world)
     key = transfers.new_confirmation_key()
     with acting_as("garage-jansen") as acting:
-        first = transfer(s, acting, car.id, confirmation_key=key)
-        second = transfer(s, acting, car.id, confirmation_key=key)
+        first, second = (confirmed_form(s, acting, car.id, key) for _ in range(2))
         assert first.id == second.id
         assert (
             s.scalar(
