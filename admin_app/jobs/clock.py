@@ -71,6 +71,20 @@ def purge_exports() -> None:
         purge_expired(db.session, utcnow())
 
 
+def deliver_webhooks() -> None:
+    """Webhook deliveries that are due: retries, and any whose hand-over was lost."""
+    from admin_app.jobs.webhooks import deliver_due
+
+    deliver_due()
+
+
+def purge_webhook_logs() -> None:
+    """Webhook delivery logs keep 30 days (issue 16)."""
+    from admin_app.jobs.webhooks import purge_old
+
+    purge_old()
+
+
 DUE_WORK = (
     expire_transfers,
     start_batch_jobs,
@@ -78,6 +92,8 @@ DUE_WORK = (
     close_proposal_weeks,
     deliver_mail,
     purge_exports,
+    deliver_webhooks,
+    purge_webhook_logs,
 )
 
 
