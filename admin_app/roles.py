@@ -60,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "MyGarage": ["read", "write"],
         "Colleague": ["read", "write"],
         "Task": ["read", "write"],
+        # Its signed webhooks (issue 16): endpoints, secrets, delivery logs.
+        "Webhook": ["read", "write"],
         **_OWN_ACCOUNT,
     },
     # Support reads everything; it writes only what SPEC grants it: e-mail corrections
@@ -118,6 +120,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "My garage",
         "Garage settings",
         "Garage logo",
+        "Webhooks",
         "Colleagues",
         "New colleague",
     ],
@@ -159,6 +162,7 @@ NOT_IN_ADMIN_MENU = frozenset(
         "My garage",
         "Garage settings",
         "Garage logo",
+        "Webhooks",
         "Colleagues",
         "New colleague",
     }

@@ -63,6 +63,13 @@ class WebhookEndpoint(Model):
     def __repr__(self) -> str:
         return self.url or f"Webhook {self.id}"
 
+    def state_label(self) -> str:
+        if self.enabled:
+            return str(_l("On"))
+        if self.disabled_reason == "failing":
+            return str(_l("Switched off: no delivery succeeded for 24 hours"))
+        return str(_l("Switched off"))
+
 
 class WebhookEvent(Model):
     """Something that happened to one of the garage's records, written in the

@@ -293,7 +293,7 @@ def announce_job(session: Session, job: BatchJob) -> None:
         BatchState.failed.value: "batch_job.failed",
     }[job.state]
     session.flush()
-    webhooks.emit(session, job.garage_id, event_type, webhooks.batch_job_data(job))
+    webhooks.emit(session, job.garage_id, event_type, lambda: webhooks.batch_job_data(job))
 
 
 def preview_in_background(session: Session, job_id: int, chunk_size: int | None = None) -> BatchJob:

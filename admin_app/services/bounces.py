@@ -32,8 +32,12 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
     for customer in session.scalars(
         select(Customer).where(*newly_bounced).execution_options(**{ALL_TENANTS: True})
     ):
-        data = {**webhooks.customer_data(customer), "email_bounced_at": now}
-        webhooks.emit(session, customer.garage_id, "email.bounced", data)
+        webhooks.emit(
+            session,
+            customer.garage_id,
+            "email.bounced",
+            lambda c=customer: {**webhooks.customer_data(c), "email_bounced_at": now},
+        )
     record_select(
         session,
         actor,

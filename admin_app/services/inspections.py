@@ -681,7 +681,10 @@ def save_form(
     from admin_app.services import webhooks
 
     webhooks.emit(
-        session, form.garage_id, "inspection_form.saved", webhooks.inspection_form_data(form)
+        session,
+        form.garage_id,
+        "inspection_form.saved",
+        lambda: webhooks.inspection_form_data(form),
     )
     return version
 

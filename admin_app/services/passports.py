@@ -337,7 +337,7 @@ def create_passport(
             _l("%(plate)s already has an active passport.", plate=display_plate(normalized)),
             field="plate",
         ) from None
-    webhooks.emit(session, garage.id, "passport.created", webhooks.passport_data(passport))
+    webhooks.emit(session, garage.id, "passport.created", lambda: webhooks.passport_data(passport))
     return passport
 
 
@@ -553,7 +553,9 @@ def send_passport(session: Session, passport_id: int, *, actor: Actor) -> Passpo
             )
         )
     mail_activation_link(session, passport)
-    webhooks.emit(session, passport.garage_id, "passport.sent", webhooks.passport_data(passport))
+    webhooks.emit(
+        session, passport.garage_id, "passport.sent", lambda: webhooks.passport_data(passport)
+    )
     return passport
 
 
@@ -710,7 +712,7 @@ def activate_passport(
     passport.activated_at = utcnow()
     session.flush()
     webhooks.emit(
-        session, passport.garage_id, "passport.activated", webhooks.passport_data(passport)
+        session, passport.garage_id, "passport.activated", lambda: webhooks.passport_data(passport)
     )
     pending = session.scalars(
         select(Transfer)

@@ -303,4 +303,4 @@ def _restore(session: Session, transfer: Transfer, state: TransferState) -> None
 def _announce(session: Session, transfer: Transfer, event_type: str) -> None:
     """The garage's webhook event for this transfer (issue 16), in this transaction."""
     session.flush()
-    webhooks.emit(session, transfer.garage_id, event_type, webhooks.transfer_data(transfer))
+    webhooks.emit(session, transfer.garage_id, event_type, lambda: webhooks.transfer_data(transfer))

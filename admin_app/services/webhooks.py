@@ -22,6 +22,7 @@ import json
 import secrets
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -478,12 +479,15 @@ def emit(
     session: Session,
     garage_id: int | None,
     type: str,
-    data: dict,
+    data: dict | Callable[[], dict],
     *,
     now: dt.datetime | None = None,
 ) -> WebhookEvent | None:
     """Record event ``type`` of the garage, in the caller's transaction, with a delivery
-    for each of its enabled endpoints that chose it. Nothing when none did."""
+    for each of its enabled endpoints that chose it. Nothing when none did.
+
+    ``data`` may be a function building the payload: it is called only when an endpoint
+    wants the event (most garages have none: one indexed SELECT is all they pay)."""
     if type not in EVENT_LABELS:
         raise ValueError(f"unknown webhook event {type!r}")
     if not garage_id:
@@ -506,7 +510,7 @@ def emit(
         garage_id=garage_id,
         message_id=f"msg_{uuid.uuid4().hex}",
         type=type,
-        data=_plain(data),
+        data=_plain(data() if callable(data) else data),
         created_at=now,
     )
     session.add(hook_event)
