@@ -29,6 +29,7 @@ from admin_app.models import (
     Passport,
     PerformedWork,
     Transfer,
+    WebhookEndpoint,
 )
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -74,9 +75,11 @@ AUDITED = {
     Transfer: "transfer",
     InspectionForm: "inspection_form",
     PerformedWork: "performed_work",
+    WebhookEndpoint: "webhook_endpoint",
 }
 # Secrets never enter the log; bookkeeping fields would only drown the real changes.
 NEVER_LOGGED = {"password", "token_hash", "token", "secret"}
+NEVER_LOGGED |= {"secret_encrypted", "previous_secret_encrypted"}  # webhooks (issue 16)
 NOT_WORTH_LOGGING = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on"}
 # A form's content is kept whole in each of its versions; the log would only repeat it.
 NOT_WORTH_LOGGING |= {"content"}
@@ -328,6 +331,20 @@ def _field_labels() -> dict[str, dict]:
             "passport_id": _l("Vehicle"),
         },
         "performed_work": labels.PERFORMED_WORK_LABELS,
+        "webhook_endpoint": {
+            "garage_id": passport["garage"],
+            "url": _l("URL"),
+            "events": _l("Events"),
+            "secret_encrypted": _l("Signing secret"),
+            "previous_secret_encrypted": _l("Previous signing secret"),
+            "previous_secret_until": _l("Previous secret valid until"),
+            "enabled": _l("Switched on"),
+            "disabled_at": _l("Switched off"),
+            "disabled_reason": _l("Why switched off"),
+            "failing_since": _l("Failing since"),
+            "created_by_id": _l("Created by"),
+            "created_by": _l("Created by"),
+        },
         "export": {
             "list": _l("List"),
             "filter": _l("Filter"),
@@ -351,6 +368,10 @@ def _value_labels() -> dict[tuple[str, str], dict]:
         ("inspection_form", "kind"): FORM_KIND_LABELS,
         ("export", "list"): export_titles(),
         ("export", "format"): EXPORT_FORMATS,
+        ("webhook_endpoint", "disabled_reason"): {
+            "failing": _l("no delivery succeeded for 24 hours"),
+            "by_user": _l("switched off by the garage"),
+        },
     }
 
 
@@ -375,6 +396,11 @@ SENTENCES = {
         _l("Performed work noted"),
         _l("Performed work changed"),
         _l("Performed work deleted"),
+    ),
+    "webhook_endpoint": (
+        _l("Webhook endpoint registered"),
+        _l("Webhook endpoint changed"),
+        _l("Webhook endpoint deleted"),
     ),
 }
 ACTIONS = ("insert", "update", "delete")
@@ -504,6 +530,19 @@ def _screen_order(labels: dict):
     return lambda item: (order.get(item[0], len(order)), item[0])
 
 
+def _event_words(value) -> str:
+    """A webhook endpoint's chosen events (logged as the list's text) in words."""
+    import ast
+
+    from admin_app.services.webhooks import event_label
+
+    try:
+        events = ast.literal_eval(value) if isinstance(value, str) else value
+    except (ValueError, SyntaxError):
+        return str(value)
+    return ", ".join(event_label(e) for e in events or ())
+
+
 def _value_text(table, field, value, column, names, value_labels) -> str:
     from admin_app.models.types import PlateType
     from admin_app.services.clock import local_date, local_datetime
@@ -514,6 +553,8 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
         return names.name(REFERENCES[field], value)
     if field in ACTOR_FIELDS:
         return actor_name(value)
+    if (table, field) == ("webhook_endpoint", "events"):
+        return _event_words(value)
     if (table, field) in value_labels:
         return str(value_labels[(table, field)].get(value, value))
     if field == "odometer" and isinstance(value, int):
