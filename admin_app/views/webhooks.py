@@ -15,6 +15,7 @@ from admin_app.extensions import db
 from admin_app.models import Garage, WebhookEndpoint
 from admin_app.scope import scoped_get
 from admin_app.services import webhooks
+from admin_app.services.audit import actor_names
 from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.forms import ConfirmForm, attempt, submitted
 
@@ -71,11 +72,14 @@ class WebhookView(BaseView):
         if found and any(e.garage_id != found[0].garage_id for e in found):
             # Admin sees every garage's endpoints: say whose each is.
             garages = {g.id: g.name for g in db.session.query(Garage)}
+        # Who made each, as the history names people ("Gert Jansen", not his login name).
+        makers = actor_names(db.session, [(e.created_by_id, e.created_by) for e in found])
         return self.render_template(
             "console/webhooks.html",
             title=_l("Webhooks"),
             endpoints=found,
             garages=garages,
+            makers=makers,
             event_label=webhooks.event_label,
             form=ConfirmForm(),
         )
