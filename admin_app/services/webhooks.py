@@ -227,7 +227,7 @@ def vet_url(url: str, *, allow_private: bool | None = None) -> VettedUrl:
         raise WebhookRefused(_l("Use port 443 or 8443."), field="url")
     try:
         addresses = resolve(parts.hostname, port)
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):  # no such name, or not a name at all
         raise WebhookRefused(
             _l("The server %(host)s cannot be found.", host=parts.hostname), field="url"
         ) from None

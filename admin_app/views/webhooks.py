@@ -9,7 +9,6 @@ from flask import abort, make_response, redirect, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField, widgets
-from wtforms.validators import Length
 
 from admin_app.extensions import db
 from admin_app.models import Garage, WebhookEndpoint
@@ -17,7 +16,7 @@ from admin_app.scope import scoped_get
 from admin_app.services import webhooks
 from admin_app.services.audit import actor_names
 from admin_app.views.base import READ_WRITE, current_actor
-from admin_app.views.forms import ConfirmForm, attempt, submitted
+from admin_app.views.forms import ConfirmForm, attempt, fits, submitted
 
 
 class EventChoices(SelectMultipleField):
@@ -32,7 +31,7 @@ class EventChoices(SelectMultipleField):
 
 
 class EndpointForm(ConfirmForm):
-    url = StringField(_l("URL of your endpoint (https://…)"), [Length(max=webhooks.MAX_URL)])
+    url = StringField(_l("URL of your endpoint (https://…)"), [fits(WebhookEndpoint, "url")])
     events = EventChoices(_l("Events to send"))
 
     def __init__(self, *args, **kwargs):

@@ -89,6 +89,13 @@ def test_issue16_urls_refused_without_the_test_setting(app, monkeypatch, url):
         webhooks.vet_url(url)
 
 
+@pytest.mark.parametrize("url", ["https://localhost/in", "https://bad\x00name.example/"])
+def test_issue16_a_real_name_resolving_to_loopback_and_nonsense_are_refused(app, url):
+    """Issue 16: localhost really resolves to 127.0.0.1 / ::1 — refused, no 500."""
+    with app.app_context(), pytest.raises(webhooks.WebhookRefused):
+        webhooks.vet_url(url)
+
+
 def test_issue16_allow_private_allows_http_and_loopback(app):
     with app.app_context():
         assert webhooks.vet_url("http://127.0.0.1:8123/x", allow_private=True).addresses == (
