@@ -231,3 +231,79 @@ def test_issue16_a_customer_list_raises_no_per_passport_events_done_carries_rows
     assert hook_event.data["rows_url"] == f"http://localhost/api/v1/batch_job/{job.id}/rows"
     body = json.loads(webhooks.body_of(hook_event))
     assert set(body) == {"type", "timestamp", "data"}
+
+
+def _certificate(tmp_path, host):
+    """A self-signed certificate for ``host``, trusted through SSL_CERT_FILE."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_issue16_https_goes_to_the_vetted_address_with_sni_and_host_from_the_url(
+    app, world, private_allowed, tmp_path, monkeypatch
+):
+    """Issue 16: the worker connects to the address it vetted (no second lookup) over TLS,
+    the certificate checked for the URL's name (SNI), Host from the URL; proxies ignored."""
+    import socket
+    import ssl
+
+    host = "gms.garage.test"
+    cert_path, key_path = _certificate(tmp_path, host)
+    seen_names = []
+    lookups = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(name, port, *args, **kwargs):
+        lookups.append(name)
+        return real_getaddrinfo("127.0.0.1" if name == host else name, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_path))
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # would fail if it were used
+    with Receiver() as receiver:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_path, key_path)
+        context.sni_callback = lambda sock, name, ctx: seen_names.append(name)
+        receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+        url = f"https://{host}:{receiver.server.server_port}/hooks"
+        _, garage_id, secret = _endpoint(app, world, url)
+        _emit(app, garage_id)
+        lookups.clear()
+        assert _deliver(app) == 1
+    ((headers, body),) = receiver.requests
+    Webhook(secret).verify(body, headers)
+    assert headers["Host"] == f"{host}:{receiver.server.server_port}"
+    assert seen_names == [host]
+    # The name is looked up once, by the vetting; the connection used its answer (the
+    # literal address, which create_connection "resolves" without DNS).
+    assert lookups == [host, "127.0.0.1"]
