@@ -23,15 +23,12 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, or_, select, update
 
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.models.webhooks import DeliveryState, WebhookDelivery, WebhookEvent
 from admin_app.services import webhooks as rules
-from admin_app.services.outbox import queue_mail
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +37,6 @@ BATCH = 200
 TOTAL_SECONDS = 5.0  # connect, TLS, request and answer together
 MAX_ANSWER = 64 * 1024
 KEPT_ANSWER = 1024
-WEBHOOK_DISABLED = "webhook_disabled"
 
 
 def hand_over() -> None:
@@ -181,7 +177,7 @@ def _failed(session, delivery: WebhookDelivery, now: datetime) -> None:
     endpoint.failing_since = endpoint.failing_since or now
     if endpoint.enabled and endpoint.failing_since <= now - rules.RETRY_FOR:
         delivery.state = DeliveryState.failed.value
-        _disable_failing(session, endpoint, now)
+        rules.switch_off_failing(session, endpoint, now)
         return
     next_attempt = now + _backoff(delivery.attempts)
     if next_attempt > delivery.give_up_at:
@@ -189,24 +185,6 @@ def _failed(session, delivery: WebhookDelivery, now: datetime) -> None:
     else:
         delivery.state = DeliveryState.pending.value
         delivery.next_attempt_at = next_attempt
-
-
-def _disable_failing(session, endpoint, now: datetime) -> None:
-    """24 hours without a successful delivery: switched off, and the garage is mailed."""
-    rules._switch_off(session, endpoint, "failing", now)
-    garage = rules.garage_of_endpoint(session, endpoint)
-    if garage is None:
-        return
-    with force_locale("nl"):  # mails to a garage are Dutch (services/mails)
-        subject = str(_l("Your webhook endpoint was switched off"))
-    queue_mail(
-        session,
-        recipient=garage.email,
-        kind=WEBHOOK_DISABLED,
-        subject=subject,
-        params={"endpoint_id": endpoint.id},
-        garage_id=garage.id,
-    )
 
 
 def _record(session, delivery: WebhookDelivery, answer: Answer, now: datetime) -> None:

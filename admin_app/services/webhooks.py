@@ -31,6 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from admin_app.models.webhooks import DeliveryState, WebhookDelivery, WebhookEnd
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services.audit import Actor
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.services.outbox import queue_mail
 
 # The events a garage may choose, with the words its screen shows.
 EVENT_LABELS = {
@@ -366,6 +368,26 @@ def _switch_off(session: Session, endpoint: WebhookEndpoint, reason: str, now) -
     session.flush()
 
 
+def switch_off_failing(session: Session, endpoint: WebhookEndpoint, now: dt.datetime) -> None:
+    """No delivery succeeded for 24 hours: the endpoint is switched off (its waiting
+    deliveries are not sent) and the garage is mailed, so nobody keeps waiting for events
+    that no longer come."""
+    _switch_off(session, endpoint, "failing", now)
+    garage = get_across_tenants(session, Garage, endpoint.garage_id)
+    if garage is None:
+        return
+    with force_locale("nl"):  # mails to a garage are Dutch (services/mails)
+        subject = str(_l("Your webhook endpoint was switched off"))
+    queue_mail(
+        session,
+        recipient=garage.email,
+        kind="webhook_disabled",
+        subject=subject,
+        params={"endpoint_id": endpoint.id},
+        garage_id=garage.id,
+    )
+
+
 def enable_endpoint(session: Session, endpoint_id, *, actor: Actor) -> WebhookEndpoint:
     """Switch it on again; its address is vetted anew, and it counts as answering."""
     _require_garage(actor)
@@ -552,10 +574,6 @@ def body_of(hook_event: WebhookEvent) -> bytes:
 
 def event_label(type: str) -> str:
     return str(EVENT_LABELS.get(type, type))
-
-
-def garage_of_endpoint(session: Session, endpoint: WebhookEndpoint) -> Garage | None:
-    return get_across_tenants(session, Garage, endpoint.garage_id)
 
 
 # --- hand-over to the worker after commit (as services/outbox) ----------------------------
