@@ -55,7 +55,7 @@ class WebhookView(BaseView):
         "endpoints": "read",
         "log": "read",
         "new": "write",
-        "edit": "write",
+        "change": "write",
         "rotate": "write",
         "switch_off": "write",
         "switch_on": "write",
@@ -104,7 +104,8 @@ class WebhookView(BaseView):
 
     @expose("/<int:pk>/edit", methods=["GET", "POST"])
     @has_access
-    def edit(self, pk):
+    def change(self, pk):
+        # Not "edit": that name is FAB's ModelView edit (its columns), which this is not.
         endpoint = _endpoint_or_404(pk)
         form = EndpointForm()
         answer = submitted(
