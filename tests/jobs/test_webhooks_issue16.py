@@ -307,3 +307,23 @@ def test_issue16_https_goes_to_the_vetted_address_with_sni_and_host_from_the_url
     # The name is looked up once, by the vetting; the connection used its answer (the
     # literal address, which create_connection "resolves" without DNS).
     assert lookups == [host, "127.0.0.1"]
+
+
+def test_issue16_handed_to_the_worker_after_commit_and_the_clock_covers_a_lost_hand_over(
+    app, world, private_allowed
+):
+    """Issue 16: the commit queues the delivery job (rq); without it the clock's tick
+    delivers what is due."""
+    from admin_app.jobs.clock import tick
+    from tests.mails import run_queued
+
+    with Receiver() as receiver:
+        _, garage_id, _ = _endpoint(app, world, receiver.url)
+        run_queued(app, delivery_job.deliver_due, perform=False)  # earlier tests' jobs
+        _emit(app, garage_id)
+        assert run_queued(app, delivery_job.deliver_due) >= 1
+        assert len(receiver.requests) == 1
+        _emit(app, garage_id)
+        run_queued(app, delivery_job.deliver_due, perform=False)  # the hand-over is lost
+        tick(app)
+        assert len(receiver.requests) == 2
