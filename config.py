@@ -149,6 +149,14 @@ class Config:
         int(s) for s in os.environ.get("OUTBOX_BACKOFF", "30,120,600,3600").split(",")
     ]
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+    # Webhooks (issue 16): seconds before attempt n+1 of a delivery (the last step
+    # repeats until the delivery is 24 hours old), as Standard Webhooks suggests.
+    WEBHOOK_BACKOFF = [
+        int(s) for s in os.environ.get("WEBHOOK_BACKOFF", "5,300,1800,7200,18000,36000").split(",")
+    ]
+    # Tests only: lets a webhook go over http to loopback or a private address, any port.
+    # Never set it in production: it opens the worker to the platform's own network.
+    WEBHOOK_ALLOW_PRIVATE = False
     # How often the worker's clock looks for due work (mail to retry, nightly jobs).
     TICK_SECONDS = float(os.environ.get("TICK_SECONDS", "30"))
 

@@ -110,7 +110,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def register_extensions(app: Flask) -> None:
     from admin_app import queueing, scope
     from admin_app.extensions import appbuilder, csrf, db, migrate
-    from admin_app.services import audit, outbox, sessions
+    from admin_app.services import audit, outbox, sessions, webhooks
     from admin_app.views import register_views
 
     db.init_app(app)
@@ -120,6 +120,7 @@ def register_extensions(app: Flask) -> None:
     audit.install()
     sessions.install()
     outbox.install()
+    webhooks.install()
     queueing.install()
     with app.app_context():
         appbuilder.init_app(app, db.session)

@@ -62,6 +62,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "Task": ["read", "write"],
         # Its management system's API keys (issue 16); Admin has every permission.
         "GarageApiKey": ["read", "write"],
+        # Its signed webhooks (issue 16): endpoints, secrets, delivery logs.
+        "Webhook": ["read", "write"],
         **_OWN_ACCOUNT,
     },
     # Support reads everything; it writes only what SPEC grants it: e-mail corrections
@@ -120,6 +122,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "My garage",
         "Garage settings",
         "Garage logo",
+        "Webhooks",
         "Colleagues",
         "New colleague",
         "API keys",
@@ -162,6 +165,7 @@ NOT_IN_ADMIN_MENU = frozenset(
         "My garage",
         "Garage settings",
         "Garage logo",
+        "Webhooks",
         "Colleagues",
         "New colleague",
         "API keys",  # Admin has "All API keys" under Platform

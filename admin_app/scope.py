@@ -40,6 +40,9 @@ from admin_app.models import (
     PassportClaim,
     Task,
     Transfer,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from admin_app.services.errors import NotFound
 
@@ -74,6 +77,9 @@ TENANT_MODELS = (
     ContactProposal,
     Task,
     ApiKey,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookDelivery,
 )
 
 
@@ -121,6 +127,10 @@ class Scope:
                 # Its own bulk tasks; Support's tasks across garages are Support's.
                 Task: lambda cls: cls.garage_id == gid,
                 ApiKey: lambda cls: cls.garage_id == gid,  # its own keys (issue 16)
+                # Its own webhook endpoints, events and delivery logs (issue 16).
+                WebhookEndpoint: lambda cls: cls.garage_id == gid,
+                WebhookEvent: lambda cls: cls.garage_id == gid,
+                WebhookDelivery: lambda cls: cls.garage_id == gid,
                 ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
             }
         if self.kind == FLEET:
@@ -150,6 +160,9 @@ class Scope:
                 ContactProposal: nothing,
                 Task: nothing,
                 ApiKey: nothing,
+                WebhookEndpoint: nothing,
+                WebhookEvent: nothing,
+                WebhookDelivery: nothing,
                 Transfer: lambda cls: cls.passport_id.in_(
                     select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
                 ),
@@ -174,6 +187,9 @@ class Scope:
                 ContactProposal: nothing,
                 Task: nothing,
                 ApiKey: nothing,
+                WebhookEndpoint: nothing,
+                WebhookEvent: nothing,
+                WebhookDelivery: nothing,
                 # Transfers of his cars, and those he started (a car he sold).
                 Transfer: lambda cls: or_(
                     cls.passport_id.in_(passport_ids), cls.created_by_id == uid
@@ -325,7 +341,7 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
     if scope is None or scope.sees_everything:
         return
     for obj in list(session.new) + list(session.dirty):
-        if not isinstance(obj, (Customer, Passport, FleetAccount)):
+        if not isinstance(obj, (Customer, Passport, FleetAccount, WebhookEndpoint)):
             continue
         if scope.kind == GARAGE:
             if obj.garage_id is None:
@@ -333,7 +349,8 @@ def _guard_writes(session: Session, flush_context, instances) -> None:
             elif obj.garage_id != scope.garage_id:
                 raise NotFound(_l("Not found."))
         elif scope.kind in (FLEET, OWNER) and obj in session.new and not isinstance(obj, Customer):
-            # Fleet managers and owners never create passports or fleet accounts; a
+            # Fleet managers and owners never create passports, fleet accounts or webhook
+            # endpoints; a
             # transfer they start may create the new owner's customer profile.
             raise NotFound(_l("Not found."))
 

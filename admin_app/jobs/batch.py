@@ -33,8 +33,17 @@ def process_batch(job_id: int) -> None:
             .where(BatchJob.id == job_id)
             .values(state=BatchState.failed.value, error=str(exc)[:500])
         )
+        _announce_failure(job_id)
         db.session.commit()
         raise
+
+
+def _announce_failure(job_id: int) -> None:
+    """batch_job.failed to the garage's webhooks, in the transaction that marks it."""
+    job = db.session.get(BatchJob, job_id)
+    if job is not None:
+        db.session.refresh(job)
+        batch_jobs.announce_job(db.session, job)
 
 
 def enqueue_due_jobs() -> list[int]:
@@ -66,5 +75,6 @@ def preview_batch(job_id: int) -> None:
             .where(BatchJob.id == job_id)
             .values(state=BatchState.failed.value, error=str(exc)[:500])
         )
+        _announce_failure(job_id)
         db.session.commit()
         raise

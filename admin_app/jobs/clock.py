@@ -81,6 +81,20 @@ def purge_idempotency_keys() -> None:
         purge_expired(db.session, utcnow())
 
 
+def deliver_webhooks() -> None:
+    """Webhook deliveries that are due: retries, and any whose hand-over was lost."""
+    from admin_app.jobs.webhooks import deliver_due
+
+    deliver_due()
+
+
+def purge_webhook_logs() -> None:
+    """Webhook delivery logs keep 30 days (issue 16)."""
+    from admin_app.jobs.webhooks import purge_old
+
+    purge_old()
+
+
 DUE_WORK = (
     expire_transfers,
     start_batch_jobs,
@@ -89,6 +103,8 @@ DUE_WORK = (
     deliver_mail,
     purge_exports,
     purge_idempotency_keys,
+    deliver_webhooks,
+    purge_webhook_logs,
 )
 
 

@@ -23,6 +23,7 @@ from admin_app.models.tasks import Task, TaskRow
 from admin_app.models.tokens import AccessToken
 from admin_app.models.transfers import Transfer, TransferState
 from admin_app.models.users import ConsoleUser
+from admin_app.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AccessToken",
@@ -53,5 +54,8 @@ __all__ = [
     "TaskRow",
     "Transfer",
     "TransferState",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WeeklyRun",
 ]

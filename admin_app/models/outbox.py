@@ -36,6 +36,7 @@ class MailKind(enum.StrEnum):
     inspection = "inspection"
     invitation = "invitation"
     garage_email_changed = "garage_email_changed"
+    webhook_disabled = "webhook_disabled"
 
 
 KIND_LABELS = {
@@ -46,6 +47,7 @@ KIND_LABELS = {
     MailKind.inspection.value: _l("Inspection form"),
     MailKind.invitation.value: _l("Invitation"),
     MailKind.garage_email_changed.value: _l("Garage e-mail changed"),
+    MailKind.webhook_disabled.value: _l("Webhook endpoint switched off"),
 }
 
 

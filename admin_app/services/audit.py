@@ -30,6 +30,7 @@ from admin_app.models import (
     Passport,
     PerformedWork,
     Transfer,
+    WebhookEndpoint,
 )
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -89,9 +90,11 @@ AUDITED = {
     InspectionForm: "inspection_form",
     PerformedWork: "performed_work",
     ApiKey: "api_key",
+    WebhookEndpoint: "webhook_endpoint",
 }
 # Secrets never enter the log; bookkeeping fields would only drown the real changes.
 NEVER_LOGGED = {"password", "token_hash", "token", "secret", "key_hash"}
+NEVER_LOGGED |= {"secret_encrypted", "previous_secret_encrypted"}  # webhooks (issue 16)
 NOT_WORTH_LOGGING = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on"}
 # A form's content is kept whole in each of its versions; the log would only repeat it.
 NOT_WORTH_LOGGING |= {"content"}
@@ -351,6 +354,20 @@ def _field_labels() -> dict[str, dict]:
             "revoked_at": _l("Revoked"),
             "last_used_at": _l("Last used"),
         },
+        "webhook_endpoint": {
+            "garage_id": passport["garage"],
+            "url": _l("URL"),
+            "events": _l("Events"),
+            "secret_encrypted": _l("Signing secret"),
+            "previous_secret_encrypted": _l("Previous signing secret"),
+            "previous_secret_until": _l("Previous secret valid until"),
+            "enabled": _l("Switched on"),
+            "disabled_at": _l("Switched off"),
+            "disabled_reason": _l("Why switched off"),
+            "failing_since": _l("Failing since"),
+            "created_by_id": _l("Created by"),
+            "created_by": _l("Created by"),
+        },
         "export": {
             "list": _l("List"),
             "filter": _l("Filter"),
@@ -374,6 +391,10 @@ def _value_labels() -> dict[tuple[str, str], dict]:
         ("inspection_form", "kind"): FORM_KIND_LABELS,
         ("export", "list"): export_titles(),
         ("export", "format"): EXPORT_FORMATS,
+        ("webhook_endpoint", "disabled_reason"): {
+            "failing": _l("no delivery succeeded for 24 hours"),
+            "by_user": _l("switched off by the garage"),
+        },
     }
 
 
@@ -400,6 +421,11 @@ SENTENCES = {
         _l("Performed work deleted"),
     ),
     "api_key": (_l("API key created"), _l("API key changed"), _l("API key deleted")),
+    "webhook_endpoint": (
+        _l("Webhook endpoint registered"),
+        _l("Webhook endpoint changed"),
+        _l("Webhook endpoint deleted"),
+    ),
 }
 ACTIONS = ("insert", "update", "delete")
 EXPORTED = _l("List exported")
@@ -536,6 +562,19 @@ def _screen_order(labels: dict):
     return lambda item: (order.get(item[0], len(order)), item[0])
 
 
+def _event_words(value) -> str:
+    """A webhook endpoint's chosen events (logged as the list's text) in words."""
+    import ast
+
+    from admin_app.services.webhooks import event_label
+
+    try:
+        events = ast.literal_eval(value) if isinstance(value, str) else value
+    except (ValueError, SyntaxError):
+        return str(value)
+    return ", ".join(event_label(e) for e in events or ())
+
+
 def _value_text(table, field, value, column, names, value_labels) -> str:
     from admin_app.models.types import PlateType
     from admin_app.services.clock import local_date, local_datetime
@@ -546,6 +585,8 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
         return names.name(REFERENCES[field], value)
     if field in ACTOR_FIELDS:
         return actor_name(value)
+    if (table, field) == ("webhook_endpoint", "events"):
+        return _event_words(value)
     if (table, field) in value_labels:
         return str(value_labels[(table, field)].get(value, value))
     if field == "odometer" and isinstance(value, int):

@@ -277,7 +277,23 @@ def upload_list(
     job.state = BatchState.preview.value
     session.flush()
     _store_preview(session, job, rows, chunk_size)
+    announce_job(session, job)
     return job
+
+
+def announce_job(session: Session, job: BatchJob) -> None:
+    """The garage's webhook event for the job's new state (issue 16): previewed, done or
+    failed. The passports a list creates, sends or activates raise no event each: the
+    done event carries the counts and where to read the rows."""
+    from admin_app.services import webhooks
+
+    event_type = {
+        BatchState.preview.value: "batch_job.previewed",
+        BatchState.done.value: "batch_job.done",
+        BatchState.failed.value: "batch_job.failed",
+    }[job.state]
+    session.flush()
+    webhooks.emit(session, job.garage_id, event_type, lambda: webhooks.batch_job_data(job))
 
 
 def preview_in_background(session: Session, job_id: int, chunk_size: int | None = None) -> BatchJob:
@@ -302,6 +318,7 @@ def preview_in_background(session: Session, job_id: int, chunk_size: int | None 
     job.upload = None
     job.done_rows = 0
     job.state = BatchState.preview.value
+    announce_job(session, job)
     session.commit()
     return job
 
@@ -595,6 +612,7 @@ def process_job(session: Session, job_id: int, *, parallel: int = 1) -> BatchJob
     job.done_rows = sum(outcomes.values())
     job.state = BatchState.done.value
     job.finished_at = utcnow()
+    announce_job(session, job)
     session.commit()
     return job
 

@@ -26,6 +26,18 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
     before keeps the date of his first bounce. Returns how many customers were marked."""
     with_address = func.lower(Customer.email) == address.strip().lower()
     newly_bounced = (with_address, Customer.email_bounced_at.is_(None))
+    # Each garage hears of its own customers (issue 16); a handful of profiles per address.
+    from admin_app.services import webhooks
+
+    for customer in session.scalars(
+        select(Customer).where(*newly_bounced).execution_options(**{ALL_TENANTS: True})
+    ):
+        webhooks.emit(
+            session,
+            customer.garage_id,
+            "email.bounced",
+            lambda c=customer: {**webhooks.customer_data(c), "email_bounced_at": now},
+        )
     record_select(
         session,
         actor,

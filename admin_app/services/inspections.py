@@ -678,6 +678,14 @@ def save_form(
     propose_advice_followup(session, form, utcnow())
     session.flush()
     session.expire(form, ["versions"])
+    from admin_app.services import webhooks
+
+    webhooks.emit(
+        session,
+        form.garage_id,
+        "inspection_form.saved",
+        lambda: webhooks.inspection_form_data(form),
+    )
     return version
 
 

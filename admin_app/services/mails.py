@@ -464,3 +464,23 @@ def _garage_email_changed(session: Session, message: OutboxMessage) -> str:
             new=message.params.get("new"),
         ),
     )
+
+
+@renders("webhook_disabled")
+def _webhook_disabled(session: Session, message: OutboxMessage) -> str:
+    # Issue 16: the garage's management system stops hearing from the console; say so.
+    from admin_app.models import WebhookEndpoint
+
+    endpoint = _record(session, WebhookEndpoint, message.params.get("endpoint_id"))
+    garage = _record(session, Garage, endpoint.garage_id)
+    return greeted(
+        garage.name,
+        _l(
+            "For 24 hours the console could not deliver a webhook to %(url)s: every "
+            "attempt failed. The endpoint is now switched off and receives no events.\n\n"
+            "Check the endpoint's delivery log under My garage > Webhooks, repair the "
+            "receiving system, then switch the endpoint on again; deliveries that "
+            "failed can be sent again from the log.\n",
+            url=endpoint.url,
+        ),
+    )

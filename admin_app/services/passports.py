@@ -33,7 +33,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
-from admin_app.services import accounts
+from admin_app.services import accounts, webhooks
 from admin_app.services.audit import Actor
 from admin_app.services.bulk import is_postgresql
 from admin_app.services.emails import email_key, normalize_email
@@ -337,6 +337,7 @@ def create_passport(
             _l("%(plate)s already has an active passport.", plate=display_plate(normalized)),
             field="plate",
         ) from None
+    webhooks.emit(session, garage.id, "passport.created", lambda: webhooks.passport_data(passport))
     return passport
 
 
@@ -551,7 +552,11 @@ def send_passport(session: Session, passport_id: int, *, actor: Actor) -> Passpo
                 email=passport.owner.email,
             )
         )
-    return mail_activation_link(session, passport)
+    mail_activation_link(session, passport)
+    webhooks.emit(
+        session, passport.garage_id, "passport.sent", lambda: webhooks.passport_data(passport)
+    )
+    return passport
 
 
 RESEND_PAUSE = timedelta(minutes=1)
@@ -706,6 +711,9 @@ def activate_passport(
     passport.state = PassportState.activated.value
     passport.activated_at = utcnow()
     session.flush()
+    webhooks.emit(
+        session, passport.garage_id, "passport.activated", lambda: webhooks.passport_data(passport)
+    )
     pending = session.scalars(
         select(Transfer)
         .where(

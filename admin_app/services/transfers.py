@@ -23,7 +23,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
-from admin_app.services import idempotency
+from admin_app.services import idempotency, webhooks
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key
@@ -147,6 +147,7 @@ def start_transfer(
     except IntegrityError:
         # Two tabs confirmed at once: the other one won.
         raise Conflict(_l("A transfer of this car is already waiting for acceptance.")) from None
+    _announce(session, transfer, "transfer.started")
 
     if kind == "driver":
         # The car stays in the fleet; the new driver sees it under his own login.
@@ -154,6 +155,7 @@ def start_transfer(
         passport_rules.release_claim(session, passport.id, passport_rules.DRIVER_CLAIM)
         _settle(transfer, TransferState.accepted)
         session.flush()
+        _announce(session, transfer, "transfer.accepted")
         passport_rules.give_driver_access(session, passport, receiver)
         return transfer
 
@@ -179,6 +181,7 @@ def start_transfer(
     _move_owner(session, passport, transfer)
     _settle(transfer, TransferState.accepted)
     passport_rules.mail_activation_link(session, passport)
+    _announce(session, transfer, "transfer.accepted")
     return transfer
 
 
@@ -276,6 +279,7 @@ def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
     passport.fleet_account_id = None  # R-FL-6, in the same transaction
     _settle(transfer, TransferState.accepted)
     session.flush()
+    _announce(session, transfer, "transfer.accepted")
     return transfer
 
 
@@ -321,3 +325,10 @@ def _restore(session: Session, transfer: Transfer, state: TransferState) -> None
     passport.stock_car = bool(transfer.previous_stock_car)
     _settle(transfer, state)
     session.flush()
+    _announce(session, transfer, f"transfer.{state.value}")
+
+
+def _announce(session: Session, transfer: Transfer, event_type: str) -> None:
+    """The garage's webhook event for this transfer (issue 16), in this transaction."""
+    session.flush()
+    webhooks.emit(session, transfer.garage_id, event_type, lambda: webhooks.transfer_data(transfer))

@@ -31,6 +31,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.proposals import OptOutView, ProposalView
     from admin_app.views.tasks import TaskView
     from admin_app.views.users import ColleagueView
+    from admin_app.views.webhooks import WebhookView
 
     appbuilder.add_view(PassportView, "Passports", label=_l("Passports"), icon="fa-car")
     appbuilder.add_link(
@@ -132,6 +133,14 @@ def register_views(appbuilder) -> None:
         href="/my-garage/logo",
         category="My garage",
         icon="fa-image",
+    )
+    appbuilder.add_view(
+        WebhookView,
+        "Webhooks",
+        label=_l("Webhooks"),
+        icon="fa-plug",
+        href="/webhooks/",
+        category="My garage",
     )
     appbuilder.add_view(
         ColleagueView, "Colleagues", label=_l("Colleagues"), icon="fa-user", category="My garage"

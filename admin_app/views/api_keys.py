@@ -58,7 +58,7 @@ class ApiKeyView(ConsoleModelView):
             ),
             done=None,
             next_url=None,
-            answer=self._shown_once,
+            then=self._shown_once,
         )
         return answer or self.render_template(
             "console/form.html",

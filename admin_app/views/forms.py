@@ -190,17 +190,18 @@ def show_errors(form: FlaskForm, error) -> bool:
     return placed
 
 
-def submitted(form: FlaskForm, action, *, done, next_url, answer=None):
+def submitted(form: FlaskForm, action, *, done, next_url, then=None):
     """The one way a console form is handled: validate, then ``attempt`` the action with
     the refusal's messages on the form's fields."""
     if not form.validate_on_submit():
         return None
-    return attempt(action, done=done, next_url=next_url, form=form, answer=answer)
+    return attempt(action, done=done, next_url=next_url, form=form, then=then)
 
 
-def attempt(action, *, done, next_url, form: FlaskForm | None = None, on_refusal=None, answer=None):
+def attempt(action, *, done, next_url, form: FlaskForm | None = None, on_refusal=None, then=None):
     """Run ``action`` in one unit of work, then redirect with ``done`` (text, or a function
-    of the result; None: no message) to ``next_url`` (a URL, or a function of the result).
+    of the result; None: no message) to ``next_url`` (a URL, or a function of the result),
+    or answer ``then(result)`` (a page that shows something once, e.g. a new secret).
     On a refusal nothing is written: the messages go onto the form's fields (or into a
     flash, and to ``on_refusal`` for a page that marks its own fields) and None tells the
     view to show its page again. ``answer``, a function of the result, is the response
@@ -223,6 +224,6 @@ def attempt(action, *, done, next_url, form: FlaskForm | None = None, on_refusal
         return None
     if done:
         flash(str(done(result) if callable(done) else done), "success")
-    if answer is not None:
-        return answer(result)
+    if then is not None:
+        return then(result)
     return redirect(next_url(result) if callable(next_url) else next_url)

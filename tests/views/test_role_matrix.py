@@ -27,6 +27,7 @@ from admin_app.models import (
     Passport,
     Task,
     TaskRow,
+    WebhookEndpoint,
 )
 from admin_app.services import api_keys
 from admin_app.services.audit import Actor
@@ -55,6 +56,7 @@ def _models_by_endpoint(app):
             models[view.__class__.__name__] = datamodel.obj
     # Screens without a datamodel whose <pk> is a record of this model.
     models["InspectionView"] = InspectionForm
+    models["WebhookView"] = WebhookEndpoint  # issue 16: an endpoint, its log, its actions
     return models
 
 
@@ -138,6 +140,8 @@ def _foreign(world, username):
         # The "Taken" pages and the undo (issue 15): another garage's bulk task.
         Task: [_bulk_task(s, other_garage, passports[0])],
         ApiKey: [other_key.id],
+        # Issue 16: another garage's webhook endpoint (its log, secret, switches).
+        WebhookEndpoint: [_webhook_endpoint(s, other_garage)],
     }
     secrets = set()
     for p in passports:
@@ -173,6 +177,19 @@ def _bulk_task(session, garage, passport) -> int:
     )
     session.commit()
     return task.id
+
+
+def _webhook_endpoint(session, garage) -> int:
+    endpoint = WebhookEndpoint(
+        garage_id=garage.id,
+        url="https://gms.example/hooks",
+        events=["passport.sent"],
+        secret_encrypted="not-a-secret",
+        enabled=True,
+    )
+    session.add(endpoint)
+    session.commit()
+    return endpoint.id
 
 
 def _urls(app, rule, ids_for_model, model):

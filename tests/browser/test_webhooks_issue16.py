@@ -1,0 +1,40 @@
+"""Issue 16: a garage employee registers a webhook endpoint on a phone-wide screen, copies
+its secret (shown once) and reads the delivery log in Dutch."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import log_in
+from tests.webhook_receiver import Receiver
+
+
+@pytest.fixture()
+def private_allowed(app):
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    yield
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+
+
+def test_issue16_register_an_endpoint_and_read_its_log(app, page, private_allowed):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "garage-jansen")
+    with Receiver() as receiver:
+        page.goto("/webhooks/")
+        page.click("#new-webhook")
+        page.fill("#url", receiver.url)
+        page.check("text=Een AutoPaspoort is naar de eigenaar verstuurd")
+        page.click("button[type=submit]")
+        secret = page.text_content("#webhook-secret")
+        assert secret.startswith("whsec_")
+        assert page.is_visible("text=alleen deze ene keer getoond")
+        page.click("text=Klaar, ik heb het gekopieerd")
+        endpoint = page.locator(".webhook-endpoint", has_text=receiver.url)
+        endpoint.wait_for()
+        assert secret not in page.content()
+        # Every button within a phone's width (a table had hidden them off the screen).
+        for button in endpoint.locator(".btn").all():
+            box = button.bounding_box()
+            assert box and box["x"] + box["width"] <= 390, button.inner_text()
+        endpoint.locator("text=Afleverlogboek").click()
+        page.locator(".webhook-log", has_text="Nog geen berichten verstuurd.").wait_for()
