@@ -11,6 +11,7 @@ from flask_appbuilder.exceptions import InvalidColumnFilterFABException
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import BadRequest as BadRequestError
 
+from admin_app.api import openapi
 from admin_app.api.schemas import MAX_ID, NoBody, flat_errors
 from admin_app.services.errors import BadRequest, InvalidInput
 from admin_app.views.base import FULL_PERMISSIONS, READ_WRITE
@@ -100,6 +101,42 @@ class ConsoleApi(ModelRestApi):
             except ValueError:
                 raise refused from None
         return value if isinstance(value, str) else str(value)
+
+    # --- the OpenAPI document (api/openapi.py holds what every operation shares) ---------
+
+    # An example of one result, shown with the record and list answers.
+    openapi_example: dict | None = None
+
+    def add_apispec_components(self, api_spec) -> None:
+        super().add_apispec_components(api_spec)
+        for schema in set(self.input_schemas.values()):
+            openapi.register_component(api_spec, schema.__name__, schema)
+        if self.openapi_example:
+            record = api_spec.components.schemas[self.show_model_schema_name]
+            record["example"] = self.openapi_example
+            api_spec.components.schemas[self.list_model_schema_name]["example"] = {
+                k: v for k, v in self.openapi_example.items() if k in self.list_columns
+            }
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
+        super().operation_helper(path, operations, methods, func, **kwargs)
+        body = self.input_schemas.get(func.__name__)
+        for method in methods:
+            operation = operations[method.lower()]
+            openapi.complete_operation(
+                operation,
+                path=path,
+                method=method,
+                protected=True,
+                body_schema=body.__name__ if body else None,
+                body_example=getattr(body, "example", None),
+                record_schema=self.show_model_schema_name,
+                idempotent_post=True,
+            )
+            if func.__name__ == "get_list":
+                # FAB documents ids as text; they are the integer ids.
+                listing = operation["responses"]["200"]["content"]["application/json"]
+                listing["schema"]["properties"]["ids"]["items"] = {"type": "integer"}
 
     # --- helpers for the write endpoints each area adds ----------------------------------
 

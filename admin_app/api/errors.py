@@ -49,7 +49,7 @@ def error_body(status: int, message=None, errors: dict | None = None) -> dict:
 
 
 def _reshape(response):
-    if not _is_api() or response.status_code < 400 or request.path.endswith("/_openapi"):
+    if not _is_api() or response.status_code < 400:
         return response
     try:
         payload = json.loads(response.get_data(as_text=True) or "{}")

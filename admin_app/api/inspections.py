@@ -55,7 +55,21 @@ class InspectionFormApi(ConsoleApi):
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
-        """`{kind: customer|all_ok|blank, passport_id, inspector, inspection_date}` → a draft."""
+        """`{kind: customer|all_ok|blank, passport_id, inspector, inspection_date}` → a draft.
+        ---
+        post:
+          summary: Start a draft inspection form (R-IN-2)
+          responses:
+            201:
+              description: The new draft
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InspectionFormApi.get'}
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             form = inspections.create_draft(
@@ -71,7 +85,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
-        """Edits of the current content: results, advice, customer, vehicle, dates, flags."""
+        """Edits of the current content: results, advice, customer, vehicle, dates, flags.
+        ---
+        put:
+          summary: Change the form's current content (R-IN-3)
+        """
         with unit_of_work(db.session):
             form = inspections.update_form(db.session, pk, self.json_body(), actor=self.actor())
         return self.one(form)
@@ -79,7 +97,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/save", methods=["POST"])
     @protect()
     def save(self, pk):
-        """A new version (R-IN-5); an optional body is applied first, as by PUT."""
+        """A new version (R-IN-5); an optional body is applied first, as by PUT.
+        ---
+        post:
+          summary: Save the form as a new version (R-IN-5)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             if body:
@@ -90,6 +112,19 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/pdf", methods=["GET"])
     @protect()
     def pdf(self, pk):
+        """
+        ---
+        get:
+          summary: The printed form (R-IN-7)
+          responses:
+            200:
+              description: A PDF
+              content:
+                application/pdf:
+                  schema: {type: string, format: binary}
+            409:
+              description: A draft is not printed
+        """
         form, data = inspections.form_pdf(db.session, pk)
         name = f"inspectie-{form.plate or form.id}-v{form.version}.pdf"
         return Response(
@@ -101,7 +136,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/performed_work", methods=["POST"])
     @protect()
     def performed_work(self, pk):
-        """`{description, done_on}`: noted on a saved form at any time (R-IN-4)."""
+        """`{description, done_on}`: noted on a saved form at any time (R-IN-4).
+        ---
+        post:
+          summary: Note work done after the inspection (R-IN-4)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             inspections.add_performed_work(
@@ -116,6 +155,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/mail_again", methods=["POST"])
     @protect()
     def mail_again(self, pk):
+        """
+        ---
+        post:
+          summary: Mail the saved form to the customer again
+        """
         with unit_of_work(db.session):
             inspections.mail_again(db.session, pk, actor=self.actor())
         return self.one(inspections.get_form(db.session, pk))
@@ -134,6 +178,21 @@ class InspectionInvitationApi(ConsoleApi):
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
+        """
+        ---
+        post:
+          summary: Register a plate for an inspection (R-IN-1)
+          responses:
+            201:
+              description: The new invitation
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InspectionInvitationApi.get'}
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             invitation = inspections.register_invitation(

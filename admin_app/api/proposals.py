@@ -36,7 +36,14 @@ class ContactProposalApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
-        """`{"decision": "yes"|"no"|"never"}`; 409 once the week has closed (R-CP-2)."""
+        """`{"decision": "yes"|"no"|"never"}`; 409 once the week has closed (R-CP-2).
+        ---
+        put:
+          summary: Decide on a contact proposal (R-CP-2)
+          responses:
+            409:
+              description: The week is closed
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             (proposal,) = proposals.decide(
@@ -71,7 +78,30 @@ class InvoiceApi(ConsoleApi):
     def post(self):
         """`{invoice_number, invoice_date, plate, customer_number, amount ("1.234,56" or a
         number), kind}`: 201 with a new invoice, 200 with the stored one when the garage
-        sent it before (the same number, or without one the same values; R-CP-4)."""
+        sent it before (the same number, or without one the same values; R-CP-4).
+        ---
+        post:
+          summary: Add an invoice from the management system (R-CP-1, R-CP-4)
+          responses:
+            200:
+              description: Sent before; the stored invoice
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InvoiceApi.get'}
+            201:
+              description: The new invoice
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InvoiceApi.get'}
+        """
         with unit_of_work(db.session):
             invoice, new = proposals.create_invoice(
                 db.session, actor=self.actor(), values=self.json_body()

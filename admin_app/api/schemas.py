@@ -39,6 +39,7 @@ class Text(fields.String):
     default_error_messages = {**MESSAGES, "invalid": _l("This must be text.")}
 
     def __init__(self, max_length: int, **kwargs):
+        kwargs.setdefault("allow_none", True)  # documents what deserialize takes
         super().__init__(
             validate=validate.Length(max=max_length, error=_l("At most {max} characters.")),
             **kwargs,
@@ -74,6 +75,10 @@ class TextOrNumber(fields.Field):
 
     def __init__(self, max_length: int = 40, **kwargs):
         kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault(
+            "oneOf", [{"type": "string", "maxLength": max_length}, {"type": "number"}]
+        )
         super().__init__(**kwargs)
         self.max_length = max_length
 
@@ -126,19 +131,35 @@ class PassportInput(Person):
     plate = Text(20)  # stored normalized in 16; typed with dashes or spaces
     brand = Text(column_length(Passport, "brand"))
     model = Text(column_length(Passport, "model"))
-    apk_expiry = Text(DATE_LENGTH)
+    apk_expiry = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
     fleet_account_id = Id()
+
+    example = {
+        "plate": "12-ABC-3",
+        "email": "j.devries@example.nl",
+        "first_name": "Jan",
+        "last_name": "de Vries",
+        "postcode": "1234 AB",
+        "house_number": "12",
+        "brand": "Volkswagen",
+        "model": "Golf",
+        "apk_expiry": "2027-05-31",
+    }
 
 
 class PassportChanges(PassportInput):
     """PUT /passport/<id>: the contract's fields and the rest of what the profile edits
-    (R-PP-1); services.passports.update_passport checks them as it does the screen's."""
+    (R-PP-1); services.passports.update_passport checks them as it does the screen's.
+    Only the fields given are changed; the plate cannot change; the owner's details are
+    one customer record, shared by all his cars at the garage (an e-mail follows R-PP-7)."""
 
     fuel = Text(column_length(Passport, "fuel"))
-    first_registration = Text(DATE_LENGTH)
-    next_service = Text(DATE_LENGTH)
-    mobility_renewal = Text(DATE_LENGTH)
-    odometer = TextOrNumber(20)
+    first_registration = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
+    next_service = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
+    mobility_renewal = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
+    odometer = TextOrNumber(20, metadata={"description": "kilometres, a whole number"})
+
+    example = {"email": "j.devries@example.nl", "apk_expiry": "2027-05-31", "odometer": 84500}
 
 
 class TransferInput(Person):
