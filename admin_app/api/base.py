@@ -8,7 +8,10 @@ from flask import g
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.const import API_FILTERS_RIS_KEY
 from flask_appbuilder.exceptions import InvalidColumnFilterFABException
+from flask_appbuilder.models.filters import BaseFilter
+from flask_babel import lazy_gettext
 from marshmallow import Schema, ValidationError
+from sqlalchemy import or_
 from werkzeug.exceptions import BadRequest as BadRequestError
 
 from admin_app.api import openapi
@@ -18,6 +21,37 @@ from admin_app.views.base import FULL_PERMISSIONS, READ_WRITE
 
 # FAB's relation operations look the value up as an id.
 RELATION_OPERATIONS = {"rel_o_m", "rel_m_m", "nrel_o_m"}
+
+
+class _RelationByKey(BaseFilter):
+    """A many-to-one relation compared by its foreign key. FAB's loads the related row
+    first, through the caller's scope: another garage's fleet account (or one that does
+    not exist) was None, and `fleet_account == None` listed every passport without a
+    fleet — 62 unrelated ones (issue 16)."""
+
+    def _key(self):
+        (key,) = getattr(self.model, self.column_name).property.local_columns
+        return key
+
+
+class FilterRelationKeyEqual(_RelationByKey):
+    name = lazy_gettext("Relation")
+    arg_name = "rel_o_m"
+
+    def apply(self, query, value):
+        return query.filter(self._key() == value)
+
+
+class FilterRelationKeyNotEqual(_RelationByKey):
+    name = lazy_gettext("No Relation")
+    arg_name = "nrel_o_m"
+
+    def apply(self, query, value):
+        key = self._key()
+        return query.filter(or_(key != value, key.is_(None)))
+
+
+RELATION_BY_KEY = {f.arg_name: f for f in (FilterRelationKeyEqual, FilterRelationKeyNotEqual)}
 
 
 class ConsoleApi(ModelRestApi):
@@ -53,20 +87,33 @@ class ConsoleApi(ModelRestApi):
         filters = self.datamodel.get_filters(
             search_columns=self.search_columns, search_filters=self.search_filters
         )
+        offered = filters.get_search_filters()
         for item in rison_args.get(API_FILTERS_RIS_KEY, []):
-            if not isinstance(item, dict):
-                raise InvalidColumnFilterFABException("filters must be objects")
-            item["value"] = self._filter_value(item.get("col"), item.get("opr"), item.get("value"))
-            custom = [
-                c
-                for c in self.contract_filters.get(item.get("col"), [])
-                if c.arg_name == item.get("opr")
-            ]
+            column, operation = self._filter_named(item, offered)
+            value = self._filter_value(column, operation, item["value"])
+            custom = [c for c in self.contract_filters.get(column, []) if c.arg_name == operation]
             if custom:
-                filters.add_filter(item["col"], custom[0], item.get("value"))
+                filters.add_filter(column, custom[0], value)
+            elif operation in RELATION_BY_KEY:
+                filters.add_filter(column, RELATION_BY_KEY[operation], value)
             else:
-                filters.rest_add_filters([item])
+                filters.rest_add_filters([{"col": column, "opr": operation, "value": value}])
         return filters.get_joined_filters(self._base_filters)
+
+    def _filter_named(self, item, offered) -> tuple[str, str]:
+        """The column and operation of one filter, if this list offers them; otherwise
+        InvalidColumnFilterFABException (a 400). FAB skipped a filter without "value"
+        (and every one after it) and one whose operation the column has no class for:
+        the list answered unfiltered, as if it had matched (issue 16)."""
+        if not isinstance(item, dict) or not {"col", "opr", "value"} <= set(item):
+            raise InvalidColumnFilterFABException("Filter: needs col, opr and value")
+        column, operation = item["col"], item["opr"]
+        names = {
+            f.arg_name for f in [*offered.get(column, []), *self.contract_filters.get(column, [])]
+        }
+        if not isinstance(column, str) or not isinstance(operation, str) or operation not in names:
+            raise InvalidColumnFilterFABException(f"Filter: {operation} not offered on {column}")
+        return column, operation
 
     def _filter_value(self, column, operation, value):
         """The value as the column's type, or InvalidColumnFilterFABException (a 400).
@@ -74,7 +121,7 @@ class ConsoleApi(ModelRestApi):
         FAB hands a filter's value to the database as sent: a number or a list against
         a text column, text against a boolean, date or id, 30 digits against an integer,
         each was a 500 (issue 13)."""
-        refused = InvalidColumnFilterFABException(f"not a value for {column}")
+        refused = InvalidColumnFilterFABException(f"Filter: not a value for {column}")
         if value is None or not isinstance(column, str):
             return value
         if isinstance(value, (list, dict)):

@@ -71,6 +71,10 @@ def _reshape(response):
     body = error_body(status, None, errors)
     if status == 400 and isinstance(message, str) and message.startswith("Not a valid rison"):
         body["message"] = str(_l("The query (rison) cannot be read."))
+    if status == 400 and isinstance(message, str) and message.startswith("Filter"):
+        # FAB's and ConsoleApi's refusals of a filter the list does not offer (issue 16).
+        text = str(_l("This list cannot be filtered that way."))
+        body = error_body(400, text, {"filters": [text]})
     response.set_data(json.dumps(body))
     response.mimetype = "application/json"
     return response
