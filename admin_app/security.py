@@ -137,9 +137,8 @@ class ConsoleRoleApi(RoleApi):
 
 
 class ConsoleSecurityApi(SecurityApi):
-    """FAB's login and refresh, documented as the console's other operations (issue 16):
-    one bearer scheme for a JWT or an API key, the refusals in the contract's shape, and
-    the login's 429 (it is rate-limited per client, register_views below)."""
+    """FAB's login and refresh. The bearer scheme is described as what it is here: a JWT
+    or an API key (issue 16); api/openapi.py completes the operations."""
 
     def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
         # FAB's endpoint names ("SecurityApi.login"), which the limiter and tests know.
@@ -148,18 +147,6 @@ class ConsoleSecurityApi(SecurityApi):
     def add_apispec_components(self, api_spec):
         super().add_apispec_components(api_spec)
         api_spec.components.security_schemes["jwt"]["description"] = openapi.BEARER_DESCRIPTION
-
-    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
-        super().operation_helper(path, operations, methods, func, **kwargs)
-        for method in methods:
-            openapi.complete_operation(
-                operations[method.lower()],
-                path=path,
-                method=method,
-                protected=func.__name__ != "login",
-            )
-            if func.__name__ == "refresh":
-                operations[method.lower()]["security"] = [{"jwt_refresh": []}]
 
 
 class ConsoleViewMenuApi(ViewMenuApi):

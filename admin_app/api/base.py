@@ -185,6 +185,14 @@ class ConsoleApi(ModelRestApi):
                 listing = operation["responses"]["200"]["content"]["application/json"]
                 listing["schema"]["properties"]["ids"]["items"] = {"type": "integer"}
 
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        # FAB translates a missing description as gettext(""): the catalog's header
+        # ("Project-Id-Version: …") was each column's description in _info (issue 16).
+        if not self.description_columns.get(field.name):
+            info["description"] = ""
+        return info
+
     # --- helpers for the write endpoints each area adds ----------------------------------
 
     # The schema of each endpoint that reads a body, by method name (api/schemas.py);

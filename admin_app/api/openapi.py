@@ -11,7 +11,7 @@ cannot forget one (issue 16: 28 operations had no responses, 21 no `{pk}`).
 
 from __future__ import annotations
 
-from apispec import APISpec
+from apispec import APISpec, BasePlugin
 from apispec.exceptions import DuplicateComponentNameError
 from flask_appbuilder.api.manager import OpenApi
 from marshmallow import Schema, fields
@@ -241,8 +241,51 @@ def complete_operation(
         if status in RESPONSES and "$ref" not in response and "content" not in response:
             response["content"] = RESPONSES[status]["content"]
     if protected:
-        operation["security"] = [{"jwt": []}]
+        # One bearer scheme for a JWT or an API key (the `gk_` prefix tells them apart);
+        # FAB's own `api_key` alternative (its `sst_` keys) is not offered here.
+        schemes = [s for s in operation.get("security", []) if "api_key" not in s]
+        operation["security"] = schemes or [{"jwt": []}]
+    if path.endswith("/_info") and method == "get":
+        _document_info(responses["200"])
     return operation
+
+
+FIELD_INFO = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "label": {"type": "string"},
+            "description": {"type": "string"},
+            "type": {"type": "string", "description": "the marshmallow field's class"},
+            "required": {"type": "boolean"},
+            "unique": {"type": "boolean"},
+            "validate": {"type": "array", "items": {"type": "string"}},
+            "count": {"type": "integer"},
+            "values": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+
+def _document_info(response: dict) -> None:
+    """FAB documents a resource's add_columns and edit_columns as objects; it answers
+    a list of fields (schemathesis, issue 16)."""
+    properties = response["content"]["application/json"]["schema"]["properties"]
+    properties["add_columns"] = FIELD_INFO
+    properties["edit_columns"] = FIELD_INFO
+
+
+class CompleteOperations(BasePlugin):
+    """Completes every operation as its view adds it: FAB's own APIs (security, menu)
+    too, whose operations lacked the 404 a role without them gets (schemathesis)."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            complete_operation(
+                operation, path=path, method=method, protected="security" in operation
+            )
 
 
 def register_shared_components(api_spec: APISpec) -> None:
@@ -282,4 +325,7 @@ class ConsoleOpenApi(OpenApi):
             '{"message", "errors"} in Dutch, English with ?_l_=en. ' + BEARER_DESCRIPTION
         )
         register_shared_components(api_spec)
+        plugin = CompleteOperations()
+        plugin.init_spec(api_spec)
+        api_spec.plugins.append(plugin)
         return api_spec
