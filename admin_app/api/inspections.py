@@ -16,6 +16,19 @@ from admin_app.services.uow import unit_of_work
 
 class InspectionFormApi(ConsoleApi):
     resource_name = "inspection_form"
+    openapi_example = {
+        "id": 90,
+        "kind": "customer",
+        "plate": "12ABC3",
+        "passport_id": 812,
+        "inspector": "Piet",
+        "inspection_date": "2026-12-01",
+        "version": 1,
+        "is_draft": False,
+        "send_updates": True,
+        "still_adjusting": False,
+        "saved_at": "2026-12-01T10:15:00",
+    }
     class_permission_name = "InspectionForm"
     datamodel = SQLAInterface(InspectionForm)
     input_schemas = {
@@ -169,6 +182,13 @@ class InspectionInvitationApi(ConsoleApi):
     """A customer registered a plate for an inspection (R-IN-1)."""
 
     resource_name = "inspection_invitation"
+    openapi_example = {
+        "id": 7,
+        "passport_id": 812,
+        "wanted_date": "2026-12-15",
+        "note": "Graag 's ochtends",
+        "registered_at": "2026-12-01T09:30:00",
+    }
     class_permission_name = "InspectionForm"
     datamodel = SQLAInterface(InspectionInvitation)
     input_schemas = {"post": schemas.InvitationInput}

@@ -16,6 +16,16 @@ from admin_app.services.uow import unit_of_work
 
 class ContactProposalApi(ConsoleApi):
     resource_name = "contact_proposal"
+    openapi_example = {
+        "id": 230,
+        "week": "2026-W49",
+        "customer_id": 301,
+        "passport_id": 812,
+        "reason": "periodic",
+        "predicted_date": "2027-01-12",
+        "decision": None,
+        "closed": False,
+    }
     class_permission_name = "ContactProposal"
     datamodel = SQLAInterface(ContactProposal)
     input_schemas = {"put": schemas.Decision}
@@ -56,6 +66,16 @@ class InvoiceApi(ConsoleApi):
     """Invoices from the garage's management system, one at a time (R-CP-1)."""
 
     resource_name = "invoice"
+    openapi_example = {
+        "id": 1200,
+        "invoice_number": "F2026-0412",
+        "invoice_date": "2026-11-28",
+        "plate": "12ABC3",
+        "customer_number": "K-1042",
+        "customer_id": 301,
+        "amount_cents": 123456,
+        "kind": "maintenance",
+    }
     class_permission_name = "Invoice"
     datamodel = SQLAInterface(Invoice)
     input_schemas = {"post": schemas.InvoiceInput}

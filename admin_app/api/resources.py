@@ -42,6 +42,20 @@ class PassportApi(ConsoleApi):
     """Passports: read, create and update (flat fields), and the actions of the contract."""
 
     resource_name = "passport"
+    openapi_example = {
+        "id": 812,
+        "plate": "12ABC3",
+        "plate_display": "12-ABC-3",
+        "state": "sent",
+        "email": "j.devries@example.nl",
+        "customer_id": 301,
+        "garage_id": 1,
+        "fleet_account_id": None,
+        "stock_car": False,
+        "brand": "Volkswagen",
+        "model": "Golf",
+        "apk_expiry": "2027-05-31",
+    }
     include_route_methods = {
         "get",
         "get_list",
@@ -318,6 +332,20 @@ class PassportApi(ConsoleApi):
 
 class CustomerApi(ConsoleApi):
     resource_name = "customer"
+    openapi_example = {
+        "id": 301,
+        "first_name": "Jan",
+        "infix": "de",
+        "last_name": "Vries",
+        "email": "j.devries@example.nl",
+        "street": "Dorpsstraat",
+        "house_number": "12",
+        "postcode": "1234 AB",
+        "city": "Utrecht",
+        "phone": "06 12345678",
+        "customer_number": "K-1042",
+        "garage_id": 1,
+    }
     include_route_methods = {"get", "get_list", "info", "put"}
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
@@ -346,6 +374,13 @@ class FleetAccountApi(ConsoleApi):
     """Fleet accounts (R-FL-1, 2): create from the manager's passport, rename, new e-mail."""
 
     resource_name = "fleet_account"
+    openapi_example = {
+        "id": 3,
+        "name": "Bouwbedrijf Bakker",
+        "email": "wagenpark@bakker.example.nl",
+        "manager_passport_id": 812,
+        "garage_id": 1,
+    }
     include_route_methods = {"get", "get_list", "info", "post", "put"}
     class_permission_name = "FleetAccount"
     datamodel = SQLAInterface(FleetAccount)
@@ -405,6 +440,15 @@ class OutboxApi(ConsoleApi):
     """Sent and pending mail, never the body (it holds access links)."""
 
     resource_name = "outbox"
+    openapi_example = {
+        "id": 5120,
+        "recipient": "j.devries@example.nl",
+        "kind": "activation",
+        "state": "sent",
+        "attempts": 1,
+        "last_error": None,
+        "created_at": "2026-12-01T09:30:00",
+    }
     class_permission_name = "Outbox"
     datamodel = SQLAInterface(OutboxMessage)
     list_columns = ["id", "recipient", "kind", "state", "attempts", "last_error", "created_at"]
@@ -416,6 +460,15 @@ class TransferApi(ConsoleApi):
     """Transfers (R-TR-5), filterable by passport and state; pending ones can be cancelled."""
 
     resource_name = "transfer"
+    openapi_example = {
+        "id": 44,
+        "passport_id": 812,
+        "kind": "owner",
+        "state": "pending",
+        "to_email": "p.jansen@example.nl",
+        "created_by": "Gert Jansen",
+        "created_at": "2026-12-01T09:30:00",
+    }
     class_permission_name = "Transfer"
     datamodel = SQLAInterface(Transfer)
     include_route_methods = {"get", "get_list", "info", "cancel"}
@@ -448,6 +501,17 @@ class BatchJobApi(ConsoleApi):
     """Customer-list uploads and their runs (R-BJ-2…6)."""
 
     resource_name = "batch_job"
+    openapi_example = {
+        "id": 17,
+        "filename": "klanten-december.xlsx",
+        "uploaded_by": "Gert Jansen",
+        "uploaded_at": "2026-12-01T09:30:00",
+        "state": "preview",
+        "scheduled_for": None,
+        "send_to_customers": True,
+        "counts": {"create": 120, "update": 14, "unchanged": 3, "refused": 2},
+        "progress": {"done": 139, "total": 139},
+    }
     class_permission_name = "BatchJob"
     datamodel = SQLAInterface(BatchJob)
     include_route_methods = {

@@ -124,6 +124,8 @@ class Person(InputSchema):
     phone = Text(column_length(Customer, "phone"))
     customer_number = Text(column_length(Customer, "customer_number"))
 
+    example = {"email": "j.devries@example.nl", "phone": "06 12345678"}
+
 
 class PassportInput(Person):
     """POST and PUT /passport/: the flat fields of the contract."""
@@ -165,19 +167,36 @@ class PassportChanges(PassportInput):
 class TransferInput(Person):
     kind = Text(10)
 
+    example = {
+        "kind": "owner",
+        "email": "p.jansen@example.nl",
+        "first_name": "Petra",
+        "last_name": "Jansen",
+    }
+
 
 class FleetLink(InputSchema):
     fleet_account_id = Id()
 
+    example = {"fleet_account_id": 3}
+
 
 class MoveInput(InputSchema):
     garage_id = Id()
+
+    example = {"garage_id": 2}
 
 
 class FleetAccountInput(InputSchema):
     name = Text(column_length(FleetAccount, "name"))
     email = Text(column_length(FleetAccount, "email"))
     manager_passport_id = Id()
+
+    example = {
+        "name": "Bouwbedrijf Bakker",
+        "email": "wagenpark@bakker.example.nl",
+        "manager_passport_id": 812,
+    }
 
 
 # --- inspection forms -----------------------------------------------------------------------
@@ -188,6 +207,13 @@ class NewInspectionForm(InputSchema):
     passport_id = Id()
     inspector = Text(column_length(InspectionForm, "inspector"))
     inspection_date = Text(DATE_LENGTH)
+
+    example = {
+        "kind": "customer",
+        "passport_id": 812,
+        "inspector": "Piet",
+        "inspection_date": "2026-12-01",
+    }
 
 
 class CheckpointResult(InputSchema):
@@ -234,10 +260,18 @@ class InspectionFormChanges(InputSchema):
     still_adjusting = Flag()
     inspector = Text(column_length(InspectionForm, "inspector"))
 
+    example = {
+        "results": [{"checkpoint_id": 1, "status": "ok", "remark": ""}],
+        "advice": [{"description": "Remblokken voor vervangen", "price": "145,00"}],
+        "send_updates": True,
+    }
+
 
 class PerformedWorkInput(InputSchema):
     description = Text(column_length(PerformedWork, "description"))
     done_on = Text(DATE_LENGTH)
+
+    example = {"description": "Remblokken voor vervangen", "done_on": "2026-12-03"}
 
 
 class InvitationInput(InputSchema):
@@ -245,12 +279,16 @@ class InvitationInput(InputSchema):
     wanted_date = Text(DATE_LENGTH)
     note = Text(column_length(InspectionInvitation, "note"))
 
+    example = {"passport_id": 812, "wanted_date": "2026-12-15", "note": "Graag 's ochtends"}
+
 
 # --- contact proposals and invoices ----------------------------------------------------------
 
 
 class Decision(InputSchema):
     decision = Text(10)
+
+    example = {"decision": "yes"}
 
 
 class InvoiceInput(InputSchema):
@@ -260,6 +298,15 @@ class InvoiceInput(InputSchema):
     customer_number = Text(column_length(Invoice, "customer_number"))
     amount = TextOrNumber()
     kind = Text(20)
+
+    example = {
+        "invoice_number": "F2026-0412",
+        "invoice_date": "2026-11-28",
+        "plate": "12-ABC-3",
+        "customer_number": "K-1042",
+        "amount": "1.234,56",
+        "kind": "onderhoud",
+    }
 
 
 def flat_errors(messages, prefix: str = "") -> dict[str, list]:

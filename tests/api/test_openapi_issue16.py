@@ -63,5 +63,11 @@ def test_issue16_every_operation_is_complete(world, api_client):
                 assert {"409", "413", "422"} <= set(responses), where
             assert any(s in responses for s in ("200", "201", "202")), where
             assert operation["security"] == [{"jwt": []}], where
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                assert "example" in body["application/json"], where
+    for name, schema in components["schemas"].items():
+        if name.endswith("Api.get") and not name.startswith(("Console", "Group", "Permission")):
+            assert "example" in schema, name
     upload = document["paths"]["/api/v1/batch_job/"]["post"]["requestBody"]["content"]
     assert "file" in upload["multipart/form-data"]["schema"]["properties"]
