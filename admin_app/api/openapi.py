@@ -25,7 +25,7 @@ class ErrorSchema(Schema):
     __component_name__ = "Error"
 
     message = fields.String(
-        required=True, metadata={"description": "in Dutch, or English with ?_l_=en"}
+        required=True, metadata={"description": "in Dutch, or English with `?_l_=en`"}
     )
     errors = fields.Dict(
         keys=fields.String(),
@@ -320,9 +320,10 @@ class ConsoleOpenApi(OpenApi):
     def _create_api_spec(version):
         api_spec = OpenApi._create_api_spec(version)
         api_spec.options["info"]["description"] = (
-            "The garage console's REST API (SPEC's contract, R-X-4). Lists take FAB's rison "
-            '`q`; one record is {"id", "result"}; every refusal is '
-            '{"message", "errors"} in Dutch, English with ?_l_=en. ' + BEARER_DESCRIPTION
+            "The garage console's REST API. Lists take a rison `q` (`page`, `page_size` up to "
+            '100, `filters`, `order_column`, `order_direction`) and answer `{"count", "ids", '
+            '"result"}`; one record is `{"id", "result"}`; every refusal is `{"message", '
+            '"errors"}` in Dutch, English with `?_l_=en`. ' + BEARER_DESCRIPTION
         )
         register_shared_components(api_spec)
         plugin = CompleteOperations()
