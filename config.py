@@ -96,6 +96,9 @@ class Config:
     FAB_ADD_SECURITY_VIEWS = True
     FAB_ADD_SECURITY_API = True
     FAB_API_SWAGGER_UI = True
+    # admin_app.views registers FAB's OpenAPI and Swagger views itself: ours registers the
+    # shared refusals and parameters first (api/openapi.py).
+    FAB_ADD_OPENAPI_VIEWS = False
     FAB_CREATE_DB = False  # Alembic owns every table, ab_* included
     FAB_UPDATE_PERMS = False  # `flask sync-roles` does it once, on deploy
     # FAB's own password forms ("reset my password", Admin's user screens) follow our rule

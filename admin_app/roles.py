@@ -46,6 +46,13 @@ _OWN_ACCOUNT = {
     "ExportFile": ["read"],
 }
 
+# The API's OpenAPI document and its Swagger UI (issue 16): whoever integrates a
+# management system or helps one. FleetManager and Owner have no API of their own.
+_INTEGRATOR = {
+    "OpenApi": ["get"],
+    "SwaggerView": ["show"],
+}
+
 ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     "Garage": {
         "Passport": ["read", "write", "send", "transfer", "archive", "email"],
@@ -64,6 +71,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "GarageApiKey": ["read", "write"],
         # Its signed webhooks (issue 16): endpoints, secrets, delivery logs.
         "Webhook": ["read", "write"],
+        **_INTEGRATOR,
         **_OWN_ACCOUNT,
     },
     # Support reads everything; it writes only what SPEC grants it: e-mail corrections
@@ -85,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "AuditLog": ["read"],
         "Outbox": ["read"],
         "Task": ["read"],
+        **_INTEGRATOR,
         **_OWN_ACCOUNT,
     },
     "FleetManager": {

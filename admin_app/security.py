@@ -18,6 +18,7 @@ from flask_appbuilder.security.views import RoleModelView, UserGroupModelView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
+from admin_app.api import openapi
 from admin_app.extensions import db
 from admin_app.models import ConsoleUser
 from admin_app.roles import role_label, roles_text
@@ -136,6 +137,19 @@ class ConsoleRoleApi(RoleApi):
         return super().update_role_groups(role_id)
 
 
+class ConsoleSecurityApi(SecurityApi):
+    """FAB's login and refresh. The bearer scheme is described as what it is here: a JWT
+    or an API key (issue 16); api/openapi.py completes the operations."""
+
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        # FAB's endpoint names ("SecurityApi.login"), which the limiter and tests know.
+        return super().create_blueprint(appbuilder, endpoint or "SecurityApi", static_folder)
+
+    def add_apispec_components(self, api_spec):
+        super().add_apispec_components(api_spec)
+        api_spec.components.security_schemes["jwt"]["description"] = openapi.BEARER_DESCRIPTION
+
+
 class ConsoleViewMenuApi(ViewMenuApi):
     # Read-only: renaming a view menu ("Passport") would change what every role may do,
     # the built-in ones included; `flask sync-roles` makes and removes them.
@@ -186,6 +200,7 @@ class ConsoleSecurityManager(SecurityManager):
     user_model = ConsoleUser
     rolemodelview = ConsoleRoleView
     groupmodelview = ConsoleGroupView
+    security_api = ConsoleSecurityApi
     role_api = ConsoleRoleApi
     user_api = ConsoleUserApi
     view_menu_api = ConsoleViewMenuApi

@@ -8,15 +8,50 @@ from flask import g
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.const import API_FILTERS_RIS_KEY
 from flask_appbuilder.exceptions import InvalidColumnFilterFABException
+from flask_appbuilder.models.filters import BaseFilter
+from flask_babel import lazy_gettext
 from marshmallow import Schema, ValidationError
+from sqlalchemy import or_
 from werkzeug.exceptions import BadRequest as BadRequestError
 
+from admin_app.api import openapi
 from admin_app.api.schemas import MAX_ID, NoBody, flat_errors
 from admin_app.services.errors import BadRequest, InvalidInput
 from admin_app.views.base import FULL_PERMISSIONS, READ_WRITE
 
 # FAB's relation operations look the value up as an id.
 RELATION_OPERATIONS = {"rel_o_m", "rel_m_m", "nrel_o_m"}
+
+
+class _RelationByKey(BaseFilter):
+    """A many-to-one relation compared by its foreign key. FAB's loads the related row
+    first, through the caller's scope: another garage's fleet account (or one that does
+    not exist) was None, and `fleet_account == None` listed every passport without a
+    fleet — 62 unrelated ones (issue 16)."""
+
+    def _key(self):
+        (key,) = getattr(self.model, self.column_name).property.local_columns
+        return key
+
+
+class FilterRelationKeyEqual(_RelationByKey):
+    name = lazy_gettext("Relation")
+    arg_name = "rel_o_m"
+
+    def apply(self, query, value):
+        return query.filter(self._key() == value)
+
+
+class FilterRelationKeyNotEqual(_RelationByKey):
+    name = lazy_gettext("No Relation")
+    arg_name = "nrel_o_m"
+
+    def apply(self, query, value):
+        key = self._key()
+        return query.filter(or_(key != value, key.is_(None)))
+
+
+RELATION_BY_KEY = {f.arg_name: f for f in (FilterRelationKeyEqual, FilterRelationKeyNotEqual)}
 
 
 class ConsoleApi(ModelRestApi):
@@ -60,20 +95,33 @@ class ConsoleApi(ModelRestApi):
         filters = self.datamodel.get_filters(
             search_columns=self.search_columns, search_filters=self.search_filters
         )
+        offered = filters.get_search_filters()
         for item in rison_args.get(API_FILTERS_RIS_KEY, []):
-            if not isinstance(item, dict):
-                raise InvalidColumnFilterFABException("filters must be objects")
-            item["value"] = self._filter_value(item.get("col"), item.get("opr"), item.get("value"))
-            custom = [
-                c
-                for c in self.contract_filters.get(item.get("col"), [])
-                if c.arg_name == item.get("opr")
-            ]
+            column, operation = self._filter_named(item, offered)
+            value = self._filter_value(column, operation, item["value"])
+            custom = [c for c in self.contract_filters.get(column, []) if c.arg_name == operation]
             if custom:
-                filters.add_filter(item["col"], custom[0], item.get("value"))
+                filters.add_filter(column, custom[0], value)
+            elif operation in RELATION_BY_KEY:
+                filters.add_filter(column, RELATION_BY_KEY[operation], value)
             else:
-                filters.rest_add_filters([item])
+                filters.rest_add_filters([{"col": column, "opr": operation, "value": value}])
         return filters.get_joined_filters(self._base_filters)
+
+    def _filter_named(self, item, offered) -> tuple[str, str]:
+        """The column and operation of one filter, if this list offers them; otherwise
+        InvalidColumnFilterFABException (a 400). FAB skipped a filter without "value"
+        (and every one after it) and one whose operation the column has no class for:
+        the list answered unfiltered, as if it had matched (issue 16)."""
+        if not isinstance(item, dict) or not {"col", "opr", "value"} <= set(item):
+            raise InvalidColumnFilterFABException("Filter: needs col, opr and value")
+        column, operation = item["col"], item["opr"]
+        names = {
+            f.arg_name for f in [*offered.get(column, []), *self.contract_filters.get(column, [])]
+        }
+        if not isinstance(column, str) or not isinstance(operation, str) or operation not in names:
+            raise InvalidColumnFilterFABException(f"Filter: {operation} not offered on {column}")
+        return column, operation
 
     def _filter_value(self, column, operation, value):
         """The value as the column's type, or InvalidColumnFilterFABException (a 400).
@@ -81,7 +129,7 @@ class ConsoleApi(ModelRestApi):
         FAB hands a filter's value to the database as sent: a number or a list against
         a text column, text against a boolean, date or id, 30 digits against an integer,
         each was a 500 (issue 13)."""
-        refused = InvalidColumnFilterFABException(f"not a value for {column}")
+        refused = InvalidColumnFilterFABException(f"Filter: not a value for {column}")
         if value is None or not isinstance(column, str):
             return value
         if isinstance(value, (list, dict)):
@@ -108,6 +156,50 @@ class ConsoleApi(ModelRestApi):
             except ValueError:
                 raise refused from None
         return value if isinstance(value, str) else str(value)
+
+    # --- the OpenAPI document (api/openapi.py holds what every operation shares) ---------
+
+    # An example of one result, shown with the record and list answers.
+    openapi_example: dict | None = None
+
+    def add_apispec_components(self, api_spec) -> None:
+        super().add_apispec_components(api_spec)
+        for schema in set(self.input_schemas.values()):
+            openapi.register_component(api_spec, schema.__name__, schema)
+        if self.openapi_example:
+            record = api_spec.components.schemas[self.show_model_schema_name]
+            record["example"] = self.openapi_example
+            api_spec.components.schemas[self.list_model_schema_name]["example"] = {
+                k: v for k, v in self.openapi_example.items() if k in self.list_columns
+            }
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
+        super().operation_helper(path, operations, methods, func, **kwargs)
+        body = self.input_schemas.get(func.__name__)
+        for method in methods:
+            operation = operations[method.lower()]
+            openapi.complete_operation(
+                operation,
+                path=path,
+                method=method,
+                protected=True,
+                body_schema=body.__name__ if body else None,
+                body_example=getattr(body, "example", None),
+                record_schema=self.show_model_schema_name,
+                idempotent_post=True,
+            )
+            if func.__name__ == "get_list":
+                # FAB documents ids as text; they are the integer ids.
+                listing = operation["responses"]["200"]["content"]["application/json"]
+                listing["schema"]["properties"]["ids"]["items"] = {"type": "integer"}
+
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        # FAB translates a missing description as gettext(""): the catalog's header
+        # ("Project-Id-Version: …") was each column's description in _info (issue 16).
+        if not self.description_columns.get(field.name):
+            info["description"] = ""
+        return info
 
     # --- helpers for the write endpoints each area adds ----------------------------------
 

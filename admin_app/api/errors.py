@@ -49,7 +49,7 @@ def error_body(status: int, message=None, errors: dict | None = None) -> dict:
 
 
 def _reshape(response):
-    if not _is_api() or response.status_code < 400 or request.path.endswith("/_openapi"):
+    if not _is_api() or response.status_code < 400:
         return response
     try:
         payload = json.loads(response.get_data(as_text=True) or "{}")
@@ -71,6 +71,10 @@ def _reshape(response):
     body = error_body(status, None, errors)
     if status == 400 and isinstance(message, str) and message.startswith("Not a valid rison"):
         body["message"] = str(_l("The query (rison) cannot be read."))
+    if status == 400 and isinstance(message, str) and message.startswith("Filter"):
+        # FAB's and ConsoleApi's refusals of a filter the list does not offer (issue 16).
+        text = str(_l("This list cannot be filtered that way."))
+        body = error_body(400, text, {"filters": [text]})
     response.set_data(json.dumps(body))
     response.mimetype = "application/json"
     return response

@@ -16,6 +16,19 @@ from admin_app.services.uow import unit_of_work
 
 class InspectionFormApi(ConsoleApi):
     resource_name = "inspection_form"
+    openapi_example = {
+        "id": 90,
+        "kind": "customer",
+        "plate": "12ABC3",
+        "passport_id": 812,
+        "inspector": "Piet",
+        "inspection_date": "2026-12-01",
+        "version": 1,
+        "is_draft": False,
+        "send_updates": True,
+        "still_adjusting": False,
+        "saved_at": "2026-12-01T10:15:00",
+    }
     class_permission_name = "InspectionForm"
     datamodel = SQLAInterface(InspectionForm)
     input_schemas = {
@@ -55,7 +68,21 @@ class InspectionFormApi(ConsoleApi):
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
-        """`{kind: customer|all_ok|blank, passport_id, inspector, inspection_date}` → a draft."""
+        """`{kind: customer|all_ok|blank, passport_id, inspector, inspection_date}` → a draft.
+        ---
+        post:
+          summary: Start a draft inspection form (R-IN-2)
+          responses:
+            201:
+              description: The new draft
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InspectionFormApi.get'}
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             form = inspections.create_draft(
@@ -71,7 +98,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
-        """Edits of the current content: results, advice, customer, vehicle, dates, flags."""
+        """Edits of the current content: results, advice, customer, vehicle, dates, flags.
+        ---
+        put:
+          summary: Change the form's current content (R-IN-3)
+        """
         with unit_of_work(db.session):
             form = inspections.update_form(db.session, pk, self.json_body(), actor=self.actor())
         return self.one(form)
@@ -79,7 +110,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/save", methods=["POST"])
     @protect()
     def save(self, pk):
-        """A new version (R-IN-5); an optional body is applied first, as by PUT."""
+        """A new version (R-IN-5); an optional body is applied first, as by PUT.
+        ---
+        post:
+          summary: Save the form as a new version (R-IN-5)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             if body:
@@ -90,6 +125,19 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/pdf", methods=["GET"])
     @protect()
     def pdf(self, pk):
+        """
+        ---
+        get:
+          summary: The printed form (R-IN-7)
+          responses:
+            200:
+              description: A PDF
+              content:
+                application/pdf:
+                  schema: {type: string, format: binary}
+            409:
+              description: A draft is not printed
+        """
         form, data = inspections.form_pdf(db.session, pk)
         name = f"inspectie-{form.plate or form.id}-v{form.version}.pdf"
         return Response(
@@ -101,7 +149,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/performed_work", methods=["POST"])
     @protect()
     def performed_work(self, pk):
-        """`{description, done_on}`: noted on a saved form at any time (R-IN-4)."""
+        """`{description, done_on}`: noted on a saved form at any time (R-IN-4).
+        ---
+        post:
+          summary: Note work done after the inspection (R-IN-4)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             inspections.add_performed_work(
@@ -116,6 +168,11 @@ class InspectionFormApi(ConsoleApi):
     @expose("/<int:pk>/mail_again", methods=["POST"])
     @protect()
     def mail_again(self, pk):
+        """
+        ---
+        post:
+          summary: Mail the saved form to the customer again
+        """
         with unit_of_work(db.session):
             inspections.mail_again(db.session, pk, actor=self.actor())
         return self.one(inspections.get_form(db.session, pk))
@@ -125,6 +182,13 @@ class InspectionInvitationApi(ConsoleApi):
     """A customer registered a plate for an inspection (R-IN-1)."""
 
     resource_name = "inspection_invitation"
+    openapi_example = {
+        "id": 7,
+        "passport_id": 812,
+        "wanted_date": "2026-12-15",
+        "note": "Graag 's ochtends",
+        "registered_at": "2026-12-01T09:30:00",
+    }
     class_permission_name = "InspectionForm"
     datamodel = SQLAInterface(InspectionInvitation)
     input_schemas = {"post": schemas.InvitationInput}
@@ -134,6 +198,21 @@ class InspectionInvitationApi(ConsoleApi):
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
+        """
+        ---
+        post:
+          summary: Register a plate for an inspection (R-IN-1)
+          responses:
+            201:
+              description: The new invitation
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InspectionInvitationApi.get'}
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             invitation = inspections.register_invitation(

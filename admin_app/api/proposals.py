@@ -16,6 +16,16 @@ from admin_app.services.uow import unit_of_work
 
 class ContactProposalApi(ConsoleApi):
     resource_name = "contact_proposal"
+    openapi_example = {
+        "id": 230,
+        "week": "2026-W49",
+        "customer_id": 301,
+        "passport_id": 812,
+        "reason": "periodic",
+        "predicted_date": "2027-01-12",
+        "decision": None,
+        "closed": False,
+    }
     class_permission_name = "ContactProposal"
     datamodel = SQLAInterface(ContactProposal)
     input_schemas = {"put": schemas.Decision}
@@ -36,7 +46,14 @@ class ContactProposalApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
-        """`{"decision": "yes"|"no"|"never"}`; 409 once the week has closed (R-CP-2)."""
+        """`{"decision": "yes"|"no"|"never"}`; 409 once the week has closed (R-CP-2).
+        ---
+        put:
+          summary: Decide on a contact proposal (R-CP-2)
+          responses:
+            409:
+              description: The week is closed
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             (proposal,) = proposals.decide(
@@ -49,6 +66,16 @@ class InvoiceApi(ConsoleApi):
     """Invoices from the garage's management system, one at a time (R-CP-1)."""
 
     resource_name = "invoice"
+    openapi_example = {
+        "id": 1200,
+        "invoice_number": "F2026-0412",
+        "invoice_date": "2026-11-28",
+        "plate": "12ABC3",
+        "customer_number": "K-1042",
+        "customer_id": 301,
+        "amount_cents": 123456,
+        "kind": "maintenance",
+    }
     class_permission_name = "Invoice"
     datamodel = SQLAInterface(Invoice)
     input_schemas = {"post": schemas.InvoiceInput}
@@ -71,7 +98,30 @@ class InvoiceApi(ConsoleApi):
     def post(self):
         """`{invoice_number, invoice_date, plate, customer_number, amount ("1.234,56" or a
         number), kind}`: 201 with a new invoice, 200 with the stored one when the garage
-        sent it before (the same number, or without one the same values; R-CP-4)."""
+        sent it before (the same number, or without one the same values; R-CP-4).
+        ---
+        post:
+          summary: Add an invoice from the management system (R-CP-1, R-CP-4)
+          responses:
+            200:
+              description: Sent before; the stored invoice
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InvoiceApi.get'}
+            201:
+              description: The new invoice
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/InvoiceApi.get'}
+        """
         with unit_of_work(db.session):
             invoice, new = proposals.create_invoice(
                 db.session, actor=self.actor(), values=self.json_body()

@@ -42,6 +42,20 @@ class PassportApi(ConsoleApi):
     """Passports: read, create and update (flat fields), and the actions of the contract."""
 
     resource_name = "passport"
+    openapi_example = {
+        "id": 812,
+        "plate": "12ABC3",
+        "plate_display": "12-ABC-3",
+        "state": "sent",
+        "email": "j.devries@example.nl",
+        "customer_id": 301,
+        "garage_id": 1,
+        "fleet_account_id": None,
+        "stock_car": False,
+        "brand": "Volkswagen",
+        "model": "Golf",
+        "apk_expiry": "2027-05-31",
+    }
     include_route_methods = {
         "get",
         "get_list",
@@ -95,7 +109,23 @@ class PassportApi(ConsoleApi):
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
-        """Create a passport (R-PP-1, 2, 3, 6): 201, or 422/409 with the reasons."""
+        """Create a passport (R-PP-1, 2, 3, 6): 201, or 422/409 with the reasons.
+        ---
+        post:
+          summary: Create a passport (R-PP-1, R-PP-6)
+          responses:
+            201:
+              description: The new passport
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/PassportApi.get'}
+            409:
+              description: The plate is live at another garage, or here already
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             passport = passport_rules.create_passport(
@@ -117,53 +147,11 @@ class PassportApi(ConsoleApi):
         ---
         put:
           summary: Change a passport's vehicle and owner details (R-PP-1, R-PP-7)
-          parameters:
-          - in: path
-            name: pk
-            required: true
-            schema: {type: integer}
-          requestBody:
-            content:
-              application/json:
-                schema:
-                  type: object
-                  description: >-
-                    Only the fields given are changed. The plate cannot change. The
-                    owner's details are one customer record, shared by all his cars at
-                    the garage.
-                  properties:
-                    email: {type: string, description: the owner's; R-PP-7 applies}
-                    first_name: {type: string}
-                    infix: {type: string}
-                    last_name: {type: string}
-                    street: {type: string}
-                    house_number: {type: string}
-                    postcode: {type: string, description: Dutch, e.g. 1234 AB}
-                    city: {type: string}
-                    phone: {type: string}
-                    customer_number: {type: string}
-                    brand: {type: string}
-                    model: {type: string}
-                    fuel: {type: string}
-                    first_registration: {type: string, description: YYYY-MM-DD}
-                    apk_expiry: {type: string, description: YYYY-MM-DD}
-                    next_service: {type: string, description: YYYY-MM-DD}
-                    mobility_renewal: {type: string, description: YYYY-MM-DD}
-                    odometer:
-                      description: kilometres, a whole number (or its digits as text)
-                      oneOf: [{type: integer}, {type: string}]
-                    fleet_account_id: {type: integer, nullable: true}
           responses:
             200:
               description: The passport, as GET returns it
-            403:
-              description: The caller may not change this passport
-            404:
-              description: Not in the caller's scope
             409:
               description: Archived, or the e-mail is locked (R-PP-7)
-            422:
-              description: A field is not correct; errors names each one
         """
         body = self.json_body()
         with unit_of_work(db.session):
@@ -173,6 +161,12 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>/send", methods=["POST"])
     @protect()
     def send(self, pk):
+        """
+        ---
+        post:
+          summary: Send the passport to its owner (R-PP-4)
+          description: Takes no body. 409 when it cannot be sent now (no e-mail, archived).
+        """
         with unit_of_work(db.session):
             passport = passport_rules.send_passport(db.session, pk, actor=self.actor())
         return self.one(passport)
@@ -180,6 +174,25 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>/transfer", methods=["POST"])
     @protect()
     def transfer(self, pk):
+        """
+        ---
+        post:
+          summary: Start a transfer to a new owner or driver (R-TR, R-FL-5)
+          description: >-
+            `kind` is `owner` (default) or `driver`, with the new person's fields.
+          responses:
+            200:
+              description: The transfer
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/TransferApi.get'}
+            409:
+              description: A transfer is pending already, or the passport is not active
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             transfer = transfers.start_transfer(
@@ -196,7 +209,32 @@ class PassportApi(ConsoleApi):
     def allowed_actions(self, pk):  # not "actions": FAB's name for its bulk actions
         """Which actions the caller may take on the passport now, with the reason for each
         one he may not: the answer the profile's buttons and the actions themselves go by
-        (services.passports.allowed_actions)."""
+        (services.passports.allowed_actions).
+        ---
+        get:
+          summary: The actions the caller may take on the passport now, and why not
+          responses:
+            200:
+              description: Per action, whether it is allowed and otherwise why not
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result:
+                        type: object
+                        additionalProperties:
+                          type: object
+                          properties:
+                            allowed: {type: boolean}
+                            reason: {type: string, nullable: true}
+                  example:
+                    id: 12
+                    result:
+                      send: {allowed: true, reason: null}
+                      archive: {allowed: false, reason: A transfer is pending.}
+        """
         passport = passport_rules.get_passport(db.session, pk)
         refusals = passport_rules.allowed_actions(db.session, self.actor(), passport)
         result = {
@@ -211,7 +249,24 @@ class PassportApi(ConsoleApi):
     @expose("/invalid_emails", methods=["GET"])
     @protect()
     def invalid_emails(self):
-        """R-BJ-7: passports whose owner's address bounced; Support sees every garage."""
+        """R-BJ-7: passports whose owner's address bounced; Support sees every garage.
+        ---
+        get:
+          summary: Passports whose owner's e-mail bounced (R-BJ-7)
+          responses:
+            200:
+              description: The passports, as the list gives them
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      count: {type: integer}
+                      ids: {type: array, items: {type: integer}}
+                      result:
+                        type: array
+                        items: {$ref: '#/components/schemas/PassportApi.get'}
+        """
         from admin_app.views.batch_jobs import invalid_email_passports
 
         passports = invalid_email_passports(db.session)
@@ -221,7 +276,11 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>/fleet", methods=["PUT"])
     @protect()
     def link_fleet(self, pk):
-        """R-FL-3: {"fleet_account_id"} links the passport to one of the garage's fleets."""
+        """R-FL-3: {"fleet_account_id"} links the passport to one of the garage's fleets.
+        ---
+        put:
+          summary: Link the passport to one of the garage's fleet accounts (R-FL-3)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             passport = fleets.link_passport(
@@ -232,6 +291,11 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>/fleet", methods=["DELETE"])
     @protect()
     def unlink_fleet(self, pk):
+        """
+        ---
+        delete:
+          summary: Unlink the passport from its fleet account (R-FL-3)
+        """
         with unit_of_work(db.session):
             passport = fleets.unlink_passport(db.session, pk, actor=self.actor())
         return self.one(passport)
@@ -239,6 +303,12 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>/archive", methods=["POST"])
     @protect()
     def archive(self, pk):
+        """
+        ---
+        post:
+          summary: Archive the passport (R-PP-8)
+          description: Takes no body; its plate is free for a new passport afterwards.
+        """
         with unit_of_work(db.session):
             passport = passport_rules.archive_passport(db.session, pk, actor=self.actor())
         return self.one(passport)
@@ -246,7 +316,11 @@ class PassportApi(ConsoleApi):
     @expose("/<int:pk>/move", methods=["POST"])
     @protect()
     def move(self, pk):
-        """Admin and Support: {"garage_id"} (R-PP-8)."""
+        """Admin and Support: {"garage_id"} (R-PP-8).
+        ---
+        post:
+          summary: Move the passport to another garage (Admin, Support; R-PP-8)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             passport = passport_rules.move_passport(
@@ -257,6 +331,20 @@ class PassportApi(ConsoleApi):
 
 class CustomerApi(ConsoleApi):
     resource_name = "customer"
+    openapi_example = {
+        "id": 301,
+        "first_name": "Jan",
+        "infix": "de",
+        "last_name": "Vries",
+        "email": "j.devries@example.nl",
+        "street": "Dorpsstraat",
+        "house_number": "12",
+        "postcode": "1234 AB",
+        "city": "Utrecht",
+        "phone": "06 12345678",
+        "customer_number": "K-1042",
+        "garage_id": 1,
+    }
     include_route_methods = {"get", "get_list", "info", "put"}
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
@@ -270,7 +358,11 @@ class CustomerApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
-        """Contact details; a changed e-mail follows R-PP-7."""
+        """Contact details; a changed e-mail follows R-PP-7.
+        ---
+        put:
+          summary: Change a customer's contact details (R-PP-7 for the e-mail)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             customer = passport_rules.update_customer(db.session, pk, body, actor=self.actor())
@@ -281,6 +373,13 @@ class FleetAccountApi(ConsoleApi):
     """Fleet accounts (R-FL-1, 2): create from the manager's passport, rename, new e-mail."""
 
     resource_name = "fleet_account"
+    openapi_example = {
+        "id": 3,
+        "name": "Bouwbedrijf Bakker",
+        "email": "wagenpark@bakker.example.nl",
+        "manager_passport_id": 812,
+        "garage_id": 1,
+    }
     include_route_methods = {"get", "get_list", "info", "post", "put"}
     class_permission_name = "FleetAccount"
     datamodel = SQLAInterface(FleetAccount)
@@ -292,6 +391,21 @@ class FleetAccountApi(ConsoleApi):
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
+        """
+        ---
+        post:
+          summary: Create a fleet account from its manager's passport (R-FL-1)
+          responses:
+            201:
+              description: The new fleet account
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/FleetAccountApi.get'}
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             fleet = fleets.create_fleet_account(
@@ -306,6 +420,11 @@ class FleetAccountApi(ConsoleApi):
     @expose("/<int:pk>", methods=["PUT"])
     @protect()
     def put(self, pk):
+        """
+        ---
+        put:
+          summary: Rename a fleet account or change its e-mail (R-FL-2)
+        """
         body = self.json_body()
         with unit_of_work(db.session):
             if "name" in body:
@@ -320,6 +439,15 @@ class OutboxApi(ConsoleApi):
     """Sent and pending mail, never the body (it holds access links)."""
 
     resource_name = "outbox"
+    openapi_example = {
+        "id": 5120,
+        "recipient": "j.devries@example.nl",
+        "kind": "activation",
+        "state": "sent",
+        "attempts": 1,
+        "last_error": None,
+        "created_at": "2026-12-01T09:30:00",
+    }
     class_permission_name = "Outbox"
     datamodel = SQLAInterface(OutboxMessage)
     list_columns = ["id", "recipient", "kind", "state", "attempts", "last_error", "created_at"]
@@ -331,6 +459,15 @@ class TransferApi(ConsoleApi):
     """Transfers (R-TR-5), filterable by passport and state; pending ones can be cancelled."""
 
     resource_name = "transfer"
+    openapi_example = {
+        "id": 44,
+        "passport_id": 812,
+        "kind": "owner",
+        "state": "pending",
+        "to_email": "p.jansen@example.nl",
+        "created_by": "Gert Jansen",
+        "created_at": "2026-12-01T09:30:00",
+    }
     class_permission_name = "Transfer"
     datamodel = SQLAInterface(Transfer)
     include_route_methods = {"get", "get_list", "info", "cancel"}
@@ -342,6 +479,11 @@ class TransferApi(ConsoleApi):
     @expose("/<int:pk>/cancel", methods=["POST"])
     @protect()
     def cancel(self, pk):
+        """
+        ---
+        post:
+          summary: Cancel a pending transfer (R-TR-5)
+        """
         with unit_of_work(db.session):
             transfer = transfers.cancel_transfer(db.session, pk, actor=self.actor())
         return self.one(transfer)
@@ -358,6 +500,17 @@ class BatchJobApi(ConsoleApi):
     """Customer-list uploads and their runs (R-BJ-2…6)."""
 
     resource_name = "batch_job"
+    openapi_example = {
+        "id": 17,
+        "filename": "klanten-december.xlsx",
+        "uploaded_by": "Gert Jansen",
+        "uploaded_at": "2026-12-01T09:30:00",
+        "state": "preview",
+        "scheduled_for": None,
+        "send_to_customers": True,
+        "counts": {"create": 120, "update": 14, "unchanged": 3, "refused": 2},
+        "progress": {"done": 139, "total": 139},
+    }
     class_permission_name = "BatchJob"
     datamodel = SQLAInterface(BatchJob)
     include_route_methods = {
@@ -388,7 +541,49 @@ class BatchJobApi(ConsoleApi):
     @expose("/", methods=["POST"])
     @protect()
     def post(self):
-        """Multipart `file` (+ `send_to_customers`): 201 with the preview's counts."""
+        """Multipart `file` (+ `send_to_customers`): 201 with the preview's counts.
+        ---
+        post:
+          summary: Upload a customer list (R-BJ-2)
+          description: >-
+            An unreadable file is 400, 413 or 422 and stores nothing. A large list is
+            previewed in the background: 202 with its progress.
+          requestBody:
+            required: true
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  required: [file]
+                  properties:
+                    file:
+                      type: string
+                      format: binary
+                      description: the list, .xlsx or .csv
+                    send_to_customers:
+                      type: string
+                      enum: ['true', 'false']
+                      description: mail each new passport to its owner once the job ran
+          responses:
+            201:
+              description: Previewed; state `preview` with its counts
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/BatchJobApi.get'}
+            202:
+              description: Being previewed; state `previewing` with its progress
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      result: {$ref: '#/components/schemas/BatchJobApi.get'}
+        """
         upload = request.files.get("file")
         if upload is None:
             raise InvalidInput(lazy_gettext("Choose a file to upload."), field="file")
@@ -413,6 +608,11 @@ class BatchJobApi(ConsoleApi):
     @expose("/<int:pk>/confirm", methods=["POST"])
     @protect()
     def confirm(self, pk):
+        """
+        ---
+        post:
+          summary: Confirm a previewed job; it runs at 01:00 (R-BJ-3)
+        """
         with unit_of_work(db.session):
             job = batch_jobs.confirm_job(db.session, pk, actor=self.actor())
         return self.one(job)
@@ -420,6 +620,11 @@ class BatchJobApi(ConsoleApi):
     @expose("/<int:pk>/cancel", methods=["POST"])
     @protect()
     def cancel(self, pk):
+        """
+        ---
+        post:
+          summary: Cancel a job that has not run
+        """
         with unit_of_work(db.session):
             job = batch_jobs.cancel_job(db.session, pk, actor=self.actor())
         return self.one(job)
@@ -427,6 +632,11 @@ class BatchJobApi(ConsoleApi):
     @expose("/<int:pk>/run_now", methods=["POST"])
     @protect()
     def run_now(self, pk):
+        """
+        ---
+        post:
+          summary: Run a confirmed job now (Admin, Support)
+        """
         with unit_of_work(db.session):
             job = batch_jobs.run_now(db.session, pk, actor=self.actor())
         from admin_app.jobs.batch import enqueue_due_jobs
@@ -499,6 +709,17 @@ class BatchJobApi(ConsoleApi):
     @expose("/<int:pk>/refused.xlsx", methods=["GET"])
     @protect()
     def refused_xlsx(self, pk):
+        """
+        ---
+        get:
+          summary: The refused rows with their reason, ready to fix and upload (R-BJ-5)
+          responses:
+            200:
+              description: An Excel sheet
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+        """
         job = batch_jobs.get_job(db.session, pk)
         data = batch_jobs.refused_rows_xlsx(db.session, job)
         return Response(

@@ -39,6 +39,7 @@ class Text(fields.String):
     default_error_messages = {**MESSAGES, "invalid": _l("This must be text.")}
 
     def __init__(self, max_length: int, **kwargs):
+        kwargs.setdefault("allow_none", True)  # documents what deserialize takes
         super().__init__(
             validate=validate.Length(max=max_length, error=_l("At most {max} characters.")),
             **kwargs,
@@ -74,6 +75,10 @@ class TextOrNumber(fields.Field):
 
     def __init__(self, max_length: int = 40, **kwargs):
         kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault(
+            "oneOf", [{"type": "string", "maxLength": max_length}, {"type": "number"}]
+        )
         super().__init__(**kwargs)
         self.max_length = max_length
 
@@ -119,6 +124,8 @@ class Person(InputSchema):
     phone = Text(column_length(Customer, "phone"))
     customer_number = Text(column_length(Customer, "customer_number"))
 
+    example = {"email": "j.devries@example.nl", "phone": "06 12345678"}
+
 
 class PassportInput(Person):
     """POST and PUT /passport/: the flat fields of the contract."""
@@ -126,37 +133,70 @@ class PassportInput(Person):
     plate = Text(20)  # stored normalized in 16; typed with dashes or spaces
     brand = Text(column_length(Passport, "brand"))
     model = Text(column_length(Passport, "model"))
-    apk_expiry = Text(DATE_LENGTH)
+    apk_expiry = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
     fleet_account_id = Id()
+
+    example = {
+        "plate": "12-ABC-3",
+        "email": "j.devries@example.nl",
+        "first_name": "Jan",
+        "last_name": "de Vries",
+        "postcode": "1234 AB",
+        "house_number": "12",
+        "brand": "Volkswagen",
+        "model": "Golf",
+        "apk_expiry": "2027-05-31",
+    }
 
 
 class PassportChanges(PassportInput):
     """PUT /passport/<id>: the contract's fields and the rest of what the profile edits
-    (R-PP-1); services.passports.update_passport checks them as it does the screen's."""
+    (R-PP-1); services.passports.update_passport checks them as it does the screen's.
+    Only the fields given are changed; the plate cannot change; the owner's details are
+    one customer record, shared by all his cars at the garage (an e-mail follows R-PP-7)."""
 
     fuel = Text(column_length(Passport, "fuel"))
-    first_registration = Text(DATE_LENGTH)
-    next_service = Text(DATE_LENGTH)
-    mobility_renewal = Text(DATE_LENGTH)
-    odometer = TextOrNumber(20)
+    first_registration = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
+    next_service = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
+    mobility_renewal = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
+    odometer = TextOrNumber(20, metadata={"description": "kilometres, a whole number"})
+
+    example = {"email": "j.devries@example.nl", "apk_expiry": "2027-05-31", "odometer": 84500}
 
 
 class TransferInput(Person):
     kind = Text(10)
 
+    example = {
+        "kind": "owner",
+        "email": "p.jansen@example.nl",
+        "first_name": "Petra",
+        "last_name": "Jansen",
+    }
+
 
 class FleetLink(InputSchema):
     fleet_account_id = Id()
 
+    example = {"fleet_account_id": 3}
+
 
 class MoveInput(InputSchema):
     garage_id = Id()
+
+    example = {"garage_id": 2}
 
 
 class FleetAccountInput(InputSchema):
     name = Text(column_length(FleetAccount, "name"))
     email = Text(column_length(FleetAccount, "email"))
     manager_passport_id = Id()
+
+    example = {
+        "name": "Bouwbedrijf Bakker",
+        "email": "wagenpark@bakker.example.nl",
+        "manager_passport_id": 812,
+    }
 
 
 # --- inspection forms -----------------------------------------------------------------------
@@ -167,6 +207,13 @@ class NewInspectionForm(InputSchema):
     passport_id = Id()
     inspector = Text(column_length(InspectionForm, "inspector"))
     inspection_date = Text(DATE_LENGTH)
+
+    example = {
+        "kind": "customer",
+        "passport_id": 812,
+        "inspector": "Piet",
+        "inspection_date": "2026-12-01",
+    }
 
 
 class CheckpointResult(InputSchema):
@@ -213,10 +260,18 @@ class InspectionFormChanges(InputSchema):
     still_adjusting = Flag()
     inspector = Text(column_length(InspectionForm, "inspector"))
 
+    example = {
+        "results": [{"checkpoint_id": 1, "status": "ok", "remark": ""}],
+        "advice": [{"description": "Remblokken voor vervangen", "price": "145,00"}],
+        "send_updates": True,
+    }
+
 
 class PerformedWorkInput(InputSchema):
     description = Text(column_length(PerformedWork, "description"))
     done_on = Text(DATE_LENGTH)
+
+    example = {"description": "Remblokken voor vervangen", "done_on": "2026-12-03"}
 
 
 class InvitationInput(InputSchema):
@@ -224,12 +279,16 @@ class InvitationInput(InputSchema):
     wanted_date = Text(DATE_LENGTH)
     note = Text(column_length(InspectionInvitation, "note"))
 
+    example = {"passport_id": 812, "wanted_date": "2026-12-15", "note": "Graag 's ochtends"}
+
 
 # --- contact proposals and invoices ----------------------------------------------------------
 
 
 class Decision(InputSchema):
     decision = Text(10)
+
+    example = {"decision": "yes"}
 
 
 class InvoiceInput(InputSchema):
@@ -239,6 +298,15 @@ class InvoiceInput(InputSchema):
     customer_number = Text(column_length(Invoice, "customer_number"))
     amount = TextOrNumber()
     kind = Text(20)
+
+    example = {
+        "invoice_number": "F2026-0412",
+        "invoice_date": "2026-11-28",
+        "plate": "12-ABC-3",
+        "customer_number": "K-1042",
+        "amount": "1.234,56",
+        "kind": "onderhoud",
+    }
 
 
 def flat_errors(messages, prefix: str = "") -> dict[str, list]:

@@ -213,3 +213,9 @@ def register_views(appbuilder) -> None:
         InvoiceApi,
     ):
         appbuilder.add_api(api)
+    from flask_appbuilder.api.manager import SwaggerView
+
+    from admin_app.api.openapi import ConsoleOpenApi
+
+    appbuilder.add_api(ConsoleOpenApi)
+    appbuilder.add_view_no_menu(SwaggerView)

@@ -1,0 +1,73 @@
+"""Issue 16, R-X-4: the OpenAPI document the app serves is valid and complete, and the
+roles that integrate (Garage, Support) may read it."""
+
+import pytest
+from openapi_spec_validator import OpenAPIV30SpecValidator
+
+
+def test_issue16_openapi_document_validates(world, api_client):
+    """R-X-4: openapi-spec-validator finds no error in /api/v1/_openapi (49 before:
+    operations without responses or without their {pk})."""
+    document = api_client("garage-jansen").get("/api/v1/_openapi").get_json()
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in OpenAPIV30SpecValidator(document).iter_errors()
+    ]
+    assert errors == []
+
+
+@pytest.mark.parametrize("username", ["garage-jansen", "support", "admin"])
+def test_issue16_integrators_read_the_document_and_swagger(world, api_client, login_as, username):
+    """R-X-4, issue 16: Garage and Support (not only Admin) read the whole document and
+    the Swagger UI."""
+    response = api_client(username).get("/api/v1/_openapi")
+    assert response.status_code == 200
+    assert "/api/v1/passport/{pk}/transfer" in response.get_json()["paths"]
+    page = login_as(username).get("/swagger/v1")
+    assert page.status_code == 200 and b"/api/v1/_openapi" in page.data
+
+
+@pytest.mark.parametrize("username", ["fleet-bakker", "eigenaar"])
+def test_issue16_fleet_manager_and_owner_get_404(world, api_client, login_as, username):
+    """R-SEC-1, issue 16: FleetManager and Owner have no API: 404 on both."""
+    response = api_client(username).get("/api/v1/_openapi")
+    assert response.status_code == 404
+    assert set(response.get_json()) == {"message", "errors"}
+    assert login_as(username).get("/swagger/v1").status_code == 404
+
+
+def test_issue16_every_operation_is_complete(world, api_client):
+    """R-X-4: every operation of the contract has its {pk}, its refusals in the shared
+    shape, the bearer scheme (JWT or API key) and, for a POST that creates or acts, the
+    Idempotency-Key header."""
+    document = api_client("garage-jansen").get("/api/v1/_openapi").get_json()
+    components = document["components"]
+    assert "gk_" in components["securitySchemes"]["jwt"]["description"]
+    assert set(components["schemas"]["Error"]["required"]) == {"message", "errors"}
+    for path, operations in document["paths"].items():
+        if "/security/" in path or "_openapi" in path or "/menu/" in path:
+            continue
+        for method, operation in operations.items():
+            where = f"{method} {path}"
+            params = {
+                p.get("$ref", p.get("name", "")).rsplit("/", 1)[-1]
+                for p in operation.get("parameters", [])
+            }
+            if "{pk}" in path:
+                assert "pk" in params, where
+            if method == "post":
+                assert "idempotency_key" in params, where
+            responses = operation["responses"]
+            assert {"400", "401", "404", "429"} <= set(responses), where
+            if method in ("post", "put", "delete"):
+                assert {"409", "413", "422"} <= set(responses), where
+            assert any(s in responses for s in ("200", "201", "202")), where
+            assert operation["security"] == [{"jwt": []}], where
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                assert "example" in body["application/json"], where
+    for name, schema in components["schemas"].items():
+        if name.endswith("Api.get") and not name.startswith(("Console", "Group", "Permission")):
+            assert "example" in schema, name
+    upload = document["paths"]["/api/v1/batch_job/"]["post"]["requestBody"]["content"]
+    assert "file" in upload["multipart/form-data"]["schema"]["properties"]
