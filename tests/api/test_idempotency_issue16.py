@@ -211,3 +211,22 @@ def test_issue16_the_transfer_follows_the_rule(world, api_client):
     own = devries.post(f"/api/v1/passport/{theirs.id}/transfer", json=BUYER, headers=key("tab-1"))
     assert own.status_code == 200, own.get_json()
     assert own.get_json()["result"]["passport_id"] == theirs.id
+
+
+def test_issue16_attack_a_login_whose_rights_went_gets_no_stored_answer(world, api_client):
+    """R-X-4, R-SEC-1: a stored answer is given only to a caller who may still make the
+    request: a login whose Garage role was taken away gets the endpoint's refusal, not
+    its create replayed (and no refusal is kept under the key)."""
+    from admin_app.services.accounts import find_role
+
+    api = api_client("garage-jansen")
+    first = api.post("/api/v1/passport/", json=NEW, headers=key("create-1"))
+    assert first.status_code == 201
+    jansen = world.user("garage-jansen")
+    jansen.roles = [find_role(world.session, "Owner")]
+    world.session.commit()
+    again = api.post("/api/v1/passport/", json=NEW, headers=key("create-1"))
+    assert again.status_code in (403, 404), again.status_code
+    assert "Idempotent-Replayed" not in again.headers
+    assert count(world, select(IdempotencyKey).where(IdempotencyKey.state == "done")) == 1
+
