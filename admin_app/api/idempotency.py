@@ -6,7 +6,8 @@ once: another web process sees it running (409) rather than running the request 
 After it, the answer is stored in another one. A replay answers from before_request:
 the endpoint does not run, so nothing is written, audited or mailed a second time —
 so the endpoint's permission is asked here first: an answer is given again only to a
-caller who may still make the request.
+caller who may still make the request. The work's own commit marks the key (COMMITTED):
+a process dying after it never lets the request run twice (services/idempotency).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, has_request_context, request
 from flask_appbuilder.const import PERMISSION_PREFIX
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from admin_app.extensions import db
@@ -38,6 +40,18 @@ def attach(blueprint: Blueprint) -> None:
     blueprint.before_request(_claim)
     blueprint.after_request(_finish)
     blueprint.teardown_request(_release_after_error)
+    if not event.contains(Session, "before_commit", _work_committing):
+        event.listen(Session, "before_commit", _work_committing)
+
+
+def _work_committing(session: Session) -> None:
+    # The request's work commits in db.session: its key says so in that very
+    # transaction (the claim's own sessions run while no claim is in g).
+    if not has_request_context():
+        return
+    claimed = g.get("idempotency_claim")
+    if claimed is not None and session is db.session():
+        idempotency.mark_committed(session, *claimed)
 
 
 def may_make_request() -> bool:
