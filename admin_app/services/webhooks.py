@@ -186,15 +186,34 @@ def _allow_private() -> bool:
     return bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE"))
 
 
+# IPv6 ranges that carry an IPv4 address or are deprecated, which Python's is_global
+# (3.11) still calls global. NAT64's well-known prefix is judged by the IPv4 address
+# inside it (a DNS64 network reaches a public IPv4-only receiver through it); the rest is
+# refused: a NAT64 gateway or an old router would take them to a private address.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NOT_GLOBAL_V6 = tuple(
+    ipaddress.ip_network(n)
+    for n in ("64:ff9b:1::/48", "::/96", "fec0::/10")  # local NAT64, IPv4-compatible, site
+)
+
+
 def address_allowed(address: str, *, allow_private: bool = False) -> bool:
-    """Whether the worker may connect to ``address``: globally routable, with an
-    IPv4-mapped IPv6 address judged by the IPv4 address inside it."""
+    """Whether the worker may connect to ``address``: globally routable, with an IPv6
+    address that carries an IPv4 address (mapped, 6to4, NAT64) judged by that IPv4
+    address."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip in NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif any(ip in network for network in NOT_GLOBAL_V6) and not allow_private:
+            return False
     if allow_private:
         return True
     return ip.is_global and not ip.is_multicast
