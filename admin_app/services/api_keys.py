@@ -159,7 +159,23 @@ def authenticate(session: Session, secret: str, *, signing_key: str) -> ApiKey |
     )
     if key is None or key.revoked_at is not None or not key.service_user.active:
         return None
+    if not _acts_as_its_garage(key):
+        return None
     return key
+
+
+def _acts_as_its_garage(key: ApiKey) -> bool:
+    """Whether the key's login is still what create_api_key made: the Garage role only,
+    in no group, of the key's garage. Changed anyhow (FAB's role and group screens and
+    APIs reach any login), the key stops working rather than act with more or other
+    rights: a key is its garage, never more."""
+    user = key.service_user
+    return (
+        user.garage_id == key.garage_id
+        and [role.name for role in user.roles] == ["Garage"]
+        and not user.groups
+        and user.fleet_account_id is None
+    )
 
 
 def note_use(session: Session, key: ApiKey, *, now: dt.datetime | None = None) -> bool:
