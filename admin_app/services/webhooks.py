@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from admin_app.models import BatchJob, Customer, Garage, InspectionForm, Passport, Transfer
@@ -69,6 +69,9 @@ ROTATION_OVERLAP = timedelta(hours=24)
 RETRY_FOR = timedelta(hours=24)  # retries of one delivery, and how long an endpoint may fail
 KEEP_LOG = timedelta(days=30)
 MAX_URL = 2000
+# Every event is one delivery per endpoint, by workers all garages share: without a bound
+# a garage registering thousands (to a server answering in 5 s) starves everyone else's.
+MAX_ENDPOINTS = 10
 
 # The fields of the API's result for each resource (admin_app/api: the list/show columns
 # of PassportApi, TransferApi, CustomerApi, BatchJobApi, InspectionFormApi), so that a
@@ -305,6 +308,16 @@ def register_endpoint(
     garage_id = _require_garage(actor)
     chosen = _chosen_events(events)
     vet_url(url)
+    mine = select(func.count(WebhookEndpoint.id)).where(WebhookEndpoint.garage_id == garage_id)
+    if session.scalar(mine) >= MAX_ENDPOINTS:
+        raise InvalidInput(
+            _l(
+                "A garage can have at most %(count)s endpoints; delete one you no longer "
+                "use first.",
+                count=MAX_ENDPOINTS,
+            ),
+            field="url",
+        )
     secret = new_secret()
     endpoint = WebhookEndpoint(
         garage_id=garage_id,

@@ -217,3 +217,38 @@ def test_issue16_payload_fields_are_the_apis():
     assert list(webhooks.BATCH_JOB_FIELDS) == BatchJobApi.list_columns
     assert list(webhooks.CUSTOMER_FIELDS) == CustomerApi.list_columns
     assert list(webhooks.INSPECTION_FORM_FIELDS) == InspectionFormApi.show_columns
+
+
+def test_issue16_attack_a_garage_has_a_bounded_number_of_endpoints(app, world, acting_as):
+    """Issue 16 (signed webhooks): every event is a delivery per endpoint, by one shared
+    worker: a garage registering thousands of endpoints (to a slow server, 5 s each)
+    starved every other garage's deliveries. Refused in words after MAX_ENDPOINTS."""
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    try:
+        with acting_as("garage-jansen") as acting:
+            session = world.session
+            for n in range(webhooks.MAX_ENDPOINTS):
+                webhooks.register_endpoint(
+                    session,
+                    url=f"http://127.0.0.1:9/{n}",
+                    events=["passport.created"],
+                    actor=acting.actor,
+                )
+            with pytest.raises(InvalidInput) as refused:
+                webhooks.register_endpoint(
+                    session,
+                    url="http://127.0.0.1:9/one-more",
+                    events=["passport.created"],
+                    actor=acting.actor,
+                )
+            assert "url" in refused.value.errors
+            assert str(webhooks.MAX_ENDPOINTS) in str(refused.value.message)
+        with acting_as("garage-devries") as acting:  # another garage's count is its own
+            webhooks.register_endpoint(
+                world.session,
+                url="http://127.0.0.1:9/x",
+                events=["passport.created"],
+                actor=acting.actor,
+            )
+    finally:
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = False
