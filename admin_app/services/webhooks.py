@@ -307,7 +307,6 @@ def register_endpoint(
     this once. Refuses a URL that is not HTTPS on 443/8443 or not public."""
     garage_id = _require_garage(actor)
     chosen = _chosen_events(events)
-    vet_url(url)
     mine = select(func.count(WebhookEndpoint.id)).where(WebhookEndpoint.garage_id == garage_id)
     if session.scalar(mine) >= MAX_ENDPOINTS:
         raise InvalidInput(
@@ -318,6 +317,7 @@ def register_endpoint(
             ),
             field="url",
         )
+    vet_url(url)
     secret = new_secret()
     endpoint = WebhookEndpoint(
         garage_id=garage_id,
