@@ -21,7 +21,7 @@ import hmac
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from admin_app.models import ApiKey, ConsoleUser
@@ -37,6 +37,8 @@ SECRET_BYTES = 32
 # no help in guessing the remaining 250).
 SHOWN_PREFIX_LENGTH = len(SECRET_PREFIX) + 6
 NAME_MAX = 100
+# The rate limit is per key: without a bound on a garage's keys it had no bound at all.
+MAX_KEYS = 10
 # A key's "last used" is written at most once a minute: a management system calling 600
 # times a minute must not cost 600 writes.
 LAST_USED_EVERY = dt.timedelta(minutes=1)
@@ -74,6 +76,17 @@ def create_api_key(
     )
     if taken:
         raise Conflict(_l("A key with this name already exists."), field="name")
+    live = select(func.count(ApiKey.id)).where(
+        ApiKey.garage_id == actor.garage_id, ApiKey.revoked_at.is_(None)
+    )
+    if session.scalar(live) >= MAX_KEYS:
+        raise InvalidInput(
+            _l(
+                "A garage can have at most %(count)s API keys; revoke one you no longer use first.",
+                count=MAX_KEYS,
+            ),
+            field="name",
+        )
     secret = SECRET_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
     key = ApiKey(
         garage_id=actor.garage_id,

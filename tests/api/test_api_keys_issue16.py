@@ -204,3 +204,24 @@ def test_issue16_a_keys_idempotency_keys_are_its_own(app, world, login_as, api_c
     assert again.get_json() == first.get_json()
     other = {**NEW, "plate": "x-996-zz"}
     assert colleague.post("/api/v1/passport/", json=other, headers=headers).status_code == 201
+
+
+def test_issue16_attack_a_garage_has_a_bounded_number_of_keys(world, acting_as):
+    """R-X-4: the limit is 600 requests a minute per key; a garage making keys without end
+    had as many minutes' worth as it liked (and a service login per key). At most
+    MAX_KEYS unrevoked keys per garage; a revoked one makes room."""
+    from admin_app.services import api_keys
+    from admin_app.services.errors import InvalidInput
+
+    with acting_as("garage-jansen") as acting:
+        session = world.session
+        made = [
+            api_keys.create_api_key(session, f"GMS {n}", actor=acting.actor, signing_key="k")[0]
+            for n in range(api_keys.MAX_KEYS)
+        ]
+        with pytest.raises(InvalidInput) as refused:
+            api_keys.create_api_key(session, "One more", actor=acting.actor, signing_key="k")
+        assert "name" in refused.value.errors
+        assert str(api_keys.MAX_KEYS) in str(refused.value.message)
+        api_keys.revoke_api_key(session, made[0].id, actor=acting.actor)
+        api_keys.create_api_key(session, "One more", actor=acting.actor, signing_key="k")
