@@ -225,3 +225,18 @@ def test_issue16_attack_a_garage_has_a_bounded_number_of_keys(world, acting_as):
         assert str(api_keys.MAX_KEYS) in str(refused.value.message)
         api_keys.revoke_api_key(session, made[0].id, actor=acting.actor)
         api_keys.create_api_key(session, "One more", actor=acting.actor, signing_key="k")
+
+
+def test_issue16_attack_a_revoked_key_gets_no_stored_answer(app, world, login_as):
+    """R-X-4, R-SEC-1: a replay is answered before the endpoint runs; a revoked key is
+    refused (401) before that, by the app's own hook, so it replays nothing."""
+    browser = login_as("garage-jansen")
+    secret = make_key(browser)
+    api = calling(app, secret)
+    first = api.post("/api/v1/passport/", json=NEW, headers={"Idempotency-Key": "once"})
+    assert first.status_code == 201
+    key_id = world.session.scalar(select(ApiKey.id))
+    browser.fetch_csrf(f"/api-keys/{key_id}/revoke")
+    assert browser.post(f"/api-keys/{key_id}/revoke").status_code == 302
+    again = api.post("/api/v1/passport/", json=NEW, headers={"Idempotency-Key": "once"})
+    assert again.status_code == 401 and "Idempotent-Replayed" not in again.headers
