@@ -4,7 +4,10 @@ ConsoleApi blueprint around the endpoint (services/idempotency holds the rule).
 Before the endpoint the key is claimed in a short transaction of its own, committed at
 once: another web process sees it running (409) rather than running the request too.
 After it, the answer is stored in another one. A replay answers from before_request:
-the endpoint does not run, so nothing is written, audited or mailed a second time.
+the endpoint does not run, so nothing is written, audited or mailed a second time —
+so the endpoint's permission is asked here first: an answer is given again only to a
+caller who may still make the request. The work's own commit marks the key (COMMITTED):
+a process dying after it never lets the request run twice (services/idempotency).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, has_request_context, request
+from flask_appbuilder.const import PERMISSION_PREFIX
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from admin_app.extensions import db
@@ -35,6 +40,32 @@ def attach(blueprint: Blueprint) -> None:
     blueprint.before_request(_claim)
     blueprint.after_request(_finish)
     blueprint.teardown_request(_release_after_error)
+    if not event.contains(Session, "before_commit", _work_committing):
+        event.listen(Session, "before_commit", _work_committing)
+
+
+def _work_committing(session: Session) -> None:
+    # The request's work commits in db.session: its key says so in that very
+    # transaction (the claim's own sessions run while no claim is in g).
+    if not has_request_context():
+        return
+    claimed = g.get("idempotency_claim")
+    if claimed is not None and session is db.session():
+        idempotency.mark_committed(session, *claimed)
+
+
+def may_make_request() -> bool:
+    """Whether the caller may call this endpoint, asked as FAB's @protect asks it (which
+    runs only after this blueprint's before_request)."""
+    view = current_app.view_functions.get(request.endpoint)
+    api, name = getattr(view, "__self__", None), getattr(view, "_permission_name", None)
+    if api is None or name is None:  # not a @protect'ed endpoint
+        return True
+    name = (api.method_permission_name or {}).get(view.__name__) or name
+    permission = f"{PERMISSION_PREFIX}{name}"
+    if permission not in api.base_permissions:
+        return False
+    return current_app.appbuilder.sm.has_access(permission, api.class_permission_name)
 
 
 def caller_of_request() -> Caller | None:
@@ -82,7 +113,8 @@ def _claim():
     if request.method != "POST" or HEADER not in request.headers:
         return None
     caller = caller_of_request()
-    if caller is None:
+    if caller is None or not may_make_request():
+        # The endpoint refuses it itself (401/403): no key is claimed, none replayed.
         return None
     key = idempotency.check_key(request.headers[HEADER])  # BadRequest: a 400
     with Session(db.engine) as session, unit_of_work(session):

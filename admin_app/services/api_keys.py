@@ -21,7 +21,7 @@ import hmac
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from admin_app.models import ApiKey, ConsoleUser
@@ -37,6 +37,8 @@ SECRET_BYTES = 32
 # no help in guessing the remaining 250).
 SHOWN_PREFIX_LENGTH = len(SECRET_PREFIX) + 6
 NAME_MAX = 100
+# The rate limit is per key: without a bound on a garage's keys it had no bound at all.
+MAX_KEYS = 10
 # A key's "last used" is written at most once a minute: a management system calling 600
 # times a minute must not cost 600 writes.
 LAST_USED_EVERY = dt.timedelta(minutes=1)
@@ -74,6 +76,17 @@ def create_api_key(
     )
     if taken:
         raise Conflict(_l("A key with this name already exists."), field="name")
+    live = select(func.count(ApiKey.id)).where(
+        ApiKey.garage_id == actor.garage_id, ApiKey.revoked_at.is_(None)
+    )
+    if session.scalar(live) >= MAX_KEYS:
+        raise InvalidInput(
+            _l(
+                "A garage can have at most %(count)s API keys; revoke one you no longer use first.",
+                count=MAX_KEYS,
+            ),
+            field="name",
+        )
     secret = SECRET_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
     key = ApiKey(
         garage_id=actor.garage_id,
@@ -159,7 +172,23 @@ def authenticate(session: Session, secret: str, *, signing_key: str) -> ApiKey |
     )
     if key is None or key.revoked_at is not None or not key.service_user.active:
         return None
+    if not _acts_as_its_garage(key):
+        return None
     return key
+
+
+def _acts_as_its_garage(key: ApiKey) -> bool:
+    """Whether the key's login is still what create_api_key made: the Garage role only,
+    in no group, of the key's garage. Changed anyhow (FAB's role and group screens and
+    APIs reach any login), the key stops working rather than act with more or other
+    rights: a key is its garage, never more."""
+    user = key.service_user
+    return (
+        user.garage_id == key.garage_id
+        and [role.name for role in user.roles] == ["Garage"]
+        and not user.groups
+        and user.fleet_account_id is None
+    )
 
 
 def note_use(session: Session, key: ApiKey, *, now: dt.datetime | None = None) -> bool:

@@ -10,7 +10,11 @@ succeed once, whatever the number of web processes; whoever loses reads the row:
 - done for another request: InvalidInput (422), the key was used for something else;
 - done for this request: the stored answer, to be sent as it was.
 
-Expired rows are ignored (and replaced) until the worker's clock purges them.
+Expired rows are ignored (and replaced) until the worker's clock purges them. A web
+process can die in a request (gunicorn's timeout, a deploy): the request's own
+transaction marks its key COMMITTED with its work, so a claim still RUNNING after
+STALE_AFTER did nothing and is free again, while one whose work committed but whose
+answer was lost is never run a second time (409, saying so).
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ from admin_app.services.errors import BadRequest, Conflict, InvalidInput
 LIFETIME = dt.timedelta(hours=24)
 MAX_LENGTH = 255
 HEADER = "Idempotency-Key"
-RUNNING, DONE = "running", "done"
+RUNNING, COMMITTED, DONE = "running", "committed", "done"
+# Longer than any request may run (gunicorn's --timeout is 300 s, README): a claim still
+# RUNNING after it belongs to a process that died before its work committed.
+STALE_AFTER = dt.timedelta(minutes=10)
 
 
 class Caller(NamedTuple):
@@ -115,6 +122,14 @@ def claim(
         if earlier.expires_at <= now:
             session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == earlier.id))
             continue
+        if earlier.state == RUNNING and earlier.created_at <= now - STALE_AFTER:
+            # Its process died before its work committed: nothing was done.
+            session.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.id == earlier.id, IdempotencyKey.state == RUNNING
+                )
+            )
+            continue
         if earlier.fingerprint != request_print:
             raise OtherRequest(
                 _l(
@@ -124,7 +139,16 @@ def claim(
                 ),
                 field=HEADER,
             )
-        if earlier.state == RUNNING:
+        if earlier.state == COMMITTED and earlier.created_at <= now - STALE_AFTER:
+            raise Conflict(
+                _l(
+                    "The first request with this %(header)s was carried out, but its "
+                    "answer was lost; look up its result instead of sending it again.",
+                    header=HEADER,
+                ),
+                field=HEADER,
+            )
+        if earlier.state in (RUNNING, COMMITTED):
             raise Conflict(
                 _l(
                     "The first request with this %(header)s is still being handled; "
@@ -147,17 +171,32 @@ def _insert(session: Session):
     return insert(IdempotencyKey)
 
 
+def mark_committed(session: Session, caller: Caller, key: str) -> None:
+    """In the transaction of the claimed request's work, as it commits: the work is done,
+    so the key is never freed for a second run (see release)."""
+    session.execute(
+        update(IdempotencyKey)
+        .where(caller.where(), IdempotencyKey.key == key, IdempotencyKey.state == RUNNING)
+        .values(state=COMMITTED)
+    )
+
+
 def record_answer(session: Session, caller: Caller, key: str, answer: Answer) -> None:
     """The request claimed with ``key`` is done: keep its answer to give again."""
     session.execute(
         update(IdempotencyKey)
-        .where(caller.where(), IdempotencyKey.key == key, IdempotencyKey.state == RUNNING)
+        .where(
+            caller.where(),
+            IdempotencyKey.key == key,
+            IdempotencyKey.state.in_((RUNNING, COMMITTED)),
+        )
         .values(state=DONE, status=answer.status, headers=answer.headers, body=answer.body)
     )
 
 
 def release(session: Session, caller: Caller, key: str) -> None:
-    """The claimed request failed in a way worth trying again: the key is free again."""
+    """The claimed request failed in a way worth trying again: the key is free again —
+    unless its work committed (a failure after that must not run it twice)."""
     session.execute(
         delete(IdempotencyKey).where(
             caller.where(), IdempotencyKey.key == key, IdempotencyKey.state == RUNNING

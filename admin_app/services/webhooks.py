@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from admin_app.models import BatchJob, Customer, Garage, InspectionForm, Passport, Transfer
@@ -69,6 +69,9 @@ ROTATION_OVERLAP = timedelta(hours=24)
 RETRY_FOR = timedelta(hours=24)  # retries of one delivery, and how long an endpoint may fail
 KEEP_LOG = timedelta(days=30)
 MAX_URL = 2000
+# Every event is one delivery per endpoint, by workers all garages share: without a bound
+# a garage registering thousands (to a server answering in 5 s) starves everyone else's.
+MAX_ENDPOINTS = 10
 
 # The fields of the API's result for each resource (admin_app/api: the list/show columns
 # of PassportApi, TransferApi, CustomerApi, BatchJobApi, InspectionFormApi), so that a
@@ -186,15 +189,34 @@ def _allow_private() -> bool:
     return bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE"))
 
 
+# IPv6 ranges that carry an IPv4 address or are deprecated, which Python's is_global
+# (3.11) still calls global. NAT64's well-known prefix is judged by the IPv4 address
+# inside it (a DNS64 network reaches a public IPv4-only receiver through it); the rest is
+# refused: a NAT64 gateway or an old router would take them to a private address.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NOT_GLOBAL_V6 = tuple(
+    ipaddress.ip_network(n)
+    for n in ("64:ff9b:1::/48", "::/96", "fec0::/10")  # local NAT64, IPv4-compatible, site
+)
+
+
 def address_allowed(address: str, *, allow_private: bool = False) -> bool:
-    """Whether the worker may connect to ``address``: globally routable, with an
-    IPv4-mapped IPv6 address judged by the IPv4 address inside it."""
+    """Whether the worker may connect to ``address``: globally routable, with an IPv6
+    address that carries an IPv4 address (mapped, 6to4, NAT64) judged by that IPv4
+    address."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            ip = ip.sixtofour
+        elif ip in NAT64:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif any(ip in network for network in NOT_GLOBAL_V6) and not allow_private:
+            return False
     if allow_private:
         return True
     return ip.is_global and not ip.is_multicast
@@ -285,6 +307,16 @@ def register_endpoint(
     this once. Refuses a URL that is not HTTPS on 443/8443 or not public."""
     garage_id = _require_garage(actor)
     chosen = _chosen_events(events)
+    mine = select(func.count(WebhookEndpoint.id)).where(WebhookEndpoint.garage_id == garage_id)
+    if session.scalar(mine) >= MAX_ENDPOINTS:
+        raise InvalidInput(
+            _l(
+                "A garage can have at most %(count)s endpoints; delete one you no longer "
+                "use first.",
+                count=MAX_ENDPOINTS,
+            ),
+            field="url",
+        )
     vet_url(url)
     secret = new_secret()
     endpoint = WebhookEndpoint(

@@ -128,6 +128,43 @@ def test_issue16_a_key_opens_no_screen_and_its_login_cannot_log_in(app, world, l
     assert world.session.get(ConsoleUser, service.id).password is None
 
 
+def test_issue16_attack_a_keys_login_never_gets_more_than_its_garage(
+    app, world, login_as, api_client
+):
+    """R-SEC-1, R-X-4: a key acts as its garage with the Garage role, never more. FAB's
+    user API listed the key's login to Admin and let it be given the Admin role or another
+    garage; a key whose login was changed anyhow (user API, group, role API, database)
+    stops working instead of acting with the changed rights."""
+    from admin_app.services.accounts import find_role
+
+    secret = make_key(login_as("garage-jansen"))
+    api = calling(app, secret)
+    service = world.session.scalars(select(ApiKey)).one().service_user
+    admin = api_client("admin")
+    listed = admin.get("/api/v1/security/users/?q=(page_size:100)").get_data(as_text=True)
+    assert service.username not in listed
+    assert admin.get(f"/api/v1/security/users/{service.id}").status_code == 404
+    admin_role = find_role(world.session, "Admin")
+    made_admin = admin.put(f"/api/v1/security/users/{service.id}", json={"roles": [admin_role.id]})
+    assert made_admin.status_code == 404
+    assert api.get("/api/v1/passport/").status_code == 200
+
+    devries = world.garage("Garage De Vries")
+    for change in (
+        lambda user: user.roles.append(admin_role),
+        lambda user: setattr(user, "garage_id", devries.id),
+    ):
+        world.session.refresh(service)
+        original = (list(service.roles), service.garage_id)
+        change(service)
+        world.session.commit()
+        assert api.get("/api/v1/security/users/").status_code == 401
+        assert api.get("/api/v1/passport/").status_code == 401
+        service.roles, service.garage_id = original
+        world.session.commit()
+        assert api.get("/api/v1/passport/").status_code == 200
+
+
 @pytest.mark.skipif(DB_KIND != "sqlite", reason="permissions only; the matrix runs both")
 @pytest.mark.parametrize("username", ["fleet-bakker", "eigenaar", "support"])
 def test_issue16_only_garages_and_admin_reach_the_key_screens(world, login_as, username):
@@ -167,3 +204,39 @@ def test_issue16_a_keys_idempotency_keys_are_its_own(app, world, login_as, api_c
     assert again.get_json() == first.get_json()
     other = {**NEW, "plate": "x-996-zz"}
     assert colleague.post("/api/v1/passport/", json=other, headers=headers).status_code == 201
+
+
+def test_issue16_attack_a_garage_has_a_bounded_number_of_keys(world, acting_as):
+    """R-X-4: the limit is 600 requests a minute per key; a garage making keys without end
+    had as many minutes' worth as it liked (and a service login per key). At most
+    MAX_KEYS unrevoked keys per garage; a revoked one makes room."""
+    from admin_app.services import api_keys
+    from admin_app.services.errors import InvalidInput
+
+    with acting_as("garage-jansen") as acting:
+        session = world.session
+        made = [
+            api_keys.create_api_key(session, f"GMS {n}", actor=acting.actor, signing_key="k")[0]
+            for n in range(api_keys.MAX_KEYS)
+        ]
+        with pytest.raises(InvalidInput) as refused:
+            api_keys.create_api_key(session, "One more", actor=acting.actor, signing_key="k")
+        assert "name" in refused.value.errors
+        assert str(api_keys.MAX_KEYS) in str(refused.value.message)
+        api_keys.revoke_api_key(session, made[0].id, actor=acting.actor)
+        api_keys.create_api_key(session, "One more", actor=acting.actor, signing_key="k")
+
+
+def test_issue16_attack_a_revoked_key_gets_no_stored_answer(app, world, login_as):
+    """R-X-4, R-SEC-1: a replay is answered before the endpoint runs; a revoked key is
+    refused (401) before that, by the app's own hook, so it replays nothing."""
+    browser = login_as("garage-jansen")
+    secret = make_key(browser)
+    api = calling(app, secret)
+    first = api.post("/api/v1/passport/", json=NEW, headers={"Idempotency-Key": "once"})
+    assert first.status_code == 201
+    key_id = world.session.scalar(select(ApiKey.id))
+    browser.fetch_csrf(f"/api-keys/{key_id}/revoke")
+    assert browser.post(f"/api-keys/{key_id}/revoke").status_code == 302
+    again = api.post("/api/v1/passport/", json=NEW, headers={"Idempotency-Key": "once"})
+    assert again.status_code == 401 and "Idempotent-Replayed" not in again.headers

@@ -211,3 +211,87 @@ def test_issue16_the_transfer_follows_the_rule(world, api_client):
     own = devries.post(f"/api/v1/passport/{theirs.id}/transfer", json=BUYER, headers=key("tab-1"))
     assert own.status_code == 200, own.get_json()
     assert own.get_json()["result"]["passport_id"] == theirs.id
+
+
+def test_issue16_attack_a_login_whose_rights_went_gets_no_stored_answer(world, api_client):
+    """R-X-4, R-SEC-1: a stored answer is given only to a caller who may still make the
+    request: a login whose Garage role was taken away gets the endpoint's refusal, not
+    its create replayed (and no refusal is kept under the key)."""
+    from admin_app.services.accounts import find_role
+
+    api = api_client("garage-jansen")
+    first = api.post("/api/v1/passport/", json=NEW, headers=key("create-1"))
+    assert first.status_code == 201
+    jansen = world.user("garage-jansen")
+    jansen.roles = [find_role(world.session, "Owner")]
+    world.session.commit()
+    again = api.post("/api/v1/passport/", json=NEW, headers=key("create-1"))
+    assert again.status_code in (403, 404), again.status_code
+    assert "Idempotent-Replayed" not in again.headers
+    assert count(world, select(IdempotencyKey).where(IdempotencyKey.state == "done")) == 1
+
+
+def test_issue16_attack_a_process_dying_mid_request_does_not_lock_its_key_for_a_day(
+    world, api_client
+):
+    """R-X-4: a web process killed during a request (gunicorn's timeout, a deploy) left
+    its key running: 409 for 24 hours. A claim older than any request may run, whose work
+    never committed, is free again; one whose work committed is not run a second time."""
+    from admin_app.services.idempotency import STALE_AFTER
+
+    api = api_client("garage-jansen")
+    jansen = world.user("garage-jansen")
+    long_ago = utcnow() - STALE_AFTER - timedelta(seconds=1)
+
+    def left_behind(name: str, state: str) -> None:
+        world.session.add(
+            IdempotencyKey(
+                user_id=jansen.id,
+                key=name,
+                fingerprint=fingerprint_of(NEW),
+                state=state,
+                created_at=long_ago,
+                expires_at=long_ago + timedelta(hours=24),
+            )
+        )
+        world.session.commit()
+
+    left_behind("died-before-commit", "running")
+    retried = api.post("/api/v1/passport/", json=NEW, headers=key("died-before-commit"))
+    assert retried.status_code == 201, retried.get_json()
+    assert count(world, select(Passport).where(Passport.plate == "X999ZZ")) == 1
+
+    # The work committed, then the process died before keeping its answer: not again.
+    world.session.execute(update(Passport).where(Passport.plate == "X999ZZ").values(plate="X997ZZ"))
+    world.session.commit()
+    left_behind("died-after-commit", "committed")
+    lost = api.post("/api/v1/passport/", json=NEW, headers=key("died-after-commit"))
+    assert lost.status_code == 409
+    assert "antwoord ging verloren" in lost.get_json()["message"]
+    assert count(world, select(Passport).where(Passport.plate == "X999ZZ")) == 0
+
+
+def test_issue16_attack_the_work_committed_marks_its_key(world, api_client, app, monkeypatch):
+    """R-X-4: the work's own transaction notes that it committed; a failure after that
+    (a 5xx) does not free the key for a second run."""
+    from admin_app.api import resources
+
+    api = api_client("garage-jansen")
+
+    def crash_after_commit(self, *args, **kwargs):
+        raise RuntimeError("the answer could not be made")
+
+    monkeypatch.setattr(resources.PassportApi, "one", crash_after_commit)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert api.post("/api/v1/passport/", json=NEW, headers=key("half")).status_code == 500
+    monkeypatch.undo()
+    again = api.post("/api/v1/passport/", json=NEW, headers=key("half"))
+    assert again.status_code == 409  # the key's answer, not a second create's refusal
+    assert "Idempotency-Key" in again.get_json()["errors"], again.get_json()
+    assert count(world, select(Passport).where(Passport.plate == "X999ZZ")) == 1
+
+
+def fingerprint_of(body: dict) -> str:
+    from admin_app.services import idempotency
+
+    return idempotency.fingerprint("POST", "/api/v1/passport/", idempotency.canonical_json(body))

@@ -107,3 +107,26 @@ def test_issue16_the_transfer_form_follows_the_rule(acting_as, world):
         with pytest.raises(Conflict):
             confirm(acting, email="ander@example.nl")
     assert s.scalar(select(func.count()).where(Transfer.passport_id == car.id)) == 1
+
+
+def test_issue16_attack_a_dead_requests_claim_frees_only_if_its_work_never_committed(world):
+    """R-X-4: a claim RUNNING past STALE_AFTER (its process died, nothing committed) runs
+    again; one whose work committed is never freed, not by release nor by age."""
+    s, jansen = world.session, Caller("user", world.user("garage-jansen").id)
+    later = utcnow() + idempotency.STALE_AFTER + timedelta(seconds=1)
+    assert claim(s, jansen, key="died") is None
+    assert claim(s, jansen, key="died", now=later) is None  # ours again
+    assert claim(s, jansen, key="done-work") is None
+    with unit_of_work(s):
+        idempotency.mark_committed(s, jansen, "done-work")
+        idempotency.release(s, jansen, "done-work")
+    with pytest.raises(Conflict) as running:
+        claim(s, jansen, key="done-work")
+    assert "still being handled" in str(running.value.message)
+    with pytest.raises(Conflict) as lost:
+        claim(s, jansen, key="done-work", now=later)
+    assert "answer was lost" in str(lost.value.message)
+    with unit_of_work(s):
+        idempotency.record_answer(s, jansen, "done-work", CREATED)
+    assert claim(s, jansen, key="done-work") == CREATED
+    assert keys(s) == 2

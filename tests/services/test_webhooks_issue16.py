@@ -44,6 +44,32 @@ def test_issue16_ssrf_public_addresses_pass(address):
     assert webhooks.address_allowed(address)
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a00:1",  # NAT64 (DNS64 networks, cloud IPv6-only subnets) to 10.0.0.1
+        "64:ff9b::a9fe:a9fe",  # … to 169.254.169.254
+        "64:ff9b::7f00:1",  # … to 127.0.0.1
+        "64:ff9b:1::a00:1",  # local-use NAT64 prefix
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "::127.0.0.1",  # IPv4-compatible (deprecated)
+        "::a00:1",
+        "fec0::1",  # site-local (deprecated, still routed on some networks)
+    ],
+)
+def test_issue16_attack_ipv6_with_a_private_ipv4_inside_is_refused(address):
+    """Issue 16 (R-SEC): Python's is_global calls these global; the IPv4 address they
+    carry (or the deprecated range) says otherwise."""
+    assert not webhooks.address_allowed(address)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1"])
+def test_issue16_attack_ipv6_with_a_public_ipv4_inside_passes(address):
+    """A DNS64 network hands an IPv4-only receiver to the worker as 64:ff9b::/96."""
+    assert webhooks.address_allowed(address)
+
+
 def _resolving_to(monkeypatch, *addresses):
     def fake(host, port, type=0, **kwargs):
         return [
@@ -191,3 +217,38 @@ def test_issue16_payload_fields_are_the_apis():
     assert list(webhooks.BATCH_JOB_FIELDS) == BatchJobApi.list_columns
     assert list(webhooks.CUSTOMER_FIELDS) == CustomerApi.list_columns
     assert list(webhooks.INSPECTION_FORM_FIELDS) == InspectionFormApi.show_columns
+
+
+def test_issue16_attack_a_garage_has_a_bounded_number_of_endpoints(app, world, acting_as):
+    """Issue 16 (signed webhooks): every event is a delivery per endpoint, by one shared
+    worker: a garage registering thousands of endpoints (to a slow server, 5 s each)
+    starved every other garage's deliveries. Refused in words after MAX_ENDPOINTS."""
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    try:
+        with acting_as("garage-jansen") as acting:
+            session = world.session
+            for n in range(webhooks.MAX_ENDPOINTS):
+                webhooks.register_endpoint(
+                    session,
+                    url=f"http://127.0.0.1:9/{n}",
+                    events=["passport.created"],
+                    actor=acting.actor,
+                )
+            with pytest.raises(InvalidInput) as refused:
+                webhooks.register_endpoint(
+                    session,
+                    url="http://127.0.0.1:9/one-more",
+                    events=["passport.created"],
+                    actor=acting.actor,
+                )
+            assert "url" in refused.value.errors
+            assert str(webhooks.MAX_ENDPOINTS) in str(refused.value.message)
+        with acting_as("garage-devries") as acting:  # another garage's count is its own
+            webhooks.register_endpoint(
+                world.session,
+                url="http://127.0.0.1:9/x",
+                events=["passport.created"],
+                actor=acting.actor,
+            )
+    finally:
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = False
