@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import uuid
@@ -574,6 +575,35 @@ def body_of(hook_event: WebhookEvent) -> bytes:
 
 def event_label(type: str) -> str:
     return str(EVENT_LABELS.get(type, type))
+
+
+# The worker stores an attempt's failure as Python and the TLS library word it (for the
+# garage system's supplier); the garage reads the log, so it sees what went wrong in words.
+_PROBLEMS = (
+    (
+        "CERTIFICATE_VERIFY_FAILED",
+        _l("The server's HTTPS certificate is not valid for this address."),
+    ),
+    ("SSL", _l("A secure (HTTPS) connection to the server could not be made.")),
+    ("no answer within", _l("The server did not answer within 5 seconds.")),
+    ("timed out", _l("The server did not answer within 5 seconds.")),
+    ("ConnectionRefused", _l("The server refused the connection.")),
+    ("the secret is unreadable", _l("The secret can no longer be read: make a new secret.")),
+)
+# "<ExceptionName>: …" — any other failure of the connection itself.
+_RAISED = re.compile(r"^[A-Za-z_]\w*: ")
+
+
+def delivery_problem(error: str | None) -> str | None:
+    """An attempt's stored failure in words; a refusal already in words is returned as it is."""
+    if not error:
+        return None
+    for marker, words in _PROBLEMS:
+        if marker in error:
+            return str(words)
+    if _RAISED.match(error):
+        return str(_l("The server could not be reached."))
+    return error
 
 
 # --- hand-over to the worker after commit (as services/outbox) ----------------------------

@@ -191,3 +191,29 @@ def test_issue16_payload_fields_are_the_apis():
     assert list(webhooks.BATCH_JOB_FIELDS) == BatchJobApi.list_columns
     assert list(webhooks.CUSTOMER_FIELDS) == CustomerApi.list_columns
     assert list(webhooks.INSPECTION_FORM_FIELDS) == InspectionFormApi.show_columns
+
+
+@pytest.mark.parametrize(
+    ("stored", "words"),
+    [
+        (None, None),
+        ("SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] …", "certificate"),
+        ("SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number", "secure (HTTPS)"),
+        ("no answer within 5 s", "within 5 seconds"),
+        ("ConnectionRefusedError: [Errno 111] Connection refused", "refused the connection"),
+        ("RemoteDisconnected: Remote end closed connection", "could not be reached"),
+        ("the secret is unreadable: rotate it", "make a new secret"),
+        ("192.168.1.10 is not on the public internet", "192.168.1.10 is not on the public"),
+    ],
+)
+def test_issue16_use_a_failed_attempt_in_words(app, stored, words):
+    """Signed webhooks, R-X-2: the log's reason is words, not Python's exception text; a
+    refusal the console worded itself stays as it is."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        problem = webhooks.delivery_problem(stored)
+    if words is None:
+        assert problem is None
+    else:
+        assert words in problem and "Error" not in problem and "SSL:" not in problem
