@@ -110,3 +110,20 @@ def test_issue16_use_the_log_names_a_failed_attempt_in_words(world, login_as, pr
     words = "Het HTTPS-certificaat van de server is niet geldig voor dit adres."
     assert words in log
     assert log.index("<summary>Technische melding</summary>") < log.index("CERTIFICATE_VERIFY")
+
+
+def test_issue16_use_the_screens_speak_the_consoles_words(world, login_as, private_allowed):
+    """Signed webhooks, R-X-2: the webhook screens call an inspection form what the menu calls
+    it (inspectieformulier, not keuringsformulier), and the secret page sends the garage to its
+    system's supplier, not to a README it never sees."""
+    browser = login_as("garage-jansen")
+    for path in ("/webhooks/", "/webhooks/new"):
+        page = browser.get(path).get_data(as_text=True)
+        assert "keuring" not in page.lower() and "garagemanagementsysteem" not in page
+    assert "Een inspectieformulier is opgeslagen" in page
+    made = browser.post(
+        "/webhooks/new", {"url": "http://127.0.0.1:9/h", "events": ["passport.sent"]}
+    )
+    secret_page = made.get_data(as_text=True)
+    assert "whsec_" in secret_page
+    assert "README" not in secret_page and "leverancier van uw systeem" in secret_page
