@@ -11,6 +11,8 @@ cannot forget one (issue 16: 28 operations had no responses, 21 no `{pk}`).
 
 from __future__ import annotations
 
+import re
+
 from apispec import APISpec, BasePlugin
 from apispec.exceptions import DuplicateComponentNameError
 from flask_appbuilder.api.manager import OpenApi
@@ -277,15 +279,46 @@ def _document_info(response: dict) -> None:
     properties["edit_columns"] = FIELD_INFO
 
 
+_VERBS = {"get": "list", "post": "create", "put": "update", "patch": "update", "delete": "delete"}
+
+
+def operation_name(path: str, method: str) -> str:
+    """A readable operationId from the path: `passport_list`, `passport_get`,
+    `passport_transfer`, `passport_delete_fleet`. FAB gives none, and a client generator
+    then names each call after its URL (`apiV1PassportPkTransferPost`)."""
+    segments = [s for s in path.split("/") if s][2:]  # past "api", "v1"
+    resource, rest = segments[0], segments[1:]
+    item = bool(rest) and rest[-1].startswith("{")
+    words = [re.sub(r"\W+", "_", s).strip("_") for s in rest if not s.startswith("{")]
+    verb = "get" if method == "get" and item else _VERBS.get(method, method)
+    if not words:
+        return f"{resource}_{verb}"
+    # An action (`…/{pk}/send`, `…/{pk}/rows`) is named by itself; a sub-collection, one
+    # of its items, or a change of a part (`PUT …/{pk}/fleet`) by verb and name.
+    if item or path.endswith("/") or method not in ("get", "post"):
+        return f"{resource}_{verb}_{'_'.join(words)}"
+    return f"{resource}_{'_'.join(words)}"
+
+
 class CompleteOperations(BasePlugin):
     """Completes every operation as its view adds it: FAB's own APIs (security, menu)
     too, whose operations lacked the 404 a role without them gets (schemathesis)."""
+
+    def __init__(self):
+        self.operation_ids: set[str] = set()
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for method, operation in (operations or {}).items():
             complete_operation(
                 operation, path=path, method=method, protected="security" in operation
             )
+            if method in _VERBS and "operationId" not in operation:
+                name = operation_name(path, method)
+                # FAB has both ".../permissions" and ".../permissions/" (POST, GET).
+                if name in self.operation_ids:
+                    name = f"{name}_{method}"
+                self.operation_ids.add(name)
+                operation["operationId"] = name
 
 
 def register_shared_components(api_spec: APISpec) -> None:

@@ -71,3 +71,23 @@ def test_issue16_every_operation_is_complete(world, api_client):
             assert "example" in schema, name
     upload = document["paths"]["/api/v1/batch_job/"]["post"]["requestBody"]["content"]
     assert "file" in upload["multipart/form-data"]["schema"]["properties"]
+
+
+def test_issue16_use_every_operation_has_a_readable_unique_operation_id(world, api_client):
+    """R-X-4: a client generator names each call by its operationId; FAB gives none, and
+    the generated client read `apiV1PassportPkTransferPost`. Each is unique and readable."""
+    document = api_client("garage-jansen").get("/api/v1/_openapi").get_json()
+    names = [
+        operation.get("operationId")
+        for operations in document["paths"].values()
+        for method, operation in operations.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    assert None not in names
+    assert len(names) == len(set(names))
+    paths = document["paths"]
+    assert paths["/api/v1/passport/"]["get"]["operationId"] == "passport_list"
+    assert paths["/api/v1/passport/"]["post"]["operationId"] == "passport_create"
+    assert paths["/api/v1/passport/{pk}"]["get"]["operationId"] == "passport_get"
+    assert paths["/api/v1/passport/{pk}/transfer"]["post"]["operationId"] == "passport_transfer"
+    assert paths["/api/v1/passport/{pk}/fleet"]["delete"]["operationId"] == "passport_delete_fleet"
