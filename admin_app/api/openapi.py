@@ -130,6 +130,10 @@ BEARER_DESCRIPTION = (
     "POST /api/v1/security/login) or a garage's API key (`gk_…`, made on the garage's "
     "settings page). The `gk_` prefix tells them apart."
 )
+REFRESH_DESCRIPTION = (
+    "`Authorization: Bearer <refresh_token>` from POST /api/v1/security/login with "
+    '`"refresh": true`; only for POST /api/v1/security/refresh. An API key needs no refresh.'
+)
 
 # Refusals by kind of operation; every protected operation can also be refused as a
 # whole: 401 without a login, 404 for a role without it, 429 beyond the rate limit, 400

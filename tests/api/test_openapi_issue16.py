@@ -91,3 +91,15 @@ def test_issue16_use_every_operation_has_a_readable_unique_operation_id(world, a
     assert paths["/api/v1/passport/{pk}"]["get"]["operationId"] == "passport_get"
     assert paths["/api/v1/passport/{pk}/transfer"]["post"]["operationId"] == "passport_transfer"
     assert paths["/api/v1/passport/{pk}/fleet"]["delete"]["operationId"] == "passport_delete_fleet"
+
+
+def test_issue16_use_swaggers_authorize_dialog_offers_what_works(world, api_client):
+    """R-X-4: Swagger's Authorize dialog lists the document's security schemes. FAB's
+    `api_key` (its own `sst_` keys, used by no operation) came first, and the refresh
+    token's scheme read "a JWT or an API key" — one dict shared with `jwt`."""
+    document = api_client("garage-jansen").get("/api/v1/_openapi").get_json()
+    schemes = document["components"]["securitySchemes"]
+    assert set(schemes) == {"jwt", "jwt_refresh"}
+    assert "gk_" in schemes["jwt"]["description"]
+    assert "refresh_token" in schemes["jwt_refresh"]["description"]
+    assert "gk_" not in schemes["jwt_refresh"]["description"]
