@@ -198,6 +198,16 @@ def _names(parameters) -> set[str]:
     return names
 
 
+_SPEC_ID = re.compile(r"(?:;\s*|,\s*)?\bR-[A-Z]+(?:-\d+)?(?: for the e-mail)?")
+
+
+def without_spec_ids(text: str) -> str:
+    """Docstrings name SPEC's requirement ids for the console's developers; an integrator
+    has no SPEC: "Create a passport (R-PP-1, R-PP-6)" reads "Create a passport"."""
+    text = re.sub(r"\(\s*[,;]?\s*", "(", _SPEC_ID.sub("", text))
+    return re.sub(r"\s*\(\s*\)", "", text)
+
+
 def complete_operation(
     operation: dict,
     *,
@@ -212,6 +222,9 @@ def complete_operation(
     """Add to one operation (in place) what it shares with every other; what its
     docstring says first is kept."""
     method = method.lower()
+    for key in ("summary", "description"):
+        if operation.get(key):
+            operation[key] = without_spec_ids(operation[key])
     parameters = operation.setdefault("parameters", [])
     names = _names(parameters)
     if "{pk}" in path and not names & {"pk"}:
@@ -243,6 +256,8 @@ def complete_operation(
     for status in wanted:
         responses.setdefault(status, {"$ref": f"#/components/responses/{status}"})
     for status, response in responses.items():
+        if response.get("description"):
+            response["description"] = without_spec_ids(response["description"])
         # A refusal described in a docstring gets the shared body.
         if status in RESPONSES and "$ref" not in response and "content" not in response:
             response["content"] = RESPONSES[status]["content"]

@@ -103,3 +103,17 @@ def test_issue16_use_swaggers_authorize_dialog_offers_what_works(world, api_clie
     assert "gk_" in schemes["jwt"]["description"]
     assert "refresh_token" in schemes["jwt_refresh"]["description"]
     assert "gk_" not in schemes["jwt_refresh"]["description"]
+
+
+def test_issue16_use_the_document_names_no_spec_ids(world, api_client):
+    """R-X-4: an integrator has no SPEC; summaries like "Create a passport (R-PP-1,
+    R-PP-6)" read "Create a passport", and no text of the document names an R-id."""
+    import json
+    import re
+
+    document = api_client("garage-jansen").get("/api/v1/_openapi").get_json()
+    assert re.findall(r"\bR-[A-Z]+\b[^\"]{0,20}", json.dumps(document)) == []
+    paths = document["paths"]
+    assert paths["/api/v1/passport/"]["post"]["summary"] == "Create a passport"
+    move = paths["/api/v1/passport/{pk}/move"]["post"]["summary"]
+    assert move == "Move the passport to another garage (Admin, Support)"
