@@ -65,3 +65,20 @@ def test_issue16_use_the_logs_folds_look_like_folds(app, page, world, acting_as,
     page.goto(f"/webhooks/{endpoint.id}/log")
     summary = page.locator(".webhook-log summary").first
     assert summary.evaluate("s => getComputedStyle(s).display") == "list-item"
+
+
+def test_issue16_use_the_secret_is_copied_with_one_tap(app, page, private_allowed):
+    """Signed webhooks, R-X-2: as the API key's page, the secret shown once has a copy
+    button; at 390 px a hand-selected wrapped secret easily loses a character."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "garage-jansen")
+    page.goto("/webhooks/new")
+    page.fill("#url", "http://127.0.0.1:9/hook")
+    page.check("text=Een AutoPaspoort is naar de eigenaar verstuurd")
+    page.click("button[type=submit]")
+    secret = page.text_content("#webhook-secret").strip()
+    assert not page.is_visible("text=Gekopieerd.")
+    page.click("#webhook-secret-copy")
+    page.locator("text=Gekopieerd.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
