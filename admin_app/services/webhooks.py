@@ -235,6 +235,15 @@ def vet_url(url: str, *, allow_private: bool | None = None) -> VettedUrl:
             _l("The server %(host)s cannot be found.", host=parts.hostname), field="url"
         ) from None
     refused = [a for a in addresses if not address_allowed(a, allow_private=allow_private)]
+    if refused == [parts.hostname]:  # an address typed as the host: say it once
+        raise WebhookRefused(
+            _l(
+                "%(address)s is not an address on the public internet: webhooks go to "
+                "public servers only.",
+                address=parts.hostname,
+            ),
+            field="url",
+        )
     if refused or not addresses:
         raise WebhookRefused(
             _l(

@@ -217,3 +217,18 @@ def test_issue16_use_a_failed_attempt_in_words(app, stored, words):
         assert problem is None
     else:
         assert words in problem and "Error" not in problem and "SSL:" not in problem
+
+
+@pytest.mark.parametrize("address", ["192.168.1.10", "fd00::1"])
+def test_issue16_use_an_address_typed_as_the_host_is_named_once(app, address):
+    """Signed webhooks, R-X-2: "192.168.1.10 points to an address … (192.168.1.10)" said
+    the address twice; typed as the host it is named once, in words."""
+    from flask_babel import force_locale
+
+    host = f"[{address}]" if ":" in address else address
+    with app.test_request_context(), force_locale("nl"):
+        with pytest.raises(InvalidInput) as refused:
+            webhooks.vet_url(f"https://{host}/hook", allow_private=False)
+        message = str(refused.value.message)
+    assert message.count(address) == 1
+    assert "geen adres op het openbare internet" in message
