@@ -117,3 +117,38 @@ def test_issue16_use_the_document_names_no_spec_ids(world, api_client):
     assert paths["/api/v1/passport/"]["post"]["summary"] == "Create a passport"
     move = paths["/api/v1/passport/{pk}/move"]["post"]["summary"]
     assert move == "Move the passport to another garage (Admin, Support)"
+
+
+def test_issue16_use_a_list_query_as_the_document_declares_it_works(world, api_client):
+    """R-X-4: the document declares `q` as JSON content (FAB's), so Swagger's "Try it out"
+    and a generated client send JSON; the console answered every such call 400 "the query
+    (rison) cannot be read". JSON and rison now give the same page."""
+    import json
+
+    api = api_client("garage-jansen")
+    document = api.get("/api/v1/_openapi").get_json()
+    q = document["paths"]["/api/v1/passport/"]["get"]["parameters"][0]
+    assert q["name"] == "q" and "application/json" in q["content"]
+    as_json = api.get("/api/v1/passport/", query_string={"q": json.dumps({"page_size": 3})})
+    assert as_json.status_code == 200, as_json.get_json()
+    as_rison = api.get("/api/v1/passport/?q=(page_size:3)").get_json()
+    assert as_json.get_json()["ids"] == as_rison["ids"]
+    bad = api.get("/api/v1/passport/", query_string={"q": '{"page_size": -1}'})
+    assert bad.status_code == 400
+    unreadable = api.get("/api/v1/passport/", query_string={"q": "{nonsense"})
+    assert unreadable.status_code == 400 and "rison" in unreadable.get_json()["message"]
+
+
+def test_issue16_use_one_records_id_is_documented_as_the_integer_it_is(world, api_client):
+    """R-X-4: FAB documents GET …/{pk}'s `id` as a string; the API answers an integer
+    (schemathesis, once a JSON `q` was read: GET /api/v1/invoice/{pk})."""
+    api = api_client("garage-jansen")
+    document = api.get("/api/v1/_openapi").get_json()
+    for path, operations in document["paths"].items():
+        answer = operations.get("get", {}).get("responses", {}).get("200", {})
+        schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+        record_id = schema.get("properties", {}).get("id")
+        if record_id:
+            assert record_id["type"] == "integer", path
+    passport = api.get("/api/v1/passport/?q=(page_size:1)").get_json()["ids"][0]
+    assert isinstance(api.get(f"/api/v1/passport/{passport}").get_json()["id"], int)
