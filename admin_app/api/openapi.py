@@ -382,8 +382,9 @@ class ConsoleOpenApi(OpenApi):
     def _create_api_spec(version):
         api_spec = OpenApi._create_api_spec(version)
         api_spec.options["info"]["description"] = (
-            "The garage console's REST API. Lists take a rison `q` (`page`, `page_size` up to "
-            '100, `filters`, `order_column`, `order_direction`) and answer `{"count", "ids", '
+            "The garage console's REST API. Lists take `q` in rison, `(page_size:10)`, or as "
+            '`{"page_size": 10}` (`page`, `page_size` up to 100, `filters`, `order_column`, '
+            '`order_direction`) and answer `{"count", "ids", '
             '"result"}`; one record is `{"id", "result"}`; every refusal is `{"message", '
             '"errors"}` in Dutch, English with `?_l_=en`. ' + BEARER_DESCRIPTION
         )

@@ -129,6 +129,7 @@ def test_issue16_use_a_list_query_as_the_document_declares_it_works(world, api_c
     document = api.get("/api/v1/_openapi").get_json()
     q = document["paths"]["/api/v1/passport/"]["get"]["parameters"][0]
     assert q["name"] == "q" and "application/json" in q["content"]
+    assert '`{"page_size": 10}`' in document["info"]["description"]  # said, not only read
     as_json = api.get("/api/v1/passport/", query_string={"q": json.dumps({"page_size": 3})})
     assert as_json.status_code == 200, as_json.get_json()
     as_rison = api.get("/api/v1/passport/?q=(page_size:3)").get_json()
