@@ -198,6 +198,8 @@ def _names(parameters) -> set[str]:
     return names
 
 
+LIST_QUERY_EXAMPLE = {"page": 0, "page_size": 10}
+
 _SPEC_ID = re.compile(r"(?:;\s*|,\s*)?\bR-[A-Z]+(?:-\d+)?(?: for the e-mail)?")
 
 
@@ -231,6 +233,16 @@ def complete_operation(
         parameters.append(_ref("pk"))
     if idempotent_post and method == "post" and not names & {"idempotency_key", "Idempotency-Key"}:
         parameters.append(_ref("idempotency_key"))
+    for parameter in parameters:
+        # Swagger's "Try it out" and generated examples start from this: without it, the
+        # schema's own (`page_size: 0`, `filters` on a column "string") is refused.
+        query = (
+            parameter.get("content", {}).get("application/json")
+            if isinstance(parameter, dict)
+            else None
+        )
+        if query is not None and parameter.get("name") == "q" and "example" not in query:
+            query["example"] = LIST_QUERY_EXAMPLE if path.endswith("/") else {}
     if not parameters:
         del operation["parameters"]
 
