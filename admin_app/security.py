@@ -149,7 +149,17 @@ class ConsoleSecurityApi(SecurityApi):
 
     def add_apispec_components(self, api_spec):
         super().add_apispec_components(api_spec)
-        api_spec.components.security_schemes["jwt"]["description"] = openapi.BEARER_DESCRIPTION
+        schemes = api_spec.components.security_schemes
+        # FAB gives "jwt" and "jwt_refresh" one dict: a new one each, or the refresh token
+        # read as "a JWT or an API key" in Swagger's Authorize dialog too.
+        schemes["jwt"] = {**schemes["jwt"], "description": openapi.BEARER_DESCRIPTION}
+        schemes["jwt_refresh"] = {
+            **schemes["jwt_refresh"],
+            "description": openapi.REFRESH_DESCRIPTION,
+        }
+        # FAB's own `sst_` keys are not offered (no operation names the scheme); listed,
+        # it was the Authorize dialog's first field, and a key typed there went nowhere.
+        schemes.pop("api_key", None)
 
 
 class ConsoleViewMenuApi(ViewMenuApi):

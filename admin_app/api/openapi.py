@@ -11,6 +11,8 @@ cannot forget one (issue 16: 28 operations had no responses, 21 no `{pk}`).
 
 from __future__ import annotations
 
+import re
+
 from apispec import APISpec, BasePlugin
 from apispec.exceptions import DuplicateComponentNameError
 from flask_appbuilder.api.manager import OpenApi
@@ -128,6 +130,10 @@ BEARER_DESCRIPTION = (
     "POST /api/v1/security/login) or a garage's API key (`gk_…`, made on the garage's "
     "settings page). The `gk_` prefix tells them apart."
 )
+REFRESH_DESCRIPTION = (
+    "`Authorization: Bearer <refresh_token>` from POST /api/v1/security/login with "
+    '`"refresh": true`; only for POST /api/v1/security/refresh. An API key needs no refresh.'
+)
 
 # Refusals by kind of operation; every protected operation can also be refused as a
 # whole: 401 without a login, 404 for a role without it, 429 beyond the rate limit, 400
@@ -192,6 +198,18 @@ def _names(parameters) -> set[str]:
     return names
 
 
+LIST_QUERY_EXAMPLE = {"page": 0, "page_size": 10}
+
+_SPEC_ID = re.compile(r"(?:;\s*|,\s*)?\bR-[A-Z]+(?:-\d+)?(?: for the e-mail)?")
+
+
+def without_spec_ids(text: str) -> str:
+    """Docstrings name SPEC's requirement ids for the console's developers; an integrator
+    has no SPEC: "Create a passport (R-PP-1, R-PP-6)" reads "Create a passport"."""
+    text = re.sub(r"\(\s*[,;]?\s*", "(", _SPEC_ID.sub("", text))
+    return re.sub(r"\s*\(\s*\)", "", text)
+
+
 def complete_operation(
     operation: dict,
     *,
@@ -206,12 +224,25 @@ def complete_operation(
     """Add to one operation (in place) what it shares with every other; what its
     docstring says first is kept."""
     method = method.lower()
+    for key in ("summary", "description"):
+        if operation.get(key):
+            operation[key] = without_spec_ids(operation[key])
     parameters = operation.setdefault("parameters", [])
     names = _names(parameters)
     if "{pk}" in path and not names & {"pk"}:
         parameters.append(_ref("pk"))
     if idempotent_post and method == "post" and not names & {"idempotency_key", "Idempotency-Key"}:
         parameters.append(_ref("idempotency_key"))
+    for parameter in parameters:
+        # Swagger's "Try it out" and generated examples start from this: without it, the
+        # schema's own (`page_size: 0`, `filters` on a column "string") is refused.
+        query = (
+            parameter.get("content", {}).get("application/json")
+            if isinstance(parameter, dict)
+            else None
+        )
+        if query is not None and parameter.get("name") == "q" and "example" not in query:
+            query["example"] = LIST_QUERY_EXAMPLE if path.endswith("/") else {}
     if not parameters:
         del operation["parameters"]
 
@@ -237,6 +268,8 @@ def complete_operation(
     for status in wanted:
         responses.setdefault(status, {"$ref": f"#/components/responses/{status}"})
     for status, response in responses.items():
+        if response.get("description"):
+            response["description"] = without_spec_ids(response["description"])
         # A refusal described in a docstring gets the shared body.
         if status in RESPONSES and "$ref" not in response and "content" not in response:
             response["content"] = RESPONSES[status]["content"]
@@ -247,7 +280,17 @@ def complete_operation(
         operation["security"] = schemes or [{"jwt": []}]
     if path.endswith("/_info") and method == "get":
         _document_info(responses["200"])
+    _integer_id(responses.get("200"))
     return operation
+
+
+def _integer_id(response: dict | None) -> None:
+    """FAB documents one record's `id` as a string; it answers the integer key (found by
+    schemathesis once a JSON `q` was read, issue 16)."""
+    schema = ((response or {}).get("content") or {}).get("application/json", {}).get("schema")
+    record_id = (schema or {}).get("properties", {}).get("id")
+    if record_id and record_id.get("type") == "string":
+        record_id["type"] = "integer"
 
 
 FIELD_INFO = {
@@ -277,15 +320,46 @@ def _document_info(response: dict) -> None:
     properties["edit_columns"] = FIELD_INFO
 
 
+_VERBS = {"get": "list", "post": "create", "put": "update", "patch": "update", "delete": "delete"}
+
+
+def operation_name(path: str, method: str) -> str:
+    """A readable operationId from the path: `passport_list`, `passport_get`,
+    `passport_transfer`, `passport_delete_fleet`. FAB gives none, and a client generator
+    then names each call after its URL (`apiV1PassportPkTransferPost`)."""
+    segments = [s for s in path.split("/") if s][2:]  # past "api", "v1"
+    resource, rest = segments[0], segments[1:]
+    item = bool(rest) and rest[-1].startswith("{")
+    words = [re.sub(r"\W+", "_", s).strip("_") for s in rest if not s.startswith("{")]
+    verb = "get" if method == "get" and item else _VERBS.get(method, method)
+    if not words:
+        return f"{resource}_{verb}"
+    # An action (`…/{pk}/send`, `…/{pk}/rows`) is named by itself; a sub-collection, one
+    # of its items, or a change of a part (`PUT …/{pk}/fleet`) by verb and name.
+    if item or path.endswith("/") or method not in ("get", "post"):
+        return f"{resource}_{verb}_{'_'.join(words)}"
+    return f"{resource}_{'_'.join(words)}"
+
+
 class CompleteOperations(BasePlugin):
     """Completes every operation as its view adds it: FAB's own APIs (security, menu)
     too, whose operations lacked the 404 a role without them gets (schemathesis)."""
+
+    def __init__(self):
+        self.operation_ids: set[str] = set()
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         for method, operation in (operations or {}).items():
             complete_operation(
                 operation, path=path, method=method, protected="security" in operation
             )
+            if method in _VERBS and "operationId" not in operation:
+                name = operation_name(path, method)
+                # FAB has both ".../permissions" and ".../permissions/" (POST, GET).
+                if name in self.operation_ids:
+                    name = f"{name}_{method}"
+                self.operation_ids.add(name)
+                operation["operationId"] = name
 
 
 def register_shared_components(api_spec: APISpec) -> None:
@@ -320,8 +394,9 @@ class ConsoleOpenApi(OpenApi):
     def _create_api_spec(version):
         api_spec = OpenApi._create_api_spec(version)
         api_spec.options["info"]["description"] = (
-            "The garage console's REST API. Lists take a rison `q` (`page`, `page_size` up to "
-            '100, `filters`, `order_column`, `order_direction`) and answer `{"count", "ids", '
+            "The garage console's REST API. Lists take `q` in rison, `(page_size:10)`, or as "
+            '`{"page_size": 10}` (`page`, `page_size` up to 100, `filters`, `order_column`, '
+            '`order_direction`) and answer `{"count", "ids", '
             '"result"}`; one record is `{"id", "result"}`; every refusal is `{"message", '
             '"errors"}` in Dutch, English with `?_l_=en`. ' + BEARER_DESCRIPTION
         )

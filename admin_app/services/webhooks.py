@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import uuid
@@ -256,6 +257,15 @@ def vet_url(url: str, *, allow_private: bool | None = None) -> VettedUrl:
             _l("The server %(host)s cannot be found.", host=parts.hostname), field="url"
         ) from None
     refused = [a for a in addresses if not address_allowed(a, allow_private=allow_private)]
+    if refused == [parts.hostname]:  # an address typed as the host: say it once
+        raise WebhookRefused(
+            _l(
+                "%(address)s is not an address on the public internet: webhooks go to "
+                "public servers only.",
+                address=parts.hostname,
+            ),
+            field="url",
+        )
     if refused or not addresses:
         raise WebhookRefused(
             _l(
@@ -606,6 +616,35 @@ def body_of(hook_event: WebhookEvent) -> bytes:
 
 def event_label(type: str) -> str:
     return str(EVENT_LABELS.get(type, type))
+
+
+# The worker stores an attempt's failure as Python and the TLS library word it (for the
+# garage system's supplier); the garage reads the log, so it sees what went wrong in words.
+_PROBLEMS = (
+    (
+        "CERTIFICATE_VERIFY_FAILED",
+        _l("The server's HTTPS certificate is not valid for this address."),
+    ),
+    ("SSL", _l("A secure (HTTPS) connection to the server could not be made.")),
+    ("no answer within", _l("The server did not answer within 5 seconds.")),
+    ("timed out", _l("The server did not answer within 5 seconds.")),
+    ("ConnectionRefused", _l("The server refused the connection.")),
+    ("the secret is unreadable", _l("The secret can no longer be read: make a new secret.")),
+)
+# "<ExceptionName>: …" — any other failure of the connection itself.
+_RAISED = re.compile(r"^[A-Za-z_]\w*: ")
+
+
+def delivery_problem(error: str | None) -> str | None:
+    """An attempt's stored failure in words; a refusal already in words is returned as it is."""
+    if not error:
+        return None
+    for marker, words in _PROBLEMS:
+        if marker in error:
+            return str(words)
+    if _RAISED.match(error):
+        return str(_l("The server could not be reached."))
+    return error
 
 
 # --- hand-over to the worker after commit (as services/outbox) ----------------------------

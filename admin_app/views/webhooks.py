@@ -81,6 +81,7 @@ class WebhookView(BaseView):
             garages=garages,
             makers=makers,
             event_label=webhooks.event_label,
+            delivery_problem=webhooks.delivery_problem,
             form=ConfirmForm(),
         )
 
@@ -201,6 +202,7 @@ class WebhookView(BaseView):
             endpoint=endpoint,
             deliveries=webhooks.deliveries_of(db.session, pk),
             event_label=webhooks.event_label,
+            delivery_problem=webhooks.delivery_problem,
             form=ConfirmForm(),
         )
 

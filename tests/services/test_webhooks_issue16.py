@@ -252,3 +252,44 @@ def test_issue16_attack_a_garage_has_a_bounded_number_of_endpoints(app, world, a
             )
     finally:
         app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+
+
+@pytest.mark.parametrize(
+    ("stored", "words"),
+    [
+        (None, None),
+        ("SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] …", "certificate"),
+        ("SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number", "secure (HTTPS)"),
+        ("no answer within 5 s", "within 5 seconds"),
+        ("ConnectionRefusedError: [Errno 111] Connection refused", "refused the connection"),
+        ("RemoteDisconnected: Remote end closed connection", "could not be reached"),
+        ("the secret is unreadable: rotate it", "make a new secret"),
+        ("192.168.1.10 is not on the public internet", "192.168.1.10 is not on the public"),
+    ],
+)
+def test_issue16_use_a_failed_attempt_in_words(app, stored, words):
+    """Signed webhooks, R-X-2: the log's reason is words, not Python's exception text; a
+    refusal the console worded itself stays as it is."""
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        problem = webhooks.delivery_problem(stored)
+    if words is None:
+        assert problem is None
+    else:
+        assert words in problem and "Error" not in problem and "SSL:" not in problem
+
+
+@pytest.mark.parametrize("address", ["192.168.1.10", "fd00::1"])
+def test_issue16_use_an_address_typed_as_the_host_is_named_once(app, address):
+    """Signed webhooks, R-X-2: "192.168.1.10 points to an address … (192.168.1.10)" said
+    the address twice; typed as the host it is named once, in words."""
+    from flask_babel import force_locale
+
+    host = f"[{address}]" if ":" in address else address
+    with app.test_request_context(), force_locale("nl"):
+        with pytest.raises(InvalidInput) as refused:
+            webhooks.vet_url(f"https://{host}/hook", allow_private=False)
+        message = str(refused.value.message)
+    assert message.count(address) == 1
+    assert "geen adres op het openbare internet" in message

@@ -87,3 +87,43 @@ def test_issue16_garage_adds_an_endpoint_sees_the_secret_once_and_manages_it(
 def test_issue16_other_roles_have_no_webhooks_screen(world, login_as, username):
     response = login_as(username).get("/webhooks/")
     assert response.status_code in (302, 403, 404)
+
+
+def test_issue16_use_the_log_names_a_failed_attempt_in_words(world, login_as, private_allowed):
+    """Signed webhooks, R-X-2: the delivery log says why an attempt failed in the garage's
+    language; the worker's technical text (English, from Python's TLS) only behind a fold."""
+    browser = login_as("garage-jansen")
+    browser.post("/webhooks/new", {"url": "http://127.0.0.1:9/hook", "events": ["passport.sent"]})
+    endpoint = world.session.scalars(select(WebhookEndpoint)).one()
+    jansen = world.garage("Autobedrijf Jansen")
+    unsent = world.passports(garage_id=jansen.id, state="created")[0]
+    browser.post(f"/passports/{unsent.id}/send")
+    delivery = world.session.scalars(select(WebhookDelivery)).one()
+    technical = (
+        "SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify"
+        " failed: IP address mismatch"
+    )
+    delivery.attempts, delivery.error = 1, technical
+    world.session.commit()
+
+    log = browser.get(f"/webhooks/{endpoint.id}/log").get_data(as_text=True)
+    words = "Het HTTPS-certificaat van de server is niet geldig voor dit adres."
+    assert words in log
+    assert log.index("<summary>Technische melding</summary>") < log.index("CERTIFICATE_VERIFY")
+
+
+def test_issue16_use_the_screens_speak_the_consoles_words(world, login_as, private_allowed):
+    """Signed webhooks, R-X-2: the webhook screens call an inspection form what the menu calls
+    it (inspectieformulier, not keuringsformulier), and the secret page sends the garage to its
+    system's supplier, not to a README it never sees."""
+    browser = login_as("garage-jansen")
+    for path in ("/webhooks/", "/webhooks/new"):
+        page = browser.get(path).get_data(as_text=True)
+        assert "keuring" not in page.lower() and "garagemanagementsysteem" not in page
+    assert "Een inspectieformulier is opgeslagen" in page
+    made = browser.post(
+        "/webhooks/new", {"url": "http://127.0.0.1:9/h", "events": ["passport.sent"]}
+    )
+    secret_page = made.get_data(as_text=True)
+    assert "whsec_" in secret_page
+    assert "README" not in secret_page and "leverancier van uw systeem" in secret_page
