@@ -300,8 +300,13 @@ def test_issue15_phone_navbar_opens_and_its_items_can_be_tapped(phone, world, us
     toggles.nth(1).click()
     for href in ["/users/userinfo/", "/logout/"]:
         phone.locator(f".navbar-right .open a[href='{href}']").click(trial=True)
+    # Closed before the next one opens: on a busy machine a click on the language toggle
+    # while the user menu was still open did not always open it.
+    toggles.nth(1).click()
+    phone.locator(".navbar-right > li.open").wait_for(state="detached")
     toggles.nth(0).click()
     english = phone.locator(".navbar-right .open a[href='/lang/en']")
+    english.wait_for(state="visible")
     box = english.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= WIDTH
     english.click()
