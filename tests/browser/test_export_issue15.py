@@ -17,8 +17,9 @@ def _filter_by_name(page, name: str) -> None:
     page.click("#filter_form .dropdown-toggle")  # "Filter toevoegen"
     page.click("#filter_form a.filter[name=plate]")  # "Kenteken": plate, name or e-mail
     page.fill("#filter_form input[name^=_flt_][name$=_plate]", name)
-    page.click("#filter_form button[type=submit]")
-    page.wait_for_load_state()
+    # FAB's script builds the filtered URL on submit: wait for that page, not the one shown.
+    with page.expect_navigation(url=re.compile(r"_flt_0_plate=")):
+        page.click("#filter_form button[type=submit]")
 
 
 def _shown_plates(page) -> list[str]:
