@@ -152,6 +152,10 @@ class Config:
         int(s) for s in os.environ.get("OUTBOX_BACKOFF", "30,120,600,3600").split(",")
     ]
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+    # A mail claimed longer ago than this (its worker died while sending) is sent again.
+    # Each message is claimed just before it is sent, so only a send that itself takes
+    # this long can go out twice (issue 17).
+    MAIL_STALE_SECONDS = int(os.environ.get("MAIL_STALE_SECONDS", "300"))
     # Webhooks (issue 16): seconds before attempt n+1 of a delivery (the last step
     # repeats until the delivery is 24 hours old), as Standard Webhooks suggests.
     WEBHOOK_BACKOFF = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 
@@ -35,14 +36,17 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.sink.delay:
+            await asyncio.sleep(self.sink.delay)  # a slow relay: each message takes this long
         with self.sink.lock:
             self.sink.messages.append(envelope)
         return "250 Message accepted for delivery"
 
 
 class MailSink:
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, delay: float = 0):
         self.port = port or free_port()
+        self.delay = delay  # seconds before each message is accepted
         self.messages = []
         self.lock = threading.Lock()
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)

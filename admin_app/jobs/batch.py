@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from datetime import timedelta
 
@@ -24,6 +26,8 @@ def process_batch(job_id: int) -> None:
             db.session,
             job_id,
             parallel=current_app.config["BATCH_PARALLEL"],
+            worker=_worker_name(),
+            stale_after=timedelta(seconds=current_app.config["BATCH_STALE_SECONDS"]),
         )
     except Exception as exc:
         db.session.rollback()
@@ -38,6 +42,15 @@ def process_batch(job_id: int) -> None:
         raise
 
 
+def _worker_name() -> str:
+    """Who claims the job: the rq worker's name (host and pid), or this process's."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    worker = getattr(current, "worker_name", None) if current else None
+    return worker or f"{socket.gethostname()}:{os.getpid()}"
+
+
 def _announce_failure(job_id: int) -> None:
     """batch_job.failed to the garage's webhooks, in the transaction that marks it."""
     job = db.session.get(BatchJob, job_id)
@@ -47,7 +60,8 @@ def _announce_failure(job_id: int) -> None:
 
 
 def enqueue_due_jobs() -> list[int]:
-    """The clock's part: claim what is due (once, whichever worker ticks) and queue it."""
+    """The clock's part: queue what is due (once per stale time, whichever worker ticks);
+    the worker that starts it claims it (services/batch_jobs.claim_job)."""
     from admin_app.models.base import utcnow
     from admin_app.queueing import get_queue
 
@@ -55,8 +69,8 @@ def enqueue_due_jobs() -> list[int]:
     claimed = batch_jobs.claim_due_jobs(db.session, utcnow(), stale_after=stale)
     queue = get_queue()
     for job_id in claimed:
-        # The database claim makes this enqueue happen once per claim; the rq id names the
-        # claim, so a job taken over after a crash is not mistaken for the dead worker's.
+        # A unique rq id: a job queued again (stale, or taken over after a crash) is a new
+        # rq job; the worker's claim decides which copy runs.
         queue.enqueue(
             process_batch, job_id, job_id=f"batch-{job_id}-{uuid.uuid4().hex[:8]}", job_timeout=3600
         )

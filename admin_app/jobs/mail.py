@@ -2,7 +2,9 @@
 
 Delivery is at least once: a message is claimed (pending → sending) in its own commit,
 sent, then marked sent. A worker that dies between the two leaves a stale claim that the
-clock releases again. Only a refusal of the recipient at RCPT with 550, 551 or 553
+clock releases again. Each message is claimed just before it is sent (issue 17): a batch
+claimed under one timestamp went stale at its tail behind a slow relay, and a second live
+worker sent that tail again. Only a refusal of the recipient at RCPT with 550, 551 or 553
 marks the address bounced; anything else is retried with the configured backoff.
 """
 
@@ -30,7 +32,7 @@ from admin_app.services.mails import MailObsolete, RenderedMail, render_mail, se
 log = logging.getLogger(__name__)
 
 BOUNCE_CODES = {550, 551, 553}
-STALE_CLAIM = timedelta(minutes=5)
+# Messages one run sends at most; each is claimed on its own just before it is sent.
 BATCH = 200
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # Header lines up to RFC 5322's hard limit of 998: folded at 78, the stdlib would write a
@@ -50,30 +52,42 @@ def hand_over(message_ids: list[int]) -> None:
         log.warning("could not enqueue mail delivery; the clock will pick it up", exc_info=True)
 
 
-def _claim_due(session, now: datetime) -> list[int]:
+def _claim_next(session, now: datetime) -> OutboxMessage | None:
+    """Claim the next due message for this worker alone, committed, or None.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so workers claiming at once each take another row
+    and never wait on each other. SQLite (one writer): the same condition again in the
+    UPDATE; whoever changes the row first wins, the other tries the next one."""
+    stale_after = timedelta(seconds=current_app.config["MAIL_STALE_SECONDS"])
     due = and_(
         OutboxMessage.state == OutboxState.pending.value, OutboxMessage.next_attempt_at <= now
     )
     stale = and_(
         OutboxMessage.state == OutboxState.sending.value,
-        OutboxMessage.claimed_at < now - STALE_CLAIM,
+        OutboxMessage.claimed_at < now - stale_after,
     )
-    candidates = session.scalars(
-        select(OutboxMessage.id).where(or_(due, stale)).order_by(OutboxMessage.id).limit(BATCH)
-    ).all()
-    claimed = []
-    for message_id in candidates:
-        # One conditional UPDATE per message: of two workers only one sees rowcount 1.
+    candidates = select(OutboxMessage.id).where(or_(due, stale)).order_by(OutboxMessage.id)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for _ in range(10):  # lost races on SQLite; PostgreSQL skips locked rows instead
+        query = candidates.limit(1)
+        if postgresql:
+            query = query.with_for_update(skip_locked=True)
+        message_id = session.scalar(query)
+        if message_id is None:
+            session.commit()
+            return None
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, or_(due, stale))
             .values(state=OutboxState.sending.value, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
+        session.commit()
         if result.rowcount == 1:
-            claimed.append(message_id)
-    session.commit()
-    return claimed
+            message = session.get(OutboxMessage, message_id)
+            session.refresh(message)
+            return message
+    return None
 
 
 def _open_smtp(config) -> smtplib.SMTP:
@@ -135,60 +149,73 @@ def deliver_due(now: datetime | None = None) -> int:
     if not config.get("SMTP_HOST"):
         return 0
     session = db.session
-    now = now or utcnow()
-    ids = _claim_due(session, now)
-    if not ids:
-        return 0
+    fixed_now = now  # tests run the clock forward; a worker claims each message at its time
     delivered = 0
-    messages = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))).all()
+    smtp = None
+    server_down = None  # the relay's error, once it refused the connection this run
     try:
-        smtp = _open_smtp(config)
-    except (OSError, smtplib.SMTPException) as exc:
-        for message in messages:
-            _retry_later(message, f"SMTP: {exc}", now)
+        for _ in range(BATCH):
+            now = fixed_now or utcnow()
+            message = _claim_next(session, now)
+            if message is None:
+                break
+            if smtp is None and server_down is None:
+                try:
+                    smtp = _open_smtp(config)
+                except (OSError, smtplib.SMTPException) as exc:
+                    server_down = f"SMTP: {exc}"
+            if server_down:
+                # Every due mail gets its attempt and the error, without a connection each.
+                _retry_later(message, server_down, now)
+                session.commit()
+                continue
+            delivered += _send_one(session, smtp, message, config, now)
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+    return delivered
+
+
+def _send_one(session, smtp, message: OutboxMessage, config, now: datetime) -> int:
+    """Write, send and mark one claimed message, committed; 1 if it was delivered."""
+    try:
+        # Written now, with a link made for this recipient (services/mails).
+        rendered = render_mail(session, message)
+    except MailObsolete as exc:
+        message.state = OutboxState.failed.value
+        message.last_error = str(exc)[:500]
         session.commit()
         return 0
     try:
-        for message in messages:
-            try:
-                # Written now, with a link made for this recipient (services/mails).
-                rendered = render_mail(session, message)
-            except MailObsolete as exc:
-                message.state = OutboxState.failed.value
-                message.last_error = str(exc)[:500]
-                session.commit()
-                continue
-            try:
-                composed = _as_email(message, config["MAIL_FROM"], rendered)
-            except ValueError as exc:
-                # A mail that cannot be put together fails alone: raised here, it stopped
-                # the batch, and every run after, for every garage's mails behind it.
-                message.state = OutboxState.failed.value
-                message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                session.commit()
-                continue
-            try:
-                smtp.send_message(composed)
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, text = next(iter(exc.recipients.values()))
-                detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
-                if code in BOUNCE_CODES:
-                    _mark_bounced(session, message, code, detail, now)
-                else:
-                    _retry_later(message, f"{code} {detail}", now)
-            except (OSError, smtplib.SMTPException) as exc:
-                _retry_later(message, f"SMTP: {exc}", now)
-            else:
-                message.state = OutboxState.sent.value
-                message.attempts += 1
-                message.sent_at = utcnow()
-                message.last_error = None
-                delivered += 1
-            # Commit per message: a crash later must not resend what went out.
-            session.commit()
-    finally:
-        try:
-            smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            pass
+        composed = _as_email(message, config["MAIL_FROM"], rendered)
+    except ValueError as exc:
+        # A mail that cannot be put together fails alone: raised here, it stopped
+        # the batch, and every run after, for every garage's mails behind it.
+        message.state = OutboxState.failed.value
+        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        session.commit()
+        return 0
+    delivered = 0
+    try:
+        smtp.send_message(composed)
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()))
+        detail = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        if code in BOUNCE_CODES:
+            _mark_bounced(session, message, code, detail, now)
+        else:
+            _retry_later(message, f"{code} {detail}", now)
+    except (OSError, smtplib.SMTPException) as exc:
+        _retry_later(message, f"SMTP: {exc}", now)
+    else:
+        message.state = OutboxState.sent.value
+        message.attempts += 1
+        message.sent_at = utcnow()
+        message.last_error = None
+        delivered = 1
+    # Commit per message: a crash later must not resend what went out.
+    session.commit()
     return delivered

@@ -79,6 +79,11 @@ class BatchJob(Model):
     started_at = Column(UTCDateTime)
     finished_at = Column(UTCDateTime)
     heartbeat_at = Column(UTCDateTime)
+    # Issue 17: the clock queues a due job (queued_at) but leaves it `scheduled`; the worker
+    # that starts it claims it (claimed_by, claimed_at) and only then is it `running`.
+    queued_at = Column(UTCDateTime)
+    claimed_by = Column(String(200))
+    claimed_at = Column(UTCDateTime)
     total_rows = Column(Integer, nullable=False, default=0)
     done_rows = Column(Integer, nullable=False, default=0)
     # Preview counts, then the same keys as done (R-BJ-5).

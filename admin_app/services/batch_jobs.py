@@ -469,10 +469,17 @@ def cancel_job(session: Session, job_id, *, actor: Actor) -> BatchJob:
     job = get_job(session, job_id)
     if not actor.has("Garage", "Admin"):
         raise Forbidden(_l("You may not do this."))
-    if job.state not in (BatchState.preview.value, BatchState.scheduled.value):
+    cancellable = (BatchState.preview.value, BatchState.scheduled.value)
+    # Conditional, like the worker's claim: of a cancel and a start at once, one wins.
+    result = session.execute(
+        update(BatchJob)
+        .where(BatchJob.id == job.id, BatchJob.state.in_(cancellable))
+        .values(state=BatchState.cancelled.value)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
         raise Conflict(_l("A job can be cancelled until it starts."))
-    job.state = BatchState.cancelled.value
-    session.flush()
+    session.refresh(job)
     return job
 
 
@@ -494,50 +501,97 @@ def run_now(session: Session, job_id, *, actor: Actor, now: dt.datetime | None =
 def claim_due_jobs(
     session: Session, now: dt.datetime, stale_after: dt.timedelta = STALE_HEARTBEAT
 ) -> list[int]:
-    """Atomically take scheduled jobs that are due, and running jobs whose worker died.
+    """The jobs the clock puts on the queue now: scheduled ones that are due, and running
+    ones whose worker died. Each is marked queued, so it is queued once per stale time.
 
-    A conditional UPDATE per candidate: of two workers ticking at once only one gets
-    rowcount 1 for a job. A run missed while the system was down is simply due.
+    Queuing claims nothing: a job stays `scheduled` (and can be cancelled) until a worker
+    starts it and claims it (``claim_job``). Queued twice, it still runs once: a job that
+    waited in the rq queue past the stale time, behind other lists at 01:00, is queued
+    again, and whichever copy a worker takes second finds it claimed (issue 17).
     """
+    unqueued = or_(BatchJob.queued_at.is_(None), BatchJob.queued_at < now - stale_after)
     due = (BatchJob.state == BatchState.scheduled.value) & (BatchJob.scheduled_for <= now)
     abandoned = (BatchJob.state == BatchState.running.value) & (
         BatchJob.heartbeat_at < now - stale_after
     )
     candidates = session.scalars(
-        select(BatchJob.id).where(due | abandoned).execution_options(**{ALL_TENANTS: True})
+        select(BatchJob.id)
+        .where(due | abandoned, unqueued)
+        .execution_options(**{ALL_TENANTS: True})
     ).all()
-    claimed = []
+    queued = []
     for job_id in candidates:
-        # The same condition again in the UPDATE: whoever changes the row first wins.
+        # The same condition again in the UPDATE: of two clocks ticking at once, one queues.
         result = session.execute(
             update(BatchJob)
-            .where(BatchJob.id == job_id, due | abandoned)
-            .values(
-                state=BatchState.running.value,
-                heartbeat_at=now,
-                started_at=func.coalesce(BatchJob.started_at, now),
-            )
+            .where(BatchJob.id == job_id, due | abandoned, unqueued)
+            .values(queued_at=now)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
-            claimed.append(job_id)
+            queued.append(job_id)
     session.commit()
-    return claimed
+    return queued
+
+
+def claim_job(
+    session: Session,
+    job_id: int,
+    *,
+    worker: str,
+    now: dt.datetime | None = None,
+    stale_after: dt.timedelta = STALE_HEARTBEAT,
+) -> bool:
+    """The worker that starts a job claims it: one conditional UPDATE, so of two workers
+    holding a copy of it only one gets the row. A scheduled job that is due, or a running
+    one whose heartbeat stopped (its worker died), can be claimed; a cancelled, finished
+    or live one cannot. Commits, so the claim (and `running`) shows at once.
+
+    "Due" is the clock's word (``claim_due_jobs`` queued it): a scheduled job that was
+    queued; the worker does not second-guess the schedule with its own clock."""
+    now = now or utcnow()
+    due = (BatchJob.state == BatchState.scheduled.value) & BatchJob.queued_at.is_not(None)
+    abandoned = (BatchJob.state == BatchState.running.value) & (
+        BatchJob.heartbeat_at < now - stale_after
+    )
+    result = session.execute(
+        update(BatchJob)
+        .where(BatchJob.id == job_id, due | abandoned)
+        .values(
+            state=BatchState.running.value,
+            claimed_by=worker[:200],
+            claimed_at=now,
+            heartbeat_at=now,
+            started_at=func.coalesce(BatchJob.started_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
 
 
 # --- the run (R-BJ-6) ----------------------------------------------------------------------
 
 
-def process_job(session: Session, job_id: int, *, parallel: int = 1) -> BatchJob:
-    """Run a claimed job to the end, one committed chunk at a time; safe to repeat.
+def process_job(
+    session: Session,
+    job_id: int,
+    *,
+    parallel: int = 1,
+    worker: str = "worker",
+    stale_after: dt.timedelta = STALE_HEARTBEAT,
+) -> BatchJob:
+    """Claim the job as ``worker`` and run it to the end, one committed chunk at a time;
+    safe to repeat. A job another live worker claimed, or one cancelled meanwhile, is left.
 
     ``parallel``: on PostgreSQL, how many chunks are written side by side, each on its own
     connection (the chunks of a list share no e-mail, see ``_chunk_assigner``).
     """
+    claimed = claim_job(session, job_id, worker=worker, stale_after=stale_after)
     job = session.scalars(
         select(BatchJob).where(BatchJob.id == job_id).execution_options(**{ALL_TENANTS: True})
     ).one()
-    if job.state != BatchState.running.value:
+    if not claimed:
         return job
     garage = session.get(Garage, job.garage_id)
     run = _Run(

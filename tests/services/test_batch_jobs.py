@@ -334,6 +334,8 @@ def test_r_bj_4_cancel_until_it_starts_and_run_now_by_support(acting_as, world):
     assert batch_jobs.claim_due_jobs(s, dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)) == [
         job.id
     ]
+    # Queued is not started (issue 17): it starts when a worker claims it.
+    assert batch_jobs.claim_job(s, job.id, worker="w1")
     with acting_as("garage-devries") as acting, pytest.raises(Conflict, match="start"):
         batch_jobs.cancel_job(s, job.id, actor=acting.actor)
 
