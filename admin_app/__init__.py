@@ -46,7 +46,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     # First of all hooks: no other one (CSRF, JWT, FAB's login) reads a refused request.
     register_input_guard(app)
-    from admin_app.observability import install_logging, register_request_ids
+    from admin_app.observability import install_logging, install_sentry, register_request_ids
 
     # Before the other hooks: every log line of the request carries its id.
     register_request_ids(app)
@@ -74,6 +74,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.jinja_env.filters["week_name"] = week_name
     app.jinja_env.globals["page_language"] = page_language
     install_logging(app)
+    install_sentry(app)
     return app
 
 

@@ -155,3 +155,22 @@ def register_request_ids(app: Flask) -> None:
                 },
             )
         return response
+
+
+def install_sentry(app: Flask) -> None:
+    """Errors to Sentry when SENTRY_DSN is set. Customers' names, e-mails and mailed
+    tokens live in request bodies, cookies and local variables: none of them leave."""
+    dsn = app.config.get("SENTRY_DSN")
+    if not dsn:
+        return
+    import sentry_sdk
+    from sentry_sdk.integrations.flask import FlaskIntegration
+    from sentry_sdk.integrations.rq import RqIntegration
+
+    sentry_sdk.init(
+        dsn=dsn,
+        integrations=[FlaskIntegration(), RqIntegration()],
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+    )

@@ -91,3 +91,22 @@ def test_issue17_request_id_is_returned_and_passed_to_the_jobs(app, world, log_l
         line.get("request_id") == "reset-42" and "started" in line["message"]
         for line in log_lines()
     )
+
+
+def test_issue17_sentry_sends_no_personal_data_locals_or_bodies(app):
+    """Optional SENTRY_DSN: send_default_pii=False, no local variables, no request bodies."""
+    import sentry_sdk
+
+    from admin_app.observability import install_sentry
+
+    app.config["SENTRY_DSN"] = "https://public@127.0.0.1:9/1"
+    try:
+        install_sentry(app)
+        options = sentry_sdk.get_client().options
+        assert options["dsn"] == "https://public@127.0.0.1:9/1"
+        assert options["send_default_pii"] is False
+        assert options["include_local_variables"] is False
+        assert options["max_request_body_size"] == "never"
+    finally:
+        app.config["SENTRY_DSN"] = ""
+        sentry_sdk.init()  # no DSN: off again for the other tests
