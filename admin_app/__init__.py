@@ -50,6 +50,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     # Before the other hooks: every log line of the request carries its id.
     register_request_ids(app)
+    from admin_app.metrics import register_metrics
+
+    register_metrics(app)
     register_extensions(app)
     register_request_hooks(app)
     # After the scope is bound: the guards look rows up under the caller's scope.
