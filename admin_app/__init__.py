@@ -136,6 +136,9 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
+        from admin_app.views.rq_console import register_rq_dashboard
+
+        register_rq_dashboard(app)
         from admin_app.api.errors import register_api_errors
 
         register_api_errors(app)
