@@ -166,6 +166,10 @@ class Config:
     WEBHOOK_ALLOW_PRIVATE = False
     # How often the worker's clock looks for due work (mail to retry, nightly jobs).
     TICK_SECONDS = float(os.environ.get("TICK_SECONDS", "30"))
+    # Issue 17: errors to Sentry when set (no personal data, no locals, no request bodies);
+    # /metrics answers only to these addresses or networks (comma-separated).
+    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.1/8,::1")
 
     # Customer-list batch jobs: how many chunks a worker writes side by side on PostgreSQL
     # (one connection each; SQLite has one writer); a running job whose heartbeat is older

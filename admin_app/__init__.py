@@ -35,7 +35,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from admin_app.services.accounts import password_rule_for_fab
 
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", password_rule_for_fab)
-    logging.basicConfig(level=logging.INFO)
+    # JSON lines to stderr are installed once the routes exist (tokens are redacted by
+    # route); until then only warnings reach Python's last-resort handler.
+    logging.getLogger().setLevel(logging.INFO)
     # FAB narrates its start-up and warns about filters of its own role screens.
     logging.getLogger("flask_appbuilder").setLevel(logging.WARNING)
     logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
@@ -44,6 +46,13 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     # First of all hooks: no other one (CSRF, JWT, FAB's login) reads a refused request.
     register_input_guard(app)
+    from admin_app.observability import install_logging, install_sentry, register_request_ids
+
+    # Before the other hooks: every log line of the request carries its id.
+    register_request_ids(app)
+    from admin_app.metrics import register_metrics
+
+    register_metrics(app)
     register_extensions(app)
     register_request_hooks(app)
     # After the scope is bound: the guards look rows up under the caller's scope.
@@ -67,6 +76,8 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["week_name"] = week_name
     app.jinja_env.globals["page_language"] = page_language
+    install_logging(app)
+    install_sentry(app)
     return app
 
 
@@ -125,6 +136,9 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
+        from admin_app.views.rq_console import register_rq_dashboard
+
+        register_rq_dashboard(app)
         from admin_app.api.errors import register_api_errors
 
         register_api_errors(app)

@@ -33,9 +33,22 @@ def get_redis(app: Flask | None = None) -> Redis:
     return app.extensions[_EXT]
 
 
+class ConsoleQueue(Queue):
+    """Every job carries the id of the request that queued it (issue 17), so the worker's
+    log lines can be found from the web's; a job queued by a job keeps the first id."""
+
+    def create_job(self, *args, **kwargs):
+        from admin_app.observability import current_request_id
+
+        meta = dict(kwargs.get("meta") or {})
+        meta.setdefault("request_id", current_request_id())
+        kwargs["meta"] = meta
+        return super().create_job(*args, **kwargs)
+
+
 def get_queue(app: Flask | None = None) -> Queue:
     app = app or current_app
-    return Queue(app.config["RQ_QUEUE"], connection=get_redis(app))
+    return ConsoleQueue(app.config["RQ_QUEUE"], connection=get_redis(app))
 
 
 _AFTER_COMMIT = "console_enqueue_after_commit"

@@ -10,7 +10,10 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Not when the console's JSON logging is installed (issue 17): fileConfig would replace its
+# handler, whose filter keeps tokens out of the log, and silence every logger made before.
+if not any(getattr(h, "console_json", False) for h in logging.getLogger().handlers):
+    fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
 
 

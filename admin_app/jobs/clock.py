@@ -110,6 +110,7 @@ DUE_WORK = (
 
 def tick(app: Flask) -> None:
     with app.app_context():
+        _record_heartbeat(app)
         for work in DUE_WORK:
             try:
                 work()
@@ -117,6 +118,18 @@ def tick(app: Flask) -> None:
                 log.exception("clock: %s failed", work.__name__)
             finally:
                 db.session.remove()
+
+
+def _record_heartbeat(app: Flask) -> None:
+    """Tell /health (and /metrics) that a worker is alive; before the work, so a slow
+    piece of due work does not make a live worker look dead."""
+    from admin_app.queueing import get_redis
+    from admin_app.services.heartbeat import record_tick
+
+    try:
+        record_tick(get_redis(app), app.config["RQ_QUEUE"])
+    except Exception:
+        log.exception("clock: could not record the tick in Redis")
 
 
 def start(app: Flask, stop: threading.Event) -> threading.Thread:

@@ -5,6 +5,7 @@ python -m admin_app.jobs.worker
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 
@@ -16,6 +17,8 @@ from admin_app.jobs import clock
 from admin_app.queueing import get_queue, get_redis
 from config import ConfigurationError
 
+log = logging.getLogger(__name__)
+
 
 class ConsoleWorker(SimpleWorker):
     """Runs jobs in this process, inside the app context pushed in main(); jobs are
@@ -23,6 +26,9 @@ class ConsoleWorker(SimpleWorker):
     fresh database session."""
 
     def perform_job(self, job, queue):
+        # The id of the request that queued the job (ConsoleQueue), to follow it here;
+        # the JSON handler adds it to the job's own lines as well.
+        log.info("job %s started", job.func_name, extra={"request_id": job.meta.get("request_id")})
         try:
             return super().perform_job(job, queue)
         finally:

@@ -86,6 +86,14 @@ def register_views(appbuilder) -> None:
         category="Inspection forms",
         icon="fa-list",
     )
+    # Issue 17: rq-dashboard (views/rq_console.py); Admin only, like every Platform entry.
+    appbuilder.add_link(
+        "Queues",
+        label=_l("Queues and workers"),
+        href="/admin/rq/",
+        category="Platform",
+        icon="fa-tasks",
+    )
     appbuilder.add_link(
         "Recall data",
         label=_l("Import recall data"),

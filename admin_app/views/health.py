@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify, request
 from flask_appbuilder import BaseView, expose
 from sqlalchemy import text
 
@@ -8,24 +8,36 @@ from admin_app.extensions import db
 
 
 class HealthView(BaseView):
-    """`GET /health`: can we reach the database and Redis? 200 or 503, no login."""
+    """`GET /health` (SPEC's contract): database, Redis and the worker's last tick; no login.
+
+    503 when the database or Redis fails; with `?strict=1` also when no worker ticked
+    within two tick intervals, so a load balancer can choose which of the two it needs.
+    """
 
     route_base = ""
 
     @expose("/health")
     def health(self):
         from admin_app.queueing import get_redis
+        from admin_app.services.heartbeat import seconds_since_last_tick
 
-        status = {}
+        body = {"database": "ok", "redis": "ok"}
         try:
             db.session.execute(text("SELECT 1"))
-            status["database"] = "ok"
         except Exception:
-            status["database"] = "unavailable"
+            body["database"] = "unavailable"
+        last_tick_s = None
         try:
-            get_redis().ping()
-            status["redis"] = "ok"
+            redis = get_redis()
+            redis.ping()
+            last_tick_s = seconds_since_last_tick(redis, current_app.config["RQ_QUEUE"])
         except Exception:
-            status["redis"] = "unavailable"
-        healthy = all(v == "ok" for v in status.values())
-        return jsonify(status), 200 if healthy else 503
+            body["redis"] = "unavailable"
+        body["worker"] = {"last_tick_s": None if last_tick_s is None else round(last_tick_s, 1)}
+        healthy = body["database"] == "ok" and body["redis"] == "ok"
+        worker_alive = (
+            last_tick_s is not None and last_tick_s <= 2 * current_app.config["TICK_SECONDS"]
+        )
+        body["status"] = "ok" if healthy and worker_alive else "degraded"
+        strict = request.args.get("strict") == "1"
+        return jsonify(body), 200 if healthy and (worker_alive or not strict) else 503

@@ -213,6 +213,10 @@ def _urls(app, rule, ids_for_model, model):
             values = ["v1"]
         elif arg == "fmt":
             values = ["csv", "xlsx"]  # a list's exports (issue 15)
+        elif arg in ("instance_number", "per_page", "page"):
+            # rq-dashboard under /admin/rq (issue 17): its one Redis, its first page; its
+            # several rules per endpoint defeat the converter check below.
+            values = [0] if arg == "instance_number" else [1]
         elif type(rule._converters.get(arg)).__name__ == "IntegerConverter":
             values = [1]
         else:

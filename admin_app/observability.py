@@ -1,0 +1,176 @@
+"""Logs an operator can follow: JSON lines, a request id from the web into the jobs it
+enqueues, and no mailed token in any log line (issue 17, "See what it does").
+
+The token in /activate/<token> and its kin is a password by another name: whoever reads
+the log could use it. Every log line passes the same filter, the werkzeug or gunicorn
+access log as much as our own, so a path is redacted wherever it is printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, has_request_context, request
+
+log = logging.getLogger("admin_app.requests")
+
+# An incoming X-Request-ID is kept only if it cannot forge or break a log line.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+REDACTED = "…"
+
+
+def request_id_from(header: str | None) -> str:
+    if header and _SANE_REQUEST_ID.match(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str | None:
+    """The web request's id, or in a worker the id of the request that enqueued the job."""
+    if has_request_context():
+        return getattr(g, "request_id", None)
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:
+        return None
+    return job.meta.get("request_id") if job is not None else None
+
+
+def token_path_pattern(app: Flask) -> re.Pattern[str]:
+    """One pattern for every route with a `<token>` part, taken from the url map so a new
+    token route is redacted without anyone remembering to list it here."""
+    prefixes = sorted(
+        {
+            rule.rule.split("<token>")[0]
+            for rule in app.url_map.iter_rules()
+            if "token" in rule.arguments and "<token>" in rule.rule
+        },
+        key=len,
+        reverse=True,
+    )
+    if not prefixes:
+        return re.compile(r"(?!x)x")
+    return re.compile("(" + "|".join(re.escape(p) for p in prefixes) + r")[^/\s?\"'#]+")
+
+
+class RedactTokens(logging.Filter):
+    """Replaces the token of every token route in the finished message by `…`."""
+
+    def __init__(self, pattern: re.Pattern[str]):
+        super().__init__()
+        self.pattern = pattern
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.pattern.sub(lambda m: m.group(1) + REDACTED, message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+class AddRequestId(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = current_request_id()
+        return True
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    def __init__(self, stream=None):
+        self._fixed = stream
+        super().__init__(stream)
+
+    @property
+    def stream(self):
+        return self._fixed if self._fixed is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        self._fixed = value
+
+
+def log_handler(app: Flask, stream=None) -> logging.Handler:
+    """A JSON-lines handler carrying the request id, with tokens redacted."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    handler = _StderrHandler(stream)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"levelname": "level", "name": "logger", "asctime": "time"},
+        )
+    )
+    handler.addFilter(AddRequestId())
+    handler.addFilter(RedactTokens(token_path_pattern(app)))
+    return handler
+
+
+def install_logging(app: Flask) -> None:
+    """The root logger writes JSON to stderr (web, worker, gunicorn alike); once per
+    process, as tests build many apps."""
+    root = logging.getLogger()
+    for existing in root.handlers:
+        if getattr(existing, "console_json", False):
+            root.removeHandler(existing)
+    handler = log_handler(app)
+    handler.console_json = True
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    # Access logs of the servers we run under go through the same handler and filters.
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
+        logging.getLogger(name).propagate = True
+
+
+def register_request_ids(app: Flask) -> None:
+    @app.before_request
+    def take_request_id():
+        g.request_id = request_id_from(request.headers.get("X-Request-ID"))
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def give_request_id(response):
+        request_id = getattr(g, "request_id", None)
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "endpoint": request.url_rule.rule if request.url_rule else None,
+                    "duration_ms": round(
+                        (time.perf_counter() - g.get("request_started", time.perf_counter()))
+                        * 1000,
+                        1,
+                    ),
+                },
+            )
+        return response
+
+
+def install_sentry(app: Flask) -> None:
+    """Errors to Sentry when SENTRY_DSN is set. Customers' names, e-mails and mailed
+    tokens live in request bodies, cookies and local variables: none of them leave."""
+    dsn = app.config.get("SENTRY_DSN")
+    if not dsn:
+        return
+    import sentry_sdk
+    from sentry_sdk.integrations.flask import FlaskIntegration
+    from sentry_sdk.integrations.rq import RqIntegration
+
+    sentry_sdk.init(
+        dsn=dsn,
+        integrations=[FlaskIntegration(), RqIntegration()],
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+    )

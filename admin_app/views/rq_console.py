@@ -1,0 +1,59 @@
+"""The rq queues and workers for Admin: rq-dashboard under /admin/rq (issue 17).
+
+Read-only: rq-dashboard's own actions (delete, requeue, empty, compact) change what the
+workers do without an audit trail, and one of them is a GET, so every method but GET is
+refused and so is that GET. Anyone but Admin is told the page does not exist, as the
+console answers for pages outside a role.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import current_user
+
+from admin_app.roles import ADMIN
+
+URL_PREFIX = "/admin/rq"
+# rq-dashboard's GET that requeues every failed job of a queue.
+WRITING_GETS = {"rq_dashboard.requeue_all"}
+# The registries rq-dashboard can list; any other name made it fail with a 500.
+REGISTRIES = {"queued", "failed", "deferred", "scheduled", "started", "finished", "canceled"}
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and any(r.name == ADMIN for r in user.roles))
+
+
+def register_rq_dashboard(app: Flask) -> None:
+    import rq_dashboard
+
+    app.config.setdefault("RQ_DASHBOARD_DISABLE_DELETE", True)  # no buttons that would fail
+    app.register_blueprint(rq_dashboard.blueprint, url_prefix=URL_PREFIX)
+
+    # App-level, so it runs before rq-dashboard's own hook (which needs the connection).
+    @app.before_request
+    def only_admin_reads_the_queues():
+        if request.blueprint != "rq_dashboard":
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("AuthDBView.login", next=request.path))
+        if not is_admin(current_user):
+            abort(404)
+        if request.method not in ("GET", "HEAD") or request.endpoint in WRITING_GETS:
+            abort(403)
+        from admin_app.queueing import get_redis
+
+        redis = get_redis(app)
+        # rq-dashboard answers an unknown job or registry with a 500: a 404 here instead.
+        args = request.view_args or {}
+        if "registry_name" in args and args["registry_name"] not in REGISTRIES:
+            abort(404)
+        if "job_id" in args:
+            from rq.job import Job
+
+            if not Job.exists(args["job_id"], connection=redis):
+                abort(404)
+        app.redis_conn = redis
+        # rq-dashboard connects by this URL per page and shows it with the password masked.
+        app.config["RQ_DASHBOARD_REDIS_URL"] = (app.config["REDIS_URL"],)
+        return None

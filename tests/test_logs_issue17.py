@@ -1,0 +1,112 @@
+"""Issue 17, "See what it does": JSON logs with a request id, no mailed token in any log."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+
+import pytest
+
+from admin_app.services import passports as rules
+from admin_app.services.passports import PersonDetails
+from admin_app.services.uow import unit_of_work
+from tests.conftest import DB_KIND
+from tests.mails import mail_text
+
+pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="logging is database-blind")
+
+ACTIVATE = re.compile(r"/activate/(\S+)")
+
+
+@pytest.fixture()
+def log_lines(app):
+    from admin_app.observability import log_handler
+
+    stream = io.StringIO()
+    handler = log_handler(app, stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.removeHandler(handler)
+
+
+def test_issue17_a_log_of_the_activation_flow_holds_no_token(app, world, acting_as, log_lines):
+    """Token routes are logged with the token replaced by `…`, access logs too."""
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        with unit_of_work(s):
+            passport = rules.create_passport(
+                s,
+                actor=acting.actor,
+                plate="12-LOG-3",
+                person=PersonDetails.from_mapping({"email": "log@example.nl", "last_name": "L"}),
+            )
+        with unit_of_work(s):
+            rules.send_passport(s, passport.id, actor=acting.actor)
+        token = ACTIVATE.search(mail_text(s)).group(1)
+    client = app.test_client()
+    assert client.get(f"/activate/{token}").status_code == 200
+    client.post(f"/activate/{token}", data={"password": "x", "confirm": "y"})
+    # What werkzeug's (and gunicorn's) access log prints, through the same handler.
+    logging.getLogger("werkzeug").info(
+        '%s - - [%s] "%s" %s -', "127.0.0.1", "now", f"GET /activate/{token} HTTP/1.1", 200
+    )
+    lines = log_lines()
+    text = json.dumps(lines, ensure_ascii=False)
+    assert token not in text
+    assert "/activate/…" in text
+    assert any(line["logger"] == "werkzeug" and "/activate/…" in line["message"] for line in lines)
+
+
+def test_issue17_request_id_is_returned_and_passed_to_the_jobs(app, world, log_lines):
+    """A sane X-Request-ID is kept, a bad one replaced; the job it enqueues logs it."""
+    client = app.test_client()
+    response = client.get("/health", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+    forged = client.get("/health", headers={"X-Request-ID": 'x" level=ERROR <script>'})
+    assert re.fullmatch(r"[0-9a-f]{32}", forged.headers["X-Request-ID"])
+    assert any(line.get("request_id") == "abc-123" for line in log_lines())
+
+    # A request that enqueues a job (the password-reset mail) hands its id to the worker.
+    from admin_app.jobs.worker import ConsoleWorker
+    from admin_app.queueing import get_queue, get_redis
+
+    queue = get_queue(app)
+    queue.empty()
+    token = re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"',
+        client.get("/forgot-password").get_data(as_text=True),
+    )
+    data = {"identifier": "admin"}
+    if token:
+        data["csrf_token"] = token.group(1)
+    client.post("/forgot-password", headers={"X-Request-ID": "reset-42"}, data=data)
+    jobs = queue.get_jobs()
+    assert jobs and all(job.meta.get("request_id") == "reset-42" for job in jobs)
+    with app.app_context():
+        ConsoleWorker([queue], connection=get_redis(app)).work(burst=True)
+    assert any(
+        line.get("request_id") == "reset-42" and "started" in line["message"]
+        for line in log_lines()
+    )
+
+
+def test_issue17_sentry_sends_no_personal_data_locals_or_bodies(app):
+    """Optional SENTRY_DSN: send_default_pii=False, no local variables, no request bodies."""
+    import sentry_sdk
+
+    from admin_app.observability import install_sentry
+
+    app.config["SENTRY_DSN"] = "https://public@127.0.0.1:9/1"
+    try:
+        install_sentry(app)
+        options = sentry_sdk.get_client().options
+        assert options["dsn"] == "https://public@127.0.0.1:9/1"
+        assert options["send_default_pii"] is False
+        assert options["include_local_variables"] is False
+        assert options["max_request_body_size"] == "never"
+    finally:
+        app.config["SENTRY_DSN"] = ""
+        sentry_sdk.init()  # no DSN: off again for the other tests
