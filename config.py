@@ -116,6 +116,9 @@ class Config:
     FAB_INDEX_VIEW = "admin_app.views.home.HomeView"
     # FAB's layout with the console's icon and styles (one-row navbar, phone widths).
     FAB_BASE_TEMPLATE = "console/layout.html"
+    # How many reverse proxies stand in front (nginx: 1); their X-Forwarded-* headers are
+    # trusted that many hops deep (admin_app/proxies.py). 0: none, the socket's address.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     AUTH_RATE_LIMITED = True
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
     RATELIMIT_ENABLED = True

@@ -44,6 +44,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     # First of all hooks: no other one (CSRF, JWT, FAB's login) reads a refused request.
     register_input_guard(app)
+    from admin_app.proxies import trust_proxies
+
+    trust_proxies(app)
     register_extensions(app)
     register_request_hooks(app)
     # After the scope is bound: the guards look rows up under the caller's scope.
