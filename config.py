@@ -221,6 +221,8 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Strict-Transport-Security (flask-talisman, admin_app/__init__.py): behind https only.
+    SECURITY_HSTS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

@@ -139,3 +139,37 @@ def test_issue17_forgot_password_sends_one_reset_mail_per_account_per_15_minutes
         assert client.post("/forgot-password", {"identifier": "support"}).status_code == 302
     assert run_queued(app, mail_password_reset) == 2
     assert reset_mails() == before + 1
+
+
+def test_issue17_security_headers_from_talisman(app):
+    """Issue 17: scripts only with this response's nonce, no framing, HSTS in production only."""
+    import re
+
+    from config import ProductionConfig
+
+    client = Browser(app)
+    response = client.get("/login/")
+    policy = response.headers["Content-Security-Policy"]
+    nonce = re.search(r"script-src 'self' 'nonce-([^']+)'", policy).group(1)
+    assert "style-src 'self' 'unsafe-inline'" in policy
+    assert "frame-ancestors 'none'" in policy
+    page = response.get_data(as_text=True)
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert scripts and all(f'nonce="{nonce}"' in tag for tag in scripts), scripts
+    assert "Strict-Transport-Security" not in response.headers  # not in development/tests
+    assert ProductionConfig.SECURITY_HSTS is True
+
+
+def test_issue17_no_inline_handlers_in_the_console_templates():
+    """The policy blocks onclick=/onsubmit= and javascript: links: the console uses none."""
+    import re
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "admin_app" / "templates"
+    handler = re.compile(r"""\son[a-z]+\s*=|href\s*=\s*["']javascript:""", re.IGNORECASE)
+    found = [
+        f"{path.relative_to(templates)}: {match.group(0)}"
+        for path in templates.rglob("*.html")
+        for match in handler.finditer(path.read_text())
+    ]
+    assert found == []
