@@ -112,12 +112,22 @@ class Config:
     # tries a JWT; FAB's own per-login keys (sst_) are not offered.
     FAB_API_KEY_ENABLED = True
     FAB_API_KEY_PREFIXES = ["gk_"]
-    API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "600 per minute")
     FAB_INDEX_VIEW = "admin_app.views.home.HomeView"
     # FAB's layout with the console's icon and styles (one-row navbar, phone widths).
     FAB_BASE_TEMPLATE = "console/layout.html"
+    # How many reverse proxies stand in front (nginx: 1); their X-Forwarded-* headers are
+    # trusted that many hops deep (admin_app/proxies.py). 0: none, the socket's address.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # Limits, all of them (DESIGN-NOTES "Limits"; applied in admin_app/limits.py).
     AUTH_RATE_LIMITED = True
+    # Per client: HTML and API login, /forgot-password, activation, accept, driver access.
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
+    # Per token, not per client: the opt-out one-click POST (mail providers' few addresses).
+    OPT_OUT_RATE_LIMIT = os.environ.get("OPT_OUT_RATE_LIMIT", "60 per minute")
+    # Per garage API key (api/keys.py).
+    API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "600 per minute")
+    # One reset mail per account per this many minutes (services/accounts).
+    RESET_MAIL_INTERVAL_MINUTES = 15
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     # Flask-Limiter needs shared storage once there is more than one web process.
@@ -219,6 +229,8 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
+    # Strict-Transport-Security (flask-talisman, admin_app/__init__.py): behind https only.
+    SECURITY_HSTS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 

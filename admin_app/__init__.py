@@ -46,6 +46,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     # First of all hooks: no other one (CSRF, JWT, FAB's login) reads a refused request.
     register_input_guard(app)
+    from admin_app.proxies import trust_proxies
+
+    trust_proxies(app)
     from admin_app.observability import install_logging, install_sentry, register_request_ids
 
     # Before the other hooks: every log line of the request carries its id.
@@ -188,12 +191,42 @@ def register_request_hooks(app: Flask) -> None:
             sessions.end_sessions(user)
             db.session.commit()
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    register_security_headers(app)
+
+
+# Scripts only from the console itself or inline with this response's nonce (FAB's and the
+# console's templates print csp_nonce() on every <script>; no inline handlers remain);
+# inline styles stay allowed (FAB's widgets and Swagger UI set style= everywhere).
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    # Swagger UI and the browsers' own form icons draw data: images.
+    "img-src": ["'self'", "data:"],
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def register_security_headers(app: Flask) -> None:
+    """flask-talisman's headers (issue 17). HSTS in production only (SECURITY_HSTS): a
+    developer's http://localhost must not be told to use https for a year. https itself is
+    the proxy's job (deploy/), so Talisman redirects nothing."""
+    from flask_talisman import Talisman
+
+    Talisman(
+        app,
+        force_https=False,
+        strict_transport_security=app.config.get("SECURITY_HSTS", False),
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        content_security_policy_nonce_in=["script-src"],
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        # The cookie settings stay config.py's (Secure in production only).
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=app.config["SESSION_COOKIE_HTTPONLY"],
+    )
 
 
 def register_cli(app: Flask) -> None:

@@ -257,11 +257,7 @@ class ConsoleSecurityManager(SecurityManager):
             super().register_views()
         finally:
             current_app.config["FAB_API_KEY_ENABLED"] = keys_enabled
-        # FAB rate-limits the HTML login only; the JWT login is just as guessable.
-        if self.is_auth_limited:
-            for view in self.appbuilder.baseviews:
-                if isinstance(view, SecurityApi):
-                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+        # The JWT login's limit: admin_app/limits.py, with the others.
         # Password resets go through our single-use mailed link (R-SEC-3).
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import current_app
+
 from admin_app.extensions import db
 
 
@@ -13,5 +17,6 @@ def mail_password_reset(identifier: str) -> None:
     from admin_app.services.audit import Actor
     from admin_app.services.uow import unit_of_work
 
+    interval = timedelta(minutes=current_app.config["RESET_MAIL_INTERVAL_MINUTES"])
     with unit_of_work(db.session, Actor.job("password-reset")):
-        accounts.request_password_reset(db.session, identifier)
+        accounts.request_password_reset(db.session, identifier, interval=interval)

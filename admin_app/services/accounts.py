@@ -156,9 +156,12 @@ def set_colleague_active(
     return user
 
 
-def request_password_reset(session: Session, identifier: str, *, now=None) -> bool:
+def request_password_reset(
+    session: Session, identifier: str, *, now=None, interval: timedelta = RESET_MAIL_INTERVAL
+) -> bool:
     """Mail a reset link to the active user with this user name or e-mail, if there is one
-    and he was sent none in the last 15 minutes. Returns whether a mail was queued.
+    and he was sent none in the last ``interval`` (the setting RESET_MAIL_INTERVAL_MINUTES,
+    15). Returns whether a mail was queued.
 
     Run by the worker (jobs/accounts): the form does the same work for every name, so
     neither its answer nor its timing tells who has a login.
@@ -178,7 +181,7 @@ def request_password_reset(session: Session, identifier: str, *, now=None) -> bo
     )
     if user is None:
         return False
-    since = (now or utcnow()) - RESET_MAIL_INTERVAL
+    since = (now or utcnow()) - interval
     recent = session.scalar(
         select(OutboxMessage.id)
         .where(

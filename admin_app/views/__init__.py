@@ -16,6 +16,7 @@ def register_views(appbuilder) -> None:
         PassportApi,
         TransferApi,
     )
+    from admin_app.limits import apply_limits
     from admin_app.views.accounts import PasswordResetView
     from admin_app.views.activation import ActivationView
     from admin_app.views.api_keys import ApiKeyView
@@ -196,18 +197,17 @@ def register_views(appbuilder) -> None:
         icon="fa-envelope",
         category="Platform",
     )
-    # Public forms that mail someone or try a link or password: limited per client, like
-    # the login (FAB limits its own login only).
-    for public in (PasswordResetView, ActivationView):
-        view = appbuilder.add_view_no_menu(public)
-        if appbuilder.sm.is_auth_limited:
-            appbuilder.sm.limiter.limit(appbuilder.sm.auth_rate_limit, methods=["POST"])(
-                view.blueprint
-            )
+    appbuilder.add_view_no_menu(PasswordResetView)
+    appbuilder.add_view_no_menu(ActivationView)
     appbuilder.add_view_no_menu(HealthView)
     appbuilder.add_view_no_menu(ExportFileView)
     appbuilder.add_view_no_menu(PublicInspectionView)
     appbuilder.add_view_no_menu(OptOutView)
+    # Public forms that mail someone or try a link or password: limited per client, like
+    # the login; the opt-out link per token (admin_app/limits.py, DESIGN-NOTES "Limits").
+    apply_limits(
+        appbuilder, per_client_forms=(PasswordResetView, ActivationView), opt_out_view=OptOutView
+    )
     for api in (
         PassportApi,
         CustomerApi,

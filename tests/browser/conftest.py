@@ -61,9 +61,19 @@ def page(app, chromium, live_server, world):
     context = chromium.new_context(base_url=live_server, locale="nl-NL")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Issue 17: a script or handler the Content-Security-Policy blocks fails the test
+    # that met it (Chromium reports each refusal on the console).
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
     app.config["AUTH_RATE_LIMIT"] = limit
+    assert refused == [], refused
 
 
 def log_in(page, username, password="demo"):

@@ -1,0 +1,41 @@
+"""Every request limit of the console, applied in one place (DESIGN-NOTES "Limits").
+
+The numbers are settings in config.py ("Limits" block); this module says which routes
+each one guards and what it counts by. Limits are callables read at each request, so
+an app follows its configuration (tests lower them).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def _opt_out_token() -> str:
+    # Mail providers post one-click opt-outs from a few shared addresses: counting per
+    # client would refuse real customers, so the link's token is what is counted.
+    return (request.view_args or {}).get("token", "")
+
+
+def apply_limits(appbuilder, *, per_client_forms, opt_out_view) -> None:
+    """Attach the limits to FAB's JWT login, the public forms and the opt-out link.
+
+    FAB limits its HTML login itself (AUTH_RATE_LIMITED, AUTH_RATE_LIMIT); API keys are
+    counted per key where the key is checked (api/keys.py, API_KEY_RATE_LIMIT)."""
+    sm = appbuilder.sm
+    if not sm.is_auth_limited:
+        return
+    from flask_appbuilder.security.api import SecurityApi
+
+    per_client = _setting("AUTH_RATE_LIMIT")
+    for view in appbuilder.baseviews:
+        # FAB rate-limits the HTML login only; the JWT login is just as guessable.
+        if isinstance(view, (SecurityApi, *per_client_forms)):
+            sm.limiter.limit(per_client, methods=["POST"])(view.blueprint)
+        elif isinstance(view, opt_out_view):
+            sm.limiter.limit(
+                _setting("OPT_OUT_RATE_LIMIT"), key_func=_opt_out_token, methods=["POST"]
+            )(view.blueprint)

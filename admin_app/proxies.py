@@ -1,0 +1,37 @@
+"""Behind a reverse proxy (issue 17): the client's address, scheme and host come from the
+X-Forwarded-* headers only when the operator says how many proxies stand in front.
+
+Without this every user behind nginx has nginx's address, and the login limit (keyed on
+the client address) puts them all in one bucket. Trusting the headers without a proxy
+would let any client pick its own address and escape the limit.
+"""
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+class TrustedProxies:
+    """werkzeug's ProxyFix with x_for, x_proto, x_host and x_port = TRUSTED_PROXIES.
+
+    The count is read at each request (as the limits are), so one app follows its
+    configuration; 0, the default, trusts no header."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wsgi_app = app.wsgi_app
+        self._fixes: dict[int, ProxyFix] = {}
+
+    def __call__(self, environ, start_response):
+        count = int(self.app.config.get("TRUSTED_PROXIES", 0))
+        if count <= 0:
+            return self.wsgi_app(environ, start_response)
+        fix = self._fixes.get(count)
+        if fix is None:
+            fix = self._fixes[count] = ProxyFix(
+                self.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
+            )
+        return fix(environ, start_response)
+
+
+def trust_proxies(app: Flask) -> None:
+    app.wsgi_app = TrustedProxies(app)
