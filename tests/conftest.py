@@ -191,8 +191,12 @@ def world(app, engine):
 
     from admin_app.demo import load_demo_data
     from admin_app.extensions import db
+    from admin_app.queueing import get_queue
 
     with app.app_context():
+        # Redis outlives the database: a job an earlier test left queued names ids this
+        # test's rows will have again, and a worker started here would run it.
+        get_queue(app).empty()
         reset_database(db.session)
         if not _demo_rows:
             load_demo_data(only_if_empty=False)
