@@ -187,7 +187,7 @@ def run(command: list[str], env: dict, what: str) -> None:
         raise SmokeFailure(f"{what} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
-def drive(console: Console, sink: MailSink, processes: Processes) -> tuple[dict, list[str]]:
+def drive(console: Console, sink: MailSink) -> tuple[dict, list[str]]:
     """What an operator checks after a deploy, through the proxy's eyes. Returns the
     counts and the mailed tokens (which no log may hold)."""
     health = wait_for(
@@ -423,7 +423,7 @@ def main() -> int:
         processes.start("web", [str(ROOT / "deploy/bin/web")], env)
         processes.start("worker-1", [str(ROOT / "deploy/bin/worker")], env)
         processes.start("worker-2", [str(ROOT / "deploy/bin/worker")], env)
-        counts, tokens = drive(Console(f"http://127.0.0.1:{web_port}"), sink, processes)
+        counts, tokens = drive(Console(f"http://127.0.0.1:{web_port}"), sink)
         step(f"driven through gunicorn and 2 workers: {counts}")
         processes.stop("web", "worker-1", "worker-2")
         check_web_log(processes, tokens)
