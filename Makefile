@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
 PORT ?= 5000
 
-.PHONY: install system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export
+.PHONY: install system-deps run worker test smoke-prod lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ worker: install
 
 test: install system-deps
 	bash scripts/test.sh
+
+# Issue 17: deploy/ as production runs it (gunicorn, 2 workers, PostgreSQL, Redis), over HTTP.
+smoke-prod: install system-deps
+	scripts/with-postgres.sh $(BIN)/python scripts/smoke_prod.py
 
 lint: install
 	$(BIN)/ruff check admin_app tests

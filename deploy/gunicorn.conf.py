@@ -1,0 +1,89 @@
+"""gunicorn settings for the console (deploy/bin/web); environment variables override the
+numbers. README "Running on real servers" explains each choice.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+# Sync workers: every request is short database work or a PDF from wkhtmltopdf; gevent
+# stays a load-test tool (requirements-dev). nginx buffers slow clients in front of them.
+worker_class = "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# A CSV export of 1,000,000 rows streams for 20-60 s, during which a sync worker is silent
+# (BENCHMARKS.md, issue 15); gunicorn's default 30 s would kill it. nginx waits longer.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
+graceful_timeout = 30
+keepalive = 5
+# Only the proxy on this machine may say a request came over https (X-Forwarded-Proto).
+# The client's address and host come through ProxyFix in the console (TRUSTED_PROXIES).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# A worker that served this many requests is replaced: bounds slow leaks (PDF rendering).
+max_requests = 2000
+max_requests_jitter = 200
+# gunicorn 25+ opens a control socket in $HOME/.gunicorn by default: the same path for
+# every gunicorn of the user, and a home the systemd unit hides (ProtectHome). systemd's
+# signals (HUP, TERM) do what it would.
+control_socket_disable = True
+
+# /metrics counts the latency of every web process, not of whichever one answers the
+# scrape: prometheus-client's multi-process mode. It must be set before a worker imports
+# prometheus_client, so here, in the master, before any worker is forked.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="console-metrics-")
+metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def on_starting(server):
+    # Files of the previous run's processes would be summed into this run's figures.
+    os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):
+        path = os.path.join(metrics_dir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+# Logs: JSON lines on stderr, like the console's own. In each worker the console replaces
+# the root handler (the one marked console_json) with its own, which adds the request id
+# and replaces tokens of mailed links by "…"; gunicorn's access and error lines propagate
+# to it, so an access line never shows /activate/<token>. The master's lines (start,
+# stop, worker timeouts) carry no request and go through the plain JSON handler below.
+accesslog = None  # logconfig_dict turns the access log on, through the root logger
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-forwarded-for}i)s" "%(a)s" %({x-request-id}o)s'
+)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger", "asctime": "time"},
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+            ".": {"console_json": True},
+        }
+    },
+    "root": {"level": "INFO", "handlers": ["console"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+    },
+}
