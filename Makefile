@@ -4,7 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
-PORT ?= 5000
+# PORT=8000 make run moves the console; unset, devserver reads PORT from .env (default 5000).
+PORT ?=
 
 .PHONY: install install-dev system-deps run worker test lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export
 
@@ -46,7 +47,7 @@ db-upgrade: install
 # wkhtmltopdf ("Printen (PDF)"): installed when root, else the apt-get command is printed.
 run: install
 	@bash scripts/run-deps.sh
-	$(BIN)/python -m admin_app.devserver --port $(PORT)
+	$(BIN)/python -m admin_app.devserver $(if $(PORT),--port $(PORT))
 
 worker: install
 	$(BIN)/python -m admin_app.jobs.worker

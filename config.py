@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv import load_dotenv
+from dotenv import dotenv_values
 from flask_appbuilder.const import AUTH_DB
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -26,11 +26,14 @@ def load_env_file(path: Path | None) -> Path | None:
     """Put the settings of ``path`` (a .env file) into os.environ; returns it when read.
 
     A variable already in the environment wins: systemd's Environment=, a shell's export
-    or a test's setting is never overridden by the file.
+    or a test's setting is never overridden by the file. An empty one (`PUBLIC_URL=`, as
+    .env.example lists them) means the default, as if the line were not there.
     """
     if path is None or not path.is_file():
         return None
-    load_dotenv(path, override=False)
+    for name, value in dotenv_values(path).items():
+        if value and name not in os.environ:
+            os.environ[name] = value
     return path
 
 

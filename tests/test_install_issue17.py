@@ -112,6 +112,23 @@ def test_issue17_dotenv_is_read_and_the_real_environment_wins(tmp_path):
     ], shown.stderr[-2000:]
 
 
+def test_issue17_a_copied_env_example_keeps_the_development_defaults():
+    """`cp .env.example .env` changes nothing: its empty lines mean the defaults."""
+    shown = _process(
+        "import config; c = config.Config; print(c.SQLALCHEMY_DATABASE_URI, c.PUBLIC_URL,"
+        " c.RATELIMIT_STORAGE_URI, c.SMTP_PORT, c.MAIL_FROM.split()[0], c.OUTBOX_BACKOFF[0])",
+        ROOT / ".env.example",
+    )
+    assert shown.stdout.split() == [
+        f"sqlite:///{ROOT / 'instance' / 'console.db'}",
+        "http://127.0.0.1:5000",
+        "memory://",
+        "25",
+        "AutoPaspoort",
+        "30",
+    ], shown.stderr[-2000:]
+
+
 def test_issue17_worker_and_cli_see_the_dotenv(tmp_path):
     """A copied .env saying production is not ignored: worker and `flask` refuse alike."""
     env_file = tmp_path / ".env"
