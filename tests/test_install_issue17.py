@@ -195,3 +195,39 @@ def test_issue17_pooled_connections_are_pinged(app):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
     with app.app_context():
         assert db.engine.pool._pre_ping is True
+
+
+def _run_deps(tmp_path: Path, uid: int) -> subprocess.CompletedProcess:
+    """scripts/run-deps.sh on a machine without wkhtmltopdf: `id` and `apt-get` are stand-ins
+    that answer the uid and note what they were asked."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "id").write_text(f"#!/bin/sh\necho {uid}\n")
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "apt.log"}\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    return subprocess.run(
+        ["/bin/bash", str(ROOT / "scripts" / "run-deps.sh")],
+        env={"PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_issue17_make_run_installs_wkhtmltopdf_as_root(tmp_path):
+    assert re.search(r"^run: install\n(\t.*\n)*\t@bash scripts/run-deps.sh\n", _makefile(), re.M)
+    done = _run_deps(tmp_path, 0)
+    assert done.returncode == 0
+    assert "install -y -q --no-install-recommends wkhtmltopdf" in (tmp_path / "apt.log").read_text()
+
+
+def test_issue17_make_run_without_root_prints_the_command_and_starts_anyway(tmp_path):
+    done = _run_deps(tmp_path, 1000)
+    assert done.returncode == 0  # make goes on to start the console
+    assert "sudo apt-get install wkhtmltopdf" in done.stderr
+    assert not (tmp_path / "apt.log").exists()
+
+
+def _makefile() -> str:
+    return (ROOT / "Makefile").read_text()
