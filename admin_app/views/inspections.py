@@ -17,7 +17,7 @@ from wtforms.validators import Length
 from admin_app.extensions import db
 from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
-from admin_app.services import dashboard, exports, inspections, list_exports
+from admin_app.services import dashboard, exports, inspections, list_exports, printing
 from admin_app.services.clock import local_today
 from admin_app.services.errors import DomainError
 from admin_app.services.units import kilometres
@@ -234,6 +234,8 @@ class InspectionView(BaseView):
             kinds=FORM_KIND_LABELS,
             csrf=csrf,
             date_labels=inspections.PASSPORT_DATES,
+            print_available=printing.available(),
+            print_unavailable=printing.not_installed_message(),
             **context,
         )
 
