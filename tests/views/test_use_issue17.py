@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="screens, no SQL of their own")
+
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def test_issue17_only_the_queue_pages_allow_eval(world, login_as):
@@ -17,3 +22,30 @@ def test_issue17_only_the_queue_pages_allow_eval(world, login_as):
     home = admin.get("/").headers["Content-Security-Policy"]
     assert "'unsafe-eval'" in queues and "'nonce-" in queues
     assert "'unsafe-eval'" not in home and "'nonce-" in home
+
+
+def test_issue17_a_list_run_now_says_it_waits_to_start_and_follows_itself(world, login_as):
+    """R-BJ-4 with issue 17's claims: after "Run now" the job stays `scheduled` until a
+    worker takes it. The page said "Scheduled for the night", "Runs at <now>", offered
+    "Run now" again and stood still; now it says it waits to start and follows the job."""
+    garage = login_as("garage-devries")
+    upload = garage.post(
+        "/batch-jobs/upload",
+        {"file": (io.BytesIO((DATA / "klantenlijst-voorbeeld.csv").read_bytes()), "lijst.csv")},
+        content_type="multipart/form-data",
+    )
+    job_url = upload.headers["Location"]
+    job_id = int(job_url.rstrip("/").split("/")[-1])
+    garage.post(f"/batch-jobs/{job_id}/confirm")
+    tonight = garage.get(job_url).get_data(as_text=True)
+    assert "Ingepland voor de nacht" in tonight and "Wacht op de start" not in tonight
+
+    admin = login_as("admin")
+    assert admin.post(f"/batch-jobs/{job_id}/run_now").status_code == 302
+    for browser in (admin, garage):
+        page = browser.get(job_url).get_data(as_text=True)
+        assert "Wacht op de start" in page and "Ingepland voor de nacht" not in page
+        assert "zodra de server er ruimte voor heeft" in page
+        assert "volgt de voortgang vanzelf" in page and "window.location.reload" in page
+        assert 'id="run-now"' not in page and "Draait op" not in page
+    assert "Wacht op de start" in garage.get("/batch-jobs/list/").get_data(as_text=True)
