@@ -49,3 +49,10 @@ def test_issue17_a_list_run_now_says_it_waits_to_start_and_follows_itself(world,
         assert "volgt de voortgang vanzelf" in page and "window.location.reload" in page
         assert 'id="run-now"' not in page and "Draait op" not in page
     assert "Wacht op de start" in garage.get("/batch-jobs/list/").get_data(as_text=True)
+
+
+def test_issue17_list_filters_speak_correct_dutch(world, login_as):
+    """R-X-2: a list's filter choices; FAB's own Dutch said "Eindig niet met", "Bevat Niet"."""
+    page = login_as("garage-jansen").get("/batch-jobs/list/").get_data(as_text=True)
+    assert "Eindigt niet met" in page and "Bevat niet" in page
+    assert "Eindig niet met" not in page and "Bevat Niet" not in page
