@@ -6,7 +6,9 @@ import io
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from admin_app.models import FleetAccount
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="screens, no SQL of their own")
@@ -56,3 +58,18 @@ def test_issue17_list_filters_speak_correct_dutch(world, login_as):
     page = login_as("garage-jansen").get("/batch-jobs/list/").get_data(as_text=True)
     assert "Eindigt niet met" in page and "Bevat niet" in page
     assert "Eindig niet met" not in page and "Bevat Niet" not in page
+
+
+def test_issue17_support_sees_no_buttons_to_pages_it_cannot_open(world, login_as):
+    """Role matrix: Support reads proposals and fleets; its "Upload invoices" and "Name and
+    login e-mail" buttons led to "Niet gevonden". The garage keeps both."""
+    fleet_id = world.session.scalars(
+        select(FleetAccount.id).where(FleetAccount.name.startswith("Bouwbedrijf Bakker"))
+    ).one()
+    for username, shown in (("support", False), ("garage-jansen", True)):
+        browser = login_as(username)
+        proposals = browser.get("/proposals/").get_data(as_text=True)
+        fleet = browser.get(f"/fleet-accounts/show/{fleet_id}").get_data(as_text=True)
+        assert ('href="/proposals/invoices"' in proposals) is shown, username
+        assert (f'href="/fleet-accounts/{fleet_id}/settings"' in fleet) is shown, username
+        assert browser.get("/proposals/invoices").status_code == (200 if shown else 404)
