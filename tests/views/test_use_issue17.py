@@ -73,3 +73,21 @@ def test_issue17_support_sees_no_buttons_to_pages_it_cannot_open(world, login_as
         assert ('href="/proposals/invoices"' in proposals) is shown, username
         assert (f'href="/fleet-accounts/{fleet_id}/settings"' in fleet) is shown, username
         assert browser.get("/proposals/invoices").status_code == (200 if shown else 404)
+
+
+@pytest.mark.parametrize(
+    ("path", "view", "column"),
+    [
+        ("/customers/list/", "CustomerView", "full_name"),
+        ("/batch-jobs/list/", "BatchJobView", "progress"),
+    ],
+)
+def test_issue17_list_headings_sort_only_by_what_the_database_can_sort(
+    world, login_as, path, view, column
+):
+    """Clicking "Naam" (customers) or "Voortgang" (lists) sorted by a Python property: a 500.
+    Now no sort link for them, and the old link is dropped instead of failing."""
+    browser = login_as("garage-jansen")
+    sort = f"_oc_{view}={column}"
+    assert browser.get(f"{path}?{sort}&_od_{view}=asc").status_code == 302
+    assert sort not in browser.get(path).get_data(as_text=True)
