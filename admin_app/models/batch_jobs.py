@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from flask_appbuilder import Model
@@ -30,6 +31,8 @@ BATCH_STATE_LABELS = {
     BatchState.failed.value: _l("Failed"),
     BatchState.cancelled.value: _l("Cancelled"),
 }
+# A scheduled job that is due but not yet started by a worker (BatchJob.waits_to_start).
+WAITING_TO_START = _l("Waiting to start")
 
 
 class RowPlan(enum.StrEnum):
@@ -102,7 +105,18 @@ class BatchJob(Model):
     )
 
     def state_label(self) -> str:
+        if self.waits_to_start():
+            return str(WAITING_TO_START)
         return str(BATCH_STATE_LABELS.get(self.state, self.state))
+
+    def waits_to_start(self, now: dt.datetime | None = None) -> bool:
+        """Scheduled and due ("Run now", or its night came): it starts when a worker takes
+        it, and stays `scheduled` until then (issue 17), no longer "for the night"."""
+        return (
+            self.state == BatchState.scheduled.value
+            and self.scheduled_for is not None
+            and self.scheduled_for <= (now or utcnow())
+        )
 
     def uploader_name(self) -> str:
         """Who uploaded it, as the history names people ("Gert Jansen", not his user name)."""

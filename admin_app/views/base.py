@@ -136,6 +136,13 @@ class ConsoleModelView(ModelView):
         # table grants them; include_route_methods decides which endpoints exist.
         self.base_permissions = list(FULL_PERMISSIONS)
         super().__init__(**kwargs)
+        # FAB offers a plain Python property as a sort column too (Customer.full_name,
+        # BatchJob.progress): the database cannot sort by it, and its heading's link was a 500.
+        self.order_columns = [
+            column
+            for column in self.order_columns or []
+            if not isinstance(getattr(self.datamodel.obj, column, None), property)
+        ]
         shown = set(self.list_columns or []) | set(self.show_columns or [])
         self.formatters_columns = {
             **{column: display_value for column in shown},

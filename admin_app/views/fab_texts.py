@@ -67,4 +67,7 @@ FAB_TEXTS = (
     _l("Edit Permission on Views/Menus"),
     _l("View/Menu"),
     _l("Confirm Password"),
+    # A list's filters: FAB's Dutch says "Eindig niet met" and "Bevat Niet".
+    _l("Not Ends with"),
+    _l("Not Contains"),
 )

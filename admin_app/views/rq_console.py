@@ -8,6 +8,8 @@ console answers for pages outside a role.
 
 from __future__ import annotations
 
+import inspect
+
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
 
@@ -24,11 +26,27 @@ def is_admin(user) -> bool:
     return bool(user and user.is_authenticated and any(r.name == ADMIN for r in user.roles))
 
 
+def allow_eval_on_the_queue_pages(app: Flask) -> None:
+    """rq-dashboard draws every table with underscore's templates, which compile with eval:
+    under the console's policy its pages said "Loading..." for ever. Its pages alone (Admin
+    only, read-only) also allow 'unsafe-eval'; a script still needs the response's nonce."""
+    from admin_app import CONTENT_SECURITY_POLICY
+
+    policy = {**CONTENT_SECURITY_POLICY, "script-src": ["'self'", "'unsafe-eval'"]}
+    for endpoint, view in app.view_functions.items():
+        # Its pages; not its static files, served by Blueprint's method shared with every
+        # blueprint (and a script file needs no policy of its own).
+        if endpoint.startswith("rq_dashboard.") and inspect.isfunction(view):
+            # flask-talisman's per-view options (what its decorator sets).
+            view.talisman_view_options = {"content_security_policy": policy}
+
+
 def register_rq_dashboard(app: Flask) -> None:
     import rq_dashboard
 
     app.config.setdefault("RQ_DASHBOARD_DISABLE_DELETE", True)  # no buttons that would fail
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=URL_PREFIX)
+    allow_eval_on_the_queue_pages(app)
 
     # App-level, so it runs before rq-dashboard's own hook (which needs the connection).
     @app.before_request

@@ -70,6 +70,13 @@ def page(app, chromium, live_server, world):
             refused.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
+    # A refused eval (underscore's templates) is not a console message but a page error.
+    page.on(
+        "pageerror",
+        lambda error: (
+            refused.append(str(error)) if "Content Security Policy" in str(error) else None
+        ),
+    )
     yield page
     context.close()
     app.config["AUTH_RATE_LIMIT"] = limit
