@@ -127,6 +127,18 @@ def install_logging(app: Flask) -> None:
     # Access logs of the servers we run under go through the same handler and filters.
     for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
         logging.getLogger(name).propagate = True
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, DropDevServerAccessLines) for f in werkzeug.filters):
+        werkzeug.addFilter(DropDevServerAccessLines())
+
+
+class DropDevServerAccessLines(logging.Filter):
+    """The development server's access line repeats the console's own request line
+    (which has the request id and duration) with terminal colour codes in it; its start-up
+    and error lines still pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.INFO and " - - [" in str(record.msg))
 
 
 def register_request_ids(app: Flask) -> None:

@@ -49,15 +49,23 @@ def test_issue17_a_log_of_the_activation_flow_holds_no_token(app, world, acting_
     client = app.test_client()
     assert client.get(f"/activate/{token}").status_code == 200
     client.post(f"/activate/{token}", data={"password": "x", "confirm": "y"})
-    # What werkzeug's (and gunicorn's) access log prints, through the same handler.
-    logging.getLogger("werkzeug").info(
-        '%s - - [%s] "%s" %s -', "127.0.0.1", "now", f"GET /activate/{token} HTTP/1.1", 200
-    )
+    # What gunicorn's access log prints, through the same handler; the development
+    # server's own access line is dropped (the console logs each request itself).
+    access = '%s - - [%s] "%s" %s -', "127.0.0.1", "now", f"GET /activate/{token} HTTP/1.1", 200
+    logging.getLogger("gunicorn.access").info(*access)
+    logging.getLogger("werkzeug").info(*access)
     lines = log_lines()
     text = json.dumps(lines, ensure_ascii=False)
     assert token not in text
     assert "/activate/…" in text
-    assert any(line["logger"] == "werkzeug" and "/activate/…" in line["message"] for line in lines)
+    assert any(
+        line["logger"] == "gunicorn.access" and "/activate/…" in line["message"] for line in lines
+    )
+    assert not any(line["logger"] == "werkzeug" for line in lines)
+    assert any(
+        line["logger"] == "admin_app.requests" and line["message"].startswith("POST /activate/…")
+        for line in lines
+    )
 
 
 def test_issue17_request_id_is_returned_and_passed_to_the_jobs(app, world, log_lines):
