@@ -48,6 +48,13 @@ def register_rq_dashboard(app: Flask) -> None:
         args = request.view_args or {}
         if "registry_name" in args and args["registry_name"] not in REGISTRIES:
             abort(404)
+        # One Redis is configured (instance 0); a higher number or a page (size) that is
+        # not a positive number made rq-dashboard fail with a 500 too.
+        if args.get("instance_number", 0) != 0:
+            abort(404)
+        for name in ("per_page", "page"):
+            if name in args and not (str(args[name]).isdigit() and int(args[name]) > 0):
+                abort(404)
         if "job_id" in args:
             from rq.job import Job
 
