@@ -110,3 +110,44 @@ def test_issue17_sentry_sends_no_personal_data_locals_or_bodies(app):
     finally:
         app.config["SENTRY_DSN"] = ""
         sentry_sdk.init()  # no DSN: off again for the other tests
+
+
+def test_issue17_attack_a_request_id_ending_in_a_newline_is_replaced_not_a_500(app, world):
+    """X-Request-ID: `$` let "abc\\n" through as sane; writing it back into the response
+    header raised, so every page answered 500 to it (and logs got the newline)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app.test_client().get("/health", environ_base={"HTTP_X_REQUEST_ID": "abc\n"})
+    assert response.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_issue17_attack_sentry_gets_no_mailed_token(app, world):
+    """Sentry receives the request's URL and the log lines as breadcrumbs, taken before the
+    log handler's filter: a token route's token must be `…` there too."""
+    import sentry_sdk
+    from flask import request_finished
+    from sentry_sdk.transport import Transport
+
+    from admin_app.observability import install_sentry
+
+    sent: list[str] = []
+
+    class Kept(Transport):
+        def capture_envelope(self, envelope):
+            sent.extend(item.payload.get_bytes().decode() for item in envelope.items)
+
+    def report(sender, response, **extra):
+        sentry_sdk.capture_message("seen on a token route")
+
+    app.config["SENTRY_DSN"] = "https://public@127.0.0.1:9/1"
+    try:
+        install_sentry(app)
+        sentry_sdk.get_client().transport = Kept(sentry_sdk.get_client().options)
+        with request_finished.connected_to(report, app):
+            app.test_client().get("/activate/geheim-token-4711?x=1")
+        sentry_sdk.flush()
+    finally:
+        app.config["SENTRY_DSN"] = ""
+        sentry_sdk.init()
+    assert sent and "/activate/" in "".join(sent)
+    assert "geheim-token-4711" not in "".join(sent)
