@@ -90,6 +90,18 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class DropJobArguments(logging.Filter):
+    """rq logs a failed job's arguments and keyword arguments as extra fields, which the
+    JSON lines would print: the typed name of a password reset, or whatever a job is
+    given. The job's id and function stay, enough to find it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("rq"):
+            for name in ("arguments", "kwargs"):
+                record.__dict__.pop(name, None)
+        return True
+
+
 class AddRequestId(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
@@ -125,6 +137,7 @@ def log_handler(app: Flask, stream=None) -> logging.Handler:
         )
     )
     handler.addFilter(AddRequestId())
+    handler.addFilter(DropJobArguments())
     handler.addFilter(RedactTokens(token_path_pattern(app)))
     return handler
 

@@ -151,3 +151,37 @@ def test_issue17_attack_sentry_gets_no_mailed_token(app, world):
         sentry_sdk.init()
     assert sent and "/activate/" in "".join(sent)
     assert "geheim-token-4711" not in "".join(sent)
+
+
+def test_issue17_attack_the_worker_logs_no_typed_reset_name(app, world, log_lines):
+    """R-SEC-3: the name or e-mail typed on /forgot-password (at times a password typed in
+    the wrong field) was the reset job's argument, so rq's worker printed it in its
+    "started" and "completed" lines, with the arguments of any failed job, and
+    rq-dashboard showed it to Admin."""
+    from rq.job import Job
+
+    from admin_app.jobs.accounts import mail_password_reset
+    from admin_app.jobs.worker import ConsoleWorker
+    from admin_app.queueing import get_queue, get_redis
+
+    queue = get_queue(app)
+    queue.empty()
+    client = app.test_client()
+    token = re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"',
+        client.get("/forgot-password").get_data(as_text=True),
+    )
+    client.post(
+        "/forgot-password", data={"identifier": "Geheim@Example.nl", "csrf_token": token.group(1)}
+    )
+    (job,) = queue.get_jobs()
+    assert "Geheim@Example.nl" not in job.description
+    # A job that fails: rq logs its arguments with the error.
+    failing = queue.enqueue(
+        mail_password_reset, "Geheim@Example.nl", onbekend=1, description=job.description
+    )
+    with app.app_context():
+        ConsoleWorker([queue], connection=get_redis(app)).work(burst=True)
+    assert Job.fetch(failing.id, connection=get_redis(app)).is_failed
+    text = json.dumps(log_lines(), ensure_ascii=False)
+    assert "mail_password_reset" in text and "Geheim@Example.nl" not in text
