@@ -173,3 +173,16 @@ def test_issue17_no_inline_handlers_in_the_console_templates():
         for match in handler.finditer(path.read_text())
     ]
     assert found == []
+
+
+def test_issue17_attack_one_ipv6_network_is_one_client(app, trusted_proxies):
+    """R-SEC login limit: an IPv6 client holds a whole /64 (2^64 addresses); counted per
+    address, a new one per try never filled a bucket. Counted per /64 it is one client."""
+    trusted_proxies(1)
+    client = _client_behind(app, f"10.17.6.{next(_clients)}")
+    network = f"2001:db8:17:{next(_clients):x}"
+    codes = [_failed_logins(client, 1, f"{network}::{n:x}")[0] for n in range(1, 12)]
+    assert codes[-1] == 429 and 429 not in codes[:10], codes
+    # The next network is someone else.
+    other = _client_behind(app, f"10.17.6.{next(_clients)}")
+    assert _failed_logins(other, 1, f"2001:db8:18:{next(_clients):x}::1") != [429]
