@@ -29,6 +29,7 @@ def register_rq_dashboard(app: Flask) -> None:
 
     app.config.setdefault("RQ_DASHBOARD_DISABLE_DELETE", True)  # no buttons that would fail
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=URL_PREFIX)
+    allow_rq_dashboards_templates(app)
 
     # App-level, so it runs before rq-dashboard's own hook (which needs the connection).
     @app.before_request
@@ -64,3 +65,18 @@ def register_rq_dashboard(app: Flask) -> None:
         # rq-dashboard connects by this URL per page and shows it with the password masked.
         app.config["RQ_DASHBOARD_REDIS_URL"] = (app.config["REDIS_URL"],)
         return None
+
+
+def allow_rq_dashboards_templates(app: Flask) -> None:
+    """rq-dashboard draws every table with underscore's templates, compiled by `new
+    Function`: under the console's policy its pages said "Loading..." for ever. Its own
+    pages (Admin only, templates from the package, no text of ours) may evaluate them;
+    every other page keeps the policy without 'unsafe-eval' (flask-talisman's per-view
+    options)."""
+    from admin_app import CONTENT_SECURITY_POLICY
+
+    policy = {**CONTENT_SECURITY_POLICY, "script-src": ["'self'", "'unsafe-eval'"]}
+    for endpoint, view in app.view_functions.items():
+        # Its pages; the static files (a bound method) are no page.
+        if endpoint.startswith("rq_dashboard.") and endpoint != "rq_dashboard.static":
+            view.talisman_view_options = {"content_security_policy": policy}

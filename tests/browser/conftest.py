@@ -70,6 +70,13 @@ def page(app, chromium, live_server, world):
             refused.append(message.text) if "Content Security Policy" in message.text else None
         ),
     )
+    # A refused eval (new Function in a library's templates) is thrown, not logged.
+    page.on(
+        "pageerror",
+        lambda error: (
+            refused.append(str(error)) if "Content Security Policy" in str(error) else None
+        ),
+    )
     yield page
     context.close()
     app.config["AUTH_RATE_LIMIT"] = limit
