@@ -186,10 +186,23 @@ def register_request_ids(app: Flask) -> None:
         return response
 
 
+def for_sentry(event: dict, tokens: re.Pattern[str]) -> dict:
+    """What of an event may leave: no query string (a list's search holds a customer's
+    name or a plate), no Idempotency-Key, and token routes' tokens as `…` everywhere."""
+    request_part = event.get("request")
+    if isinstance(request_part, dict):
+        request_part.pop("query_string", None)
+        headers = request_part.get("headers")
+        if isinstance(headers, dict):
+            for name in [name for name in headers if name.lower() == "idempotency-key"]:
+                del headers[name]
+    return redact_all(event, tokens)
+
+
 def install_sentry(app: Flask) -> None:
     """Errors to Sentry when SENTRY_DSN is set. Customers' names, e-mails and mailed
-    tokens live in request bodies, cookies, local variables and token routes' URLs: none
-    of them leave."""
+    tokens live in request bodies, cookies, local variables, query strings and token
+    routes' URLs: none of them leave."""
     dsn = app.config.get("SENTRY_DSN")
     if not dsn:
         return
@@ -206,7 +219,7 @@ def install_sentry(app: Flask) -> None:
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
-        before_send=lambda event, hint: redact_all(event, tokens),
-        before_send_transaction=lambda event, hint: redact_all(event, tokens),
+        before_send=lambda event, hint: for_sentry(event, tokens),
+        before_send_transaction=lambda event, hint: for_sentry(event, tokens),
         before_breadcrumb=lambda crumb, hint: redact_all(crumb, tokens),
     )

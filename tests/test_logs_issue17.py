@@ -122,8 +122,9 @@ def test_issue17_attack_a_request_id_ending_in_a_newline_is_replaced_not_a_500(a
 
 
 def test_issue17_attack_sentry_gets_no_mailed_token(app, world):
-    """Sentry receives the request's URL and the log lines as breadcrumbs, taken before the
-    log handler's filter: a token route's token must be `…` there too."""
+    """Sentry receives the request's URL, query and headers, and the log lines as
+    breadcrumbs, taken before the log handler's filter: a token route's token must be `…`
+    there too, and the query and Idempotency-Key are not sent."""
     import sentry_sdk
     from flask import request_finished
     from sentry_sdk.transport import Transport
@@ -144,13 +145,18 @@ def test_issue17_attack_sentry_gets_no_mailed_token(app, world):
         install_sentry(app)
         sentry_sdk.get_client().transport = Kept(sentry_sdk.get_client().options)
         with request_finished.connected_to(report, app):
-            app.test_client().get("/activate/geheim-token-4711?x=1")
+            app.test_client().get(
+                "/activate/geheim-token-4711?zoek=Klaassen",
+                headers={"Idempotency-Key": "idem-4711"},
+            )
         sentry_sdk.flush()
     finally:
         app.config["SENTRY_DSN"] = ""
         sentry_sdk.init()
     assert sent and "/activate/" in "".join(sent)
     assert "geheim-token-4711" not in "".join(sent)
+    # A list's search (a customer's name, a plate) and the caller's Idempotency-Key stay too.
+    assert "Klaassen" not in "".join(sent) and "idem-4711" not in "".join(sent)
 
 
 def test_issue17_attack_the_worker_logs_no_typed_reset_name(app, world, log_lines):
