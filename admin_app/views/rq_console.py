@@ -8,6 +8,8 @@ console answers for pages outside a role.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
 
@@ -54,7 +56,7 @@ def register_rq_dashboard(app: Flask) -> None:
         if args.get("instance_number", 0) != 0:
             abort(404)
         for name in ("per_page", "page"):
-            if name in args and not (str(args[name]).isdigit() and int(args[name]) > 0):
+            if name in args and not re.fullmatch(r"[1-9][0-9]{0,5}", str(args[name])):
                 abort(404)
         if "job_id" in args:
             from rq.job import Job

@@ -62,6 +62,7 @@ def test_issue17_unknown_jobs_and_registries_are_404_not_500(world, login_as):
         "/admin/rq/0/data/jobs/console/queued/veel/asc/1.json",
         "/admin/rq/0/data/jobs/console/queued/10/asc/een.json",
         "/admin/rq/0/data/jobs/console/queued/0/asc/1.json",
+        "/admin/rq/0/data/jobs/console/queued/10/asc/².json",
     ],
 )
 def test_issue17_attack_odd_queue_urls_are_404_not_500(app, world, login_as, path):
