@@ -40,6 +40,10 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from admin_app.services.accounts import password_rule_for_fab
 
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", password_rule_for_fab)
+    from admin_app.limits import client_key
+
+    # Who "a client" is for every per-client limit (FAB builds its limiter with this).
+    app.config.setdefault("RATELIMIT_KEY_FUNC", client_key)
     # JSON lines to stderr are installed once the routes exist (tokens are redacted by
     # route); until then only warnings reach Python's last-resort handler.
     logging.getLogger().setLevel(logging.INFO)

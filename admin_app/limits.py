@@ -7,11 +7,29 @@ an app follows its configuration (tests lower them).
 
 from __future__ import annotations
 
+import ipaddress
+
 from flask import current_app, request
 
 
 def _setting(name: str):
     return lambda: current_app.config[name]
+
+
+def client_key() -> str:
+    """The client a per-client limit counts: its address (behind TRUSTED_PROXIES, the one
+    the proxy saw), an IPv6 address by its /64. Whoever has one IPv6 address has its
+    whole /64, 2^64 of them: counted one by one, a new address per try is never limited."""
+    address = request.remote_addr or ""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 def _opt_out_token() -> str:

@@ -29,6 +29,15 @@ REQUEST_SECONDS = Histogram(
 )
 
 
+# A client may send any method name; each new label value would be another histogram in
+# every web process, so the methods the console answers are named and the rest pooled.
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
 def allowed(remote_addr: str | None, allow: str) -> bool:
     if not remote_addr:
         return False
@@ -120,7 +129,9 @@ def register_metrics(app: Flask) -> None:
         started = g.pop("metrics_started", None)
         if started is not None:
             endpoint = request.url_rule.rule if request.url_rule else "(no route)"
-            REQUEST_SECONDS.labels(request.method, endpoint).observe(time.perf_counter() - started)
+            REQUEST_SECONDS.labels(method_label(request.method), endpoint).observe(
+                time.perf_counter() - started
+            )
         return response
 
     def metrics():

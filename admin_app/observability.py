@@ -18,13 +18,14 @@ from flask import Flask, g, has_request_context, request
 
 log = logging.getLogger("admin_app.requests")
 
-# An incoming X-Request-ID is kept only if it cannot forge or break a log line.
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# An incoming X-Request-ID is kept only if it cannot forge or break a log line (or the
+# response header it is written back to: fullmatch, as `$` would let a final newline in).
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 REDACTED = "…"
 
 
 def request_id_from(header: str | None) -> str:
-    if header and _SANE_REQUEST_ID.match(header):
+    if header and _SANE_REQUEST_ID.fullmatch(header):
         return header
     return uuid.uuid4().hex
 
@@ -59,6 +60,21 @@ def token_path_pattern(app: Flask) -> re.Pattern[str]:
     return re.compile("(" + "|".join(re.escape(p) for p in prefixes) + r")[^/\s?\"'#]+")
 
 
+def redact(text: str, pattern: re.Pattern[str]) -> str:
+    return pattern.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def redact_all(value, pattern: re.Pattern[str]):
+    """`redact` on every string inside a Sentry event or breadcrumb (dicts and lists)."""
+    if isinstance(value, str):
+        return redact(value, pattern)
+    if isinstance(value, dict):
+        return {key: redact_all(item, pattern) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_all(item, pattern) for item in value]
+    return value
+
+
 class RedactTokens(logging.Filter):
     """Replaces the token of every token route in the finished message by `…`."""
 
@@ -68,9 +84,21 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = self.pattern.sub(lambda m: m.group(1) + REDACTED, message)
+        redacted = redact(message, self.pattern)
         if redacted != message:
             record.msg, record.args = redacted, ()
+        return True
+
+
+class DropJobArguments(logging.Filter):
+    """rq logs a failed job's arguments and keyword arguments as extra fields, which the
+    JSON lines would print: the typed name of a password reset, or whatever a job is
+    given. The job's id and function stay, enough to find it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("rq"):
+            for name in ("arguments", "kwargs"):
+                record.__dict__.pop(name, None)
         return True
 
 
@@ -109,6 +137,7 @@ def log_handler(app: Flask, stream=None) -> logging.Handler:
         )
     )
     handler.addFilter(AddRequestId())
+    handler.addFilter(DropJobArguments())
     handler.addFilter(RedactTokens(token_path_pattern(app)))
     return handler
 
@@ -169,9 +198,23 @@ def register_request_ids(app: Flask) -> None:
         return response
 
 
+def for_sentry(event: dict, tokens: re.Pattern[str]) -> dict:
+    """What of an event may leave: no query string (a list's search holds a customer's
+    name or a plate), no Idempotency-Key, and token routes' tokens as `…` everywhere."""
+    request_part = event.get("request")
+    if isinstance(request_part, dict):
+        request_part.pop("query_string", None)
+        headers = request_part.get("headers")
+        if isinstance(headers, dict):
+            for name in [name for name in headers if name.lower() == "idempotency-key"]:
+                del headers[name]
+    return redact_all(event, tokens)
+
+
 def install_sentry(app: Flask) -> None:
     """Errors to Sentry when SENTRY_DSN is set. Customers' names, e-mails and mailed
-    tokens live in request bodies, cookies and local variables: none of them leave."""
+    tokens live in request bodies, cookies, local variables, query strings and token
+    routes' URLs: none of them leave."""
     dsn = app.config.get("SENTRY_DSN")
     if not dsn:
         return
@@ -179,10 +222,16 @@ def install_sentry(app: Flask) -> None:
     from sentry_sdk.integrations.flask import FlaskIntegration
     from sentry_sdk.integrations.rq import RqIntegration
 
+    # The request's URL and the log lines (breadcrumbs, taken before our log handler's
+    # filter) carry token routes' tokens: redacted in everything that is sent.
+    tokens = token_path_pattern(app)
     sentry_sdk.init(
         dsn=dsn,
         integrations=[FlaskIntegration(), RqIntegration()],
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
+        before_send=lambda event, hint: for_sentry(event, tokens),
+        before_send_transaction=lambda event, hint: for_sentry(event, tokens),
+        before_breadcrumb=lambda crumb, hint: redact_all(crumb, tokens),
     )

@@ -118,3 +118,84 @@ def test_issue17_sentry_sends_no_personal_data_locals_or_bodies(app):
     finally:
         app.config["SENTRY_DSN"] = ""
         sentry_sdk.init()  # no DSN: off again for the other tests
+
+
+def test_issue17_attack_a_request_id_ending_in_a_newline_is_replaced_not_a_500(app, world):
+    """X-Request-ID: `$` let "abc\\n" through as sane; writing it back into the response
+    header raised, so every page answered 500 to it (and logs got the newline)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app.test_client().get("/health", environ_base={"HTTP_X_REQUEST_ID": "abc\n"})
+    assert response.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
+
+
+def test_issue17_attack_sentry_gets_no_mailed_token(app, world):
+    """Sentry receives the request's URL, query and headers, and the log lines as
+    breadcrumbs, taken before the log handler's filter: a token route's token must be `…`
+    there too, and the query and Idempotency-Key are not sent."""
+    import sentry_sdk
+    from flask import request_finished
+    from sentry_sdk.transport import Transport
+
+    from admin_app.observability import install_sentry
+
+    sent: list[str] = []
+
+    class Kept(Transport):
+        def capture_envelope(self, envelope):
+            sent.extend(item.payload.get_bytes().decode() for item in envelope.items)
+
+    def report(sender, response, **extra):
+        sentry_sdk.capture_message("seen on a token route")
+
+    app.config["SENTRY_DSN"] = "https://public@127.0.0.1:9/1"
+    try:
+        install_sentry(app)
+        sentry_sdk.get_client().transport = Kept(sentry_sdk.get_client().options)
+        with request_finished.connected_to(report, app):
+            app.test_client().get(
+                "/activate/geheim-token-4711?zoek=Klaassen",
+                headers={"Idempotency-Key": "idem-4711"},
+            )
+        sentry_sdk.flush()
+    finally:
+        app.config["SENTRY_DSN"] = ""
+        sentry_sdk.init()
+    assert sent and "/activate/" in "".join(sent)
+    assert "geheim-token-4711" not in "".join(sent)
+    # A list's search (a customer's name, a plate) and the caller's Idempotency-Key stay too.
+    assert "Klaassen" not in "".join(sent) and "idem-4711" not in "".join(sent)
+
+
+def test_issue17_attack_the_worker_logs_no_typed_reset_name(app, world, log_lines):
+    """R-SEC-3: the name or e-mail typed on /forgot-password (at times a password typed in
+    the wrong field) was the reset job's argument, so rq's worker printed it in its
+    "started" and "completed" lines, with the arguments of any failed job, and
+    rq-dashboard showed it to Admin."""
+    from rq.job import Job
+
+    from admin_app.jobs.accounts import mail_password_reset
+    from admin_app.jobs.worker import ConsoleWorker
+    from admin_app.queueing import get_queue, get_redis
+
+    queue = get_queue(app)
+    queue.empty()
+    client = app.test_client()
+    token = re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"',
+        client.get("/forgot-password").get_data(as_text=True),
+    )
+    client.post(
+        "/forgot-password", data={"identifier": "Geheim@Example.nl", "csrf_token": token.group(1)}
+    )
+    (job,) = queue.get_jobs()
+    assert "Geheim@Example.nl" not in job.description
+    # A job that fails: rq logs its arguments with the error.
+    failing = queue.enqueue(
+        mail_password_reset, "Geheim@Example.nl", onbekend=1, description=job.description
+    )
+    with app.app_context():
+        ConsoleWorker([queue], connection=get_redis(app)).work(burst=True)
+    assert Job.fetch(failing.id, connection=get_redis(app)).is_failed
+    text = json.dumps(log_lines(), ensure_ascii=False)
+    assert "mail_password_reset" in text and "Geheim@Example.nl" not in text

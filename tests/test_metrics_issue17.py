@@ -55,3 +55,15 @@ def test_issue17_metrics_latency_by_url_rule_and_work_read_at_scrape_time(app, w
     assert value(text, "console_batch_rows_per_second") >= 0
     assert value(text, "console_queue_length") >= 0
     assert 0 <= value(text, "console_worker_last_tick_seconds") < 5
+
+
+def test_issue17_attack_made_up_methods_add_no_label_values(app, world):
+    """Any client may send any method name: each one was a new label value, a histogram
+    of its own in every web process (and a file under PROMETHEUS_MULTIPROC_DIR)."""
+    client = app.test_client()
+    for n in range(3):
+        client.open("/", method=f"ATTACK{n}")
+        client.open(f"/nergens-{n}", method=f"ATTACK{n}")
+    text = scrape(app).get_data(as_text=True)
+    assert "ATTACK" not in text
+    assert 'method="other"' in text

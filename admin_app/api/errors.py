@@ -149,6 +149,10 @@ def register_api_errors(app: Flask) -> None:
     def http_error(error: HTTPException):
         if _is_api():
             return jsonify(error_body(error.code or 500)), error.code
+        if error.code == 429:
+            # The limits of admin_app/limits.py on the pages: the console's words, not
+            # werkzeug's English "Too Many Requests".
+            return render_template("console/too_many.html"), 429
         return error
 
     jwt = app.extensions.get("flask-jwt-extended")

@@ -607,6 +607,7 @@ def process_job(
             garage_id=job.garage_id,
         ),
         texts=_Texts.translated(),
+        worker=worker,
     )
     # Chunks with rows still without an outcome: a resumed run skips what a killed
     # worker committed.
@@ -634,6 +635,30 @@ def process_job(
         ).all()
     )
     session.commit()  # each chunk is a transaction of its own
+    try:
+        _run_chunks(session, run, pending, waiting, parallel)
+    except ClaimLost:
+        # Taken over by another worker: the job and its counts are that worker's now.
+        session.refresh(job)
+        return job
+    outcomes = dict(
+        session.execute(
+            select(BatchRow.outcome, func.count())
+            .where(BatchRow.batch_job_id == job.id)
+            .group_by(BatchRow.outcome)
+        ).all()
+    )
+    session.refresh(job)
+    job.counts = _counts({PLAN_OF.get(k, k): n for k, n in outcomes.items()})
+    job.done_rows = sum(outcomes.values())
+    job.state = BatchState.done.value
+    job.finished_at = utcnow()
+    announce_job(session, job)
+    session.commit()
+    return job
+
+
+def _run_chunks(session: Session, run: _Run, pending, waiting: set, parallel: int) -> None:
     if parallel > 1 and is_postgresql(session):
         engine = session.get_bind()
 
@@ -654,21 +679,6 @@ def process_job(
                 # a shorter chunk pauses as long as it held the lock (so tests' chunks of
                 # a few rows stay fast), leaving the lock free half the time.
                 time.sleep(min(SQLITE_TURN_SECONDS, time.monotonic() - started))
-    outcomes = dict(
-        session.execute(
-            select(BatchRow.outcome, func.count())
-            .where(BatchRow.batch_job_id == job.id)
-            .group_by(BatchRow.outcome)
-        ).all()
-    )
-    session.refresh(job)
-    job.counts = _counts({PLAN_OF.get(k, k): n for k, n in outcomes.items()})
-    job.done_rows = sum(outcomes.values())
-    job.state = BatchState.done.value
-    job.finished_at = utcnow()
-    announce_job(session, job)
-    session.commit()
-    return job
 
 
 def _side_by_side(numbers, waiting: set, run_one, parallel: int) -> None:
@@ -728,9 +738,10 @@ class _Run:
     sending: bool  # "send the passports" (R-BJ-3)
     actor: Actor
     texts: _Texts
+    worker: str  # whose claim the chunks are written under
 
     def chunk(self, session: Session, number: int) -> None:
-        """Write one chunk and its progress in one transaction."""
+        """Write one chunk and its progress in one transaction, under the run's claim."""
         if not is_postgresql(session):
             # SQLite refuses to turn a reading transaction into a writing one while
             # another writer waits: take the write lock before the first read.
@@ -740,12 +751,26 @@ class _Run:
         session.commit()
 
     def _progress(self, session: Session, rows: int) -> None:
-        session.execute(
+        # The claim is checked in the chunk's own transaction: a worker that stalled past
+        # the stale time and was taken over rolls its chunk back instead of writing it
+        # beside the job's new owner.
+        result = session.execute(
             update(BatchJob)
-            .where(BatchJob.id == self.job_id)
+            .where(
+                BatchJob.id == self.job_id,
+                BatchJob.claimed_by == self.worker[:200],
+                BatchJob.state == BatchState.running.value,
+            )
             .values(done_rows=func.coalesce(BatchJob.done_rows, 0) + rows, heartbeat_at=utcnow())
             .execution_options(synchronize_session=False)
         )
+        if result.rowcount != 1:
+            session.rollback()
+            raise ClaimLost(self.job_id)
+
+
+class ClaimLost(Exception):
+    """The run's claim is gone (another worker took the job over): stop writing."""
 
 
 @dataclass

@@ -10,9 +10,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin_app.extensions import appbuilder, db
-from admin_app.jobs.accounts import mail_password_reset
+from admin_app.jobs.accounts import queue_password_reset
 from admin_app.models import ConsoleUser
-from admin_app.queueing import get_queue
 from admin_app.scope import unscoped
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
@@ -43,7 +42,7 @@ class PasswordResetView(BaseView):
         form = ForgotPasswordForm()
         if form.validate_on_submit():
             # The worker looks the name up: this request does the same for every name.
-            get_queue().enqueue(mail_password_reset, form.identifier.data.strip())
+            queue_password_reset(form.identifier.data.strip())
             flash(
                 str(
                     _l(

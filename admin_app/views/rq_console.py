@@ -9,6 +9,7 @@ console answers for pages outside a role.
 from __future__ import annotations
 
 import inspect
+import re
 
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
@@ -66,6 +67,13 @@ def register_rq_dashboard(app: Flask) -> None:
         args = request.view_args or {}
         if "registry_name" in args and args["registry_name"] not in REGISTRIES:
             abort(404)
+        # One Redis is configured (instance 0); a higher number or a page (size) that is
+        # not a positive number made rq-dashboard fail with a 500 too.
+        if args.get("instance_number", 0) != 0:
+            abort(404)
+        for name in ("per_page", "page"):
+            if name in args and not re.fullmatch(r"[1-9][0-9]{0,5}", str(args[name])):
+                abort(404)
         if "job_id" in args:
             from rq.job import Job
 
@@ -75,3 +83,4 @@ def register_rq_dashboard(app: Flask) -> None:
         # rq-dashboard connects by this URL per page and shows it with the password masked.
         app.config["RQ_DASHBOARD_REDIS_URL"] = (app.config["REDIS_URL"],)
         return None
+

@@ -30,3 +30,13 @@ def test_issue17_swagger_ui_runs_under_the_policy(page):
     page.goto("/swagger/v1")
     # Swagger UI draws the API's title once its scripts ran and it read /api/v1/_openapi.
     page.wait_for_selector(".swagger-ui .info .title")
+
+
+def test_issue17_attack_the_queue_pages_fill_under_the_policy(page):
+    """rq-dashboard draws its tables with underscore's templates (`new Function`): under a
+    policy without 'unsafe-eval' its pages said "Loading..." for ever, the refusal thrown
+    as a page error that the console listener never saw."""
+    log_in(page, "admin")
+    for path in ("/admin/rq/", "/admin/rq/0/view/workers", "/admin/rq/0/view/jobs"):
+        page.goto(path)
+        page.wait_for_selector("table td:has-text('Loading')", state="detached")

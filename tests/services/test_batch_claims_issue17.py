@@ -72,3 +72,33 @@ def test_issue17_a_dead_workers_job_is_claimed_by_another(acting_as, world):
     job = s.get(BatchJob, job_id)
     s.refresh(job)
     assert job.claimed_by == "w2"
+
+
+def test_issue17_attack_a_worker_whose_job_was_taken_over_writes_no_more_chunks(acting_as, world):
+    """R-BJ-6: a worker that stalls past the stale time (a long pause, a lost network) is
+    taken for dead and its job claimed by another; when it wakes it must not go on
+    writing chunks beside the new owner: each chunk commits only under its own claim."""
+    from sqlalchemy import event, update
+
+    s = world.session
+    job_id = confirmed_job(s, acting_as)
+    night = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    batch_jobs.claim_due_jobs(s, night, stale_after=STALE)
+    commits = []
+
+    def taken_over_after_setup(session):
+        # w1 has claimed the job and read its chunks (two commits); then w2 takes it.
+        commits.append(1)
+        if len(commits) == 2:
+            with session.get_bind().engine.begin() as other:
+                other.execute(update(BatchJob).where(BatchJob.id == job_id).values(claimed_by="w2"))
+
+    event.listen(s, "after_commit", taken_over_after_setup)
+    try:
+        job = batch_jobs.process_job(s, job_id, worker="w1", stale_after=STALE)
+    finally:
+        event.remove(s, "after_commit", taken_over_after_setup)
+    s.refresh(job)
+    assert job.state == "running" and job.claimed_by == "w2"
+    ran = select(func.count()).where(BatchRow.batch_job_id == job_id, BatchRow.outcome.is_not(None))
+    assert s.scalar(ran) == 0

@@ -173,3 +173,39 @@ def test_issue17_no_inline_handlers_in_the_console_templates():
         for match in handler.finditer(path.read_text())
     ]
     assert found == []
+
+
+def test_issue17_attack_one_ipv6_network_is_one_client(app, trusted_proxies):
+    """R-SEC login limit: an IPv6 client holds a whole /64 (2^64 addresses); counted per
+    address, a new one per try never filled a bucket. Counted per /64 it is one client."""
+    trusted_proxies(1)
+    client = _client_behind(app, f"10.17.6.{next(_clients)}")
+    network = f"2001:db8:17:{next(_clients):x}"
+    codes = [_failed_logins(client, 1, f"{network}::{n:x}")[0] for n in range(1, 12)]
+    assert codes[-1] == 429 and 429 not in codes[:10], codes
+    # The next network is someone else.
+    other = _client_behind(app, f"10.17.6.{next(_clients)}")
+    assert _failed_logins(other, 1, f"2001:db8:18:{next(_clients):x}::1") != [429]
+
+
+@pytest.mark.parametrize(("path", "kind"), [p for p in PER_CLIENT_POSTS if p[1] == "form"])
+def test_issue17_attack_a_limited_page_says_so_in_the_users_language(app, path, kind):
+    """A garage employee or customer past a page's limit got werkzeug's bare English
+    "429 Too Many Requests": now the console's words, in Dutch (English with ?_l_=en)."""
+    client = Browser(app)
+    client.fetch_csrf("/login/")
+    for _ in range(10):
+        _post(client, path, kind)
+    refused = _post(client, path, kind)
+    assert refused.status_code == 429
+    page = refused.get_data(as_text=True)
+    assert "Te veel pogingen" in page and "Too Many Requests" not in page
+    english = client.post(path + "?_l_=en", {"username": "niemand", "identifier": "x"})
+    assert english.status_code == 429 and "Too many attempts" in english.get_data(as_text=True)
+
+
+def test_issue17_attack_a_limited_one_click_opt_out_says_so_in_dutch(app):
+    for _ in range(60):
+        _one_click(app, "token-drie", f"10.17.7.{next(_clients)}")
+    refused = _one_click(app, "token-drie", f"10.17.7.{next(_clients)}")
+    assert refused.status_code == 429 and "Te veel pogingen" in refused.get_data(as_text=True)

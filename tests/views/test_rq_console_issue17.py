@@ -51,3 +51,22 @@ def test_issue17_unknown_jobs_and_registries_are_404_not_500(world, login_as):
     assert admin.get("/admin/rq/0/view/job/nope").status_code == 404
     assert admin.get("/admin/rq/0/data/job/nope.json").status_code == 404
     assert admin.get("/admin/rq/0/data/jobs/console/nope/10/asc/1.json").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/rq/5/view/queues",
+        "/admin/rq/5/data/queues.json",
+        "/admin/rq/1/data/workers.json",
+        "/admin/rq/0/data/jobs/console/queued/veel/asc/1.json",
+        "/admin/rq/0/data/jobs/console/queued/10/asc/een.json",
+        "/admin/rq/0/data/jobs/console/queued/0/asc/1.json",
+        "/admin/rq/0/data/jobs/console/queued/10/asc/².json",
+    ],
+)
+def test_issue17_attack_odd_queue_urls_are_404_not_500(app, world, login_as, path):
+    """Only one Redis is configured (instance 0); rq-dashboard indexed past it, and took
+    any text for a page size or number, with a 500."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert login_as("admin").get(path).status_code == 404
