@@ -9,10 +9,15 @@ from rq import Queue
 _EXT = "console_redis"
 
 
+REDIS_CONNECT_TIMEOUT_S = 5
+
+
 def _connect(app: Flask) -> Redis:
     url = app.config.get("REDIS_URL")
     if url:
-        return Redis.from_url(url)
+        # A Redis host that stops answering must not hang /health and every request that
+        # queues work; no read timeout, as the workers' blocking dequeue waits on purpose.
+        return Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
     # Zero-setup default: a real Redis server started from the pip package.
     from pathlib import Path
 

@@ -60,8 +60,11 @@ def child_exit(server, worker):
 # to it, so an access line never shows /activate/<token>. The master's lines (start,
 # stop, worker timeouts) carry no request and go through the plain JSON handler below.
 accesslog = None  # logconfig_dict turns the access log on, through the root logger
+# The path without its query string (%(U)s, not the request line %(r)s): a list's search
+# or filter in the query can be a customer's name or e-mail address.
 access_log_format = (
-    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-forwarded-for}i)s" "%(a)s" %({x-request-id}o)s'
+    '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%({x-forwarded-for}i)s" "%(a)s" '
+    "%({x-request-id}o)s"
 )
 logconfig_dict = {
     "version": 1,

@@ -80,3 +80,24 @@ def test_issue17_readme_names_what_deploy_holds():
         "pg_dump",
     ):
         assert name in section, name
+
+
+def test_issue17_access_log_leaves_the_query_string_out(monkeypatch, tmp_path):
+    """A list's search or filter in the query can be a customer's name or e-mail address:
+    gunicorn logs the path (%(U)s), not the request line (%(r)s) or the query (%(q)s)."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    access = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["access_log_format"]
+    assert "%(U)s" in access
+    assert "%(r)s" not in access and "%(q)s" not in access
+
+
+def test_issue17_a_silent_redis_host_cannot_hang_a_request():
+    """/health and every request that queues work connect to Redis with a time limit."""
+    from flask import Flask
+
+    from admin_app.queueing import REDIS_CONNECT_TIMEOUT_S, _connect
+
+    app = Flask(__name__)
+    app.config["REDIS_URL"] = "redis://192.0.2.1:6379/0"  # TEST-NET-1: nobody answers
+    pool = _connect(app).connection_pool
+    assert pool.connection_kwargs["socket_connect_timeout"] == REDIS_CONNECT_TIMEOUT_S <= 5
