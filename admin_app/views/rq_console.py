@@ -60,6 +60,21 @@ def register_rq_dashboard(app: Flask) -> None:
             abort(404)
         if request.method not in ("GET", "HEAD") or request.endpoint in WRITING_GETS:
             abort(403)
+        if request.endpoint == "rq_dashboard.jobs_overview" and not request.view_args.get(
+            "queue_name"
+        ):
+            # Its Jobs tab opens rq's queue "default", which the console never uses.
+            return redirect(
+                url_for(
+                    "rq_dashboard.jobs_overview",
+                    instance_number=0,
+                    queue_name=app.config["RQ_QUEUE"],
+                    registry_name="queued",
+                    per_page=8,
+                    order="asc",
+                    page=1,
+                )
+            )
         from admin_app.queueing import get_redis
 
         redis = get_redis(app)

@@ -70,3 +70,12 @@ def test_issue17_attack_odd_queue_urls_are_404_not_500(app, world, login_as, pat
     any text for a page size or number, with a 500."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     assert login_as("admin").get(path).status_code == 404
+
+
+def test_issue17_the_jobs_tab_opens_the_consoles_queue(app, world, login_as):
+    """rq-dashboard's Jobs tab showed rq's queue "default", always empty here."""
+    response = login_as("admin").get("/admin/rq/0/view/jobs")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(
+        f"/admin/rq/0/view/jobs/{app.config['RQ_QUEUE']}/queued/8/asc/1"
+    )
