@@ -178,6 +178,9 @@ def request_password_reset(
             # An API key's login has no password to reset and nobody reads its mail.
             ConsoleUser.id.not_in(service_user_ids()),
         )
+        # Two workers asking at once for one account: the second waits here until the
+        # first has committed its mail, then sees it (PostgreSQL; SQLite has one writer).
+        .with_for_update()
     )
     if user is None:
         return False

@@ -1,10 +1,12 @@
 """R-SEC-3: forgotten passwords are reset through a single-use link valid for one hour."""
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from admin_app.models import AccessToken, OutboxMessage
@@ -12,6 +14,7 @@ from admin_app.models.base import utcnow
 from admin_app.services import accounts
 from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.uow import unit_of_work
+from tests.conftest import DB_KIND
 from tests.mails import mail_text
 
 LINK = re.compile(r"/reset-password/(\S+)")
@@ -166,3 +169,33 @@ def test_issue13_no_login_may_be_named_after_another_address(app, world):
             first_name="B",
             last_name="Alie",
         )
+
+
+@pytest.mark.skipif(DB_KIND != "postgresql", reason="row locks: PostgreSQL")
+def test_issue17_two_workers_asking_at_once_send_one_reset_mail(app, engine, world):
+    """Issue 17 (never twice): two reset jobs for one account run side by side; the second
+    waits for the first's mail and then sends none."""
+    first, second = Session(bind=engine), Session(bind=engine)
+    answers = {}
+
+    def other_worker():
+        with app.test_request_context("/"), unit_of_work(second):
+            answers["second"] = accounts.request_password_reset(second, "support")
+
+    with app.test_request_context("/"):
+        with unit_of_work(first):
+            answers["first"] = accounts.request_password_reset(first, "support")
+            thread = threading.Thread(target=other_worker)
+            thread.start()
+            thread.join(1.0)
+            assert thread.is_alive()  # waiting on the account until the first commits
+        thread.join(10)
+    first.close(), second.close()
+    assert answers == {"first": True, "second": False}
+    mails = world.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "password_reset",
+            OutboxMessage.recipient == "support@autopaspoort.example",
+        )
+    ).all()
+    assert len(mails) == 1
