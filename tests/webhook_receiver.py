@@ -12,12 +12,15 @@ class Receiver:
     def __init__(self):
         self.requests: list[tuple[dict, bytes]] = []
         self.statuses: deque[int] = deque()
+        self.on_request = None  # called as each request arrives, before it is answered
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.on_request:
+                    receiver.on_request()
                 with receiver._lock:
                     receiver.requests.append((dict(self.headers.items()), body))
                     status = receiver.statuses.popleft() if receiver.statuses else 200

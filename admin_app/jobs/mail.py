@@ -19,9 +19,10 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_
 
 from admin_app.extensions import db
+from admin_app.jobs.claiming import claim_next
 from admin_app.models import OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.models.outbox import OutboxState
@@ -53,11 +54,7 @@ def hand_over(message_ids: list[int]) -> None:
 
 
 def _claim_next(session, now: datetime) -> OutboxMessage | None:
-    """Claim the next due message for this worker alone, committed, or None.
-
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so workers claiming at once each take another row
-    and never wait on each other. SQLite (one writer): the same condition again in the
-    UPDATE; whoever changes the row first wins, the other tries the next one."""
+    """Claim the next due message (or one whose claim went stale) for this worker alone."""
     stale_after = timedelta(seconds=current_app.config["MAIL_STALE_SECONDS"])
     due = and_(
         OutboxMessage.state == OutboxState.pending.value, OutboxMessage.next_attempt_at <= now
@@ -66,28 +63,12 @@ def _claim_next(session, now: datetime) -> OutboxMessage | None:
         OutboxMessage.state == OutboxState.sending.value,
         OutboxMessage.claimed_at < now - stale_after,
     )
-    candidates = select(OutboxMessage.id).where(or_(due, stale)).order_by(OutboxMessage.id)
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    for _ in range(10):  # lost races on SQLite; PostgreSQL skips locked rows instead
-        query = candidates.limit(1)
-        if postgresql:
-            query = query.with_for_update(skip_locked=True)
-        message_id = session.scalar(query)
-        if message_id is None:
-            session.commit()
-            return None
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, or_(due, stale))
-            .values(state=OutboxState.sending.value, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-        if result.rowcount == 1:
-            message = session.get(OutboxMessage, message_id)
-            session.refresh(message)
-            return message
-    return None
+    return claim_next(
+        session,
+        OutboxMessage,
+        claimable=or_(due, stale),
+        claim={"state": OutboxState.sending.value, "claimed_at": now},
+    )
 
 
 def _open_smtp(config) -> smtplib.SMTP:

@@ -1,9 +1,10 @@
 """Delivering webhook events (issue 16), in the worker.
 
-Delivery is at least once: a delivery is claimed (pending → sending) by a conditional
-UPDATE in its own commit, so two workers never send the same attempt; a worker that dies
-after the claim leaves a stale claim that a later run takes over. Receivers deduplicate
-by ``webhook-id``, the same on every attempt of an event.
+Delivery is at least once: each delivery is claimed (pending → sending) just before it is
+posted, in its own commit (jobs/claiming), so two workers never send the same attempt,
+however slow the receivers before it; a worker that dies after the claim leaves a stale
+claim that a later run takes over. Receivers deduplicate by ``webhook-id``, the same on
+every attempt of an event.
 
 The request goes to the address that was vetted just before (services/webhooks.vet_url),
 with SNI and Host from the URL: a second DNS lookup could answer with an internal
@@ -23,9 +24,10 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select
 
 from admin_app.extensions import db
+from admin_app.jobs.claiming import claim_next
 from admin_app.models.base import utcnow
 from admin_app.models.webhooks import DeliveryState, WebhookDelivery, WebhookEvent
 from admin_app.services import webhooks as rules
@@ -33,7 +35,6 @@ from admin_app.services import webhooks as rules
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = timedelta(minutes=5)
-BATCH = 200
 TOTAL_SECONDS = 5.0  # connect, TLS, request and answer together
 MAX_ANSWER = 64 * 1024
 KEPT_ANSWER = 1024
@@ -139,7 +140,9 @@ def headers_for(hook_event: WebhookEvent, secrets: list[str], body: bytes) -> di
 # --- claiming and recording --------------------------------------------------------------
 
 
-def _claim_due(session, now: datetime) -> list[int]:
+def _claim_next(session, now: datetime) -> WebhookDelivery | None:
+    """Claim the next due delivery (or one whose claim went stale) for this worker alone,
+    just before it is posted (jobs/claiming)."""
     due = and_(
         WebhookDelivery.state == DeliveryState.pending.value,
         WebhookDelivery.next_attempt_at <= now,
@@ -148,23 +151,12 @@ def _claim_due(session, now: datetime) -> list[int]:
         WebhookDelivery.state == DeliveryState.sending.value,
         WebhookDelivery.claimed_at < now - STALE_CLAIM,
     )
-    candidates = session.scalars(
-        select(WebhookDelivery.id).where(or_(due, stale)).order_by(WebhookDelivery.id).limit(BATCH)
-    ).all()
-    session.commit()  # end the read: SQLite must not hold a read snapshot while we write
-    claimed = []
-    for delivery_id in candidates:
-        # One conditional UPDATE each, committed: of two workers only one sees rowcount 1.
-        result = session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, or_(due, stale))
-            .values(state=DeliveryState.sending.value, claimed_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-        if result.rowcount == 1:
-            claimed.append(delivery_id)
-    return claimed
+    return claim_next(
+        session,
+        WebhookDelivery,
+        claimable=or_(due, stale),
+        claim={"state": DeliveryState.sending.value, "claimed_at": now},
+    )
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -232,22 +224,19 @@ def deliver_one(session, delivery: WebhookDelivery, now: datetime) -> None:
 
 
 def deliver_due(now: datetime | None = None) -> int:
-    """Deliver every due delivery (oldest first); returns how many were delivered."""
+    """Deliver every due delivery (oldest first); returns how many were delivered.
+    ``now`` is for tests that move the clock; a worker claims each at its own time."""
     session = db.session
-    now = now or utcnow()
     delivered = 0
     while True:
-        ids = _claim_due(session, now)
-        if not ids:
-            return delivered
-        for delivery_id in ids:
-            delivery = session.get(WebhookDelivery, delivery_id)
-            deliver_one(session, delivery, now)
-            delivered += delivery.state == DeliveryState.delivered.value
-            # Commit per delivery: a crash later must not resend what went out.
-            session.commit()
-        if len(ids) < BATCH:
-            return delivered
+        delivery = _claim_next(session, now or utcnow())
+        if delivery is None:
+            break
+        deliver_one(session, delivery, now or utcnow())
+        delivered += delivery.state == DeliveryState.delivered.value
+        # Commit per delivery: a crash later must not resend what went out.
+        session.commit()
+    return delivered
 
 
 def purge_old(now: datetime | None = None) -> int:

@@ -327,3 +327,31 @@ def test_issue16_handed_to_the_worker_after_commit_and_the_clock_covers_a_lost_h
         run_queued(app, delivery_job.deliver_due, perform=False)  # the hand-over is lost
         tick(app)
         assert len(receiver.requests) == 2
+
+
+def test_issue17_each_delivery_is_claimed_just_before_it_is_posted(
+    app, engine, world, private_allowed
+):
+    """Issue 17 (never twice): with a slow receiver, the deliveries waiting behind the one
+    being posted stay unclaimed, so none of them can go stale and be posted by a second
+    worker (they were claimed 200 at a time under one timestamp)."""
+    from sqlalchemy.orm import Session
+
+    claimed_while_posting = []
+
+    def count_claimed():
+        with Session(bind=engine) as look:
+            claimed_while_posting.append(
+                look.scalar(
+                    select(func.count())
+                    .select_from(WebhookDelivery)
+                    .where(WebhookDelivery.state == "sending")
+                )
+            )
+
+    with Receiver() as receiver:
+        receiver.on_request = count_claimed
+        _, garage_id, _ = _endpoint(app, world, receiver.url)
+        _emit(app, garage_id, count=3)
+        assert _deliver(app) == 3
+    assert claimed_while_posting == [1, 1, 1]

@@ -1,0 +1,42 @@
+"""One row of work claimed by one worker, just before it is done (issue 17).
+
+Mail and webhook deliveries are claimed one at a time: a batch claimed under one timestamp
+went stale at its tail behind a slow relay or receiver, and a second live worker sent that
+tail again. PostgreSQL: FOR UPDATE SKIP LOCKED, so workers claiming at once each take
+another row and never wait on each other. SQLite (one writer): the claim's condition is
+repeated in the UPDATE; whoever changes the row first wins, the other tries the next one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+LOST_RACES = 10  # on SQLite; PostgreSQL skips locked rows instead
+
+
+def claim_next(session: Session, model, *, claimable, claim: dict[str, Any]):
+    """The oldest row of ``model`` matching ``claimable``, changed by ``claim`` and
+    committed for this worker alone, or None when there is nothing to claim."""
+    candidates = select(model.id).where(claimable).order_by(model.id).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    for _ in range(LOST_RACES):
+        row_id = session.scalar(candidates)
+        if row_id is None:
+            session.commit()
+            return None
+        result = session.execute(
+            update(model)
+            .where(model.id == row_id, claimable)
+            .values(**claim)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        if result.rowcount == 1:
+            row = session.get(model, row_id)
+            session.refresh(row)
+            return row
+    return None
