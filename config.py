@@ -293,6 +293,10 @@ def limits_storage_for(redis_url: str) -> str:
     return redis_url
 
 
+# Redis as redis-py (rq, the worker's clock) and limits spell it.
+REDIS_SCHEMES = {"redis", "rediss", "unix"}
+
+
 def production_problems(settings: dict) -> list[str]:
     """One line per setting production cannot run without, saying why; empty when fine."""
     reasons = []
@@ -302,34 +306,78 @@ def production_problems(settings: dict) -> list[str]:
             "SECRET_KEY is not set: sessions and mailed links are signed with it "
             '(python -c "import secrets; print(secrets.token_hex(64))").'
         )
-    elif key in PUBLISHED_KEYS or len(key) < 16:
+    elif key in PUBLISHED_KEYS or len(key) < 32 or any(c.isspace() for c in key):
+        # Whitespace: no generated key has any, but systemd's EnvironmentFile= keeps an
+        # inline comment (`SECRET_KEY=   # …`) as the value, a text published here.
         reasons.append(
-            "SECRET_KEY is too short or published in the repository: anyone could sign "
-            "with it; set a long random SECRET_KEY."
+            "SECRET_KEY is too short, holds spaces or is published in the repository: "
+            "anyone could sign with it; set a long random SECRET_KEY (64 hex characters)."
         )
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         reasons.append(
             "DATABASE_URL is not set: without it each server would keep its own SQLite file "
             "(e.g. postgresql://console:…@db.internal/console)."
         )
-    if not settings.get("REDIS_URL"):
+    redis_url = settings.get("REDIS_URL") or ""
+    if not redis_url:
         reasons.append(
             "REDIS_URL is not set: web and workers share their queue through one Redis server "
             "(e.g. redis://redis.internal:6379/0)."
         )
-    public_url = settings.get("PUBLIC_URL") or ""
-    if urlsplit(public_url).scheme != "https" or not urlsplit(public_url).hostname:
+    elif _scheme(redis_url) not in REDIS_SCHEMES or redis_url != redis_url.strip():
         reasons.append(
-            f"PUBLIC_URL must be the console's https:// address (is {public_url!r}): mailed "
-            "links are built from it and production cookies travel over https only."
+            f"REDIS_URL must be a redis://, rediss:// or unix:// address (is {redis_url!r})."
+        )
+    public_url = settings.get("PUBLIC_URL") or ""
+    if not _public_url_fits(public_url):
+        reasons.append(
+            f"PUBLIC_URL must be the console's https:// address, nothing else (is "
+            f"{public_url!r}): mailed links are built from it and production cookies travel "
+            "over https only."
         )
     storage = settings.get("RATELIMIT_STORAGE_URI") or ""
-    if storage.startswith("memory://"):
+    # limits reads MEMORY://, memory: and async+memory:// all as memory://. Empty only
+    # when REDIS_URL is missing too, which is said above.
+    if storage and ("memory" in _scheme(storage).split("+") or not _scheme(storage)):
         reasons.append(
-            "RATELIMIT_STORAGE_URI=memory:// counts per process, so each web process would "
-            "allow the full limit: unset it (REDIS_URL is used) or name a Redis."
+            f"RATELIMIT_STORAGE_URI must name shared storage (is {storage!r}): memory:// "
+            "counts per process, so each web process would allow the full limit; unset it "
+            "(REDIS_URL is used) or name a Redis."
+        )
+    catalog = Path(
+        settings.get("BABEL_TRANSLATION_DIRECTORIES") or Config.BABEL_TRANSLATION_DIRECTORIES
+    )
+    if not (catalog / "nl" / "LC_MESSAGES" / "messages.mo").is_file():
+        # The .mo files are built, not committed: without one every screen is English.
+        reasons.append(
+            f"The Dutch texts are not compiled ({catalog}/nl/LC_MESSAGES/messages.mo is "
+            "missing): install with `make install`, which compiles them."
         )
     return reasons
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url.strip()).scheme.lower()
+
+
+def _public_url_fits(url: str) -> bool:
+    """An https origin (a path allowed): links are PUBLIC_URL + path, so a space, a query,
+    a fragment, a login or an impossible port would break or taint every mailed link."""
+    if not url or any(c.isspace() for c in url):
+        return False
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() == "https"
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and not parts.query
+        and not parts.fragment
+        and not url.endswith(("?", "#"))
+    )
 
 
 CONFIGS = {
