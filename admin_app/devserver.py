@@ -37,6 +37,17 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     args = parser.parse_args()
+    # config.py has read .env by now. This is the demo console: it loads demo logins with
+    # the password 'demo' into an empty database, so never into a production one.
+    kind = os.environ.get("CONSOLE_ENV", "development")
+    if kind != "development":
+        print(
+            f"make run is the development console with demo data; CONSOLE_ENV={kind} runs "
+            "through deploy/bin/migrate and deploy/bin/web (README \"Running on real "
+            "servers\"). Set CONSOLE_ENV=development in .env to use make run.",
+            file=sys.stderr,
+        )
+        return 2
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     # The database, its Redis and the key are the platform's data: the owner's alone.
     INSTANCE_DIR.chmod(0o700)
