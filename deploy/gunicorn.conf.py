@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
+
+# .env (or CONSOLE_ENV_FILE) first, as config.py reads it: this file is read by gunicorn's
+# master before any worker imports config.py, so BIND or WEB_CONCURRENCY set there (and the
+# PROMETHEUS_MULTIPROC_DIR the workers inherit) were ignored.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import config  # noqa: E402, F401
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Sync workers: every request is short database work or a PDF from wkhtmltopdf; gevent
