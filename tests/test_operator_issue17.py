@@ -1,0 +1,280 @@
+"""Issue 17 as an operator finds it: following README and deploy/ literally on Debian 12 with
+systemd and nginx, and feeding production the values people mistype (R-IN-7).
+
+Each test here failed against the install and deploy kit as first merged."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from config import ConfigurationError, ProductionConfig
+from tests.conftest import DB_KIND
+
+pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="settings and files; no database")
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = {
+    "SECRET_KEY": "s" * 64,
+    "SQLALCHEMY_DATABASE_URI": "postgresql://console@db.internal/console",
+    "REDIS_URL": "redis://redis.internal:6379/0",
+    "PUBLIC_URL": "https://console.example.nl",
+    "RATELIMIT_STORAGE_URI": "",
+    "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "admin_app" / "translations"),
+}
+
+
+def _refusals(**settings) -> list[str]:
+    try:
+        ProductionConfig.complete({**GOOD, **settings})
+    except ConfigurationError as refused:
+        return str(refused).splitlines()[1:]
+    return []
+
+
+@pytest.mark.parametrize(
+    "setting, value, reason",
+    [
+        # Mailed links are PUBLIC_URL + path: each of these makes every link in every mail
+        # broken (a space, a second "?", a port that does not exist) or odd (a password).
+        ("PUBLIC_URL", " https://console.example.nl", "PUBLIC_URL must be"),
+        ("PUBLIC_URL", "https://console.example.nl \n", "PUBLIC_URL must be"),
+        ("PUBLIC_URL", "https://console example.nl", "PUBLIC_URL must be"),
+        ("PUBLIC_URL", "https://console.example.nl/?next=x", "PUBLIC_URL must be"),
+        ("PUBLIC_URL", "https://console.example.nl/#top", "PUBLIC_URL must be"),
+        ("PUBLIC_URL", "https://admin:pw@console.example.nl", "PUBLIC_URL must be"),
+        ("PUBLIC_URL", "https://console.example.nl:99999", "PUBLIC_URL must be"),
+        ("PUBLIC_URL", "javascript://console.example.nl", "PUBLIC_URL must be"),
+        # What systemd's EnvironmentFile makes of `SECRET_KEY=   # comment`: the comment.
+        ("SECRET_KEY", "# long random string; required outside development", "SECRET_KEY"),
+        ("SECRET_KEY", " " * 64, "SECRET_KEY"),
+        ("SECRET_KEY", "0123456789abcdef", "SECRET_KEY"),
+        ("REDIS_URL", "redis.internal:6379", "REDIS_URL must be"),
+        ("REDIS_URL", "http://redis.internal:6379/0", "REDIS_URL must be"),
+        # limits reads every one of these as memory:// (per process).
+        ("RATELIMIT_STORAGE_URI", "MEMORY://", "RATELIMIT_STORAGE_URI"),
+        ("RATELIMIT_STORAGE_URI", " memory://", "RATELIMIT_STORAGE_URI"),
+        ("RATELIMIT_STORAGE_URI", "memory:", "RATELIMIT_STORAGE_URI"),
+        ("RATELIMIT_STORAGE_URI", "async+memory://", "RATELIMIT_STORAGE_URI"),
+        ("RATELIMIT_STORAGE_URI", "garbage", "RATELIMIT_STORAGE_URI"),
+    ],
+)
+def test_issue17_operator_production_refuses_mistyped_settings(setting, value, reason):
+    """R-IN-7: a value production cannot work with is refused at start, one line saying why."""
+    refusals = _refusals(**{setting: value})
+    assert len(refusals) == 1 and refusals[0].startswith("- " + reason), refusals
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("PUBLIC_URL", "https://console.example.nl/"),
+        ("PUBLIC_URL", "HTTPS://console.example.nl:8443"),
+        ("REDIS_URL", "rediss://:secret@redis.internal:6380/0"),
+        ("REDIS_URL", "unix:///run/redis/redis-server.sock?db=1"),
+        ("RATELIMIT_STORAGE_URI", "redis+sentinel://sentinel.internal:26379/console"),
+        ("RATELIMIT_STORAGE_URI", "memcached://cache.internal:11211"),
+    ],
+)
+def test_issue17_operator_production_takes_good_settings(setting, value):
+    assert _refusals(**{setting: value}) == []
+
+
+def test_issue17_operator_production_needs_the_dutch_catalog(tmp_path):
+    """R-IN-7: .mo files are built, not committed. README's install without `make install`
+    would serve every garage the English msgids; production refuses instead."""
+    (tmp_path / "nl" / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "nl" / "LC_MESSAGES" / "messages.po").write_text("")
+    refusals = _refusals(BABEL_TRANSLATION_DIRECTORIES=str(tmp_path))
+    assert len(refusals) == 1 and "make install" in refusals[0], refusals
+
+
+def _systemd_environment_file(path: Path) -> dict[str, str]:
+    """What systemd (252, Debian 12) makes of an EnvironmentFile=, for the lines a
+    settings file has: comments only at the start of a line, `export` not understood,
+    everything after the `=` the value (an inline `# …` included), quotes removed."""
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        name, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+def test_issue17_operator_env_example_means_the_same_to_systemd():
+    """README: copy .env.example to .env (python-dotenv) or to console.env (systemd's
+    EnvironmentFile=). systemd keeps an inline comment as part of the value: SECRET_KEY
+    became the comment's text, TICK_SECONDS a number followed by words."""
+    example = ROOT / ".env.example"
+    assert _systemd_environment_file(example) == {
+        name: value or "" for name, value in dotenv_values(example).items()
+    }
+
+
+def test_issue17_operator_env_example_as_console_env_keeps_the_defaults():
+    """systemd sets `TICK_SECONDS=` to "" where .env skips the line: empty means the default
+    either way (it was int(""), a traceback, for every empty number)."""
+    env = _systemd_environment_file(ROOT / ".env.example")
+    env.update(PATH=os.environ["PATH"], CONSOLE_ENV_FILE="")
+    code = (
+        "import runpy, config; c = config.Config;"
+        f" g = runpy.run_path({str(ROOT / 'deploy' / 'gunicorn.conf.py')!r});"
+        " print(c.SQLALCHEMY_DATABASE_URI, c.PUBLIC_URL, c.RATELIMIT_STORAGE_URI, c.SMTP_PORT,"
+        " c.TRUSTED_PROXIES, c.METRICS_ALLOW, c.TICK_SECONDS, c.BATCH_PARALLEL,"
+        " g['bind'], g['forwarded_allow_ips'])"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert shown.stdout.split() == [
+        f"sqlite:///{ROOT / 'instance' / 'console.db'}",
+        "http://127.0.0.1:5000",
+        "memory://",
+        "25",
+        "0",
+        "127.0.0.1/8,::1",
+        "30.0",
+        "2",
+        "127.0.0.1:8000",
+        "127.0.0.1,::1",
+    ], shown.stderr[-2000:]
+
+
+def test_issue17_operator_env_example_lists_every_setting():
+    """README: "Every setting is an environment variable; .env.example lists them all"."""
+    read = set()
+    for source in [ROOT / "config.py", ROOT / "deploy" / "gunicorn.conf.py"]:
+        read |= set(re.findall(r"""environ(?:\.get)?[\[(]["']([A-Z_]+)["']""", source.read_text()))
+        read |= set(re.findall(r"""_bool\(["']([A-Z_]+)["']""", source.read_text()))
+    # The tests' own database; the name of the file itself; the systemd unit's own (an
+    # EnvironmentFile= line, even empty, would override its Environment=).
+    read -= {"TEST_DATABASE_URL", "CONSOLE_ENV_FILE", "PROMETHEUS_MULTIPROC_DIR"}
+    listed = set(dotenv_values(ROOT / ".env.example"))
+    assert read - listed == set()
+
+
+def test_issue17_operator_gunicorn_reads_the_dotenv(tmp_path):
+    """.env is "seen by web, worker, flask commands and gunicorn": gunicorn's own settings
+    (BIND, WEB_CONCURRENCY) are read by its master from gunicorn.conf.py before any worker
+    imports config.py, so a BIND in .env or console.env was ignored."""
+    env_file = tmp_path / "console.env"
+    metrics = tmp_path / "metrics"
+    env_file.write_text(
+        f"BIND=127.0.0.1:5999\nWEB_CONCURRENCY=3\nPROMETHEUS_MULTIPROC_DIR={metrics}\n"
+    )
+    # From elsewhere, as systemd or a shell may start it: the file finds config.py itself.
+    code = (
+        f"import runpy; s = runpy.run_path({str(ROOT / 'deploy' / 'gunicorn.conf.py')!r});"
+        " print(s['bind'], s['workers'], s['metrics_dir'])"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "CONSOLE_ENV_FILE": str(env_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.stdout.split() == ["127.0.0.1:5999", "3", str(metrics)], shown.stderr[-2000:]
+
+
+def test_issue17_operator_make_run_refuses_production():
+    """`make run` is the demo console: it loads demo logins with the password `demo` into
+    an empty database. With a production .env (CONSOLE_ENV=production) it printed two
+    tracebacks around the reasons, named a PUBLIC_URL nobody set, and would have put
+    admin/demo into an empty production database once the settings were complete."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "CONSOLE_ENV_FILE": "",
+        "CONSOLE_ENV": "production",
+        "SECRET_KEY": "s" * 64,
+        "DATABASE_URL": "postgresql://console@127.0.0.1:1/none",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "PUBLIC_URL": "https://console.example.nl",
+    }
+    refused = subprocess.run(
+        [sys.executable, "-m", "admin_app.devserver", "--port", "5999"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
+    assert "deploy/bin/web" in refused.stderr and "CONSOLE_ENV=production" in refused.stderr
+    assert "demo data loaded" not in refused.stdout
+
+
+def test_issue17_operator_smoke_run_never_reads_a_dotenv(tmp_path):
+    """`make smoke-prod` ran deploy/ with the developer's environment: a .env with SENTRY_DSN,
+    SMTP_STARTTLS or METRICS_ALLOW reached the production processes it starts."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import smoke_prod
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    env = smoke_prod.production_env(tmp_path, 1, 2, 3)
+    assert env["CONSOLE_ENV_FILE"] == ""
+
+
+def test_issue17_operator_nginx_site_loads_on_debian_12_and_hides_metrics(tmp_path):
+    """Debian 12 ships nginx 1.22: `http2 on;` (1.25.1+) fails `nginx -t`. /metrics is for
+    the scraper on the machine; through the proxy it is refused even when TRUSTED_PROXIES
+    was forgotten (then every request through nginx comes from loopback)."""
+    site = (ROOT / "deploy" / "nginx" / "garageconsole.conf").read_text()
+    assert not re.search(r"^\s*http2\s+on\s*;", site, re.M)
+    assert re.search(r"listen 443 ssl http2;", site)
+    assert re.search(r"location = /metrics \{\s*return 404;\s*\}", site)
+    if not shutil.which("nginx"):
+        return
+    # The site as installed, with a throwaway certificate: `nginx -t` as the operator runs it.
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=console.example.nl",
+            "-keyout",
+            tmp_path / "key.pem",
+            "-out",
+            tmp_path / "cert.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    site = site.replace(
+        "/etc/letsencrypt/live/console.example.nl/fullchain.pem", f"{tmp_path}/cert.pem"
+    )
+    site = site.replace(
+        "/etc/letsencrypt/live/console.example.nl/privkey.pem", f"{tmp_path}/key.pem"
+    )
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"error_log {tmp_path}/error.log;\npid {tmp_path}/nginx.pid;\nevents {{}}\n"
+        f"http {{ access_log off; include {tmp_path}/site.conf; }}\n"
+    )
+    tested = subprocess.run(
+        ["nginx", "-t", "-c", tmp_path / "nginx.conf", "-p", tmp_path],
+        capture_output=True,
+        text=True,
+    )
+    assert tested.returncode == 0, tested.stderr
