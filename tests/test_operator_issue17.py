@@ -310,3 +310,20 @@ def test_issue17_operator_systemd_units_are_confined(tmp_path):
             text=True,
         )
         assert rated.returncode == 0, rated.stdout[-1500:]
+
+
+def test_issue17_operator_readme_takes_an_operator_from_install_to_upgrade():
+    """README named pip alone (no Dutch texts), deploy/bin/migrate by hand (without
+    console.env), and neither where logs go nor how to upgrade."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Running on real servers", 1)[1].split("\n## ", 1)[0]
+    for needed in (
+        "make install",
+        "systemctl start garageconsole-migrate",
+        "useradd --system",
+        "install -m 0600 .env.example /etc/garageconsole/console.env",
+        "nginx -t",
+        "journalctl -u garageconsole-web",
+        "Upgrading: `git pull && make install`",
+    ):
+        assert needed in section, needed
