@@ -22,6 +22,10 @@ from flask_appbuilder.const import AUTH_DB
 BASE_DIR = Path(__file__).resolve().parent
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the console cannot start without; the message says what to set."""
+
+
 def load_env_file(path: Path | None) -> Path | None:
     """Put the settings of ``path`` (a .env file) into os.environ; returns it when read.
 
@@ -32,7 +36,18 @@ def load_env_file(path: Path | None) -> Path | None:
     """
     if path is None or not path.is_file():
         return None
-    for name, value in dotenv_values(path).items():
+    try:
+        # No ${…} expansion: systemd's EnvironmentFile= does none, and a password may hold it.
+        values = dotenv_values(path, interpolate=False)
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{path} is not UTF-8 text.") from None
+    for name, value in values.items():
+        if name == "CONSOLE_ENV_FILE":
+            # Only the environment names the file: set from here, the processes this one
+            # starts (make run's worker and web) would read another file than it did.
+            continue
+        if value and "\0" in value:
+            raise ConfigurationError(f"{path}: the value of {name} holds a NUL character.")
         if value and not os.environ.get(name):
             os.environ[name] = value
     return path
@@ -59,10 +74,6 @@ PUBLISHED_KEYS = {
     "test-secret-that-is-long-enough-for-hs256",
     "bench-" + "x" * 40,  # bench/pages.py, bench/load.py
 }
-
-
-class ConfigurationError(RuntimeError):
-    """A setting the console cannot start without; the message says what to set."""
 
 
 def create_secret_key_file(path: Path = SECRET_KEY_FILE) -> bool:

@@ -327,3 +327,38 @@ def test_issue17_operator_readme_takes_an_operator_from_install_to_upgrade():
         "Upgrading: `git pull && make install`",
     ):
         assert needed in section, needed
+
+
+def test_issue17_operator_odd_dotenv_files(tmp_path):
+    """A NUL ended in `ValueError: embedded null byte` naming neither file nor variable;
+    `${…}` was expanded (systemd does not: a password `a${b}c` differed between .env and
+    console.env); a CONSOLE_ENV_FILE line made make run's worker and web read another file
+    than make run did."""
+    import config
+
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"SMTP_PASSWORD=a\0b\n")
+    with pytest.raises(ConfigurationError, match=r"\.env: the value of SMTP_PASSWORD holds a NUL"):
+        config.load_env_file(env_file)
+    env_file.write_bytes(b"SMTP_PASSWORD=\xff\xfe\n")
+    with pytest.raises(ConfigurationError, match="not UTF-8"):
+        config.load_env_file(env_file)
+    env_file.write_text(
+        f"CONSOLE_ENV_FILE={tmp_path / 'other.env'}\nSMTP_PASSWORD=a${{HOME}}c\n"
+        "export SMTP_USER='garage user'  # a comment\n"
+    )
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, config; c = config.Config; print(repr(c.SMTP_PASSWORD),"
+            " repr(c.SMTP_USER), repr(os.environ['CONSOLE_ENV_FILE']))",
+        ],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "HOME": "/root", "CONSOLE_ENV_FILE": str(env_file)},
+        capture_output=True,
+        text=True,
+    )
+    assert shown.stdout.split("'")[1::2] == ["a${HOME}c", "garage user", str(env_file)], (
+        shown.stderr
+    )
