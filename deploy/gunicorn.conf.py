@@ -18,7 +18,8 @@ from dotenv import dotenv_values
 # run the old code. gunicorn reads this file again on reload, so edits are seen.
 _env_name = os.environ.get("CONSOLE_ENV_FILE")
 _env_file = Path(__file__).resolve().parents[1] / ".env" if _env_name is None else Path(_env_name)
-_dotenv = dotenv_values(_env_file) if _env_name != "" and _env_file.is_file() else {}
+_read = _env_name != "" and _env_file.is_file()
+_dotenv = dotenv_values(_env_file, interpolate=False) if _read else {}
 
 
 def setting(name: str, default: str) -> str:
@@ -39,6 +40,10 @@ keepalive = 5
 # Only the proxy on this machine may say a request came over https (X-Forwarded-Proto).
 # The client's address and host come through ProxyFix in the console (TRUSTED_PROXIES).
 forwarded_allow_ips = setting("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Only the header nginx sets: gunicorn's defaults also believe X-Forwarded-Ssl and
+# X-Forwarded-Protocol, which nginx passes on from the client as sent; "X-Forwarded-Ssl:
+# off" beside nginx's https made every such request a 400 (contradictory scheme headers).
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 # A worker that served this many requests is replaced: bounds slow leaks (PDF rendering).
 max_requests = 2000
 max_requests_jitter = 200

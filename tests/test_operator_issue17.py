@@ -362,3 +362,16 @@ def test_issue17_operator_odd_dotenv_files(tmp_path):
     assert shown.stdout.split("'")[1::2] == ["a${HOME}c", "garage user", str(env_file)], (
         shown.stderr
     )
+
+
+def test_issue17_operator_gunicorn_believes_only_the_scheme_header_nginx_sets(
+    monkeypatch, tmp_path
+):
+    """Through nginx, `X-Forwarded-Ssl: off` or `X-Forwarded-Protocol: http` from a client
+    reached gunicorn beside nginx's X-Forwarded-Proto and got a 400."""
+    import runpy
+
+    # The file sets it for the workers it forks; this process's metrics stay as they are.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    assert settings["secure_scheme_headers"] == {"X-FORWARDED-PROTO": "https"}
