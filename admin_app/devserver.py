@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,34 @@ def _flask(*args: str) -> None:
     )
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def wait_for_web(port: int, web: subprocess.Popen, timeout: float = 120) -> bool:
+    """True once the web server accepts connections; False if it exited first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def mail_note() -> str:
+    host = setting("SMTP_HOST")
+    if host:
+        return f"Mail goes to {host}:{setting('SMTP_PORT', '25')}."
+    return "Mail is kept in the Outbox screen (no SMTP_HOST set)."
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=int(setting("PORT", "5000")))
@@ -43,8 +72,16 @@ def main() -> int:
     if kind != "development":
         print(
             f"make run is the development console with demo data; CONSOLE_ENV={kind} runs "
-            "through deploy/bin/migrate and deploy/bin/web (README \"Running on real "
-            "servers\"). Set CONSOLE_ENV=development in .env to use make run.",
+            'through deploy/bin/migrate and deploy/bin/web (README "Running on real '
+            'servers"). Set CONSOLE_ENV=development in .env to use make run.',
+            file=sys.stderr,
+        )
+        return 2
+    # Before anything starts: else migrations ran, "ready" was printed, and make run ended
+    # with status 0 once the web server found the port taken.
+    if port_in_use(args.port):
+        print(
+            f"Port {args.port} is in use (another make run?): stop it, or PORT=8000 make run.",
             file=sys.stderr,
         )
         return 2
@@ -85,16 +122,8 @@ def main() -> int:
             ]
         )
     )
-    print(f"\n  Garage console: {url}   (ready in {time.monotonic() - t0:.1f} s)\n")
-    print("  Demo logins, password 'demo':")
-    for username, what in DEMO_LOGINS:
-        print(f"    {username:<16} {what}")
-    print(
-        "\n  Mail is kept in the Outbox screen (no SMTP_HOST set).  Ctrl-C stops everything.\n",
-        flush=True,
-    )
 
-    def stop(*_):
+    def stop(*_, status: int = 0):
         for process in started:
             if process.poll() is None:
                 process.terminate()
@@ -105,13 +134,23 @@ def main() -> int:
                 process.kill()
         if redis_server is not None:
             redis_server.shutdown()
-        sys.exit(0)
+        sys.exit(status)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # "Ready" when it answers, not when it was started (10 s apart on a busy machine).
+    if not wait_for_web(args.port, started[-1]):
+        print("  The web server did not start; see its messages above.", file=sys.stderr)
+        stop(status=1)
+    print(f"\n  Garage console: {url}   (ready in {time.monotonic() - t0:.1f} s)\n")
+    print("  Demo logins, password 'demo':")
+    for username, what in DEMO_LOGINS:
+        print(f"    {username:<16} {what}")
+    print(f"\n  {mail_note()}  Ctrl-C stops everything.\n", flush=True)
     while all(process.poll() is None for process in started):
         time.sleep(0.5)
-    stop()
+    # The worker or the web server ended by itself: not what Ctrl-C does.
+    stop(status=1)
     return 1
 
 

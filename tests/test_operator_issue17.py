@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -375,3 +376,46 @@ def test_issue17_operator_gunicorn_believes_only_the_scheme_header_nginx_sets(
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     settings = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
     assert settings["secure_scheme_headers"] == {"X-FORWARDED-PROTO": "https"}
+
+
+def test_issue17_operator_make_run_says_when_its_port_is_taken():
+    """A second `make run` migrated, printed "ready" and the demo logins, then ended with
+    status 0 when its web server found the port taken."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = subprocess.run(
+            [sys.executable, "-m", "admin_app.devserver", "--port", str(port)],
+            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], "CONSOLE_ENV_FILE": ""},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert refused.returncode == 2
+    assert f"Port {port} is in use" in refused.stderr and "ready" not in refused.stdout
+
+
+def test_issue17_operator_make_run_is_ready_when_it_answers(monkeypatch):
+    """ "ready in 21.5 s" was printed when the web server was started, ten seconds before it
+    answered; and "no SMTP_HOST set" even with README's SMTP_HOST=127.0.0.1 make run."""
+    from admin_app import devserver
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+        web = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            assert not devserver.wait_for_web(port, web, timeout=0.5)  # not listening yet
+            server.listen()
+            assert devserver.wait_for_web(port, web, timeout=5)
+        finally:
+            web.kill()
+            web.wait()
+        assert not devserver.wait_for_web(port, web, timeout=5)  # it ended: never ready
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", "1025")
+    assert devserver.mail_note() == "Mail goes to 127.0.0.1:1025."
+    monkeypatch.setenv("SMTP_HOST", "")
+    assert "Outbox" in devserver.mail_note()
