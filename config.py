@@ -173,6 +173,9 @@ class Config:
     # How many reverse proxies stand in front (nginx: 1); their X-Forwarded-* headers are
     # trusted that many hops deep (admin_app/proxies.py). 0: none, the socket's address.
     TRUSTED_PROXIES = int(setting("TRUSTED_PROXIES", "0"))
+    # The proxies' own addresses: only a connection from one of them may speak for the
+    # client (gunicorn reads the same variable for X-Forwarded-Proto). "*": any.
+    FORWARDED_ALLOW_IPS = setting("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
     # Limits, all of them (DESIGN-NOTES "Limits"; applied in admin_app/limits.py).
     AUTH_RATE_LIMITED = True
     # Per client: HTML and API login, /forgot-password, activation, accept, driver access.

@@ -419,3 +419,55 @@ def test_issue17_operator_make_run_is_ready_when_it_answers(monkeypatch):
     assert devserver.mail_note() == "Mail goes to 127.0.0.1:1025."
     monkeypatch.setenv("SMTP_HOST", "")
     assert "Outbox" in devserver.mail_note()
+
+
+@pytest.fixture()
+def behind_nginx(app):
+    app.config["TRUSTED_PROXIES"] = 1
+    yield app
+    app.config["TRUSTED_PROXIES"] = 0
+    app.config["FORWARDED_ALLOW_IPS"] = "127.0.0.1,::1"
+
+
+def test_issue17_operator_only_the_proxy_may_speak_for_the_client(behind_nginx):
+    """With TRUSTED_PROXIES=1 the console believed X-Forwarded-For from whoever connected:
+    a client reaching gunicorn past nginx (BIND=0.0.0.0:8000 for an nginx on another
+    machine, as README's "web on as many machines as needed" leads to) said
+    `X-Forwarded-For: 127.0.0.1` and read /metrics, or a new address per try and was
+    never limited. gunicorn believes X-Forwarded-Proto only from FORWARDED_ALLOW_IPS; the
+    console now believes every X-Forwarded-* header only from there too."""
+    client = behind_nginx.test_client()
+    stranger = {"REMOTE_ADDR": "203.0.113.9"}
+    spoofed = client.get(
+        "/metrics", environ_base=stranger, headers={"X-Forwarded-For": "127.0.0.1"}
+    )
+    assert spoofed.status_code == 404
+    codes = [
+        client.post(
+            "/api/v1/security/login",
+            json={"username": "niemand", "password": "fout", "provider": "db"},
+            environ_base=stranger,
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+        ).status_code
+        for n in range(11)
+    ]
+    assert codes[-1] == 429 and 429 not in codes[:10]
+    # nginx on this machine still speaks for its clients: one bucket each, /metrics refused.
+    nginx = {"REMOTE_ADDR": "127.0.0.1"}
+    assert (
+        client.get(
+            "/metrics", environ_base=nginx, headers={"X-Forwarded-For": "192.0.2.7"}
+        ).status_code
+        == 404
+    )
+    # An nginx elsewhere, named in FORWARDED_ALLOW_IPS (gunicorn's setting, the same
+    # variable), speaks for its clients too.
+    behind_nginx.config["FORWARDED_ALLOW_IPS"] = "10.0.0.5"
+    assert (
+        client.get(
+            "/metrics",
+            environ_base={"REMOTE_ADDR": "10.0.0.5"},
+            headers={"X-Forwarded-For": "127.0.0.1"},
+        ).status_code
+        == 200
+    )
