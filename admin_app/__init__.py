@@ -7,13 +7,13 @@ import os
 
 from flask import Flask, g, request
 
-from config import CONFIGS, Config, ConfigurationError
+from config import CONFIGS, Config, ConfigurationError, setting
 
 
 def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app = Flask(__name__)
     if config is None:
-        name = os.environ.get("CONSOLE_ENV", "development")
+        name = setting("CONSOLE_ENV", "development")
         if name not in CONFIGS:
             raise ConfigurationError(f"CONSOLE_ENV={name!r}: choose one of {', '.join(CONFIGS)}.")
         config = CONFIGS[name]

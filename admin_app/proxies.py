@@ -9,9 +9,12 @@ would let any client pick its own address and escape the limit.
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from admin_app.metrics import allowed
+
 
 class TrustedProxies:
-    """werkzeug's ProxyFix with x_for, x_proto, x_host and x_port = TRUSTED_PROXIES.
+    """werkzeug's ProxyFix with x_for, x_proto, x_host and x_port = TRUSTED_PROXIES, for
+    connections from FORWARDED_ALLOW_IPS only.
 
     The count is read at each request (as the limits are), so one app follows its
     configuration; 0, the default, trusts no header."""
@@ -23,7 +26,7 @@ class TrustedProxies:
 
     def __call__(self, environ, start_response):
         count = int(self.app.config.get("TRUSTED_PROXIES", 0))
-        if count <= 0:
+        if count <= 0 or not self.from_a_proxy(environ.get("REMOTE_ADDR")):
             return self.wsgi_app(environ, start_response)
         fix = self._fixes.get(count)
         if fix is None:
@@ -31,6 +34,14 @@ class TrustedProxies:
                 self.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count
             )
         return fix(environ, start_response)
+
+
+    def from_a_proxy(self, remote_addr: str | None) -> bool:
+        """Whether the connection comes from a proxy (FORWARDED_ALLOW_IPS, gunicorn's own
+        setting for X-Forwarded-Proto): anyone else reaching the web process directly
+        would pick its own address, past the login limit and into /metrics."""
+        allow = self.app.config.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+        return allow.strip() == "*" or allowed(remote_addr, allow)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -162,6 +162,9 @@ def production_env(work: Path, redis_port: int, web_port: int, smtp_port: int) -
     env.pop("TEST_DATABASE", None)
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     env.update(
+        # Only the settings below: a developer's .env (SENTRY_DSN, SMTP_STARTTLS, …) must not
+        # reach the processes this run starts.
+        CONSOLE_ENV_FILE="",
         CONSOLE_ENV="production",
         SECRET_KEY=secrets.token_hex(64),
         PUBLIC_URL=PUBLIC_URL,

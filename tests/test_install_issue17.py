@@ -157,7 +157,7 @@ GOOD = {
         ("REDIS_URL", "", "REDIS_URL is not set"),
         ("PUBLIC_URL", "", "PUBLIC_URL must be the console's https:// address"),
         ("PUBLIC_URL", "http://console.example", "PUBLIC_URL must be the console's https://"),
-        ("RATELIMIT_STORAGE_URI", "memory://", "RATELIMIT_STORAGE_URI=memory:// counts per"),
+        ("RATELIMIT_STORAGE_URI", "memory://", "RATELIMIT_STORAGE_URI must name shared storage"),
     ],
 )
 def test_issue17_production_refuses_to_start_without(setting, value, reason):

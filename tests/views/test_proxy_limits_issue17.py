@@ -20,9 +20,12 @@ _clients = itertools.count(1)
 def trusted_proxies(app):
     def trust(count: int):
         app.config["TRUSTED_PROXIES"] = count
+        # The proxies below connect from 10.17.x.x (only their headers are believed).
+        app.config["FORWARDED_ALLOW_IPS"] = "10.17.0.0/16"
 
     yield trust
     app.config["TRUSTED_PROXIES"] = 0
+    app.config["FORWARDED_ALLOW_IPS"] = "127.0.0.1,::1"
 
 
 def _failed_logins(client: Browser, times: int, forwarded_for: str) -> list[int]:
