@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from admin_app.models import BatchJob, BatchRow, Passport
+from admin_app.models import AuditLog, BatchJob, BatchRow, Passport
 from admin_app.services import batch_jobs
 from admin_app.services.uow import unit_of_work
 
@@ -127,3 +127,23 @@ def test_r_bj_6_worker_killed_mid_job_resumes_without_losing_or_doubling(
         )
     ).all()
     assert len(plates) == len(set(plates)) == expected["valid"]
+
+
+def assert_created_once(s, job_id: int, valid: int) -> None:
+    """Every valid row of the list became one passport, audited once (not per worker)."""
+    plates = s.scalars(
+        select(Passport.plate).where(
+            Passport.plate.in_(select(BatchRow.plate).where(BatchRow.batch_job_id == job_id))
+        )
+    ).all()
+    assert len(plates) == len(set(plates)) == valid
+    audited = s.scalar(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(
+            AuditLog.table_name == "passport",
+            AuditLog.action == "insert",
+            AuditLog.actor_name.startswith(f"job:batch {job_id} "),
+        )
+    )
+    assert audited == valid
