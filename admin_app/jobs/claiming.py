@@ -9,17 +9,25 @@ repeated in the UPDATE; whoever changes the row first wins, the other tries the 
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 LOST_RACES = 10  # on SQLite; PostgreSQL skips locked rows instead
 
 
-def claim_next(session: Session, model, *, claimable, claim: dict[str, Any]):
-    """The oldest row of ``model`` matching ``claimable``, changed by ``claim`` and
-    committed for this worker alone, or None when there is nothing to claim."""
+def claim_next(
+    session: Session, model, *, now: datetime, stale_after: timedelta, waiting: str, busy: str
+):
+    """The oldest row of ``model`` due by ``now`` (state ``waiting``), or claimed longer
+    than ``stale_after`` ago by a worker that went away (state ``busy``), set to ``busy``
+    and committed for this worker alone; None when there is nothing to claim. The model
+    has ``state``, ``next_attempt_at`` and ``claimed_at``."""
+    claimable = or_(
+        and_(model.state == waiting, model.next_attempt_at <= now),
+        and_(model.state == busy, model.claimed_at < now - stale_after),
+    )
     candidates = select(model.id).where(claimable).order_by(model.id).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
@@ -31,7 +39,7 @@ def claim_next(session: Session, model, *, claimable, claim: dict[str, Any]):
         result = session.execute(
             update(model)
             .where(model.id == row_id, claimable)
-            .values(**claim)
+            .values(state=busy, claimed_at=now)
             .execution_options(synchronize_session=False)
         )
         session.commit()

@@ -19,7 +19,6 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, or_
 
 from admin_app.extensions import db
 from admin_app.jobs.claiming import claim_next
@@ -55,19 +54,13 @@ def hand_over(message_ids: list[int]) -> None:
 
 def _claim_next(session, now: datetime) -> OutboxMessage | None:
     """Claim the next due message (or one whose claim went stale) for this worker alone."""
-    stale_after = timedelta(seconds=current_app.config["MAIL_STALE_SECONDS"])
-    due = and_(
-        OutboxMessage.state == OutboxState.pending.value, OutboxMessage.next_attempt_at <= now
-    )
-    stale = and_(
-        OutboxMessage.state == OutboxState.sending.value,
-        OutboxMessage.claimed_at < now - stale_after,
-    )
     return claim_next(
         session,
         OutboxMessage,
-        claimable=or_(due, stale),
-        claim={"state": OutboxState.sending.value, "claimed_at": now},
+        now=now,
+        stale_after=timedelta(seconds=current_app.config["MAIL_STALE_SECONDS"]),
+        waiting=OutboxState.pending.value,
+        busy=OutboxState.sending.value,
     )
 
 

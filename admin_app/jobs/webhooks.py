@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from cryptography.fernet import InvalidToken
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 
 from admin_app.extensions import db
 from admin_app.jobs.claiming import claim_next
@@ -143,19 +143,13 @@ def headers_for(hook_event: WebhookEvent, secrets: list[str], body: bytes) -> di
 def _claim_next(session, now: datetime) -> WebhookDelivery | None:
     """Claim the next due delivery (or one whose claim went stale) for this worker alone,
     just before it is posted (jobs/claiming)."""
-    due = and_(
-        WebhookDelivery.state == DeliveryState.pending.value,
-        WebhookDelivery.next_attempt_at <= now,
-    )
-    stale = and_(
-        WebhookDelivery.state == DeliveryState.sending.value,
-        WebhookDelivery.claimed_at < now - STALE_CLAIM,
-    )
     return claim_next(
         session,
         WebhookDelivery,
-        claimable=or_(due, stale),
-        claim={"state": DeliveryState.sending.value, "claimed_at": now},
+        now=now,
+        stale_after=STALE_CLAIM,
+        waiting=DeliveryState.pending.value,
+        busy=DeliveryState.sending.value,
     )
 
 
