@@ -1,0 +1,581 @@
+"""Importing the vehicle register (issue 18): RDW's open-data files, any size, streamed.
+
+A file is recognized by its header names (the API's `vervaldatum_apk` and the bulk
+download's `Vervaldatum APK` read alike; extra columns are ignored). Its rows are written
+in a generation of their own (the import's id), unseen by readers, a chunk and a commit at
+a time: COPY on PostgreSQL, executemany on SQLite. What a vanished plate had is copied
+into the new generation with the day it was last seen; then the import's state becomes
+`done` in one UPDATE, and from that commit on every reader sees the new register
+(models/register.py). A file with fewer than 95% of the previous import's rows of its
+dataset is a broken download: refused, and its rows are deleted unseen.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin_app.models import Recall, RecallDetail, RegisteredFuel, RegisteredVehicle
+from admin_app.models.base import utcnow
+from admin_app.models.register import (
+    DATASET_LABELS,
+    Dataset,
+    ImportState,
+    RegisterImport,
+    current_generation,
+)
+from admin_app.services.audit import Actor, record_bulk
+from admin_app.services.clock import local_today
+from admin_app.services.errors import Forbidden, InvalidInput
+
+CHUNK = 50_000  # rows per write and commit: the progress step, and ~25 MB at most
+SAMPLE = 64 * 1024  # bytes read to judge encoding, delimiter and binary content
+MIN_SHARE = 0.95  # of the previous import's rows, below which a file is a broken download
+NO_VALUE = {"", "niet geregistreerd", "n.v.t."}  # RDW's placeholders for "nothing known"
+
+# Required and optional columns per dataset, by header key (see header_key).
+REQUIRED = {
+    Dataset.vehicles.value: (
+        "kenteken",
+        "merk",
+        "handelsbenaming",
+        "vervaldatum_apk",
+        "datum_eerste_toelating",
+    ),
+    Dataset.fuel.value: ("kenteken", "brandstof_volgnummer", "brandstof_omschrijving"),
+    Dataset.recall_status.value: ("referentiecode_rdw", "kenteken", "code_status"),
+    Dataset.recall_details.value: ("referentiecode_rdw", "omschrijving_defect"),
+}
+OPTIONAL = {
+    Dataset.vehicles.value: (
+        "voertuigsoort",
+        "datum_tenaamstelling",
+        "eerste_kleur",
+        "inrichting",
+        "aantal_zitplaatsen",
+        "catalogusprijs",
+    ),
+    Dataset.fuel.value: (),
+    Dataset.recall_status.value: (),
+    Dataset.recall_details.value: (
+        "publicatiedatum_rdw",
+        "beschrijving_van_het_herstel",
+        "mogelijke_gevolgen",
+    ),
+}
+# Columns only one dataset has: a file is the dataset most of them point to, so a file
+# that lacks a required column is still recognized, and refused naming that column.
+SIGNATURE = {
+    Dataset.vehicles.value: {
+        "merk",
+        "handelsbenaming",
+        "vervaldatum_apk",
+        "datum_eerste_toelating",
+        "voertuigsoort",
+        "datum_tenaamstelling",
+    },
+    Dataset.fuel.value: {"brandstof_volgnummer", "brandstof_omschrijving"},
+    Dataset.recall_status.value: {"code_status"},
+    Dataset.recall_details.value: {
+        "publicatiedatum_rdw",
+        "omschrijving_defect",
+        "beschrijving_van_het_herstel",
+        "mogelijke_gevolgen",
+    },
+}
+TABLES = {
+    Dataset.vehicles.value: RegisteredVehicle.__table__,
+    Dataset.fuel.value: RegisteredFuel.__table__,
+    Dataset.recall_status.value: Recall.__table__,
+    Dataset.recall_details.value: RecallDetail.__table__,
+}
+# The columns each row is written with, in this order (generation first).
+WRITTEN = {
+    Dataset.vehicles.value: (
+        "generation",
+        "plate",
+        "kind",
+        "brand",
+        "trade_name",
+        "apk_expiry",
+        "first_admission",
+        "registered_on",
+        "colour",
+        "body",
+        "seats",
+        "catalogue_price",
+        "last_seen_on",
+    ),
+    Dataset.fuel.value: ("generation", "plate", "sequence", "fuel"),
+    Dataset.recall_status.value: ("generation", "plate", "reference", "status", "imported_at"),
+    Dataset.recall_details.value: (
+        "generation",
+        "reference",
+        "published_on",
+        "defect",
+        "remedy",
+        "consequences",
+    ),
+}
+# What identifies a row when a vanished one is kept: a plate keeps its vehicle and its fuels,
+# a reference its details. Recall status is not kept: a recall missing from a new status
+# file is no longer open.
+KEPT_BY = {
+    Dataset.vehicles.value: "plate",
+    Dataset.fuel.value: "plate",
+    Dataset.recall_details.value: "reference",
+}
+
+
+def header_key(name: str) -> str:
+    """`Vervaldatum APK`, `vervaldatum_apk` and `"Vervaldatum-APK"` are one column."""
+    return re.sub(r"[\s\-]+", "_", name.strip().strip('"').strip().lower().lstrip("\ufeff"))
+
+
+@dataclass(frozen=True)
+class Header:
+    dataset: str
+    encoding: str
+    delimiter: str
+    at: dict[str, int]  # header key -> column index, for the columns the import reads
+
+
+def _sniff(path: Path) -> tuple[str, str]:
+    """(encoding, delimiter) of a register file, or a refusal a person can act on."""
+    with open(path, "rb") as file:
+        sample = file.read(SAMPLE)
+    if not sample.strip():
+        raise InvalidInput(_l("The file is empty."), field="file")
+    if sample.startswith(b"PK\x03\x04"):
+        raise InvalidInput(
+            _l(
+                "This is an Excel or zip file: register files are imported as CSV, as RDW "
+                "publishes them."
+            ),
+            field="file",
+        )
+    if b"\x00" in sample:
+        raise InvalidInput(
+            _l("This is no text file: register files are CSV files, as RDW publishes them."),
+            field="file",
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError:
+        encoding = "cp1252"  # saved again on a Dutch Windows machine
+    first_line = sample.decode(encoding, errors="replace").splitlines()[0]
+    delimiter = max((",", ";", "\t", "|"), key=first_line.count)
+    return encoding, delimiter
+
+
+def read_header(path: Path) -> Header:
+    """The dataset a file holds and where its columns are; refused when it is none of the
+    four, or lacks a column its dataset needs (named, in the reader's language)."""
+    encoding, delimiter = _sniff(path)
+    with open(path, encoding=encoding, errors="replace", newline="") as file:
+        names = next(csv.reader(file, delimiter=delimiter), [])
+    keys = [header_key(name) for name in names]
+    scores = {dataset: len(SIGNATURE[dataset] & set(keys)) for dataset in SIGNATURE}
+    dataset = max(scores, key=scores.get)
+    if not scores[dataset]:
+        raise InvalidInput(
+            _l(
+                "This file is no register file: its header has none of the columns of "
+                "registered vehicles, fuel, recall status or recall details (such as "
+                "kenteken, merk, brandstof_omschrijving, code_status)."
+            ),
+            field="file",
+        )
+    at: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        at.setdefault(key, index)  # a column twice: the first counts, as RDW has none twice
+    missing = [name for name in REQUIRED[dataset] if name not in at]
+    if missing:
+        raise InvalidInput(
+            _l(
+                "The file of %(dataset)s lacks the column(s): %(columns)s.",
+                dataset=DATASET_LABELS[dataset],
+                columns=", ".join(missing),
+            ),
+            field="file",
+        )
+    wanted = REQUIRED[dataset] + OPTIONAL[dataset]
+    return Header(dataset, encoding, delimiter, {k: at[k] for k in wanted if k in at})
+
+
+# --- cleaning values --------------------------------------------------------------------
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+_DATES: dict[str, str | None] = {}  # raw date text -> ISO date; few distinct values
+
+
+def _plate(raw: str) -> str:
+    plate = raw.strip().upper()
+    return plate if plate.isalnum() and plate.isascii() else _NOT_ALNUM.sub("", plate)
+
+
+def _text(raw: str, length: int) -> str | None:
+    value = raw.strip()
+    return None if value.lower() in NO_VALUE else value[:length]
+
+
+def _date(raw: str) -> str | None:
+    """`20270811` (both shapes), `2027-08-11`, `11-08-2027` or the bulk's US
+    `08/11/2027 12:00:00 AM` as an ISO date; nothing or no date is None."""
+    found = _DATES.get(raw, False)
+    if found is not False:
+        return found
+    value = raw.strip()
+    parsed = None
+    for pattern, text in (
+        ("%Y%m%d", value),
+        ("%Y-%m-%d", value[:10]),
+        ("%d-%m-%Y", value),
+        ("%m/%d/%Y", value.split(" ")[0]),
+    ):
+        try:
+            parsed = dt.datetime.strptime(text, pattern).date().isoformat()
+            break
+        except ValueError:
+            continue
+    if len(_DATES) < 100_000:
+        _DATES[raw] = parsed
+    return parsed
+
+
+def _number(raw: str) -> int | None:
+    value = raw.strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _cleaner(header: Header, generation: int, today: str, now: str) -> Callable:
+    """A function of a file row to the row written, or None for a row without its key."""
+    at = header.at
+
+    def cell(row: list[str], key: str) -> str:
+        index = at.get(key)
+        return row[index] if index is not None and index < len(row) else ""
+
+    if header.dataset == Dataset.vehicles.value:
+
+        def vehicle(row):
+            plate = _plate(cell(row, "kenteken"))
+            if not plate or len(plate) > 16:
+                return None
+            return (
+                generation,
+                plate,
+                _text(cell(row, "voertuigsoort"), 60),
+                _text(cell(row, "merk"), 60),
+                _text(cell(row, "handelsbenaming"), 120),
+                _date(cell(row, "vervaldatum_apk")),
+                _date(cell(row, "datum_eerste_toelating")),
+                _date(cell(row, "datum_tenaamstelling")),
+                _text(cell(row, "eerste_kleur"), 40),
+                _text(cell(row, "inrichting"), 60),
+                _number(cell(row, "aantal_zitplaatsen")),
+                _number(cell(row, "catalogusprijs")),
+                today,
+            )
+
+        return vehicle
+    if header.dataset == Dataset.fuel.value:
+
+        def fuel(row):
+            plate = _plate(cell(row, "kenteken"))
+            sequence = _number(cell(row, "brandstof_volgnummer")) or 1
+            name = _text(cell(row, "brandstof_omschrijving"), 60)
+            if not plate or len(plate) > 16 or not name:
+                return None
+            return (generation, plate, sequence, name)
+
+        return fuel
+    if header.dataset == Dataset.recall_status.value:
+
+        def status(row):
+            plate = _plate(cell(row, "kenteken"))
+            reference = cell(row, "referentiecode_rdw").strip()
+            code = cell(row, "code_status").strip().upper()[:1]
+            if not plate or len(plate) > 16 or not reference or len(reference) > 40 or not code:
+                return None
+            return (generation, plate, reference, code, now)
+
+        return status
+
+    def details(row):
+        reference = cell(row, "referentiecode_rdw").strip()
+        if not reference or len(reference) > 40:
+            return None
+        return (
+            generation,
+            reference,
+            _date(cell(row, "publicatiedatum_rdw")),
+            _text(cell(row, "omschrijving_defect"), 4000),
+            _text(cell(row, "beschrijving_van_het_herstel"), 4000),
+            _text(cell(row, "mogelijke_gevolgen"), 4000),
+        )
+
+    return details
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _write(session: Session, dataset: str, rows: list[tuple]) -> None:
+    """One chunk into the dataset's table: COPY on PostgreSQL, executemany elsewhere."""
+    table, columns = TABLES[dataset].name, WRITTEN[dataset]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        buffer.seek(0)
+        with connection.connection.cursor() as cursor:
+            cursor.copy_expert(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+            )
+    else:
+        marks = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+
+
+def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
+    """The cleaned rows of a file, CHUNK at a time, read as a stream; rows repeated within
+    a chunk (same key) are written once, the later one counting."""
+    key_width = 3 if header.dataset in (Dataset.fuel.value, Dataset.recall_status.value) else 2
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=header.encoding, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=header.delimiter)
+        next(reader, None)  # the header
+        chunk: dict[tuple, tuple] = {}
+        skipped = 0
+        for row in reader:
+            cleaned = clean(row)
+            if cleaned is None:
+                if any(cell.strip() for cell in row):
+                    skipped += 1
+                continue
+            chunk[cleaned[:key_width]] = cleaned
+            if len(chunk) >= CHUNK:
+                yield list(chunk.values()), skipped, raw.tell()
+                chunk, skipped = {}, 0
+        yield list(chunk.values()), skipped, raw.tell()
+
+
+def _timestamp(session: Session, now: dt.datetime) -> str:
+    """``now`` as the dialect stores a UTC timestamp (SQLite keeps no zone)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return now.isoformat()
+
+
+# --- one import --------------------------------------------------------------------------
+
+
+def _create_import(session: Session, *, path: Path, file_name: str, actor: Actor):
+    """The import of one file, checked by its header now (a wrong file is refused at once,
+    before it waits for the worker), and logged."""
+    header = read_header(path)
+    run = RegisterImport(
+        dataset=header.dataset,
+        file_name=file_name[:255],
+        path=str(path),
+        size_bytes=path.stat().st_size,
+        read_bytes=0,
+        rows=0,
+        skipped=0,
+        kept=0,
+        state=ImportState.queued.value,
+        started_by=actor.name,
+    )
+    session.add(run)
+    session.flush()
+    record_bulk(
+        session,
+        actor,
+        "register_import",
+        [("import", run.id, {"file": (None, run.file_name), "dataset": (None, run.dataset)})],
+    )
+    return run
+
+
+def queue_import(session: Session, *, path: Path, file_name: str, actor: Actor) -> RegisterImport:
+    """Admin's uploaded register file, imported by the worker once this commits."""
+    from admin_app.jobs.register import import_register
+    from admin_app.queueing import enqueue_after_commit
+
+    if not actor.has("Admin"):
+        raise Forbidden(_l("Only an administrator imports the vehicle register."))
+    run = _create_import(session, path=path, file_name=file_name, actor=actor)
+    enqueue_after_commit(session, import_register, run.id)
+    return run
+
+
+def import_now(
+    session: Session, path: Path, *, actor: Actor, today: dt.date | None = None
+) -> RegisterImport:
+    """A file imported in this process with the worker's code: `flask register-import`
+    (the full bulk download is 7-10 GB, no upload) and the demo data. Commits."""
+    run = _create_import(session, path=Path(path), file_name=Path(path).name, actor=actor)
+    session.commit()
+    run_import(session, run.id, today=today)
+    session.expire_all()
+    return session.get(RegisterImport, run.id)
+
+
+class Refused(Exception):
+    """The file is not taken; the message says why, and the register is as it was."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def run_import(session: Session, import_id: int, *, today: dt.date | None = None) -> None:
+    """The worker's part (and ``flask register-import``'s): safe to deliver twice, as only
+    the first claim of a queued import runs it. Commits as it goes."""
+    claimed = session.execute(
+        update(RegisterImport)
+        .where(RegisterImport.id == import_id, RegisterImport.state == ImportState.queued.value)
+        .values(state=ImportState.running.value, started_at=utcnow())
+    ).rowcount
+    session.commit()
+    if not claimed:
+        return
+    run = session.get(RegisterImport, import_id)
+    try:
+        _import(session, run, today or local_today())
+    except Refused as refusal:
+        session.rollback()
+        _end(session, run, ImportState.refused, str(refusal.message))
+    except InvalidInput as refusal:
+        session.rollback()
+        _end(session, run, ImportState.refused, str(refusal.message))
+    except IntegrityError as error:
+        session.rollback()
+        repeated = re.search(r"=\((\d+), ([^)]*)\)", str(error.orig))
+        _end(
+            session,
+            run,
+            ImportState.refused,
+            str(
+                _l(
+                    "The file holds %(key)s more than once, in rows far apart: refused, "
+                    "the register is as it was.",
+                    key=repeated.group(2) if repeated else _l("a plate or reference"),
+                )
+            ),
+        )
+    except Exception as error:
+        session.rollback()
+        _end(session, run, ImportState.failed, str(error)[:500])
+        raise
+
+
+def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
+    header = read_header(Path(run.path))
+    dataset = run.dataset = header.dataset
+    busy = session.scalar(
+        select(RegisterImport.id).where(
+            RegisterImport.dataset == dataset,
+            RegisterImport.state == ImportState.running.value,
+            RegisterImport.id != run.id,
+        )
+    )
+    if busy:
+        raise Refused(
+            _l(
+                "Another import of %(dataset)s is running: import this file when it is done.",
+                dataset=DATASET_LABELS[dataset],
+            )
+        )
+    session.commit()
+    clean = _cleaner(header, run.id, today.isoformat(), _timestamp(session, utcnow()))
+    for rows, skipped, read in _chunks(Path(run.path), header, clean):
+        if rows:
+            _write(session, dataset, rows)
+        run.rows += len(rows)
+        run.skipped += skipped
+        run.read_bytes = read
+        session.commit()
+    previous = session.scalar(
+        select(RegisterImport)
+        .where(
+            RegisterImport.dataset == dataset,
+            RegisterImport.state == ImportState.done.value,
+            RegisterImport.id < run.id,
+        )
+        .order_by(RegisterImport.id.desc())
+        .limit(1)
+    )
+    if not run.rows:
+        raise Refused(_l("The file holds no rows with a plate or reference: nothing imported."))
+    if previous is not None and run.rows < MIN_SHARE * previous.rows:
+        raise Refused(
+            _l(
+                "The file holds %(rows)s rows of %(dataset)s, the previous import "
+                "%(previous)s: fewer than 95%%, so probably a broken download. Refused, "
+                "the register is as it was.",
+                rows=f"{run.rows:,}".replace(",", "."),
+                previous=f"{previous.rows:,}".replace(",", "."),
+                dataset=DATASET_LABELS[dataset],
+            )
+        )
+    run.kept = _keep_vanished(session, dataset, run.id)
+    # The switch: from this commit on, readers see this generation.
+    run.state = ImportState.done.value
+    run.finished_at = utcnow()
+    run.message = None
+    session.commit()
+    table = TABLES[dataset]
+    session.execute(delete(table).where(table.c.generation < run.id))
+    session.commit()
+
+
+def _keep_vanished(session: Session, dataset: str, generation: int) -> int:
+    """Copy what the register knew of keys the new file lacks (a vanished plate keeps its
+    values and the day it was last seen). Returns how many rows were kept."""
+    key = KEPT_BY.get(dataset)
+    if key is None:
+        return 0
+    table = TABLES[dataset]
+    old = table.alias("old")
+    new = table.alias("new")
+    columns = [c for c in WRITTEN[dataset] if c != "generation"]
+    kept = (
+        select(literal(generation), *[old.c[c] for c in columns])
+        .where(old.c.generation == current_generation(dataset))
+        .where(
+            ~select(new.c[key])
+            .where(new.c.generation == generation, new.c[key] == old.c[key])
+            .exists()
+        )
+    )
+    result = session.execute(table.insert().from_select(["generation", *columns], kept))
+    return max(result.rowcount or 0, 0)
+
+
+def _end(session: Session, run: RegisterImport, state: ImportState, message: str) -> None:
+    """A refused or failed import: its rows go (unseen), the reason stays on its page."""
+    session.expire_all()
+    run = session.get(RegisterImport, run.id)
+    if run.dataset:
+        table = TABLES[run.dataset]
+        session.execute(delete(table).where(table.c.generation == run.id))
+    run.state = state.value
+    run.message = message
+    run.finished_at = utcnow()
+    session.commit()
