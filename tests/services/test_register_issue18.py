@@ -269,3 +269,19 @@ def test_issue18_admins_recall_upload_writes_the_same_recall_tables(world):
     assert s.scalar(select(func.max(RegisterImport.id))) == max(
         s.scalars(select(Recall.generation)).all()
     )
+
+
+def test_issue18_flask_register_import_runs_the_same_import(app, world, tmp_path):
+    """Issue 18: files larger than an upload go through `flask register-import PATH`, the
+    worker's code; the file given is left where it is, a refusal exits non-zero."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["register-import", str(FUEL)])
+    assert result.exit_code == 0, result.output
+    assert "fuel, done, 78 rows" in result.output
+    assert FUEL.exists()
+    run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()))
+    assert (run.state, run.started_by) == ("done", "flask register-import")
+    empty = tmp_path / "leeg.csv"
+    empty.write_bytes(b"")
+    refused = runner.invoke(args=["register-import", str(empty)])
+    assert refused.exit_code != 0 and "leeg" in refused.output

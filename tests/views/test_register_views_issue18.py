@@ -134,3 +134,22 @@ def test_issue18_nobody_but_admin_reaches_the_register(world, login_as, username
         assert answer.status_code in (302, 403, 404)
         assert "Voertuigregister" not in answer.get_data(as_text=True)
     assert 'href="/register/"' not in browser.get("/").get_data(as_text=True)
+
+
+def test_issue18_the_register_upload_takes_more_than_other_uploads(app, world, login_as):
+    """Issue 18: register files up to 200 MB, every other upload MAX_CONTENT_LENGTH (here
+    shrunk to 4 KB, so a 10 KB sample file shows both limits)."""
+    admin = login_as("admin")
+    data = (SAMPLES / "rdw-voertuigen-voorbeeld.csv").read_bytes()
+    before = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    try:
+        assert _upload(admin, "voertuigen.csv", data).status_code == 302
+        other = admin.post(
+            "/inspections/recalls",
+            {"file": (io.BytesIO(data), "recalls.csv")},
+            content_type="multipart/form-data",
+        )
+        assert other.status_code == 413
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = before
