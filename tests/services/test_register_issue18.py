@@ -285,3 +285,20 @@ def test_issue18_flask_register_import_runs_the_same_import(app, world, tmp_path
     empty.write_bytes(b"")
     refused = runner.invoke(args=["register-import", str(empty)])
     assert refused.exit_code != 0 and "leeg" in refused.output
+
+
+def test_issue18_a_plate_twice_far_apart_is_refused(world, tmp_path, monkeypatch):
+    """Issue 18: a plate twice within a chunk counts once (the later row); twice in rows
+    far apart the file is refused, and the register is as it was."""
+    from admin_app.services import register_import
+
+    s = world.session
+    before = _facts_of_all(s)
+    twice = _rewritten(tmp_path, VEHICLES, "twice.csv", lambda lines: lines + [lines[1]])
+    monkeypatch.setattr(register_import, "CHUNK", 10)
+    run = _import(s, twice)
+    assert run.state == "refused"
+    assert "meer dan eens" in run.message or "more than once" in run.message
+    assert _facts_of_all(s) == before
+    monkeypatch.setattr(register_import, "CHUNK", 1000)
+    assert _import(s, twice).rows == 70
