@@ -3,7 +3,6 @@ service function in its own process."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import current_app
@@ -12,16 +11,11 @@ from admin_app.extensions import db
 from admin_app.models import RegisterImport
 from admin_app.services import register_import
 
-log = logging.getLogger(__name__)
-
 
 def import_register(import_id: int) -> None:
     """Safe to run twice: only the first claim of a queued import runs it."""
     try:
-        register_import.run_import(db.session, import_id)
-    except Exception:
-        log.exception("register import %s failed", import_id)
-        raise
+        register_import.run_import(db.session, import_id)  # logs a failure itself
     finally:
         db.session.rollback()
         _forget_upload(db.session.get(RegisterImport, import_id))
