@@ -49,7 +49,7 @@ def register(app: Flask) -> None:
         from admin_app.extensions import db
         from admin_app.services.audit import Actor
         from admin_app.services.errors import DomainError
-        from admin_app.services.register_import import import_now
+        from admin_app.services.register_import import import_now, reason_text
 
         try:
             run = import_now(db.session, Path(path), actor=Actor(None, "flask register-import"))
@@ -58,7 +58,7 @@ def register(app: Flask) -> None:
         click.echo(
             f"{run.file_name}: {run.dataset}, {run.state}, {run.rows} rows, "
             f"{run.kept} kept from before, {run.skipped} skipped"
-            + (f": {run.message}" if run.message else "")
+            + (f": {reason_text(run)}" if run.reason else "")
         )
         if run.state != "done":
             raise SystemExit(1)

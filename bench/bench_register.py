@@ -70,7 +70,7 @@ def measure(kind: str, path: str) -> dict:
             started = time.perf_counter()
             run = import_now(db.session, Path(path), actor=Actor(None, "bench"))
             seconds = time.perf_counter() - started
-            assert run.state == "done", (run.state, run.message)
+            assert run.state == "done", (run.state, run.reason, run.reason_params)
             return {
                 "seconds": seconds,
                 "rows": run.rows,

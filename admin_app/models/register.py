@@ -14,6 +14,7 @@ import enum
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     Date,
@@ -77,7 +78,8 @@ class RegisterImport(Model):
     skipped = Column(Integer, nullable=False, default=0)  # rows without plate or reference
     kept = Column(Integer, nullable=False, default=0)  # vanished plates kept from before
     state = Column(String(10), nullable=False, default=ImportState.queued.value)
-    message = Column(Text)
+    reason = Column(String(20))  # why refused or failed: services.register_import.REASONS
+    reason_params = Column(JSON)
     started_by = Column(String(200), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     started_at = Column(UTCDateTime)

@@ -44,7 +44,7 @@ from admin_app.services.errors import Forbidden, InvalidInput
 
 log = logging.getLogger(__name__)
 
-CHUNK = 50_000  # rows per write and commit: the progress step, and ~25 MB at most
+CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
 SAMPLE = 64 * 1024  # bytes read to judge encoding, delimiter and binary content
 MIN_SHARE = 0.95  # of the previous import's rows, below which a file is a broken download
 NO_VALUE = {"", "niet geregistreerd", "n.v.t."}  # RDW's placeholders for "nothing known"
@@ -331,8 +331,7 @@ def _cleaner(header: Header, generation: int, today: str, now: str, *, copy: boo
             at(key) for key in ("kenteken", "voertuigsoort", "merk", "handelsbenaming")
         )
         apk_at, first_at, holder_at = (
-            at(key)
-            for key in ("vervaldatum_apk", "datum_eerste_toelating", "datum_tenaamstelling")
+            at(key) for key in ("vervaldatum_apk", "datum_eerste_toelating", "datum_tenaamstelling")
         )
         colour_at, body_at, seats_at, price_at = (
             at(key)
@@ -586,11 +585,50 @@ class Repeated(Exception):
 
 
 class Refused(Exception):
-    """The file is not taken; the message says why, and the register is as it was."""
+    """The file is not taken; ``reason`` (a code of REASONS) says why, and the register is
+    as it was."""
 
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+    def __init__(self, reason: str, **params):
+        super().__init__(reason)
+        self.reason, self.params = reason, params
+
+
+# Why an import was not taken, as codes with parameters: the worker writes them without a
+# reader, the page says them in the reader's language (reason_text).
+REASONS = {
+    "busy": _l("Another import of %(dataset)s is running: import this file when it is done."),
+    "no_rows": _l("The file holds no rows with a plate or reference: nothing imported."),
+    "too_few": _l(
+        "The file holds %(rows)s rows of %(dataset)s, the previous import "
+        "%(previous)s: fewer than 95%%, so probably a broken download. Refused, "
+        "the register is as it was."
+    ),
+    "repeated": _l(
+        "The file holds %(key)s more than once, in rows far apart: refused, "
+        "the register is as it was."
+    ),
+    "unreadable": _l("The file could no longer be read as a register file: import it again."),
+    "failed": _l(
+        "The import stopped on a technical error; the register is as it was. "
+        "The worker's log has the details."
+    ),
+}
+
+
+def reason_text(run: RegisterImport) -> str | None:
+    """Why ``run`` was refused or failed, in the reader's language."""
+    if not run.reason:
+        return None
+    params = dict(run.reason_params or {})
+    if "dataset" in params:
+        params["dataset"] = DATASET_LABELS.get(params["dataset"], params["dataset"])
+    for name in ("rows", "previous"):
+        if name in params:
+            params[name] = f"{params[name]:,}".replace(",", ".")
+    if params.get("key") is None and run.reason == "repeated":
+        params["key"] = _l("a plate or reference")
+    message = REASONS.get(run.reason)
+    return run.reason if message is None else str(message) % params if params else str(message)
 
 
 def run_import(session: Session, import_id: int, *, today: dt.date | None = None) -> None:
@@ -609,40 +647,20 @@ def run_import(session: Session, import_id: int, *, today: dt.date | None = None
         _import(session, run, today or local_today())
     except Refused as refusal:
         session.rollback()
-        _end(session, run, ImportState.refused, str(refusal.message))
-    except InvalidInput as refusal:
-        session.rollback()
-        _end(session, run, ImportState.refused, str(refusal.message))
+        _end(session, run, ImportState.refused, refusal.reason, refusal.params)
+    except InvalidInput:
+        session.rollback()  # the header was read at upload: the file changed since
+        _end(session, run, ImportState.refused, "unreadable")
     except (IntegrityError, Repeated) as error:
         session.rollback()
         repeated = re.search(r"=\((\d+), ([^)]*)\)", str(getattr(error, "orig", error)))
-        _end(
-            session,
-            run,
-            ImportState.refused,
-            str(
-                _l(
-                    "The file holds %(key)s more than once, in rows far apart: refused, "
-                    "the register is as it was.",
-                    key=repeated.group(2) if repeated else _l("a plate or reference"),
-                )
-            ),
-        )
+        key = repeated.group(2) if repeated else None
+        _end(session, run, ImportState.refused, "repeated", {"key": key})
     except Exception:
         session.rollback()
         log.exception("register import %s failed", import_id)
         # The page speaks to Admin; the technical reason is in the worker's log.
-        _end(
-            session,
-            run,
-            ImportState.failed,
-            str(
-                _l(
-                    "The import stopped on a technical error; the register is as it was. "
-                    "The worker's log has the details."
-                )
-            ),
-        )
+        _end(session, run, ImportState.failed, "failed")
         raise
 
 
@@ -657,12 +675,7 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
         )
     )
     if busy:
-        raise Refused(
-            _l(
-                "Another import of %(dataset)s is running: import this file when it is done.",
-                dataset=DATASET_LABELS[dataset],
-            )
-        )
+        raise Refused("busy", dataset=dataset)
     session.commit()
     began = time.perf_counter()
     postgresql = session.get_bind().dialect.name == "postgresql"
@@ -695,24 +708,14 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
         .limit(1)
     )
     if not run.rows:
-        raise Refused(_l("The file holds no rows with a plate or reference: nothing imported."))
+        raise Refused("no_rows")
     if previous is not None and run.rows < MIN_SHARE * previous.rows:
-        raise Refused(
-            _l(
-                "The file holds %(rows)s rows of %(dataset)s, the previous import "
-                "%(previous)s: fewer than 95%%, so probably a broken download. Refused, "
-                "the register is as it was.",
-                rows=f"{run.rows:,}".replace(",", "."),
-                previous=f"{previous.rows:,}".replace(",", "."),
-                dataset=DATASET_LABELS[dataset],
-            )
-        )
+        raise Refused("too_few", rows=run.rows, previous=previous.rows, dataset=dataset)
     written = time.perf_counter()
     run.kept = _keep_vanished(session, dataset, run.id)
     # The switch: from this commit on, readers see this generation.
     run.state = ImportState.done.value
     run.finished_at = utcnow()
-    run.message = None
     session.commit()
     switched = time.perf_counter()
     table = TABLES[dataset]
@@ -754,7 +757,13 @@ def _keep_vanished(session: Session, dataset: str, generation: int) -> int:
     return max(result.rowcount or 0, 0)
 
 
-def _end(session: Session, run: RegisterImport, state: ImportState, message: str) -> None:
+def _end(
+    session: Session,
+    run: RegisterImport,
+    state: ImportState,
+    reason: str,
+    params: dict | None = None,
+) -> None:
     """A refused or failed import: its rows go (unseen), the reason stays on its page."""
     session.expire_all()
     run = session.get(RegisterImport, run.id)
@@ -762,6 +771,6 @@ def _end(session: Session, run: RegisterImport, state: ImportState, message: str
         table = TABLES[run.dataset]
         session.execute(delete(table).where(table.c.generation == run.id))
     run.state = state.value
-    run.message = message
+    run.reason, run.reason_params = reason, params or None
     run.finished_at = utcnow()
     session.commit()

@@ -51,7 +51,7 @@ def import_words(run: RegisterImport) -> str:
     elif run.state == "queued":
         text = _l("Waiting for the worker.")
     else:
-        text = run.message or ""
+        text = register_import.reason_text(run) or ""
     if run.skipped:
         return f"{text} " + str(
             _l("%(count)s rows without plate or reference skipped.", count=number(run.skipped))

@@ -17,7 +17,7 @@ from admin_app.models import Recall, RecallDetail, RegisteredVehicle, RegisterIm
 from admin_app.services.audit import Actor
 from admin_app.services.recalls import open_recalls
 from admin_app.services.register import garage_brand, garage_model, vehicle_facts
-from admin_app.services.register_import import import_now
+from admin_app.services.register_import import import_now, reason_text
 
 SAMPLES = Path(__file__).resolve().parents[2] / "admin_app" / "demo_data" / "register"
 VEHICLES = SAMPLES / "rdw-voertuigen-voorbeeld.csv"
@@ -162,7 +162,12 @@ def test_issue18_a_half_file_is_refused_and_nothing_changes(world, tmp_path):
     half = _rewritten(tmp_path, VEHICLES, "half.csv", lambda lines: lines[:36])
     run = _import(s, half)
     assert run.state == "refused"
-    assert "35" in run.message and "70" in run.message and "95%" in run.message
+    assert (run.reason, run.reason_params) == (
+        "too_few",
+        {"rows": 35, "previous": 70, "dataset": "vehicles"},
+    )
+    words = reason_text(run)
+    assert "35" in words and "70" in words and "95%" in words and "registered vehicles" in words
     assert _facts_of_all(s) == before
     assert not s.scalar(
         select(func.count())
@@ -298,7 +303,7 @@ def test_issue18_a_plate_twice_far_apart_is_refused(world, tmp_path, monkeypatch
     monkeypatch.setattr(register_import, "CHUNK", 10)
     run = _import(s, twice)
     assert run.state == "refused"
-    assert "meer dan eens" in run.message or "more than once" in run.message
+    assert run.reason == "repeated" and "more than once" in reason_text(run)
     assert _facts_of_all(s) == before
     monkeypatch.setattr(register_import, "CHUNK", 1000)
     assert _import(s, twice).rows == 70

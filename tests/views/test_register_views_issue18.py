@@ -106,6 +106,9 @@ def test_issue18_a_half_file_is_refused_by_the_worker_with_both_counts(app, worl
     text = _text(admin.get(answer.headers["Location"]).get_data(as_text=True))
     assert "geweigerd" in text
     assert "35 rijen geregistreerde voertuigen, de vorige import 70" in text
+    # Written by the worker without a reader: said in each reader's language.
+    english = _text(admin.get(answer.headers["Location"] + "?_l_=en").get_data(as_text=True))
+    assert "35 rows of registered vehicles, the previous import 70" in english
 
 
 def test_issue18_the_upload_needs_its_csrf_token(world, login_as):
