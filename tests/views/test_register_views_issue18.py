@@ -156,3 +156,19 @@ def test_issue18_the_register_upload_takes_more_than_other_uploads(app, world, l
         assert other.status_code == 413
     finally:
         app.config["MAX_CONTENT_LENGTH"] = before
+
+
+def test_issue18_the_audit_log_says_a_register_file_was_imported(app, world, login_as):
+    """Issue 18: the upload's audit entry in words: what, the file, the part of the
+    register — no table or field names."""
+    admin = login_as("admin")
+    _upload(admin, "brandstof.csv", (SAMPLES / "rdw-brandstof-voorbeeld.csv").read_bytes())
+    entry = world.session.scalar(
+        select(AuditLog)
+        .where(AuditLog.table_name == "register_import")
+        .order_by(AuditLog.id.desc())
+    )
+    text = _text(admin.get(f"/audit-log/show/{entry.id}").get_data(as_text=True))
+    assert "Voertuigregisterbestand geïmporteerd" in text
+    assert "Deel van het register" in text and "brandstof.csv" in text
+    assert "register_import" not in text and "dataset" not in text
