@@ -54,6 +54,7 @@ VEHICLE_COLUMNS = [
     )
 ]
 
+
 def _facts_statement():
     """Built once: a lookup by plate is on every passport page (≤ 1 ms), and building the
     statement took longer than running it. Plain rows, no ORM objects."""

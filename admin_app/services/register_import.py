@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
 SAMPLE = 64 * 1024  # bytes read to judge encoding, delimiter and binary content
+STALE = dt.timedelta(hours=6)  # the full register takes minutes; a day's refresh must run
 MIN_SHARE = 0.95  # of the previous import's rows, below which a file is a broken download
 NO_VALUE = {"", "niet geregistreerd", "n.v.t."}  # RDW's placeholders for "nothing known"
 
@@ -672,6 +673,9 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
             RegisterImport.dataset == dataset,
             RegisterImport.state == ImportState.running.value,
             RegisterImport.id != run.id,
+            # A worker that died mid-import leaves its import `running`: after STALE it
+            # blocks no one (its unseen rows go with the next switch's purge).
+            RegisterImport.started_at > utcnow() - STALE,
         )
     )
     if busy:

@@ -307,3 +307,33 @@ def test_issue18_a_plate_twice_far_apart_is_refused(world, tmp_path, monkeypatch
     assert _facts_of_all(s) == before
     monkeypatch.setattr(register_import, "CHUNK", 1000)
     assert _import(s, twice).rows == 70
+
+
+def test_issue18_one_import_per_dataset_at_a_time_unless_the_other_died(world):
+    """Issue 18: a second import of the same dataset waits its turn (refused, in words);
+    an import `running` for longer than 6 hours is a dead worker's and blocks nothing."""
+    from admin_app.models.base import utcnow
+
+    s = world.session
+    other = RegisterImport(
+        dataset="vehicles",
+        file_name="other.csv",
+        path="/nowhere.csv",
+        size_bytes=1,
+        read_bytes=0,
+        rows=0,
+        skipped=0,
+        kept=0,
+        state="running",
+        started_by="admin",
+        started_at=utcnow() - dt.timedelta(minutes=1),
+    )
+    s.add(other)
+    s.commit()
+    run = _import(s, VEHICLES)
+    assert (run.state, run.reason) == ("refused", "busy")
+    assert "registered vehicles" in reason_text(run)
+    assert _import(s, FUEL).state == "done"  # another dataset is not held up
+    other.started_at = utcnow() - dt.timedelta(hours=7)
+    s.commit()
+    assert _import(s, VEHICLES).state == "done"
