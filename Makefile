@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app admin_app:create_app
 # PORT=8000 make run moves the console; unset, devserver reads PORT from .env (default 5000).
 PORT ?=
 
-.PHONY: install install-dev system-deps run worker test smoke-prod lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export
+.PHONY: install install-dev system-deps run worker test smoke-prod lint db-upgrade bench bench-import translations translations-update clean bench-pdf bench-proposals bench-pages bench-export bench-register
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ lint: install-dev
 	$(BIN)/ruff check admin_app tests
 
 bench: bench-import bench-pdf bench-proposals bench-pages
+
+bench-register: install-dev system-deps
+	scripts/with-postgres.sh $(BIN)/python bench/bench_register.py
 
 bench-import: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python bench/import.py

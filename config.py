@@ -253,6 +253,13 @@ class Config:
     UPLOAD_FOLDER = str(INSTANCE_DIR / "uploads")
     IMG_UPLOAD_FOLDER = str(INSTANCE_DIR / "uploads")
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # Vehicle-register files (issue 18): uploaded up to 200 MB (larger ones with `flask
+    # register-import PATH`), kept here until the worker has imported them. The worker
+    # must see this folder: on one host, or on a shared volume.
+    REGISTER_UPLOAD_FOLDER = os.environ.get(
+        "REGISTER_UPLOAD_FOLDER", str(INSTANCE_DIR / "register-uploads")
+    )
+    REGISTER_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 
     @classmethod
     def complete(cls, settings: dict) -> None:

@@ -37,3 +37,28 @@ def register(app: Flask) -> None:
         from admin_app.jobs.clock import tick
 
         tick(current_app._get_current_object())
+
+    @app.cli.command("register-import")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @with_appcontext
+    def register_import_command(path: str):
+        """Import a vehicle-register file (RDW open data, CSV) of any size, with the
+        worker's code in this process; its page under Voertuigregister shows the progress."""
+        from pathlib import Path
+
+        from admin_app.extensions import db
+        from admin_app.services.audit import Actor
+        from admin_app.services.errors import DomainError
+        from admin_app.services.register_import import import_now, reason_text
+
+        try:
+            run = import_now(db.session, Path(path), actor=Actor(None, "flask register-import"))
+        except DomainError as refused:
+            raise click.ClickException(str(refused.message)) from None
+        click.echo(
+            f"{run.file_name}: {run.dataset}, {run.state}, {run.rows} rows, "
+            f"{run.kept} kept from before, {run.skipped} skipped"
+            + (f": {reason_text(run)}" if run.reason else "")
+        )
+        if run.state != "done":
+            raise SystemExit(1)

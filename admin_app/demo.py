@@ -118,6 +118,8 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
         return False
     rng = random.Random(20261125)
     plates = PlateMaker(rng)
+    # First: the demo's own recalls below join the register's generation (issue 18).
+    _vehicle_register(session)
     with unit_of_work(session, ACTOR):
         jansen = Garage(
             name="Autobedrijf Jansen",
@@ -176,6 +178,40 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
         # After the proposals: their weekly run recomputes next service dates.
         _fleet_maintenance(session, fleet)
     return True
+
+
+REGISTER_FILES = (
+    "rdw-voertuigen-voorbeeld.csv",
+    "rdw-brandstof-voorbeeld.csv",
+    "rdw-terugroep-acties-voorbeeld.csv",
+    "rdw-terugroep-status-voorbeeld.csv",
+)
+
+
+def _vehicle_register(session) -> None:
+    """The sample register files (issue 18), imported as Admin's would be: a passport made
+    for one of their plates (7ZTK17) is filled in from the register."""
+    from pathlib import Path
+
+    from admin_app.services.register_import import import_now
+
+    folder = Path(__file__).parent / "demo_data" / "register"
+    for name in REGISTER_FILES:
+        import_now(session, folder / name, actor=ACTOR)
+
+
+def _demo_recall(session, plate, reference, defect) -> None:
+    """An open recall of a demo car, in the register readers see."""
+    from admin_app.models import Recall, RecallDetail
+
+    session.add(Recall(plate=plate, reference=reference, status="O"))
+    session.add(
+        RecallDetail(
+            reference=reference,
+            defect=defect,
+            remedy="De dealer vervangt het onderdeel kosteloos.",
+        )
+    )
 
 
 def _invoices(session, garage, rng) -> None:
@@ -312,7 +348,6 @@ def _proposals(session, rng) -> None:
 def _inspections(session, garage) -> None:
     """Invitations, a saved all-OK form, a form with advice, and open recalls (R-IN)."""
 
-    from admin_app.models import Recall
     from admin_app.services import inspections
 
     actor = Actor(None, "demo-data", roles=frozenset({"Garage"}), garage_id=garage.id)
@@ -334,14 +369,10 @@ def _inspections(session, garage) -> None:
         inspections.register_invitation(
             session, passport_id=passport.id, actor=actor, wanted_date=date.today()
         )
-    for passport, reference in zip(activated[:2], ("RDW2025101", "RDW2025102"), strict=True):
-        session.add(
-            Recall(
-                plate=passport.plate,
-                reference=reference,
-                status="O",
-                description="Airbag kan onvoldoende opblazen",
-            )
+    # One reference per garage: a recall's details are one row, whoever's car it is.
+    for passport, reference in zip(activated[:2], ("RDW2025301", "RDW2025302"), strict=True):
+        _demo_recall(
+            session, passport.plate, f"{reference}{garage.id}", "Airbag kan onvoldoende opblazen"
         )
     today = date.today()
     plain = inspections.create_draft(
@@ -383,7 +414,6 @@ def _fleet_maintenance(session, fleet) -> None:
     cars one has an APK date passed, one an APK due within 30 days, one an open recall and
     one open advice, the latter with a form from before it joined the fleet too (shown
     without customer block). No rng: the other demo data stays as it was."""
-    from admin_app.models import Recall
     from admin_app.services import inspections
 
     today, now = date.today(), utcnow()
@@ -436,14 +466,7 @@ def _fleet_maintenance(session, fleet) -> None:
         today=day,
     )
     inspections.save_form(session, form.id, actor=actor, today=day)
-    session.add(
-        Recall(
-            plate=cars[2].plate,
-            reference="RDW2025201",
-            status="O",
-            description="Brandstofleiding kan gaan lekken",
-        )
-    )
+    _demo_recall(session, cars[2].plate, "RDW2025201", "Brandstofleiding kan gaan lekken")
     # Dates set last: saving a form copies its dates onto the passport.
     dates = [(-12, 150), (21, 180), (200, 90), (250, 120), (300, 160)]
     for car, (apk, service) in zip(cars, dates, strict=True):

@@ -19,6 +19,12 @@ from admin_app.models.inspections import (
 from admin_app.models.outbox import OutboxMessage
 from admin_app.models.passports import Passport, PassportClaim, PassportState
 from admin_app.models.proposals import ContactProposal, Invoice, WeeklyRun
+from admin_app.models.register import (
+    RecallDetail,
+    RegisteredFuel,
+    RegisteredVehicle,
+    RegisterImport,
+)
 from admin_app.models.tasks import Task, TaskRow
 from admin_app.models.tokens import AccessToken
 from admin_app.models.transfers import Transfer, TransferState
@@ -50,6 +56,10 @@ __all__ = [
     "PassportState",
     "PerformedWork",
     "Recall",
+    "RecallDetail",
+    "RegisterImport",
+    "RegisteredFuel",
+    "RegisteredVehicle",
     "Task",
     "TaskRow",
     "Transfer",

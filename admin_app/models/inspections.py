@@ -15,13 +15,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
+from admin_app.models.register import Dataset, current_generation
 from admin_app.models.types import PlateType
 from admin_app.services.money import euro
 
@@ -196,16 +196,25 @@ class PerformedWork(Model):
 
 
 class Recall(Model):
-    """Recall status per plate from the platform-wide import (R-IN-3), in the shape of the
-    Dutch vehicle authority's open data. Not a tenant's row: a garage reaches it only
-    through the plate of one of its own passports."""
+    """Recall status per plate (R-IN-3; RDW dataset t49b-isb7): O open, any other code
+    closed. Written by the register import and by Admin's recall upload, in the generation
+    of the register that readers see (models/register.py); what the recall is about is in
+    ``RecallDetail``. Not a tenant's row: a garage reaches it only through the plate of one
+    of its own passports."""
 
     __tablename__ = "recall"
-    __table_args__ = (UniqueConstraint("plate", "reference", name="uq_recall_plate_reference"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "generation", "plate", "reference", name="uq_recall_generation_plate_reference"
+        ),
+    )
 
     id = Column(Integer, primary_key=True)
-    plate = Column(PlateType, nullable=False, index=True)
+    # A row added one at a time (Admin's upload, the demo) joins the register readers see.
+    generation = Column(
+        Integer, nullable=False, default=current_generation(Dataset.recall_status.value)
+    )
+    plate = Column(PlateType, nullable=False)
     reference = Column(String(40), nullable=False)
     status = Column(String(1), nullable=False)  # O open, P repaired
-    description = Column(Text)
     imported_at = Column(UTCDateTime, nullable=False, default=utcnow)

@@ -368,6 +368,8 @@ def _field_labels() -> dict[str, dict]:
             "created_by_id": _l("Created by"),
             "created_by": _l("Created by"),
         },
+        # Issue 18: a vehicle-register file handed to the worker.
+        "register_import": {"file": _l("File"), "dataset": _l("Part of the register")},
         "export": {
             "list": _l("List"),
             "filter": _l("Filter"),
@@ -380,6 +382,7 @@ def _field_labels() -> dict[str, dict]:
 def _value_labels() -> dict[tuple[str, str], dict]:
     from admin_app.models.inspections import FORM_KIND_LABELS
     from admin_app.models.passports import CREATED_VIA_LABELS, STATE_LABELS
+    from admin_app.models.register import DATASET_LABELS
     from admin_app.models.transfers import TRANSFER_KIND_LABELS, TRANSFER_STATE_LABELS
     from admin_app.services.exports import EXPORT_FORMATS, export_titles
 
@@ -389,6 +392,7 @@ def _value_labels() -> dict[tuple[str, str], dict]:
         ("transfer", "state"): TRANSFER_STATE_LABELS,
         ("transfer", "kind"): TRANSFER_KIND_LABELS,
         ("inspection_form", "kind"): FORM_KIND_LABELS,
+        ("register_import", "dataset"): DATASET_LABELS,
         ("export", "list"): export_titles(),
         ("export", "format"): EXPORT_FORMATS,
         ("webhook_endpoint", "disabled_reason"): {
@@ -429,6 +433,11 @@ SENTENCES = {
 }
 ACTIONS = ("insert", "update", "delete")
 EXPORTED = _l("List exported")
+# Files taken in whole, logged once per file (issue 18).
+IMPORTED = {
+    "register_import": _l("Vehicle-register file imported"),
+    "recall": _l("Recall data imported"),
+}
 # Fields holding an actor's name as the log writes it ("job:demo-data", "systeem").
 ACTOR_FIELDS = {"created_by", "added_by"}
 SYSTEM_NAME = _l("System")
@@ -539,6 +548,8 @@ def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
     sentences = SENTENCES.get(entry.table_name)
     if entry.action == "export":
         what = str(EXPORTED)  # a read that is logged (issue 15): no record changed
+    elif entry.action == "import" and entry.table_name in IMPORTED:
+        what = str(IMPORTED[entry.table_name])
     elif sentences and entry.action in ACTIONS:
         what = str(sentences[ACTIONS.index(entry.action)])
     else:

@@ -116,8 +116,12 @@ RECALL_COLUMNS = ("kenteken", "referentiecode_rdw", "code_status", "omschrijving
 
 
 def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor) -> dict:
-    """The platform-wide recall file (Admin): upsert by (plate, reference); O open, P
-    repaired. Returns counts; a file without the columns is refused whole."""
+    """The platform-wide recall file (Admin): upsert by (plate, reference) into the recall
+    status readers see, and the defect into the recall's details (issue 18: the register
+    import writes the same tables); O open, any other code closes it. Returns counts; a
+    file without the columns is refused whole."""
+    from admin_app.models import RecallDetail
+    from admin_app.models.register import Dataset, current_generation
     from admin_app.services.audit import record_bulk
     from admin_app.services.customer_lists import _key, match_columns, read_table
 
@@ -135,8 +139,17 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
             _l("The recall file lacks the column(s): %(columns)s.", columns=", ".join(missing)),
             field="file",
         )
+    status_generation = session.scalar(select(current_generation(Dataset.recall_status.value)))
+    details_generation = session.scalar(select(current_generation(Dataset.recall_details.value)))
     existing = {
-        (recall.plate, recall.reference): recall for recall in session.scalars(select(Recall))
+        (recall.plate, recall.reference): recall
+        for recall in session.scalars(select(Recall).where(Recall.generation == status_generation))
+    }
+    details = {
+        detail.reference: detail
+        for detail in session.scalars(
+            select(RecallDetail).where(RecallDetail.generation == details_generation)
+        )
     }
     counts = {"created": 0, "updated": 0, "unchanged": 0, "refused": 0}
     now = utcnow()
@@ -154,15 +167,25 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
             if any(cell.values()):
                 counts["refused"] += 1
             continue
+        defect = cell["omschrijving_defect"] or None
+        detail = details.get(reference)
+        described = False
+        if detail is None:
+            detail = RecallDetail(generation=details_generation, reference=reference)
+            session.add(detail)
+            details[reference] = detail
+        if defect and detail.defect != defect:
+            detail.defect, described = defect, True
         recall = existing.get((plate, reference))
         if recall is None:
-            recall = Recall(plate=plate, reference=reference, status=status)
-            recall.description = cell["omschrijving_defect"]
+            recall = Recall(
+                generation=status_generation, plate=plate, reference=reference, status=status
+            )
             session.add(recall)
             existing[(plate, reference)] = recall
             counts["created"] += 1
-        elif (recall.status, recall.description) != (status, cell["omschrijving_defect"]):
-            recall.status, recall.description = status, cell["omschrijving_defect"]
+        elif recall.status != status or described:
+            recall.status = status
             recall.imported_at = now
             counts["updated"] += 1
         else:
@@ -177,7 +200,7 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
     return counts
 
 
-def form_recalls(session: Session, form: InspectionForm) -> list[Recall]:
+def form_recalls(session: Session, form: InspectionForm) -> list:
     """Open recalls of the form's plate, seen only through one of the garage's own live
     passports (a blank form typed by hand shows none); read through recalls.open_recalls,
     as the fleet dashboard does."""

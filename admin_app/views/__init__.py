@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 
@@ -30,6 +31,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.inspections import InspectionView, PublicInspectionView
     from admin_app.views.passports import MyVehiclesView, PassportView
     from admin_app.views.proposals import OptOutView, ProposalView
+    from admin_app.views.register import RegisterView, allow_large_register_files
     from admin_app.views.tasks import TaskView
     from admin_app.views.users import ColleagueView
     from admin_app.views.webhooks import WebhookView
@@ -94,6 +96,16 @@ def register_views(appbuilder) -> None:
         href="/admin/rq/",
         category="Platform",
         icon="fa-tasks",
+    )
+    # Issue 18: the vehicle register's files and their imports; Admin only.
+    appbuilder.add_view_no_menu(RegisterView)
+    allow_large_register_files(current_app._get_current_object())
+    appbuilder.add_link(
+        "Vehicle register",
+        label=_l("Vehicle register"),
+        href="/register/",
+        category="Platform",
+        icon="fa-database",
     )
     appbuilder.add_link(
         "Recall data",

@@ -442,3 +442,26 @@ def test_issue14_admin_menu_has_no_tenant_own_entries(world, login_as):
     or "Nieuw AutoPaspoort" (only a garage creates passports) in Admin's menu."""
     links = _menu_links(login_as("admin"))
     assert not [link for link in links if link.startswith(TENANT_OWN)], links
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "garage-jansen", "support", "fleet-bakker", "eigenaar"]
+)
+def test_issue18_the_vehicle_register_is_admins_only(app, world, api_client, login_as, username):
+    """Issue 18: the register's page, an import's page and the upload: Admin's only; any
+    other role is turned away (and changes nothing), Admin never gets a server error."""
+    from admin_app.models import RegisterImport
+
+    before = world.session.scalar(select(func.count()).select_from(RegisterImport))
+    walker = Walker(app, username, api_client, login_as)
+    seen = []
+    for rule, _, method, url, response in walker.walk(
+        {}, rules=lambda rule: rule.rule.startswith("/register")
+    ):
+        seen.append(rule.endpoint)
+        assert response.status_code < 500, f"{username} {method} {url}"
+        if username != "admin":
+            assert response.status_code in (302, 403, 404), f"{username} {method} {url}"
+    assert {"RegisterView.index", "RegisterView.show", "RegisterView.upload"} <= set(seen)
+    world.session.expire_all()
+    assert world.session.scalar(select(func.count()).select_from(RegisterImport)) == before

@@ -1,0 +1,780 @@
+"""Importing the vehicle register (issue 18): RDW's open-data files, any size, streamed.
+
+A file is recognized by its header names (the API's `vervaldatum_apk` and the bulk
+download's `Vervaldatum APK` read alike; extra columns are ignored). Its rows are written
+in a generation of their own (the import's id), unseen by readers, a chunk and a commit at
+a time: COPY on PostgreSQL, executemany on SQLite. What a vanished plate had is copied
+into the new generation with the day it was last seen; then the import's state becomes
+`done` in one UPDATE, and from that commit on every reader sees the new register
+(models/register.py). A file with fewer than 95% of the previous import's rows of its
+dataset is a broken download: refused, and its rows are deleted unseen.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, literal, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin_app.models import Recall, RecallDetail, RegisteredFuel, RegisteredVehicle
+from admin_app.models.base import utcnow
+from admin_app.models.register import (
+    DATASET_LABELS,
+    Dataset,
+    ImportState,
+    RegisterImport,
+    current_generation,
+)
+from admin_app.services.audit import Actor, record_bulk
+from admin_app.services.clock import local_today
+from admin_app.services.errors import Forbidden, InvalidInput
+
+log = logging.getLogger(__name__)
+
+CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
+SAMPLE = 64 * 1024  # bytes read to judge encoding, delimiter and binary content
+STALE = dt.timedelta(hours=6)  # the full register takes minutes; a day's refresh must run
+MIN_SHARE = 0.95  # of the previous import's rows, below which a file is a broken download
+NO_VALUE = {"", "niet geregistreerd", "n.v.t."}  # RDW's placeholders for "nothing known"
+
+# Required and optional columns per dataset, by header key (see header_key).
+REQUIRED = {
+    Dataset.vehicles.value: (
+        "kenteken",
+        "merk",
+        "handelsbenaming",
+        "vervaldatum_apk",
+        "datum_eerste_toelating",
+    ),
+    Dataset.fuel.value: ("kenteken", "brandstof_volgnummer", "brandstof_omschrijving"),
+    Dataset.recall_status.value: ("referentiecode_rdw", "kenteken", "code_status"),
+    Dataset.recall_details.value: ("referentiecode_rdw", "omschrijving_defect"),
+}
+OPTIONAL = {
+    Dataset.vehicles.value: (
+        "voertuigsoort",
+        "datum_tenaamstelling",
+        "eerste_kleur",
+        "inrichting",
+        "aantal_zitplaatsen",
+        "catalogusprijs",
+    ),
+    Dataset.fuel.value: (),
+    Dataset.recall_status.value: (),
+    Dataset.recall_details.value: (
+        "publicatiedatum_rdw",
+        "beschrijving_van_het_herstel",
+        "mogelijke_gevolgen",
+    ),
+}
+# Columns only one dataset has: a file is the dataset most of them point to, so a file
+# that lacks a required column is still recognized, and refused naming that column.
+SIGNATURE = {
+    Dataset.vehicles.value: {
+        "merk",
+        "handelsbenaming",
+        "vervaldatum_apk",
+        "datum_eerste_toelating",
+        "voertuigsoort",
+        "datum_tenaamstelling",
+    },
+    Dataset.fuel.value: {"brandstof_volgnummer", "brandstof_omschrijving"},
+    Dataset.recall_status.value: {"code_status"},
+    Dataset.recall_details.value: {
+        "publicatiedatum_rdw",
+        "omschrijving_defect",
+        "beschrijving_van_het_herstel",
+        "mogelijke_gevolgen",
+    },
+}
+TABLES = {
+    Dataset.vehicles.value: RegisteredVehicle.__table__,
+    Dataset.fuel.value: RegisteredFuel.__table__,
+    Dataset.recall_status.value: Recall.__table__,
+    Dataset.recall_details.value: RecallDetail.__table__,
+}
+# The columns each row is written with, in this order (generation first).
+WRITTEN = {
+    Dataset.vehicles.value: (
+        "generation",
+        "plate",
+        "kind",
+        "brand",
+        "trade_name",
+        "apk_expiry",
+        "first_admission",
+        "registered_on",
+        "colour",
+        "body",
+        "seats",
+        "catalogue_price",
+        "last_seen_on",
+    ),
+    Dataset.fuel.value: ("generation", "plate", "sequence", "fuel"),
+    Dataset.recall_status.value: ("generation", "plate", "reference", "status", "imported_at"),
+    Dataset.recall_details.value: (
+        "generation",
+        "reference",
+        "published_on",
+        "defect",
+        "remedy",
+        "consequences",
+    ),
+}
+# What identifies a row when a vanished one is kept: a plate keeps its vehicle and its fuels,
+# a reference its details. Recall status is not kept: a recall missing from a new status
+# file is no longer open.
+KEPT_BY = {
+    Dataset.vehicles.value: "plate",
+    Dataset.fuel.value: "plate",
+    Dataset.recall_details.value: "reference",
+}
+
+
+def header_key(name: str) -> str:
+    """`Vervaldatum APK`, `vervaldatum_apk` and `"Vervaldatum-APK"` are one column."""
+    return re.sub(r"[\s\-]+", "_", name.strip().strip('"').strip().lower().lstrip("\ufeff"))
+
+
+@dataclass(frozen=True)
+class Header:
+    dataset: str
+    encoding: str
+    delimiter: str
+    at: dict[str, int]  # header key -> column index, for the columns the import reads
+
+
+def _sniff(path: Path) -> tuple[str, str]:
+    """(encoding, delimiter) of a register file, or a refusal a person can act on."""
+    with open(path, "rb") as file:
+        sample = file.read(SAMPLE)
+    if not sample.strip():
+        raise InvalidInput(_l("The file is empty."), field="file")
+    if sample.startswith(b"PK\x03\x04"):
+        raise InvalidInput(
+            _l(
+                "This is an Excel or zip file: register files are imported as CSV, as RDW "
+                "publishes them."
+            ),
+            field="file",
+        )
+    if b"\x00" in sample:
+        raise InvalidInput(
+            _l("This is no text file: register files are CSV files, as RDW publishes them."),
+            field="file",
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError:
+        encoding = "cp1252"  # saved again on a Dutch Windows machine
+    first_line = sample.decode(encoding, errors="replace").splitlines()[0]
+    delimiter = max((",", ";", "\t", "|"), key=first_line.count)
+    return encoding, delimiter
+
+
+def read_header(path: Path) -> Header:
+    """The dataset a file holds and where its columns are; refused when it is none of the
+    four, or lacks a column its dataset needs (named, in the reader's language)."""
+    encoding, delimiter = _sniff(path)
+    with open(path, encoding=encoding, errors="replace", newline="") as file:
+        names = next(csv.reader(file, delimiter=delimiter), [])
+    keys = [header_key(name) for name in names]
+    scores = {dataset: len(SIGNATURE[dataset] & set(keys)) for dataset in SIGNATURE}
+    dataset = max(scores, key=scores.get)
+    if not scores[dataset]:
+        raise InvalidInput(
+            _l(
+                "This file is no register file: its header has none of the columns of "
+                "registered vehicles, fuel, recall status or recall details (such as "
+                "kenteken, merk, brandstof_omschrijving, code_status)."
+            ),
+            field="file",
+        )
+    at: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        at.setdefault(key, index)  # a column twice: the first counts, as RDW has none twice
+    missing = [name for name in REQUIRED[dataset] if name not in at]
+    if missing:
+        raise InvalidInput(
+            _l(
+                "The file of %(dataset)s lacks the column(s): %(columns)s.",
+                dataset=DATASET_LABELS[dataset],
+                columns=", ".join(missing),
+            ),
+            field="file",
+        )
+    wanted = REQUIRED[dataset] + OPTIONAL[dataset]
+    return Header(dataset, encoding, delimiter, {k: at[k] for k in wanted if k in at})
+
+
+# --- cleaning values --------------------------------------------------------------------
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+_DATES: dict[str, str | None] = {}  # raw date text -> ISO date; few distinct values
+
+
+def _plate(raw: str) -> str:
+    plate = raw.strip().upper()
+    return plate if plate.isalnum() and plate.isascii() else _NOT_ALNUM.sub("", plate)
+
+
+def _text(raw: str, length: int) -> str | None:
+    value = raw.strip()
+    return None if value.lower() in NO_VALUE else value[:length]
+
+
+def _date(raw: str) -> str | None:
+    """`20270811` (both shapes), `2027-08-11`, `11-08-2027` or the bulk's US
+    `08/11/2027 12:00:00 AM` as an ISO date; nothing or no date is None."""
+    found = _DATES.get(raw, False)
+    if found is not False:
+        return found
+    value = raw.strip()
+    parsed = None
+    if len(value) == 8 and value.isdigit():  # the register's own: no strptime per row
+        try:
+            parsed = dt.date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
+        except ValueError:
+            parsed = None
+    else:
+        for pattern, written in (
+            ("%Y-%m-%d", value[:10]),
+            ("%d-%m-%Y", value),
+            ("%m/%d/%Y", value.split(" ")[0]),
+        ):
+            try:
+                parsed = dt.datetime.strptime(written, pattern).date().isoformat()
+                break
+            except ValueError:
+                continue
+    if len(_DATES) < 100_000:
+        _DATES[raw] = parsed
+    return parsed
+
+
+def _number(raw: str) -> int | None:
+    value = raw.strip()
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+class Memo(dict):
+    """``memo[raw]``: ``clean(raw)``, computed once per distinct value (up to a bound)."""
+
+    LIMIT = 500_000
+
+    def __init__(self, clean: Callable):
+        super().__init__()
+        self.clean = clean
+
+    def __missing__(self, raw):
+        value = self.clean(raw)
+        if len(self) < self.LIMIT:
+            self[raw] = value
+        return value
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """A value as PostgreSQL's COPY text format writes it (NULL is \\N)."""
+    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+
+
+def _as_is(value):
+    return value
+
+
+def _cleaner(header: Header, generation: int, today: str, now: str, *, copy: bool) -> Callable:
+    """A function of a file row to the row written, or None for a row without its key.
+
+    With ``copy`` each value comes as COPY's text format has it, so a row is one join
+    (csv.writer took as long as the cleaning). Values that repeat across millions of
+    vehicles (brands, colours, dates, prices, fuels) are cleaned once per distinct text
+    (``Memo``). Short rows are padded to the header's width plus one empty cell, where a
+    column the file lacks (an optional one) points."""
+    out = _copy_text if copy else _as_is
+    width = max(header.at.values()) + 2
+    generation_out, today_out, now_out = out(generation), out(today), out(now)
+
+    def at(key: str) -> int:
+        return header.at.get(key, width - 1)
+
+    def padded(row: list[str]) -> list[str]:
+        return row if len(row) >= width else row + [""] * (width - len(row))
+
+    def text_memo(length: int) -> Memo:
+        return Memo(lambda raw: out(_text(raw, length)))
+
+    def plate_of(raw: str) -> str | None:
+        plate = raw if raw.isalnum() and raw.isascii() and raw.isupper() else _plate(raw)
+        return plate if plate and len(plate) <= 16 else None
+
+    dates = Memo(lambda raw: out(_date(raw)))
+    numbers = Memo(lambda raw: out(_number(raw)))
+
+    if header.dataset == Dataset.vehicles.value:
+        plate_at, kind_at, brand_at, name_at = (
+            at(key) for key in ("kenteken", "voertuigsoort", "merk", "handelsbenaming")
+        )
+        apk_at, first_at, holder_at = (
+            at(key) for key in ("vervaldatum_apk", "datum_eerste_toelating", "datum_tenaamstelling")
+        )
+        colour_at, body_at, seats_at, price_at = (
+            at(key)
+            for key in ("eerste_kleur", "inrichting", "aantal_zitplaatsen", "catalogusprijs")
+        )
+        kinds, brands, bodies = text_memo(60), text_memo(60), text_memo(60)
+        names, colours = text_memo(120), text_memo(40)
+
+        def vehicle(row):
+            if len(row) < width:
+                row = padded(row)
+            plate = plate_of(row[plate_at])
+            if plate is None:
+                return None
+            return (
+                generation_out,
+                plate,
+                kinds[row[kind_at]],
+                brands[row[brand_at]],
+                names[row[name_at]],
+                dates[row[apk_at]],
+                dates[row[first_at]],
+                dates[row[holder_at]],
+                colours[row[colour_at]],
+                bodies[row[body_at]],
+                numbers[row[seats_at]],
+                numbers[row[price_at]],
+                today_out,
+            )
+
+        return vehicle
+    if header.dataset == Dataset.fuel.value:
+        plate_at, sequence_at, fuel_at = (
+            at(key) for key in ("kenteken", "brandstof_volgnummer", "brandstof_omschrijving")
+        )
+        fuels = Memo(lambda raw: _text(raw, 60))
+        sequences = Memo(lambda raw: out(_number(raw) or 1))
+
+        def fuel(row):
+            if len(row) < width:
+                row = padded(row)
+            plate = plate_of(row[plate_at])
+            name = fuels[row[fuel_at]]
+            if plate is None or not name:
+                return None
+            return (generation_out, plate, sequences[row[sequence_at]], out(name))
+
+        return fuel
+    if header.dataset == Dataset.recall_status.value:
+        reference_at, plate_at, code_at = (
+            at(key) for key in ("referentiecode_rdw", "kenteken", "code_status")
+        )
+
+        def status(row):
+            if len(row) < width:
+                row = padded(row)
+            plate = plate_of(row[plate_at])
+            reference = row[reference_at].strip()
+            code = row[code_at].strip().upper()[:1]
+            if plate is None or not reference or len(reference) > 40 or not code:
+                return None
+            return (generation_out, plate, out(reference), out(code), now_out)
+
+        return status
+    reference_at, published_at, defect_at, remedy_at, consequences_at = (
+        at(key)
+        for key in (
+            "referentiecode_rdw",
+            "publicatiedatum_rdw",
+            "omschrijving_defect",
+            "beschrijving_van_het_herstel",
+            "mogelijke_gevolgen",
+        )
+    )
+
+    def details(row):
+        if len(row) < width:
+            row = padded(row)
+        reference = row[reference_at].strip()
+        if not reference or len(reference) > 40:
+            return None
+        return (
+            generation_out,
+            out(reference),
+            dates[row[published_at]],
+            out(_text(row[defect_at], 4000)),
+            out(_text(row[remedy_at], 4000)),
+            out(_text(row[consequences_at], 4000)),
+        )
+
+    return details
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _write(session: Session, dataset: str, rows: list[tuple]) -> None:
+    """One chunk into the dataset's table with executemany (SQLite)."""
+    table, columns = TABLES[dataset].name, WRITTEN[dataset]
+    marks = ", ".join("?" for _ in columns)
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+    )
+
+
+class _Stream:
+    """A file-like object over pieces of CSV text, made as COPY reads them."""
+
+    def __init__(self, pieces: Iterator[str]):
+        self._pieces = pieces
+        self._buffer = io.StringIO()
+
+    def read(self, size: int = -1) -> str:
+        data = self._buffer.read(size)
+        while not data:
+            piece = next(self._pieces, None)
+            if piece is None:
+                return ""
+            self._buffer = io.StringIO(piece)
+            data = self._buffer.read(size)
+        return data
+
+
+def _copy_all(session: Session, run: RegisterImport, header: Header, clean: Callable) -> None:
+    """PostgreSQL: the whole file in one COPY, cleaned while PostgreSQL reads it (the worker
+    parses on one core as the database writes on the other). The COPY's transaction shows
+    nothing until it commits, so the progress goes through a connection of its own."""
+    engine = session.get_bind()
+    counts = {"rows": 0, "skipped": 0, "read": 0}
+
+    def pieces() -> Iterator[str]:
+        for rows, skipped, read in _chunks(Path(run.path), header, clean):
+            counts["rows"] += len(rows)
+            counts["skipped"] += skipped
+            counts["read"] = read
+            with engine.begin() as progress:
+                progress.execute(
+                    update(RegisterImport)
+                    .where(RegisterImport.id == run.id)
+                    .values(rows=counts["rows"], skipped=counts["skipped"], read_bytes=read)
+                )
+            if rows:
+                yield "\n".join(map("\t".join, rows)) + "\n"
+
+    table, columns = TABLES[run.dataset].name, WRITTEN[run.dataset]
+    with session.connection().connection.cursor() as cursor:
+        try:
+            cursor.copy_expert(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN",  # text format
+                _Stream(pieces()),
+                size=1 << 16,
+            )
+        except Exception as error:
+            if getattr(error, "pgcode", None) == "23505":  # unique_violation
+                raise Repeated(str(error)) from error
+            raise
+    session.expire(run)
+    run.rows, run.skipped, run.read_bytes = counts["rows"], counts["skipped"], counts["read"]
+    session.commit()
+
+
+def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
+    """The cleaned rows of a file, CHUNK at a time, read as a stream; rows repeated within
+    a chunk (same key) are written once, the later one counting."""
+    if header.dataset in (Dataset.fuel.value, Dataset.recall_status.value):
+        key = itemgetter(1, 2)  # (plate, sequence) and (plate, reference)
+    else:
+        key = itemgetter(1)  # the plate, the reference: no tuple made per row
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=header.encoding, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=header.delimiter)
+        next(reader, None)  # the header
+        chunk: dict[tuple, tuple] = {}
+        skipped = 0
+        for row in reader:
+            cleaned = clean(row)
+            if cleaned is None:
+                if any(cell.strip() for cell in row):
+                    skipped += 1
+                continue
+            chunk[key(cleaned)] = cleaned
+            if len(chunk) >= CHUNK:
+                yield list(chunk.values()), skipped, raw.tell()
+                chunk, skipped = {}, 0
+        yield list(chunk.values()), skipped, raw.tell()
+
+
+def _timestamp(session: Session, now: dt.datetime) -> str:
+    """``now`` as the dialect stores a UTC timestamp (SQLite keeps no zone)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return now.isoformat()
+
+
+# --- one import --------------------------------------------------------------------------
+
+
+def _create_import(session: Session, *, path: Path, file_name: str, actor: Actor):
+    """The import of one file, checked by its header now (a wrong file is refused at once,
+    before it waits for the worker), and logged."""
+    header = read_header(path)
+    run = RegisterImport(
+        dataset=header.dataset,
+        file_name=file_name[:255],
+        path=str(path),
+        size_bytes=path.stat().st_size,
+        read_bytes=0,
+        rows=0,
+        skipped=0,
+        kept=0,
+        state=ImportState.queued.value,
+        started_by=actor.name,
+    )
+    session.add(run)
+    session.flush()
+    record_bulk(
+        session,
+        actor,
+        "register_import",
+        [("import", run.id, {"file": (None, run.file_name), "dataset": (None, run.dataset)})],
+    )
+    return run
+
+
+def queue_import(session: Session, *, path: Path, file_name: str, actor: Actor) -> RegisterImport:
+    """Admin's uploaded register file, imported by the worker once this commits."""
+    from admin_app.jobs.register import import_register
+    from admin_app.queueing import enqueue_after_commit
+
+    if not actor.has("Admin"):
+        raise Forbidden(_l("Only an administrator imports the vehicle register."))
+    run = _create_import(session, path=path, file_name=file_name, actor=actor)
+    enqueue_after_commit(session, import_register, run.id)
+    return run
+
+
+def import_now(
+    session: Session, path: Path, *, actor: Actor, today: dt.date | None = None
+) -> RegisterImport:
+    """A file imported in this process with the worker's code: `flask register-import`
+    (the full bulk download is 7-10 GB, no upload) and the demo data. Commits."""
+    run = _create_import(session, path=Path(path), file_name=Path(path).name, actor=actor)
+    session.commit()
+    run_import(session, run.id, today=today)
+    session.expire_all()
+    return session.get(RegisterImport, run.id)
+
+
+class Repeated(Exception):
+    """A plate (or reference) twice in one file, in rows far apart."""
+
+
+class Refused(Exception):
+    """The file is not taken; ``reason`` (a code of REASONS) says why, and the register is
+    as it was."""
+
+    def __init__(self, reason: str, **params):
+        super().__init__(reason)
+        self.reason, self.params = reason, params
+
+
+# Why an import was not taken, as codes with parameters: the worker writes them without a
+# reader, the page says them in the reader's language (reason_text).
+REASONS = {
+    "busy": _l("Another import of %(dataset)s is running: import this file when it is done."),
+    "no_rows": _l("The file holds no rows with a plate or reference: nothing imported."),
+    "too_few": _l(
+        "The file holds %(rows)s rows of %(dataset)s, the previous import "
+        "%(previous)s: fewer than 95%%, so probably a broken download. Refused, "
+        "the register is as it was."
+    ),
+    "repeated": _l(
+        "The file holds %(key)s more than once, in rows far apart: refused, "
+        "the register is as it was."
+    ),
+    "unreadable": _l("The file could no longer be read as a register file: import it again."),
+    "failed": _l(
+        "The import stopped on a technical error; the register is as it was. "
+        "The worker's log has the details."
+    ),
+}
+
+
+def reason_text(run: RegisterImport) -> str | None:
+    """Why ``run`` was refused or failed, in the reader's language."""
+    if not run.reason:
+        return None
+    params = dict(run.reason_params or {})
+    if "dataset" in params:
+        params["dataset"] = DATASET_LABELS.get(params["dataset"], params["dataset"])
+    for name in ("rows", "previous"):
+        if name in params:
+            params[name] = f"{params[name]:,}".replace(",", ".")
+    if params.get("key") is None and run.reason == "repeated":
+        params["key"] = _l("a plate or reference")
+    message = REASONS.get(run.reason)
+    return run.reason if message is None else str(message) % params if params else str(message)
+
+
+def run_import(session: Session, import_id: int, *, today: dt.date | None = None) -> None:
+    """The worker's part (and ``flask register-import``'s): safe to deliver twice, as only
+    the first claim of a queued import runs it. Commits as it goes."""
+    claimed = session.execute(
+        update(RegisterImport)
+        .where(RegisterImport.id == import_id, RegisterImport.state == ImportState.queued.value)
+        .values(state=ImportState.running.value, started_at=utcnow())
+    ).rowcount
+    session.commit()
+    if not claimed:
+        return
+    run = session.get(RegisterImport, import_id)
+    try:
+        _import(session, run, today or local_today())
+    except Refused as refusal:
+        session.rollback()
+        _end(session, run, ImportState.refused, refusal.reason, refusal.params)
+    except InvalidInput:
+        session.rollback()  # the header was read at upload: the file changed since
+        _end(session, run, ImportState.refused, "unreadable")
+    except (IntegrityError, Repeated) as error:
+        session.rollback()
+        repeated = re.search(r"=\((\d+), ([^)]*)\)", str(getattr(error, "orig", error)))
+        key = repeated.group(2) if repeated else None
+        _end(session, run, ImportState.refused, "repeated", {"key": key})
+    except Exception:
+        session.rollback()
+        log.exception("register import %s failed", import_id)
+        # The page speaks to Admin; the technical reason is in the worker's log.
+        _end(session, run, ImportState.failed, "failed")
+        raise
+
+
+def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
+    header = read_header(Path(run.path))
+    dataset = run.dataset = header.dataset
+    busy = session.scalar(
+        select(RegisterImport.id).where(
+            RegisterImport.dataset == dataset,
+            RegisterImport.state == ImportState.running.value,
+            RegisterImport.id != run.id,
+            # A worker that died mid-import leaves its import `running`: after STALE it
+            # blocks no one (its unseen rows go with the next switch's purge).
+            RegisterImport.started_at > utcnow() - STALE,
+        )
+    )
+    if busy:
+        raise Refused("busy", dataset=dataset)
+    session.commit()
+    began = time.perf_counter()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    clean = _cleaner(
+        header, run.id, today.isoformat(), _timestamp(session, utcnow()), copy=postgresql
+    )
+    if postgresql:
+        _copy_all(session, run, header, clean)
+    else:
+        for rows, skipped, read in _chunks(Path(run.path), header, clean):
+            if rows:
+                _write(session, dataset, rows)
+            run.rows += len(rows)
+            run.skipped += skipped
+            run.read_bytes = read
+            session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        # A million rows just arrived: without fresh statistics the planner would keep
+        # what a 70-row table taught it for the copy of vanished plates below.
+        session.execute(text(f"ANALYZE {TABLES[dataset].name}"))
+        session.commit()
+    previous = session.scalar(
+        select(RegisterImport)
+        .where(
+            RegisterImport.dataset == dataset,
+            RegisterImport.state == ImportState.done.value,
+            RegisterImport.id < run.id,
+        )
+        .order_by(RegisterImport.id.desc())
+        .limit(1)
+    )
+    if not run.rows:
+        raise Refused("no_rows")
+    if previous is not None and run.rows < MIN_SHARE * previous.rows:
+        raise Refused("too_few", rows=run.rows, previous=previous.rows, dataset=dataset)
+    written = time.perf_counter()
+    run.kept = _keep_vanished(session, dataset, run.id)
+    # The switch: from this commit on, readers see this generation.
+    run.state = ImportState.done.value
+    run.finished_at = utcnow()
+    session.commit()
+    switched = time.perf_counter()
+    table = TABLES[dataset]
+    session.execute(delete(table).where(table.c.generation < run.id))
+    session.commit()
+    log.info(
+        "register import %s (%s): %s rows written in %.1f s, %s kept and switched in "
+        "%.1f s, old generation purged in %.1f s",
+        run.id,
+        dataset,
+        run.rows,
+        written - began,
+        run.kept,
+        switched - written,
+        time.perf_counter() - switched,
+    )
+
+
+def _keep_vanished(session: Session, dataset: str, generation: int) -> int:
+    """Copy what the register knew of keys the new file lacks (a vanished plate keeps its
+    values and the day it was last seen). Returns how many rows were kept."""
+    key = KEPT_BY.get(dataset)
+    if key is None:
+        return 0
+    table = TABLES[dataset]
+    old = table.alias("old")
+    new = table.alias("new")
+    columns = [c for c in WRITTEN[dataset] if c != "generation"]
+    kept = (
+        select(literal(generation), *[old.c[c] for c in columns])
+        .where(old.c.generation == current_generation(dataset))
+        .where(
+            ~select(new.c[key])
+            .where(new.c.generation == generation, new.c[key] == old.c[key])
+            .exists()
+        )
+    )
+    result = session.execute(table.insert().from_select(["generation", *columns], kept))
+    return max(result.rowcount or 0, 0)
+
+
+def _end(
+    session: Session,
+    run: RegisterImport,
+    state: ImportState,
+    reason: str,
+    params: dict | None = None,
+) -> None:
+    """A refused or failed import: its rows go (unseen), the reason stays on its page."""
+    session.expire_all()
+    run = session.get(RegisterImport, run.id)
+    if run.dataset:
+        table = TABLES[run.dataset]
+        session.execute(delete(table).where(table.c.generation == run.id))
+    run.state = state.value
+    run.reason, run.reason_params = reason, params or None
+    run.finished_at = utcnow()
+    session.commit()
