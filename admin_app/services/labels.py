@@ -38,6 +38,9 @@ GARAGE_LABELS = {
     "city": _l("City"),
     "phone": _l("Phone"),
     "advice_followup_default": _l("Advice follow-up: invite by default"),
+    "apk_reminders": _l("APK reminders: mail owners before their APK expires"),
+    "apk_reminder_weeks": _l("APK reminder: weeks before the expiry date"),
+    "apk_reminders_from": _l("APK reminders for expiry dates from"),
     "logo": _l("Logo"),
     "created_at": _l("Created"),
 }
