@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional, Regexp
 from admin_app.extensions import csrf, db
 from admin_app.models.base import utcnow
 from admin_app.models.proposals import DECISIONS, REASONS
-from admin_app.services import exports, list_exports, proposals
+from admin_app.services import apk_reminders, exports, list_exports, proposals
 from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.errors import DomainError
@@ -187,13 +187,16 @@ class ProposalView(BaseView):
             title=_l("Conversion of invitations"),
             rows=rows,
             chart=_chart(rows),
+            reminders=apk_reminders.reminder_conversion(db.session),
             euro=euro,
         )
 
     @expose("/conversion.xlsx")
     @has_access
     def conversion_xlsx(self):
-        data = proposals.conversion_xlsx(proposals.conversion(db.session))
+        data = proposals.conversion_xlsx(
+            proposals.conversion(db.session), apk_reminders.reminder_conversion(db.session)
+        )
         return Response(
             data,
             mimetype=XLSX_MIMETYPE,
