@@ -238,13 +238,7 @@ def send_digests(session: Session, today: dt.date, now: dt.datetime) -> int:
             for passport_id, garage_id, expires in cars
         )
         with force_locale("nl"):
-            subject = str(
-                _l(
-                    "APK in the coming 8 weeks: %(count)d car(s) of %(fleet)s",
-                    count=len(cars),
-                    fleet=fleet.name,
-                )
-            )
+            subject = str(_l("APK in the coming 8 weeks for %(fleet)s", fleet=fleet.name))
         queue_mail(
             session,
             recipient=fleet.email,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, g, redirect, url_for
 from flask_appbuilder import expose, has_access
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -60,7 +60,8 @@ def _apk_reminder_fields() -> dict:
             coerce=int,
             default=6,
             description=APK_REMINDER_HELP["apk_reminder_weeks"],
-            widget=Select2Widget(),
+            # A plain list: Select2's "×" would empty a choice that cannot be empty.
+            render_kw={"class": "form-control"},
         ),
     }
 
