@@ -43,8 +43,10 @@ from admin_app.scope import ALL_TENANTS
 from admin_app.services.bulk import add_days
 from admin_app.services.clock import AMSTERDAM, local_date, local_today
 from admin_app.services.emails import email_key
+from admin_app.services.errors import InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
 from admin_app.services.plates import display_plate
+from admin_app.services.tokens import peek_token
 
 RUN_HOUR = 7  # the reminders go out in the morning, Amsterdam time
 QUIET_DAYS = 8 * 7  # invited or invoiced in the last 8 weeks: not reminded
@@ -53,6 +55,9 @@ CONVERSION_DAYS = 8 * 7  # a reminder "brought the car back": invoiced within 8 
 APK_REMINDER = "apk_reminder"
 APK_DIGEST = "apk_digest"
 MAX_WEEKS = 26  # the garage setting: 1 to 26 weeks before the expiry
+# The digest's stop link acts on its fleet account for a year, as the opt-out (R-CP-2).
+DIGEST_STOP = "apk_digest_stop"
+DIGEST_STOP_TTL = dt.timedelta(days=365)
 
 
 def apk_expiry_of(passport=Passport) -> ColumnElement:
@@ -202,7 +207,11 @@ def send_digests(session: Session, today: dt.date, now: dt.datetime) -> int:
     fleets = session.scalars(
         select(FleetAccount)
         .join(Garage, Garage.id == FleetAccount.garage_id)
-        .where(Garage.apk_reminders.is_(True), ~sent_this_week)
+        .where(
+            Garage.apk_reminders.is_(True),
+            FleetAccount.apk_digest_stopped_at.is_(None),
+            ~sent_this_week,
+        )
         .order_by(FleetAccount.id)
         .execution_options(**{ALL_TENANTS: True})
     ).all()
@@ -341,8 +350,9 @@ def digest_cars(session: Session, digest: ApkDigest) -> list[tuple[Passport, dt.
     return [(passport, expiry) for passport, expiry in rows]
 
 
-def digest_text(session: Session, digest: ApkDigest, cars, *, dashboard: str) -> str:
-    """The fleet manager's weekly list: each car, its driver and its APK expiry date."""
+def digest_text(session: Session, digest: ApkDigest, cars, *, dashboard: str, link: str) -> str:
+    """The fleet manager's weekly list: each car, its driver and its APK expiry date, and
+    the link that stops the list."""
     from admin_app.services.mails import greeted
 
     fleet = session.get(FleetAccount, digest.fleet_account_id)
@@ -358,13 +368,41 @@ def digest_text(session: Session, digest: ApkDigest, cars, *, dashboard: str) ->
         _l(
             "The APK of these cars of %(fleet)s expires in the coming 8 weeks:\n\n"
             "%(cars)s\n\nCall or mail us to make the appointments:\n%(contact)s\n\n"
-            "Your fleet dashboard shows every car's dates:\n%(dashboard)s\n",
+            "Your fleet dashboard shows every car's dates:\n%(dashboard)s\n\n"
+            "No more weekly APK overviews? Click here:\n%(link)s\n",
             fleet=fleet.name,
             cars="\n".join(lines),
             contact=contact_lines(garage),
             dashboard=dashboard,
+            link=link,
         ),
     )
+
+
+def fleet_for_digest_stop(session: Session, raw: str) -> FleetAccount:
+    """The fleet account a digest's stop link was made for, while its login e-mail is the
+    address the digest went to (a year). NotFound otherwise."""
+    try:
+        token = peek_token(session, raw, purpose=DIGEST_STOP)
+    except InvalidInput:
+        raise NotFound(_l("Not found.")) from None
+    fleet = session.scalars(
+        select(FleetAccount)
+        .where(FleetAccount.id == token.subject_id)
+        .execution_options(**{ALL_TENANTS: True})
+    ).first()
+    if fleet is None or email_key(fleet.email) != email_key(token.recipient):
+        raise NotFound(_l("Not found."))
+    return fleet
+
+
+def stop_digest(session: Session, raw: str, now: dt.datetime) -> FleetAccount:
+    """The digest's stop link: no more weekly APK overviews for this fleet account."""
+    fleet = fleet_for_digest_stop(session, raw)
+    if fleet.apk_digest_stopped_at is None:
+        fleet.apk_digest_stopped_at = now
+    session.flush()
+    return fleet
 
 
 # --- what reminders bring in (R-CP-4) ------------------------------------------------------

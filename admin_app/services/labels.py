@@ -90,6 +90,7 @@ FLEET_ACCOUNT_LABELS = {
     "email": _l("Login e-mail"),
     "manager_passport": _l("Fleet manager's passport"),
     "linked_count": _l("Linked cars"),
+    "apk_digest_stopped_at": _l("Weekly APK overview stopped"),
     "garage": _l("Garage"),
     "created_at": _l("Created"),
 }

@@ -509,15 +509,33 @@ def _apk_reminder(session: Session, message: OutboxMessage) -> MailBody:
 
 
 @renders("apk_digest")
-def _apk_digest(session: Session, message: OutboxMessage) -> str:
+def _apk_digest(session: Session, message: OutboxMessage) -> MailBody:
     # Issue 18: a fleet manager's weekly list of his cars due for their APK.
     from admin_app.models import ApkDigest, FleetAccount
-    from admin_app.services.apk_reminders import digest_cars, digest_text
+    from admin_app.services.apk_reminders import (
+        DIGEST_STOP,
+        DIGEST_STOP_TTL,
+        digest_cars,
+        digest_text,
+    )
 
     digest = _record(session, ApkDigest, message.params.get("digest_id"))
     fleet = _record(session, FleetAccount, digest.fleet_account_id)
     _still_addressed(message, fleet.email)
+    if fleet.apk_digest_stopped_at is not None:
+        raise MailObsolete("the fleet manager stopped the overviews")
     cars = digest_cars(session, digest)
     if not cars:
         raise MailObsolete("none of the digest's cars is in the fleet any more")
-    return digest_text(session, digest, cars, dashboard=_public_url("FleetDashboardView.list"))
+    link = _new_link(
+        session,
+        message,
+        "apk-overview/stop",
+        purpose=DIGEST_STOP,
+        ttl=DIGEST_STOP_TTL,
+        subject_id=fleet.id,
+    )
+    text = digest_text(
+        session, digest, cars, dashboard=_public_url("FleetDashboardView.list"), link=link
+    )
+    return MailBody(text, unsubscribe=link)

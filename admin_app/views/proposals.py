@@ -286,3 +286,27 @@ class OptOutView(BaseView):
         return self.render_template(
             "console/opt_out.html", form=form, done=done or customer.never_contact
         )
+
+    @expose("/apk-overview/stop/<token>", methods=["GET", "POST"])
+    @csrf.exempt  # for the one-click post only, as the opt-out above
+    def stop_apk_overview(self, token):
+        """The weekly APK overview's stop link (issue 18), for a fleet manager."""
+        one_click = request.method == "POST" and request.form.get(ONE_CLICK_FIELD) == ONE_CLICK
+        if request.method == "POST" and not one_click:
+            csrf.protect()
+        try:
+            fleet = apk_reminders.fleet_for_digest_stop(db.session, token)
+        except DomainError:
+            return self.render_template("console/not_found.html"), 404
+        form = ConfirmForm()
+        done = False
+        if one_click or form.validate_on_submit():
+            with unit_of_work(db.session, Actor(None, fleet.email)):
+                apk_reminders.stop_digest(db.session, token, utcnow())
+            done = True
+        return self.render_template(
+            "console/apk_overview_stop.html",
+            form=form,
+            fleet=fleet,
+            done=done or fleet.apk_digest_stopped_at is not None,
+        )

@@ -12,7 +12,8 @@ Issue 18 (reminders that bring customers back):
   after the existing rows got false). apk_reminders_from: the first expiry date reminded,
   set when reminders are switched on (5 weeks and a day ahead: no burst of mails about
   cars due within days).
-- apk_digest: a fleet manager's weekly mail of his cars due in the next 8 weeks.
+- apk_digest: a fleet manager's weekly mail of his cars due in the next 8 weeks;
+  fleet_account.apk_digest_stopped_at: he followed its stop link.
 - apk_reminder: a car reminded (to its owner, once per expiry date; or in a digest).
 - apk_reminder_run: one row per day, the claim of the daily run.
 """
@@ -38,6 +39,8 @@ def upgrade():
     # Existing garages got "off" above; a garage inserted from now on is on by default.
     with op.batch_alter_table("garage") as batch:
         batch.alter_column("apk_reminders", server_default=sa.true())
+    with op.batch_alter_table("fleet_account") as batch:
+        batch.add_column(sa.Column("apk_digest_stopped_at", sa.DateTime(timezone=True)))
     op.create_table(
         "apk_digest",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -92,6 +95,8 @@ def downgrade():
     op.drop_table("apk_reminder")
     op.drop_index("ix_apk_digest_garage_id", table_name="apk_digest")
     op.drop_table("apk_digest")
+    with op.batch_alter_table("fleet_account") as batch:
+        batch.drop_column("apk_digest_stopped_at")
     with op.batch_alter_table("garage") as batch:
         batch.drop_column("apk_reminders_from")
         batch.drop_column("apk_reminder_weeks")

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 
 from admin_app.models import (
     ApkReminder,
+    AuditLog,
     ContactProposal,
     Customer,
     FleetAccount,
@@ -349,3 +350,71 @@ def test_issue18_a_garage_switching_on_mails_only_cars_due_more_than_5_weeks_out
         assert run(world, tomorrow + dt.timedelta(days=day)).reminders == 0
     reminded = s.scalars(select(ApkReminder.passport_id)).all()
     assert reminded == [later.id]
+
+
+def _fleet_with_a_car_due(world):
+    s = world.session
+    fleet = s.get(FleetAccount, world.user("fleet-bakker").fleet_account_id)
+    car = s.scalars(select(Passport).where(Passport.fleet_account_id == fleet.id)).first()
+    car.apk_expiry = MONDAY + dt.timedelta(weeks=5)
+    s.commit()
+    return fleet
+
+
+def test_issue18_the_overviews_stop_link_ends_the_weekly_digest(
+    app,
+    world,
+    quiet,
+    smtp,  # noqa: F811
+):
+    """Issue 18: the digest carries a stop link (also as List-Unsubscribe); following it
+    stops the digests of that fleet account, and the change is in the history."""
+    s = quiet
+    fleet = _fleet_with_a_car_due(world)
+    assert run(world, MONDAY).digests == 1
+    _deliver(app, at(MONDAY, 8))
+    (mail,) = received(smtp, fleet.email)
+    link = mail["List-Unsubscribe"].strip("<>")
+    assert "/apk-overview/stop/" in link and link in text_of(mail)
+    path = "/apk-overview/stop/" + link.rsplit("/apk-overview/stop/", 1)[1]
+    client = app.test_client()
+    page = client.get(path).get_data(as_text=True)
+    assert "Geen wekelijks APK-overzicht meer per mail voor Bouwbedrijf Bakker?" in page
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    s.expire_all()
+    assert s.get(FleetAccount, fleet.id).apk_digest_stopped_at is not None
+    history = s.scalars(
+        select(AuditLog.changes).where(
+            AuditLog.table_name == "fleet_account", AuditLog.record_id == fleet.id
+        )
+    ).all()
+    assert any("apk_digest_stopped_at" in changes for changes in history)
+    assert run(world, MONDAY + dt.timedelta(days=7)).digests == 0
+    assert client.get("/apk-overview/stop/not-a-token").status_code == 404
+
+
+def test_issue18_an_earlier_mails_opt_out_link_still_works_after_a_newer_mail(
+    app,
+    world,
+    quiet,
+    smtp,  # noqa: F811
+):
+    """Issue 18, R-CP-2: a customer mailed a reminder and later another mail with an
+    opt-out link may follow either link; a newer mail does not void the stop links."""
+    s = quiet
+    car = owner_car(world)
+    car.apk_expiry = MONDAY + dt.timedelta(weeks=6)
+    s.commit()
+    run(world, MONDAY)
+    car = s.get(Passport, car.id)
+    car.apk_expiry = dt.date(2031, 3, 20)
+    s.commit()
+    run(world, dt.date(2031, 2, 6))
+    _deliver(app, at(dt.date(2031, 2, 6), 8))
+    first, second = received(smtp, car.owner.email)
+    assert first["List-Unsubscribe"] != second["List-Unsubscribe"]
+    path = "/opt-out/" + first["List-Unsubscribe"].strip("<>").rsplit("/opt-out/", 1)[1]
+    response = app.test_client().post(path, data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    s.expire_all()
+    assert s.get(Customer, car.owner_id).never_contact is True
