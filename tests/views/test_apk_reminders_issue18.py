@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from admin_app.models import AuditLog, Garage, Invoice, Passport
+from admin_app.models import ApkReminder, AuditLog, Garage, Invoice, Passport
 from admin_app.services.clock import local_today
 from tests.services.test_apk_reminders_issue18 import MONDAY, owner_car, run
 from tests.views.test_garage_settings_issue14 import SETTINGS
@@ -73,6 +73,7 @@ def test_issue18_conversion_dashboard_counts_reminders_as_their_own_kind(world, 
     """Issue 18, R-CP-4: per week, the cars reminded, how many came back (invoiced within
     8 weeks after) and their value, in words; each garage sees its own."""
     s = world.session
+    s.execute(delete(ApkReminder))  # the demo's history
     s.execute(update(Passport).values(apk_expiry=None))
     came_back, stayed_away = owner_car(world, 0), owner_car(world, 1)
     for car in (came_back, stayed_away):
@@ -98,3 +99,10 @@ def test_issue18_conversion_dashboard_counts_reminders_as_their_own_kind(world, 
     assert "Nog geen APK-herinneringen verstuurd" in other
     english = _text(login_as("garage-jansen").get("/proposals/conversion?_l_=en"))
     assert "Cars reminded" in english and "Came back within 8 weeks" in english
+
+
+def test_issue18_the_demo_shows_what_reminders_brought_in(world, login_as):
+    """Issue 18, SPEC's demo data: a fresh console's conversion page has reminder weeks."""
+    page = _text(login_as("garage-jansen").get("/proposals/conversion"))
+    reminders = page.split("Auto's herinnerd", 1)[1]
+    assert len(re.findall(r"week \d+, \d{4} 3 [0-3] ", reminders)) == 9
