@@ -189,6 +189,9 @@ def _apk_reminder_history(session, rng) -> None:
 
     today = local_today()
     this_monday = today - timedelta(days=today.weekday())
+    invoiced: dict[str, list[date]] = {}
+    for plate, day in session.execute(select(Invoice.plate, Invoice.invoice_date)):
+        invoiced.setdefault(plate, []).append(day)
     for garage in session.scalars(select(Garage).order_by(Garage.id)).all():
         cars = (
             session.scalars(
@@ -207,7 +210,16 @@ def _apk_reminder_history(session, rng) -> None:
         for weeks_back in range(10, 1, -1):
             monday = this_monday - timedelta(weeks=weeks_back)
             reminded_at = datetime.combine(monday, time(RUN_HOUR), tzinfo=AMSTERDAM).astimezone(UTC)
-            for car in rng.sample(cars, min(3, len(cars))):
+            # Cars with no other invoice in the 8 weeks after: what came back is the APK.
+            quiet = [
+                car
+                for car in cars
+                if not any(
+                    monday <= day <= monday + timedelta(weeks=8)
+                    for day in invoiced.get(car.plate, ())
+                )
+            ]
+            for car in rng.sample(quiet, min(3, len(quiet))):
                 session.add(
                     ApkReminder(
                         garage_id=garage.id,
