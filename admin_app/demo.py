@@ -192,6 +192,7 @@ def _apk_reminder_history(session, rng) -> None:
     invoiced: dict[str, list[date]] = {}
     for plate, day in session.execute(select(Invoice.plate, Invoice.invoice_date)):
         invoiced.setdefault(plate, []).append(day)
+    reminded: set[int] = set()
     for garage in session.scalars(select(Garage).order_by(Garage.id)).all():
         cars = (
             session.scalars(
@@ -199,7 +200,7 @@ def _apk_reminder_history(session, rng) -> None:
                 .where(
                     Passport.garage_id == garage.id,
                     Passport.stock_car.is_(False),
-                    Passport.state == "activated",
+                    Passport.state.in_(("sent", "activated")),
                     Passport.fleet_account_id.is_(None),
                 )
                 .order_by(Passport.id)
@@ -214,12 +215,14 @@ def _apk_reminder_history(session, rng) -> None:
             quiet = [
                 car
                 for car in cars
-                if not any(
+                if car.id not in reminded
+                and not any(
                     monday <= day <= monday + timedelta(weeks=8)
                     for day in invoiced.get(car.plate, ())
                 )
             ]
             for car in rng.sample(quiet, min(3, len(quiet))):
+                reminded.add(car.id)
                 session.add(
                     ApkReminder(
                         garage_id=garage.id,
