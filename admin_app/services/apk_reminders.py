@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Date, and_, exists, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -98,7 +98,7 @@ def daily_run(session: Session, now: dt.datetime) -> RunResult | None:
     return result
 
 
-def _quiet(session: Session, today: dt.date, now: dt.datetime, passport=Passport):
+def _quiet(today: dt.date, now: dt.datetime, passport=Passport) -> list:
     """Conditions over ``passport``: its owner was not invited or invoiced in the last 8
     weeks (a proposal decided "yes" and not yet closed counts as invited: its invitation
     goes out on Sunday), nor was the car invoiced."""
@@ -130,7 +130,8 @@ def _due(session: Session, today: dt.date, days, passport=Passport) -> list:
         passport.state != PassportState.archived.value,
         passport.stock_car.is_(False),
         expiry > today,
-        expiry <= add_days(session, today, days),
+        # A typed date, not a bound Python one, so PostgreSQL adds days to a date.
+        expiry <= add_days(session, literal(today, Date), days),
         expiry >= Garage.apk_reminders_from,
     ]
 
@@ -157,7 +158,7 @@ def remind_owners(session: Session, today: dt.date, now: dt.datetime) -> int:
         .join(Customer, Customer.id == Passport.owner_id)
         .where(
             *_due(session, today, Garage.apk_reminder_weeks * 7),
-            *_quiet(session, today, now),
+            *_quiet(today, now),
             Passport.fleet_account_id.is_(None),
             Customer.never_contact.is_(False),
             Customer.email_bounced_at.is_(None),
@@ -226,7 +227,7 @@ def send_digests(session: Session, today: dt.date, now: dt.datetime) -> int:
             .where(
                 Passport.fleet_account_id == fleet.id,
                 *_due(session, today, DIGEST_DAYS),
-                *_quiet(session, today, now),
+                *_quiet(today, now),
             )
             .order_by(expiry, Passport.id)
             .execution_options(**{ALL_TENANTS: True})
