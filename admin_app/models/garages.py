@@ -31,8 +31,8 @@ class Garage(Model):
     city = Column(String(100))
     phone = Column(String(40))
     advice_followup_default = Column(Boolean, nullable=False, default=False)
-    # APK reminders (issue 18, services/apk_reminders): on for garages made since they
-    # exist, off for the ones that existed before (migration 0023) until they switch on.
+    # APK reminders (issue 18, services/apk_reminders): on for new garages, off for the
+    # ones that existed before migration 0023 until they switch them on.
     apk_reminders = Column(Boolean, nullable=False, default=True, server_default=true())
     apk_reminder_weeks = Column(Integer, nullable=False, default=6, server_default="6")
     # Expiry dates from this day on are reminded; set whenever reminders are switched on.

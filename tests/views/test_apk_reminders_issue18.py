@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from io import BytesIO
 
+from openpyxl import load_workbook
 from sqlalchemy import delete, select, update
 
 from admin_app.models import ApkReminder, AuditLog, Garage, Invoice, Passport
@@ -99,6 +101,16 @@ def test_issue18_conversion_dashboard_counts_reminders_as_their_own_kind(world, 
     assert "Nog geen APK-herinneringen verstuurd" in other
     english = _text(login_as("garage-jansen").get("/proposals/conversion?_l_=en"))
     assert "Cars reminded" in english and "Came back within 8 weeks" in english
+    export = login_as("garage-jansen").get("/proposals/conversion.xlsx").data
+    sheet = load_workbook(BytesIO(export)).active
+    header, *rows = sheet.iter_rows(values_only=True)
+    assert header[5:] == (
+        "APK-herinneringen",
+        "teruggekomen binnen 8 weken",
+        "conversie herinneringen",
+        "waarde herinneringen",
+    )
+    assert ("2030-W10", None, None, None, None, 2, 1, 0.5, 123.45) in rows
 
 
 def test_issue18_the_demo_shows_what_reminders_brought_in(world, login_as):
