@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
@@ -177,6 +177,8 @@ def load_demo_data(*, only_if_empty: bool = True) -> bool:
         _proposals(session, rng)
         # After the proposals: their weekly run recomputes next service dates.
         _fleet_maintenance(session, fleet)
+        # Last, with a generator of its own: the rows above stay as they were.
+        _apk_reminder_history(session, random.Random(18))
     return True
 
 
@@ -212,6 +214,72 @@ def _demo_recall(session, plate, reference, defect) -> None:
             remedy="De dealer vervangt het onderdeel kosteloos.",
         )
     )
+
+
+def _apk_reminder_history(session, rng) -> None:
+    """Nine weeks of APK reminders, some followed by an APK invoice (issue 18), so the
+    conversion page shows what reminders bring in."""
+    from admin_app.models import ApkReminder, Invoice
+    from admin_app.services.apk_reminders import RUN_HOUR
+    from admin_app.services.clock import AMSTERDAM, local_today
+
+    today = local_today()
+    this_monday = today - timedelta(days=today.weekday())
+    invoiced: dict[str, list[date]] = {}
+    for plate, day in session.execute(select(Invoice.plate, Invoice.invoice_date)):
+        invoiced.setdefault(plate, []).append(day)
+    reminded: set[int] = set()
+    for garage in session.scalars(select(Garage).order_by(Garage.id)).all():
+        cars = (
+            session.scalars(
+                select(Passport)
+                .where(
+                    Passport.garage_id == garage.id,
+                    Passport.stock_car.is_(False),
+                    Passport.state.in_(("sent", "activated")),
+                    Passport.fleet_account_id.is_(None),
+                )
+                .order_by(Passport.id)
+            )
+            .unique()
+            .all()
+        )
+        for weeks_back in range(10, 1, -1):
+            monday = this_monday - timedelta(weeks=weeks_back)
+            reminded_at = datetime.combine(monday, time(RUN_HOUR), tzinfo=AMSTERDAM).astimezone(UTC)
+            # Cars with no other invoice in the 8 weeks after: what came back is the APK.
+            quiet = [
+                car
+                for car in cars
+                if car.id not in reminded
+                and not any(
+                    monday <= day <= monday + timedelta(weeks=8)
+                    for day in invoiced.get(car.plate, ())
+                )
+            ]
+            for car in rng.sample(quiet, min(3, len(quiet))):
+                reminded.add(car.id)
+                session.add(
+                    ApkReminder(
+                        garage_id=garage.id,
+                        passport_id=car.id,
+                        customer_id=car.owner_id,
+                        apk_expiry=monday + timedelta(weeks=6),
+                        reminded_at=reminded_at,
+                    )
+                )
+                if rng.random() < 0.6:
+                    session.add(
+                        Invoice(
+                            garage_id=garage.id,
+                            invoice_date=min(today, monday + timedelta(days=rng.randint(7, 40))),
+                            plate=car.plate,
+                            customer_id=car.owner_id,
+                            amount_cents=rng.randint(4_500, 38_000),
+                            kind="apk",
+                        )
+                    )
+    session.flush()
 
 
 def _invoices(session, garage, rng) -> None:

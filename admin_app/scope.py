@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session, object_session, with_loader_criteria
 
 from admin_app.models import (
     ApiKey,
+    ApkDigest,
+    ApkReminder,
     AuditLog,
     BatchJob,
     Checkpoint,
@@ -80,6 +82,8 @@ TENANT_MODELS = (
     WebhookEndpoint,
     WebhookEvent,
     WebhookDelivery,
+    ApkReminder,
+    ApkDigest,
 )
 
 
@@ -131,6 +135,9 @@ class Scope:
                 WebhookEndpoint: lambda cls: cls.garage_id == gid,
                 WebhookEvent: lambda cls: cls.garage_id == gid,
                 WebhookDelivery: lambda cls: cls.garage_id == gid,
+                # Its own APK reminders (issue 18), counted on the conversion dashboard.
+                ApkReminder: lambda cls: cls.garage_id == gid,
+                ApkDigest: lambda cls: cls.garage_id == gid,
                 ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
             }
         if self.kind == FLEET:
@@ -163,6 +170,8 @@ class Scope:
                 WebhookEndpoint: nothing,
                 WebhookEvent: nothing,
                 WebhookDelivery: nothing,
+                ApkReminder: nothing,
+                ApkDigest: nothing,
                 Transfer: lambda cls: cls.passport_id.in_(
                     select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
                 ),
@@ -190,6 +199,8 @@ class Scope:
                 WebhookEndpoint: nothing,
                 WebhookEvent: nothing,
                 WebhookDelivery: nothing,
+                ApkReminder: nothing,
+                ApkDigest: nothing,
                 # Transfers of his cars, and those he started (a car he sold).
                 Transfer: lambda cls: or_(
                     cls.passport_id.in_(passport_ids), cls.created_by_id == uid

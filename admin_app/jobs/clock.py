@@ -61,6 +61,18 @@ def close_proposal_weeks() -> None:
     close_due_weeks(db.session, utcnow())
 
 
+def apk_reminders() -> None:
+    """Every morning: APK reminders to owners, the weekly digest to fleet managers
+    (issue 18), claimed once per day."""
+    from admin_app.models.base import utcnow
+    from admin_app.services.apk_reminders import daily_run
+    from admin_app.services.audit import Actor
+    from admin_app.services.uow import unit_of_work
+
+    with unit_of_work(db.session, Actor.job("apk-reminders")):
+        daily_run(db.session, utcnow())
+
+
 def purge_exports() -> None:
     """Exported files past their 24 hours are removed (issue 15)."""
     from admin_app.models.base import utcnow
@@ -100,6 +112,7 @@ DUE_WORK = (
     start_batch_jobs,
     weekly_proposals,
     close_proposal_weeks,
+    apk_reminders,
     deliver_mail,
     purge_exports,
     purge_idempotency_keys,

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 
 from admin_app.models.api_keys import ApiKey
+from admin_app.models.apk_reminders import ApkDigest, ApkReminder, ApkReminderRun
 from admin_app.models.audit import AuditLog
 from admin_app.models.batch_jobs import BatchJob, BatchRow, BatchState
 from admin_app.models.customers import Customer
@@ -34,6 +35,9 @@ from admin_app.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookE
 __all__ = [
     "AccessToken",
     "ApiKey",
+    "ApkDigest",
+    "ApkReminder",
+    "ApkReminderRun",
     "AuditLog",
     "BatchJob",
     "BatchRow",

@@ -22,6 +22,8 @@ class FleetAccount(Model):
         ForeignKey("passport.id", use_alter=True, name="fk_fleet_account_manager_passport"),
         unique=True,
     )
+    # The fleet manager followed the weekly APK overview's stop link (issue 18).
+    apk_digest_stopped_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     garage = relationship("Garage", lazy="joined", innerjoin=True)

@@ -37,6 +37,8 @@ class MailKind(enum.StrEnum):
     invitation = "invitation"
     garage_email_changed = "garage_email_changed"
     webhook_disabled = "webhook_disabled"
+    apk_reminder = "apk_reminder"
+    apk_digest = "apk_digest"
 
 
 KIND_LABELS = {
@@ -48,6 +50,8 @@ KIND_LABELS = {
     MailKind.invitation.value: _l("Invitation"),
     MailKind.garage_email_changed.value: _l("Garage e-mail changed"),
     MailKind.webhook_disabled.value: _l("Webhook endpoint switched off"),
+    MailKind.apk_reminder.value: _l("APK reminder"),
+    MailKind.apk_digest.value: _l("APK overview for a fleet"),
 }
 
 

@@ -38,6 +38,9 @@ GARAGE_LABELS = {
     "city": _l("City"),
     "phone": _l("Phone"),
     "advice_followup_default": _l("Advice follow-up: invite by default"),
+    "apk_reminders": _l("APK reminders: mail owners before their APK expires"),
+    "apk_reminder_weeks": _l("APK reminder: weeks before the expiry date"),
+    "apk_reminders_from": _l("APK reminders for expiry dates from"),
     "logo": _l("Logo"),
     "created_at": _l("Created"),
 }
@@ -87,6 +90,7 @@ FLEET_ACCOUNT_LABELS = {
     "email": _l("Login e-mail"),
     "manager_passport": _l("Fleet manager's passport"),
     "linked_count": _l("Linked cars"),
+    "apk_digest_stopped_at": _l("Weekly APK overview stopped"),
     "garage": _l("Garage"),
     "created_at": _l("Created"),
 }

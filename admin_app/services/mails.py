@@ -484,3 +484,58 @@ def _webhook_disabled(session: Session, message: OutboxMessage) -> str:
             url=endpoint.url,
         ),
     )
+
+
+@renders("apk_reminder")
+def _apk_reminder(session: Session, message: OutboxMessage) -> MailBody:
+    # Issue 18: the owner is reminded of his car's APK expiry by his garage.
+    from admin_app.models import ApkReminder
+    from admin_app.services.apk_reminders import reminder_text
+    from admin_app.services.proposals import OPT_OUT, OPT_OUT_TTL
+
+    reminder = _record(session, ApkReminder, message.params.get("reminder_id"))
+    customer = _record(session, Customer, reminder.customer_id)
+    passport = _record(session, Passport, reminder.passport_id)
+    _still_addressed(message, customer.email)
+    if passport.state == "archived" or passport.owner_id != customer.id:
+        raise MailObsolete("the car was archived or has another owner now")
+    if is_bounced(customer) or customer.never_contact:
+        raise MailObsolete("the customer opted out or the address bounced since")
+    # The invitations' opt-out link (R-CP-2): "never" stops reminders and invitations.
+    link = _new_link(
+        session, message, "opt-out", purpose=OPT_OUT, ttl=OPT_OUT_TTL, subject_id=customer.id
+    )
+    return MailBody(reminder_text(session, reminder, link=link), unsubscribe=link)
+
+
+@renders("apk_digest")
+def _apk_digest(session: Session, message: OutboxMessage) -> MailBody:
+    # Issue 18: a fleet manager's weekly list of his cars due for their APK.
+    from admin_app.models import ApkDigest, FleetAccount
+    from admin_app.services.apk_reminders import (
+        DIGEST_STOP,
+        DIGEST_STOP_TTL,
+        digest_cars,
+        digest_text,
+    )
+
+    digest = _record(session, ApkDigest, message.params.get("digest_id"))
+    fleet = _record(session, FleetAccount, digest.fleet_account_id)
+    _still_addressed(message, fleet.email)
+    if fleet.apk_digest_stopped_at is not None:
+        raise MailObsolete("the fleet manager stopped the overviews")
+    cars = digest_cars(session, digest)
+    if not cars:
+        raise MailObsolete("none of the digest's cars is in the fleet any more")
+    link = _new_link(
+        session,
+        message,
+        "apk-overview/stop",
+        purpose=DIGEST_STOP,
+        ttl=DIGEST_STOP_TTL,
+        subject_id=fleet.id,
+    )
+    text = digest_text(
+        session, digest, cars, dashboard=_public_url("FleetDashboardView.list"), link=link
+    )
+    return MailBody(text, unsubscribe=link)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     update,
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.schema import CreateTable
 
 from admin_app.models import (
+    ApkReminder,
     ContactProposal,
     Customer,
     Garage,
@@ -570,12 +572,15 @@ def _earliest(a, b):
 
 def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
     """The periodic proposals of ``week`` for every garage, in one INSERT … SELECT: the
-    customers whose predicted visit falls in it, leaving out "never", a bounced address
-    and anyone invoiced or invited in the last 8 weeks. Safe to repeat."""
+    customers whose predicted visit falls in it, leaving out "never", a bounced address,
+    anyone invoiced or invited in the last 8 weeks and any customer or car sent an APK
+    reminder in the last 8 weeks (issue 18). Safe to repeat."""
+    from admin_app.services.apk_reminders import apk_expiry_of
+
     monday = week_monday(week)
     today = now.astimezone(AMSTERDAM).date()
     since = today - dt.timedelta(days=QUIET_DAYS)
-    predicted = _earliest(Passport.next_service, Passport.apk_expiry)
+    predicted = _earliest(Passport.next_service, apk_expiry_of(Passport))
     other = aliased(ContactProposal)
     invoiced_car = exists().where(
         Invoice.garage_id == Passport.garage_id,
@@ -591,6 +596,10 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
     invited = exists().where(
         other.customer_id == Passport.owner_id,
         other.invited_at >= now - dt.timedelta(days=QUIET_DAYS),
+    )
+    reminded = exists().where(
+        or_(ApkReminder.customer_id == Passport.owner_id, ApkReminder.passport_id == Passport.id),
+        ApkReminder.reminded_at >= now - dt.timedelta(days=QUIET_DAYS),
     )
     already = exists().where(
         other.garage_id == Passport.garage_id,
@@ -621,6 +630,7 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
             ~invoiced_car,
             ~invoiced_customer,
             ~invited,
+            ~reminded,
             ~already,
         )
     )
@@ -930,9 +940,10 @@ def conversion(session: Session, *, weeks: int = 26) -> list[WeekConversion]:
     ]
 
 
-def conversion_xlsx(rows: list[WeekConversion]) -> bytes:
+def conversion_xlsx(rows: list[WeekConversion], reminders=()) -> bytes:
     """The conversion table (R-CP-4), oldest week first: counts, the share and the value as
-    numbers (the value in euros with a euro format), so a spreadsheet can add them up."""
+    numbers (the value in euros with a euro format), so a spreadsheet can add them up.
+    APK reminders (issue 18) are their own kind: their own columns, per week."""
     from admin_app.services.customer_lists import (
         COUNT_FORMAT,
         EURO_FORMAT,
@@ -940,13 +951,51 @@ def conversion_xlsx(rows: list[WeekConversion]) -> bytes:
         xlsx_bytes,
     )
 
-    lines = [["week", "uitgenodigd", "gefactureerd binnen 8 weken", "conversie", "waarde"]]
-    for row in rows:
-        share = row.converted / row.invited if row.invited else None
-        value = Decimal(row.value_cents) / 100
-        lines.append([row.week, row.invited, row.converted, share, value])
+    def share(part: int, whole: int):
+        return part / whole if whole else None
+
+    invited = {row.week: row for row in rows}
+    reminded = {row.week: row for row in reminders}
+    lines = [
+        [
+            "week",
+            "uitgenodigd",
+            "gefactureerd binnen 8 weken",
+            "conversie",
+            "waarde",
+            "APK-herinneringen",
+            "teruggekomen binnen 8 weken",
+            "conversie herinneringen",
+            "waarde herinneringen",
+        ]
+    ]
+    for week in sorted(invited.keys() | reminded.keys()):
+        line: list = [week]
+        if (row := invited.get(week)) is not None:
+            value = Decimal(row.value_cents) / 100
+            line += [row.invited, row.converted, share(row.converted, row.invited), value]
+        else:
+            line += [None, None, None, None]
+        if (reminder := reminded.get(week)) is not None:
+            value = Decimal(reminder.value_cents) / 100
+            line += [
+                reminder.reminded,
+                reminder.came_back,
+                share(reminder.came_back, reminder.reminded),
+                value,
+            ]
+        lines.append(line)
     return xlsx_bytes(
         lines,
         sheet_title="Conversie",
-        number_formats={1: COUNT_FORMAT, 2: COUNT_FORMAT, 3: PERCENT_FORMAT, 4: EURO_FORMAT},
+        number_formats={
+            1: COUNT_FORMAT,
+            2: COUNT_FORMAT,
+            3: PERCENT_FORMAT,
+            4: EURO_FORMAT,
+            5: COUNT_FORMAT,
+            6: COUNT_FORMAT,
+            7: PERCENT_FORMAT,
+            8: EURO_FORMAT,
+        },
     )

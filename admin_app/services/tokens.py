@@ -4,7 +4,8 @@ A link is made by the worker when it writes the mail (services/mails), never bef
 raw token travels only in the mail; the database keeps its SHA-256, so neither a database
 read nor the outbox yields a working link. Each link acts for the address it was mailed to
 and, where one was known, for one login; it is void as soon as its subject's address is
-another one, or a newer link of its purpose for the same subject was mailed.
+another one, or a newer link of its purpose for the same subject was mailed (but for the
+links that only stop mail: STOP_LINKS).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from admin_app.services.errors import InvalidInput
 
 NOT_VALID = _l("This link is not valid. Request a new one.")
 
+# Links that only stop mail (R-CP-2's opt-out, the APK overview's stop link): a customer
+# mailed an invitation and then an APK reminder (issue 18) may click either mail's link,
+# so a newer one does not void them. They still expire and still act for their address.
+STOP_LINKS = {"opt_out", "apk_digest_stop"}
+
 
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -41,12 +47,13 @@ def issue_token(
     """A new link for ``recipient``; earlier unused links of this purpose and subject
     stop working (and peek_token refuses any but the newest, should two be made at once)."""
     now = utcnow()
-    session.execute(
-        update(AccessToken)
-        .where(AccessToken.used_at.is_(None), *_same_target(purpose, user_id, subject_id))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    if purpose not in STOP_LINKS:
+        session.execute(
+            update(AccessToken)
+            .where(AccessToken.used_at.is_(None), *_same_target(purpose, user_id, subject_id))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
     raw = secrets.token_urlsafe(32)
     session.add(
         AccessToken(
@@ -93,7 +100,7 @@ def peek_token(
             AccessToken.id > token.id, *_same_target(purpose, token.user_id, token.subject_id)
         )
     )
-    if newer is not None:
+    if newer is not None and purpose not in STOP_LINKS:
         raise InvalidInput(_l("A newer link was sent; use the newest mail."))
     if address is not None:
         check_addressed_to(token, address)

@@ -7,12 +7,13 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, StringField, ValidationError
+from wtforms import BooleanField, SelectField, StringField, ValidationError
 
 from admin_app.extensions import db
 from admin_app.models import Garage
 from admin_app.scope import scoped_get
 from admin_app.services.api_keys import list_api_keys
+from admin_app.services.apk_reminders import MAX_WEEKS
 from admin_app.services.errors import DomainError
 from admin_app.services.garages import (
     change_garage_email,
@@ -29,6 +30,43 @@ def _advice_followup_field() -> BooleanField:
     # A yes/no: FAB makes a non-null column a required field, and a required checkbox
     # cannot be saved unticked (R-CP-3 default "no").
     return BooleanField(GARAGE_LABELS["advice_followup_default"], default=False)
+
+
+APK_REMINDER_HELP = {
+    "apk_reminders": _l(
+        "Owners get one mail per APK expiry date, with your address and phone number; fleet "
+        "managers get one mail a week listing their cars due in the next 8 weeks. Not mailed: "
+        "customers who said never, addresses that bounced, and customers invited or invoiced "
+        "in the last 8 weeks. When you switch this on, cars due within 5 weeks are not mailed."
+    ),
+    "apk_reminder_weeks": _l("Usually 6: time enough to make an appointment."),
+}
+
+
+def _apk_reminder_fields() -> dict:
+    """The APK reminder setting (issue 18): on or off, and how many weeks ahead."""
+    return {
+        "apk_reminders": BooleanField(
+            GARAGE_LABELS["apk_reminders"],
+            default=True,
+            description=APK_REMINDER_HELP["apk_reminders"],
+        ),
+        # A choice, not a typed number: nothing to mistype. A form posted without it
+        # (a script) keeps the garage's current weeks.
+        "apk_reminder_weeks": SelectField(
+            GARAGE_LABELS["apk_reminder_weeks"],
+            choices=[(1, _l("1 week"))]
+            + [(n, _l("%(count)d weeks", count=n)) for n in range(2, MAX_WEEKS + 1)],
+            coerce=int,
+            default=6,
+            description=APK_REMINDER_HELP["apk_reminder_weeks"],
+            # A plain list: Select2's "×" would empty a choice that cannot be empty.
+            render_kw={"class": "form-control"},
+        ),
+    }
+
+
+SETTINGS_COLUMNS = ["apk_reminders", "apk_reminder_weeks"]
 
 
 def _new_garage_email(form, field) -> None:
@@ -64,6 +102,8 @@ class GarageView(ConsoleModelView):
         "city",
         "phone",
         "advice_followup_default",
+        *SETTINGS_COLUMNS,
+        "apk_reminders_from",
         "created_at",
     ]
     add_columns = [
@@ -75,6 +115,7 @@ class GarageView(ConsoleModelView):
         "city",
         "phone",
         "advice_followup_default",
+        *SETTINGS_COLUMNS,
     ]
     # The e-mail is changed with its rule (change_garage_email), on its own page.
     edit_columns = [column for column in add_columns if column != "email"]
@@ -85,8 +126,12 @@ class GarageView(ConsoleModelView):
             widget=BS3TextFieldWidget(),
         ),
         "advice_followup_default": _advice_followup_field(),
+        **_apk_reminder_fields(),
     }
-    edit_form_extra_fields = {"advice_followup_default": _advice_followup_field()}
+    edit_form_extra_fields = {
+        "advice_followup_default": _advice_followup_field(),
+        **_apk_reminder_fields(),
+    }
     label_columns = {**GARAGE_LABELS}
     search_columns = ["name", "email", "city"]
     base_order = ("name", "asc")
@@ -124,8 +169,12 @@ class MyGarageView(ConsoleModelView):
         "city",
         "phone",
         "advice_followup_default",
+        *SETTINGS_COLUMNS,
     ]
-    edit_form_extra_fields = {"advice_followup_default": _advice_followup_field()}
+    edit_form_extra_fields = {
+        "advice_followup_default": _advice_followup_field(),
+        **_apk_reminder_fields(),
+    }
     label_columns = {**GARAGE_LABELS}
     list_columns = ["name", "city"]
     # Both show the garage e-mail (R-PP-3) with the way to change it.

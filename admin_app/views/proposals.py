@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional, Regexp
 from admin_app.extensions import csrf, db
 from admin_app.models.base import utcnow
 from admin_app.models.proposals import DECISIONS, REASONS
-from admin_app.services import exports, list_exports, proposals
+from admin_app.services import apk_reminders, exports, list_exports, proposals
 from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.errors import DomainError
@@ -187,13 +187,16 @@ class ProposalView(BaseView):
             title=_l("Conversion of invitations"),
             rows=rows,
             chart=_chart(rows),
+            reminders=apk_reminders.reminder_conversion(db.session),
             euro=euro,
         )
 
     @expose("/conversion.xlsx")
     @has_access
     def conversion_xlsx(self):
-        data = proposals.conversion_xlsx(proposals.conversion(db.session))
+        data = proposals.conversion_xlsx(
+            proposals.conversion(db.session), apk_reminders.reminder_conversion(db.session)
+        )
         return Response(
             data,
             mimetype=XLSX_MIMETYPE,
@@ -282,4 +285,28 @@ class OptOutView(BaseView):
             done = True
         return self.render_template(
             "console/opt_out.html", form=form, done=done or customer.never_contact
+        )
+
+    @expose("/apk-overview/stop/<token>", methods=["GET", "POST"])
+    @csrf.exempt  # for the one-click post only, as the opt-out above
+    def stop_apk_overview(self, token):
+        """The weekly APK overview's stop link (issue 18), for a fleet manager."""
+        one_click = request.method == "POST" and request.form.get(ONE_CLICK_FIELD) == ONE_CLICK
+        if request.method == "POST" and not one_click:
+            csrf.protect()
+        try:
+            fleet = apk_reminders.fleet_for_digest_stop(db.session, token)
+        except DomainError:
+            return self.render_template("console/not_found.html"), 404
+        form = ConfirmForm()
+        done = False
+        if one_click or form.validate_on_submit():
+            with unit_of_work(db.session, Actor(None, fleet.email)):
+                apk_reminders.stop_digest(db.session, token, utcnow())
+            done = True
+        return self.render_template(
+            "console/apk_overview_stop.html",
+            form=form,
+            fleet=fleet,
+            done=done or fleet.apk_digest_stopped_at is not None,
         )
