@@ -37,6 +37,10 @@ class MailKind(enum.StrEnum):
     invitation = "invitation"
     garage_email_changed = "garage_email_changed"
     webhook_disabled = "webhook_disabled"
+    # Issue 18: the new owner's one reminder, and the starter told how a transfer ended.
+    transfer_reminder = "transfer_reminder"
+    transfer_accepted = "transfer_accepted"
+    transfer_expired = "transfer_expired"
 
 
 KIND_LABELS = {
@@ -48,6 +52,9 @@ KIND_LABELS = {
     MailKind.invitation.value: _l("Invitation"),
     MailKind.garage_email_changed.value: _l("Garage e-mail changed"),
     MailKind.webhook_disabled.value: _l("Webhook endpoint switched off"),
+    MailKind.transfer_reminder.value: _l("Transfer reminder"),
+    MailKind.transfer_accepted.value: _l("Transfer accepted"),
+    MailKind.transfer_expired.value: _l("Transfer expired"),
 }
 
 

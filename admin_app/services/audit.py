@@ -340,6 +340,7 @@ def _field_labels() -> dict[str, dict]:
             "garage_id": passport["garage"],
             "from_customer_id": _l("From"),
             "to_customer_id": _l("To"),
+            "reminded_at": _l("Reminder sent"),  # issue 18
         },
         "inspection_form": {
             **labels.INSPECTION_FORM_LABELS,
