@@ -158,6 +158,8 @@ class Config:
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
     # Per token, not per client: the opt-out one-click POST (mail providers' few addresses).
     OPT_OUT_RATE_LIMIT = os.environ.get("OPT_OUT_RATE_LIMIT", "60 per minute")
+    # Per calendar address (issue 18): apps poll every few hours; this stops a runaway one.
+    CALENDAR_FEED_RATE_LIMIT = os.environ.get("CALENDAR_FEED_RATE_LIMIT", "60 per hour")
     # Per garage API key (api/keys.py).
     API_KEY_RATE_LIMIT = os.environ.get("API_KEY_RATE_LIMIT", "600 per minute")
     # One reset mail per account per this many minutes (services/accounts).
