@@ -179,3 +179,17 @@ def test_issue18_the_panel_speaks_dutch_and_english(app, world, login_as):
     assert "Toevoegen aan mijn agenda" in dutch and "Add to my calendar" not in dutch
     english = owner.get("/my-vehicles/list/?_l_=en").get_data(as_text=True)
     assert "Add to my calendar" in english and "Dates in your own calendar" in english
+
+
+def test_issue18_the_feed_is_limited_per_address_not_per_client(app, world, login_as):
+    """Calendar services poll from a few shared addresses: the secret address is counted
+    (CALENDAR_FEED_RATE_LIMIT), so one runaway subscription does not stop the others."""
+    limit = app.config["CALENDAR_FEED_RATE_LIMIT"]
+    app.config["CALENDAR_FEED_RATE_LIMIT"] = "2 per hour"
+    try:
+        owner_path = subscribe(login_as("eigenaar"))
+        fleet_path = subscribe(login_as("fleet-bakker"))
+        assert [fetch(app, owner_path).status_code for _ in range(3)] == [200, 200, 429]
+        assert fetch(app, fleet_path).status_code == 200
+    finally:
+        app.config["CALENDAR_FEED_RATE_LIMIT"] = limit
