@@ -50,6 +50,9 @@ class MailBody:
     text: str
     # The invitation's opt-out link, also offered as one-click unsubscribe (RFC 8058).
     unsubscribe: str | None = None
+    # Signed by the platform, not the garage: a mail to the garage (or its fleet manager)
+    # about its own work would otherwise be signed by its addressee (issue 18).
+    from_platform: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ def render_mail(session: Session, message: OutboxMessage) -> RenderedMail:
         if isinstance(body, str):
             body = MailBody(body)
         garage = get_across_tenants(session, Garage, message.garage_id)
-        body = replace(body, text=f"{body.text.rstrip()}\n\n{signature(garage)}\n")
+        signer = None if body.from_platform else garage
+        body = replace(body, text=f"{body.text.rstrip()}\n\n{signature(signer)}\n")
         logo = _logo(garage)
         html = render_template(
             "mail/layout.html",
@@ -400,11 +404,11 @@ def _starter_told(session: Session, message: OutboxMessage, state: str):
 
 
 @renders("transfer_accepted")
-def _transfer_accepted(session: Session, message: OutboxMessage) -> str:
+def _transfer_accepted(session: Session, message: OutboxMessage) -> MailBody:
     from admin_app.services.clock import local_date, local_today
 
     transfer, passport, name = _starter_told(session, message, "accepted")
-    return greeted(
+    text = greeted(
         name,
         _l(
             "%(receiver)s (%(email)s) accepted the AutoPassport of %(car)s that you "
@@ -416,14 +420,15 @@ def _transfer_accepted(session: Session, message: OutboxMessage) -> str:
             date=local_date(local_today(transfer.created_at)),
         ),
     )
+    return MailBody(text, from_platform=True)
 
 
 @renders("transfer_expired")
-def _transfer_expired(session: Session, message: OutboxMessage) -> str:
+def _transfer_expired(session: Session, message: OutboxMessage) -> MailBody:
     from admin_app.services.clock import local_date, local_today
 
     transfer, passport, name = _starter_told(session, message, "expired")
-    return greeted(
+    text = greeted(
         name,
         _l(
             "%(receiver)s (%(email)s) did not accept the AutoPassport of %(car)s within "
@@ -436,6 +441,7 @@ def _transfer_expired(session: Session, message: OutboxMessage) -> str:
             date=local_date(local_today(transfer.created_at)),
         ),
     )
+    return MailBody(text, from_platform=True)
 
 
 @renders("password_reset")

@@ -127,6 +127,8 @@ def test_issue18_the_starter_is_told_when_the_transfer_is_accepted_or_expires(
     text = mail_text(s, told)
     plate = s.get(Transfer, done.id).passport.plate_display
     assert plate in text and "eigenaar@example.nl" in text
+    # The console tells the garage; the garage does not sign a mail to itself.
+    assert text.rstrip().endswith(f"Met vriendelijke groet,\n{app.config['APP_NAME']}")
     if ending == "accepted":
         assert "geaccepteerd" in told.subject and "geaccepteerd" in text
     else:
