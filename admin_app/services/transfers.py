@@ -28,6 +28,7 @@ from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import idempotency, webhooks
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor, get_actor, record_bulk
+from admin_app.services.bounces import is_bounced
 from admin_app.services.clock import local_date, local_today
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -328,7 +329,8 @@ def remind_transfers(session: Session, now: datetime | None = None) -> int:
     (a fresh accept link, the date it expires). Once means once: each transfer is claimed
     by a conditional UPDATE of ``reminded_at``, so a second tick or a second worker finds
     it claimed and mails nothing. A receiver without an Owner login has no accept link (a
-    new e-mail leaving a fleet accepts by activating, R-FL-6) and gets no reminder.
+    new e-mail leaving a fleet accepts by activating, R-FL-6) and gets no reminder, nor
+    does an address that bounced (R-PP-5).
     Returns the number of reminders queued."""
     now = now or utcnow()
     due = session.scalars(
@@ -344,6 +346,8 @@ def remind_transfers(session: Session, now: datetime | None = None) -> int:
     for transfer in due:
         if passport_rules.owner_login(session, transfer.to_email) is None:
             continue
+        if is_bounced(transfer.to_customer):
+            continue  # the mail server refused the address: a reminder would bounce too
         claimed = session.execute(
             update(Transfer)
             .where(

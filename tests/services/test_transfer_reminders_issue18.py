@@ -146,3 +146,16 @@ def test_issue18_a_cancelled_transfer_tells_nobody_and_is_not_reminded(app, worl
         assert transfers.remind_transfers(s) == 0
     assert not [m for m in _mails(s, "transfer_reminder", done.id)]
     assert not _mails(s, "transfer_accepted", done.id) + _mails(s, "transfer_expired", done.id)
+
+
+def test_issue18_no_reminder_to_a_bounced_address(app, world, acting_as):
+    """R-PP-5: the mail server refused the new owner's address; a reminder would bounce."""
+    s = world.session
+    done = _start(acting_as, world)
+    transfer = s.get(Transfer, done.id)
+    transfer.expires_at = utcnow() + timedelta(days=2)
+    transfer.to_customer.email_bounced_at = utcnow()
+    s.commit()
+    with app.app_context(), unit_of_work(s):
+        assert transfers.remind_transfers(s) == 0
+    assert _mails(s, "transfer_reminder", done.id) == []
