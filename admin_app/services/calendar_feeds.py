@@ -209,7 +209,8 @@ def calendar_ics(
 
 def _calendar_name(session: Session, feed: CalendarFeed):
     # The subscriber's own fleet account; the anonymous request's scope would hide it.
-    fleet = get_across_tenants(session, FleetAccount, feed.user.fleet_account_id)
+    fleet_id = feed.user.fleet_account_id
+    fleet = get_across_tenants(session, FleetAccount, fleet_id) if fleet_id else None
     if fleet is not None:
         return _l("AutoPassport – %(fleet)s", fleet=fleet.name)
     return _l("AutoPassport – my vehicles")

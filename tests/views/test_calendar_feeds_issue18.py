@@ -149,8 +149,12 @@ def test_issue18_fleet_feed_follows_the_fleet(app, world, login_as):
     dated = [c for c in cars if c.apk_expiry]
     assert dated
     leaving = dated[0]
-    uids = {str(e["UID"]).split("@")[0] for e in events(fetch(app, path))}
+    first = fetch(app, path)
+    uids = {str(e["UID"]).split("@")[0] for e in events(first)}
     assert f"apk-{leaving.id}" in uids
+    fleet = world.user("fleet-bakker").fleet_account
+    name = icalendar.Calendar.from_ical(first.get_data())["X-WR-CALNAME"]
+    assert str(name) == f"AutoPaspoort – {fleet.name}"
     leaving.fleet_account_id = None
     s.commit()
     uids = {str(e["UID"]).split("@")[0] for e in events(fetch(app, path))}
