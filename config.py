@@ -182,6 +182,8 @@ class Config:
     AUTH_RATE_LIMIT = setting("AUTH_RATE_LIMIT", "10 per 20 second")
     # Per token, not per client: the opt-out one-click POST (mail providers' few addresses).
     OPT_OUT_RATE_LIMIT = setting("OPT_OUT_RATE_LIMIT", "60 per minute")
+    # Per calendar address (issue 18): apps poll every few hours; this stops a runaway one.
+    CALENDAR_FEED_RATE_LIMIT = setting("CALENDAR_FEED_RATE_LIMIT", "60 per hour")
     # Per garage API key (api/keys.py).
     API_KEY_RATE_LIMIT = setting("API_KEY_RATE_LIMIT", "600 per minute")
     # One reset mail per account per this many minutes (services/accounts).

@@ -38,7 +38,13 @@ def _opt_out_token() -> str:
     return (request.view_args or {}).get("token", "")
 
 
-def apply_limits(appbuilder, *, per_client_forms, opt_out_view) -> None:
+def _calendar_token() -> str:
+    # Per calendar address (issue 18): calendar services poll from a few shared
+    # addresses, like mail providers, so the address's secret is what is counted.
+    return (request.view_args or {}).get("token", "")
+
+
+def apply_limits(appbuilder, *, per_client_forms, opt_out_view, calendar_view=None) -> None:
     """Attach the limits to FAB's JWT login, the public forms and the opt-out link.
 
     FAB limits its HTML login itself (AUTH_RATE_LIMITED, AUTH_RATE_LIMIT); API keys are
@@ -56,4 +62,8 @@ def apply_limits(appbuilder, *, per_client_forms, opt_out_view) -> None:
         elif isinstance(view, opt_out_view):
             sm.limiter.limit(
                 _setting("OPT_OUT_RATE_LIMIT"), key_func=_opt_out_token, methods=["POST"]
+            )(view.blueprint)
+        elif calendar_view is not None and isinstance(view, calendar_view):
+            sm.limiter.limit(
+                _setting("CALENDAR_FEED_RATE_LIMIT"), key_func=_calendar_token, methods=["GET"]
             )(view.blueprint)

@@ -101,11 +101,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "Passport": ["read", "transfer"],
         "Transfer": ["read", "write"],
         "FleetAccount": ["read"],
+        # His calendar address (issue 18): made, renewed, stopped on his dashboard.
+        "CalendarFeed": ["write"],
         **_OWN_ACCOUNT,
     },
     "Owner": {
         "MyVehicles": ["read", "transfer"],
         "Transfer": ["read", "write"],
+        "CalendarFeed": ["write"],  # issue 18, on "Mijn voertuigen"
         **_OWN_ACCOUNT,
     },
 }

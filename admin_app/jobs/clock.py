@@ -27,6 +27,16 @@ def expire_transfers() -> None:
         expire(db.session)
 
 
+def remind_transfers() -> None:
+    """Issue 18: the new owner reminded once, 3 days before his accept link expires."""
+    from admin_app.services.audit import Actor
+    from admin_app.services.transfers import remind_transfers as remind
+    from admin_app.services.uow import unit_of_work
+
+    with unit_of_work(db.session, Actor.job("transfer-reminder")):
+        remind(db.session)
+
+
 def deliver_mail() -> None:
     from admin_app.jobs.mail import deliver_due
 
@@ -109,6 +119,7 @@ def purge_webhook_logs() -> None:
 
 DUE_WORK = (
     expire_transfers,
+    remind_transfers,
     start_batch_jobs,
     weekly_proposals,
     close_proposal_weeks,

@@ -4,6 +4,7 @@ from admin_app.models.api_keys import ApiKey
 from admin_app.models.apk_reminders import ApkDigest, ApkReminder, ApkReminderRun
 from admin_app.models.audit import AuditLog
 from admin_app.models.batch_jobs import BatchJob, BatchRow, BatchState
+from admin_app.models.calendar_feeds import CalendarFeed
 from admin_app.models.customers import Customer
 from admin_app.models.exports import ExportFile
 from admin_app.models.fleets import FleetAccount
@@ -42,6 +43,7 @@ __all__ = [
     "BatchJob",
     "BatchRow",
     "BatchState",
+    "CalendarFeed",
     "Checkpoint",
     "ContactProposal",
     "ConsoleUser",

@@ -39,6 +39,10 @@ class MailKind(enum.StrEnum):
     webhook_disabled = "webhook_disabled"
     apk_reminder = "apk_reminder"
     apk_digest = "apk_digest"
+    # Issue 18: the new owner's one reminder, and the starter told how a transfer ended.
+    transfer_reminder = "transfer_reminder"
+    transfer_accepted = "transfer_accepted"
+    transfer_expired = "transfer_expired"
 
 
 KIND_LABELS = {
@@ -52,6 +56,9 @@ KIND_LABELS = {
     MailKind.webhook_disabled.value: _l("Webhook endpoint switched off"),
     MailKind.apk_reminder.value: _l("APK reminder"),
     MailKind.apk_digest.value: _l("APK overview for a fleet"),
+    MailKind.transfer_reminder.value: _l("Transfer reminder"),
+    MailKind.transfer_accepted.value: _l("Transfer accepted"),
+    MailKind.transfer_expired.value: _l("Transfer expired"),
 }
 
 

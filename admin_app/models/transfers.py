@@ -58,6 +58,9 @@ class Transfer(Model):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     expires_at = Column(UTCDateTime)
     decided_at = Column(UTCDateTime)
+    # The new owner's one reminder, 3 days before expiry (issue 18): set by the claim
+    # that sends it, so a second worker or tick sends none.
+    reminded_at = Column(UTCDateTime)
 
     passport = relationship("Passport", foreign_keys=[passport_id])
     from_customer = relationship("Customer", foreign_keys=[from_customer_id])

@@ -22,6 +22,7 @@ from sqlalchemy.sql import sqltypes
 from admin_app.models import (
     ApiKey,
     AuditLog,
+    CalendarFeed,
     ConsoleUser,
     Customer,
     FleetAccount,
@@ -91,11 +92,13 @@ AUDITED = {
     PerformedWork: "performed_work",
     ApiKey: "api_key",
     WebhookEndpoint: "webhook_endpoint",
+    CalendarFeed: "calendar_feed",  # issue 18: a subscriber's secret calendar address
 }
 # Secrets never enter the log; bookkeeping fields would only drown the real changes.
 NEVER_LOGGED = {"password", "token_hash", "token", "secret", "key_hash"}
 NEVER_LOGGED |= {"secret_encrypted", "previous_secret_encrypted"}  # webhooks (issue 16)
 NOT_WORTH_LOGGING = {"last_login", "login_count", "fail_login_count", "changed_on", "created_on"}
+NOT_WORTH_LOGGING |= {"last_fetched_at"}  # a calendar app's polls (issue 18)
 # A form's content is kept whole in each of its versions; the log would only repeat it.
 NOT_WORTH_LOGGING |= {"content"}
 
@@ -304,6 +307,7 @@ REFERENCES = {
     "fleet_account_id": FleetAccount,
     "manager_passport_id": Passport,
     "passport_id": Passport,
+    "user_id": ConsoleUser,  # a calendar address's login (issue 18)
 }
 
 
@@ -340,6 +344,7 @@ def _field_labels() -> dict[str, dict]:
             "garage_id": passport["garage"],
             "from_customer_id": _l("From"),
             "to_customer_id": _l("To"),
+            "reminded_at": _l("Reminder sent"),  # issue 18
         },
         "inspection_form": {
             **labels.INSPECTION_FORM_LABELS,
@@ -370,6 +375,10 @@ def _field_labels() -> dict[str, dict]:
         },
         # Issue 18: a vehicle-register file handed to the worker.
         "register_import": {"file": _l("File"), "dataset": _l("Part of the register")},
+        "calendar_feed": {
+            "user_id": _l("Login"),
+            "revoked_at": _l("Stopped"),
+        },
         "export": {
             "list": _l("List"),
             "filter": _l("Filter"),
@@ -429,6 +438,11 @@ SENTENCES = {
         _l("Webhook endpoint registered"),
         _l("Webhook endpoint changed"),
         _l("Webhook endpoint deleted"),
+    ),
+    "calendar_feed": (
+        _l("Calendar address made"),
+        _l("Calendar address stopped"),
+        _l("Calendar address deleted"),
     ),
 }
 ACTIONS = ("insert", "update", "delete")

@@ -50,6 +50,9 @@ class MailBody:
     text: str
     # The invitation's opt-out link, also offered as one-click unsubscribe (RFC 8058).
     unsubscribe: str | None = None
+    # Signed by the platform, not the garage: a mail to the garage (or its fleet manager)
+    # about its own work would otherwise be signed by its addressee (issue 18).
+    from_platform: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,8 @@ def render_mail(session: Session, message: OutboxMessage) -> RenderedMail:
         if isinstance(body, str):
             body = MailBody(body)
         garage = get_across_tenants(session, Garage, message.garage_id)
-        body = replace(body, text=f"{body.text.rstrip()}\n\n{signature(garage)}\n")
+        signer = None if body.from_platform else garage
+        body = replace(body, text=f"{body.text.rstrip()}\n\n{signature(signer)}\n")
         logo = _logo(garage)
         html = render_template(
             "mail/layout.html",
@@ -346,6 +350,98 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
             link=link,
         ),
     )
+
+
+def _car_words(passport: Passport) -> str:
+    """A car in a mail: its plate as the console shows it, with brand and model if known."""
+    known = " ".join(p for p in (passport.brand, passport.model) if p)
+    return f"{passport.plate_display} ({known})" if known else passport.plate_display
+
+
+@renders("transfer_reminder")
+def _transfer_reminder(session: Session, message: OutboxMessage) -> str:
+    """Issue 18: the accept link's last days; a fresh link, the old one stops working."""
+    from admin_app.services.clock import local_date, local_today
+    from admin_app.services.transfers import ACCEPT, ACCEPT_TTL
+
+    transfer = _record(session, Transfer, message.params.get("transfer_id"))
+    if transfer.state != "pending":
+        raise MailObsolete("the transfer is no longer waiting")
+    _still_addressed(message, transfer.to_customer.email)
+    passport = _record(session, Passport, transfer.passport_id)
+    link = _new_link(
+        session,
+        message,
+        "transfer/accept",
+        purpose=ACCEPT,
+        ttl=ACCEPT_TTL,
+        subject_id=transfer.id,
+        user_id=_login_id(session, message),
+    )
+    return greeted(
+        transfer.to_name,
+        _l(
+            "The AutoPassport of %(car)s is still waiting for you. Log in and accept it "
+            "before %(date)s; after that the transfer expires and the car stays with its "
+            "previous owner:\n\n%(link)s\n",
+            car=_car_words(passport),
+            date=local_date(local_today(transfer.expires_at)),
+            link=link,
+        ),
+    )
+
+
+def _starter_told(session: Session, message: OutboxMessage, state: str):
+    """The transfer a starter's mail is about and his name, if it still says ``state``."""
+    from admin_app.services.transfers import starter_to_tell
+
+    transfer = _record(session, Transfer, message.params.get("transfer_id"))
+    if transfer.state != state:
+        raise MailObsolete(f"the transfer is {transfer.state}, not {state}")
+    starter = starter_to_tell(session, transfer)
+    _still_addressed(message, starter[0] if starter else None)
+    return transfer, _record(session, Passport, transfer.passport_id), starter[1]
+
+
+@renders("transfer_accepted")
+def _transfer_accepted(session: Session, message: OutboxMessage) -> MailBody:
+    from admin_app.services.clock import local_date, local_today
+
+    transfer, passport, name = _starter_told(session, message, "accepted")
+    text = greeted(
+        name,
+        _l(
+            "%(receiver)s (%(email)s) accepted the AutoPassport of %(car)s that you "
+            "transferred on %(date)s. The car is in the new owner's account now; you "
+            "need to do nothing more.\n",
+            receiver=transfer.to_name or transfer.to_email,
+            email=transfer.to_email,
+            car=_car_words(passport),
+            date=local_date(local_today(transfer.created_at)),
+        ),
+    )
+    return MailBody(text, from_platform=True)
+
+
+@renders("transfer_expired")
+def _transfer_expired(session: Session, message: OutboxMessage) -> MailBody:
+    from admin_app.services.clock import local_date, local_today
+
+    transfer, passport, name = _starter_told(session, message, "expired")
+    text = greeted(
+        name,
+        _l(
+            "%(receiver)s (%(email)s) did not accept the AutoPassport of %(car)s within "
+            "14 days, so the transfer you started on %(date)s has expired. The car is back "
+            "as it was before the transfer. If the sale goes ahead, start the transfer "
+            "again, and ask the buyer to accept it in time.\n",
+            receiver=transfer.to_name or transfer.to_email,
+            email=transfer.to_email,
+            car=_car_words(passport),
+            date=local_date(local_today(transfer.created_at)),
+        ),
+    )
+    return MailBody(text, from_platform=True)
 
 
 @renders("password_reset")

@@ -23,6 +23,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.api_keys import ApiKeyView
     from admin_app.views.audit import AuditLogView, OutboxView
     from admin_app.views.batch_jobs import BatchJobView, InvalidEmailsView
+    from admin_app.views.calendar_feeds import CalendarFeedView
     from admin_app.views.customers import CustomerView
     from admin_app.views.exports import ExportFileView
     from admin_app.views.fleets import FleetAccountView, FleetDashboardView
@@ -215,10 +216,14 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(ExportFileView)
     appbuilder.add_view_no_menu(PublicInspectionView)
     appbuilder.add_view_no_menu(OptOutView)
+    appbuilder.add_view_no_menu(CalendarFeedView)  # issue 18: panels on the owner's pages
     # Public forms that mail someone or try a link or password: limited per client, like
     # the login; the opt-out link per token (admin_app/limits.py, DESIGN-NOTES "Limits").
     apply_limits(
-        appbuilder, per_client_forms=(PasswordResetView, ActivationView), opt_out_view=OptOutView
+        appbuilder,
+        per_client_forms=(PasswordResetView, ActivationView),
+        opt_out_view=OptOutView,
+        calendar_view=CalendarFeedView,
     )
     for api in (
         PassportApi,

@@ -14,6 +14,7 @@ from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import FleetAccountForm, submitted
 from admin_app.views.inspections import read_only_form, result_summary
@@ -213,6 +214,7 @@ class FleetDashboardView(ConsoleModelView):
             sorts=DASHBOARD_SORTS,
             marks=DUE_MARKS,
             state_badge=state_badge,
+            calendar=calendar_panel(),  # issue 18: his calendar address
         )
 
     def _get_show_widget(self, pk, item, **kwargs):

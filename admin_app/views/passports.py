@@ -25,6 +25,7 @@ from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.plates import normalize_plate, plate_part
 from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
+from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import ExportableList
 from admin_app.views.filters import LIKE_ESCAPE, like_text
 from admin_app.views.forms import (
@@ -675,6 +676,7 @@ class MyVehiclesView(ConsoleModelView):
     method_permission_name = {**READ_WRITE, "inspection": "read"}
     show_template = "console/vehicle_show.html"
     list_widget = StackedListWidget  # read on a phone: each car a card
+    list_template = "console/my_vehicles_list.html"
     datamodel = PageInterface(Passport)
     list_title = _l("My vehicles")
     show_title = _l("Vehicle")
@@ -699,6 +701,11 @@ class MyVehiclesView(ConsoleModelView):
     def cancel_transfer(self, pk):
         """The owner takes back a sale he started that still waits for acceptance."""
         return cancel_transfer_of(self, pk)
+
+    def _list(self, **kwargs):
+        widgets = super()._list(**kwargs)
+        widgets["calendar"] = calendar_panel()  # his calendar address (issue 18)
+        return widgets
 
     def _get_show_widget(self, pk, item, **kwargs):
         widgets = super()._get_show_widget(pk, item, **kwargs)

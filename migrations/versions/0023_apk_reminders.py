@@ -1,7 +1,7 @@
 """APK reminders: the garage's setting, what was mailed, the daily claim
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-06 07:20:00
 
 Issue 18 (reminders that bring customers back):
