@@ -219,9 +219,7 @@ class Config:
     SMTP_TIMEOUT = float(setting("SMTP_TIMEOUT", "10"))
     MAIL_FROM = setting("MAIL_FROM", "AutoPaspoort <noreply@autopaspoort.example>")
     # Seconds to wait before attempt n+1 after a temporary failure.
-    OUTBOX_BACKOFF = [
-        int(s) for s in setting("OUTBOX_BACKOFF", "30,120,600,3600").split(",")
-    ]
+    OUTBOX_BACKOFF = [int(s) for s in setting("OUTBOX_BACKOFF", "30,120,600,3600").split(",")]
     OUTBOX_MAX_ATTEMPTS = int(setting("OUTBOX_MAX_ATTEMPTS", "8"))
     # A mail claimed longer ago than this (its worker died while sending) is sent again.
     # Each message is claimed just before it is sent, so only a send that itself takes
@@ -258,7 +256,7 @@ class Config:
     # Vehicle-register files (issue 18): uploaded up to 200 MB (larger ones with `flask
     # register-import PATH`), kept here until the worker has imported them. The worker
     # must see this folder: on one host, or on a shared volume.
-    REGISTER_UPLOAD_FOLDER = os.environ.get(
+    REGISTER_UPLOAD_FOLDER = setting(
         "REGISTER_UPLOAD_FOLDER", str(INSTANCE_DIR / "register-uploads")
     )
     REGISTER_UPLOAD_MAX_BYTES = 200 * 1024 * 1024

@@ -157,8 +157,10 @@ def test_issue17_operator_env_example_lists_every_setting():
     """README: "Every setting is an environment variable; .env.example lists them all"."""
     read = set()
     for source in [ROOT / "config.py", ROOT / "deploy" / "gunicorn.conf.py"]:
-        read |= set(re.findall(r"""environ(?:\.get)?[\[(]["']([A-Z_]+)["']""", source.read_text()))
-        read |= set(re.findall(r"""_bool\(["']([A-Z_]+)["']""", source.read_text()))
+        read |= set(
+            re.findall(r"""environ(?:\.get)?[\[(]\s*["']([A-Z_]+)["']""", source.read_text())
+        )
+        read |= set(re.findall(r"""(?:_bool|setting)\(\s*["']([A-Z_]+)["']""", source.read_text()))
     # The tests' own database; the name of the file itself; the systemd unit's own (an
     # EnvironmentFile= line, even empty, would override its Environment=).
     read -= {"TEST_DATABASE_URL", "CONSOLE_ENV_FILE", "PROMETHEUS_MULTIPROC_DIR"}
