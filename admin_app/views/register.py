@@ -84,7 +84,7 @@ def refresh_words(config, run) -> list[str]:
     words = [
         str(
             _l(
-                "Last refresh: started %(started)s, finished %(finished)s.",
+                "Last refresh: started %(started)s, ended %(finished)s.",
                 started=local_datetime(run.started_at),
                 finished=local_datetime(run.finished_at),
             )
@@ -104,7 +104,7 @@ def refresh_words(config, run) -> list[str]:
     ]
     stopped = register_refresh.stopped_reason(run)
     if stopped:
-        words.append(str(_l("Stopped: %(reason)s", reason=stopped)))
+        words.append(str(_l("Stopped. %(reason)s", reason=stopped)))
     if run.failed:
         words.append(
             str(

@@ -51,7 +51,7 @@ def test_issue18_the_clock_claims_the_refresh_once_and_the_page_tells_it(
         fake.server.server_close()
     text = _text(admin.get("/register/").get_data(as_text=True))
     assert "Nachtelijke verversing vanuit de RDW" in text
-    assert re.search(r"Laatste verversing: begonnen \d\d-\d\d-\d{4} \d\d:\d\d, klaar", text)
+    assert re.search(r"Laatste verversing: begonnen \d\d-\d\d-\d{4} \d\d:\d\d, geëindigd", text)
     assert re.search(r"\d+ kentekens opgevraagd, waarvan 1 bekend bij de RDW", text)
     english = _text(admin.get("/register/?_l_=en").get_data(as_text=True))
     assert "of them known to RDW and brought up to date" in english
