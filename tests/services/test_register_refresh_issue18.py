@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -49,6 +50,7 @@ class FakeRdw:
         self.asked: list[tuple[str, list[str]]] = []  # (dataset id, plates) per request
         self.busy = 0  # how many requests to answer 429 first
         self.broken = None  # an HTTP status to answer every request with
+        self.slow = 0  # how many requests to answer only after a second first
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +66,9 @@ class FakeRdw:
                     return self._answer(403, {"message": "bad token"})
                 if fake.broken:
                     return self._answer(fake.broken, {"message": "broken"})
+                if fake.slow:
+                    fake.slow -= 1
+                    time.sleep(1)
                 if fake.busy:
                     fake.busy -= 1
                     return self._answer(429, {"message": "slow down"}, {"Retry-After": "3"})
@@ -83,13 +88,16 @@ class FakeRdw:
 
             def _answer(self, status, body, headers=None):
                 payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the timeout test)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -208,10 +216,10 @@ def test_issue18_refresh_waits_on_429_and_stops_without_half_a_batch(world, rdw)
     stops the night with a run record saying why, and no batch is half applied."""
     s = world.session
     _hold(s, "7ZTK17")
-    rdw.busy = 1
+    rdw.busy, rdw.slow = 1, 1
     pauses: list[float] = []
-    run = _night(s, RdwApi(rdw.url, TOKEN, sleep=pauses.append))
-    assert run.state == "done" and pauses == [3.0]
+    run = _night(s, RdwApi(rdw.url, TOKEN, timeout=0.3, sleep=pauses.append))
+    assert run.state == "done" and pauses == [1, 3.0]  # the timeout, then the 429
 
     rdw.vehicle("7ZTK17")["vervaldatum_apk"] = "20300101"
     rdw.broken = 500
@@ -224,7 +232,7 @@ def test_issue18_refresh_waits_on_429_and_stops_without_half_a_batch(world, rdw)
         0,
     )
     assert failed.failed == 1  # 7ZTK17; the unknown plates wait their week
-    assert pauses[1:] == [1, 2, 4, 8]
+    assert pauses[2:] == [1, 2, 4, 8]
     assert vehicle_facts(s, ["7ZTK17"])["7ZTK17"] == before
 
     rdw.broken = None
@@ -236,3 +244,21 @@ def test_issue18_refresh_waits_on_429_and_stops_without_half_a_batch(world, rdw)
     )
     assert "403" in register_refresh.stopped_reason(refused)
     assert s.scalar(select(RegisterRefresh).order_by(RegisterRefresh.id.desc())).id == refused.id
+
+
+def test_issue18_an_answer_longer_than_a_page_is_read_to_its_end(world, rdw, monkeypatch):
+    """Issue 18: an answer of more rows than `$limit` is asked on with `$offset` (in
+    `$order`), so no plate's fuel or recall is lost between pages."""
+    s = world.session
+    plates = ["7ZTK17", "36BLX7", "V83PPZ", "57BZD4", "GNKV03", "18RF82"]
+    _hold(s, *plates)
+    before = vehicle_facts(s, plates)
+    recalls = open_recalls(s, plates)
+    monkeypatch.setattr(register_refresh, "PAGE", 2)
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.found) == ("done", len(plates))
+    after = vehicle_facts(s, plates)
+    assert {p: (f.fuel, f.apk_expiry, f.brand) for p, f in after.items()} == {
+        p: (f.fuel, f.apk_expiry, f.brand) for p, f in before.items()
+    }
+    assert open_recalls(s, plates) == recalls
