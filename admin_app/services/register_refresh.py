@@ -178,7 +178,8 @@ class RdwApi:
 
 
 def _retry_after(value: str | None, otherwise: float) -> float:
-    """Retry-After in seconds (its date form is not used by RDW), at most MAX_PAUSE."""
+    """Retry-After in seconds, at most MAX_PAUSE; its HTTP-date form (rare) and a
+    missing one wait the growing pause instead."""
     try:
         return min(max(float(value), 0), MAX_PAUSE)
     except (TypeError, ValueError):
