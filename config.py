@@ -260,6 +260,11 @@ class Config:
         "REGISTER_UPLOAD_FOLDER", str(INSTANCE_DIR / "register-uploads")
     )
     REGISTER_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+    # The nightly refresh of the register from RDW's open-data API (issue 18): the site's
+    # address (https://opendata.rdw.nl; empty: no refresh) and an app token, sent as
+    # X-App-Token (without one RDW throttles sooner).
+    RDW_API_URL = setting("RDW_API_URL", "")
+    RDW_APP_TOKEN = setting("RDW_APP_TOKEN", "")
 
     @classmethod
     def complete(cls, settings: dict) -> None:

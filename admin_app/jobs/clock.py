@@ -83,6 +83,27 @@ def apk_reminders() -> None:
         daily_run(db.session, utcnow())
 
 
+def refresh_register() -> None:
+    """Every night: the register refreshed from RDW's API for the plates the console holds
+    (issue 18), claimed once per night here and run by a worker (it takes minutes, which
+    would hold up the clock's other work)."""
+    from flask import current_app
+
+    from admin_app.jobs.register import refresh_register as run_refresh
+    from admin_app.models.base import utcnow
+    from admin_app.queueing import enqueue_after_commit
+    from admin_app.services.register_refresh import claim_night
+    from admin_app.services.uow import unit_of_work
+
+    if not current_app.config.get("RDW_API_URL"):
+        return  # off by default
+    with unit_of_work(db.session):
+        run = claim_night(db.session, utcnow())
+        if run is not None:
+            db.session.flush()
+            enqueue_after_commit(db.session, run_refresh, run.id)
+
+
 def purge_exports() -> None:
     """Exported files past their 24 hours are removed (issue 15)."""
     from admin_app.models.base import utcnow
@@ -124,6 +145,7 @@ DUE_WORK = (
     weekly_proposals,
     close_proposal_weeks,
     apk_reminders,
+    refresh_register,
     deliver_mail,
     purge_exports,
     purge_idempotency_keys,

@@ -30,3 +30,16 @@ def _forget_upload(run: RegisterImport | None) -> None:
     path = Path(run.path).resolve()
     if folder in path.parents:
         path.unlink(missing_ok=True)
+
+
+def refresh_register(refresh_id: int) -> None:
+    """A night's refresh from RDW's API, claimed by the clock; safe to run twice."""
+    from admin_app.services.register_refresh import RdwApi, run_refresh
+
+    api = RdwApi.from_config(current_app.config)
+    if api is None:  # switched off between the claim and now
+        return
+    try:
+        run_refresh(db.session, refresh_id, api)  # logs a failure itself
+    finally:
+        db.session.rollback()

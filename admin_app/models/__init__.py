@@ -27,6 +27,7 @@ from admin_app.models.register import (
     RegisteredVehicle,
     RegisterImport,
 )
+from admin_app.models.register_refresh import RegisterPlateAsked, RegisterRefresh
 from admin_app.models.tasks import Task, TaskRow
 from admin_app.models.tokens import AccessToken
 from admin_app.models.transfers import Transfer, TransferState
@@ -64,6 +65,8 @@ __all__ = [
     "Recall",
     "RecallDetail",
     "RegisterImport",
+    "RegisterPlateAsked",
+    "RegisterRefresh",
     "RegisteredFuel",
     "RegisteredVehicle",
     "Task",

@@ -137,6 +137,8 @@ WRITTEN = {
 # What identifies a row when a vanished one is kept: a plate keeps its vehicle and its fuels,
 # a reference its details. Recall status is not kept: a recall missing from a new status
 # file is no longer open.
+# Datasets whose row is known by plate and a second column (sequence, reference).
+KEYED_BY_TWO = (Dataset.fuel.value, Dataset.recall_status.value)
 KEPT_BY = {
     Dataset.vehicles.value: "plate",
     Dataset.fuel.value: "plate",
@@ -497,7 +499,7 @@ def _copy_all(session: Session, run: RegisterImport, header: Header, clean: Call
 def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
     """The cleaned rows of a file, CHUNK at a time, read as a stream; rows repeated within
     a chunk (same key) are written once, the later one counting."""
-    if header.dataset in (Dataset.fuel.value, Dataset.recall_status.value):
+    if header.dataset in KEYED_BY_TWO:
         key = itemgetter(1, 2)  # (plate, sequence) and (plate, reference)
     else:
         key = itemgetter(1)  # the plate, the reference: no tuple made per row
@@ -778,3 +780,23 @@ def _end(
     run.reason, run.reason_params = reason, params or None
     run.finished_at = utcnow()
     session.commit()
+
+
+def clean_records(
+    session: Session, dataset: str, records: list[dict], *, generation: int, today: dt.date
+) -> list[tuple]:
+    """Rows of RDW's API (objects keyed by the API's column names, values as text, a null
+    left out) cleaned exactly as a file's rows are: tuples in ``WRITTEN[dataset]``'s
+    order, a key twice counting once (the later). The nightly refresh writes them."""
+    names = REQUIRED[dataset] + OPTIONAL[dataset]
+    header = Header(dataset, "utf-8", ",", {name: index for index, name in enumerate(names)})
+    clean = _cleaner(
+        header, generation, today.isoformat(), _timestamp(session, utcnow()), copy=False
+    )
+    key = itemgetter(1, 2) if dataset in KEYED_BY_TWO else itemgetter(1)
+    rows: dict = {}
+    for record in records:
+        row = clean([str(record.get(name) or "") for name in names])
+        if row is not None:
+            rows[key(row)] = row
+    return list(rows.values())

@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.models.register import DATASET_LABELS, IMPORT_STATE_LABELS, RegisterImport
-from admin_app.services import register_import
+from admin_app.services import register_import, register_refresh
 from admin_app.services.audit import actor_name
+from admin_app.services.clock import local_datetime
 from admin_app.views.base import current_actor
 from admin_app.views.forms import attempt
 
@@ -57,6 +58,63 @@ def import_words(run: RegisterImport) -> str:
             _l("%(count)s rows without plate or reference skipped.", count=number(run.skipped))
         )
     return str(text)
+
+
+def refresh_words(config, run) -> list[str]:
+    """The nightly refresh from RDW's API in sentences: off, not yet run, or what the last
+    night's run asked, found and could not refresh, times in Dutch time."""
+    if not config.get("RDW_API_URL"):
+        return [
+            str(
+                _l(
+                    "Off: the server's settings name no address of RDW's API "
+                    "(RDW_API_URL). Imported files keep the register current."
+                )
+            )
+        ]
+    if run is None:
+        return [
+            str(
+                _l(
+                    "On, not run yet: it runs every night from %(hour)s:00.",
+                    hour=f"{register_refresh.RUN_HOUR:02d}",
+                )
+            )
+        ]
+    words = [
+        str(
+            _l(
+                "Last refresh: started %(started)s, ended %(finished)s.",
+                started=local_datetime(run.started_at),
+                finished=local_datetime(run.finished_at),
+            )
+            if run.finished_at
+            else _l(
+                "Last refresh: started %(started)s, still running.",
+                started=local_datetime(run.started_at),
+            )
+        ),
+        str(
+            _l(
+                "%(plates)s plates asked, %(found)s of them known to RDW and brought up to date.",
+                plates=number(run.plates),
+                found=number(run.found),
+            )
+        ),
+    ]
+    stopped = register_refresh.stopped_reason(run)
+    if stopped:
+        words.append(str(_l("Stopped. %(reason)s", reason=stopped)))
+    if run.failed:
+        words.append(
+            str(
+                _l(
+                    "%(count)s plates not refreshed: they are asked again the next night.",
+                    count=number(run.failed),
+                )
+            )
+        )
+    return words
 
 
 def percent(run: RegisterImport) -> int:
@@ -136,6 +194,7 @@ class RegisterView(BaseView):
             busy=any(run.state in ("queued", "running") for run in runs),
             who=actor_name,
             max_mb=current_app.config["REGISTER_UPLOAD_MAX_BYTES"] // (1024 * 1024),
+            refresh=refresh_words(current_app.config, register_refresh.last_refresh(db.session)),
         )
 
 

@@ -1,0 +1,352 @@
+"""The nightly refresh of the vehicle register from RDW's open-data API (issue 18).
+
+Every night (RUN_HOUR Amsterdam, claimed once per night by a ``register_refresh`` row)
+the worker asks RDW's API about the plates the console holds — every garage's passports
+that are not archived, each plate once — 100 plates per request
+(``$where=kenteken in (…)``, ``$order=kenteken``), in the datasets registered vehicles,
+fuel and recall status. ``datum_tenaamstelling`` changes with a new holder, not after an
+APK, so nothing tells which plates changed: every plate is asked, but a plate the API
+did not know is asked again only after a week.
+
+A batch is applied in one transaction, after all its answers are in: the plates' rows in
+the generation readers see are replaced (DESIGN-NOTES "The vehicle register"), so a reader
+sees a plate as it was or as RDW has it now, never half; a batch whose answers did not all
+come is not applied, and the run stops there (the plates not reached are asked the next
+night). 429 and server errors are retried after Retry-After or a growing pause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin_app.models import Passport, PassportState
+from admin_app.models.base import utcnow
+from admin_app.models.register import Dataset, current_generation
+from admin_app.models.register_refresh import RegisterPlateAsked, RegisterRefresh
+from admin_app.services.clock import AMSTERDAM, local_today
+from admin_app.services.register_import import TABLES, WRITTEN, clean_records
+
+log = logging.getLogger(__name__)
+
+RUN_HOUR = 4  # Amsterdam: after RDW's nightly update, before the 07:00 APK reminders
+BATCH = 100  # plates per request
+PAGE = 1000  # rows per request: 100 plates have a few fuels or recalls each at most
+NOT_FOUND_AGAIN = dt.timedelta(days=7)  # a plate the API did not know is asked weekly
+ATTEMPTS = 5  # per request, on 429, a server error or a timeout
+MAX_PAUSE = 120  # seconds: a longer Retry-After is not waited for in one night's run
+STALE = dt.timedelta(hours=6)  # a run still "running" after this: its worker went away
+
+# RDW's dataset ids, and how each answer is ordered (kenteken first, then what makes a
+# row unique, so pages of one answer neither repeat nor skip a row).
+DATASETS = {
+    Dataset.vehicles.value: ("m9d7-ebf2", "kenteken"),
+    Dataset.fuel.value: ("8ys7-d773", "kenteken,brandstof_volgnummer"),
+    Dataset.recall_status.value: ("t49b-isb7", "kenteken,referentiecode_rdw"),
+}
+# The columns asked for: the ones the import reads.
+COLUMNS = {
+    Dataset.vehicles.value: (
+        "kenteken,merk,handelsbenaming,vervaldatum_apk,datum_eerste_toelating,voertuigsoort,"
+        "datum_tenaamstelling,eerste_kleur,inrichting,aantal_zitplaatsen,catalogusprijs"
+    ),
+    Dataset.fuel.value: "kenteken,brandstof_volgnummer,brandstof_omschrijving",
+    Dataset.recall_status.value: "referentiecode_rdw,kenteken,code_status",
+}
+
+# Why a night's run stopped, as codes with parameters (the worker has no reader; the
+# register page says them in the reader's language).
+REASONS = {
+    "refused": _l("RDW's API refused the request (HTTP %(status)s): check RDW_APP_TOKEN."),
+    "unreachable": _l("RDW's API did not answer after %(attempts)s attempts."),
+    "busy": _l("RDW's API kept asking to wait (HTTP 429) after %(attempts)s attempts."),
+    "garbled": _l("RDW's API answered something that is not a list of vehicles."),
+    "failed": _l("The refresh stopped on a technical error; the worker's log has the details."),
+    "gone": _l("The worker stopped during the refresh."),
+}
+
+
+class ApiFailed(Exception):
+    """A request that did not give an answer after its attempts; ``reason`` is a code of
+    REASONS."""
+
+    def __init__(self, reason: str, **params):
+        super().__init__(reason, params)
+        self.reason, self.params = reason, params
+
+
+class RdwApi:
+    """RDW's open-data API (Socrata): ``rows(dataset, plates)`` are the API's rows for
+    those plates, every page of them. ``sleep`` is the pause between attempts (tests
+    pass one that does not wait)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        *,
+        timeout: float = 30,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.sleep = sleep
+
+    @classmethod
+    def from_config(cls, config) -> RdwApi | None:
+        """The API the settings name, or None when the refresh is off (no RDW_API_URL)."""
+        if not config.get("RDW_API_URL"):
+            return None
+        return cls(config["RDW_API_URL"], config.get("RDW_APP_TOKEN", ""))
+
+    def rows(self, dataset: str, plates: list[str]) -> list[dict]:
+        dataset_id, order = DATASETS[dataset]
+        # Plates are normalized (letters and digits only): nothing to escape.
+        where = "kenteken in ({})".format(",".join(f"'{plate}'" for plate in plates))
+        found: list[dict] = []
+        while True:
+            page = self._get(
+                dataset_id,
+                {
+                    "$select": COLUMNS[dataset],
+                    "$where": where,
+                    "$order": order,
+                    "$limit": PAGE,
+                    "$offset": len(found),
+                },
+            )
+            found += page
+            if len(page) < PAGE:
+                return found
+
+    def _get(self, dataset_id: str, params: dict) -> list[dict]:
+        url = f"{self.base_url}/resource/{dataset_id}.json?{urllib.parse.urlencode(params)}"
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["X-App-Token"] = self.token
+        last = ApiFailed("unreachable", attempts=ATTEMPTS)
+        pause = 0.0
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                self.sleep(pause)
+            pause = min(2**attempt, MAX_PAUSE)  # 1, 2, 4, 8 s unless Retry-After says
+            try:
+                with urllib.request.urlopen(
+                    urllib.request.Request(url, headers=headers), timeout=self.timeout
+                ) as answer:
+                    data = json.load(answer)
+            except urllib.error.HTTPError as error:
+                if error.code == 429:
+                    last = ApiFailed("busy", attempts=ATTEMPTS)
+                    pause = _retry_after(error.headers.get("Retry-After"), pause)
+                elif error.code < 500:
+                    raise ApiFailed("refused", status=error.code) from error
+                log.warning(
+                    "RDW API: HTTP %s from %s (attempt %s of %s)",
+                    error.code,
+                    dataset_id,
+                    attempt + 1,
+                    ATTEMPTS,
+                )
+                continue
+            except (OSError, ValueError) as error:  # timeouts, resets, a cut-off answer
+                log.warning(
+                    "RDW API: %s from %s (attempt %s of %s)",
+                    error,
+                    dataset_id,
+                    attempt + 1,
+                    ATTEMPTS,
+                )
+                last = ApiFailed("unreachable", attempts=ATTEMPTS)
+                continue
+            if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+                raise ApiFailed("garbled")
+            return data
+        raise last
+
+
+def _retry_after(value: str | None, otherwise: float) -> float:
+    """Retry-After in seconds, at most MAX_PAUSE; its HTTP-date form (rare) and a
+    missing one wait the growing pause instead."""
+    try:
+        return min(max(float(value), 0), MAX_PAUSE)
+    except (TypeError, ValueError):
+        return otherwise
+
+
+# --- the night's run -----------------------------------------------------------------
+
+
+def claim_night(session: Session, now: dt.datetime) -> RegisterRefresh | None:
+    """Tonight's run, claimed for this worker after RUN_HOUR Amsterdam; None when not due
+    or claimed already. Flushes; the caller commits and hands the run to the worker."""
+    if now.astimezone(AMSTERDAM).hour < RUN_HOUR:
+        return None
+    today = local_today(now)
+    if session.scalar(select(RegisterRefresh.id).where(RegisterRefresh.day == today)):
+        return None
+    run = RegisterRefresh(day=today, state="queued", plates=0, found=0, failed=0, started_at=now)
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        return None  # another worker claimed it
+    return run
+
+
+def plates_due(session: Session, now: dt.datetime) -> list[str]:
+    """The plates the console holds, each once, in order; a plate the API did not know
+    less than a week ago waits for its week."""
+    unknown_lately = exists().where(
+        RegisterPlateAsked.plate == Passport.plate,
+        RegisterPlateAsked.found.is_(False),
+        RegisterPlateAsked.asked_at > now - NOT_FOUND_AGAIN,
+    )
+    return list(
+        session.scalars(
+            select(Passport.plate)
+            .where(Passport.state != PassportState.archived.value, ~unknown_lately)
+            .distinct()
+            .order_by(Passport.plate)
+        )
+    )
+
+
+def run_refresh(session: Session, refresh_id: int, api: RdwApi) -> RegisterRefresh | None:
+    """The worker's part: safe to deliver twice (only the first claim of a queued run
+    runs it). Commits a batch at a time."""
+    claimed = session.execute(
+        update(RegisterRefresh)
+        .where(RegisterRefresh.id == refresh_id, RegisterRefresh.state == "queued")
+        .values(state="running")
+    ).rowcount
+    session.commit()
+    run = session.get(RegisterRefresh, refresh_id)
+    if not claimed:
+        return run
+    now = run.started_at  # the claim's: the night the plates are asked on
+    plates = plates_due(session, now)
+    session.commit()  # no transaction stays open while the API is asked
+    done = 0
+    try:
+        for batch in _batches(plates):
+            answers = {dataset: api.rows(dataset, batch) for dataset in DATASETS}
+            run.found += _apply(session, batch, answers, now)
+            run.plates += len(batch)
+            session.commit()
+            done += len(batch)
+    except ApiFailed as failure:
+        session.rollback()
+        log.error(
+            "register refresh %s stopped: %s %s; %s of %s plates refreshed, the other %s "
+            "are asked next night",
+            run.id,
+            failure.reason,
+            failure.params,
+            done,
+            len(plates),
+            len(plates) - done,
+        )
+        _end(session, run, "failed", len(plates) - done, failure.reason, failure.params)
+        return run
+    except Exception:
+        session.rollback()
+        log.exception("register refresh %s failed after %s plates", run.id, done)
+        _end(session, run, "failed", len(plates) - done, "failed")
+        raise
+    _end(session, run, "done", 0)
+    log.info("register refresh %s: %s plates asked, %s found", run.id, run.plates, run.found)
+    return run
+
+
+def _batches(plates: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(plates), BATCH):
+        yield plates[start : start + BATCH]
+
+
+def _apply(session: Session, batch: list[str], answers: dict, now: dt.datetime) -> int:
+    """One batch's answers into the register readers see, in the caller's transaction:
+    the rows of the plates RDW knows are replaced (their fuels and recall statuses with
+    them: none listed means none any more); a plate it does not know keeps what the
+    register had. Returns how many plates RDW knew."""
+    today = local_today(now)
+    vehicles = _cleaned(session, Dataset.vehicles.value, answers, today)
+    known = sorted({row[1] for row in vehicles} & set(batch))
+    for dataset in DATASETS:
+        table = TABLES[dataset]
+        generation = session.scalar(select(current_generation(dataset)))
+        rows = (
+            vehicles
+            if dataset == Dataset.vehicles.value
+            else _cleaned(session, dataset, answers, today)
+        )
+        rows = [(generation, *row[1:]) for row in rows if row[1] in known]
+        session.execute(
+            delete(table).where(table.c.generation == generation, table.c.plate.in_(known))
+        )
+        if rows:
+            columns = WRITTEN[dataset]
+            session.execute(
+                text(
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(':' + column for column in columns)})"
+                ),
+                [dict(zip(columns, row, strict=True)) for row in rows],
+            )
+    session.execute(delete(RegisterPlateAsked).where(RegisterPlateAsked.plate.in_(batch)))
+    session.add_all(
+        RegisterPlateAsked(plate=plate, asked_at=now, found=plate in known) for plate in batch
+    )
+    session.flush()
+    return len(known)
+
+
+def _cleaned(session: Session, dataset: str, answers: dict, today: dt.date) -> list[tuple]:
+    # The generation is put in by _apply, per dataset.
+    return clean_records(session, dataset, answers[dataset], generation=0, today=today)
+
+
+def _end(
+    session: Session,
+    run: RegisterRefresh,
+    state: str,
+    failed: int,
+    reason: str | None = None,
+    params: dict | None = None,
+) -> None:
+    session.expire_all()
+    run = session.get(RegisterRefresh, run.id)
+    run.state, run.failed = state, failed
+    run.reason, run.reason_params = reason, params or None
+    run.finished_at = utcnow()
+    session.commit()
+
+
+# --- what the register page shows ------------------------------------------------------
+
+
+def last_refresh(session: Session) -> RegisterRefresh | None:
+    return session.scalar(select(RegisterRefresh).order_by(RegisterRefresh.day.desc()).limit(1))
+
+
+def stopped_reason(run: RegisterRefresh, now: dt.datetime | None = None) -> str | None:
+    """Why ``run`` stopped, in the reader's language; a run its worker left behind
+    (still running after STALE) says so."""
+    if run.state in ("queued", "running") and run.started_at < (now or utcnow()) - STALE:
+        return str(REASONS["gone"])
+    message = REASONS.get(run.reason or "")
+    if message is None:
+        return run.reason
+    return str(message) % (run.reason_params or {}) if run.reason_params else str(message)

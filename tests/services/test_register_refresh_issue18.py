@@ -1,0 +1,264 @@
+"""Issue 18, the nightly refresh of the vehicle register from RDW's open-data API, against
+a local HTTP server that serves the sample files (admin_app/demo_data/register/) in the
+API's JSON shape: lists of objects with the API's column names, values as text, a null
+left out."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from admin_app.models import Passport, RegisterPlateAsked, RegisterRefresh
+from admin_app.services import register_refresh
+from admin_app.services.recalls import open_recalls
+from admin_app.services.register import vehicle_facts
+from admin_app.services.register_refresh import RdwApi, claim_night, run_refresh
+
+SAMPLES = Path(__file__).resolve().parents[2] / "admin_app" / "demo_data" / "register"
+FILES = {
+    "m9d7-ebf2": "rdw-voertuigen-voorbeeld.csv",
+    "8ys7-d773": "rdw-brandstof-voorbeeld.csv",
+    "t49b-isb7": "rdw-terugroep-status-voorbeeld.csv",
+}
+TOKEN = "test-app-token"
+NIGHT = dt.datetime(2026, 12, 7, 4, 30, tzinfo=dt.UTC)  # 05:30 Amsterdam
+WHERE = re.compile(r"kenteken in \(('[0-9A-Z]+'(?:,'[0-9A-Z]+')*)\)")
+
+
+class FakeRdw:
+    """RDW's API as far as the refresh uses it; refuses what the real one would not
+    answer as asked (a wrong token, no ``$where`` by plate, no ``$order`` by kenteken)."""
+
+    def __init__(self):
+        self.data = {}
+        for dataset_id, name in FILES.items():
+            with open(SAMPLES / name, encoding="utf-8", newline="") as file:
+                self.data[dataset_id] = [
+                    {key: value for key, value in row.items() if value != ""}
+                    for row in csv.DictReader(file)
+                ]
+        self.asked: list[tuple[str, list[str]]] = []  # (dataset id, plates) per request
+        self.busy = 0  # how many requests to answer 429 first
+        self.broken = None  # an HTTP status to answer every request with
+        self.slow = 0  # how many requests to answer only after a second first
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urlsplit(self.path)
+                params = {key: values[0] for key, values in parse_qs(url.query).items()}
+                found = re.fullmatch(r"/resource/([0-9a-z-]+)\.json", url.path)
+                where = WHERE.fullmatch(params.get("$where", ""))
+                if self.headers.get("X-App-Token") != TOKEN:
+                    return self._answer(403, {"message": "bad token"})
+                if fake.broken:
+                    return self._answer(fake.broken, {"message": "broken"})
+                if fake.slow:
+                    fake.slow -= 1
+                    time.sleep(1)
+                if fake.busy:
+                    fake.busy -= 1
+                    return self._answer(429, {"message": "slow down"}, {"Retry-After": "3"})
+                if not found or found.group(1) not in fake.data or not where:
+                    return self._answer(400, {"message": "bad query"})
+                if not params.get("$order", "").startswith("kenteken"):
+                    return self._answer(400, {"message": "no order"})
+                plates = re.findall(r"'([0-9A-Z]+)'", where.group(1))
+                fake.asked.append((found.group(1), plates))
+                order = params["$order"].split(",")
+                rows = sorted(
+                    (row for row in fake.data[found.group(1)] if row["kenteken"] in plates),
+                    key=lambda row: [row.get(column, "") for column in order],
+                )
+                offset, limit = int(params.get("$offset", 0)), int(params["$limit"])
+                return self._answer(200, rows[offset : offset + limit])
+
+            def _answer(self, status, body, headers=None):
+                payload = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the timeout test)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def vehicle(self, plate):
+        return next(row for row in self.data["m9d7-ebf2"] if row["kenteken"] == plate)
+
+    def plates_asked(self, dataset_id="m9d7-ebf2"):
+        return [plate for asked, plates in self.asked if asked == dataset_id for plate in plates]
+
+
+@pytest.fixture()
+def rdw():
+    fake = FakeRdw()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+def _hold(s, *plates):
+    """Passports for sample plates (the demo's own cars have invented plates, which the
+    register does not know), in the first demo passport's garage and owner."""
+    first = s.scalars(select(Passport).order_by(Passport.id).limit(1)).one()
+    held = set(s.scalars(select(Passport.plate)))
+    s.add_all(
+        Passport(garage_id=first.garage_id, owner_id=first.owner_id, plate=plate)
+        for plate in plates
+        if plate not in held
+    )
+    s.commit()
+
+
+def _night(s, api, now=NIGHT):
+    run = claim_night(s, now)
+    s.commit()
+    return run_refresh(s, run.id, api)
+
+
+def test_issue18_refresh_asks_in_batches_of_100_and_applies_the_values(world, rdw):
+    """Issue 18 (nightly refresh): every plate the console holds, once, in batches of at
+    most 100 plates per request, with `$where`/`$order` and the app token; RDW's new APK
+    date, a new second fuel and a new open recall replace the register's, a plate the
+    register lacked (V31RPD vanished from the file) is added, and a plate RDW does not
+    know keeps what the register had."""
+    s = world.session
+    _hold(s, "7ZTK17", "V31RPD", "GNKV03")
+    rdw.vehicle("7ZTK17")["vervaldatum_apk"] = "20290115"
+    rdw.data["8ys7-d773"].append(
+        {
+            "kenteken": "7ZTK17",
+            "brandstof_volgnummer": "2",
+            "brandstof_omschrijving": "Elektriciteit",
+        }
+    )
+    rdw.data["t49b-isb7"].append(
+        {"referentiecode_rdw": "RDW2026999", "kenteken": "7ZTK17", "code_status": "O"}
+    )
+    rdw.data["t49b-isb7"] = [
+        row for row in rdw.data["t49b-isb7"] if row["kenteken"] != "GNKV03"
+    ]  # GNKV03's recall was repaired: RDW lists none any more
+    rdw.data["m9d7-ebf2"].append(
+        {
+            "kenteken": "V31RPD",
+            "merk": "OPEL",
+            "handelsbenaming": "CORSA",
+            "vervaldatum_apk": "20280301",
+            "datum_eerste_toelating": "20200301",
+        }
+    )
+    assert open_recalls(s, ["GNKV03"])  # open before the refresh
+    held = sorted(set(s.scalars(select(Passport.plate).where(Passport.state != "archived"))))
+
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+
+    assert (run.state, run.plates, run.found, run.failed) == ("done", len(held), 3, 0)
+    vehicles = rdw.plates_asked()
+    assert sorted(vehicles) == held  # each plate once
+    assert all(len(plates) <= 100 for _, plates in rdw.asked)
+    assert len(held) > 100 and len(rdw.asked) == 3 * -(-len(held) // 100)
+    facts = vehicle_facts(s, ["7ZTK17", "V31RPD"])
+    assert facts["7ZTK17"].apk_expiry == dt.date(2029, 1, 15)
+    assert facts["7ZTK17"].fuel == "Benzine + Elektriciteit"
+    assert facts["7ZTK17"].last_seen_on == dt.date(2026, 12, 7)
+    assert (facts["V31RPD"].brand, facts["V31RPD"].model) == ("Opel", "Corsa")
+    assert [r.reference for r in open_recalls(s, ["7ZTK17"])["7ZTK17"]] == ["RDW2026999"]
+    assert open_recalls(s, ["GNKV03"]) == {}
+    # A plate RDW does not know (the demo's invented ones) is remembered as not found.
+    unknown = s.get(RegisterPlateAsked, held[0] if held[0] not in facts else held[-1])
+    assert unknown.found is False
+
+
+def test_issue18_a_plate_rdw_does_not_know_is_asked_again_after_a_week(world, rdw):
+    """Issue 18: a plate the API did not know is asked weekly, not nightly; a known one
+    every night; the night's run is claimed once."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    api = RdwApi(rdw.url, TOKEN)
+    _night(s, api)
+    unknown = {p for p in rdw.plates_asked() if p != "7ZTK17"}
+    assert unknown
+    assert claim_night(s, NIGHT + dt.timedelta(hours=2)) is None  # claimed already
+    assert claim_night(s, NIGHT.replace(hour=1)) is None  # 02:00 Amsterdam: not yet due
+    for days, asked_again in ((1, False), (6, False), (7, True)):
+        rdw.asked.clear()
+        _night(s, api, NIGHT + dt.timedelta(days=days, minutes=1))
+        asked = set(rdw.plates_asked())
+        assert "7ZTK17" in asked
+        assert (unknown <= asked) is asked_again and (unknown & asked) == (
+            unknown if asked_again else set()
+        )
+
+
+def test_issue18_refresh_waits_on_429_and_stops_without_half_a_batch(world, rdw):
+    """Issue 18: 429 is retried after Retry-After; a refused request (a wrong token)
+    stops the night with a run record saying why, and no batch is half applied."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    rdw.busy, rdw.slow = 1, 1
+    pauses: list[float] = []
+    run = _night(s, RdwApi(rdw.url, TOKEN, timeout=0.3, sleep=pauses.append))
+    assert run.state == "done" and pauses == [1, 3.0]  # the timeout, then the 429
+
+    rdw.vehicle("7ZTK17")["vervaldatum_apk"] = "20300101"
+    rdw.broken = 500
+    before = vehicle_facts(s, ["7ZTK17"])["7ZTK17"]
+    failed = _night(s, RdwApi(rdw.url, TOKEN, sleep=pauses.append), NIGHT + dt.timedelta(days=1))
+    assert (failed.state, failed.reason, failed.plates, failed.found) == (
+        "failed",
+        "unreachable",
+        0,
+        0,
+    )
+    assert failed.failed == 1  # 7ZTK17; the unknown plates wait their week
+    assert pauses[2:] == [1, 2, 4, 8]
+    assert vehicle_facts(s, ["7ZTK17"])["7ZTK17"] == before
+
+    rdw.broken = None
+    refused = _night(s, RdwApi(rdw.url, "wrong"), NIGHT + dt.timedelta(days=2))
+    assert (refused.state, refused.reason, refused.reason_params) == (
+        "failed",
+        "refused",
+        {"status": 403},
+    )
+    assert "403" in register_refresh.stopped_reason(refused)
+    assert s.scalar(select(RegisterRefresh).order_by(RegisterRefresh.id.desc())).id == refused.id
+
+
+def test_issue18_an_answer_longer_than_a_page_is_read_to_its_end(world, rdw, monkeypatch):
+    """Issue 18: an answer of more rows than `$limit` is asked on with `$offset` (in
+    `$order`), so no plate's fuel or recall is lost between pages."""
+    s = world.session
+    plates = ["7ZTK17", "36BLX7", "V83PPZ", "57BZD4", "GNKV03", "18RF82"]
+    _hold(s, *plates)
+    before = vehicle_facts(s, plates)
+    recalls = open_recalls(s, plates)
+    monkeypatch.setattr(register_refresh, "PAGE", 2)
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.found) == ("done", len(plates))
+    after = vehicle_facts(s, plates)
+    assert {p: (f.fuel, f.apk_expiry, f.brand) for p, f in after.items()} == {
+        p: (f.fuel, f.apk_expiry, f.brand) for p, f in before.items()
+    }
+    assert open_recalls(s, plates) == recalls
