@@ -117,6 +117,7 @@ ROLE_MENUS: dict[str, list[str]] = {
     "Garage": [
         "Passports",
         "New passport",
+        "Open recalls",  # issue 18
         "Customers",
         "Customer lists",
         "Batch jobs",
@@ -141,6 +142,7 @@ ROLE_MENUS: dict[str, list[str]] = {
     ],
     "Support": [
         "Passports",
+        "Open recalls",  # issue 18
         "Customer lists",
         "Batch jobs",
         "Tasks",

@@ -32,6 +32,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.inspections import InspectionView, PublicInspectionView
     from admin_app.views.passports import MyVehiclesView, PassportView
     from admin_app.views.proposals import OptOutView, ProposalView
+    from admin_app.views.recalls import RecallListView
     from admin_app.views.register import RegisterView, allow_large_register_files
     from admin_app.views.tasks import TaskView
     from admin_app.views.users import ColleagueView
@@ -40,6 +41,10 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(PassportView, "Passports", label=_l("Passports"), icon="fa-car")
     appbuilder.add_link(
         "New passport", label=_l("New passport"), href="/passports/new", icon="fa-plus"
+    )
+    # Issue 18: the cars to call in, beside the passports where a garage looks.
+    appbuilder.add_view(
+        RecallListView, "Open recalls", label=_l("Open recalls"), icon="fa-exclamation-triangle"
     )
     appbuilder.add_view(MyVehiclesView, "My vehicles", label=_l("My vehicles"), icon="fa-car")
     appbuilder.add_view(
