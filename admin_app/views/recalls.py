@@ -31,6 +31,12 @@ class FilterOpenRecall(BaseFilter):
         return recalls.recalled(query)
 
 
+class RecallListWidget(StackedListWidget):
+    """Cards on a phone, no column of buttons: the plate links to the profile."""
+
+    template = "console/recall_list_widget.html"
+
+
 def _shown_as_is(value):
     """A cell this view built itself (escaped there)."""
     return value
@@ -48,7 +54,7 @@ class RecallListView(ExportableList, ConsoleModelView):
     datamodel = PageInterface(Passport)
     base_filters = [["plate", FilterOpenRecall, None]]
     list_template = "console/list_export.html"
-    list_widget = StackedListWidget
+    list_widget = RecallListWidget
     export_list = RECALL_EXPORT
     export_filter_words = {"state": STATE_LABELS}
     list_title = _l("Open recalls")
