@@ -117,7 +117,6 @@ ROLE_MENUS: dict[str, list[str]] = {
     "Garage": [
         "Passports",
         "New passport",
-        "Open recalls",  # issue 18
         "Customers",
         "Customer lists",
         "Batch jobs",
@@ -129,6 +128,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "All inspection forms",
         "Contacts",
         "Proposals",
+        "Open recalls",  # issue 18, under Contacts
         "Conversion",
         "Upload invoices",
         "Fleet accounts",
@@ -142,7 +142,6 @@ ROLE_MENUS: dict[str, list[str]] = {
     ],
     "Support": [
         "Passports",
-        "Open recalls",  # issue 18
         "Customer lists",
         "Batch jobs",
         "Tasks",
@@ -152,6 +151,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "All inspection forms",
         "Contacts",
         "Proposals",
+        "Open recalls",  # issue 18, under Contacts
         "Conversion",
         "Customers",
         "Fleet accounts",

@@ -42,10 +42,6 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link(
         "New passport", label=_l("New passport"), href="/passports/new", icon="fa-plus"
     )
-    # Issue 18: the cars to call in, beside the passports where a garage looks.
-    appbuilder.add_view(
-        RecallListView, "Open recalls", label=_l("Open recalls"), icon="fa-exclamation-triangle"
-    )
     appbuilder.add_view(MyVehiclesView, "My vehicles", label=_l("My vehicles"), icon="fa-car")
     appbuilder.add_view(
         FleetDashboardView, "My fleet", label=_l("My AutoPassports"), icon="fa-truck"
@@ -127,6 +123,14 @@ def register_views(appbuilder) -> None:
         icon="fa-calendar-check-o",
         category="Contacts",
         category_label=_l("Contacts"),
+    )
+    # Issue 18: the cars whose owners the garage calls in for a recall.
+    appbuilder.add_view(
+        RecallListView,
+        "Open recalls",
+        label=_l("Open recalls"),
+        icon="fa-exclamation-triangle",
+        category="Contacts",
     )
     appbuilder.add_link(
         "Conversion",
