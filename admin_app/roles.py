@@ -128,6 +128,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "All inspection forms",
         "Contacts",
         "Proposals",
+        "Open recalls",  # issue 18, under Contacts
         "Conversion",
         "Upload invoices",
         "Fleet accounts",
@@ -150,6 +151,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "All inspection forms",
         "Contacts",
         "Proposals",
+        "Open recalls",  # issue 18, under Contacts
         "Conversion",
         "Customers",
         "Fleet accounts",

@@ -30,7 +30,7 @@ from admin_app.models.batch_jobs import BatchState
 from admin_app.models.outbox import OutboxState
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import TransferState
-from admin_app.services import proposals
+from admin_app.services import proposals, recalls
 
 # Batch jobs a garage watches: its list waiting for its confirmation (R-BJ-2: nothing
 # happens until someone confirms or cancels it), being read, or being run (R-X-3).
@@ -194,6 +194,7 @@ class GarageToDo:
     preview: int
     previewing: int
     running: int
+    recalled: int = 0  # live passports whose car has an open recall (issue 18)
 
 
 def garage_todo(session: Session, now: dt.datetime) -> GarageToDo:
@@ -211,6 +212,7 @@ def garage_todo(session: Session, now: dt.datetime) -> GarageToDo:
         preview=sum(job.state == BatchState.preview.value for job in jobs),
         previewing=sum(job.state == BatchState.previewing.value for job in jobs),
         running=sum(job.state == BatchState.running.value for job in jobs),
+        recalled=recalls.recalled_count(session),
     )
 
 

@@ -33,7 +33,7 @@ from admin_app.models.outbox import KIND_LABELS as MAIL_KIND_LABELS
 from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
 from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
 from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
-from admin_app.services import dashboard, fleets
+from admin_app.services import dashboard, fleets, recalls
 from admin_app.services.exports import DATE, DATETIME, MONEY, NUMBER, TEXT, ExportColumn, ExportList
 from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
 from admin_app.services.plates import display_plate
@@ -236,6 +236,42 @@ FLEET_EXPORT = ExportList(
             words=PASSPORT_STATE_LABELS,
         ),
     ),
+)
+
+
+# --- passports with an open recall (issue 18) ------------------------------------------------
+
+RECALL_LABELS = {
+    "reference": _l("RDW reference"),
+    "description": _l("What is wrong"),
+    "remedy": _l("What the garage does"),
+    "consequences": _l("Possible consequences"),
+    "published_on": _l("Published"),
+}
+
+
+def _person(row) -> str | None:
+    return " ".join(part for part in (row.first_name, row.infix, row.last_name) if part) or None
+
+
+# One line per open recall (recalls.with_each_open_recall), in the screen's order.
+RECALL_EXPORT = ExportList(
+    name="recalls",
+    title=_l("Open recalls"),
+    columns=(
+        ExportColumn(PASSPORT_LABELS["plate"], TEXT, lambda row: display_plate(row.plate)),
+        ExportColumn(PASSPORT_LABELS["brand"], TEXT, lambda row: row.brand),
+        ExportColumn(PASSPORT_LABELS["model"], TEXT, lambda row: row.model),
+        ExportColumn(PASSPORT_LABELS["owner_name"], TEXT, _person),
+        ExportColumn(CUSTOMER_LABELS["email"], TEXT, lambda row: row.email),
+        ExportColumn(CUSTOMER_LABELS["phone"], TEXT, lambda row: row.phone),
+        ExportColumn(RECALL_LABELS["reference"], TEXT, lambda row: row.reference),
+        ExportColumn(RECALL_LABELS["description"], TEXT, lambda row: row.defect),
+        ExportColumn(RECALL_LABELS["remedy"], TEXT, lambda row: row.remedy),
+        ExportColumn(RECALL_LABELS["consequences"], TEXT, lambda row: row.consequences),
+        ExportColumn(RECALL_LABELS["published_on"], DATE, lambda row: row.published_on),
+    ),
+    rows=recalls.with_each_open_recall,
 )
 
 

@@ -32,6 +32,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.inspections import InspectionView, PublicInspectionView
     from admin_app.views.passports import MyVehiclesView, PassportView
     from admin_app.views.proposals import OptOutView, ProposalView
+    from admin_app.views.recalls import RecallListView
     from admin_app.views.register import RegisterView, allow_large_register_files
     from admin_app.views.tasks import TaskView
     from admin_app.views.users import ColleagueView
@@ -122,6 +123,14 @@ def register_views(appbuilder) -> None:
         icon="fa-calendar-check-o",
         category="Contacts",
         category_label=_l("Contacts"),
+    )
+    # Issue 18: the cars whose owners the garage calls in for a recall.
+    appbuilder.add_view(
+        RecallListView,
+        "Open recalls",
+        label=_l("Open recalls"),
+        icon="fa-exclamation-triangle",
+        category="Contacts",
     )
     appbuilder.add_link(
         "Conversion",

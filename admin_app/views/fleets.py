@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
-from admin_app.services import exports, fleets, inspections, list_exports
+from admin_app.services import exports, fleets, inspections, list_exports, recalls
 from admin_app.services.audit import Actor
 from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
@@ -221,6 +221,7 @@ class FleetDashboardView(ConsoleModelView):
         widgets = super()._get_show_widget(pk, item, **kwargs)
         widgets["forms"] = inspections.fleet_car_forms(db.session, pk)
         widgets["result_summary"] = result_summary
+        widgets["open_recalls"] = recalls.open_recalls_of(db.session, item.plate)
         return widgets
 
     @expose("/<int:pk>/inspections/<int:form_id>")

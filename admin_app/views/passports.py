@@ -15,7 +15,7 @@ from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMes
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import Transfer
 from admin_app.scope import scoped_get
-from admin_app.services import inspections, transfers
+from admin_app.services import inspections, recalls, transfers
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
@@ -196,6 +196,7 @@ class PassportView(ExportableList, ConsoleModelView):
             str(get_locale()),
         )
         widgets["profile"] = profile_context(self.datamodel.session, item, self.endpoint)
+        widgets["open_recalls"] = recalls.open_recalls_of(self.datamodel.session, item.plate)
         return widgets
 
     def _get_list_widget(self, filters, **kwargs):
@@ -705,6 +706,7 @@ class MyVehiclesView(ConsoleModelView):
     def _list(self, **kwargs):
         widgets = super()._list(**kwargs)
         widgets["calendar"] = calendar_panel()  # his calendar address (issue 18)
+        widgets["open_recalls"] = recalls.open_recalls_of_cars(db.session)
         return widgets
 
     def _get_show_widget(self, pk, item, **kwargs):
@@ -713,6 +715,7 @@ class MyVehiclesView(ConsoleModelView):
         widgets["pending_transfer"] = passport_rules.pending_transfer(db.session, item)
         widgets["forms"] = self._forms(pk)
         widgets["result_summary"] = result_summary
+        widgets["open_recalls"] = recalls.open_recalls_of(db.session, item.plate)
         return widgets
 
     def _forms(self, pk):

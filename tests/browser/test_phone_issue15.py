@@ -219,7 +219,10 @@ def _button_problems(page, screen, where) -> list[str]:
                 problems.append(
                     f"{where}: {selector} at x {box['x']:.0f}–{box['x'] + box['width']:.0f} px"
                 )
-            boxes.append((selector, box))
+            # On the page, not in the window: the tap above scrolled each into view, so
+            # two buttons far apart could meet at the same place in the window (issue 18:
+            # a taller recall cell brought two cards' "Actie" there).
+            boxes.append((selector, {**box, "y": box["y"] + page.evaluate("window.scrollY")}))
     for i, (first, a) in enumerate(boxes):
         for second, b in boxes[i + 1 :]:
             apart = (

@@ -47,6 +47,7 @@ GARAGE_KEYS = {
     "preview",
     "previewing",
     "running",
+    "recalls",  # issue 18: passports with an open recall
 }
 
 
