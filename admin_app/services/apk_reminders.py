@@ -41,6 +41,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.outbox import OutboxState
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
+from admin_app.services import vehicle_values
 from admin_app.services.bulk import add_days
 from admin_app.services.clock import AMSTERDAM, local_date, local_today
 from admin_app.services.emails import email_key
@@ -63,9 +64,9 @@ DIGEST_STOP_TTL = dt.timedelta(days=365)
 
 def apk_expiry_of(passport=Passport) -> ColumnElement:
     """THE APK expiry that reminders (and contact proposals) go by, as a SQL expression
-    over ``passport`` (the Passport entity or an alias). Today the passport's own date;
-    where the vehicle register knows the car, the later of the two belongs here, once."""
-    return passport.apk_expiry
+    over ``passport`` (the Passport entity or an alias): the later of the typed date and
+    the vehicle register's, from services/vehicle_values.py (issue 18)."""
+    return vehicle_values.apk_expiry_sql(passport)
 
 
 # --- the daily run -------------------------------------------------------------------------

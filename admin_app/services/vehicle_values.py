@@ -1,0 +1,148 @@
+"""A car's brand, model, fuel, first registration and APK expiry, and where each came from
+(issue 18): the one place screens, the API, proposals, reminders, calendars and exports
+ask.
+
+A passport stores only what the garage typed; the register (services/register.py) knows
+the rest. A value is the typed one, or else the register's; for the APK expiry the later
+of the two counts (a garage that typed last year's date must not remind a car the RDW
+already saw pass its APK). Nothing from the register is written into a passport: the
+register refreshes every night, a copy would go stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from admin_app.models import Passport, RegisteredVehicle
+from admin_app.models.register import Dataset, current_generation
+from admin_app.services.register import VehicleFacts, vehicle_facts
+
+# The passport's fields the register can answer, as the passport names them.
+FIELDS = ("brand", "model", "fuel", "first_registration", "apk_expiry")
+TYPED, REGISTER = "typed", "register"
+
+
+@dataclass(frozen=True)
+class Value:
+    """One field of one car: the value that counts, whence (TYPED, REGISTER or None when
+    neither knows it), and both sides for the profile to show a difference."""
+
+    value: str | dt.date | None
+    source: str | None
+    typed: str | dt.date | None
+    register: str | dt.date | None
+
+    @property
+    def differs(self) -> bool:
+        """Typed, and the register says otherwise (the profile shows the register's)."""
+        return (
+            self.typed is not None
+            and self.register is not None
+            and not same(self.typed, self.register)
+        )
+
+
+@dataclass(frozen=True)
+class CarValues:
+    brand: Value
+    model: Value
+    fuel: Value
+    first_registration: Value
+    apk_expiry: Value
+    # The day of the newest import that held the plate; None: the register never had it.
+    register_checked_on: dt.date | None
+
+    def fields(self) -> dict[str, Value]:
+        return {name: getattr(self, name) for name in FIELDS}
+
+
+def same(typed, register) -> bool:
+    """A typed value equal to the register's: text regardless of case and outer spaces
+    (`golf` is the register's `Golf`), dates as dates."""
+    if isinstance(typed, str) and isinstance(register, str):
+        return typed.strip().casefold() == register.strip().casefold()
+    return typed == register
+
+
+def register_value(facts: VehicleFacts | None, name: str):
+    return None if facts is None else getattr(facts, name)
+
+
+def _value(name: str, typed, register) -> Value:
+    if name == "apk_expiry" and typed is not None and register is not None:
+        later = max(typed, register)
+        return Value(later, TYPED if later == typed else REGISTER, typed, register)
+    if typed is not None:
+        return Value(typed, TYPED, typed, register)
+    if register is not None:
+        return Value(register, REGISTER, typed, register)
+    return Value(None, None, None, None)
+
+
+def car_values(passport: Passport, facts: VehicleFacts | None) -> CarValues:
+    """The values of one passport, given the register's facts of its plate (or None)."""
+    return CarValues(
+        **{
+            name: _value(name, getattr(passport, name), register_value(facts, name))
+            for name in FIELDS
+        },
+        register_checked_on=facts.last_seen_on if facts else None,
+    )
+
+
+def values_of(session: Session, passports: Iterable[Passport]) -> dict[int, CarValues]:
+    """Each passport's values by passport id: one register query for all of them (a list,
+    an export, an API page)."""
+    passports = list(passports)
+    facts = vehicle_facts(session, (p.plate for p in passports))
+    return {p.id: car_values(p, facts.get(p.plate)) for p in passports}
+
+
+def values_of_one(session: Session, passport: Passport) -> CarValues:
+    return values_of(session, [passport])[passport.id]
+
+
+def untyped_if_registered(session: Session, plate: str, typed: dict) -> dict:
+    """``typed`` (field → value) with each value equal to the register's left out (None):
+    what equals the register is the register's, so it follows the register from then on
+    and the profile marks it as such."""
+    facts = vehicle_facts(session, [plate]).get(plate)
+    if facts is None:
+        return typed
+    return {
+        name: (
+            None
+            if value is not None and name in FIELDS and same(value, register_value(facts, name))
+            else value
+        )
+        for name, value in typed.items()
+    }
+
+
+def apk_expiry_sql(passport=Passport) -> ColumnElement:
+    """The APK expiry that counts, as SQL over ``passport`` (the entity or an alias): the
+    later of the typed date and the register's, either when the other is unknown. For
+    queries that filter or sort on it (reminders, proposals); CASE rather than GREATEST,
+    which SQLite lacks."""
+    registered = (
+        select(RegisteredVehicle.apk_expiry)
+        .where(
+            RegisteredVehicle.generation == current_generation(Dataset.vehicles.value),
+            RegisteredVehicle.plate == passport.plate,
+        )
+        .scalar_subquery()
+    )
+    typed = passport.apk_expiry
+    return case(
+        (
+            registered.is_not(None) & (typed.is_(None) | (registered > typed)),
+            registered,
+        ),
+        else_=typed,
+    )
