@@ -71,6 +71,8 @@ READ_WRITE = {
     # permission: whoever reads the passport reaches the button's endpoint.
     "cancel_transfer": "read",
     "allowed_actions": "read",
+    # A passport's open recalls over the API (issue 18): whoever may read the passport.
+    "passport_recalls": "read",
     # Bulk actions on the passport list (issue 15): each the permission of its single one.
     "bulk_send": "send",
     "bulk_archive": "archive",
