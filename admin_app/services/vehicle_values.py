@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.models import Passport, RegisteredVehicle
 from admin_app.models.register import Dataset, current_generation
+from admin_app.services.plates import validate_plate
 from admin_app.services.register import VehicleFacts, vehicle_facts
 
 # The passport's fields the register can answer, as the passport names them.
@@ -146,3 +147,23 @@ def apk_expiry_sql(passport=Passport) -> ColumnElement:
         ),
         else_=typed,
     )
+
+
+def register_fill(session: Session, raw_plate: str) -> dict | None:
+    """What the new-passport form fills in for a typed plate before saving (issue 18):
+    the register's five values, dates as a person types them (dd-mm-yyyy); None when the
+    register does not know the plate. InvalidInput for what is no Dutch plate."""
+    plate = validate_plate(raw_plate)
+    facts = vehicle_facts(session, [plate]).get(plate)
+    if facts is None:
+        return None
+    typed_date = "%d-%m-%Y"
+    return {
+        "brand": facts.brand or "",
+        "model": facts.model or "",
+        "fuel": facts.fuel or "",
+        "first_registration": (
+            facts.first_registration.strftime(typed_date) if facts.first_registration else ""
+        ),
+        "apk_expiry": facts.apk_expiry.strftime(typed_date) if facts.apk_expiry else "",
+    }

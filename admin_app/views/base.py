@@ -52,6 +52,7 @@ READ_WRITE = {
     "move": "move",
     "email": "email",
     "new": "write",
+    "register_fill": "write",  # the new-passport form's lookup (issue 18)
     "edit_profile": "write",  # the passport profile in place (issue 15)
     "new_fleet_account": "write",
     "fleet": "write",

@@ -53,6 +53,8 @@ class NewPassportForm(PersonForm):
     brand = StringField(_l("Brand"), [fits(Passport, "brand")])
     model = StringField(_l("Model"), [fits(Passport, "model")])
     apk_expiry = StringField(_l("APK expiry (dd-mm-yyyy)"), [Length(max=20)])
+    fuel = StringField(_l("Fuel"), [fits(Passport, "fuel")])
+    first_registration = StringField(_l("First registration (dd-mm-yyyy)"), [Length(max=20)])
     # The view fills the choices with the garage's fleet accounts; nothing else is taken.
     fleet_account_id = SelectField(_l("Fleet account (optional)"), choices=[])
 
@@ -60,6 +62,8 @@ class NewPassportForm(PersonForm):
         "plate",
         "brand",
         "model",
+        "fuel",
+        "first_registration",
         "apk_expiry",
         "fleet_account_id",
         "email",
