@@ -167,3 +167,23 @@ def register_fill(session: Session, raw_plate: str) -> dict | None:
         ),
         "apk_expiry": facts.apk_expiry.strftime(typed_date) if facts.apk_expiry else "",
     }
+
+
+def register_fills_of_rows(session: Session, rows) -> dict[int, list[str]]:
+    """Per customer-list row (BatchRow, by id): the fields the register will answer for
+    the passport it makes or updates, because the row leaves them empty and the register
+    knows them (fuel and first registration are no list columns: always the register's).
+    A refused row makes nothing: no entry. One register query for the page's rows."""
+    rows = [row for row in rows if (row.outcome or row.plan) != "refused"]
+    facts = vehicle_facts(session, (row.plate for row in rows))
+    fills = {}
+    for row in rows:
+        known = facts.get(row.plate)
+        if known is None:
+            continue
+        fills[row.id] = [
+            name
+            for name in FIELDS
+            if register_value(known, name) is not None and getattr(row, name, None) in (None, "")
+        ]
+    return fills

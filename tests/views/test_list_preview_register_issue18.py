@@ -1,0 +1,48 @@
+"""Issue 18: the customer-list preview says per row which car fields the vehicle register
+will fill in; R-BJ-1's car columns stay optional."""
+
+from __future__ import annotations
+
+import io
+import re
+
+LIST = (
+    "kenteken;email;achternaam;merk;model;apk_vervaldatum\r\n"
+    "7-ZTK-17;een@example.nl;Een;;;\r\n"
+    "36-BLX-7;twee@example.nl;Twee;Skoda;Octavia;01-01-2027\r\n"
+    "X-999-ZZ;drie@example.nl;Drie;;;\r\n"
+    "AA-AA-AA;vier@example.nl;Vier;;;\r\n"
+)
+
+
+def _cells(page: str) -> dict[str, str]:
+    """The register column of each row, by the plate as the preview shows it."""
+    cells = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S):
+        found = re.search(r'class="register-fills">([^<]*)<', row)
+        if found:
+            plate = re.findall(r"<td>([^<]*)</td>", row)[1]
+            cells[plate] = found.group(1).strip()
+    return cells
+
+
+def test_issue18_the_preview_says_which_fields_the_register_fills(world, login_as):
+    """Issue 18: an empty row is filled in whole, a typed row only in what it left out
+    (fuel and first registration are no list columns), an unknown plate and a refused row
+    get nothing; the list without car columns is read as before."""
+    browser = login_as("garage-jansen")
+    upload = browser.post(
+        "/batch-jobs/upload",
+        {"file": (io.BytesIO(LIST.encode()), "lijst.csv")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 302, upload.get_data(as_text=True)[:300]
+    page = browser.get(upload.headers["Location"]).get_data(as_text=True)
+    assert "Uit het voertuigregister" in page
+    cells = _cells(page)
+    assert cells["7-ZTK-17"] == "Merk, Model, Brandstof, Eerste toelating, APK-vervaldatum"
+    assert cells["36-BLX-7"] == "Brandstof, Eerste toelating"
+    assert cells["X-999-ZZ"] == "—"
+    assert cells["AAAAAA"] == "—"  # refused: not a Dutch plate
+    english = browser.get(upload.headers["Location"] + "?_l_=en").get_data(as_text=True)
+    assert "From the vehicle register" in english and "Brand, Model, Fuel" in english
