@@ -187,3 +187,10 @@ def register_fills_of_rows(session: Session, rows) -> dict[int, list[str]]:
             if register_value(known, name) is not None and getattr(row, name, None) in (None, "")
         ]
     return fills
+
+
+def brand_and_model(session: Session, passport: Passport) -> str:
+    """"Volkswagen Golf": the car's brand and model as they count, for a mail or a
+    calendar; "" when neither is known."""
+    car = values_of_one(session, passport)
+    return " ".join(v for v in (car.brand.value, car.model.value) if v)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from admin_app.models import Passport
 from admin_app.services import passports as passport_rules
@@ -90,3 +90,30 @@ def test_issue18_the_later_apk_date_counts_for_reminders_proposals_and_calendars
         if other.plate not in vehicle_values.vehicle_facts(s, [other.plate])
         else vehicle_values.values_of_one(s, other).apk_expiry.value
     )
+
+
+def test_issue18_a_car_known_only_to_the_register_is_reminded_by_its_date_and_name(
+    world,
+):
+    """Issue 18: a passport with nothing typed is reminded 6 weeks before the register's
+    APK date, and the mail names it as the register does (Volkswagen Golf)."""
+    from admin_app.models import ApkReminder, Garage, OutboxMessage
+    from tests.mails import mail_text
+    from tests.services.test_apk_reminders_issue18 import owner_car, run
+
+    s = world.session
+    s.execute(delete(ApkReminder))
+    s.execute(update(Passport).values(apk_expiry=None))
+    s.execute(update(Garage).values(apk_reminders=True, apk_reminders_from=dt.date(2000, 1, 1)))
+    car = owner_car(world)
+    car.plate, car.brand, car.model = "7ZTK17", None, None
+    s.commit()
+    assert run(world, GOLF_APK - dt.timedelta(weeks=6)).reminders >= 1
+    reminder = s.scalars(select(ApkReminder).where(ApkReminder.passport_id == car.id)).one()
+    assert reminder.apk_expiry == GOLF_APK
+    message = s.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "apk_reminder", OutboxMessage.recipient == car.owner.email)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert "Volkswagen Golf (7-ZTK-17)" in " ".join(mail_text(s, message).split())
