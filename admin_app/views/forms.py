@@ -111,6 +111,18 @@ class PassportEditForm(PersonForm):
         for name in self.OWNER_ORDER:
             self[name].data = getattr(passport.owner, name) or ""
 
+    def show_register(self, register: dict) -> None:
+        """The vehicle register's value in each car field as its placeholder ("RDW: Golf",
+        issue 18): left empty, the field is the register's; typed, it is the garage's."""
+        for name, value in register.items():
+            if value is None or name not in self.VEHICLE_ORDER:
+                continue
+            shown = value.strftime("%d-%m-%Y") if hasattr(value, "strftime") else value
+            self[name].render_kw = {
+                **(self[name].render_kw or {}),
+                "placeholder": str(_l("RDW: %(value)s", value=shown)),
+            }
+
 
 class TransferForm(PersonForm):
     email_again = StringField(_l("E-mail once more (check it)"), [fits(Customer, "email")])

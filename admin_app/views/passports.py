@@ -305,6 +305,8 @@ class PassportView(ExportableList, ConsoleModelView):
                 return answer
         if not form.is_submitted():
             form.fill(passport)
+        car = vehicle_values.values_of_one(db.session, passport)
+        form.show_register({name: value.register for name, value in car.fields().items()})
         status = refusals[0].status if refusals else 422 if form.is_submitted() else 200
         return self.profile_page(pk, edit_form=form), status
 

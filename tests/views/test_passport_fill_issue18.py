@@ -90,3 +90,15 @@ def test_issue18_role_matrix_of_the_register_lookup(world, login_as, username, a
     assert response.status_code < 500
     assert (response.status_code == 200 and response.is_json) is allowed
 
+
+def test_issue18_the_edit_form_keeps_register_values_out_of_the_fields(world, login_as):
+    """Issue 18: editing the profile, a car field the register answers stays empty (saving
+    does not turn it into a typed value) and shows the register's value as placeholder."""
+    browser = login_as("garage-jansen")
+    location = _create(browser, model="Golf Variant")
+    page = browser.get(location.rstrip("/").replace("/show/", "/") + "/edit-profile")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[:500]
+    assert 'placeholder="RDW: Volkswagen"' in html and 'placeholder="RDW: 11-08-2027"' in html
+    assert 'value="Golf Variant"' in html and 'placeholder="RDW: Golf"' in html
+    assert 'value="Volkswagen"' not in html
