@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from admin_app.models import Passport, RegisteredVehicle
+from admin_app.models.passports import PassportState
 from admin_app.models.register import Dataset, current_generation
 from admin_app.services.plates import validate_plate
 from admin_app.services.register import VehicleFacts, vehicle_facts
@@ -176,6 +177,16 @@ def register_fills_of_rows(session: Session, rows) -> dict[int, list[str]]:
     A refused row makes nothing: no entry. One register query for the page's rows."""
     rows = [row for row in rows if (row.outcome or row.plan) != "refused"]
     facts = vehicle_facts(session, (row.plate for row in rows))
+    # A row that updates a live passport keeps what the garage typed there before.
+    live = {
+        passport.plate: passport
+        for passport in session.scalars(
+            select(Passport).where(
+                Passport.plate.in_([row.plate for row in rows if row.plate in facts]),
+                Passport.state != PassportState.archived.value,
+            )
+        )
+    }
     fills = {}
     for row in rows:
         known = facts.get(row.plate)
@@ -184,13 +195,15 @@ def register_fills_of_rows(session: Session, rows) -> dict[int, list[str]]:
         fills[row.id] = [
             name
             for name in FIELDS
-            if register_value(known, name) is not None and getattr(row, name, None) in (None, "")
+            if register_value(known, name) is not None
+            and getattr(row, name, None) in (None, "")
+            and getattr(live.get(row.plate), name, None) is None
         ]
     return fills
 
 
 def brand_and_model(session: Session, passport: Passport) -> str:
-    """"Volkswagen Golf": the car's brand and model as they count, for a mail or a
+    """ "Volkswagen Golf": the car's brand and model as they count, for a mail or a
     calendar; "" when neither is known."""
     car = values_of_one(session, passport)
     return " ".join(v for v in (car.brand.value, car.model.value) if v)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import re
 
+from tests.views.test_passport_views import FORM
+
 LIST = (
     "kenteken;email;achternaam;merk;model;apk_vervaldatum\r\n"
     "7-ZTK-17;een@example.nl;Een;;;\r\n"
@@ -27,10 +29,15 @@ def _cells(page: str) -> dict[str, str]:
 
 
 def test_issue18_the_preview_says_which_fields_the_register_fills(world, login_as):
-    """Issue 18: an empty row is filled in whole, a typed row only in what it left out
+    """Issue 18: an empty row is filled in all the register knows and neither the row nor
+    the passport it updates holds, a typed row only in what it left out
     (fuel and first registration are no list columns), an unknown plate and a refused row
     get nothing; the list without car columns is read as before."""
     browser = login_as("garage-jansen")
+    # 7ZTK17 has a passport already, with its model typed: the row updates it and the
+    # typed model stays.
+    made = browser.post("/passports/new", {**FORM, "plate": "7ZTK17", "model": "Golf Variant"})
+    assert made.status_code == 302
     upload = browser.post(
         "/batch-jobs/upload",
         {"file": (io.BytesIO(LIST.encode()), "lijst.csv")},
@@ -40,9 +47,9 @@ def test_issue18_the_preview_says_which_fields_the_register_fills(world, login_a
     page = browser.get(upload.headers["Location"]).get_data(as_text=True)
     assert "Uit het voertuigregister" in page
     cells = _cells(page)
-    assert cells["7-ZTK-17"] == "Merk, Model, Brandstof, Eerste toelating, APK-vervaldatum"
+    assert cells["7-ZTK-17"] == "Merk, Brandstof, Eerste toelating, APK-vervaldatum"
     assert cells["36-BLX-7"] == "Brandstof, Eerste toelating"
     assert cells["X-999-ZZ"] == "—"
     assert cells["AAAAAA"] == "—"  # refused: not a Dutch plate
     english = browser.get(upload.headers["Location"] + "?_l_=en").get_data(as_text=True)
-    assert "From the vehicle register" in english and "Brand, Model, Fuel" in english
+    assert "From the vehicle register" in english and "Brand, Fuel" in english
