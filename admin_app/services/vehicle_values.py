@@ -12,10 +12,11 @@ register refreshes every night, a copy would go stale.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import case, select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -65,11 +66,16 @@ class CarValues:
 
 
 def same(typed, register) -> bool:
-    """A typed value equal to the register's: text regardless of case and outer spaces
-    (`golf` is the register's `Golf`), dates as dates."""
+    """A typed value equal to the register's: text regardless of case, accents and outer
+    spaces (`golf` is the register's `Golf`, `Skoda` its `Škoda`), dates as dates."""
     if isinstance(typed, str) and isinstance(register, str):
-        return typed.strip().casefold() == register.strip().casefold()
+        return _plain(typed) == _plain(register)
     return typed == register
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def register_value(facts: VehicleFacts | None, name: str):
@@ -207,3 +213,46 @@ def brand_and_model(session: Session, passport: Passport) -> str:
     calendar; "" when neither is known."""
     car = values_of_one(session, passport)
     return " ".join(v for v in (car.brand.value, car.model.value) if v)
+
+
+# The customer list's car columns (R-BJ-1); fuel and first registration are none of them.
+LIST_FIELDS = ("brand", "model", "apk_expiry")
+
+
+def leave_out_registered(session: Session, table, job_id: int) -> int:
+    """A staged customer list's car values equal to the register's, emptied: they are
+    the register's, not typed (so an exported list uploaded again changes nothing). Run
+    after staging, before planning; reads only rows whose plate the register holds.
+    Returns how many rows changed."""
+    vehicle = RegisteredVehicle.__table__
+    statement = (
+        select(table.c.id, table.c.plate, *(table.c[name] for name in LIST_FIELDS))
+        .join(
+            vehicle,
+            (vehicle.c.plate == table.c.plate)
+            & (vehicle.c.generation == current_generation(Dataset.vehicles.value)),
+        )
+        .where(
+            table.c.batch_job_id == job_id,
+            table.c.valid.is_(True),
+            or_(*(table.c[name].is_not(None) for name in LIST_FIELDS)),
+        )
+        .order_by(table.c.id)
+    )
+    changed, last_id = 0, 0
+    # A thousand rows at a time, by id: a long list never sits in memory whole.
+    while piece := session.execute(statement.where(table.c.id > last_id).limit(1000)).all():
+        last_id = piece[-1].id
+        facts = vehicle_facts(session, (row.plate for row in piece))
+        emptied: dict[str, list[int]] = {name: [] for name in LIST_FIELDS}
+        for row in piece:
+            known = facts.get(row.plate)
+            for name in LIST_FIELDS:
+                typed = getattr(row, name)
+                if typed is not None and same(typed, register_value(known, name)):
+                    emptied[name].append(row.id)
+        for name, ids in emptied.items():
+            if ids:
+                session.execute(update(table).where(table.c.id.in_(ids)).values({name: None}))
+        changed += len({row_id for ids in emptied.values() for row_id in ids})
+    return changed

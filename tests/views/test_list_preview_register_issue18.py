@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 import re
 
+from sqlalchemy import select
+
+from admin_app.models import BatchRow
 from tests.views.test_passport_views import FORM
 
 LIST = (
@@ -14,6 +17,7 @@ LIST = (
     "36-BLX-7;twee@example.nl;Twee;Skoda;Octavia;01-01-2027\r\n"
     "X-999-ZZ;drie@example.nl;Drie;;;\r\n"
     "AA-AA-AA;vier@example.nl;Vier;;;\r\n"
+    "57-bzd-4;vijf@example.nl;Vijf;TESLA;model 3;17-07-2027\r\n"
 )
 
 
@@ -31,8 +35,8 @@ def _cells(page: str) -> dict[str, str]:
 def test_issue18_the_preview_says_which_fields_the_register_fills(world, login_as):
     """Issue 18: an empty row is filled in all the register knows and neither the row nor
     the passport it updates holds, a typed row only in what it left out
-    (fuel and first registration are no list columns), an unknown plate and a refused row
-    get nothing; the list without car columns is read as before."""
+    (fuel and first registration are no list columns), a typed value equal to the
+    register's is staged empty, an unknown plate and a refused row get nothing."""
     browser = login_as("garage-jansen")
     # 7ZTK17 has a passport already, with its model typed: the row updates it and the
     # typed model stays.
@@ -48,8 +52,13 @@ def test_issue18_the_preview_says_which_fields_the_register_fills(world, login_a
     assert "Uit het voertuigregister" in page
     cells = _cells(page)
     assert cells["7-ZTK-17"] == "Merk, Brandstof, Eerste toelating, APK-vervaldatum"
-    assert cells["36-BLX-7"] == "Brandstof, Eerste toelating"
+    # Skoda and Octavia are the register's (Škoda, Octavia); its own APK date is typed.
+    assert cells["36-BLX-7"] == "Merk, Model, Brandstof, Eerste toelating"
     assert cells["X-999-ZZ"] == "—"
     assert cells["AAAAAA"] == "—"  # refused: not a Dutch plate
+    # Typed as the register has it (any case): the register's, not stored as typed.
+    assert cells["57-BZD-4"] == "Merk, Model, Brandstof, Eerste toelating, APK-vervaldatum"
+    staged = world.session.scalars(select(BatchRow).where(BatchRow.plate == "57BZD4")).one()
+    assert (staged.brand, staged.model, staged.apk_expiry) == (None, None, None)
     english = browser.get(upload.headers["Location"] + "?_l_=en").get_data(as_text=True)
-    assert "From the vehicle register" in english and "Brand, Fuel" in english
+    assert "From the vehicle register" in english and "Brand, Fuel, First" in english
