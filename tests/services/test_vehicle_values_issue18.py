@@ -117,3 +117,24 @@ def test_issue18_a_car_known_only_to_the_register_is_reminded_by_its_date_and_na
         .order_by(OutboxMessage.id.desc())
     ).first()
     assert "Volkswagen Golf (7-ZTK-17)" in " ".join(mail_text(s, message).split())
+
+
+def test_issue18_the_passport_export_carries_the_values_that_count(world, acting_as):
+    """Issue 18: the export's brand, model and APK date are the typed or else the
+    register's (the later APK date), with fuel and first registration after the list's
+    columns."""
+    from admin_app.services import exports
+    from admin_app.services.passport_export import PASSPORT_EXPORT
+
+    pk = _create(acting_as, {"model": "Golf Variant", "apk_expiry": "2026-01-31"})
+    with acting_as("garage-jansen") as act:
+        query = act.world.session.query(Passport).filter(Passport.id == pk)
+        data = b"".join(exports.csv_chunks(PASSPORT_EXPORT, query, batch=7))
+    header, row = (line.split(";") for line in data.decode("utf-8-sig").split("\r\n") if line)
+    got = dict(zip(header, row, strict=True))
+    assert (got["Merk"], got["Model"], got["APK-vervaldatum"]) == (
+        "Volkswagen",
+        "Golf Variant",
+        "11-08-2027",
+    )
+    assert (got["Brandstof"], got["Eerste toelating"]) == ("Benzine", "13-08-2022")
