@@ -205,6 +205,7 @@ class PassportView(ExportableList, ConsoleModelView):
     def _get_list_widget(self, filters, **kwargs):
         widgets = super()._get_list_widget(filters, **kwargs)
         list_widget = widgets["list"]
+        list_register_values(self.datamodel.session, list_widget.template_args)
         list_widget.template_args["bulk"] = bulk_bar(self, list_widget.template_args["pks"])
         return widgets
 
@@ -621,6 +622,21 @@ def show_register_values(session, show_widget, passport: Passport) -> None:
         **args["formatters_columns"],
         **{name: _as_marked for name in vehicle_values.FIELDS},
     }
+
+
+def list_register_values(session, args) -> None:
+    """The list's brand and model as they count (typed, else the register's): one
+    register query for the page (issue 18)."""
+    pks = args["pks"]
+    passports = session.scalars(select(Passport).where(Passport.id.in_(pks))).all()
+    values = vehicle_values.values_of(session, passports)
+    rows = []
+    for pk, row in zip(pks, args["value_columns"], strict=True):
+        car = values.get(pk)
+        if car is not None:
+            row = {**row, **{name: car.fields()[name].value for name in ("brand", "model")}}
+        rows.append(row)
+    args["value_columns"] = rows
 
 
 def _as_marked(value):

@@ -3,6 +3,8 @@ the profile saying whence each value came."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.views.test_passport_views import FORM
@@ -102,3 +104,12 @@ def test_issue18_the_edit_form_keeps_register_values_out_of_the_fields(world, lo
     assert 'placeholder="RDW: Volkswagen"' in html and 'placeholder="RDW: 11-08-2027"' in html
     assert 'value="Golf Variant"' in html and 'placeholder="RDW: Golf"' in html
     assert 'value="Volkswagen"' not in html
+
+
+def test_issue18_the_passport_list_shows_the_registers_brand_and_model(world, login_as):
+    """Issue 18: a passport with nothing typed is Volkswagen Golf on the list too."""
+    browser = login_as("garage-jansen")
+    _create(browser)
+    page = browser.get("/passports/list/?_flt_0_plate=7ZTK17").get_data(as_text=True)
+    (row,) = [r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if "7-ZTK-17" in r]
+    assert "Volkswagen" in row and "Golf" in row
