@@ -3,6 +3,7 @@ the profile saying whence each value came."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -113,3 +114,27 @@ def test_issue18_the_passport_list_shows_the_registers_brand_and_model(world, lo
     page = browser.get("/passports/list/?_flt_0_plate=7ZTK17").get_data(as_text=True)
     (row,) = [r for r in re.findall(r"<tr>(.*?)</tr>", page, re.S) if "7-ZTK-17" in r]
     assert "Volkswagen" in row and "Golf" in row
+
+
+def test_issue18_an_exported_register_filled_passport_uploaded_again_is_unchanged(world, login_as):
+    """Issue 18 with R-BJ-1: the export carries the register's Volkswagen Golf and APK
+    date; uploaded again, the list's values equal to the register's are the register's,
+    so the row is "ongewijzigd" and the passport still stores nothing typed."""
+    from sqlalchemy import select
+
+    from admin_app.models import BatchJob
+
+    browser = login_as("garage-jansen")
+    _create(browser)
+    exported = browser.get("/passports/export/csv?_flt_0_plate=7ZTK17")
+    data = exported.get_data()
+    assert b";Volkswagen;Golf;" in data
+    response = browser.post(
+        "/batch-jobs/upload",
+        {"file": (io.BytesIO(data), "export.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    world.session.expire_all()
+    job = world.session.scalars(select(BatchJob).order_by(BatchJob.id.desc())).first()
+    assert job.counts == {"create": 0, "update": 0, "unchanged": 1, "refused": 0}
