@@ -138,3 +138,5 @@ def test_issue18_an_exported_register_filled_passport_uploaded_again_is_unchange
     world.session.expire_all()
     job = world.session.scalars(select(BatchJob).order_by(BatchJob.id.desc())).first()
     assert job.counts == {"create": 0, "update": 0, "unchanged": 1, "refused": 0}
+    passport = world.passports(plate="7ZTK17")[0]
+    assert (passport.brand, passport.model, passport.apk_expiry) == (None, None, None)
