@@ -12,6 +12,7 @@ from flask_appbuilder.models.sqla.filters import (
 )
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext
+from sqlalchemy import select
 
 from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
@@ -25,11 +26,12 @@ from admin_app.models import (
     Transfer,
 )
 from admin_app.models.customers import CONTACT_FIELDS
-from admin_app.services import batch_jobs, fleets, transfers
+from admin_app.services import batch_jobs, fleets, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.errors import InvalidInput
 from admin_app.services.passports import PersonDetails, VehicleDetails
+from admin_app.services.recalls import open_recalls
 from admin_app.services.uow import unit_of_work
 from admin_app.views.filters import (
     FilterEmailEqual,
@@ -55,8 +57,13 @@ class PassportApi(ConsoleApi):
         "brand": "Volkswagen",
         "model": "Golf",
         "apk_expiry": "2027-05-31",
+        "fuel": "Benzine",
+        "first_registration": "2022-08-13",
+        "register_checked_on": "2026-12-05",
+        "open_recall_count": 1,
     }
     include_route_methods = {
+        "passport_recalls",
         "get",
         "get_list",
         "info",
@@ -93,6 +100,8 @@ class PassportApi(ConsoleApi):
         "brand",
         "model",
         "apk_expiry",
+        "fuel",
+        "first_registration",
     ]
     order_columns = ["id", "plate", "state", "apk_expiry"]
     search_columns = ["plate", "state", "fleet_account", "garage"]
@@ -105,6 +114,112 @@ class PassportApi(ConsoleApi):
 
     # The owner's e-mail, case-insensitive as customers are found (R-PP-5).
     contract_filters = {"email": [FilterOwnerEmailEqual, FilterOwnerEmailContains]}
+
+    # --- the vehicle register's values in every result (issue 18) ------------------------
+
+    def one(self, item, status: int = 200):
+        result = self.show_model_schema.dump(item)  # "id" is one of its columns
+        self._complete([result])
+        return self.response(status, id=item.id, result=result)
+
+    def pre_get(self, data):
+        self._complete([data["result"]])
+
+    def pre_get_list(self, data):
+        self._complete(data["result"])
+
+    @staticmethod
+    def _complete(results: list[dict]) -> None:
+        """Brand, model, fuel, first registration and APK expiry as they count (typed,
+        else the register's; the later APK date), the day the register last held the
+        plate, and the open recalls' count: services/vehicle_values.py and recalls.py,
+        one query each for the whole page."""
+        ids = [r["id"] for r in results if "id" in r]
+        passports = db.session.scalars(select(Passport).where(Passport.id.in_(ids))).all()
+        values = vehicle_values.values_of(db.session, passports)
+        recalls = open_recalls(db.session, [p.plate for p in passports])
+        by_id = {p.id: p for p in passports}
+        for result in results:
+            passport = by_id.get(result.get("id"))
+            if passport is None:
+                continue
+            car = values[passport.id]
+            for name, value in car.fields().items():
+                shown = value.value
+                result[name] = shown.isoformat() if hasattr(shown, "isoformat") else shown
+            checked = car.register_checked_on
+            result["register_checked_on"] = checked.isoformat() if checked else None
+            result["open_recall_count"] = len(recalls.get(passport.plate, []))
+
+    def add_apispec_components(self, api_spec) -> None:
+        super().add_apispec_components(api_spec)
+        # Not columns of the passport: FAB's schemas cannot know them.
+        extra = {
+            "register_checked_on": {
+                "type": "string",
+                "format": "date",
+                "nullable": True,
+                "description": "The day the vehicle register last held the plate; "
+                "null when it never did.",
+            },
+            "open_recall_count": {
+                "type": "integer",
+                "description": "Open recalls of the plate (RDW code_status O).",
+            },
+        }
+        for name in (self.show_model_schema_name, self.list_model_schema_name):
+            api_spec.components.schemas[name].setdefault("properties", {}).update(extra)
+
+    @expose("/<int:pk>/recalls", methods=["GET"])
+    @protect()
+    def passport_recalls(self, pk):
+        """The passport's open recalls (issue 18), for whoever may read the passport.
+        ---
+        get:
+          summary: The open recalls of the passport's car (RDW recall status O)
+          responses:
+            200:
+              description: The open recalls, in reference order
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      id: {type: integer}
+                      count: {type: integer}
+                      result:
+                        type: array
+                        items:
+                          type: object
+                          properties:
+                            reference: {type: string}
+                            description: {type: string, nullable: true}
+                            remedy: {type: string, nullable: true}
+                            consequences: {type: string, nullable: true}
+                            published_on: {type: string, format: date, nullable: true}
+                  example:
+                    id: 812
+                    count: 1
+                    result:
+                      - reference: RDW2024000
+                        description: Stuurkogel kan loslaten
+                        remedy: Stuurkogel vervangen
+                        consequences: Verminderde bestuurbaarheid
+                        published_on: "2024-03-01"
+        """
+        passport = passport_rules.get_passport(db.session, pk)
+        recalls = open_recalls(db.session, [passport.plate]).get(passport.plate, [])
+        result = [
+            {
+                "reference": r.reference,
+                "description": r.description,
+                "remedy": r.remedy,
+                "consequences": r.consequences,
+                "published_on": r.published_on.isoformat() if r.published_on else None,
+            }
+            for r in recalls
+        ]
+        return self.response(200, id=passport.id, count=len(result), result=result)
 
     @expose("/", methods=["POST"])
     @protect()
@@ -271,6 +386,7 @@ class PassportApi(ConsoleApi):
 
         passports = invalid_email_passports(db.session)
         result = [self.show_model_schema.dump(p) for p in passports]
+        self._complete(result)
         return self.response(200, count=len(result), ids=[p.id for p in passports], result=result)
 
     @expose("/<int:pk>/fleet", methods=["PUT"])

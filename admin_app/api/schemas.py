@@ -134,6 +134,9 @@ class PassportInput(Person):
     brand = Text(column_length(Passport, "brand"))
     model = Text(column_length(Passport, "model"))
     apk_expiry = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
+    # Left empty, these five are the vehicle register's (issue 18).
+    fuel = Text(column_length(Passport, "fuel"))
+    first_registration = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
     fleet_account_id = Id()
 
     example = {
@@ -155,8 +158,6 @@ class PassportChanges(PassportInput):
     Only the fields given are changed; the plate cannot change; the owner's details are
     one customer record, shared by all his cars at the garage (an e-mail follows R-PP-7)."""
 
-    fuel = Text(column_length(Passport, "fuel"))
-    first_registration = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
     next_service = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
     mobility_renewal = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD"})
     odometer = TextOrNumber(20, metadata={"description": "kilometres, a whole number"})

@@ -41,6 +41,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.outbox import OutboxState
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
+from admin_app.services import vehicle_values
 from admin_app.services.bulk import add_days
 from admin_app.services.clock import AMSTERDAM, local_date, local_today
 from admin_app.services.emails import email_key
@@ -63,9 +64,9 @@ DIGEST_STOP_TTL = dt.timedelta(days=365)
 
 def apk_expiry_of(passport=Passport) -> ColumnElement:
     """THE APK expiry that reminders (and contact proposals) go by, as a SQL expression
-    over ``passport`` (the Passport entity or an alias). Today the passport's own date;
-    where the vehicle register knows the car, the later of the two belongs here, once."""
-    return passport.apk_expiry
+    over ``passport`` (the Passport entity or an alias): the later of the typed date and
+    the vehicle register's, from services/vehicle_values.py (issue 18)."""
+    return vehicle_values.apk_expiry_sql(passport)
 
 
 # --- the daily run -------------------------------------------------------------------------
@@ -307,8 +308,8 @@ def contact_lines(garage: Garage) -> str:
     return "\n".join(" ".join(line.split()) for line in lines if line and line.strip())
 
 
-def _car(passport: Passport) -> str:
-    name = " ".join(p for p in (passport.brand, passport.model) if p)
+def _car(session: Session, passport: Passport) -> str:
+    name = vehicle_values.brand_and_model(session, passport)
     plate = passport.plate_display
     return f"{name} ({plate})" if name else plate
 
@@ -328,7 +329,7 @@ def reminder_text(session: Session, reminder: ApkReminder, *, link: str) -> str:
             "drive the car, so plan the inspection in time: we gladly do it for you.\n\n"
             "Call or mail us to make an appointment:\n%(contact)s\n\n"
             "No more reminders and invitations from us? Click here:\n%(link)s\n",
-            car=_car(passport),
+            car=_car(session, passport),
             date=local_date(reminder.apk_expiry),
             contact=contact_lines(garage),
             link=link,
@@ -361,7 +362,7 @@ def digest_text(session: Session, digest: ApkDigest, cars, *, dashboard: str, li
     garage = session.get(Garage, digest.garage_id)
     lines = []
     for passport, expiry in cars:
-        line = f"- {_car(passport)}: {local_date(expiry)}"
+        line = f"- {_car(session, passport)}: {local_date(expiry)}"
         if passport.driver is not None:
             line += str(_l(" (driver: %(name)s)", name=passport.driver.full_name))
         lines.append(line)

@@ -54,6 +54,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor, record_select
 from admin_app.services.bulk import (
     is_postgresql,
@@ -392,6 +393,8 @@ def _store_preview(
             time.sleep(SQLITE_TURN_SECONDS)
     else:
         total = load_rows(session, BatchRow.__table__, STAGED_COLUMNS, staged())
+    # What equals the vehicle register's is the register's, not typed (issue 18).
+    vehicle_values.leave_out_registered(session, BatchRow.__table__, job_id)
     if is_postgresql(session):
         # Fresh statistics, or the planner guesses the staged rows' joins blind.
         session.execute(text("ANALYZE batch_row"))

@@ -34,6 +34,7 @@ from admin_app.scope import (
     scope_for_user,
     unscoped,
 )
+from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
 from admin_app.services.errors import Forbidden, NotFound
 from admin_app.services.tokens import hash_token
@@ -55,6 +56,7 @@ class CarDate:
     passport: Passport
     kind: str  # apk, service, mobility: part of the event's UID, never shown
     day: dt.date
+    values: vehicle_values.CarValues  # brand and model for the title
 
 
 # Per kind: the passport field and the event's title (in Dutch, as the mails are).
@@ -153,20 +155,27 @@ def feed_cars(session: Session, feed: CalendarFeed) -> list[Passport]:
     )
 
 
-def car_dates(cars: list[Passport]) -> Iterator[CarDate]:
-    """Each car's dates, one per kind that has one. The dates as the passport holds
-    them: the vehicle register part of issue 18 decides the APK date (typed or register,
-    the later one) and will change this one function."""
+def car_dates(session: Session, cars: list[Passport]) -> Iterator[CarDate]:
+    """Each car's dates, one per kind that has one. The APK date is the one that counts
+    (services/vehicle_values.py: the later of typed and register, issue 18); the others
+    are the passport's own."""
+    values = vehicle_values.values_of(session, cars)
     for passport in cars:
         for kind, field, _title in KINDS:
-            day = getattr(passport, field)
+            if field in vehicle_values.FIELDS:
+                day = values[passport.id].fields()[field].value
+            else:
+                day = getattr(passport, field)
             if day is not None:
-                yield CarDate(passport, kind, day)
+                yield CarDate(passport, kind, day, values[passport.id])
 
 
-def car_words(passport: Passport) -> str:
-    """A car as the calendar names it: the plate as the console shows it, brand, model."""
-    known = " ".join(p for p in (passport.brand, passport.model) if p)
+def car_words(passport: Passport, values: vehicle_values.CarValues | None = None) -> str:
+    """A car as the calendar names it: the plate as the console shows it, brand, model
+    (typed or else the register's)."""
+    brand = values.brand.value if values else passport.brand
+    model = values.model.value if values else passport.model
+    known = " ".join(p for p in (brand, model) if p)
     return f"{passport.plate_display} ({known})" if known else passport.plate_display
 
 
@@ -191,13 +200,16 @@ def calendar_ics(
         calendar.add("x-wr-calname", str(_calendar_name(session, feed)))
         calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", REFRESH_INTERVAL)
-        for car_date in car_dates(cars):
+        for car_date in car_dates(session, cars):
             event = icalendar.Event()
             event.add("uid", f"{car_date.kind}-{car_date.passport.id}@{host}")
             event.add("dtstamp", stamp)
             event.add("dtstart", car_date.day)
             event.add("dtend", car_date.day + dt.timedelta(days=1))
-            event.add("summary", str(titles[car_date.kind] % {"car": car_words(car_date.passport)}))
+            event.add(
+                "summary",
+                str(titles[car_date.kind] % {"car": car_words(car_date.passport, car_date.values)}),
+            )
             garage = car_date.passport.garage
             if garage is not None:
                 event.add("description", _garage_words(garage))

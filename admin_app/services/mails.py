@@ -352,9 +352,12 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
     )
 
 
-def _car_words(passport: Passport) -> str:
-    """A car in a mail: its plate as the console shows it, with brand and model if known."""
-    known = " ".join(p for p in (passport.brand, passport.model) if p)
+def _car_words(session: Session, passport: Passport) -> str:
+    """A car in a mail: its plate as the console shows it, with brand and model if known
+    (typed, or else the vehicle register's: services/vehicle_values.py)."""
+    from admin_app.services.vehicle_values import brand_and_model
+
+    known = brand_and_model(session, passport)
     return f"{passport.plate_display} ({known})" if known else passport.plate_display
 
 
@@ -384,7 +387,7 @@ def _transfer_reminder(session: Session, message: OutboxMessage) -> str:
             "The AutoPassport of %(car)s is still waiting for you. Log in and accept it "
             "before %(date)s; after that the transfer expires and the car stays with its "
             "previous owner:\n\n%(link)s\n",
-            car=_car_words(passport),
+            car=_car_words(session, passport),
             date=local_date(local_today(transfer.expires_at)),
             link=link,
         ),
@@ -416,7 +419,7 @@ def _transfer_accepted(session: Session, message: OutboxMessage) -> MailBody:
             "need to do nothing more.\n",
             receiver=transfer.to_name or transfer.to_email,
             email=transfer.to_email,
-            car=_car_words(passport),
+            car=_car_words(session, passport),
             date=local_date(local_today(transfer.created_at)),
         ),
     )
@@ -437,7 +440,7 @@ def _transfer_expired(session: Session, message: OutboxMessage) -> MailBody:
             "again, and ask the buyer to accept it in time.\n",
             receiver=transfer.to_name or transfer.to_email,
             email=transfer.to_email,
-            car=_car_words(passport),
+            car=_car_words(session, passport),
             date=local_date(local_today(transfer.created_at)),
         ),
     )

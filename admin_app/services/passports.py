@@ -33,7 +33,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
-from admin_app.services import accounts, webhooks
+from admin_app.services import accounts, vehicle_values, webhooks
 from admin_app.services.audit import Actor
 from admin_app.services.bulk import is_postgresql
 from admin_app.services.emails import email_key, normalize_email
@@ -87,9 +87,14 @@ class PersonDetails:
 
 @dataclass
 class VehicleDetails:
+    """The car as typed when its passport is created; what was left empty the register
+    answers (services/vehicle_values.py), it is not copied in."""
+
     brand: str = ""
     model: str = ""
     apk_expiry: dt.date | None = None
+    fuel: str = ""
+    first_registration: dt.date | None = None
 
     @classmethod
     def from_mapping(cls, data) -> VehicleDetails:
@@ -98,7 +103,21 @@ class VehicleDetails:
             brand=_text(data.get("brand")),
             model=_text(data.get("model")),
             apk_expiry=parse_date(data.get("apk_expiry"), field="apk_expiry"),
+            fuel=_text(data.get("fuel")),
+            first_registration=parse_date(
+                data.get("first_registration"), field="first_registration"
+            ),
         )
+
+    def typed(self) -> dict:
+        """Field → the typed value, None where nothing was typed."""
+        return {
+            "brand": self.brand or None,
+            "model": self.model or None,
+            "fuel": self.fuel or None,
+            "first_registration": self.first_registration,
+            "apk_expiry": self.apk_expiry,
+        }
 
 
 def _text(value) -> str:
@@ -318,9 +337,9 @@ def create_passport(
         garage_id=garage.id,
         plate=normalized,
         owner=owner,
-        brand=vehicle.brand or None,
-        model=vehicle.model or None,
-        apk_expiry=vehicle.apk_expiry,
+        # Only what was typed and differs from the register (issue 18): the rest is read
+        # from the register, which the nightly refresh keeps current.
+        **vehicle_values.untyped_if_registered(session, normalized, vehicle.typed()),
         fleet_account_id=fleet_id,
         stock_car=stock,
         created_via=via,
@@ -408,6 +427,8 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
             fleets.link_passport(session, passport.id, data["fleet_account_id"], actor=actor)
     if person_data:
         update_customer(session, passport.owner_id, person_data, actor=actor)
+    # A value typed as the register has it becomes the register's (issue 18).
+    vehicle = vehicle_values.untyped_if_registered(session, passport.plate, vehicle)
     for name, value in vehicle.items():
         if getattr(passport, name) != value:
             setattr(passport, name, value)

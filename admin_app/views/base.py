@@ -52,6 +52,7 @@ READ_WRITE = {
     "move": "move",
     "email": "email",
     "new": "write",
+    "register_fill": "write",  # the new-passport form's lookup (issue 18)
     "edit_profile": "write",  # the passport profile in place (issue 15)
     "new_fleet_account": "write",
     "fleet": "write",
@@ -71,6 +72,8 @@ READ_WRITE = {
     # permission: whoever reads the passport reaches the button's endpoint.
     "cancel_transfer": "read",
     "allowed_actions": "read",
+    # A passport's open recalls over the API (issue 18): whoever may read the passport.
+    "passport_recalls": "read",
     # Bulk actions on the passport list (issue 15): each the permission of its single one.
     "bulk_send": "send",
     "bulk_archive": "archive",

@@ -15,8 +15,9 @@ from admin_app.extensions import db
 from admin_app.models import BatchJob, Customer, Passport
 from admin_app.models.batch_jobs import BATCH_STATE_LABELS, ROW_LABELS, BatchState, RowPlan
 from admin_app.scope import scoped_get
-from admin_app.services import batch_jobs, customer_lists, exports
+from admin_app.services import batch_jobs, customer_lists, exports, vehicle_values
 from admin_app.services import passports as passport_rules
+from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.list_exports import BATCH_JOB_EXPORT, BATCH_ROW_EXPORT
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.exports import ExportableList, export_response
@@ -114,6 +115,13 @@ class BatchJobView(ExportableList, ConsoleModelView):
         )
         widgets["rows_page"] = rows_page
         widgets["rows"] = rows_page.rows
+        # Issue 18: which of each row's car fields the vehicle register fills in.
+        widgets["register_fills"] = {
+            row_id: ", ".join(str(PASSPORT_LABELS[name]) for name in names)
+            for row_id, names in vehicle_values.register_fills_of_rows(
+                db.session, rows_page.rows
+            ).items()
+        }
         widgets["counts_text"] = counts_text(item.counts)
         widgets["progress_bar"] = progress_bar(item.progress)
         widgets["runs_at"] = display_value(item.scheduled_for)

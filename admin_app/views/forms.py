@@ -53,6 +53,8 @@ class NewPassportForm(PersonForm):
     brand = StringField(_l("Brand"), [fits(Passport, "brand")])
     model = StringField(_l("Model"), [fits(Passport, "model")])
     apk_expiry = StringField(_l("APK expiry (dd-mm-yyyy)"), [Length(max=20)])
+    fuel = StringField(_l("Fuel"), [fits(Passport, "fuel")])
+    first_registration = StringField(_l("First registration (dd-mm-yyyy)"), [Length(max=20)])
     # The view fills the choices with the garage's fleet accounts; nothing else is taken.
     fleet_account_id = SelectField(_l("Fleet account (optional)"), choices=[])
 
@@ -60,6 +62,8 @@ class NewPassportForm(PersonForm):
         "plate",
         "brand",
         "model",
+        "fuel",
+        "first_registration",
         "apk_expiry",
         "fleet_account_id",
         "email",
@@ -106,6 +110,18 @@ class PassportEditForm(PersonForm):
             self[name].data = "" if value is None else str(value)
         for name in self.OWNER_ORDER:
             self[name].data = getattr(passport.owner, name) or ""
+
+    def show_register(self, register: dict) -> None:
+        """The vehicle register's value in each car field as its placeholder ("RDW: Golf",
+        issue 18): left empty, the field is the register's; typed, it is the garage's."""
+        for name, value in register.items():
+            if value is None or name not in self.VEHICLE_ORDER:
+                continue
+            shown = value.strftime("%d-%m-%Y") if hasattr(value, "strftime") else value
+            self[name].render_kw = {
+                **(self[name].render_kw or {}),
+                "placeholder": str(_l("RDW: %(value)s", value=shown)),
+            }
 
 
 class TransferForm(PersonForm):

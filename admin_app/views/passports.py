@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual, FilterNotEqual
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, union
@@ -15,10 +15,11 @@ from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMes
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import Transfer
 from admin_app.scope import scoped_get
-from admin_app.services import inspections, recalls, transfers
+from admin_app.services import inspections, recalls, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
+from admin_app.services.errors import InvalidInput
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passport_export import PASSPORT_EXPORT
 from admin_app.services.passports import PersonDetails, VehicleDetails
@@ -28,6 +29,7 @@ from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, cu
 from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import ExportableList
 from admin_app.views.filters import LIKE_ESCAPE, like_text
+from admin_app.views.formatting import display_value
 from admin_app.views.forms import (
     ConfirmForm,
     EmailForm,
@@ -131,6 +133,7 @@ class PassportView(ExportableList, ConsoleModelView):
         "action",
         "action_post",
         "new",
+        "register_fill",
         "edit_profile",
         "send",
         "archive",
@@ -190,6 +193,7 @@ class PassportView(ExportableList, ConsoleModelView):
 
     def _get_show_widget(self, pk, item, **kwargs):
         widgets = super()._get_show_widget(pk, item, **kwargs)
+        show_register_values(self.datamodel.session, widgets["show"], item)
         widgets["history"] = describe_entries(
             self.datamodel.session,
             passport_history(self.datamodel.session, item),
@@ -202,6 +206,7 @@ class PassportView(ExportableList, ConsoleModelView):
     def _get_list_widget(self, filters, **kwargs):
         widgets = super()._get_list_widget(filters, **kwargs)
         list_widget = widgets["list"]
+        list_register_values(self.datamodel.session, list_widget.template_args)
         list_widget.template_args["bulk"] = bulk_bar(self, list_widget.template_args["pks"])
         return widgets
 
@@ -237,7 +242,7 @@ class PassportView(ExportableList, ConsoleModelView):
             (str(f.id), f.name)
             for f in db.session.scalars(select(FleetAccount).order_by(FleetAccount.name))
         ]
-        vehicle_fields = ("brand", "model", "apk_expiry")
+        vehicle_fields = ("brand", "model", "fuel", "first_registration", "apk_expiry")
         answer = submitted(
             form,
             lambda: passport_rules.create_passport(
@@ -254,8 +259,26 @@ class PassportView(ExportableList, ConsoleModelView):
             next_url=lambda passport: url_for(f"{self.endpoint}.show", pk=passport.id),
         )
         return answer or self.render_template(
-            "console/form.html", form=form, title=_l("New passport"), fields=form.FIELD_ORDER
+            "console/form.html",
+            form=form,
+            title=_l("New passport"),
+            fields=form.FIELD_ORDER,
+            register_fill=url_for(f"{self.endpoint}.register_fill"),
         )
+
+    @expose("/register-fill")
+    @has_access
+    def register_fill(self):
+        """JSON for the new-passport form (issue 18): the register's values of the typed
+        plate, filled in before saving where the user typed nothing (register_fill.js).
+        Only who may create passports; the register itself is no garage's."""
+        try:
+            values = vehicle_values.register_fill(db.session, request.args.get("plate", ""))
+        except InvalidInput as error:
+            return jsonify(message=str(error.message)), 422
+        if values is None:
+            return jsonify(message=str(_l("The vehicle register does not know this plate."))), 404
+        return jsonify(values)
 
     # --- edit in place (R-PP-1) ---------------------------------------------------------
 
@@ -284,6 +307,8 @@ class PassportView(ExportableList, ConsoleModelView):
                 return answer
         if not form.is_submitted():
             form.fill(passport)
+        car = vehicle_values.values_of_one(db.session, passport)
+        form.show_register({name: value.register for name, value in car.fields().items()})
         status = refusals[0].status if refusals else 422 if form.is_submitted() else 200
         return self.profile_page(pk, edit_form=form), status
 
@@ -582,6 +607,66 @@ def transfer_outcome(transfer: Transfer):
         "The car is transferred; %(email)s gets a mail to activate the passport.",
         email=transfer.to_email,
     )
+
+
+def show_register_values(session, show_widget, passport: Passport) -> None:
+    """The car's values as they count (services/vehicle_values.py, issue 18), each with
+    whence it came, in place of the passport's typed columns."""
+    car = vehicle_values.values_of_one(session, passport)
+    args = show_widget.template_args
+    columns, values = args["include_columns"], list(args["value_columns"])
+    for name, value in car.fields().items():
+        if name in columns:
+            values[columns.index(name)] = value_with_source(value, car.register_checked_on)
+    args["value_columns"] = values
+    args["formatters_columns"] = {
+        **args["formatters_columns"],
+        **{name: _as_marked for name in vehicle_values.FIELDS},
+    }
+
+
+def list_register_values(session, args) -> None:
+    """The list's brand and model as they count (typed, else the register's): one
+    register query for the page (issue 18)."""
+    pks = args["pks"]
+    passports = session.scalars(select(Passport).where(Passport.id.in_(pks))).all()
+    values = vehicle_values.values_of(session, passports)
+    rows = []
+    for pk, row in zip(pks, args["value_columns"], strict=True):
+        car = values.get(pk)
+        if car is not None:
+            row = {**row, **{name: car.fields()[name].value for name in ("brand", "model")}}
+        rows.append(row)
+    args["value_columns"] = rows
+
+
+def _as_marked(value):
+    return value if isinstance(value, Markup) else display_value(value)
+
+
+SOURCE_WORDS = '{} <span class="text-muted value-source {}">({})</span>'
+
+
+def value_with_source(value: vehicle_values.Value, checked_on) -> Markup:
+    """One value and its source in words: "Golf (RDW, gezien op 5 december 2026)", or a
+    typed one, with the register's beside it when that differs ("RDW: 14-03-2027")."""
+    if value.source is None:
+        return Markup("—")
+    shown = escape(display_value(value.value))
+    if value.source == vehicle_values.REGISTER:
+        seen = _l("RDW, seen on %(date)s", date=format_date(checked_on, "long"))
+        words = Markup(SOURCE_WORDS).format(shown, "source-register", seen)
+        if value.differs:  # an APK date typed earlier than the register's: it lost
+            typed = _l("typed in: %(value)s", value=display_value(value.typed))
+            words += Markup(' <span class="text-muted typed-differs">{}</span>').format(typed)
+        return words
+    words = Markup(SOURCE_WORDS).format(shown, "source-typed", _l("typed in"))
+    if value.differs:
+        other = _l("RDW: %(value)s", value=display_value(value.register))
+        words += Markup(' <span class="label label-warning register-differs">{}</span>').format(
+            other
+        )
+    return words
 
 
 def profile_context(session, passport: Passport, endpoint: str) -> dict:

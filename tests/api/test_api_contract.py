@@ -33,6 +33,11 @@ def test_list_and_get_are_flat_with_id(world, api_client):
         "brand",
         "model",
         "apk_expiry",
+        # Issue 18: what the vehicle register adds.
+        "fuel",
+        "first_registration",
+        "register_checked_on",
+        "open_recall_count",
     }
     assert all(not isinstance(v, (dict, list)) for v in item.values())
     one = api.get(f"/api/v1/passport/{item['id']}").get_json()

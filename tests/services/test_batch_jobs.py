@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from admin_app.models import AuditLog, BatchJob, BatchRow, OutboxMessage, Passport
-from admin_app.services import batch_jobs
+from admin_app.services import batch_jobs, vehicle_values
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput
 from admin_app.services.plates import display_plate
 from admin_app.services.uow import unit_of_work
@@ -414,7 +414,10 @@ def test_r_bj_6_a_changed_list_updates_owner_vehicle_and_contact_data_with_audit
     assert tesla.brand == "Tesla"
     assert s.get(Passport, rows[3].passport_id).owner.phone == "06-99999999"
     assert s.get(Passport, rows[4].passport_id).owner.email == "nieuwe.eigenaar@example.nl"
-    assert s.get(Passport, rows[5].passport_id).brand  # kept
+    # Kept: the list's brand was the register's (issue 18: stored as nothing typed), and
+    # the empty cell did not change what counts.
+    kept = s.get(Passport, rows[5].passport_id)
+    assert vehicle_values.values_of_one(s, kept).brand.value
     audit = s.scalars(select(AuditLog).where(AuditLog.id > audit_before)).all()
     changes = sorted((a.table_name, a.action, sorted(a.changes)) for a in audit)
     # One new customer (the new owner's e-mail), one contact change, two passport changes.

@@ -1,0 +1,258 @@
+"""A car's brand, model, fuel, first registration and APK expiry, and where each came from
+(issue 18): the one place screens, the API, proposals, reminders, calendars and exports
+ask.
+
+A passport stores only what the garage typed; the register (services/register.py) knows
+the rest. A value is the typed one, or else the register's; for the APK expiry the later
+of the two counts (a garage that typed last year's date must not remind a car the RDW
+already saw pass its APK). Nothing from the register is written into a passport: the
+register refreshes every night, a copy would go stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from admin_app.models import Passport, RegisteredVehicle
+from admin_app.models.passports import PassportState
+from admin_app.models.register import Dataset, current_generation
+from admin_app.services.plates import validate_plate
+from admin_app.services.register import VehicleFacts, vehicle_facts
+
+# The passport's fields the register can answer, as the passport names them.
+FIELDS = ("brand", "model", "fuel", "first_registration", "apk_expiry")
+TYPED, REGISTER = "typed", "register"
+
+
+@dataclass(frozen=True)
+class Value:
+    """One field of one car: the value that counts, whence (TYPED, REGISTER or None when
+    neither knows it), and both sides for the profile to show a difference."""
+
+    value: str | dt.date | None
+    source: str | None
+    typed: str | dt.date | None
+    register: str | dt.date | None
+
+    @property
+    def differs(self) -> bool:
+        """Typed, and the register says otherwise (the profile shows the register's)."""
+        return (
+            self.typed is not None
+            and self.register is not None
+            and not same(self.typed, self.register)
+        )
+
+
+@dataclass(frozen=True)
+class CarValues:
+    brand: Value
+    model: Value
+    fuel: Value
+    first_registration: Value
+    apk_expiry: Value
+    # The day of the newest import that held the plate; None: the register never had it.
+    register_checked_on: dt.date | None
+
+    def fields(self) -> dict[str, Value]:
+        return {name: getattr(self, name) for name in FIELDS}
+
+
+def same(typed, register) -> bool:
+    """A typed value equal to the register's: text regardless of case, accents and outer
+    spaces (`golf` is the register's `Golf`, `Skoda` its `Škoda`), dates as dates."""
+    if isinstance(typed, str) and isinstance(register, str):
+        return _plain(typed) == _plain(register)
+    return typed == register
+
+
+def _plain(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def register_value(facts: VehicleFacts | None, name: str):
+    return None if facts is None else getattr(facts, name)
+
+
+def _value(name: str, typed, register) -> Value:
+    if name == "apk_expiry" and typed is not None and register is not None:
+        later = max(typed, register)
+        return Value(later, TYPED if later == typed else REGISTER, typed, register)
+    if typed is not None:
+        return Value(typed, TYPED, typed, register)
+    if register is not None:
+        return Value(register, REGISTER, typed, register)
+    return Value(None, None, None, None)
+
+
+def car_values(passport: Passport, facts: VehicleFacts | None) -> CarValues:
+    """The values of one passport, given the register's facts of its plate (or None)."""
+    return CarValues(
+        **{
+            name: _value(name, getattr(passport, name), register_value(facts, name))
+            for name in FIELDS
+        },
+        register_checked_on=facts.last_seen_on if facts else None,
+    )
+
+
+def values_of(session: Session, passports: Iterable[Passport]) -> dict[int, CarValues]:
+    """Each passport's values by passport id: one register query for all of them (a list,
+    an export, an API page)."""
+    passports = list(passports)
+    facts = vehicle_facts(session, (p.plate for p in passports))
+    return {p.id: car_values(p, facts.get(p.plate)) for p in passports}
+
+
+def values_of_one(session: Session, passport: Passport) -> CarValues:
+    return values_of(session, [passport])[passport.id]
+
+
+def untyped_if_registered(session: Session, plate: str, typed: dict) -> dict:
+    """``typed`` (field → value) with each value equal to the register's left out (None):
+    what equals the register is the register's, so it follows the register from then on
+    and the profile marks it as such."""
+    facts = vehicle_facts(session, [plate]).get(plate)
+    if facts is None:
+        return typed
+    return {
+        name: (
+            None
+            if value is not None and name in FIELDS and same(value, register_value(facts, name))
+            else value
+        )
+        for name, value in typed.items()
+    }
+
+
+def apk_expiry_sql(passport=Passport) -> ColumnElement:
+    """The APK expiry that counts, as SQL over ``passport`` (the entity or an alias): the
+    later of the typed date and the register's, either when the other is unknown. For
+    queries that filter or sort on it (reminders, proposals); CASE rather than GREATEST,
+    which SQLite lacks."""
+    registered = (
+        select(RegisteredVehicle.apk_expiry)
+        .where(
+            RegisteredVehicle.generation == current_generation(Dataset.vehicles.value),
+            RegisteredVehicle.plate == passport.plate,
+        )
+        .scalar_subquery()
+    )
+    typed = passport.apk_expiry
+    return case(
+        (
+            registered.is_not(None) & (typed.is_(None) | (registered > typed)),
+            registered,
+        ),
+        else_=typed,
+    )
+
+
+def register_fill(session: Session, raw_plate: str) -> dict | None:
+    """What the new-passport form fills in for a typed plate before saving (issue 18):
+    the register's five values, dates as a person types them (dd-mm-yyyy); None when the
+    register does not know the plate. InvalidInput for what is no Dutch plate."""
+    plate = validate_plate(raw_plate)
+    facts = vehicle_facts(session, [plate]).get(plate)
+    if facts is None:
+        return None
+    typed_date = "%d-%m-%Y"
+    return {
+        "brand": facts.brand or "",
+        "model": facts.model or "",
+        "fuel": facts.fuel or "",
+        "first_registration": (
+            facts.first_registration.strftime(typed_date) if facts.first_registration else ""
+        ),
+        "apk_expiry": facts.apk_expiry.strftime(typed_date) if facts.apk_expiry else "",
+    }
+
+
+def register_fills_of_rows(session: Session, rows) -> dict[int, list[str]]:
+    """Per customer-list row (BatchRow, by id): the fields the register will answer for
+    the passport it makes or updates, because the row leaves them empty and the register
+    knows them (fuel and first registration are no list columns: always the register's).
+    A refused row makes nothing: no entry. One register query for the page's rows."""
+    rows = [row for row in rows if (row.outcome or row.plan) != "refused"]
+    facts = vehicle_facts(session, (row.plate for row in rows))
+    # A row that updates a live passport keeps what the garage typed there before.
+    live = {
+        passport.plate: passport
+        for passport in session.scalars(
+            select(Passport).where(
+                Passport.plate.in_([row.plate for row in rows if row.plate in facts]),
+                Passport.state != PassportState.archived.value,
+            )
+        )
+    }
+    fills = {}
+    for row in rows:
+        known = facts.get(row.plate)
+        if known is None:
+            continue
+        fills[row.id] = [
+            name
+            for name in FIELDS
+            if register_value(known, name) is not None
+            and getattr(row, name, None) in (None, "")
+            and getattr(live.get(row.plate), name, None) is None
+        ]
+    return fills
+
+
+def brand_and_model(session: Session, passport: Passport) -> str:
+    """ "Volkswagen Golf": the car's brand and model as they count, for a mail or a
+    calendar; "" when neither is known."""
+    car = values_of_one(session, passport)
+    return " ".join(v for v in (car.brand.value, car.model.value) if v)
+
+
+# The customer list's car columns (R-BJ-1); fuel and first registration are none of them.
+LIST_FIELDS = ("brand", "model", "apk_expiry")
+
+
+def leave_out_registered(session: Session, table, job_id: int) -> int:
+    """A staged customer list's car values equal to the register's, emptied: they are
+    the register's, not typed (so an exported list uploaded again changes nothing). Run
+    after staging, before planning; reads only rows whose plate the register holds.
+    Returns how many rows changed."""
+    vehicle = RegisteredVehicle.__table__
+    statement = (
+        select(table.c.id, table.c.plate, *(table.c[name] for name in LIST_FIELDS))
+        .join(
+            vehicle,
+            (vehicle.c.plate == table.c.plate)
+            & (vehicle.c.generation == current_generation(Dataset.vehicles.value)),
+        )
+        .where(
+            table.c.batch_job_id == job_id,
+            table.c.valid.is_(True),
+            or_(*(table.c[name].is_not(None) for name in LIST_FIELDS)),
+        )
+        .order_by(table.c.id)
+    )
+    changed, last_id = 0, 0
+    # A thousand rows at a time, by id: a long list never sits in memory whole.
+    while piece := session.execute(statement.where(table.c.id > last_id).limit(1000)).all():
+        last_id = piece[-1].id
+        facts = vehicle_facts(session, (row.plate for row in piece))
+        emptied: dict[str, list[int]] = {name: [] for name in LIST_FIELDS}
+        for row in piece:
+            known = facts.get(row.plate)
+            for name in LIST_FIELDS:
+                typed = getattr(row, name)
+                if typed is not None and same(typed, register_value(known, name)):
+                    emptied[name].append(row.id)
+        for name, ids in emptied.items():
+            if ids:
+                session.execute(update(table).where(table.c.id.in_(ids)).values({name: None}))
+        changed += len({row_id for ids in emptied.values() for row_id in ids})
+    return changed

@@ -1,0 +1,36 @@
+"""Issue 18: typing a plate on the new-passport form fills the car's fields from the
+vehicle register before saving, never over what the user typed."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import log_in
+
+
+def test_issue18_typing_7ztk17_fills_volkswagen_golf_and_its_apk_date(page):
+    """Issue 18 (every car filled in): type 7ZTK17, see Volkswagen / Golf, Benzine and the
+    APK date fill; a model typed first stays; saved, the profile shows the register's."""
+    log_in(page, "garage-jansen")
+    page.goto("/passports/new")
+    page.fill("#model", "Golf Variant")
+    page.type("#plate", "7-ztk-17")
+    expect(page.locator("#brand")).to_have_value("Volkswagen")
+    expect(page.locator("#apk_expiry")).to_have_value("11-08-2027")
+    expect(page.locator("#fuel")).to_have_value("Benzine")
+    expect(page.locator("#first_registration")).to_have_value("13-08-2022")
+    expect(page.locator("#model")).to_have_value("Golf Variant")  # typed: not overwritten
+    expect(page.locator(".register-fill-note")).to_contain_text("voertuigregister")
+    # Another plate takes back what the register gave, not what was typed.
+    page.fill("#plate", "X-999-ZZ")
+    expect(page.locator("#brand")).to_have_value("")
+    expect(page.locator(".register-fill-note")).to_contain_text("kent dit kenteken niet")
+    expect(page.locator("#model")).to_have_value("Golf Variant")
+    page.fill("#plate", "7ZTK17")
+    expect(page.locator("#brand")).to_have_value("Volkswagen")
+    page.fill("#email", "k.golf@example.nl")
+    page.fill("#last_name", "Golf")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    expect(page.locator("body")).to_contain_text("RDW, gezien op")
+    expect(page.locator("body")).to_contain_text("RDW: Golf")
