@@ -104,9 +104,15 @@ def car_values(passport: Passport, facts: VehicleFacts | None) -> CarValues:
     )
 
 
+def typed_columns() -> list:
+    """The passport's own columns of FIELDS: with its id and plate, a row of them is all
+    ``values_of`` reads."""
+    return [getattr(Passport, name) for name in FIELDS]
+
+
 def values_of(session: Session, passports: Iterable[Passport]) -> dict[int, CarValues]:
     """Each passport's values by passport id: one register query for all of them (a list,
-    an export, an API page)."""
+    an export, an API page). Passports, or rows of id, plate and ``typed_columns()``."""
     passports = list(passports)
     facts = vehicle_facts(session, (p.plate for p in passports))
     return {p.id: car_values(p, facts.get(p.plate)) for p in passports}

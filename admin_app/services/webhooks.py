@@ -91,6 +91,8 @@ PASSPORT_FIELDS = (
     "brand",
     "model",
     "apk_expiry",
+    "fuel",
+    "first_registration",
 )
 TRANSFER_FIELDS = ("id", "passport_id", "kind", "state", "to_email", "created_by", "created_at")
 BATCH_JOB_FIELDS = (
@@ -510,7 +512,18 @@ def _fields(record, names) -> dict:
 
 
 def passport_data(passport: Passport) -> dict:
-    return _fields(passport, PASSPORT_FIELDS)
+    """The passport as the API shows it: the car's values as they count (typed, else the
+    vehicle register's; issue 18), not only what was typed."""
+    from sqlalchemy.orm import object_session
+
+    from admin_app.services.vehicle_values import values_of_one
+
+    data = _fields(passport, PASSPORT_FIELDS)
+    session = object_session(passport)
+    if session is not None:
+        for name, value in values_of_one(session, passport).fields().items():
+            data[name] = _plain(value.value)
+    return data
 
 
 def transfer_data(transfer: Transfer) -> dict:

@@ -206,8 +206,10 @@ class PassportView(ExportableList, ConsoleModelView):
     def _get_list_widget(self, filters, **kwargs):
         widgets = super()._get_list_widget(filters, **kwargs)
         list_widget = widgets["list"]
-        list_register_values(self.datamodel.session, list_widget.template_args)
+        # First: the bulk bar finds the page's passports in the identity map, which holds
+        # them only while FAB's row generator is unread (list_register_values reads it).
         list_widget.template_args["bulk"] = bulk_bar(self, list_widget.template_args["pks"])
+        list_register_values(self.datamodel.session, list_widget.template_args)
         return widgets
 
     # --- bulk actions on the list (issue 15) --------------------------------------------
@@ -629,10 +631,17 @@ def list_register_values(session, args) -> None:
     """The list's brand and model as they count (typed, else the register's): one
     register query for the page (issue 18)."""
     pks = args["pks"]
-    passports = session.scalars(select(Passport).where(Passport.id.in_(pks))).all()
-    values = vehicle_values.values_of(session, passports)
+    shown = list(args["value_columns"])  # FAB's generator: read before another query runs
+    # Columns, not entities: loading the page's passports again refreshed each one on its
+    # own (a statement per row).
+    typed = session.execute(
+        select(Passport.id, Passport.plate, *vehicle_values.typed_columns()).where(
+            Passport.id.in_(pks)
+        )
+    ).all()
+    values = vehicle_values.values_of(session, typed)
     rows = []
-    for pk, row in zip(pks, args["value_columns"], strict=True):
+    for pk, row in zip(pks, shown, strict=True):
         car = values.get(pk)
         if car is not None:
             row = {**row, **{name: car.fields()[name].value for name in ("brand", "model")}}

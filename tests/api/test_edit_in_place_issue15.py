@@ -23,6 +23,11 @@ RESULT_FIELDS = {
     "brand",
     "model",
     "apk_expiry",
+    # Issue 18: the vehicle register's values.
+    "fuel",
+    "first_registration",
+    "register_checked_on",
+    "open_recall_count",
 }
 
 
