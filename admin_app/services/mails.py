@@ -321,8 +321,9 @@ def _driver_access(session: Session, message: OutboxMessage) -> str:
     )
 
 
-@renders("transfer_notice")
-def _transfer_notice(session: Session, message: OutboxMessage) -> str:
+def _waiting_transfer(session: Session, message: OutboxMessage):
+    """The transfer a notice or reminder is about, still waiting and still addressed to
+    this recipient, its passport, and a fresh accept link (the earlier one stops working)."""
     from admin_app.services.transfers import ACCEPT, ACCEPT_TTL
 
     transfer = _record(session, Transfer, message.params.get("transfer_id"))
@@ -339,6 +340,12 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
         subject_id=transfer.id,
         user_id=_login_id(session, message),
     )
+    return transfer, passport, link
+
+
+@renders("transfer_notice")
+def _transfer_notice(session: Session, message: OutboxMessage) -> str:
+    transfer, passport, link = _waiting_transfer(session, message)
     return greeted(
         transfer.to_name,
         _l(
@@ -365,22 +372,7 @@ def _car_words(session: Session, passport: Passport) -> str:
 def _transfer_reminder(session: Session, message: OutboxMessage) -> str:
     """Issue 18: the accept link's last days; a fresh link, the old one stops working."""
     from admin_app.services.clock import local_date, local_today
-    from admin_app.services.transfers import ACCEPT, ACCEPT_TTL
-
-    transfer = _record(session, Transfer, message.params.get("transfer_id"))
-    if transfer.state != "pending":
-        raise MailObsolete("the transfer is no longer waiting")
-    _still_addressed(message, transfer.to_customer.email)
-    passport = _record(session, Passport, transfer.passport_id)
-    link = _new_link(
-        session,
-        message,
-        "transfer/accept",
-        purpose=ACCEPT,
-        ttl=ACCEPT_TTL,
-        subject_id=transfer.id,
-        user_id=_login_id(session, message),
-    )
+    transfer, passport, link = _waiting_transfer(session, message)
     return greeted(
         transfer.to_name,
         _l(
