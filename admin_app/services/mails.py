@@ -349,11 +349,9 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
     return greeted(
         transfer.to_name,
         _l(
-            "The AutoPassport of %(plate)s (%(brand)s %(model)s) is being transferred to you. "
-            "Log in and accept it within 14 days:\n\n%(link)s\n",
-            plate=passport.plate_display,
-            brand=passport.brand or "",
-            model=passport.model or "",
+            "The AutoPassport of %(car)s is being transferred to you. Log in and accept it "
+            "within 14 days:\n\n%(link)s\n",
+            car=_car_words(session, passport),
             link=link,
         ),
     )

@@ -159,3 +159,15 @@ def test_issue18_no_reminder_to_a_bounced_address(app, world, acting_as):
     with app.app_context(), unit_of_work(s):
         assert transfers.remind_transfers(s) == 0
     assert _mails(s, "transfer_reminder", done.id) == []
+
+
+def test_issue18_the_transfer_mail_names_the_car_as_the_register_knows_it(world, acting_as):
+    """The new owner's mail names brand and model as they count: a stock car typed without
+    them reads as the vehicle register's Volkswagen Golf (7ZTK17 in the demo register)."""
+    s = world.session
+    car = _car(world, "garage-jansen")
+    car.plate, car.brand, car.model = "7ZTK17", None, None
+    s.commit()
+    done = _start(acting_as, world)
+    (notice,) = _mails(s, "transfer_notice", done.id)
+    assert "(Volkswagen Golf)" in mail_text(s, notice)
