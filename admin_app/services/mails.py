@@ -37,6 +37,7 @@ from admin_app.scope import get_across_tenants
 from admin_app.services.bounces import is_bounced
 from admin_app.services.emails import email_key
 from admin_app.services.tokens import issue_token
+from admin_app.services.vehicle_values import car_words
 
 
 class MailObsolete(Exception):
@@ -351,25 +352,17 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
         _l(
             "The AutoPassport of %(car)s is being transferred to you. Log in and accept it "
             "within 14 days:\n\n%(link)s\n",
-            car=_car_words(session, passport),
+            car=car_words(session, passport),
             link=link,
         ),
     )
-
-
-def _car_words(session: Session, passport: Passport) -> str:
-    """A car in a mail: its plate as the console shows it, with brand and model if known
-    (typed, or else the vehicle register's: services/vehicle_values.py)."""
-    from admin_app.services.vehicle_values import brand_and_model
-
-    known = brand_and_model(session, passport)
-    return f"{passport.plate_display} ({known})" if known else passport.plate_display
 
 
 @renders("transfer_reminder")
 def _transfer_reminder(session: Session, message: OutboxMessage) -> str:
     """Issue 18: the accept link's last days; a fresh link, the old one stops working."""
     from admin_app.services.clock import local_date, local_today
+
     transfer, passport, link = _waiting_transfer(session, message)
     return greeted(
         transfer.to_name,
@@ -377,7 +370,7 @@ def _transfer_reminder(session: Session, message: OutboxMessage) -> str:
             "The AutoPassport of %(car)s is still waiting for you. Log in and accept it "
             "before %(date)s; after that the transfer expires and the car stays with its "
             "previous owner:\n\n%(link)s\n",
-            car=_car_words(session, passport),
+            car=car_words(session, passport),
             date=local_date(local_today(transfer.expires_at)),
             link=link,
         ),
@@ -409,7 +402,7 @@ def _transfer_accepted(session: Session, message: OutboxMessage) -> MailBody:
             "need to do nothing more.\n",
             receiver=transfer.to_name or transfer.to_email,
             email=transfer.to_email,
-            car=_car_words(session, passport),
+            car=car_words(session, passport),
             date=local_date(local_today(transfer.created_at)),
         ),
     )
@@ -430,7 +423,7 @@ def _transfer_expired(session: Session, message: OutboxMessage) -> MailBody:
             "again, and ask the buyer to accept it in time.\n",
             receiver=transfer.to_name or transfer.to_email,
             email=transfer.to_email,
-            car=_car_words(session, passport),
+            car=car_words(session, passport),
             date=local_date(local_today(transfer.created_at)),
         ),
     )

@@ -221,6 +221,13 @@ def brand_and_model(session: Session, passport: Passport) -> str:
     return " ".join(v for v in (car.brand.value, car.model.value) if v)
 
 
+def car_words(session: Session, passport: Passport) -> str:
+    """A car in a mail or on a page: its plate as the console shows it, with brand and
+    model as they count if known: "7-ZTK-17 (Volkswagen Golf)"."""
+    known = brand_and_model(session, passport)
+    return f"{passport.plate_display} ({known})" if known else passport.plate_display
+
+
 # The customer list's car columns (R-BJ-1); fuel and first registration are none of them.
 LIST_FIELDS = ("brand", "model", "apk_expiry")
 

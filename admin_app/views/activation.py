@@ -15,6 +15,7 @@ from admin_app.services import transfers
 from admin_app.services.audit import Actor
 from admin_app.services.errors import DomainError, Forbidden
 from admin_app.services.uow import unit_of_work
+from admin_app.services.vehicle_values import car_words
 from admin_app.views.forms import ConfirmForm, LoginPasswordForm, PasswordForm, show_errors
 
 MY_VEHICLES = "MyVehiclesView.list"
@@ -110,7 +111,10 @@ class ActivationView(BaseView):
                 flash(str(_l("The car is in your vehicles now.")), "success")
                 return redirect(url_for(MY_VEHICLES))
         return self.render_template(
-            "console/accept.html", form=form, transfer=transfer, title=_l("Accept the car")
+            "console/accept.html",
+            form=form,
+            car=car_words(db.session, transfer.passport),
+            title=_l("Accept the car"),
         )
 
     def _dead_link(self, error):

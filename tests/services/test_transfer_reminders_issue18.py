@@ -171,3 +171,16 @@ def test_issue18_the_transfer_mail_names_the_car_as_the_register_knows_it(world,
     done = _start(acting_as, world)
     (notice,) = _mails(s, "transfer_notice", done.id)
     assert "(Volkswagen Golf)" in mail_text(s, notice)
+
+
+def test_issue18_the_accept_page_names_the_car_as_the_register_knows_it(world, acting_as, login_as):
+    """The page the mailed link opens says which car, as the mail does."""
+    s = world.session
+    car = _car(world, "garage-jansen")
+    car.plate, car.brand, car.model = "7ZTK17", None, None
+    s.commit()
+    done = _start(acting_as, world)
+    (notice,) = _mails(s, "transfer_notice", done.id)
+    link = re.search(r"/transfer/accept/\S+", mail_text(s, notice)).group(0)
+    page = login_as("eigenaar").get(link).get_data(as_text=True)
+    assert "7-ZTK-17 (Volkswagen Golf) wordt aan u overgedragen." in page
