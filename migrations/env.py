@@ -1,4 +1,5 @@
 import logging
+import re
 from logging.config import fileConfig
 
 from alembic import context
@@ -69,7 +70,14 @@ POSTGRESQL_ONLY_INDEXES = {
 }
 
 
+# The register's partitions on PostgreSQL (0026): one per generation, made and dropped by
+# the import, and the default one; the models declare only the partitioned table.
+REGISTER_PARTITION = re.compile(r"^register_(vehicle|fuel)_(default|g[0-9]+)$")
+
+
 def include_object(obj, name, type_, reflected, compare_to):
+    if type_ == "table" and reflected and REGISTER_PARTITION.match(name):
+        return False
     return not (type_ == "index" and reflected and name in POSTGRESQL_ONLY_INDEXES)
 
 

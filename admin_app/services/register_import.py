@@ -25,7 +25,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, literal, select, text, update
+from sqlalchemy import MetaData, Table, delete, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,6 +134,9 @@ WRITTEN = {
         "consequences",
     ),
 }
+# The datasets of millions of rows (16.9 M vehicles, more fuels): on PostgreSQL each
+# import writes a table of its own and attaches it as a partition (migration 0026).
+PARTITIONED = (Dataset.vehicles.value, Dataset.fuel.value)
 # What identifies a row when a vanished one is kept: a plate keeps its vehicle and its fuels,
 # a reference its details. Recall status is not kept: a recall missing from a new status
 # file is no longer open.
@@ -289,6 +292,9 @@ class Memo(dict):
         return value
 
 
+# A plate as RDW writes it, taken as it is (the register's millions of rows mostly are).
+clean_plate = re.compile(r"[A-Z0-9]{1,16}").fullmatch
+
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -323,7 +329,7 @@ def _cleaner(header: Header, generation: int, today: str, now: str, *, copy: boo
         return Memo(lambda raw: out(_text(raw, length)))
 
     def plate_of(raw: str) -> str | None:
-        plate = raw if raw.isalnum() and raw.isascii() and raw.isupper() else _plate(raw)
+        plate = raw if clean_plate(raw) else _plate(raw)
         return plate if plate and len(plate) <= 16 else None
 
     dates = Memo(lambda raw: out(_date(raw)))
@@ -346,9 +352,11 @@ def _cleaner(header: Header, generation: int, today: str, now: str, *, copy: boo
         def vehicle(row):
             if len(row) < width:
                 row = padded(row)
-            plate = plate_of(row[plate_at])
-            if plate is None:
-                return None
+            plate = row[plate_at]
+            if not clean_plate(plate):  # inline: the plate of every row of millions
+                plate = plate_of(plate)
+                if plate is None:
+                    return None
             return (
                 generation_out,
                 plate,
@@ -458,10 +466,13 @@ class _Stream:
         return data
 
 
-def _copy_all(session: Session, run: RegisterImport, header: Header, clean: Callable) -> None:
-    """PostgreSQL: the whole file in one COPY, cleaned while PostgreSQL reads it (the worker
-    parses on one core as the database writes on the other). The COPY's transaction shows
-    nothing until it commits, so the progress goes through a connection of its own."""
+def _copy_all(
+    session: Session, run: RegisterImport, header: Header, clean: Callable, into: Table
+) -> None:
+    """PostgreSQL: the whole file in one COPY into ``into``, cleaned while PostgreSQL reads
+    it (the worker parses on one core as the database writes on the other). The COPY's
+    transaction shows nothing until it commits, so the progress goes through a connection
+    of its own."""
     engine = session.get_bind()
     counts = {"rows": 0, "skipped": 0, "read": 0}
 
@@ -479,11 +490,11 @@ def _copy_all(session: Session, run: RegisterImport, header: Header, clean: Call
             if rows:
                 yield "\n".join(map("\t".join, rows)) + "\n"
 
-    table, columns = TABLES[run.dataset].name, WRITTEN[run.dataset]
+    columns = WRITTEN[run.dataset]
     with session.connection().connection.cursor() as cursor:
         try:
             cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN",  # text format
+                f"COPY {into.name} ({', '.join(columns)}) FROM STDIN",  # text format
                 _Stream(pieces()),
                 size=1 << 16,
             )
@@ -688,9 +699,16 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
     clean = _cleaner(
         header, run.id, today.isoformat(), _timestamp(session, utcnow()), copy=postgresql
     )
+    table = TABLES[dataset]
     if postgresql:
-        _copy_all(session, run, header, clean)
+        into = _own_partition(session, dataset, run.id) if dataset in PARTITIONED else table
+        _copy_all(session, run, header, clean, into)
+        # A million rows just arrived: without fresh statistics the planner would keep
+        # what a 70-row table taught it for the copy of vanished plates below.
+        session.execute(text(f"ANALYZE {into.name}"))
+        session.commit()
     else:
+        into = table
         for rows, skipped, read in _chunks(Path(run.path), header, clean):
             if rows:
                 _write(session, dataset, rows)
@@ -698,11 +716,6 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
             run.skipped += skipped
             run.read_bytes = read
             session.commit()
-    if session.get_bind().dialect.name == "postgresql":
-        # A million rows just arrived: without fresh statistics the planner would keep
-        # what a 70-row table taught it for the copy of vanished plates below.
-        session.execute(text(f"ANALYZE {TABLES[dataset].name}"))
-        session.commit()
     previous = session.scalar(
         select(RegisterImport)
         .where(
@@ -718,14 +731,15 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
     if previous is not None and run.rows < MIN_SHARE * previous.rows:
         raise Refused("too_few", rows=run.rows, previous=previous.rows, dataset=dataset)
     written = time.perf_counter()
-    run.kept = _keep_vanished(session, dataset, run.id)
+    run.kept = _keep_vanished(session, dataset, run.id, into)
+    if into is not table:
+        _attach(session, dataset, into, run.id)
     # The switch: from this commit on, readers see this generation.
     run.state = ImportState.done.value
     run.finished_at = utcnow()
     session.commit()
     switched = time.perf_counter()
-    table = TABLES[dataset]
-    session.execute(delete(table).where(table.c.generation < run.id))
+    _purge(session, dataset, before=run.id)
     session.commit()
     log.info(
         "register import %s (%s): %s rows written in %.1f s, %s kept and switched in "
@@ -740,15 +754,75 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
     )
 
 
-def _keep_vanished(session: Session, dataset: str, generation: int) -> int:
-    """Copy what the register knew of keys the new file lacks (a vanished plate keeps its
-    values and the day it was last seen). Returns how many rows were kept."""
+def _own_partition(session: Session, dataset: str, generation: int) -> Table:
+    """PostgreSQL, a dataset of millions of rows: the table of the import's own rows, with
+    neither key nor index while they arrive, attached as its generation's partition at the
+    switch (migration 0026 says why). A table of that name left by an import that died is
+    replaced."""
+    parent = TABLES[dataset]
+    own = parent.to_metadata(MetaData(), name=_partition_name(dataset, generation))
+    session.execute(text(f"DROP TABLE IF EXISTS {own.name}"))
+    session.execute(
+        text(
+            f"CREATE TABLE {own.name} (LIKE {parent.name} INCLUDING DEFAULTS, "
+            # Lets ATTACH PARTITION trust the rows instead of reading them all again.
+            f"CHECK (generation = {int(generation)}))"
+        )
+    )
+    session.commit()
+    return own
+
+
+def _partition_name(dataset: str, generation: int) -> str:
+    return f"{TABLES[dataset].name}_g{int(generation)}"
+
+
+def _attach(session: Session, dataset: str, own: Table, generation: int) -> None:
+    """The import's own table becomes its generation's partition, keyed as the register
+    is: the key is built once over all rows (a sorted build, faster than keeping it
+    current row by row), and a plate twice in the file fails it here as it would have
+    failed the COPY. Not committed: the switch commits it."""
+    parent = TABLES[dataset]
+    key = ", ".join(column.name for column in parent.primary_key.columns)
+    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    session.execute(text(f"ALTER TABLE {own.name} ADD PRIMARY KEY ({key})"))
+    session.execute(
+        text(
+            f"ALTER TABLE {parent.name} ATTACH PARTITION {own.name} "
+            f"FOR VALUES IN ({int(generation)})"
+        )
+    )
+
+
+def _purge(session: Session, dataset: str, *, before: int) -> None:
+    """The generations readers no longer see go: on PostgreSQL a big dataset's partitions
+    (and tables of imports that died before attaching theirs) are dropped whole, which
+    leaves nothing for VACUUM; rows without a partition of their own are deleted."""
+    table = TABLES[dataset]
+    if dataset in PARTITIONED and session.get_bind().dialect.name == "postgresql":
+        names = session.scalars(
+            text(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' "
+                "AND relnamespace = current_schema()::regnamespace AND relname ~ :pattern"
+            ),
+            {"pattern": f"^{table.name}_g[0-9]+$"},
+        ).all()
+        for name in names:
+            if int(name.rsplit("_g", 1)[1]) < before:
+                session.execute(text(f"DROP TABLE {name}"))
+    session.execute(delete(table).where(table.c.generation < before))
+
+
+def _keep_vanished(session: Session, dataset: str, generation: int, into: Table) -> int:
+    """Copy into ``into`` what the register knew of keys the new file lacks (a vanished
+    plate keeps its values and the day it was last seen). Returns how many rows were
+    kept."""
     key = KEPT_BY.get(dataset)
     if key is None:
         return 0
     table = TABLES[dataset]
     old = table.alias("old")
-    new = table.alias("new")
+    new = into.alias("new")
     columns = [c for c in WRITTEN[dataset] if c != "generation"]
     kept = (
         select(literal(generation), *[old.c[c] for c in columns])
@@ -759,7 +833,7 @@ def _keep_vanished(session: Session, dataset: str, generation: int) -> int:
             .exists()
         )
     )
-    result = session.execute(table.insert().from_select(["generation", *columns], kept))
+    result = session.execute(into.insert().from_select(["generation", *columns], kept))
     return max(result.rowcount or 0, 0)
 
 
@@ -773,7 +847,9 @@ def _end(
     """A refused or failed import: its rows go (unseen), the reason stays on its page."""
     session.expire_all()
     run = session.get(RegisterImport, run.id)
-    if run.dataset:
+    if run.dataset in PARTITIONED and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"DROP TABLE IF EXISTS {_partition_name(run.dataset, run.id)}"))
+    elif run.dataset:
         table = TABLES[run.dataset]
         session.execute(delete(table).where(table.c.generation == run.id))
     run.state = state.value

@@ -11,13 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from admin_app.models import Recall, RecallDetail, RegisteredVehicle, RegisterImport
 from admin_app.services.audit import Actor
 from admin_app.services.recalls import open_recalls
 from admin_app.services.register import garage_brand, garage_model, vehicle_facts
 from admin_app.services.register_import import import_now, reason_text
+from tests.conftest import DB_KIND
 
 SAMPLES = Path(__file__).resolve().parents[2] / "admin_app" / "demo_data" / "register"
 VEHICLES = SAMPLES / "rdw-voertuigen-voorbeeld.csv"
@@ -337,3 +338,40 @@ def test_issue18_one_import_per_dataset_at_a_time_unless_the_other_died(world):
     other.started_at = utcnow() - dt.timedelta(hours=7)
     s.commit()
     assert _import(s, VEHICLES).state == "done"
+
+
+def _register_tables(s) -> set[str]:
+    return set(
+        s.scalars(
+            text(
+                "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') "
+                "AND relname ~ '^register_(vehicle|fuel)'"
+            )
+        )
+    )
+
+
+@pytest.mark.skipif(DB_KIND != "postgresql", reason="partitions are PostgreSQL's (0026)")
+def test_issue18_postgresql_each_generation_is_a_partition_dropped_whole(world, tmp_path):
+    """Issue 18 (1,000,000 rows ≤ 3× a plain COPY): on PostgreSQL an import writes a table
+    of its own, attached as its generation's partition at the switch; the generation it
+    replaces is dropped whole, as is a table an import left when its worker died; a
+    refused import leaves no table behind."""
+    s = world.session
+    s.execute(text("CREATE TABLE register_vehicle_g0 (LIKE register_vehicle)"))  # a dead import's
+    s.commit()
+    first = _import(s, VEHICLES)
+    assert first.state == "done"
+    assert {f"register_vehicle_g{first.id}", "register_vehicle_default"} <= _register_tables(s)
+    assert "register_vehicle_g0" not in _register_tables(s)
+    half = _import(s, _rewritten(tmp_path, VEHICLES, "half.csv", lambda lines: lines[:36]))
+    assert half.state == "refused"
+    second = _import(s, VEHICLES)
+    vehicle_tables = {name for name in _register_tables(s) if name.startswith("register_vehicle")}
+    assert vehicle_tables == {
+        "register_vehicle",
+        "register_vehicle_default",
+        f"register_vehicle_g{second.id}",
+    }
+    assert not s.scalar(text("SELECT count(*) FROM register_vehicle_default"))
+    assert vehicle_facts(s, ["7-ztk-17"])["7ZTK17"].brand == "Volkswagen"
