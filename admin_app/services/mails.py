@@ -377,8 +377,25 @@ def _transfer_reminder(session: Session, message: OutboxMessage) -> str:
     )
 
 
-def _starter_told(session: Session, message: OutboxMessage, state: str):
-    """The transfer a starter's mail is about and his name, if it still says ``state``."""
+# What the starter of a transfer is told when it ends, by the state it ended in.
+STARTER_TOLD = {
+    "accepted": _l(
+        "%(receiver)s (%(email)s) accepted the AutoPassport of %(car)s that you "
+        "transferred on %(date)s. The car is in the new owner's account now; you "
+        "need to do nothing more.\n"
+    ),
+    "expired": _l(
+        "%(receiver)s (%(email)s) did not accept the AutoPassport of %(car)s within "
+        "14 days, so the transfer you started on %(date)s has expired. The car is back "
+        "as it was before the transfer. If the sale goes ahead, start the transfer "
+        "again, and ask the buyer to accept it in time.\n"
+    ),
+}
+
+
+def _starter_told(session: Session, message: OutboxMessage, state: str) -> MailBody:
+    """The mail telling a transfer's starter how it ended, while it still says ``state``."""
+    from admin_app.services.clock import local_date, local_today
     from admin_app.services.transfers import starter_to_tell
 
     transfer = _record(session, Transfer, message.params.get("transfer_id"))
@@ -386,48 +403,24 @@ def _starter_told(session: Session, message: OutboxMessage, state: str):
         raise MailObsolete(f"the transfer is {transfer.state}, not {state}")
     starter = starter_to_tell(session, transfer)
     _still_addressed(message, starter[0] if starter else None)
-    return transfer, _record(session, Passport, transfer.passport_id), starter[1]
+    passport = _record(session, Passport, transfer.passport_id)
+    text = STARTER_TOLD[state] % {
+        "receiver": transfer.to_name or transfer.to_email,
+        "email": transfer.to_email,
+        "car": car_words(session, passport),
+        "date": local_date(local_today(transfer.created_at)),
+    }
+    return MailBody(greeted(starter[1], text), from_platform=True)
 
 
 @renders("transfer_accepted")
 def _transfer_accepted(session: Session, message: OutboxMessage) -> MailBody:
-    from admin_app.services.clock import local_date, local_today
-
-    transfer, passport, name = _starter_told(session, message, "accepted")
-    text = greeted(
-        name,
-        _l(
-            "%(receiver)s (%(email)s) accepted the AutoPassport of %(car)s that you "
-            "transferred on %(date)s. The car is in the new owner's account now; you "
-            "need to do nothing more.\n",
-            receiver=transfer.to_name or transfer.to_email,
-            email=transfer.to_email,
-            car=car_words(session, passport),
-            date=local_date(local_today(transfer.created_at)),
-        ),
-    )
-    return MailBody(text, from_platform=True)
+    return _starter_told(session, message, "accepted")
 
 
 @renders("transfer_expired")
 def _transfer_expired(session: Session, message: OutboxMessage) -> MailBody:
-    from admin_app.services.clock import local_date, local_today
-
-    transfer, passport, name = _starter_told(session, message, "expired")
-    text = greeted(
-        name,
-        _l(
-            "%(receiver)s (%(email)s) did not accept the AutoPassport of %(car)s within "
-            "14 days, so the transfer you started on %(date)s has expired. The car is back "
-            "as it was before the transfer. If the sale goes ahead, start the transfer "
-            "again, and ask the buyer to accept it in time.\n",
-            receiver=transfer.to_name or transfer.to_email,
-            email=transfer.to_email,
-            car=car_words(session, passport),
-            date=local_date(local_today(transfer.created_at)),
-        ),
-    )
-    return MailBody(text, from_platform=True)
+    return _starter_told(session, message, "expired")
 
 
 @renders("password_reset")
