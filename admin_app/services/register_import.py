@@ -833,6 +833,10 @@ def _keep_vanished(session: Session, dataset: str, generation: int, into: Table)
             .exists()
         )
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # The anti-join hashes every plate of the new file: in memory, not in batches
+        # written to disk by the 4 MB default.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
     result = session.execute(into.insert().from_select(["generation", *columns], kept))
     return max(result.rowcount or 0, 0)
 
