@@ -80,9 +80,9 @@ COLUMNS = {
 }
 # Recall details are asked by reference, not by plate: one row per reference.
 RECALL_DETAILS = ("j9yg-7rg9", "referentiecode_rdw")
-# A reference RDW has no details for is asked again on this night of the week (Sunday,
-# Amsterdam) only. Remembering when each reference was asked would need a table of its
-# own; a fixed night asks it at most weekly as the plates' rule does, with none.
+# A reference RDW has no details for is asked again only in the run of this weekday (the
+# run's Amsterdam date: Sunday, 04:00). Remembering when each reference was asked would
+# need a table of its own; a fixed day asks it at most weekly, as the plates' rule does.
 DETAILS_AGAIN_ON = 6  # date.weekday()
 
 # Why a night's run stopped, as codes with parameters (the worker has no reader; the

@@ -340,7 +340,7 @@ def test_issue18_a_new_recall_shows_its_details_on_the_profile_after_a_refresh(
 
 def test_issue18_a_reference_rdw_has_no_details_for_is_asked_weekly(world, rdw):
     """Issue 18: a reference RDW has no details for is asked on the night it shows up,
-    then not nightly but on the weekly night (Sunday, Amsterdam), when its details may
+    then not nightly but in the weekly run (Sunday's, Amsterdam), when its details may
     have come."""
     s = world.session
     _hold(s, "7ZTK17")
