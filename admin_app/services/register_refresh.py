@@ -8,11 +8,20 @@ fuel and recall status. ``datum_tenaamstelling`` changes with a new holder, not 
 APK, so nothing tells which plates changed: every plate is asked, but a plate the API
 did not know is asked again only after a week.
 
+After a batch's recall statuses are in, the recall details (what the recall is about) are
+asked for the references they bring that the register's details lack, 100 references
+per request (``$where=referentiecode_rdw in (…)``): a new recall shows with its
+description the morning after, without waiting for Admin's details file. A reference RDW
+has no details for is asked on the night it first shows up and then weekly.
+
 A batch is applied in one transaction, after all its answers are in: the plates' rows in
 the generation readers see are replaced (DESIGN-NOTES "The vehicle register"), so a reader
 sees a plate as it was or as RDW has it now, never half; a batch whose answers did not all
 come is not applied, and the run stops there (the plates not reached are asked the next
-night). 429 and server errors are retried after Retry-After or a growing pause.
+night). The details go into the same transaction as their batch: a status whose
+details were asked is shown with them or not at all, never an open recall whose
+description follows a batch later. 429 and server errors are retried after Retry-After
+or a growing pause.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin_app.models import Passport, PassportState
+from admin_app.models import Passport, PassportState, Recall, RecallDetail
 from admin_app.models.base import utcnow
 from admin_app.models.register import Dataset, current_generation
 from admin_app.models.register_refresh import RegisterPlateAsked, RegisterRefresh
@@ -48,8 +57,9 @@ ATTEMPTS = 5  # per request, on 429, a server error or a timeout
 MAX_PAUSE = 120  # seconds: a longer Retry-After is not waited for in one night's run
 STALE = dt.timedelta(hours=6)  # a run still "running" after this: its worker went away
 
-# RDW's dataset ids, and how each answer is ordered (kenteken first, then what makes a
-# row unique, so pages of one answer neither repeat nor skip a row).
+# The datasets asked by plate: RDW's dataset ids, and how each answer is ordered
+# (kenteken first, then what makes a row unique, so pages of one answer neither repeat
+# nor skip a row).
 DATASETS = {
     Dataset.vehicles.value: ("m9d7-ebf2", "kenteken"),
     Dataset.fuel.value: ("8ys7-d773", "kenteken,brandstof_volgnummer"),
@@ -63,7 +73,17 @@ COLUMNS = {
     ),
     Dataset.fuel.value: "kenteken,brandstof_volgnummer,brandstof_omschrijving",
     Dataset.recall_status.value: "referentiecode_rdw,kenteken,code_status",
+    Dataset.recall_details.value: (
+        "referentiecode_rdw,publicatiedatum_rdw,omschrijving_defect,"
+        "beschrijving_van_het_herstel,mogelijke_gevolgen"
+    ),
 }
+# Recall details are asked by reference, not by plate: one row per reference.
+RECALL_DETAILS = ("j9yg-7rg9", "referentiecode_rdw")
+# A reference RDW has no details for is asked again only in the run of this weekday (the
+# run's Amsterdam date: Sunday, 04:00). Remembering when each reference was asked would
+# need a table of its own; a fixed day asks it at most weekly, as the plates' rule does.
+DETAILS_AGAIN_ON = 6  # date.weekday()
 
 # Why a night's run stopped, as codes with parameters (the worker has no reader; the
 # register page says them in the reader's language).
@@ -115,12 +135,29 @@ class RdwApi:
         dataset_id, order = DATASETS[dataset]
         # Plates are normalized (letters and digits only): nothing to escape.
         where = "kenteken in ({})".format(",".join(f"'{plate}'" for plate in plates))
+        return self._all_pages(dataset_id, COLUMNS[dataset], where, order)
+
+    def recall_details(self, references: list[str]) -> list[dict]:
+        """The details RDW has of these references (any number: asked BATCH at a time)."""
+        dataset_id, order = RECALL_DETAILS
+        found: list[dict] = []
+        for batch in _batches(references):
+            # A reference is RDW's text: a quote in it is doubled, as SoQL escapes it.
+            where = "referentiecode_rdw in ({})".format(
+                ",".join("'{}'".format(reference.replace("'", "''")) for reference in batch)
+            )
+            found += self._all_pages(
+                dataset_id, COLUMNS[Dataset.recall_details.value], where, order
+            )
+        return found
+
+    def _all_pages(self, dataset_id: str, columns: str, where: str, order: str) -> list[dict]:
         found: list[dict] = []
         while True:
             page = self._get(
                 dataset_id,
                 {
-                    "$select": COLUMNS[dataset],
+                    "$select": columns,
                     "$where": where,
                     "$order": order,
                     "$limit": PAGE,
@@ -243,6 +280,11 @@ def run_refresh(session: Session, refresh_id: int, api: RdwApi) -> RegisterRefre
     try:
         for batch in _batches(plates):
             answers = {dataset: api.rows(dataset, batch) for dataset in DATASETS}
+            references = details_wanted(session, answers, now)
+            session.commit()  # the read above: no transaction stays open while asking
+            answers[Dataset.recall_details.value] = (
+                api.recall_details(references) if references else []
+            )
             run.found += _apply(session, batch, answers, now)
             run.plates += len(batch)
             session.commit()
@@ -271,9 +313,37 @@ def run_refresh(session: Session, refresh_id: int, api: RdwApi) -> RegisterRefre
     return run
 
 
-def _batches(plates: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(plates), BATCH):
-        yield plates[start : start + BATCH]
+def _batches(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), BATCH):
+        yield keys[start : start + BATCH]
+
+
+def details_wanted(session: Session, answers: dict, now: dt.datetime) -> list[str]:
+    """The references of a batch's recall statuses whose details the register lacks, in
+    order. One the register's statuses held already (RDW had no details for it when it
+    showed up, or a status file brought it) waits for DETAILS_AGAIN_ON."""
+    today = local_today(now)
+    brought = {row[2] for row in _cleaned(session, Dataset.recall_status.value, answers, today)}
+    if not brought:
+        return []
+    missing = brought - set(
+        session.scalars(
+            select(RecallDetail.reference).where(
+                RecallDetail.generation == current_generation(Dataset.recall_details.value),
+                RecallDetail.reference.in_(brought),
+            )
+        )
+    )
+    if missing and today.weekday() != DETAILS_AGAIN_ON:
+        missing -= set(
+            session.scalars(
+                select(Recall.reference).where(
+                    Recall.generation == current_generation(Dataset.recall_status.value),
+                    Recall.reference.in_(missing),
+                )
+            )
+        )
+    return sorted(missing)
 
 
 def _apply(session: Session, batch: list[str], answers: dict, now: dt.datetime) -> int:
@@ -297,20 +367,44 @@ def _apply(session: Session, batch: list[str], answers: dict, now: dt.datetime) 
             delete(table).where(table.c.generation == generation, table.c.plate.in_(known))
         )
         if rows:
-            columns = WRITTEN[dataset]
-            session.execute(
-                text(
-                    f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join(':' + column for column in columns)})"
-                ),
-                [dict(zip(columns, row, strict=True)) for row in rows],
-            )
+            _insert(session, dataset, rows)
+    _apply_details(session, answers, today)
     session.execute(delete(RegisterPlateAsked).where(RegisterPlateAsked.plate.in_(batch)))
     session.add_all(
         RegisterPlateAsked(plate=plate, asked_at=now, found=plate in known) for plate in batch
     )
     session.flush()
     return len(known)
+
+
+def _apply_details(session: Session, answers: dict, today: dt.date) -> None:
+    """The recall details RDW gave into the generation readers see, as the refresh writes
+    the other datasets: a reference's row replaced (a details file imported since the
+    references were chosen may hold it already; RDW's answer is as new)."""
+    rows = _cleaned(session, Dataset.recall_details.value, answers, today)
+    if not rows:
+        return
+    table = TABLES[Dataset.recall_details.value]
+    generation = session.scalar(select(current_generation(Dataset.recall_details.value)))
+    session.execute(
+        delete(table).where(
+            table.c.generation == generation, table.c.reference.in_([row[1] for row in rows])
+        )
+    )
+    _insert(session, Dataset.recall_details.value, [(generation, *row[1:]) for row in rows])
+
+
+def _insert(session: Session, dataset: str, rows: list[tuple]) -> None:
+    # Plain SQL: the cleaned values are text as a file's are (dates in ISO), which the
+    # ORM's Date type would refuse on SQLite.
+    columns = WRITTEN[dataset]
+    session.execute(
+        text(
+            f"INSERT INTO {TABLES[dataset].name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + column for column in columns)})"
+        ),
+        [dict(zip(columns, row, strict=True)) for row in rows],
+    )
 
 
 def _cleaned(session: Session, dataset: str, answers: dict, today: dt.date) -> list[tuple]:

@@ -188,12 +188,24 @@ def refused(form: FlaskForm) -> None:
     an expired page, or each field's first error."""
     from flask import flash
 
-    if "csrf_token" in form.errors:
-        flash(str(_l("The page had expired; please try again.")), "danger")
+    if said_expired(form):
         return
     for field in form:
         if field.errors:
             flash(f"{field.label.text}: {field.errors[0]}", "danger")
+
+
+def said_expired(form: FlaskForm) -> bool:
+    """Flash that the page had expired when that refused the form (its CSRF token): the
+    one refusal no field shows. A page that shows its fields' messages again calls this
+    alone; True when it said so. (CSRFProtect refuses a request without a valid token
+    before the view, with a 400 of its own: this speaks where a view checks the token.)"""
+    from flask import flash
+
+    if "csrf_token" not in form.errors:
+        return False
+    flash(str(_l("The page had expired; please try again.")), "danger")
+    return True
 
 
 def show_errors(form: FlaskForm, error) -> bool:

@@ -29,6 +29,7 @@ from admin_app.views.forms import (
     attempt,
     record_id,
     refused,
+    said_expired,
     submitted,
 )
 
@@ -274,8 +275,7 @@ class InspectionView(BaseView):
         if answer:
             return answer
         # Refused: the form page again with the work as typed, its field marked (R-IN-4).
-        if "csrf_token" in form.errors:
-            refused(form)
+        said_expired(form)
         db.session.refresh(inspection)
         return self._page(inspection, None, InspectionPageForm(), work=form), 422
 

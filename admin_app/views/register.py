@@ -23,7 +23,7 @@ from admin_app.services import register_import, register_refresh
 from admin_app.services.audit import actor_name
 from admin_app.services.clock import local_datetime
 from admin_app.views.base import current_actor
-from admin_app.views.forms import attempt
+from admin_app.views.forms import attempt, said_expired
 
 LISTED = 30  # the newest imports on the page; older ones stay in the audit log
 
@@ -141,6 +141,8 @@ class RegisterView(BaseView):
     def upload(self):
         form = RegisterUploadForm()
         if not form.validate_on_submit():
+            # As every console form: the file field says what it lacks, a flash an expired page.
+            said_expired(form)
             return self._page(form), 400
         folder = Path(current_app.config["REGISTER_UPLOAD_FOLDER"])
         folder.mkdir(parents=True, exist_ok=True)

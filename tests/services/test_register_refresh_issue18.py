@@ -29,15 +29,19 @@ FILES = {
     "m9d7-ebf2": "rdw-voertuigen-voorbeeld.csv",
     "8ys7-d773": "rdw-brandstof-voorbeeld.csv",
     "t49b-isb7": "rdw-terugroep-status-voorbeeld.csv",
+    "j9yg-7rg9": "rdw-terugroep-acties-voorbeeld.csv",
 }
+# The column each dataset is asked by: recall details by reference, the others by plate.
+KEYS = {"j9yg-7rg9": "referentiecode_rdw"}
 TOKEN = "test-app-token"
 NIGHT = dt.datetime(2026, 12, 7, 4, 30, tzinfo=dt.UTC)  # 05:30 Amsterdam
-WHERE = re.compile(r"kenteken in \(('[0-9A-Z]+'(?:,'[0-9A-Z]+')*)\)")
+WHERE = re.compile(r"(kenteken|referentiecode_rdw) in \(('[0-9A-Z]+'(?:,'[0-9A-Z]+')*)\)")
 
 
 class FakeRdw:
     """RDW's API as far as the refresh uses it; refuses what the real one would not
-    answer as asked (a wrong token, no ``$where`` by plate, no ``$order`` by kenteken)."""
+    answer as asked (a wrong token, no ``$where`` by plate or reference, no ``$order`` by
+    that column)."""
 
     def __init__(self):
         self.data = {}
@@ -47,8 +51,9 @@ class FakeRdw:
                     {key: value for key, value in row.items() if value != ""}
                     for row in csv.DictReader(file)
                 ]
-        self.asked: list[tuple[str, list[str]]] = []  # (dataset id, plates) per request
+        self.asked: list[tuple[str, list[str]]] = []  # (dataset id, plates or references)
         self.busy = 0  # how many requests to answer 429 first
+        self.busy_on: dict[str, int] = {}  # the same, per dataset id
         self.broken = None  # an HTTP status to answer every request with
         self.slow = 0  # how many requests to answer only after a second first
         fake = self
@@ -74,13 +79,19 @@ class FakeRdw:
                     return self._answer(429, {"message": "slow down"}, {"Retry-After": "3"})
                 if not found or found.group(1) not in fake.data or not where:
                     return self._answer(400, {"message": "bad query"})
-                if not params.get("$order", "").startswith("kenteken"):
+                if fake.busy_on.get(found.group(1)):
+                    fake.busy_on[found.group(1)] -= 1
+                    return self._answer(429, {"message": "slow down"}, {"Retry-After": "2"})
+                key = KEYS.get(found.group(1), "kenteken")
+                if where.group(1) != key:
+                    return self._answer(400, {"message": "bad query"})
+                if not params.get("$order", "").startswith(key):
                     return self._answer(400, {"message": "no order"})
-                plates = re.findall(r"'([0-9A-Z]+)'", where.group(1))
-                fake.asked.append((found.group(1), plates))
+                wanted = re.findall(r"'([0-9A-Z]+)'", where.group(2))
+                fake.asked.append((found.group(1), wanted))
                 order = params["$order"].split(",")
                 rows = sorted(
-                    (row for row in fake.data[found.group(1)] if row["kenteken"] in plates),
+                    (row for row in fake.data[found.group(1)] if row[key] in wanted),
                     key=lambda row: [row.get(column, "") for column in order],
                 )
                 offset, limit = int(params.get("$offset", 0)), int(params["$limit"])
@@ -177,7 +188,8 @@ def test_issue18_refresh_asks_in_batches_of_100_and_applies_the_values(world, rd
     vehicles = rdw.plates_asked()
     assert sorted(vehicles) == held  # each plate once
     assert all(len(plates) <= 100 for _, plates in rdw.asked)
-    assert len(held) > 100 and len(rdw.asked) == 3 * -(-len(held) // 100)
+    by_plate = [asked for asked in rdw.asked if asked[0] not in KEYS]
+    assert len(held) > 100 and len(by_plate) == 3 * -(-len(held) // 100)
     facts = vehicle_facts(s, ["7ZTK17", "V31RPD"])
     assert facts["7ZTK17"].apk_expiry == dt.date(2029, 1, 15)
     assert facts["7ZTK17"].fuel == "Benzine + Elektriciteit"
@@ -262,3 +274,117 @@ def test_issue18_an_answer_longer_than_a_page_is_read_to_its_end(world, rdw, mon
         p: (f.fuel, f.apk_expiry, f.brand) for p, f in before.items()
     }
     assert open_recalls(s, plates) == recalls
+
+
+# --- recall details (dataset j9yg-7rg9) asked for the references a refresh brings -----
+
+NEW_RECALL = {
+    "referentiecode_rdw": "RDW2026999",
+    "publicatiedatum_rdw": "20261130",
+    "omschrijving_defect": "Gordelspanner kan blokkeren",
+    "beschrijving_van_het_herstel": "De dealer vervangt de gordelspanner kosteloos.",
+    "mogelijke_gevolgen": "Verhoogd letselrisico bij een aanrijding.",
+}
+
+
+def _recalled_by_rdw(rdw, plate, reference):
+    rdw.data["t49b-isb7"].append(
+        {"referentiecode_rdw": reference, "kenteken": plate, "code_status": "O"}
+    )
+
+
+def _profile_of(world, login_as, plate):
+    car = world.session.scalars(select(Passport).where(Passport.plate == plate)).one()
+    user = next(
+        name
+        for name in ("garage-jansen", "garage-devries")
+        if world.user(name).garage_id == car.garage_id
+    )
+    page = login_as(user).get(f"/passports/show/{car.id}")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def test_issue18_a_new_recall_shows_its_details_on_the_profile_after_a_refresh(
+    world, rdw, login_as
+):
+    """Issue 18 (nightly refresh, recall details): a recall status of a reference the
+    register has no details for brings its description, remedy and consequences from
+    j9yg-7rg9 in the same night (`$where=referentiecode_rdw in (…)`, ordered), shown on
+    the profile; references the register knows (RDW2025101 of GNKV03) are not asked."""
+    s = world.session
+    _hold(s, "7ZTK17", "GNKV03")
+    _recalled_by_rdw(rdw, "7ZTK17", "RDW2026999")
+    rdw.data["j9yg-7rg9"].append(NEW_RECALL)
+    assert NEW_RECALL["omschrijving_defect"] not in _profile_of(world, login_as, "7ZTK17")
+
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+
+    assert run.state == "done"
+    assert rdw.plates_asked("j9yg-7rg9") == ["RDW2026999"]  # once, the known one never
+    (recall,) = open_recalls(s, ["7ZTK17"])["7ZTK17"]
+    assert (recall.description, recall.remedy, recall.consequences, recall.published_on) == (
+        NEW_RECALL["omschrijving_defect"],
+        NEW_RECALL["beschrijving_van_het_herstel"],
+        NEW_RECALL["mogelijke_gevolgen"],
+        dt.date(2026, 11, 30),
+    )
+    profile = _profile_of(world, login_as, "7ZTK17")
+    assert NEW_RECALL["omschrijving_defect"] in profile
+    assert NEW_RECALL["beschrijving_van_het_herstel"] in profile
+
+    rdw.asked.clear()
+    _night(s, RdwApi(rdw.url, TOKEN), NIGHT + dt.timedelta(days=1))
+    assert rdw.plates_asked("j9yg-7rg9") == []  # known now: not asked again
+
+
+def test_issue18_a_reference_rdw_has_no_details_for_is_asked_weekly(world, rdw):
+    """Issue 18: a reference RDW has no details for is asked on the night it shows up,
+    then not nightly but in the weekly run (Sunday's, Amsterdam), when its details may
+    have come."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    _recalled_by_rdw(rdw, "7ZTK17", "RDW2026999")
+    api = RdwApi(rdw.url, TOKEN)
+    asked = {}
+    for days in range(7):  # Monday 7 to Sunday 13 December
+        rdw.asked.clear()
+        night = NIGHT + dt.timedelta(days=days)
+        if days == 6:
+            rdw.data["j9yg-7rg9"].append(NEW_RECALL)
+        assert _night(s, api, night).state == "done"
+        asked[night.date().isoformat()] = rdw.plates_asked("j9yg-7rg9")
+    assert asked == {
+        "2026-12-07": ["RDW2026999"],
+        "2026-12-08": [],
+        "2026-12-09": [],
+        "2026-12-10": [],
+        "2026-12-11": [],
+        "2026-12-12": [],
+        "2026-12-13": ["RDW2026999"],
+    }
+    (recall,) = open_recalls(s, ["7ZTK17"])["7ZTK17"]
+    assert recall.description == NEW_RECALL["omschrijving_defect"]
+
+
+def test_issue18_the_details_request_waits_on_429_and_is_never_half_applied(world, rdw):
+    """Issue 18: a 429 on the details request is retried after Retry-After like the
+    others; when it never answers, its batch (statuses included) is not applied, so no
+    new recall shows without its details."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    _recalled_by_rdw(rdw, "7ZTK17", "RDW2026999")
+    rdw.data["j9yg-7rg9"].append(NEW_RECALL)
+    pauses: list[float] = []
+    rdw.busy_on["j9yg-7rg9"] = register_refresh.ATTEMPTS
+    failed = _night(s, RdwApi(rdw.url, TOKEN, sleep=pauses.append))
+    assert (failed.state, failed.reason) == ("failed", "busy")
+    assert pauses == [2.0] * (register_refresh.ATTEMPTS - 1)
+    assert "7ZTK17" not in open_recalls(s, ["7ZTK17"])
+
+    rdw.busy_on["j9yg-7rg9"] = 1
+    pauses.clear()
+    run = _night(s, RdwApi(rdw.url, TOKEN, sleep=pauses.append), NIGHT + dt.timedelta(days=1))
+    assert run.state == "done" and pauses == [2.0]
+    (recall,) = open_recalls(s, ["7ZTK17"])["7ZTK17"]
+    assert recall.description == NEW_RECALL["omschrijving_defect"]
