@@ -13,6 +13,7 @@ import json
 import prison
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from admin_app.services.errors import DomainError, NotFound
@@ -144,6 +145,13 @@ def register_api_errors(app: Flask) -> None:
         if _is_api():
             return jsonify(error_body(404)), 404
         return render_template("console/not_found.html"), 404
+
+    @app.errorhandler(CSRFError)
+    def form_expired(error: CSRFError):
+        if _is_api():
+            return jsonify(error_body(400)), 400
+        # werkzeug's English "Bad Request: The CSRF token is missing" told a garage nothing.
+        return render_template("console/form_expired.html"), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -14,6 +14,10 @@ def test_form_post_without_token_is_refused_and_changes_nothing(world, login_as)
     assert response.status_code == 400
     world.session.expire_all()
     assert world.session.get(Customer, customer.id).last_name != "Gehackt"
+    # Issue 18 (review): the refusal speaks the console's language, not werkzeug's English.
+    page = response.get_data(as_text=True)
+    assert "De pagina was verlopen" in page and "Niets is opgeslagen" in page
+    assert "CSRF" not in page and "Bad Request" not in page
 
 
 def test_same_form_with_token_saves_and_is_audited(world, login_as):
