@@ -16,11 +16,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from admin_app.models import Customer, Passport, Recall
+from admin_app.models import Customer, OutboxMessage, Passport, Recall
 from admin_app.services import fleets, inspections
 from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 from tests.downloads import csv_rows
+from tests.mails import mail_text
 
 GOLF_APK = dt.date(2027, 8, 11)
 # Screens and words: SQLite is enough (the SQL they run is the service's, tested on both).
@@ -261,3 +262,17 @@ def test_issue18_lists_sort_by_brand_and_apk_expiry_as_they_count(world, login_a
     assert all(p.apk_expiry is None or p.apk_expiry < GOLF_APK for p in others)
     first = next(row for row in re.split(r"<tr[ >]", mine) if "/my-vehicles/show/" in row)
     assert "7-ZTK-17" in first and "11-08-2027" in first
+
+
+@words_only
+def test_issue18_the_activation_page_names_the_car_as_the_register_knows_it(world, api_client, app):
+    """R-PP-4 / issue 18: the page the activation mail opens names the car as the mail
+    does, "7-ZTK-17 (Volkswagen Golf)", for a passport created without brand or model."""
+    api = api_client("garage-jansen")
+    new = {"plate": "7-ztk-17", "email": "k.golf@example.nl", "last_name": "Golf"}
+    passport_id = api.post("/api/v1/passport/", json=new).get_json()["id"]
+    assert api.post(f"/api/v1/passport/{passport_id}/send").status_code == 200
+    mail = world.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    link = re.search(r"/activate/\S+", mail_text(world.session, mail)).group(0)
+    page = _text(app.test_client().get(link))
+    assert "AutoPaspoort voor 7-ZTK-17 (Volkswagen Golf), van Autobedrijf Jansen." in page
