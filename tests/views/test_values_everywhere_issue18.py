@@ -276,3 +276,28 @@ def test_issue18_the_activation_page_names_the_car_as_the_register_knows_it(worl
     link = re.search(r"/activate/\S+", mail_text(world.session, mail)).group(0)
     page = _text(app.test_client().get(link))
     assert "AutoPaspoort voor 7-ZTK-17 (Volkswagen Golf), van Autobedrijf Jansen." in page
+
+
+def test_issue18_a_streamed_file_reads_the_same_values_as_the_screens(world):
+    """Issue 18: `with_register_values` + `values_of_row` (the passport and recall files)
+    give every passport the values `values_of` gives the screens: typed, else the
+    register's, the later APK date — for untyped, typed and unknown plates alike."""
+    from admin_app.services import vehicle_values
+
+    s = world.session
+    cars = world.passports(garage_id=world.garage("Autobedrijf Jansen").id)
+    untyped_golf(world, cars[0])
+    cars[1].plate, cars[1].brand = "GNKV03", None  # the register's Volkswagen Golf
+    cars[1].model, cars[1].apk_expiry = "Golf GTI", dt.date(2020, 1, 1)  # typed
+    s.commit()
+    jansen = s.query(Passport).filter(Passport.id.in_([car.id for car in cars]))
+    query, columns = vehicle_values.with_register_values(jansen)
+    rows = query.with_entities(Passport.id, *columns).all()
+    screens = vehicle_values.values_of(s, cars)
+    assert {row.id: vehicle_values.values_of_row(row) for row in rows} == screens
+    golf = screens[cars[1].id]
+    assert (golf.brand.value, golf.model.value, golf.apk_expiry.value) == (
+        "Volkswagen",
+        "Golf GTI",
+        dt.date(2026, 12, 31),
+    )
