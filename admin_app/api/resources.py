@@ -40,6 +40,10 @@ from admin_app.views.filters import (
 )
 
 
+class PassportInterface(vehicle_values.OrderedAsCounted, SQLAInterface):
+    """Passports as the API lists them: sorted by the values as they count (issue 18)."""
+
+
 class PassportApi(ConsoleApi):
     """Passports: read, create and update (flat fields), and the actions of the contract."""
 
@@ -79,7 +83,9 @@ class PassportApi(ConsoleApi):
         "allowed_actions",
     }
     class_permission_name = "Passport"
-    datamodel = SQLAInterface(Passport)
+    # order_column=apk_expiry sorts by the APK expiry that counts (issue 18), as the
+    # result shows it.
+    datamodel = PassportInterface(Passport)
     input_schemas = {
         "post": schemas.PassportInput,
         "put": schemas.PassportChanges,

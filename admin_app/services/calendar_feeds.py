@@ -170,15 +170,6 @@ def car_dates(session: Session, cars: list[Passport]) -> Iterator[CarDate]:
                 yield CarDate(passport, kind, day, values[passport.id])
 
 
-def car_words(passport: Passport, values: vehicle_values.CarValues | None = None) -> str:
-    """A car as the calendar names it: the plate as the console shows it, brand, model
-    (typed or else the register's)."""
-    brand = values.brand.value if values else passport.brand
-    model = values.model.value if values else passport.model
-    known = " ".join(p for p in (brand, model) if p)
-    return f"{passport.plate_display} ({known})" if known else passport.plate_display
-
-
 def calendar_ics(
     session: Session, feed: CalendarFeed, *, host: str, now: dt.datetime | None = None
 ) -> bytes:
@@ -208,7 +199,10 @@ def calendar_ics(
             event.add("dtend", car_date.day + dt.timedelta(days=1))
             event.add(
                 "summary",
-                str(titles[car_date.kind] % {"car": car_words(car_date.passport, car_date.values)}),
+                str(
+                    titles[car_date.kind]
+                    % {"car": vehicle_values.car_words_of(car_date.passport, car_date.values)}
+                ),
             )
             garage = car_date.passport.garage
             if garage is not None:

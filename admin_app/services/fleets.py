@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from admin_app.models import ConsoleUser, FleetAccount, InspectionForm, Passport
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS, scoped_get
-from admin_app.services import accounts
+from admin_app.services import accounts, vehicle_values
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -278,6 +278,8 @@ class DashboardRow:
     advice: list[str]  # descriptions of the advice items on the car's last saved form
     advice_date: dt.date | None
     recalls: list
+    # Brand, model and APK expiry as they count (typed, else the register's; issue 18).
+    car: vehicle_values.CarValues
 
 
 @dataclass
@@ -308,11 +310,15 @@ def fleet_dashboard(
 
     A fleet is hundreds of cars, not a garage's 50,000: the filter and sort run over one
     narrow row per car, and advice and recalls take one query each for the whole fleet,
-    whatever the page — 4 queries in all. Unknown ``show``/``sort`` fall back to the first.
+    whatever the page, and so do the register's values (issue 18: the APK expiry that counts
+    marks, filters and sorts) — 5 queries in all. Unknown ``show``/``sort`` fall back to
+    the first.
     """
     show = show if show in SHOWS else SHOWS[0]
     sort = sort if sort in SORTS else SORTS[0]
-    cars, chosen, advice, recalls = _chosen_cars(session, fleet_account_id, today, show, sort)
+    cars, chosen, advice, recalls, values = _chosen_cars(
+        session, fleet_account_id, today, show, sort
+    )
     pages = max(1, -(-len(chosen) // page_size))
     page = min(max(page, 0), pages - 1)
     ids = [car.id for car in chosen[page * page_size : (page + 1) * page_size]]
@@ -325,11 +331,12 @@ def fleet_dashboard(
         rows.append(
             DashboardRow(
                 passport=passport,
-                apk_status=due_status(passport.apk_expiry, today),
+                apk_status=due_status(values[passport.id].apk_expiry.value, today),
                 service_status=due_status(passport.next_service, today),
                 advice=items,
                 advice_date=advice_date,
                 recalls=recalls.get(passport.plate, []),
+                car=values[passport.id],
             )
         )
     return DashboardPage(rows, len(chosen), len(cars), page, pages, show, sort)
@@ -337,9 +344,11 @@ def fleet_dashboard(
 
 def _chosen_cars(session: Session, fleet_account_id: int | None, today: dt.date, show, sort):
     """The fleet's live cars (one narrow row each), those matching ``show`` in ``sort``'s
-    order, and the advice and recalls they were judged by."""
+    order, and the advice, recalls and vehicle values they were judged by."""
     cars = session.execute(
-        select(Passport.id, Passport.plate, Passport.apk_expiry, Passport.next_service).where(
+        select(
+            Passport.id, Passport.plate, *vehicle_values.typed_columns(), Passport.next_service
+        ).where(
             # A login without a fleet (Admin opening the page) has no fleet to show.
             Passport.fleet_account_id == (fleet_account_id or -1),
             Passport.state != PassportState.archived.value,
@@ -347,9 +356,13 @@ def _chosen_cars(session: Session, fleet_account_id: int | None, today: dt.date,
     ).all()
     advice = last_form_advice(session, [car.id for car in cars])
     recalls = open_recalls(session, [car.plate for car in cars])
+    values = vehicle_values.values_of(session, cars)
+
+    def apk_expiry(car) -> dt.date | None:
+        return values[car.id].apk_expiry.value
 
     def matches(car) -> bool:
-        marks = (due_status(car.apk_expiry, today), due_status(car.next_service, today))
+        marks = (due_status(apk_expiry(car), today), due_status(car.next_service, today))
         return {
             "all": True,
             OVERDUE: OVERDUE in marks,
@@ -361,13 +374,13 @@ def _chosen_cars(session: Session, fleet_account_id: int | None, today: dt.date,
     far = dt.date.max
     keys = {
         "plate": lambda car: car.plate,
-        "apk_expiry": lambda car: (car.apk_expiry or far, car.plate),
+        "apk_expiry": lambda car: (apk_expiry(car) or far, car.plate),
         "next_service": lambda car: (car.next_service or far, car.plate),
         "advice": lambda car: (not advice.get(car.id, (None, []))[1], car.plate),
         "recall": lambda car: (car.plate not in recalls, car.plate),
     }
     chosen = sorted((car for car in cars if matches(car)), key=keys[sort])
-    return cars, chosen, advice, recalls
+    return cars, chosen, advice, recalls, values
 
 
 def last_form_advice(

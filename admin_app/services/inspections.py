@@ -30,6 +30,7 @@ from admin_app.models import (
 from admin_app.models.base import utcnow
 from admin_app.models.inspections import STATUSES, FormKind
 from admin_app.scope import ALL_TENANTS, scoped_get
+from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
 from admin_app.services.clock import local_datetime, local_today
 from admin_app.services.customer_lists import date_field
@@ -347,13 +348,26 @@ def _customer_data(passport: Passport) -> dict:
     }
 
 
-def _vehicle_data(passport: Passport) -> dict:
+def _vehicle_data(passport: Passport, car: vehicle_values.CarValues) -> dict:
+    """The form's vehicle block: brand and model as they count (typed, else the
+    register's; issue 18), kept on the form as the form's own record of the car."""
     return {
         "plate": passport.plate,
-        "brand": passport.brand or "",
-        "model": passport.model or "",
+        "brand": car.brand.value or "",
+        "model": car.model.value or "",
         "odometer": passport.odometer,
     }
+
+
+def _passport_dates(passport: Passport, car: vehicle_values.CarValues) -> dict:
+    """The dates the form shows (R-IN-3) as ISO text; the APK expiry the one that counts
+    (the later of typed and register, issue 18), the others the passport's own."""
+    counted = car.fields()
+    dates = {
+        name: counted[name].value if name in counted else getattr(passport, name)
+        for name in PASSPORT_DATES
+    }
+    return {name: day.isoformat() if day else None for name, day in dates.items()}
 
 
 EMPTY_CUSTOMER = {"name": "", "email": "", "phone": "", "customer_number": "", "address": ""}
@@ -440,6 +454,7 @@ def _new_draft(session, *, kind, actor, inspector, day, passport) -> InspectionF
             .limit(1)
         ).first()
     filled = passport is not None and kind != FormKind.blank.value
+    car = vehicle_values.values_of_one(session, passport) if filled else None
     form = InspectionForm(
         garage_id=actor.garage_id,
         passport_id=passport.id if passport else None,
@@ -451,12 +466,9 @@ def _new_draft(session, *, kind, actor, inspector, day, passport) -> InspectionF
         created_by=actor.name,
         content={
             "customer": _customer_data(passport) if filled else dict(EMPTY_CUSTOMER),
-            "vehicle": _vehicle_data(passport) if filled else dict(EMPTY_VEHICLE),
-            "dates": {
-                name: (getattr(passport, name).isoformat() if getattr(passport, name) else None)
-                for name in PASSPORT_DATES
-            }
-            if filled
+            "vehicle": _vehicle_data(passport, car) if car else dict(EMPTY_VEHICLE),
+            "dates": _passport_dates(passport, car)
+            if car
             else {name: None for name in PASSPORT_DATES},
             "results": [
                 {
@@ -681,12 +693,7 @@ def save_form(
     )
     session.add(version)
     if form.passport_id:
-        passport = get_passport(session, form.passport_id)
-        for name in PASSPORT_DATES:
-            value = form.content.get("dates", {}).get(name)
-            value = dt.date.fromisoformat(value) if value else None
-            if value and getattr(passport, name) != value:
-                setattr(passport, name, value)
+        _dates_to_passport(session, get_passport(session, form.passport_id), form.content)
     advice_changed = (previous or {}).get("advice") != form.content.get("advice")
     wants_mail = (
         form.send_updates
@@ -710,6 +717,23 @@ def save_form(
         lambda: webhooks.inspection_form_data(form),
     )
     return version
+
+
+def _dates_to_passport(session: Session, passport: Passport, content: dict) -> None:
+    """The passport's dates follow the saved form where the form changed them. The form
+    shows the APK expiry that counts, often the register's (issue 18): left as shown it
+    is not typed into the passport, and a date set to the register's is the register's
+    (the typed one goes), so the passport keeps only what a person typed."""
+    counted = vehicle_values.values_of_one(session, passport).fields()
+    for name in PASSPORT_DATES:
+        value = content.get("dates", {}).get(name)
+        value = dt.date.fromisoformat(value) if value else None
+        if name not in counted:
+            if value and getattr(passport, name) != value:
+                setattr(passport, name, value)
+        elif value and value != counted[name].value:
+            registered = vehicle_values.same(value, counted[name].register)
+            setattr(passport, name, None if registered else value)
 
 
 def describe_changes(before: dict | None, after: dict) -> list[dict]:

@@ -37,6 +37,7 @@ from admin_app.services import dashboard, fleets, recalls
 from admin_app.services.exports import DATE, DATETIME, MONEY, NUMBER, TEXT, ExportColumn, ExportList
 from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
 from admin_app.services.plates import display_plate
+from admin_app.services.vehicle_values import counted_in_row
 
 # --- customers -------------------------------------------------------------------------------
 
@@ -216,14 +217,14 @@ FLEET_EXPORT = ExportList(
     title=_l("My AutoPassports"),
     columns=(
         ExportColumn(PASSPORT_LABELS["plate"], TEXT, lambda row: row.passport.plate_display),
-        ExportColumn(PASSPORT_LABELS["brand"], TEXT, lambda row: row.passport.brand),
-        ExportColumn(PASSPORT_LABELS["model"], TEXT, lambda row: row.passport.model),
+        ExportColumn(PASSPORT_LABELS["brand"], TEXT, lambda row: row.car.brand.value),
+        ExportColumn(PASSPORT_LABELS["model"], TEXT, lambda row: row.car.model.value),
         ExportColumn(
             PASSPORT_LABELS["driver"],
             TEXT,
             lambda row: row.passport.driver.full_name if row.passport.driver else None,
         ),
-        ExportColumn(PASSPORT_LABELS["apk_expiry"], DATE, lambda row: row.passport.apk_expiry),
+        ExportColumn(PASSPORT_LABELS["apk_expiry"], DATE, lambda row: row.car.apk_expiry.value),
         ExportColumn(_l("APK"), TEXT, lambda row: _marked(row.apk_status)),
         ExportColumn(PASSPORT_LABELS["next_service"], DATE, lambda row: row.passport.next_service),
         ExportColumn(_l("Maintenance"), TEXT, lambda row: _marked(row.service_status)),
@@ -260,8 +261,8 @@ RECALL_EXPORT = ExportList(
     title=_l("Open recalls"),
     columns=(
         ExportColumn(PASSPORT_LABELS["plate"], TEXT, lambda row: display_plate(row.plate)),
-        ExportColumn(PASSPORT_LABELS["brand"], TEXT, lambda row: row.brand),
-        ExportColumn(PASSPORT_LABELS["model"], TEXT, lambda row: row.model),
+        ExportColumn(PASSPORT_LABELS["brand"], TEXT, counted_in_row("brand")),
+        ExportColumn(PASSPORT_LABELS["model"], TEXT, counted_in_row("model")),
         ExportColumn(PASSPORT_LABELS["owner_name"], TEXT, _person),
         ExportColumn(CUSTOMER_LABELS["email"], TEXT, lambda row: row.email),
         ExportColumn(CUSTOMER_LABELS["phone"], TEXT, lambda row: row.phone),

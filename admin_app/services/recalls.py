@@ -19,6 +19,7 @@ from sqlalchemy.orm import Query, Session, aliased
 from admin_app.models import Customer, Passport, Recall, RecallDetail
 from admin_app.models.passports import PassportState
 from admin_app.models.register import Dataset, current_generation
+from admin_app.services import vehicle_values
 from admin_app.services.plates import display_plate, normalize_plate
 
 OPEN = "O"  # the vehicle authority's code; any other (P repaired) closes the recall
@@ -134,6 +135,8 @@ def with_each_open_recall(passport_query: Query) -> Query:
     """The passports of ``passport_query`` as plain columns, one row per open recall with
     what it is about (the list's file: a car with two recalls is two lines)."""
     owner = aliased(Customer)
+    # Brand and model as they count (typed, else the register's: issue 18).
+    passport_query, car_columns = vehicle_values.with_register_values(passport_query)
     return (
         passport_query.join(
             Recall,
@@ -153,8 +156,7 @@ def with_each_open_recall(passport_query: Query) -> Query:
         .outerjoin(owner, owner.id == Passport.owner_id)
         .with_entities(
             Passport.plate,
-            Passport.brand,
-            Passport.model,
+            *car_columns,
             owner.first_name,
             owner.infix,
             owner.last_name,

@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import case, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, asc, case, desc, func, or_, select, update
+from sqlalchemy.orm import Query, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from admin_app.models import Passport, RegisteredVehicle
+from admin_app.models import Passport, RegisteredFuel, RegisteredVehicle
 from admin_app.models.passports import PassportState
 from admin_app.models.register import Dataset, current_generation
 from admin_app.services.plates import validate_plate
-from admin_app.services.register import VehicleFacts, vehicle_facts
+from admin_app.services.register import (
+    VehicleFacts,
+    garage_brand,
+    garage_model,
+    vehicle_facts,
+)
 
 # The passport's fields the register can answer, as the passport names them.
 FIELDS = ("brand", "model", "fuel", "first_registration", "apk_expiry")
@@ -122,6 +128,73 @@ def values_of_one(session: Session, passport: Passport) -> CarValues:
     return values_of(session, [passport])[passport.id]
 
 
+# --- a streamed file: the register's values in the file's own statement -------------------
+
+
+def with_register_values(query: Query, passport=Passport) -> tuple[Query, list]:
+    """``query`` outer-joined to the register's row of ``passport``'s plate, and the
+    labelled columns ``values_of_row`` reads beside the passport's typed ones. For a file
+    of a million passports streamed as plain rows: one statement, not ``values_of`` per
+    chunk of objects."""
+    registered = aliased(RegisteredVehicle)
+    fuel = RegisteredFuel.__table__
+    fuels = (
+        select(func.aggregate_strings(fuel.c.fuel, " + "))
+        .where(
+            fuel.c.generation == current_generation(Dataset.fuel.value),
+            fuel.c.plate == passport.plate,
+        )
+        .scalar_subquery()
+    )
+    joined = query.outerjoin(
+        registered,
+        and_(
+            registered.plate == passport.plate,
+            registered.generation == current_generation(Dataset.vehicles.value),
+        ),
+    )
+    return joined, [
+        *(getattr(passport, name).label(name) for name in FIELDS),
+        registered.brand.label("register_brand"),
+        registered.trade_name.label("register_trade_name"),
+        registered.apk_expiry.label("register_apk_expiry"),
+        registered.first_admission.label("register_first_registration"),
+        registered.last_seen_on.label("register_checked_on"),
+        fuels.label("register_fuel"),
+    ]
+
+
+@lru_cache(maxsize=16)
+def values_of_row(row) -> CarValues:
+    """A row of ``with_register_values``'s columns as its car's values, by the rule
+    ``values_of`` follows (typed, else the register's; the later APK date). Cached: a
+    file's columns ask the same row in turn."""
+    facts = None
+    if row.register_checked_on is not None:
+        facts = VehicleFacts(
+            plate=None,
+            brand=garage_brand(row.register_brand),
+            model=garage_model(row.register_brand, row.register_trade_name),
+            fuel=row.register_fuel,
+            apk_expiry=row.register_apk_expiry,
+            first_registration=row.register_first_registration,
+            holder_since=None,
+            kind=None,
+            colour=None,
+            body=None,
+            seats=None,
+            catalogue_price=None,
+            last_seen_on=row.register_checked_on,
+        )
+    return car_values(row, facts)
+
+
+def counted_in_row(name: str) -> Callable:
+    """A file's column: the value of field ``name`` that counts in a row of
+    ``with_register_values``'s columns."""
+    return lambda row: getattr(values_of_row(row), name).value
+
+
 def untyped_if_registered(session: Session, plate: str, typed: dict) -> dict:
     """``typed`` (field → value) with each value equal to the register's left out (None):
     what equals the register is the register's, so it follows the register from then on
@@ -139,19 +212,24 @@ def untyped_if_registered(session: Session, plate: str, typed: dict) -> dict:
     }
 
 
-def apk_expiry_sql(passport=Passport) -> ColumnElement:
-    """The APK expiry that counts, as SQL over ``passport`` (the entity or an alias): the
-    later of the typed date and the register's, either when the other is unknown. For
-    queries that filter or sort on it (reminders, proposals); CASE rather than GREATEST,
-    which SQLite lacks."""
-    registered = (
-        select(RegisteredVehicle.apk_expiry)
+def _registered(column, passport) -> ColumnElement:
+    """SQL: ``column`` of the register's row of ``passport``'s plate (NULL: unknown)."""
+    return (
+        select(column)
         .where(
             RegisteredVehicle.generation == current_generation(Dataset.vehicles.value),
             RegisteredVehicle.plate == passport.plate,
         )
         .scalar_subquery()
     )
+
+
+def apk_expiry_sql(passport=Passport) -> ColumnElement:
+    """The APK expiry that counts, as SQL over ``passport`` (the entity or an alias): the
+    later of the typed date and the register's, either when the other is unknown. For
+    queries that filter or sort on it (reminders, proposals); CASE rather than GREATEST,
+    which SQLite lacks."""
+    registered = _registered(RegisteredVehicle.apk_expiry, passport)
     typed = passport.apk_expiry
     return case(
         (
@@ -160,6 +238,47 @@ def apk_expiry_sql(passport=Passport) -> ColumnElement:
         ),
         else_=typed,
     )
+
+
+def brand_sql(passport=Passport) -> ColumnElement:
+    """The brand that counts, lower-cased, as SQL: to sort a list by. Typed, else the
+    register's (RDW writes `VOLKSWAGEN`; lower case sorts it among the typed `Volkswagen`;
+    only the accents BRAND_SPELLING adds, `Škoda`, sort otherwise than on screen)."""
+    return func.lower(func.coalesce(passport.brand, _registered(RegisteredVehicle.brand, passport)))
+
+
+def model_sql(passport=Passport) -> ColumnElement:
+    """The model that counts, lower-cased, as SQL: typed, else the register's trade name
+    without the brand it often repeats (`TOYOTA YARIS` sorts as `yaris`, as
+    register.garage_model shows it)."""
+    brand = _registered(RegisteredVehicle.brand, passport)
+    trade_name = _registered(RegisteredVehicle.trade_name, passport)
+    without_brand = case(
+        (
+            func.upper(trade_name).like(func.upper(brand).concat(" %")),
+            func.substr(trade_name, func.length(brand) + 2),
+        ),
+        else_=trade_name,
+    )
+    return func.lower(func.coalesce(passport.model, without_brand))
+
+
+# The passport columns a list or the API sorts by as they count, not as typed.
+ORDERED_AS_COUNTED = {"apk_expiry": apk_expiry_sql, "brand": brand_sql, "model": model_sql}
+
+
+class OrderedAsCounted:
+    """A Flask-AppBuilder datamodel of passports (mixed in before SQLAInterface) that
+    sorts by brand, model and APK expiry as they count, on the screens' lists and the
+    API alike: sorted by the typed column, every car nobody typed a brand for came first.
+    The passport's id breaks ties, so pages do not overlap."""
+
+    def apply_order_by(self, query, order_column, order_direction, *args, **kwargs):
+        counted = ORDERED_AS_COUNTED.get(order_column) if self.obj is Passport else None
+        if counted is None:
+            return super().apply_order_by(query, order_column, order_direction, *args, **kwargs)
+        direction = asc if order_direction == "asc" else desc
+        return query.order_by(direction(counted()), direction(Passport.id))
 
 
 def register_fill(session: Session, raw_plate: str) -> dict | None:
@@ -214,18 +333,28 @@ def register_fills_of_rows(session: Session, rows) -> dict[int, list[str]]:
     return fills
 
 
-def brand_and_model(session: Session, passport: Passport) -> str:
-    """ "Volkswagen Golf": the car's brand and model as they count, for a mail or a
-    calendar; "" when neither is known."""
-    car = values_of_one(session, passport)
+def brand_and_model_of(car: CarValues) -> str:
+    """ "Volkswagen Golf": brand and model as they count; "" when neither is known."""
     return " ".join(v for v in (car.brand.value, car.model.value) if v)
 
 
-def car_words(session: Session, passport: Passport) -> str:
-    """A car in a mail or on a page: its plate as the console shows it, with brand and
-    model as they count if known: "7-ZTK-17 (Volkswagen Golf)"."""
-    known = brand_and_model(session, passport)
+def brand_and_model(session: Session, passport: Passport) -> str:
+    """ "Volkswagen Golf": the car's brand and model as they count, for a mail or a
+    calendar; "" when neither is known."""
+    return brand_and_model_of(values_of_one(session, passport))
+
+
+def car_words_of(passport: Passport, car: CarValues) -> str:
+    """A car in a mail, a calendar or on a page: its plate as the console shows it, with
+    brand and model as they count if known: "7-ZTK-17 (Volkswagen Golf)". With the
+    values already read (a list, a feed: one query for all its cars)."""
+    known = brand_and_model_of(car)
     return f"{passport.plate_display} ({known})" if known else passport.plate_display
+
+
+def car_words(session: Session, passport: Passport) -> str:
+    """``car_words_of`` for one passport."""
+    return car_words_of(passport, values_of_one(session, passport))
 
 
 # The customer list's car columns (R-BJ-1); fuel and first registration are none of them.

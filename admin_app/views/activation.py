@@ -80,6 +80,8 @@ class ActivationView(BaseView):
             template,
             form=form,
             passport=passport,
+            # The car as mails name it: brand and model as they count (issue 18).
+            car=car_words(db.session, passport) if passport else None,
             email=email,
             needs_password=not has_login,
             title=title,

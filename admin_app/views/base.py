@@ -9,6 +9,7 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from admin_app.services.audit import Actor
+from admin_app.services.vehicle_values import OrderedAsCounted
 from admin_app.views.formatting import DELETED, SAVED, display_value
 from admin_app.views.forms import MAX_ID
 
@@ -220,12 +221,13 @@ def _query(args: dict[str, list[str]]) -> str:
     return urlencode([(key, value) for key, values in args.items() for value in values])
 
 
-class PageInterface(SQLAInterface):
+class PageInterface(OrderedAsCounted, SQLAInterface):
     """A datamodel whose list pages load in two steps: the page's ids from the table alone
     (filters, order and OFFSET on its own indexes), then those rows with their related
     records. Page 100 of a large garage no longer joins every row before it; the number
     of statements stays the same for any page size. ``eager`` names relationships the
-    list shows that the model does not load with the row by itself."""
+    list shows that the model does not load with the row by itself. A list of passports
+    sorts by brand, model and APK expiry as they count (issue 18)."""
 
     def __init__(self, obj, session=None, *, eager: tuple[str, ...] = ()):
         super().__init__(obj, session)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services import passports as passport_rules
+from admin_app.services import vehicle_values
 from admin_app.services.labels import CUSTOMER_LABELS
 from admin_app.services.list_exports import CUSTOMER_EXPORT
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
@@ -44,4 +45,8 @@ class CustomerView(ExportableList, ConsoleModelView):
         widgets = super()._get_show_widget(pk, item, **kwargs)
         # The cars he owns or drives, each linked to its profile (issue 15).
         widgets["cars"] = passport_rules.cars_of_customer(self.datamodel.session, item.id)
+        # Brand and model as they count (issue 18): one register query for his cars.
+        widgets["car_values"] = vehicle_values.values_of(
+            self.datamodel.session, [car for car, _role in widgets["cars"]]
+        )
         return widgets

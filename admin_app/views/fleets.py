@@ -8,7 +8,14 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
-from admin_app.services import exports, fleets, inspections, list_exports, recalls
+from admin_app.services import (
+    exports,
+    fleets,
+    inspections,
+    list_exports,
+    recalls,
+    vehicle_values,
+)
 from admin_app.services.audit import Actor
 from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
@@ -21,6 +28,7 @@ from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.passports import (
     PassportView,
     cancel_transfer_of,
+    show_register_values,
     state_badge,
     transfer_page,
 )
@@ -118,6 +126,8 @@ class FleetAccountView(ConsoleModelView):
             .all()
         )
         widgets["state_badge"] = state_badge
+        # Brand, model and APK expiry as they count (issue 18): one query for the list.
+        widgets["car_values"] = vehicle_values.values_of(db.session, widgets["linked"])
         return widgets
 
     @expose("/<int:pk>/settings", methods=["GET", "POST"])
@@ -219,6 +229,7 @@ class FleetDashboardView(ConsoleModelView):
 
     def _get_show_widget(self, pk, item, **kwargs):
         widgets = super()._get_show_widget(pk, item, **kwargs)
+        show_register_values(db.session, widgets["show"], item, marked=False)
         widgets["forms"] = inspections.fleet_car_forms(db.session, pk)
         widgets["result_summary"] = result_summary
         widgets["open_recalls"] = recalls.open_recalls_of(db.session, item.plate)

@@ -9,7 +9,7 @@ from flask_appbuilder.models.sqla.filters import FilterEqual
 from admin_app.extensions import appbuilder, db
 from admin_app.models.base import utcnow
 from admin_app.scope import EVERYTHING, FLEET, GARAGE, OWNER
-from admin_app.services import dashboard
+from admin_app.services import dashboard, vehicle_values
 from admin_app.views.batch_jobs import progress_bar
 
 
@@ -59,5 +59,7 @@ class HomeView(IndexView):
             return redirect(url_for("FleetDashboardView.list"))
         elif scope.kind == OWNER:
             context["passports"] = dashboard.linked_passports(session)
+            # Brand, model and APK expiry as they count (issue 18): one query for all.
+            context["car_values"] = vehicle_values.values_of(session, context["passports"])
         self.update_redirect()
         return self.render_template(self.index_template, appbuilder=self.appbuilder, **context)

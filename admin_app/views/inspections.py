@@ -17,7 +17,14 @@ from wtforms.validators import Length
 from admin_app.extensions import db
 from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
-from admin_app.services import dashboard, exports, inspections, list_exports, printing
+from admin_app.services import (
+    dashboard,
+    exports,
+    inspections,
+    list_exports,
+    printing,
+    vehicle_values,
+)
 from admin_app.services.clock import local_today
 from admin_app.services.errors import DomainError
 from admin_app.services.units import kilometres
@@ -115,6 +122,8 @@ class InspectionView(BaseView):
             query=query,
             with_invitation=with_invitation,
             found=found,
+            # Brand and model as they count (issue 18): one register query for the cars.
+            car_values=vehicle_values.values_of(db.session, found.passports) if found else {},
             waiting_only=waiting_only,
             kinds=FORM_KIND_LABELS,
             today=local_today().isoformat(),

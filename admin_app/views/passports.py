@@ -611,15 +611,20 @@ def transfer_outcome(transfer: Transfer):
     )
 
 
-def show_register_values(session, show_widget, passport: Passport) -> None:
-    """The car's values as they count (services/vehicle_values.py, issue 18), each with
-    whence it came, in place of the passport's typed columns."""
+def show_register_values(session, show_widget, passport: Passport, *, marked=True) -> None:
+    """The car's values as they count (services/vehicle_values.py, issue 18) in place of
+    the passport's typed columns; ``marked``, each with whence it came (the garage's
+    profile). An owner or fleet manager typed none of them: he reads the values only."""
     car = vehicle_values.values_of_one(session, passport)
     args = show_widget.template_args
     columns, values = args["include_columns"], list(args["value_columns"])
     for name, value in car.fields().items():
         if name in columns:
-            values[columns.index(name)] = value_with_source(value, car.register_checked_on)
+            values[columns.index(name)] = (
+                value_with_source(value, car.register_checked_on)
+                if marked
+                else display_value(value.value)
+            )
     args["value_columns"] = values
     args["formatters_columns"] = {
         **args["formatters_columns"],
@@ -628,8 +633,8 @@ def show_register_values(session, show_widget, passport: Passport) -> None:
 
 
 def list_register_values(session, args) -> None:
-    """The list's brand and model as they count (typed, else the register's): one
-    register query for the page (issue 18)."""
+    """The list's vehicle values (brand, model, APK expiry, … whichever it shows) as they
+    count (typed, else the register's): one register query for the page (issue 18)."""
     pks = args["pks"]
     shown = list(args["value_columns"])  # FAB's generator: read before another query runs
     # Columns, not entities: loading the page's passports again refreshed each one on its
@@ -644,7 +649,10 @@ def list_register_values(session, args) -> None:
     for pk, row in zip(pks, shown, strict=True):
         car = values.get(pk)
         if car is not None:
-            row = {**row, **{name: car.fields()[name].value for name in ("brand", "model")}}
+            row = {
+                **row,
+                **{name: value.value for name, value in car.fields().items() if name in row},
+            }
         rows.append(row)
     args["value_columns"] = rows
 
@@ -803,8 +811,14 @@ class MyVehiclesView(ConsoleModelView):
         widgets["open_recalls"] = recalls.open_recalls_of_cars(db.session)
         return widgets
 
+    def _get_list_widget(self, filters, **kwargs):
+        widgets = super()._get_list_widget(filters, **kwargs)
+        list_register_values(self.datamodel.session, widgets["list"].template_args)
+        return widgets
+
     def _get_show_widget(self, pk, item, **kwargs):
         widgets = super()._get_show_widget(pk, item, **kwargs)
+        show_register_values(self.datamodel.session, widgets["show"], item, marked=False)
         widgets["refusals"] = passport_rules.allowed_actions(db.session, current_actor(), item)
         widgets["pending_transfer"] = passport_rules.pending_transfer(db.session, item)
         widgets["forms"] = self._forms(pk)

@@ -12,12 +12,16 @@ from markupsafe import Markup
 
 from admin_app.models import Passport
 from admin_app.models.passports import STATE_LABELS
-from admin_app.services import recalls
+from admin_app.services import recalls, vehicle_values
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.list_exports import RECALL_EXPORT
 from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.exports import ExportableList
-from admin_app.views.passports import FilterPlateNameOrEmail, state_badge
+from admin_app.views.passports import (
+    FilterPlateNameOrEmail,
+    list_register_values,
+    state_badge,
+)
 from admin_app.views.widgets import StackedListWidget
 
 
@@ -29,6 +33,18 @@ class FilterOpenRecall(BaseFilter):
 
     def apply(self, query, value):
         return recalls.recalled(query)
+
+
+class FilterBrandAsCounted(BaseFilter):
+    """The brand as the list shows it: typed, else the register's (issue 18), in any
+    case — "volkswagen" finds the Golfs nobody typed a brand for."""
+
+    name = _l("Equal to")
+    arg_name = "brand"
+
+    def apply(self, query, value):
+        text = (value or "").strip().lower()
+        return query.filter(vehicle_values.brand_sql() == text) if text else query
 
 
 class RecallListWidget(StackedListWidget):
@@ -63,7 +79,7 @@ class RecallListView(ExportableList, ConsoleModelView):
     search_columns = ["plate", "brand", "state"]
     search_filters = {
         "plate": [FilterPlateNameOrEmail],
-        "brand": [FilterEqual],
+        "brand": [FilterBrandAsCounted],
         "state": [FilterEqual, FilterNotEqual],
     }
     order_columns = ["brand", "model", "state"]
@@ -77,6 +93,8 @@ class RecallListView(ExportableList, ConsoleModelView):
     def _get_list_widget(self, filters, **kwargs):
         widgets = super()._get_list_widget(filters, **kwargs)
         arguments = widgets["list"].template_args
+        # Brand and model as they count (issue 18); it reads FAB's rows first.
+        list_register_values(self.datamodel.session, arguments)
         pks = arguments["pks"]
         found = recalls.open_recalls_by_passport(self.datamodel.session, pks)
         rows = list(arguments["value_columns"])
