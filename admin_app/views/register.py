@@ -22,6 +22,7 @@ from admin_app.models.register import DATASET_LABELS, IMPORT_STATE_LABELS, Regis
 from admin_app.services import register_import, register_refresh
 from admin_app.services.audit import actor_name
 from admin_app.services.clock import local_datetime
+from admin_app.services.units import file_size
 from admin_app.views.base import current_actor
 from admin_app.views.forms import attempt
 
@@ -67,8 +68,12 @@ def refresh_words(config, run) -> list[str]:
         return [
             str(
                 _l(
-                    "Off: the server's settings name no address of RDW's API "
-                    "(RDW_API_URL). Imported files keep the register current."
+                    "Off: the server's settings name no address of RDW's API. To switch it "
+                    "on, set RDW_API_URL in the server's settings, with an app token in "
+                    "RDW_APP_TOKEN (free from opendata.rdw.nl, so RDW throttles less); it "
+                    "then runs every night from %(hour)s:00. Until then, imported files keep "
+                    "the register current.",
+                    hour=f"{register_refresh.RUN_HOUR:02d}",
                 )
             )
         ]
@@ -176,6 +181,7 @@ class RegisterView(BaseView):
             percent=percent(run),
             busy=run.state in ("queued", "running"),
             who=actor_name,
+            size=file_size,
         )
 
     def _page(self, form):
