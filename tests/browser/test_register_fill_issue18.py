@@ -21,9 +21,18 @@ def test_issue18_typing_7ztk17_fills_volkswagen_golf_and_its_apk_date(page):
     expect(page.locator("#first_registration")).to_have_value("13-08-2022")
     expect(page.locator("#model")).to_have_value("Golf Variant")  # typed: not overwritten
     expect(page.locator(".register-fill-note")).to_contain_text("voertuigregister")
+    # Which fields came from RDW: each filled one says so, the typed model does not.
+    marks = page.locator(".register-filled-mark")
+    expect(marks).to_have_count(4)
+    expect(marks.first).to_have_text("Uit het voertuigregister (RDW)")
+    expect(page.locator("#model ~ .register-filled-mark")).to_have_count(0)
+    page.fill("#fuel", "LPG")  # typed over: his now, no longer the register's
+    expect(marks).to_have_count(3)
+    page.fill("#fuel", "")
     # Another plate takes back what the register gave, not what was typed.
     page.fill("#plate", "X-999-ZZ")
     expect(page.locator("#brand")).to_have_value("")
+    expect(marks).to_have_count(0)
     expect(page.locator(".register-fill-note")).to_contain_text("kent dit kenteken niet")
     expect(page.locator("#model")).to_have_value("Golf Variant")
     page.fill("#plate", "7ZTK17")
