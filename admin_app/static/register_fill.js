@@ -45,7 +45,11 @@
     FIELDS.forEach(function (name) {
       var field = form.elements[name];
       if (!field || !values[name]) return;
-      if (field.value.trim() === "" || field.dataset.registerFilled === "1") {
+      // A value equal to the register's is the register's: after a refused save the
+      // form comes back with the filled values as if typed, and saving leaves them out
+      // of the passport alike (vehicle_values.untyped_if_registered).
+      var same = field.value.trim().toLowerCase() === String(values[name]).toLowerCase();
+      if (field.value.trim() === "" || field.dataset.registerFilled === "1" || same) {
         field.value = values[name];
         field.dataset.registerFilled = "1";
         mark(field, true);

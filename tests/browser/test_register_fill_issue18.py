@@ -43,3 +43,23 @@ def test_issue18_typing_7ztk17_fills_volkswagen_golf_and_its_apk_date(page):
     page.wait_for_load_state()
     expect(page.locator("body")).to_contain_text("RDW, gezien op")
     expect(page.locator("body")).to_contain_text("RDW: Golf")
+
+
+def test_issue18_a_refused_save_keeps_the_filled_values_marked_as_the_registers(page):
+    """Issue 18: saved with a wrong e-mail, the form comes back with all typed and filled
+    values, and the register's still say so (the typed model does not)."""
+    log_in(page, "garage-jansen")
+    page.goto("/passports/new")
+    page.fill("#model", "Golf Variant")
+    page.type("#plate", "7-ztk-17")
+    expect(page.locator("#brand")).to_have_value("Volkswagen")
+    page.fill("#email", "k.golf@@example")
+    page.fill("#last_name", "Golf")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    expect(page.locator(".has-error")).to_have_count(1)
+    expect(page.locator("#email")).to_have_value("k.golf@@example")
+    expect(page.locator("#model")).to_have_value("Golf Variant")
+    expect(page.locator("#apk_expiry")).to_have_value("11-08-2027")
+    expect(page.locator(".register-filled-mark")).to_have_count(4)
+    expect(page.locator("#model ~ .register-filled-mark")).to_have_count(0)
