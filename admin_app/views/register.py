@@ -39,12 +39,13 @@ def number(value: int | None) -> str:
 
 def import_words(run: RegisterImport) -> str:
     """What an import did or is doing, as a sentence."""
+    # After the state ("imported"), so not "imported: 78 rows imported."
     if run.state == "done":
-        text = _l("%(rows)s rows imported.", rows=number(run.rows))
+        text = _l("%(rows)s rows in the register.", rows=number(run.rows))
         if run.kept:
             text = _l(
-                "%(rows)s rows imported; %(kept)s plates missing from this file keep what was "
-                "known of them.",
+                "%(rows)s rows in the register; %(kept)s plates missing from this file keep "
+                "what was known of them.",
                 rows=number(run.rows),
                 kept=number(run.kept),
             )
