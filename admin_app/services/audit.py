@@ -375,6 +375,14 @@ def _field_labels() -> dict[str, dict]:
         },
         # Issue 18: a vehicle-register file handed to the worker.
         "register_import": {"file": _l("File"), "dataset": _l("Part of the register")},
+        # Admin's recall upload, once per file: its counts as the upload's message says them.
+        "recall": {
+            "file": _l("File"),
+            "created": _l("New"),
+            "updated": _l("Changed"),
+            "unchanged": _l("Unchanged"),
+            "refused": _l("Refused"),
+        },
         "calendar_feed": {
             "user_id": _l("Login"),
             "revoked_at": _l("Stopped"),
@@ -449,7 +457,8 @@ ACTIONS = ("insert", "update", "delete")
 EXPORTED = _l("List exported")
 # Files taken in whole, logged once per file (issue 18).
 IMPORTED = {
-    "register_import": _l("Vehicle-register file imported"),
+    # Logged when the file is handed to the worker, which may still refuse it (95%).
+    "register_import": _l("Vehicle-register file uploaded"),
     "recall": _l("Recall data imported"),
 }
 # Fields holding an actor's name as the log writes it ("job:demo-data", "systeem").

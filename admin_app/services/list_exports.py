@@ -245,7 +245,7 @@ FLEET_EXPORT = ExportList(
 RECALL_LABELS = {
     "reference": _l("RDW reference"),
     "description": _l("What is wrong"),
-    "remedy": _l("What the garage does"),
+    "remedy": _l("Remedy"),
     "consequences": _l("Possible consequences"),
     "published_on": _l("Published"),
 }

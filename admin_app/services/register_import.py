@@ -214,11 +214,25 @@ def read_header(path: Path) -> Header:
         at.setdefault(key, index)  # a column twice: the first counts, as RDW has none twice
     missing = [name for name in REQUIRED[dataset] if name not in at]
     if missing:
+        # Said with what to do: RDW's files have every column, so a missing one is a
+        # download narrowed (the API's $select) or a file edited by hand.
         raise InvalidInput(
-            _l(
-                "The file of %(dataset)s lacks the column(s): %(columns)s.",
-                dataset=DATASET_LABELS[dataset],
-                columns=", ".join(missing),
+            (
+                _l(
+                    "The file of %(dataset)s lacks the column %(columns)s. Download the "
+                    "file again from RDW's open data (opendata.rdw.nl) with all its "
+                    "columns, and import that one.",
+                    dataset=DATASET_LABELS[dataset],
+                    columns=missing[0],
+                )
+                if len(missing) == 1
+                else _l(
+                    "The file of %(dataset)s lacks the columns %(columns)s. Download the "
+                    "file again from RDW's open data (opendata.rdw.nl) with all its "
+                    "columns, and import that one.",
+                    dataset=DATASET_LABELS[dataset],
+                    columns=", ".join(missing),
+                )
             ),
             field="file",
         )
@@ -615,7 +629,7 @@ REASONS = {
     "too_few": _l(
         "The file holds %(rows)s rows of %(dataset)s, the previous import "
         "%(previous)s: fewer than 95%%, so probably a broken download. Refused, "
-        "the register is as it was."
+        "the register is as it was. Download the file again and import that one."
     ),
     "repeated": _l(
         "The file holds %(key)s more than once, in rows far apart: refused, "

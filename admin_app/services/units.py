@@ -10,3 +10,16 @@ def kilometres(value: int | None) -> str:
     if value is None:
         return "—"
     return f"{format_decimal(value)} km"
+
+
+def file_size(size: int | None) -> str:
+    """A file's size as people read it: 812 bytes, 4,1 kB, 187,3 MB, 7,2 GB (decimal units,
+    as file managers and RDW's download page give them), in the reader's language."""
+    size = size or 0
+    if size < 1000:
+        return f"{format_decimal(size)} bytes"
+    for unit in ("kB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 1000 or unit == "TB":
+            break
+    return f"{format_decimal(round(size, 1), format='#,##0.0')} {unit}"

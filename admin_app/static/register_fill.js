@@ -15,11 +15,29 @@
   var timer = null;
   var asked = "";
 
+  // Each filled field says so under it: one note at the plate did not tell which of five
+  // fields came from RDW and which the user had typed.
+  function mark(field, on) {
+    var next = field.nextElementSibling;
+    var marked = next && next.classList.contains("register-filled-mark");
+    if (on && !marked) {
+      var words = document.createElement("span");
+      words.className = "help-block register-filled-mark";
+      words.textContent = form.getAttribute("data-register-mark-text");
+      field.parentNode.insertBefore(words, field.nextSibling);
+    } else if (!on && marked) {
+      next.parentNode.removeChild(next);
+    }
+  }
+
   FIELDS.forEach(function (name) {
     var field = form.elements[name];
     if (!field) return;
     // Typed by the user: from now on his.
-    field.addEventListener("input", function () { delete field.dataset.registerFilled; });
+    field.addEventListener("input", function () {
+      delete field.dataset.registerFilled;
+      mark(field, false);
+    });
   });
 
   function fill(values) {
@@ -27,9 +45,14 @@
     FIELDS.forEach(function (name) {
       var field = form.elements[name];
       if (!field || !values[name]) return;
-      if (field.value.trim() === "" || field.dataset.registerFilled === "1") {
+      // A value equal to the register's is the register's: after a refused save the
+      // form comes back with the filled values as if typed, and saving leaves them out
+      // of the passport alike (vehicle_values.untyped_if_registered).
+      var same = field.value.trim().toLowerCase() === String(values[name]).toLowerCase();
+      if (field.value.trim() === "" || field.dataset.registerFilled === "1" || same) {
         field.value = values[name];
         field.dataset.registerFilled = "1";
+        mark(field, true);
         filled += 1;
       }
     });
@@ -43,6 +66,7 @@
       if (field && field.dataset.registerFilled === "1") {
         field.value = "";
         delete field.dataset.registerFilled;
+        mark(field, false);
       }
     });
   }

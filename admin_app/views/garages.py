@@ -34,10 +34,12 @@ def _advice_followup_field() -> BooleanField:
 
 APK_REMINDER_HELP = {
     "apk_reminders": _l(
-        "Owners get one mail per APK expiry date, with your address and phone number; fleet "
-        "managers get one mail a week listing their cars due in the next 8 weeks. Not mailed: "
-        "customers who said never, addresses that bounced, and customers invited or invoiced "
-        "in the last 8 weeks. When you switch this on, cars due within 5 weeks are not mailed."
+        "Owners get one mail per APK expiry date, in the morning the chosen number of weeks "
+        "before it, with your address and phone number; fleet managers get at most one "
+        "mail a week listing their cars due in the next 8 weeks. Not mailed: customers who "
+        "said never, addresses that bounced, and customers invited or invoiced in the last 8 "
+        "weeks. Cars that expire within 5 weeks of the day you switch this on are not "
+        "reminded."
     ),
     "apk_reminder_weeks": _l("Usually 6: time enough to make an appointment."),
 }

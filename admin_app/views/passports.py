@@ -621,7 +621,9 @@ def show_register_values(session, show_widget, passport: Passport, *, marked=Tru
     for name, value in car.fields().items():
         if name in columns:
             values[columns.index(name)] = (
-                value_with_source(value, car.register_checked_on)
+                value_with_source(
+                    value, car.register_checked_on, later_counts=name == "apk_expiry"
+                )
                 if marked
                 else display_value(value.value)
             )
@@ -664,11 +666,23 @@ def _as_marked(value):
 SOURCE_WORDS = '{} <span class="text-muted value-source {}">({})</span>'
 
 
-def value_with_source(value: vehicle_values.Value, checked_on) -> Markup:
+def value_with_source(value: vehicle_values.Value, checked_on, *, later_counts=False) -> Markup:
     """One value and its source in words: "Golf (RDW, gezien op 5 december 2026)", or a
-    typed one, with the register's beside it when that differs ("RDW: 14-03-2027")."""
+    typed one, with the register's beside it when that differs ("RDW: 14-03-2027").
+    ``later_counts`` (the APK expiry): two dates that differ say which one counts."""
     if value.source is None:
         return Markup("—")
+    words = _source_words(value, checked_on)
+    if later_counts and value.differs:
+        # Two dates side by side, one in orange: without this a garage guessed which one
+        # the reminders follow (the later, vehicle_values._value).
+        words += Markup('<br><small class="text-muted apk-counts">{}</small>').format(
+            _l("The later date counts for APK reminders and contact proposals.")
+        )
+    return words
+
+
+def _source_words(value: vehicle_values.Value, checked_on) -> Markup:
     shown = escape(display_value(value.value))
     if value.source == vehicle_values.REGISTER:
         seen = _l("RDW, seen on %(date)s", date=format_date(checked_on, "long"))

@@ -22,6 +22,7 @@ from admin_app.models.register import DATASET_LABELS, IMPORT_STATE_LABELS, Regis
 from admin_app.services import register_import, register_refresh
 from admin_app.services.audit import actor_name
 from admin_app.services.clock import local_datetime
+from admin_app.services.units import file_size
 from admin_app.views.base import current_actor
 from admin_app.views.forms import attempt, said_expired
 
@@ -38,12 +39,13 @@ def number(value: int | None) -> str:
 
 def import_words(run: RegisterImport) -> str:
     """What an import did or is doing, as a sentence."""
+    # After the state ("imported"), so not "imported: 78 rows imported."
     if run.state == "done":
-        text = _l("%(rows)s rows imported.", rows=number(run.rows))
+        text = _l("%(rows)s rows in the register.", rows=number(run.rows))
         if run.kept:
             text = _l(
-                "%(rows)s rows imported; %(kept)s plates missing from this file keep what was "
-                "known of them.",
+                "%(rows)s rows in the register; %(kept)s plates missing from this file keep "
+                "what was known of them.",
                 rows=number(run.rows),
                 kept=number(run.kept),
             )
@@ -67,8 +69,12 @@ def refresh_words(config, run) -> list[str]:
         return [
             str(
                 _l(
-                    "Off: the server's settings name no address of RDW's API "
-                    "(RDW_API_URL). Imported files keep the register current."
+                    "Off: the server's settings name no address of RDW's API. To switch it "
+                    "on, set RDW_API_URL in the server's settings, with an app token in "
+                    "RDW_APP_TOKEN (free from opendata.rdw.nl, so RDW throttles less); it "
+                    "then runs every night from %(hour)s:00. Until then, imported files keep "
+                    "the register current.",
+                    hour=f"{register_refresh.RUN_HOUR:02d}",
                 )
             )
         ]
@@ -178,6 +184,7 @@ class RegisterView(BaseView):
             percent=percent(run),
             busy=run.state in ("queued", "running"),
             who=actor_name,
+            size=file_size,
         )
 
     def _page(self, form):

@@ -17,7 +17,7 @@ def test_issue18_owner_subscribes_on_a_phone_in_dutch(page):
     log_in(page, "eigenaar")
     page.goto("/my-vehicles/list/")
     panel = page.locator(".calendar-feed")
-    panel.locator("text=Data in uw eigen agenda").wait_for()
+    panel.locator("text=Datums in uw eigen agenda").wait_for()
     _within(page, panel, 390)
     panel.get_by_role("button", name="Toevoegen aan mijn agenda").click()
     page.locator("text=Kopieer het adres nu").wait_for()

@@ -24,7 +24,7 @@ def test_issue18_garage_follows_its_recalls_on_a_phone_in_dutch(page):
     assert "RDW-referentie" in cards.first.inner_text()
     cards.first.locator("td.plate_label a").click()
     panel = page.locator(".open-recalls")
-    panel.locator("text=Wat de garage doet").first.wait_for()
+    panel.locator("text=Herstel").first.wait_for()
     assert "Openstaande terugroepactie" in panel.inner_text()
     _fits(page, 390)
 

@@ -189,8 +189,8 @@ def test_issue18_a_file_without_kenteken_is_refused_naming_it(world, tmp_path, a
         lambda lines: [line.replace('"kenteken"', '"nummer"', 1) for line in lines],
     )
     for locale, words in (
-        ("nl", "mist de kolom(men): kenteken"),
-        ("en", "lacks the column(s): kenteken"),
+        ("nl", "mist de kolom kenteken."),
+        ("en", "lacks the column kenteken."),
     ):
         with app.test_request_context(f"/?_l_={locale}"):
             with pytest.raises(InvalidInput) as refused:

@@ -34,7 +34,11 @@ def test_issue18_the_garage_switches_apk_reminders_on_and_chooses_the_weeks(worl
     browser = login_as("garage-jansen")
     page = _text(browser.get("/my-garage/mine", follow_redirects=True))
     assert "APK-herinneringen: eigenaren mailen voordat hun APK verloopt" in page
-    assert "auto's die binnen 5 weken verlopen niet gemaild" in page
+    # When, how often, and what switching on leaves out, in words that cannot be misread
+    # as "cars due within 5 weeks are never mailed".
+    assert "'s ochtends, het gekozen aantal weken vóór die datum" in page
+    assert "hoogstens één mail per week" in page
+    assert "Auto's die binnen 5 weken na de dag waarop u dit aanzet verlopen" in page
     assert "6 weken" in page and "26 weken" in page
     response = browser.post(
         f"/my-garage/edit/{jansen.id}",

@@ -66,7 +66,7 @@ def test_issue18_owner_feed_has_his_cars_dates_as_all_day_events_with_stable_uid
     plate as the console shows it; another owner's cars are never in it."""
     owner = login_as("eigenaar")
     page = owner.get("/my-vehicles/list/").get_data(as_text=True)
-    assert "Data in uw eigen agenda" in page and "Toevoegen aan mijn agenda" in page
+    assert "Datums in uw eigen agenda" in page and "Toevoegen aan mijn agenda" in page
     path = subscribe(owner)
     first = fetch(app, path)
     got = {str(e["UID"]): e for e in events(first)}

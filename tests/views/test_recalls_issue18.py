@@ -1,5 +1,5 @@
-"""Issue 18, recalls where people look: an open recall — what is wrong, what the garage
-does, the possible consequences, RDW's reference — on the passport profile, the inspection
+"""Issue 18, recalls where people look: an open recall — what is wrong, its remedy, the
+possible consequences, RDW's reference — on the passport profile, the inspection
 form (R-IN-3), the fleet dashboard (R-FL-5) and "Mijn voertuigen"; a garage's list of its
 passports with an open recall and its export, within the scope (R-SEC-1); and a recall the
 next register import closes is gone from all of them.
@@ -52,10 +52,12 @@ def _says_the_recall(page: str, recall, *, english: bool) -> None:
     assert recall.reference in page and recall.description in page and recall.remedy in page
     if english:
         assert "Open recall" in page and "RDW reference" in page
-        assert "What the garage does" in page
+        assert "Remedy" in page
     else:
         assert "Openstaande terugroepactie" in page and "RDW-referentie" in page
-        assert "Wat de garage doet" in page
+        # The remedy is RDW's text ("De dealer vervangt..."): labelled "what the garage
+        # does", it told an independent garage it does what the dealer does.
+        assert "Herstel:" in page and "Wat de garage doet" not in page
 
 
 @words_only
@@ -144,7 +146,7 @@ def test_issue18_garage_lists_and_exports_only_its_own_recalled_passports(world,
     assert f'todo-waiting">{len(jansen_cars)}</span><a href="/recalls/list/"' in home
 
     lines = csv_rows(browser.get("/recalls/export/csv"))
-    assert lines[0][:7] == [
+    assert lines[0] == [
         "Kenteken",
         "Merk",
         "Model",
@@ -152,6 +154,10 @@ def test_issue18_garage_lists_and_exports_only_its_own_recalled_passports(world,
         "E-mail",
         "Telefoon",
         "RDW-referentie",
+        "Wat er mis is",
+        "Herstel",
+        "Mogelijke gevolgen",
+        "Gepubliceerd",
     ]
     expected = sorted(
         (car.plate_display, recall.reference)
