@@ -84,6 +84,8 @@ def _as_email(message: OutboxMessage, sender: str, rendered: RenderedMail) -> Em
     mail["Subject"] = " ".join(message.subject.split())
     mail["Date"] = format_datetime(utcnow().astimezone(AMSTERDAM))
     mail["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain=sending_domain())
+    if rendered.reply_to:
+        mail["Reply-To"] = rendered.reply_to
     if rendered.unsubscribe:
         # One-click unsubscribe (RFC 8058); the relay must DKIM-sign both (README).
         mail["List-Unsubscribe"] = f"<{rendered.unsubscribe}>"

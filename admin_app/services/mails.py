@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from email.utils import make_msgid, parseaddr
+from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -72,6 +72,8 @@ class RenderedMail:
     html: str
     logo: InlineImage | None = None
     unsubscribe: str | None = None
+    # The garage that signs the mail: an answer to noreply@ would reach nobody.
+    reply_to: str | None = None
 
 
 Renderer = Callable[[Session, OutboxMessage], str | MailBody]
@@ -109,7 +111,13 @@ def render_mail(session: Session, message: OutboxMessage) -> RenderedMail:
             logo_src=f"cid:{logo.cid[1:-1]}" if logo else None,
             subject=message.subject,
         )
-    return RenderedMail(text=body.text, html=html, logo=logo, unsubscribe=body.unsubscribe)
+    return RenderedMail(
+        text=body.text,
+        html=html,
+        logo=logo,
+        unsubscribe=body.unsubscribe,
+        reply_to=formataddr((" ".join(signer.name.split()), signer.email)) if signer else None,
+    )
 
 
 def sending_domain() -> str | None:

@@ -115,6 +115,9 @@ def test_issue14_invitation_has_date_message_id_text_html_logo_and_one_click(
     assert mail["List-Unsubscribe"] == f"<{link}>"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f'href="{link}"' in html
+    # Issue 18 (review): an answer reaches the garage that signed it, not noreply@.
+    (reply_to,) = mail["Reply-To"].addresses
+    assert (reply_to.display_name, reply_to.addr_spec) == ("Jansen & Zn <b>", garage.email)
 
 
 def test_issue14_one_click_unsubscribe_needs_no_cookie_or_csrf(
