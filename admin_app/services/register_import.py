@@ -173,6 +173,11 @@ def _sniff(path: Path) -> tuple[str, str]:
             ),
             field="file",
         )
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" and some Windows tools save UTF-16: text, with NUL bytes.
+        encoding = "utf-16"
+        first_line = sample.decode(encoding, errors="replace").splitlines()[0]
+        return encoding, max((",", ";", "\t", "|"), key=first_line.count)
     if b"\x00" in sample:
         raise InvalidInput(
             _l("This is no text file: register files are CSV files, as RDW publishes them."),
@@ -188,12 +193,21 @@ def _sniff(path: Path) -> tuple[str, str]:
     return encoding, delimiter
 
 
+_BROKEN_HEADER = _l(
+    "The file's first line is no header of column names: a quote is never closed or a "
+    "name is longer than 131,072 characters."
+)
+
+
 def read_header(path: Path) -> Header:
     """The dataset a file holds and where its columns are; refused when it is none of the
     four, or lacks a column its dataset needs (named, in the reader's language)."""
     encoding, delimiter = _sniff(path)
     with open(path, encoding=encoding, errors="replace", newline="") as file:
-        names = next(csv.reader(file, delimiter=delimiter), [])
+        try:
+            names = next(csv.reader(file, delimiter=delimiter), [])
+        except csv.Error:  # a quote never closed or a name past csv's field limit
+            raise InvalidInput(_BROKEN_HEADER, field="file") from None
     keys = [header_key(name) for name in names]
     scores = {dataset: len(SIGNATURE[dataset] & set(keys)) for dataset in SIGNATURE}
     dataset = max(scores, key=scores.get)
@@ -509,7 +523,18 @@ def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
         next(reader, None)  # the header
         chunk: dict[tuple, tuple] = {}
         skipped = 0
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            starts_on = reader.line_num + 1  # a row may span lines (a quoted newline)
+            try:
+                row = next(rows, None)
+            except csv.Error:
+                # A quote never closed swallows the rest of the file into one cell until
+                # csv's field limit: the file is broken, not the import. Named by the line
+                # its row starts on, where the quote is.
+                raise Refused("malformed", line=starts_on) from None
+            if row is None:
+                break
             cleaned = clean(row)
             if cleaned is None:
                 if any(cell.strip() for cell in row):
@@ -610,6 +635,10 @@ REASONS = {
         "The file holds %(key)s more than once, in rows far apart: refused, "
         "the register is as it was."
     ),
+    "malformed": _l(
+        "Line %(line)s of the file cannot be read as CSV: a quote is never closed, or a "
+        "cell is longer than 131,072 characters. Refused, the register is as it was."
+    ),
     "unreadable": _l("The file could no longer be read as a register file: import it again."),
     "failed": _l(
         "The import stopped on a technical error; the register is as it was. "
@@ -625,7 +654,7 @@ def reason_text(run: RegisterImport) -> str | None:
     params = dict(run.reason_params or {})
     if "dataset" in params:
         params["dataset"] = DATASET_LABELS.get(params["dataset"], params["dataset"])
-    for name in ("rows", "previous"):
+    for name in ("rows", "previous", "line"):
         if name in params:
             params[name] = f"{params[name]:,}".replace(",", ".")
     if params.get("key") is None and run.reason == "repeated":

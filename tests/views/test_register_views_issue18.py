@@ -172,3 +172,46 @@ def test_issue18_the_audit_log_says_a_register_file_was_imported(app, world, log
     assert "Voertuigregisterbestand geïmporteerd" in text
     assert "Deel van het register" in text and "brandstof.csv" in text
     assert "register_import" not in text and "dataset" not in text
+
+
+def test_issue18_attack_a_header_past_csvs_field_limit_is_refused_in_words(world, login_as):
+    """Issue 18 (attack): a first line with a 200,000-character name (or a quote never
+    closed) was a 500 at upload (csv's field limit); now a 422 that says why."""
+    admin = login_as("admin")
+    answer = _upload(admin, "x.csv", b"kenteken,merk," + b"A" * 200_000 + b"\n")
+    assert answer.status_code == 422
+    assert "geen kopregel met kolomnamen" in _text(answer.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    "tail", [b'"ZZ99ZZ,VOLK\n' + b"x" * 200_000, b"ZZ99ZZ,VW," + b"A" * 200_000 + b"\n"]
+)
+def test_issue18_attack_a_quote_never_closed_is_refused_naming_the_line(
+    app, world, login_as, tail
+):
+    """Issue 18 (attack): a quote never closed (or a cell past csv's limit) on line 72 made
+    the worker fail with "a technical error"; now refused, naming the line, the register as
+    it was."""
+    admin = login_as("admin")
+    data = (SAMPLES / "rdw-voertuigen-voorbeeld.csv").read_bytes()
+    answer = _upload(admin, "kapot.csv", data + tail)
+    assert answer.status_code == 302
+    assert run_queued(app, import_register) == 1
+    run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()).limit(1))
+    world.session.refresh(run)
+    assert (run.state, run.reason) == ("refused", "malformed")
+    text = _text(admin.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "Regel 72 van het bestand is geen leesbare CSV" in text
+
+
+def test_issue18_attack_a_utf16_file_is_imported(app, world, login_as):
+    """Issue 18 (attack): a register file saved as UTF-16 (Excel's "Unicode text", tabs)
+    was refused as "no text file"; it is text, and is imported."""
+    admin = login_as("admin")
+    data = (SAMPLES / "rdw-brandstof-voorbeeld.csv").read_text(encoding="utf-8")
+    answer = _upload(admin, "brandstof.txt", data.replace(",", "\t").encode("utf-16"))
+    assert answer.status_code == 302, _text(answer.get_data(as_text=True))[-300:]
+    assert run_queued(app, import_register) == 1
+    run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()).limit(1))
+    world.session.refresh(run)
+    assert (run.state, run.dataset, run.rows) == ("done", "fuel", 78)
