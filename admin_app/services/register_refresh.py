@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 RUN_HOUR = 4  # Amsterdam: after RDW's nightly update, before the 07:00 APK reminders
 BATCH = 100  # plates per request
 PAGE = 1000  # rows per request: 100 plates have a few fuels or recalls each at most
+# Pages asked for one batch at most: an answer that never ends (a broken or hostile
+# server answering every page full) would otherwise pile up in the worker's memory.
+MAX_PAGES = 10
 NOT_FOUND_AGAIN = dt.timedelta(days=7)  # a plate the API did not know is asked weekly
 ATTEMPTS = 5  # per request, on 429, a server error or a timeout
 MAX_PAUSE = 120  # seconds: a longer Retry-After is not waited for in one night's run
@@ -130,6 +133,8 @@ class RdwApi:
             found += page
             if len(page) < PAGE:
                 return found
+            if len(found) >= MAX_PAGES * PAGE:
+                raise ApiFailed("garbled")
 
     def _get(self, dataset_id: str, params: dict) -> list[dict]:
         url = f"{self.base_url}/resource/{dataset_id}.json?{urllib.parse.urlencode(params)}"
@@ -171,10 +176,25 @@ class RdwApi:
                 )
                 last = ApiFailed("unreachable", attempts=ATTEMPTS)
                 continue
-            if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            # The API answers a list of objects, every value text (numbers too) or left
+            # out, never more rows than asked; anything else would be written as garbage.
+            if (
+                not isinstance(data, list)
+                or len(data) > params["$limit"]
+                or not all(isinstance(row, dict) and _plain(row) for row in data)
+            ):
                 raise ApiFailed("garbled")
             return data
         raise last
+
+
+def _plain(row: dict) -> bool:
+    """Every value of an answer's row is text, a number or null (not a list or an object,
+    which would be written as Python's repr)."""
+    return all(
+        value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+        for value in row.values()
+    )
 
 
 def _retry_after(value: str | None, otherwise: float) -> float:

@@ -51,6 +51,7 @@ class FakeRdw:
         self.busy = 0  # how many requests to answer 429 first
         self.broken = None  # an HTTP status to answer every request with
         self.slow = 0  # how many requests to answer only after a second first
+        self.pages = None  # a hostile server: every page this many times $limit rows
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,6 +85,8 @@ class FakeRdw:
                     key=lambda row: [row.get(column, "") for column in order],
                 )
                 offset, limit = int(params.get("$offset", 0)), int(params["$limit"])
+                if fake.pages and rows:
+                    return self._answer(200, rows[:1] * int(limit * fake.pages))
                 return self._answer(200, rows[offset : offset + limit])
 
             def _answer(self, status, body, headers=None):
@@ -262,3 +265,31 @@ def test_issue18_an_answer_longer_than_a_page_is_read_to_its_end(world, rdw, mon
         p: (f.fuel, f.apk_expiry, f.brand) for p, f in before.items()
     }
     assert open_recalls(s, plates) == recalls
+
+
+@pytest.mark.parametrize("pages", [1, 1.5])
+def test_issue18_attack_an_answer_without_end_stops_the_night_as_garbled(world, rdw, pages):
+    """Issue 18 (attack): an API that answers every page full (or longer than `$limit`)
+    was asked on for ever, its rows piling up in the worker's memory; now a page longer
+    than asked, or more than MAX_PAGES pages for one batch, stops the night, nothing of
+    the batch applied."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    rdw.pages = pages
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
+    assert len(rdw.asked) <= register_refresh.MAX_PAGES
+    assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_values_that_are_no_text_are_garbled_not_written(world, rdw):
+    """Issue 18 (attack): RDW's API gives every value as text (numbers too); a list or an
+    object was written into the register as Python's "['A']" and "{'x': 1}"."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    rdw.vehicle("7ZTK17").update(merk=["A"], handelsbenaming={"x": 1})
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
+    assert vehicle_facts(s, ["7ZTK17"]) == before
