@@ -46,6 +46,9 @@ PAGE = 1000  # rows per request: 100 plates have a few fuels or recalls each at 
 # Pages asked for one batch at most: an answer that never ends (a broken or hostile
 # server answering every page full) would otherwise pile up in the worker's memory.
 MAX_PAGES = 10
+# Bytes of one answer at most: a page of 1,000 rows is ~0.5 MB; a server answering a
+# million rows must not be parsed whole into the worker's memory before it is refused.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 NOT_FOUND_AGAIN = dt.timedelta(days=7)  # a plate the API did not know is asked weekly
 ATTEMPTS = 5  # per request, on 429, a server error or a timeout
 MAX_PAUSE = 120  # seconds: a longer Retry-After is not waited for in one night's run
@@ -151,7 +154,10 @@ class RdwApi:
                 with urllib.request.urlopen(
                     urllib.request.Request(url, headers=headers), timeout=self.timeout
                 ) as answer:
-                    data = json.load(answer)
+                    body = answer.read(MAX_ANSWER_BYTES + 1)
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise ApiFailed("garbled")
+                data = json.loads(body)
             except urllib.error.HTTPError as error:
                 if error.code == 429:
                     last = ApiFailed("busy", attempts=ATTEMPTS)

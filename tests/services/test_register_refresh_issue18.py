@@ -293,3 +293,16 @@ def test_issue18_attack_values_that_are_no_text_are_garbled_not_written(world, r
     run = _night(s, RdwApi(rdw.url, TOKEN))
     assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
     assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_an_answer_too_large_is_not_read_whole(world, rdw, monkeypatch):
+    """Issue 18 (attack): an answer of a million rows was parsed whole into the worker's
+    memory before anything looked at it; now an answer over MAX_ANSWER_BYTES (here shrunk
+    to 100 bytes) stops the night as garbled, nothing applied."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    monkeypatch.setattr(register_refresh, "MAX_ANSWER_BYTES", 100)
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
+    assert vehicle_facts(s, ["7ZTK17"]) == before
