@@ -220,9 +220,20 @@ def read_header(path: Path) -> Header:
             ),
             field="file",
         )
-    at: dict[str, int] = {}
-    for index, key in enumerate(keys):
-        at.setdefault(key, index)  # a column twice: the first counts, as RDW has none twice
+    wanted = REQUIRED[dataset] + OPTIONAL[dataset]
+    # A column the import reads, twice: which one counts would be a guess (as a customer
+    # list's, issue 13); RDW's files have none twice. Columns not read may repeat.
+    twice = [name for name in wanted if keys.count(name) > 1]
+    if twice:
+        raise InvalidInput(
+            _l(
+                "The file has the column(s) %(columns)s more than once: which one counts "
+                "would be a guess. Refused.",
+                columns=", ".join(twice),
+            ),
+            field="file",
+        )
+    at = {key: index for index, key in enumerate(keys)}
     missing = [name for name in REQUIRED[dataset] if name not in at]
     if missing:
         raise InvalidInput(
@@ -233,7 +244,6 @@ def read_header(path: Path) -> Header:
             ),
             field="file",
         )
-    wanted = REQUIRED[dataset] + OPTIONAL[dataset]
     return Header(dataset, encoding, delimiter, {k: at[k] for k in wanted if k in at})
 
 

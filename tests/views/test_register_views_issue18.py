@@ -215,3 +215,20 @@ def test_issue18_attack_a_utf16_file_is_imported(app, world, login_as):
     run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()).limit(1))
     world.session.refresh(run)
     assert (run.state, run.dataset, run.rows) == ("done", "fuel", 78)
+
+
+def test_issue18_attack_a_column_the_import_reads_twice_is_refused_naming_it(
+    world, login_as, _upload_folder
+):
+    """Issue 18 (attack): a file with `vervaldatum_apk` twice (the second with other dates)
+    was imported taking the first silently; now refused naming the column, as a customer
+    list with a column twice is (issue 13). A column the import does not read may repeat."""
+    admin = login_as("admin")
+    lines = (SAMPLES / "rdw-voertuigen-voorbeeld.csv").read_bytes().splitlines()
+    twice = [lines[0] + b',"vervaldatum_apk"'] + [line + b",20991231" for line in lines[1:]]
+    answer = _upload(admin, "twee-keer.csv", b"\n".join(twice) + b"\n")
+    assert answer.status_code == 422
+    assert "de kolom(men) vervaldatum_apk meer dan eens" in _text(answer.get_data(as_text=True))
+    assert not list(_upload_folder.iterdir())
+    unread = [lines[0] + b',"opmerking","opmerking"'] + [line + b",a,b" for line in lines[1:]]
+    assert _upload(admin, "extra.csv", b"\n".join(unread) + b"\n").status_code == 302
