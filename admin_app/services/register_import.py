@@ -294,7 +294,8 @@ def _date(raw: str) -> str | None:
 
 def _number(raw: str) -> int | None:
     value = raw.strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    # isdigit() alone takes "²", which int() refuses; isascii() keeps to 0-9.
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 class Memo(dict):

@@ -337,3 +337,24 @@ def test_issue18_one_import_per_dataset_at_a_time_unless_the_other_died(world):
     other.started_at = utcnow() - dt.timedelta(hours=7)
     s.commit()
     assert _import(s, VEHICLES).state == "done"
+
+
+def test_issue18_attack_a_digit_that_is_no_number_does_not_stop_the_import(world, tmp_path):
+    """Issue 18 (attack): "²" passes str.isdigit but not int(): a seat count or catalogue
+    price written so stopped the whole import on "a technical error" (and would stop a
+    night's refresh). Such a value is no number: nothing known."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(VEHICLES.read_text(encoding="utf-8"))))
+    seats, price = rows[0].index("aantal_zitplaatsen"), rows[0].index("catalogusprijs")
+    for row in rows[1:]:
+        row[seats], row[price] = "²", "٣٣"
+    path = tmp_path / "cijfers.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows(rows)
+    run = _import(world.session, path)
+    assert (run.state, run.rows) == ("done", 70)
+    plate = rows[1][rows[0].index("kenteken")]
+    facts = vehicle_facts(world.session, [plate])[plate]
+    assert (facts.seats, facts.catalogue_price) == (None, None)
