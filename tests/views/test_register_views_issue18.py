@@ -186,9 +186,7 @@ def test_issue18_attack_a_header_past_csvs_field_limit_is_refused_in_words(world
 @pytest.mark.parametrize(
     "tail", [b'"ZZ99ZZ,VOLK\n' + b"x" * 200_000, b"ZZ99ZZ,VW," + b"A" * 200_000 + b"\n"]
 )
-def test_issue18_attack_a_quote_never_closed_is_refused_naming_the_line(
-    app, world, login_as, tail
-):
+def test_issue18_attack_a_quote_never_closed_is_refused_naming_the_line(app, world, login_as, tail):
     """Issue 18 (attack): a quote never closed (or a cell past csv's limit) on line 72 made
     the worker fail with "a technical error"; now refused, naming the line, the register as
     it was."""
