@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
 SAMPLE = 64 * 1024  # bytes read to judge encoding, delimiter and binary content
+FIELD_LIMIT = 131_072  # characters in one cell at most: csv's own default limit
 STALE = dt.timedelta(hours=6)  # the full register takes minutes; a day's refresh must run
 MIN_SHARE = 0.95  # of the previous import's rows, below which a file is a broken download
 NO_VALUE = {"", "niet geregistreerd", "n.v.t."}  # RDW's placeholders for "nothing known"
@@ -205,7 +206,7 @@ def read_header(path: Path) -> Header:
     encoding, delimiter = _sniff(path)
     with open(path, encoding=encoding, errors="replace", newline="") as file:
         try:
-            names = next(csv.reader(file, delimiter=delimiter), [])
+            names = next(csv.reader(file, delimiter=delimiter, strict=True), [])
         except csv.Error:  # a quote never closed or a name past csv's field limit
             raise InvalidInput(_BROKEN_HEADER, field="file") from None
     keys = [header_key(name) for name in names]
@@ -532,7 +533,13 @@ def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
         key = itemgetter(1)  # the plate, the reference: no tuple made per row
     with open(path, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding=header.encoding, errors="replace", newline="")
-        reader = csv.reader(text, delimiter=header.delimiter)
+        # csv's field limit is process-wide, and reading a customer list raises it to
+        # 20 MB (customer_lists): set here, so a quote never closed swallows at most this
+        # much of a register file (whose longest cell is a recall's text) before it is
+        # refused. strict: a quote never closed up to the end of the file, or text after
+        # a closing quote, is an error, not the rest of the file read as one cell.
+        csv.field_size_limit(FIELD_LIMIT)
+        reader = csv.reader(text, delimiter=header.delimiter, strict=True)
         next(reader, None)  # the header
         chunk: dict[tuple, tuple] = {}
         skipped = 0
@@ -649,8 +656,9 @@ REASONS = {
         "the register is as it was."
     ),
     "malformed": _l(
-        "Line %(line)s of the file cannot be read as CSV: a quote is never closed, or a "
-        "cell is longer than 131,072 characters. Refused, the register is as it was."
+        "Line %(line)s of the file cannot be read as CSV: a quote is never closed or is "
+        "followed by more text, or a cell is longer than 131,072 characters. Refused, the "
+        "register is as it was."
     ),
     "unreadable": _l("The file could no longer be read as a register file: import it again."),
     "failed": _l(
