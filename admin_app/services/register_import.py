@@ -701,8 +701,10 @@ def run_import(session: Session, import_id: int, *, today: dt.date | None = None
     except Refused as refusal:
         session.rollback()
         _end(session, run, ImportState.refused, refusal.reason, refusal.params)
-    except InvalidInput:
-        session.rollback()  # the header was read at upload: the file changed since
+    except (InvalidInput, FileNotFoundError, PermissionError, IsADirectoryError):
+        # The header was read at upload: the file changed since, or is gone (removed or
+        # swapped on the server before the worker came to it).
+        session.rollback()
         _end(session, run, ImportState.refused, "unreadable")
     except (IntegrityError, Repeated) as error:
         session.rollback()

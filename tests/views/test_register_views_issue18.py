@@ -249,3 +249,22 @@ def test_issue18_attack_a_column_the_import_reads_twice_is_refused_naming_it(
     assert not list(_upload_folder.iterdir())
     unread = [lines[0] + b',"opmerking","opmerking"'] + [line + b",a,b" for line in lines[1:]]
     assert _upload(admin, "extra.csv", b"\n".join(unread) + b"\n").status_code == 302
+
+
+def test_issue18_attack_a_file_gone_before_the_worker_is_refused_in_words(
+    app, world, login_as, _upload_folder
+):
+    """Issue 18 (attack): an uploaded file removed (or swapped for a directory) before the
+    worker came to it failed on "a technical error" with a traceback in the worker; now
+    refused as no longer readable, import it again."""
+    admin = login_as("admin")
+    answer = _upload(admin, "b.csv", (SAMPLES / "rdw-brandstof-voorbeeld.csv").read_bytes())
+    assert answer.status_code == 302
+    (uploaded,) = _upload_folder.iterdir()
+    uploaded.unlink()
+    assert run_queued(app, import_register) == 1
+    run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()).limit(1))
+    world.session.refresh(run)
+    assert (run.state, run.reason) == ("refused", "unreadable")
+    text = _text(admin.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "kon niet meer als registerbestand gelezen worden: importeer het opnieuw" in text
