@@ -49,6 +49,9 @@ MAX_PAGES = 10
 # Bytes of one answer at most: a page of 1,000 rows is ~0.5 MB; a server answering a
 # million rows must not be parsed whole into the worker's memory before it is refused.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# Seconds one answer may take to arrive whole: the timeout is per socket read, so a
+# server sending a byte at a time held the worker (and every mail behind it) for hours.
+ANSWER_SECONDS = 120
 NOT_FOUND_AGAIN = dt.timedelta(days=7)  # a plate the API did not know is asked weekly
 ATTEMPTS = 5  # per request, on 429, a server error or a timeout
 MAX_PAUSE = 120  # seconds: a longer Retry-After is not waited for in one night's run
@@ -154,7 +157,7 @@ class RdwApi:
                 with urllib.request.urlopen(
                     urllib.request.Request(url, headers=headers), timeout=self.timeout
                 ) as answer:
-                    body = answer.read(MAX_ANSWER_BYTES + 1)
+                    body = _read_answer(answer)
                 if len(body) > MAX_ANSWER_BYTES:
                     raise ApiFailed("garbled")
                 data = json.loads(body)
@@ -192,6 +195,21 @@ class RdwApi:
                 raise ApiFailed("garbled")
             return data
         raise last
+
+
+def _read_answer(answer) -> bytes:
+    """The answer's body, up to MAX_ANSWER_BYTES + 1 bytes (more is refused by the
+    caller) and within ANSWER_SECONDS (else a TimeoutError, retried as a timeout is)."""
+    deadline = time.monotonic() + ANSWER_SECONDS
+    body = bytearray()
+    while len(body) <= MAX_ANSWER_BYTES:
+        piece = answer.read1(64 * 1024)
+        if not piece:
+            break
+        body += piece
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"answer not complete after {ANSWER_SECONDS} s")
+    return bytes(body[: MAX_ANSWER_BYTES + 1])
 
 
 def _plain(row: dict) -> bool:

@@ -52,6 +52,7 @@ class FakeRdw:
         self.broken = None  # an HTTP status to answer every request with
         self.slow = 0  # how many requests to answer only after a second first
         self.pages = None  # a hostile server: every page this many times $limit rows
+        self.trickle = 0.0  # a hostile server: seconds between the bytes of an answer
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -98,7 +99,13 @@ class FakeRdw:
                     for name, value in (headers or {}).items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if fake.trickle:
+                        for byte in payload:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(fake.trickle)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (the timeout test)
 
@@ -305,4 +312,21 @@ def test_issue18_attack_an_answer_too_large_is_not_read_whole(world, rdw, monkey
     monkeypatch.setattr(register_refresh, "MAX_ANSWER_BYTES", 100)
     run = _night(s, RdwApi(rdw.url, TOKEN))
     assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
+    assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_an_answer_trickling_in_is_given_up(world, rdw, monkeypatch):
+    """Issue 18 (attack): the timeout is per socket read, so a server sending a byte at a
+    time kept one request (and the worker, and every mail behind it) busy for as long as
+    it liked; now an answer not whole after ANSWER_SECONDS (here 0.5 s) is a timeout,
+    retried and then given up as unreachable, nothing applied."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    monkeypatch.setattr(register_refresh, "ANSWER_SECONDS", 0.5)
+    rdw.trickle = 0.05  # a page of a few hundred bytes would take tens of seconds
+    started = time.monotonic()
+    run = _night(s, RdwApi(rdw.url, TOKEN, timeout=5, sleep=lambda pause: None))
+    assert (run.state, run.reason, run.found) == ("failed", "unreachable", 0)
+    assert time.monotonic() - started < 15
     assert vehicle_facts(s, ["7ZTK17"]) == before
