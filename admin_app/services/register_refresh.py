@@ -27,7 +27,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -251,19 +251,25 @@ def claim_night(session: Session, now: dt.datetime) -> RegisterRefresh | None:
 
 
 def plates_due(session: Session, now: dt.datetime) -> list[str]:
-    """The plates the console holds, each once, in order; a plate the API did not know
-    less than a week ago waits for its week."""
-    unknown_lately = exists().where(
-        RegisterPlateAsked.plate == Passport.plate,
+    """The plates the console holds, each once, the longest unasked first (never asked,
+    then by the night last asked, then by plate): a night that stops (a slow or refusing
+    API, the job's time up) is continued the next night, not begun again at the same
+    plates, which would leave the plates late in the alphabet never refreshed. A plate
+    the API did not know less than a week ago waits for its week."""
+    # IS FALSE, not = false: a plate never asked (no row, NULL) is due.
+    unknown_lately = and_(
         RegisterPlateAsked.found.is_(False),
         RegisterPlateAsked.asked_at > now - NOT_FOUND_AGAIN,
     )
+    # One row per plate (the asked row's plate is its key): max() only groups.
+    asked_at = func.max(RegisterPlateAsked.asked_at)
     return list(
         session.scalars(
             select(Passport.plate)
+            .outerjoin(RegisterPlateAsked, RegisterPlateAsked.plate == Passport.plate)
             .where(Passport.state != PassportState.archived.value, ~unknown_lately)
-            .distinct()
-            .order_by(Passport.plate)
+            .group_by(Passport.plate)
+            .order_by(asked_at.is_not(None), asked_at, Passport.plate)
         )
     )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from admin_app.models import Passport, RegisterPlateAsked, RegisterRefresh
 from admin_app.services import register_refresh
@@ -330,3 +330,38 @@ def test_issue18_attack_an_answer_trickling_in_is_given_up(world, rdw, monkeypat
     assert (run.state, run.reason, run.found) == ("failed", "unreachable", 0)
     assert time.monotonic() - started < 15
     assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_a_night_that_stops_is_continued_not_begun_again(
+    world, rdw, monkeypatch
+):
+    """Issue 18 (attack): every night began at the same first plates; an API that is slow
+    or refuses after a while (or the job's hour running out on a large console) left the
+    plates late in the alphabet never refreshed. The next night begins where the last
+    stopped: never asked first, then the longest ago."""
+    from admin_app.services.register_refresh import ApiFailed, plates_due
+
+    s = world.session
+    plates = ["7ZTK17", "36BLX7", "V83PPZ", "57BZD4", "GNKV03", "18RF82"]
+    _hold(s, *plates)
+    # Only plates RDW knows: an unknown one waits its week anyway.
+    s.execute(update(Passport).where(Passport.plate.not_in(plates)).values(state="archived"))
+    s.commit()
+    monkeypatch.setattr(register_refresh, "BATCH", 2)
+    order = plates_due(s, NIGHT)
+
+    class Stopping(RdwApi):
+        calls = 0
+
+        def rows(self, dataset, plates):
+            if self.calls >= 2 * 3:  # two batches of three datasets, then it stops
+                raise ApiFailed("busy", attempts=5)
+            self.calls += 1
+            return super().rows(dataset, plates)
+
+    first = _night(s, Stopping(rdw.url, TOKEN))
+    assert (first.state, first.plates) == ("failed", 4)
+    rdw.asked.clear()
+    second = _night(s, RdwApi(rdw.url, TOKEN), NIGHT + dt.timedelta(days=1))
+    assert second.state == "done"
+    assert rdw.plates_asked()[:2] == order[4:6]
