@@ -332,9 +332,7 @@ def test_issue18_attack_an_answer_trickling_in_is_given_up(world, rdw, monkeypat
     assert vehicle_facts(s, ["7ZTK17"]) == before
 
 
-def test_issue18_attack_a_night_that_stops_is_continued_not_begun_again(
-    world, rdw, monkeypatch
-):
+def test_issue18_attack_a_night_that_stops_is_continued_not_begun_again(world, rdw, monkeypatch):
     """Issue 18 (attack): every night began at the same first plates; an API that is slow
     or refuses after a while (or the job's hour running out on a large console) left the
     plates late in the alphabet never refreshed. The next night begins where the last
