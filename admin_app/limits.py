@@ -64,6 +64,9 @@ def apply_limits(appbuilder, *, per_client_forms, opt_out_view, calendar_view=No
                 _setting("OPT_OUT_RATE_LIMIT"), key_func=_opt_out_token, methods=["POST"]
             )(view.blueprint)
         elif calendar_view is not None and isinstance(view, calendar_view):
+            # HEAD too: Flask answers it with the GET view (the whole feed is made).
             sm.limiter.limit(
-                _setting("CALENDAR_FEED_RATE_LIMIT"), key_func=_calendar_token, methods=["GET"]
+                _setting("CALENDAR_FEED_RATE_LIMIT"),
+                key_func=_calendar_token,
+                methods=["GET", "HEAD"],
             )(view.blueprint)

@@ -129,33 +129,38 @@ class PassportApi(ConsoleApi):
         return self.response(status, id=item.id, result=result)
 
     def pre_get(self, data):
-        self._complete([data["result"]])
+        self._complete([data["result"]], [data["id"]])
 
     def pre_get_list(self, data):
-        self._complete(data["result"])
+        self._complete(data["result"], data["ids"])
 
     @staticmethod
-    def _complete(results: list[dict]) -> None:
+    def _complete(results: list[dict], ids: list[int] | None = None) -> None:
         """Brand, model, fuel, first registration and APK expiry as they count (typed,
         else the register's; the later APK date), the day the register last held the
         plate, and the open recalls' count: services/vehicle_values.py and recalls.py,
-        one query each for the whole page."""
-        ids = [r["id"] for r in results if "id" in r]
+        one query each for the whole page. ``ids`` in the results' order: a result of
+        `q=(columns:…)` has no "id"; it gets the values of the columns it asked for."""
+        if ids is None:
+            ids = [r.get("id") for r in results]
         passports = db.session.scalars(select(Passport).where(Passport.id.in_(ids))).all()
         values = vehicle_values.values_of(db.session, passports)
         recalls = open_recalls(db.session, [p.plate for p in passports])
         by_id = {p.id: p for p in passports}
-        for result in results:
-            passport = by_id.get(result.get("id"))
+        for result, pk in zip(results, ids, strict=True):
+            passport = by_id.get(pk)
             if passport is None:
                 continue
+            whole = "id" in result  # not narrowed by `columns`
             car = values[passport.id]
             for name, value in car.fields().items():
-                shown = value.value
-                result[name] = shown.isoformat() if hasattr(shown, "isoformat") else shown
-            checked = car.register_checked_on
-            result["register_checked_on"] = checked.isoformat() if checked else None
-            result["open_recall_count"] = len(recalls.get(passport.plate, []))
+                if whole or name in result:
+                    shown = value.value
+                    result[name] = shown.isoformat() if hasattr(shown, "isoformat") else shown
+            if whole:
+                checked = car.register_checked_on
+                result["register_checked_on"] = checked.isoformat() if checked else None
+                result["open_recall_count"] = len(recalls.get(passport.plate, []))
 
     def add_apispec_components(self, api_spec) -> None:
         super().add_apispec_components(api_spec)

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
 SAMPLE = 64 * 1024  # bytes read to judge encoding, delimiter and binary content
+FIELD_LIMIT = 131_072  # characters in one cell at most: csv's own default limit
 STALE = dt.timedelta(hours=6)  # the full register takes minutes; a day's refresh must run
 MIN_SHARE = 0.95  # of the previous import's rows, below which a file is a broken download
 NO_VALUE = {"", "niet geregistreerd", "n.v.t."}  # RDW's placeholders for "nothing known"
@@ -176,6 +177,11 @@ def _sniff(path: Path) -> tuple[str, str]:
             ),
             field="file",
         )
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" and some Windows tools save UTF-16: text, with NUL bytes.
+        encoding = "utf-16"
+        first_line = sample.decode(encoding, errors="replace").splitlines()[0]
+        return encoding, max((",", ";", "\t", "|"), key=first_line.count)
     if b"\x00" in sample:
         raise InvalidInput(
             _l("This is no text file: register files are CSV files, as RDW publishes them."),
@@ -191,12 +197,21 @@ def _sniff(path: Path) -> tuple[str, str]:
     return encoding, delimiter
 
 
+_BROKEN_HEADER = _l(
+    "The file's first line is no header of column names: a quote is never closed or a "
+    "name is longer than 131,072 characters."
+)
+
+
 def read_header(path: Path) -> Header:
     """The dataset a file holds and where its columns are; refused when it is none of the
     four, or lacks a column its dataset needs (named, in the reader's language)."""
     encoding, delimiter = _sniff(path)
     with open(path, encoding=encoding, errors="replace", newline="") as file:
-        names = next(csv.reader(file, delimiter=delimiter), [])
+        try:
+            names = next(csv.reader(file, delimiter=delimiter, strict=True), [])
+        except csv.Error:  # a quote never closed or a name past csv's field limit
+            raise InvalidInput(_BROKEN_HEADER, field="file") from None
     keys = [header_key(name) for name in names]
     scores = {dataset: len(SIGNATURE[dataset] & set(keys)) for dataset in SIGNATURE}
     dataset = max(scores, key=scores.get)
@@ -209,9 +224,20 @@ def read_header(path: Path) -> Header:
             ),
             field="file",
         )
-    at: dict[str, int] = {}
-    for index, key in enumerate(keys):
-        at.setdefault(key, index)  # a column twice: the first counts, as RDW has none twice
+    wanted = REQUIRED[dataset] + OPTIONAL[dataset]
+    # A column the import reads, twice: which one counts would be a guess (as a customer
+    # list's, issue 13); RDW's files have none twice. Columns not read may repeat.
+    twice = [name for name in wanted if keys.count(name) > 1]
+    if twice:
+        raise InvalidInput(
+            _l(
+                "The file has the column(s) %(columns)s more than once: which one counts "
+                "would be a guess. Refused.",
+                columns=", ".join(twice),
+            ),
+            field="file",
+        )
+    at = {key: index for index, key in enumerate(keys)}
     missing = [name for name in REQUIRED[dataset] if name not in at]
     if missing:
         # Said with what to do: RDW's files have every column, so a missing one is a
@@ -236,7 +262,6 @@ def read_header(path: Path) -> Header:
             ),
             field="file",
         )
-    wanted = REQUIRED[dataset] + OPTIONAL[dataset]
     return Header(dataset, encoding, delimiter, {k: at[k] for k in wanted if k in at})
 
 
@@ -287,7 +312,8 @@ def _date(raw: str) -> str | None:
 
 def _number(raw: str) -> int | None:
     value = raw.strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    # isdigit() alone takes "²", which int() refuses; isascii() keeps to 0-9.
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 class Memo(dict):
@@ -309,7 +335,9 @@ class Memo(dict):
 # A plate as RDW writes it, taken as it is (the register's millions of rows mostly are).
 clean_plate = re.compile(r"[A-Z0-9]{1,16}").fullmatch
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# NUL is dropped: PostgreSQL refuses it in text, and one NUL byte deep in a 7 GB file
+# (past the first 64 KB, which _sniff checks) stopped the whole import.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
 
 
 def _copy_text(value) -> str:
@@ -530,11 +558,28 @@ def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
         key = itemgetter(1)  # the plate, the reference: no tuple made per row
     with open(path, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding=header.encoding, errors="replace", newline="")
-        reader = csv.reader(text, delimiter=header.delimiter)
+        # csv's field limit is process-wide, and reading a customer list raises it to
+        # 20 MB (customer_lists): set here, so a quote never closed swallows at most this
+        # much of a register file (whose longest cell is a recall's text) before it is
+        # refused. strict: a quote never closed up to the end of the file, or text after
+        # a closing quote, is an error, not the rest of the file read as one cell.
+        csv.field_size_limit(FIELD_LIMIT)
+        reader = csv.reader(text, delimiter=header.delimiter, strict=True)
         next(reader, None)  # the header
         chunk: dict[tuple, tuple] = {}
         skipped = 0
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            starts_on = reader.line_num + 1  # a row may span lines (a quoted newline)
+            try:
+                row = next(rows, None)
+            except csv.Error:
+                # A quote never closed swallows the rest of the file into one cell until
+                # csv's field limit: the file is broken, not the import. Named by the line
+                # its row starts on, where the quote is.
+                raise Refused("malformed", line=starts_on) from None
+            if row is None:
+                break
             cleaned = clean(row)
             if cleaned is None:
                 if any(cell.strip() for cell in row):
@@ -635,6 +680,11 @@ REASONS = {
         "The file holds %(key)s more than once, in rows far apart: refused, "
         "the register is as it was."
     ),
+    "malformed": _l(
+        "Line %(line)s of the file cannot be read as CSV: a quote is never closed or is "
+        "followed by more text, or a cell is longer than 131,072 characters. Refused, the "
+        "register is as it was."
+    ),
     "unreadable": _l("The file could no longer be read as a register file: import it again."),
     "failed": _l(
         "The import stopped on a technical error; the register is as it was. "
@@ -650,7 +700,7 @@ def reason_text(run: RegisterImport) -> str | None:
     params = dict(run.reason_params or {})
     if "dataset" in params:
         params["dataset"] = DATASET_LABELS.get(params["dataset"], params["dataset"])
-    for name in ("rows", "previous"):
+    for name in ("rows", "previous", "line"):
         if name in params:
             params[name] = f"{params[name]:,}".replace(",", ".")
     if params.get("key") is None and run.reason == "repeated":
@@ -676,8 +726,10 @@ def run_import(session: Session, import_id: int, *, today: dt.date | None = None
     except Refused as refusal:
         session.rollback()
         _end(session, run, ImportState.refused, refusal.reason, refusal.params)
-    except InvalidInput:
-        session.rollback()  # the header was read at upload: the file changed since
+    except (InvalidInput, FileNotFoundError, PermissionError, IsADirectoryError):
+        # The header was read at upload: the file changed since, or is gone (removed or
+        # swapped on the server before the worker came to it).
+        session.rollback()
         _end(session, run, ImportState.refused, "unreadable")
     except (IntegrityError, Repeated) as error:
         session.rollback()
@@ -890,7 +942,9 @@ def clean_records(
     key = itemgetter(1, 2) if dataset in KEYED_BY_TWO else itemgetter(1)
     rows: dict = {}
     for record in records:
-        row = clean([str(record.get(name) or "") for name in names])
+        # No NUL into PostgreSQL (it refuses it in text): an answer with one would stop
+        # every night at the same batch.
+        row = clean([str(record.get(name) or "").replace("\x00", "") for name in names])
         if row is not None:
             rows[key(row)] = row
     return list(rows.values())

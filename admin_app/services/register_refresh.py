@@ -36,7 +36,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,15 @@ log = logging.getLogger(__name__)
 RUN_HOUR = 4  # Amsterdam: after RDW's nightly update, before the 07:00 APK reminders
 BATCH = 100  # plates per request
 PAGE = 1000  # rows per request: 100 plates have a few fuels or recalls each at most
+# Pages asked for one batch at most: an answer that never ends (a broken or hostile
+# server answering every page full) would otherwise pile up in the worker's memory.
+MAX_PAGES = 10
+# Bytes of one answer at most: a page of 1,000 rows is ~0.5 MB; a server answering a
+# million rows must not be parsed whole into the worker's memory before it is refused.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+# Seconds one answer may take to arrive whole: the timeout is per socket read, so a
+# server sending a byte at a time held the worker (and every mail behind it) for hours.
+ANSWER_SECONDS = 120
 NOT_FOUND_AGAIN = dt.timedelta(days=7)  # a plate the API did not know is asked weekly
 ATTEMPTS = 5  # per request, on 429, a server error or a timeout
 MAX_PAUSE = 120  # seconds: a longer Retry-After is not waited for in one night's run
@@ -167,6 +176,8 @@ class RdwApi:
             found += page
             if len(page) < PAGE:
                 return found
+            if len(found) >= MAX_PAGES * PAGE:
+                raise ApiFailed("garbled")
 
     def _get(self, dataset_id: str, params: dict) -> list[dict]:
         url = f"{self.base_url}/resource/{dataset_id}.json?{urllib.parse.urlencode(params)}"
@@ -183,7 +194,10 @@ class RdwApi:
                 with urllib.request.urlopen(
                     urllib.request.Request(url, headers=headers), timeout=self.timeout
                 ) as answer:
-                    data = json.load(answer)
+                    body = _read_answer(answer)
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise ApiFailed("garbled")
+                data = json.loads(body)
             except urllib.error.HTTPError as error:
                 if error.code == 429:
                     last = ApiFailed("busy", attempts=ATTEMPTS)
@@ -208,10 +222,40 @@ class RdwApi:
                 )
                 last = ApiFailed("unreachable", attempts=ATTEMPTS)
                 continue
-            if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            # The API answers a list of objects, every value text (numbers too) or left
+            # out, never more rows than asked; anything else would be written as garbage.
+            if (
+                not isinstance(data, list)
+                or len(data) > params["$limit"]
+                or not all(isinstance(row, dict) and _plain(row) for row in data)
+            ):
                 raise ApiFailed("garbled")
             return data
         raise last
+
+
+def _read_answer(answer) -> bytes:
+    """The answer's body, up to MAX_ANSWER_BYTES + 1 bytes (more is refused by the
+    caller) and within ANSWER_SECONDS (else a TimeoutError, retried as a timeout is)."""
+    deadline = time.monotonic() + ANSWER_SECONDS
+    body = bytearray()
+    while len(body) <= MAX_ANSWER_BYTES:
+        piece = answer.read1(64 * 1024)
+        if not piece:
+            break
+        body += piece
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"answer not complete after {ANSWER_SECONDS} s")
+    return bytes(body[: MAX_ANSWER_BYTES + 1])
+
+
+def _plain(row: dict) -> bool:
+    """Every value of an answer's row is text, a number or null (not a list or an object,
+    which would be written as Python's repr)."""
+    return all(
+        value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+        for value in row.values()
+    )
 
 
 def _retry_after(value: str | None, otherwise: float) -> float:
@@ -244,19 +288,25 @@ def claim_night(session: Session, now: dt.datetime) -> RegisterRefresh | None:
 
 
 def plates_due(session: Session, now: dt.datetime) -> list[str]:
-    """The plates the console holds, each once, in order; a plate the API did not know
-    less than a week ago waits for its week."""
-    unknown_lately = exists().where(
-        RegisterPlateAsked.plate == Passport.plate,
+    """The plates the console holds, each once, the longest unasked first (never asked,
+    then by the night last asked, then by plate): a night that stops (a slow or refusing
+    API, the job's time up) is continued the next night, not begun again at the same
+    plates, which would leave the plates late in the alphabet never refreshed. A plate
+    the API did not know less than a week ago waits for its week."""
+    # IS FALSE, not = false: a plate never asked (no row, NULL) is due.
+    unknown_lately = and_(
         RegisterPlateAsked.found.is_(False),
         RegisterPlateAsked.asked_at > now - NOT_FOUND_AGAIN,
     )
+    # One row per plate (the asked row's plate is its key): max() only groups.
+    asked_at = func.max(RegisterPlateAsked.asked_at)
     return list(
         session.scalars(
             select(Passport.plate)
+            .outerjoin(RegisterPlateAsked, RegisterPlateAsked.plate == Passport.plate)
             .where(Passport.state != PassportState.archived.value, ~unknown_lately)
-            .distinct()
-            .order_by(Passport.plate)
+            .group_by(Passport.plate)
+            .order_by(asked_at.is_not(None), asked_at, Passport.plate)
         )
     )
 

@@ -121,3 +121,29 @@ def test_issue18_a_fleet_manager_reads_the_recalls_of_a_linked_car(world, api_cl
     assert response.get_json()["count"] == len(response.get_json()["result"])
     owner = api_client("eigenaar").get(f"/api/v1/passport/{linked.id}/recalls")
     assert owner.status_code == 404
+
+
+def test_issue18_attack_a_result_narrowed_by_columns_still_reads_the_register(api_client):
+    """Issue 18 (attack): `q=(columns:…)` leaves "id" out of each result, and the register's
+    values were filled in by it: brand, fuel and APK expiry came back null for a car the
+    register knows (the typed value only). Now the asked columns count as everywhere."""
+    api = api_client("garage-jansen")
+    made = api.post(
+        "/api/v1/passport/",
+        json={"plate": "7ZTK17", "email": "kolommen@example.nl", "last_name": "Kolom"},
+    )
+    assert made.status_code == 201, made.get_json()
+    pk = made.get_json()["id"]
+    one = api.get(f"/api/v1/passport/{pk}?q=(columns:!(brand,fuel,apk_expiry))")
+    assert one.get_json()["result"] == {
+        "brand": "Volkswagen",
+        "fuel": "Benzine",
+        "apk_expiry": "2027-08-11",
+    }
+    listed = api.get(
+        "/api/v1/passport/?q=(columns:!(plate,brand,fuel),"
+        "filters:!((col:plate,opr:eq,value:'7ZTK17')))"
+    )
+    assert listed.get_json()["result"] == [
+        {"plate": "7ZTK17", "brand": "Volkswagen", "fuel": "Benzine"}
+    ]

@@ -375,3 +375,48 @@ def test_issue18_postgresql_each_generation_is_a_partition_dropped_whole(world, 
     }
     assert not s.scalar(text("SELECT count(*) FROM register_vehicle_default"))
     assert vehicle_facts(s, ["7-ztk-17"])["7ZTK17"].brand == "Volkswagen"
+
+
+def test_issue18_attack_a_digit_that_is_no_number_does_not_stop_the_import(world, tmp_path):
+    """Issue 18 (attack): "²" passes str.isdigit but not int(): a seat count or catalogue
+    price written so stopped the whole import on "a technical error" (and would stop a
+    night's refresh). Such a value is no number: nothing known."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(VEHICLES.read_text(encoding="utf-8"))))
+    seats, price = rows[0].index("aantal_zitplaatsen"), rows[0].index("catalogusprijs")
+    for row in rows[1:]:
+        row[seats], row[price] = "²", "٣٣"
+    path = tmp_path / "cijfers.csv"
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows(rows)
+    run = _import(world.session, path)
+    assert (run.state, run.rows) == ("done", 70)
+    plate = rows[1][rows[0].index("kenteken")]
+    facts = vehicle_facts(world.session, [plate])[plate]
+    assert (facts.seats, facts.catalogue_price) == (None, None)
+
+
+def test_issue18_attack_a_nul_deep_in_a_file_or_an_answer_is_dropped(world):
+    """Issue 18 (attack): a NUL byte past the first 64 KB (which the upload checks) went
+    into PostgreSQL's COPY, which refuses it: the whole import failed; one in an answer of
+    RDW's API would stop every night at its batch. Both are dropped while cleaning (the
+    COPY text checked here; PostgreSQL itself is not run in this review)."""
+    from admin_app.models.register import Dataset
+    from admin_app.services.register_import import Header, _cleaner, clean_records
+
+    header = Header(
+        Dataset.recall_details.value,
+        "utf-8",
+        ",",
+        {"referentiecode_rdw": 0, "omschrijving_defect": 1},
+    )
+    clean = _cleaner(header, 7, "2026-12-09", "2026-12-09 04:00:00", copy=True)
+    row = clean(["R\x001", "Air\x00bag"])
+    assert "\x00" not in "\t".join(row) and row[1:2] == ("R1",) and "Airbag" in row
+    records = [{"kenteken": "7ZTK17", "merk": "VOLKS\x00WAGEN"}]
+    (cleaned,) = clean_records(
+        world.session, Dataset.vehicles.value, records, generation=0, today=LATER
+    )
+    assert "\x00" not in repr(cleaned) and "VOLKSWAGEN" in cleaned

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from admin_app.models import Passport, RegisterPlateAsked, RegisterRefresh
 from admin_app.services import register_refresh
@@ -56,6 +56,8 @@ class FakeRdw:
         self.busy_on: dict[str, int] = {}  # the same, per dataset id
         self.broken = None  # an HTTP status to answer every request with
         self.slow = 0  # how many requests to answer only after a second first
+        self.pages = None  # a hostile server: every page this many times $limit rows
+        self.trickle = 0.0  # a hostile server: seconds between the bytes of an answer
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,6 +97,8 @@ class FakeRdw:
                     key=lambda row: [row.get(column, "") for column in order],
                 )
                 offset, limit = int(params.get("$offset", 0)), int(params["$limit"])
+                if fake.pages and rows:
+                    return self._answer(200, rows[:1] * int(limit * fake.pages))
                 return self._answer(200, rows[offset : offset + limit])
 
             def _answer(self, status, body, headers=None):
@@ -106,7 +110,13 @@ class FakeRdw:
                     for name, value in (headers or {}).items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if fake.trickle:
+                        for byte in payload:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(fake.trickle)
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (the timeout test)
 
@@ -388,3 +398,94 @@ def test_issue18_the_details_request_waits_on_429_and_is_never_half_applied(worl
     assert run.state == "done" and pauses == [2.0]
     (recall,) = open_recalls(s, ["7ZTK17"])["7ZTK17"]
     assert recall.description == NEW_RECALL["omschrijving_defect"]
+
+
+@pytest.mark.parametrize("pages", [1, 1.5])
+def test_issue18_attack_an_answer_without_end_stops_the_night_as_garbled(world, rdw, pages):
+    """Issue 18 (attack): an API that answers every page full (or longer than `$limit`)
+    was asked on for ever, its rows piling up in the worker's memory; now a page longer
+    than asked, or more than MAX_PAGES pages for one batch, stops the night, nothing of
+    the batch applied."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    rdw.pages = pages
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
+    assert len(rdw.asked) <= register_refresh.MAX_PAGES
+    assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_values_that_are_no_text_are_garbled_not_written(world, rdw):
+    """Issue 18 (attack): RDW's API gives every value as text (numbers too); a list or an
+    object was written into the register as Python's "['A']" and "{'x': 1}"."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    rdw.vehicle("7ZTK17").update(merk=["A"], handelsbenaming={"x": 1})
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
+    assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_an_answer_too_large_is_not_read_whole(world, rdw, monkeypatch):
+    """Issue 18 (attack): an answer of a million rows was parsed whole into the worker's
+    memory before anything looked at it; now an answer over MAX_ANSWER_BYTES (here shrunk
+    to 100 bytes) stops the night as garbled, nothing applied."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    monkeypatch.setattr(register_refresh, "MAX_ANSWER_BYTES", 100)
+    run = _night(s, RdwApi(rdw.url, TOKEN))
+    assert (run.state, run.reason, run.found) == ("failed", "garbled", 0)
+    assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_an_answer_trickling_in_is_given_up(world, rdw, monkeypatch):
+    """Issue 18 (attack): the timeout is per socket read, so a server sending a byte at a
+    time kept one request (and the worker, and every mail behind it) busy for as long as
+    it liked; now an answer not whole after ANSWER_SECONDS (here 0.5 s) is a timeout,
+    retried and then given up as unreachable, nothing applied."""
+    s = world.session
+    _hold(s, "7ZTK17")
+    before = vehicle_facts(s, ["7ZTK17"])
+    monkeypatch.setattr(register_refresh, "ANSWER_SECONDS", 0.5)
+    rdw.trickle = 0.05  # a page of a few hundred bytes would take tens of seconds
+    started = time.monotonic()
+    run = _night(s, RdwApi(rdw.url, TOKEN, timeout=5, sleep=lambda pause: None))
+    assert (run.state, run.reason, run.found) == ("failed", "unreachable", 0)
+    assert time.monotonic() - started < 15
+    assert vehicle_facts(s, ["7ZTK17"]) == before
+
+
+def test_issue18_attack_a_night_that_stops_is_continued_not_begun_again(world, rdw, monkeypatch):
+    """Issue 18 (attack): every night began at the same first plates; an API that is slow
+    or refuses after a while (or the job's hour running out on a large console) left the
+    plates late in the alphabet never refreshed. The next night begins where the last
+    stopped: never asked first, then the longest ago."""
+    from admin_app.services.register_refresh import ApiFailed, plates_due
+
+    s = world.session
+    plates = ["7ZTK17", "36BLX7", "V83PPZ", "57BZD4", "GNKV03", "18RF82"]
+    _hold(s, *plates)
+    # Only plates RDW knows: an unknown one waits its week anyway.
+    s.execute(update(Passport).where(Passport.plate.not_in(plates)).values(state="archived"))
+    s.commit()
+    monkeypatch.setattr(register_refresh, "BATCH", 2)
+    order = plates_due(s, NIGHT)
+
+    class Stopping(RdwApi):
+        calls = 0
+
+        def rows(self, dataset, plates):
+            if self.calls >= 2 * 3:  # two batches of three datasets, then it stops
+                raise ApiFailed("busy", attempts=5)
+            self.calls += 1
+            return super().rows(dataset, plates)
+
+    first = _night(s, Stopping(rdw.url, TOKEN))
+    assert (first.state, first.plates) == ("failed", 4)
+    rdw.asked.clear()
+    second = _night(s, RdwApi(rdw.url, TOKEN), NIGHT + dt.timedelta(days=1))
+    assert second.state == "done"
+    assert rdw.plates_asked()[:2] == order[4:6]

@@ -197,3 +197,17 @@ def test_issue18_the_feed_is_limited_per_address_not_per_client(app, world, logi
         assert fetch(app, fleet_path).status_code == 200
     finally:
         app.config["CALENDAR_FEED_RATE_LIMIT"] = limit
+
+
+def test_issue18_attack_head_requests_count_against_the_feeds_limit(app, world, login_as):
+    """Issue 18 (attack): the limit counted GET only; Flask answers HEAD with the same view
+    (the whole feed made, the fetch noted), so HEAD polled without limit."""
+    limit = app.config["CALENDAR_FEED_RATE_LIMIT"]
+    app.config["CALENDAR_FEED_RATE_LIMIT"] = "2 per hour"
+    try:
+        path = subscribe(login_as("eigenaar"))
+        client = app.test_client()
+        assert [client.head(path).status_code for _ in range(3)] == [200, 200, 429]
+        assert client.get(path).status_code == 429
+    finally:
+        app.config["CALENDAR_FEED_RATE_LIMIT"] = limit

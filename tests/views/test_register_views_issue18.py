@@ -175,3 +175,99 @@ def test_issue18_the_audit_log_says_a_register_file_was_imported(app, world, log
     assert "Voertuigregisterbestand geüpload" in text
     assert "Deel van het register" in text and "brandstof.csv" in text
     assert "register_import" not in text and "dataset" not in text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'kenteken,"merk\n' + b"A" * 1000, b"kenteken,merk," + b"A" * 200_000 + b"\n"],
+)
+def test_issue18_attack_a_header_csv_cannot_read_is_refused_in_words(world, login_as, data):
+    """Issue 18 (attack): a first line with a 200,000-character name, or a quote never
+    closed, was a 500 at upload (csv's field limit); now a 422 that says why. (How far
+    csv reads a name depends on the process's limit, which a customer list raises: the
+    long name is refused either as no header or for the columns it lacks.)"""
+    admin = login_as("admin")
+    answer = _upload(admin, "x.csv", data)
+    assert answer.status_code == 422
+    text = _text(answer.get_data(as_text=True))
+    assert "geen kopregel met kolomnamen" in text or "mist de kolom(men)" in text
+    if b"A" * 1000 == data[-1000:]:
+        assert "geen kopregel met kolomnamen" in text
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b'"ZZ99ZZ,VOLK\n' + b"x" * 200_000,
+        b"ZZ99ZZ,VW," + b"A" * 200_000 + b"\n",
+        b'"ZZ99ZZ,VOLK\nAB12CD,VW\n',  # closed by nothing: the rest of the file one cell
+        b'"AB12CD"X,VW\n"CD34EF",VW\n',  # text after a closing quote
+    ],
+)
+def test_issue18_attack_a_quote_never_closed_is_refused_naming_the_line(app, world, login_as, tail):
+    """Issue 18 (attack): a quote never closed (or a cell past csv's limit) on line 72 made
+    the worker fail with "a technical error" or, near the file's end, silently read the
+    rest of the file as one cell; now refused, naming the line, the register as it was —
+    also after a customer list raised csv's process-wide limit to 20 MB."""
+    import csv
+
+    csv.field_size_limit(20 * 1024 * 1024)  # as customer_lists leaves it in the worker
+    admin = login_as("admin")
+    data = (SAMPLES / "rdw-voertuigen-voorbeeld.csv").read_bytes()
+    answer = _upload(admin, "kapot.csv", data + tail)
+    assert answer.status_code == 302
+    assert run_queued(app, import_register) == 1
+    run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()).limit(1))
+    world.session.refresh(run)
+    assert (run.state, run.reason) == ("refused", "malformed")
+    text = _text(admin.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "Regel 72 van het bestand is geen leesbare CSV" in text
+
+
+def test_issue18_attack_a_utf16_file_is_imported(app, world, login_as):
+    """Issue 18 (attack): a register file saved as UTF-16 (Excel's "Unicode text", tabs)
+    was refused as "no text file"; it is text, and is imported."""
+    admin = login_as("admin")
+    data = (SAMPLES / "rdw-brandstof-voorbeeld.csv").read_text(encoding="utf-8")
+    answer = _upload(admin, "brandstof.txt", data.replace(",", "\t").encode("utf-16"))
+    assert answer.status_code == 302, _text(answer.get_data(as_text=True))[-300:]
+    assert run_queued(app, import_register) == 1
+    run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()).limit(1))
+    world.session.refresh(run)
+    assert (run.state, run.dataset, run.rows) == ("done", "fuel", 78)
+
+
+def test_issue18_attack_a_column_the_import_reads_twice_is_refused_naming_it(
+    world, login_as, _upload_folder
+):
+    """Issue 18 (attack): a file with `vervaldatum_apk` twice (the second with other dates)
+    was imported taking the first silently; now refused naming the column, as a customer
+    list with a column twice is (issue 13). A column the import does not read may repeat."""
+    admin = login_as("admin")
+    lines = (SAMPLES / "rdw-voertuigen-voorbeeld.csv").read_bytes().splitlines()
+    twice = [lines[0] + b',"vervaldatum_apk"'] + [line + b",20991231" for line in lines[1:]]
+    answer = _upload(admin, "twee-keer.csv", b"\n".join(twice) + b"\n")
+    assert answer.status_code == 422
+    assert "de kolom(men) vervaldatum_apk meer dan eens" in _text(answer.get_data(as_text=True))
+    assert not list(_upload_folder.iterdir())
+    unread = [lines[0] + b',"opmerking","opmerking"'] + [line + b",a,b" for line in lines[1:]]
+    assert _upload(admin, "extra.csv", b"\n".join(unread) + b"\n").status_code == 302
+
+
+def test_issue18_attack_a_file_gone_before_the_worker_is_refused_in_words(
+    app, world, login_as, _upload_folder
+):
+    """Issue 18 (attack): an uploaded file removed (or swapped for a directory) before the
+    worker came to it failed on "a technical error" with a traceback in the worker; now
+    refused as no longer readable, import it again."""
+    admin = login_as("admin")
+    answer = _upload(admin, "b.csv", (SAMPLES / "rdw-brandstof-voorbeeld.csv").read_bytes())
+    assert answer.status_code == 302
+    (uploaded,) = _upload_folder.iterdir()
+    uploaded.unlink()
+    assert run_queued(app, import_register) == 1
+    run = world.session.scalar(select(RegisterImport).order_by(RegisterImport.id.desc()).limit(1))
+    world.session.refresh(run)
+    assert (run.state, run.reason) == ("refused", "unreadable")
+    text = _text(admin.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "kon niet meer als registerbestand gelezen worden: importeer het opnieuw" in text
