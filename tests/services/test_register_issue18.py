@@ -420,3 +420,27 @@ def test_issue18_attack_a_nul_deep_in_a_file_or_an_answer_is_dropped(world):
         world.session, Dataset.vehicles.value, records, generation=0, today=LATER
     )
     assert "\x00" not in repr(cleaned) and "VOLKSWAGEN" in cleaned
+
+
+def test_issue18_a_broken_row_after_rows_were_written_leaves_the_register_as_it_was(
+    world, tmp_path, monkeypatch
+):
+    """Issue 18: a quote never closed near the end of a file is found when rows before it
+    are written already (on PostgreSQL inside the COPY, into the import's own table):
+    refused naming the line, those rows gone, readers see the register as it was."""
+    from admin_app.services import register_import
+
+    s = world.session
+    before = _facts_of_all(s)
+    monkeypatch.setattr(register_import, "CHUNK", 10)
+    broken = _rewritten(tmp_path, VEHICLES, "broken.csv", lambda lines: lines + ['"ZZ99ZZ,VW'])
+    run = _import(s, broken)
+    assert (run.state, run.reason, run.reason_params) == ("refused", "malformed", {"line": 72})
+    assert _facts_of_all(s) == before
+    assert not s.scalar(
+        select(func.count())
+        .select_from(RegisteredVehicle)
+        .where(RegisteredVehicle.generation == run.id)
+    )
+    if DB_KIND == "postgresql":
+        assert f"register_vehicle_g{run.id}" not in _register_tables(s)
