@@ -83,19 +83,19 @@ _WORD = re.compile(r"[A-Za-zÀ-ÿ]+|[^A-Za-zÀ-ÿ]+")
 
 @dataclass(frozen=True)
 class VehicleFacts:
-    plate: str
-    brand: str | None
-    model: str | None
-    fuel: str | None  # "Benzine + Elektriciteit"
-    apk_expiry: dt.date | None
-    first_registration: dt.date | None  # datum_eerste_toelating
-    holder_since: dt.date | None  # datum_tenaamstelling
-    kind: str | None
-    colour: str | None
-    body: str | None
-    seats: int | None
-    catalogue_price: int | None  # euros
+    plate: str | None  # None: read beside a passport that names it (a file's row)
     last_seen_on: dt.date  # the day of the newest import that held the plate
+    brand: str | None = None
+    model: str | None = None
+    fuel: str | None = None  # "Benzine + Elektriciteit"
+    apk_expiry: dt.date | None = None
+    first_registration: dt.date | None = None  # datum_eerste_toelating
+    holder_since: dt.date | None = None  # datum_tenaamstelling
+    kind: str | None = None
+    colour: str | None = None
+    body: str | None = None
+    seats: int | None = None
+    catalogue_price: int | None = None  # euros
 
 
 def garage_brand(brand: str | None) -> str | None:

@@ -178,12 +178,6 @@ def values_of_row(row) -> CarValues:
             fuel=row.register_fuel,
             apk_expiry=row.register_apk_expiry,
             first_registration=row.register_first_registration,
-            holder_since=None,
-            kind=None,
-            colour=None,
-            body=None,
-            seats=None,
-            catalogue_price=None,
             last_seen_on=row.register_checked_on,
         )
     return car_values(row, facts)
