@@ -62,11 +62,12 @@ DIGEST_STOP = "apk_digest_stop"
 DIGEST_STOP_TTL = dt.timedelta(days=365)
 
 
-def apk_expiry_of(passport=Passport) -> ColumnElement:
+def apk_expiry_of(passport=Passport, registered=None) -> ColumnElement:
     """THE APK expiry that reminders (and contact proposals) go by, as a SQL expression
     over ``passport`` (the Passport entity or an alias): the later of the typed date and
-    the vehicle register's, from services/vehicle_values.py (issue 18)."""
-    return vehicle_values.apk_expiry_sql(passport)
+    the vehicle register's, from services/vehicle_values.py (issue 18); ``registered``,
+    the statement's own join of the register (``vehicle_values.register_row``)."""
+    return vehicle_values.apk_expiry_sql(passport, registered)
 
 
 # --- the daily run -------------------------------------------------------------------------
@@ -122,11 +123,11 @@ def _quiet(today: dt.date, now: dt.datetime, passport=Passport) -> list:
     return [~invoiced, ~invited]
 
 
-def _due(session: Session, today: dt.date, days, passport=Passport) -> list:
+def _due(session: Session, today: dt.date, days, passport=Passport, registered=None) -> list:
     """Conditions over ``passport`` (joined with its Garage): reminders on, a live car
     that is not stock, its APK expiring after today and within ``days`` (an integer or
     an expression), and not before the garage's first reminded expiry date."""
-    expiry = apk_expiry_of(passport)
+    expiry = apk_expiry_of(passport, registered)
     return [
         Garage.apk_reminders.is_(True),
         passport.state != PassportState.archived.value,
@@ -141,7 +142,8 @@ def _due(session: Session, today: dt.date, days, passport=Passport) -> list:
 def remind_owners(session: Session, today: dt.date, now: dt.datetime) -> int:
     """Mail each owner whose car is due within his garage's weeks and was not reminded of
     this expiry date yet (fleet cars go in the digest). Returns how many were mailed."""
-    expiry = apk_expiry_of(Passport)
+    registered, on_plate = vehicle_values.register_row(Passport)
+    expiry = apk_expiry_of(Passport, registered)
     reminded = exists().where(
         ApkReminder.passport_id == Passport.id,
         ApkReminder.apk_expiry == expiry,
@@ -158,8 +160,9 @@ def remind_owners(session: Session, today: dt.date, now: dt.datetime) -> int:
         )
         .join(Garage, Garage.id == Passport.garage_id)
         .join(Customer, Customer.id == Passport.owner_id)
+        .outerjoin(registered, on_plate)
         .where(
-            *_due(session, today, Garage.apk_reminder_weeks * 7),
+            *_due(session, today, Garage.apk_reminder_weeks * 7, registered=registered),
             *_quiet(today, now),
             Passport.fleet_account_id.is_(None),
             Customer.never_contact.is_(False),

@@ -50,6 +50,7 @@ from admin_app.models import (
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
+from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor, get_actor, record_select
 from admin_app.services.bounces import is_bounced
 from admin_app.services.bulk import add_days, days_between, is_postgresql, json_changes, json_pair
@@ -580,7 +581,8 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
     monday = week_monday(week)
     today = now.astimezone(AMSTERDAM).date()
     since = today - dt.timedelta(days=QUIET_DAYS)
-    predicted = _earliest(Passport.next_service, apk_expiry_of(Passport))
+    registered, on_plate = vehicle_values.register_row(Passport)
+    predicted = _earliest(Passport.next_service, apk_expiry_of(Passport, registered))
     other = aliased(ContactProposal)
     invoiced_car = exists().where(
         Invoice.garage_id == Passport.garage_id,
@@ -621,6 +623,7 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
             literal(now, UTCDateTime),
         )
         .join(Customer, Customer.id == Passport.owner_id)
+        .outerjoin(registered, on_plate)
         .where(
             Passport.state != PassportState.archived.value,
             Passport.stock_car.is_(False),

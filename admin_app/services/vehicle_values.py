@@ -218,12 +218,28 @@ def _registered(column, passport) -> ColumnElement:
     )
 
 
-def apk_expiry_sql(passport=Passport) -> ColumnElement:
+def register_row(passport=Passport):
+    """An alias of the register's vehicles and the ON clause of the row of ``passport``'s
+    plate in the generation readers see: for a statement over many passports (the weekly
+    proposals, the daily reminders), outer-joined once. The lookup per row that
+    ``apk_expiry_sql`` makes alone took the proposals of a million cars from 2 s to 17 s."""
+    registered = aliased(RegisteredVehicle)
+    return registered, and_(
+        registered.plate == passport.plate,
+        registered.generation == current_generation(Dataset.vehicles.value),
+    )
+
+
+def apk_expiry_sql(passport=Passport, registered=None) -> ColumnElement:
     """The APK expiry that counts, as SQL over ``passport`` (the entity or an alias): the
     later of the typed date and the register's, either when the other is unknown. For
     queries that filter or sort on it (reminders, proposals); CASE rather than GREATEST,
-    which SQLite lacks."""
-    registered = _registered(RegisteredVehicle.apk_expiry, passport)
+    which SQLite lacks. ``registered``: the statement's ``register_row`` alias, else a
+    lookup per row."""
+    if registered is None:
+        registered = _registered(RegisteredVehicle.apk_expiry, passport)
+    else:
+        registered = registered.apk_expiry
     typed = passport.apk_expiry
     return case(
         (
