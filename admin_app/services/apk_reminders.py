@@ -402,6 +402,21 @@ def fleet_for_digest_stop(session: Session, raw: str) -> FleetAccount:
     return fleet
 
 
+def fleet_digest_on(session: Session, actor, *, on: bool, now: dt.datetime) -> FleetAccount:
+    """The fleet manager switches his weekly APK overview on or off on his dashboard: a
+    stop link followed by mistake (or by a colleague) was for ever before. Audited as any
+    change of the fleet account."""
+    fleet = session.get(FleetAccount, actor.fleet_account_id or 0)
+    if fleet is None:
+        raise NotFound(_l("Not found."))
+    if on:
+        fleet.apk_digest_stopped_at = None
+    elif fleet.apk_digest_stopped_at is None:
+        fleet.apk_digest_stopped_at = now
+    session.flush()
+    return fleet
+
+
 def stop_digest(session: Session, raw: str, now: dt.datetime) -> FleetAccount:
     """The digest's stop link: no more weekly APK overviews for this fleet account."""
     fleet = fleet_for_digest_stop(session, raw)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, g, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -8,7 +8,9 @@ from sqlalchemy import select
 
 from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
+from admin_app.models.base import utcnow
 from admin_app.services import (
+    apk_reminders,
     exports,
     fleets,
     inspections,
@@ -23,7 +25,7 @@ from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
 from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import NO_FILTER, export_response
-from admin_app.views.forms import FleetAccountForm, submitted
+from admin_app.views.forms import ConfirmForm, FleetAccountForm, attempt, submitted
 from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.passports import (
     PassportView,
@@ -168,6 +170,9 @@ class FleetDashboardView(ConsoleModelView):
         **READ_WRITE,
         "driver": "transfer",
         "transfer": "transfer",
+        # The fleet manager's own actions share one permission: a driver, a transfer, and
+        # his weekly APK overview on or off.
+        "apk_overview": "transfer",
         "inspection": "read",
     }
     include_route_methods = {
@@ -178,6 +183,7 @@ class FleetDashboardView(ConsoleModelView):
         "cancel_transfer",
         "inspection",
         "export",
+        "apk_overview",
     }
     datamodel = SQLAInterface(Passport)
     list_title = _l("My AutoPassports")
@@ -225,7 +231,15 @@ class FleetDashboardView(ConsoleModelView):
             marks=DUE_MARKS,
             state_badge=state_badge,
             calendar=calendar_panel(),  # issue 18: his calendar address
+            digest=self._digest_panel(),
         )
+
+    @staticmethod
+    def _digest_panel() -> dict | None:
+        """His weekly APK overview's switch; None for a login without a fleet account of
+        its own (Admin opening the page)."""
+        fleet = db.session.get(FleetAccount, current_actor().fleet_account_id or 0)
+        return None if fleet is None else {"stopped_at": fleet.apk_digest_stopped_at}
 
     def _get_show_widget(self, pk, item, **kwargs):
         widgets = super()._get_show_widget(pk, item, **kwargs)
@@ -285,6 +299,23 @@ class FleetDashboardView(ConsoleModelView):
     def transfer(self, pk):
         """To a new owner; it leaves the fleet once he accepts (R-FL-6)."""
         return transfer_page(self, pk)
+
+    @expose("/apk-overview", methods=["POST"])
+    @has_access
+    def apk_overview(self):
+        """The weekly APK overview by mail, on or off (issue 18)."""
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        on = request.form.get("on") == "1"
+        back = url_for(f"{self.endpoint}.list")
+        # A refusal (a login without a fleet account) is flashed on the dashboard too.
+        return attempt(
+            lambda: apk_reminders.fleet_digest_on(db.session, current_actor(), on=on, now=utcnow()),
+            done=_l("The weekly APK overview is on again.")
+            if on
+            else _l("The weekly APK overview is off."),
+            next_url=back,
+        ) or redirect(back)
 
     @expose("/<int:pk>/cancel-transfer", methods=["POST"])
     @has_access

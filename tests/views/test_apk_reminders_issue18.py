@@ -122,3 +122,43 @@ def test_issue18_the_demo_shows_what_reminders_brought_in(world, login_as):
     page = _text(login_as("garage-jansen").get("/proposals/conversion"))
     reminders = page.split("Auto's herinnerd", 1)[1]
     assert len(re.findall(r"week \d+, \d{4} [1-3] [0-3] ", reminders)) == 9
+
+
+def test_issue18_the_fleet_manager_switches_his_weekly_overview_off_and_on_again(world, login_as):
+    """Issue 18 (review): a stop link followed by mistake was for ever; the fleet manager
+    switches his weekly APK overview off and on again on his dashboard, in the history."""
+    from admin_app.models import ConsoleUser, FleetAccount
+
+    s = world.session
+    manager = s.scalars(select(ConsoleUser).where(ConsoleUser.username == "fleet-bakker")).one()
+    fleet_id = manager.fleet_account_id
+    browser = login_as("fleet-bakker")
+    page = _text(browser.get("/my-fleet/list/"))
+    assert "Wekelijks APK-overzicht per e-mail" in page and "Aan: eens per week" in page
+    browser.fetch_csrf("/my-fleet/list/")
+    answer = browser.post("/my-fleet/apk-overview", {"on": "0"})
+    assert answer.status_code == 302
+    s.expire_all()
+    assert s.get(FleetAccount, fleet_id).apk_digest_stopped_at is not None
+    page = _text(browser.get("/my-fleet/list/"))
+    assert "Het wekelijkse APK-overzicht staat uit." in page and "Uit sinds" in page
+    browser.post("/my-fleet/apk-overview", {"on": "1"})
+    s.expire_all()
+    assert s.get(FleetAccount, fleet_id).apk_digest_stopped_at is None
+    changes = s.scalars(
+        select(AuditLog).where(
+            AuditLog.table_name == "fleet_account", AuditLog.record_id == fleet_id
+        )
+    ).all()
+    assert any("apk_digest_stopped_at" in entry.changes for entry in changes)
+    assert browser.post("/my-fleet/apk-overview", {"on": "1"}, csrf=False).status_code == 400
+    garage = login_as("garage-jansen")
+    assert garage.post("/my-fleet/apk-overview", {"on": "0"}).status_code == 404
+    s.expire_all()
+    assert s.get(FleetAccount, fleet_id).apk_digest_stopped_at is None
+    # Admin may open the page but has no overview of his own: told so, nothing changed.
+    admin = login_as("admin")
+    admin.fetch_csrf("/users/add")
+    assert admin.post("/my-fleet/apk-overview", {"on": "0"}).status_code == 302
+    s.expire_all()
+    assert s.get(FleetAccount, fleet_id).apk_digest_stopped_at is None
