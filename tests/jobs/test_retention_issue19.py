@@ -63,6 +63,10 @@ def test_issue19_mail_bodies_emptied_after_90_days_never_before_nor_when_unsent(
         assert mail.recipient == "jan@example.nl" and mail.kind == "apk_reminder"
         assert mail.params == ({} if name in emptied else {"reminder_id": 7})
     assert mails["bounced_old"].state == "bounced" and mails["sent_old"].sent_at is not None
+    # The screens name an emptied mail by its kind (the outbox, a customer's mails).
+    with app.test_request_context("/?_l_=nl"):
+        shown = mails["sent_old"].subject_text()
+    assert shown == "APK-herinnering (tekst verwijderd na de bewaartermijn)"
     # Run again: nothing left to empty.
     assert _run(app, s, now).mail_bodies == 0
 
