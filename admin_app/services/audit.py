@@ -397,7 +397,7 @@ def _field_labels() -> dict[str, dict]:
         "retention": {
             "mail_bodies": _l("Mail texts emptied"),
             "batch_rows": _l("Customer-list rows emptied"),
-            "tokens": _l("Mailed links deleted"),
+            "links": _l("Mailed links deleted"),
         },
     }
 

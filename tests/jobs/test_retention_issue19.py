@@ -191,7 +191,7 @@ def test_issue19_used_expired_and_replaced_links_deleted_live_and_stop_links_sta
         "opt_out_1",
         "opt_out_2",
     }
-    assert result.tokens == 3
+    assert result.links == 3
 
 
 def test_issue19_the_clock_runs_retention_once_a_day_with_one_audit_entry(app, world, monkeypatch):
@@ -224,3 +224,4 @@ def test_issue19_the_clock_runs_retention_once_a_day_with_one_audit_entry(app, w
         words = f"{described.what} {described.changes_text}"
     assert "retention" not in words and "mail_bodies" not in words
     assert "Mailteksten geleegd: 1" in words, words
+    assert "Gemailde links verwijderd: 0" in words, words
