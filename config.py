@@ -245,6 +245,10 @@ class Config:
     # than BATCH_STALE_SECONDS is taken over by another worker (its own died).
     BATCH_PARALLEL = int(setting("BATCH_PARALLEL", "2"))
     BATCH_STALE_SECONDS = int(setting("BATCH_STALE_SECONDS", "600"))
+    # Issue 19 (R-DR-3): the worker's clock empties what a sent mail was written from, and
+    # a finished customer list's typed cells, after this many days (services/retention).
+    MAIL_BODY_RETENTION_DAYS = int(setting("MAIL_BODY_RETENTION_DAYS", "90"))
+    BATCH_ROW_RETENTION_DAYS = int(setting("BATCH_ROW_RETENTION_DAYS", "180"))
 
     PASSWORD_RESET_HOURS = 1
     # Base of links in mails; never taken from the Host header (reset-link poisoning).

@@ -138,6 +138,28 @@ def purge_webhook_logs() -> None:
     purge_old()
 
 
+def apply_retention() -> None:
+    """Issue 19 (R-DR-3): every night, old mail texts and customer-list cells emptied and
+    dead mailed links deleted (services/retention), claimed once per day."""
+    from flask import current_app
+
+    from admin_app.models.base import utcnow
+    from admin_app.queueing import get_redis
+    from admin_app.services import retention
+
+    now = utcnow()
+    if not retention.due(now):
+        return
+    if not retention.claim_day(get_redis(), current_app.config["RQ_QUEUE"], now):
+        return
+    retention.run(
+        db.session,
+        now,
+        mail_days=current_app.config["MAIL_BODY_RETENTION_DAYS"],
+        batch_row_days=current_app.config["BATCH_ROW_RETENTION_DAYS"],
+    )
+
+
 DUE_WORK = (
     expire_transfers,
     remind_transfers,
@@ -151,6 +173,7 @@ DUE_WORK = (
     purge_idempotency_keys,
     deliver_webhooks,
     purge_webhook_logs,
+    apply_retention,
 )
 
 

@@ -62,6 +62,10 @@ KIND_LABELS = {
 }
 
 
+# Issue 19: a finished mail's subject and parameters are emptied after its retention days.
+EMPTIED_SUBJECT = _l("%(kind)s (text removed after its retention period)")
+
+
 class OutboxMessage(Model):
     """A mail, written in the same transaction as its cause and sent by a worker (R-X-1).
 
@@ -96,3 +100,10 @@ class OutboxMessage(Model):
 
     def kind_label(self) -> str:
         return str(KIND_LABELS.get(self.kind, self.kind))
+
+    def subject_text(self) -> str:
+        """The subject; once retention emptied it (issue 19, services/retention), what the
+        mail was about, saying that its text is gone."""
+        if self.subject:
+            return self.subject
+        return str(EMPTIED_SUBJECT) % {"kind": self.kind_label()}

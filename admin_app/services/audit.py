@@ -393,6 +393,12 @@ def _field_labels() -> dict[str, dict]:
             "rows": _l("Rows"),
             "format": _l("Format"),
         },
+        # Issue 19: the nightly retention run's counts (services/retention).
+        "retention": {
+            "mail_bodies": _l("Mail texts emptied"),
+            "batch_rows": _l("Customer-list rows emptied"),
+            "links": _l("Mailed links deleted"),
+        },
     }
 
 
@@ -455,6 +461,7 @@ SENTENCES = {
 }
 ACTIONS = ("insert", "update", "delete")
 EXPORTED = _l("List exported")
+RETAINED_NO_LONGER = _l("Personal data past its retention period removed")
 # Files taken in whole, logged once per file (issue 18).
 IMPORTED = {
     # Logged when the file is handed to the worker, which may still refuse it (95%).
@@ -571,6 +578,8 @@ def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
     sentences = SENTENCES.get(entry.table_name)
     if entry.action == "export":
         what = str(EXPORTED)  # a read that is logged (issue 15): no record changed
+    elif entry.action == "retention":
+        what = str(RETAINED_NO_LONGER)  # issue 19: one entry per nightly run, its counts
     elif entry.action == "import" and entry.table_name in IMPORTED:
         what = str(IMPORTED[entry.table_name])
     elif sentences and entry.action in ACTIONS:

@@ -314,7 +314,7 @@ OUTBOX_EXPORT = ExportList(
         ExportColumn(_l("Created"), DATETIME, lambda row: row.created_at),
         ExportColumn(_l("Recipient"), TEXT, lambda row: row.recipient),
         ExportColumn(_l("Kind"), TEXT, lambda row: row.kind, words=MAIL_KIND_LABELS),
-        ExportColumn(_l("Subject"), TEXT, lambda row: row.subject),
+        ExportColumn(_l("Subject"), TEXT, lambda row: row.subject_text()),
         ExportColumn(_l("State"), TEXT, lambda row: row.state, words=MAIL_STATE_LABELS),
         ExportColumn(_l("Attempts"), NUMBER, lambda row: row.attempts),
         ExportColumn(_l("Last error"), TEXT, lambda row: row.last_error),

@@ -1,0 +1,278 @@
+"""Retention (R-DR-3, issue 19): what the console need not keep any longer goes, once a night.
+
+- A finished mail's body: the outbox writes a mail at send time from ``subject`` and
+  ``params`` (services/mails), so those two are its body. After MAIL_BODY_RETENTION_DAYS
+  they are emptied; the row stays (recipient, kind, state, attempts, dates, last error),
+  because the screens and rules still read it: the outbox screen and a passport's mails,
+  the bounce rule (apk_reminders.address_refused: the last mail's state to an address),
+  the one-a-minute guards on activation and password mails (kind, recipient, created_at).
+  A mail not yet finished (waiting or being sent) is never touched: it must still be sent.
+- A finished customer list's typed cells: after BATCH_ROW_RETENTION_DAYS a row keeps its
+  number, outcome, reason code and passport; its contact cells, the cells as typed of a
+  refused row and the typed values its reason quotes are emptied. A valid row keeps its
+  plate, brand, model and APK date: vehicle facts, which stay with the car (as on erase).
+- Mailed links (access_token): deleted once used, expired or replaced by a newer link of
+  their purpose (which peek_token refuses already). The stop links (tokens.STOP_LINKS) are
+  never used up nor replaced, so they stay until they expire: an old mail's stop link
+  keeps working until then.
+
+Each kind is worked through in batches of BATCH rows, each batch its own transaction:
+a table of millions must not be one transaction holding locks for minutes. The run writes
+one audit entry with its counts, after the last batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from redis import Redis
+from sqlalchemy import and_, case, exists, null, or_, select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.orm import Session, aliased
+
+from admin_app.models import AccessToken, BatchJob, BatchRow, OutboxMessage
+from admin_app.models.batch_jobs import BatchState
+from admin_app.models.outbox import OutboxState
+from admin_app.scope import ALL_TENANTS
+from admin_app.services.audit import Actor, record_bulk
+from admin_app.services.clock import AMSTERDAM, local_today
+from admin_app.services.tokens import STOP_LINKS
+
+log = logging.getLogger(__name__)
+
+# After 03:00 Amsterdam: the quiet hours, after the nightly lists (02:00) have started.
+RUN_HOUR = 3
+BATCH = 500
+ACTOR = Actor.job("retention")
+# The audit entry's table; services/audit names the entry and its counts.
+AUDIT_TABLE = "retention"
+
+# A mail in one of these states is still to be sent: its body is what will be sent.
+UNFINISHED_MAIL = (OutboxState.pending.value, OutboxState.sending.value)
+# A list that has run, failed or was cancelled: its rows are read only, never run again.
+FINISHED_LIST = (BatchState.done.value, BatchState.failed.value, BatchState.cancelled.value)
+# Cells of a row that describe the customer; emptied (NULL, or "" where the column is
+# required).
+CONTACT_CELLS = (
+    "first_name",
+    "infix",
+    "last_name",
+    "street",
+    "house_number",
+    "postcode",
+    "city",
+    "phone",
+    "customer_number",
+)
+# Parameters of a refusal's reason that quote a cell as typed (services/reasons):
+# replaced by an ellipsis, so the reason still reads ("'…' is not a valid e-mail address").
+QUOTED_CELLS = {"plate", "email", "value"}
+EMPTIED_CELL = "…"
+
+# The audit entry's counts, as services/audit labels them.
+# "links", not "tokens": the audit screen leaves out any field named like a secret.
+COUNTED = ("mail_bodies", "batch_rows", "links")
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    mail_bodies: int
+    batch_rows: int
+    links: int
+
+
+def due(now: dt.datetime) -> bool:
+    """The run waits for the night's quiet hours."""
+    return now.astimezone(AMSTERDAM).hour >= RUN_HOUR
+
+
+def claim_day(redis: Redis, queue_name: str, now: dt.datetime) -> bool:
+    """Today's run for this worker alone, however many tick. The claim lives in Redis,
+    like the clock's heartbeat: a run is idempotent and cumulative, so a claim lost with
+    Redis at worst runs the day twice, and a day whose run died is made up the next."""
+    key = f"console:{queue_name}:retention:{local_today(now).isoformat()}"
+    return bool(
+        redis.set(key, now.isoformat(), nx=True, ex=int(dt.timedelta(days=2).total_seconds()))
+    )
+
+
+def run(
+    session: Session,
+    now: dt.datetime,
+    *,
+    mail_days: int,
+    batch_row_days: int,
+    batch: int = BATCH,
+) -> RetentionResult:
+    """Empty and delete what is past its time; commits after every batch and after the
+    audit entry (the clock owns this session)."""
+    result = RetentionResult(
+        mail_bodies=empty_mail_bodies(session, now - dt.timedelta(days=mail_days), batch),
+        batch_rows=empty_batch_rows(session, now - dt.timedelta(days=batch_row_days), batch),
+        links=delete_dead_tokens(session, now, batch),
+    )
+    counts = {name: (None, getattr(result, name)) for name in COUNTED}
+    record_bulk(session, ACTOR, AUDIT_TABLE, [("retention", None, counts)])
+    session.commit()
+    log.info(
+        "retention: %s mail bodies emptied, %s customer-list rows emptied, %s links deleted",
+        result.mail_bodies,
+        result.batch_rows,
+        result.links,
+    )
+    return result
+
+
+def _batches(session: Session, ids_after, batch: int):
+    """Ids in ascending batches: ``ids_after(last_id)`` selects the next ones after
+    ``last_id``. A key to seek from, so a batch does not read again what one before did."""
+    last = 0
+    while ids := session.scalars(ids_after(last).limit(batch)).all():
+        yield ids
+        last = ids[-1]
+
+
+def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH) -> int:
+    """Finished mails made before ``before``: subject and params emptied. Returns how many."""
+    old_and_finished = (
+        OutboxMessage.state.not_in(UNFINISHED_MAIL),
+        OutboxMessage.created_at < before,
+        OutboxMessage.subject != "",  # "" once emptied: its subject is never empty before
+    )
+    emptied = 0
+    for ids in _batches(
+        session,
+        lambda last: (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id > last, *old_and_finished)
+            .order_by(OutboxMessage.id)
+            .execution_options(**{ALL_TENANTS: True})
+        ),
+        batch,
+    ):
+        emptied += session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), *old_and_finished)
+            .values(subject="", params={})
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        ).rowcount
+        session.commit()
+    return emptied
+
+
+def _holds_cells():
+    """A row that still holds a typed cell (after emptying, every value is NULL or "")."""
+    return or_(
+        BatchRow.email != "",
+        BatchRow.email_key != "",
+        BatchRow.values.is_not(None),
+        and_(BatchRow.valid.is_(False), BatchRow.plate != ""),
+        *(getattr(BatchRow, name).is_not(None) for name in CONTACT_CELLS),
+    )
+
+
+def empty_batch_rows(session: Session, before: dt.datetime, batch: int = BATCH) -> int:
+    """Rows of lists finished before ``before``: their typed cells emptied (see the module
+    text for what stays). Returns how many rows."""
+    finished_before = select(BatchJob.id).where(
+        BatchJob.state.in_(FINISHED_LIST),
+        # A cancelled list never finished: its upload dates it.
+        case(
+            (BatchJob.finished_at.is_not(None), BatchJob.finished_at),
+            else_=BatchJob.uploaded_at,
+        )
+        < before,
+    )
+    old_rows = (BatchRow.batch_job_id.in_(finished_before), _holds_cells())
+    emptied = 0
+    for ids in _batches(
+        session,
+        lambda last: (
+            select(BatchRow.id)
+            .where(BatchRow.id > last, *old_rows)
+            .order_by(BatchRow.id)
+            .execution_options(**{ALL_TENANTS: True})
+        ),
+        batch,
+    ):
+        quoting = session.execute(
+            select(BatchRow.id, BatchRow.reason_params).where(
+                BatchRow.id.in_(ids), BatchRow.reason_code.is_not(None)
+            )
+        ).all()
+        session.execute(
+            update(BatchRow)
+            .where(BatchRow.id.in_(ids))
+            .values(
+                email="",
+                email_key="",
+                # SQL NULL, not JSON null: "nothing held" reads the same on both databases.
+                values=null(),
+                plate=case((BatchRow.valid.is_(True), BatchRow.plate), else_=""),
+                **dict.fromkeys(CONTACT_CELLS),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        scrubbed = [
+            {"id": row_id, "reason_params": _without_quoted_cells(params)}
+            for row_id, params in quoting
+            if params and _without_quoted_cells(params) != params
+        ]
+        if scrubbed:
+            session.execute(update(BatchRow), scrubbed)
+        emptied += len(ids)
+        session.commit()
+    return emptied
+
+
+def _without_quoted_cells(params: list) -> list:
+    """A refusal's [code, parameters] pairs with the typed values they quote replaced."""
+    return [
+        [
+            code,
+            {key: EMPTIED_CELL if key in QUOTED_CELLS else value for key, value in values.items()},
+        ]
+        for code, values in params
+    ]
+
+
+def _dead_token(now: dt.datetime):
+    """A link that can no longer act: used, expired, or replaced by a newer link of its
+    purpose for the same subject (tokens.peek_token's rules; stop links are never
+    replaced). Deleted in ascending ids, so an older link is gone before the newer one
+    that replaced it, and no link ever comes back to life."""
+    newer = aliased(AccessToken)
+    same_target = or_(
+        and_(AccessToken.subject_id.is_not(None), newer.subject_id == AccessToken.subject_id),
+        and_(AccessToken.subject_id.is_(None), newer.user_id == AccessToken.user_id),
+    )
+    replaced = and_(
+        AccessToken.purpose.not_in(STOP_LINKS),
+        exists().where(
+            newer.id > AccessToken.id, newer.purpose == AccessToken.purpose, same_target
+        ),
+    )
+    return or_(AccessToken.used_at.is_not(None), AccessToken.expires_at <= now, replaced)
+
+
+def delete_dead_tokens(session: Session, now: dt.datetime, batch: int = BATCH) -> int:
+    """Mailed links that can no longer act, deleted. Returns how many."""
+    deleted = 0
+    for ids in _batches(
+        session,
+        lambda last: (
+            select(AccessToken.id)
+            .where(AccessToken.id > last, _dead_token(now))
+            .order_by(AccessToken.id)
+        ),
+        batch,
+    ):
+        deleted += session.execute(
+            sql_delete(AccessToken)
+            .where(AccessToken.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        session.commit()
+    return deleted
