@@ -60,6 +60,7 @@ LIFETIME = dt.timedelta(days=7)
 # A build claimed longer ago than this was lost with its worker: another may take it.
 STALE_AFTER = dt.timedelta(hours=1)
 AUDIT_TABLE = "data_export"
+NOT_READY = _l("The export is not ready: it is still being made, or it failed.")
 SUMMARY_NAME, DATA_NAME, FORMS_FOLDER = "overzicht.html", "gegevens.json", "inspectieformulieren"
 BATCH = 500  # rows fetched per step: a long history never sits in memory whole
 
@@ -81,8 +82,7 @@ def request_customer_export(
     customer = scoped_get(session, Customer, customer_id)
     if customer is None:
         raise NotFound(_l("Not found."))
-    # Only the support desk answers a person for every garage; a garage speaks for itself.
-    wide = whole_person and actor.has("Support", "Admin")
+    wide = whole_person and may_export_person(actor)
     return _start(
         session,
         DataExport(
@@ -94,6 +94,12 @@ def request_customer_export(
         actor=actor,
         now=now,
     )
+
+
+def may_export_person(actor: Actor) -> bool:
+    """Only the support desk answers a person for every garage; a garage speaks for
+    its own customer."""
+    return actor.has("Support", "Admin")
 
 
 def request_own_export(session: Session, *, actor: Actor, now: dt.datetime) -> DataExport:

@@ -234,3 +234,22 @@ def _garage_login(world, garage_id) -> str:
     return world.session.scalars(
         select(ConsoleUser.username).where(ConsoleUser.garage_id == garage_id)
     ).first()
+
+
+def test_issue19_the_audit_log_says_it_in_words(world, acting_as):
+    """R-SEC-2: the request and the download read as sentences, the scope as words."""
+    from admin_app.models import AuditLog
+    from admin_app.services.audit import describe_entries
+
+    row = _his_rows(world)[0]
+    with acting_as("support") as acting:
+        export = data_exports.request_customer_export(
+            world.session, row.id, actor=acting.actor, whole_person=True, now=utcnow()
+        )
+        entry = world.session.scalars(
+            select(AuditLog).where(AuditLog.table_name == "data_export")
+        ).one()
+        (described,) = describe_entries(world.session, [entry], "nl")
+        assert described.what == "Gegevensexport aangevraagd"
+        assert "De persoon bij elke garage" in described.changes_text
+        assert "person" not in described.changes_text and export.id
