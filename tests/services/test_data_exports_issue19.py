@@ -253,3 +253,49 @@ def test_issue19_the_audit_log_says_it_in_words(world, acting_as):
         assert described.what == "Gegevensexport aangevraagd"
         assert "De persoon bij elke garage" in described.changes_text
         assert "person" not in described.changes_text and export.id
+
+
+def _form_owner(world):
+    """The demo's fleet car with two saved forms: an earlier owner's (J. de Groot) and
+    its present owner's."""
+    from admin_app.models import InspectionForm, Passport
+
+    form = world.session.scalars(
+        select(InspectionForm)
+        .where(InspectionForm.inspector == "Kees Werkplaats")
+        .order_by(InspectionForm.id.desc())
+    ).first()
+    return world.session.get(Passport, form.passport_id).owner
+
+
+def _export_of(world, acting_as, customer):
+    with acting_as("support") as acting:
+        export_id = data_exports.request_customer_export(
+            world.session, customer.id, actor=acting.actor, whole_person=False, now=utcnow()
+        ).id
+        world.session.commit()
+    return export_id
+
+
+def test_issue19_forms_as_pdf_only_his_own(app, world, acting_as, folder):
+    """R-DR-1: his car's forms as PDFs (wkhtmltopdf), not those naming an earlier owner."""
+    owner = _form_owner(world)
+    _, archive = _built(app, world, _export_of(world, acting_as, owner), folder)
+    forms = _data(archive)["inspection_forms"]
+    assert forms and all(f["content"]["customer"]["email"] == owner.email for f in forms)
+    assert "J. de Groot" not in archive.read("gegevens.json").decode()
+    pdfs = [n for n in archive.namelist() if n.startswith("inspectieformulieren/")]
+    assert len(pdfs) == len(forms)
+    assert all(archive.read(name).startswith(b"%PDF") for name in pdfs)
+
+
+def test_issue19_without_wkhtmltopdf_the_summary_says_so(
+    app, world, acting_as, folder, monkeypatch
+):
+    """R-DR-1: no PDF program on the server: the ZIP is made, and says why no PDFs."""
+    from admin_app.jobs import data_exports as job
+
+    monkeypatch.setattr(job.printing, "available", lambda: False)
+    _, archive = _built(app, world, _export_of(world, acting_as, _form_owner(world)), folder)
+    assert not [n for n in archive.namelist() if n.endswith(".pdf")]
+    assert "niet op de server geïnstalleerd" in archive.read("overzicht.html").decode()
