@@ -272,6 +272,9 @@ class Subject:
 
 
 def subject_of(session: Session, export: DataExport) -> Subject:
+    """NotFound when the person is gone (erased) before his export was built."""
+    if export.customer_id is None and export.owner_user_id is None:
+        raise NotFound(_l("Not found."))
     if export.customer_id is not None:
         customer = session.get(Customer, export.customer_id)
         if customer is None:
@@ -735,17 +738,22 @@ def write_export(
         done += 1
         progress(min(99, 100 * done // steps))
 
-    with force_locale("nl"), zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open(DATA_NAME, "w") as out:
-            _write_json(session, export, subject, out, step)
-        pdfs_missing = False
-        if with_pdfs:
-            _write_pdfs(session, subject, archive)
-            step()
-        else:
-            pdfs_missing = bool(_count_forms(session, subject))
-        with archive.open(SUMMARY_NAME, "w") as out:
-            _write_summary(session, export, subject, out, step, pdfs_missing=pdfs_missing)
+    try:
+        with force_locale("nl"), zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            with archive.open(DATA_NAME, "w") as out:
+                _write_json(session, export, subject, out, step)
+            pdfs_missing = False
+            if with_pdfs:
+                _write_pdfs(session, subject, archive)
+                step()
+            else:
+                pdfs_missing = bool(_count_forms(session, subject))
+            with archive.open(SUMMARY_NAME, "w") as out:
+                _write_summary(session, export, subject, out, step, pdfs_missing=pdfs_missing)
+    except BaseException:
+        # Half a ZIP of his data must not stay on disk, where no expiry would find it.
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, Path(folder) / name)
     return name
 

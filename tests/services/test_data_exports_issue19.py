@@ -299,3 +299,33 @@ def test_issue19_without_wkhtmltopdf_the_summary_says_so(
     _, archive = _built(app, world, _export_of(world, acting_as, _form_owner(world)), folder)
     assert not [n for n in archive.namelist() if n.endswith(".pdf")]
     assert "niet op de server geïnstalleerd" in archive.read("overzicht.html").decode()
+
+
+def test_issue19_a_build_that_cannot_finish_is_failed(app, world, acting_as, folder):
+    """R-DR-1: the person erased before the worker came (his id set to none): the export
+    reads "failed", no file is left, and the job's error reaches the worker's log."""
+    export_id = _export_of(world, acting_as, _his_rows(world)[0])
+    world.session.get(DataExport, export_id).customer_id = None
+    world.session.commit()
+    with pytest.raises(NotFound):
+        run_queued(app, build_data_export)
+    world.session.expire_all()
+    export = world.session.get(DataExport, export_id)
+    assert (export.state, export.file_path) == ("failed", None)
+    assert list(folder.iterdir()) == []
+
+
+def test_issue19_no_half_zip_stays_on_disk(app, world, acting_as, folder, monkeypatch):
+    """R-DR-1: a build that breaks halfway (here: the PDF program fails) leaves no file."""
+    from admin_app.services import printing
+
+    def broken(html):
+        raise OSError("wkhtmltopdf crashed")
+
+    monkeypatch.setattr(printing, "html_to_pdf", broken)
+    export_id = _export_of(world, acting_as, _form_owner(world))
+    with pytest.raises(OSError):
+        run_queued(app, build_data_export)
+    world.session.expire_all()
+    assert world.session.get(DataExport, export_id).state == "failed"
+    assert list(folder.iterdir()) == []
