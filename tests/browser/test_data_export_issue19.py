@@ -38,3 +38,23 @@ def test_issue19_garage_exports_its_customer_and_downloads(app, page, world, tmp
     assert [row["id"] for row in data["profile"]] == [customer.id]
     summary = archive.read("overzicht.html").decode()
     assert customer.last_name in summary and "Uw gegevens" in summary
+
+
+def test_issue19_owner_exports_himself_from_my_vehicles(app, page, world, tmp_path, monkeypatch):
+    """R-DR-1: the Owner's "Mijn gegevens exporteren" covers every garage where he is a
+    customer; the ZIP downloads from the page that followed the worker."""
+    monkeypatch.setitem(app.config, "DATA_EXPORT_FOLDER", str(tmp_path / "exports"))
+    log_in(page, "eigenaar")
+    page.goto("/my-vehicles/list/")
+    page.get_by_role("button", name="Mijn gegevens exporteren").click()
+    page.wait_for_load_state()
+    assert "elke garage" in page.inner_text(".data-export")
+    assert run_queued(app, build_data_export) == 1
+    page.locator(".data-export-download").wait_for()
+    with page.expect_download() as download_info:
+        page.click(".data-export-download")
+    path = tmp_path / "mine.zip"
+    download_info.value.save_as(path)
+    data = json.loads(zipfile.ZipFile(path).read("gegevens.json"))
+    assert data["export"]["scope"] == "person"
+    assert {row["email"].lower() for row in data["profile"]} == {"eigenaar@example.nl"}
