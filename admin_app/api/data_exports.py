@@ -14,6 +14,7 @@ from admin_app.services import data_exports
 from admin_app.services.errors import Conflict
 from admin_app.services.uow import unit_of_work
 from admin_app.views.base import current_actor
+from admin_app.views.data_exports import DATA_EXPORT_PERMISSIONS
 
 
 def _state(export) -> dict:
@@ -26,6 +27,7 @@ class CustomerExportApi(ConsolePlainApi):
 
     resource_name = "customer"
     class_permission_name = "DataExport"
+    base_permissions = DATA_EXPORT_PERMISSIONS
     method_permission_name = {"export": "customer"}
     input_schemas = {"export": schemas.DataExportInput}
 
@@ -68,6 +70,7 @@ class CustomerExportApi(ConsolePlainApi):
 class DataExportApi(ConsolePlainApi):
     resource_name = "data_export"
     class_permission_name = "DataExport"
+    base_permissions = DATA_EXPORT_PERMISSIONS
     method_permission_name = {"get": "read", "download": "read"}
 
     @expose("/<int:pk>", methods=["GET"])

@@ -35,9 +35,15 @@ def progress_words(export) -> str:
     return str(_l("Gathering the data: %(percent)s%% done.", percent=export.progress))
 
 
+# The screens and the two APIs share the "DataExport" permissions: each declares them all,
+# or FAB's permission sync removes on one what another one uses.
+DATA_EXPORT_PERMISSIONS = ["can_read", "can_customer", "can_own"]
+
+
 class DataExportView(BaseView):
     route_base = "/data-exports"
     class_permission_name = "DataExport"
+    base_permissions = DATA_EXPORT_PERMISSIONS
     method_permission_name = {
         "customer": "customer",
         "mine": "own",
