@@ -558,9 +558,17 @@ def _mails(session: Session, subject: Subject) -> Iterator[dict]:
 def _audit(session: Session, subject: Subject) -> Iterator[dict]:
     from admin_app.services.audit import describe_entries
 
+    # His customer rows' entries, and those of transfers to him; a transfer he started
+    # names its new owner, whose data is not his.
+    to_him = select(Transfer.id).where(Transfer.to_customer_id.in_(subject.customer_ids))
     statement = (
         select(AuditLog)
-        .where(AuditLog.table_name == "customer", AuditLog.record_id.in_(subject.customer_ids))
+        .where(
+            or_(
+                (AuditLog.table_name == "customer") & AuditLog.record_id.in_(subject.customer_ids),
+                (AuditLog.table_name == "transfer") & AuditLog.record_id.in_(to_him),
+            )
+        )
         .order_by(AuditLog.id)
     )
     if subject.garage_id is not None:

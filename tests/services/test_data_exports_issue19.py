@@ -329,3 +329,30 @@ def test_issue19_no_half_zip_stays_on_disk(app, world, acting_as, folder, monkey
     world.session.expire_all()
     assert world.session.get(DataExport, export_id).state == "failed"
     assert list(folder.iterdir()) == []
+
+
+def test_issue19_audit_entries_of_his_rows_and_transfers_to_him(app, world, acting_as, folder):
+    """R-DR-1: the log's entries about him — his customer rows, and the transfer of a car
+    to him — in words; not another customer's."""
+    from admin_app.models import AuditLog, Transfer
+
+    rows = _his_rows(world)
+    transfer = world.session.scalars(
+        select(Transfer).where(Transfer.to_customer_id.in_([r.id for r in rows]))
+    ).first()
+    assert transfer is not None, "the demo transfers a car to the owner"
+    logged = world.session.scalars(
+        select(AuditLog.id).where(
+            ((AuditLog.table_name == "transfer") & (AuditLog.record_id == transfer.id))
+            | ((AuditLog.table_name == "customer") & AuditLog.record_id.in_([r.id for r in rows]))
+        )
+    ).all()
+    with acting_as("eigenaar") as acting:
+        export_id = data_exports.request_own_export(
+            world.session, actor=acting.actor, now=utcnow()
+        ).id
+        world.session.commit()
+    _, archive = _built(app, world, export_id, folder)
+    entries = _data(archive)["audit_log"]
+    assert sorted(entry["id"] for entry in entries) == sorted(logged)
+    assert "Overdracht gestart" in {entry["what"] for entry in entries}
