@@ -264,6 +264,10 @@ class Config:
         "REGISTER_UPLOAD_FOLDER", str(INSTANCE_DIR / "register-uploads")
     )
     REGISTER_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+    # Customers' data exports (issue 19): ZIPs the worker writes and the web serves to the
+    # one who asked, for 7 days: on one host, or a shared volume. Kept out of the database
+    # (a long history with its PDFs is large) and deleted when they expire.
+    DATA_EXPORT_FOLDER = setting("DATA_EXPORT_FOLDER", str(INSTANCE_DIR / "data-exports"))
     # The nightly refresh of the register from RDW's open-data API (issue 18): the site's
     # address (https://opendata.rdw.nl; empty: no refresh) and an app token, sent as
     # X-App-Token (without one RDW throttles sooner).

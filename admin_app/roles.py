@@ -71,6 +71,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "GarageApiKey": ["read", "write"],
         # Its signed webhooks (issue 16): endpoints, secrets, delivery logs.
         "Webhook": ["read", "write"],
+        # Its customer's data export (issue 19, R-DR-1): asked, followed, downloaded.
+        "DataExport": ["read", "customer"],
         **_INTEGRATOR,
         **_OWN_ACCOUNT,
     },
@@ -93,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "AuditLog": ["read"],
         "Outbox": ["read"],
         "Task": ["read"],
+        "DataExport": ["read", "customer"],  # any customer's, or the person's (R-DR-1)
         **_INTEGRATOR,
         **_OWN_ACCOUNT,
     },
@@ -109,6 +112,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "MyVehicles": ["read", "transfer"],
         "Transfer": ["read", "write"],
         "CalendarFeed": ["write"],  # issue 18, on "Mijn voertuigen"
+        "DataExport": ["read", "own"],  # his own data (issue 19), on "Mijn voertuigen"
         **_OWN_ACCOUNT,
     },
 }

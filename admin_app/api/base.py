@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import g
-from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.api import BaseApi, ModelRestApi
 from flask_appbuilder.const import API_FILTERS_RIS_KEY
 from flask_appbuilder.exceptions import InvalidColumnFilterFABException
 from flask_appbuilder.models.filters import BaseFilter
@@ -54,7 +54,74 @@ class FilterRelationKeyNotEqual(_RelationByKey):
 RELATION_BY_KEY = {f.arg_name: f for f in (FilterRelationKeyEqual, FilterRelationKeyNotEqual)}
 
 
-class ConsoleApi(ModelRestApi):
+class JsonBody:
+    """How every API endpoint reads its body (ConsoleApi's, and plain BaseApi's such as
+    the data export's, issue 19)."""
+
+    # The schema of each endpoint that reads a body, by method name (api/schemas.py);
+    # an endpoint without one reads nothing from it.
+    input_schemas: dict[str, type[Schema]] = {}
+
+    def json_body(self) -> dict:
+        """The request's JSON object as the endpoint's input schema loads it: {} for an
+        empty body (actions need none); 400 for what is not a JSON object, 422 naming
+        each field that is the wrong type or too long (issue 13)."""
+        from flask import request
+        from flask_babel import lazy_gettext as _l
+
+        if not request.get_data():
+            return {}
+        try:
+            body = request.get_json(force=True)
+        except BadRequestError:
+            raise BadRequest(_l("The body is not valid JSON.")) from None
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise BadRequest(_l("The body must be a JSON object."))
+        method = request.url_rule.endpoint.rsplit(".", 1)[-1]
+        try:
+            return self.input_schemas.get(method, NoBody)().load(body)
+        except ValidationError as error:
+            raise InvalidInput(
+                _l("Some fields are not correct."), errors=flat_errors(error.messages)
+            ) from None
+
+
+class ConsolePlainApi(JsonBody, BaseApi):
+    """An API over no one model (issue 19's data export): the contract's body reading,
+    Idempotency-Key on every POST and complete OpenAPI operations, as ConsoleApi's."""
+
+    allow_browser_login = False
+
+    def create_blueprint(self, appbuilder, *args, **kwargs):
+        from admin_app.api import idempotency
+
+        blueprint = super().create_blueprint(appbuilder, *args, **kwargs)
+        idempotency.attach(blueprint)
+        return blueprint
+
+    def add_apispec_components(self, api_spec) -> None:
+        super().add_apispec_components(api_spec)
+        for schema in set(self.input_schemas.values()):
+            openapi.register_component(api_spec, schema.__name__, schema)
+
+    def operation_helper(self, path=None, operations=None, methods=None, func=None, **kwargs):
+        super().operation_helper(path, operations, methods, func, **kwargs)
+        body = self.input_schemas.get(func.__name__)
+        for method in methods:
+            openapi.complete_operation(
+                operations[method.lower()],
+                path=path,
+                method=method,
+                protected=True,
+                body_schema=body.__name__ if body else None,
+                body_example=getattr(body, "example", None),
+                idempotent_post=True,
+            )
+
+
+class ConsoleApi(JsonBody, ModelRestApi):
     """A ModelRestApi over scoped rows, with explicit flat columns.
 
     Columns are always listed: FAB's defaults would nest `created_by` with its password
@@ -202,35 +269,6 @@ class ConsoleApi(ModelRestApi):
         return info
 
     # --- helpers for the write endpoints each area adds ----------------------------------
-
-    # The schema of each endpoint that reads a body, by method name (api/schemas.py);
-    # an endpoint without one reads nothing from it.
-    input_schemas: dict[str, type[Schema]] = {}
-
-    def json_body(self) -> dict:
-        """The request's JSON object as the endpoint's input schema loads it: {} for an
-        empty body (actions need none); 400 for what is not a JSON object, 422 naming
-        each field that is the wrong type or too long (issue 13)."""
-        from flask import request
-        from flask_babel import lazy_gettext as _l
-
-        if not request.get_data():
-            return {}
-        try:
-            body = request.get_json(force=True)
-        except BadRequestError:
-            raise BadRequest(_l("The body is not valid JSON.")) from None
-        if body is None:
-            return {}
-        if not isinstance(body, dict):
-            raise BadRequest(_l("The body must be a JSON object."))
-        method = request.url_rule.endpoint.rsplit(".", 1)[-1]
-        try:
-            return self.input_schemas.get(method, NoBody)().load(body)
-        except ValidationError as error:
-            raise InvalidInput(
-                _l("Some fields are not correct."), errors=flat_errors(error.messages)
-            ) from None
 
     def one(self, item, status: int = 200):
         """One record as the contract wants it: {"id", "result"} with a flat result."""

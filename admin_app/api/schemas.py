@@ -321,3 +321,12 @@ def flat_errors(messages, prefix: str = "") -> dict[str, list]:
         else:
             flat[name] = list(value) if isinstance(value, list) else [value]
     return flat
+
+
+class DataExportInput(InputSchema):
+    """Asking for a customer's data export (issue 19): Support may ask for the person at
+    every garage; a garage's ask covers its customer whatever it sends."""
+
+    example = {"whole_person": False}
+
+    whole_person = Flag(load_default=False)

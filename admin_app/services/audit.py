@@ -308,6 +308,8 @@ REFERENCES = {
     "manager_passport_id": Passport,
     "passport_id": Passport,
     "user_id": ConsoleUser,  # a calendar address's login (issue 18)
+    "customer_id": Customer,  # whom a data export is about (issue 19)
+    "owner_user_id": ConsoleUser,  # an Owner's export of himself (issue 19)
 }
 
 
@@ -387,6 +389,11 @@ def _field_labels() -> dict[str, dict]:
             "user_id": _l("Login"),
             "revoked_at": _l("Stopped"),
         },
+        "data_export": {  # issue 19: a customer's data export asked for, downloaded
+            "scope": _l("Covers"),
+            "customer_id": _l("Customer"),
+            "owner_user_id": _l("Login"),
+        },
         "export": {
             "list": _l("List"),
             "filter": _l("Filter"),
@@ -403,6 +410,7 @@ def _field_labels() -> dict[str, dict]:
 
 
 def _value_labels() -> dict[tuple[str, str], dict]:
+    from admin_app.models.data_exports import DATA_EXPORT_SCOPE_LABELS
     from admin_app.models.inspections import FORM_KIND_LABELS
     from admin_app.models.passports import CREATED_VIA_LABELS, STATE_LABELS
     from admin_app.models.register import DATASET_LABELS
@@ -417,6 +425,7 @@ def _value_labels() -> dict[tuple[str, str], dict]:
         ("inspection_form", "kind"): FORM_KIND_LABELS,
         ("register_import", "dataset"): DATASET_LABELS,
         ("export", "list"): export_titles(),
+        ("data_export", "scope"): DATA_EXPORT_SCOPE_LABELS,
         ("export", "format"): EXPORT_FORMATS,
         ("webhook_endpoint", "disabled_reason"): {
             "failing": _l("no delivery succeeded for 24 hours"),
@@ -460,6 +469,11 @@ SENTENCES = {
     ),
 }
 ACTIONS = ("insert", "update", "delete")
+# A customer's data export (issue 19): asked for, and each download — reads that are logged.
+DATA_EXPORT_WORDS = {
+    "insert": _l("Data export asked for"),
+    "download": _l("Data export downloaded"),
+}
 EXPORTED = _l("List exported")
 RETAINED_NO_LONGER = _l("Personal data past its retention period removed")
 # Files taken in whole, logged once per file (issue 18).
@@ -576,7 +590,9 @@ def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
             continue
         changes.append(FieldChange(str(labels.get(field, field)), old_text, new_text))
     sentences = SENTENCES.get(entry.table_name)
-    if entry.action == "export":
+    if entry.table_name == "data_export" and entry.action in DATA_EXPORT_WORDS:
+        what = str(DATA_EXPORT_WORDS[entry.action])
+    elif entry.action == "export":
         what = str(EXPORTED)  # a read that is logged (issue 15): no record changed
     elif entry.action == "retention":
         what = str(RETAINED_NO_LONGER)  # issue 19: one entry per nightly run, its counts

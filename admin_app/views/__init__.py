@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
+    from admin_app.api.data_exports import CustomerExportApi, DataExportApi
     from admin_app.api.inspections import InspectionFormApi, InspectionInvitationApi
     from admin_app.api.proposals import ContactProposalApi, InvoiceApi
     from admin_app.api.resources import (
@@ -25,6 +26,7 @@ def register_views(appbuilder) -> None:
     from admin_app.views.batch_jobs import BatchJobView, InvalidEmailsView
     from admin_app.views.calendar_feeds import CalendarFeedView
     from admin_app.views.customers import CustomerView
+    from admin_app.views.data_exports import DataExportView
     from admin_app.views.exports import ExportFileView
     from admin_app.views.fleets import FleetAccountView, FleetDashboardView
     from admin_app.views.garages import GarageView, MyGarageView
@@ -226,6 +228,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(PublicInspectionView)
     appbuilder.add_view_no_menu(OptOutView)
     appbuilder.add_view_no_menu(CalendarFeedView)  # issue 18: panels on the owner's pages
+    appbuilder.add_view_no_menu(DataExportView)  # issue 19: a customer's data export
     # Public forms that mail someone or try a link or password: limited per client, like
     # the login; the opt-out link per token (admin_app/limits.py, DESIGN-NOTES "Limits").
     apply_limits(
@@ -245,6 +248,8 @@ def register_views(appbuilder) -> None:
         InspectionInvitationApi,
         ContactProposalApi,
         InvoiceApi,
+        CustomerExportApi,  # issue 19: a customer's data export
+        DataExportApi,
     ):
         appbuilder.add_api(api)
     from flask_appbuilder.api.manager import SwaggerView

@@ -5,11 +5,11 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.services import data_exports, vehicle_values
 from admin_app.services import passports as passport_rules
-from admin_app.services import vehicle_values
 from admin_app.services.labels import CUSTOMER_LABELS
 from admin_app.services.list_exports import CUSTOMER_EXPORT
-from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface
+from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
 from admin_app.views.exports import ExportableList
 from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
 
@@ -49,4 +49,6 @@ class CustomerView(ExportableList, ConsoleModelView):
         widgets["car_values"] = vehicle_values.values_of(
             self.datamodel.session, [car for car, _role in widgets["cars"]]
         )
+        # Issue 19: Support may export the person at every garage, a garage its customer.
+        widgets["export_whole_person"] = data_exports.may_export_person(current_actor())
         return widgets

@@ -7,6 +7,7 @@ changes nothing it is not granted, and deletes nothing. No body holds a password
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -19,6 +20,7 @@ from admin_app.models import (
     ConsoleUser,
     ContactProposal,
     Customer,
+    DataExport,
     FleetAccount,
     Garage,
     InspectionForm,
@@ -57,6 +59,10 @@ def _models_by_endpoint(app):
     # Screens without a datamodel whose <pk> is a record of this model.
     models["InspectionView"] = InspectionForm
     models["WebhookView"] = WebhookEndpoint  # issue 16: an endpoint, its log, its actions
+    # Issue 19: a data export is the requester's alone; the export of a customer names him.
+    models["DataExportView"] = DataExport
+    models["DataExportApi"] = DataExport
+    models["CustomerExportApi"] = Customer
     return models
 
 
@@ -142,6 +148,8 @@ def _foreign(world, username):
         ApiKey: [other_key.id],
         # Issue 16: another garage's webhook endpoint (its log, secret, switches).
         WebhookEndpoint: [_webhook_endpoint(s, other_garage)],
+        # Issue 19: another login's data export (of a customer of the other garage).
+        DataExport: [_data_export(s, maker, customers[0])],
     }
     secrets = set()
     for p in passports:
@@ -177,6 +185,25 @@ def _bulk_task(session, garage, passport) -> int:
     )
     session.commit()
     return task.id
+
+
+def _data_export(session, maker, customer) -> int:
+    """A ready data export another login asked for: only that login may see or fetch it."""
+    from admin_app.models.base import utcnow
+
+    export = DataExport(
+        requested_by_id=maker.id,
+        customer_id=customer.id,
+        garage_id=customer.garage_id,
+        scope="garage",
+        state="ready",
+        progress=100,
+        file_path="matrix.zip",
+        expires_at=utcnow() + dt.timedelta(days=7),
+    )
+    session.add(export)
+    session.commit()
+    return export.id
 
 
 def _webhook_endpoint(session, garage) -> int:
@@ -346,6 +373,9 @@ SUPPORT_GRANTS = (
     "PassportView.move",
     "PassportApi.move",
     "CustomerApi.put",
+    # Issue 19: Support exports a customer's data (a read that is logged).
+    "DataExportView.customer",
+    "CustomerExportApi.export",
 )
 
 
