@@ -114,6 +114,17 @@ def purge_exports() -> None:
         purge_expired(db.session, utcnow())
 
 
+def purge_data_exports() -> None:
+    """A customer's data export (issue 19) past its 7 days: its ZIP deleted from disk (the
+    row stays, ids only, so its link says "deleted")."""
+    from admin_app.models.base import utcnow
+    from admin_app.services.data_exports import delete_expired_exports
+    from admin_app.services.uow import unit_of_work
+
+    with unit_of_work(db.session):
+        delete_expired_exports(db.session, utcnow())
+
+
 def purge_idempotency_keys() -> None:
     """Idempotency-Keys past their 24 hours are removed (issue 16)."""
     from admin_app.models.base import utcnow
@@ -170,6 +181,7 @@ DUE_WORK = (
     refresh_register,
     deliver_mail,
     purge_exports,
+    purge_data_exports,
     purge_idempotency_keys,
     deliver_webhooks,
     purge_webhook_logs,

@@ -356,3 +356,26 @@ def test_issue19_audit_entries_of_his_rows_and_transfers_to_him(app, world, acti
     entries = _data(archive)["audit_log"]
     assert sorted(entry["id"] for entry in entries) == sorted(logged)
     assert "Overdracht gestart" in {entry["what"] for entry in entries}
+
+
+def test_issue19_the_clock_deletes_an_export_past_its_7_days(app, world, acting_as, folder):
+    """R-DR-1, R-DR-3: the worker's clock deletes a ZIP past its 7 days even when no other
+    export is built after it (the build job only cleans up when one is)."""
+    from admin_app.jobs.clock import tick
+
+    row = _his_rows(world)[0]
+    with acting_as(_garage_login(world, row.garage_id)) as acting:
+        export_id = data_exports.request_customer_export(
+            world.session, row.id, actor=acting.actor, whole_person=False, now=utcnow()
+        ).id
+        world.session.commit()
+    export, archive = _built(app, world, export_id, folder)
+    path = folder / export.file_path
+    tick(app)
+    assert path.exists()  # within its days
+    export.expires_at = utcnow() - dt.timedelta(minutes=1)
+    world.session.commit()
+    tick(app)
+    world.session.expire_all()
+    assert not path.exists()
+    assert world.session.get(DataExport, export_id).file_path is None
