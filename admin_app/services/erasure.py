@@ -506,3 +506,69 @@ def _garage_scope(table, garage_id):
 def _chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# --- Support's screen -----------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """What an erase will do, for the confirm step: counted, refused or not."""
+
+    which: str
+    customers: int
+    garages: int
+    cars_archived: int
+    cars_driven: int
+    login: bool
+    refused: str | None
+
+
+def rows_of(session: Session, customer: Customer, which: str) -> tuple[list[Customer], object]:
+    """The customer rows and login an erase of ``which`` reaches from this customer."""
+    if which != PERSON:
+        return [customer], None
+    key = email_key(customer.email or "")
+    rows = list(session.scalars(select(Customer).where(func.lower(Customer.email) == key)))
+    login = session.scalar(select(ConsoleUser).where(func.lower(ConsoleUser.email) == key))
+    return rows, login if login is not None and _is_owner_login(login) else None
+
+
+def preview(session: Session, customer: Customer, which: str) -> Preview:
+    rows, login = rows_of(session, customer, which)
+    ids = [c.id for c in rows]
+    return Preview(
+        which=which,
+        customers=len(rows),
+        garages=len({c.garage_id for c in rows}),
+        cars_archived=session.scalar(
+            select(func.count(Passport.id)).where(
+                Passport.owner_id.in_(ids), Passport.state != PassportState.archived.value
+            )
+        )
+        or 0,
+        cars_driven=session.scalar(
+            select(func.count(Passport.id)).where(Passport.driver_id.in_(ids))
+        )
+        or 0,
+        login=login is not None,
+        refused=refusal(session, rows),
+    )
+
+
+def erase_as_asked(
+    session: Session,
+    actor: Actor,
+    customer: Customer,
+    *,
+    which: str,
+    reason,
+    requested_on,
+    today: dt.date,
+) -> ErasureResult:
+    """The screen's and the API's one entry: input checked, then the erase asked for."""
+    _require_support(actor)
+    reason, requested_on = parse_request(reason, requested_on, today=today)
+    if which == PERSON:
+        return erase_person(session, actor, customer.email, reason, requested_on)
+    return erase_customer(session, actor, customer, reason, requested_on)

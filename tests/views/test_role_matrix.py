@@ -336,7 +336,7 @@ OWN_ACCOUNT = ("/resetmypassword/", "/userinfoeditview/", "/forgot-password", "/
 
 
 # What SPEC's roles table grants Support: resends, e-mail corrections, moving a passport,
-# cancelling a pending transfer.
+# cancelling a pending transfer, erasing a customer (issue 19).
 SUPPORT_GRANTS = (
     "PassportView.cancel_transfer",
     "TransferApi.cancel",
@@ -346,6 +346,8 @@ SUPPORT_GRANTS = (
     "PassportView.move",
     "PassportApi.move",
     "CustomerApi.put",
+    "CustomerApi.erase",  # issue 19: erase a customer (R-DR-2)
+    "CustomerView.erase",
 )
 
 
