@@ -127,8 +127,8 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
     )
     if pending:
         return _l(
-            "He owns or is receiving a car with a pending transfer: cancel or finish the "
-            "transfer first."
+            "The customer owns or is receiving a car with a pending transfer: cancel or "
+            "finish the transfer first."
         )
     managed = (
         select(FleetAccount.id)
@@ -139,8 +139,8 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
         select(func.count(Passport.id)).where(Passport.fleet_account_id.in_(managed))
     ):
         return _l(
-            "He manages a fleet account that still has cars: give the fleet another "
-            "manager or unlink its cars first."
+            "The customer manages a fleet account that still has cars: give the fleet "
+            "another manager or unlink its cars first."
         )
     keys = {email_key(c.email) for c in customers}
     garages = {c.garage_id for c in customers}
@@ -154,7 +154,8 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
         )
     ):
         return _l(
-            "He is named on a customer list that has not run yet: run or cancel that list first."
+            "The customer is named on a customer list that has not run yet: run or "
+            "cancel that list first."
         )
     return None
 

@@ -173,10 +173,13 @@ class ErasureForm(FlaskForm):
     and the date, so a refusal lands on the field it is about, with what was typed."""
 
     which = SelectField(
-        _l("Erase"),
+        _l("What to erase"),
         choices=[
             ("customer", _l("This customer at this garage (at the garage's request)")),
-            ("person", _l("The person at every garage, and his login (at his own request)")),
+            (
+                "person",
+                _l("The person at every garage, with the login (at the person's own request)"),
+            ),
         ],
         default="customer",
     )
