@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -27,7 +29,13 @@ def test_issue19_support_erases_through_form_and_confirm_step(world, login_as):
     assert confirm.status_code == 200 and "Wat er gebeurt" in text and "Wat blijft" in text
     back = support.post(f"/customers/{customer.id}/erase", data={**form, "back": "1"})
     assert "Brief van de garage" in back.get_data(as_text=True)
-    done = support.post(f"/customers/{customer.id}/erase", data={**form, "confirmed": "yes"})
+    # The confirm page's own form, as a browser sends it: every input in page order (the
+    # first of a repeated name wins, as WTForms reads it).
+    sent = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', text):
+        sent.setdefault(name, value)
+    assert sent["confirmed"] == "yes" and sent["reason"] == "Brief van de garage"
+    done = support.post(f"/customers/{customer.id}/erase", data=sent, csrf=False)
     assert done.status_code == 302
     world.session.expire_all()
     assert world.session.get(Customer, customer.id).last_name == "verwijderd"
