@@ -323,6 +323,16 @@ def _erase(session: Session, customers, *, user, garage_id: int | None) -> None:
         session.execute(
             update(exports).where(exports.c.user_id == user.id).values(user_name=ERASED)
         )
+    if garage_id is None:
+        # A self-registration FAB kept under his address (unused here, but a table of his).
+        registrations = _table(session, "ab_register_user")
+        registered = list(
+            session.scalars(
+                select(registrations.c.id).where(func.lower(registrations.c.email).in_(emails))
+            )
+        )
+        if registered:
+            _rules_on_rows(session, "ab_register_user", registered)
     session.flush()  # the audit log now holds these changes, with his old values in them
 
     in_garage = (lambda column: column == garage_id) if garage_id is not None else None

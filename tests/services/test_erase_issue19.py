@@ -191,6 +191,17 @@ def full_history(world, acting_as) -> Passport:
             response_body=json.dumps({"ok": True, "echo": KAREL["email"]}),
         )
     )
+    from flask_appbuilder.security.sqla.models import RegisterUser
+
+    session.add(  # a self-registration FAB kept under his address
+        RegisterUser(
+            first_name="Karel",
+            last_name="Wiebenga",
+            username=KAREL["email"],
+            email=KAREL["email"],
+            registration_hash="karel-hash",
+        )
+    )
     session.commit()
     return car
 
