@@ -44,6 +44,8 @@ from admin_app.models.outbox import OutboxState
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput
+from admin_app.services.inspections import FORM_LINK
+from admin_app.services.passports import ACTIVATION, DRIVER_ACCESS
 from admin_app.services.personal_data import (
     ERASED,
     ERASED_DOMAIN,
@@ -53,6 +55,8 @@ from admin_app.services.personal_data import (
     erased_email,
     walk,
 )
+from admin_app.services.proposals import OPT_OUT
+from admin_app.services.transfers import ACCEPT
 
 CUSTOMER, PERSON = "customer", "person"
 REASON_LENGTH = 500
@@ -333,6 +337,26 @@ def _erase(session: Session, customers, *, user, garage_id: int | None) -> None:
         )
         if registered:
             _rules_on_rows(session, "ab_register_user", registered)
+    # The links mailed to him about what is erased here (his login's other links stay in a
+    # customer's erase): each purpose names its subject by another table's id.
+    subjects = {
+        ACTIVATION: all_owned,
+        DRIVER_ACCESS: ids,
+        OPT_OUT: ids,
+        ACCEPT: [t.id for t in transfers],
+        FORM_LINK: select(InspectionForm.id).where(InspectionForm.passport_id.in_(all_owned)),
+    }
+    session.execute(
+        delete(AccessToken).where(
+            func.lower(AccessToken.recipient).in_(emails),
+            or_(
+                *(
+                    (AccessToken.purpose == purpose) & AccessToken.subject_id.in_(subject)
+                    for purpose, subject in subjects.items()
+                )
+            ),
+        )
+    )
     session.flush()  # the audit log now holds these changes, with his old values in them
 
     in_garage = (lambda column: column == garage_id) if garage_id is not None else None

@@ -10,6 +10,7 @@ from flask_appbuilder import Model
 from sqlalchemy import Text, cast, func, or_, select
 
 from admin_app.models import (
+    AccessToken,
     BatchJob,
     BatchRow,
     ConsoleUser,
@@ -34,6 +35,7 @@ from admin_app.services.errors import Conflict, Forbidden, InvalidInput
 from admin_app.services.passports import PersonDetails
 from admin_app.services.personal_data import is_text
 from admin_app.services.uow import unit_of_work
+from tests.mails import mail_text
 
 KAREL = {
     "email": "k.wiebenga@example.nl",
@@ -65,6 +67,7 @@ def karel_at(world, acting_as, garage_user: str, plate: str) -> Passport:
             )
             passport_rules.send_passport(session, passport.id, actor=acting.actor)
             passport_id = passport.id
+    mail_text(world.session)  # the activation mail as the worker writes it: its link made
     return world.session.get(Passport, passport_id)
 
 
@@ -290,6 +293,15 @@ def test_issue19_erasing_one_garages_customer_leaves_his_other_garage_and_login(
     left = session.scalars(select(Customer).where(Customer.email == KAREL["email"])).all()
     assert [c.garage_id for c in left] == [world.garage("Garage de Vries").id]
     assert left[0].phone == KAREL["phone"]
+    # The link mailed for his car at Jansen is gone; the one for De Vries still works.
+    links = session.scalars(
+        select(AccessToken.subject_id).where(AccessToken.recipient == KAREL["email"])
+    ).all()
+    cars = {
+        p.garage_id: p.id
+        for p in session.scalars(select(Passport).where(Passport.plate.in_(["KW01XY", "KW02XY"])))
+    }
+    assert cars[left[0].garage_id] in links and cars[jansen.id] not in links
     hits = found_anywhere(session)
     assert hits and all(
         not hit.startswith(("inspection_form", "batch_row", "webhook", "transfer")) for hit in hits
