@@ -164,9 +164,12 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
     return None
 
 
+SUPPORT_ONLY = _l("Only the support desk erases customers.")
+
+
 def _require_support(actor: Actor) -> None:
     if not actor.has("Support"):
-        raise Forbidden(_l("Only the support desk erases customers."))
+        raise Forbidden(SUPPORT_ONLY)
 
 
 # --- the two erases -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
@@ -68,10 +68,14 @@ class CustomerView(ExportableList, ConsoleModelView):
         customer = scoped_get(db.session, Customer, pk)
         if customer is None:
             abort(404)
+        show_url = url_for(f"{self.endpoint}.show", pk=pk)
+        if not current_actor().has("Support"):
+            # Admin holds every permission; the erase is Support's alone (SPEC roles).
+            flash(str(erasure.SUPPORT_ONLY), "warning")
+            return redirect(show_url)
         form = ErasureForm()
         if request.method == "GET":
             form.requested_on.data = local_today().isoformat()
-        show_url = url_for(f"{self.endpoint}.show", pk=pk)
         if form.validate_on_submit() and "back" not in request.form:
             which = form.which.data
             if form.confirmed.data == "yes":

@@ -62,6 +62,8 @@ def test_issue19_no_erase_for_others(world, login_as, username):
     browser = login_as(username)
     page = browser.get(f"/customers/show/{customer.id}").get_data(as_text=True)
     assert f"/customers/{customer.id}/erase" not in page
+    opened = browser.get(f"/customers/{customer.id}/erase")
+    assert opened.status_code in (302, 403, 404)
     form = {"which": "customer", "requested_on": "2026-12-01", "reason": "x", "confirmed": "yes"}
     browser.post(f"/customers/{customer.id}/erase", data=form)
     world.session.expire_all()
