@@ -175,11 +175,8 @@ class ErasureForm(FlaskForm):
     which = SelectField(
         _l("What to erase"),
         choices=[
-            ("customer", _l("This customer at this garage (at the garage's request)")),
-            (
-                "person",
-                _l("The person at every garage, with the login (at the person's own request)"),
-            ),
+            ("customer", _l("Only this customer, at this garage")),
+            ("person", _l("The person, at every garage, with the login")),
         ],
         default="customer",
     )
