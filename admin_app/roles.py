@@ -81,7 +81,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     # batch jobs — running a confirmed job now.
     "Support": {
         "Passport": ["read", "send", "email", "move"],
-        "Customer": ["read", "write"],
+        "Customer": ["read", "write", "erase"],  # erase: issue 19 (R-DR-2)
         # "write" on transfers is their one write, cancel (SPEC: Support cancels a
         # pending transfer; the API refused it while the profile's button allowed it).
         "Transfer": ["read", "write"],

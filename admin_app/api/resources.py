@@ -26,10 +26,12 @@ from admin_app.models import (
     Transfer,
 )
 from admin_app.models.customers import CONTACT_FIELDS
-from admin_app.services import batch_jobs, fleets, transfers, vehicle_values
+from admin_app.scope import scoped_get
+from admin_app.services import batch_jobs, erasure, fleets, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
+from admin_app.services.clock import local_today
 from admin_app.services.customer_lists import XLSX_MIMETYPE
-from admin_app.services.errors import InvalidInput
+from admin_app.services.errors import InvalidInput, NotFound
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.recalls import open_recalls
 from admin_app.services.uow import unit_of_work
@@ -472,10 +474,10 @@ class CustomerApi(ConsoleApi):
         "customer_number": "K-1042",
         "garage_id": 1,
     }
-    include_route_methods = {"get", "get_list", "info", "put"}
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
-    input_schemas = {"put": schemas.Person}
+    include_route_methods = {"get", "get_list", "info", "put", "erase"}
+    input_schemas = {"put": schemas.Person, "erase": schemas.ErasureInput}
     list_columns = ["id", *CONTACT_FIELDS[:3], "email", *CONTACT_FIELDS[3:], "garage_id"]
     order_columns = ["id", "last_name"]
     search_columns = ["email", "last_name"]
@@ -493,6 +495,30 @@ class CustomerApi(ConsoleApi):
         body = self.json_body()
         with unit_of_work(db.session):
             customer = passport_rules.update_customer(db.session, pk, body, actor=self.actor())
+        return self.one(customer)
+
+    @expose("/<int:pk>/erase", methods=["POST"])
+    @protect()
+    def erase(self, pk):
+        """Erase this garage's customer (issue 19, R-DR-2): his values anonymized wherever
+        they occur, his cars here archived without owner; his login and other garages
+        untouched. Support only. 409 with the reason while a transfer is pending, he
+        manages a fleet with cars or a list not yet run names him; erasing again changes
+        nothing.
+        ---
+        post:
+          summary: Erase a customer (AVG/GDPR, R-DR-2; Support only)
+        """
+        body = self.json_body()
+        customer = scoped_get(db.session, Customer, pk)
+        if customer is None:
+            raise NotFound(lazy_gettext("Not found"))
+        reason, requested_on = erasure.parse_request(
+            body.get("reason"), body.get("requested_on"), today=local_today()
+        )
+        with unit_of_work(db.session):
+            erasure.erase_customer(db.session, self.actor(), customer, reason, requested_on)
+        db.session.refresh(customer)
         return self.one(customer)
 
 

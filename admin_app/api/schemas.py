@@ -127,6 +127,16 @@ class Person(InputSchema):
     example = {"email": "j.devries@example.nl", "phone": "06 12345678"}
 
 
+class ErasureInput(InputSchema):
+    """POST /customer/<id>/erase (issue 19, R-DR-2): the customer's request, as Support
+    records it."""
+
+    reason = Text(500)
+    requested_on = Text(DATE_LENGTH, metadata={"description": "YYYY-MM-DD, not in the future"})
+
+    example = {"reason": "Verzoek van de klant per e-mail", "requested_on": "2026-12-01"}
+
+
 class PassportInput(Person):
     """POST and PUT /passport/: the flat fields of the contract."""
 

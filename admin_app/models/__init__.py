@@ -7,6 +7,7 @@ from admin_app.models.batch_jobs import BatchJob, BatchRow, BatchState
 from admin_app.models.calendar_feeds import CalendarFeed
 from admin_app.models.customers import Customer
 from admin_app.models.data_exports import DataExport
+from admin_app.models.erasures import Erasure
 from admin_app.models.exports import ExportFile
 from admin_app.models.fleets import FleetAccount
 from admin_app.models.garages import Garage
@@ -51,6 +52,7 @@ __all__ = [
     "ConsoleUser",
     "Customer",
     "DataExport",
+    "Erasure",
     "ExportFile",
     "FleetAccount",
     "Garage",

@@ -15,6 +15,8 @@ class OutboxState(enum.StrEnum):
     sent = "sent"
     bounced = "bounced"
     failed = "failed"
+    # Never sent: its recipient's data was erased before it went out (issue 19, R-DR-2).
+    cancelled = "cancelled"
 
 
 STATE_LABELS = {
@@ -23,6 +25,7 @@ STATE_LABELS = {
     OutboxState.sent.value: _l("Sent"),
     OutboxState.bounced.value: _l("Address refused (bounced)"),
     OutboxState.failed.value: _l("Failed"),
+    OutboxState.cancelled.value: _l("Cancelled: recipient's data erased"),
 }
 
 

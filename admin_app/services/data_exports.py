@@ -256,6 +256,38 @@ def delete_expired_exports(session: Session, now: dt.datetime, folder: str | Non
     return len(expired)
 
 
+def forget_exports_about(
+    session: Session, customer_ids: list[int], user_id: int | None, now: dt.datetime
+) -> int:
+    """Erasure (R-DR-2): the exports about erased customer rows (or an erased Owner's own)
+    lose their ZIP, which holds everything he was. The files go once the erase commits:
+    an erase that fails leaves them. Returns how many."""
+    from flask import current_app
+    from sqlalchemy import event
+
+    about = [DataExport.customer_id.in_(customer_ids)]
+    if user_id is not None:
+        about.append(DataExport.owner_user_id == user_id)
+    exports = session.scalars(
+        select(DataExport).where(or_(*about), DataExport.file_path.is_not(None))
+    ).all()
+    if not exports:
+        return 0
+    folder = current_app.config["DATA_EXPORT_FOLDER"]
+    paths = [_path(folder, export) for export in exports]
+    for export in exports:
+        export.file_path = None
+        export.expires_at = min(export.expires_at, now)
+
+    @event.listens_for(session, "after_commit", once=True)
+    def _delete_files(_session):
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    session.flush()
+    return len(exports)
+
+
 # --- whom it is about ------------------------------------------------------------------------
 
 

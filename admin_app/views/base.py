@@ -62,6 +62,7 @@ READ_WRITE = {
     "settings": "write",
     "confirm": "write",
     "run_now": "run_now",
+    "erase": "erase",  # issue 19: Support's erase of a customer or person (R-DR-2)
     "rows": "read",
     "refused_xlsx": "read",
     "upload": "write",
@@ -117,6 +118,7 @@ FULL_PERMISSIONS = (
     "can_move",
     "can_email",
     "can_run_now",
+    "can_erase",  # issue 19 (R-DR-2): Support only
 )
 
 

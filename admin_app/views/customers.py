@@ -1,23 +1,30 @@
 from __future__ import annotations
 
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 
+from admin_app.extensions import db
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
-from admin_app.services import data_exports, vehicle_values
+from admin_app.scope import scoped_get
+from admin_app.services import data_exports, erasure, vehicle_values
 from admin_app.services import passports as passport_rules
+from admin_app.services.clock import local_today
+from admin_app.services.errors import InvalidInput
 from admin_app.services.labels import CUSTOMER_LABELS
 from admin_app.services.list_exports import CUSTOMER_EXPORT
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
 from admin_app.views.exports import ExportableList
 from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
+from admin_app.views.forms import ErasureForm, attempt, show_errors
 
 
 class CustomerView(ExportableList, ConsoleModelView):
     route_base = "/customers"
     class_permission_name = "Customer"
-    include_route_methods = {"list", "show", "edit", "action", "action_post", "export"}
+    include_route_methods = {"list", "show", "edit", "action", "action_post", "export", "erase"}
     datamodel = PageInterface(Customer)
     list_template = "console/list_export.html"
     export_list = CUSTOMER_EXPORT
@@ -51,4 +58,68 @@ class CustomerView(ExportableList, ConsoleModelView):
         )
         # Issue 19: Support may export the person at every garage, a garage its customer.
         widgets["export_whole_person"] = data_exports.may_export_person(current_actor())
+        # Support's erase (issue 19, R-DR-2): offered to Support only, never twice.
+        widgets["can_erase"] = current_actor().has("Support") and not erasure.is_erased(item)
         return widgets
+
+    @expose("/<int:pk>/erase", methods=["GET", "POST"])
+    @has_access
+    def erase(self, pk):
+        """Support's erase (issue 19, R-DR-2): the form, then a confirm step that says what
+        will happen and what stays; a refusal or a bad field shows the form again as typed."""
+        customer = scoped_get(db.session, Customer, pk)
+        if customer is None:
+            abort(404)
+        show_url = url_for(f"{self.endpoint}.show", pk=pk)
+        if not current_actor().has("Support"):
+            # Admin holds every permission; the erase is Support's alone (SPEC roles).
+            flash(str(erasure.SUPPORT_ONLY), "warning")
+            return redirect(show_url)
+        form = ErasureForm()
+        if request.method == "GET":
+            form.requested_on.data = local_today().isoformat()
+        if form.validate_on_submit() and "back" not in request.form:
+            which = form.which.data
+            if form.confirmed.data == "yes":
+                answer = attempt(
+                    lambda: erasure.erase_as_asked(
+                        db.session,
+                        current_actor(),
+                        customer,
+                        which=which,
+                        reason=form.reason.data,
+                        requested_on=form.requested_on.data,
+                        today=local_today(),
+                    ),
+                    done=_l('Erased. The customer\'s data now reads "verwijderd".'),
+                    next_url=show_url,
+                    form=form,
+                )
+                if answer:
+                    return answer
+            else:
+                try:
+                    erasure.parse_request(
+                        form.reason.data, form.requested_on.data, today=local_today()
+                    )
+                except InvalidInput as error:
+                    show_errors(form, error)
+                else:
+                    plan = erasure.preview(db.session, customer, which)
+                    if plan.refused is None:
+                        return self.render_template(
+                            "console/erase_confirm.html",
+                            form=form,
+                            plan=plan,
+                            customer=customer,
+                            show_url=show_url,
+                        )
+                    flash(str(plan.refused), "danger")
+        form.confirmed.data = ""
+        return self.render_template(
+            "console/form.html",
+            form=form,
+            fields=("which", "requested_on", "reason"),
+            title=_l("Erase %(name)s (AVG)", name=customer.full_name),
+            submit_label=_l("Next: what will happen"),
+        )

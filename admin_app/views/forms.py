@@ -168,6 +168,23 @@ class MoveForm(FlaskForm):
     garage_id = SelectField(_l("Move to garage"), choices=[])
 
 
+class ErasureForm(FlaskForm):
+    """Support's erase of a customer (issue 19, R-DR-2). The service checks the reason
+    and the date, so a refusal lands on the field it is about, with what was typed."""
+
+    which = SelectField(
+        _l("What to erase"),
+        choices=[
+            ("customer", _l("Only this customer, at this garage")),
+            ("person", _l("The person, at every garage, with the login")),
+        ],
+        default="customer",
+    )
+    requested_on = StringField(_l("Date of the request"), render_kw={"type": "date"})
+    reason = StringField(_l("Reason"))
+    confirmed = HiddenField()
+
+
 class PasswordForm(FlaskForm):
     password = PasswordField(_l("Choose a password"), [Length(max=MAX_PASSWORD)])
     conf_password = PasswordField(_l("Repeat the password"), [Length(max=MAX_PASSWORD)])

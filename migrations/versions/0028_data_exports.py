@@ -1,7 +1,7 @@
 """a customer's data export (AVG/GDPR)
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-06 11:00:00
 
 Issue 19 (R-DR-1): data_export records who asked for a ZIP of a customer's data, about
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

@@ -379,3 +379,30 @@ def test_issue19_the_clock_deletes_an_export_past_its_7_days(app, world, acting_
     world.session.expire_all()
     assert not path.exists()
     assert world.session.get(DataExport, export_id).file_path is None
+
+
+def test_issue19_erasing_him_deletes_the_zip_of_his_export(app, world, acting_as, folder):
+    """R-DR-1, R-DR-2: an export's ZIP is everything he was: erasing the customer deletes
+    it once the erase commits, and its link says it is gone."""
+    from admin_app.services import erasure
+    from admin_app.services.audit import Actor
+
+    row = _his_rows(world)[-1]  # at De Vries: no car, no pending transfer
+    with acting_as(_garage_login(world, row.garage_id)) as acting:
+        export_id = data_exports.request_customer_export(
+            world.session, row.id, actor=acting.actor, whole_person=False, now=utcnow()
+        ).id
+        world.session.commit()
+        requester = acting.actor
+    export, archive = _built(app, world, export_id, folder)
+    path = folder / export.file_path
+    support = Actor(None, "support", roles=frozenset({"Support"}))
+    with app.app_context():  # as in the view and the API: DATA_EXPORT_FOLDER
+        erasure.erase_customer(world.session, support, row, "Op zijn verzoek", dt.date.today())
+        assert path.exists()  # not before the commit: an erase that fails keeps it
+        world.session.commit()
+    assert not path.exists()
+    with pytest.raises(Gone):
+        data_exports.download(
+            world.session, export_id, actor=requester, folder=str(folder), now=utcnow()
+        )

@@ -363,7 +363,7 @@ OWN_ACCOUNT = ("/resetmypassword/", "/userinfoeditview/", "/forgot-password", "/
 
 
 # What SPEC's roles table grants Support: resends, e-mail corrections, moving a passport,
-# cancelling a pending transfer.
+# cancelling a pending transfer, erasing a customer (issue 19).
 SUPPORT_GRANTS = (
     "PassportView.cancel_transfer",
     "TransferApi.cancel",
@@ -376,6 +376,8 @@ SUPPORT_GRANTS = (
     # Issue 19: Support exports a customer's data (a read that is logged).
     "DataExportView.customer",
     "CustomerExportApi.export",
+    "CustomerApi.erase",  # issue 19: erase a customer (R-DR-2)
+    "CustomerView.erase",
 )
 
 

@@ -1,0 +1,614 @@
+"""Erasing a customer or a person (AVG/GDPR, SPEC R-DR-2): plain functions over a session.
+
+Support erases either one garage's customer row (at that garage's request: his login and
+his cars at other garages are untouched) or the person (at his own request: every customer
+row with his e-mail at every garage, then his Owner login). His values are replaced by the
+rules of the registry (services/personal_data) wherever they occur; vehicle facts stay, so
+a car's history survives its owner. Everything is flushed in the caller's transaction, so
+an erase is all or nothing; a second erase of the same finds nothing left and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Text, cast, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from admin_app.models import (
+    AccessToken,
+    BatchJob,
+    BatchRow,
+    ConsoleUser,
+    Customer,
+    Erasure,
+    FleetAccount,
+    InspectionForm,
+    InspectionInvitation,
+    Invoice,
+    OutboxMessage,
+    Passport,
+    PassportClaim,
+    PassportState,
+    Task,
+    Transfer,
+    TransferState,
+)
+from admin_app.models.base import utcnow
+from admin_app.models.batch_jobs import BatchState
+from admin_app.models.outbox import OutboxState
+from admin_app.services import data_exports
+from admin_app.services.audit import Actor
+from admin_app.services.emails import email_key
+from admin_app.services.errors import Conflict, Forbidden, InvalidInput
+from admin_app.services.inspections import FORM_LINK
+from admin_app.services.passports import ACTIVATION, DRIVER_ACCESS
+from admin_app.services.personal_data import (
+    ERASED,
+    ERASED_DOMAIN,
+    REGISTRY,
+    Rule,
+    Traces,
+    erased_email,
+    walk,
+)
+from admin_app.services.proposals import OPT_OUT
+from admin_app.services.transfers import ACCEPT
+
+CUSTOMER, PERSON = "customer", "person"
+REASON_LENGTH = 500
+# Batch jobs that will still write customers: erasing him now would bring him back.
+BATCH_NOT_YET_RUN = (
+    BatchState.previewing.value,
+    BatchState.preview.value,
+    BatchState.scheduled.value,
+    BatchState.running.value,
+)
+# The audit log names each table its own way (services/audit.AUDITED).
+AUDIT_NAMES = {"customer": "customer", "transfer": "transfer", "ab_user": "user"}
+
+
+@dataclass
+class ErasureResult:
+    erasure: Erasure | None  # None: nothing was left to erase (an erase done before)
+    customers: list[Customer] = field(default_factory=list)
+
+
+def is_erased(customer: Customer) -> bool:
+    return (customer.email or "").lower().endswith("@" + ERASED_DOMAIN)
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+def parse_request(reason, requested_on, *, today: dt.date) -> tuple[str, dt.date]:
+    """The reason and request date as Support gives them; InvalidInput names the field."""
+    errors: dict[str, list] = {}
+    text = reason.strip() if isinstance(reason, str) else None
+    if not text:
+        errors["reason"] = [_l("Give the reason for the erase (the customer's request).")]
+    elif "\x00" in text or len(text) > REASON_LENGTH:
+        errors["reason"] = [
+            _l("The reason may be at most %(count)d characters of text.", count=REASON_LENGTH)
+        ]
+    day = None
+    if isinstance(requested_on, dt.date):
+        day = requested_on
+    elif isinstance(requested_on, str) and "\x00" not in requested_on:
+        try:
+            day = dt.date.fromisoformat(requested_on.strip())
+        except ValueError:
+            day = None
+    if day is None:
+        errors["requested_on"] = [_l("Give the date of the request, such as 2026-12-01.")]
+    elif day > today:
+        errors["requested_on"] = [_l("The date of the request cannot be in the future.")]
+    if errors:
+        raise InvalidInput(_l("The erase could not be started."), errors=errors)
+    return text, day
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+def refusal(session: Session, customers: list[Customer]) -> str | None:
+    """Why these customer rows may not be erased now, or None."""
+    ids = [c.id for c in customers]
+    if not ids:
+        return None
+    pending = session.scalar(
+        select(func.count(Transfer.id)).where(
+            Transfer.state == TransferState.pending.value,
+            or_(Transfer.from_customer_id.in_(ids), Transfer.to_customer_id.in_(ids)),
+        )
+    ) or session.scalar(
+        select(func.count(Passport.id)).where(
+            Passport.owner_id.in_(ids), Passport.state == PassportState.transfer_pending.value
+        )
+    )
+    if pending:
+        return _l(
+            "The customer owns or is receiving a car with a pending transfer: cancel or "
+            "finish the transfer first."
+        )
+    managed = (
+        select(FleetAccount.id)
+        .join(Passport, Passport.id == FleetAccount.manager_passport_id)
+        .where(Passport.owner_id.in_(ids))
+    )
+    if session.scalar(
+        select(func.count(Passport.id)).where(Passport.fleet_account_id.in_(managed))
+    ):
+        return _l(
+            "The customer manages a fleet account that still has cars: give the fleet "
+            "another manager or unlink its cars first."
+        )
+    keys = {email_key(c.email) for c in customers}
+    garages = {c.garage_id for c in customers}
+    if session.scalar(
+        select(func.count(BatchRow.id))
+        .join(BatchJob, BatchJob.id == BatchRow.batch_job_id)
+        .where(
+            BatchRow.email_key.in_(keys),
+            BatchJob.garage_id.in_(garages),
+            BatchJob.state.in_(BATCH_NOT_YET_RUN),
+        )
+    ):
+        return _l(
+            "The customer is named on a customer list that has not run yet: run or "
+            "cancel that list first."
+        )
+    return None
+
+
+SUPPORT_ONLY = _l("Only the support desk erases customers.")
+
+
+def _require_support(actor: Actor) -> None:
+    if not actor.has("Support"):
+        raise Forbidden(SUPPORT_ONLY)
+
+
+# --- the two erases -------------------------------------------------------------------------
+
+
+def erase_customer(
+    session: Session, actor: Actor, customer: Customer, reason: str, requested_on: dt.date
+) -> ErasureResult:
+    """One garage's customer row, at that garage's request (R-DR-2)."""
+    _require_support(actor)
+    if is_erased(customer):
+        return ErasureResult(None, [customer])
+    _refuse_if_needed(session, [customer])
+    _erase(session, [customer], user=None, garage_id=customer.garage_id)
+    erasure = _record(
+        session, actor, CUSTOMER, reason, requested_on, customer=customer, count=1, user=None
+    )
+    return ErasureResult(erasure, [customer])
+
+
+def erase_person(
+    session: Session, actor: Actor, email: str, reason: str, requested_on: dt.date
+) -> ErasureResult:
+    """The person at his own request: every customer row with his e-mail at every garage,
+    then his Owner login (R-DR-2)."""
+    _require_support(actor)
+    key = email_key(email or "")
+    customers = list(
+        session.scalars(
+            select(Customer).where(func.lower(Customer.email) == key).order_by(Customer.id)
+        )
+    )
+    user = session.scalar(select(ConsoleUser).where(func.lower(ConsoleUser.email) == key))
+    if user is not None and not _is_owner_login(user):
+        user = None  # a staff login is an employee's, not the customer's to erase
+    if not customers and user is None:
+        return ErasureResult(None, [])
+    _refuse_if_needed(session, customers)
+    _erase(session, customers, user=user, garage_id=None)
+    erasure = _record(
+        session,
+        actor,
+        PERSON,
+        reason,
+        requested_on,
+        customer=customers[0] if customers else None,
+        count=len(customers),
+        user=user,
+    )
+    return ErasureResult(erasure, customers)
+
+
+def _is_owner_login(user: ConsoleUser) -> bool:
+    names = {role.name for role in user.roles}
+    return names <= {"Owner"} and "Owner" in names
+
+
+def _refuse_if_needed(session: Session, customers: list[Customer]) -> None:
+    reason = refusal(session, customers)
+    if reason:
+        raise Conflict(reason)
+
+
+def _record(session, actor, scope, reason, requested_on, *, customer, count, user) -> Erasure:
+    erasure = Erasure(
+        scope=scope,
+        customer_id=customer.id if customer else None,
+        garage_id=customer.garage_id if customer and scope == CUSTOMER else None,
+        user_id=user.id if user else None,
+        customers=count,
+        requested_on=requested_on,
+        reason=reason,
+        erased_by_id=actor.id,
+        erased_by=actor.name,
+        erased_at=utcnow(),
+    )
+    session.add(erasure)
+    session.flush()
+    return erasure
+
+
+# --- the work -------------------------------------------------------------------------------
+
+
+def _traces(customers: list[Customer], user: ConsoleUser | None) -> Traces:
+    """His values as they may be quoted elsewhere. A bare last name is left out: garages
+    carry surnames too ("Autobedrijf Jansen"), and a mail to their customers names them."""
+    values: list[str | None] = []
+    for c in customers:
+        values += [c.email, c.phone, c.street, c.customer_number]
+        if c.first_name:
+            values += [c.full_name, f"{c.first_name} {c.last_name}"]
+        if c.street and c.house_number:
+            values.append(f"{c.street} {c.house_number}")
+        if c.postcode:
+            compact = c.postcode.replace(" ", "")
+            values += [c.postcode, compact, f"{compact[:4]} {compact[4:]}"]
+    if user is not None:
+        values += [user.email, user.username]
+        if user.first_name and user.last_name:
+            values.append(f"{user.first_name} {user.last_name}")
+    return Traces(v for v in values if v and ERASED not in v.lower())
+
+
+def _erase(session: Session, customers, *, user, garage_id: int | None) -> None:
+    traces = _traces(customers, user)
+    ids = [c.id for c in customers]
+    emails = {email_key(c.email) for c in customers} | ({email_key(user.email)} if user else set())
+    now = utcnow()
+
+    # His cars at the erased garage(s): archived, "zonder eigenaar" — the owner row they
+    # point at (owner_id may not be empty) reads "verwijderd" now. Cars he drives lose him.
+    owned = list(
+        session.scalars(
+            select(Passport).where(
+                Passport.owner_id.in_(ids), Passport.state != PassportState.archived.value
+            )
+        )
+    )
+    for passport in owned:
+        passport.state = PassportState.archived.value
+        passport.archived_at = now
+        passport.fleet_account_id = None
+    driven = list(session.scalars(select(Passport).where(Passport.driver_id.in_(ids))))
+    for passport in driven:
+        passport.driver_id = None
+    data_exports.forget_exports_about(session, ids, user.id if user else None, now)
+    all_owned = select(Passport.id).where(Passport.owner_id.in_(ids))
+    session.execute(
+        delete(PassportClaim).where(
+            or_(
+                (PassportClaim.passport_id.in_(all_owned)) & (PassportClaim.role == "owner"),
+                PassportClaim.passport_id.in_([p.id for p in driven])
+                & (PassportClaim.role == "driver"),
+            )
+        )
+    )
+
+    for customer in customers:
+        _by_rules(customer, "customer")
+    transfers = list(session.scalars(select(Transfer).where(Transfer.to_customer_id.in_(ids))))
+    for transfer in transfers:
+        _by_rules(transfer, "transfer", only=("to_email", "to_name"))
+    if user is not None:
+        _by_rules(user, "ab_user")
+        user.active = False
+        user.session_generation = (user.session_generation or 0) + 1  # ends his sessions
+        session.execute(delete(PassportClaim).where(PassportClaim.user_id == user.id))
+        session.execute(
+            delete(AccessToken).where(
+                or_(AccessToken.user_id == user.id, func.lower(AccessToken.recipient).in_(emails))
+            )
+        )
+        for table, column in (("audit_log", "actor_name"), ("transfer", "created_by")):
+            model = _table(session, table)
+            actor_column = model.c.actor_id if table == "audit_log" else model.c.created_by_id
+            session.execute(update(model).where(actor_column == user.id).values({column: ERASED}))
+        exports = _table(session, "export_file")
+        session.execute(
+            update(exports).where(exports.c.user_id == user.id).values(user_name=ERASED)
+        )
+    if garage_id is None:
+        # A self-registration FAB kept under his address (unused here, but a table of his).
+        registrations = _table(session, "ab_register_user")
+        registered = list(
+            session.scalars(
+                select(registrations.c.id).where(func.lower(registrations.c.email).in_(emails))
+            )
+        )
+        if registered:
+            _rules_on_rows(session, "ab_register_user", registered)
+    # The links mailed to him about what is erased here (his login's other links stay in a
+    # customer's erase): each purpose names its subject by another table's id.
+    subjects = {
+        ACTIVATION: all_owned,
+        DRIVER_ACCESS: ids,
+        OPT_OUT: ids,
+        ACCEPT: [t.id for t in transfers],
+        FORM_LINK: select(InspectionForm.id).where(InspectionForm.passport_id.in_(all_owned)),
+    }
+    session.execute(
+        delete(AccessToken).where(
+            func.lower(AccessToken.recipient).in_(emails),
+            or_(
+                *(
+                    (AccessToken.purpose == purpose) & AccessToken.subject_id.in_(subject)
+                    for purpose, subject in subjects.items()
+                )
+            ),
+        )
+    )
+    session.flush()  # the audit log now holds these changes, with his old values in them
+
+    in_garage = (lambda column: column == garage_id) if garage_id is not None else None
+
+    # Mails to him: the row stays (kind, state, when); one not sent yet is never sent.
+    to_him = select(OutboxMessage.id).where(func.lower(OutboxMessage.recipient).in_(emails))
+    if in_garage:
+        to_him = to_him.where(in_garage(OutboxMessage.garage_id))
+    mail_ids = list(session.scalars(to_him))
+    if mail_ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(mail_ids),
+                OutboxMessage.state.in_((OutboxState.pending.value, OutboxState.sending.value)),
+            )
+            .values(state=OutboxState.cancelled.value)
+        )
+        _walk_rows(session, "outbox_message", mail_ids, traces, by_key=True)
+        for mail_id in mail_ids:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == mail_id)
+                .values(recipient=erased_email(mail_id))
+            )
+
+    # The customer lists that named him: his cells go, the row's outcome stays.
+    rows = select(BatchRow.id).where(BatchRow.email_key.in_(emails))
+    if in_garage:
+        rows = rows.where(
+            BatchRow.batch_job_id.in_(select(BatchJob.id).where(in_garage(BatchJob.garage_id)))
+        )
+    row_ids = list(session.scalars(rows))
+    if row_ids:
+        _walk_rows(session, "batch_row", row_ids, traces, by_key=True)
+        _rules_on_rows(session, "batch_row", row_ids)
+
+    if ids:
+        session.execute(
+            update(Invoice).where(Invoice.customer_id.in_(ids)).values(customer_number=None)
+        )
+        session.execute(
+            update(InspectionInvitation)
+            .where(
+                InspectionInvitation.passport_id.in_(all_owned),
+                InspectionInvitation.note.is_not(None),
+            )
+            .values(note=ERASED)
+        )
+
+    # The audit entries about his rows: every personal field's old and new value.
+    audit = _table(session, "audit_log")
+    about_him = [("customer", ids), ("transfer", [t.id for t in transfers])]
+    if user is not None:
+        about_him.append(("user", [user.id]))
+    entry_ids = (
+        list(
+            session.scalars(
+                select(audit.c.id).where(
+                    or_(
+                        *(
+                            (audit.c.table_name == name) & audit.c.record_id.in_(records)
+                            for name, records in about_him
+                            if records
+                        )
+                    )
+                )
+            )
+        )
+        if ids or user is not None
+        else []
+    )
+    if entry_ids:
+        _walk_rows(session, "audit_log", entry_ids, traces, by_key=True)
+
+    # Everywhere else his values may be quoted among others': walked where found.
+    if traces:
+        for table_name, columns in REGISTRY.items():
+            walked = [name for name, rule in columns.items() if rule == Rule.WALK]
+            if not walked or table_name in ("ab_user",):
+                continue
+            _scrub_table(session, table_name, walked, traces, garage_id)
+    session.flush()
+
+
+def _by_rules(obj, table_name: str, only: tuple[str, ...] | None = None) -> None:
+    """An ORM row anonymized column by column by the registry (so the change is audited)."""
+    for name, rule in REGISTRY[table_name].items():
+        if only and name not in only:
+            continue
+        value = getattr(obj, name, None)
+        if value is None:
+            continue
+        if rule == Rule.TEXT:
+            setattr(obj, name, ERASED)
+        elif rule == Rule.NULL:
+            setattr(obj, name, None)
+        elif rule == Rule.EMAIL:
+            setattr(obj, name, erased_email(obj.id))
+
+
+def _table(session: Session, name: str):
+    from flask_appbuilder import Model
+
+    return Model.metadata.tables[name]
+
+
+def _rules_on_rows(session: Session, table_name: str, row_ids: list[int]) -> None:
+    table = _table(session, table_name)
+    plain = {}
+    for name, rule in REGISTRY[table_name].items():
+        if rule == Rule.TEXT:
+            plain[name] = ERASED
+        elif rule == Rule.NULL:
+            plain[name] = None
+    if plain:
+        session.execute(update(table).where(table.c.id.in_(row_ids)).values(plain))
+    for name in (n for n, rule in REGISTRY[table_name].items() if rule == Rule.EMAIL):
+        for row_id in row_ids:
+            session.execute(
+                update(table).where(table.c.id == row_id).values({name: erased_email(row_id)})
+            )
+
+
+def _walk_rows(session: Session, table_name: str, row_ids, traces: Traces, *, by_key: bool):
+    columns = [n for n, rule in REGISTRY[table_name].items() if rule == Rule.WALK]
+    table = _table(session, table_name)
+    for chunk in _chunks(list(row_ids)):
+        for row in session.execute(
+            select(table.c.id, *(table.c[n] for n in columns)).where(table.c.id.in_(chunk))
+        ):
+            _rewrite(session, table, row, columns, traces, by_key=by_key)
+
+
+def _rewrite(session, table, row, columns, traces, *, by_key: bool) -> None:
+    values = {}
+    for name in columns:
+        old = row._mapping[name]
+        new = walk(old, traces, by_key=by_key)
+        if new != old:
+            values[name] = new
+    if values:
+        session.execute(update(table).where(table.c.id == row.id).values(values))
+
+
+def _scrub_table(session, table_name, columns, traces: Traces, garage_id) -> None:
+    """Rows of ``table_name`` whose walked columns quote one of his values, found in SQL
+    (lowercased text, JSON as stored: its non-ASCII escaped) and rewritten in Python."""
+    table = _table(session, table_name)
+    found = []
+    for name in columns:
+        text = func.lower(cast(table.c[name], Text))
+        for value in traces.values:
+            found.append(text.contains(value, autoescape=True))
+            escaped = json.dumps(value)[1:-1]
+            if escaped != value:
+                found.append(text.contains(escaped, autoescape=True))
+    query = select(table.c.id, *(table.c[n] for n in columns)).where(or_(*found))
+    if garage_id is not None:
+        scope = _garage_scope(table, garage_id)
+        if scope is None:
+            return  # a table of no garage: left to the person's erase
+        query = query.where(scope)
+    for row in session.execute(query).all():
+        _rewrite(session, table, row, columns, traces, by_key=False)
+
+
+def _garage_scope(table, garage_id):
+    if "garage_id" in table.c:
+        return table.c.garage_id == garage_id
+    parents = {
+        "batch_row": ("batch_job_id", BatchJob),
+        "inspection_form_version": ("form_id", InspectionForm),
+        "task_row": ("task_id", Task),
+    }
+    if table.name in parents:
+        column, parent = parents[table.name]
+        return table.c[column].in_(select(parent.id).where(parent.garage_id == garage_id))
+    return None
+
+
+def _chunks(items: list, size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- Support's screen -----------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """What an erase will do, for the confirm step: counted, refused or not."""
+
+    which: str
+    customers: int
+    garages: int
+    cars_archived: int
+    cars_driven: int
+    login: bool
+    refused: str | None
+
+
+def rows_of(session: Session, customer: Customer, which: str) -> tuple[list[Customer], object]:
+    """The customer rows and login an erase of ``which`` reaches from this customer."""
+    if which != PERSON:
+        return [customer], None
+    key = email_key(customer.email or "")
+    rows = list(session.scalars(select(Customer).where(func.lower(Customer.email) == key)))
+    login = session.scalar(select(ConsoleUser).where(func.lower(ConsoleUser.email) == key))
+    return rows, login if login is not None and _is_owner_login(login) else None
+
+
+def preview(session: Session, customer: Customer, which: str) -> Preview:
+    rows, login = rows_of(session, customer, which)
+    ids = [c.id for c in rows]
+    return Preview(
+        which=which,
+        customers=len(rows),
+        garages=len({c.garage_id for c in rows}),
+        cars_archived=session.scalar(
+            select(func.count(Passport.id)).where(
+                Passport.owner_id.in_(ids), Passport.state != PassportState.archived.value
+            )
+        )
+        or 0,
+        cars_driven=session.scalar(
+            select(func.count(Passport.id)).where(Passport.driver_id.in_(ids))
+        )
+        or 0,
+        login=login is not None,
+        refused=refusal(session, rows),
+    )
+
+
+def erase_as_asked(
+    session: Session,
+    actor: Actor,
+    customer: Customer,
+    *,
+    which: str,
+    reason,
+    requested_on,
+    today: dt.date,
+) -> ErasureResult:
+    """The screen's and the API's one entry: input checked, then the erase asked for."""
+    _require_support(actor)
+    reason, requested_on = parse_request(reason, requested_on, today=today)
+    if which == PERSON:
+        return erase_person(session, actor, customer.email, reason, requested_on)
+    return erase_customer(session, actor, customer, reason, requested_on)

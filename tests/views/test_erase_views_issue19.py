@@ -1,0 +1,70 @@
+"""Issue 19, R-DR-2: Support's erase screen on the customer's page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from admin_app.models import Customer, Erasure
+from tests.api.test_erase_api_issue19 import quiet_customer
+from tests.conftest import DB_KIND
+
+pytestmark = pytest.mark.skipif(
+    DB_KIND != "sqlite", reason="screens; the service is tested on both"
+)
+
+
+def test_issue19_support_erases_through_form_and_confirm_step(world, login_as):
+    """R-DR-2: the page offers Erase to Support; the form, the confirm step (what happens,
+    what stays), back to the form as typed, then the erase."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    page = support.get(f"/customers/show/{customer.id}").get_data(as_text=True)
+    assert f"/customers/{customer.id}/erase" in page
+    form = {"which": "customer", "requested_on": "2026-12-01", "reason": "Brief van de garage"}
+    confirm = support.post(f"/customers/{customer.id}/erase", data=form)
+    text = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "Wat er gebeurt" in text and "Wat blijft" in text
+    back = support.post(f"/customers/{customer.id}/erase", data={**form, "back": "1"})
+    assert "Brief van de garage" in back.get_data(as_text=True)
+    # The confirm page's own form, as a browser sends it: every input in page order (the
+    # first of a repeated name wins, as WTForms reads it).
+    sent = {}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', text):
+        sent.setdefault(name, value)
+    assert sent["confirmed"] == "yes" and sent["reason"] == "Brief van de garage"
+    done = support.post(f"/customers/{customer.id}/erase", data=sent, csrf=False)
+    assert done.status_code == 302
+    world.session.expire_all()
+    assert world.session.get(Customer, customer.id).last_name == "verwijderd"
+    recorded = world.session.scalars(select(Erasure)).one()
+    assert recorded.reason == "Brief van de garage"
+
+
+def test_issue19_bad_input_and_refusals_keep_what_was_typed(world, login_as):
+    """R-DR-2: a date in the future is named on its field; nothing typed is lost."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    form = {"which": "person", "requested_on": "2999-01-01", "reason": "Mail van 3 december"}
+    response = support.post(f"/customers/{customer.id}/erase", data=form)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "niet in de toekomst" in text and "Mail van 3 december" in text
+    assert world.session.get(Customer, customer.id).last_name != "verwijderd"
+
+
+@pytest.mark.parametrize("username", ["garage-jansen", "admin"])
+def test_issue19_no_erase_for_others(world, login_as, username):
+    """R-DR-2: only Support sees and may use the erase."""
+    customer = quiet_customer(world)
+    browser = login_as(username)
+    page = browser.get(f"/customers/show/{customer.id}").get_data(as_text=True)
+    assert f"/customers/{customer.id}/erase" not in page
+    opened = browser.get(f"/customers/{customer.id}/erase")
+    assert opened.status_code in (302, 403, 404)
+    form = {"which": "customer", "requested_on": "2026-12-01", "reason": "x", "confirmed": "yes"}
+    browser.post(f"/customers/{customer.id}/erase", data=form)
+    world.session.expire_all()
+    assert world.session.get(Customer, customer.id).last_name != "verwijderd"
