@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, aliased
 
 from admin_app.models import AccessToken, BatchJob, BatchRow, OutboxMessage
 from admin_app.models.batch_jobs import BatchState
+from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.outbox import OutboxState
 from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor, record_bulk
@@ -53,19 +54,9 @@ AUDIT_TABLE = "retention"
 UNFINISHED_MAIL = (OutboxState.pending.value, OutboxState.sending.value)
 # A list that has run, failed or was cancelled: its rows are read only, never run again.
 FINISHED_LIST = (BatchState.done.value, BatchState.failed.value, BatchState.cancelled.value)
-# Cells of a row that describe the customer; emptied (NULL, or "" where the column is
-# required).
-CONTACT_CELLS = (
-    "first_name",
-    "infix",
-    "last_name",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "phone",
-    "customer_number",
-)
+# Cells of a row that describe the customer (a profile's contact details): emptied (NULL,
+# or "" where the column is required).
+CONTACT_CELLS = CONTACT_FIELDS
 # Parameters of a refusal's reason that quote a cell as typed (services/reasons):
 # replaced by an ellipsis, so the reason still reads ("'…' is not a valid e-mail address").
 QUOTED_CELLS = {"plate", "email", "value"}
