@@ -118,6 +118,9 @@ def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.dateti
     from admin_app.jobs.data_exports import build_data_export
     from admin_app.queueing import enqueue_after_commit
 
+    waiting = _being_made(session, export, now)
+    if waiting is not None:
+        return waiting
     export.state, export.progress = BUILDING, 0
     export.created_at, export.expires_at = now, now + LIFETIME
     session.add(export)
@@ -131,6 +134,28 @@ def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.dateti
     )
     enqueue_after_commit(session, build_data_export, export.id)
     return export
+
+
+def _being_made(session: Session, export: DataExport, now: dt.datetime) -> DataExport | None:
+    """The requester's export of the same person and width still being made, if any: asked
+    again (a double click, a script in a loop) he gets that one, and the worker builds one
+    ZIP rather than one per ask. A build lost longer than STALE_AFTER is not waited for."""
+    same = (
+        DataExport.customer_id == export.customer_id
+        if export.customer_id is not None
+        else DataExport.owner_user_id == export.owner_user_id
+    )
+    return session.scalars(
+        select(DataExport)
+        .where(
+            DataExport.requested_by_id == export.requested_by_id,
+            same,
+            DataExport.scope == export.scope,
+            DataExport.state == BUILDING,
+            DataExport.created_at > now - STALE_AFTER,
+        )
+        .order_by(DataExport.id.desc())
+    ).first()
 
 
 def _about(export: DataExport) -> dict:
