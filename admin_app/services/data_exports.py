@@ -573,11 +573,25 @@ def _proposals(session: Session, subject: Subject) -> Iterator[dict]:
 
 
 def _invitations(session: Session, subject: Subject) -> Iterator[dict]:
+    from admin_app.models.transfers import TransferState
+
+    # A car transferred to him keeps its earlier owner's invitations (his note, his
+    # date): only those registered since the car became his are his, as with the forms.
+    his_since = (
+        select(func.max(Transfer.decided_at))
+        .where(
+            Transfer.passport_id == InspectionInvitation.passport_id,
+            Transfer.to_customer_id.in_(subject.customer_ids),
+            Transfer.state == TransferState.accepted.value,
+        )
+        .scalar_subquery()
+    )
     statement = (
         select(InspectionInvitation)
         .where(
             InspectionInvitation.passport_id.in_(subject.passport_ids),
             _at_garage(InspectionInvitation, subject.garage_id),
+            or_(his_since.is_(None), InspectionInvitation.registered_at >= his_since),
         )
         .order_by(InspectionInvitation.id)
     )

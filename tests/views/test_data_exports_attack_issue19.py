@@ -97,3 +97,59 @@ def test_issue19_attack_asking_again_while_one_is_made_queues_no_second(
     assert run_queued(app, build_data_export) == 2
     later = api.post(f"/api/v1/customer/{customer.id}/export", json={}).get_json()["id"]
     assert later != first
+
+
+def test_issue19_attack_a_cars_earlier_owner_stays_out_of_the_invitations(app, world, login_as):
+    """R-DR-1: an inspection invitation registered before a car was transferred to him is
+    the earlier owner's (his note, his wanted date): like that owner's inspection forms it
+    stays out of the new owner's export; his own later one is in."""
+    import datetime as dt
+    import io
+    import json
+    import zipfile
+
+    from admin_app.models import InspectionInvitation, Passport, Transfer
+    from admin_app.models.base import utcnow
+
+    customer = _customer_of(world, "Autobedrijf Jansen")
+    session = world.session
+    car = session.scalars(
+        select(Passport).where(Passport.owner_id == customer.id).order_by(Passport.id)
+    ).first()
+    bought = utcnow() - dt.timedelta(days=30)
+    session.add_all(
+        [
+            InspectionInvitation(
+                garage_id=car.garage_id,
+                passport_id=car.id,
+                note="Notitie van de vorige eigenaar",
+                registered_at=bought - dt.timedelta(days=60),
+            ),
+            Transfer(
+                passport_id=car.id,
+                garage_id=car.garage_id,
+                kind="owner",
+                state="accepted",
+                to_customer_id=customer.id,
+                to_email=customer.email,
+                created_by="Systeem",
+                created_at=bought - dt.timedelta(days=1),
+                decided_at=bought,
+            ),
+            InspectionInvitation(
+                garage_id=car.garage_id,
+                passport_id=car.id,
+                note="Mijn eigen notitie",
+                registered_at=bought + dt.timedelta(days=1),
+            ),
+        ]
+    )
+    session.commit()
+    garage = login_as("garage-jansen")
+    answer = garage.post(f"/data-exports/customer/{customer.id}")
+    export_id = int(re.search(r"/data-exports/(\d+)", answer.headers["Location"])[1])
+    assert run_queued(app, build_data_export) == 1
+    archive = zipfile.ZipFile(io.BytesIO(garage.get(f"/data-exports/{export_id}/download").data))
+    notes = [row["note"] for row in json.loads(archive.read("gegevens.json"))["invitations"]]
+    assert notes == ["Mijn eigen notitie"]
+    assert "vorige eigenaar" not in archive.read("overzicht.html").decode()
