@@ -245,15 +245,26 @@ def set_progress(session: Session, export_id: int, percent: int) -> None:
     session.commit()
 
 
-def finish(session: Session, export_id: int, file_path: str, now: dt.datetime) -> None:
-    # The 7 days count from when it can be downloaded.
-    session.execute(
+def finish(
+    session: Session, export_id: int, file_path: str, now: dt.datetime, folder: str | None = None
+) -> bool:
+    """The export is ready, its 7 days counted from now; False (and the file deleted) when
+    it is no longer being made: an erase of its person failed it while this build, which
+    read him before, was writing his data."""
+    finished = session.execute(
         update(DataExport)
-        .where(DataExport.id == export_id)
+        .where(DataExport.id == export_id, DataExport.state == BUILDING)
         .values(
             state=READY, progress=100, file_path=file_path, ready_at=now, expires_at=now + LIFETIME
         )
-    )
+    ).rowcount
+    if not finished:
+        if folder is None:
+            from flask import current_app
+
+            folder = current_app.config["DATA_EXPORT_FOLDER"]
+        (Path(folder) / file_path).unlink(missing_ok=True)
+    return bool(finished)
 
 
 def fail(session: Session, export_id: int) -> None:
@@ -293,14 +304,20 @@ def forget_exports_about(
     about = [DataExport.customer_id.in_(customer_ids)]
     if user_id is not None:
         about.append(DataExport.owner_user_id == user_id)
+    # One still being made read him before this erase, maybe: it fails, and its build
+    # throws its file away (finish).
     exports = session.scalars(
-        select(DataExport).where(or_(*about), DataExport.file_path.is_not(None))
+        select(DataExport).where(
+            or_(*about), or_(DataExport.file_path.is_not(None), DataExport.state == BUILDING)
+        )
     ).all()
     if not exports:
         return 0
     folder = current_app.config["DATA_EXPORT_FOLDER"]
-    paths = [_path(folder, export) for export in exports]
+    paths = [_path(folder, export) for export in exports if export.file_path]
     for export in exports:
+        if export.state == BUILDING:
+            export.state = FAILED
         export.file_path = None
         export.expires_at = min(export.expires_at, now)
 

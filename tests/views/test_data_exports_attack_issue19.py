@@ -153,3 +153,32 @@ def test_issue19_attack_a_cars_earlier_owner_stays_out_of_the_invitations(app, w
     notes = [row["note"] for row in json.loads(archive.read("gegevens.json"))["invitations"]]
     assert notes == ["Mijn eigen notitie"]
     assert "vorige eigenaar" not in archive.read("overzicht.html").decode()
+
+
+def test_issue19_attack_an_erase_during_the_build_leaves_no_zip(app, world, api_client, folder):
+    """R-DR-1, R-DR-2: a build that read his data before Support's erase committed and
+    finishes after it must not leave a ZIP of him ready for 7 days: the erase fails the
+    exports still being made about him, and a build that finishes such an export throws
+    its file away."""
+    from admin_app.models.base import utcnow
+    from admin_app.models.data_exports import FAILED, READY
+    from admin_app.services import data_exports
+    from tests.api.test_erase_api_issue19 import BODY, quiet_customer
+
+    customer = quiet_customer(world)
+    asked = api_client("garage-jansen").post(f"/api/v1/customer/{customer.id}/export", json={})
+    export_id = asked.get_json()["id"]
+    session = world.session
+    assert data_exports.claim(session, export_id, utcnow())  # the worker has started
+    erased = api_client("support").post(f"/api/v1/customer/{customer.id}/erase", json=BODY)
+    assert erased.status_code == 200
+    # The build, having read him before the erase, writes its ZIP and finishes.
+    written = folder / f"data-export-{export_id}.zip"
+    written.write_bytes(b"PK his data as it was")
+    with app.test_request_context("/"):
+        data_exports.finish(session, export_id, written.name, utcnow())
+        session.commit()
+    session.expire_all()
+    export = session.get(DataExport, export_id)
+    assert export.state != READY and export.state == FAILED
+    assert not written.exists()
