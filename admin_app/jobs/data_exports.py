@@ -41,7 +41,7 @@ def build_data_export(export_id: int) -> None:
         db.session.commit()
         raise
     db.session.rollback()  # the reading transaction; the result is written in a fresh one
-    data_exports.finish(db.session, export_id, name, utcnow())
+    data_exports.finish(db.session, export_id, name, utcnow(), folder)
     # Whoever builds sweeps too: expired files go even without the retention job.
     data_exports.delete_expired_exports(db.session, utcnow(), folder)
     db.session.commit()

@@ -118,6 +118,9 @@ def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.dateti
     from admin_app.jobs.data_exports import build_data_export
     from admin_app.queueing import enqueue_after_commit
 
+    waiting = _being_made(session, export, now)
+    if waiting is not None:
+        return waiting
     export.state, export.progress = BUILDING, 0
     export.created_at, export.expires_at = now, now + LIFETIME
     session.add(export)
@@ -131,6 +134,28 @@ def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.dateti
     )
     enqueue_after_commit(session, build_data_export, export.id)
     return export
+
+
+def _being_made(session: Session, export: DataExport, now: dt.datetime) -> DataExport | None:
+    """The requester's export of the same person and width still being made, if any: asked
+    again (a double click, a script in a loop) he gets that one, and the worker builds one
+    ZIP rather than one per ask. A build lost longer than STALE_AFTER is not waited for."""
+    same = (
+        DataExport.customer_id == export.customer_id
+        if export.customer_id is not None
+        else DataExport.owner_user_id == export.owner_user_id
+    )
+    return session.scalars(
+        select(DataExport)
+        .where(
+            DataExport.requested_by_id == export.requested_by_id,
+            same,
+            DataExport.scope == export.scope,
+            DataExport.state == BUILDING,
+            DataExport.created_at > now - STALE_AFTER,
+        )
+        .order_by(DataExport.id.desc())
+    ).first()
 
 
 def _about(export: DataExport) -> dict:
@@ -220,15 +245,26 @@ def set_progress(session: Session, export_id: int, percent: int) -> None:
     session.commit()
 
 
-def finish(session: Session, export_id: int, file_path: str, now: dt.datetime) -> None:
-    # The 7 days count from when it can be downloaded.
-    session.execute(
+def finish(
+    session: Session, export_id: int, file_path: str, now: dt.datetime, folder: str | None = None
+) -> bool:
+    """The export is ready, its 7 days counted from now; False (and the file deleted) when
+    it is no longer being made: an erase of its person failed it while this build, which
+    read him before, was writing his data."""
+    finished = session.execute(
         update(DataExport)
-        .where(DataExport.id == export_id)
+        .where(DataExport.id == export_id, DataExport.state == BUILDING)
         .values(
             state=READY, progress=100, file_path=file_path, ready_at=now, expires_at=now + LIFETIME
         )
-    )
+    ).rowcount
+    if not finished:
+        if folder is None:
+            from flask import current_app
+
+            folder = current_app.config["DATA_EXPORT_FOLDER"]
+        (Path(folder) / file_path).unlink(missing_ok=True)
+    return bool(finished)
 
 
 def fail(session: Session, export_id: int) -> None:
@@ -268,14 +304,20 @@ def forget_exports_about(
     about = [DataExport.customer_id.in_(customer_ids)]
     if user_id is not None:
         about.append(DataExport.owner_user_id == user_id)
+    # One still being made read him before this erase, maybe: it fails, and its build
+    # throws its file away (finish).
     exports = session.scalars(
-        select(DataExport).where(or_(*about), DataExport.file_path.is_not(None))
+        select(DataExport).where(
+            or_(*about), or_(DataExport.file_path.is_not(None), DataExport.state == BUILDING)
+        )
     ).all()
     if not exports:
         return 0
     folder = current_app.config["DATA_EXPORT_FOLDER"]
-    paths = [_path(folder, export) for export in exports]
+    paths = [_path(folder, export) for export in exports if export.file_path]
     for export in exports:
+        if export.state == BUILDING:
+            export.state = FAILED
         export.file_path = None
         export.expires_at = min(export.expires_at, now)
 
@@ -548,11 +590,25 @@ def _proposals(session: Session, subject: Subject) -> Iterator[dict]:
 
 
 def _invitations(session: Session, subject: Subject) -> Iterator[dict]:
+    from admin_app.models.transfers import TransferState
+
+    # A car transferred to him keeps its earlier owner's invitations (his note, his
+    # date): only those registered since the car became his are his, as with the forms.
+    his_since = (
+        select(func.max(Transfer.decided_at))
+        .where(
+            Transfer.passport_id == InspectionInvitation.passport_id,
+            Transfer.to_customer_id.in_(subject.customer_ids),
+            Transfer.state == TransferState.accepted.value,
+        )
+        .scalar_subquery()
+    )
     statement = (
         select(InspectionInvitation)
         .where(
             InspectionInvitation.passport_id.in_(subject.passport_ids),
             _at_garage(InspectionInvitation, subject.garage_id),
+            or_(his_since.is_(None), InspectionInvitation.registered_at >= his_since),
         )
         .order_by(InspectionInvitation.id)
     )
