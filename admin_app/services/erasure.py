@@ -12,7 +12,10 @@ nothing.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import re
+import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -21,12 +24,15 @@ from sqlalchemy.orm import Session
 
 from admin_app.models import (
     AccessToken,
+    ApiKey,
     BatchJob,
     BatchRow,
     ConsoleUser,
     Customer,
     Erasure,
+    ExportFile,
     FleetAccount,
+    IdempotencyKey,
     InspectionForm,
     InspectionInvitation,
     Invoice,
@@ -260,7 +266,7 @@ def _traces(customers: list[Customer], user: ConsoleUser | None) -> Traces:
     carry surnames too ("Autobedrijf Jansen"), and a mail to their customers names them."""
     values: list[str | None] = []
     for c in customers:
-        values += [c.email, c.phone, c.street, c.customer_number]
+        values += [c.email, c.street, c.customer_number, *_phone_forms(c.phone)]
         if c.first_name:
             values += [c.full_name, f"{c.first_name} {c.last_name}"]
         if c.street and c.house_number:
@@ -273,6 +279,26 @@ def _traces(customers: list[Customer], user: ConsoleUser | None) -> Traces:
         if user.first_name and user.last_name:
             values.append(f"{user.first_name} {user.last_name}")
     return Traces(v for v in values if v and ERASED not in v.lower())
+
+
+def _phone_forms(phone: str | None) -> list[str]:
+    """His number as stored and as others write it: a note or a webhook's payload says
+    "0655501234" or "+31655501234" where the customer row says "06-55501234"."""
+    if not phone:
+        return []
+    digits = re.sub(r"\D", "", phone)
+    forms = [phone, digits]
+    national = None
+    if digits.startswith("0031"):
+        national = digits[4:]
+    elif phone.strip().startswith("+31") or (digits.startswith("31") and len(digits) == 11):
+        national = digits[2:]
+    elif digits.startswith("0") and not digits.startswith("00"):
+        national = digits[1:]
+    if national and len(national) == 9:
+        forms += ["0" + national, "+31" + national, "0031" + national, "+31 " + national]
+        forms += ["0" + national[:1] + " " + national[1:], "0" + national[:1] + "-" + national[1:]]
+    return forms
 
 
 def _erase(session: Session, customers, *, user, garage_id: int | None) -> None:
@@ -444,7 +470,63 @@ def _erase(session: Session, customers, *, user, garage_id: int | None) -> None:
             if not walked or table_name in ("ab_user",):
                 continue
             _scrub_table(session, table_name, walked, traces, garage_id)
+        _scrub_stored_bytes(session, traces, garage_id)
     session.flush()
+
+
+def _scrub_stored_bytes(session: Session, traces: Traces, garage_id: int | None) -> None:
+    """The bytes that quote him outside any text column: a list export's file (kept 24 h,
+    its rows his name and address) loses its file, as when it expires; an API answer kept
+    for its Idempotency-Key is walked like any JSON (a replay then names nobody)."""
+    now = utcnow()
+    files = select(ExportFile.id, ExportFile.data).where(ExportFile.data.is_not(None))
+    if garage_id is not None:
+        files = files.where(ExportFile.garage_id == garage_id)
+    for file_id, data in session.execute(files).all():
+        if traces.found_in(_text_of(data)):
+            session.execute(
+                update(ExportFile).where(ExportFile.id == file_id).values(data=None, expires_at=now)
+            )
+    answers = select(IdempotencyKey.id, IdempotencyKey.body).where(IdempotencyKey.body.is_not(None))
+    if garage_id is not None:
+        answers = answers.where(
+            or_(
+                IdempotencyKey.user_id.in_(
+                    select(ConsoleUser.id).where(ConsoleUser.garage_id == garage_id)
+                ),
+                IdempotencyKey.api_key_id.in_(
+                    select(ApiKey.id).where(ApiKey.garage_id == garage_id)
+                ),
+            )
+        )
+    for key_id, body in session.execute(answers).all():
+        text = _text_of(body)
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            if traces.found_in(text):  # not JSON: nothing of it can be kept
+                session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == key_id))
+            continue
+        walked = walk(answer, traces, by_key=False)
+        if walked != answer:
+            session.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.id == key_id)
+                .values(body=json.dumps(walked).encode())
+            )
+
+
+def _text_of(data: bytes) -> str:
+    """A stored file's words: an XLSX (a zip) unzipped, anything else decoded."""
+    if data[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return " ".join(
+                    archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+                )
+        except zipfile.BadZipFile:
+            pass
+    return data.decode("utf-8", "replace")
 
 
 def _by_rules(obj, table_name: str, only: tuple[str, ...] | None = None) -> None:

@@ -411,3 +411,102 @@ def test_issue19_owner_login_is_erased_with_the_person(world, acting_as):
         False,
         "verwijderd",
     )
+
+
+def _bytes_hits(session, values=HIS_VALUES) -> list[str]:
+    """Every bytes column (a stored file, a stored answer), read as the text it holds: an
+    XLSX unzipped, anything else decoded."""
+    import io
+    import zipfile
+
+    from sqlalchemy import LargeBinary
+
+    needles = {v.lower() for v in values}
+    hits = []
+    for table in Model.metadata.tables.values():
+        for column in table.columns:
+            if not isinstance(column.type, LargeBinary):
+                continue
+            for data in session.scalars(select(column).where(column.is_not(None))):
+                text = data.decode("utf-8", "replace")
+                if data[:2] == b"PK":
+                    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                        text = " ".join(
+                            archive.read(name).decode("utf-8", "replace")
+                            for name in archive.namelist()
+                        )
+                if any(n in text.lower() for n in needles):
+                    hits.append(f"{table.name}.{column.name}")
+    return hits
+
+
+def test_issue19_attack2_erase_reaches_stored_files_answers_and_other_phone_forms(world, acting_as):
+    """R-DR-2: a garage's customer-list export (XLSX, kept 24 h), an API answer kept for
+    its Idempotency-Key, his e-mail upper-cased and his phone written without its dash or
+    as +31: after the person's erase none of them holds his values any more."""
+    import io
+
+    from openpyxl import Workbook
+
+    from admin_app.models import ExportFile
+    from admin_app.models.idempotency import IdempotencyKey
+
+    session = world.session
+    car = full_history(world, acting_as)
+    jansen_user = world.user("garage-jansen")
+    book = Workbook()
+    book.active.append(["Naam", "E-mail", "Telefoon"])
+    book.active.append(["Karel Wiebenga", KAREL["email"], KAREL["phone"]])
+    out = io.BytesIO()
+    book.save(out)
+    later = utcnow() + dt.timedelta(hours=20)
+    for fmt, data in (
+        ("xlsx", out.getvalue()),
+        ("csv", f"Naam;E-mail\nKarel Wiebenga;{KAREL['email']}\n".encode()),
+    ):
+        session.add(
+            ExportFile(
+                user_id=jansen_user.id,
+                user_name="garage-jansen",
+                garage_id=car.garage_id,
+                list_name="Klanten",
+                endpoint="CustomerView",
+                fmt=fmt,
+                rows=1,
+                state="done",
+                data=data,
+                expires_at=later,
+            )
+        )
+    session.add(
+        IdempotencyKey(
+            user_id=jansen_user.id,
+            key="create-karel",
+            fingerprint="0" * 64,
+            state="done",
+            status=201,
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(
+                {"owner": {"name": "Karel Wiebenga", "email": KAREL["email"]}}
+            ).encode(),
+            created_at=utcnow(),
+            expires_at=later,
+        )
+    )
+    session.add(
+        InspectionInvitation(
+            garage_id=car.garage_id,
+            passport_id=car.id,
+            note="Terugbellen: 0655501234 of +31655501234, mail K.WIEBENGA@EXAMPLE.NL",
+        )
+    )
+    session.commit()
+    other_forms = ("0655501234", "+31655501234")
+    assert _bytes_hits(session) and found_anywhere(session, other_forms)
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert _bytes_hits(session) == []
+    assert found_anywhere(session, HIS_VALUES + other_forms) == []
