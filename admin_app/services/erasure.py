@@ -67,6 +67,9 @@ from admin_app.services.transfers import ACCEPT
 
 CUSTOMER, PERSON = "customer", "person"
 REASON_LENGTH = 500
+# Only YYYY-MM-DD: Python's fromisoformat also reads an ISO week ("2026-W49-1") and the
+# basic form ("20261201"), which Support never means; a year before 1900 is a typing error.
+PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Batch jobs that will still write customers: erasing him now would bring him back.
 BATCH_NOT_YET_RUN = (
     BatchState.previewing.value,
@@ -104,12 +107,12 @@ def parse_request(reason, requested_on, *, today: dt.date) -> tuple[str, dt.date
     day = None
     if isinstance(requested_on, dt.date):
         day = requested_on
-    elif isinstance(requested_on, str) and "\x00" not in requested_on:
+    elif isinstance(requested_on, str) and PLAIN_DATE.fullmatch(requested_on.strip()):
         try:
             day = dt.date.fromisoformat(requested_on.strip())
         except ValueError:
             day = None
-    if day is None:
+    if day is None or day.year < 1900:
         errors["requested_on"] = [_l("Give the date of the request, such as 2026-12-01.")]
     elif day > today:
         errors["requested_on"] = [_l("The date of the request cannot be in the future.")]

@@ -510,3 +510,15 @@ def test_issue19_attack2_erase_reaches_stored_files_answers_and_other_phone_form
     session.expire_all()
     assert _bytes_hits(session) == []
     assert found_anywhere(session, HIS_VALUES + other_forms) == []
+
+
+@pytest.mark.parametrize(
+    "requested_on", ["2026-W49-1", "2026W491", "20261201", "1850-01-01", "0001-01-01", "0024-12-01"]
+)
+def test_issue19_attack2_request_date_only_as_a_plain_date_this_side_of_1900(requested_on):
+    """R-DR-2: Python reads an ISO week ("2026-W49-1") and the basic form ("20261201") as
+    dates, and "0024-12-01" is 2024 mistyped: the recorded request date is refused rather
+    than stored as something Support did not mean."""
+    with pytest.raises(InvalidInput) as refused:
+        erase.parse_request("Verzoek", requested_on, today=dt.date(2026, 12, 6))
+    assert "requested_on" in refused.value.errors
