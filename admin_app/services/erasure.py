@@ -166,12 +166,25 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
             BatchJob.garage_id.in_(garages),
             BatchJob.state.in_(BATCH_NOT_YET_RUN),
         )
-    ):
+    ) or _named_in_a_list_being_read(session, keys, garages):
         return _l(
             "The customer is named on a customer list that has not run yet: run or "
             "cancel that list first."
         )
     return None
+
+
+def _named_in_a_list_being_read(session: Session, keys: set[str], garages: set[int]) -> bool:
+    """A large list the worker is still reading has no rows yet, only its uploaded file:
+    an address of his in it would come back with the list once confirmed."""
+    uploads = session.scalars(
+        select(BatchJob.upload).where(
+            BatchJob.garage_id.in_(garages),
+            BatchJob.state == BatchState.previewing.value,
+            BatchJob.upload.is_not(None),
+        )
+    )
+    return any(key and key in _text_of(upload).lower() for upload in uploads for key in keys)
 
 
 SUPPORT_ONLY = _l("Only the support desk erases customers.")

@@ -522,3 +522,31 @@ def test_issue19_attack2_request_date_only_as_a_plain_date_this_side_of_1900(req
     with pytest.raises(InvalidInput) as refused:
         erase.parse_request("Verzoek", requested_on, today=dt.date(2026, 12, 6))
     assert "requested_on" in refused.value.errors
+
+
+def test_issue19_attack2_refused_while_a_list_naming_him_is_still_being_read(world, acting_as):
+    """R-DR-2: a large list is read by the worker first (state "previewing": no rows yet,
+    only the uploaded file). Erasing him then would let the preview bring all of him
+    back once it is confirmed: refused like a list waiting for confirmation."""
+    from pathlib import Path
+
+    from admin_app.services import batch_jobs
+
+    session = world.session
+    car = karel_at(world, acting_as, "garage-jansen", "KW-06-XY")
+    sample = Path(__file__).parents[1] / "data" / "klantenlijst-met-fouten.csv"
+    row = f"KW-06-XY;{KAREL['email'].upper()};Karel;;Wiebenga;Lindelaan;7;9876 XY;Groningen;;;;;"
+    data = sample.read_bytes().rstrip(b"\r\n") + b"\r\n" + row.encode("cp1252") + b"\r\n"
+    with acting_as("garage-jansen") as acting, unit_of_work(session):
+        job = batch_jobs.upload_list(
+            session,
+            actor=acting.actor,
+            filename="klanten.csv",
+            data=data,
+            send_to_customers=False,
+            background_from=10,
+        )
+    assert job.state == "previewing"
+    support = actor_of(world, "support")
+    with pytest.raises(Conflict, match="list that has not run"):
+        erase.erase_customer(session, support, car.owner, "Verzoek", REQUESTED)
