@@ -268,8 +268,11 @@ class Traces:
             key=len,
             reverse=True,
         )
+        # Whole values only: "Lindelaan 7" is not in "Lindelaan 71", "1001" not in "10012".
         self._pattern = (
-            re.compile("|".join(re.escape(v) for v in self.values), re.IGNORECASE)
+            re.compile(
+                "|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in self.values), re.IGNORECASE
+            )
             if self.values
             else None
         )
@@ -285,10 +288,15 @@ def walk(value, traces: Traces, *, by_key: bool):
     """``value`` with his values replaced by "verwijderd": every string that holds one of
     ``traces``, and (``by_key``: a record about him) every value under a personal key."""
     if isinstance(value, dict):
+        # An object that names him (his e-mail, name or phone among its values) is his:
+        # its street and postcode go by their keys too, which alone are not his traces.
+        his = by_key or any(
+            isinstance(item, str) and traces.found_in(item) for item in value.values()
+        )
         return {
             key: (
                 _erased_leaf(item)
-                if by_key and key in PERSONAL_KEYS
+                if his and key in PERSONAL_KEYS
                 else walk(item, traces, by_key=by_key)
             )
             for key, item in value.items()

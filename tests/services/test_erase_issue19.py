@@ -550,3 +550,48 @@ def test_issue19_attack2_refused_while_a_list_naming_him_is_still_being_read(wor
     support = actor_of(world, "support")
     with pytest.raises(Conflict, match="list that has not run"):
         erase.erase_customer(session, support, car.owner, "Verzoek", REQUESTED)
+
+
+def test_issue19_attack2_a_neighbour_on_his_street_keeps_his_own_address(world, acting_as):
+    """R-DR-2: his street alone, or his postcode alone, is not his (a street holds many
+    customers, a postcode a dozen houses; "Lindelaan 71" is not "Lindelaan 7"): erasing
+    him leaves a neighbour's address in that neighbour's inspection form and webhook
+    event as it was, while an object that names him still loses his street."""
+    session = world.session
+    car = full_history(world, acting_as)
+    piet = {
+        "name": "Piet Smit",
+        "email": "piet.smit@example.nl",
+        "street": KAREL["street"],
+        "postcode": KAREL["postcode"],
+        "address": f"{KAREL['street']} 71, {KAREL['postcode']} Haren",
+    }
+    form = InspectionForm(
+        garage_id=car.garage_id,
+        passport_id=car.id,
+        kind="check",
+        plate="PS01XY",
+        inspector="Henk",
+        inspection_date=dt.date(2026, 11, 21),
+        version=1,
+        content={"customer": piet},
+        created_by="garage-jansen",
+    )
+    event = WebhookEvent(
+        garage_id=car.garage_id,
+        message_id="msg_piet_1",
+        type="customer.updated",
+        data={"customer": dict(piet)},
+    )
+    session.add_all([form, event])
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert session.get(InspectionForm, form.id).content == {"customer": piet}
+    assert session.get(WebhookEvent, event.id).data == {"customer": piet}
+    # His street and postcode are now only in the neighbour's two rows.
+    assert found_anywhere(session, HIS_VALUES[:3] + ("Lindelaan 7,",)) == []
+    assert found_anywhere(session) == ["inspection_form.content (1)", "webhook_event.data (1)"]
