@@ -285,7 +285,9 @@ def _traces(customers: list[Customer], user: ConsoleUser | None) -> Traces:
     postcode by their keys, personal_data.walk)."""
     values: list[str | None] = []
     for c in customers:
-        values += [c.email, c.customer_number, *_phone_forms(c.phone)]
+        # Not his customer number alone: it is one garage's key, and another garage's
+        # customer may have the same one (an object naming him loses it by its key).
+        values += [c.email, *_phone_forms(c.phone)]
         if c.first_name:
             values += [c.full_name, f"{c.first_name} {c.last_name}"]
         if c.street and c.house_number:

@@ -595,3 +595,31 @@ def test_issue19_attack2_a_neighbour_on_his_street_keeps_his_own_address(world, 
     # His street and postcode are now only in the neighbour's two rows.
     assert found_anywhere(session, HIS_VALUES[:3] + ("Lindelaan 7,",)) == []
     assert found_anywhere(session) == ["inspection_form.content (1)", "webhook_event.data (1)"]
+
+
+def test_issue19_attack2_another_garages_customer_with_his_customer_number_keeps_it(
+    world, acting_as
+):
+    """R-DR-2: a customer number is a garage's own key: at De Vries another customer may
+    have the number Karel has at Jansen. Erasing Karel leaves that other customer's."""
+    session = world.session
+    full_history(world, acting_as)
+    devries = world.garage("Garage De Vries")
+    other = {"name": "Anna Bos", "email": "anna.bos@example.nl", "customer_number": "KW-4411"}
+    event = WebhookEvent(
+        garage_id=devries.id,
+        message_id="msg_anna_1",
+        type="customer.updated",
+        data={"customer": dict(other)},
+    )
+    session.add(event)
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert session.get(WebhookEvent, event.id).data == {"customer": other}
+    assert found_anywhere(session) == []
+    # His number is left only in Anna's event: his own rows and objects lost it by key.
+    assert found_anywhere(session, ("KW-4411",)) == ["webhook_event.data (1)"]
