@@ -226,6 +226,10 @@ PERSONAL_KEYS = frozenset(
 )
 
 
+# The keys of an object that say whom it is about.
+IDENTITY_KEYS = PERSONAL_KEYS | {"name", "full_name"}
+
+
 def is_text(column) -> bool:
     """A column that can hold a person's words: String, Text, JSON, or one of ours."""
     kind = column.type
@@ -288,10 +292,12 @@ def walk(value, traces: Traces, *, by_key: bool):
     """``value`` with his values replaced by "verwijderd": every string that holds one of
     ``traces``, and (``by_key``: a record about him) every value under a personal key."""
     if isinstance(value, dict):
-        # An object that names him (his e-mail, name or phone among its values) is his:
-        # its street and postcode go by their keys too, which alone are not his traces.
+        # An object whose contact fields name him (his e-mail, name or phone) is his: its
+        # street and postcode go by their keys too, which alone are not his traces. Free
+        # text that mentions him ("via Karel") does not make another's object his.
         his = by_key or any(
-            isinstance(item, str) and traces.found_in(item) for item in value.values()
+            key in IDENTITY_KEYS and isinstance(item, str) and traces.found_in(item)
+            for key, item in value.items()
         )
         return {
             key: (

@@ -623,3 +623,25 @@ def test_issue19_attack2_another_garages_customer_with_his_customer_number_keeps
     assert found_anywhere(session) == []
     # His number is left only in Anna's event: his own rows and objects lost it by key.
     assert found_anywhere(session, ("KW-4411",)) == ["webhook_event.data (1)"]
+
+
+def test_issue19_attack2_his_name_in_anothers_free_text_leaves_the_others_details(world, acting_as):
+    """R-DR-2: another customer's object mentions him in free text ("via Karel
+    Wiebenga"): that text loses his name, the other customer keeps his own details."""
+    session = world.session
+    car = full_history(world, acting_as)
+    anna = {"name": "Anna Bos", "email": "anna.bos@example.nl", "street": "Lindelaan"}
+    event = WebhookEvent(
+        garage_id=car.garage_id,
+        message_id="msg_anna_2",
+        type="customer.updated",
+        data={"customer": {**anna, "note": "Klant via Karel Wiebenga"}},
+    )
+    session.add(event)
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert session.get(WebhookEvent, event.id).data == {"customer": {**anna, "note": "verwijderd"}}
