@@ -639,6 +639,7 @@ def _garage_scope(table, garage_id):
     parents = {
         "batch_row": ("batch_job_id", BatchJob),
         "inspection_form_version": ("form_id", InspectionForm),
+        "performed_work": ("form_id", InspectionForm),
         "task_row": ("task_id", Task),
     }
     if table.name in parents:

@@ -157,7 +157,8 @@ REGISTRY: dict[str, dict[str, Rule]] = {
     },
     "passport": dict.fromkeys(("plate", "brand", "model", "fuel", "state", "created_via"), N),
     "passport_claim": {"role": N},
-    "performed_work": {"description": N, "added_by": N},
+    # The garage's own words for the work; they may name the customer ("belt terug").
+    "performed_work": {"description": W, "added_by": N},
     "recall": {"plate": N, "reference": N, "status": N},
     # The public vehicle register (RDW): facts about cars, nobody's name.
     "recall_detail": {"reference": N, "defect": N, "remedy": N, "consequences": N},

@@ -645,3 +645,29 @@ def test_issue19_attack2_his_name_in_anothers_free_text_leaves_the_others_detail
         erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
     session.expire_all()
     assert session.get(WebhookEvent, event.id).data == {"customer": {**anna, "note": "verwijderd"}}
+
+
+def test_issue19_attack2_performed_work_naming_him_is_walked(world, acting_as):
+    """R-DR-2: a garage types the work done in its own words, and sometimes names the
+    customer ("Karel Wiebenga belt terug op 06-55501234"): erasing him at that garage
+    walks it like every other free text."""
+    from admin_app.models import PerformedWork
+
+    session = world.session
+    car = full_history(world, acting_as)
+    form = session.scalars(select(InspectionForm).where(InspectionForm.passport_id == car.id)).one()
+    work = PerformedWork(
+        form_id=form.id,
+        description="Remblokken; Karel Wiebenga belt terug op 06-55501234",
+        done_on=dt.date(2026, 11, 22),
+        added_by="garage-jansen",
+    )
+    session.add(work)
+    session.commit()
+    customer = session.get(Passport, car.id).owner
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_customer(session, support, customer, "Verzoek van de garage", REQUESTED)
+    session.expire_all()
+    assert session.get(PerformedWork, work.id).description == "verwijderd"
