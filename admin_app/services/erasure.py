@@ -297,7 +297,12 @@ def _traces(customers: list[Customer], user: ConsoleUser | None) -> Traces:
             for postcode in {c.postcode, compact, f"{compact[:4]} {compact[4:]}"}:
                 values += [f"{postcode} {c.house_number}", f"{postcode}-{c.house_number}"]
     if user is not None:
-        values += [user.email, user.username]
+        values.append(user.email)
+        # A plain login name ("karel", the demo's "eigenaar") is a word others' texts hold
+        # too; where it names him (an entry's actor, a transfer's creator, an export's
+        # user) it goes by his user id.
+        if "@" in (user.username or ""):
+            values.append(user.username)
         if user.first_name and user.last_name:
             values.append(f"{user.first_name} {user.last_name}")
     return Traces(v for v in values if v and ERASED not in v.lower())

@@ -671,3 +671,38 @@ def test_issue19_attack2_performed_work_naming_him_is_walked(world, acting_as):
         erase.erase_customer(session, support, customer, "Verzoek van de garage", REQUESTED)
     session.expire_all()
     assert session.get(PerformedWork, work.id).description == "verwijderd"
+
+
+def test_issue19_attack2_a_plain_login_name_does_not_erase_every_word_like_it(world, acting_as):
+    """R-DR-2: an Owner login made by Admin may be named like a word ("karel", as the
+    demo's "eigenaar"): erasing him must not empty every other text holding that word,
+    such as another Karel's mail. His own actions lose the name by their actor id."""
+    session = world.session
+    car = karel_at(world, acting_as, "garage-jansen", "KW-07-XY")
+    login = ConsoleUser(
+        username="karel",
+        email=KAREL["email"],
+        first_name="Karel",
+        last_name="Wiebenga",
+        active=True,
+    )
+    login.roles = [world.user("eigenaar").roles[0]]
+    session.add(login)
+    other = OutboxMessage(
+        garage_id=car.garage_id,
+        recipient="karel.deboer@example.nl",
+        kind="inspection",
+        subject="Welkom, Karel de Boer",
+        params={"name": "Karel de Boer"},
+        state="sent",
+    )
+    session.add(other)
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    other = session.get(OutboxMessage, other.id)
+    assert (other.subject, other.params) == ("Welkom, Karel de Boer", {"name": "Karel de Boer"})
+    assert session.get(ConsoleUser, login.id).username.endswith("@verwijderd.invalid")
