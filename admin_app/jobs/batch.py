@@ -84,10 +84,12 @@ def preview_batch(job_id: int) -> None:
     except Exception as exc:
         db.session.rollback()
         log.exception("preview of batch job %s failed", job_id)
+        # A failed list is never previewed again (the garage uploads it anew), and its
+        # file names every customer on it: kept, no erase or retention would reach it.
         db.session.execute(
             update(BatchJob)
             .where(BatchJob.id == job_id)
-            .values(state=BatchState.failed.value, error=str(exc)[:500])
+            .values(state=BatchState.failed.value, error=str(exc)[:500], upload=None)
         )
         _announce_failure(job_id)
         db.session.commit()

@@ -12,7 +12,10 @@ nothing.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import re
+import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -21,12 +24,15 @@ from sqlalchemy.orm import Session
 
 from admin_app.models import (
     AccessToken,
+    ApiKey,
     BatchJob,
     BatchRow,
     ConsoleUser,
     Customer,
     Erasure,
+    ExportFile,
     FleetAccount,
+    IdempotencyKey,
     InspectionForm,
     InspectionInvitation,
     Invoice,
@@ -61,6 +67,9 @@ from admin_app.services.transfers import ACCEPT
 
 CUSTOMER, PERSON = "customer", "person"
 REASON_LENGTH = 500
+# Only YYYY-MM-DD: Python's fromisoformat also reads an ISO week ("2026-W49-1") and the
+# basic form ("20261201"), which Support never means; a year before 1900 is a typing error.
+PLAIN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Batch jobs that will still write customers: erasing him now would bring him back.
 BATCH_NOT_YET_RUN = (
     BatchState.previewing.value,
@@ -98,12 +107,12 @@ def parse_request(reason, requested_on, *, today: dt.date) -> tuple[str, dt.date
     day = None
     if isinstance(requested_on, dt.date):
         day = requested_on
-    elif isinstance(requested_on, str) and "\x00" not in requested_on:
+    elif isinstance(requested_on, str) and PLAIN_DATE.fullmatch(requested_on.strip()):
         try:
             day = dt.date.fromisoformat(requested_on.strip())
         except ValueError:
             day = None
-    if day is None:
+    if day is None or day.year < 1900:
         errors["requested_on"] = [_l("Give the date of the request, such as 2026-12-01.")]
     elif day > today:
         errors["requested_on"] = [_l("The date of the request cannot be in the future.")]
@@ -157,12 +166,25 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
             BatchJob.garage_id.in_(garages),
             BatchJob.state.in_(BATCH_NOT_YET_RUN),
         )
-    ):
+    ) or _named_in_a_list_being_read(session, keys, garages):
         return _l(
             "The customer is named on a customer list that has not run yet: run or "
             "cancel that list first."
         )
     return None
+
+
+def _named_in_a_list_being_read(session: Session, keys: set[str], garages: set[int]) -> bool:
+    """A large list the worker is still reading has no rows yet, only its uploaded file:
+    an address of his in it would come back with the list once confirmed."""
+    uploads = session.scalars(
+        select(BatchJob.upload).where(
+            BatchJob.garage_id.in_(garages),
+            BatchJob.state == BatchState.previewing.value,
+            BatchJob.upload.is_not(None),
+        )
+    )
+    return any(key and key in _text_of(upload).lower() for upload in uploads for key in keys)
 
 
 SUPPORT_ONLY = _l("Only the support desk erases customers.")
@@ -257,22 +279,53 @@ def _record(session, actor, scope, reason, requested_on, *, customer, count, use
 
 def _traces(customers: list[Customer], user: ConsoleUser | None) -> Traces:
     """His values as they may be quoted elsewhere. A bare last name is left out: garages
-    carry surnames too ("Autobedrijf Jansen"), and a mail to their customers names them."""
+    carry surnames too ("Autobedrijf Jansen"), and a mail to their customers names them.
+    Nor a bare street or postcode: a street holds many customers, a postcode a dozen
+    houses, and their addresses are not his (an object naming him loses its street and
+    postcode by their keys, personal_data.walk)."""
     values: list[str | None] = []
     for c in customers:
-        values += [c.email, c.phone, c.street, c.customer_number]
+        # Not his customer number alone: it is one garage's key, and another garage's
+        # customer may have the same one (an object naming him loses it by its key).
+        values += [c.email, *_phone_forms(c.phone)]
         if c.first_name:
             values += [c.full_name, f"{c.first_name} {c.last_name}"]
         if c.street and c.house_number:
             values.append(f"{c.street} {c.house_number}")
-        if c.postcode:
+        if c.postcode and c.house_number:
             compact = c.postcode.replace(" ", "")
-            values += [c.postcode, compact, f"{compact[:4]} {compact[4:]}"]
+            for postcode in {c.postcode, compact, f"{compact[:4]} {compact[4:]}"}:
+                values += [f"{postcode} {c.house_number}", f"{postcode}-{c.house_number}"]
     if user is not None:
-        values += [user.email, user.username]
+        values.append(user.email)
+        # A plain login name ("karel", the demo's "eigenaar") is a word others' texts hold
+        # too; where it names him (an entry's actor, a transfer's creator, an export's
+        # user) it goes by his user id.
+        if "@" in (user.username or ""):
+            values.append(user.username)
         if user.first_name and user.last_name:
             values.append(f"{user.first_name} {user.last_name}")
     return Traces(v for v in values if v and ERASED not in v.lower())
+
+
+def _phone_forms(phone: str | None) -> list[str]:
+    """His number as stored and as others write it: a note or a webhook's payload says
+    "0655501234" or "+31655501234" where the customer row says "06-55501234"."""
+    if not phone:
+        return []
+    digits = re.sub(r"\D", "", phone)
+    forms = [phone, digits]
+    national = None
+    if digits.startswith("0031"):
+        national = digits[4:]
+    elif phone.strip().startswith("+31") or (digits.startswith("31") and len(digits) == 11):
+        national = digits[2:]
+    elif digits.startswith("0") and not digits.startswith("00"):
+        national = digits[1:]
+    if national and len(national) == 9:
+        forms += ["0" + national, "+31" + national, "0031" + national, "+31 " + national]
+        forms += ["0" + national[:1] + " " + national[1:], "0" + national[:1] + "-" + national[1:]]
+    return forms
 
 
 def _erase(session: Session, customers, *, user, garage_id: int | None) -> None:
@@ -444,7 +497,65 @@ def _erase(session: Session, customers, *, user, garage_id: int | None) -> None:
             if not walked or table_name in ("ab_user",):
                 continue
             _scrub_table(session, table_name, walked, traces, garage_id)
+        _scrub_stored_bytes(session, traces, garage_id)
     session.flush()
+
+
+def _scrub_stored_bytes(session: Session, traces: Traces, garage_id: int | None) -> None:
+    """The bytes that quote him outside any text column: a list export's file (kept 24 h,
+    its rows his name and address) loses its file, as when it expires; an API answer kept
+    for its Idempotency-Key is walked like any JSON (a replay then names nobody)."""
+    now = utcnow()
+    files = select(ExportFile.id).where(ExportFile.data.is_not(None))
+    if garage_id is not None:
+        files = files.where(ExportFile.garage_id == garage_id)
+    # One file in memory at a time: a day's exports of 100,000 rows each are large.
+    for file_id in session.scalars(files).all():
+        data = session.scalar(select(ExportFile.data).where(ExportFile.id == file_id))
+        if data and traces.found_in(_text_of(data)):
+            session.execute(
+                update(ExportFile).where(ExportFile.id == file_id).values(data=None, expires_at=now)
+            )
+    answers = select(IdempotencyKey.id, IdempotencyKey.body).where(IdempotencyKey.body.is_not(None))
+    if garage_id is not None:
+        answers = answers.where(
+            or_(
+                IdempotencyKey.user_id.in_(
+                    select(ConsoleUser.id).where(ConsoleUser.garage_id == garage_id)
+                ),
+                IdempotencyKey.api_key_id.in_(
+                    select(ApiKey.id).where(ApiKey.garage_id == garage_id)
+                ),
+            )
+        )
+    for key_id, body in session.execute(answers).all():
+        text = _text_of(body)
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            if traces.found_in(text):  # not JSON: nothing of it can be kept
+                session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == key_id))
+            continue
+        walked = walk(answer, traces, by_key=False)
+        if walked != answer:
+            session.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.id == key_id)
+                .values(body=json.dumps(walked).encode())
+            )
+
+
+def _text_of(data: bytes) -> str:
+    """A stored file's words: an XLSX (a zip) unzipped, anything else decoded."""
+    if data[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return " ".join(
+                    archive.read(name).decode("utf-8", "replace") for name in archive.namelist()
+                )
+        except zipfile.BadZipFile:
+            pass
+    return data.decode("utf-8", "replace")
 
 
 def _by_rules(obj, table_name: str, only: tuple[str, ...] | None = None) -> None:
@@ -535,6 +646,7 @@ def _garage_scope(table, garage_id):
     parents = {
         "batch_row": ("batch_job_id", BatchJob),
         "inspection_form_version": ("form_id", InspectionForm),
+        "performed_work": ("form_id", InspectionForm),
         "task_row": ("task_id", Task),
     }
     if table.name in parents:

@@ -157,7 +157,8 @@ REGISTRY: dict[str, dict[str, Rule]] = {
     },
     "passport": dict.fromkeys(("plate", "brand", "model", "fuel", "state", "created_via"), N),
     "passport_claim": {"role": N},
-    "performed_work": {"description": N, "added_by": N},
+    # The garage's own words for the work; they may name the customer ("belt terug").
+    "performed_work": {"description": W, "added_by": N},
     "recall": {"plate": N, "reference": N, "status": N},
     # The public vehicle register (RDW): facts about cars, nobody's name.
     "recall_detail": {"reference": N, "defect": N, "remedy": N, "consequences": N},
@@ -226,6 +227,10 @@ PERSONAL_KEYS = frozenset(
 )
 
 
+# The keys of an object that say whom it is about.
+IDENTITY_KEYS = PERSONAL_KEYS | {"name", "full_name"}
+
+
 def is_text(column) -> bool:
     """A column that can hold a person's words: String, Text, JSON, or one of ours."""
     kind = column.type
@@ -268,8 +273,11 @@ class Traces:
             key=len,
             reverse=True,
         )
+        # Whole values only: "Lindelaan 7" is not in "Lindelaan 71", "1001" not in "10012".
         self._pattern = (
-            re.compile("|".join(re.escape(v) for v in self.values), re.IGNORECASE)
+            re.compile(
+                "|".join(rf"(?<!\w){re.escape(v)}(?!\w)" for v in self.values), re.IGNORECASE
+            )
             if self.values
             else None
         )
@@ -285,10 +293,17 @@ def walk(value, traces: Traces, *, by_key: bool):
     """``value`` with his values replaced by "verwijderd": every string that holds one of
     ``traces``, and (``by_key``: a record about him) every value under a personal key."""
     if isinstance(value, dict):
+        # An object whose contact fields name him (his e-mail, name or phone) is his: its
+        # street and postcode go by their keys too, which alone are not his traces. Free
+        # text that mentions him ("via Karel") does not make another's object his.
+        his = by_key or any(
+            key in IDENTITY_KEYS and isinstance(item, str) and traces.found_in(item)
+            for key, item in value.items()
+        )
         return {
             key: (
                 _erased_leaf(item)
-                if by_key and key in PERSONAL_KEYS
+                if his and key in PERSONAL_KEYS
                 else walk(item, traces, by_key=by_key)
             )
             for key, item in value.items()

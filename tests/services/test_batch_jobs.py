@@ -441,3 +441,35 @@ def test_r_bj_2_a_cell_longer_than_the_database_holds_is_refused_with_its_row(ac
         row = world.session.scalars(select(BatchRow).where(BatchRow.batch_job_id == job.id)).one()
         assert row.plan == "refused" and "plaats" in row.reason_text()
         assert "100" in row.reason_text() and row.reason_code == "cell_too_long"
+
+
+def test_issue19_attack2_a_failed_background_preview_keeps_no_uploaded_file(
+    acting_as, world, app, monkeypatch
+):
+    """R-DR-2/R-DR-3: the uploaded list (every customer's name and address) is kept only
+    until its rows are read; a preview that fails must not keep it for ever (no erase nor
+    retention reads that file)."""
+    from admin_app.jobs.batch import preview_batch
+
+    s = world.session
+    with acting_as("garage-devries") as acting:
+        with unit_of_work(s):
+            job = batch_jobs.upload_list(
+                s,
+                actor=acting.actor,
+                filename="klantenlijst-met-fouten.csv",
+                data=(DATA / "klantenlijst-met-fouten.csv").read_bytes(),
+                send_to_customers=False,
+                background_from=10,
+            )
+    assert job.upload is not None
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the worker died halfway")
+
+    monkeypatch.setattr(batch_jobs, "check_rows", broken)
+    with app.app_context(), pytest.raises(RuntimeError):
+        preview_batch(job.id)
+    s.expire_all()
+    job = s.get(BatchJob, job.id)
+    assert job.state == "failed" and job.upload is None

@@ -406,3 +406,29 @@ def test_issue19_erasing_him_deletes_the_zip_of_his_export(app, world, acting_as
         data_exports.download(
             world.session, export_id, actor=requester, folder=str(folder), now=utcnow()
         )
+
+
+def test_issue19_attack2_html_in_his_name_and_notes_is_escaped_in_the_summary(
+    app, world, acting_as, folder, monkeypatch
+):
+    """R-DR-1: a name or a note typed as HTML reads as text in overzicht.html (opened in
+    his browser from disk), never as markup or script."""
+    from admin_app.jobs import data_exports as job
+    from admin_app.models import InspectionInvitation, Passport
+
+    monkeypatch.setattr(job.printing, "available", lambda: False)
+    customer = _his_rows(world)[0]
+    customer.first_name = "<script>alert(1)</script>"
+    car = world.session.scalars(select(Passport).where(Passport.owner_id == customer.id)).first()
+    world.session.add(
+        InspectionInvitation(
+            garage_id=car.garage_id, passport_id=car.id, note='<img src=x onerror="alert(2)">'
+        )
+    )
+    world.session.commit()
+    _, archive = _built(app, world, _export_of(world, acting_as, customer), folder)
+    summary = archive.read("overzicht.html").decode()
+    assert "<script>alert" not in summary and "<img src=x" not in summary
+    assert "&lt;script&gt;alert(1)" in summary and "&lt;img src=x" in summary
+    names = archive.namelist()
+    assert all(".." not in n and not n.startswith("/") for n in names), names

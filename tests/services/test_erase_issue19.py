@@ -411,3 +411,298 @@ def test_issue19_owner_login_is_erased_with_the_person(world, acting_as):
         False,
         "verwijderd",
     )
+
+
+def _bytes_hits(session, values=HIS_VALUES) -> list[str]:
+    """Every bytes column (a stored file, a stored answer), read as the text it holds: an
+    XLSX unzipped, anything else decoded."""
+    import io
+    import zipfile
+
+    from sqlalchemy import LargeBinary
+
+    needles = {v.lower() for v in values}
+    hits = []
+    for table in Model.metadata.tables.values():
+        for column in table.columns:
+            if not isinstance(column.type, LargeBinary):
+                continue
+            for data in session.scalars(select(column).where(column.is_not(None))):
+                text = data.decode("utf-8", "replace")
+                if data[:2] == b"PK":
+                    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                        text = " ".join(
+                            archive.read(name).decode("utf-8", "replace")
+                            for name in archive.namelist()
+                        )
+                if any(n in text.lower() for n in needles):
+                    hits.append(f"{table.name}.{column.name}")
+    return hits
+
+
+def test_issue19_attack2_erase_reaches_stored_files_answers_and_other_phone_forms(world, acting_as):
+    """R-DR-2: a garage's customer-list export (XLSX, kept 24 h), an API answer kept for
+    its Idempotency-Key, his e-mail upper-cased and his phone written without its dash or
+    as +31: after the person's erase none of them holds his values any more."""
+    import io
+
+    from openpyxl import Workbook
+
+    from admin_app.models import ExportFile
+    from admin_app.models.idempotency import IdempotencyKey
+
+    session = world.session
+    car = full_history(world, acting_as)
+    jansen_user = world.user("garage-jansen")
+    book = Workbook()
+    book.active.append(["Naam", "E-mail", "Telefoon"])
+    book.active.append(["Karel Wiebenga", KAREL["email"], KAREL["phone"]])
+    out = io.BytesIO()
+    book.save(out)
+    later = utcnow() + dt.timedelta(hours=20)
+    for fmt, data in (
+        ("xlsx", out.getvalue()),
+        ("csv", f"Naam;E-mail\nKarel Wiebenga;{KAREL['email']}\n".encode()),
+    ):
+        session.add(
+            ExportFile(
+                user_id=jansen_user.id,
+                user_name="garage-jansen",
+                garage_id=car.garage_id,
+                list_name="Klanten",
+                endpoint="CustomerView",
+                fmt=fmt,
+                rows=1,
+                state="done",
+                data=data,
+                expires_at=later,
+            )
+        )
+    session.add(
+        IdempotencyKey(
+            user_id=jansen_user.id,
+            key="create-karel",
+            fingerprint="0" * 64,
+            state="done",
+            status=201,
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(
+                {"owner": {"name": "Karel Wiebenga", "email": KAREL["email"]}}
+            ).encode(),
+            created_at=utcnow(),
+            expires_at=later,
+        )
+    )
+    session.add(
+        InspectionInvitation(
+            garage_id=car.garage_id,
+            passport_id=car.id,
+            note="Terugbellen: 0655501234 of +31655501234, mail K.WIEBENGA@EXAMPLE.NL",
+        )
+    )
+    session.commit()
+    other_forms = ("0655501234", "+31655501234")
+    assert _bytes_hits(session) and found_anywhere(session, other_forms)
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert _bytes_hits(session) == []
+    assert found_anywhere(session, HIS_VALUES + other_forms) == []
+
+
+@pytest.mark.parametrize(
+    "requested_on", ["2026-W49-1", "2026W491", "20261201", "1850-01-01", "0001-01-01", "0024-12-01"]
+)
+def test_issue19_attack2_request_date_only_as_a_plain_date_this_side_of_1900(requested_on):
+    """R-DR-2: Python reads an ISO week ("2026-W49-1") and the basic form ("20261201") as
+    dates, and "0024-12-01" is 2024 mistyped: the recorded request date is refused rather
+    than stored as something Support did not mean."""
+    with pytest.raises(InvalidInput) as refused:
+        erase.parse_request("Verzoek", requested_on, today=dt.date(2026, 12, 6))
+    assert "requested_on" in refused.value.errors
+
+
+def test_issue19_attack2_refused_while_a_list_naming_him_is_still_being_read(world, acting_as):
+    """R-DR-2: a large list is read by the worker first (state "previewing": no rows yet,
+    only the uploaded file). Erasing him then would let the preview bring all of him
+    back once it is confirmed: refused like a list waiting for confirmation."""
+    from pathlib import Path
+
+    from admin_app.services import batch_jobs
+
+    session = world.session
+    car = karel_at(world, acting_as, "garage-jansen", "KW-06-XY")
+    sample = Path(__file__).parents[1] / "data" / "klantenlijst-met-fouten.csv"
+    row = f"KW-06-XY;{KAREL['email'].upper()};Karel;;Wiebenga;Lindelaan;7;9876 XY;Groningen;;;;;"
+    data = sample.read_bytes().rstrip(b"\r\n") + b"\r\n" + row.encode("cp1252") + b"\r\n"
+    with acting_as("garage-jansen") as acting, unit_of_work(session):
+        job = batch_jobs.upload_list(
+            session,
+            actor=acting.actor,
+            filename="klanten.csv",
+            data=data,
+            send_to_customers=False,
+            background_from=10,
+        )
+    assert job.state == "previewing"
+    support = actor_of(world, "support")
+    with pytest.raises(Conflict, match="list that has not run"):
+        erase.erase_customer(session, support, car.owner, "Verzoek", REQUESTED)
+
+
+def test_issue19_attack2_a_neighbour_on_his_street_keeps_his_own_address(world, acting_as):
+    """R-DR-2: his street alone, or his postcode alone, is not his (a street holds many
+    customers, a postcode a dozen houses; "Lindelaan 71" is not "Lindelaan 7"): erasing
+    him leaves a neighbour's address in that neighbour's inspection form and webhook
+    event as it was, while an object that names him still loses his street."""
+    session = world.session
+    car = full_history(world, acting_as)
+    piet = {
+        "name": "Piet Smit",
+        "email": "piet.smit@example.nl",
+        "street": KAREL["street"],
+        "postcode": KAREL["postcode"],
+        "address": f"{KAREL['street']} 71, {KAREL['postcode']} Haren",
+    }
+    form = InspectionForm(
+        garage_id=car.garage_id,
+        passport_id=car.id,
+        kind="check",
+        plate="PS01XY",
+        inspector="Henk",
+        inspection_date=dt.date(2026, 11, 21),
+        version=1,
+        content={"customer": piet},
+        created_by="garage-jansen",
+    )
+    event = WebhookEvent(
+        garage_id=car.garage_id,
+        message_id="msg_piet_1",
+        type="customer.updated",
+        data={"customer": dict(piet)},
+    )
+    session.add_all([form, event])
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert session.get(InspectionForm, form.id).content == {"customer": piet}
+    assert session.get(WebhookEvent, event.id).data == {"customer": piet}
+    # His street and postcode are now only in the neighbour's two rows.
+    assert found_anywhere(session, HIS_VALUES[:3] + ("Lindelaan 7,",)) == []
+    assert found_anywhere(session) == ["inspection_form.content (1)", "webhook_event.data (1)"]
+
+
+def test_issue19_attack2_another_garages_customer_with_his_customer_number_keeps_it(
+    world, acting_as
+):
+    """R-DR-2: a customer number is a garage's own key: at De Vries another customer may
+    have the number Karel has at Jansen. Erasing Karel leaves that other customer's."""
+    session = world.session
+    full_history(world, acting_as)
+    devries = world.garage("Garage De Vries")
+    other = {"name": "Anna Bos", "email": "anna.bos@example.nl", "customer_number": "KW-4411"}
+    event = WebhookEvent(
+        garage_id=devries.id,
+        message_id="msg_anna_1",
+        type="customer.updated",
+        data={"customer": dict(other)},
+    )
+    session.add(event)
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert session.get(WebhookEvent, event.id).data == {"customer": other}
+    assert found_anywhere(session) == []
+    # His number is left only in Anna's event: his own rows and objects lost it by key.
+    assert found_anywhere(session, ("KW-4411",)) == ["webhook_event.data (1)"]
+
+
+def test_issue19_attack2_his_name_in_anothers_free_text_leaves_the_others_details(world, acting_as):
+    """R-DR-2: another customer's object mentions him in free text ("via Karel
+    Wiebenga"): that text loses his name, the other customer keeps his own details."""
+    session = world.session
+    car = full_history(world, acting_as)
+    anna = {"name": "Anna Bos", "email": "anna.bos@example.nl", "street": "Lindelaan"}
+    event = WebhookEvent(
+        garage_id=car.garage_id,
+        message_id="msg_anna_2",
+        type="customer.updated",
+        data={"customer": {**anna, "note": "Klant via Karel Wiebenga"}},
+    )
+    session.add(event)
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    assert session.get(WebhookEvent, event.id).data == {"customer": {**anna, "note": "verwijderd"}}
+
+
+def test_issue19_attack2_performed_work_naming_him_is_walked(world, acting_as):
+    """R-DR-2: a garage types the work done in its own words, and sometimes names the
+    customer ("Karel Wiebenga belt terug op 06-55501234"): erasing him at that garage
+    walks it like every other free text."""
+    from admin_app.models import PerformedWork
+
+    session = world.session
+    car = full_history(world, acting_as)
+    form = session.scalars(select(InspectionForm).where(InspectionForm.passport_id == car.id)).one()
+    work = PerformedWork(
+        form_id=form.id,
+        description="Remblokken; Karel Wiebenga belt terug op 06-55501234",
+        done_on=dt.date(2026, 11, 22),
+        added_by="garage-jansen",
+    )
+    session.add(work)
+    session.commit()
+    customer = session.get(Passport, car.id).owner
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_customer(session, support, customer, "Verzoek van de garage", REQUESTED)
+    session.expire_all()
+    assert session.get(PerformedWork, work.id).description == "verwijderd"
+
+
+def test_issue19_attack2_a_plain_login_name_does_not_erase_every_word_like_it(world, acting_as):
+    """R-DR-2: an Owner login made by Admin may be named like a word ("karel", as the
+    demo's "eigenaar"): erasing him must not empty every other text holding that word,
+    such as another Karel's mail. His own actions lose the name by their actor id."""
+    session = world.session
+    car = karel_at(world, acting_as, "garage-jansen", "KW-07-XY")
+    login = ConsoleUser(
+        username="karel",
+        email=KAREL["email"],
+        first_name="Karel",
+        last_name="Wiebenga",
+        active=True,
+    )
+    login.roles = [world.user("eigenaar").roles[0]]
+    session.add(login)
+    other = OutboxMessage(
+        garage_id=car.garage_id,
+        recipient="karel.deboer@example.nl",
+        kind="inspection",
+        subject="Welkom, Karel de Boer",
+        params={"name": "Karel de Boer"},
+        state="sent",
+    )
+    session.add(other)
+    session.commit()
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    session.expire_all()
+    other = session.get(OutboxMessage, other.id)
+    assert (other.subject, other.params) == ("Welkom, Karel de Boer", {"name": "Karel de Boer"})
+    assert session.get(ConsoleUser, login.id).username.endswith("@verwijderd.invalid")
