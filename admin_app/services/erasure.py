@@ -42,7 +42,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.outbox import OutboxState
 from admin_app.services import data_exports
-from admin_app.services.audit import Actor
+from admin_app.services.audit import Actor, record_bulk
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput
 from admin_app.services.inspections import FORM_LINK
@@ -249,6 +249,27 @@ def _record(session, actor, scope, reason, requested_on, *, customer, count, use
     )
     session.add(erasure)
     session.flush()
+    # The erase itself in the audit log, as the confirm step says: logged after the scrub,
+    # so it is the one entry of the erase that keeps its values (none of them his).
+    record_bulk(
+        session,
+        actor,
+        "erasure",
+        [
+            (
+                "insert",
+                erasure.id,
+                {
+                    "scope": (None, scope),
+                    "customer_id": (None, erasure.customer_id),
+                    "customers": (None, count),
+                    "requested_on": (None, requested_on),
+                    "reason": (None, reason),
+                },
+            )
+        ],
+        garage_id=erasure.garage_id,
+    )
     return erasure
 
 

@@ -411,3 +411,31 @@ def test_issue19_owner_login_is_erased_with_the_person(world, acting_as):
         False,
         "verwijderd",
     )
+
+
+def test_issue19_use_the_erase_itself_is_in_the_audit_log_in_words(app, world, acting_as):
+    """The confirm step promises the erase stays in the audit log with its request date
+    and reason: Support reading the log sees an erase, not only "Klant gewijzigd"."""
+    from admin_app.models import AuditLog
+    from admin_app.services.audit import describe_entries
+
+    session = world.session
+    full_history(world, acting_as)
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        done = erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    entry = session.scalar(
+        select(AuditLog).where(
+            AuditLog.table_name == "erasure", AuditLog.record_id == done.erasure.id
+        )
+    )
+    assert entry is not None
+    with app.app_context():
+        (described,) = describe_entries(session, [entry], "nl")
+    assert described.what == "Klantgegevens verwijderd (AVG)"
+    assert "Datum van het verzoek: 01-12-2026" in described.changes_text
+    assert "Reden: Op zijn verzoek" in described.changes_text
+    assert "Verwijderde klanten: 2" in described.changes_text
+    assert "De persoon, bij elke garage" in described.changes_text
+    assert "erasure" not in described.changes_text and "person" not in described.changes_text
