@@ -278,17 +278,16 @@ def _record(session, actor, scope, reason, requested_on, *, customer, count, use
 
 def _traces(customers: list[Customer], user: ConsoleUser | None) -> Traces:
     """His values as they may be quoted elsewhere. A bare last name is left out: garages
-    carry surnames too ("Autobedrijf Jansen"), and a mail to their customers names them."""
+    carry surnames too ("Autobedrijf Jansen"), and a mail to their customers names them.
+    A bare street or postcode likewise: his neighbours share them, and their entries are
+    not his (his own records lose them by key); street with house number is his."""
     values: list[str | None] = []
     for c in customers:
-        values += [c.email, c.phone, c.street, c.customer_number]
+        values += [c.email, c.phone, c.customer_number]
         if c.first_name:
             values += [c.full_name, f"{c.first_name} {c.last_name}"]
         if c.street and c.house_number:
             values.append(f"{c.street} {c.house_number}")
-        if c.postcode:
-            compact = c.postcode.replace(" ", "")
-            values += [c.postcode, compact, f"{compact[:4]} {compact[4:]}"]
     if user is not None:
         values += [user.email, user.username]
         if user.first_name and user.last_name:

@@ -285,6 +285,10 @@ def walk(value, traces: Traces, *, by_key: bool):
     """``value`` with his values replaced by "verwijderd": every string that holds one of
     ``traces``, and (``by_key``: a record about him) every value under a personal key."""
     if isinstance(value, dict):
+        # An object that quotes him directly (a payload's customer, his e-mail beside his
+        # street) is a record about him: its personal keys go too. His bare street and
+        # postcode are no traces (a neighbour shares them), so only this finds them there.
+        by_key = by_key or any(_quotes(item, traces) for item in value.values())
         return {
             key: (
                 _erased_leaf(item)
@@ -298,6 +302,12 @@ def walk(value, traces: Traces, *, by_key: bool):
     if isinstance(value, str) and traces.found_in(value):
         return ERASED
     return value
+
+
+def _quotes(item, traces: Traces) -> bool:
+    """A direct text value that holds one of his traces. Not an audit entry's old → new
+    pair: a field that changed from his value to another's names the other one too."""
+    return isinstance(item, str) and traces.found_in(item)
 
 
 def _erased_leaf(value):

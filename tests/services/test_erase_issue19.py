@@ -439,3 +439,43 @@ def test_issue19_use_the_erase_itself_is_in_the_audit_log_in_words(app, world, a
     assert "Verwijderde klanten: 2" in described.changes_text
     assert "De persoon, bij elke garage" in described.changes_text
     assert "erasure" not in described.changes_text and "person" not in described.changes_text
+
+
+def test_issue19_use_erasing_him_leaves_his_neighbours_street_and_postcode(
+    app, world, acting_as
+):
+    """A street and a postcode are shared by neighbours (as a bare last name by a garage):
+    erasing Karel must not turn his neighbour's address into "verwijderd" in the log."""
+    from admin_app.models import AuditLog
+
+    session = world.session
+    car = karel_at(world, acting_as, "garage-jansen", "KW-01-XY")
+    neighbour = dict(
+        KAREL,
+        email="m.dijkstra@example.nl",
+        first_name="Mieke",
+        last_name="Dijkstra",
+        house_number="9",
+        phone="06-44409876",
+        customer_number="MD-1234",
+    )
+    with acting_as("garage-jansen") as acting:
+        with unit_of_work(session):
+            theirs = passport_rules.create_passport(
+                session, actor=acting.actor, plate="MD-02-XY", person=PersonDetails(**neighbour)
+            )
+            neighbour_id = theirs.owner_id
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_customer(session, support, car.owner, "Verzoek van de garage", REQUESTED)
+    session.expire_all()
+    logged = session.scalar(
+        select(AuditLog).where(
+            AuditLog.table_name == "customer",
+            AuditLog.record_id == neighbour_id,
+            AuditLog.action == "insert",
+        )
+    )
+    assert logged.changes["street"][1] == KAREL["street"]
+    assert logged.changes["postcode"][1] == KAREL["postcode"]
