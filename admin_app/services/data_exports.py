@@ -555,7 +555,7 @@ def _invoices(session: Session, subject: Subject) -> Iterator[dict]:
         .where(
             Invoice.customer_id.in_(subject.customer_ids), _at_garage(Invoice, subject.garage_id)
         )
-        .order_by(Invoice.id)
+        .order_by(Invoice.invoice_date, Invoice.id)  # a reader looks for a date
     )
     for (invoice,) in _stream(session, statement):
         yield {
@@ -575,7 +575,7 @@ def _proposals(session: Session, subject: Subject) -> Iterator[dict]:
             ContactProposal.customer_id.in_(subject.customer_ids),
             _at_garage(ContactProposal, subject.garage_id),
         )
-        .order_by(ContactProposal.id)
+        .order_by(ContactProposal.week_start, ContactProposal.id)
     )
     for (proposal,) in _stream(session, statement):
         yield {
@@ -910,6 +910,8 @@ def _write_summary(session, export, subject, out, step, *, pdfs_missing: bool) -
     for chunk in template.generate(
         export=export,
         everywhere=export.scope == PERSON,
+        # Which garage: the owner reads the file far from the screen that made it.
+        garage=session.get(Garage, export.garage_id).name if export.garage_id else None,
         created=local_datetime(export.created_at),
         sections=sections(),
         pdfs_missing=pdfs_missing,

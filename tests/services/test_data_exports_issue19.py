@@ -406,3 +406,20 @@ def test_issue19_erasing_him_deletes_the_zip_of_his_export(app, world, acting_as
         data_exports.download(
             world.session, export_id, actor=requester, folder=str(folder), now=utcnow()
         )
+
+
+def test_issue19_use_summary_names_the_garage_and_lists_invoices_by_date(
+    app, world, acting_as, folder
+):
+    """A car owner reads which garage the export is from, and his invoices and contact
+    proposals in date order (they were in the order they were stored)."""
+    mine = _his_rows(world)[0]
+    export_id = _export_of(world, acting_as, mine)
+    export, archive = _built(app, world, export_id, folder)
+    data = _data(archive)
+    dates = [row["invoice_date"] for row in data["invoices"]]
+    assert len(dates) > 1 and dates == sorted(dates)
+    weeks = [row["week_start"] for row in data["contact_proposals"]]
+    assert weeks == sorted(weeks)
+    summary = archive.read("overzicht.html").decode()
+    assert f"Het omvat wat {mine.garage.name} over u bewaart." in summary
