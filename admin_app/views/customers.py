@@ -76,6 +76,11 @@ class CustomerView(ExportableList, ConsoleModelView):
             flash(str(erasure.SUPPORT_ONLY), "warning")
             return redirect(show_url)
         form = ErasureForm()
+        # Support is at no garage: "this garage" would name none before the confirm step.
+        form.which.choices = [
+            ("customer", _l("Only this customer, at %(garage)s", garage=customer.garage.name)),
+            form.which.choices[1],
+        ]
         if request.method == "GET":
             form.requested_on.data = local_today().isoformat()
         if form.validate_on_submit() and "back" not in request.form:

@@ -68,3 +68,15 @@ def test_issue19_no_erase_for_others(world, login_as, username):
     browser.post(f"/customers/{customer.id}/erase", data=form)
     world.session.expire_all()
     assert world.session.get(Customer, customer.id).last_name != "verwijderd"
+
+
+def test_issue19_use_the_erase_form_names_the_garage_of_the_one_customer_choice(
+    world, login_as
+):
+    """Support is at no garage: "this garage" in the form's choice said nothing before the
+    confirm step; the choice names the customer's garage."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    page = support.get(f"/customers/{customer.id}/erase").get_data(as_text=True)
+    assert f"Alleen deze klant, bij {customer.garage.name}" in page
+    assert "De persoon, bij elke garage, met de login" in page
