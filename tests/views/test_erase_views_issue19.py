@@ -80,3 +80,13 @@ def test_issue19_use_the_erase_form_names_the_garage_of_the_one_customer_choice(
     page = support.get(f"/customers/{customer.id}/erase").get_data(as_text=True)
     assert f"Alleen deze klant, bij {customer.garage.name}" in page
     assert "De persoon, bij elke garage, met de login" in page
+
+
+def test_issue19_use_the_confirm_step_says_inspection_forms_as_the_menu_does(world, login_as):
+    """The menu says "Inspectieformulieren": the confirm step named them "keuring…"."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    form = {"which": "customer", "requested_on": "2026-12-01", "reason": "Brief van de garage"}
+    text = support.post(f"/customers/{customer.id}/erase", data=form).get_data(as_text=True)
+    assert "inspectieformulieren en hun versies" in text and "inspectieresultaten" in text
+    assert "keuring" not in text and "deze verwijdering" in text
