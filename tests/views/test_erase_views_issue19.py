@@ -90,3 +90,13 @@ def test_issue19_use_the_confirm_step_says_inspection_forms_as_the_menu_does(wor
     text = support.post(f"/customers/{customer.id}/erase", data=form).get_data(as_text=True)
     assert "inspectieformulieren en hun versies" in text and "inspectieresultaten" in text
     assert "keuring" not in text and "deze verwijdering" in text
+
+
+def test_issue19_use_the_person_erase_counts_garages_without_garage_s(world, login_as):
+    """"bij 1 garage(s)" read as a form letter: one garage and several are two sentences."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    form = {"which": "person", "requested_on": "2026-12-01", "reason": "Zijn eigen verzoek"}
+    text = support.post(f"/customers/{customer.id}/erase", data=form).get_data(as_text=True)
+    assert "Klantgegevens die worden verwijderd: 1, bij één garage." in text
+    assert "garage(s)" not in text
