@@ -58,8 +58,10 @@ class CustomerView(ExportableList, ConsoleModelView):
         )
         # Issue 19: Support may export the person at every garage, a garage its customer.
         widgets["export_whole_person"] = data_exports.may_export_person(current_actor())
-        # Support's erase (issue 19, R-DR-2): offered to Support only, never twice.
-        widgets["can_erase"] = current_actor().has("Support") and not erasure.is_erased(item)
+        # Support's erase (issue 19, R-DR-2): offered to Support only, never twice. An
+        # erased customer has nothing left to export: the page says he was erased instead.
+        widgets["erased"] = erasure.is_erased(item)
+        widgets["can_erase"] = current_actor().has("Support") and not widgets["erased"]
         return widgets
 
     @expose("/<int:pk>/erase", methods=["GET", "POST"])

@@ -100,3 +100,17 @@ def test_issue19_use_the_person_erase_counts_garages_without_garage_s(world, log
     text = support.post(f"/customers/{customer.id}/erase", data=form).get_data(as_text=True)
     assert "Klantgegevens die worden verwijderd: 1, bij één garage." in text
     assert "garage(s)" not in text
+
+
+def test_issue19_use_an_erased_customers_page_says_so_and_offers_no_export(world, login_as):
+    """After the erase the page offered "Gegevens exporteren" of "verwijderd-…@…invalid"
+    and said nothing of the erase once the flash was gone."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    form = {"which": "customer", "requested_on": "2026-12-01", "reason": "Brief van de garage"}
+    support.post(f"/customers/{customer.id}/erase", data={**form, "confirmed": "yes"})
+    world.session.expire_all()
+    assert world.session.get(Customer, customer.id).last_name == "verwijderd"
+    page = support.get(f"/customers/show/{customer.id}").get_data(as_text=True)
+    assert "Deze klant is verwijderd (AVG)" in page
+    assert "data-export-ask" not in page and f"/customers/{customer.id}/erase" not in page
