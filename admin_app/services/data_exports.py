@@ -164,6 +164,33 @@ def _about(export: DataExport) -> dict:
     return {"owner_user_id": (None, export.owner_user_id)}
 
 
+def open_export(
+    session: Session,
+    *,
+    user_id: int,
+    now: dt.datetime,
+    customer_id: int | None = None,
+    owner_user_id: int | None = None,
+) -> DataExport | None:
+    """The user's latest export about this customer (or, an Owner's, himself) that is not
+    failed nor past its days: the page he left says the file waits, so his page leads back."""
+    about = (
+        DataExport.customer_id == customer_id
+        if customer_id is not None
+        else DataExport.owner_user_id == owner_user_id
+    )
+    return session.scalars(
+        select(DataExport)
+        .where(
+            DataExport.requested_by_id == user_id,
+            about,
+            DataExport.state != FAILED,
+            DataExport.expires_at > now,
+        )
+        .order_by(DataExport.id.desc())
+    ).first()
+
+
 def get_own_export(session: Session, export_id, *, user_id: int, now: dt.datetime) -> DataExport:
     """The user's own export; NotFound for anyone else's (even a colleague's at the same
     garage) or none, Gone once its days are over."""

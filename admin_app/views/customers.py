@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.extensions import db
 from admin_app.models import Customer
+from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.scope import scoped_get
 from admin_app.services import data_exports, erasure, vehicle_values
@@ -58,6 +59,9 @@ class CustomerView(ExportableList, ConsoleModelView):
         )
         # Issue 19: Support may export the person at every garage, a garage its customer.
         widgets["export_whole_person"] = data_exports.may_export_person(current_actor())
+        widgets["my_export"] = data_exports.open_export(
+            self.datamodel.session, user_id=current_actor().id, customer_id=item.id, now=utcnow()
+        )
         # Support's erase (issue 19, R-DR-2): offered to Support only, never twice. An
         # erased customer has nothing left to export: the page says he was erased instead.
         widgets["erased"] = erasure.is_erased(item)

@@ -93,7 +93,7 @@ def test_issue19_use_the_confirm_step_says_inspection_forms_as_the_menu_does(wor
 
 
 def test_issue19_use_the_person_erase_counts_garages_without_garage_s(world, login_as):
-    """"bij 1 garage(s)" read as a form letter: one garage and several are two sentences."""
+    """The step said "bij 1 garage(s)", a form letter: one garage and several read apart."""
     customer = quiet_customer(world)
     support = login_as("support")
     form = {"which": "person", "requested_on": "2026-12-01", "reason": "Zijn eigen verzoek"}
