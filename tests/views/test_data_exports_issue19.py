@@ -134,3 +134,12 @@ def test_issue19_use_the_export_page_can_be_found_again(app, world, login_as):
     mine = owner.post("/data-exports/mine").headers["Location"]
     mine_path = re.search(r"/data-exports/\d+", mine)[0]
     assert f'href="{mine_path}"' in owner.get("/my-vehicles/list/").get_data(as_text=True)
+
+
+def test_issue19_use_the_export_page_names_whose_export_it_is(app, world, login_as):
+    """A garage asks for several customers' exports: each page's title names the customer."""
+    customer = _customer_of(world, "Autobedrijf Jansen")
+    garage = login_as("garage-jansen")
+    url = garage.post(f"/data-exports/customer/{customer.id}").headers["Location"]
+    page = garage.get(url).get_data(as_text=True)
+    assert f"Gegevensexport van {customer.full_name}" in page
