@@ -143,3 +143,12 @@ def test_issue19_use_the_export_page_names_whose_export_it_is(app, world, login_
     url = garage.post(f"/data-exports/customer/{customer.id}").headers["Location"]
     page = garage.get(url).get_data(as_text=True)
     assert f"Gegevensexport van {customer.full_name}" in page
+
+
+def test_issue19_use_the_owners_own_export_page_speaks_to_him(app, world, login_as):
+    """The Owner's own export read "elke garage waar deze persoon klant is": he is "u"."""
+    owner = login_as("eigenaar")
+    url = owner.post("/data-exports/mine").headers["Location"]
+    page = owner.get(url).get_data(as_text=True)
+    assert "Het omvat elke garage waar u klant bent." in page
+    assert "deze persoon" not in page
