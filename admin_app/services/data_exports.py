@@ -730,7 +730,7 @@ SECTIONS = (
             Column("postcode", _l("Postcode")),
             Column("city", _l("City")),
             Column("customer_number", _l("Customer number")),
-            Column("never_contact", _l("Never contact")),
+            Column("never_contact", _l("No more invitations")),  # as on his page (labels)
             Column("created_at", _l("Created"), MOMENT),
         ),
         _profile,

@@ -423,3 +423,5 @@ def test_issue19_use_summary_names_the_garage_and_lists_invoices_by_date(
     assert weeks == sorted(weeks)
     summary = archive.read("overzicht.html").decode()
     assert f"Het omvat wat {mine.garage.name} over u bewaart." in summary
+    # His opt-out reads as on his page and in the log, not a third way.
+    assert "<th>Geen uitnodigingen meer</th>" in summary and "Nooit benaderen" not in summary
