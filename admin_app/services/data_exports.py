@@ -46,7 +46,6 @@ from admin_app.models import (
     Transfer,
 )
 from admin_app.models.data_exports import BUILDING, FAILED, GARAGE_CUSTOMER, PERSON, READY
-from admin_app.models.inspections import FORM_KIND_LABELS
 from admin_app.models.outbox import KIND_LABELS as MAIL_KIND_LABELS
 from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
 from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
@@ -766,7 +765,8 @@ SECTIONS = (
         "inspection_forms",
         _l("Inspection forms"),
         (
-            Column("kind", _l("Kind"), words=FORM_KIND_LABELS),
+            # No "kind" here: how the garage started the form ("every checkpoint OK") would
+            # read to him as its result. gegevens.json keeps it.
             Column("plate", _l("Plate")),
             Column("inspection_date", _l("Inspection date"), DAY),
             Column("inspector", _l("Inspector")),
@@ -810,7 +810,7 @@ SECTIONS = (
     ),
     Section(
         "mails",
-        _l("Mails sent"),
+        _l("Mails to you"),  # a mail not sent (yet, or cancelled) is listed too
         (
             Column("subject", _l("Subject")),
             Column("kind", _l("Kind"), words=MAIL_KIND_LABELS),

@@ -425,3 +425,17 @@ def test_issue19_use_summary_names_the_garage_and_lists_invoices_by_date(
     assert f"Het omvat wat {mine.garage.name} over u bewaart." in summary
     # His opt-out reads as on his page and in the log, not a third way.
     assert "<th>Geen uitnodigingen meer</th>" in summary and "Nooit benaderen" not in summary
+
+
+def test_issue19_use_summary_shows_no_form_kind_he_would_read_as_a_result(
+    app, world, acting_as, folder
+):
+    """"Gevuld met klantgegevens, alle controlepunten OK" is how the form was started, not
+    its result: the summary leaves it out (gegevens.json keeps it); his mails are "aan u",
+    a waiting one under "Verstuurde e-mails" read wrong."""
+    owner = _form_owner(world)
+    _, archive = _built(app, world, _export_of(world, acting_as, owner), folder)
+    assert all("kind" in form for form in _data(archive)["inspection_forms"])
+    summary = archive.read("overzicht.html").decode()
+    assert "controlepunten OK" not in summary and "Gevuld met klantgegevens" not in summary
+    assert "<h2>E-mails aan u</h2>" in summary and "Verstuurde e-mails" not in summary
