@@ -56,6 +56,7 @@ from admin_app.services.personal_data import (
     erased_email,
     walk,
 )
+from admin_app.services.plates import display_plate
 from admin_app.services.proposals import OPT_OUT
 from admin_app.services.transfers import ACCEPT
 
@@ -120,20 +121,28 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
     ids = [c.id for c in customers]
     if not ids:
         return None
-    pending = session.scalar(
-        select(func.count(Transfer.id)).where(
-            Transfer.state == TransferState.pending.value,
-            or_(Transfer.from_customer_id.in_(ids), Transfer.to_customer_id.in_(ids)),
+    pending = set(
+        session.scalars(
+            select(Passport.plate)
+            .join(Transfer, Transfer.passport_id == Passport.id)
+            .where(
+                Transfer.state == TransferState.pending.value,
+                or_(Transfer.from_customer_id.in_(ids), Transfer.to_customer_id.in_(ids)),
+            )
         )
-    ) or session.scalar(
-        select(func.count(Passport.id)).where(
-            Passport.owner_id.in_(ids), Passport.state == PassportState.transfer_pending.value
+    ) | set(
+        session.scalars(
+            select(Passport.plate).where(
+                Passport.owner_id.in_(ids), Passport.state == PassportState.transfer_pending.value
+            )
         )
     )
     if pending:
+        # Which car: it may be at another garage than the page Support reads this on.
         return _l(
-            "The customer owns or is receiving a car with a pending transfer: cancel or "
-            "finish the transfer first."
+            "The customer owns or is receiving a car with a pending transfer (%(plates)s): "
+            "cancel or finish the transfer first.",
+            plates=", ".join(sorted(display_plate(plate) for plate in pending)),
         )
     managed = (
         select(FleetAccount.id)

@@ -479,3 +479,21 @@ def test_issue19_use_erasing_him_leaves_his_neighbours_street_and_postcode(
     )
     assert logged.changes["street"][1] == KAREL["street"]
     assert logged.changes["postcode"][1] == KAREL["postcode"]
+
+
+def test_issue19_use_the_pending_transfer_refusal_names_the_car(world):
+    """Support is told to cancel or finish "the transfer": the refusal names its car, which
+    may be at another garage than the page Support is on."""
+    session = world.session
+    plate = session.scalar(
+        select(Passport.plate)
+        .join(Transfer, Transfer.passport_id == Passport.id)
+        .where(Transfer.state == "pending", Transfer.to_email == "eigenaar@example.nl")
+    )
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    from admin_app.services.plates import display_plate
+
+    with pytest.raises(Conflict, match=display_plate(plate)):
+        erase.erase_person(session, support, "eigenaar@example.nl", "Verzoek", REQUESTED)
+    session.rollback()
