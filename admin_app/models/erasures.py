@@ -1,9 +1,16 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Column, Date, Integer, String
 
 from admin_app.models.base import UTCDateTime, utcnow
+
+# How the audit log names an erase's scope (services/erasure: CUSTOMER, PERSON).
+ERASURE_SCOPE_LABELS = {
+    "customer": _l("One garage's customer"),
+    "person": _l("The person, at every garage, with the login"),
+}
 
 
 class Erasure(Model):

@@ -400,6 +400,14 @@ def _field_labels() -> dict[str, dict]:
             "rows": _l("Rows"),
             "format": _l("Format"),
         },
+        # Issue 19: an erase, logged by services/erasure (its values are no one's).
+        "erasure": {
+            "scope": _l("Erased"),
+            "customer_id": _l("Customer"),
+            "customers": _l("Customer records erased"),
+            "requested_on": _l("Request date"),
+            "reason": _l("Reason"),
+        },
         # Issue 19: the nightly retention run's counts (services/retention).
         "retention": {
             "mail_bodies": _l("Mail texts emptied"),
@@ -411,6 +419,7 @@ def _field_labels() -> dict[str, dict]:
 
 def _value_labels() -> dict[tuple[str, str], dict]:
     from admin_app.models.data_exports import DATA_EXPORT_SCOPE_LABELS
+    from admin_app.models.erasures import ERASURE_SCOPE_LABELS
     from admin_app.models.inspections import FORM_KIND_LABELS
     from admin_app.models.passports import CREATED_VIA_LABELS, STATE_LABELS
     from admin_app.models.register import DATASET_LABELS
@@ -426,6 +435,7 @@ def _value_labels() -> dict[tuple[str, str], dict]:
         ("register_import", "dataset"): DATASET_LABELS,
         ("export", "list"): export_titles(),
         ("data_export", "scope"): DATA_EXPORT_SCOPE_LABELS,
+        ("erasure", "scope"): ERASURE_SCOPE_LABELS,
         ("export", "format"): EXPORT_FORMATS,
         ("webhook_endpoint", "disabled_reason"): {
             "failing": _l("no delivery succeeded for 24 hours"),
@@ -474,6 +484,8 @@ DATA_EXPORT_WORDS = {
     "insert": _l("Data export asked for"),
     "download": _l("Data export downloaded"),
 }
+# Support's erase (issue 19): the entry the confirm step promises, with date and reason.
+ERASED = _l("Customer data erased (AVG)")
 EXPORTED = _l("List exported")
 RETAINED_NO_LONGER = _l("Personal data past its retention period removed")
 # Files taken in whole, logged once per file (issue 18).
@@ -568,6 +580,10 @@ def describe_entries(
 def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
     labels = field_labels.get(entry.table_name, {})
     model = next((cls for cls, name in AUDITED.items() if name == entry.table_name), None)
+    if model is None and entry.table_name == "erasure":
+        from admin_app.models.erasures import Erasure
+
+        model = Erasure  # logged by hand, not by ORM events: its columns read its dates
     columns = inspect(model).columns if model is not None else {}
     changes = []
     for field, (old, new) in sorted((entry.changes or {}).items(), key=_screen_order(labels)):
@@ -592,6 +608,8 @@ def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
     sentences = SENTENCES.get(entry.table_name)
     if entry.table_name == "data_export" and entry.action in DATA_EXPORT_WORDS:
         what = str(DATA_EXPORT_WORDS[entry.action])
+    elif entry.table_name == "erasure" and entry.action == "insert":
+        what = str(ERASED)
     elif entry.action == "export":
         what = str(EXPORTED)  # a read that is logged (issue 15): no record changed
     elif entry.action == "retention":

@@ -46,7 +46,6 @@ from admin_app.models import (
     Transfer,
 )
 from admin_app.models.data_exports import BUILDING, FAILED, GARAGE_CUSTOMER, PERSON, READY
-from admin_app.models.inspections import FORM_KIND_LABELS
 from admin_app.models.outbox import KIND_LABELS as MAIL_KIND_LABELS
 from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
 from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
@@ -162,6 +161,33 @@ def _about(export: DataExport) -> dict:
     if export.customer_id:
         return {"customer_id": (None, export.customer_id)}
     return {"owner_user_id": (None, export.owner_user_id)}
+
+
+def open_export(
+    session: Session,
+    *,
+    user_id: int,
+    now: dt.datetime,
+    customer_id: int | None = None,
+    owner_user_id: int | None = None,
+) -> DataExport | None:
+    """The user's latest export about this customer (or, an Owner's, himself) that is not
+    failed nor past its days: the page he left says the file waits, so his page leads back."""
+    about = (
+        DataExport.customer_id == customer_id
+        if customer_id is not None
+        else DataExport.owner_user_id == owner_user_id
+    )
+    return session.scalars(
+        select(DataExport)
+        .where(
+            DataExport.requested_by_id == user_id,
+            about,
+            DataExport.state != FAILED,
+            DataExport.expires_at > now,
+        )
+        .order_by(DataExport.id.desc())
+    ).first()
 
 
 def get_own_export(session: Session, export_id, *, user_id: int, now: dt.datetime) -> DataExport:
@@ -555,7 +581,7 @@ def _invoices(session: Session, subject: Subject) -> Iterator[dict]:
         .where(
             Invoice.customer_id.in_(subject.customer_ids), _at_garage(Invoice, subject.garage_id)
         )
-        .order_by(Invoice.id)
+        .order_by(Invoice.invoice_date, Invoice.id)  # a reader looks for a date
     )
     for (invoice,) in _stream(session, statement):
         yield {
@@ -575,7 +601,7 @@ def _proposals(session: Session, subject: Subject) -> Iterator[dict]:
             ContactProposal.customer_id.in_(subject.customer_ids),
             _at_garage(ContactProposal, subject.garage_id),
         )
-        .order_by(ContactProposal.id)
+        .order_by(ContactProposal.week_start, ContactProposal.id)
     )
     for (proposal,) in _stream(session, statement):
         yield {
@@ -703,7 +729,7 @@ SECTIONS = (
             Column("postcode", _l("Postcode")),
             Column("city", _l("City")),
             Column("customer_number", _l("Customer number")),
-            Column("never_contact", _l("Never contact")),
+            Column("never_contact", _l("No more invitations")),  # as on his page (labels)
             Column("created_at", _l("Created"), MOMENT),
         ),
         _profile,
@@ -739,7 +765,8 @@ SECTIONS = (
         "inspection_forms",
         _l("Inspection forms"),
         (
-            Column("kind", _l("Kind"), words=FORM_KIND_LABELS),
+            # No "kind" here: how the garage started the form ("every checkpoint OK") would
+            # read to him as its result. gegevens.json keeps it.
             Column("plate", _l("Plate")),
             Column("inspection_date", _l("Inspection date"), DAY),
             Column("inspector", _l("Inspector")),
@@ -783,7 +810,7 @@ SECTIONS = (
     ),
     Section(
         "mails",
-        _l("Mails sent"),
+        _l("Mails to you"),  # a mail not sent (yet, or cancelled) is listed too
         (
             Column("subject", _l("Subject")),
             Column("kind", _l("Kind"), words=MAIL_KIND_LABELS),
@@ -910,6 +937,8 @@ def _write_summary(session, export, subject, out, step, *, pdfs_missing: bool) -
     for chunk in template.generate(
         export=export,
         everywhere=export.scope == PERSON,
+        # Which garage: the owner reads the file far from the screen that made it.
+        garage=session.get(Garage, export.garage_id).name if export.garage_id else None,
         created=local_datetime(export.created_at),
         sections=sections(),
         pdfs_missing=pdfs_missing,

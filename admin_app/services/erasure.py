@@ -48,7 +48,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.outbox import OutboxState
 from admin_app.services import data_exports
-from admin_app.services.audit import Actor
+from admin_app.services.audit import Actor, record_bulk
 from admin_app.services.emails import email_key
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput
 from admin_app.services.inspections import FORM_LINK
@@ -62,6 +62,7 @@ from admin_app.services.personal_data import (
     erased_email,
     walk,
 )
+from admin_app.services.plates import display_plate
 from admin_app.services.proposals import OPT_OUT
 from admin_app.services.transfers import ACCEPT
 
@@ -129,20 +130,28 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
     ids = [c.id for c in customers]
     if not ids:
         return None
-    pending = session.scalar(
-        select(func.count(Transfer.id)).where(
-            Transfer.state == TransferState.pending.value,
-            or_(Transfer.from_customer_id.in_(ids), Transfer.to_customer_id.in_(ids)),
+    pending = set(
+        session.scalars(
+            select(Passport.plate)
+            .join(Transfer, Transfer.passport_id == Passport.id)
+            .where(
+                Transfer.state == TransferState.pending.value,
+                or_(Transfer.from_customer_id.in_(ids), Transfer.to_customer_id.in_(ids)),
+            )
         )
-    ) or session.scalar(
-        select(func.count(Passport.id)).where(
-            Passport.owner_id.in_(ids), Passport.state == PassportState.transfer_pending.value
+    ) | set(
+        session.scalars(
+            select(Passport.plate).where(
+                Passport.owner_id.in_(ids), Passport.state == PassportState.transfer_pending.value
+            )
         )
     )
     if pending:
+        # Which car: it may be at another garage than the page Support reads this on.
         return _l(
-            "The customer owns or is receiving a car with a pending transfer: cancel or "
-            "finish the transfer first."
+            "The customer owns or is receiving a car with a pending transfer (%(plates)s): "
+            "cancel or finish the transfer first.",
+            plates=", ".join(sorted(display_plate(plate) for plate in pending)),
         )
     managed = (
         select(FleetAccount.id)
@@ -271,6 +280,27 @@ def _record(session, actor, scope, reason, requested_on, *, customer, count, use
     )
     session.add(erasure)
     session.flush()
+    # The erase itself in the audit log, as the confirm step says: logged after the scrub,
+    # so it is the one entry of the erase that keeps its values (none of them his).
+    record_bulk(
+        session,
+        actor,
+        "erasure",
+        [
+            (
+                "insert",
+                erasure.id,
+                {
+                    "scope": (None, scope),
+                    "customer_id": (None, erasure.customer_id),
+                    "customers": (None, count),
+                    "requested_on": (None, requested_on),
+                    "reason": (None, reason),
+                },
+            )
+        ],
+        garage_id=erasure.garage_id,
+    )
     return erasure
 
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.extensions import db
 from admin_app.models import Customer
+from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.scope import scoped_get
 from admin_app.services import data_exports, erasure, vehicle_values
@@ -58,8 +59,13 @@ class CustomerView(ExportableList, ConsoleModelView):
         )
         # Issue 19: Support may export the person at every garage, a garage its customer.
         widgets["export_whole_person"] = data_exports.may_export_person(current_actor())
-        # Support's erase (issue 19, R-DR-2): offered to Support only, never twice.
-        widgets["can_erase"] = current_actor().has("Support") and not erasure.is_erased(item)
+        widgets["my_export"] = data_exports.open_export(
+            self.datamodel.session, user_id=current_actor().id, customer_id=item.id, now=utcnow()
+        )
+        # Support's erase (issue 19, R-DR-2): offered to Support only, never twice. An
+        # erased customer has nothing left to export: the page says he was erased instead.
+        widgets["erased"] = erasure.is_erased(item)
+        widgets["can_erase"] = current_actor().has("Support") and not widgets["erased"]
         return widgets
 
     @expose("/<int:pk>/erase", methods=["GET", "POST"])
@@ -76,6 +82,11 @@ class CustomerView(ExportableList, ConsoleModelView):
             flash(str(erasure.SUPPORT_ONLY), "warning")
             return redirect(show_url)
         form = ErasureForm()
+        # Support is at no garage: "this garage" would name none before the confirm step.
+        form.which.choices = [
+            ("customer", _l("Only this customer, at %(garage)s", garage=customer.garage.name)),
+            form.which.choices[1],
+        ]
         if request.method == "GET":
             form.requested_on.data = local_today().isoformat()
         if form.validate_on_submit() and "back" not in request.form:

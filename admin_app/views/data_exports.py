@@ -97,9 +97,13 @@ class DataExportView(BaseView):
             return self._gone(gone)
         except NotFound:
             abort(404)
+        # Whose export, in the title: a garage may have asked for several customers'.
+        about = scoped_get(db.session, Customer, export.customer_id) if export.customer_id else None
         return self.render_template(
             "console/data_export.html",
-            title=_l("Data export"),
+            title=(
+                _l("Data export of %(name)s", name=about.full_name) if about else _l("Data export")
+            ),
             export=export,
             building=export.state == BUILDING,
             ready=export.state == READY,

@@ -12,10 +12,11 @@ from sqlalchemy.orm import aliased
 
 from admin_app.extensions import db
 from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMessage, Passport
+from admin_app.models.base import utcnow
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import Transfer
 from admin_app.scope import scoped_get
-from admin_app.services import inspections, recalls, transfers, vehicle_values
+from admin_app.services import data_exports, inspections, recalls, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
@@ -823,6 +824,10 @@ class MyVehiclesView(ConsoleModelView):
         widgets = super()._list(**kwargs)
         widgets["calendar"] = calendar_panel()  # his calendar address (issue 18)
         widgets["open_recalls"] = recalls.open_recalls_of_cars(db.session)
+        # His export of himself still open (issue 19): the way back to its page.
+        widgets["my_export"] = data_exports.open_export(
+            db.session, user_id=current_actor().id, owner_user_id=current_actor().id, now=utcnow()
+        )
         return widgets
 
     def _get_list_widget(self, filters, **kwargs):

@@ -432,3 +432,36 @@ def test_issue19_attack2_html_in_his_name_and_notes_is_escaped_in_the_summary(
     assert "&lt;script&gt;alert(1)" in summary and "&lt;img src=x" in summary
     names = archive.namelist()
     assert all(".." not in n and not n.startswith("/") for n in names), names
+
+
+def test_issue19_use_summary_names_the_garage_and_lists_invoices_by_date(
+    app, world, acting_as, folder
+):
+    """A car owner reads which garage the export is from, and his invoices and contact
+    proposals in date order (they were in the order they were stored)."""
+    mine = _his_rows(world)[0]
+    export_id = _export_of(world, acting_as, mine)
+    export, archive = _built(app, world, export_id, folder)
+    data = _data(archive)
+    dates = [row["invoice_date"] for row in data["invoices"]]
+    assert len(dates) > 1 and dates == sorted(dates)
+    weeks = [row["week_start"] for row in data["contact_proposals"]]
+    assert weeks == sorted(weeks)
+    summary = archive.read("overzicht.html").decode()
+    assert f"Het omvat wat {mine.garage.name} over u bewaart." in summary
+    # His opt-out reads as on his page and in the log, not a third way.
+    assert "<th>Geen uitnodigingen meer</th>" in summary and "Nooit benaderen" not in summary
+
+
+def test_issue19_use_summary_shows_no_form_kind_he_would_read_as_a_result(
+    app, world, acting_as, folder
+):
+    """"Gevuld met klantgegevens, alle controlepunten OK" is how the form was started, not
+    its result: the summary leaves it out (gegevens.json keeps it); his mails are "aan u",
+    a waiting one under "Verstuurde e-mails" read wrong."""
+    owner = _form_owner(world)
+    _, archive = _built(app, world, _export_of(world, acting_as, owner), folder)
+    assert all("kind" in form for form in _data(archive)["inspection_forms"])
+    summary = archive.read("overzicht.html").decode()
+    assert "controlepunten OK" not in summary and "Gevuld met klantgegevens" not in summary
+    assert "<h2>E-mails aan u</h2>" in summary and "Verstuurde e-mails" not in summary

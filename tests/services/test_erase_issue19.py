@@ -706,3 +706,89 @@ def test_issue19_attack2_a_plain_login_name_does_not_erase_every_word_like_it(wo
     other = session.get(OutboxMessage, other.id)
     assert (other.subject, other.params) == ("Welkom, Karel de Boer", {"name": "Karel de Boer"})
     assert session.get(ConsoleUser, login.id).username.endswith("@verwijderd.invalid")
+
+
+def test_issue19_use_the_erase_itself_is_in_the_audit_log_in_words(app, world, acting_as):
+    """The confirm step promises the erase stays in the audit log with its request date
+    and reason: Support reading the log sees an erase, not only "Klant gewijzigd"."""
+    from admin_app.models import AuditLog
+    from admin_app.services.audit import describe_entries
+
+    session = world.session
+    full_history(world, acting_as)
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        done = erase.erase_person(session, support, KAREL["email"], "Op zijn verzoek", REQUESTED)
+    entry = session.scalar(
+        select(AuditLog).where(
+            AuditLog.table_name == "erasure", AuditLog.record_id == done.erasure.id
+        )
+    )
+    assert entry is not None
+    with app.app_context():
+        (described,) = describe_entries(session, [entry], "nl")
+    assert described.what == "Klantgegevens verwijderd (AVG)"
+    assert "Datum van het verzoek: 01-12-2026" in described.changes_text
+    assert "Reden: Op zijn verzoek" in described.changes_text
+    assert "Verwijderde klanten: 2" in described.changes_text
+    assert "De persoon, bij elke garage" in described.changes_text
+    assert "erasure" not in described.changes_text and "person" not in described.changes_text
+
+
+def test_issue19_use_erasing_him_leaves_his_neighbours_street_and_postcode(
+    app, world, acting_as
+):
+    """A street and a postcode are shared by neighbours (as a bare last name by a garage):
+    erasing Karel must not turn his neighbour's address into "verwijderd" in the log."""
+    from admin_app.models import AuditLog
+
+    session = world.session
+    car = karel_at(world, acting_as, "garage-jansen", "KW-01-XY")
+    neighbour = dict(
+        KAREL,
+        email="m.dijkstra@example.nl",
+        first_name="Mieke",
+        last_name="Dijkstra",
+        house_number="9",
+        phone="06-44409876",
+        customer_number="MD-1234",
+    )
+    with acting_as("garage-jansen") as acting:
+        with unit_of_work(session):
+            theirs = passport_rules.create_passport(
+                session, actor=acting.actor, plate="MD-02-XY", person=PersonDetails(**neighbour)
+            )
+            neighbour_id = theirs.owner_id
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    with unit_of_work(session):
+        erase.erase_customer(session, support, car.owner, "Verzoek van de garage", REQUESTED)
+    session.expire_all()
+    logged = session.scalar(
+        select(AuditLog).where(
+            AuditLog.table_name == "customer",
+            AuditLog.record_id == neighbour_id,
+            AuditLog.action == "insert",
+        )
+    )
+    assert logged.changes["street"][1] == KAREL["street"]
+    assert logged.changes["postcode"][1] == KAREL["postcode"]
+
+
+def test_issue19_use_the_pending_transfer_refusal_names_the_car(world):
+    """Support is told to cancel or finish "the transfer": the refusal names its car, which
+    may be at another garage than the page Support is on."""
+    session = world.session
+    plate = session.scalar(
+        select(Passport.plate)
+        .join(Transfer, Transfer.passport_id == Passport.id)
+        .where(Transfer.state == "pending", Transfer.to_email == "eigenaar@example.nl")
+    )
+    support = actor_of(world, "support")
+    set_actor(session, support)
+    from admin_app.services.plates import display_plate
+
+    with pytest.raises(Conflict, match=display_plate(plate)):
+        erase.erase_person(session, support, "eigenaar@example.nl", "Verzoek", REQUESTED)
+    session.rollback()

@@ -72,3 +72,17 @@ def test_issue19_walk_replaces_his_values_and_keeps_the_rest():
     }
     assert walk(value, traces, by_key=False)["email"] == ["verwijderd", "jan2@example.nl"]
     assert Rule.EMAIL in REGISTRY["customer"].values()
+
+
+def test_issue19_use_walk_takes_an_object_quoting_him_as_his_record():
+    """A payload's object with his e-mail holds his street and postcode too, which are no
+    traces of their own (neighbours share them): its personal keys go with it."""
+    traces = Traces(["jan@example.nl"])
+    value = {
+        "customer": {"email": "jan@example.nl", "street": "Lindelaan", "postcode": "9876 XY"},
+        "neighbour": {"email": "piet@example.nl", "street": "Lindelaan"},
+    }
+    assert walk(value, traces, by_key=False) == {
+        "customer": {"email": "verwijderd", "street": "verwijderd", "postcode": "verwijderd"},
+        "neighbour": {"email": "piet@example.nl", "street": "Lindelaan"},
+    }

@@ -113,3 +113,42 @@ def test_issue19_api_export_state_and_download(app, world, api_client):
         403,
         404,
     )
+
+
+def test_issue19_use_the_export_page_can_be_found_again(app, world, login_as):
+    """The export's page says "you may leave it: the file waits here", but nothing led back
+    to it: the customer's page and "Mijn voertuigen" link the requester's open export."""
+    customer = _customer_of(world, "Autobedrijf Jansen")
+    garage = login_as("garage-jansen")
+    url = garage.post(f"/data-exports/customer/{customer.id}").headers["Location"]
+    export_path = re.search(r"/data-exports/\d+", url)[0]
+    page = garage.get(f"/customers/show/{customer.id}").get_data(as_text=True)
+    assert f'href="{export_path}"' in page and "Uw export van" in page
+    assert run_queued(app, build_data_export) == 1
+    page = garage.get(f"/customers/show/{customer.id}").get_data(as_text=True)
+    assert f'href="{export_path}"' in page and "Klaar om te downloaden" in page
+    # A colleague sees no link to an export only its requester may open.
+    other = login_as("support")
+    assert export_path not in other.get(f"/customers/show/{customer.id}").get_data(as_text=True)
+    owner = login_as("eigenaar")
+    mine = owner.post("/data-exports/mine").headers["Location"]
+    mine_path = re.search(r"/data-exports/\d+", mine)[0]
+    assert f'href="{mine_path}"' in owner.get("/my-vehicles/list/").get_data(as_text=True)
+
+
+def test_issue19_use_the_export_page_names_whose_export_it_is(app, world, login_as):
+    """A garage asks for several customers' exports: each page's title names the customer."""
+    customer = _customer_of(world, "Autobedrijf Jansen")
+    garage = login_as("garage-jansen")
+    url = garage.post(f"/data-exports/customer/{customer.id}").headers["Location"]
+    page = garage.get(url).get_data(as_text=True)
+    assert f"Gegevensexport van {customer.full_name}" in page
+
+
+def test_issue19_use_the_owners_own_export_page_speaks_to_him(app, world, login_as):
+    """The Owner's own export read "elke garage waar deze persoon klant is": he is "u"."""
+    owner = login_as("eigenaar")
+    url = owner.post("/data-exports/mine").headers["Location"]
+    page = owner.get(url).get_data(as_text=True)
+    assert "Het omvat elke garage waar u klant bent." in page
+    assert "deze persoon" not in page

@@ -68,3 +68,49 @@ def test_issue19_no_erase_for_others(world, login_as, username):
     browser.post(f"/customers/{customer.id}/erase", data=form)
     world.session.expire_all()
     assert world.session.get(Customer, customer.id).last_name != "verwijderd"
+
+
+def test_issue19_use_the_erase_form_names_the_garage_of_the_one_customer_choice(
+    world, login_as
+):
+    """Support is at no garage: "this garage" in the form's choice said nothing before the
+    confirm step; the choice names the customer's garage."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    page = support.get(f"/customers/{customer.id}/erase").get_data(as_text=True)
+    assert f"Alleen deze klant, bij {customer.garage.name}" in page
+    assert "De persoon, bij elke garage, met de login" in page
+
+
+def test_issue19_use_the_confirm_step_says_inspection_forms_as_the_menu_does(world, login_as):
+    """The menu says "Inspectieformulieren": the confirm step named them "keuring…"."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    form = {"which": "customer", "requested_on": "2026-12-01", "reason": "Brief van de garage"}
+    text = support.post(f"/customers/{customer.id}/erase", data=form).get_data(as_text=True)
+    assert "inspectieformulieren en hun versies" in text and "inspectieresultaten" in text
+    assert "keuring" not in text and "deze verwijdering" in text
+
+
+def test_issue19_use_the_person_erase_counts_garages_without_garage_s(world, login_as):
+    """The step said "bij 1 garage(s)", a form letter: one garage and several read apart."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    form = {"which": "person", "requested_on": "2026-12-01", "reason": "Zijn eigen verzoek"}
+    text = support.post(f"/customers/{customer.id}/erase", data=form).get_data(as_text=True)
+    assert "Klantgegevens die worden verwijderd: 1, bij één garage." in text
+    assert "garage(s)" not in text
+
+
+def test_issue19_use_an_erased_customers_page_says_so_and_offers_no_export(world, login_as):
+    """After the erase the page offered "Gegevens exporteren" of "verwijderd-…@…invalid"
+    and said nothing of the erase once the flash was gone."""
+    customer = quiet_customer(world)
+    support = login_as("support")
+    form = {"which": "customer", "requested_on": "2026-12-01", "reason": "Brief van de garage"}
+    support.post(f"/customers/{customer.id}/erase", data={**form, "confirmed": "yes"})
+    world.session.expire_all()
+    assert world.session.get(Customer, customer.id).last_name == "verwijderd"
+    page = support.get(f"/customers/show/{customer.id}").get_data(as_text=True)
+    assert "Deze klant is verwijderd (AVG)" in page
+    assert "data-export-ask" not in page and f"/customers/{customer.id}/erase" not in page
