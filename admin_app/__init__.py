@@ -73,7 +73,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     register_guards(app, appbuilder)
     register_cli(app)
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     app.jinja_env.filters["plate"] = display_plate
     # Browsers ask for /favicon.ico on every site; the layout links the same icon.

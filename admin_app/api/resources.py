@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
+from admin_app.domain.clock import local_today
+from admin_app.domain.errors import InvalidInput, NotFound
 from admin_app.extensions import db
 from admin_app.models import (
     BatchJob,
@@ -29,9 +31,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.scope import scoped_get
 from admin_app.services import batch_jobs, erasure, fleets, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
-from admin_app.services.clock import local_today
 from admin_app.services.customer_lists import XLSX_MIMETYPE
-from admin_app.services.errors import InvalidInput, NotFound
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.recalls import open_recalls
 from admin_app.services.uow import unit_of_work

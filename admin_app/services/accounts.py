@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.emails import normalize_email
-from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
 from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_token, peek_token
 

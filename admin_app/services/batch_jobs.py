@@ -39,6 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Query, Session, aliased
 from sqlalchemy.schema import CreateTable
 
+from admin_app.domain.clock import AMSTERDAM
+from admin_app.domain.errors import Conflict, Forbidden, NotFound
+from admin_app.domain.plates import display_plate
 from admin_app.models import (
     BatchJob,
     BatchRow,
@@ -63,11 +66,8 @@ from admin_app.services.bulk import (
     load_rows,
     sql_format,
 )
-from admin_app.services.clock import AMSTERDAM
 from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
-from admin_app.services.errors import Conflict, Forbidden, NotFound
-from admin_app.services.plates import display_plate
 
 NIGHTLY_HOUR = 1
 CHUNK = 5000
@@ -194,7 +194,7 @@ def _planned(job_id: int, garage_id: int, *criteria):
                 (differs, "update"),
                 else_="unchanged",
             ).label("plan"),
-            # Codes, put into words when read (services/reasons); a row refused by its
+            # Codes, put into words when read (domain/reasons); a row refused by its
             # own check keeps its codes and their parameters from the upload.
             case(
                 (~BatchRow.valid, BatchRow.reason_code),

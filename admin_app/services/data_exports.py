@@ -31,6 +31,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import local_date, local_datetime
+from admin_app.domain.errors import Forbidden, Gone, NotFound
 from admin_app.models import (
     AuditLog,
     ConsoleUser,
@@ -53,8 +55,6 @@ from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
 from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
 from admin_app.models.transfers import TRANSFER_KIND_LABELS, TRANSFER_STATE_LABELS
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.clock import local_date, local_datetime
-from admin_app.services.errors import Forbidden, Gone, NotFound
 
 LIFETIME = dt.timedelta(days=7)
 # A build claimed longer ago than this was lost with its worker: another may take it.
@@ -400,7 +400,7 @@ class Column:
     words: dict | None = None
 
     def shown(self, value) -> str:
-        from admin_app.services.money import euro
+        from admin_app.domain.money import euro
 
         if value is None or value == "":
             return "—"
@@ -457,7 +457,7 @@ def _profile(session: Session, subject: Subject) -> Iterator[dict]:
 
 
 def _passports(session: Session, subject: Subject) -> Iterator[dict]:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     owned = set(subject.customer_ids)
     statement = (
@@ -530,7 +530,7 @@ def _his_form(form: InspectionForm, subject: Subject) -> bool:
 
 
 def _forms(session: Session, subject: Subject) -> Iterator[dict]:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     for (form,) in _stream(session, _forms_statement(subject)):
         if not _his_form(form, subject):
@@ -548,7 +548,7 @@ def _forms(session: Session, subject: Subject) -> Iterator[dict]:
 
 
 def _invoices(session: Session, subject: Subject) -> Iterator[dict]:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     statement = (
         select(Invoice)

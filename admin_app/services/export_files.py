@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, undefer
 
+from admin_app.domain.errors import Gone, NotFound
 from admin_app.models import ExportFile
 from admin_app.services.audit import Actor
-from admin_app.services.errors import Gone, NotFound
 
 LIFETIME = dt.timedelta(hours=24)
 

@@ -29,6 +29,8 @@ from sqlalchemy import MetaData, Table, delete, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import local_today
+from admin_app.domain.errors import Forbidden, InvalidInput
 from admin_app.models import Recall, RecallDetail, RegisteredFuel, RegisteredVehicle
 from admin_app.models.base import utcnow
 from admin_app.models.register import (
@@ -39,8 +41,6 @@ from admin_app.models.register import (
     current_generation,
 )
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.clock import local_today
-from admin_app.services.errors import Forbidden, InvalidInput
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from admin_app.domain.clock import local_today
 from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
 from admin_app.models.base import utcnow
@@ -19,7 +20,6 @@ from admin_app.services import (
     vehicle_values,
 )
 from admin_app.services.audit import Actor
-from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor

@@ -9,12 +9,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, ValidationError
 
+from admin_app.domain.errors import DomainError
 from admin_app.extensions import db
 from admin_app.models import Garage
 from admin_app.scope import scoped_get
 from admin_app.services.api_keys import list_api_keys
 from admin_app.services.apk_reminders import MAX_WEEKS
-from admin_app.services.errors import DomainError
 from admin_app.services.garages import (
     change_garage_email,
     free_garage_email,

@@ -10,6 +10,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import aliased
 
+from admin_app.domain.errors import InvalidInput
+from admin_app.domain.plates import normalize_plate, plate_part
 from admin_app.extensions import db
 from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMessage, Passport
 from admin_app.models.passports import STATE_LABELS, PassportState
@@ -19,11 +21,9 @@ from admin_app.services import inspections, recalls, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
-from admin_app.services.errors import InvalidInput
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passport_export import PASSPORT_EXPORT
 from admin_app.services.passports import PersonDetails, VehicleDetails
-from admin_app.services.plates import normalize_plate, plate_part
 from admin_app.services.units import kilometres
 from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
 from admin_app.views.calendar_feeds import calendar_panel
