@@ -264,10 +264,9 @@ def upload_list(
         job.state = BatchState.previewing.value
         job.upload = data
         session.flush()
-        from admin_app.jobs.batch import preview_batch
         from admin_app.queueing import enqueue_after_commit
 
-        enqueue_after_commit(session, preview_batch, job.id)
+        enqueue_after_commit(session, "admin_app.jobs.batch.preview_batch", job.id)
         return job
     rows = check_rows(read)
     if not is_postgresql(session):

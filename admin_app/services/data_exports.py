@@ -115,7 +115,6 @@ def request_own_export(session: Session, *, actor: Actor, now: dt.datetime) -> D
 
 
 def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.datetime):
-    from admin_app.jobs.data_exports import build_data_export
     from admin_app.queueing import enqueue_after_commit
 
     waiting = _being_made(session, export, now)
@@ -132,7 +131,7 @@ def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.dateti
         [("insert", export.id, {"scope": (None, export.scope), **_about(export)})],
         garage_id=export.garage_id,
     )
-    enqueue_after_commit(session, build_data_export, export.id)
+    enqueue_after_commit(session, "admin_app.jobs.data_exports.build_data_export", export.id)
     return export
 
 

@@ -35,7 +35,6 @@ def start_export_file(
     now: dt.datetime,
 ) -> ExportFile:
     """Record the export and queue its worker job (after commit). Flushes."""
-    from admin_app.jobs.exports import build_export_file
     from admin_app.queueing import enqueue_after_commit
 
     file = ExportFile(
@@ -56,7 +55,7 @@ def start_export_file(
     )
     session.add(file)
     session.flush()
-    enqueue_after_commit(session, build_export_file, file.id)
+    enqueue_after_commit(session, "admin_app.jobs.exports.build_export_file", file.id)
     return file
 
 

@@ -644,13 +644,12 @@ def _create_import(session: Session, *, path: Path, file_name: str, actor: Actor
 
 def queue_import(session: Session, *, path: Path, file_name: str, actor: Actor) -> RegisterImport:
     """Admin's uploaded register file, imported by the worker once this commits."""
-    from admin_app.jobs.register import import_register
     from admin_app.queueing import enqueue_after_commit
 
     if not actor.has("Admin"):
         raise Forbidden(_l("Only an administrator imports the vehicle register."))
     run = _create_import(session, path=path, file_name=file_name, actor=actor)
-    enqueue_after_commit(session, import_register, run.id)
+    enqueue_after_commit(session, "admin_app.jobs.register.import_register", run.id)
     return run
 
 

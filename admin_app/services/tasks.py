@@ -345,10 +345,9 @@ def start(session: Session, task: Task, *, actor: Actor) -> Task:
     if runs_in_request(task):
         run_rows(session, task.id, actor=actor)
     else:
-        from admin_app.jobs.tasks import run_task
         from admin_app.queueing import enqueue_after_commit
 
-        enqueue_after_commit(session, run_task, task.id)
+        enqueue_after_commit(session, "admin_app.jobs.tasks.run_task", task.id)
     return task
 
 
