@@ -13,8 +13,8 @@ from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import data_exports
 from admin_app.services.uow import unit_of_work
-from admin_app.views.base import current_actor
-from admin_app.views.data_exports import DATA_EXPORT_PERMISSIONS
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import DATA_EXPORT_PERMISSIONS
 
 
 def _state(export) -> dict:

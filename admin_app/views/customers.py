@@ -15,10 +15,12 @@ from admin_app.services import data_exports, erasure, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.labels import CUSTOMER_LABELS
 from admin_app.services.list_exports import CUSTOMER_EXPORT
-from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
+from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.exports import ExportableList
-from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
 from admin_app.views.forms import ErasureForm, attempt, show_errors
+from admin_app.web.actor import current_actor
+from admin_app.web.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
+from admin_app.web.permissions import READ_WRITE
 
 
 class CustomerView(ExportableList, ConsoleModelView):

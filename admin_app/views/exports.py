@@ -21,7 +21,7 @@ from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import export_files, exports
 from admin_app.services.uow import unit_of_work
-from admin_app.views.base import current_actor
+from admin_app.web.actor import current_actor
 
 NO_FILTER = _l("all rows")
 

@@ -22,7 +22,7 @@ from admin_app.services import (
 from admin_app.services.audit import Actor
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
-from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import ConfirmForm, FleetAccountForm, attempt, submitted
@@ -34,6 +34,8 @@ from admin_app.views.passports import (
     state_badge,
     transfer_page,
 )
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 # The dashboard's filters, sort orders and date marks in the reader's words (R-FL-5).
 DASHBOARD_SHOWS = {

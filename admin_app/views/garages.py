@@ -22,8 +22,10 @@ from admin_app.services.garages import (
     why_not_change_email,
 )
 from admin_app.services.labels import GARAGE_LABELS
-from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.forms import fits, submitted
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 
 def _advice_followup_field() -> BooleanField:

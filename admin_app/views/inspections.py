@@ -28,7 +28,6 @@ from admin_app.services import (
     vehicle_values,
 )
 from admin_app.services.units import kilometres
-from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import (
     ConfirmForm,
@@ -39,6 +38,8 @@ from admin_app.views.forms import (
     said_expired,
     submitted,
 )
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 
 # What each of the page's POST handlers reads, bounded as the columns and the content's

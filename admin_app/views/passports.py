@@ -25,10 +25,9 @@ from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passport_export import PASSPORT_EXPORT
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.units import kilometres
-from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
+from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import ExportableList
-from admin_app.views.filters import LIKE_ESCAPE, like_text
 from admin_app.views.formatting import display_value
 from admin_app.views.forms import (
     ConfirmForm,
@@ -45,6 +44,9 @@ from admin_app.views.forms import (
 from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.tasks import BulkListWidget, bulk_bar, bulk_page
 from admin_app.views.widgets import StackedListWidget
+from admin_app.web.actor import current_actor
+from admin_app.web.filters import LIKE_ESCAPE, like_text
+from admin_app.web.permissions import READ_WRITE
 
 ASK_RESEND = "ask_resend_passport"
 

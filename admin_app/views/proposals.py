@@ -18,10 +18,11 @@ from admin_app.services import apk_reminders, exports, list_exports, proposals
 from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.uow import unit_of_work
-from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.formatting import week_name
 from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 
 class DecideForm(ConfirmForm):

@@ -23,8 +23,8 @@ from admin_app.models.register import DATASET_LABELS, IMPORT_STATE_LABELS, Regis
 from admin_app.services import register_import, register_refresh
 from admin_app.services.audit import actor_name
 from admin_app.services.units import file_size
-from admin_app.views.base import current_actor
 from admin_app.views.forms import attempt, said_expired
+from admin_app.web.actor import current_actor
 
 LISTED = 30  # the newest imports on the page; older ones stay in the audit log
 
