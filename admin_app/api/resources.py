@@ -790,9 +790,7 @@ class BatchJobApi(ConsoleApi):
         """
         with unit_of_work(db.session):
             job = batch_jobs.run_now(db.session, pk, actor=self.actor())
-        from admin_app.jobs.batch import enqueue_due_jobs
-
-        enqueue_due_jobs()
+        batch_jobs.queue_due_jobs(db.session)
         db.session.refresh(job)
         return self.one(job)
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from admin_app import queueing
 from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, OutboxMessage
 from admin_app.models.base import utcnow
@@ -154,6 +155,18 @@ def set_colleague_active(
     user.active = active
     session.flush()
     return user
+
+
+def queue_password_reset(identifier: str) -> None:
+    """Queue the worker's ``mail_password_reset`` for what was typed on the form (by name:
+    services import no jobs). The job's description is rq's default, the call with its
+    argument, which rq's worker logs and rq-dashboard shows: a name, an e-mail or a
+    password typed in the wrong field."""
+    queueing.get_queue().enqueue(
+        "admin_app.jobs.accounts.mail_password_reset",
+        identifier,
+        description="mail_password_reset(…)",
+    )
 
 
 def request_password_reset(

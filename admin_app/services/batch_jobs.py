@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
@@ -534,6 +535,30 @@ def claim_due_jobs(
             queued.append(job_id)
     session.commit()
     return queued
+
+
+def queue_due_jobs(session: Session, *, stale_after: dt.timedelta | None = None) -> list[int]:
+    """The due jobs (``claim_due_jobs``, committed) on the rq queue, each for a worker's
+    ``process_batch``: by the clock's tick, and by "Run now" at once. Queued by name:
+    services import no jobs (issue 20)."""
+    from flask import current_app
+
+    from admin_app.queueing import get_queue
+
+    if stale_after is None:
+        stale_after = dt.timedelta(seconds=current_app.config["BATCH_STALE_SECONDS"])
+    claimed = claim_due_jobs(session, utcnow(), stale_after=stale_after)
+    queue = get_queue()
+    for job_id in claimed:
+        # A unique rq id: a job queued again (stale, or taken over after a crash) is a new
+        # rq job; the worker's claim decides which copy runs.
+        queue.enqueue(
+            "admin_app.jobs.batch.process_batch",
+            job_id,
+            job_id=f"batch-{job_id}-{uuid.uuid4().hex[:8]}",
+            job_timeout=3600,
+        )
+    return claimed
 
 
 def claim_job(

@@ -186,14 +186,12 @@ class BatchJobView(ExportableList, ConsoleModelView):
     @expose("/<int:pk>/run_now", methods=["POST"])
     @has_access
     def run_now(self, pk):
-        from admin_app.jobs.batch import enqueue_due_jobs
-
         answer = self._act(
             pk,
             lambda: batch_jobs.run_now(db.session, pk, actor=current_actor()),
             _l("The batch job starts now."),
         )
-        enqueue_due_jobs()
+        batch_jobs.queue_due_jobs(db.session)
         return answer
 
     def _act(self, pk, action, done):
