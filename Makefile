@@ -60,8 +60,10 @@ test: install-dev system-deps
 smoke-prod: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python scripts/smoke_prod.py
 
+# The layers as drawn (issue 20): import-linter's contracts are in .importlinter.
 lint: install-dev
 	$(BIN)/ruff check admin_app tests
+	$(BIN)/lint-imports
 
 bench: bench-import bench-pdf bench-proposals bench-pages
 

@@ -73,7 +73,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     register_guards(app, appbuilder)
     register_cli(app)
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     app.jinja_env.filters["plate"] = display_plate
     # Browsers ask for /favicon.ico on every site; the layout links the same icon.
@@ -132,6 +132,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 
 def register_extensions(app: Flask) -> None:
     from admin_app import queueing, scope
+    from admin_app.api import register_apis
     from admin_app.extensions import appbuilder, csrf, db, migrate
     from admin_app.services import audit, outbox, sessions, webhooks
     from admin_app.views import register_views
@@ -148,6 +149,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
+        register_apis(appbuilder)
         from admin_app.views.rq_console import register_rq_dashboard
 
         register_rq_dashboard(app)
@@ -203,26 +205,13 @@ def register_request_hooks(app: Flask) -> None:
     register_security_headers(app)
 
 
-# Scripts only from the console itself or inline with this response's nonce (FAB's and the
-# console's templates print csp_nonce() on every <script>; no inline handlers remain);
-# inline styles stay allowed (FAB's widgets and Swagger UI set style= everywhere).
-CONTENT_SECURITY_POLICY = {
-    "default-src": "'self'",
-    "script-src": "'self'",
-    "style-src": ["'self'", "'unsafe-inline'"],
-    # Swagger UI and the browsers' own form icons draw data: images.
-    "img-src": ["'self'", "data:"],
-    "object-src": "'none'",
-    "base-uri": "'self'",
-    "frame-ancestors": "'none'",
-}
-
-
 def register_security_headers(app: Flask) -> None:
     """flask-talisman's headers (issue 17). HSTS in production only (SECURITY_HSTS): a
     developer's http://localhost must not be told to use https for a year. https itself is
     the proxy's job (deploy/), so Talisman redirects nothing."""
     from flask_talisman import Talisman
+
+    from admin_app.web.security_headers import CONTENT_SECURITY_POLICY
 
     Talisman(
         app,

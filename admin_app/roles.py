@@ -1,7 +1,7 @@
 """Roles → permissions, declared once and applied by `flask sync-roles` (idempotent).
 
 Each view and its REST API share a class permission name ("Passport") and fold their
-endpoints into read / write / delete (admin_app.views.base.READ_WRITE). What a role may
+endpoints into read / write / delete (admin_app.web.permissions.READ_WRITE). What a role may
 *see* is further narrowed by the row scope (admin_app.scope); this table says what it may
 *do*. Admin gets every permission that exists.
 """

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, false, or_, select
 from sqlalchemy.orm import Session, object_session, with_loader_criteria
 
+from admin_app.domain.errors import NotFound
 from admin_app.models import (
     ApiKey,
     ApkDigest,
@@ -46,7 +47,6 @@ from admin_app.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from admin_app.services.errors import NotFound
 
 EVERYTHING = "everything"  # Admin, Support
 GARAGE = "garage"

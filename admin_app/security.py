@@ -26,7 +26,7 @@ from admin_app.roles import role_label, roles_text
 from admin_app.services import sessions
 from admin_app.services.api_keys import is_service_user
 from admin_app.services.roles import check_roles_changeable
-from admin_app.views.filters import FilterPeople
+from admin_app.web.filters import FilterPeople
 
 
 def _role_ids(pks) -> list[int]:

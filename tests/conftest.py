@@ -164,8 +164,8 @@ def _table_rows(session) -> dict[str, list[dict]]:
 
 
 def _restore_rows(session, rows_by_table) -> None:
-    from admin_app.jobs.mail import hand_over
     from admin_app.models import OutboxMessage
+    from admin_app.services.outbox import hand_over
 
     if session.get_bind().dialect.name == "postgresql":
         # fleet_account and passport point at each other: no triggers (so no foreign-key
@@ -188,7 +188,7 @@ def _restore_rows(session, rows_by_table) -> None:
     # As the demo's own commit would: its mails go to the worker's queue.
     pending = [m.id for m in session.query(OutboxMessage).filter_by(state="pending")]
     if pending:
-        hand_over(sorted(pending))
+        hand_over()
 
 
 @pytest.fixture()

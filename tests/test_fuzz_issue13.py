@@ -519,7 +519,7 @@ def test_issue13_no_5xx_for_bad_input_anonymous(app, world, browser):
     ],
 )
 def test_issue13_amount_parsed_as_decimal(value, cents):
-    from admin_app.services.money import cents as parse
+    from admin_app.domain.money import cents as parse
 
     assert parse(value, field="amount") == cents
 
@@ -528,8 +528,8 @@ def test_issue13_amount_parsed_as_decimal(value, cents):
     "value", ["12.345", "12,345", 12.345, 1e308, float("nan"), float("inf"), "NaN", True, [1]]
 )
 def test_issue13_amount_refuses_more_than_cents(value):
-    from admin_app.services.errors import InvalidInput
-    from admin_app.services.money import cents as parse
+    from admin_app.domain.errors import InvalidInput
+    from admin_app.domain.money import cents as parse
 
     with pytest.raises(InvalidInput):
         parse(value, field="amount")

@@ -16,8 +16,8 @@ from werkzeug.exceptions import BadRequest as BadRequestError
 
 from admin_app.api import openapi
 from admin_app.api.schemas import MAX_ID, NoBody, flat_errors
-from admin_app.services.errors import BadRequest, InvalidInput
-from admin_app.views.base import FULL_PERMISSIONS, READ_WRITE
+from admin_app.domain.errors import BadRequest, InvalidInput
+from admin_app.web.permissions import FULL_PERMISSIONS, READ_WRITE
 
 # FAB's relation operations look the value up as an id.
 RELATION_OPERATIONS = {"rel_o_m", "rel_m_m", "nrel_o_m"}

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from admin_app.services.errors import DomainError, NotFound
+from admin_app.domain.errors import DomainError, NotFound
 
 API_PREFIX = "/api/"
 MAX_PAGE = 1_000_000  # beyond any list's last page; OFFSET stays within 64 bits

@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
+from admin_app.domain.clock import local_today
+from admin_app.domain.errors import InvalidInput, NotFound
 from admin_app.extensions import db
 from admin_app.models import (
     BatchJob,
@@ -27,15 +29,13 @@ from admin_app.models import (
 )
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.scope import scoped_get
-from admin_app.services import batch_jobs, erasure, fleets, transfers, vehicle_values
+from admin_app.services import batch_jobs, bounces, erasure, fleets, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
-from admin_app.services.clock import local_today
 from admin_app.services.customer_lists import XLSX_MIMETYPE
-from admin_app.services.errors import InvalidInput, NotFound
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.recalls import open_recalls
 from admin_app.services.uow import unit_of_work
-from admin_app.views.filters import (
+from admin_app.web.filters import (
     FilterEmailEqual,
     FilterOwnerEmailContains,
     FilterOwnerEmailEqual,
@@ -395,9 +395,7 @@ class PassportApi(ConsoleApi):
                         type: array
                         items: {$ref: '#/components/schemas/PassportApi.get'}
         """
-        from admin_app.views.batch_jobs import invalid_email_passports
-
-        passports = invalid_email_passports(db.session)
+        passports = bounces.invalid_email_passports(db.session)
         result = [self.show_model_schema.dump(p) for p in passports]
         self._complete(result)
         return self.response(200, count=len(result), ids=[p.id for p in passports], result=result)
@@ -792,9 +790,7 @@ class BatchJobApi(ConsoleApi):
         """
         with unit_of_work(db.session):
             job = batch_jobs.run_now(db.session, pk, actor=self.actor())
-        from admin_app.jobs.batch import enqueue_due_jobs
-
-        enqueue_due_jobs()
+        batch_jobs.queue_due_jobs(db.session)
         db.session.refresh(job)
         return self.one(job)
 

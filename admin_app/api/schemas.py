@@ -69,7 +69,7 @@ class Flag(fields.Boolean):
 
 class TextOrNumber(fields.Field):
     """An amount or a reading as typed ("1.234,56") or as a JSON number; the service
-    reads it (services.money refuses what is not an amount)."""
+    reads it (domain.money refuses what is not an amount)."""
 
     default_error_messages = {**MESSAGES, "invalid": _l("This must be text or a number.")}
 

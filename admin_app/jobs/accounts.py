@@ -9,15 +9,6 @@ from flask import current_app
 from admin_app.extensions import db
 
 
-def queue_password_reset(identifier: str) -> None:
-    """Enqueue ``mail_password_reset`` for what was typed on the form. The job's
-    description is rq's default, the call with its argument, which rq's worker logs and
-    rq-dashboard shows: a name, an e-mail or a password typed in the wrong field."""
-    from admin_app.queueing import get_queue
-
-    get_queue().enqueue(mail_password_reset, identifier, description="mail_password_reset(…)")
-
-
 def mail_password_reset(identifier: str) -> None:
     """Look the name up and queue its reset mail (at most one per login per 15 minutes).
 

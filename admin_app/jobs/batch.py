@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import uuid
 from datetime import timedelta
 
 from flask import current_app
@@ -62,19 +61,7 @@ def _announce_failure(job_id: int) -> None:
 def enqueue_due_jobs() -> list[int]:
     """The clock's part: queue what is due (once per stale time, whichever worker ticks);
     the worker that starts it claims it (services/batch_jobs.claim_job)."""
-    from admin_app.models.base import utcnow
-    from admin_app.queueing import get_queue
-
-    stale = timedelta(seconds=current_app.config["BATCH_STALE_SECONDS"])
-    claimed = batch_jobs.claim_due_jobs(db.session, utcnow(), stale_after=stale)
-    queue = get_queue()
-    for job_id in claimed:
-        # A unique rq id: a job queued again (stale, or taken over after a crash) is a new
-        # rq job; the worker's claim decides which copy runs.
-        queue.enqueue(
-            process_batch, job_id, job_id=f"batch-{job_id}-{uuid.uuid4().hex[:8]}", job_timeout=3600
-        )
-    return claimed
+    return batch_jobs.queue_due_jobs(db.session)
 
 
 def preview_batch(job_id: int) -> None:

@@ -41,7 +41,7 @@ def build_export_file(file_id: int) -> None:
 
 def _build(file: ExportFile) -> tuple[bytes, int]:
     from admin_app.scope import bind_request_scope
-    from admin_app.views.exports import screen_query
+    from admin_app.web.list_query import screen_query
 
     app = current_app._get_current_object()
     view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == file.endpoint)

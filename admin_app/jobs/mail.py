@@ -40,18 +40,6 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
-def hand_over(message_ids: list[int]) -> None:
-    """Ask a worker to send these now; the clock covers a lost hand-over."""
-    if not current_app.config.get("SMTP_HOST"):
-        return
-    try:
-        from admin_app.queueing import get_queue
-
-        get_queue().enqueue(deliver_due)
-    except Exception:  # Redis down: the mail is safe in the outbox, the clock retries.
-        log.warning("could not enqueue mail delivery; the clock will pick it up", exc_info=True)
-
-
 def _claim_next(session, now: datetime) -> OutboxMessage | None:
     """Claim the next due message (or one whose claim went stale) for this worker alone."""
     return claim_next(

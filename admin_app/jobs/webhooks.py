@@ -40,16 +40,6 @@ MAX_ANSWER = 64 * 1024
 KEPT_ANSWER = 1024
 
 
-def hand_over() -> None:
-    """Ask a worker to deliver now; the clock covers a lost hand-over."""
-    try:
-        from admin_app.queueing import get_queue
-
-        get_queue().enqueue(deliver_due)
-    except Exception:  # Redis down: the deliveries are safe in the database.
-        log.warning("could not enqueue webhook delivery; the clock will pick it up", exc_info=True)
-
-
 # --- the HTTP request --------------------------------------------------------------------
 
 

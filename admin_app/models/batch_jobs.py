@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import deferred, relationship
 
+from admin_app.domain import reasons
 from admin_app.models.base import UTCDateTime, utcnow
-from admin_app.services import reasons
 
 
 class BatchState(enum.StrEnum):
@@ -172,7 +172,7 @@ class BatchRow(Model):
     plan = Column(String(10), nullable=False)  # create, update, unchanged, refused
     outcome = Column(String(10))  # created, updated, unchanged, refused: set by the run
     # Rows refused before issue 14 hold their reason as (Dutch) text; newer ones hold
-    # codes and their parameters, read in the reader's language (services/reasons).
+    # codes and their parameters, read in the reader's language (domain/reasons).
     reason = Column(String(500))
     reason_code = Column(String(200))
     reason_params = Column(JSON)

@@ -5,8 +5,8 @@ import datetime as dt
 from flask_appbuilder import Model
 from sqlalchemy import Boolean, Column, Date, Integer, LargeBinary, String, event, true
 
+from admin_app.domain.clock import local_today
 from admin_app.models.base import UTCDateTime, utcnow
-from admin_app.services.clock import local_today
 
 # A garage switching APK reminders on does not mail the cars due within 5 weeks: their
 # owners would get a first mail days before the test, likely booked already (issue 18).

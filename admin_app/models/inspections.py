@@ -20,10 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
+from admin_app.domain.money import euro
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.register import Dataset, current_generation
 from admin_app.models.types import PlateType
-from admin_app.services.money import euro
 
 
 class Checkpoint(Model):

@@ -7,9 +7,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, event, text
 from sqlalchemy.orm import relationship
 
+from admin_app.domain.plates import display_plate
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.types import PlateType
-from admin_app.services.plates import display_plate
 
 
 class PassportState(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
-from admin_app.services.plates import normalize_plate
+from admin_app.domain.plates import normalize_plate
 
 
 class PlateType(TypeDecorator):

@@ -11,11 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from admin_app import queueing
+from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.emails import normalize_email
-from admin_app.services.errors import Conflict, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
 from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_token, peek_token
 
@@ -154,6 +155,18 @@ def set_colleague_active(
     user.active = active
     session.flush()
     return user
+
+
+def queue_password_reset(identifier: str) -> None:
+    """Queue the worker's ``mail_password_reset`` for what was typed on the form (by name:
+    services import no jobs). The job's description is rq's default, the call with its
+    argument, which rq's worker logs and rq-dashboard shows: a name, an e-mail or a
+    password typed in the wrong field."""
+    queueing.get_queue().enqueue(
+        "admin_app.jobs.accounts.mail_password_reset",
+        identifier,
+        description="mail_password_reset(…)",
+    )
 
 
 def request_password_reset(

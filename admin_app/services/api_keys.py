@@ -24,12 +24,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import ApiKey, ConsoleUser
 from admin_app.models.base import utcnow
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.accounts import find_role
 from admin_app.services.audit import Actor
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 SECRET_PREFIX = "gk_"
 SECRET_BYTES = 32

@@ -25,6 +25,9 @@ from sqlalchemy import ColumnElement, Date, and_, case, exists, func, literal, o
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from admin_app.domain.clock import AMSTERDAM, local_date, local_today
+from admin_app.domain.errors import InvalidInput, NotFound
+from admin_app.domain.plates import display_plate
 from admin_app.models import (
     ApkDigest,
     ApkReminder,
@@ -43,11 +46,8 @@ from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS
 from admin_app.services import vehicle_values
 from admin_app.services.bulk import add_days
-from admin_app.services.clock import AMSTERDAM, local_date, local_today
 from admin_app.services.emails import email_key
-from admin_app.services.errors import InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
-from admin_app.services.plates import display_plate
 from admin_app.services.tokens import peek_token
 
 RUN_HOUR = 7  # the reminders go out in the morning, Amsterdam time

@@ -653,9 +653,9 @@ def _event_words(value) -> str:
 
 
 def _value_text(table, field, value, column, names, value_labels) -> str:
+    from admin_app.domain.clock import local_date, local_datetime
+    from admin_app.domain.plates import display_plate
     from admin_app.models.types import PlateType
-    from admin_app.services.clock import local_date, local_datetime
-    from admin_app.services.plates import display_plate
     from admin_app.services.units import kilometres
 
     if field in REFERENCES:
@@ -751,7 +751,7 @@ RECORD_MODELS = {
 
 
 def _names_of(session: Session, model, ids: set[int]) -> dict[int, str]:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     if model is Customer:
         rows = session.execute(
@@ -782,7 +782,7 @@ def _names_of(session: Session, model, ids: set[int]) -> dict[int, str]:
 
 
 def _name_in_changes(entry: AuditLog) -> str:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     values = {field: pair[0] or pair[1] for field, pair in (entry.changes or {}).items()}
     if entry.table_name == "customer":

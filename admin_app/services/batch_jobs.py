@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
@@ -39,6 +40,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Query, Session, aliased
 from sqlalchemy.schema import CreateTable
 
+from admin_app.domain.clock import AMSTERDAM
+from admin_app.domain.errors import Conflict, Forbidden, NotFound
+from admin_app.domain.plates import display_plate
 from admin_app.models import (
     BatchJob,
     BatchRow,
@@ -63,11 +67,8 @@ from admin_app.services.bulk import (
     load_rows,
     sql_format,
 )
-from admin_app.services.clock import AMSTERDAM
 from admin_app.services.customer_lists import HEADERS, TEMPLATE_HEADER, check_rows, read_list
 from admin_app.services.emails import email_key
-from admin_app.services.errors import Conflict, Forbidden, NotFound
-from admin_app.services.plates import display_plate
 
 NIGHTLY_HOUR = 1
 CHUNK = 5000
@@ -194,7 +195,7 @@ def _planned(job_id: int, garage_id: int, *criteria):
                 (differs, "update"),
                 else_="unchanged",
             ).label("plan"),
-            # Codes, put into words when read (services/reasons); a row refused by its
+            # Codes, put into words when read (domain/reasons); a row refused by its
             # own check keeps its codes and their parameters from the upload.
             case(
                 (~BatchRow.valid, BatchRow.reason_code),
@@ -264,10 +265,9 @@ def upload_list(
         job.state = BatchState.previewing.value
         job.upload = data
         session.flush()
-        from admin_app.jobs.batch import preview_batch
         from admin_app.queueing import enqueue_after_commit
 
-        enqueue_after_commit(session, preview_batch, job.id)
+        enqueue_after_commit(session, "admin_app.jobs.batch.preview_batch", job.id)
         return job
     rows = check_rows(read)
     if not is_postgresql(session):
@@ -535,6 +535,30 @@ def claim_due_jobs(
             queued.append(job_id)
     session.commit()
     return queued
+
+
+def queue_due_jobs(session: Session, *, stale_after: dt.timedelta | None = None) -> list[int]:
+    """The due jobs (``claim_due_jobs``, committed) on the rq queue, each for a worker's
+    ``process_batch``: by the clock's tick, and by "Run now" at once. Queued by name:
+    services import no jobs (issue 20)."""
+    from flask import current_app
+
+    from admin_app.queueing import get_queue
+
+    if stale_after is None:
+        stale_after = dt.timedelta(seconds=current_app.config["BATCH_STALE_SECONDS"])
+    claimed = claim_due_jobs(session, utcnow(), stale_after=stale_after)
+    queue = get_queue()
+    for job_id in claimed:
+        # A unique rq id: a job queued again (stale, or taken over after a crash) is a new
+        # rq job; the worker's claim decides which copy runs.
+        queue.enqueue(
+            "admin_app.jobs.batch.process_batch",
+            job_id,
+            job_id=f"batch-{job_id}-{uuid.uuid4().hex[:8]}",
+            job_timeout=3600,
+        )
+    return claimed
 
 
 def claim_job(

@@ -13,7 +13,7 @@ import datetime as dt
 from sqlalchemy import func, literal, null, select, update
 from sqlalchemy.orm import Session
 
-from admin_app.models import ContactProposal, Customer
+from admin_app.models import ContactProposal, Customer, Passport
 from admin_app.models.base import UTCDateTime
 from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor, record_select
@@ -86,3 +86,17 @@ def _withdraw_open_proposals(session: Session, customers) -> int:
 
 def is_bounced(customer: Customer | None) -> bool:
     return customer is not None and customer.email_bounced_at is not None
+
+
+def invalid_email_passports(session: Session) -> list[Passport]:
+    """Live passports whose owner's e-mail the mail server refused, oldest bounce first."""
+    return (
+        session.scalars(
+            select(Passport)
+            .join(Customer, Passport.owner_id == Customer.id)
+            .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived")
+            .order_by(Customer.email_bounced_at, Passport.id)
+        )
+        .unique()
+        .all()
+    )

@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from admin_app.domain.errors import Forbidden, NotFound
 from admin_app.models import CalendarFeed, ConsoleUser, FleetAccount, Passport
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
@@ -36,7 +37,6 @@ from admin_app.scope import (
 )
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
-from admin_app.services.errors import Forbidden, NotFound
 from admin_app.services.tokens import hash_token
 
 SECRET_BYTES = 32

@@ -20,14 +20,14 @@ from itertools import islice
 
 from flask_babel import lazy_gettext as _l
 
+from admin_app.domain import reasons as reasons_module
+from admin_app.domain.errors import InvalidInput, TooLarge
+from admin_app.domain.plates import normalize_plate, side_code
+from admin_app.domain.reasons import Reason
 from admin_app.models import BatchRow, Customer, Passport
 from admin_app.models.customers import CONTACT_FIELDS
-from admin_app.services import reasons as reasons_module
 from admin_app.services.emails import valid_email
-from admin_app.services.errors import InvalidInput, TooLarge
 from admin_app.services.exports import FORMULA_GUARD, formula_like
-from admin_app.services.plates import normalize_plate, side_code
-from admin_app.services.reasons import Reason
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -83,7 +83,7 @@ class ListRow:
 
     row_number: int
     values: dict = field(default_factory=dict)
-    # Why it is refused: codes with their parameters (services/reasons); empty if it is not.
+    # Why it is refused: codes with their parameters (domain/reasons); empty if it is not.
     reasons: list[Reason] = field(default_factory=list)
 
     @property

@@ -31,6 +31,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import local_date, local_datetime
+from admin_app.domain.errors import Forbidden, Gone, NotFound
 from admin_app.models import (
     AuditLog,
     ConsoleUser,
@@ -52,8 +54,6 @@ from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
 from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
 from admin_app.models.transfers import TRANSFER_KIND_LABELS, TRANSFER_STATE_LABELS
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.clock import local_date, local_datetime
-from admin_app.services.errors import Forbidden, Gone, NotFound
 
 LIFETIME = dt.timedelta(days=7)
 # A build claimed longer ago than this was lost with its worker: another may take it.
@@ -114,7 +114,6 @@ def request_own_export(session: Session, *, actor: Actor, now: dt.datetime) -> D
 
 
 def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.datetime):
-    from admin_app.jobs.data_exports import build_data_export
     from admin_app.queueing import enqueue_after_commit
 
     waiting = _being_made(session, export, now)
@@ -131,7 +130,7 @@ def _start(session: Session, export: DataExport, *, actor: Actor, now: dt.dateti
         [("insert", export.id, {"scope": (None, export.scope), **_about(export)})],
         garage_id=export.garage_id,
     )
-    enqueue_after_commit(session, build_data_export, export.id)
+    enqueue_after_commit(session, "admin_app.jobs.data_exports.build_data_export", export.id)
     return export
 
 
@@ -426,7 +425,7 @@ class Column:
     words: dict | None = None
 
     def shown(self, value) -> str:
-        from admin_app.services.money import euro
+        from admin_app.domain.money import euro
 
         if value is None or value == "":
             return "—"
@@ -483,7 +482,7 @@ def _profile(session: Session, subject: Subject) -> Iterator[dict]:
 
 
 def _passports(session: Session, subject: Subject) -> Iterator[dict]:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     owned = set(subject.customer_ids)
     statement = (
@@ -556,7 +555,7 @@ def _his_form(form: InspectionForm, subject: Subject) -> bool:
 
 
 def _forms(session: Session, subject: Subject) -> Iterator[dict]:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     for (form,) in _stream(session, _forms_statement(subject)):
         if not _his_form(form, subject):
@@ -574,7 +573,7 @@ def _forms(session: Session, subject: Subject) -> Iterator[dict]:
 
 
 def _invoices(session: Session, subject: Subject) -> Iterator[dict]:
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     statement = (
         select(Invoice)

@@ -7,7 +7,7 @@ import re
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 
-from admin_app.services.errors import InvalidInput
+from admin_app.domain.errors import InvalidInput
 
 
 def normalize_email(raw: str | None, *, field: str = "email") -> str:

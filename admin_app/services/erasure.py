@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.models import (
     AccessToken,
     ApiKey,
@@ -50,7 +51,6 @@ from admin_app.models.outbox import OutboxState
 from admin_app.services import data_exports
 from admin_app.services.audit import Actor, record_bulk
 from admin_app.services.emails import email_key
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput
 from admin_app.services.inspections import FORM_LINK
 from admin_app.services.passports import ACTIVATION, DRIVER_ACCESS
 from admin_app.services.personal_data import (

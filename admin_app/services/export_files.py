@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, undefer
 
+from admin_app.domain.errors import Gone, NotFound
 from admin_app.models import ExportFile
 from admin_app.services.audit import Actor
-from admin_app.services.errors import Gone, NotFound
 
 LIFETIME = dt.timedelta(hours=24)
 
@@ -35,7 +35,6 @@ def start_export_file(
     now: dt.datetime,
 ) -> ExportFile:
     """Record the export and queue its worker job (after commit). Flushes."""
-    from admin_app.jobs.exports import build_export_file
     from admin_app.queueing import enqueue_after_commit
 
     file = ExportFile(
@@ -56,7 +55,7 @@ def start_export_file(
     )
     session.add(file)
     session.flush()
-    enqueue_after_commit(session, build_export_file, file.id)
+    enqueue_after_commit(session, "admin_app.jobs.exports.build_export_file", file.id)
     return file
 
 

@@ -51,9 +51,9 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Query, Session
 
+from admin_app.domain.clock import AMSTERDAM
+from admin_app.domain.errors import TooLarge
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.clock import AMSTERDAM
-from admin_app.services.errors import TooLarge
 
 TEXT, DATE, DATETIME, NUMBER, MONEY = "text", "date", "datetime", "number", "money"
 KINDS = (TEXT, DATE, DATETIME, NUMBER, MONEY)

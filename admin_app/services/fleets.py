@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, FleetAccount, InspectionForm, Passport
 from admin_app.models.passports import PassportState
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import accounts, vehicle_values
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.passports import lock_passport, require
 from admin_app.services.recalls import open_recalls
 

@@ -7,11 +7,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from admin_app.domain.errors import Forbidden, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, Garage
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
-from admin_app.services.errors import Forbidden, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
 
 LOGO_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}

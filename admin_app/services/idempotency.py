@@ -29,8 +29,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.domain.errors import BadRequest, Conflict, InvalidInput
 from admin_app.models import IdempotencyKey
-from admin_app.services.errors import BadRequest, Conflict, InvalidInput
 
 LIFETIME = dt.timedelta(hours=24)
 MAX_LENGTH = 255

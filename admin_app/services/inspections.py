@@ -16,6 +16,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import local_datetime, local_today
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.domain.money import cents, euro
+from admin_app.domain.plates import display_plate, normalize_plate, plate_part, validate_plate
 from admin_app.models import (
     Checkpoint,
     Customer,
@@ -32,15 +36,11 @@ from admin_app.models.inspections import STATUSES, FormKind
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
-from admin_app.services.clock import local_datetime, local_today
 from admin_app.services.customer_lists import date_field
 from admin_app.services.emails import email_key
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.mails import greeted
-from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
-from admin_app.services.plates import display_plate, normalize_plate, plate_part, validate_plate
 from admin_app.services.recalls import open_recalls
 from admin_app.services.tokens import peek_token
 

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import false
 from sqlalchemy.orm import Query, Session, object_session
 
+from admin_app.domain.plates import display_plate
 from admin_app.models import (
     AuditLog,
     BatchJob,
@@ -36,7 +37,6 @@ from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
 from admin_app.services import dashboard, fleets, recalls
 from admin_app.services.exports import DATE, DATETIME, MONEY, NUMBER, TEXT, ExportColumn, ExportList
 from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
-from admin_app.services.plates import display_plate
 from admin_app.services.vehicle_values import counted_in_row
 
 # --- customers -------------------------------------------------------------------------------

@@ -369,7 +369,7 @@ def _transfer_notice(session: Session, message: OutboxMessage) -> str:
 @renders("transfer_reminder")
 def _transfer_reminder(session: Session, message: OutboxMessage) -> str:
     """Issue 18: the accept link's last days; a fresh link, the old one stops working."""
-    from admin_app.services.clock import local_date, local_today
+    from admin_app.domain.clock import local_date, local_today
 
     transfer, passport, link = _waiting_transfer(session, message)
     return greeted(
@@ -403,7 +403,7 @@ STARTER_TOLD = {
 
 def _starter_told(session: Session, message: OutboxMessage, state: str) -> MailBody:
     """The mail telling a transfer's starter how it ended, while it still says ``state``."""
-    from admin_app.services.clock import local_date, local_today
+    from admin_app.domain.clock import local_date, local_today
     from admin_app.services.transfers import starter_to_tell
 
     transfer = _record(session, Transfer, message.params.get("transfer_id"))

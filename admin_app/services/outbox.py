@@ -1,14 +1,16 @@
 """The outbox (R-X-1): a mail is a row written in its cause's transaction.
 
-After the transaction commits, the rows are handed to the worker (see
-admin_app.jobs.mail); if that hand-over is lost, the worker's clock finds them anyway.
+After the transaction commits, the rows are handed to the worker (admin_app.jobs.mail,
+queued by name); if that hand-over is lost, the worker's clock finds them anyway.
 """
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from admin_app import queueing
 from admin_app.models import OutboxMessage
 
 _NEW_MAIL = "outbox_new_ids"
@@ -37,9 +39,14 @@ def queue_mail(
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(_NEW_MAIL, None)
     if ids:
-        from admin_app.jobs.mail import hand_over
+        hand_over()
 
-        hand_over(sorted(ids))
+
+def hand_over() -> None:
+    """Ask a worker to send the outbox now; the clock covers a lost hand-over. Without an
+    SMTP server nothing is sent, so nothing is asked."""
+    if current_app.config.get("SMTP_HOST"):
+        queueing.hand_over("admin_app.jobs.mail.deliver_due", what="mail delivery")
 
 
 def _after_rollback(session: Session) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Query, aliased
 
+from admin_app.domain.plates import display_plate
 from admin_app.models import Customer, FleetAccount, Garage, Passport
 from admin_app.models.passports import STATE_LABELS
 from admin_app.services import vehicle_values
 from admin_app.services.exports import DATE, TEXT, ExportColumn, ExportList
 from admin_app.services.labels import CUSTOMER_LABELS, PASSPORT_LABELS
-from admin_app.services.plates import display_plate
 from admin_app.services.vehicle_values import counted_in_row
 
 

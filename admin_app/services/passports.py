@@ -1,7 +1,7 @@
 """Passports (R-PP-1…8): create, send, activate, correct the e-mail, archive, move.
 
 Every function takes the session first and the actor as an argument, flushes but never
-commits, and raises the domain errors of services/errors.py.
+commits, and raises the domain errors of domain/errors.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.domain.plates import display_plate, validate_plate
 from admin_app.models import (
     AccessToken,
     ConsoleUser,
@@ -37,9 +39,7 @@ from admin_app.services import accounts, vehicle_values, webhooks
 from admin_app.services.audit import Actor
 from admin_app.services.bulk import is_postgresql
 from admin_app.services.emails import email_key, normalize_email
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
-from admin_app.services.plates import display_plate, validate_plate
 from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_token, peek_token
 
 ACTIVATION = "activation"

@@ -16,7 +16,7 @@ import subprocess
 import pdfkit
 from flask_babel import lazy_gettext as _l
 
-from admin_app.services.errors import DomainError
+from admin_app.domain.errors import DomainError
 
 TIMEOUT_SECONDS = 30
 OPTIONS = {

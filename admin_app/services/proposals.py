@@ -38,6 +38,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.schema import CreateTable
 
+from admin_app.domain.clock import AMSTERDAM
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from admin_app.domain.money import cents, euro
+from admin_app.domain.plates import display_plate, normalize_plate, side_code
 from admin_app.models import (
     ApkReminder,
     ContactProposal,
@@ -54,13 +58,9 @@ from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor, get_actor, record_select
 from admin_app.services.bounces import is_bounced
 from admin_app.services.bulk import add_days, days_between, is_postgresql, json_changes, json_pair
-from admin_app.services.clock import AMSTERDAM
 from admin_app.services.emails import email_key
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.mails import greeted
-from admin_app.services.money import cents, euro
 from admin_app.services.outbox import queue_mail
-from admin_app.services.plates import display_plate, normalize_plate, side_code
 from admin_app.services.tokens import peek_token
 
 RUN_WEEKDAY, RUN_HOUR = 0, 6  # Monday 06:00: the list for next week is made

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Query, Session, aliased
 
+from admin_app.domain.plates import display_plate, normalize_plate
 from admin_app.models import Customer, Passport, Recall, RecallDetail
 from admin_app.models.passports import PassportState
 from admin_app.models.register import Dataset, current_generation
 from admin_app.services import vehicle_values
-from admin_app.services.plates import display_plate, normalize_plate
 
 OPEN = "O"  # the vehicle authority's code; any other (P repaired) closes the recall
 

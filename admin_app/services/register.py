@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from admin_app.domain.plates import normalize_plate
 from admin_app.models import RegisteredFuel, RegisteredVehicle
 from admin_app.models.register import Dataset, current_generation
-from admin_app.services.plates import normalize_plate
 
 # Brands a garage writes otherwise than with one capital: abbreviations, and the accents
 # the register leaves out.

@@ -29,6 +29,8 @@ from sqlalchemy import MetaData, Table, delete, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import local_today
+from admin_app.domain.errors import Forbidden, InvalidInput
 from admin_app.models import Recall, RecallDetail, RegisteredFuel, RegisteredVehicle
 from admin_app.models.base import utcnow
 from admin_app.models.register import (
@@ -39,8 +41,6 @@ from admin_app.models.register import (
     current_generation,
 )
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.clock import local_today
-from admin_app.services.errors import Forbidden, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -644,13 +644,12 @@ def _create_import(session: Session, *, path: Path, file_name: str, actor: Actor
 
 def queue_import(session: Session, *, path: Path, file_name: str, actor: Actor) -> RegisterImport:
     """Admin's uploaded register file, imported by the worker once this commits."""
-    from admin_app.jobs.register import import_register
     from admin_app.queueing import enqueue_after_commit
 
     if not actor.has("Admin"):
         raise Forbidden(_l("Only an administrator imports the vehicle register."))
     run = _create_import(session, path=path, file_name=file_name, actor=actor)
-    enqueue_after_commit(session, import_register, run.id)
+    enqueue_after_commit(session, "admin_app.jobs.register.import_register", run.id)
     return run
 
 

@@ -40,11 +40,11 @@ from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import AMSTERDAM, local_today
 from admin_app.models import Passport, PassportState, Recall, RecallDetail
 from admin_app.models.base import utcnow
 from admin_app.models.register import Dataset, current_generation
 from admin_app.models.register_refresh import RegisterPlateAsked, RegisterRefresh
-from admin_app.services.clock import AMSTERDAM, local_today
 from admin_app.services.register_import import TABLES, WRITTEN, clean_records
 
 log = logging.getLogger(__name__)

@@ -32,13 +32,13 @@ from sqlalchemy import and_, case, exists, null, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, aliased
 
+from admin_app.domain.clock import AMSTERDAM, local_today
 from admin_app.models import AccessToken, BatchJob, BatchRow, OutboxMessage
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.outbox import OutboxState
 from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.clock import AMSTERDAM, local_today
 from admin_app.services.tokens import STOP_LINKS
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ FINISHED_LIST = (BatchState.done.value, BatchState.failed.value, BatchState.canc
 # Cells of a row that describe the customer (a profile's contact details): emptied (NULL,
 # or "" where the column is required).
 CONTACT_CELLS = CONTACT_FIELDS
-# Parameters of a refusal's reason that quote a cell as typed (services/reasons):
+# Parameters of a refusal's reason that quote a cell as typed (domain/reasons):
 # replaced by an ellipsis, so the reason still reads ("'…' is not a valid e-mail address").
 QUOTED_CELLS = {"plate", "email", "value"}
 EMPTIED_CELL = "…"

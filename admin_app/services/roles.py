@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from admin_app.domain.errors import Forbidden
 from admin_app.roles import BUILTIN_ROLES
-from admin_app.services.errors import Forbidden
 
 
 def check_roles_changeable(session: Session, role_ids: Iterable[int]) -> None:

@@ -18,10 +18,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from admin_app.domain.errors import InvalidInput
 from admin_app.models import AccessToken
 from admin_app.models.base import utcnow
 from admin_app.services.emails import email_key
-from admin_app.services.errors import InvalidInput
 
 NOT_VALID = _l("This link is not valid. Request a new one.")
 

@@ -20,6 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import local_date, local_today
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, Garage, Passport, Transfer
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
@@ -29,9 +31,7 @@ from admin_app.services import idempotency, webhooks
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor, get_actor, record_bulk
 from admin_app.services.bounces import is_bounced
-from admin_app.services.clock import local_date, local_today
 from admin_app.services.emails import email_key
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.mails import login_name
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import PersonDetails

@@ -21,10 +21,10 @@ from sqlalchemy import and_, asc, case, desc, func, or_, select, update
 from sqlalchemy.orm import Query, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from admin_app.domain.plates import validate_plate
 from admin_app.models import Passport, RegisteredFuel, RegisteredVehicle
 from admin_app.models.passports import PassportState
 from admin_app.models.register import Dataset, current_generation
-from admin_app.services.plates import validate_plate
 from admin_app.services.register import (
     VehicleFacts,
     garage_brand,

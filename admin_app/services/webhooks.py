@@ -37,13 +37,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
+from admin_app import queueing
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import BatchJob, Customer, Garage, InspectionForm, Passport, Transfer
 from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.webhooks import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services.audit import Actor
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.services.outbox import queue_mail
 
 # The events a garage may choose, with the words its screen shows.
@@ -670,9 +671,7 @@ def _hand_over_later(session: Session, delivery_id: int) -> None:
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(_NEW_DELIVERIES, None)
     if ids:
-        from admin_app.jobs.webhooks import hand_over
-
-        hand_over()
+        queueing.hand_over("admin_app.jobs.webhooks.deliver_due", what="webhook delivery")
 
 
 def _after_rollback(session: Session) -> None:

@@ -24,7 +24,7 @@ from xml.parsers import expat
 
 from flask_babel import lazy_gettext as _l
 
-from admin_app.services.errors import InvalidInput, TooLarge
+from admin_app.domain.errors import InvalidInput, TooLarge
 
 MAX_ROWS = 200_001  # the header and 200,000 data rows (customer_lists.MAX_ROWS)
 MAX_COLUMNS = 64  # a customer list has 14; invoice and recall files fewer

@@ -7,17 +7,6 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
-    from admin_app.api.data_exports import CustomerExportApi, DataExportApi
-    from admin_app.api.inspections import InspectionFormApi, InspectionInvitationApi
-    from admin_app.api.proposals import ContactProposalApi, InvoiceApi
-    from admin_app.api.resources import (
-        BatchJobApi,
-        CustomerApi,
-        FleetAccountApi,
-        OutboxApi,
-        PassportApi,
-        TransferApi,
-    )
     from admin_app.limits import apply_limits
     from admin_app.views.accounts import PasswordResetView
     from admin_app.views.activation import ActivationView
@@ -237,24 +226,3 @@ def register_views(appbuilder) -> None:
         opt_out_view=OptOutView,
         calendar_view=CalendarFeedView,
     )
-    for api in (
-        PassportApi,
-        CustomerApi,
-        FleetAccountApi,
-        OutboxApi,
-        TransferApi,
-        BatchJobApi,
-        InspectionFormApi,
-        InspectionInvitationApi,
-        ContactProposalApi,
-        InvoiceApi,
-        CustomerExportApi,  # issue 19: a customer's data export
-        DataExportApi,
-    ):
-        appbuilder.add_api(api)
-    from flask_appbuilder.api.manager import SwaggerView
-
-    from admin_app.api.openapi import ConsoleOpenApi
-
-    appbuilder.add_api(ConsoleOpenApi)
-    appbuilder.add_view_no_menu(SwaggerView)

@@ -9,13 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin_app.domain.errors import DomainError
 from admin_app.extensions import appbuilder, db
-from admin_app.jobs.accounts import queue_password_reset
 from admin_app.models import ConsoleUser
 from admin_app.scope import unscoped
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
-from admin_app.services.errors import DomainError
 from admin_app.services.uow import unit_of_work
 from admin_app.views.forms import MAX_PASSWORD, fits
 
@@ -42,7 +41,7 @@ class PasswordResetView(BaseView):
         form = ForgotPasswordForm()
         if form.validate_on_submit():
             # The worker looks the name up: this request does the same for every name.
-            queue_password_reset(form.identifier.data.strip())
+            accounts.queue_password_reset(form.identifier.data.strip())
             flash(
                 str(
                     _l(

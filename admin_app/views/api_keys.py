@@ -15,8 +15,9 @@ from wtforms.validators import DataRequired
 from admin_app.extensions import db
 from admin_app.models import ApiKey
 from admin_app.services import api_keys
-from admin_app.views.base import ConsoleModelView, current_actor
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.forms import ConfirmForm, fits, submitted
+from admin_app.web.actor import current_actor
 
 
 class NewApiKeyForm(FlaskForm):

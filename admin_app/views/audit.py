@@ -13,8 +13,9 @@ from admin_app.models.outbox import KIND_LABELS, STATE_LABELS
 from admin_app.scope import scoped_get
 from admin_app.services.audit import describe_entries
 from admin_app.services.list_exports import AUDIT_LOG_EXPORT, OUTBOX_EXPORT
-from admin_app.views.base import READ_WRITE, ConsoleModelView
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.exports import ExportableList
+from admin_app.web.permissions import READ_WRITE
 
 
 class AuditLogInterface(SQLAInterface):

@@ -9,20 +9,21 @@ from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import func, select
 
 from admin_app.extensions import db
-from admin_app.models import BatchJob, Customer, Passport
+from admin_app.models import BatchJob, Passport
 from admin_app.models.batch_jobs import BATCH_STATE_LABELS, ROW_LABELS, BatchState, RowPlan
 from admin_app.scope import scoped_get
-from admin_app.services import batch_jobs, customer_lists, exports, vehicle_values
+from admin_app.services import batch_jobs, bounces, customer_lists, exports, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.list_exports import BATCH_JOB_EXPORT, BATCH_ROW_EXPORT
-from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.exports import ExportableList, export_response
 from admin_app.views.formatting import display_value
 from admin_app.views.forms import ConfirmForm, EmailForm, UploadForm, submitted
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 # The counts have the plans' keys, done or not (R-BJ-5).
 COUNT_LABELS = {plan.value: ROW_LABELS[plan.value] for plan in RowPlan}
@@ -185,14 +186,12 @@ class BatchJobView(ExportableList, ConsoleModelView):
     @expose("/<int:pk>/run_now", methods=["POST"])
     @has_access
     def run_now(self, pk):
-        from admin_app.jobs.batch import enqueue_due_jobs
-
         answer = self._act(
             pk,
             lambda: batch_jobs.run_now(db.session, pk, actor=current_actor()),
             _l("The batch job starts now."),
         )
-        enqueue_due_jobs()
+        batch_jobs.queue_due_jobs(db.session)
         return answer
 
     def _act(self, pk, action, done):
@@ -263,7 +262,7 @@ class InvalidEmailsView(ConsoleModelView):
     def _list_page(self, typed: dict | None = None):
         """The list; ``typed`` holds a refused correction (its row shows the address as
         typed and why it was refused, issue 14)."""
-        passports = invalid_email_passports(db.session)
+        passports = bounces.invalid_email_passports(db.session)
         return self.render_template(
             self.list_template,
             passports=passports,
@@ -301,26 +300,3 @@ class InvalidEmailsView(ConsoleModelView):
                 flash(f"{passport.plate_display}: {error}", "danger")
         # The list again, the address as typed in its row: nothing typed is lost.
         return self._list_page({pk: form.email.data or ""}), 422
-
-
-def invalid_email_passports(session) -> list[Passport]:
-    """Live passports whose owner's e-mail the mail server refused, oldest bounce first."""
-    return (
-        session.scalars(
-            select(Passport)
-            .join(Customer, Passport.owner_id == Customer.id)
-            .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived")
-            .order_by(Customer.email_bounced_at, Passport.id)
-        )
-        .unique()
-        .all()
-    )
-
-
-def invalid_email_count(session) -> int:
-    return session.scalar(
-        select(func.count())
-        .select_from(Passport)
-        .join(Customer, Passport.owner_id == Customer.id)
-        .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived")
-    )

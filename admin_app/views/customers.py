@@ -5,6 +5,8 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
 
+from admin_app.domain.clock import local_today
+from admin_app.domain.errors import InvalidInput
 from admin_app.extensions import db
 from admin_app.models import Customer
 from admin_app.models.base import utcnow
@@ -12,14 +14,14 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.scope import scoped_get
 from admin_app.services import data_exports, erasure, vehicle_values
 from admin_app.services import passports as passport_rules
-from admin_app.services.clock import local_today
-from admin_app.services.errors import InvalidInput
 from admin_app.services.labels import CUSTOMER_LABELS
 from admin_app.services.list_exports import CUSTOMER_EXPORT
-from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
+from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.exports import ExportableList
-from admin_app.views.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
 from admin_app.views.forms import ErasureForm, attempt, show_errors
+from admin_app.web.actor import current_actor
+from admin_app.web.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
+from admin_app.web.permissions import READ_WRITE
 
 
 class CustomerView(ExportableList, ConsoleModelView):

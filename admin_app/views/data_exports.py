@@ -11,17 +11,18 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
+from admin_app.domain.clock import local_datetime
+from admin_app.domain.errors import Gone, NotFound
 from admin_app.extensions import db
 from admin_app.models import Customer
 from admin_app.models.base import utcnow
 from admin_app.models.data_exports import BUILDING, READY
 from admin_app.scope import scoped_get
 from admin_app.services import data_exports
-from admin_app.services.clock import local_datetime
-from admin_app.services.errors import Gone, NotFound
 from admin_app.services.uow import unit_of_work
-from admin_app.views.base import current_actor
 from admin_app.views.forms import ConfirmForm, submitted
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import DATA_EXPORT_PERMISSIONS
 
 
 class CustomerExportForm(FlaskForm):
@@ -33,11 +34,6 @@ def progress_words(export) -> str:
     if export.progress <= 0:
         return str(_l("Waiting for the worker to start."))
     return str(_l("Gathering the data: %(percent)s%% done.", percent=export.progress))
-
-
-# The screens and the two APIs share the "DataExport" permissions: each declares them all,
-# or FAB's permission sync removes on one what another one uses.
-DATA_EXPORT_PERMISSIONS = ["can_read", "can_customer", "can_own"]
 
 
 class DataExportView(BaseView):

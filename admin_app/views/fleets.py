@@ -6,6 +6,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from admin_app.domain.clock import local_today
 from admin_app.extensions import db
 from admin_app.models import FleetAccount, Passport
 from admin_app.models.base import utcnow
@@ -19,10 +20,9 @@ from admin_app.services import (
     vehicle_values,
 )
 from admin_app.services.audit import Actor
-from admin_app.services.clock import local_today
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
-from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import ConfirmForm, FleetAccountForm, attempt, submitted
@@ -34,6 +34,8 @@ from admin_app.views.passports import (
     state_badge,
     transfer_page,
 )
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 # The dashboard's filters, sort orders and date marks in the reader's words (R-FL-5).
 DASHBOARD_SHOWS = {

@@ -7,7 +7,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 
-from admin_app.services.clock import local_date, local_datetime
+from admin_app.domain.clock import local_date, local_datetime
 
 YES, NO = _l("Yes"), _l("No")
 # A form's save or delete, said the same on every screen (FAB's own read "Rij gewijzigd").

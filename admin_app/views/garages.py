@@ -9,12 +9,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, ValidationError
 
+from admin_app.domain.errors import DomainError
 from admin_app.extensions import db
 from admin_app.models import Garage
 from admin_app.scope import scoped_get
 from admin_app.services.api_keys import list_api_keys
 from admin_app.services.apk_reminders import MAX_WEEKS
-from admin_app.services.errors import DomainError
 from admin_app.services.garages import (
     change_garage_email,
     free_garage_email,
@@ -22,8 +22,10 @@ from admin_app.services.garages import (
     why_not_change_email,
 )
 from admin_app.services.labels import GARAGE_LABELS
-from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.forms import fits, submitted
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 
 def _advice_followup_field() -> BooleanField:

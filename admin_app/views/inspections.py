@@ -14,6 +14,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import Length
 
+from admin_app.domain.clock import local_today
+from admin_app.domain.errors import DomainError
 from admin_app.extensions import db
 from admin_app.models import InspectionForm
 from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
@@ -25,10 +27,7 @@ from admin_app.services import (
     printing,
     vehicle_values,
 )
-from admin_app.services.clock import local_today
-from admin_app.services.errors import DomainError
 from admin_app.services.units import kilometres
-from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import (
     ConfirmForm,
@@ -39,6 +38,8 @@ from admin_app.views.forms import (
     said_expired,
     submitted,
 )
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 
 # What each of the page's POST handlers reads, bounded as the columns and the content's

@@ -10,6 +10,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import aliased
 
+from admin_app.domain.errors import InvalidInput
+from admin_app.domain.plates import normalize_plate, plate_part
 from admin_app.extensions import db
 from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMessage, Passport
 from admin_app.models.base import utcnow
@@ -20,16 +22,13 @@ from admin_app.services import data_exports, inspections, recalls, transfers, ve
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import actor_names, describe_entries
 from admin_app.services.emails import valid_email
-from admin_app.services.errors import InvalidInput
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.passport_export import PASSPORT_EXPORT
 from admin_app.services.passports import PersonDetails, VehicleDetails
-from admin_app.services.plates import normalize_plate, plate_part
 from admin_app.services.units import kilometres
-from admin_app.views.base import READ_WRITE, ConsoleModelView, PageInterface, current_actor
+from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import ExportableList
-from admin_app.views.filters import LIKE_ESCAPE, like_text
 from admin_app.views.formatting import display_value
 from admin_app.views.forms import (
     ConfirmForm,
@@ -46,6 +45,9 @@ from admin_app.views.forms import (
 from admin_app.views.inspections import read_only_form, result_summary
 from admin_app.views.tasks import BulkListWidget, bulk_bar, bulk_page
 from admin_app.views.widgets import StackedListWidget
+from admin_app.web.actor import current_actor
+from admin_app.web.filters import LIKE_ESCAPE, like_text
+from admin_app.web.permissions import READ_WRITE
 
 ASK_RESEND = "ask_resend_passport"
 

@@ -10,18 +10,19 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import Length, Optional, Regexp
 
+from admin_app.domain.errors import DomainError
 from admin_app.extensions import csrf, db
 from admin_app.models.base import utcnow
 from admin_app.models.proposals import DECISIONS, REASONS
 from admin_app.services import apk_reminders, exports, list_exports, proposals
 from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import XLSX_MIMETYPE
-from admin_app.services.errors import DomainError
 from admin_app.services.uow import unit_of_work
-from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.formatting import week_name
 from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 
 class DecideForm(ConfirmForm):
@@ -141,7 +142,7 @@ class ProposalView(BaseView):
             except DomainError as error:
                 flash(str(error.message), "danger")
             else:
-                from admin_app.services.money import euro
+                from admin_app.domain.money import euro
 
                 flash(
                     str(
@@ -179,7 +180,7 @@ class ProposalView(BaseView):
     @expose("/conversion")
     @has_access
     def conversion(self):
-        from admin_app.services.money import euro
+        from admin_app.domain.money import euro
 
         rows = proposals.conversion(db.session)
         return self.render_template(

@@ -17,14 +17,14 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 
+from admin_app.domain.clock import local_datetime
 from admin_app.extensions import db
 from admin_app.models.register import DATASET_LABELS, IMPORT_STATE_LABELS, RegisterImport
 from admin_app.services import register_import, register_refresh
 from admin_app.services.audit import actor_name
-from admin_app.services.clock import local_datetime
 from admin_app.services.units import file_size
-from admin_app.views.base import current_actor
 from admin_app.views.forms import attempt, said_expired
+from admin_app.web.actor import current_actor
 
 LISTED = 30  # the newest imports on the page; older ones stay in the audit log
 

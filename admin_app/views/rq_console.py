@@ -31,7 +31,7 @@ def allow_eval_on_the_queue_pages(app: Flask) -> None:
     """rq-dashboard draws every table with underscore's templates, which compile with eval:
     under the console's policy its pages said "Loading..." for ever. Its pages alone (Admin
     only, read-only) also allow 'unsafe-eval'; a script still needs the response's nonce."""
-    from admin_app import CONTENT_SECURITY_POLICY
+    from admin_app.web.security_headers import CONTENT_SECURITY_POLICY
 
     policy = {**CONTENT_SECURITY_POLICY, "script-src": ["'self'", "'unsafe-eval'"]}
     for endpoint, view in app.view_functions.items():

@@ -25,9 +25,11 @@ from admin_app.models.tasks import RowOutcome, TaskKind, TaskState
 from admin_app.scope import scoped_get
 from admin_app.services import tasks
 from admin_app.services.labels import PASSPORT_LABELS
-from admin_app.views.base import READ_WRITE, ConsoleModelView, current_actor
+from admin_app.views.base import ConsoleModelView
 from admin_app.views.batch_jobs import progress_bar
 from admin_app.views.forms import ConfirmForm, attempt
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 BULK_TITLES = {
     TaskKind.send.value: _l("Send passports to their customers"),

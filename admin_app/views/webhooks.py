@@ -15,8 +15,9 @@ from admin_app.models import Garage, WebhookEndpoint
 from admin_app.scope import scoped_get
 from admin_app.services import webhooks
 from admin_app.services.audit import actor_names
-from admin_app.views.base import READ_WRITE, current_actor
 from admin_app.views.forms import ConfirmForm, attempt, fits, submitted
+from admin_app.web.actor import current_actor
+from admin_app.web.permissions import READ_WRITE
 
 
 class EventChoices(SelectMultipleField):

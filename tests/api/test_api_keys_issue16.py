@@ -210,8 +210,8 @@ def test_issue16_attack_a_garage_has_a_bounded_number_of_keys(world, acting_as):
     """R-X-4: the limit is 600 requests a minute per key; a garage making keys without end
     had as many minutes' worth as it liked (and a service login per key). At most
     MAX_KEYS unrevoked keys per garage; a revoked one makes room."""
+    from admin_app.domain.errors import InvalidInput
     from admin_app.services import api_keys
-    from admin_app.services.errors import InvalidInput
 
     with acting_as("garage-jansen") as acting:
         session = world.session

@@ -198,9 +198,9 @@ def test_issue19_the_clock_runs_retention_once_a_day_with_one_audit_entry(app, w
     """R-DR-3: the worker's clock runs it (any hour after the night's start: RUN_HOUR set
     to 0 so the test passes at any hour), once per day however often it ticks, and logs
     one entry that reads in words."""
+    from admin_app.domain.clock import local_today
     from admin_app.jobs.clock import tick
     from admin_app.queueing import get_redis
-    from admin_app.services.clock import local_today
 
     s, now = world.session, utcnow()
     monkeypatch.setattr(retention, "RUN_HOUR", 0)

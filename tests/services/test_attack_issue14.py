@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from admin_app.domain.errors import InvalidInput
 from admin_app.models import ConsoleUser
-from admin_app.services.errors import InvalidInput
 from admin_app.services.garages import change_garage_email
 from admin_app.services.uow import unit_of_work
 
@@ -44,10 +44,10 @@ def test_issue14_attack_a_car_whose_transfer_waits_is_not_moved(acting_as, world
     its expiry after 14 days made the old garage's customer the owner of the new garage's
     passport. The move is refused, with its reason on the profile, until the transfer is
     cancelled or accepted."""
+    from admin_app.domain.errors import Conflict
     from admin_app.models import Passport
     from admin_app.services import passports as rules
     from admin_app.services import transfers
-    from admin_app.services.errors import Conflict
     from admin_app.services.passports import PersonDetails
 
     s = world.session
@@ -83,8 +83,8 @@ def test_issue14_attack_fleet_email_never_becomes_another_logins_user_name(
     """R-FL-2, as R-PP-3 above: the fleet account's login takes its new e-mail as its user
     name, so the garage may not give it an address that is another login's user name
     (a 500 on the unique name, or two logins of one name that cannot log in)."""
+    from admin_app.domain.errors import DomainError
     from admin_app.models import FleetAccount
-    from admin_app.services.errors import DomainError
     from admin_app.services.fleets import change_fleet_email
 
     s = world.session
@@ -127,8 +127,8 @@ def test_issue14_attack_a_colleague_cannot_move_the_garages_own_login(acting_as,
     could move it to an address of his and then reset its password: another person's
     login taken over. Only the own login itself (or Admin) changes the garage e-mail
     while there is one; nothing changes and nothing is mailed when a colleague tries."""
+    from admin_app.domain.errors import Forbidden
     from admin_app.models import OutboxMessage
-    from admin_app.services.errors import Forbidden
 
     s = world.session
     jansen = world.garage("Autobedrijf Jansen")

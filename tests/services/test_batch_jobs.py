@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
+from admin_app.domain.plates import display_plate
 from admin_app.models import AuditLog, BatchJob, BatchRow, OutboxMessage, Passport
 from admin_app.services import batch_jobs, vehicle_values
-from admin_app.services.errors import Conflict, Forbidden, InvalidInput
-from admin_app.services.plates import display_plate
 from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import icalendar
 import pytest
 
+from admin_app.domain.errors import Forbidden, NotFound
 from admin_app.services import calendar_feeds
-from admin_app.services.errors import Forbidden, NotFound
 from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 

@@ -12,6 +12,7 @@ from dataclasses import asdict
 import pytest
 from sqlalchemy import select
 
+from admin_app.domain.clock import AMSTERDAM
 from admin_app.models import (
     BatchJob,
     ContactProposal,
@@ -23,7 +24,6 @@ from admin_app.models import (
 )
 from admin_app.models.base import utcnow
 from admin_app.services import dashboard, proposals
-from admin_app.services.clock import AMSTERDAM
 
 
 def garage_counts(todo: dashboard.GarageToDo) -> dict[str, int]:

@@ -10,11 +10,11 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.domain.errors import Forbidden, Gone, NotFound
 from admin_app.jobs.data_exports import build_data_export
 from admin_app.models import Customer, DataExport, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.services import data_exports
-from admin_app.services.errors import Forbidden, Gone, NotFound
 from tests.conftest import DB_KIND
 from tests.mails import run_queued
 

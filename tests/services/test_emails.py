@@ -2,8 +2,8 @@
 
 import pytest
 
+from admin_app.domain.errors import InvalidInput
 from admin_app.services.emails import email_key, normalize_email
-from admin_app.services.errors import InvalidInput
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from admin_app.domain.errors import TooLarge
 from admin_app.models import Passport
 from admin_app.services import exports
 from admin_app.services.customer_lists import check_row, without_formula_guard
-from admin_app.services.errors import TooLarge
 from admin_app.services.exports import (
     DATE,
     DATETIME,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from admin_app.domain.clock import local_today
 from admin_app.models import InspectionForm, InspectionFormVersion, OutboxMessage
-from admin_app.services.clock import local_today
 
 UTC = dt.UTC
 ROOT = Path(__file__).resolve().parents[2] / "admin_app"

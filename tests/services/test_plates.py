@@ -2,8 +2,8 @@
 
 import pytest
 
-from admin_app.services.errors import InvalidInput
-from admin_app.services.plates import display_plate, normalize_plate, side_code, validate_plate
+from admin_app.domain.errors import InvalidInput
+from admin_app.domain.plates import display_plate, normalize_plate, side_code, validate_plate
 
 # One example per side-code, in the notation RDW prints.
 SIDE_CODE_EXAMPLES = [

@@ -179,7 +179,7 @@ def test_issue18_a_half_file_is_refused_and_nothing_changes(world, tmp_path):
 
 def test_issue18_a_file_without_kenteken_is_refused_naming_it(world, tmp_path, app):
     """Issue 18: a missing required column is refused, named, in Dutch and in English."""
-    from admin_app.services.errors import InvalidInput
+    from admin_app.domain.errors import InvalidInput
     from admin_app.services.register_import import read_header
 
     no_plate = _rewritten(
@@ -210,7 +210,7 @@ def test_issue18_a_file_without_kenteken_is_refused_naming_it(world, tmp_path, a
 )
 def test_issue18_garbage_binary_or_empty_files_get_a_clear_message(world, tmp_path, content):
     """Issue 18: no register file at all is refused with a message, never a crash."""
-    from admin_app.services.errors import InvalidInput
+    from admin_app.domain.errors import InvalidInput
     from admin_app.services.register_import import read_header
 
     path = tmp_path / "file.csv"

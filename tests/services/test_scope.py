@@ -4,6 +4,7 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
+from admin_app.domain.errors import NotFound
 from admin_app.models import (
     AuditLog,
     ConsoleUser,
@@ -15,7 +16,6 @@ from admin_app.models import (
     PassportClaim,
 )
 from admin_app.scope import bind_request_scope
-from admin_app.services.errors import NotFound
 
 
 def _count(session, model):

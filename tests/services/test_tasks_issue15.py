@@ -10,10 +10,10 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from admin_app.domain.errors import Forbidden, InvalidInput, NotFound
 from admin_app.models import AuditLog, FleetAccount, OutboxMessage, Passport, TaskRow
 from admin_app.services import passports as passport_rules
 from admin_app.services import tasks
-from admin_app.services.errors import Forbidden, InvalidInput, NotFound
 
 
 def _jansen(world, **filters):
@@ -168,7 +168,7 @@ def test_issue15_undo_only_within_seven_days_and_only_by_the_garage(world, actin
 def test_issue15_confirmation_states_the_count_and_large_archivings_type_it():
     """Issue 15: the count confirmed must still be the selection's; archiving more than 50
     asks for the count typed, sending does not."""
-    from admin_app.services.errors import Conflict
+    from admin_app.domain.errors import Conflict
 
     tasks.check_confirmation("send", 600, confirmed="600")
     with pytest.raises(Conflict):

@@ -94,7 +94,7 @@ def test_issue18_the_reminder_names_the_last_day_in_dutch(app, world, acting_as)
     with app.app_context(), unit_of_work(s):
         assert transfers.remind_transfers(s) == 1
     (reminder,) = _mails(s, "transfer_reminder", done.id)
-    from admin_app.services.clock import local_date, local_today
+    from admin_app.domain.clock import local_date, local_today
 
     day = local_date(local_today(expires))
     assert day in reminder.subject and reminder.subject.startswith("Herinnering")

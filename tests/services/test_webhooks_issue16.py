@@ -8,9 +8,9 @@ import socket
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.domain.errors import InvalidInput, NotFound
 from admin_app.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from admin_app.services import webhooks
-from admin_app.services.errors import InvalidInput, NotFound
 from admin_app.services.passports import PersonDetails, create_passport
 from tests.conftest import DB_KIND
 

@@ -10,8 +10,8 @@ from io import BytesIO
 from openpyxl import load_workbook
 from sqlalchemy import delete, select, update
 
+from admin_app.domain.clock import local_today
 from admin_app.models import ApkReminder, AuditLog, Garage, Invoice, Passport
-from admin_app.services.clock import local_today
 from tests.services.test_apk_reminders_issue18 import MONDAY, owner_car, run
 from tests.views.test_garage_settings_issue14 import SETTINGS
 

@@ -85,7 +85,7 @@ def test_issue14_attack_search_wildcards_are_plain_characters(world, login_as, t
     """R-PP-2: the counter's search takes what is typed as text: "%" or "_" in a name or
     e-mail is that character, not a LIKE wildcard (the search listed every car of the
     garage; on PostgreSQL a pattern of wildcards defeats the trigram index)."""
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     jansen = world.garage("Autobedrijf Jansen")
     browser = login_as("garage-jansen")

@@ -11,8 +11,8 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
+from admin_app.domain.plates import display_plate
 from admin_app.models import AuditLog, CalendarFeed, Passport
-from admin_app.services.plates import display_plate
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(

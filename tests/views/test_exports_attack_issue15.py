@@ -66,8 +66,8 @@ def test_issue15_attack_fleet_export_is_the_dashboard_as_filtered_and_sorted(wor
     """Issue 15 / R-FL-5: "exports what the user sees — the current filters": the fleet
     dashboard filtered on 'overdue' and sorted by APK exported every car of the fleet by
     plate. The file holds the dashboard's cars for its show and sort, in its order."""
+    from admin_app.domain.clock import local_today
     from admin_app.services import fleets
-    from admin_app.services.clock import local_today
 
     browser = login_as("fleet-bakker")
     fleet_id = world.user("fleet-bakker").fleet_account_id

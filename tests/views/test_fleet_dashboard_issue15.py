@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import select, update
 
+from admin_app.domain.plates import display_plate
 from admin_app.models import FleetAccount, InspectionForm, Passport, Recall
-from admin_app.services.plates import display_plate
 
 
 def bakker(world):

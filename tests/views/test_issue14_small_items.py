@@ -179,7 +179,7 @@ def test_issue14_the_recall_and_invoice_uploads_flash_what_they_did(world, login
 def test_issue14_a_part_of_a_plate_in_any_notation_finds_it(world, login_as, typed):
     """R-PP-2: the home search `43-ZK` found nothing while `v 43 zkj` found V-43-ZKJ: a part
     of a plate (here its middle four characters) in any notation, any case, finds it."""
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     jansen = world.garage("Autobedrijf Jansen")
     passport = next(p for p in world.passports(garage_id=jansen.id) if len(p.plate) == 6)
@@ -201,7 +201,7 @@ def test_issue14_a_part_of_a_plate_in_any_notation_finds_it(world, login_as, typ
 def test_issue14_a_plate_part_pattern_is_contains_from_three_characters():
     """R-PP-2: a part of three or more characters matches anywhere (the trigram index);
     one or two match the start (a trigram index cannot answer them)."""
-    from admin_app.services.plates import normalize_plate, plate_part
+    from admin_app.domain.plates import normalize_plate, plate_part
 
     assert plate_part(normalize_plate("43-zk")) == "%43ZK%"
     assert plate_part(normalize_plate("v 4")) == "V4%"

@@ -13,6 +13,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.domain.plates import display_plate
 from admin_app.models import (
     AuditLog,
     BatchJob,
@@ -24,7 +25,6 @@ from admin_app.models import (
     Passport,
 )
 from admin_app.services import exports
-from admin_app.services.plates import display_plate
 from tests.downloads import csv_rows, xlsx_rows
 
 

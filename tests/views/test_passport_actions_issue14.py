@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from admin_app.domain.errors import Conflict, Forbidden
 from admin_app.models import Passport, Transfer
 from admin_app.services import passports as passport_rules
-from admin_app.services.errors import Conflict, Forbidden
 from tests.conftest import CSRF_RE
 
 

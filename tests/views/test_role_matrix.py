@@ -13,6 +13,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.domain.plates import display_plate
 from admin_app.models import (
     AccessToken,
     ApiKey,
@@ -33,7 +34,6 @@ from admin_app.models import (
 )
 from admin_app.services import api_keys
 from admin_app.services.audit import Actor
-from admin_app.services.plates import display_plate
 
 SKIP_ENDPOINTS = {
     "static",

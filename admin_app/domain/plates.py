@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from admin_app.services.errors import InvalidInput
+from admin_app.domain.errors import InvalidInput
 
 # Side-codes 1–14 as letter (L) / digit (D) groups, in the RDW's order.
 SIDE_CODES: tuple[tuple[str, ...], ...] = (

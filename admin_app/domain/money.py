@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from admin_app.services.errors import InvalidInput
+from admin_app.domain.errors import InvalidInput
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 15  # euros: 15 digits, as a typed amount may have
