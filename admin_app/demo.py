@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from admin_app.db import unit_of_work
 from admin_app.extensions import db
 from admin_app.models import (
     ConsoleUser,
@@ -27,7 +28,6 @@ from admin_app.services.audit import Actor
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import activation_subject
 from admin_app.services.plates import SIDE_CODES
-from admin_app.services.uow import unit_of_work
 
 DEMO_PASSWORD = "demo"
 ACTOR = Actor.job("demo-data")

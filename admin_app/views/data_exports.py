@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
+from admin_app.db import unit_of_work
 from admin_app.extensions import db
 from admin_app.models import Customer
 from admin_app.models.base import utcnow
@@ -19,7 +20,6 @@ from admin_app.scope import scoped_get
 from admin_app.services import data_exports
 from admin_app.services.clock import local_datetime
 from admin_app.services.errors import Gone, NotFound
-from admin_app.services.uow import unit_of_work
 from admin_app.views.base import current_actor
 from admin_app.views.forms import ConfirmForm, submitted
 

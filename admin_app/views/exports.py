@@ -15,12 +15,12 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from admin_app.db import unit_of_work
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import export_files, exports
 from admin_app.services.clock import local_datetime
 from admin_app.services.errors import Gone, NotFound, TooLarge
-from admin_app.services.uow import unit_of_work
 from admin_app.views.base import current_actor
 
 NO_FILTER = _l("all rows")

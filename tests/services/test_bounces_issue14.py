@@ -9,12 +9,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import AuditLog, ContactProposal, Customer, Invoice, Passport
 from admin_app.services import proposals
 from admin_app.services.audit import Actor
 from admin_app.services.bounces import mark_bounced
 from admin_app.services.errors import Conflict
-from admin_app.services.uow import unit_of_work
 
 D = dt.date
 WEEK = "2027-W10"  # Monday 8 March 2027

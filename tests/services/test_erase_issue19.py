@@ -9,6 +9,7 @@ import pytest
 from flask_appbuilder import Model
 from sqlalchemy import Text, cast, func, or_, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import (
     AccessToken,
     BatchJob,
@@ -34,7 +35,6 @@ from admin_app.services.audit import Actor, set_actor
 from admin_app.services.errors import Conflict, Forbidden, InvalidInput
 from admin_app.services.passports import PersonDetails
 from admin_app.services.personal_data import is_text
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 KAREL = {

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import ContactProposal, Invoice, OutboxMessage, Passport
 from admin_app.services import inspections, proposals
 from admin_app.services.errors import Conflict
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 DATA = Path(__file__).resolve().parents[1] / "data"
