@@ -52,23 +52,24 @@ def start_batch_jobs() -> None:
 
 def weekly_proposals() -> None:
     """Monday 06:00 Amsterdam: next week's contact proposals (R-CP-1), once per week."""
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
-    from admin_app.services.audit import Actor, set_actor
+    from admin_app.services.audit import Actor
     from admin_app.services.proposals import weekly_run
 
-    set_actor(db.session, Actor.job("weekly-proposals"))
-    weekly_run(db.session, utcnow())
+    with unit_of_work(db.session, Actor.job("weekly-proposals")):
+        weekly_run(db.session, utcnow())
 
 
 def close_proposal_weeks() -> None:
     """Sunday 15:00 Amsterdam: the week closes, its "yes" invitations go out (R-CP-2)."""
-
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
-    from admin_app.services.audit import Actor, set_actor
+    from admin_app.services.audit import Actor
     from admin_app.services.proposals import close_due_weeks
 
-    set_actor(db.session, Actor.job("proposal-week-close"))
-    close_due_weeks(db.session, utcnow())
+    with unit_of_work(db.session, Actor.job("proposal-week-close")):
+        close_due_weeks(db.session, utcnow())
 
 
 def apk_reminders() -> None:

@@ -110,7 +110,7 @@ def test_issue14_a_bounce_withdraws_open_proposals_and_is_audited_per_customer(
         with pytest.raises(Conflict) as refused:
             proposals.decide(s, [ids[bounced.id]], "yes", actor=acting.actor, now=before_deadline)
         assert "Onjuiste e-mails" in str(refused.value.message)
-    with app.app_context():
+    with app.app_context(), unit_of_work(s):  # as in the worker's clock job
         proposals.close_due_weeks(s, proposals.deadline(WEEK))
     invited = s.scalars(
         select(ContactProposal.passport_id).where(

@@ -178,7 +178,7 @@ def test_r_cp_2_decisions_until_the_deadline_then_invitations_with_opt_out(actin
             )
     assert s.get(Passport, cars[2].id).owner.never_contact
     mails = s.scalar(select(func.count()).select_from(OutboxMessage))
-    with app.app_context():  # as in the worker
+    with app.app_context(), unit_of_work(s):  # as in the worker's clock job
         sent = proposals.close_due_weeks(s, proposals.deadline(WEEK))
     invited = s.scalars(
         select(ContactProposal.passport_id).where(
