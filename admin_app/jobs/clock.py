@@ -155,6 +155,7 @@ def apply_retention() -> None:
     dead mailed links deleted (services/retention), claimed once per day."""
     from flask import current_app
 
+    from admin_app.jobs.retention import run
     from admin_app.models.base import utcnow
     from admin_app.queueing import get_redis
     from admin_app.services import retention
@@ -164,7 +165,7 @@ def apply_retention() -> None:
         return
     if not retention.claim_day(get_redis(), current_app.config["RQ_QUEUE"], now):
         return
-    retention.run(
+    run(
         db.session,
         now,
         mail_days=current_app.config["MAIL_BODY_RETENTION_DAYS"],
