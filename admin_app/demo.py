@@ -195,7 +195,7 @@ def _vehicle_register(session) -> None:
     for one of their plates (7ZTK17) is filled in from the register."""
     from pathlib import Path
 
-    from admin_app.services.register_import import import_now
+    from admin_app.jobs.register import import_now
 
     folder = Path(__file__).parent / "demo_data" / "register"
     for name in REGISTER_FILES:
