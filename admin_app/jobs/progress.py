@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 
 @contextmanager
-def progress_reporter(engine: Engine, write: Callable[..., None]) -> Iterator[Callable[..., None]]:
+def progress_reporter(
+    engine: Engine | Connection, write: Callable[..., None]
+) -> Iterator[Callable[..., None]]:
     """A callback for the build's ``progress=``: each call runs ``write(session, *values)``
     in the reporter's own session and commits it."""
     with Session(bind=engine) as session:
