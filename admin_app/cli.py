@@ -48,8 +48,9 @@ def register(app: Flask) -> None:
 
         from admin_app.domain.errors import DomainError
         from admin_app.extensions import db
+        from admin_app.jobs.register import import_now
         from admin_app.services.audit import Actor
-        from admin_app.services.register_import import import_now, reason_text
+        from admin_app.services.register_import import reason_text
 
         try:
             run = import_now(db.session, Path(path), actor=Actor(None, "flask register-import"))

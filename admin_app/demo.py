@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from admin_app.db import unit_of_work
 from admin_app.domain.plates import SIDE_CODES
 from admin_app.extensions import db
 from admin_app.models import (
@@ -27,7 +28,6 @@ from admin_app.services.accounts import find_role
 from admin_app.services.audit import Actor
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import activation_subject
-from admin_app.services.uow import unit_of_work
 
 DEMO_PASSWORD = "demo"
 ACTOR = Actor.job("demo-data")
@@ -195,7 +195,7 @@ def _vehicle_register(session) -> None:
     for one of their plates (7ZTK17) is filled in from the register."""
     from pathlib import Path
 
-    from admin_app.services.register_import import import_now
+    from admin_app.jobs.register import import_now
 
     folder = Path(__file__).parent / "demo_data" / "register"
     for name in REGISTER_FILES:

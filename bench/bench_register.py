@@ -69,8 +69,8 @@ def measure(kind: str, path: str) -> dict:
             raw.close()
             return {"seconds": seconds, "peak_mb": peak_mb()}
         if kind == "import":
+            from admin_app.jobs.register import import_now
             from admin_app.services.audit import Actor
-            from admin_app.services.register_import import import_now
 
             phases = []  # the import's own log line: how long each phase took
 
@@ -78,7 +78,7 @@ def measure(kind: str, path: str) -> dict:
                 def emit(self, record):
                     phases.append(record.args)
 
-            logging.getLogger("admin_app.services.register_import").addHandler(Phases())
+            logging.getLogger("admin_app.jobs.register").addHandler(Phases())
             started = time.perf_counter()
             run = import_now(db.session, Path(path), actor=Actor(None, "bench"))
             seconds = time.perf_counter() - started

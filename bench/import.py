@@ -80,10 +80,10 @@ def measure(kind: str, path: str) -> dict:
             seconds = time.perf_counter() - started
             raw.close()
         else:
+            from admin_app.db import unit_of_work
             from admin_app.models import ConsoleUser
             from admin_app.services import batch_jobs
             from admin_app.services.audit import Actor
-            from admin_app.services.uow import unit_of_work
 
             user = db.session.query(ConsoleUser).filter_by(username="garage-devries").one()
             actor = Actor.of_user(user)

@@ -68,12 +68,12 @@ def measure(path: str) -> dict:
     time_write_transactions(phase)
     with app.app_context():
         from admin_app import queueing
+        from admin_app.db import unit_of_work
         from admin_app.extensions import db
         from admin_app.models import ConsoleUser
         from admin_app.models.base import utcnow
         from admin_app.services import batch_jobs
         from admin_app.services.audit import Actor
-        from admin_app.services.uow import unit_of_work
 
         user = db.session.query(ConsoleUser).filter_by(username="garage-devries").one()
         actor = Actor.of_user(user)

@@ -36,11 +36,11 @@ def main() -> None:
 
     app = create_app()
     with app.app_context():
+        from admin_app.db import unit_of_work
         from admin_app.extensions import db
         from admin_app.models import Passport
         from admin_app.services import inspections
         from admin_app.services.audit import Actor
-        from admin_app.services.uow import unit_of_work
 
         passport = db.session.query(Passport).filter_by(state="activated").first()
         actor = Actor(None, "bench", roles=frozenset({"Garage"}), garage_id=passport.garage_id)

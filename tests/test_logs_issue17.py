@@ -9,9 +9,9 @@ import re
 
 import pytest
 
+from admin_app.db import unit_of_work
 from admin_app.services import passports as rules
 from admin_app.services.passports import PersonDetails
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 from tests.mails import mail_text
 

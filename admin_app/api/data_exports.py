@@ -8,11 +8,11 @@ from flask_appbuilder.api import expose, protect
 
 from admin_app.api import schemas
 from admin_app.api.base import ConsolePlainApi
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import data_exports
-from admin_app.services.uow import unit_of_work
 from admin_app.web.actor import current_actor
 from admin_app.web.permissions import DATA_EXPORT_PERMISSIONS
 

@@ -20,11 +20,11 @@ from flask_appbuilder.const import PERMISSION_PREFIX
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from admin_app.db import unit_of_work
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import idempotency
 from admin_app.services.idempotency import HEADER, Answer, Caller
-from admin_app.services.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
+from admin_app.db import unit_of_work
 from admin_app.extensions import db
 from admin_app.models import InspectionForm, InspectionInvitation
 from admin_app.services import inspections
-from admin_app.services.uow import unit_of_work
 
 
 class InspectionFormApi(ConsoleApi):

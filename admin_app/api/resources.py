@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from admin_app.api import schemas
 from admin_app.api.base import ConsoleApi
+from admin_app.db import unit_of_work
 from admin_app.domain.clock import local_today
 from admin_app.domain.errors import InvalidInput, NotFound
 from admin_app.extensions import db
@@ -34,7 +35,6 @@ from admin_app.services import passports as passport_rules
 from admin_app.services.customer_lists import XLSX_MIMETYPE
 from admin_app.services.passports import PersonDetails, VehicleDetails
 from admin_app.services.recalls import open_recalls
-from admin_app.services.uow import unit_of_work
 from admin_app.web.filters import (
     FilterEmailEqual,
     FilterOwnerEmailContains,

@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 
 def expire_transfers() -> None:
     """Pending transfers past their 14 days give the car back (R-TR-2)."""
+    from admin_app.db import unit_of_work
     from admin_app.services.audit import Actor
     from admin_app.services.transfers import expire_transfers as expire
-    from admin_app.services.uow import unit_of_work
 
     with unit_of_work(db.session, Actor.job("transfer-expiry")):
         expire(db.session)
@@ -29,9 +29,9 @@ def expire_transfers() -> None:
 
 def remind_transfers() -> None:
     """Issue 18: the new owner reminded once, 3 days before his accept link expires."""
+    from admin_app.db import unit_of_work
     from admin_app.services.audit import Actor
     from admin_app.services.transfers import remind_transfers as remind
-    from admin_app.services.uow import unit_of_work
 
     with unit_of_work(db.session, Actor.job("transfer-reminder")):
         remind(db.session)
@@ -52,32 +52,33 @@ def start_batch_jobs() -> None:
 
 def weekly_proposals() -> None:
     """Monday 06:00 Amsterdam: next week's contact proposals (R-CP-1), once per week."""
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
-    from admin_app.services.audit import Actor, set_actor
+    from admin_app.services.audit import Actor
     from admin_app.services.proposals import weekly_run
 
-    set_actor(db.session, Actor.job("weekly-proposals"))
-    weekly_run(db.session, utcnow())
+    with unit_of_work(db.session, Actor.job("weekly-proposals")):
+        weekly_run(db.session, utcnow())
 
 
 def close_proposal_weeks() -> None:
     """Sunday 15:00 Amsterdam: the week closes, its "yes" invitations go out (R-CP-2)."""
-
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
-    from admin_app.services.audit import Actor, set_actor
+    from admin_app.services.audit import Actor
     from admin_app.services.proposals import close_due_weeks
 
-    set_actor(db.session, Actor.job("proposal-week-close"))
-    close_due_weeks(db.session, utcnow())
+    with unit_of_work(db.session, Actor.job("proposal-week-close")):
+        close_due_weeks(db.session, utcnow())
 
 
 def apk_reminders() -> None:
     """Every morning: APK reminders to owners, the weekly digest to fleet managers
     (issue 18), claimed once per day."""
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
     from admin_app.services.apk_reminders import daily_run
     from admin_app.services.audit import Actor
-    from admin_app.services.uow import unit_of_work
 
     with unit_of_work(db.session, Actor.job("apk-reminders")):
         daily_run(db.session, utcnow())
@@ -89,11 +90,11 @@ def refresh_register() -> None:
     would hold up the clock's other work)."""
     from flask import current_app
 
+    from admin_app.db import unit_of_work
     from admin_app.jobs.register import refresh_register as run_refresh
     from admin_app.models.base import utcnow
     from admin_app.queueing import enqueue_after_commit
     from admin_app.services.register_refresh import claim_night
-    from admin_app.services.uow import unit_of_work
 
     if not current_app.config.get("RDW_API_URL"):
         return  # off by default
@@ -106,9 +107,9 @@ def refresh_register() -> None:
 
 def purge_exports() -> None:
     """Exported files past their 24 hours are removed (issue 15)."""
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
     from admin_app.services.export_files import purge_expired
-    from admin_app.services.uow import unit_of_work
 
     with unit_of_work(db.session):
         purge_expired(db.session, utcnow())
@@ -117,9 +118,9 @@ def purge_exports() -> None:
 def purge_data_exports() -> None:
     """A customer's data export (issue 19) past its 7 days: its ZIP deleted from disk (the
     row stays, ids only, so its link says "deleted")."""
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
     from admin_app.services.data_exports import delete_expired_exports
-    from admin_app.services.uow import unit_of_work
 
     with unit_of_work(db.session):
         delete_expired_exports(db.session, utcnow())
@@ -127,9 +128,9 @@ def purge_data_exports() -> None:
 
 def purge_idempotency_keys() -> None:
     """Idempotency-Keys past their 24 hours are removed (issue 16)."""
+    from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
     from admin_app.services.idempotency import purge_expired
-    from admin_app.services.uow import unit_of_work
 
     with unit_of_work(db.session):
         purge_expired(db.session, utcnow())
@@ -154,6 +155,7 @@ def apply_retention() -> None:
     dead mailed links deleted (services/retention), claimed once per day."""
     from flask import current_app
 
+    from admin_app.jobs.retention import run
     from admin_app.models.base import utcnow
     from admin_app.queueing import get_redis
     from admin_app.services import retention
@@ -163,7 +165,7 @@ def apply_retention() -> None:
         return
     if not retention.claim_day(get_redis(), current_app.config["RQ_QUEUE"], now):
         return
-    retention.run(
+    run(
         db.session,
         now,
         mail_days=current_app.config["MAIL_BODY_RETENTION_DAYS"],

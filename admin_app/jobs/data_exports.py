@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from admin_app.extensions import db
+from admin_app.jobs.progress import progress_reporter
 from admin_app.models.base import utcnow
 from admin_app.services import data_exports, printing
 
@@ -19,20 +19,24 @@ def build_data_export(export_id: int) -> None:
     """Claimed once: a second delivery of the job leaves a built or building export alone."""
     from admin_app.scope import unscoped
 
-    if not data_exports.claim(db.session, export_id, utcnow()):
+    claimed = data_exports.claim(db.session, export_id, utcnow())
+    db.session.commit()  # the claim holds however long the build takes
+    if not claimed:
         return
     app = current_app._get_current_object()
     folder = app.config["DATA_EXPORT_FOLDER"]
     try:
         # A request context for the templates (the summary, the forms' PDFs); unscoped,
         # as the export itself says whose data it holds.
-        with app.test_request_context("/"), unscoped(), Session(bind=db.engine) as progress:
+        with (
+            app.test_request_context("/"),
+            unscoped(),
+            progress_reporter(
+                db.engine, lambda s, percent: data_exports.set_progress(s, export_id, percent)
+            ) as progress,
+        ):
             name = data_exports.write_export(
-                db.session,
-                export_id,
-                folder,
-                with_pdfs=printing.available(),
-                progress=lambda percent: data_exports.set_progress(progress, export_id, percent),
+                db.session, export_id, folder, with_pdfs=printing.available(), progress=progress
             )
     except Exception:
         db.session.rollback()

@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy.orm import Session
 
 from admin_app.extensions import db
+from admin_app.jobs.progress import progress_reporter
 from admin_app.models import ConsoleUser, ExportFile
 from admin_app.models.base import utcnow
 from admin_app.services import export_files, exports, list_exports
@@ -23,7 +23,9 @@ PROGRESS_EVERY = 10_000
 
 def build_export_file(file_id: int) -> None:
     """Safe to run twice: a file that is done or expired is left alone."""
-    if not export_files.mark_running(db.session, file_id):
+    claimed = export_files.mark_running(db.session, file_id)
+    db.session.commit()  # the claim holds however long the build takes
+    if not claimed:
         return
     file = db.session.get(ExportFile, file_id)
     try:
@@ -57,12 +59,17 @@ def _build(file: ExportFile) -> tuple[bytes, int]:
         else:  # a screen of its own: the view's list would be another list
             export, rows_of = screen
             query = rows_of(db.session, dict(parse_qsl(file.arguments)))
-        with Session(bind=db.engine) as progress_session, tempfile.TemporaryFile() as out:
+        with (
+            progress_reporter(
+                db.engine, lambda s, done: export_files.set_progress(s, file_id, done)
+            ) as progress,
+            tempfile.TemporaryFile() as out,
+        ):
             rows = exports.write_xlsx(
                 export,
                 exports.xlsx_rows(export, query),
                 out,
-                progress=lambda done: export_files.set_progress(progress_session, file_id, done),
+                progress=progress,
                 every=PROGRESS_EVERY,
             )
             out.seek(0)

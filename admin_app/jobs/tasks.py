@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from admin_app.db import unit_of_work
 from admin_app.extensions import db
 from admin_app.models import Task
 from admin_app.services import tasks
-from admin_app.services.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 

@@ -249,7 +249,8 @@ def _id(value) -> int:
 
 def claim(session: Session, export_id: int, now: dt.datetime) -> bool:
     """Take a waiting export for this worker; False when it is built, failed, or being
-    built by another live worker (rq delivers at least once). Commits."""
+    built by another live worker (rq delivers at least once). The job commits the claim
+    before it builds."""
     claimed = session.execute(
         update(DataExport)
         .where(
@@ -259,15 +260,13 @@ def claim(session: Session, export_id: int, now: dt.datetime) -> bool:
         )
         .values(claimed_at=now, progress=0)
     ).rowcount
-    session.commit()
     return bool(claimed)
 
 
 def set_progress(session: Session, export_id: int, percent: int) -> None:
-    """Committed at once, in a session of its own: the page polls it while the
-    building session still reads."""
+    """Written in a session of its own, which the job commits at once (jobs/progress): the
+    page polls it while the building session still reads."""
     session.execute(update(DataExport).where(DataExport.id == export_id).values(progress=percent))
-    session.commit()
 
 
 def finish(

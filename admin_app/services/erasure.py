@@ -23,6 +23,7 @@ from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
+from admin_app.domain.plates import display_plate
 from admin_app.models import (
     AccessToken,
     ApiKey,
@@ -62,7 +63,6 @@ from admin_app.services.personal_data import (
     erased_email,
     walk,
 )
-from admin_app.services.plates import display_plate
 from admin_app.services.proposals import OPT_OUT
 from admin_app.services.transfers import ACCEPT
 

@@ -89,21 +89,19 @@ def _id(value) -> int:
 
 def mark_running(session: Session, file_id: int) -> bool:
     """Claim a queued export for this run; False when it is no longer to be built (done,
-    expired, or claimed by another worker). Commits."""
+    expired, or claimed by another worker). The job commits the claim before it builds."""
     claimed = session.execute(
         update(ExportFile)
         .where(ExportFile.id == file_id, ExportFile.state.in_(("queued", "running")))
         .values(state="running", progress=0)
     ).rowcount
-    session.commit()
     return bool(claimed)
 
 
 def set_progress(session: Session, file_id: int, done: int) -> None:
-    """Rows written so far, committed at once (the page polls it). Own session: the
-    worker's reading session holds its cursor open."""
+    """Rows written so far, committed at once by the job (jobs/progress; the page polls
+    it). Own session: the worker's reading session holds its cursor open."""
     session.execute(update(ExportFile).where(ExportFile.id == file_id).values(progress=done))
-    session.commit()
 
 
 def finish(session: Session, file_id: int, data: bytes, rows: int, now: dt.datetime) -> None:

@@ -661,7 +661,8 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
 
 def weekly_run(session: Session, now: dt.datetime) -> int | None:
     """The Monday 06:00 run, claimed once per week by a row in weekly_run (several
-    workers, restarts: a missed Monday runs when the system is back that week)."""
+    workers, restarts: a missed Monday runs when the system is back that week). The
+    clock's job commits the claim with the proposals."""
     week = proposal_week(now)
     if now < run_due_at(week):
         return None
@@ -676,7 +677,7 @@ def weekly_run(session: Session, now: dt.datetime) -> int | None:
     made = make_proposals(session, week, now)
     run = session.get(WeeklyRun, week)
     run.finished_at, run.proposals = utcnow(), made
-    session.commit()
+    session.flush()
     return made
 
 
@@ -773,7 +774,8 @@ def decide(
 
 def close_due_weeks(session: Session, now: dt.datetime) -> int:
     """Close every week whose deadline passed and send its "yes" invitations (each with
-    an opt-out link) through the outbox. Returns the number of invitations."""
+    an opt-out link) through the outbox. Returns the number of invitations; the clock's
+    job commits them with the closing."""
     weeks = session.scalars(
         select(ContactProposal.week)
         .where(ContactProposal.closed.is_(False))
@@ -809,7 +811,7 @@ def close_due_weeks(session: Session, now: dt.datetime) -> int:
             .values(closed=True)
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         )
-    session.commit()
+    session.flush()
     return sent
 
 

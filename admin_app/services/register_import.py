@@ -7,7 +7,8 @@ a time: COPY on PostgreSQL, executemany on SQLite. What a vanished plate had is 
 into the new generation with the day it was last seen; then the import's state becomes
 `done` in one UPDATE, and from that commit on every reader sees the new register
 (models/register.py). A file with fewer than 95% of the previous import's rows of its
-dataset is a broken download: refused, and its rows are deleted unseen.
+dataset is a broken download: refused, and its rows are deleted unseen. The steps below
+only write; the job (jobs/register) commits between them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import codecs
 import csv
 import datetime as dt
 import io
-import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +29,6 @@ from sqlalchemy import MetaData, Table, delete, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin_app.domain.clock import local_today
 from admin_app.domain.errors import Forbidden, InvalidInput
 from admin_app.models import Recall, RecallDetail, RegisteredFuel, RegisteredVehicle
 from admin_app.models.base import utcnow
@@ -41,8 +40,6 @@ from admin_app.models.register import (
     current_generation,
 )
 from admin_app.services.audit import Actor, record_bulk
-
-log = logging.getLogger(__name__)
 
 CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
 # Seconds between progress updates of a COPY: each is a commit of its own, and one per
@@ -517,13 +514,17 @@ class _Stream:
 
 
 def _copy_all(
-    session: Session, run: RegisterImport, header: Header, clean: Callable, into: Table
+    session: Session,
+    run: RegisterImport,
+    header: Header,
+    clean: Callable,
+    into: Table,
+    progress: Callable[[int, int, int], None],
 ) -> None:
     """PostgreSQL: the whole file in one COPY into ``into``, cleaned while PostgreSQL reads
     it (the worker parses on one core as the database writes on the other). The COPY's
-    transaction shows nothing until it commits, so the progress goes through a connection
-    of its own."""
-    engine = session.get_bind()
+    transaction shows nothing until it commits, so the progress goes to ``progress``,
+    which the job commits in a session of its own (see set_progress)."""
     counts = {"rows": 0, "skipped": 0, "read": 0}
     said = time.monotonic()
 
@@ -534,12 +535,7 @@ def _copy_all(
             counts["skipped"] += skipped
             counts["read"] = read
             if time.monotonic() - said >= PROGRESS_EVERY:
-                with engine.begin() as progress:
-                    progress.execute(
-                        update(RegisterImport)
-                        .where(RegisterImport.id == run.id)
-                        .values(rows=counts["rows"], skipped=counts["skipped"], read_bytes=read)
-                    )
+                progress(counts["rows"], counts["skipped"], read)
                 said = time.monotonic()
             if rows:
                 yield "\n".join(map("\t".join, rows)) + "\n"
@@ -563,7 +559,16 @@ def _copy_all(
             raise
     session.expire(run)
     run.rows, run.skipped, run.read_bytes = counts["rows"], counts["skipped"], counts["read"]
-    session.commit()
+
+
+def set_progress(session: Session, import_id: int, rows: int, skipped: int, read: int) -> None:
+    """How far a COPY has come, for the page that polls it: written in a session of the
+    job's own, which commits it at once (jobs/progress)."""
+    session.execute(
+        update(RegisterImport)
+        .where(RegisterImport.id == import_id)
+        .values(rows=rows, skipped=skipped, read_bytes=read)
+    )
 
 
 def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
@@ -615,7 +620,7 @@ def _timestamp(session: Session, now: dt.datetime) -> str:
 # --- one import --------------------------------------------------------------------------
 
 
-def _create_import(session: Session, *, path: Path, file_name: str, actor: Actor):
+def create_import(session: Session, *, path: Path, file_name: str, actor: Actor):
     """The import of one file, checked by its header now (a wrong file is refused at once,
     before it waits for the worker), and logged."""
     header = read_header(path)
@@ -648,21 +653,9 @@ def queue_import(session: Session, *, path: Path, file_name: str, actor: Actor) 
 
     if not actor.has("Admin"):
         raise Forbidden(_l("Only an administrator imports the vehicle register."))
-    run = _create_import(session, path=path, file_name=file_name, actor=actor)
+    run = create_import(session, path=path, file_name=file_name, actor=actor)
     enqueue_after_commit(session, "admin_app.jobs.register.import_register", run.id)
     return run
-
-
-def import_now(
-    session: Session, path: Path, *, actor: Actor, today: dt.date | None = None
-) -> RegisterImport:
-    """A file imported in this process with the worker's code: `flask register-import`
-    (the full bulk download is 7-10 GB, no upload) and the demo data. Commits."""
-    run = _create_import(session, path=Path(path), file_name=Path(path).name, actor=actor)
-    session.commit()
-    run_import(session, run.id, today=today)
-    session.expire_all()
-    return session.get(RegisterImport, run.id)
 
 
 class Repeated(Exception):
@@ -721,42 +714,25 @@ def reason_text(run: RegisterImport) -> str | None:
     return run.reason if message is None else str(message) % params if params else str(message)
 
 
-def run_import(session: Session, import_id: int, *, today: dt.date | None = None) -> None:
-    """The worker's part (and ``flask register-import``'s): safe to deliver twice, as only
-    the first claim of a queued import runs it. Commits as it goes."""
+# The steps of one import, in the order the job (jobs/register) runs them, committing after
+# each: claim, check_not_busy, rows_table, write_rows (a commit at each of its yields),
+# switch (its commit is the switch), purge_old; on an error, outcome_of and end.
+
+
+def claim(session: Session, import_id: int) -> bool:
+    """A queued import taken by this worker; False when another delivery of the job (or
+    the command) took it: the job runs only the first claim."""
     claimed = session.execute(
         update(RegisterImport)
         .where(RegisterImport.id == import_id, RegisterImport.state == ImportState.queued.value)
         .values(state=ImportState.running.value, started_at=utcnow())
     ).rowcount
-    session.commit()
-    if not claimed:
-        return
-    run = session.get(RegisterImport, import_id)
-    try:
-        _import(session, run, today or local_today())
-    except Refused as refusal:
-        session.rollback()
-        _end(session, run, ImportState.refused, refusal.reason, refusal.params)
-    except (InvalidInput, FileNotFoundError, PermissionError, IsADirectoryError):
-        # The header was read at upload: the file changed since, or is gone (removed or
-        # swapped on the server before the worker came to it).
-        session.rollback()
-        _end(session, run, ImportState.refused, "unreadable")
-    except (IntegrityError, Repeated) as error:
-        session.rollback()
-        repeated = re.search(r"=\((\d+), ([^)]*)\)", str(getattr(error, "orig", error)))
-        key = repeated.group(2) if repeated else None
-        _end(session, run, ImportState.refused, "repeated", {"key": key})
-    except Exception:
-        session.rollback()
-        log.exception("register import %s failed", import_id)
-        # The page speaks to Admin; the technical reason is in the worker's log.
-        _end(session, run, ImportState.failed, "failed")
-        raise
+    return bool(claimed)
 
 
-def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
+def check_not_busy(session: Session, run: RegisterImport) -> Header:
+    """The file's header read again (it may have changed since the upload) and no other
+    import of its dataset running; Refused("busy") when one is."""
     header = read_header(Path(run.path))
     dataset = run.dataset = header.dataset
     busy = session.scalar(
@@ -771,29 +747,57 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
     )
     if busy:
         raise Refused("busy", dataset=dataset)
-    session.commit()
-    began = time.perf_counter()
+    return header
+
+
+def rows_table(session: Session, run: RegisterImport) -> Table:
+    """Where the import's rows go: on PostgreSQL a big dataset's partition of its own,
+    created now (committed before the rows come, so an import that dies leaves a table
+    the next switch's purge finds); else the dataset's table."""
+    table = TABLES[run.dataset]
+    if run.dataset in PARTITIONED and session.get_bind().dialect.name == "postgresql":
+        return _own_partition(session, run.dataset, run.id)
+    return table
+
+
+def write_rows(
+    session: Session,
+    run: RegisterImport,
+    header: Header,
+    into: Table,
+    today: dt.date,
+    progress: Callable[[int, int, int], None],
+) -> Iterator[None]:
+    """The file's rows into ``into``, yielding where the caller commits: on SQLite after
+    each CHUNK (short write locks), on PostgreSQL after the one COPY and after its
+    ANALYZE. ``progress`` hears how far a COPY has come."""
     postgresql = session.get_bind().dialect.name == "postgresql"
     clean = _cleaner(
         header, run.id, today.isoformat(), _timestamp(session, utcnow()), copy=postgresql
     )
-    table = TABLES[dataset]
     if postgresql:
-        into = _own_partition(session, dataset, run.id) if dataset in PARTITIONED else table
-        _copy_all(session, run, header, clean, into)
+        _copy_all(session, run, header, clean, into, progress)
+        yield
         # A million rows just arrived: without fresh statistics the planner would keep
         # what a 70-row table taught it for the copy of vanished plates below.
         session.execute(text(f"ANALYZE {into.name}"))
-        session.commit()
-    else:
-        into = table
-        for rows, skipped, read in _chunks(Path(run.path), header, clean):
-            if rows:
-                _write(session, dataset, rows)
-            run.rows += len(rows)
-            run.skipped += skipped
-            run.read_bytes = read
-            session.commit()
+        yield
+        return
+    for rows, skipped, read in _chunks(Path(run.path), header, clean):
+        if rows:
+            _write(session, run.dataset, rows)
+        run.rows += len(rows)
+        run.skipped += skipped
+        run.read_bytes = read
+        yield
+
+
+def switch(session: Session, run: RegisterImport, into: Table) -> None:
+    """The rows written are checked against the previous import (Refused when none, or
+    fewer than MIN_SHARE of its), vanished plates kept, and the import made `done`: the
+    caller's commit is the switch, from which on readers see this generation."""
+    dataset = run.dataset
+    table = TABLES[dataset]
     previous = session.scalar(
         select(RegisterImport)
         .where(
@@ -808,30 +812,34 @@ def _import(session: Session, run: RegisterImport, today: dt.date) -> None:
         raise Refused("no_rows")
     if previous is not None and run.rows < MIN_SHARE * previous.rows:
         raise Refused("too_few", rows=run.rows, previous=previous.rows, dataset=dataset)
-    written = time.perf_counter()
     if into is not table:
         _key(session, dataset, into)
     run.kept = _keep_vanished(session, dataset, run.id, into)
     if into is not table:
         _attach(session, dataset, into, run.id)
-    # The switch: from this commit on, readers see this generation.
     run.state = ImportState.done.value
     run.finished_at = utcnow()
-    session.commit()
-    switched = time.perf_counter()
-    _purge(session, dataset, before=run.id)
-    session.commit()
-    log.info(
-        "register import %s (%s): %s rows written in %.1f s, %s kept and switched in "
-        "%.1f s, old generation purged in %.1f s",
-        run.id,
-        dataset,
-        run.rows,
-        written - began,
-        run.kept,
-        switched - written,
-        time.perf_counter() - switched,
-    )
+
+
+def purge_old(session: Session, run: RegisterImport) -> None:
+    """After the switch: the generations before this one, which no reader sees any more."""
+    _purge(session, run.dataset, before=run.id)
+
+
+def outcome_of(error: Exception) -> tuple[ImportState, str, dict | None]:
+    """What an import that raised ``error`` ends as: its state, reason code and
+    parameters. Only `failed` is the console's fault (the job logs and re-raises it)."""
+    if isinstance(error, Refused):
+        return ImportState.refused, error.reason, error.params
+    if isinstance(error, (InvalidInput, FileNotFoundError, PermissionError, IsADirectoryError)):
+        # The header was read at upload: the file changed since, or is gone (removed or
+        # swapped on the server before the worker came to it).
+        return ImportState.refused, "unreadable", None
+    if isinstance(error, (IntegrityError, Repeated)):
+        repeated = re.search(r"=\((\d+), ([^)]*)\)", str(getattr(error, "orig", error)))
+        return ImportState.refused, "repeated", {"key": repeated.group(2) if repeated else None}
+    # The page speaks to Admin; the technical reason is in the worker's log.
+    return ImportState.failed, "failed", None
 
 
 def _own_partition(session: Session, dataset: str, generation: int) -> Table:
@@ -849,7 +857,6 @@ def _own_partition(session: Session, dataset: str, generation: int) -> Table:
             f"CHECK (generation = {int(generation)}))"
         )
     )
-    session.commit()
     return own
 
 
@@ -927,14 +934,15 @@ def _keep_vanished(session: Session, dataset: str, generation: int, into: Table)
     return max(result.rowcount or 0, 0)
 
 
-def _end(
+def end(
     session: Session,
     run: RegisterImport,
     state: ImportState,
     reason: str,
     params: dict | None = None,
 ) -> None:
-    """A refused or failed import: its rows go (unseen), the reason stays on its page."""
+    """A refused or failed import, after the caller's rollback: its rows go (unseen), the
+    reason stays on its page. The caller commits."""
     session.expire_all()
     run = session.get(RegisterImport, run.id)
     if run.dataset in PARTITIONED and session.get_bind().dialect.name == "postgresql":
@@ -945,7 +953,7 @@ def _end(
     run.state = state.value
     run.reason, run.reason_params = reason, params or None
     run.finished_at = utcnow()
-    session.commit()
+    session.flush()
 
 
 def clean_records(

@@ -14,14 +14,14 @@ per request (``$where=referentiecode_rdw in (…)``): a new recall shows with it
 description the morning after, without waiting for Admin's details file. A reference RDW
 has no details for is asked on the night it first shows up and then weekly.
 
-A batch is applied in one transaction, after all its answers are in: the plates' rows in
-the generation readers see are replaced (DESIGN-NOTES "The vehicle register"), so a reader
-sees a plate as it was or as RDW has it now, never half; a batch whose answers did not all
-come is not applied, and the run stops there (the plates not reached are asked the next
-night). The details go into the same transaction as their batch: a status whose
-details were asked is shown with them or not at all, never an open recall whose
-description follows a batch later. 429 and server errors are retried after Retry-After
-or a growing pause.
+A batch is applied in one transaction (the job, jobs/register, commits it), after all its
+answers are in: the plates' rows in the generation readers see are replaced (DESIGN-NOTES
+"The vehicle register"), so a reader sees a plate as it was or as RDW has it now, never
+half; a batch whose answers did not all come is not applied, and the run stops there (the
+plates not reached are asked the next night). The details go into the same transaction
+as their batch: a status whose details were asked is shown with them or not at all, never
+an open recall whose description follows a batch later. 429 and server errors are
+retried after Retry-After or a growing pause.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ class RdwApi:
         """The details RDW has of these references (any number: asked BATCH at a time)."""
         dataset_id, order = RECALL_DETAILS
         found: list[dict] = []
-        for batch in _batches(references):
+        for batch in batches(references):
             # A reference is RDW's text: a quote in it is doubled, as SoQL escapes it.
             where = "referentiecode_rdw in ({})".format(
                 ",".join("'{}'".format(reference.replace("'", "''")) for reference in batch)
@@ -311,59 +311,23 @@ def plates_due(session: Session, now: dt.datetime) -> list[str]:
     )
 
 
-def run_refresh(session: Session, refresh_id: int, api: RdwApi) -> RegisterRefresh | None:
-    """The worker's part: safe to deliver twice (only the first claim of a queued run
-    runs it). Commits a batch at a time."""
+def claim(session: Session, refresh_id: int) -> bool:
+    """A queued run taken by this worker; False when another delivery of the job took it
+    (rq delivers at least once). The job commits the claim before it asks anything."""
     claimed = session.execute(
         update(RegisterRefresh)
         .where(RegisterRefresh.id == refresh_id, RegisterRefresh.state == "queued")
         .values(state="running")
     ).rowcount
-    session.commit()
-    run = session.get(RegisterRefresh, refresh_id)
-    if not claimed:
-        return run
-    now = run.started_at  # the claim's: the night the plates are asked on
-    plates = plates_due(session, now)
-    session.commit()  # no transaction stays open while the API is asked
-    done = 0
-    try:
-        for batch in _batches(plates):
-            answers = {dataset: api.rows(dataset, batch) for dataset in DATASETS}
-            references = details_wanted(session, answers, now)
-            session.commit()  # the read above: no transaction stays open while asking
-            answers[Dataset.recall_details.value] = (
-                api.recall_details(references) if references else []
-            )
-            run.found += _apply(session, batch, answers, now)
-            run.plates += len(batch)
-            session.commit()
-            done += len(batch)
-    except ApiFailed as failure:
-        session.rollback()
-        log.error(
-            "register refresh %s stopped: %s %s; %s of %s plates refreshed, the other %s "
-            "are asked next night",
-            run.id,
-            failure.reason,
-            failure.params,
-            done,
-            len(plates),
-            len(plates) - done,
-        )
-        _end(session, run, "failed", len(plates) - done, failure.reason, failure.params)
-        return run
-    except Exception:
-        session.rollback()
-        log.exception("register refresh %s failed after %s plates", run.id, done)
-        _end(session, run, "failed", len(plates) - done, "failed")
-        raise
-    _end(session, run, "done", 0)
-    log.info("register refresh %s: %s plates asked, %s found", run.id, run.plates, run.found)
-    return run
+    return bool(claimed)
 
 
-def _batches(keys: list[str]) -> Iterator[list[str]]:
+def ask_batch(api: RdwApi, batch: list[str]) -> dict[str, list[dict]]:
+    """RDW's answers for one batch of plates, every dataset asked by plate."""
+    return {dataset: api.rows(dataset, batch) for dataset in DATASETS}
+
+
+def batches(keys: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(keys), BATCH):
         yield keys[start : start + BATCH]
 
@@ -396,7 +360,7 @@ def details_wanted(session: Session, answers: dict, now: dt.datetime) -> list[st
     return sorted(missing)
 
 
-def _apply(session: Session, batch: list[str], answers: dict, now: dt.datetime) -> int:
+def apply_batch(session: Session, batch: list[str], answers: dict, now: dt.datetime) -> int:
     """One batch's answers into the register readers see, in the caller's transaction:
     the rows of the plates RDW knows are replaced (their fuels and recall statuses with
     them: none listed means none any more); a plate it does not know keeps what the
@@ -458,11 +422,11 @@ def _insert(session: Session, dataset: str, rows: list[tuple]) -> None:
 
 
 def _cleaned(session: Session, dataset: str, answers: dict, today: dt.date) -> list[tuple]:
-    # The generation is put in by _apply, per dataset.
+    # The generation is put in by apply_batch, per dataset.
     return clean_records(session, dataset, answers[dataset], generation=0, today=today)
 
 
-def _end(
+def end(
     session: Session,
     run: RegisterRefresh,
     state: str,
@@ -470,12 +434,14 @@ def _end(
     reason: str | None = None,
     params: dict | None = None,
 ) -> None:
+    """The run's outcome, read afresh (after the caller's rollback of a failed batch);
+    the caller commits it."""
     session.expire_all()
     run = session.get(RegisterRefresh, run.id)
     run.state, run.failed = state, failed
     run.reason, run.reason_params = reason, params or None
     run.finished_at = utcnow()
-    session.commit()
+    session.flush()
 
 
 # --- what the register page shows ------------------------------------------------------

@@ -17,14 +17,15 @@
   keeps working until then.
 
 Each kind is worked through in batches of BATCH rows, each batch its own transaction:
-a table of millions must not be one transaction holding locks for minutes. The run writes
+a table of millions must not be one transaction holding locks for minutes. The functions
+below yield after each batch and the job (jobs/retention) commits there; the run writes
 one audit entry with its counts, after the last batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redis import Redis
@@ -40,8 +41,6 @@ from admin_app.models.outbox import OutboxState
 from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor, record_bulk
 from admin_app.services.tokens import STOP_LINKS
-
-log = logging.getLogger(__name__)
 
 # After 03:00 Amsterdam: the quiet hours, after the nightly lists (02:00) have started.
 RUN_HOUR = 3
@@ -89,31 +88,10 @@ def claim_day(redis: Redis, queue_name: str, now: dt.datetime) -> bool:
     )
 
 
-def run(
-    session: Session,
-    now: dt.datetime,
-    *,
-    mail_days: int,
-    batch_row_days: int,
-    batch: int = BATCH,
-) -> RetentionResult:
-    """Empty and delete what is past its time; commits after every batch and after the
-    audit entry (the clock owns this session)."""
-    result = RetentionResult(
-        mail_bodies=empty_mail_bodies(session, now - dt.timedelta(days=mail_days), batch),
-        batch_rows=empty_batch_rows(session, now - dt.timedelta(days=batch_row_days), batch),
-        links=delete_dead_tokens(session, now, batch),
-    )
+def record_run(session: Session, result: RetentionResult) -> None:
+    """The run's one audit entry, with its counts."""
     counts = {name: (None, getattr(result, name)) for name in COUNTED}
     record_bulk(session, ACTOR, AUDIT_TABLE, [("retention", None, counts)])
-    session.commit()
-    log.info(
-        "retention: %s mail bodies emptied, %s customer-list rows emptied, %s links deleted",
-        result.mail_bodies,
-        result.batch_rows,
-        result.links,
-    )
-    return result
 
 
 def _batches(session: Session, ids_after, batch: int):
@@ -125,14 +103,14 @@ def _batches(session: Session, ids_after, batch: int):
         last = ids[-1]
 
 
-def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH) -> int:
-    """Finished mails made before ``before``: subject and params emptied. Returns how many."""
+def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH) -> Iterator[int]:
+    """Finished mails made before ``before``: subject and params emptied. Yields how many
+    after each batch, for the caller to commit."""
     old_and_finished = (
         OutboxMessage.state.not_in(UNFINISHED_MAIL),
         OutboxMessage.created_at < before,
         OutboxMessage.subject != "",  # "" once emptied: its subject is never empty before
     )
-    emptied = 0
     for ids in _batches(
         session,
         lambda last: (
@@ -143,14 +121,12 @@ def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH)
         ),
         batch,
     ):
-        emptied += session.execute(
+        yield session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), *old_and_finished)
             .values(subject="", params={})
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         ).rowcount
-        session.commit()
-    return emptied
 
 
 def _holds_cells():
@@ -164,9 +140,10 @@ def _holds_cells():
     )
 
 
-def empty_batch_rows(session: Session, before: dt.datetime, batch: int = BATCH) -> int:
+def empty_batch_rows(session: Session, before: dt.datetime, batch: int = BATCH) -> Iterator[int]:
     """Rows of lists finished before ``before``: their typed cells emptied (see the module
-    text for what stays). Returns how many rows."""
+    text for what stays). Yields how many rows after each batch, for the caller to
+    commit."""
     finished_before = select(BatchJob.id).where(
         BatchJob.state.in_(FINISHED_LIST),
         # A cancelled list never finished: its upload dates it.
@@ -177,7 +154,6 @@ def empty_batch_rows(session: Session, before: dt.datetime, batch: int = BATCH) 
         < before,
     )
     old_rows = (BatchRow.batch_job_id.in_(finished_before), _holds_cells())
-    emptied = 0
     for ids in _batches(
         session,
         lambda last: (
@@ -213,9 +189,7 @@ def empty_batch_rows(session: Session, before: dt.datetime, batch: int = BATCH) 
         ]
         if scrubbed:
             session.execute(update(BatchRow), scrubbed)
-        emptied += len(ids)
-        session.commit()
-    return emptied
+        yield len(ids)
 
 
 def _without_quoted_cells(params: list) -> list:
@@ -248,9 +222,9 @@ def _dead_token(now: dt.datetime):
     return or_(AccessToken.used_at.is_not(None), AccessToken.expires_at <= now, replaced)
 
 
-def delete_dead_tokens(session: Session, now: dt.datetime, batch: int = BATCH) -> int:
-    """Mailed links that can no longer act, deleted. Returns how many."""
-    deleted = 0
+def delete_dead_tokens(session: Session, now: dt.datetime, batch: int = BATCH) -> Iterator[int]:
+    """Mailed links that can no longer act, deleted. Yields how many after each batch, for
+    the caller to commit."""
     for ids in _batches(
         session,
         lambda last: (
@@ -260,10 +234,8 @@ def delete_dead_tokens(session: Session, now: dt.datetime, batch: int = BATCH) -
         ),
         batch,
     ):
-        deleted += session.execute(
+        yield session.execute(
             sql_delete(AccessToken)
             .where(AccessToken.id.in_(ids))
             .execution_options(synchronize_session=False)
         ).rowcount
-        session.commit()
-    return deleted

@@ -9,13 +9,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import DomainError
 from admin_app.extensions import appbuilder, db
 from admin_app.models import ConsoleUser
 from admin_app.scope import unscoped
 from admin_app.services import accounts
 from admin_app.services.audit import Actor
-from admin_app.services.uow import unit_of_work
 from admin_app.views.forms import MAX_PASSWORD, fits
 
 

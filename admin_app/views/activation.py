@@ -9,12 +9,12 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import DomainError, Forbidden
 from admin_app.extensions import appbuilder, db
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
 from admin_app.services.audit import Actor
-from admin_app.services.uow import unit_of_work
 from admin_app.services.vehicle_values import car_words
 from admin_app.views.forms import ConfirmForm, LoginPasswordForm, PasswordForm, show_errors
 

@@ -11,10 +11,10 @@ from flask import abort, current_app, make_response, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import NotFound
 from admin_app.extensions import db
 from admin_app.services import calendar_feeds
-from admin_app.services.uow import unit_of_work
 from admin_app.views.forms import ConfirmForm, submitted
 from admin_app.web.actor import current_actor
 

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
+from admin_app.db import unit_of_work
 from admin_app.domain.clock import local_datetime
 from admin_app.domain.errors import Gone, NotFound
 from admin_app.extensions import db
@@ -19,7 +20,6 @@ from admin_app.models.base import utcnow
 from admin_app.models.data_exports import BUILDING, READY
 from admin_app.scope import scoped_get
 from admin_app.services import data_exports
-from admin_app.services.uow import unit_of_work
 from admin_app.views.forms import ConfirmForm, submitted
 from admin_app.web.actor import current_actor
 from admin_app.web.permissions import DATA_EXPORT_PERMISSIONS

@@ -14,12 +14,12 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from admin_app.db import unit_of_work
 from admin_app.domain.clock import local_datetime
 from admin_app.domain.errors import Gone, NotFound, TooLarge
 from admin_app.extensions import db
 from admin_app.models.base import utcnow
 from admin_app.services import export_files, exports
-from admin_app.services.uow import unit_of_work
 from admin_app.web.actor import current_actor
 from admin_app.web.list_query import checked_ids, screen_query
 

@@ -254,9 +254,9 @@ def attempt(action, *, done, next_url, form: FlaskForm | None = None, on_refusal
     cookie (a new API key's secret)."""
     from flask import flash, redirect
 
+    from admin_app.db import unit_of_work
     from admin_app.domain.errors import DomainError
     from admin_app.extensions import db
-    from admin_app.services.uow import unit_of_work
 
     try:
         with unit_of_work(db.session):

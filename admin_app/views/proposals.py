@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import Length, Optional, Regexp
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import DomainError
 from admin_app.extensions import csrf, db
 from admin_app.models.base import utcnow
@@ -17,7 +18,6 @@ from admin_app.models.proposals import DECISIONS, REASONS
 from admin_app.services import apk_reminders, exports, list_exports, proposals
 from admin_app.services.audit import Actor
 from admin_app.services.customer_lists import XLSX_MIMETYPE
-from admin_app.services.uow import unit_of_work
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.formatting import week_name
 from admin_app.views.forms import ConfirmForm, UploadForm, attempt, record_id, refused

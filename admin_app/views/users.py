@@ -13,13 +13,13 @@ from sqlalchemy.orm import joinedload
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, DomainError
 from admin_app.extensions import db
 from admin_app.models import ConsoleUser
 from admin_app.roles import role_label, roles_text
 from admin_app.services import accounts
 from admin_app.services.labels import USER_LABELS
-from admin_app.services.uow import unit_of_work
 from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.formatting import DELETED, SAVED, display_value, local_datetime
 from admin_app.views.forms import fits, submitted

@@ -9,9 +9,9 @@ from email import policy
 
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.models import OutboxMessage
 from admin_app.services.outbox import queue_mail
-from admin_app.services.uow import unit_of_work
 from tests.jobs.test_outbox import _deliver, smtp  # noqa: F401 (the SMTP sink fixture)
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import AuditLog, BatchJob, BatchRow, Passport
 from admin_app.services import batch_jobs
-from admin_app.services.uow import unit_of_work
 
 MAKE_LIST = Path(__file__).resolve().parents[1] / "data" / "make_customer_list.py"
 

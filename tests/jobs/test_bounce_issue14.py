@@ -8,10 +8,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.models import AuditLog, ContactProposal, Customer, OutboxMessage, Passport
 from admin_app.services import proposals
 from admin_app.services.outbox import queue_mail
-from admin_app.services.uow import unit_of_work
 from tests.jobs.test_outbox import _deliver, _queue, smtp  # noqa: F401 (smtp is a fixture)
 
 ADDRESS = "bounce@example.nl"  # the sink answers 550 at RCPT

@@ -7,10 +7,10 @@ import re
 
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import Passport, Task, TaskRow
 from admin_app.services import passports as passport_rules
 from admin_app.services import tasks
-from admin_app.services.uow import unit_of_work
 from tests.jobs.test_batch_worker import wait_for, worker
 
 COUNT_RE = re.compile(r'name="count" value="(\d+)"')

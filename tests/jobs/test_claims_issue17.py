@@ -12,9 +12,9 @@ import time
 
 import pytest
 
+from admin_app.db import unit_of_work
 from admin_app.models import BatchJob
 from admin_app.services import batch_jobs
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 from tests.jobs.test_batch_worker import MAKE_LIST, assert_created_once, wait_for, worker
 from tests.jobs.test_outbox import _queue, _states, _worker_env

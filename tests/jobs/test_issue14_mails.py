@@ -15,10 +15,10 @@ from email.utils import parsedate_to_datetime
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.models import ContactProposal, Customer, Garage, InspectionForm, OutboxMessage
 from admin_app.services import fleets, inspections
 from admin_app.services.outbox import queue_mail
-from admin_app.services.uow import unit_of_work
 from tests.jobs.test_no_working_links import _mail_every_kind
 from tests.jobs.test_outbox import _deliver, smtp  # noqa: F401  (the SMTP sink fixture)
 from tests.mails import mail_text

@@ -8,12 +8,12 @@ import re
 from flask_appbuilder import Model
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.models import ContactProposal, InspectionForm, OutboxMessage, Passport
 from admin_app.services import accounts, inspections, transfers
 from admin_app.services import passports as rules
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import PersonDetails
-from admin_app.services.uow import unit_of_work
 from tests.jobs.test_outbox import _deliver, smtp  # noqa: F401  (the SMTP sink fixture)
 
 PATHS = ("activate", "access", "transfer/accept", "reset-password", "inspection", "opt-out")

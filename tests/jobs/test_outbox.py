@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.models import Customer, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.services.outbox import queue_mail
-from admin_app.services.uow import unit_of_work
 from tests.mailsink import MailSink, free_port
 
 

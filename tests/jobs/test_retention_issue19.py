@@ -8,6 +8,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from admin_app.jobs import retention as retention_job
 from admin_app.models import AccessToken, AuditLog, BatchJob, BatchRow, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.services import retention
@@ -33,7 +34,7 @@ def _mail(s, garage_id, created, state="sent", subject="De APK van uw AB-12-CD v
 
 def _run(app, s, now):
     with app.app_context():
-        return retention.run(s, now, mail_days=90, batch_row_days=180, batch=2)
+        return retention_job.run(s, now, mail_days=90, batch_row_days=180, batch=2)
 
 
 def test_issue19_mail_bodies_emptied_after_90_days_never_before_nor_when_unsent(app, world):

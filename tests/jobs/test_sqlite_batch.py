@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import event, func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import BatchJob, BatchRow, ConsoleUser, Customer, Garage
 from admin_app.services import batch_jobs
 from admin_app.services.accounts import find_role
-from admin_app.services.uow import unit_of_work
 from tests.conftest import CSRF_RE, DB_KIND
 from tests.jobs.test_batch_worker import MAKE_LIST, wait_for, worker
 

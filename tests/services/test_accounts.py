@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import AccessToken, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.services import accounts
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 from tests.mails import mail_text
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import ApiKey, AuditLog
 from admin_app.models.base import utcnow
 from admin_app.services import api_keys
 from admin_app.services.audit import Actor, actor_name, describe_entries
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="plain rules; the API tests run both")

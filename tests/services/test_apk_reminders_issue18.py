@@ -14,6 +14,7 @@ from email import policy
 import pytest
 from sqlalchemy import delete, select, update
 
+from admin_app.db import unit_of_work
 from admin_app.domain.clock import AMSTERDAM, local_today
 from admin_app.models import (
     ApkReminder,
@@ -27,7 +28,6 @@ from admin_app.models import (
 )
 from admin_app.services import apk_reminders, proposals
 from admin_app.services.audit import Actor
-from admin_app.services.uow import unit_of_work
 from tests import mails as test_mails
 from tests.jobs.test_outbox import _deliver, smtp  # noqa: F401  (the SMTP sink fixture)
 from tests.services.test_fleets import jansen_activated

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import InvalidInput
 from admin_app.models import ConsoleUser
 from admin_app.services.garages import change_garage_email
-from admin_app.services.uow import unit_of_work
 
 
 @pytest.mark.parametrize("username", ["gedeeld@example.nl", "Gedeeld@Example.NL"])

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import AuditLog, ConsoleUser, Customer, Passport
 from admin_app.services.audit import Actor, record_bulk
-from admin_app.services.uow import unit_of_work
 
 
 def _entries(session, table, record_id):

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, inspect, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import AuditLog, Customer
 from admin_app.services.audit import (
     AUDITED,
@@ -19,7 +20,6 @@ from admin_app.services.audit import (
     describe_entries,
     record_bulk,
 )
-from admin_app.services.uow import unit_of_work
 
 
 def _last(session, table, record_id) -> AuditLog:

@@ -8,9 +8,9 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import BatchJob, BatchRow
 from admin_app.services import batch_jobs
-from admin_app.services.uow import unit_of_work
 from tests.services.test_batch_jobs import upload
 
 STALE = dt.timedelta(seconds=600)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.domain.plates import display_plate
 from admin_app.models import AuditLog, BatchJob, BatchRow, OutboxMessage, Passport
 from admin_app.services import batch_jobs, vehicle_values
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 DATA = Path(__file__).resolve().parents[1] / "data"

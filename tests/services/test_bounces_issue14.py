@@ -9,12 +9,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict
 from admin_app.models import AuditLog, ContactProposal, Customer, Invoice, Passport
 from admin_app.services import proposals
 from admin_app.services.audit import Actor
 from admin_app.services.bounces import mark_bounced
-from admin_app.services.uow import unit_of_work
 
 D = dt.date
 WEEK = "2027-W10"  # Monday 8 March 2027
@@ -110,7 +110,7 @@ def test_issue14_a_bounce_withdraws_open_proposals_and_is_audited_per_customer(
         with pytest.raises(Conflict) as refused:
             proposals.decide(s, [ids[bounced.id]], "yes", actor=acting.actor, now=before_deadline)
         assert "Onjuiste e-mails" in str(refused.value.message)
-    with app.app_context():
+    with app.app_context(), unit_of_work(s):  # as in the worker's clock job
         proposals.close_due_weeks(s, proposals.deadline(WEEK))
     invited = s.scalars(
         select(ContactProposal.passport_id).where(

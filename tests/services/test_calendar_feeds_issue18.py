@@ -5,9 +5,9 @@ from __future__ import annotations
 import icalendar
 import pytest
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Forbidden, NotFound
 from admin_app.services import calendar_feeds
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(

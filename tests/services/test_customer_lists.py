@@ -263,9 +263,9 @@ def _with_nul_in_last_row(data: bytes) -> bytes:
 def test_issue13_nul_in_csv_cell_past_4kb_refused_and_nothing_stored(acting_as, world):
     from sqlalchemy import func, select
 
+    from admin_app.db import unit_of_work
     from admin_app.models import BatchJob
     from admin_app.services import batch_jobs
-    from admin_app.services.uow import unit_of_work
 
     data = _with_nul_in_last_row(_sample("klantenlijst-voorbeeld.csv"))
     assert data.index(b"\x00") > 4096
@@ -286,8 +286,8 @@ def test_issue13_nul_in_csv_cell_past_4kb_refused_and_nothing_stored(acting_as, 
 
 
 def test_issue13_nul_in_invoice_and_recall_files_refused(acting_as, world):
+    from admin_app.db import unit_of_work
     from admin_app.services import inspections, proposals
-    from admin_app.services.uow import unit_of_work
 
     s = world.session
     invoices = _with_nul_in_last_row(_sample("facturen-voorbeeld.csv"))
@@ -379,8 +379,8 @@ def test_issue13_duplicate_columns_refused_naming_them(dutch, header, named):
 
 
 def test_issue13_duplicate_columns_refused_in_invoice_and_recall_files(acting_as, world):
+    from admin_app.db import unit_of_work
     from admin_app.services import inspections, proposals
-    from admin_app.services.uow import unit_of_work
 
     s = world.session
     invoices = b"factuurdatum;kenteken;plate;bedrag;soort\r\n1-1-2025;7ZTK17;8ZTK17;1;apk\r\n"
@@ -429,9 +429,9 @@ def test_issue13_long_cell_rows_are_stored_refused_and_the_rest_previewed(acting
     """On PostgreSQL too: a refused row keeps plate and e-mail within batch_row's columns."""
     from sqlalchemy import select
 
+    from admin_app.db import unit_of_work
     from admin_app.models import BatchRow
     from admin_app.services import batch_jobs
-    from admin_app.services.uow import unit_of_work
 
     data = (
         "kenteken;email;achternaam;plaats\r\n"
@@ -457,8 +457,8 @@ def test_issue13_long_cell_rows_are_stored_refused_and_the_rest_previewed(acting
 
 
 def test_issue13_long_cell_in_invoice_and_recall_files_refuses_the_row(acting_as, world):
+    from admin_app.db import unit_of_work
     from admin_app.services import inspections, proposals
-    from admin_app.services.uow import unit_of_work
 
     s = world.session
     invoices = (

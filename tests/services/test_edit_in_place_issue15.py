@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.models import AuditLog, Customer, Passport
 from admin_app.services import passports as rules
-from admin_app.services.uow import unit_of_work
 
 
 def a_car(world, **filters) -> Passport:

@@ -9,6 +9,7 @@ import pytest
 from flask_appbuilder import Model
 from sqlalchemy import Text, cast, func, or_, select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.models import (
     AccessToken,
@@ -34,7 +35,6 @@ from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor, set_actor
 from admin_app.services.passports import PersonDetails
 from admin_app.services.personal_data import is_text
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 KAREL = {
@@ -787,7 +787,7 @@ def test_issue19_use_the_pending_transfer_refusal_names_the_car(world):
     )
     support = actor_of(world, "support")
     set_actor(session, support)
-    from admin_app.services.plates import display_plate
+    from admin_app.domain.plates import display_plate
 
     with pytest.raises(Conflict, match=display_plate(plate)):
         erase.erase_person(session, support, "eigenaar@example.nl", "Verzoek", REQUESTED)

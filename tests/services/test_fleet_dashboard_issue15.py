@@ -8,13 +8,13 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select, update
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import NotFound
 from admin_app.models import AuditLog, FleetAccount, InspectionForm, Passport, Recall
 from admin_app.services import fleets, inspections
 from admin_app.services.audit import describe_entries
 from admin_app.services.fleets import DUE_SOON, OVERDUE, due_status
 from admin_app.services.recalls import open_recalls
-from admin_app.services.uow import unit_of_work
 
 TODAY = dt.date(2026, 3, 15)
 

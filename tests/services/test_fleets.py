@@ -7,12 +7,12 @@ import re
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, FleetAccount, OutboxMessage, Passport, Transfer
 from admin_app.services import fleets, transfers
 from admin_app.services import passports as passport_rules
 from admin_app.services.passports import PersonDetails
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 BASE = "http://console"

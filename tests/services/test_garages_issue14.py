@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Forbidden, InvalidInput
 from admin_app.models import AuditLog, ConsoleUser, OutboxMessage, Passport
 from admin_app.services.garages import GARAGE_EMAIL_CHANGED, change_garage_email
 from admin_app.services.passports import PersonDetails, create_passport
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 NEW = "voorraad@autobedrijf-jansen.nl"

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import BadRequest, Conflict, InvalidInput
 from admin_app.models import IdempotencyKey, Transfer
 from admin_app.models.base import utcnow
 from admin_app.services import idempotency, transfers
 from admin_app.services.idempotency import Answer, Caller, OtherRequest
 from admin_app.services.passports import PersonDetails
-from admin_app.services.uow import unit_of_work
 
 FIRST = idempotency.fingerprint("POST", "/api/v1/passport/", b'{"plate":"1"}')
 OTHER = idempotency.fingerprint("POST", "/api/v1/passport/", b'{"plate":"2"}')

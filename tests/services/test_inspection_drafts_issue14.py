@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from admin_app.db import unit_of_work
 from admin_app.services import inspections
-from admin_app.services.uow import unit_of_work
 
 DAY = dt.date(2026, 11, 20)
 

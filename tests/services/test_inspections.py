@@ -12,10 +12,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import BatchRow, OutboxMessage, Recall
 from admin_app.services import batch_jobs, inspections
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 from tests.mailsink import free_port
 

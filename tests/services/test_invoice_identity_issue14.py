@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.models import Invoice
 from admin_app.services import proposals
-from admin_app.services.uow import unit_of_work
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLE = (DATA / "facturen-voorbeeld.csv").read_bytes()

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import InvalidInput, NotFound
 from admin_app.models import (
     AccessToken,
@@ -29,7 +30,6 @@ from admin_app.services import accounts, inspections, transfers
 from admin_app.services import passports as rules
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import PersonDetails
-from admin_app.services.uow import unit_of_work
 from tests.mails import last_mail, mail_text
 
 ACTIVATE = re.compile(r"/activate/(\S+)")

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import (
     AccessToken,
@@ -21,7 +22,6 @@ from admin_app.models import (
 from admin_app.models.base import utcnow
 from admin_app.services import passports as rules
 from admin_app.services.passports import PersonDetails, VehicleDetails
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 BASE = "http://console"

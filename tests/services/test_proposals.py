@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict
 from admin_app.models import ContactProposal, Invoice, OutboxMessage, Passport
 from admin_app.services import inspections, proposals
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -178,7 +178,7 @@ def test_r_cp_2_decisions_until_the_deadline_then_invitations_with_opt_out(actin
             )
     assert s.get(Passport, cars[2].id).owner.never_contact
     mails = s.scalar(select(func.count()).select_from(OutboxMessage))
-    with app.app_context():  # as in the worker
+    with app.app_context(), unit_of_work(s):  # as in the worker's clock job
         sent = proposals.close_due_weeks(s, proposals.deadline(WEEK))
     invited = s.scalars(
         select(ContactProposal.passport_id).where(

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from admin_app.jobs.register import import_now
 from admin_app.models import Recall, RecallDetail, RegisteredVehicle, RegisterImport
 from admin_app.services.audit import Actor
 from admin_app.services.recalls import open_recalls
 from admin_app.services.register import garage_brand, garage_model, vehicle_facts
-from admin_app.services.register_import import import_now, reason_text
+from admin_app.services.register_import import reason_text
 from tests.conftest import DB_KIND
 
 SAMPLES = Path(__file__).resolve().parents[2] / "admin_app" / "demo_data" / "register"

@@ -18,11 +18,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select, update
 
+from admin_app.jobs.register import run_refresh
 from admin_app.models import Passport, RegisterPlateAsked, RegisterRefresh
 from admin_app.services import register_refresh
 from admin_app.services.recalls import open_recalls
 from admin_app.services.register import vehicle_facts
-from admin_app.services.register_refresh import RdwApi, claim_night, run_refresh
+from admin_app.services.register_refresh import RdwApi, claim_night
 
 SAMPLES = Path(__file__).resolve().parents[2] / "admin_app" / "demo_data" / "register"
 FILES = {

@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.jobs.clock import tick
 from admin_app.models import AuditLog, OutboxMessage, Transfer
 from admin_app.models.base import utcnow
 from admin_app.services import transfers
 from admin_app.services.passports import PersonDetails
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 from tests.mails import mail_text
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.models import OutboxMessage, Passport, Transfer
 from admin_app.models.base import utcnow
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
 from admin_app.services.passports import PersonDetails
-from admin_app.services.uow import unit_of_work
 from tests.mails import mail_text
 
 BASE = "http://console"

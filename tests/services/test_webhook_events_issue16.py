@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.models import Transfer, WebhookEndpoint, WebhookEvent
 from admin_app.models.base import utcnow
 from admin_app.services import passports as rules
 from admin_app.services import transfers, webhooks
 from admin_app.services.audit import Actor
 from admin_app.services.bounces import mark_bounced
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 from tests.mails import mail_text
 from tests.services.test_inspections import _jansen_passport, _new, _save

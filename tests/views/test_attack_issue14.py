@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from admin_app.db import unit_of_work
 from admin_app.services import batch_jobs
-from admin_app.services.uow import unit_of_work
 from tests.conftest import CSRF_RE
 
 # Unicode digits that str.isdigit() accepts and int() refuses (superscripts, circled).

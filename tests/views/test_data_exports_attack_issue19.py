@@ -170,6 +170,7 @@ def test_issue19_attack_an_erase_during_the_build_leaves_no_zip(app, world, api_
     export_id = asked.get_json()["id"]
     session = world.session
     assert data_exports.claim(session, export_id, utcnow())  # the worker has started
+    session.commit()  # as the job commits its claim (jobs/data_exports)
     erased = api_client("support").post(f"/api/v1/customer/{customer.id}/erase", json=BODY)
     assert erased.status_code == 200
     # The build, having read him before the erase, writes its ZIP and finishes.

@@ -10,8 +10,8 @@ from html import unescape
 
 import pytest
 
+from admin_app.db import unit_of_work
 from admin_app.services import batch_jobs
-from admin_app.services.uow import unit_of_work
 
 HEADER = "kenteken;email;achternaam\r\n"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from admin_app.jobs.register import import_now
 from admin_app.models import InspectionForm, Passport, Recall, RecallDetail
 from admin_app.services.audit import Actor
 from admin_app.services.recalls import open_recalls
-from admin_app.services.register_import import import_now
 from tests.conftest import DB_KIND
 from tests.downloads import csv_rows, xlsx_rows
 

@@ -50,7 +50,7 @@ def test_issue13_password_email_or_disable_ends_other_sessions(app, world, login
 def test_issue13_a_reset_by_mailed_link_ends_the_open_sessions(app, world, login_as, browser):
     open_session = login_as("support")
     with app.test_request_context("/"):
-        from admin_app.services.uow import unit_of_work
+        from admin_app.db import unit_of_work
 
         with unit_of_work(world.session):
             accounts.mail_password_link(world.session, world.user("support"), welcome=False)

@@ -16,9 +16,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from admin_app.db import unit_of_work
 from admin_app.models import Customer, OutboxMessage, Passport, Recall
 from admin_app.services import fleets, inspections
-from admin_app.services.uow import unit_of_work
 from tests.conftest import DB_KIND
 from tests.downloads import csv_rows
 from tests.mails import mail_text

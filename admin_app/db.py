@@ -1,4 +1,5 @@
-"""Callers own the transaction: services flush, a unit of work commits or rolls back."""
+"""Who owns the transaction: the caller. Services flush; a view or API request commits or rolls
+back through `unit_of_work`, a job commits between its own steps (see admin_app/jobs/)."""
 
 from __future__ import annotations
 
