@@ -40,6 +40,7 @@ from admin_app.models import (
 from admin_app.models.base import utcnow
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.outbox import OutboxState
+from admin_app.roles import OWNER, SUPPORT
 from admin_app.scope import parent_of
 from admin_app.services import data_exports
 from admin_app.services.audit import Actor
@@ -169,7 +170,7 @@ SUPPORT_ONLY = _l("Only the support desk erases customers.")
 
 
 def _require_support(actor: Actor) -> None:
-    if not actor.has("Support"):
+    if not actor.has(SUPPORT):
         raise Forbidden(SUPPORT_ONLY)
 
 
@@ -225,7 +226,7 @@ def erase_person(
 
 def _is_owner_login(user: ConsoleUser) -> bool:
     names = {role.name for role in user.roles}
-    return names <= {"Owner"} and "Owner" in names
+    return names <= {OWNER} and OWNER in names
 
 
 def _refuse_if_needed(session: Session, customers: list[Customer]) -> None:

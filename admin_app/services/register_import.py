@@ -38,6 +38,7 @@ from admin_app.models.register import (
     RegisterImport,
     current_generation,
 )
+from admin_app.roles import ADMIN
 from admin_app.services.audit import Actor, record_bulk
 from admin_app.services.clock import local_today
 from admin_app.services.errors import Forbidden, InvalidInput
@@ -647,7 +648,7 @@ def queue_import(session: Session, *, path: Path, file_name: str, actor: Actor) 
     from admin_app.jobs.register import import_register
     from admin_app.queueing import enqueue_after_commit
 
-    if not actor.has("Admin"):
+    if not actor.has(ADMIN):
         raise Forbidden(_l("Only an administrator imports the vehicle register."))
     run = _create_import(session, path=path, file_name=file_name, actor=actor)
     enqueue_after_commit(session, import_register, run.id)

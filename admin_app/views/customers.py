@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from admin_app.extensions import db
 from admin_app.models import Customer
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.roles import SUPPORT
 from admin_app.scope import scoped_get
 from admin_app.services import data_exports, erasure, vehicle_values
 from admin_app.services import passports as passport_rules
@@ -59,7 +60,7 @@ class CustomerView(ExportableList, ConsoleModelView):
         # Issue 19: Support may export the person at every garage, a garage its customer.
         widgets["export_whole_person"] = data_exports.may_export_person(current_actor())
         # Support's erase (issue 19, R-DR-2): offered to Support only, never twice.
-        widgets["can_erase"] = current_actor().has("Support") and not erasure.is_erased(item)
+        widgets["can_erase"] = current_actor().has(SUPPORT) and not erasure.is_erased(item)
         return widgets
 
     @expose("/<int:pk>/erase", methods=["GET", "POST"])
@@ -71,7 +72,7 @@ class CustomerView(ExportableList, ConsoleModelView):
         if customer is None:
             abort(404)
         show_url = url_for(f"{self.endpoint}.show", pk=pk)
-        if not current_actor().has("Support"):
+        if not current_actor().has(SUPPORT):
             # Admin holds every permission; the erase is Support's alone (SPEC roles).
             flash(str(erasure.SUPPORT_ONLY), "warning")
             return redirect(show_url)
