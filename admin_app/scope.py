@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
@@ -94,7 +95,7 @@ NOT_A_TENANT_LINK = frozenset({"ab_user"})
 # its rows). So it carries no criteria of its own, which spares a subquery per statement
 # over a 100,000-row list. Code that must select them per garage (services/erasure.py)
 # goes through `parent_of`.
-REACHED_THROUGH_PARENT = {
+REACHED_THROUGH_PARENT: dict[Any, tuple[Any, Any]] = {
     BatchRow: (BatchRow.batch_job_id, BatchJob),
     InspectionFormVersion: (InspectionFormVersion.form_id, InspectionForm),
     PerformedWork: (PerformedWork.form_id, InspectionForm),
@@ -103,7 +104,7 @@ REACHED_THROUGH_PARENT = {
 
 # Tenant models the scope leaves alone on purpose, each with the reason. Every other
 # tenant model is governed (and so fails closed).
-UNSCOPED = {
+UNSCOPED: dict[Any, str] = {
     PassportClaim: "read to bind the scope itself (before it is known) and by "
     "services/passports.holds_car for the asking login; an erase deletes a person's "
     "claims across garages. Never listed on a screen.",
@@ -322,7 +323,7 @@ def _fleet_scope(user) -> Scope | None:
         return None
     # A fresh query, not user.fleet_account: the user was loaded before the scope was
     # known, and a lazy load would inherit that query's criteria.
-    garage_id = object_session(user).scalar(
+    garage_id = _session_of(user).scalar(
         select(FleetAccount.garage_id).where(FleetAccount.id == user.fleet_account_id)
     )
     return Scope(FLEET, user.id, garage_id=garage_id, fleet_account_id=user.fleet_account_id)
@@ -332,7 +333,7 @@ def _owner_scope(user) -> Scope:
     # The cars he claimed by a mailed link, as owner or driver (PassportClaim): a car a
     # garage merely typed his address for shows him nothing. A handful of ids, looked up
     # once per request: no subquery per statement.
-    session = object_session(user)
+    session = _session_of(user)
     claims = session.execute(
         select(PassportClaim.passport_id, PassportClaim.role).where(
             PassportClaim.user_id == user.id
@@ -357,6 +358,13 @@ def _owner_scope(user) -> Scope:
         visible_customer_ids=tuple(sorted(mine | others)),
         passport_ids=tuple(sorted(cars)),
     )
+
+
+def _session_of(user) -> Session:
+    session = object_session(user)
+    if session is None:  # a detached user: his tenant links cannot be read
+        raise RuntimeError("the scope is bound for a user loaded in a session")
+    return session
 
 
 # How each kind of scope is bound for a user; None: the role lacks its tenant link.
