@@ -24,6 +24,7 @@ from admin_app.models import (
     PassportClaim,
 )
 from admin_app.models.base import utcnow
+from admin_app.roles import ADMIN, FLEET_MANAGER, GARAGE, OWNER, SUPPORT
 from admin_app.services.accounts import find_role
 from admin_app.services.audit import Actor
 from admin_app.services.outbox import queue_mail
@@ -418,7 +419,7 @@ def _inspections(session, garage) -> None:
 
     from admin_app.services import inspections
 
-    actor = Actor(None, "demo-data", roles=frozenset({"Garage"}), garage_id=garage.id)
+    actor = Actor(None, "demo-data", roles=frozenset({GARAGE}), garage_id=garage.id)
     activated = (
         session.scalars(
             select(Passport)
@@ -492,7 +493,7 @@ def _fleet_maintenance(session, fleet) -> None:
         .unique()
         .all()
     )
-    actor = Actor(None, "demo-data", roles=frozenset({"Garage"}), garage_id=fleet.garage_id)
+    actor = Actor(None, "demo-data", roles=frozenset({GARAGE}), garage_id=fleet.garage_id)
     advised = cars[3]
     linked_at = now - timedelta(days=180)
     before_day = today - timedelta(days=240)
@@ -558,10 +559,10 @@ def _pending_transfer(session, garage, email, rng, plates) -> None:
         user = ConsoleUser(
             username=email, first_name="Nieuwe", last_name="Eigenaar", email=email, active=True
         )
-        user.roles = [find_role(session, "Owner")]
+        user.roles = [find_role(session, OWNER)]
         session.add(user)
         session.flush()
-    actor = Actor(None, ACTOR.name, roles=frozenset({"Garage"}), garage_id=garage.id)
+    actor = Actor(None, ACTOR.name, roles=frozenset({GARAGE}), garage_id=garage.id)
     transfers.start_transfer(
         session,
         car.id,
@@ -736,10 +737,10 @@ def _demo_password_hash() -> str:
 def _logins(session, jansen, devries, fleet) -> None:
     password = _demo_password_hash()
     for username, role, first, last, email, garage_id, fleet_id in (
-        ("admin", "Admin", "Ada", "Beheer", "admin@autopaspoort.example", None, None),
+        ("admin", ADMIN, "Ada", "Beheer", "admin@autopaspoort.example", None, None),
         (
             "garage-jansen",
-            "Garage",
+            GARAGE,
             "Gert",
             "Jansen",
             "balie@autobedrijf-jansen.nl",
@@ -748,16 +749,16 @@ def _logins(session, jansen, devries, fleet) -> None:
         ),
         (
             "garage-devries",
-            "Garage",
+            GARAGE,
             "Dirk",
             "de Vries",
             "balie@garagedevries.nl",
             devries.id,
             None,
         ),
-        ("fleet-bakker", "FleetManager", "Peter", "Bakker", fleet.email, None, fleet.id),
-        ("support", "Support", "Sam", "Helpdesk", "support@autopaspoort.example", None, None),
-        ("eigenaar", "Owner", "Eva", "Eigenaar", "eigenaar@example.nl", None, None),
+        ("fleet-bakker", FLEET_MANAGER, "Peter", "Bakker", fleet.email, None, fleet.id),
+        ("support", SUPPORT, "Sam", "Helpdesk", "support@autopaspoort.example", None, None),
+        ("eigenaar", OWNER, "Eva", "Eigenaar", "eigenaar@example.nl", None, None),
     ):
         user = ConsoleUser(
             username=username,
@@ -771,7 +772,7 @@ def _logins(session, jansen, devries, fleet) -> None:
         )
         user.roles = [find_role(session, role)]
         session.add(user)
-        if role == "Owner":
+        if role == OWNER:
             # Eva activated her cars with their mailed links: she holds them.
             session.flush()
             for passport in session.scalars(

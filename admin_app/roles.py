@@ -15,15 +15,22 @@ from flask_babel import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 
+# The built-in roles' names: the key FAB, the scope (admin_app.scope) and the services'
+# checks (`actor.has(GARAGE)`) match on. Named here once: a typo in a string literal
+# would silently grant or refuse, a typo in a constant fails at import.
 ADMIN = "Admin"
+GARAGE = "Garage"
+SUPPORT = "Support"
+FLEET_MANAGER = "FleetManager"
+OWNER = "Owner"
 
 # A role as a person reads it: the role's name is the key FAB and the scope match on.
 ROLE_LABELS = {
     ADMIN: _l("Administrator"),
-    "Garage": _l("Garage"),
-    "FleetManager": _l("Fleet manager"),
-    "Support": _l("Support desk"),
-    "Owner": _l("Car owner"),
+    GARAGE: _l("Garage"),
+    FLEET_MANAGER: _l("Fleet manager"),
+    SUPPORT: _l("Support desk"),
+    OWNER: _l("Car owner"),
 }
 
 
@@ -54,7 +61,7 @@ _INTEGRATOR = {
 }
 
 ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
-    "Garage": {
+    GARAGE: {
         "Passport": ["read", "write", "send", "transfer", "archive", "email"],
         "Customer": ["read", "write", "edit"],
         "Transfer": ["read", "write"],
@@ -79,7 +86,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
     # Support reads everything; it writes only what SPEC grants it: e-mail corrections
     # (the services refuse any other field), resends, moving a passport, and — with the
     # batch jobs — running a confirmed job now.
-    "Support": {
+    SUPPORT: {
         "Passport": ["read", "send", "email", "move"],
         "Customer": ["read", "write", "erase"],  # erase: issue 19 (R-DR-2)
         # "write" on transfers is their one write, cancel (SPEC: Support cancels a
@@ -99,7 +106,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         **_INTEGRATOR,
         **_OWN_ACCOUNT,
     },
-    "FleetManager": {
+    FLEET_MANAGER: {
         "FleetDashboard": ["read", "transfer"],
         "Passport": ["read", "transfer"],
         "Transfer": ["read", "write"],
@@ -108,7 +115,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
         "CalendarFeed": ["write"],
         **_OWN_ACCOUNT,
     },
-    "Owner": {
+    OWNER: {
         "MyVehicles": ["read", "transfer"],
         "Transfer": ["read", "write"],
         "CalendarFeed": ["write"],  # issue 18, on "Mijn voertuigen"
@@ -118,7 +125,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, list[str]]] = {
 }
 
 ROLE_MENUS: dict[str, list[str]] = {
-    "Garage": [
+    GARAGE: [
         "Passports",
         "New passport",
         "Customers",
@@ -144,7 +151,7 @@ ROLE_MENUS: dict[str, list[str]] = {
         "New colleague",
         "API keys",
     ],
-    "Support": [
+    SUPPORT: [
         "Passports",
         "Customer lists",
         "Batch jobs",
@@ -164,8 +171,8 @@ ROLE_MENUS: dict[str, list[str]] = {
         "Audit log",
         "Mail outbox",
     ],
-    "FleetManager": ["My fleet"],
-    "Owner": ["My vehicles"],
+    FLEET_MANAGER: ["My fleet"],
+    OWNER: ["My vehicles"],
 }
 
 

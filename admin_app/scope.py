@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, false, or_, select
 from sqlalchemy.orm import Session, object_session, with_loader_criteria
 
+from admin_app import roles
 from admin_app.domain.errors import NotFound
 from admin_app.models import (
     ApiKey,
@@ -29,19 +31,26 @@ from admin_app.models import (
     ApkReminder,
     AuditLog,
     BatchJob,
+    BatchRow,
     Checkpoint,
     ConsoleUser,
     ContactProposal,
     Customer,
+    DataExport,
+    Erasure,
+    ExportFile,
     FleetAccount,
     Garage,
     InspectionForm,
+    InspectionFormVersion,
     InspectionInvitation,
     Invoice,
     OutboxMessage,
     Passport,
     PassportClaim,
+    PerformedWork,
     Task,
+    TaskRow,
     Transfer,
     WebhookDelivery,
     WebhookEndpoint,
@@ -56,35 +65,106 @@ NOTHING = "nothing"  # anonymous, or a user without a known role
 
 # Role names, in the order a user with several roles is scoped by.
 ROLE_SCOPES = (
-    ("Admin", EVERYTHING),
-    ("Support", EVERYTHING),
-    ("Garage", GARAGE),
-    ("FleetManager", FLEET),
-    ("Owner", OWNER),
+    (roles.ADMIN, EVERYTHING),
+    (roles.SUPPORT, EVERYTHING),
+    (roles.GARAGE, GARAGE),
+    (roles.FLEET_MANAGER, FLEET),
+    (roles.OWNER, OWNER),
 )
 
-TENANT_MODELS = (
-    Garage,
-    Customer,
-    Passport,
-    FleetAccount,
-    AuditLog,
-    OutboxMessage,
-    Transfer,
-    BatchJob,
-    InspectionForm,
-    InspectionInvitation,
-    Checkpoint,
-    Invoice,
-    ContactProposal,
-    Task,
-    ApiKey,
-    WebhookEndpoint,
-    WebhookEvent,
-    WebhookDelivery,
-    ApkReminder,
-    ApkDigest,
+
+# --- Which models the scope governs ----------------------------------------------------------
+#
+# A TENANT MODEL is Garage (the tenant itself) and every mapped model with a tenant column:
+# `garage_id` or `fleet_account_id`, or a foreign key to a tenant model's table (so a
+# customer link, a passport link, and a child such as batch_row → batch_job count). A link
+# to a login (`ab_user`) does not make one: a login's own rows (tokens, calendar feeds,
+# idempotency keys) are checked by the services against the asking user.
+#
+# The scope FAILS CLOSED: every tenant model is filtered for every role that does not see
+# everything — by the role's criterion below or, when the role's criteria do not name the
+# model, by `false()`. A new table with a garage_id shows nothing to a garage, a fleet
+# manager or an owner until someone writes who sees it. tests/services/
+# test_scope_issue20.py enumerates the models by this definition.
+TENANT_COLUMNS = frozenset({"garage_id", "fleet_account_id"})
+NOT_A_TENANT_LINK = frozenset({"ab_user"})
+
+# Children reached only through a scoped parent — the one list of them. The rule: such a
+# child is never queried on its own inside a request; code reads it by its parent's id
+# after loading the parent through the scope (`scoped_get(session, BatchJob, id)`, then
+# its rows). So it carries no criteria of its own, which spares a subquery per statement
+# over a 100,000-row list. Code that must select them per garage (services/erasure.py)
+# goes through `parent_of`.
+REACHED_THROUGH_PARENT: dict[Any, tuple[Any, Any]] = {
+    BatchRow: (BatchRow.batch_job_id, BatchJob),
+    InspectionFormVersion: (InspectionFormVersion.form_id, InspectionForm),
+    PerformedWork: (PerformedWork.form_id, InspectionForm),
+    TaskRow: (TaskRow.task_id, Task),
+}
+
+# Tenant models the scope leaves alone on purpose, each with the reason. Every other
+# tenant model is governed (and so fails closed).
+UNSCOPED: dict[Any, str] = {
+    PassportClaim: "read to bind the scope itself (before it is known) and by "
+    "services/passports.holds_car for the asking login; an erase deletes a person's "
+    "claims across garages. Never listed on a screen.",
+    DataExport: "the asker's own (R-DR-1): services/data_exports reads one by its id and "
+    "requested_by_id, not even a colleague's at the same garage.",
+    ExportFile: "the asker's own list export: services/export_files reads one by its id "
+    "and user_id.",
+    Erasure: "Support's record of an erase (R-DR-2), ids only: written by the erase, read "
+    "by no screen.",
+}
+
+
+def tenant_links(mapper, tenant_tables) -> list[str]:
+    """The mapper's columns that tie its rows to a tenant (see the definition above)."""
+    links = []
+    for column in mapper.columns:
+        if column.name in TENANT_COLUMNS or any(
+            fk.column.table.name in tenant_tables and fk.column.table.name not in NOT_A_TENANT_LINK
+            for fk in getattr(column, "foreign_keys", ())
+        ):
+            links.append(column.name)
+    return links
+
+
+def tenant_models() -> list[type]:
+    """Every mapped tenant model, children included, by name."""
+    found, tables = {Garage}, {Garage.__tablename__}
+    grew = True
+    while grew:  # until no model links to one found: a child of a child counts too
+        grew = False
+        for mapper in Garage.registry.mappers:
+            if mapper.class_ not in found and tenant_links(mapper, tables):
+                found.add(mapper.class_)
+                tables.add(mapper.local_table.name)
+                grew = True
+    return sorted(found, key=lambda model: model.__name__)
+
+
+def parent_of(table_name: str):
+    """(link column name, parent model) of a child reached through a scoped parent, or
+    None for any other table."""
+    for child, (link, parent) in REACHED_THROUGH_PARENT.items():
+        if child.__tablename__ == table_name:
+            return link.key, parent
+    return None
+
+
+# The models every statement is filtered on, for every role but Admin and Support.
+TENANT_MODELS = tuple(
+    model
+    for model in tenant_models()
+    if model not in REACHED_THROUGH_PARENT and model not in UNSCOPED
 )
+
+# A role's criterion saying "every row, unfiltered" (anonymous users must find a login).
+EVERY_ROW = None
+
+
+def _nothing(cls):
+    return false()
 
 
 @dataclass(frozen=True)
@@ -108,107 +188,101 @@ class Scope:
         return [
             with_loader_criteria(model, criterion, include_aliases=True)
             for model, criterion in self._criteria().items()
+            if criterion is not EVERY_ROW
         ]
 
     def _criteria(self) -> dict:
-        gid, fid, uid = self.garage_id, self.fleet_account_id, self.user_id
-        nothing = lambda cls: false()  # noqa: E731
-        if self.kind == GARAGE:
-            return {
-                Garage: lambda cls: cls.id == gid,
-                Customer: lambda cls: cls.garage_id == gid,
-                Passport: lambda cls: cls.garage_id == gid,
-                FleetAccount: lambda cls: cls.garage_id == gid,
-                AuditLog: lambda cls: cls.garage_id == gid,
-                OutboxMessage: lambda cls: cls.garage_id == gid,
-                Transfer: lambda cls: cls.garage_id == gid,
-                BatchJob: lambda cls: cls.garage_id == gid,
-                InspectionForm: lambda cls: cls.garage_id == gid,
-                InspectionInvitation: lambda cls: cls.garage_id == gid,
-                Checkpoint: lambda cls: or_(cls.garage_id.is_(None), cls.garage_id == gid),
-                Invoice: lambda cls: cls.garage_id == gid,
-                ContactProposal: lambda cls: cls.garage_id == gid,
-                # Its own bulk tasks; Support's tasks across garages are Support's.
-                Task: lambda cls: cls.garage_id == gid,
-                ApiKey: lambda cls: cls.garage_id == gid,  # its own keys (issue 16)
-                # Its own webhook endpoints, events and delivery logs (issue 16).
-                WebhookEndpoint: lambda cls: cls.garage_id == gid,
-                WebhookEvent: lambda cls: cls.garage_id == gid,
-                WebhookDelivery: lambda cls: cls.garage_id == gid,
-                # Its own APK reminders (issue 18), counted on the conversion dashboard.
-                ApkReminder: lambda cls: cls.garage_id == gid,
-                ApkDigest: lambda cls: cls.garage_id == gid,
-                ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),
-            }
-        if self.kind == FLEET:
-            return {
-                Garage: lambda cls: cls.id == gid,
-                Passport: lambda cls: cls.fleet_account_id == fid,
-                Customer: lambda cls: or_(
-                    cls.id.in_(
-                        select(Passport.owner_id)
-                        .where(Passport.fleet_account_id == fid)
-                        .correlate(None)
-                    ),
-                    cls.id.in_(
-                        select(Passport.driver_id)
-                        .where(Passport.fleet_account_id == fid)
-                        .correlate(None)
-                    ),
-                ),
-                FleetAccount: lambda cls: cls.id == fid,
-                AuditLog: nothing,
-                OutboxMessage: nothing,
-                BatchJob: nothing,
-                InspectionForm: nothing,
-                InspectionInvitation: nothing,
-                Checkpoint: nothing,
-                Invoice: nothing,
-                ContactProposal: nothing,
-                Task: nothing,
-                ApiKey: nothing,
-                WebhookEndpoint: nothing,
-                WebhookEvent: nothing,
-                WebhookDelivery: nothing,
-                ApkReminder: nothing,
-                ApkDigest: nothing,
-                Transfer: lambda cls: cls.passport_id.in_(
-                    select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
-                ),
-                ConsoleUser: lambda cls: cls.id == uid,
-            }
-        if self.kind == OWNER:
-            # Looked up once when the scope is bound (scope_for_user).
-            garage_ids, passport_ids = self.garage_ids, self.passport_ids
-            visible_customer_ids = self.visible_customer_ids
-            return {
-                Customer: lambda cls: cls.id.in_(visible_customer_ids),
-                Passport: lambda cls: cls.id.in_(passport_ids),
-                Garage: lambda cls: cls.id.in_(garage_ids),
-                FleetAccount: nothing,
-                AuditLog: nothing,
-                OutboxMessage: nothing,
-                BatchJob: nothing,
-                InspectionForm: nothing,
-                InspectionInvitation: nothing,
-                Checkpoint: nothing,
-                Invoice: nothing,
-                ContactProposal: nothing,
-                Task: nothing,
-                ApiKey: nothing,
-                WebhookEndpoint: nothing,
-                WebhookEvent: nothing,
-                WebhookDelivery: nothing,
-                ApkReminder: nothing,
-                ApkDigest: nothing,
-                # Transfers of his cars, and those he started (a car he sold).
-                Transfer: lambda cls: or_(
-                    cls.passport_id.in_(passport_ids), cls.created_by_id == uid
-                ),
-                ConsoleUser: lambda cls: cls.id == uid,
-            }
-        # Anonymous: no tenant rows at all. Users stay visible so that login works.
-        return {model: nothing for model in TENANT_MODELS}
+        """Each tenant model's criterion: the role's own, else nothing (fails closed)."""
+        granted = GRANTS[self.kind](self) if self.kind in GRANTS else {}
+        return {model: granted.get(model, _nothing) for model in TENANT_MODELS}
+
+
+# What each kind of scope sees, per tenant model. A model a kind does not name here shows
+# it nothing (Scope._criteria). The lambdas are SQLAlchemy's cached criteria: each reads
+# the scope's values through its closure, so two owners never share one's ids.
+
+
+# A garage's rows by their garage_id, named one by one: a new tenant model shows a garage
+# nothing until it is named here or given a rule of its own.
+GARAGE_ROWS = (
+    Customer,
+    Passport,
+    FleetAccount,
+    AuditLog,
+    OutboxMessage,
+    Transfer,
+    BatchJob,
+    InspectionForm,
+    InspectionInvitation,
+    Invoice,
+    ContactProposal,
+    Task,  # its own bulk tasks; Support's tasks across garages are Support's
+    ApiKey,  # its own keys (issue 16)
+    WebhookEndpoint,  # its own webhook endpoints, events and delivery logs (issue 16)
+    WebhookEvent,
+    WebhookDelivery,
+    ApkReminder,  # its own APK reminders (issue 18), counted on the conversion dashboard
+    ApkDigest,
+)
+
+
+def _garage_sees(scope: Scope) -> dict:
+    gid, uid = scope.garage_id, scope.user_id
+    by_garage_id = lambda cls: cls.garage_id == gid  # noqa: E731
+    return {
+        **{model: by_garage_id for model in GARAGE_ROWS},
+        Garage: lambda cls: cls.id == gid,
+        Checkpoint: lambda cls: or_(cls.garage_id.is_(None), cls.garage_id == gid),
+        ConsoleUser: lambda cls: or_(cls.garage_id == gid, cls.id == uid),  # colleagues
+    }
+
+
+def _fleet_manager_sees(scope: Scope) -> dict:
+    gid, fid, uid = scope.garage_id, scope.fleet_account_id, scope.user_id
+    return {
+        Garage: lambda cls: cls.id == gid,
+        Passport: lambda cls: cls.fleet_account_id == fid,
+        Customer: lambda cls: or_(
+            cls.id.in_(
+                select(Passport.owner_id).where(Passport.fleet_account_id == fid).correlate(None)
+            ),
+            cls.id.in_(
+                select(Passport.driver_id).where(Passport.fleet_account_id == fid).correlate(None)
+            ),
+        ),
+        FleetAccount: lambda cls: cls.id == fid,
+        Transfer: lambda cls: cls.passport_id.in_(
+            select(Passport.id).where(Passport.fleet_account_id == fid).correlate(None)
+        ),
+        ConsoleUser: lambda cls: cls.id == uid,
+    }
+
+
+def _owner_sees(scope: Scope) -> dict:
+    # Looked up once when the scope is bound (scope_for_user).
+    garage_ids, passport_ids = scope.garage_ids, scope.passport_ids
+    visible_customer_ids, uid = scope.visible_customer_ids, scope.user_id
+    return {
+        Customer: lambda cls: cls.id.in_(visible_customer_ids),
+        Passport: lambda cls: cls.id.in_(passport_ids),
+        Garage: lambda cls: cls.id.in_(garage_ids),
+        # Transfers of his cars, and those he started (a car he sold).
+        Transfer: lambda cls: or_(cls.passport_id.in_(passport_ids), cls.created_by_id == uid),
+        ConsoleUser: lambda cls: cls.id == uid,
+    }
+
+
+def _nobody_sees(scope: Scope) -> dict:
+    # Anonymous: no tenant rows at all. Users stay visible so that login works.
+    return {ConsoleUser: EVERY_ROW}
+
+
+GRANTS = {
+    GARAGE: _garage_sees,
+    FLEET: _fleet_manager_sees,
+    OWNER: _owner_sees,
+    NOTHING: _nobody_sees,
+}
 
 
 # Execution option for the few platform-wide checks a service must make whoever asks,
@@ -220,57 +294,86 @@ SYSTEM = Scope(EVERYTHING)
 
 
 def scope_for_user(user) -> Scope:
-    """The scope of a logged-in user, from its roles and tenant links."""
+    """The scope of a logged-in user, from its roles and tenant links: the first of his
+    roles (in ROLE_SCOPES' order) whose tenant link he has."""
     if user is None or not getattr(user, "is_authenticated", False):
         return ANONYMOUS
     role_names = {role.name for role in user.roles}
     for role_name, kind in ROLE_SCOPES:
-        if role_name not in role_names:
-            continue
-        if kind == GARAGE and user.garage_id:
-            return Scope(GARAGE, user.id, garage_id=user.garage_id)
-        if kind == FLEET and user.fleet_account_id:
-            # A fresh query, not user.fleet_account: the user was loaded before the
-            # scope was known, and a lazy load would inherit that query's criteria.
-            session = object_session(user)
-            garage_id = session.scalar(
-                select(FleetAccount.garage_id).where(FleetAccount.id == user.fleet_account_id)
-            )
-            return Scope(
-                FLEET, user.id, garage_id=garage_id, fleet_account_id=user.fleet_account_id
-            )
-        if kind == OWNER:
-            # The cars he claimed by a mailed link, as owner or driver (PassportClaim): a
-            # car a garage merely typed his address for shows him nothing. A handful of
-            # ids, looked up once per request: no subquery per statement.
-            session = object_session(user)
-            claims = session.execute(
-                select(PassportClaim.passport_id, PassportClaim.role).where(
-                    PassportClaim.user_id == user.id
-                )
-            ).all()
-            cars = {
-                car.id: car
-                for car in session.execute(
-                    select(
-                        Passport.id, Passport.garage_id, Passport.owner_id, Passport.driver_id
-                    ).where(Passport.id.in_([c.passport_id for c in claims]))
-                )
-            }
-            held = [(cars[c.passport_id], c.role) for c in claims if c.passport_id in cars]
-            mine = {car.owner_id if role == "owner" else car.driver_id for car, role in held}
-            others = {cid for car, _ in held for cid in (car.owner_id, car.driver_id) if cid}
-            return Scope(
-                OWNER,
-                user.id,
-                email=(user.email or "").lower(),
-                garage_ids=tuple(sorted({car.garage_id for car, _ in held})),
-                visible_customer_ids=tuple(sorted(mine | others)),
-                passport_ids=tuple(sorted(cars)),
-            )
-        if kind == EVERYTHING:
-            return Scope(EVERYTHING, user.id)
+        if role_name in role_names:
+            scope = _SCOPE_OF_KIND[kind](user)
+            if scope is not None:
+                return scope
     return Scope(NOTHING, user.id)
+
+
+def _everything_scope(user) -> Scope:
+    return Scope(EVERYTHING, user.id)
+
+
+def _garage_scope(user) -> Scope | None:
+    """None for a Garage login tied to no garage: his next role decides."""
+    if not user.garage_id:
+        return None
+    return Scope(GARAGE, user.id, garage_id=user.garage_id)
+
+
+def _fleet_scope(user) -> Scope | None:
+    if not user.fleet_account_id:
+        return None
+    # A fresh query, not user.fleet_account: the user was loaded before the scope was
+    # known, and a lazy load would inherit that query's criteria.
+    garage_id = _session_of(user).scalar(
+        select(FleetAccount.garage_id).where(FleetAccount.id == user.fleet_account_id)
+    )
+    return Scope(FLEET, user.id, garage_id=garage_id, fleet_account_id=user.fleet_account_id)
+
+
+def _owner_scope(user) -> Scope:
+    # The cars he claimed by a mailed link, as owner or driver (PassportClaim): a car a
+    # garage merely typed his address for shows him nothing. A handful of ids, looked up
+    # once per request: no subquery per statement.
+    session = _session_of(user)
+    claims = session.execute(
+        select(PassportClaim.passport_id, PassportClaim.role).where(
+            PassportClaim.user_id == user.id
+        )
+    ).all()
+    cars = {
+        car.id: car
+        for car in session.execute(
+            select(Passport.id, Passport.garage_id, Passport.owner_id, Passport.driver_id).where(
+                Passport.id.in_([c.passport_id for c in claims])
+            )
+        )
+    }
+    held = [(cars[c.passport_id], c.role) for c in claims if c.passport_id in cars]
+    mine = {car.owner_id if role == "owner" else car.driver_id for car, role in held}
+    others = {cid for car, _ in held for cid in (car.owner_id, car.driver_id) if cid}
+    return Scope(
+        OWNER,
+        user.id,
+        email=(user.email or "").lower(),
+        garage_ids=tuple(sorted({car.garage_id for car, _ in held})),
+        visible_customer_ids=tuple(sorted(mine | others)),
+        passport_ids=tuple(sorted(cars)),
+    )
+
+
+def _session_of(user) -> Session:
+    session = object_session(user)
+    if session is None:  # a detached user: his tenant links cannot be read
+        raise RuntimeError("the scope is bound for a user loaded in a session")
+    return session
+
+
+# How each kind of scope is bound for a user; None: the role lacks its tenant link.
+_SCOPE_OF_KIND = {
+    EVERYTHING: _everything_scope,
+    GARAGE: _garage_scope,
+    FLEET: _fleet_scope,
+    OWNER: _owner_scope,
+}
 
 
 def current_scope() -> Scope | None:

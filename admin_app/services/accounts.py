@@ -15,6 +15,7 @@ from admin_app import queueing
 from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, OutboxMessage
 from admin_app.models.base import utcnow
+from admin_app.roles import GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.emails import normalize_email
 from admin_app.services.outbox import queue_mail
@@ -133,7 +134,7 @@ def add_colleague(
         email=email,
         first_name=first_name,
         last_name=last_name,
-        role_name="Garage",
+        role_name=GARAGE,
         garage_id=garage_id,
     )
     mail_password_link(session, user, welcome=True)
@@ -146,7 +147,7 @@ def set_colleague_active(
     from admin_app.services.api_keys import is_service_user
 
     user = scoped_get(session, ConsoleUser, user_id)
-    if user is None or user.garage_id != garage_id or {r.name for r in user.roles} != {"Garage"}:
+    if user is None or user.garage_id != garage_id or {r.name for r in user.roles} != {GARAGE}:
         raise NotFound(_l("Not found."))
     if is_service_user(session, user.id):  # an API key's login: revoke the key instead
         raise NotFound(_l("Not found."))

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, joinedload
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import ApiKey, ConsoleUser
 from admin_app.models.base import utcnow
+from admin_app.roles import ADMIN, GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.accounts import find_role
 from admin_app.services.audit import Actor
@@ -60,7 +61,7 @@ def create_api_key(
     keys but a key always belongs to the garage that made it; (InvalidInput) an empty or
     too long name; (Conflict) a name an unrevoked key of the garage has: the audit log
     names a key's changes by it."""
-    if not actor.has("Garage") or not actor.garage_id:
+    if not actor.has(GARAGE) or not actor.garage_id:
         raise Forbidden(_l("Only a garage can make API keys for its own management system."))
     name = " ".join((name or "").split())
     if not name:
@@ -112,7 +113,7 @@ def _service_user(session: Session, garage_id: int, name: str) -> ConsoleUser:
         password=None,
         garage_id=garage_id,
     )
-    user.roles = [find_role(session, "Garage")]
+    user.roles = [find_role(session, GARAGE)]
     return user
 
 
@@ -142,7 +143,7 @@ def revoke_api_key(session: Session, key_id, *, actor: Actor) -> ApiKey:
     on it answers 401. Revoking a revoked key changes nothing. NotFound outside the scope;
     Forbidden for a role that sees keys but may not revoke them."""
     key = get_api_key(session, key_id)
-    if not (actor.has("Admin") or (actor.has("Garage") and actor.garage_id == key.garage_id)):
+    if not (actor.has(ADMIN) or (actor.has(GARAGE) and actor.garage_id == key.garage_id)):
         raise Forbidden(_l("You may not do this."))
     if key.revoked_at is None:
         key.revoked_at = utcnow()
@@ -185,7 +186,7 @@ def _acts_as_its_garage(key: ApiKey) -> bool:
     user = key.service_user
     return (
         user.garage_id == key.garage_id
-        and [role.name for role in user.roles] == ["Garage"]
+        and [role.name for role in user.roles] == [GARAGE]
         and not user.groups
         and user.fleet_account_id is None
     )

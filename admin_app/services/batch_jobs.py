@@ -57,6 +57,7 @@ from admin_app.models.batch_jobs import BatchState
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
+from admin_app.roles import ADMIN, GARAGE, SUPPORT
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor, record_select
@@ -248,7 +249,7 @@ def upload_list(
 ) -> BatchJob:
     """Check the file as a whole (an unreadable one raises before anything is stored),
     then preview it: small lists at once, large ones in the background (`previewing`)."""
-    if not actor.has("Garage") or not actor.garage_id:
+    if not actor.has(GARAGE) or not actor.garage_id:
         raise Forbidden(_l("Only a garage uploads customer lists."))
     read = read_list(filename, data)
     job = BatchJob(
@@ -458,7 +459,7 @@ def confirm_job(
 ) -> BatchJob:
     """The garage confirms: the job runs in the next nightly batch at 01:00 (R-BJ-4)."""
     job = get_job(session, job_id)
-    if not actor.has("Garage"):
+    if not actor.has(GARAGE):
         raise Forbidden(_l("The garage that uploaded the list confirms it."))
     if job.state != BatchState.preview.value:
         raise Conflict(_l("Only a previewed list can be confirmed."))
@@ -470,7 +471,7 @@ def confirm_job(
 
 def cancel_job(session: Session, job_id, *, actor: Actor) -> BatchJob:
     job = get_job(session, job_id)
-    if not actor.has("Garage", "Admin"):
+    if not actor.has(GARAGE, ADMIN):
         raise Forbidden(_l("You may not do this."))
     cancellable = (BatchState.preview.value, BatchState.scheduled.value)
     # Conditional, like the worker's claim: of a cancel and a start at once, one wins.
@@ -488,7 +489,7 @@ def cancel_job(session: Session, job_id, *, actor: Actor) -> BatchJob:
 
 def run_now(session: Session, job_id, *, actor: Actor, now: dt.datetime | None = None) -> BatchJob:
     """Admin and Support run a confirmed job at once (R-BJ-4)."""
-    if not actor.has("Admin", "Support"):
+    if not actor.has(ADMIN, SUPPORT):
         raise Forbidden(_l("You may not do this."))
     job = get_job(session, job_id)
     if job.state != BatchState.scheduled.value:
@@ -630,7 +631,7 @@ def process_job(
         actor=Actor(
             job.uploaded_by_id,
             f"job:batch {job.id} ({job.uploaded_by})",
-            roles=frozenset({"Garage"}),
+            roles=frozenset({GARAGE}),
             garage_id=job.garage_id,
         ),
         texts=_Texts.translated(),

@@ -27,6 +27,8 @@ from admin_app.domain.errors import Forbidden, NotFound
 from admin_app.models import CalendarFeed, ConsoleUser, FleetAccount, Passport
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
+from admin_app.roles import FLEET_MANAGER
+from admin_app.roles import OWNER as OWNER_ROLE
 from admin_app.scope import (
     ALL_TENANTS,
     FLEET,
@@ -70,7 +72,7 @@ KINDS = (
 def may_subscribe(actor: Actor) -> bool:
     """Owners and fleet managers have a calendar; other roles have no cars of their own."""
     return actor.id is not None and (
-        actor.has("Owner") or (actor.has("FleetManager") and bool(actor.fleet_account_id))
+        actor.has(OWNER_ROLE) or (actor.has(FLEET_MANAGER) and bool(actor.fleet_account_id))
     )
 
 

@@ -53,6 +53,7 @@ from admin_app.models.outbox import STATE_LABELS as MAIL_STATE_LABELS
 from admin_app.models.passports import STATE_LABELS as PASSPORT_STATE_LABELS
 from admin_app.models.proposals import DECISIONS, INVOICE_KINDS, REASONS
 from admin_app.models.transfers import TRANSFER_KIND_LABELS, TRANSFER_STATE_LABELS
+from admin_app.roles import ADMIN, GARAGE, OWNER, SUPPORT
 from admin_app.services.audit import Actor, record_bulk
 
 LIFETIME = dt.timedelta(days=7)
@@ -76,7 +77,7 @@ def request_customer_export(
     queues the build after commit."""
     from admin_app.scope import scoped_get
 
-    if not actor.has("Garage", "Support", "Admin"):
+    if not actor.has(GARAGE, SUPPORT, ADMIN):
         raise Forbidden(_l("You may not export a customer's data."))
     customer = scoped_get(session, Customer, customer_id)
     if customer is None:
@@ -98,12 +99,12 @@ def request_customer_export(
 def may_export_person(actor: Actor) -> bool:
     """Only the support desk answers a person for every garage; a garage speaks for
     its own customer."""
-    return actor.has("Support", "Admin")
+    return actor.has(SUPPORT, ADMIN)
 
 
 def request_own_export(session: Session, *, actor: Actor, now: dt.datetime) -> DataExport:
     """An Owner's export of himself: every garage where his e-mail is a customer."""
-    if not actor.has("Owner") or not actor.email:
+    if not actor.has(OWNER) or not actor.email:
         raise Forbidden(_l("You may not export a customer's data."))
     return _start(
         session,

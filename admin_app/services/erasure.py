@@ -42,13 +42,14 @@ from admin_app.models import (
     Passport,
     PassportClaim,
     PassportState,
-    Task,
     Transfer,
     TransferState,
 )
 from admin_app.models.base import utcnow
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.outbox import OutboxState
+from admin_app.roles import OWNER, SUPPORT
+from admin_app.scope import parent_of
 from admin_app.services import data_exports
 from admin_app.services.audit import Actor, record_bulk
 from admin_app.services.emails import email_key
@@ -200,7 +201,7 @@ SUPPORT_ONLY = _l("Only the support desk erases customers.")
 
 
 def _require_support(actor: Actor) -> None:
-    if not actor.has("Support"):
+    if not actor.has(SUPPORT):
         raise Forbidden(SUPPORT_ONLY)
 
 
@@ -256,7 +257,7 @@ def erase_person(
 
 def _is_owner_login(user: ConsoleUser) -> bool:
     names = {role.name for role in user.roles}
-    return names <= {"Owner"} and "Owner" in names
+    return names <= {OWNER} and OWNER in names
 
 
 def _refuse_if_needed(session: Session, customers: list[Customer]) -> None:
@@ -673,14 +674,9 @@ def _scrub_table(session, table_name, columns, traces: Traces, garage_id) -> Non
 def _garage_scope(table, garage_id):
     if "garage_id" in table.c:
         return table.c.garage_id == garage_id
-    parents = {
-        "batch_row": ("batch_job_id", BatchJob),
-        "inspection_form_version": ("form_id", InspectionForm),
-        "performed_work": ("form_id", InspectionForm),
-        "task_row": ("task_id", Task),
-    }
-    if table.name in parents:
-        column, parent = parents[table.name]
+    through = parent_of(table.name)  # the scope's one list of children of a scoped parent
+    if through is not None:
+        column, parent = through
         return table.c[column].in_(select(parent.id).where(parent.garage_id == garage_id))
     return None
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, FleetAccount, InspectionForm, Passport
 from admin_app.models.passports import PassportState
+from admin_app.roles import ADMIN, FLEET_MANAGER, GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import accounts, vehicle_values
 from admin_app.services.audit import Actor
@@ -25,11 +26,9 @@ from admin_app.services.emails import email_key, normalize_email
 from admin_app.services.passports import lock_passport, require
 from admin_app.services.recalls import open_recalls
 
-FLEET_MANAGER_ROLE = "FleetManager"
-
 
 def _require_garage(actor: Actor, garage_id: int) -> None:
-    if not (actor.has("Garage") and actor.garage_id == garage_id) and not actor.has("Admin"):
+    if not (actor.has(GARAGE) and actor.garage_id == garage_id) and not actor.has(ADMIN):
         raise Forbidden(_l("Only the garage of this passport manages its fleet accounts."))
 
 
@@ -145,7 +144,7 @@ def create_fleet_account(
         email=email,
         first_name=name,
         last_name=name,
-        role_name=FLEET_MANAGER_ROLE,
+        role_name=FLEET_MANAGER,
         fleet_account_id=fleet.id,
     )
     accounts.mail_password_link(session, user, welcome=True, garage_id=fleet.garage_id)
@@ -184,7 +183,7 @@ def change_fleet_email(
             email=email,
             first_name=fleet.name,
             last_name=fleet.name,
-            role_name=FLEET_MANAGER_ROLE,
+            role_name=FLEET_MANAGER,
             fleet_account_id=fleet.id,
         )
     else:

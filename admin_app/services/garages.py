@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from admin_app.domain.errors import Forbidden, InvalidInput, NotFound
 from admin_app.models import ConsoleUser, Garage
+from admin_app.roles import ADMIN, GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key, normalize_email
@@ -79,10 +80,10 @@ def why_not_change_email(session: Session, garage: Garage, actor: Actor):
     Its staff or Admin. While the garage has its own login (garage_logins), whose address
     moves along, only that login itself or Admin: a colleague would move another person's
     login to an address of his and could then reset its password."""
-    if not (actor.has("Garage") and actor.garage_id == garage.id) and not actor.has("Admin"):
+    if not (actor.has(GARAGE) and actor.garage_id == garage.id) and not actor.has(ADMIN):
         return _l("Only the garage's own staff change its e-mail address.")
     own = garage_logins(session, garage)
-    if own and not actor.has("Admin") and actor.id not in {login.id for login in own}:
+    if own and not actor.has(ADMIN) and actor.id not in {login.id for login in own}:
         return _l(
             "The garage e-mail is the login of %(name)s: only that login, or the platform's "
             "administrator, changes it.",

@@ -33,6 +33,7 @@ from admin_app.models import (
 )
 from admin_app.models.base import utcnow
 from admin_app.models.inspections import STATUSES, FormKind
+from admin_app.roles import ADMIN, GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
@@ -126,7 +127,7 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
     from admin_app.services.audit import record_bulk
     from admin_app.services.customer_lists import _key, match_columns, read_table
 
-    if not actor.has("Admin"):
+    if not actor.has(ADMIN):
         raise Forbidden(_l("Only an administrator imports recall data."))
     table = read_table(filename, data)
     if not table:
@@ -273,7 +274,7 @@ def register_invitation(
 ) -> InspectionInvitation:
     """A customer registered his plate for an inspection (the screen and the API)."""
     passport = get_passport(session, passport_id)
-    if not actor.has("Garage", "Admin"):
+    if not actor.has(GARAGE, ADMIN):
         raise Forbidden(_l("You may not do this."))
     invitation = InspectionInvitation(
         garage_id=passport.garage_id,
@@ -302,7 +303,7 @@ def checklist(session: Session, garage_id: int) -> list[Checkpoint]:
 
 def add_checkpoint(session: Session, *, group: str, name: str, actor: Actor) -> Checkpoint:
     """A garage's own checkpoint, listed after the standard ones of its group (R-IN-4)."""
-    if not actor.has("Garage") or not actor.garage_id:
+    if not actor.has(GARAGE) or not actor.garage_id:
         raise Forbidden(_l("Only a garage adds its own checkpoints."))
     group, name = (group or "").strip(), (name or "").strip()
     if not group or not name:
@@ -424,7 +425,7 @@ def create_draft(
 
 def _draft_request(session, *, kind, actor, inspector, inspection_date, passport_id):
     """What a new draft is asked for, checked: the inspector, the day and the car."""
-    if not actor.has("Garage") or not actor.garage_id:
+    if not actor.has(GARAGE) or not actor.garage_id:
         raise Forbidden(_l("Only a garage makes inspection forms."))
     if kind not in {k.value for k in FormKind}:
         raise InvalidInput(_l("Choose the kind of form."), field="kind")
@@ -659,7 +660,7 @@ def _flag(value) -> bool:
 
 
 def _require_own_garage(form: InspectionForm, actor: Actor) -> None:
-    if not (actor.has("Garage") and actor.garage_id == form.garage_id):
+    if not (actor.has(GARAGE) and actor.garage_id == form.garage_id):
         raise Forbidden(_l("Only the garage of this form changes it."))
 
 

@@ -34,6 +34,7 @@ from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
+from admin_app.roles import ADMIN, FLEET_MANAGER, GARAGE, OWNER, SUPPORT
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import accounts, vehicle_values, webhooks
 from admin_app.services.audit import Actor
@@ -44,7 +45,6 @@ from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_tok
 
 ACTIVATION = "activation"
 ACTIVATION_TTL = timedelta(days=7)
-OWNER_ROLE = "Owner"
 
 
 @dataclass
@@ -665,7 +665,7 @@ def identify_link_holder(
     existing login, nor sets its password. The caller then lets him claim the car.
     """
     login = login_for_link(session, token)
-    if login is not None and OWNER_ROLE not in {r.name for r in login.roles}:
+    if login is not None and OWNER not in {r.name for r in login.roles}:
         raise Conflict(
             _l(
                 "This e-mail address belongs to a staff login; ask the garage to "
@@ -680,7 +680,7 @@ def identify_link_holder(
             email=customer.email,
             first_name=customer.first_name or customer.last_name,
             last_name=customer.last_name,
-            role_name=OWNER_ROLE,
+            role_name=OWNER,
             password=password,
         )
     elif not accounts.password_matches(login, password):
@@ -841,8 +841,8 @@ def change_customer_email(
         for p in passports
         if p.owner_id == customer.id and p.state != PassportState.archived.value
     ]
-    if not actor.has("Support", "Admin"):
-        if not actor.has("Garage") or actor.garage_id != customer.garage_id:
+    if not actor.has(SUPPORT, ADMIN):
+        if not actor.has(GARAGE) or actor.garage_id != customer.garage_id:
             raise Forbidden(_l("You may not do this."))
         if any(email_locked(session, p) for p in passports):
             raise Conflict(EMAIL_LOCKED, field="email")
@@ -900,7 +900,7 @@ def update_customer(session: Session, customer_id: int, data, *, actor: Actor) -
     if customer is None:
         raise NotFound(_l("Not found."))
     changes = contact_changes(customer, data)
-    if changes and not actor.has("Garage", "Admin"):
+    if changes and not actor.has(GARAGE, ADMIN):
         # Support corrects e-mail addresses, nothing else (SPEC roles).
         raise Forbidden(_l("The support desk corrects e-mail addresses only."))
     if "email" in (data or {}) and email_key(_text(data["email"])) != email_key(customer.email):
@@ -946,7 +946,7 @@ def unarchive_passport(
     before that transfer. Its fleet link stays off; the garage links it again if wanted.
     """
     passport = lock_passport(session, passport_id)
-    if not actor.has("Garage", "Admin"):
+    if not actor.has(GARAGE, ADMIN):
         raise Forbidden(NOT_YOURS)
     if passport.state != PassportState.archived.value:
         raise Conflict(_l("This passport is not archived."))
@@ -1048,7 +1048,7 @@ def _why_not_edit(session: Session, actor: Actor, passport: Passport) -> Refusal
     """R-PP-1: the garage that holds the passport, and Admin, change the car's and its
     owner's details. Support corrects e-mail addresses only (SPEC roles); fleet managers
     and owners read."""
-    if not (actor.has("Admin") or (actor.has("Garage") and actor.garage_id == passport.garage_id)):
+    if not (actor.has(ADMIN) or (actor.has(GARAGE) and actor.garage_id == passport.garage_id)):
         return Refusal(NOT_YOURS, Forbidden)
     if passport.state == PassportState.archived.value:
         return Refusal(ARCHIVED)
@@ -1056,7 +1056,7 @@ def _why_not_edit(session: Session, actor: Actor, passport: Passport) -> Refusal
 
 
 def _why_not_send(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
-    if not actor.has("Garage", "Support", "Admin"):
+    if not actor.has(GARAGE, SUPPORT, ADMIN):
         return Refusal(NOT_YOURS, Forbidden)
     if passport.state == PassportState.archived.value:
         return Refusal(ARCHIVED)  # not "not activated yet": it may never have been
@@ -1086,12 +1086,12 @@ def _why_not_transfer(session: Session, actor: Actor, passport: Passport) -> Ref
 
 def _who_may_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     if passport.fleet_account_id:
-        if not actor.has("Garage", "FleetManager", "Owner"):
+        if not actor.has(GARAGE, FLEET_MANAGER, OWNER):
             # Support and Admin never transfer: no reason to show, as on any other car.
             return Refusal(_l("You may not transfer this car."), Forbidden)
-        if not (actor.has("FleetManager") and actor.fleet_account_id == passport.fleet_account_id):
+        if not (actor.has(FLEET_MANAGER) and actor.fleet_account_id == passport.fleet_account_id):
             return Refusal(FLEET_LINKED)
-    elif actor.has("Garage") and actor.garage_id == passport.garage_id:
+    elif actor.has(GARAGE) and actor.garage_id == passport.garage_id:
         if not passport.stock_car:
             return Refusal(
                 _l(
@@ -1099,15 +1099,15 @@ def _who_may_transfer(session: Session, actor: Actor, passport: Passport) -> Ref
                     "his own car from “my vehicles” when he sells it."
                 )
             )
-    elif not (actor.has("Owner") and holds_car(session, passport.id, actor.id, OWNER_CLAIM)):
+    elif not (actor.has(OWNER) and holds_car(session, passport.id, actor.id, OWNER_CLAIM)):
         return Refusal(_l("You may not transfer this car."), Forbidden)
     return None
 
 
 def _why_not_email(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     """R-PP-7: the garage until activation or a transfer, Support (and Admin) always."""
-    supports = actor.has("Support", "Admin")
-    if not supports and not (actor.has("Garage") and actor.garage_id == passport.garage_id):
+    supports = actor.has(SUPPORT, ADMIN)
+    if not supports and not (actor.has(GARAGE) and actor.garage_id == passport.garage_id):
         return Refusal(NOT_YOURS, Forbidden)
     if passport.state == PassportState.archived.value:
         return Refusal(ARCHIVED)
@@ -1118,7 +1118,7 @@ def _why_not_email(session: Session, actor: Actor, passport: Passport) -> Refusa
 
 def _why_not_link(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     """R-FL-3: the garage links its activated cars to its fleet accounts."""
-    if not (actor.has("Garage") and actor.garage_id == passport.garage_id):
+    if not (actor.has(GARAGE) and actor.garage_id == passport.garage_id):
         return Refusal(
             _l("Only the garage of this passport manages its fleet accounts."), Forbidden
         )
@@ -1132,7 +1132,7 @@ def _why_not_link(session: Session, actor: Actor, passport: Passport) -> Refusal
 
 
 def _why_not_archive(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
-    if not actor.has("Garage", "Admin"):
+    if not actor.has(GARAGE, ADMIN):
         return Refusal(NOT_YOURS, Forbidden)
     if passport.state == PassportState.archived.value:
         return Refusal(_l("This passport is archived already."))
@@ -1140,7 +1140,7 @@ def _why_not_archive(session: Session, actor: Actor, passport: Passport) -> Refu
 
 
 def _why_not_move(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
-    if not actor.has("Support", "Admin"):
+    if not actor.has(SUPPORT, ADMIN):
         return Refusal(NOT_YOURS, Forbidden)
     if passport.state == PassportState.archived.value:
         return Refusal(ARCHIVED)
@@ -1173,8 +1173,8 @@ def why_not_cancel(actor: Actor, transfer: Transfer) -> Refusal | None:
     Admin, the fleet manager, or the owner who started it (R-TR-2)."""
     if transfer.state != TransferState.pending.value:
         return Refusal(_l("Only a transfer that is waiting can be cancelled."))
-    staff = actor.has("Garage", "Admin", "Support", "FleetManager")
-    if not staff and not (actor.has("Owner") and transfer.created_by_id == actor.id):
+    staff = actor.has(GARAGE, ADMIN, SUPPORT, FLEET_MANAGER)
+    if not staff and not (actor.has(OWNER) and transfer.created_by_id == actor.id):
         return Refusal(_l("Only the one who started this transfer cancels it."), Forbidden)
     return None
 

@@ -53,6 +53,7 @@ from admin_app.models import (
 )
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.passports import PassportState
+from admin_app.roles import GARAGE
 from admin_app.scope import ALL_TENANTS
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor, get_actor, record_select
@@ -413,7 +414,7 @@ def create_invoice(session: Session, *, actor: Actor, values: dict) -> tuple[Inv
 
 
 def _garage_of(actor: Actor) -> int:
-    if not actor.has("Garage") or not actor.garage_id:
+    if not actor.has(GARAGE) or not actor.garage_id:
         raise Forbidden(_l("Only a garage adds its invoices."))
     return actor.garage_id
 
@@ -746,7 +747,7 @@ def decide(
     if decision not in ("yes", "no", "never"):
         raise InvalidInput(_l("Choose yes, no or never."), field="decision")
     for proposal in proposals:
-        if not (actor.has("Garage") and actor.garage_id == proposal.garage_id):
+        if not (actor.has(GARAGE) and actor.garage_id == proposal.garage_id):
             raise Forbidden(_l("Only the garage decides on its proposals."))
         if proposal.closed or is_closed(proposal.week, now):
             raise Conflict(

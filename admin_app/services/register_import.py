@@ -39,6 +39,7 @@ from admin_app.models.register import (
     RegisterImport,
     current_generation,
 )
+from admin_app.roles import ADMIN
 from admin_app.services.audit import Actor, record_bulk
 
 CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
@@ -651,7 +652,7 @@ def queue_import(session: Session, *, path: Path, file_name: str, actor: Actor) 
     """Admin's uploaded register file, imported by the worker once this commits."""
     from admin_app.queueing import enqueue_after_commit
 
-    if not actor.has("Admin"):
+    if not actor.has(ADMIN):
         raise Forbidden(_l("Only an administrator imports the vehicle register."))
     run = create_import(session, path=path, file_name=file_name, actor=actor)
     enqueue_after_commit(session, "admin_app.jobs.register.import_register", run.id)

@@ -25,6 +25,7 @@ from admin_app.domain.plates import display_plate
 from admin_app.models import ConsoleUser, FleetAccount, Passport, Task, TaskRow
 from admin_app.models.base import utcnow
 from admin_app.models.tasks import RowOutcome, TaskKind, TaskState
+from admin_app.roles import ADMIN, GARAGE
 from admin_app.scope import scoped_get
 from admin_app.services import fleets
 from admin_app.services import passports as passport_rules
@@ -309,7 +310,7 @@ def undo_archive(session: Session, task_id, *, actor: Actor, now=None) -> Task:
     task = scoped_get(session, Task, task_id)
     if task is None:
         raise NotFound(_l("Not found."))
-    if not actor.has("Garage", "Admin"):
+    if not actor.has(GARAGE, ADMIN):
         raise Forbidden(passport_rules.NOT_YOURS)
     reason = why_not_undo(session, task, now=now)
     if reason is not None:

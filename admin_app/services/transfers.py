@@ -26,6 +26,7 @@ from admin_app.models import ConsoleUser, Garage, Passport, Transfer
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
+from admin_app.roles import FLEET_MANAGER, GARAGE
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import idempotency, webhooks
 from admin_app.services import passports as passport_rules
@@ -403,9 +404,9 @@ def starter_to_tell(session: Session, transfer: Transfer) -> tuple[str, str] | N
     if starter is None:
         return None
     roles = {role.name for role in starter.roles}
-    if "FleetManager" in roles and starter.fleet_account_id and starter.email:
+    if FLEET_MANAGER in roles and starter.fleet_account_id and starter.email:
         return starter.email, login_name(starter)
-    if "Garage" in roles and starter.garage_id == transfer.garage_id:
+    if GARAGE in roles and starter.garage_id == transfer.garage_id:
         garage = get_across_tenants(session, Garage, transfer.garage_id)
         if garage is not None and garage.email:
             return garage.email, garage.name

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from admin_app.db import unit_of_work
 from admin_app.domain.errors import NotFound
 from admin_app.extensions import db
+from admin_app.roles import FLEET_MANAGER
 from admin_app.services import calendar_feeds
 from admin_app.views.forms import ConfirmForm, submitted
 from admin_app.web.actor import current_actor
@@ -112,6 +113,6 @@ def _host() -> str:
 
 def _back() -> str:
     actor = current_actor()
-    if actor.has("FleetManager") and actor.fleet_account_id:
+    if actor.has(FLEET_MANAGER) and actor.fleet_account_id:
         return url_for("FleetDashboardView.list")
     return url_for("MyVehiclesView.list")

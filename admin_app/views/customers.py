@@ -11,6 +11,7 @@ from admin_app.extensions import db
 from admin_app.models import Customer
 from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
+from admin_app.roles import SUPPORT
 from admin_app.scope import scoped_get
 from admin_app.services import data_exports, erasure, vehicle_values
 from admin_app.services import passports as passport_rules
@@ -67,7 +68,7 @@ class CustomerView(ExportableList, ConsoleModelView):
         # Support's erase (issue 19, R-DR-2): offered to Support only, never twice. An
         # erased customer has nothing left to export: the page says he was erased instead.
         widgets["erased"] = erasure.is_erased(item)
-        widgets["can_erase"] = current_actor().has("Support") and not widgets["erased"]
+        widgets["can_erase"] = current_actor().has(SUPPORT) and not widgets["erased"]
         return widgets
 
     @expose("/<int:pk>/erase", methods=["GET", "POST"])
@@ -79,7 +80,7 @@ class CustomerView(ExportableList, ConsoleModelView):
         if customer is None:
             abort(404)
         show_url = url_for(f"{self.endpoint}.show", pk=pk)
-        if not current_actor().has("Support"):
+        if not current_actor().has(SUPPORT):
             # Admin holds every permission; the erase is Support's alone (SPEC roles).
             flash(str(erasure.SUPPORT_ONLY), "warning")
             return redirect(show_url)

@@ -8,6 +8,7 @@ from flask_appbuilder.models.sqla.filters import FilterEqual
 
 from admin_app.extensions import appbuilder, db
 from admin_app.models.base import utcnow
+from admin_app.roles import ADMIN
 from admin_app.scope import EVERYTHING, FLEET, GARAGE, OWNER
 from admin_app.services import dashboard, vehicle_values
 from admin_app.views.batch_jobs import progress_bar
@@ -48,7 +49,7 @@ class HomeView(IndexView):
         if scope.kind == EVERYTHING:
             # Per-state and platform totals read a million rows: the Admin's page only,
             # Support's answers from indexed counts of what went wrong.
-            if "Admin" in role_names:
+            if ADMIN in role_names:
                 context["platform"] = dashboard.platform_counts(session)
             context["support"] = dashboard.support_todo(session)
         elif scope.kind == GARAGE:
