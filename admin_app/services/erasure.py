@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.domain.clock import local_datetime
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.domain.plates import display_plate
 from admin_app.models import (
@@ -34,6 +35,7 @@ from admin_app.models import (
     Erasure,
     ExportFile,
     FleetAccount,
+    Garage,
     IdempotencyKey,
     InspectionForm,
     InspectionInvitation,
@@ -159,42 +161,78 @@ def refusal(session: Session, customers: list[Customer]) -> str | None:
         .join(Passport, Passport.id == FleetAccount.manager_passport_id)
         .where(Passport.owner_id.in_(ids))
     )
-    if session.scalar(
-        select(func.count(Passport.id)).where(Passport.fleet_account_id.in_(managed))
-    ):
+    fleets = session.scalars(
+        select(FleetAccount.name)
+        .where(
+            FleetAccount.id.in_(managed),
+            select(Passport.id).where(Passport.fleet_account_id == FleetAccount.id).exists(),
+        )
+        .order_by(FleetAccount.name)
+    ).all()
+    if fleets:
         return _l(
-            "The customer manages a fleet account that still has cars: give the fleet "
-            "another manager or unlink its cars first."
+            "The customer manages a fleet account that still has cars (%(fleets)s): give "
+            "the fleet another manager or unlink its cars first.",
+            fleets=", ".join(fleets),
         )
     keys = {email_key(c.email) for c in customers}
     garages = {c.garage_id for c in customers}
-    if session.scalar(
-        select(func.count(BatchRow.id))
-        .join(BatchJob, BatchJob.id == BatchRow.batch_job_id)
-        .where(
-            BatchRow.email_key.in_(keys),
-            BatchJob.garage_id.in_(garages),
-            BatchJob.state.in_(BATCH_NOT_YET_RUN),
+    with_rows = select(BatchRow.batch_job_id).where(BatchRow.email_key.in_(keys))
+    lists = set(
+        session.scalars(
+            select(BatchJob.id).where(
+                BatchJob.id.in_(with_rows),
+                BatchJob.garage_id.in_(garages),
+                BatchJob.state.in_(BATCH_NOT_YET_RUN),
+            )
         )
-    ) or _named_in_a_list_being_read(session, keys, garages):
+    ) | _lists_being_read_naming(session, keys, garages)
+    if lists:
+        # Which list, at which garage: Support cannot run or cancel a garage's list, it
+        # asks the garage to (or waits: retention cancels a list never confirmed).
+        named = session.execute(
+            select(BatchJob.filename, BatchJob.uploaded_at, Garage.name)
+            .join(Garage, Garage.id == BatchJob.garage_id)
+            .where(BatchJob.id.in_(lists))
+            .order_by(BatchJob.id)
+        ).all()
         return _l(
-            "The customer is named on a customer list that has not run yet: run or "
-            "cancel that list first."
+            "The customer is named on a customer list that has not run yet (%(lists)s): "
+            "the garage runs or cancels it first. A list never confirmed is cancelled "
+            "after %(days)d days.",
+            lists="; ".join(
+                f"{name}, {garage}, {local_datetime(uploaded)}" for name, uploaded, garage in named
+            ),
+            days=_unconfirmed_list_days(),
         )
     return None
 
 
-def _named_in_a_list_being_read(session: Session, keys: set[str], garages: set[int]) -> bool:
+def _unconfirmed_list_days() -> int:
+    from flask import current_app, has_app_context
+
+    from admin_app.services.retention import UNCONFIRMED_LIST_DAYS
+
+    if not has_app_context():  # a script's or test's session: the setting's default
+        return UNCONFIRMED_LIST_DAYS
+    return current_app.config["UNCONFIRMED_LIST_DAYS"]
+
+
+def _lists_being_read_naming(session: Session, keys: set[str], garages: set[int]) -> set[int]:
     """A large list the worker is still reading has no rows yet, only its uploaded file:
     an address of his in it would come back with the list once confirmed."""
-    uploads = session.scalars(
-        select(BatchJob.upload).where(
+    uploads = session.execute(
+        select(BatchJob.id, BatchJob.upload).where(
             BatchJob.garage_id.in_(garages),
             BatchJob.state == BatchState.previewing.value,
             BatchJob.upload.is_not(None),
         )
     )
-    return any(key and key in _text_of(upload).lower() for upload in uploads for key in keys)
+    return {
+        job_id
+        for job_id, upload in uploads
+        if any(key and key in _text_of(upload).lower() for key in keys)
+    }
 
 
 SUPPORT_ONLY = _l("Only the support desk erases customers.")
@@ -213,6 +251,9 @@ def erase_customer(
 ) -> ErasureResult:
     """One garage's customer row, at that garage's request (R-DR-2)."""
     _require_support(actor)
+    # Locked first: of two erases at once (two Support clicks), the second waits and
+    # then finds him erased. SQLite has one writer and needs no lock.
+    session.refresh(customer, with_for_update=True)
     if is_erased(customer):
         return ErasureResult(None, [customer])
     _refuse_if_needed(session, [customer])
@@ -230,12 +271,19 @@ def erase_person(
     then his Owner login (R-DR-2)."""
     _require_support(actor)
     key = email_key(email or "")
+    # Locked (see erase_customer): a second erase at once waits, and PostgreSQL then
+    # reads these rows again, which no longer have his address.
     customers = list(
         session.scalars(
-            select(Customer).where(func.lower(Customer.email) == key).order_by(Customer.id)
+            select(Customer)
+            .where(func.lower(Customer.email) == key)
+            .order_by(Customer.id)
+            .with_for_update()
         )
     )
-    user = session.scalar(select(ConsoleUser).where(func.lower(ConsoleUser.email) == key))
+    user = session.scalar(
+        select(ConsoleUser).where(func.lower(ConsoleUser.email) == key).with_for_update()
+    )
     if user is not None and not _is_owner_login(user):
         user = None  # a staff login is an employee's, not the customer's to erase
     if not customers and user is None:
