@@ -249,6 +249,9 @@ class Config:
     # a finished customer list's typed cells, after this many days (services/retention).
     MAIL_BODY_RETENTION_DAYS = int(setting("MAIL_BODY_RETENTION_DAYS", "90"))
     BATCH_ROW_RETENTION_DAYS = int(setting("BATCH_ROW_RETENTION_DAYS", "180"))
+    # A customer list never confirmed is cancelled after this many days (and its file
+    # dropped): nobody confirms a month-old preview, and it would keep its people for ever.
+    UNCONFIRMED_LIST_DAYS = int(setting("UNCONFIRMED_LIST_DAYS", "30"))
 
     PASSWORD_RESET_HOURS = 1
     # Base of links in mails; never taken from the Host header (reset-link poisoning).

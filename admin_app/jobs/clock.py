@@ -117,13 +117,15 @@ def purge_exports() -> None:
 
 def purge_data_exports() -> None:
     """A customer's data export (issue 19) past its 7 days: its ZIP deleted from disk (the
-    row stays, ids only, so its link says "deleted")."""
+    row stays, ids only, so its link says "deleted"); one whose build was lost: failed."""
     from admin_app.db import unit_of_work
     from admin_app.models.base import utcnow
-    from admin_app.services.data_exports import delete_expired_exports
+    from admin_app.services.data_exports import delete_expired_exports, fail_lost_builds
 
+    now = utcnow()
     with unit_of_work(db.session):
-        delete_expired_exports(db.session, utcnow())
+        fail_lost_builds(db.session, now)
+        delete_expired_exports(db.session, now)
 
 
 def purge_idempotency_keys() -> None:
@@ -151,7 +153,8 @@ def purge_webhook_logs() -> None:
 
 
 def apply_retention() -> None:
-    """Issue 19 (R-DR-3): every night, old mail texts and customer-list cells emptied and
+    """Issue 19 (R-DR-3): every night, customer lists never confirmed cancelled, old mail texts
+    and customer-list cells emptied and
     dead mailed links deleted (services/retention), claimed once per day."""
     from flask import current_app
 
@@ -170,6 +173,7 @@ def apply_retention() -> None:
         now,
         mail_days=current_app.config["MAIL_BODY_RETENTION_DAYS"],
         batch_row_days=current_app.config["BATCH_ROW_RETENTION_DAYS"],
+        unconfirmed_list_days=current_app.config["UNCONFIRMED_LIST_DAYS"],
     )
 
 

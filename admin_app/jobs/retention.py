@@ -24,10 +24,19 @@ def run(
     *,
     mail_days: int,
     batch_row_days: int,
+    unconfirmed_list_days: int = retention.UNCONFIRMED_LIST_DAYS,
     batch: int = BATCH,
 ) -> RetentionResult:
-    """Empty and delete what is past its time, a committed batch at a time."""
+    """Empty and delete what is past its time, a committed batch at a time. Forgotten
+    lists are cancelled first, so their cells go with the cancelled lists' the same night
+    once they are old enough."""
     result = RetentionResult(
+        lists_cancelled=_committed(
+            session,
+            retention.cancel_unconfirmed_lists(
+                session, now - dt.timedelta(days=unconfirmed_list_days), batch
+            ),
+        ),
         mail_bodies=_committed(
             session,
             retention.empty_mail_bodies(session, now - dt.timedelta(days=mail_days), batch),
@@ -38,10 +47,14 @@ def run(
         ),
         links=_committed(session, retention.delete_dead_tokens(session, now, batch)),
     )
-    retention.record_run(session, result)
-    session.commit()
+    if any(getattr(result, name) for name in retention.COUNTED):
+        # A night with nothing to do leaves no entry: the log line says it ran.
+        retention.record_run(session, result)
+        session.commit()
     log.info(
-        "retention: %s mail bodies emptied, %s customer-list rows emptied, %s links deleted",
+        "retention: %s unconfirmed lists cancelled, %s mail bodies emptied, "
+        "%s customer-list rows emptied, %s links deleted",
+        result.lists_cancelled,
         result.mail_bodies,
         result.batch_rows,
         result.links,

@@ -410,6 +410,7 @@ def _field_labels() -> dict[str, dict]:
         },
         # Issue 19: the nightly retention run's counts (services/retention).
         "retention": {
+            "lists_cancelled": _l("Customer lists never confirmed, cancelled"),
             "mail_bodies": _l("Mail texts emptied"),
             "batch_rows": _l("Customer-list rows emptied"),
             "links": _l("Mailed links deleted"),

@@ -297,6 +297,22 @@ def fail(session: Session, export_id: int) -> None:
     session.execute(update(DataExport).where(DataExport.id == export_id).values(state=FAILED))
 
 
+def fail_lost_builds(session: Session, now: dt.datetime) -> int:
+    """Exports still "being made" long after their build was claimed (or asked, if no
+    worker took it): the worker was lost with them and nobody queues them again. Failed,
+    so the requester's page says to ask again rather than waiting for ever. Flushes."""
+    lost = session.execute(
+        update(DataExport)
+        .where(
+            DataExport.state == BUILDING,
+            func.coalesce(DataExport.claimed_at, DataExport.created_at) < now - STALE_AFTER,
+        )
+        .values(state=FAILED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return lost
+
+
 def delete_expired_exports(session: Session, now: dt.datetime, folder: str | None = None) -> int:
     """Delete the files of exports past their days (the rows stay, ids only, so a link
     says "deleted" rather than "not found"). Returns how many files went. Flushes; the

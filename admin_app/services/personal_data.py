@@ -74,7 +74,7 @@ REGISTRY: dict[str, dict[str, Rule]] = {
         "state": N,
         "claimed_by": N,  # a worker
         "counts": N,
-        "error": N,
+        "error": W,  # a worker's failure may quote a cell of the list
     },
     "batch_row": {
         "plate": N,
@@ -187,7 +187,9 @@ REGISTRY: dict[str, dict[str, Rule]] = {
         "previous_state": N,
         "created_by": W,  # an Owner who started the transfer himself
     },
-    "webhook_delivery": {"state": N, "response_body": W, "error": N},  # a reply may echo
+    # A reply may echo the payload; an error (a refused connection, a TLS failure) may
+    # quote the reply.
+    "webhook_delivery": {"state": N, "response_body": W, "error": W},
     "webhook_endpoint": {
         "url": N,
         "events": N,

@@ -11,6 +11,11 @@
   number, outcome, reason code and passport; its contact cells, the cells as typed of a
   refused row and the typed values its reason quotes are emptied. A valid row keeps its
   plate, brand, model and APK date: vehicle facts, which stay with the car (as on erase).
+- A customer list never confirmed: after UNCONFIRMED_LIST_DAYS in preview (or still being
+  read, its worker lost) it is cancelled and its uploaded file dropped. A garage confirms
+  a preview the day it uploads it; one forgotten would keep every customer on it for ever,
+  and block the erase of each of them ("named on a list not yet run"), which Support
+  cannot cancel. Its cells then go as a cancelled list's do, counted from its upload.
 - Mailed links (access_token): deleted once used, expired or replaced by a newer link of
   their purpose (which peek_token refuses already). The stop links (tokens.STOP_LINKS) are
   never used up nor replaced, so they stay until they expire: an old mail's stop link
@@ -44,6 +49,8 @@ from admin_app.services.tokens import STOP_LINKS
 
 # After 03:00 Amsterdam: the quiet hours, after the nightly lists (02:00) have started.
 RUN_HOUR = 3
+# config.UNCONFIRMED_LIST_DAYS's default: a preview is confirmed the day it is made.
+UNCONFIRMED_LIST_DAYS = 30
 BATCH = 500
 ACTOR = Actor.job("retention")
 # The audit entry's table; services/audit names the entry and its counts.
@@ -51,6 +58,8 @@ AUDIT_TABLE = "retention"
 
 # A mail in one of these states is still to be sent: its body is what will be sent.
 UNFINISHED_MAIL = (OutboxState.pending.value, OutboxState.sending.value)
+# A list waiting for its garage's confirmation (or still being read for its preview).
+UNCONFIRMED_LIST = (BatchState.previewing.value, BatchState.preview.value)
 # A list that has run, failed or was cancelled: its rows are read only, never run again.
 FINISHED_LIST = (BatchState.done.value, BatchState.failed.value, BatchState.cancelled.value)
 # Cells of a row that describe the customer (a profile's contact details): emptied (NULL,
@@ -63,11 +72,12 @@ EMPTIED_CELL = "…"
 
 # The audit entry's counts, as services/audit labels them.
 # "links", not "tokens": the audit screen leaves out any field named like a secret.
-COUNTED = ("mail_bodies", "batch_rows", "links")
+COUNTED = ("lists_cancelled", "mail_bodies", "batch_rows", "links")
 
 
 @dataclass(frozen=True)
 class RetentionResult:
+    lists_cancelled: int
     mail_bodies: int
     batch_rows: int
     links: int
@@ -125,6 +135,32 @@ def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH)
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), *old_and_finished)
             .values(subject="", params={})
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        ).rowcount
+
+
+def cancel_unconfirmed_lists(
+    session: Session, before: dt.datetime, batch: int = BATCH
+) -> Iterator[int]:
+    """Lists uploaded before ``before`` and never confirmed: cancelled, their uploaded file
+    dropped. Conditional on the state, like the garage's own cancel: a confirm at the same
+    moment wins or loses whole. Yields how many after each batch, for the caller to
+    commit."""
+    forgotten = (BatchJob.state.in_(UNCONFIRMED_LIST), BatchJob.uploaded_at < before)
+    for ids in _batches(
+        session,
+        lambda last: (
+            select(BatchJob.id)
+            .where(BatchJob.id > last, *forgotten)
+            .order_by(BatchJob.id)
+            .execution_options(**{ALL_TENANTS: True})
+        ),
+        batch,
+    ):
+        yield session.execute(
+            update(BatchJob)
+            .where(BatchJob.id.in_(ids), *forgotten)
+            .values(state=BatchState.cancelled.value, upload=None)
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         ).rowcount
 

@@ -9,7 +9,14 @@ import datetime as dt
 from sqlalchemy import select
 
 from admin_app.jobs import retention as retention_job
-from admin_app.models import AccessToken, AuditLog, BatchJob, BatchRow, OutboxMessage
+from admin_app.models import (
+    AccessToken,
+    AuditLog,
+    BatchJob,
+    BatchRow,
+    Customer,
+    OutboxMessage,
+)
 from admin_app.models.base import utcnow
 from admin_app.services import retention
 from admin_app.services.audit import describe_entries
@@ -124,12 +131,13 @@ def _list(s, garage_id, *, state, finished):
 def test_issue19_customer_list_cells_emptied_after_180_days_outcome_and_reason_stay(app, world):
     """R-DR-3: rows of a list finished a day past 180 days lose their typed cells (and
     the values their reason quotes); the outcome, the reason and a valid row's vehicle
-    facts stay. A list finished a day before the limit, or not yet run, is untouched."""
+    facts stay. A list finished a day before the limit, or confirmed and not yet run, is
+    untouched."""
     s, now = world.session, utcnow()
     garage_id = world.garage("Autobedrijf Jansen").id
     _, old_valid, old_refused = _list(s, garage_id, state="done", finished=now - 181 * DAY)
     _, new_valid, _ = _list(s, garage_id, state="done", finished=now - 179 * DAY)
-    _, waiting, _ = _list(s, garage_id, state="preview", finished=now - 181 * DAY)
+    _, waiting, _ = _list(s, garage_id, state="scheduled", finished=now - 181 * DAY)
     s.commit()
 
     result = _run(app, s, now)
@@ -226,3 +234,67 @@ def test_issue19_the_clock_runs_retention_once_a_day_with_one_audit_entry(app, w
     assert "retention" not in words and "mail_bodies" not in words
     assert "Mailteksten geleegd: 1" in words, words
     assert "Gemailde links verwijderd: 0" in words, words
+
+
+def test_issue19_a_list_never_confirmed_is_cancelled_after_30_days_and_its_file_dropped(
+    app, world
+):
+    """R-DR-3: a preview nobody confirmed for 30 days (or a list whose reading was lost
+    with its worker) is cancelled and its uploaded file dropped; its cells then go as a
+    cancelled list's, from its upload. A preview of 29 days and a confirmed list stay, and
+    a night with nothing to do writes no audit entry."""
+    from admin_app.services import erasure
+
+    s, now = world.session, utcnow()
+    garage_id = world.garage("Autobedrijf Jansen").id
+    jobs = {}
+    for name, state, days in (
+        ("forgotten", "preview", 31),
+        ("lost_reading", "previewing", 31),
+        ("ancient", "preview", 200),
+        ("recent", "preview", 29),
+        ("confirmed", "scheduled", 31),
+    ):
+        job, row, _ = _list(s, garage_id, state=state, finished=now - days * DAY + DAY)
+        job.finished_at, job.upload = None, b"kenteken;email\nAB12CD;jan@example.nl\n"
+        jobs[name] = (job, row)
+    s.commit()
+    customer = Customer(garage_id=garage_id, last_name="Vries", email="Jan@Example.nl")
+    s.add(customer)
+    s.commit()
+    refused = erasure.refusal(s, [customer])
+    assert "klanten.csv, Autobedrijf Jansen" in str(refused)
+
+    result = _run(app, s, now)
+
+    s.expire_all()
+    states = {name: job.state for name, (job, _) in jobs.items()}
+    assert states == {
+        "forgotten": "cancelled",
+        "lost_reading": "cancelled",
+        "ancient": "cancelled",
+        "recent": "preview",
+        "confirmed": "scheduled",
+    }
+    assert result.lists_cancelled == 3
+    uploads = {
+        name: s.scalar(select(BatchJob.upload).where(BatchJob.id == job.id))
+        for name, (job, _) in jobs.items()
+    }
+    assert uploads["forgotten"] is uploads["lost_reading"] is uploads["ancient"] is None
+    assert uploads["recent"] is not None and uploads["confirmed"] is not None
+    # Cancelled a month after its upload: its cells wait for their 180 days; the one
+    # uploaded 200 days ago goes the same night.
+    assert jobs["forgotten"][1].email == "Jan@Example.nl"
+    assert jobs["ancient"][1].email == "" and jobs["ancient"][1].first_name is None
+    # The forgotten lists no longer block his erase; the recent preview and the confirmed
+    # list still do, and are named.
+    refused = str(erasure.refusal(s, [customer]))
+    assert refused.count("klanten.csv") == 2
+
+    def entries():
+        return s.scalars(select(AuditLog).where(AuditLog.table_name == "retention")).all()
+
+    assert len(entries()) == 1
+    assert _run(app, s, now).lists_cancelled == 0
+    assert len(entries()) == 1, "a night with nothing to do leaves no entry"

@@ -465,3 +465,23 @@ def test_issue19_use_summary_shows_no_form_kind_he_would_read_as_a_result(
     summary = archive.read("overzicht.html").decode()
     assert "controlepunten OK" not in summary and "Gevuld met klantgegevens" not in summary
     assert "<h2>E-mails aan u</h2>" in summary and "Verstuurde e-mails" not in summary
+
+
+def test_issue19_a_build_lost_with_its_worker_is_failed_by_the_clock(app, world, acting_as):
+    """R-DR-1: an export still "being made" an hour after its build was claimed (or asked,
+    unclaimed) lost its worker, and nobody queues it again: the clock fails it, so his
+    page says to ask again. One claimed a minute ago is left building."""
+    from admin_app.models.data_exports import BUILDING, FAILED
+
+    rows = _his_rows(world)
+    now = utcnow()
+    ids = [_export_of(world, acting_as, customer) for customer in rows[:2]]
+    lost, busy = (world.session.get(DataExport, i) for i in ids)
+    lost.claimed_at = now - data_exports.STALE_AFTER - dt.timedelta(minutes=1)
+    busy.claimed_at = now - dt.timedelta(minutes=1)
+    world.session.commit()
+
+    assert data_exports.fail_lost_builds(world.session, now) == 1
+    world.session.commit()
+    world.session.expire_all()
+    assert (lost.state, busy.state) == (FAILED, BUILDING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from flask_appbuilder import Model
@@ -19,6 +20,7 @@ from admin_app.models import (
     ContactProposal,
     Customer,
     Erasure,
+    FleetAccount,
     InspectionForm,
     InspectionFormVersion,
     InspectionInvitation,
@@ -35,6 +37,7 @@ from admin_app.services import passports as passport_rules
 from admin_app.services.audit import Actor, set_actor
 from admin_app.services.passports import PersonDetails
 from admin_app.services.personal_data import is_text
+from tests.conftest import DB_KIND
 from tests.mails import mail_text
 
 KAREL = {
@@ -330,16 +333,25 @@ def test_issue19_refused_while_he_manages_a_fleet_with_cars(world):
         )
     ).first()
     assert fleet_manager is not None
+    fleet = session.scalars(
+        select(FleetAccount)
+        .join(Passport, Passport.id == FleetAccount.manager_passport_id)
+        .where(Passport.owner_id == fleet_manager.id)
+    ).first()
     support = actor_of(world, "support")
-    with pytest.raises(Conflict, match="fleet account"):
+    # Named, so Support knows which fleet to ask the garage about.
+    with pytest.raises(Conflict, match=rf"fleet account.*\({re.escape(fleet.name)}\)"):
         erase.erase_customer(session, support, fleet_manager, "Verzoek", REQUESTED)
 
 
 def test_issue19_refused_while_he_is_named_on_a_list_not_yet_run(world, acting_as):
-    """R-DR-2: a customer list waiting for confirmation names him: refused."""
+    """R-DR-2: a customer list waiting for confirmation names him: refused, naming the
+    list and its garage (Support cannot run or cancel it; the garage can)."""
     session = world.session
     car = karel_at(world, acting_as, "garage-jansen", "KW-03-XY")
-    job = BatchJob(garage_id=car.garage_id, filename="l.csv", uploaded_by="x", state="preview")
+    job = BatchJob(
+        garage_id=car.garage_id, filename="klanten-mei.csv", uploaded_by="x", state="preview"
+    )
     session.add(job)
     session.flush()
     session.add(
@@ -353,8 +365,10 @@ def test_issue19_refused_while_he_is_named_on_a_list_not_yet_run(world, acting_a
     )
     session.flush()
     support = actor_of(world, "support")
-    with pytest.raises(Conflict, match="list that has not run"):
+    with pytest.raises(Conflict, match="list that has not run") as refused:
         erase.erase_customer(session, support, car.owner, "Verzoek", REQUESTED)
+    words = str(refused.value.message)
+    assert "klanten-mei.csv, Autobedrijf Jansen" in words and "cancelled after 30 days" in words
 
 
 def test_issue19_only_support_erases(world, acting_as):
@@ -792,3 +806,43 @@ def test_issue19_use_the_pending_transfer_refusal_names_the_car(world):
     with pytest.raises(Conflict, match=display_plate(plate)):
         erase.erase_person(session, support, "eigenaar@example.nl", "Verzoek", REQUESTED)
     session.rollback()
+
+
+@pytest.mark.skipif(DB_KIND != "postgresql", reason="row locks: PostgreSQL")
+def test_issue19_two_erases_at_once_erase_once(app, engine, world, acting_as):
+    """R-DR-2: Support clicking twice (or two desks at once): the second erase waits for
+    the first's row lock, then finds him erased and records no second erasure."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    car = karel_at(world, acting_as, "garage-jansen", "KW-04-XY")
+    customer_id = car.owner_id
+    world.session.commit()
+    support = actor_of(world, "support")
+    first, second = Session(bind=engine), Session(bind=engine)
+    answers = {}
+
+    def other_desk():
+        with app.app_context(), unit_of_work(second, support):
+            done = erase.erase_customer(
+                second, support, second.get(Customer, customer_id), "Verzoek", REQUESTED
+            )
+            answers["second"] = done.erasure is not None
+
+    with app.app_context():
+        with unit_of_work(first, support):
+            done = erase.erase_customer(
+                first, support, first.get(Customer, customer_id), "Verzoek", REQUESTED
+            )
+            answers["first"] = done.erasure is not None
+            thread = threading.Thread(target=other_desk)
+            thread.start()
+            thread.join(1.0)
+            assert thread.is_alive()  # waiting on his row until the first commits
+        thread.join(10)
+    first.close(), second.close()
+    assert answers == {"first": True, "second": False}
+    assert world.session.scalar(
+        select(func.count(Erasure.id)).where(Erasure.customer_id == customer_id)
+    ) == 1

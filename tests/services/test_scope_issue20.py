@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from admin_app import roles, scope
 from admin_app.models import ConsoleUser, Customer, FleetAccount, Garage, Invoice, Passport
-from admin_app.services import erasure
+from admin_app.services.erasure import scrub as erasure_scrub
 from tests.services.test_scope import _as
 
 ROLE_KINDS = (scope.GARAGE, scope.FLEET, scope.OWNER, scope.NOTHING)
@@ -108,7 +108,7 @@ def test_issue20_children_are_named_with_their_parent_and_erasure_uses_them():
         }, child.__name__
         assert child not in scope.TENANT_MODELS
         assert "garage_id" in parent.__table__.c
-        where = erasure._garage_scope(child.__table__, 7)
+        where = erasure_scrub.garage_scope(child.__table__, 7)
         assert where is not None, f"the erase cannot scope {child.__tablename__}"
         assert parent.__tablename__ in str(where)
 

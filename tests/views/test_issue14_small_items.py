@@ -267,8 +267,12 @@ def test_issue14_the_conversion_chart_has_axes_and_week_labels_oldest_first(worl
     assert xs == sorted(xs)
     export = _sheet(browser.get("/proposals/conversion.xlsx").data)
     weeks = [row[0].value for row in export.iter_rows(min_row=2)]
-    assert weeks == sorted(weeks) and labels == [w.rsplit("W", 1)[1] for w in weeks]
-    assert max(ticks) >= max(row[1].value for row in export.iter_rows(min_row=2))
+    assert weeks == sorted(weeks)
+    # The chart is the invitations'; the export also has weeks of APK reminders alone
+    # (issue 18), with the invitation columns empty.
+    invited = [row for row in export.iter_rows(min_row=2) if row[1].value is not None]
+    assert labels == [row[0].value.rsplit("W", 1)[1] for row in invited]
+    assert max(ticks) >= max(row[1].value for row in invited)
 
 
 def test_issue14_the_inspection_vehicle_search_finds_a_part_of_a_plate(world, acting_as):
