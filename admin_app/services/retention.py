@@ -113,6 +113,30 @@ def _batches(session: Session, ids_after, batch: int):
         last = ids[-1]
 
 
+def _update_in_batches(
+    session: Session, model, conditions: tuple, values: dict, batch: int
+) -> Iterator[int]:
+    """Rows of ``model`` meeting ``conditions`` set to ``values``, a batch of ids at a time;
+    the conditions are checked again in each UPDATE, so a row changed meanwhile (a mail
+    picked up, a list confirmed) is left. Yields how many after each batch."""
+    for ids in _batches(
+        session,
+        lambda last: (
+            select(model.id)
+            .where(model.id > last, *conditions)
+            .order_by(model.id)
+            .execution_options(**{ALL_TENANTS: True})
+        ),
+        batch,
+    ):
+        yield session.execute(
+            update(model)
+            .where(model.id.in_(ids), *conditions)
+            .values(values)
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        ).rowcount
+
+
 def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH) -> Iterator[int]:
     """Finished mails made before ``before``: subject and params emptied. Yields how many
     after each batch, for the caller to commit."""
@@ -121,22 +145,9 @@ def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH)
         OutboxMessage.created_at < before,
         OutboxMessage.subject != "",  # "" once emptied: its subject is never empty before
     )
-    for ids in _batches(
-        session,
-        lambda last: (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.id > last, *old_and_finished)
-            .order_by(OutboxMessage.id)
-            .execution_options(**{ALL_TENANTS: True})
-        ),
-        batch,
-    ):
-        yield session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), *old_and_finished)
-            .values(subject="", params={})
-            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-        ).rowcount
+    return _update_in_batches(
+        session, OutboxMessage, old_and_finished, {"subject": "", "params": {}}, batch
+    )
 
 
 def cancel_unconfirmed_lists(
@@ -147,22 +158,13 @@ def cancel_unconfirmed_lists(
     moment wins or loses whole. Yields how many after each batch, for the caller to
     commit."""
     forgotten = (BatchJob.state.in_(UNCONFIRMED_LIST), BatchJob.uploaded_at < before)
-    for ids in _batches(
+    return _update_in_batches(
         session,
-        lambda last: (
-            select(BatchJob.id)
-            .where(BatchJob.id > last, *forgotten)
-            .order_by(BatchJob.id)
-            .execution_options(**{ALL_TENANTS: True})
-        ),
+        BatchJob,
+        forgotten,
+        {"state": BatchState.cancelled.value, "upload": None},
         batch,
-    ):
-        yield session.execute(
-            update(BatchJob)
-            .where(BatchJob.id.in_(ids), *forgotten)
-            .values(state=BatchState.cancelled.value, upload=None)
-            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-        ).rowcount
+    )
 
 
 def _holds_cells():
