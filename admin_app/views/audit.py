@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask import abort
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -10,11 +9,11 @@ from flask_babel import lazy_gettext as _l
 from admin_app.extensions import db
 from admin_app.models import AuditLog, OutboxMessage
 from admin_app.models.outbox import KIND_LABELS, STATE_LABELS
-from admin_app.scope import scoped_get
 from admin_app.services.audit import describe_entries
 from admin_app.services.list_exports import AUDIT_LOG_EXPORT, OUTBOX_EXPORT
 from admin_app.views.base import ConsoleModelView
 from admin_app.views.exports import ExportableList
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import READ_WRITE
 
 
@@ -88,9 +87,7 @@ class AuditLogView(ExportableList, ConsoleModelView):
     @has_access
     def raw(self, pk):
         """The entry as stored: record type, id, action and each field's old and new value."""
-        entry = scoped_get(db.session, AuditLog, pk)
-        if entry is None:
-            abort(404)
+        entry = scoped_or_404(AuditLog, pk)
         return self.render_template(
             "console/audit_raw.html",
             title=_l("Audit entry as stored"),

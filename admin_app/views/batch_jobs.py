@@ -23,6 +23,7 @@ from admin_app.views.exports import ExportableList, export_response
 from admin_app.views.formatting import display_value
 from admin_app.views.forms import ConfirmForm, EmailForm, UploadForm, submitted
 from admin_app.web.actor import current_actor
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import READ_WRITE
 
 # The counts have the plans' keys, done or not (R-BJ-5).
@@ -195,8 +196,7 @@ class BatchJobView(ExportableList, ConsoleModelView):
         return answer
 
     def _act(self, pk, action, done):
-        if scoped_get(db.session, BatchJob, pk) is None:
-            abort(404)
+        scoped_or_404(BatchJob, pk)
         answer = submitted(
             ConfirmForm(), action, done=done, next_url=url_for(f"{self.endpoint}.show", pk=pk)
         )
@@ -230,9 +230,7 @@ class BatchJobView(ExportableList, ConsoleModelView):
     @expose("/<int:pk>/refused.xlsx")
     @has_access
     def refused(self, pk):
-        job = scoped_get(db.session, BatchJob, pk)
-        if job is None:
-            abort(404)
+        job = scoped_or_404(BatchJob, pk)
         return Response(
             batch_jobs.refused_rows_xlsx(db.session, job),
             mimetype=customer_lists.XLSX_MIMETYPE,
@@ -275,9 +273,7 @@ class InvalidEmailsView(ConsoleModelView):
     @has_access
     def fix(self, pk):
         """Correct the address (R-PP-7 applies) and, when asked, resend at once."""
-        passport = scoped_get(db.session, Passport, pk)
-        if passport is None:
-            abort(404)
+        passport = scoped_or_404(Passport, pk)
         form = EmailForm()
 
         def correct():

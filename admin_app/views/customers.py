@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterEqual
 from flask_babel import lazy_gettext as _l
@@ -12,7 +12,6 @@ from admin_app.models import Customer
 from admin_app.models.base import utcnow
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.roles import SUPPORT
-from admin_app.scope import scoped_get
 from admin_app.services import data_exports, erasure, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.labels import CUSTOMER_LABELS
@@ -22,6 +21,7 @@ from admin_app.views.exports import ExportableList
 from admin_app.views.forms import ErasureForm, attempt, show_errors
 from admin_app.web.actor import current_actor
 from admin_app.web.filters import FilterEmailEqual, FilterEmailStartsWith, FilterNameStartsWith
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import READ_WRITE
 
 
@@ -76,9 +76,7 @@ class CustomerView(ExportableList, ConsoleModelView):
     def erase(self, pk):
         """Support's erase (issue 19, R-DR-2): the form, then a confirm step that says what
         will happen and what stays; a refusal or a bad field shows the form again as typed."""
-        customer = scoped_get(db.session, Customer, pk)
-        if customer is None:
-            abort(404)
+        customer = scoped_or_404(Customer, pk)
         show_url = url_for(f"{self.endpoint}.show", pk=pk)
         if not current_actor().has(SUPPORT):
             # Admin holds every permission; the erase is Support's alone (SPEC roles).

@@ -22,6 +22,7 @@ from admin_app.scope import scoped_get
 from admin_app.services import data_exports
 from admin_app.views.forms import ConfirmForm, submitted
 from admin_app.web.actor import current_actor
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import DATA_EXPORT_PERMISSIONS
 
 
@@ -52,8 +53,7 @@ class DataExportView(BaseView):
     @has_access
     def customer(self, customer_id):
         """A garage's export of its customer, or Support's (one row or the person)."""
-        if scoped_get(db.session, Customer, customer_id) is None:
-            abort(404)  # another garage's customer, as on his own page
+        scoped_or_404(Customer, customer_id)  # another garage's customer, as on his own page
         answer = submitted(
             CustomerExportForm(),
             lambda: data_exports.request_customer_export(

@@ -12,7 +12,6 @@ from wtforms import BooleanField, SelectField, StringField, ValidationError
 from admin_app.domain.errors import DomainError
 from admin_app.extensions import db
 from admin_app.models import Garage
-from admin_app.scope import scoped_get
 from admin_app.services.api_keys import list_api_keys
 from admin_app.services.apk_reminders import MAX_WEEKS
 from admin_app.services.garages import (
@@ -25,6 +24,7 @@ from admin_app.services.labels import GARAGE_LABELS
 from admin_app.views.base import ConsoleModelView
 from admin_app.views.forms import fits, submitted
 from admin_app.web.actor import current_actor
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import READ_WRITE
 
 
@@ -243,9 +243,7 @@ class GarageEmailForm(FlaskForm):
 
 def garage_email_page(view, garage_id: int, *, next_url: str):
     """The garage e-mail's own page (R-PP-3): its rule, its consequences said up front."""
-    garage = scoped_get(db.session, Garage, garage_id)
-    if garage is None:
-        abort(404)
+    garage = scoped_or_404(Garage, garage_id)
     refusal = why_not_change_email(db.session, garage, current_actor())
     if refusal is not None:
         # As a passport's forms: a form not allowed goes back with the reason.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -22,13 +22,13 @@ from admin_app.extensions import db
 from admin_app.models import Passport, Task
 from admin_app.models.passports import STATE_LABELS
 from admin_app.models.tasks import RowOutcome, TaskKind, TaskState
-from admin_app.scope import scoped_get
 from admin_app.services import tasks
 from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.views.base import ConsoleModelView
 from admin_app.views.batch_jobs import progress_bar
 from admin_app.views.forms import ConfirmForm, attempt
 from admin_app.web.actor import current_actor
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import READ_WRITE
 
 BULK_TITLES = {
@@ -293,8 +293,7 @@ class TaskView(ConsoleModelView):
     @has_access
     def undo(self, pk):
         """Undo an archive task within 7 days: its passports whose plate is still free."""
-        if scoped_get(db.session, Task, pk) is None:
-            abort(404)  # another garage's task (R-SEC-1)
+        scoped_or_404(Task, pk)  # another garage's task (R-SEC-1)
         show = url_for(f"{self.endpoint}.show", pk=pk)
         if not ConfirmForm().validate_on_submit():
             flash(str(_l("The page had expired; please try again.")), "danger")

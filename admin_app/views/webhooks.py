@@ -12,11 +12,11 @@ from wtforms import SelectMultipleField, StringField, widgets
 
 from admin_app.extensions import db
 from admin_app.models import Garage, WebhookEndpoint
-from admin_app.scope import scoped_get
 from admin_app.services import webhooks
 from admin_app.services.audit import actor_names
 from admin_app.views.forms import ConfirmForm, attempt, fits, submitted
 from admin_app.web.actor import current_actor
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import READ_WRITE
 
 
@@ -41,9 +41,7 @@ class EndpointForm(ConfirmForm):
 
 
 def _endpoint_or_404(pk) -> WebhookEndpoint:
-    endpoint = scoped_get(db.session, WebhookEndpoint, pk)
-    if endpoint is None:
-        abort(404)
+    endpoint = scoped_or_404(WebhookEndpoint, pk)
     return endpoint
 
 
