@@ -21,6 +21,7 @@ from itertools import islice
 from flask_babel import lazy_gettext as _l
 
 from admin_app.domain import reasons as reasons_module
+from admin_app.domain.dates import read_date
 from admin_app.domain.errors import InvalidInput, TooLarge
 from admin_app.domain.plates import normalize_plate, side_code
 from admin_app.domain.reasons import Reason
@@ -484,7 +485,7 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
         reasons.append(("last_name_missing", {}))
     apk = raw.get("apk_expiry")
     if apk not in (None, "") and "apk_expiry" not in too_long:
-        parsed = parse_date(apk)
+        parsed = read_date(apk)
         if parsed is None:
             reasons.append(("apk_expiry_invalid", {"value": values.get("apk_expiry")}))
         else:
@@ -510,43 +511,6 @@ def without_formula_guard(text: str) -> str:
     if text.startswith(FORMULA_GUARD) and formula_like(text):
         return text[1:]
     return text
-
-
-_DUTCH_DATE = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
-
-
-def date_field(value, field: str) -> dt.date:
-    """parse_date, or InvalidInput on ``field`` saying how to write a date."""
-    day = parse_date(value) if value not in (None, "") else None
-    if day is None:
-        raise InvalidInput(
-            _l("'%(value)s' is not a date (dd-mm-yyyy).", value=str(value or "").strip()),
-            field=field,
-        )
-    return day
-
-
-def parse_date(value) -> dt.date | None:
-    """A date as Dutch lists and forms write it (d-m-yyyy), ISO, or an Excel date cell;
-    None when it is none of these."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    dutch = _DUTCH_DATE.fullmatch(text)
-    if dutch:
-        day, month, year = map(int, dutch.groups())
-        try:
-            return dt.date(year, month, day)
-        except ValueError:
-            return None
-    for pattern in ("%d-%m-%Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
 
 
 # --- the template (R-BJ-1) -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from admin_app.domain.clock import local_datetime, local_today
+from admin_app.domain.dates import date_field
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.domain.money import cents, euro
 from admin_app.domain.plates import display_plate, normalize_plate, plate_part, validate_plate
@@ -37,7 +38,6 @@ from admin_app.roles import ADMIN, GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
-from admin_app.services.customer_lists import date_field
 from admin_app.services.emails import email_key
 from admin_app.services.mails import greeted
 from admin_app.services.outbox import queue_mail

@@ -17,6 +17,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.domain.dates import optional_date_field
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.domain.plates import display_plate, validate_plate
 from admin_app.models import (
@@ -102,9 +103,9 @@ class VehicleDetails:
         return cls(
             brand=_text(data.get("brand")),
             model=_text(data.get("model")),
-            apk_expiry=parse_date(data.get("apk_expiry"), field="apk_expiry"),
+            apk_expiry=optional_date_field(data.get("apk_expiry"), field="apk_expiry"),
             fuel=_text(data.get("fuel")),
-            first_registration=parse_date(
+            first_registration=optional_date_field(
                 data.get("first_registration"), field="first_registration"
             ),
         )
@@ -122,23 +123,6 @@ class VehicleDetails:
 
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
-
-
-def parse_date(value, *, field: str) -> dt.date | None:
-    """YYYY-MM-DD (the API) or d-m-yyyy (people); empty is None."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    for pattern in ("%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return dt.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise InvalidInput(
-        _l("'%(value)s' is not a date; use YYYY-MM-DD or DD-MM-YYYY.", value=text), field=field
-    )
 
 
 # --- looking things up -------------------------------------------------------------------
@@ -516,7 +500,7 @@ def _vehicle_value(name: str, value):
     if name in VEHICLE_DATES:
         if isinstance(value, dt.date):
             return value
-        date = parse_date(_single_line(value, field=name), field=name)
+        date = optional_date_field(_single_line(value, field=name), field=name)
         if date is not None and not 1900 <= date.year <= 2199:
             # Not a typing error a garage makes knowingly ("0024-05-01" for 2024).
             raise InvalidInput(

@@ -173,7 +173,7 @@ def _number_cell(value) -> str | None:
 
 def _invoice_values(raw: dict) -> dict:
     """One invoice checked: InvalidInput naming what is wrong."""
-    from admin_app.services.customer_lists import date_field
+    from admin_app.domain.dates import date_field
 
     plate = normalize_plate(raw.get("plate"))
     if len(plate) != 6 or side_code(plate) is None:
