@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from admin_app.domain.clock import AMSTERDAM
 from admin_app.extensions import db
 from admin_app.jobs.claiming import claim_next
 from admin_app.models import OutboxMessage
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 BOUNCE_CODES = {550, 551, 553}
 # Messages one run sends at most; each is claimed on its own just before it is sent.
 BATCH = 200
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # Header lines up to RFC 5322's hard limit of 998: folded at 78, the stdlib would write a
 # List-Unsubscribe link longer than a line as an encoded word, which no mail program reads.
 MAIL_POLICY = policy.default.clone(max_line_length=998)

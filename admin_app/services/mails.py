@@ -204,13 +204,18 @@ def _new_link(
         user_id=user_id,
         subject_id=subject_id,
     )
-    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/{path}/{raw}"
+    return public_url(f"/{path}/{raw}")
 
 
-def _public_url(endpoint: str) -> str:
-    """A console page's address for a mail: the worker has no request to build it from."""
-    path = current_app.url_map.bind("").build(endpoint)
+def public_url(path: str) -> str:
+    """``path`` as the world reaches the console (PUBLIC_URL, never the Host header, which
+    a request could forge): mailed links, webhook payloads, calendar addresses."""
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{path}"
+
+
+def _page_url(endpoint: str) -> str:
+    """A console page's address for a mail: the worker has no request to build it from."""
+    return public_url(current_app.url_map.bind("").build(endpoint))
 
 
 def _login_id(session: Session, message: OutboxMessage) -> int | None:
@@ -485,7 +490,7 @@ def _fleet_welcome(user: ConsoleUser, link: str) -> str:
             fleet=fleet.name,
             username=user.username,
             link=link,
-            dashboard=_public_url("FleetDashboardView.list"),
+            dashboard=_page_url("FleetDashboardView.list"),
         )
     )
 
@@ -619,6 +624,6 @@ def _apk_digest(session: Session, message: OutboxMessage) -> MailBody:
         subject_id=fleet.id,
     )
     text = digest_text(
-        session, digest, cars, dashboard=_public_url("FleetDashboardView.list"), link=link
+        session, digest, cars, dashboard=_page_url("FleetDashboardView.list"), link=link
     )
     return MailBody(text, unsubscribe=link)

@@ -45,6 +45,7 @@ from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.models.webhooks import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services.audit import Actor
+from admin_app.services.mails import public_url
 from admin_app.services.outbox import queue_mail
 
 # The events a garage may choose, with the words its screen shows.
@@ -543,8 +544,7 @@ def batch_job_data(job: BatchJob) -> dict:
     data = _fields(job, BATCH_JOB_FIELDS)
     if job.state == "done":
         # What a receiver needs to read the outcome of each row.
-        base = current_app.config["PUBLIC_URL"].rstrip("/")
-        data["rows_url"] = f"{base}/api/v1/batch_job/{job.id}/rows"
+        data["rows_url"] = public_url(f"/api/v1/batch_job/{job.id}/rows")
     if job.state == "failed":
         data["error"] = job.error
     return data

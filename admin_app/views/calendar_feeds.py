@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, make_response, redirect, request, url_for
+from flask import abort, make_response, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 
@@ -16,6 +16,7 @@ from admin_app.domain.errors import NotFound
 from admin_app.extensions import db
 from admin_app.roles import FLEET_MANAGER
 from admin_app.services import calendar_feeds
+from admin_app.services.mails import public_url
 from admin_app.views.forms import ConfirmForm, submitted
 from admin_app.web.actor import current_actor
 
@@ -50,7 +51,7 @@ class CalendarFeedView(BaseView):
 
     def _shown_once(self, made):
         _feed, secret = made
-        address = _public_url(url_for("CalendarFeedView.feed", token=secret))
+        address = public_url(url_for("CalendarFeedView.feed", token=secret))
         response = make_response(
             self.render_template(
                 "console/calendar_made.html",
@@ -100,15 +101,9 @@ class CalendarFeedView(BaseView):
         return response.make_conditional(request)
 
 
-def _public_url(path: str) -> str:
-    """The address as the world reaches the console (PUBLIC_URL), as mailed links are."""
-    base = current_app.config.get("PUBLIC_URL") or request.host_url
-    return f"{base.rstrip('/')}{path}"
-
-
 def _host() -> str:
     """The domain of the events' UIDs: the console's public host, stable across servers."""
-    return urlsplit(_public_url("/")).hostname or "autopaspoort"
+    return urlsplit(public_url("/")).hostname or "autopaspoort"
 
 
 def _back() -> str:
