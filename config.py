@@ -170,6 +170,9 @@ class Config:
     FAB_INDEX_VIEW = "admin_app.views.home.HomeView"
     # FAB's layout with the console's icon and styles (one-row navbar, phone widths).
     FAB_BASE_TEMPLATE = "console/layout.html"
+    # Strict-Transport-Security: off by default (a plain-HTTP development server would be
+    # unreachable for a year); ProductionConfig, behind https only, turns it on.
+    SECURITY_HSTS = False
     # How many reverse proxies stand in front (nginx: 1); their X-Forwarded-* headers are
     # trusted that many hops deep (admin_app/proxies.py). 0: none, the socket's address.
     TRUSTED_PROXIES = int(setting("TRUSTED_PROXIES", "0"))

@@ -216,7 +216,7 @@ def register_security_headers(app: Flask) -> None:
     Talisman(
         app,
         force_https=False,
-        strict_transport_security=app.config.get("SECURITY_HSTS", False),
+        strict_transport_security=app.config["SECURITY_HSTS"],
         content_security_policy=CONTENT_SECURITY_POLICY,
         content_security_policy_nonce_in=["script-src"],
         frame_options="DENY",

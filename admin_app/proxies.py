@@ -25,7 +25,7 @@ class TrustedProxies:
         self._fixes: dict[int, ProxyFix] = {}
 
     def __call__(self, environ, start_response):
-        count = int(self.app.config.get("TRUSTED_PROXIES", 0))
+        count = int(self.app.config["TRUSTED_PROXIES"])
         if count <= 0 or not self.from_a_proxy(environ.get("REMOTE_ADDR")):
             return self.wsgi_app(environ, start_response)
         fix = self._fixes.get(count)
@@ -40,7 +40,7 @@ class TrustedProxies:
         """Whether the connection comes from a proxy (FORWARDED_ALLOW_IPS, gunicorn's own
         setting for X-Forwarded-Proto): anyone else reaching the web process directly
         would pick its own address, past the login limit and into /metrics."""
-        allow = self.app.config.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+        allow = self.app.config["FORWARDED_ALLOW_IPS"]
         return allow.strip() == "*" or allowed(remote_addr, allow)
 
 

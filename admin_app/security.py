@@ -251,7 +251,7 @@ class ConsoleSecurityManager(SecurityManager):
         # revocable by that login only, its person in the audit) when FAB_API_KEY_ENABLED
         # is on at start. The console's keys belong to a garage (views/api_keys): only
         # protect()'s check of the setting, at request time, is wanted.
-        keys_enabled = current_app.config.get("FAB_API_KEY_ENABLED", False)
+        keys_enabled = current_app.config["FAB_API_KEY_ENABLED"]
         current_app.config["FAB_API_KEY_ENABLED"] = False
         try:
             super().register_views()

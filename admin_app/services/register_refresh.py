@@ -138,7 +138,7 @@ class RdwApi:
         """The API the settings name, or None when the refresh is off (no RDW_API_URL)."""
         if not config.get("RDW_API_URL"):
             return None
-        return cls(config["RDW_API_URL"], config.get("RDW_APP_TOKEN", ""))
+        return cls(config["RDW_API_URL"], config["RDW_APP_TOKEN"])
 
     def rows(self, dataset: str, plates: list[str]) -> list[dict]:
         dataset_id, order = DATASETS[dataset]
