@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import g
 from flask_appbuilder.api import BaseApi, ModelRestApi
 from flask_appbuilder.const import API_FILTERS_RIS_KEY
 from flask_appbuilder.exceptions import InvalidColumnFilterFABException
@@ -17,6 +16,7 @@ from werkzeug.exceptions import BadRequest as BadRequestError
 from admin_app.api import openapi
 from admin_app.api.schemas import MAX_ID, NoBody, flat_errors
 from admin_app.domain.errors import BadRequest, InvalidInput
+from admin_app.web.actor import current_actor
 from admin_app.web.permissions import FULL_PERMISSIONS, READ_WRITE
 
 # FAB's relation operations look the value up as an id.
@@ -276,7 +276,5 @@ class ConsoleApi(JsonBody, ModelRestApi):
 
     @staticmethod
     def actor():
-        from admin_app.services.audit import Actor
-
         # A garage's API key acts under its own name (issue 16, api/keys).
-        return g.get("key_actor") or Actor.of_user(g.user)
+        return current_actor()

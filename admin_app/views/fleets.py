@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
@@ -19,7 +19,6 @@ from admin_app.services import (
     recalls,
     vehicle_values,
 )
-from admin_app.services.audit import Actor
 from admin_app.services.labels import FLEET_ACCOUNT_LABELS
 from admin_app.services.units import kilometres
 from admin_app.views.base import ConsoleModelView
@@ -142,7 +141,7 @@ class FleetAccountView(ConsoleModelView):
         form = FleetAccountForm(obj=fleet)
 
         def save():
-            actor = Actor.of_user(g.user)
+            actor = current_actor()
             fleets.rename_fleet(db.session, pk, form.name.data, actor=actor)
             fleets.change_fleet_email(db.session, pk, form.email.data, actor=actor)
 
