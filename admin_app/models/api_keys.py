@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_appbuilder import Model
-from sqlalchemy import Column, ForeignKey, Integer, String
-from sqlalchemy.orm import relationship
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -20,19 +22,21 @@ class ApiKey(Model):
 
     __tablename__ = "api_key"
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("garage.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    name = Column(String(100), nullable=False)
-    key_hash = Column(String(64), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     # The first characters of the secret ("gk_AbC1…"), to tell keys apart on screens.
-    prefix = Column(String(12), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    created_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
-    last_used_at = Column(UTCDateTime)
-    revoked_at = Column(UTCDateTime)
-    service_user_id = Column(
+    prefix: Mapped[str] = mapped_column(String(12), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="SET NULL")
+    )
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    service_user_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, unique=True
     )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_appbuilder import Model
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -14,11 +17,15 @@ class ApkDigest(Model):
     __tablename__ = "apk_digest"
     __table_args__ = (UniqueConstraint("fleet_account_id", "week", name="uq_apk_digest_week"),)
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
-    fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"), nullable=False)
-    week = Column(String(8), nullable=False)  # ISO week, 2026-W49
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("garage.id"), nullable=False, index=True
+    )
+    fleet_account_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("fleet_account.id"), nullable=False
+    )
+    week: Mapped[str] = mapped_column(String(8), nullable=False)  # ISO week, 2026-W49
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class ApkReminder(Model):
@@ -42,13 +49,13 @@ class ApkReminder(Model):
         Index("ix_apk_reminder_digest", "digest_id"),
     )
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
-    passport_id = Column(Integer, ForeignKey("passport.id"), nullable=False)
-    customer_id = Column(Integer, ForeignKey("customer.id"))
-    digest_id = Column(Integer, ForeignKey("apk_digest.id"))
-    apk_expiry = Column(Date, nullable=False)
-    reminded_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(Integer, ForeignKey("garage.id"), nullable=False)
+    passport_id: Mapped[int] = mapped_column(Integer, ForeignKey("passport.id"), nullable=False)
+    customer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("customer.id"))
+    digest_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("apk_digest.id"))
+    apk_expiry: Mapped[date] = mapped_column(Date, nullable=False)
+    reminded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class ApkReminderRun(Model):
@@ -57,8 +64,8 @@ class ApkReminderRun(Model):
 
     __tablename__ = "apk_reminder_run"
 
-    day = Column(Date, primary_key=True)
-    started_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    finished_at = Column(UTCDateTime)
-    reminders = Column(Integer)
-    digests = Column(Integer)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminders: Mapped[int | None] = mapped_column(Integer)
+    digests: Mapped[int | None] = mapped_column(Integer)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from datetime import date, datetime
+from typing import Any
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, LargeBinary, String
-from sqlalchemy.orm import deferred, relationship
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.domain import reasons
 from admin_app.models.base import UTCDateTime, utcnow
@@ -70,30 +72,32 @@ class BatchJob(Model):
     __tablename__ = "batch_job"
     __table_args__ = (Index("ix_batch_job_due", "state", "scheduled_for"),)
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
-    filename = Column(String(255), nullable=False)
-    uploaded_by_id = Column(Integer)
-    uploaded_by = Column(String(200), nullable=False)
-    uploaded_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    send_to_customers = Column(Boolean, nullable=False, default=False)
-    state = Column(String(12), nullable=False, default=BatchState.preview.value)
-    scheduled_for = Column(UTCDateTime)
-    started_at = Column(UTCDateTime)
-    finished_at = Column(UTCDateTime)
-    heartbeat_at = Column(UTCDateTime)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("garage.id"), nullable=False, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    send_to_customers: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    state: Mapped[str] = mapped_column(String(12), nullable=False, default=BatchState.preview.value)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Issue 17: the clock queues a due job (queued_at) but leaves it `scheduled`; the worker
     # that starts it claims it (claimed_by, claimed_at) and only then is it `running`.
-    queued_at = Column(UTCDateTime)
-    claimed_by = Column(String(200))
-    claimed_at = Column(UTCDateTime)
-    total_rows = Column(Integer, nullable=False, default=0)
-    done_rows = Column(Integer, nullable=False, default=0)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    total_rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    done_rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Preview counts, then the same keys as done (R-BJ-5).
-    counts = Column(JSON, nullable=False, default=dict)
-    error = Column(String(500))
+    counts: Mapped[Any] = mapped_column(JSON, nullable=False, default=dict)
+    error: Mapped[str | None] = mapped_column(String(500))
     # The uploaded file, kept only while a large list is previewed in the background.
-    upload = deferred(Column(LargeBinary))
+    upload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     # The login that uploaded it, to name him as the screens do; uploaded_by keeps his
     # user name for when the login is gone or out of the reader's sight.
@@ -143,40 +147,48 @@ class BatchRow(Model):
         Index("ix_batch_row_job_chunk", "batch_job_id", "chunk"),
     )
 
-    id = Column(Integer, primary_key=True)
-    batch_job_id = Column(Integer, ForeignKey("batch_job.id", ondelete="CASCADE"), nullable=False)
-    row_number = Column(Integer, nullable=False)
-    plate = Column(String(16), nullable=False, default="")
-    shown_plate = Column(String(16))  # with its dashes, as the mails show it
-    email = Column(String(320), nullable=False, default="")
-    email_key = Column(String(320), nullable=False, default="")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_job_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("batch_job.id", ondelete="CASCADE"), nullable=False
+    )
+    row_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    plate: Mapped[str] = mapped_column(String(16), nullable=False, default="")
+    shown_plate: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # with its dashes, as the mails show it
+    email: Mapped[str] = mapped_column(String(320), nullable=False, default="")
+    email_key: Mapped[str] = mapped_column(String(320), nullable=False, default="")
     # Passed its own check (plate, e-mail, last name, date, not a repeated plate).
-    valid = Column(Boolean, nullable=False, default=True)
+    valid: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     # The first valid row of its e-mail in the file: it speaks for that customer's contact data.
-    leads = Column(Boolean, nullable=False, default=False)
+    leads: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # The transaction it is written in; all rows of an e-mail share one (see the run).
-    chunk = Column(Integer, nullable=False, default=0)
-    values = Column(JSON)
-    first_name = Column(String(100))
-    infix = Column(String(40))
-    last_name = Column(String(150))
-    street = Column(String(200))
-    house_number = Column(String(20))
-    postcode = Column(String(10))
-    city = Column(String(100))
-    phone = Column(String(40))
-    customer_number = Column(String(40))
-    brand = Column(String(60))
-    model = Column(String(80))
-    apk_expiry = Column(Date)
-    plan = Column(String(10), nullable=False)  # create, update, unchanged, refused
-    outcome = Column(String(10))  # created, updated, unchanged, refused: set by the run
+    chunk: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    values: Mapped[Any] = mapped_column(JSON, nullable=True)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    infix: Mapped[str | None] = mapped_column(String(40))
+    last_name: Mapped[str | None] = mapped_column(String(150))
+    street: Mapped[str | None] = mapped_column(String(200))
+    house_number: Mapped[str | None] = mapped_column(String(20))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    customer_number: Mapped[str | None] = mapped_column(String(40))
+    brand: Mapped[str | None] = mapped_column(String(60))
+    model: Mapped[str | None] = mapped_column(String(80))
+    apk_expiry: Mapped[date | None] = mapped_column(Date)
+    plan: Mapped[str] = mapped_column(
+        String(10), nullable=False
+    )  # create, update, unchanged, refused
+    outcome: Mapped[str | None] = mapped_column(
+        String(10)
+    )  # created, updated, unchanged, refused: set by the run
     # Rows refused before issue 14 hold their reason as (Dutch) text; newer ones hold
     # codes and their parameters, read in the reader's language (domain/reasons).
-    reason = Column(String(500))
-    reason_code = Column(String(200))
-    reason_params = Column(JSON)
-    passport_id = Column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    reason_code: Mapped[str | None] = mapped_column(String(200))
+    reason_params: Mapped[Any] = mapped_column(JSON, nullable=True)
+    passport_id: Mapped[int | None] = mapped_column(Integer)
 
     def result_label(self) -> str:
         """The outcome once the row ran, its plan before."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_appbuilder import Model
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import relationship
+from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -29,14 +31,14 @@ class CalendarFeed(Model):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
-    user_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    token_hash = Column(String(64), nullable=False, unique=True)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    revoked_at = Column(UTCDateTime)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a calendar app last fetched it, written at most once an hour (services).
-    last_fetched_at = Column(UTCDateTime)
+    last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("ConsoleUser", foreign_keys=[user_id])

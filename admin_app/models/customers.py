@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, func, text
-from sqlalchemy.orm import relationship
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -39,23 +41,23 @@ class Customer(Model):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
-    first_name = Column(String(100))
-    infix = Column(String(40))
-    last_name = Column(String(150), nullable=False)
-    email = Column(String(320), nullable=False)
-    street = Column(String(200))
-    house_number = Column(String(20))
-    postcode = Column(String(10))
-    city = Column(String(100))
-    phone = Column(String(40))
-    customer_number = Column(String(40), index=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(Integer, ForeignKey("garage.id"), nullable=False)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    infix: Mapped[str | None] = mapped_column(String(40))
+    last_name: Mapped[str] = mapped_column(String(150), nullable=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False)
+    street: Mapped[str | None] = mapped_column(String(200))
+    house_number: Mapped[str | None] = mapped_column(String(20))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    customer_number: Mapped[str | None] = mapped_column(String(40), index=True)
     # Set when the mail server refused this address at RCPT (R-PP-5).
-    email_bounced_at = Column(UTCDateTime)
+    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Never" (R-CP-2): set by the garage or by the customer's opt-out link.
-    never_contact = Column(Boolean, nullable=False, default=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    never_contact: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     garage = relationship("Garage", lazy="joined", innerjoin=True)
 

@@ -6,9 +6,12 @@ the ZIP on disk is the one place his data is gathered, and it is deleted when it
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -33,25 +36,33 @@ DATA_EXPORT_SCOPE_LABELS = {
 class DataExport(Model):
     __tablename__ = "data_export"
 
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The login that asked: the only one who may download it.
-    requested_by_id = Column(
+    requested_by_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True
     )
     # About whom: a customer row, or (an Owner's own export) his login.
-    customer_id = Column(Integer, ForeignKey("customer.id", ondelete="SET NULL"), index=True)
-    owner_user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    customer_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("customer.id", ondelete="SET NULL"), index=True
+    )
+    owner_user_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="SET NULL")
+    )
     # The customer's garage for a garage's export; None when it spans every garage.
-    garage_id = Column(Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True)
-    scope = Column(String(10), nullable=False)
-    state = Column(String(10), nullable=False, default=BUILDING)
-    progress = Column(Integer, nullable=False, default=0)  # percent
-    file_path = Column(String(500))  # under DATA_EXPORT_FOLDER, named by the id only
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    garage_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(10), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=BUILDING)
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # percent
+    file_path: Mapped[str | None] = mapped_column(
+        String(500)
+    )  # under DATA_EXPORT_FOLDER, named by the id only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     # Set by the worker that builds it: a second delivery of the job leaves it alone.
-    claimed_at = Column(UTCDateTime)
-    ready_at = Column(UTCDateTime)
-    expires_at = Column(UTCDateTime, nullable=False, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
     def state_label(self) -> str:
         return str(DATA_EXPORT_STATE_LABELS.get(self.state, self.state))

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, Date, Integer, String
+from sqlalchemy import Date, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -22,15 +25,15 @@ class Erasure(Model):
 
     __tablename__ = "erasure"
 
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # customer: one garage's customer row; person: every row with his e-mail, his login.
-    scope = Column(String(10), nullable=False)
-    customer_id = Column(Integer, index=True)
-    garage_id = Column(Integer, index=True)
-    user_id = Column(Integer)
-    customers = Column(Integer, nullable=False, default=0)
-    requested_on = Column(Date, nullable=False)
-    reason = Column(String(500), nullable=False)
-    erased_by_id = Column(Integer)
-    erased_by = Column(String(200), nullable=False)
-    erased_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    scope: Mapped[str] = mapped_column(String(10), nullable=False)
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    garage_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    customers: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    requested_on: Mapped[date] = mapped_column(Date, nullable=False)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    erased_by_id: Mapped[int | None] = mapped_column(Integer)
+    erased_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

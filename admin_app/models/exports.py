@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import deferred
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -26,27 +28,33 @@ class ExportFile(Model):
 
     __tablename__ = "export_file"
 
-    id = Column(Integer, primary_key=True)
-    user_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    user_name = Column(String(256), nullable=False)
+    user_name: Mapped[str] = mapped_column(String(256), nullable=False)
     # A label, as in the audit log: the garage the user acted for (None for Support).
-    garage_id = Column(Integer)
-    list_name = Column(String(60), nullable=False)
-    endpoint = Column(String(120), nullable=False)  # the list view, e.g. "PassportView"
-    arguments = Column(Text, nullable=False, default="")  # the screen's query string
-    filter_text = Column(Text, nullable=False, default="")
-    fmt = Column(String(10), nullable=False)
-    locale = Column(String(10), nullable=False, default="nl")  # of the headers and words
-    rows = Column(Integer, nullable=False)
-    state = Column(String(20), nullable=False, default="queued")
-    progress = Column(Integer, nullable=False, default=0)
-    data = deferred(Column(LargeBinary))
-    error = Column(String(500))
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at = Column(UTCDateTime, nullable=False, index=True)
-    finished_at = Column(UTCDateTime)
+    garage_id: Mapped[int | None] = mapped_column(Integer)
+    list_name: Mapped[str] = mapped_column(String(60), nullable=False)
+    endpoint: Mapped[str] = mapped_column(
+        String(120), nullable=False
+    )  # the list view, e.g. "PassportView"
+    arguments: Mapped[str] = mapped_column(
+        Text, nullable=False, default=""
+    )  # the screen's query string
+    filter_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    fmt: Mapped[str] = mapped_column(String(10), nullable=False)
+    locale: Mapped[str] = mapped_column(
+        String(10), nullable=False, default="nl"
+    )  # of the headers and words
+    rows: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, default="queued")
+    progress: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def state_label(self) -> str:
         return str(EXPORT_STATE_LABELS.get(self.state, self.state))

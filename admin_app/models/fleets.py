@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_appbuilder import Model
-from sqlalchemy import Column, ForeignKey, Integer, String
-from sqlalchemy.orm import relationship
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -12,19 +14,21 @@ class FleetAccount(Model):
 
     __tablename__ = "fleet_account"
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
-    name = Column(String(200), nullable=False)
-    email = Column(String(320), nullable=False, unique=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("garage.id"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
     # A passport manages at most one fleet account.
-    manager_passport_id = Column(
+    manager_passport_id: Mapped[int | None] = mapped_column(
         Integer,
         ForeignKey("passport.id", use_alter=True, name="fk_fleet_account_manager_passport"),
         unique=True,
     )
     # The fleet manager followed the weekly APK overview's stop link (issue 18).
-    apk_digest_stopped_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    apk_digest_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     garage = relationship("Garage", lazy="joined", innerjoin=True)
     manager_passport = relationship("Passport", foreign_keys=[manager_passport_id])

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from datetime import date, datetime
 
 from flask_appbuilder import Model
-from sqlalchemy import Boolean, Column, Date, Integer, LargeBinary, String, event, true
+from sqlalchemy import Boolean, Date, Integer, LargeBinary, String, event, true
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.domain.clock import local_today
 from admin_app.models.base import UTCDateTime, utcnow
@@ -21,25 +23,29 @@ def first_reminded_expiry() -> dt.date:
 class Garage(Model):
     __tablename__ = "garage"
 
-    id = Column(Integer, primary_key=True)
-    name = Column(String(200), nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
     # The "garage e-mail": a passport created with it is a stock car (R-PP-3).
-    email = Column(String(320), nullable=False, unique=True)
-    street = Column(String(200))
-    house_number = Column(String(20))
-    postcode = Column(String(10))
-    city = Column(String(100))
-    phone = Column(String(40))
-    advice_followup_default = Column(Boolean, nullable=False, default=False)
+    email: Mapped[str] = mapped_column(String(320), nullable=False, unique=True)
+    street: Mapped[str | None] = mapped_column(String(200))
+    house_number: Mapped[str | None] = mapped_column(String(20))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    advice_followup_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # APK reminders (issue 18, services/apk_reminders): on for new garages, off for the
     # ones that existed before migration 0023 until they switch them on.
-    apk_reminders = Column(Boolean, nullable=False, default=True, server_default=true())
-    apk_reminder_weeks = Column(Integer, nullable=False, default=6, server_default="6")
+    apk_reminders: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=true()
+    )
+    apk_reminder_weeks: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=6, server_default="6"
+    )
     # Expiry dates from this day on are reminded; set whenever reminders are switched on.
-    apk_reminders_from = Column(Date, default=first_reminded_expiry)
-    logo = Column(LargeBinary)
-    logo_mimetype = Column(String(40))
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    apk_reminders_from: Mapped[date | None] = mapped_column(Date, default=first_reminded_expiry)
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_mimetype: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     def __repr__(self) -> str:
         return self.name or f"Garage {self.id}"

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from flask_appbuilder import Model
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Column,
     ForeignKey,
     Index,
     Integer,
@@ -12,6 +14,7 @@ from sqlalchemy import (
     String,
     text,
 )
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime
 
@@ -47,15 +50,19 @@ class IdempotencyKey(Model):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
-    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"))
-    api_key_id = Column(Integer)
-    key = Column(String(255), nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE")
+    )
+    api_key_id: Mapped[int | None] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
     # sha256 of method, path and body: the same key with another request is refused.
-    fingerprint = Column(String(64), nullable=False)
-    state = Column(String(10), nullable=False)  # running, done
-    status = Column(Integer)
-    headers = Column(JSON)  # the answer's Content-Type and Location
-    body = Column(LargeBinary)
-    created_at = Column(UTCDateTime, nullable=False)
-    expires_at = Column(UTCDateTime, nullable=False, index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False)  # running, done
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[Any] = mapped_column(
+        JSON, nullable=True
+    )  # the answer's Content-Type and Location
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from datetime import date, datetime
+from typing import Any
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
-    Column,
     Date,
     ForeignKey,
     Index,
@@ -18,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.domain.money import euro
 from admin_app.models.base import UTCDateTime, utcnow
@@ -32,11 +33,11 @@ class Checkpoint(Model):
 
     __tablename__ = "checkpoint"
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), index=True)
-    group_name = Column(String(80), nullable=False)
-    name = Column(String(120), nullable=False)
-    position = Column(Integer, nullable=False, default=0)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("garage.id"), index=True)
+    group_name: Mapped[str] = mapped_column(String(80), nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class InspectionInvitation(Model):
@@ -44,12 +45,16 @@ class InspectionInvitation(Model):
 
     __tablename__ = "inspection_invitation"
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
-    passport_id = Column(Integer, ForeignKey("passport.id"), nullable=False, index=True)
-    wanted_date = Column(Date)
-    note = Column(String(500))
-    registered_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("garage.id"), nullable=False, index=True
+    )
+    passport_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("passport.id"), nullable=False, index=True
+    )
+    wanted_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(500))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     passport = relationship("Passport")
 
@@ -133,21 +138,23 @@ class InspectionForm(Model):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
-    passport_id = Column(Integer, ForeignKey("passport.id"), index=True)
-    invitation_id = Column(Integer, ForeignKey("inspection_invitation.id"))
-    kind = Column(String(10), nullable=False)
-    plate = Column(PlateType, index=True)
-    inspector = Column(String(120), nullable=False)
-    inspection_date = Column(Date, nullable=False)
-    version = Column(Integer, nullable=False, default=0)  # 0: a draft
-    send_updates = Column(Boolean, nullable=False, default=False)
-    still_adjusting = Column(Boolean, nullable=False, default=False)
-    content = Column(JSON, nullable=False, default=dict)
-    created_by = Column(String(200), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    saved_at = Column(UTCDateTime)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(Integer, ForeignKey("garage.id"), nullable=False)
+    passport_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("passport.id"), index=True)
+    invitation_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("inspection_invitation.id")
+    )
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)
+    plate: Mapped[str | None] = mapped_column(PlateType, index=True)
+    inspector: Mapped[str] = mapped_column(String(120), nullable=False)
+    inspection_date: Mapped[date] = mapped_column(Date, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # 0: a draft
+    send_updates: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    still_adjusting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    content: Mapped[Any] = mapped_column(JSON, nullable=False, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     passport = relationship("Passport")
     garage = relationship("Garage")
@@ -167,14 +174,16 @@ class InspectionFormVersion(Model):
     __tablename__ = "inspection_form_version"
     __table_args__ = (UniqueConstraint("form_id", "number"),)
 
-    id = Column(Integer, primary_key=True)
-    form_id = Column(Integer, ForeignKey("inspection_form.id", ondelete="CASCADE"), nullable=False)
-    number = Column(Integer, nullable=False)
-    saved_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    saved_by = Column(String(200), nullable=False)
-    changes = Column(JSON, nullable=False, default=list)
-    content = Column(JSON, nullable=False, default=dict)
-    mailed = Column(Boolean, nullable=False, default=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("inspection_form.id", ondelete="CASCADE"), nullable=False
+    )
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    saved_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    changes: Mapped[Any] = mapped_column(JSON, nullable=False, default=list)
+    content: Mapped[Any] = mapped_column(JSON, nullable=False, default=dict)
+    mailed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     def change_texts(self) -> list[str]:
         return [change_text(change) for change in self.changes or []]
@@ -185,14 +194,14 @@ class PerformedWork(Model):
 
     __tablename__ = "performed_work"
 
-    id = Column(Integer, primary_key=True)
-    form_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("inspection_form.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    description = Column(String(500), nullable=False)
-    done_on = Column(Date, nullable=False)
-    added_by = Column(String(200), nullable=False)
-    added_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    description: Mapped[str] = mapped_column(String(500), nullable=False)
+    done_on: Mapped[date] = mapped_column(Date, nullable=False)
+    added_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 class Recall(Model):
@@ -209,12 +218,12 @@ class Recall(Model):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # A row added one at a time (Admin's upload, the demo) joins the register readers see.
-    generation = Column(
+    generation: Mapped[int] = mapped_column(
         Integer, nullable=False, default=current_generation(Dataset.recall_status.value)
     )
-    plate = Column(PlateType, nullable=False)
-    reference = Column(String(40), nullable=False)
-    status = Column(String(1), nullable=False)  # O open, P repaired
-    imported_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    plate: Mapped[str] = mapped_column(PlateType, nullable=False)
+    reference: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(1), nullable=False)  # O open, P repaired
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import Any
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, func
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -84,19 +87,23 @@ class OutboxMessage(Model):
         Index("ix_outbox_recipient_lower", func.lower("recipient")),
     )
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True)
-    recipient = Column(String(320), nullable=False)
-    kind = Column(String(40), nullable=False)
-    subject = Column(String(300), nullable=False)
-    params = Column(JSON, nullable=False, default=dict)
-    state = Column(String(12), nullable=False, default=OutboxState.pending.value)
-    attempts = Column(Integer, nullable=False, default=0)
-    last_error = Column(String(500))
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    claimed_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    sent_at = Column(UTCDateTime)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("garage.id", ondelete="SET NULL"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(320), nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    subject: Mapped[str] = mapped_column(String(300), nullable=False)
+    params: Mapped[Any] = mapped_column(JSON, nullable=False, default=dict)
+    state: Mapped[str] = mapped_column(
+        String(12), nullable=False, default=OutboxState.pending.value
+    )
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def state_label(self) -> str:
         return str(STATE_LABELS.get(self.state, self.state))

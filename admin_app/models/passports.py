@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import enum
+from datetime import date, datetime
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, event, text
-from sqlalchemy.orm import relationship
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, event, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.domain.plates import display_plate
 from admin_app.models.base import UTCDateTime, utcnow
@@ -63,31 +64,35 @@ class Passport(Model):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
-    plate = Column(PlateType, nullable=False, index=True)
-    brand = Column(String(60))
-    model = Column(String(80))
-    fuel = Column(String(30))
-    first_registration = Column(Date)
-    apk_expiry = Column(Date)
-    next_service = Column(Date)
-    mobility_renewal = Column(Date)
-    odometer = Column(Integer)
-    owner_id = Column(Integer, ForeignKey("customer.id"), nullable=False, index=True)
-    driver_id = Column(Integer, ForeignKey("customer.id"))
-    fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(Integer, ForeignKey("garage.id"), nullable=False)
+    plate: Mapped[str] = mapped_column(PlateType, nullable=False, index=True)
+    brand: Mapped[str | None] = mapped_column(String(60))
+    model: Mapped[str | None] = mapped_column(String(80))
+    fuel: Mapped[str | None] = mapped_column(String(30))
+    first_registration: Mapped[date | None] = mapped_column(Date)
+    apk_expiry: Mapped[date | None] = mapped_column(Date)
+    next_service: Mapped[date | None] = mapped_column(Date)
+    mobility_renewal: Mapped[date | None] = mapped_column(Date)
+    odometer: Mapped[int | None] = mapped_column(Integer)
+    owner_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("customer.id"), nullable=False, index=True
+    )
+    driver_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("customer.id"))
+    fleet_account_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("fleet_account.id"))
     # When the car joined its current fleet (issue 15, R-FL-5): the fleet manager reads in
     # full only the inspection forms made since; NULL (linked before this was kept) counts
     # as "unknown", so he sees none of an earlier owner's customer data.
-    fleet_linked_at = Column(UTCDateTime)
-    stock_car = Column(Boolean, nullable=False, default=False)
-    state = Column(String(20), nullable=False, default=PassportState.created.value, index=True)
-    created_via = Column(String(20), nullable=False, default="manual")
-    sent_at = Column(UTCDateTime)
-    activated_at = Column(UTCDateTime)
-    archived_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    fleet_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stock_car: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    state: Mapped[str] = mapped_column(
+        String(20), nullable=False, default=PassportState.created.value, index=True
+    )
+    created_via: Mapped[str] = mapped_column(String(20), nullable=False, default="manual")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     garage = relationship("Garage", lazy="joined", innerjoin=True)
     owner = relationship("Customer", foreign_keys=[owner_id], lazy="joined", innerjoin=True)
@@ -148,9 +153,11 @@ class PassportClaim(Model):
 
     __tablename__ = "passport_claim"
 
-    passport_id = Column(Integer, ForeignKey("passport.id", ondelete="CASCADE"), primary_key=True)
-    role = Column(String(10), primary_key=True)  # owner, driver
-    user_id = Column(
+    passport_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("passport.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(10), primary_key=True)  # owner, driver
+    user_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    claimed_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Column,
     Date,
     ForeignKey,
     Index,
@@ -15,7 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 from admin_app.models.types import PlateType
@@ -39,19 +40,19 @@ class Invoice(Model):
         Index("uq_invoice_garage_number", "garage_id", "invoice_number", unique=True),
     )
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(Integer, ForeignKey("garage.id"), nullable=False)
     # The management system's own number, when its export has one: what makes an
     # uploaded invoice the same invoice again (migration 0011).
-    invoice_number = Column(String(40))
-    invoice_date = Column(Date, nullable=False)
-    plate = Column(PlateType, nullable=False)
-    customer_number = Column(String(40))
+    invoice_number: Mapped[str | None] = mapped_column(String(40))
+    invoice_date: Mapped[date] = mapped_column(Date, nullable=False)
+    plate: Mapped[str] = mapped_column(PlateType, nullable=False)
+    customer_number: Mapped[str | None] = mapped_column(String(40))
     # The customer it belongs to, when the garage knows the customer number or the plate.
-    customer_id = Column(Integer, ForeignKey("customer.id"))
-    amount_cents = Column(BigInteger, nullable=False)
-    kind = Column(String(12), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    customer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("customer.id"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
 
 DECISIONS = {"yes": _l("Yes"), "no": _l("No"), "never": _l("Never")}
@@ -68,19 +69,19 @@ class ContactProposal(Model):
         Index("ix_proposal_customer_invited", "customer_id", "invited_at"),
     )
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False)
-    week = Column(String(8), nullable=False)  # 2026-W49
-    week_start = Column(Date, nullable=False)  # its Monday
-    customer_id = Column(Integer, ForeignKey("customer.id"), nullable=False)
-    passport_id = Column(Integer, ForeignKey("passport.id"), nullable=False)
-    reason = Column(String(10), nullable=False)
-    predicted_date = Column(Date, nullable=False)
-    decision = Column(String(5), nullable=False)
-    advice = Column(String(1000))  # the advice items, for a follow-up
-    closed = Column(Boolean, nullable=False, default=False)
-    invited_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(Integer, ForeignKey("garage.id"), nullable=False)
+    week: Mapped[str] = mapped_column(String(8), nullable=False)  # 2026-W49
+    week_start: Mapped[date] = mapped_column(Date, nullable=False)  # its Monday
+    customer_id: Mapped[int] = mapped_column(Integer, ForeignKey("customer.id"), nullable=False)
+    passport_id: Mapped[int] = mapped_column(Integer, ForeignKey("passport.id"), nullable=False)
+    reason: Mapped[str] = mapped_column(String(10), nullable=False)
+    predicted_date: Mapped[date] = mapped_column(Date, nullable=False)
+    decision: Mapped[str] = mapped_column(String(5), nullable=False)
+    advice: Mapped[str | None] = mapped_column(String(1000))  # the advice items, for a follow-up
+    closed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
     customer = relationship("Customer", lazy="joined")
     passport = relationship("Passport", lazy="joined")
@@ -92,7 +93,7 @@ class WeeklyRun(Model):
 
     __tablename__ = "weekly_run"
 
-    week = Column(String(8), primary_key=True)
-    started_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    finished_at = Column(UTCDateTime)
-    proposals = Column(Integer)
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proposals: Mapped[int | None] = mapped_column(Integer)

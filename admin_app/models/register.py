@@ -10,13 +10,14 @@ Not a tenant's rows: a garage reaches them only through the plates of its own pa
 from __future__ import annotations
 
 import enum
+from datetime import date, datetime
+from typing import Any
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Column,
     Date,
     Index,
     Integer,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -68,22 +70,30 @@ class RegisterImport(Model):
     __tablename__ = "register_import"
     __table_args__ = (Index("ix_register_import_dataset_state", "dataset", "state"),)
 
-    id = Column(Integer, primary_key=True)
-    dataset = Column(String(20))  # known once the header is read
-    file_name = Column(String(255), nullable=False)
-    path = Column(String(1000), nullable=False)  # where the worker reads it
-    size_bytes = Column(BigInteger, nullable=False, default=0)
-    read_bytes = Column(BigInteger, nullable=False, default=0)  # progress
-    rows = Column(Integer, nullable=False, default=0)  # rows taken into the register
-    skipped = Column(Integer, nullable=False, default=0)  # rows without plate or reference
-    kept = Column(Integer, nullable=False, default=0)  # vanished plates kept from before
-    state = Column(String(10), nullable=False, default=ImportState.queued.value)
-    reason = Column(String(20))  # why refused or failed: services.register_import.REASONS
-    reason_params = Column(JSON)
-    started_by = Column(String(200), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    started_at = Column(UTCDateTime)
-    finished_at = Column(UTCDateTime)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[str | None] = mapped_column(String(20))  # known once the header is read
+    file_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    path: Mapped[str] = mapped_column(String(1000), nullable=False)  # where the worker reads it
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    read_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)  # progress
+    rows: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0
+    )  # rows taken into the register
+    skipped: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0
+    )  # rows without plate or reference
+    kept: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0
+    )  # vanished plates kept from before
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=ImportState.queued.value)
+    reason: Mapped[str | None] = mapped_column(
+        String(20)
+    )  # why refused or failed: services.register_import.REASONS
+    reason_params: Mapped[Any] = mapped_column(JSON, nullable=True)
+    started_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def current_generation(dataset: str):
@@ -102,19 +112,21 @@ class RegisteredVehicle(Model):
 
     __tablename__ = "register_vehicle"
 
-    generation = Column(Integer, primary_key=True)
-    plate = Column(String(16), primary_key=True)  # normalized
-    kind = Column(String(60))  # voertuigsoort
-    brand = Column(String(60))  # merk, as RDW writes it (TOYOTA)
-    trade_name = Column(String(120))  # handelsbenaming (TOYOTA YARIS)
-    apk_expiry = Column(Date)  # vervaldatum_apk
-    first_admission = Column(Date)  # datum_eerste_toelating
-    registered_on = Column(Date)  # datum_tenaamstelling: the current holder's
-    colour = Column(String(40))  # eerste_kleur
-    body = Column(String(60))  # inrichting
-    seats = Column(Integer)  # aantal_zitplaatsen
-    catalogue_price = Column(Integer)  # catalogusprijs, euros
-    last_seen_on = Column(Date, nullable=False)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16), primary_key=True)  # normalized
+    kind: Mapped[str | None] = mapped_column(String(60))  # voertuigsoort
+    brand: Mapped[str | None] = mapped_column(String(60))  # merk, as RDW writes it (TOYOTA)
+    trade_name: Mapped[str | None] = mapped_column(String(120))  # handelsbenaming (TOYOTA YARIS)
+    apk_expiry: Mapped[date | None] = mapped_column(Date)  # vervaldatum_apk
+    first_admission: Mapped[date | None] = mapped_column(Date)  # datum_eerste_toelating
+    registered_on: Mapped[date | None] = mapped_column(
+        Date
+    )  # datum_tenaamstelling: the current holder's
+    colour: Mapped[str | None] = mapped_column(String(40))  # eerste_kleur
+    body: Mapped[str | None] = mapped_column(String(60))  # inrichting
+    seats: Mapped[int | None] = mapped_column(Integer)  # aantal_zitplaatsen
+    catalogue_price: Mapped[int | None] = mapped_column(Integer)  # catalogusprijs, euros
+    last_seen_on: Mapped[date] = mapped_column(Date, nullable=False)
 
 
 class RegisteredFuel(Model):
@@ -122,10 +134,10 @@ class RegisteredFuel(Model):
 
     __tablename__ = "register_fuel"
 
-    generation = Column(Integer, primary_key=True)
-    plate = Column(String(16), primary_key=True)
-    sequence = Column(Integer, primary_key=True)  # brandstof_volgnummer
-    fuel = Column(String(60), nullable=False)  # brandstof_omschrijving
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)  # brandstof_volgnummer
+    fuel: Mapped[str] = mapped_column(String(60), nullable=False)  # brandstof_omschrijving
 
 
 class RecallDetail(Model):
@@ -135,14 +147,14 @@ class RecallDetail(Model):
 
     # A row added one at a time (Admin's recall upload, the demo) joins the details
     # readers see.
-    generation = Column(
+    generation: Mapped[int] = mapped_column(
         Integer,
         primary_key=True,
         autoincrement=False,
         default=current_generation(Dataset.recall_details.value),
     )
-    reference = Column(String(40), primary_key=True)  # referentiecode_rdw
-    published_on = Column(Date)  # publicatiedatum_rdw
-    defect = Column(Text)  # omschrijving_defect
-    remedy = Column(Text)  # beschrijving_van_het_herstel
-    consequences = Column(Text)  # mogelijke_gevolgen
+    reference: Mapped[str] = mapped_column(String(40), primary_key=True)  # referentiecode_rdw
+    published_on: Mapped[date | None] = mapped_column(Date)  # publicatiedatum_rdw
+    defect: Mapped[str | None] = mapped_column(Text)  # omschrijving_defect
+    remedy: Mapped[str | None] = mapped_column(Text)  # beschrijving_van_het_herstel
+    consequences: Mapped[str | None] = mapped_column(Text)  # mogelijke_gevolgen

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import Any
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import relationship
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -57,26 +59,26 @@ class Task(Model):
     __tablename__ = "task"
     __table_args__ = (Index("ix_task_garage_created", "garage_id", "created_at"),)
 
-    id = Column(Integer, primary_key=True)
-    kind = Column(String(12), nullable=False)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
     # The garage of whoever started it; none for Support and Admin, who act across garages.
-    garage_id = Column(Integer, ForeignKey("garage.id"))
-    created_by_id = Column(Integer, nullable=False)
-    created_by = Column(String(200), nullable=False)
-    state = Column(String(10), nullable=False, default=TaskState.waiting.value)
-    total_rows = Column(Integer, nullable=False, default=0)
-    done_rows = Column(Integer, nullable=False, default=0)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    finished_at = Column(UTCDateTime)
+    garage_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("garage.id"))
+    created_by_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, default=TaskState.waiting.value)
+    total_rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    done_rows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The selection as the user made it, put in words in the reader's language when read
     # (views/tasks.describe_selection): {"count": n} for checked rows, {"all": true,
     # "count": n, "filters": [[column, value], …]} for all that matched the list's filter,
     # {"undo_of": task id, "count": n} for an undo.
-    selection = Column(JSON, nullable=False, default=dict)
-    fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"))
+    selection: Mapped[Any] = mapped_column(JSON, nullable=False, default=dict)
+    fleet_account_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("fleet_account.id"))
     # An undo task names the archive task it undoes.
-    undoes_task_id = Column(Integer, ForeignKey("task.id"))
-    error = Column(String(500))
+    undoes_task_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("task.id"))
+    error: Mapped[str | None] = mapped_column(String(500))
 
     fleet_account = relationship("FleetAccount", lazy="joined")
     creator = relationship(
@@ -107,14 +109,18 @@ class TaskRow(Model):
     __tablename__ = "task_row"
     __table_args__ = (Index("ix_task_row_task_outcome", "task_id", "outcome", "id"),)
 
-    id = Column(Integer, primary_key=True)
-    task_id = Column(Integer, ForeignKey("task.id", ondelete="CASCADE"), nullable=False)
-    passport_id = Column(Integer, ForeignKey("passport.id"), nullable=False)
-    plate = Column(String(16), nullable=False, default="")
-    outcome = Column(String(10), nullable=False, default=RowOutcome.pending.value)
-    reason = Column(Text)
-    reason_params = Column(JSON)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("task.id", ondelete="CASCADE"), nullable=False
+    )
+    passport_id: Mapped[int] = mapped_column(Integer, ForeignKey("passport.id"), nullable=False)
+    plate: Mapped[str] = mapped_column(String(16), nullable=False, default="")
+    outcome: Mapped[str] = mapped_column(
+        String(10), nullable=False, default=RowOutcome.pending.value
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    reason_params: Mapped[Any] = mapped_column(JSON, nullable=True)
     # The passport's state before an archive task, which its undo restores.
-    previous_state = Column(String(20))
+    previous_state: Mapped[str | None] = mapped_column(String(20))
 
     passport = relationship("Passport", lazy="select")

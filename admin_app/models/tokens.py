@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_appbuilder import Model
-from sqlalchemy import Column, ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -17,12 +20,16 @@ class AccessToken(Model):
 
     __tablename__ = "access_token"
 
-    id = Column(Integer, primary_key=True)
-    purpose = Column(String(30), nullable=False)
-    token_hash = Column(String(64), nullable=False, unique=True)
-    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
-    subject_id = Column(Integer, index=True)  # the passport, transfer, customer or form
-    recipient = Column(String(320), nullable=False)
-    expires_at = Column(UTCDateTime, nullable=False)
-    used_at = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(30), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), index=True
+    )
+    subject_id: Mapped[int | None] = mapped_column(
+        Integer, index=True
+    )  # the passport, transfer, customer or form
+    recipient: Mapped[str] = mapped_column(String(320), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, text
-from sqlalchemy.orm import relationship
+from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -41,26 +42,34 @@ class Transfer(Model):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
-    passport_id = Column(Integer, ForeignKey("passport.id"), nullable=False, index=True)
-    garage_id = Column(Integer, ForeignKey("garage.id"), nullable=False, index=True)
-    kind = Column(String(10), nullable=False, default="owner")
-    state = Column(String(12), nullable=False, default=TransferState.pending.value)
-    from_customer_id = Column(Integer, ForeignKey("customer.id"))
-    to_customer_id = Column(Integer, ForeignKey("customer.id"), nullable=False)
-    to_email = Column(String(320), nullable=False)
-    to_name = Column(String(300))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    passport_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("passport.id"), nullable=False, index=True
+    )
+    garage_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("garage.id"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), nullable=False, default="owner")
+    state: Mapped[str] = mapped_column(
+        String(12), nullable=False, default=TransferState.pending.value
+    )
+    from_customer_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("customer.id"))
+    to_customer_id: Mapped[int] = mapped_column(Integer, ForeignKey("customer.id"), nullable=False)
+    to_email: Mapped[str] = mapped_column(String(320), nullable=False)
+    to_name: Mapped[str | None] = mapped_column(String(300))
     # What a cancelled or expired transfer restores.
-    previous_state = Column(String(20))
-    previous_stock_car = Column(Integer)
-    created_by_id = Column(Integer)
-    created_by = Column(String(200), nullable=False)  # the name: the log outlives users
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    expires_at = Column(UTCDateTime)
-    decided_at = Column(UTCDateTime)
+    previous_state: Mapped[str | None] = mapped_column(String(20))
+    previous_stock_car: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(
+        String(200), nullable=False
+    )  # the name: the log outlives users
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The new owner's one reminder, 3 days before expiry (issue 18): set by the claim
     # that sends it, so a second worker or tick sends none.
-    reminded_at = Column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     passport = relationship("Passport", foreign_keys=[passport_id])
     from_customer = relationship("Customer", foreign_keys=[from_customer_id])

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Column, ForeignKey, Integer
-from sqlalchemy.orm import relationship
+from sqlalchemy import ForeignKey, Integer
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 
 class ConsoleUser(User):
@@ -13,10 +13,14 @@ class ConsoleUser(User):
     Owners are tied to the cars they claimed by a mailed link (PassportClaim).
     """
 
-    garage_id = Column(Integer, ForeignKey("garage.id"), index=True)
-    fleet_account_id = Column(Integer, ForeignKey("fleet_account.id"), index=True)
+    garage_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("garage.id"), index=True)
+    fleet_account_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("fleet_account.id"), index=True
+    )
     # Part of every session cookie and JWT: raising it ends them all (services/sessions).
-    session_generation = Column(Integer, nullable=False, default=0, server_default="0")
+    session_generation: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
 
     garage = relationship("Garage", foreign_keys=[garage_id])
     fleet_account = relationship("FleetAccount", foreign_keys=[fleet_account_id])

@@ -4,11 +4,13 @@ event's delivery to each endpoint."""
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import Any
 
 from flask_appbuilder import Model
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import relationship
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from admin_app.models.base import UTCDateTime, utcnow
 
@@ -39,24 +41,24 @@ class WebhookEndpoint(Model):
 
     __tablename__ = "webhook_endpoint"
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("garage.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    url = Column(String(2000), nullable=False)
-    events = Column(JSON, nullable=False, default=list)
-    secret_encrypted = Column(Text, nullable=False)
-    previous_secret_encrypted = Column(Text)
-    previous_secret_until = Column(UTCDateTime)
-    enabled = Column(Boolean, nullable=False, default=True)
-    disabled_at = Column(UTCDateTime)
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    events: Mapped[Any] = mapped_column(JSON, nullable=False, default=list)
+    secret_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "failing" (24 hours without a successful delivery) or "by_user".
-    disabled_reason = Column(String(20))
+    disabled_reason: Mapped[str | None] = mapped_column(String(20))
     # The first failed attempt since the last success; None while it answers.
-    failing_since = Column(UTCDateTime)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
-    created_by_id = Column(Integer)
-    created_by = Column(String(200))
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str | None] = mapped_column(String(200))
 
     garage = relationship("Garage")
 
@@ -77,14 +79,16 @@ class WebhookEvent(Model):
 
     __tablename__ = "webhook_event"
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("garage.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    message_id = Column(String(40), nullable=False, unique=True)
-    type = Column(String(40), nullable=False)
-    data = Column(JSON, nullable=False, default=dict)
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    message_id: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    type: Mapped[str] = mapped_column(String(40), nullable=False)
+    data: Mapped[Any] = mapped_column(JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, index=True
+    )
 
 
 class WebhookDelivery(Model):
@@ -93,28 +97,32 @@ class WebhookDelivery(Model):
     __tablename__ = "webhook_delivery"
     __table_args__ = (Index("ix_webhook_delivery_due", "state", "next_attempt_at"),)
 
-    id = Column(Integer, primary_key=True)
-    garage_id = Column(
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    garage_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("garage.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    event_id = Column(
+    event_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("webhook_event.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    endpoint_id = Column(
+    endpoint_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    state = Column(String(12), nullable=False, default=DeliveryState.pending.value)
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    state: Mapped[str] = mapped_column(
+        String(12), nullable=False, default=DeliveryState.pending.value
+    )
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     # Retries stop here: 24 hours after the event (or after "send again").
-    give_up_at = Column(UTCDateTime, nullable=False)
-    claimed_at = Column(UTCDateTime)
-    last_attempt_at = Column(UTCDateTime)
-    last_status = Column(Integer)
-    response_ms = Column(Integer)
-    response_body = Column(String(1024))
-    error = Column(String(500))
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    response_ms: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(String(1024))
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, index=True
+    )
 
     event = relationship("WebhookEvent")
     endpoint = relationship("WebhookEndpoint")
