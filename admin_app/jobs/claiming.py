@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
+
 LOST_RACES = 10  # on SQLite; PostgreSQL skips locked rows instead
 
 
@@ -43,7 +45,7 @@ def claim_next(
             .execution_options(synchronize_session=False)
         )
         session.commit()
-        if result.rowcount == 1:
+        if changed_rows(result) == 1:
             row = session.get(model, row_id)
             session.refresh(row)
             return row

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import current_app
@@ -45,7 +46,7 @@ def _build(file: ExportFile) -> tuple[bytes, int]:
     from admin_app.scope import bind_request_scope
     from admin_app.web.list_query import screen_query
 
-    app = current_app._get_current_object()
+    app: Any = current_app  # FAB hangs `appbuilder` on it, which Flask's type does not know
     view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == file.endpoint)
     user_id, file_id, locale = file.user_id, file.id, file.locale
     # The screen's request, as the user who asked made it: his scope, his filters.

@@ -81,6 +81,7 @@ def _as_email(message: OutboxMessage, sender: str, rendered: RenderedMail) -> Em
     mail.add_alternative(rendered.html, subtype="html")
     if rendered.logo:
         html = mail.get_body(preferencelist=("html",))
+        assert html is not None, "the html alternative was added above"
         logo = rendered.logo
         html.add_related(logo.data, logo.maintype, logo.subtype, cid=logo.cid, disposition="inline")
     return mail

@@ -53,7 +53,7 @@ def import_now(
     session.commit()
     run_import(session, run.id, today=today)
     session.expire_all()
-    return session.get(RegisterImport, run.id)
+    return session.get_one(RegisterImport, run.id)
 
 
 def run_import(session: Session, import_id: int, *, today: dt.date | None = None) -> None:
@@ -64,7 +64,7 @@ def run_import(session: Session, import_id: int, *, today: dt.date | None = None
     session.commit()
     if not claimed:
         return
-    run = session.get(RegisterImport, import_id)
+    run = session.get_one(RegisterImport, import_id)
     try:
         _import(session, run, today or local_today())
     except Exception as error:
@@ -144,7 +144,7 @@ def run_refresh(
     claimed = register_refresh.claim(session, refresh_id)
     session.commit()
     run = session.get(RegisterRefresh, refresh_id)
-    if not claimed:
+    if not claimed or run is None:
         return run
     now = run.started_at  # the claim's: the night the plates are asked on
     plates = register_refresh.plates_due(session, now)

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from admin_app.db import changed_rows
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import ApiKey, ConsoleUser
 from admin_app.models.base import utcnow
@@ -80,7 +81,7 @@ def create_api_key(
     live = select(func.count(ApiKey.id)).where(
         ApiKey.garage_id == actor.garage_id, ApiKey.revoked_at.is_(None)
     )
-    if session.scalar(live) >= MAX_KEYS:
+    if session.execute(live).scalar_one() >= MAX_KEYS:
         raise InvalidInput(
             _l(
                 "A garage can have at most %(count)s API keys; revoke one you no longer use first.",
@@ -200,7 +201,7 @@ def note_use(session: Session, key: ApiKey, *, now: dt.datetime | None = None) -
     now = now or utcnow()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
         return False
-    written = session.execute(
+    written = changed_rows(session.execute(
         update(ApiKey)
         .where(
             ApiKey.id == key.id,
@@ -208,7 +209,7 @@ def note_use(session: Session, key: ApiKey, *, now: dt.datetime | None = None) -
         )
         .values(last_used_at=now)
         .execution_options(**{ALL_TENANTS: True}, synchronize_session=False)
-    ).rowcount
+    ))
     return bool(written)
 
 

@@ -95,7 +95,7 @@ def daily_run(session: Session, now: dt.datetime) -> RunResult | None:
     except IntegrityError:
         return None  # another worker claimed it
     result = RunResult(remind_owners(session, today, now), send_digests(session, today, now))
-    run = session.get(ApkReminderRun, today)
+    run = session.get_one(ApkReminderRun, today)
     run.finished_at, run.reminders, run.digests = now, result.reminders, result.digests
     session.flush()
     return result
@@ -322,9 +322,9 @@ def reminder_text(session: Session, reminder: ApkReminder, *, link: str) -> str:
     the opt-out link (R-CP-2)."""
     from admin_app.services.mails import greeted
 
-    passport = session.get(Passport, reminder.passport_id)
-    customer = session.get(Customer, reminder.customer_id)
-    garage = session.get(Garage, reminder.garage_id)
+    passport = session.get_one(Passport, reminder.passport_id)
+    customer = session.get_one(Customer, reminder.customer_id)
+    garage = session.get_one(Garage, reminder.garage_id)
     return greeted(
         customer.full_name,
         _l(
@@ -361,8 +361,8 @@ def digest_text(session: Session, digest: ApkDigest, cars, *, dashboard: str, li
     the link that stops the list."""
     from admin_app.services.mails import greeted
 
-    fleet = session.get(FleetAccount, digest.fleet_account_id)
-    garage = session.get(Garage, digest.garage_id)
+    fleet = session.get_one(FleetAccount, digest.fleet_account_id)
+    garage = session.get_one(Garage, digest.garage_id)
     lines = []
     for passport, expiry in cars:
         line = f"- {_car(session, passport)}: {local_date(expiry)}"

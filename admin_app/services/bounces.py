@@ -9,10 +9,12 @@ be the correction's proof.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from sqlalchemy import func, literal, null, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.models import ContactProposal, Customer, Passport
 from admin_app.models.base import UTCDateTime
 from admin_app.scope import ALL_TENANTS
@@ -36,7 +38,7 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
             session,
             customer.garage_id,
             "email.bounced",
-            lambda c=customer: {**webhooks.customer_data(c), "email_bounced_at": now},
+            partial(_bounce_data, customer, now),
         )
     record_select(
         session,
@@ -58,12 +60,12 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
         ).where(*newly_bounced),
         at=now,
     )
-    marked = session.execute(
+    marked = changed_rows(session.execute(
         update(Customer)
         .where(*newly_bounced)
         .values(email_bounced_at=now)
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    ).rowcount
+    ))
     _withdraw_open_proposals(session, select(Customer.id).where(with_address))
     return marked
 
@@ -72,7 +74,7 @@ def _withdraw_open_proposals(session: Session, customers) -> int:
     """The open "yes" proposals of ``customers`` (a SELECT of ids) become "no": they are
     not invited when their week closes, and the list shows them as "E-mail onjuist"
     while the address is bad (``is_bounced``). A "never" stays never."""
-    return session.execute(
+    return changed_rows(session.execute(
         update(ContactProposal)
         .where(
             ContactProposal.closed.is_(False),
@@ -81,7 +83,13 @@ def _withdraw_open_proposals(session: Session, customers) -> int:
         )
         .values(decision="no")
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    ).rowcount
+    ))
+
+
+def _bounce_data(customer: Customer, now: dt.datetime) -> dict:
+    from admin_app.services import webhooks
+
+    return {**webhooks.customer_data(customer), "email_bounced_at": now}
 
 
 def is_bounced(customer: Customer | None) -> bool:
@@ -90,13 +98,11 @@ def is_bounced(customer: Customer | None) -> bool:
 
 def invalid_email_passports(session: Session) -> list[Passport]:
     """Live passports whose owner's e-mail the mail server refused, oldest bounce first."""
-    return (
+    return list(
         session.scalars(
             select(Passport)
             .join(Customer, Passport.owner_id == Customer.id)
             .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived")
             .order_by(Customer.email_bounced_at, Passport.id)
-        )
-        .unique()
-        .all()
+        ).unique()
     )

@@ -133,7 +133,7 @@ def sql_format(template: str, **fields) -> ColumnElement:
     """A `%(name)s` template filled in by the database: its literal parts as bound values
     joined to the field expressions, so no field's text is ever read as a placeholder."""
     parts = _FIELD.split(template)
-    text = literal(parts[0].replace("%%", "%"), String)
+    text: ColumnElement = literal(parts[0].replace("%%", "%"), String)
     for index in range(1, len(parts), 2):
         text = text + func.coalesce(fields[parts[index]], "")
         text = text + literal(parts[index + 1].replace("%%", "%"), String)

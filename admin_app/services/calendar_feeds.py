@@ -165,7 +165,7 @@ def car_dates(session: Session, cars: list[Passport]) -> Iterator[CarDate]:
     for passport in cars:
         for kind, field, _title in KINDS:
             if field in vehicle_values.FIELDS:
-                day = values[passport.id].fields()[field].value
+                day = values[passport.id].fields()[field].day
             else:
                 day = getattr(passport, field)
             if day is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from admin_app.db import count_of
 from admin_app.models import (
     BatchJob,
     ContactProposal,
@@ -46,26 +47,29 @@ OLDEST_TRANSFERS = 5
 def passport_counts(session: Session) -> list[tuple[str, str, int]]:
     """(state, label, count) for every state, zeros included."""
     counts = dict(
-        session.execute(select(Passport.state, func.count()).group_by(Passport.state)).all()
+        session.execute(select(Passport.state, func.count()).group_by(Passport.state))
+        .tuples()
+        .all()
     )
     return [(s.value, str(STATE_LABELS[s.value]), counts.get(s.value, 0)) for s in PassportState]
 
 
 def not_sent_count(session: Session) -> int:
     """Passports nobody sent yet (R-PP-4): a stock car is activated at once, so never here."""
-    return session.scalar(
-        select(func.count()).select_from(Passport).where(Passport.state == "created")
+    return count_of(
+        session, select(func.count()).select_from(Passport).where(Passport.state == "created")
     )
 
 
 def bounced_count(session: Session) -> int:
     """Live passports whose owner's address the mail server refused: "Onjuiste e-mails"
     (R-BJ-7), the rows of its list."""
-    return session.scalar(
+    return count_of(
+        session,
         select(func.count())
         .select_from(Passport)
         .join(Customer, Passport.owner_id == Customer.id)
-        .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived")
+        .where(Customer.email_bounced_at.is_not(None), Passport.state != "archived"),
     )
 
 
@@ -73,10 +77,11 @@ def waiting_transfers_count(session: Session) -> int:
     """Passports waiting for their new owner to accept (R-TR-2): one pending transfer
     each (uq_transfer_one_pending), and the rows of the passport list filtered on that
     state."""
-    return session.scalar(
+    return count_of(
+        session,
         select(func.count())
         .select_from(Passport)
-        .where(Passport.state == PassportState.transfer_pending.value)
+        .where(Passport.state == PassportState.transfer_pending.value),
     )
 
 
@@ -150,8 +155,9 @@ def week_proposals(session: Session, now: dt.datetime) -> WeekProposals:
     """The proposals the garage can still decide on (R-CP-2): the first open week's, and
     until when."""
     week = proposals.open_week(now)
-    count = session.scalar(
-        select(func.count()).select_from(ContactProposal).where(ContactProposal.week == week)
+    count = count_of(
+        session,
+        select(func.count()).select_from(ContactProposal).where(ContactProposal.week == week),
     )
     return WeekProposals(week, proposals.deadline(week).astimezone(proposals.AMSTERDAM), count)
 
@@ -169,15 +175,18 @@ def active_batch_jobs(session: Session) -> list[BatchJob]:
 
 
 def batch_jobs_count(session: Session, state: str) -> int:
-    return session.scalar(select(func.count()).select_from(BatchJob).where(BatchJob.state == state))
+    return count_of(
+        session, select(func.count()).select_from(BatchJob).where(BatchJob.state == state)
+    )
 
 
 def failed_mails_count(session: Session) -> int:
     """Mails the worker gave up on (R-X-1); a refused address is counted as bounced."""
-    return session.scalar(
+    return count_of(
+        session,
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.state == OutboxState.failed.value)
+        .where(OutboxMessage.state == OutboxState.failed.value),
     )
 
 
@@ -248,31 +257,31 @@ def fleet_accounts_with_counts(session: Session) -> list[tuple[FleetAccount, int
 
 
 def linked_passports(session: Session, limit: int = 200) -> list[Passport]:
-    return (
+    return list(
         session.scalars(
             select(Passport)
             .where(Passport.state != "archived")
             .order_by(Passport.plate)
             .limit(limit)
-        )
-        .unique()
-        .all()
+        ).unique()
     )
 
 
 def platform_counts(session: Session) -> dict[str, int]:
     return {
-        "garages": session.scalar(select(func.count()).select_from(Garage)),
-        "passports": session.scalar(select(func.count()).select_from(Passport)),
-        "customers": session.scalar(select(func.count()).select_from(Customer)),
-        "mail_waiting": session.scalar(
+        "garages": count_of(session, select(func.count()).select_from(Garage)),
+        "passports": count_of(session, select(func.count()).select_from(Passport)),
+        "customers": count_of(session, select(func.count()).select_from(Customer)),
+        "mail_waiting": count_of(
+            session,
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.state.in_(["pending", "sending"]))
+            .where(OutboxMessage.state.in_(["pending", "sending"])),
         ),
-        "mail_failed": session.scalar(
+        "mail_failed": count_of(
+            session,
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.state.in_(["failed", "bounced"]))
+            .where(OutboxMessage.state.in_(["failed", "bounced"])),
         ),
     }

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, undefer
 
+from admin_app.db import changed_rows
 from admin_app.domain.errors import Gone, NotFound
 from admin_app.models import ExportFile
 from admin_app.services.audit import Actor
@@ -90,11 +91,11 @@ def _id(value) -> int:
 def mark_running(session: Session, file_id: int) -> bool:
     """Claim a queued export for this run; False when it is no longer to be built (done,
     expired, or claimed by another worker). The job commits the claim before it builds."""
-    claimed = session.execute(
+    claimed = changed_rows(session.execute(
         update(ExportFile)
         .where(ExportFile.id == file_id, ExportFile.state.in_(("queued", "running")))
         .values(state="running", progress=0)
-    ).rowcount
+    ))
     return bool(claimed)
 
 
@@ -128,10 +129,10 @@ KEPT_AS_GONE = dt.timedelta(days=7)
 def purge_expired(session: Session, now: dt.datetime) -> int:
     """Drop the bytes of exports past their 24 hours, and the rows a week later. Returns
     how many files were dropped."""
-    dropped = session.execute(
+    dropped = changed_rows(session.execute(
         update(ExportFile)
         .where(ExportFile.expires_at <= now, ExportFile.data.is_not(None))
         .values(data=None)
-    ).rowcount
+    ))
     session.execute(delete(ExportFile).where(ExportFile.expires_at <= now - KEPT_AS_GONE))
     return dropped

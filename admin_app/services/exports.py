@@ -45,6 +45,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -125,20 +126,22 @@ class ExportList:
     def readers(self) -> list[Callable[[Any], Any]]:
         """Per column, row → value, with its words translated now (in the request's
         language) and looked up per row."""
-        readers = []
+        readers: list[Callable[[Any], Any]] = []
         for column in self.columns:
             if column.words is None:
                 readers.append(column.value)
             else:
                 words = {key: str(text) for key, text in column.words.items()}
-                readers.append(
-                    lambda row, value=column.value, words=words: _word(value(row), words)
-                )
+                readers.append(partial(_worded, column.value, words))
         return readers
 
 
 def _word(value, words: dict[str, str]):
     return words.get(value, value) if value is not None else None
+
+
+def _worded(value: Callable[[Any], Any], words: dict[str, str], row):
+    return _word(value(row), words)
 
 
 # --- counting and deciding -------------------------------------------------------------------

@@ -358,7 +358,7 @@ def _chosen_cars(session: Session, fleet_account_id: int | None, today: dt.date,
     values = vehicle_values.values_of(session, cars)
 
     def apk_expiry(car) -> dt.date | None:
-        return values[car.id].apk_expiry.value
+        return values[car.id].apk_expiry.day
 
     def matches(car) -> bool:
         marks = (due_status(apk_expiry(car), today), due_status(car.next_service, today))

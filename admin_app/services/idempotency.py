@@ -29,6 +29,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.errors import BadRequest, Conflict, InvalidInput
 from admin_app.models import IdempotencyKey
 
@@ -100,7 +101,7 @@ def claim(
     request was done before. Conflict while the first one still runs; OtherRequest when
     the key was used for another request."""
     for _ in range(2):  # once more when an expired row was in the way
-        claimed = session.execute(
+        claimed = changed_rows(session.execute(
             _insert(session)
             .values(
                 **caller.columns(),
@@ -111,7 +112,7 @@ def claim(
                 expires_at=now + LIFETIME,
             )
             .on_conflict_do_nothing()
-        ).rowcount
+        ))
         if claimed:
             return None
         earlier = session.scalars(
@@ -148,7 +149,7 @@ def claim(
                 ),
                 field=HEADER,
             )
-        if earlier.state in (RUNNING, COMMITTED):
+        if earlier.state in (RUNNING, COMMITTED) or earlier.status is None:
             raise Conflict(
                 _l(
                     "The first request with this %(header)s is still being handled; "
@@ -164,11 +165,11 @@ def claim(
 def _insert(session: Session):
     """INSERT … ON CONFLICT DO NOTHING, as the database spells it: no exception and no
     savepoint (pysqlite's first SAVEPOINT would commit on release)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(IdempotencyKey)
+        return postgresql.insert(IdempotencyKey)
+    return sqlite.insert(IdempotencyKey)
 
 
 def mark_committed(session: Session, caller: Caller, key: str) -> None:
@@ -206,4 +207,5 @@ def release(session: Session, caller: Caller, key: str) -> None:
 
 def purge_expired(session: Session, now: dt.datetime) -> int:
     """Remove the keys past their LIFETIME (the worker's clock); the number removed."""
-    return session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now)).rowcount
+    expired = delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now)
+    return changed_rows(session.execute(expired))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
@@ -55,12 +56,16 @@ CUSTOMER_EXPORT = ExportList(
 
 # --- batch jobs and their rows ---------------------------------------------------------------
 
+def _count_of_plan(plan: str, row) -> int:
+    return (row.counts or {}).get(plan, 0)
+
+
 # The counts' columns: one number per plan ("new", "updated", …), as the list's "Counts".
 _COUNT_COLUMNS = tuple(
     ExportColumn(
         ROW_LABELS[plan.value],
         NUMBER,
-        lambda row, key=plan.value: (row.counts or {}).get(key, 0),
+        partial(_count_of_plan, plan.value),
     )
     for plan in RowPlan
 )
@@ -286,7 +291,9 @@ def _described(entry: AuditLog):
 
     described = entry.__dict__.get(_DESCRIBED)
     if described is None:
-        (described,) = describe_entries(object_session(entry), [entry], str(get_locale()))
+        session = object_session(entry)
+        assert session is not None, "an entry read from the log belongs to a session"
+        (described,) = describe_entries(session, [entry], str(get_locale()))
         entry.__dict__[_DESCRIBED] = described
     return described
 

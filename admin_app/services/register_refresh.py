@@ -40,6 +40,7 @@ from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.clock import AMSTERDAM, local_today
 from admin_app.models import Passport, PassportState, Recall, RecallDetail
 from admin_app.models.base import utcnow
@@ -261,6 +262,8 @@ def _plain(row: dict) -> bool:
 def _retry_after(value: str | None, otherwise: float) -> float:
     """Retry-After in seconds, at most MAX_PAUSE; its HTTP-date form (rare) and a
     missing one wait the growing pause instead."""
+    if value is None:
+        return otherwise
     try:
         return min(max(float(value), 0), MAX_PAUSE)
     except (TypeError, ValueError):
@@ -314,11 +317,11 @@ def plates_due(session: Session, now: dt.datetime) -> list[str]:
 def claim(session: Session, refresh_id: int) -> bool:
     """A queued run taken by this worker; False when another delivery of the job took it
     (rq delivers at least once). The job commits the claim before it asks anything."""
-    claimed = session.execute(
+    claimed = changed_rows(session.execute(
         update(RegisterRefresh)
         .where(RegisterRefresh.id == refresh_id, RegisterRefresh.state == "queued")
         .values(state="running")
-    ).rowcount
+    ))
     return bool(claimed)
 
 
@@ -437,7 +440,7 @@ def end(
     """The run's outcome, read afresh (after the caller's rollback of a failed batch);
     the caller commits it."""
     session.expire_all()
-    run = session.get(RegisterRefresh, run.id)
+    run = session.get_one(RegisterRefresh, run.id)
     run.state, run.failed = state, failed
     run.reason, run.reason_params = reason, params or None
     run.finished_at = utcnow()

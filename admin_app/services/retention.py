@@ -38,6 +38,7 @@ from sqlalchemy import and_, case, exists, null, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, aliased
 
+from admin_app.db import changed_rows
 from admin_app.domain.clock import AMSTERDAM, local_today
 from admin_app.models import AccessToken, BatchJob, BatchRow, OutboxMessage
 from admin_app.models.batch_jobs import BatchState
@@ -129,12 +130,12 @@ def _update_in_batches(
         ),
         batch,
     ):
-        yield session.execute(
+        yield changed_rows(session.execute(
             update(model)
             .where(model.id.in_(ids), *conditions)
             .values(values)
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-        ).rowcount
+        ))
 
 
 def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH) -> Iterator[int]:
@@ -272,8 +273,8 @@ def delete_dead_tokens(session: Session, now: dt.datetime, batch: int = BATCH) -
         ),
         batch,
     ):
-        yield session.execute(
+        yield changed_rows(session.execute(
             sql_delete(AccessToken)
             .where(AccessToken.id.in_(ids))
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))

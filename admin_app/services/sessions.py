@@ -10,7 +10,7 @@ whichever screen, API, link or command made the change.
 from __future__ import annotations
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 
 from admin_app.models import ConsoleUser
 
@@ -37,7 +37,7 @@ def _raise_on_change(session: Session, flush_context, instances) -> None:
     for obj in session.dirty:
         if not isinstance(obj, ConsoleUser):
             continue
-        state = inspect(obj)
+        state: InstanceState[ConsoleUser] = inspect(obj)
         if state.attrs.session_generation.history.has_changes():
             continue
         if any(state.attrs[name].history.has_changes() for name in ENDING_CHANGES):

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import count_of
 from admin_app.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from admin_app.domain.plates import display_plate
 from admin_app.models import ConsoleUser, FleetAccount, Passport, Task, TaskRow
@@ -232,10 +233,11 @@ def run_rows(session: Session, task_id: int, *, actor: Actor, limit: int | None 
         except DomainError as error:
             row.outcome = RowOutcome.refused.value
             row.reason, row.reason_params = _reason_parts(error.message)
-    task.done_rows = session.scalar(
+    task.done_rows = count_of(
+        session,
         select(func.count())
         .select_from(TaskRow)
-        .where(TaskRow.task_id == task_id, TaskRow.outcome != RowOutcome.pending.value)
+        .where(TaskRow.task_id == task_id, TaskRow.outcome != RowOutcome.pending.value),
     )
     if task.done_rows >= task.total_rows:
         task.state = TaskState.done.value
@@ -320,7 +322,9 @@ def undo_archive(session: Session, task_id, *, actor: Actor, now=None) -> Task:
             select(TaskRow.passport_id, TaskRow.previous_state).where(
                 TaskRow.task_id == task.id, TaskRow.outcome == RowOutcome.done.value
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     if not archived:
         raise InvalidInput(_l("This archiving archived no passport."))
@@ -380,7 +384,9 @@ def outcome_counts(session: Session, task_id: int) -> dict[str, int]:
             select(TaskRow.outcome, func.count())
             .where(TaskRow.task_id == task_id)
             .group_by(TaskRow.outcome)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return {outcome.value: counts.get(outcome.value, 0) for outcome in RowOutcome}
 
@@ -393,7 +399,7 @@ def task_rows_page(
     where = [TaskRow.task_id == task_id]
     if outcome in {o.value for o in RowOutcome}:
         where.append(TaskRow.outcome == outcome)
-    total = session.scalar(select(func.count()).select_from(TaskRow).where(*where))
+    total = count_of(session, select(func.count()).select_from(TaskRow).where(*where))
     pages = max(1, -(-total // per_page))
     number = min(max(1, page), pages)
     rows = session.scalars(

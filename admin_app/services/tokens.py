@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.errors import InvalidInput
 from admin_app.models import AccessToken
 from admin_app.models.base import utcnow
@@ -124,6 +125,6 @@ def consume_token(
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed_rows(result) != 1:
         raise InvalidInput(_l("This link has already been used. Request a new one."))
     return token

@@ -18,8 +18,9 @@ def file_size(size: int | None) -> str:
     size = size or 0
     if size < 1000:
         return f"{format_decimal(size)} bytes"
+    amount = float(size)
     for unit in ("kB", "MB", "GB", "TB"):
-        size /= 1000
-        if size < 1000 or unit == "TB":
+        amount /= 1000
+        if amount < 1000 or unit == "TB":
             break
-    return f"{format_decimal(round(size, 1), format='#,##0.0')} {unit}"
+    return f"{format_decimal(round(amount, 1), format='#,##0.0')} {unit}"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import and_, asc, case, desc, func, or_, select, update
+from sqlalchemy import Row, and_, asc, case, desc, func, or_, select, update
 from sqlalchemy.orm import Query, Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,6 +46,11 @@ class Value:
     source: str | None
     typed: str | dt.date | None
     register: str | dt.date | None
+
+    @property
+    def day(self) -> dt.date | None:
+        """The value of a date field (the APK expiry, the first registration)."""
+        return self.value if isinstance(self.value, dt.date) else None
 
     @property
     def differs(self) -> bool:
@@ -99,7 +104,7 @@ def _value(name: str, typed, register) -> Value:
     return Value(None, None, None, None)
 
 
-def car_values(passport: Passport, facts: VehicleFacts | None) -> CarValues:
+def car_values(passport: Passport | Row, facts: VehicleFacts | None) -> CarValues:
     """The values of one passport, given the register's facts of its plate (or None)."""
     return CarValues(
         **{
@@ -116,7 +121,7 @@ def typed_columns() -> list:
     return [getattr(Passport, name) for name in FIELDS]
 
 
-def values_of(session: Session, passports: Iterable[Passport]) -> dict[int, CarValues]:
+def values_of(session: Session, passports: Iterable[Passport | Row]) -> dict[int, CarValues]:
     """Each passport's values by passport id: one register query for all of them (a list,
     an export, an API page). Passports, or rows of id, plate and ``typed_columns()``."""
     passports = list(passports)
@@ -355,7 +360,7 @@ def register_fills_of_rows(session: Session, rows) -> dict[int, list[str]]:
 
 def brand_and_model_of(car: CarValues) -> str:
     """ "Volkswagen Golf": brand and model as they count; "" when neither is known."""
-    return " ".join(v for v in (car.brand.value, car.model.value) if v)
+    return " ".join(str(v) for v in (car.brand.value, car.model.value) if v)
 
 
 def brand_and_model(session: Session, passport: Passport) -> str:

@@ -100,7 +100,7 @@ def parse_request(reason, requested_on, *, today: dt.date) -> tuple[str, dt.date
         errors["requested_on"] = [_l("Give the date of the request, such as 2026-12-01.")]
     elif day > today:
         errors["requested_on"] = [_l("The date of the request cannot be in the future.")]
-    if errors:
+    if errors or text is None or day is None:
         raise InvalidInput(_l("The erase could not be started."), errors=errors)
     return text, day
 

@@ -99,7 +99,7 @@ def table_of(name: str):
 
 def rules_on_rows(session: Session, table_name: str, row_ids: list[int]) -> None:
     table = table_of(table_name)
-    plain = {}
+    plain: dict[str, str | None] = {}
     for name, rule in REGISTRY[table_name].items():
         if rule == Rule.TEXT:
             plain[name] = ERASED

@@ -92,7 +92,7 @@ def erase_rows(session: Session, customers, *, user, garage_id: int | None) -> N
     archive_his_cars(reach)
     transfers = anonymize_his_rows(reach)
     if user is not None:
-        close_his_login(reach)
+        close_his_login(reach, user)
     if garage_id is None:
         forget_his_registration(reach)
     delete_his_links(reach, transfers)
@@ -128,7 +128,7 @@ def traces_of(customers: list[Customer], user: ConsoleUser | None) -> Traces:
 def _customer_traces(c: Customer) -> list[str | None]:
     # Not his customer number alone: it is one garage's key, and another garage's
     # customer may have the same one (an object naming him loses it by its key).
-    values = [c.email, *phone_forms(c.phone)]
+    values: list[str | None] = [c.email, *phone_forms(c.phone)]
     if c.first_name:
         values += [c.full_name, f"{c.first_name} {c.last_name}"]
     if c.street and c.house_number:
@@ -178,7 +178,7 @@ def archive_his_cars(reach: Reach) -> None:
     for passport in driven:
         passport.driver_id = None
     data_exports.forget_exports_about(
-        session, ids, reach.user.id if reach.user else None, reach.now
+        session, list(ids), reach.user.id if reach.user else None, reach.now
     )
     session.execute(
         delete(PassportClaim).where(
@@ -204,11 +204,11 @@ def anonymize_his_rows(reach: Reach) -> list[Transfer]:
     return transfers
 
 
-def close_his_login(reach: Reach) -> None:
+def close_his_login(reach: Reach, user: ConsoleUser) -> None:
     """His Owner login: anonymized, inactive, its sessions ended, its claims and links
     gone; where it names him as an actor (the audit log, a transfer he started, a list
     export he made) it reads "verwijderd"."""
-    session, user = reach.session, reach.user
+    session = reach.session
     by_rules(user, "ab_user")
     user.active = False
     user.session_generation = (user.session_generation or 0) + 1  # ends his sessions
