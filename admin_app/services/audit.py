@@ -580,54 +580,66 @@ def describe_entries(
 
 def _describe(entry, names, field_labels, value_labels) -> EntryDescription:
     labels = field_labels.get(entry.table_name, {})
-    model = next((cls for cls, name in AUDITED.items() if name == entry.table_name), None)
-    if model is None and entry.table_name == "erasure":
-        from admin_app.models.erasures import Erasure
-
-        model = Erasure  # logged by hand, not by ORM events: its columns read its dates
+    model = _logged_model(entry.table_name)
     columns = inspect(model).columns if model is not None else {}
     changes = []
     for field, (old, new) in sorted((entry.changes or {}).items(), key=_screen_order(labels)):
         if _bookkeeping(field):
             continue
         column = columns.get(field) if columns else None
-
-        def shown(value, field=field, column=column):
-            if value is None or value == "":
-                return None
-            if field in ACTOR_FIELDS and entry.actor_id and value == entry.actor_name:
-                # The user name the record keeps: the entry's actor, named as under Who.
-                return names.actor(entry)
-            return _value_text(entry.table_name, field, value, column, names, value_labels)
-
-        old_text, new_text = shown(old), shown(new)
+        old_text = _shown(entry, field, column, old, names, value_labels)
+        new_text = _shown(entry, field, column, new, names, value_labels)
         if entry.action == "update":
             old_text, new_text = old_text or "—", new_text or "—"
         elif old_text is None and new_text is None:
             continue
         changes.append(FieldChange(str(labels.get(field, field)), old_text, new_text))
-    sentences = SENTENCES.get(entry.table_name)
-    if entry.table_name == "data_export" and entry.action in DATA_EXPORT_WORDS:
-        what = str(DATA_EXPORT_WORDS[entry.action])
-    elif entry.table_name == "erasure" and entry.action == "insert":
-        what = str(ERASED)
-    elif entry.action == "export":
-        what = str(EXPORTED)  # a read that is logged (issue 15): no record changed
-    elif entry.action == "retention":
-        what = str(RETAINED_NO_LONGER)  # issue 19: one entry per nightly run, its counts
-    elif entry.action == "import" and entry.table_name in IMPORTED:
-        what = str(IMPORTED[entry.table_name])
-    elif sentences and entry.action in ACTIONS:
-        what = str(sentences[ACTIONS.index(entry.action)])
-    else:
-        what = f"{entry.table_name} {entry.action}"
     return EntryDescription(
         entry=entry,
         who=names.actor(entry),
-        what=what,
+        what=_what_happened(entry),
         subject=names.subject(entry),
         changes=tuple(changes),
     )
+
+
+def _logged_model(table_name: str):
+    """The model whose columns type an entry's values, or None for a logged read or run."""
+    model = next((cls for cls, name in AUDITED.items() if name == table_name), None)
+    if model is None and table_name == "erasure":
+        from admin_app.models.erasures import Erasure
+
+        model = Erasure  # logged by hand, not by ORM events: its columns read its dates
+    return model
+
+
+def _shown(entry: AuditLog, field: str, column, value, names, value_labels) -> str | None:
+    """One old or new value of a field in words; None when there is none."""
+    if value is None or value == "":
+        return None
+    if field in ACTOR_FIELDS and entry.actor_id and value == entry.actor_name:
+        # The user name the record keeps: the entry's actor, named as under Who.
+        return names.actor(entry)
+    return _value_text(entry.table_name, field, value, column, names, value_labels)
+
+
+def _what_happened(entry: AuditLog) -> str:
+    """The entry's sentence: a record created, changed or deleted, or a logged read, run
+    or file."""
+    if entry.table_name == "data_export" and entry.action in DATA_EXPORT_WORDS:
+        return str(DATA_EXPORT_WORDS[entry.action])
+    if entry.table_name == "erasure" and entry.action == "insert":
+        return str(ERASED)
+    if entry.action == "export":
+        return str(EXPORTED)  # a read that is logged (issue 15): no record changed
+    if entry.action == "retention":
+        return str(RETAINED_NO_LONGER)  # issue 19: one entry per nightly run, its counts
+    if entry.action == "import" and entry.table_name in IMPORTED:
+        return str(IMPORTED[entry.table_name])
+    sentences = SENTENCES.get(entry.table_name)
+    if sentences and entry.action in ACTIONS:
+        return str(sentences[ACTIONS.index(entry.action)])
+    return f"{entry.table_name} {entry.action}"
 
 
 def _bookkeeping(field: str) -> bool:
@@ -654,9 +666,8 @@ def _event_words(value) -> str:
 
 
 def _value_text(table, field, value, column, names, value_labels) -> str:
-    from admin_app.domain.clock import local_date, local_datetime
-    from admin_app.domain.plates import display_plate
-    from admin_app.models.types import PlateType
+    """A stored value in the reader's words: a name for an id, a label for a state, else
+    as its column's type reads on the screens."""
     from admin_app.services.units import kilometres
 
     if field in REFERENCES:
@@ -669,7 +680,15 @@ def _value_text(table, field, value, column, names, value_labels) -> str:
         return str(value_labels[(table, field)].get(value, value))
     if field == "odometer" and isinstance(value, int):
         return kilometres(value)
-    kind = getattr(column, "type", None)
+    return _typed_text(value, getattr(column, "type", None))
+
+
+def _typed_text(value, kind) -> str:
+    """A plate as written, yes/no, a time or date in Amsterdam, "(a file)"."""
+    from admin_app.domain.clock import local_date, local_datetime
+    from admin_app.domain.plates import display_plate
+    from admin_app.models.types import PlateType
+
     if isinstance(kind, PlateType):
         return display_plate(str(value))
     if isinstance(kind, sqltypes.TypeDecorator):  # UTCDateTime: an aware DateTime

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -236,6 +236,23 @@ def resolve(host: str, port: int) -> list[str]:
 def vet_url(url: str, *, allow_private: bool | None = None) -> VettedUrl:
     """Check a webhook URL and resolve it; raises WebhookRefused saying why not."""
     allow_private = _allow_private() if allow_private is None else allow_private
+    parts, port = _read_url(url, allow_private=allow_private)
+    try:
+        addresses = resolve(parts.hostname, port)
+    except (OSError, UnicodeError, ValueError):  # no such name, or not a name at all
+        raise WebhookRefused(
+            _l("The server %(host)s cannot be found.", host=parts.hostname), field="url"
+        ) from None
+    _refuse_addresses_not_public(parts.hostname, addresses, allow_private=allow_private)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return VettedUrl(parts.scheme, parts.hostname, port, target, tuple(addresses))
+
+
+def _read_url(url: str, *, allow_private: bool) -> tuple[SplitResult, int]:
+    """The URL's parts and port, if it is HTTPS to a named server on an allowed port
+    without a user name or password (HTTP and any port too when private is allowed)."""
     url = (url or "").strip()
     if not url:
         raise WebhookRefused(_l("Fill in the URL of your endpoint."), field="url")
@@ -254,19 +271,18 @@ def vet_url(url: str, *, allow_private: bool | None = None) -> VettedUrl:
     port = port or (443 if parts.scheme == "https" else 80)
     if port not in ALLOWED_PORTS and not allow_private:
         raise WebhookRefused(_l("Use port 443 or 8443."), field="url")
-    try:
-        addresses = resolve(parts.hostname, port)
-    except (OSError, UnicodeError, ValueError):  # no such name, or not a name at all
-        raise WebhookRefused(
-            _l("The server %(host)s cannot be found.", host=parts.hostname), field="url"
-        ) from None
+    return parts, port
+
+
+def _refuse_addresses_not_public(host: str, addresses: list[str], *, allow_private: bool):
+    """Every address the host resolved to must be allowed, and there must be one."""
     refused = [a for a in addresses if not address_allowed(a, allow_private=allow_private)]
-    if refused == [parts.hostname]:  # an address typed as the host: say it once
+    if refused == [host]:  # an address typed as the host: say it once
         raise WebhookRefused(
             _l(
                 "%(address)s is not an address on the public internet: webhooks go to "
                 "public servers only.",
-                address=parts.hostname,
+                address=host,
             ),
             field="url",
         )
@@ -275,15 +291,11 @@ def vet_url(url: str, *, allow_private: bool | None = None) -> VettedUrl:
             _l(
                 "%(host)s points to an address that is not on the public internet "
                 "(%(address)s): webhooks go to public servers only.",
-                host=parts.hostname,
+                host=host,
                 address=", ".join(refused) or "-",
             ),
             field="url",
         )
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    return VettedUrl(parts.scheme, parts.hostname, port, target, tuple(addresses))
 
 
 # --- endpoints ---------------------------------------------------------------------------
