@@ -61,9 +61,11 @@ smoke-prod: install-dev system-deps
 	scripts/with-postgres.sh $(BIN)/python scripts/smoke_prod.py
 
 # The layers as drawn (issue 20): import-linter's contracts are in .importlinter.
+# The size limits (issue 20: complexity <= 15, service modules <= 500 lines): scripts/complexity.py.
 lint: install-dev
 	$(BIN)/ruff check admin_app tests
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/complexity.py
 
 bench: bench-import bench-pdf bench-proposals bench-pages
 

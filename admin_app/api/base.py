@@ -196,33 +196,21 @@ class ConsoleApi(JsonBody, ModelRestApi):
         FAB hands a filter's value to the database as sent: a number or a list against
         a text column, text against a boolean, date or id, 30 digits against an integer,
         each was a 500 (issue 13)."""
-        refused = InvalidColumnFilterFABException(f"Filter: not a value for {column}")
         if value is None or not isinstance(column, str):
             return value
         if isinstance(value, (list, dict)):
-            raise refused
+            raise _not_a_value_for(column)
         model = self.datamodel
-        if operation in RELATION_OPERATIONS or (
-            column in model.list_columns and model.is_integer(column)
-        ):
-            text = str(value)
-            if isinstance(value, bool) or not text.isdecimal() or int(text) > MAX_ID:
-                raise refused
-            return int(text)
-        if column not in model.list_columns or model.is_string(column) or model.is_text(column):
-            return value if isinstance(value, str) else str(value)
+        typed = column in model.list_columns
+        if operation in RELATION_OPERATIONS or (typed and model.is_integer(column)):
+            return _id_value(column, value)
+        if not typed or model.is_string(column) or model.is_text(column):
+            return _text_value(value)
         if model.is_boolean(column):
-            if isinstance(value, bool):
-                return value
-            if str(value).lower() in ("true", "1", "false", "0"):
-                return str(value).lower() in ("true", "1")
-            raise refused
+            return _boolean_value(column, value)
         if model.is_date(column) or model.is_datetime(column):
-            try:
-                return dt.date.fromisoformat(str(value))
-            except ValueError:
-                raise refused from None
-        return value if isinstance(value, str) else str(value)
+            return _date_value(column, value)
+        return _text_value(value)
 
     # --- the OpenAPI document (api/openapi.py holds what every operation shares) ---------
 
@@ -278,3 +266,38 @@ class ConsoleApi(JsonBody, ModelRestApi):
     def actor():
         # A garage's API key acts under its own name (issue 16, api/keys).
         return current_actor()
+
+
+# --- a list filter's value as its column's type (ConsoleApi._filter_value) --------------
+
+
+def _not_a_value_for(column: str) -> InvalidColumnFilterFABException:
+    return InvalidColumnFilterFABException(f"Filter: not a value for {column}")
+
+
+def _id_value(column: str, value) -> int:
+    """An id or an integer column: decimal digits up to MAX_ID (a bool is no number)."""
+    text = str(value)
+    if isinstance(value, bool) or not text.isdecimal() or int(text) > MAX_ID:
+        raise _not_a_value_for(column)
+    return int(text)
+
+
+def _text_value(value) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _boolean_value(column: str, value) -> bool:
+    """true/false, or the text "true", "1", "false", "0" a query string carries."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "false", "0"):
+        return str(value).lower() in ("true", "1")
+    raise _not_a_value_for(column)
+
+
+def _date_value(column: str, value) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise _not_a_value_for(column) from None

@@ -52,33 +52,39 @@ def error_body(status: int, message=None, errors: dict | None = None) -> dict:
 def _reshape(response):
     if not _is_api() or response.status_code < 400:
         return response
-    try:
-        payload = json.loads(response.get_data(as_text=True) or "{}")
-    except ValueError:
-        payload = {}
-    if not isinstance(payload, dict):
-        payload = {}
+    payload = _json_object(response)
     if isinstance(payload.get("message"), str) and isinstance(payload.get("errors"), dict):
         return response  # already ours
     message = payload.get("message", payload.get("msg"))
     if response.status_code == 403 and message == "Forbidden":
         # FAB's "no permission": outside the caller's reach is 404 (R-SEC-1), not 403.
         response.status_code = 404
-    errors = {}
-    if isinstance(message, dict):  # FAB's marshmallow validation errors
-        errors, message = message, None
-    status = response.status_code
-    # FAB's and the libraries' own texts are English: answer with ours, translated.
-    body = error_body(status, None, errors)
+    response.set_data(json.dumps(_contract_body(response.status_code, message)))
+    response.mimetype = "application/json"
+    return response
+
+
+def _json_object(response) -> dict:
+    """The refusal's body as FAB or a library wrote it, or {} when it is no JSON object."""
+    try:
+        payload = json.loads(response.get_data(as_text=True) or "{}")
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _contract_body(status: int, message) -> dict:
+    """FAB's and the libraries' own texts are English: answer with ours, translated; FAB's
+    marshmallow validation errors (a dict as message) become the body's errors."""
+    if isinstance(message, dict):
+        return error_body(status, None, message)
     if status == 400 and isinstance(message, str) and message.startswith("Not a valid rison"):
-        body["message"] = str(_l("The query (rison) cannot be read."))
+        return error_body(status, _l("The query (rison) cannot be read."))
     if status == 400 and isinstance(message, str) and message.startswith("Filter"):
         # FAB's and ConsoleApi's refusals of a filter the list does not offer (issue 16).
         text = str(_l("This list cannot be filtered that way."))
-        body = error_body(400, text, {"filters": [text]})
-    response.set_data(json.dumps(body))
-    response.mimetype = "application/json"
-    return response
+        return error_body(400, text, {"filters": [text]})
+    return error_body(status)
 
 
 def _refuse_unreadable_query():

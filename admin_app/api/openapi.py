@@ -227,6 +227,26 @@ def complete_operation(
     for key in ("summary", "description"):
         if operation.get(key):
             operation[key] = without_spec_ids(operation[key])
+    _complete_parameters(operation, path=path, method=method, idempotent_post=idempotent_post)
+    if body_schema and "requestBody" not in operation:
+        operation["requestBody"] = _request_body(body_schema, body_example)
+    responses = _complete_responses(
+        operation, method=method, protected=protected, record_schema=record_schema
+    )
+    if protected:
+        # One bearer scheme for a JWT or an API key (the `gk_` prefix tells them apart);
+        # FAB's own `api_key` alternative (its `sst_` keys) is not offered here.
+        schemes = [s for s in operation.get("security", []) if "api_key" not in s]
+        operation["security"] = schemes or [{"jwt": []}]
+    if path.endswith("/_info") and method == "get":
+        _document_info(responses["200"])
+    _integer_id(responses.get("200"))
+    return operation
+
+
+def _complete_parameters(operation: dict, *, path: str, method: str, idempotent_post: bool):
+    """The `{pk}` of an item's path, the `Idempotency-Key` of a POST that creates or acts,
+    and an example for a list's `q`; no empty parameter list is left."""
     parameters = operation.setdefault("parameters", [])
     names = _names(parameters)
     if "{pk}" in path and not names & {"pk"}:
@@ -234,27 +254,37 @@ def complete_operation(
     if idempotent_post and method == "post" and not names & {"idempotency_key", "Idempotency-Key"}:
         parameters.append(_ref("idempotency_key"))
     for parameter in parameters:
-        # Swagger's "Try it out" and generated examples start from this: without it, the
-        # schema's own (`page_size: 0`, `filters` on a column "string") is refused.
-        query = (
-            parameter.get("content", {}).get("application/json")
-            if isinstance(parameter, dict)
-            else None
-        )
-        if query is not None and parameter.get("name") == "q" and "example" not in query:
-            query["example"] = LIST_QUERY_EXAMPLE if path.endswith("/") else {}
+        _example_query(parameter, path)
     if not parameters:
         del operation["parameters"]
 
-    if body_schema and "requestBody" not in operation:
-        content = {"schema": {"$ref": f"#/components/schemas/{body_schema}"}}
-        if body_example is not None:
-            content["example"] = body_example
-        operation["requestBody"] = {
-            "required": False,  # actions accept an empty body; a PUT changes what it names
-            "content": {"application/json": content},
-        }
 
+def _example_query(parameter: dict | str, path: str) -> None:
+    """Swagger's "Try it out" and generated examples start from this: without it, the
+    schema's own (`page_size: 0`, `filters` on a column "string") is refused."""
+    if not isinstance(parameter, dict) or parameter.get("name") != "q":
+        return
+    query = parameter.get("content", {}).get("application/json")
+    if query is not None and "example" not in query:
+        query["example"] = LIST_QUERY_EXAMPLE if path.endswith("/") else {}
+
+
+def _request_body(body_schema: str, body_example: dict | None) -> dict:
+    """The body read by the endpoint's input schema (api/schemas.py)."""
+    content: dict = {"schema": {"$ref": f"#/components/schemas/{body_schema}"}}
+    if body_example is not None:
+        content["example"] = body_example
+    return {
+        "required": False,  # actions accept an empty body; a PUT changes what it names
+        "content": {"application/json": content},
+    }
+
+
+def _complete_responses(
+    operation: dict, *, method: str, protected: bool, record_schema: str | None
+) -> dict:
+    """The success answer when the docstring gives none, and every refusal the operation
+    can give, each with the contract's body."""
     responses = operation.setdefault("responses", {})
     # Docstrings write statuses as YAML integers.
     for status in list(responses):
@@ -273,15 +303,7 @@ def complete_operation(
         # A refusal described in a docstring gets the shared body.
         if status in RESPONSES and "$ref" not in response and "content" not in response:
             response["content"] = RESPONSES[status]["content"]
-    if protected:
-        # One bearer scheme for a JWT or an API key (the `gk_` prefix tells them apart);
-        # FAB's own `api_key` alternative (its `sst_` keys) is not offered here.
-        schemes = [s for s in operation.get("security", []) if "api_key" not in s]
-        operation["security"] = schemes or [{"jwt": []}]
-    if path.endswith("/_info") and method == "get":
-        _document_info(responses["200"])
-    _integer_id(responses.get("200"))
-    return operation
+    return responses
 
 
 def _integer_id(response: dict | None) -> None:

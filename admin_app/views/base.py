@@ -78,26 +78,36 @@ class ConsoleModelView(ModelView):
         return redirect(request.path + "?" + _query(cleaned) if cleaned else request.path)
 
     def _list_arg(self, key: str, value: str) -> str | None:
-        """The value FAB may use for this query argument, or None to drop it."""
-        if PAGE_ARG.search(key) and not (value.isdecimal() and int(value) <= MAX_PAGE):
-            return None
-        if PSIZE_ARG.search(key):
-            if not value.isdecimal() or int(value) == 0:
+        """The value FAB may use for this query argument, or None to drop it. One key can
+        match more than one of FAB's patterns (it searches anywhere in the name): each
+        check sees the value the one before it kept."""
+        for check in (_page_arg, _page_size_arg, self._order_arg, self._filter_arg):
+            value = check(key, value)
+            if value is None:
                 return None
-            value = str(min(int(value), MAX_PAGE_SIZE))
+        return value
+
+    def _order_arg(self, key: str, value: str) -> str | None:
+        """A sort by a column this view offers to sort by."""
         order = ORDER_ARG.search(key)
         if order and order[1] == type(self).__name__ and value not in (self.order_columns or []):
             return None
+        return value
+
+    def _filter_arg(self, key: str, value: str) -> str | None:
+        """A filter number that exists for the column, on an integer column a number the
+        column can hold."""
         flt = FILTER_ARG.search(key)
-        if flt:
-            # The add and edit forms look filters up among all columns, the list among
-            # the searched ones: the number must exist in whichever FAB uses.
-            filters = self._filters._all_filters.get(flt[2])
-            if filters is not None and int(flt[1]) >= len(filters):
-                return None
-            # A number no 32-bit column holds overflowed the database driver (a 500).
-            if self.datamodel.is_integer(flt[2]) and _beyond_any_id(value):
-                return None
+        if not flt:
+            return value
+        # The add and edit forms look filters up among all columns, the list among
+        # the searched ones: the number must exist in whichever FAB uses.
+        filters = self._filters._all_filters.get(flt[2])
+        if filters is not None and int(flt[1]) >= len(filters):
+            return None
+        # A number no 32-bit column holds overflowed the database driver (a 500).
+        if self.datamodel.is_integer(flt[2]) and _beyond_any_id(value):
+            return None
         return value
 
     # The search a screen offers per column, instead of FAB's ten generic ones (FAB's
@@ -111,6 +121,22 @@ class ConsoleModelView(ModelView):
             # What the search form offers, and what a request's _flt_<i>_<column> applies.
             self._filters._search_filters[column] = chosen
             self._filters._all_filters[column] = chosen
+
+
+def _page_arg(key: str, value: str) -> str | None:
+    """A page number from 0 to MAX_PAGE."""
+    if PAGE_ARG.search(key) and not (value.isdecimal() and int(value) <= MAX_PAGE):
+        return None
+    return value
+
+
+def _page_size_arg(key: str, value: str) -> str | None:
+    """A page size of at least 1, at most MAX_PAGE_SIZE (a larger one is cut to it)."""
+    if not PSIZE_ARG.search(key):
+        return value
+    if not value.isdecimal() or int(value) == 0:
+        return None
+    return str(min(int(value), MAX_PAGE_SIZE))
 
 
 def _beyond_any_id(value: str) -> bool:

@@ -16,8 +16,8 @@ from admin_app.services.audit import (
     BOOKKEEPING,
     SENTENCES,
     Actor,
-    _field_labels,
     describe_entries,
+    field_labels,
     record_bulk,
 )
 
@@ -146,7 +146,7 @@ def test_issue14_every_logged_field_has_a_screen_label(app, model, table):
     label maps in place) would show up here."""
     from admin_app.services.audit import NEVER_LOGGED, NOT_WORTH_LOGGING
 
-    labels = _field_labels()[table]
+    labels = field_labels()[table]
     shown = [
         column.key
         for column in inspect(model).column_attrs
