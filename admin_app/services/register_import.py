@@ -41,18 +41,21 @@ from admin_app.models.register import (
 )
 from admin_app.roles import ADMIN
 from admin_app.services.audit import Actor, record_bulk
+from admin_app.services.tables import find_columns, header_aliases, header_key, separator
 
 CHUNK = 20_000  # rows per write (and commit on SQLite): the progress step
 # Seconds between progress updates of a COPY: each is a commit of its own, and one per
 # chunk cost a million rows 0.2 s.
 PROGRESS_EVERY = 1.0
 SAMPLE = 64 * 1024  # bytes read to judge encoding, delimiter and binary content
+SEPARATORS = (",", ";", "\t", "|")  # RDW writes `,`; a file saved again by Excel `;`
 FIELD_LIMIT = 131_072  # characters in one cell at most: csv's own default limit
 STALE = dt.timedelta(hours=6)  # the full register takes minutes; a day's refresh must run
 MIN_SHARE = 0.95  # of the previous import's rows, below which a file is a broken download
 NO_VALUE = {"", "niet geregistreerd", "n.v.t."}  # RDW's placeholders for "nothing known"
 
-# Required and optional columns per dataset, by header key (see header_key).
+# Required and optional columns per dataset, by the names messages use; a header cell
+# matches one as tables.header_key compares them (`Vervaldatum APK` is vervaldatum_apk).
 REQUIRED = {
     Dataset.vehicles.value: (
         "kenteken",
@@ -151,17 +154,12 @@ KEPT_BY = {
 }
 
 
-def header_key(name: str) -> str:
-    """`Vervaldatum APK`, `vervaldatum_apk` and `"Vervaldatum-APK"` are one column."""
-    return re.sub(r"[\s\-]+", "_", name.strip().strip('"').strip().lower().lstrip("\ufeff"))
-
-
 @dataclass(frozen=True)
 class Header:
     dataset: str
     encoding: str
     delimiter: str
-    at: dict[str, int]  # header key -> column index, for the columns the import reads
+    at: dict[str, int]  # column name -> column index, for the columns the import reads
 
 
 def _sniff(path: Path) -> tuple[str, str]:
@@ -182,7 +180,7 @@ def _sniff(path: Path) -> tuple[str, str]:
         # Excel's "Unicode text" and some Windows tools save UTF-16: text, with NUL bytes.
         encoding = "utf-16"
         first_line = sample.decode(encoding, errors="replace").splitlines()[0]
-        return encoding, max((",", ";", "\t", "|"), key=first_line.count)
+        return encoding, separator(first_line, SEPARATORS)
     if b"\x00" in sample:
         raise InvalidInput(
             _l("This is no text file: register files are CSV files, as RDW publishes them."),
@@ -194,8 +192,7 @@ def _sniff(path: Path) -> tuple[str, str]:
     except UnicodeDecodeError:
         encoding = "cp1252"  # saved again on a Dutch Windows machine
     first_line = sample.decode(encoding, errors="replace").splitlines()[0]
-    delimiter = max((",", ";", "\t", "|"), key=first_line.count)
-    return encoding, delimiter
+    return encoding, separator(first_line, SEPARATORS)
 
 
 _BROKEN_HEADER = _l(
@@ -213,8 +210,11 @@ def read_header(path: Path) -> Header:
             names = next(csv.reader(file, delimiter=delimiter, strict=True), [])
         except csv.Error:  # a quote never closed or a name past csv's field limit
             raise InvalidInput(_BROKEN_HEADER, field="file") from None
-    keys = [header_key(name) for name in names]
-    scores = {dataset: len(SIGNATURE[dataset] & set(keys)) for dataset in SIGNATURE}
+    keys = {header_key(name) for name in names}
+    scores = {
+        dataset: len({header_key(name) for name in SIGNATURE[dataset]} & keys)
+        for dataset in SIGNATURE
+    }
     dataset = max(scores, key=scores.get)
     if not scores[dataset]:
         raise InvalidInput(
@@ -226,9 +226,10 @@ def read_header(path: Path) -> Header:
             field="file",
         )
     wanted = REQUIRED[dataset] + OPTIONAL[dataset]
+    found, repeated = find_columns(names, header_aliases({name: (name,) for name in wanted}))
     # A column the import reads, twice: which one counts would be a guess (as a customer
     # list's, issue 13); RDW's files have none twice. Columns not read may repeat.
-    twice = [name for name in wanted if keys.count(name) > 1]
+    twice = [name for name in wanted if name in repeated]
     if twice:
         raise InvalidInput(
             _l(
@@ -238,7 +239,7 @@ def read_header(path: Path) -> Header:
             ),
             field="file",
         )
-    at = {key: index for index, key in enumerate(keys)}
+    at = {name: index for index, name in found.items()}
     missing = [name for name in REQUIRED[dataset] if name not in at]
     if missing:
         # Said with what to do: RDW's files have every column, so a missing one is a
@@ -263,7 +264,7 @@ def read_header(path: Path) -> Header:
             ),
             field="file",
         )
-    return Header(dataset, encoding, delimiter, {k: at[k] for k in wanted if k in at})
+    return Header(dataset, encoding, delimiter, {name: at[name] for name in wanted if name in at})
 
 
 # --- cleaning values --------------------------------------------------------------------
@@ -582,7 +583,7 @@ def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
     with open(path, "rb") as raw:
         text = io.TextIOWrapper(raw, encoding=header.encoding, errors="replace", newline="")
         # csv's field limit is process-wide, and reading a customer list raises it to
-        # 20 MB (customer_lists): set here, so a quote never closed swallows at most this
+        # 20 MB (services/tables): set here, so a quote never closed swallows at most this
         # much of a register file (whose longest cell is a recall's text) before it is
         # refused. strict: a quote never closed up to the end of the file, or text after
         # a closing quote, is an error, not the rest of the file read as one cell.

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.domain.errors import InvalidInput, TooLarge
 
-MAX_ROWS = 200_001  # the header and 200,000 data rows (customer_lists.MAX_ROWS)
+MAX_ROWS = 200_001  # the header and 200,000 data rows (tables.MAX_ROWS)
 MAX_COLUMNS = 64  # a customer list has 14; invoice and recall files fewer
 # Filled cells of the first sheet: 200,000 rows of a customer list's 14 columns are 2.8
 # million. Rows × columns within bounds could still be 12.8 million cells: ~600 MB of
