@@ -197,6 +197,8 @@ def parse_list(filename: str, data: bytes) -> list[ListRow]:
 
 
 def check_row(row_number: int, raw: dict) -> ListRow | None:
+    """One data row read and checked on its own (field → cell as read); None for a row to
+    skip: an empty one, or one the passport export marks archived."""
     raw = dict(raw)
     if _cell_text(raw.pop(STATUS, None)).lower() in ARCHIVED_WORDS:
         return None
@@ -205,8 +207,24 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
         return None
     row = ListRow(row_number)
     reasons = row.reasons
-    # A cell longer than its column refuses the row and is kept cut short: the refused row
-    # still fits batch_row, and its reason does not repeat 200 KB (issue 13).
+    too_long = _cut_long_cells(values, reasons)
+    row.values["plate"] = _checked_plate(values, too_long, reasons)
+    row.values["email"] = _checked_email(values, too_long, reasons)
+    for column in TEXT_COLUMNS:
+        if values.get(column):
+            row.values[column] = values[column]
+    if not values.get("last_name"):
+        reasons.append(("last_name_missing", {}))
+    apk = _checked_apk_expiry(raw.get("apk_expiry"), values, too_long, reasons)
+    if apk is not None:
+        row.values["apk_expiry"] = apk
+    return row
+
+
+def _cut_long_cells(values: dict, reasons: list[Reason]) -> set[str]:
+    """The columns whose cell is longer than the database holds, each refusing the row;
+    the cell is kept cut short, so the refused row still fits batch_row and its reason
+    does not repeat 200 KB (issue 13)."""
     too_long = set()
     for column, value in values.items():
         if len(value) > MAX_LENGTH[column]:
@@ -215,37 +233,44 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
             )
             values[column] = value[: MAX_LENGTH[column]]
             too_long.add(column)
+    return too_long
+
+
+def _checked_plate(values: dict, too_long: set[str], reasons: list[Reason]) -> str:
+    """The plate normalized (12-ABC-3 → 12ABC3); a reason when it is missing or no Dutch
+    plate (a cut-short one is refused as too long already)."""
     plate = normalize_plate(values.get("plate"))
-    row.values["plate"] = plate
-    email = (values.get("email") or "").strip()
-    row.values["email"] = email
-    for column in TEXT_COLUMNS:
-        if values.get(column):
-            row.values[column] = values[column]
     if not plate:
         reasons.append(("plate_missing", {}))
-    elif "plate" in too_long:
-        pass
-    elif len(plate) != 6 or side_code(plate) is None:
+    elif "plate" not in too_long and (len(plate) != 6 or side_code(plate) is None):
         reasons.append(("plate_invalid", {"plate": values.get("plate")}))
+    return plate
+
+
+def _checked_email(values: dict, too_long: set[str], reasons: list[Reason]) -> str:
+    """The e-mail address normalized when it is one; else as typed, with a reason."""
+    email = (values.get("email") or "").strip()
     if not email:
         reasons.append(("email_missing", {}))
-    elif "email" not in too_long:
-        normalized = valid_email(email)
-        if normalized is None:
-            reasons.append(("email_invalid", {"email": email}))
-        else:
-            row.values["email"] = normalized
-    if not values.get("last_name"):
-        reasons.append(("last_name_missing", {}))
-    apk = raw.get("apk_expiry")
-    if apk not in (None, "") and "apk_expiry" not in too_long:
-        parsed = read_date(apk)
-        if parsed is None:
-            reasons.append(("apk_expiry_invalid", {"value": values.get("apk_expiry")}))
-        else:
-            row.values["apk_expiry"] = parsed
-    return row
+        return email
+    if "email" in too_long:
+        return email
+    normalized = valid_email(email)
+    if normalized is None:
+        reasons.append(("email_invalid", {"email": email}))
+        return email
+    return normalized
+
+
+def _checked_apk_expiry(cell, values: dict, too_long: set[str], reasons: list[Reason]):
+    """The APK date of the cell as read (text, or a date from a workbook); None for an
+    empty cell and, with a reason, for one that is no date."""
+    if cell in (None, "") or "apk_expiry" in too_long:
+        return None
+    parsed = read_date(cell)
+    if parsed is None:
+        reasons.append(("apk_expiry_invalid", {"value": values.get("apk_expiry")}))
+    return parsed
 
 
 def _cell_text(value) -> str:

@@ -210,21 +210,7 @@ def read_header(path: Path) -> Header:
             names = next(csv.reader(file, delimiter=delimiter, strict=True), [])
         except csv.Error:  # a quote never closed or a name past csv's field limit
             raise InvalidInput(_BROKEN_HEADER, field="file") from None
-    keys = {header_key(name) for name in names}
-    scores = {
-        dataset: len({header_key(name) for name in SIGNATURE[dataset]} & keys)
-        for dataset in SIGNATURE
-    }
-    dataset = max(scores, key=scores.get)
-    if not scores[dataset]:
-        raise InvalidInput(
-            _l(
-                "This file is no register file: its header has none of the columns of "
-                "registered vehicles, fuel, recall status or recall details (such as "
-                "kenteken, merk, brandstof_omschrijving, code_status)."
-            ),
-            field="file",
-        )
+    dataset = _dataset_of(names)
     wanted = REQUIRED[dataset] + OPTIONAL[dataset]
     found, repeated = find_columns(names, header_aliases({name: (name,) for name in wanted}))
     # A column the import reads, twice: which one counts would be a guess (as a customer
@@ -242,29 +228,54 @@ def read_header(path: Path) -> Header:
     at = {name: index for index, name in found.items()}
     missing = [name for name in REQUIRED[dataset] if name not in at]
     if missing:
-        # Said with what to do: RDW's files have every column, so a missing one is a
-        # download narrowed (the API's $select) or a file edited by hand.
+        raise _columns_missing(dataset, missing)
+    return Header(dataset, encoding, delimiter, {name: at[name] for name in wanted if name in at})
+
+
+def _dataset_of(names: list[str]) -> str:
+    """The dataset most of the header's columns point to (SIGNATURE); refused when none
+    does."""
+    keys = {header_key(name) for name in names}
+    scores = {
+        dataset: len({header_key(name) for name in SIGNATURE[dataset]} & keys)
+        for dataset in SIGNATURE
+    }
+    dataset = max(scores, key=scores.get)
+    if not scores[dataset]:
         raise InvalidInput(
-            (
-                _l(
-                    "The file of %(dataset)s lacks the column %(columns)s. Download the "
-                    "file again from RDW's open data (opendata.rdw.nl) with all its "
-                    "columns, and import that one.",
-                    dataset=DATASET_LABELS[dataset],
-                    columns=missing[0],
-                )
-                if len(missing) == 1
-                else _l(
-                    "The file of %(dataset)s lacks the columns %(columns)s. Download the "
-                    "file again from RDW's open data (opendata.rdw.nl) with all its "
-                    "columns, and import that one.",
-                    dataset=DATASET_LABELS[dataset],
-                    columns=", ".join(missing),
-                )
+            _l(
+                "This file is no register file: its header has none of the columns of "
+                "registered vehicles, fuel, recall status or recall details (such as "
+                "kenteken, merk, brandstof_omschrijving, code_status)."
             ),
             field="file",
         )
-    return Header(dataset, encoding, delimiter, {name: at[name] for name in wanted if name in at})
+    return dataset
+
+
+def _columns_missing(dataset: str, missing: list[str]) -> InvalidInput:
+    # Said with what to do: RDW's files have every column, so a missing one is a
+    # download narrowed (the API's $select) or a file edited by hand.
+    return InvalidInput(
+        (
+            _l(
+                "The file of %(dataset)s lacks the column %(columns)s. Download the "
+                "file again from RDW's open data (opendata.rdw.nl) with all its "
+                "columns, and import that one.",
+                dataset=DATASET_LABELS[dataset],
+                columns=missing[0],
+            )
+            if len(missing) == 1
+            else _l(
+                "The file of %(dataset)s lacks the columns %(columns)s. Download the "
+                "file again from RDW's open data (opendata.rdw.nl) with all its "
+                "columns, and import that one.",
+                dataset=DATASET_LABELS[dataset],
+                columns=", ".join(missing),
+            )
+        ),
+        field="file",
+    )
 
 
 # --- cleaning values --------------------------------------------------------------------
