@@ -79,7 +79,7 @@ def test_issue20_only_tables_parses_an_uploaded_list():
         source = (SERVICES / name).read_text(encoding="utf-8")
         assert "csv.reader(" not in source, name
         assert "read_first_sheet" not in source, name
-    register = (SERVICES / "register_import.py").read_text(encoding="utf-8")
+    register = (SERVICES / "register_import" / "__init__.py").read_text(encoding="utf-8")
     assert "from admin_app.services.tables import" in register
 
 
