@@ -1,10 +1,9 @@
 """Reading a garage's customer list (R-BJ-1, R-BJ-2) as Dutch Excel writes it.
 
-CSV: encoding BOM → strict UTF-8 → Windows-1252; separator `;`, `,` or tab; any line
-ends; quoted fields with separators and line breaks. XLSX: the first sheet, read within
-bounds by `services/workbooks` (issue 13). Columns are matched by header name; each row is
-checked on its own and gets a plan (create, update, unchanged, refused + reason) against
-the database later.
+The file is read by `services/tables` (CSV or the first sheet of an XLSX, the reader
+invoices and recalls share). Columns are matched by header name; each row is checked on
+its own and gets a plan (create, update, unchanged, refused + reason) against the database
+later.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,11 +27,15 @@ from admin_app.models import BatchRow, Customer, Passport
 from admin_app.models.customers import CONTACT_FIELDS
 from admin_app.services.emails import valid_email
 from admin_app.services.exports import FORMULA_GUARD, formula_like
+from admin_app.services.tables import (
+    MAX_ROWS,
+    empty_cell,
+    header_aliases,
+    match_columns,
+    row_source,
+)
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 200_000
-
-# Column → the header names people use for it (compared without case, spaces, - and _).
+# Column → the header names people use for it (compared by tables.header_key).
 HEADERS = {
     "plate": ("kenteken", "plate", "licence plate", "license plate", "registration"),
     "email": ("email", "e-mail", "emailadres", "e-mailadres"),
@@ -64,17 +66,12 @@ MAX_LENGTH = {
 }
 MAX_REASON = BatchRow.__table__.c.reason.type.length
 
-
-def _key(header: str) -> str:
-    return re.sub(r"[\s\-_]", "", str(header or "")).lower()
-
-
-ALIASES = {_key(name): column for column, names in HEADERS.items() for name in names}
+ALIASES = header_aliases(HEADERS)
 # The passport export's status column (issue 15), not one of the list's own: a row it
 # marks archived stands for a passport the garage archived, whose plate is free. Uploaded
 # again it is skipped, as an empty row is, rather than making that passport anew.
 STATUS = "status"
-ALIASES.update({_key(name): STATUS for name in ("status", "state")})
+ALIASES.update(header_aliases({STATUS: ("status", "state")}))
 ARCHIVED_WORDS = {"gearchiveerd", "archived"}
 
 
@@ -109,217 +106,6 @@ class ListRow:
         return self.values.get("email", "")
 
 
-# --- reading the file ---------------------------------------------------------------------
-
-
-def read_table(filename: str, data: bytes) -> list[list]:
-    """All rows of the file as lists of cell values, trailing empty rows/cells dropped.
-
-    Raises InvalidInput saying what to fix when the file cannot be read at all.
-    """
-    return _trim(_bounded_rows(row_source(filename, data)()))
-
-
-# Empty lines a CSV may hold besides its rows: Excel leaves a few ";;;" lines where cells
-# were cleared; 19 MB of bare line ends were 19 million lists, 1.7 GB (issue 13's review).
-MAX_EMPTY_LINES = MAX_ROWS
-
-
-def _bounded_rows(rows) -> list[list]:
-    """The rows as a table, empty ones sharing one object; InvalidInput past MAX_ROWS rows
-    or MAX_EMPTY_LINES empty lines."""
-    table: list[list] = []
-    empty_row: list = []
-    empty = 0
-    for row in rows:
-        if all(_empty(cell) for cell in row):
-            empty += 1
-            if empty > MAX_EMPTY_LINES:
-                raise InvalidInput(
-                    _l("The file holds more than %(count)s empty lines.", count="200.000"),
-                    field="file",
-                )
-            table.append(empty_row)
-            continue
-        if len(table) - empty >= MAX_ROWS + 1:
-            raise TooLarge(
-                _l(
-                    "The list has %(count)s rows; at most 200,000 fit in one upload.",
-                    count=f"> {MAX_ROWS:,}".replace(",", "."),
-                ),
-                field="file",
-            )
-        table.append(row)
-    return table
-
-
-def row_source(filename: str, data: bytes):
-    """A function that yields the file's rows afresh each time it is called: a CSV is
-    parsed as it is read (a large list is never held as a table), a workbook's first sheet
-    is read whole, within bounds (services/workbooks). Raises InvalidInput for a file that
-    is not a list at all."""
-    if not data:
-        raise InvalidInput(_l("The file is empty."), field="file")
-    if len(data) > MAX_BYTES:
-        raise TooLarge(
-            _l("The file is larger than 20 MB; split it into smaller lists."), field="file"
-        )
-    name = (filename or "").lower()
-    if data[:4] == b"PK\x03\x04" or name.endswith((".xlsx", ".xlsm")):
-        table = _read_xlsx(data)
-        return lambda: _without_nul(table)
-    if name.endswith((".xls", ".ods")) or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise InvalidInput(
-            _l(
-                "Save the list as .xlsx or .csv (this is an old Excel or another "
-                "spreadsheet format)."
-            ),
-            field="file",
-        )
-    return _csv_source(data)
-
-
-def _read_xlsx(data: bytes) -> list[list]:
-    # Not python-calamine: it sizes the sheet by its farthest cell before reading a value
-    # (one cell at XFD1048576 asked for 512 GiB), and cannot be bounded (issue 13).
-    from admin_app.services.workbooks import read_first_sheet
-
-    return read_first_sheet(data)
-
-
-def _without_nul(rows) -> Iterator[list]:
-    """The rows; InvalidInput naming the first row (header = 1) with a NUL character.
-
-    The whole file is refused, not that row: no spreadsheet writes NUL into a CSV or a
-    cell (a workbook can only smuggle one in as _x0000_), so a NUL means a damaged file or
-    one that is not text (a binary, UTF-16 without its BOM, a legacy export padded with
-    NULs), whose other rows deserve no more trust. And PostgreSQL refuses NUL in text and
-    JSON, so it must stop here: customer lists, invoices and recalls all read through this.
-    """
-    for number, row in enumerate(rows, start=1):
-        for cell in row:
-            if isinstance(cell, str) and "\x00" in cell:
-                raise InvalidInput(
-                    _l(
-                        "Row %(row)s holds a NUL character, which no spreadsheet writes: the "
-                        "file is damaged or not a list saved from Excel. Save it again as CSV "
-                        "UTF-8 or .xlsx.",
-                        row=number,
-                    ),
-                    field="file",
-                )
-        yield row
-
-
-# The five bytes Windows-1252 leaves undefined: a file holding one was written in another
-# encoding (Shift-JIS uses 0x81 for its full-width space and punctuation).
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with its BOM, or Windows-1252 — what Excel
-    saves as "CSV UTF-8" and "CSV (Windows/ANSI)" (R-BJ-1). InvalidInput for anything else.
-
-    Windows-1252 turns any bytes into some text, so it is believed only when the file holds
-    none of the bytes it leaves undefined and under 2% of its letters fall outside Latin-1
-    and Latin Extended-A (Dutch, German, French, Polish, Czech …); otherwise Shift-JIS or
-    a BOM followed by Windows text would be read as garbled names (issue 13).
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return _decoded(data[3:], "utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _decoded(data, "utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if _CP1252_UNDEFINED.search(data):
-        raise _unknown_encoding()
-    text = data.decode("cp1252")  # cannot fail without the five bytes
-    # Counted without a Python loop over 20 MB: ASCII letters by bytes, the rest by regex.
-    letters = len(data) - len(data.translate(None, _ASCII_LETTERS))
-    foreign = 0
-    for char in _NOT_ASCII.findall(text):
-        if char.isalpha():
-            letters += 1
-            foreign += ord(char) > 0x17F
-        elif char not in _CP1252_PUNCTUATION_IN_NAMES:
-            # Shift-JIS kanji and kana decode mostly to symbols (‘¾˜“ ‰ ¼ …), seldom to
-            # letters outside Latin Extended-A: names in a real list hold almost none.
-            foreign += 1
-    if foreign * 50 >= letters and foreign:  # 2% or more
-        raise _unknown_encoding()
-    return text
-
-
-# What a Windows list's names and addresses do hold: apostrophes and quotes ('s-Hertogenbosch,
-# auto's), dashes, a no-break space, the degree, ordinal and section signs, the euro.
-_CP1252_PUNCTUATION_IN_NAMES = set(
-    "\u2018\u2019\u201a\u201c\u201d\u2013\u2014\u00a0\u00b0\u00ba\u00aa\u00a7\u20ac\u00b4\u00b7"
-)
-
-
-def _decoded(data: bytes, encoding: str) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        # A BOM promises its encoding: bytes that break it are not silently replaced.
-        raise _unknown_encoding() from None
-
-
-def _unknown_encoding() -> InvalidInput:
-    return InvalidInput(_l("Save the list as CSV UTF-8 or Windows (ANSI)."), field="file")
-
-
-def _csv_source(data: bytes):
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InvalidInput(_l("This is not a text (CSV) file or an Excel workbook."), field="file")
-    text = decode_text(data)
-    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0] if text.strip() else ""
-    delimiter = _delimiter(first_line)
-    has_nul = "\x00" in text  # past the first 4 KB (issue 13)
-
-    def rows():
-        # csv's own limit (128 KiB a field) made one long cell look like an unclosed quote
-        # and refused the whole file; the file's 20 MB bounds a field, and a long cell is
-        # refused with its row (check_row). Process-wide, but only ever raised (issue 13).
-        csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))
-        # newline="" keeps quoted line breaks and accepts CRLF, LF and bare CR line ends.
-        reader = csv.reader(
-            io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True
-        )
-        try:
-            # Cell by cell only when there is a NUL at all (0.05 s per 100,000 rows of 14).
-            yield from _without_nul(reader) if has_nul else reader
-        except csv.Error:
-            raise InvalidInput(
-                _l("The CSV file is damaged (a quote is not closed)."), field="file"
-            ) from None
-
-    return rows
-
-
-def _delimiter(header_line: str) -> str:
-    # The header names hold no separators, so the most frequent candidate there wins;
-    # csv.Sniffer guesses quoting rules too, and gets them wrong on CRLF files.
-    counts = {d: header_line.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ";"
-
-
-def _trim(rows: list[list]) -> list[list]:
-    # In place: a copy would hold a 100,000-row list twice at the upload's peak.
-    trimmed = [row if isinstance(row, list) else list(row) for row in rows]
-    while trimmed and all(_empty(c) for c in trimmed[-1]):
-        trimmed.pop()
-    for row in trimmed:
-        while row and _empty(row[-1]):
-            row.pop()
-    return trimmed
-
-
 # --- header and rows -----------------------------------------------------------------------
 
 
@@ -341,33 +127,6 @@ def map_header(header: list) -> dict[int, str]:
     return mapping
 
 
-def match_columns(header: list, aliases: dict[str, str]) -> dict[int, str]:
-    """Column index → field for the header cells whose name (compared by `_key`) is in
-    ``aliases``; other columns are ignored.
-
-    Raises InvalidInput naming the columns when two of them mean one field — the same name
-    twice, or two names of it (`kenteken` and `plate`): which of the two would count is a
-    guess, and a wrong guess mails the passport to the wrong address (issue 13).
-    """
-    mapping: dict[int, str] = {}
-    seen: dict[str, list[str]] = {}
-    for index, name in enumerate(header):
-        column = aliases.get(_key(name))
-        if column:
-            mapping[index] = column
-            seen.setdefault(column, []).append(str(name).strip())
-    twice = [names for names in seen.values() if len(names) > 1]
-    if twice:
-        raise InvalidInput(
-            _l(
-                "The columns %(names)s hold the same thing; keep one of them.",
-                names="; ".join(", ".join(f"'{name}'" for name in names) for names in twice),
-            ),
-            field="file",
-        )
-    return mapping
-
-
 @dataclass
 class ReadList:
     """A file that passed the whole-file checks: its columns and its data rows."""
@@ -383,10 +142,6 @@ class ReadList:
         return islice(rows, self.size)
 
 
-def _empty(cell) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
 def read_list(filename: str, data: bytes) -> ReadList:
     """The whole-file checks of R-BJ-2 (readable, header, required columns, size): raise
     InvalidInput or TooLarge saying what to fix, before anything is stored. One pass over
@@ -396,9 +151,9 @@ def read_list(filename: str, data: bytes) -> ReadList:
     header = next(rows, None)
     size = 0
     for index, cells in enumerate(rows, start=1):
-        if not all(_empty(cell) for cell in cells):
+        if not all(empty_cell(cell) for cell in cells):
             size = index  # trailing empty rows are not rows
-    if header is None or all(_empty(cell) for cell in header):
+    if header is None or all(empty_cell(cell) for cell in header):
         raise InvalidInput(
             _l("The file has no header row; download the template to see it."), field="file"
         )
@@ -442,6 +197,8 @@ def parse_list(filename: str, data: bytes) -> list[ListRow]:
 
 
 def check_row(row_number: int, raw: dict) -> ListRow | None:
+    """One data row read and checked on its own (field → cell as read); None for a row to
+    skip: an empty one, or one the passport export marks archived."""
     raw = dict(raw)
     if _cell_text(raw.pop(STATUS, None)).lower() in ARCHIVED_WORDS:
         return None
@@ -450,8 +207,24 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
         return None
     row = ListRow(row_number)
     reasons = row.reasons
-    # A cell longer than its column refuses the row and is kept cut short: the refused row
-    # still fits batch_row, and its reason does not repeat 200 KB (issue 13).
+    too_long = _cut_long_cells(values, reasons)
+    row.values["plate"] = _checked_plate(values, too_long, reasons)
+    row.values["email"] = _checked_email(values, too_long, reasons)
+    for column in TEXT_COLUMNS:
+        if values.get(column):
+            row.values[column] = values[column]
+    if not values.get("last_name"):
+        reasons.append(("last_name_missing", {}))
+    apk = _checked_apk_expiry(raw.get("apk_expiry"), values, too_long, reasons)
+    if apk is not None:
+        row.values["apk_expiry"] = apk
+    return row
+
+
+def _cut_long_cells(values: dict, reasons: list[Reason]) -> set[str]:
+    """The columns whose cell is longer than the database holds, each refusing the row;
+    the cell is kept cut short, so the refused row still fits batch_row and its reason
+    does not repeat 200 KB (issue 13)."""
     too_long = set()
     for column, value in values.items():
         if len(value) > MAX_LENGTH[column]:
@@ -460,37 +233,44 @@ def check_row(row_number: int, raw: dict) -> ListRow | None:
             )
             values[column] = value[: MAX_LENGTH[column]]
             too_long.add(column)
+    return too_long
+
+
+def _checked_plate(values: dict, too_long: set[str], reasons: list[Reason]) -> str:
+    """The plate normalized (12-ABC-3 → 12ABC3); a reason when it is missing or no Dutch
+    plate (a cut-short one is refused as too long already)."""
     plate = normalize_plate(values.get("plate"))
-    row.values["plate"] = plate
-    email = (values.get("email") or "").strip()
-    row.values["email"] = email
-    for column in TEXT_COLUMNS:
-        if values.get(column):
-            row.values[column] = values[column]
     if not plate:
         reasons.append(("plate_missing", {}))
-    elif "plate" in too_long:
-        pass
-    elif len(plate) != 6 or side_code(plate) is None:
+    elif "plate" not in too_long and (len(plate) != 6 or side_code(plate) is None):
         reasons.append(("plate_invalid", {"plate": values.get("plate")}))
+    return plate
+
+
+def _checked_email(values: dict, too_long: set[str], reasons: list[Reason]) -> str:
+    """The e-mail address normalized when it is one; else as typed, with a reason."""
+    email = (values.get("email") or "").strip()
     if not email:
         reasons.append(("email_missing", {}))
-    elif "email" not in too_long:
-        normalized = valid_email(email)
-        if normalized is None:
-            reasons.append(("email_invalid", {"email": email}))
-        else:
-            row.values["email"] = normalized
-    if not values.get("last_name"):
-        reasons.append(("last_name_missing", {}))
-    apk = raw.get("apk_expiry")
-    if apk not in (None, "") and "apk_expiry" not in too_long:
-        parsed = read_date(apk)
-        if parsed is None:
-            reasons.append(("apk_expiry_invalid", {"value": values.get("apk_expiry")}))
-        else:
-            row.values["apk_expiry"] = parsed
-    return row
+        return email
+    if "email" in too_long:
+        return email
+    normalized = valid_email(email)
+    if normalized is None:
+        reasons.append(("email_invalid", {"email": email}))
+        return email
+    return normalized
+
+
+def _checked_apk_expiry(cell, values: dict, too_long: set[str], reasons: list[Reason]):
+    """The APK date of the cell as read (text, or a date from a workbook); None for an
+    empty cell and, with a reason, for one that is no date."""
+    if cell in (None, "") or "apk_expiry" in too_long:
+        return None
+    parsed = read_date(cell)
+    if parsed is None:
+        reasons.append(("apk_expiry_invalid", {"value": values.get("apk_expiry")}))
+    return parsed
 
 
 def _cell_text(value) -> str:

@@ -125,7 +125,7 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
     from admin_app.models import RecallDetail
     from admin_app.models.register import Dataset, current_generation
     from admin_app.services.audit import record_bulk
-    from admin_app.services.customer_lists import _key, match_columns, read_table
+    from admin_app.services.tables import header_aliases, match_columns, read_table
 
     if not actor.has(ADMIN):
         raise Forbidden(_l("Only an administrator imports recall data."))
@@ -133,7 +133,7 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
     if not table:
         raise InvalidInput(_l("The file is empty."), field="file")
     # A column twice would make which value counts a guess: refused, naming it (issue 13).
-    aliases = {_key(name): name for name in RECALL_COLUMNS}
+    aliases = header_aliases({name: (name,) for name in RECALL_COLUMNS})
     at = {name: i for i, name in match_columns(table[0], aliases).items()}
     missing = [name for name in RECALL_COLUMNS if name not in at]
     if missing:

@@ -218,14 +218,13 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
     """An invoice export (CSV or XLSX, read like customer lists). Invoices not stored yet
     are added, the ones already there are counted unchanged (so the same file twice
     adds nothing), refused rows are reported with their sheet row number and reason."""
-    from admin_app.services.customer_lists import _key, match_columns, read_table
+    from admin_app.services.tables import header_aliases, match_columns, read_table
 
     garage_id = _garage_of(actor)
     table = read_table(filename, data)
     if not table:
         raise InvalidInput(_l("The file is empty."), field="file")
-    aliases = {_key(name): column for column, names in INVOICE_HEADERS.items() for name in names}
-    mapping = match_columns(table[0], aliases)
+    mapping = match_columns(table[0], header_aliases(INVOICE_HEADERS))
     missing = [
         c
         for c in INVOICE_HEADERS

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_app.domain.errors import InvalidInput, TooLarge
 
-MAX_ROWS = 200_001  # the header and 200,000 data rows (customer_lists.MAX_ROWS)
+MAX_ROWS = 200_001  # the header and 200,000 data rows (tables.MAX_ROWS)
 MAX_COLUMNS = 64  # a customer list has 14; invoice and recall files fewer
 # Filled cells of the first sheet: 200,000 rows of a customer list's 14 columns are 2.8
 # million. Rows × columns within bounds could still be 12.8 million cells: ~600 MB of
@@ -397,24 +397,38 @@ def _value(kind, style, parts, strings, date_styles, date1904):
     """The cell's value, None for an empty one (style only, empty or blank text)."""
     raw = parts[0] if len(parts) == 1 else "".join(parts)
     if kind == "s":
-        value = strings[int(raw)] if raw else ""
-    elif kind == "inlineStr" or kind == "str" or kind == "e":
-        value = _unescape(raw)
-    elif kind == "b":
+        return _text(strings[int(raw)] if raw else "")
+    if kind == "inlineStr" or kind == "str" or kind == "e":
+        return _text(_unescape(raw))
+    if kind == "b":
         return raw.strip() == "1" if raw.strip() else None
-    elif kind == "d":
-        try:
-            return dt.datetime.fromisoformat(raw.strip()) if raw.strip() else None
-        except ValueError:
-            value = raw
-    else:
-        if not raw or raw.isspace():
-            return None
-        number = float(raw)
-        if style is not None and int(style) in date_styles:
-            return _excel_date(number, date1904)
-        return number
+    if kind == "d":
+        return _iso_moment(raw)
+    return _number(raw, style, date_styles, date1904)
+
+
+def _text(value: str) -> str | None:
     return value if value and not value.isspace() else None
+
+
+def _iso_moment(raw: str):
+    """A cell of type d (ISO 8601): a datetime; its text when it is none."""
+    if not raw.strip():
+        return None
+    try:
+        return dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return _text(raw)
+
+
+def _number(raw: str, style, date_styles: set[int], date1904: bool):
+    """A number cell: a float, or a date or datetime when its style shows a date."""
+    if not raw or raw.isspace():
+        return None
+    number = float(raw)
+    if style is not None and int(style) in date_styles:
+        return _excel_date(number, date1904)
+    return number
 
 
 def _unescape(text: str) -> str:

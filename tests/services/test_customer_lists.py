@@ -13,7 +13,8 @@ import pytest
 
 from admin_app.domain.errors import InvalidInput, TooLarge
 from admin_app.services import customer_lists, workbooks
-from admin_app.services.customer_lists import MAX_BYTES, parse_list, read_list, read_table
+from admin_app.services.customer_lists import parse_list, read_list
+from admin_app.services.tables import MAX_BYTES, read_table
 from tests.conftest import DB_KIND
 
 HEADER = ("kenteken", "email", "achternaam")

@@ -405,7 +405,7 @@ def test_issue18_attack_a_nul_deep_in_a_file_or_an_answer_is_dropped(world):
     RDW's API would stop every night at its batch. Both are dropped while cleaning (the
     COPY text checked here; PostgreSQL itself is not run in this review)."""
     from admin_app.models.register import Dataset
-    from admin_app.services.register_import import Header, _cleaner, clean_records
+    from admin_app.services.register_import import Header, clean_records, row_cleaner
 
     header = Header(
         Dataset.recall_details.value,
@@ -413,7 +413,7 @@ def test_issue18_attack_a_nul_deep_in_a_file_or_an_answer_is_dropped(world):
         ",",
         {"referentiecode_rdw": 0, "omschrijving_defect": 1},
     )
-    clean = _cleaner(header, 7, "2026-12-09", "2026-12-09 04:00:00", copy=True)
+    clean = row_cleaner(header, 7, "2026-12-09", "2026-12-09 04:00:00", copy=True)
     row = clean(["R\x001", "Air\x00bag"])
     assert "\x00" not in "\t".join(row) and row[1:2] == ("R1",) and "Airbag" in row
     records = [{"kenteken": "7ZTK17", "merk": "VOLKS\x00WAGEN"}]
