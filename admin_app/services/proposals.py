@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -226,6 +227,22 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
         raise InvalidInput(_l("The file is empty."), field="file")
     aliases = {_key(name): column for column, names in INVOICE_HEADERS.items() for name in names}
     mapping = match_columns(table[0], aliases)
+    _require_invoice_columns(mapping)
+    rows, refused = _checked_invoice_rows(table[1:], mapping)
+    new, numbered_now = _not_stored_yet(session, garage_id, rows)
+    _store_invoices(session, garage_id, new, numbered_now)
+    if new:
+        _link_customers(session, garage_id)
+    return InvoiceImport(
+        created=len(new),
+        unchanged=len(rows) - len(new),
+        total_cents=sum(values["amount_cents"] for values in rows),
+        refused=refused,
+    )
+
+
+def _require_invoice_columns(mapping: dict[int, str]) -> None:
+    """The whole file is refused when a column every invoice needs has no header."""
     missing = [
         c
         for c in INVOICE_HEADERS
@@ -239,43 +256,68 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
             ),
             field="file",
         )
+
+
+def _sheet_rows(body: list, mapping: dict[int, str]) -> Iterator[tuple[int, dict]]:
+    """The file's filled rows under the header, each with its row number as the sheet
+    counts it (the header is row 1) and its cells by invoice column."""
+    for offset, cells in enumerate(body):
+        raw = {column: cells[i] if i < len(cells) else None for i, column in mapping.items()}
+        if any(value not in (None, "") for value in raw.values()):
+            yield offset + 2, raw
+
+
+def _checked_invoice_rows(
+    body: list, mapping: dict[int, str]
+) -> tuple[list[dict], list[tuple[int, str]]]:
+    """The file's invoices checked row by row: the accepted values, and the refused rows
+    with their sheet row number and the reason."""
     rows, refused = [], []
     row_of_number: dict[str, int] = {}
-    for offset, cells in enumerate(table[1:]):
-        row_number = offset + 2  # as the sheet counts: the header is row 1
-        raw = {column: cells[i] if i < len(cells) else None for i, column in mapping.items()}
-        if not any(value not in (None, "") for value in raw.values()):
+    for row_number, raw in _sheet_rows(body, mapping):
+        try:
+            values = _checked_invoice_row(raw, row_of_number)
+        except InvalidInput as error:
+            refused.append((row_number, str(error.message)))
             continue
-        # Every invoice cell is short (the customer number, 40, is the longest): a longer
-        # one is refused with its row, and its text is not repeated in the reason (issue 13).
-        long = next((c for c, v in raw.items() if len(str(v or "")) > MAX_INVOICE_CELL), None)
-        if long:
-            reason = _l(
+        if values["invoice_number"] is not None:
+            row_of_number[values["invoice_number"]] = row_number
+        rows.append(values)
+    return rows, refused
+
+
+def _checked_invoice_row(raw: dict, row_of_number: dict[str, int]) -> dict:
+    """One row of the file as an invoice; InvalidInput naming why it is refused."""
+    # Every invoice cell is short (the customer number, 40, is the longest): a longer
+    # one is refused with its row, and its text is not repeated in the reason (issue 13).
+    long = next((c for c, v in raw.items() if len(str(v or "")) > MAX_INVOICE_CELL), None)
+    if long:
+        raise InvalidInput(
+            _l(
                 "'%(column)s' is longer than %(length)s characters.",
                 column=INVOICE_HEADERS[long][0],
                 length=MAX_INVOICE_CELL,
             )
-            refused.append((row_number, str(reason)))
-            continue
-        try:
-            values = _invoice_values(raw)
-        except InvalidInput as error:
-            refused.append((row_number, str(error.message)))
-            continue
-        number = values["invoice_number"]
-        if number is not None and number in row_of_number:
-            # One number is one invoice: which of two rows would count is a guess.
-            reason = _l(
+        )
+    values = _invoice_values(raw)
+    number = values["invoice_number"]
+    if number is not None and number in row_of_number:
+        # One number is one invoice: which of two rows would count is a guess.
+        raise InvalidInput(
+            _l(
                 "Invoice number %(number)s is already on row %(row)s.",
                 number=number,
                 row=row_of_number[number],
             )
-            refused.append((row_number, str(reason)))
-            continue
-        if number is not None:
-            row_of_number[number] = row_number
-        rows.append(values)
-    new, numbered_now = _not_stored_yet(session, garage_id, rows)
+        )
+    return values
+
+
+def _store_invoices(
+    session: Session, garage_id: int, new: list[dict], numbered_now: dict[int, str]
+) -> None:
+    """Add the new invoices and give the stored ones without a number theirs, all or
+    nothing; Conflict when another upload stored the same numbers meanwhile."""
     try:
         with session.begin_nested():
             if numbered_now:
@@ -296,14 +338,6 @@ def import_invoices(session: Session, *, filename: str, data: bytes, actor: Acto
         raise Conflict(
             _l("These invoices were just uploaded by someone else; upload the file again.")
         ) from None
-    if new:
-        _link_customers(session, garage_id)
-    return InvoiceImport(
-        created=len(new),
-        unchanged=len(rows) - len(new),
-        total_cents=sum(values["amount_cents"] for values in rows),
-        refused=refused,
-    )
 
 
 def _not_stored_yet(
@@ -319,9 +353,21 @@ def _not_stored_yet(
     is new but whose values are those of a stored invoice without a number (uploaded
     before the export had numbers) is that invoice: it gets the number, not a twin."""
     numbers = [values["invoice_number"] for values in rows if values["invoice_number"]]
-    stored_numbers: set[str] = set()
+    stored_numbers = _stored_numbers(session, garage_id, numbers)
+    to_match = [
+        values
+        for values in rows
+        if not values["invoice_number"] or values["invoice_number"] not in stored_numbers
+    ]
+    unnumbered = _stored_without_number(session, garage_id, to_match)
+    return _match_unnumbered(to_match, unnumbered)
+
+
+def _stored_numbers(session: Session, garage_id: int, numbers: list[str]) -> set[str]:
+    """Which of these invoice numbers the garage has stored."""
+    stored: set[str] = set()
     for start in range(0, len(numbers), NUMBER_LOOKUP_CHUNK):
-        stored_numbers.update(
+        stored.update(
             session.scalars(
                 select(Invoice.invoice_number).where(
                     Invoice.garage_id == garage_id,
@@ -329,29 +375,40 @@ def _not_stored_yet(
                 )
             )
         )
-    to_match = [
-        values
-        for values in rows
-        if not values["invoice_number"] or values["invoice_number"] not in stored_numbers
-    ]
-    # The stored invoices without a number in the file's date range, oldest id first.
+    return stored
+
+
+def _stored_without_number(
+    session: Session, garage_id: int, rows: list[dict]
+) -> dict[tuple, list[int]]:
+    """The garage's stored invoices without a number in the rows' date range, by their
+    identity, oldest id first."""
     unnumbered: dict[tuple, list[int]] = {}
-    if to_match:
-        days = [values["invoice_date"] for values in to_match]
-        for row in session.execute(
-            select(Invoice.id, *(getattr(Invoice, name) for name in IDENTITY))
-            .where(
-                Invoice.garage_id == garage_id,
-                Invoice.invoice_number.is_(None),
-                Invoice.invoice_date.between(min(days), max(days)),
-            )
-            .order_by(Invoice.id)
-        ):
-            unnumbered.setdefault(tuple(row[1:]), []).append(row[0])
-    # Rows without a number first: the n-th of them takes the n-th stored invoice.
+    if not rows:
+        return unnumbered
+    days = [values["invoice_date"] for values in rows]
+    for row in session.execute(
+        select(Invoice.id, *(getattr(Invoice, name) for name in IDENTITY))
+        .where(
+            Invoice.garage_id == garage_id,
+            Invoice.invoice_number.is_(None),
+            Invoice.invoice_date.between(min(days), max(days)),
+        )
+        .order_by(Invoice.id)
+    ):
+        unnumbered.setdefault(tuple(row[1:]), []).append(row[0])
+    return unnumbered
+
+
+def _match_unnumbered(
+    rows: list[dict], unnumbered: dict[tuple, list[int]]
+) -> tuple[list[dict], dict[int, str]]:
+    """Each row takes the next stored invoice without a number that it is, rows without a
+    number first (the n-th of them takes the n-th stored one); the rows left are new.
+    Returns the new rows and the stored invoices a numbered row gave its number."""
     created, numbered_now = set(), {}
     for numbered in (False, True):
-        for index, values in enumerate(to_match):
+        for index, values in enumerate(rows):
             if bool(values["invoice_number"]) != numbered:
                 continue
             same = unnumbered.get(_identity(values))
@@ -361,7 +418,7 @@ def _not_stored_yet(
                 numbered_now[same.pop(0)] = values["invoice_number"]
             else:
                 same.pop(0)
-    new = [values for index, values in enumerate(to_match) if index in created]
+    new = [values for index, values in enumerate(rows) if index in created]
     return new, numbered_now
 
 
