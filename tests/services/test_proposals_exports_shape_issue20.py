@@ -1,7 +1,8 @@
 """Issue 20, the proposals and data-exports part: the two largest service modules read in
 named steps. Every function of the contact proposals (invoices, the weekly list,
 invitations, conversion) and of the customer's data export (asking, the ZIP, what goes in
-it, downloading, purging) stays at cyclomatic complexity 15 or less, as radon counts it.
+it, downloading, purging) stays at cyclomatic complexity 15 or less, as radon counts it,
+in modules of under 500 lines.
 
 The same count as `radon cc -n C`, read through radon's own API so the test needs no
 shell."""
@@ -17,6 +18,7 @@ import admin_app
 
 SERVICES = Path(admin_app.__file__).parent / "services"
 MOST_COMPLEX = 15
+LONGEST_MODULE = 500
 
 
 def modules_of(name: str) -> list[Path]:
@@ -43,6 +45,18 @@ def test_issue20_proposals_and_exports_read_in_named_steps(name):
         f"{path.relative_to(SERVICES).as_posix()}:{function}": complexity
         for path in modules_of(name)
         for function, complexity in too_complex(path.read_text()).items()
+    }
+    assert found == {}
+
+
+@pytest.mark.parametrize("name", ["proposals"])
+def test_issue20_proposals_and_exports_modules_under_500_lines(name):
+    """Issue 20: services/proposals.py (1,007 lines) and services/data_exports.py (961)
+    are packages of modules under 500 lines each."""
+    found = {
+        path.relative_to(SERVICES).as_posix(): lines
+        for path in modules_of(name)
+        if (lines := len(path.read_text().splitlines())) >= LONGEST_MODULE
     }
     assert found == {}
 
