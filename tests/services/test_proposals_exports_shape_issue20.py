@@ -49,7 +49,7 @@ def test_issue20_proposals_and_exports_read_in_named_steps(name):
     assert found == {}
 
 
-@pytest.mark.parametrize("name", ["proposals"])
+@pytest.mark.parametrize("name", ["proposals", "data_exports"])
 def test_issue20_proposals_and_exports_modules_under_500_lines(name):
     """Issue 20: services/proposals.py (1,007 lines) and services/data_exports.py (961)
     are packages of modules under 500 lines each."""
