@@ -21,7 +21,7 @@ from admin_app.services.proposals.invitations import (
     invitation_text,
     opt_out,
 )
-from admin_app.services.proposals.invoices import InvoiceImport, create_invoice, import_invoices
+from admin_app.services.proposals.invoices import create_invoice, import_invoices
 from admin_app.services.proposals.prediction import (
     predict_next_service,
     predicted_visit,
@@ -37,8 +37,6 @@ from admin_app.services.proposals.weeks import (
     is_closed,
     iso_week,
     open_week,
-    proposal_week,
-    run_due_at,
     week_monday,
 )
 
@@ -48,7 +46,6 @@ __all__ = [
     "AMSTERDAM",
     "OPT_OUT",
     "OPT_OUT_TTL",
-    "InvoiceImport",
     "WeekConversion",
     "close_due_weeks",
     "conversion",
@@ -66,9 +63,7 @@ __all__ = [
     "opt_out",
     "predict_next_service",
     "predicted_visit",
-    "proposal_week",
     "propose_advice_followup",
-    "run_due_at",
     "update_next_service",
     "week_monday",
     "weekly_run",
