@@ -157,9 +157,6 @@ def weekly_run(session: Session, now: dt.datetime) -> int | None:
     return made
 
 
-# --- advice follow-up (R-CP-3) -------------------------------------------------------------
-
-
 def propose_advice_followup(session: Session, form, now: dt.datetime) -> ContactProposal | None:
     """The advice of a form saved in week N becomes a proposal in week N+1 (or the next
     list still open), "no" unless the garage's setting says "yes"."""
