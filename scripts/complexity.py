@@ -29,11 +29,6 @@ COMPLEX_FUNCTIONS_NOT_DONE_YET = {
     # the inspection form's document (one typed definition, named steps)
     "admin_app/services/inspections.py:import_recalls",
     "admin_app/services/inspections.py:update_form",
-    # one helper each: spreadsheet reading and header mapping
-    "admin_app/services/customer_lists.py:check_row",
-    "admin_app/services/proposals.py:import_invoices",
-    "admin_app/services/proposals.py:_not_stored_yet",
-    "admin_app/services/workbooks.py:_value",
     # the transfer state machine in transfers; the passport screen's context
     "admin_app/services/passports.py:update_passport",
     "admin_app/views/passports.py:profile_context",
@@ -47,12 +42,6 @@ LONG_SERVICE_MODULES_NOT_DONE_YET = {
     "admin_app/services/inspections.py",
     # the transfer state machine moves out of passports
     "admin_app/services/passports.py",
-    # invoices and recalls read through the one spreadsheet reader
-    "admin_app/services/proposals.py",
-    "admin_app/services/customer_lists.py",
-    # not yet assigned to a part: the register's import and a customer's data export
-    "admin_app/services/register_import.py",
-    "admin_app/services/data_exports.py",
 }
 
 
