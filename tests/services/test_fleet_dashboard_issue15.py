@@ -229,7 +229,7 @@ def test_issue15_fleet_manager_reads_forms_since_the_link_in_full(acting_as, wor
         assert "content" not in before and before["full"] is False
         assert "J. de Groot" not in repr(before)
         full = inspections.read_only_context(s, forms[0])
-        assert full["content"]["customer"]["name"] == "Bouwbedrijf Bakker"
+        assert full["content"].customer.name == "Bouwbedrijf Bakker"
         with pytest.raises(NotFound):
             inspections.fleet_car_forms(s, other.id)
         with pytest.raises(NotFound):

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from admin_app.domain.clock import local_datetime, local_today
 from admin_app.domain.dates import date_field
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from admin_app.domain.money import cents, euro
-from admin_app.domain.plates import display_plate, normalize_plate, plate_part, validate_plate
+from admin_app.domain.money import euro
+from admin_app.domain.plates import display_plate, normalize_plate, plate_part
 from admin_app.models import (
     Checkpoint,
     Customer,
@@ -33,50 +33,93 @@ from admin_app.models import (
     Transfer,
 )
 from admin_app.models.base import utcnow
-from admin_app.models.inspections import STATUSES, FormKind
+from admin_app.models.inspections import FormKind
 from admin_app.roles import ADMIN, GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key
+from admin_app.services.inspections.document import (
+    CUSTOMER_FIELDS,
+    CUSTOMER_LABELS,
+    PASSPORT_DATES,
+    VEHICLE_FIELDS,
+    VEHICLE_LABELS,
+    AdviceLine,
+    CheckpointResult,
+    CustomerBlock,
+    FormDocument,
+    PassportDates,
+    VehicleBlock,
+    form_document,
+)
+from admin_app.services.inspections.money import MAX_ADVICE_CENTS, VAT_PERCENT, parse_price, vat_in
 from admin_app.services.mails import greeted
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
 from admin_app.services.recalls import open_recalls
 from admin_app.services.tokens import peek_token
 
-VAT_PERCENT = 21
+# What the screens, the API, the mails, the jobs and the tests use of the package.
+__all__ = [
+    "FORM_LINK",
+    "FORM_LINK_TTL",
+    "MAX_ADVICE_CENTS",
+    "PASSPORT_DATES",
+    "VAT_PERCENT",
+    "CUSTOMER_FIELDS",
+    "CUSTOMER_LABELS",
+    "VEHICLE_FIELDS",
+    "VEHICLE_LABELS",
+    "AdviceLine",
+    "CheckpointResult",
+    "CustomerBlock",
+    "FormDocument",
+    "Found",
+    "PassportDates",
+    "ReadableForm",
+    "ShownDate",
+    "VehicleBlock",
+    "add_checkpoint",
+    "add_months",
+    "add_performed_work",
+    "checklist",
+    "create_draft",
+    "customer_email",
+    "dates_to_show",
+    "describe_changes",
+    "editable",
+    "euro",
+    "find_vehicle",
+    "fleet_car_forms",
+    "form_document",
+    "form_from_link",
+    "form_pdf",
+    "form_recalls",
+    "get_form",
+    "import_recalls",
+    "mail_again",
+    "mail_form",
+    "mail_summary",
+    "owner_car_forms",
+    "ownership_periods",
+    "parse_price",
+    "print_context",
+    "print_html",
+    "read_only_context",
+    "readable_form",
+    "register_invitation",
+    "remove_checkpoint",
+    "save_form",
+    "update_form",
+    "vat_in",
+    "version_content",
+]
+
 DATE_WINDOW_MONTHS = 4
-# The passport's dates a form shows (R-IN-3), in the order it shows them.
-PASSPORT_DATES = {
-    "next_service": _l("Next service"),
-    "apk_expiry": _l("APK expiry"),
-    "mobility_renewal": _l("Mobility service renewal"),
-}
-MAX_ADVICE_CENTS = 10_000_000  # € 100.000,00: a typo, not a repair
 # The customer's link to his form (R-IN-6): read as often as he likes, for 90 days.
 FORM_LINK = "inspection_form"
 FORM_LINK_TTL = dt.timedelta(days=90)
-
-
-# --- money (R-IN-4) ------------------------------------------------------------------------
-
-
-def parse_price(text) -> int:
-    """A price incl. VAT in cents; refuses empty, negative, non-numeric and absurd amounts."""
-    if text is None or (isinstance(text, str) and not text.strip()):
-        raise InvalidInput(_l("Fill in a price."), field="price")
-    price = cents(text, field="price")
-    if price < 0:
-        raise InvalidInput(_l("A price cannot be negative."), field="price")
-    if price > MAX_ADVICE_CENTS:
-        raise InvalidInput(_l("That price is too high for an advice item."), field="price")
-    return price
-
-
-def vat_in(cents: int) -> int:
-    """The VAT contained in a price incl. 21% VAT."""
-    return round(cents * VAT_PERCENT / (100 + VAT_PERCENT))
 
 
 # --- the dates shown on a form (R-IN-3) ----------------------------------------------------
@@ -98,16 +141,14 @@ class ShownDate:
     overdue: bool
 
 
-def dates_to_show(dates: dict, inspection_date: dt.date) -> list[ShownDate]:
+def dates_to_show(dates: PassportDates, inspection_date: dt.date) -> list[ShownDate]:
     """The passport dates earlier than inspection date + 4 months; unknown ones left out,
     passed ones marked overdue."""
     limit = add_months(inspection_date, DATE_WINDOW_MONTHS)
     shown = []
     for name, label in PASSPORT_DATES.items():
-        value = dates.get(name)
-        if isinstance(value, str) and value:
-            value = dt.date.fromisoformat(value)
-        if isinstance(value, dt.date) and value < limit:
+        value = dates.day(name)
+        if value is not None and value < limit:
             shown.append(ShownDate(name, str(label), value, value < inspection_date))
     return shown
 
@@ -335,44 +376,41 @@ def remove_checkpoint(session: Session, checkpoint_id, *, actor: Actor) -> None:
     session.flush()
 
 
-def _customer_data(passport: Passport) -> dict:
+def customer_block(passport: Passport) -> CustomerBlock:
+    """The form's customer block: the passport owner as he is registered today."""
     owner = passport.owner
     name = " ".join(p for p in (owner.first_name, owner.infix, owner.last_name) if p)
     address = " ".join(p for p in (owner.street, owner.house_number) if p)
     town = " ".join(p for p in (owner.postcode, owner.city) if p)
-    return {
-        "name": name,
-        "email": owner.email,
-        "phone": owner.phone or "",
-        "customer_number": owner.customer_number or "",
-        "address": ", ".join(p for p in (address, town) if p),
-    }
+    return CustomerBlock(
+        name=name,
+        email=owner.email,
+        phone=owner.phone or "",
+        customer_number=owner.customer_number or "",
+        address=", ".join(p for p in (address, town) if p),
+    )
 
 
-def _vehicle_data(passport: Passport, car: vehicle_values.CarValues) -> dict:
+def vehicle_block(passport: Passport, car: vehicle_values.CarValues) -> VehicleBlock:
     """The form's vehicle block: brand and model as they count (typed, else the
     register's; issue 18), kept on the form as the form's own record of the car."""
-    return {
-        "plate": passport.plate,
-        "brand": car.brand.value or "",
-        "model": car.model.value or "",
-        "odometer": passport.odometer,
-    }
+    return VehicleBlock(
+        plate=passport.plate,
+        brand=car.brand.value or "",
+        model=car.model.value or "",
+        odometer=passport.odometer,
+    )
 
 
-def _passport_dates(passport: Passport, car: vehicle_values.CarValues) -> dict:
-    """The dates the form shows (R-IN-3) as ISO text; the APK expiry the one that counts
-    (the later of typed and register, issue 18), the others the passport's own."""
+def passport_dates(passport: Passport, car: vehicle_values.CarValues) -> PassportDates:
+    """The dates the form shows (R-IN-3); the APK expiry the one that counts (the later of
+    typed and register, issue 18), the others the passport's own."""
     counted = car.fields()
-    dates = {
+    days = {
         name: counted[name].value if name in counted else getattr(passport, name)
         for name in PASSPORT_DATES
     }
-    return {name: day.isoformat() if day else None for name, day in dates.items()}
-
-
-EMPTY_CUSTOMER = {"name": "", "email": "", "phone": "", "customer_number": "", "address": ""}
-EMPTY_VEHICLE = {"plate": "", "brand": "", "model": "", "odometer": None}
+    return PassportDates(**{name: day.isoformat() if day else None for name, day in days.items()})
 
 
 def create_draft(
@@ -465,24 +503,17 @@ def _new_draft(session, *, kind, actor, inspector, day, passport) -> InspectionF
         inspector=inspector,
         inspection_date=day,
         created_by=actor.name,
-        content={
-            "customer": _customer_data(passport) if filled else dict(EMPTY_CUSTOMER),
-            "vehicle": _vehicle_data(passport, car) if car else dict(EMPTY_VEHICLE),
-            "dates": _passport_dates(passport, car)
-            if car
-            else {name: None for name in PASSPORT_DATES},
-            "results": [
-                {
-                    "checkpoint_id": c.id,
-                    "group": c.group_name,
-                    "name": c.name,
-                    "status": preset,
-                    "remark": "",
-                }
+        content=FormDocument(
+            customer=customer_block(passport) if filled else CustomerBlock(),
+            vehicle=vehicle_block(passport, car) if car else VehicleBlock(),
+            dates=passport_dates(passport, car) if car else PassportDates(),
+            results=[
+                CheckpointResult(
+                    checkpoint_id=c.id, group=c.group_name, name=c.name, status=preset
+                )
                 for c in checkpoints
             ],
-            "advice": [],
-        },
+        ).to_json(),
     )
     session.add(form)
     session.flush()
@@ -521,16 +552,7 @@ def update_form(
                 "Mark it 'options and prices are still being adjusted' to change it."
             )
         )
-    content = _copy(form.content)
-    if "results" in changes:
-        content["results"] = _results(content["results"], changes["results"])
-    if "advice" in changes:
-        content["advice"] = _advice(changes["advice"])
-    for part, allowed in (("customer", EMPTY_CUSTOMER), ("vehicle", EMPTY_VEHICLE)):
-        if part in changes:
-            content[part] = _typed_part(content[part], changes[part], allowed, part)
-    if "dates" in changes:
-        content["dates"] = _dates(content.get("dates", {}), changes["dates"])
+    content = form_document(form).with_edits(changes)
     if "inspector" in changes:
         inspector = str(changes["inspector"] or "").strip()
         if not inspector or len(inspector) > 120:
@@ -539,118 +561,11 @@ def update_form(
     for flag in ("send_updates", "still_adjusting"):
         if flag in changes:
             setattr(form, flag, _flag(changes[flag]))
-    if form.kind == FormKind.blank.value and content["vehicle"].get("plate"):
-        form.plate = normalize_plate(content["vehicle"]["plate"])
-    form.content = content
+    if form.kind == FormKind.blank.value and content.vehicle.plate:
+        form.plate = normalize_plate(content.vehicle.plate)
+    form.content = content.to_json()
     session.flush()
     return form
-
-
-def _copy(content: dict) -> dict:
-    import copy
-
-    return copy.deepcopy(content)
-
-
-def _results(current: list[dict], edits) -> list[dict]:
-    if not isinstance(edits, list):
-        raise InvalidInput(_l("Checkpoint results must be a list."), field="results")
-    by_id = {r["checkpoint_id"]: r for r in current}
-    for index, edit in enumerate(edits):
-        if not isinstance(edit, dict) or edit.get("checkpoint_id") not in by_id:
-            raise InvalidInput(_l("Unknown checkpoint."), field="results")
-        result = by_id[edit["checkpoint_id"]]
-        if "status" in edit:
-            status = edit["status"] or None
-            if status is not None and status not in STATUSES:
-                raise InvalidInput(_l("Status must be ok, advice, urgent or na."), field="results")
-            result["status"] = status
-        if "remark" in edit:
-            remark = str(edit["remark"] or "").strip()
-            if len(remark) > 1000:
-                raise InvalidInput(
-                    _l("A remark is at most 1000 characters."), field=f"results.{index}.remark"
-                )
-            result["remark"] = remark
-    return current
-
-
-def _advice(items) -> list[dict]:
-    if not isinstance(items, list):
-        raise InvalidInput(_l("Advice items must be a list."), field="advice")
-    advice = []
-    # Each refusal names its line (advice.<index>.<part>, the API contract's flat names),
-    # so the screen marks the very field that was refused.
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InvalidInput(_l("Advice items must be a list."), field="advice")
-        description = str(item.get("description") or "").strip()
-        if not description and item.get("price") in (None, ""):
-            continue  # an empty line of the screen
-        if not description:
-            raise InvalidInput(
-                _l("Describe every advice item."), field=f"advice.{index}.description"
-            )
-        if len(description) > 500:
-            raise InvalidInput(
-                _l("An advice description is at most 500 characters."),
-                field=f"advice.{index}.description",
-            )
-        try:
-            price = parse_price(item.get("price"))
-        except InvalidInput as refused:
-            raise InvalidInput(refused.message, field=f"advice.{index}.price") from None
-        advice.append({"description": description, "price_cents": price})
-    return advice
-
-
-def _typed_part(current: dict, edits, allowed: dict, part: str) -> dict:
-    if not isinstance(edits, dict):
-        raise InvalidInput(_l("%(part)s must be an object.", part=part), field=part)
-    updated = dict(current)
-    for key in allowed:
-        if key in edits:
-            value = edits[key]
-            if key == "odometer":
-                updated[key] = _odometer(value)
-                continue
-            text = str(value or "").strip()
-            if len(text) > 300:
-                raise InvalidInput(_l("'%(field)s' is too long.", field=key), field=f"{part}.{key}")
-            if key == "plate" and text:
-                # A plate typed on a blank form is checked as everywhere (R-PP-2): `XX`
-                # was saved and printed; the message says why a plate is refused.
-                try:
-                    text = validate_plate(text)
-                except InvalidInput as refused:
-                    raise InvalidInput(refused.message, field="vehicle.plate") from None
-            updated[key] = text
-    return updated
-
-
-def _odometer(value) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(str(value).replace(".", "").strip())
-    except ValueError:
-        raise InvalidInput(
-            _l("The odometer reading is not a number."), field="vehicle.odometer"
-        ) from None
-    if number < 0 or number > 3_000_000:
-        raise InvalidInput(_l("The odometer reading is not a number."), field="vehicle.odometer")
-    return number
-
-
-def _dates(current: dict, edits) -> dict:
-    if not isinstance(edits, dict):
-        raise InvalidInput(_l("Dates must be an object."), field="dates")
-    updated = dict(current)
-    for name in PASSPORT_DATES:
-        if name in edits:
-            value = edits[name]
-            updated[name] = date_field(value, name).isoformat() if value else None
-    return updated
 
 
 def _flag(value) -> bool:
@@ -679,8 +594,9 @@ def save_form(
         raise Conflict(
             _l("The inspection day is over: only performed work can be added to this form.")
         )
-    previous = form.versions[-1].content if form.versions else None
-    changes = describe_changes(previous, form.content)
+    previous = FormDocument.from_json(form.versions[-1].content) if form.versions else None
+    current = form_document(form)
+    changes = describe_changes(previous, current)
     if previous is not None and not changes:
         raise Conflict(_l("Nothing changed since version %(number)s.", number=form.version))
     form.version += 1
@@ -690,16 +606,16 @@ def save_form(
         number=form.version,
         saved_by=actor.name,
         changes=changes,
-        content=_copy(form.content),
+        content=current.to_json(),
     )
     session.add(version)
     if form.passport_id:
-        _dates_to_passport(session, get_passport(session, form.passport_id), form.content)
-    advice_changed = (previous or {}).get("advice") != form.content.get("advice")
+        _dates_to_passport(session, get_passport(session, form.passport_id), current.dates)
+    advice_changed = previous is None or previous.advice != current.advice
     wants_mail = (
         form.send_updates
         or (form.still_adjusting and today > form.inspection_date)
-        or (form.content.get("advice") and advice_changed)
+        or (current.advice and advice_changed)
     )
     if wants_mail and customer_email(form):
         mail_form(session, form)
@@ -720,15 +636,14 @@ def save_form(
     return version
 
 
-def _dates_to_passport(session: Session, passport: Passport, content: dict) -> None:
+def _dates_to_passport(session: Session, passport: Passport, dates: PassportDates) -> None:
     """The passport's dates follow the saved form where the form changed them. The form
     shows the APK expiry that counts, often the register's (issue 18): left as shown it
     is not typed into the passport, and a date set to the register's is the register's
     (the typed one goes), so the passport keeps only what a person typed."""
     counted = vehicle_values.values_of_one(session, passport).fields()
     for name in PASSPORT_DATES:
-        value = content.get("dates", {}).get(name)
-        value = dt.date.fromisoformat(value) if value else None
+        value = dates.day(name)
         if name not in counted:
             if value and getattr(passport, name) != value:
                 setattr(passport, name, value)
@@ -737,49 +652,43 @@ def _dates_to_passport(session: Session, passport: Passport, content: dict) -> N
             setattr(passport, name, None if registered else value)
 
 
-def describe_changes(before: dict | None, after: dict) -> list[dict]:
+def describe_changes(before: FormDocument | None, after: FormDocument) -> list[dict]:
     """What a version changed, as codes with parameters (models.inspections.change_text
     puts them into the reader's words)."""
     if before is None:
         return [{"code": "first_version"}]
     changes: list[dict] = []
-    old_results = {r["checkpoint_id"]: r for r in before.get("results", [])}
-    for result in after.get("results", []):
-        old = old_results.get(result["checkpoint_id"], {})
-        if old.get("status") != result.get("status"):
+    old_results = {r.checkpoint_id: r for r in before.results}
+    for result in after.results:
+        old = old_results.get(result.checkpoint_id)
+        old_status, old_remark = (old.status, old.remark) if old else (None, None)
+        if old_status != result.status:
             changes.append(
                 {
                     "code": "status",
-                    "params": {
-                        "checkpoint": result["name"],
-                        "old": old.get("status"),
-                        "new": result.get("status"),
-                    },
+                    "params": {"checkpoint": result.name, "old": old_status, "new": result.status},
                 }
             )
-        elif old.get("remark") != result.get("remark"):
-            changes.append({"code": "remark", "params": {"checkpoint": result["name"]}})
-    if before.get("advice") != after.get("advice"):
-        advice = after.get("advice", [])
+        elif old_remark != result.remark:
+            changes.append({"code": "remark", "params": {"checkpoint": result.name}})
+    if before.advice != after.advice:
         changes.append(
             {
                 "code": "advice",
-                "params": {
-                    "count": len(advice),
-                    "total_cents": sum(a["price_cents"] for a in advice),
-                },
+                "params": {"count": len(after.advice), "total_cents": after.total_cents},
             }
         )
-    for part in ("customer", "vehicle"):
-        if before.get(part) != after.get(part):
-            changes.append({"code": "part", "params": {"part": part}})
-    if before.get("dates") != after.get("dates"):
+    if before.customer != after.customer:
+        changes.append({"code": "part", "params": {"part": "customer"}})
+    if before.vehicle != after.vehicle:
+        changes.append({"code": "part", "params": {"part": "vehicle"}})
+    if before.dates != after.dates:
         changes.append({"code": "dates"})
     return changes
 
 
 def customer_email(form: InspectionForm) -> str | None:
-    return (form.content.get("customer") or {}).get("email") or None
+    return form_document(form).customer.email or None
 
 
 def form_from_link(session: Session, raw: str) -> tuple[InspectionForm, int]:
@@ -800,7 +709,7 @@ def form_from_link(session: Session, raw: str) -> tuple[InspectionForm, int]:
     readable = [
         version
         for version in form.versions
-        if email_key((version.content.get("customer") or {}).get("email") or "")
+        if email_key(FormDocument.from_json(version.content).customer.email or "")
         == email_key(token.recipient)
         and (periods is None or any(start <= version.saved_at < end for start, end in periods))
     ]
@@ -878,22 +787,20 @@ def mail_form(session: Session, form: InspectionForm) -> None:
 def mail_summary(session: Session, form: InspectionForm, number: int, *, link: str) -> str:
     """The inspection mail's text for version ``number`` (written at send time)."""
     content, number = version_content(form, number)
-    advice = content.get("advice", [])
-    lines = [f"- {a['description']}: {euro(a['price_cents'])}" for a in advice]
-    if advice:
-        total = sum(a["price_cents"] for a in advice)
+    lines = [f"- {a.description}: {euro(a.price_cents)}" for a in content.advice]
+    if content.advice:
         summary = str(
             _l(
                 "Our advice:\n%(lines)s\n\nTotal %(total)s incl. %(vat)s VAT (21%%).",
                 lines="\n".join(lines),
-                total=euro(total),
-                vat=euro(vat_in(total)),
+                total=euro(content.total_cents),
+                vat=euro(content.vat_cents),
             )
         )
     else:
         summary = str(_l("We found no points for advice."))
     return greeted(
-        (content.get("customer") or {}).get("name"),
+        content.customer.name,
         _l(
             "%(garage)s inspected your car %(plate)s on %(date)s (version %(version)s of the "
             "form).\n\n%(summary)s\n\nThe whole form:\n%(link)s\n",
@@ -949,25 +856,14 @@ def add_performed_work(
 # --- what a form shows ---------------------------------------------------------------------
 
 
-def version_content(form: InspectionForm, number: int | None) -> tuple[dict, int | None]:
-    """The content of version ``number`` (None: the form as it stands)."""
+def version_content(form: InspectionForm, number: int | None) -> tuple[FormDocument, int | None]:
+    """The document of version ``number`` (None: the form as it stands)."""
     if number is None:
-        return form.content, form.version or None
+        return form_document(form), form.version or None
     for version in form.versions:
         if version.number == number:
-            return version.content, number
+            return FormDocument.from_json(version.content), number
     raise NotFound(_l("Not found."))
-
-
-def advice_total(content: dict) -> int:
-    return sum(item["price_cents"] for item in content.get("advice", []))
-
-
-def grouped_results(content: dict) -> list[tuple[str, list[dict]]]:
-    groups: dict[str, list[dict]] = {}
-    for result in content.get("results", []):
-        groups.setdefault(result["group"], []).append(result)
-    return list(groups.items())
 
 
 # --- printing (R-IN-7) ---------------------------------------------------------------------
@@ -985,22 +881,21 @@ def print_context(session: Session, form: InspectionForm, number: int | None = N
     if garage.logo and garage.logo_mimetype:
         logo = f"data:{garage.logo_mimetype};base64,{base64.b64encode(garage.logo).decode()}"
     saved = next((v for v in form.versions if v.number == version), None)
-    total = advice_total(content)
     return {
         "form": form,
         "content": content,
         "version": version,
         # The PDF's "version N of …" is read in the garage: Amsterdam time.
         "saved_at": local_datetime(saved.saved_at) if saved else "",
-        "plate": display_plate(content.get("vehicle", {}).get("plate") or form.plate or ""),
+        "plate": display_plate(content.vehicle.plate or form.plate or ""),
         "garage": garage,
         "logo": logo,
-        "groups": grouped_results(content),
+        "groups": content.groups(),
         "status_labels": {k: str(v) for k, v in STATUS_LABELS.items()},
-        "dates": dates_to_show(content.get("dates", {}), form.inspection_date),
+        "dates": dates_to_show(content.dates, form.inspection_date),
         "recalls": form_recalls(session, form),
-        "total": total,
-        "vat": vat_in(total),
+        "total": content.total_cents,
+        "vat": content.vat_cents,
         "euro": euro,
         "performed_work": form.performed_work,
     }
