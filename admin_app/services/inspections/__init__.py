@@ -8,9 +8,11 @@ are still being adjusted".
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from dataclasses import dataclass
 
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, select
@@ -30,14 +32,16 @@ from admin_app.models import (
     Passport,
     PerformedWork,
     Recall,
+    RecallDetail,
     Transfer,
 )
 from admin_app.models.base import utcnow
-from admin_app.models.inspections import FormKind
+from admin_app.models.inspections import STATUS_LABELS, FormKind
+from admin_app.models.register import Dataset, current_generation
 from admin_app.roles import ADMIN, GARAGE
 from admin_app.scope import ALL_TENANTS, scoped_get
-from admin_app.services import vehicle_values
-from admin_app.services.audit import Actor
+from admin_app.services import vehicle_values, webhooks
+from admin_app.services.audit import Actor, record_bulk
 from admin_app.services.emails import email_key
 from admin_app.services.inspections.document import (
     CUSTOMER_FIELDS,
@@ -57,6 +61,8 @@ from admin_app.services.inspections.money import MAX_ADVICE_CENTS, VAT_PERCENT, 
 from admin_app.services.mails import greeted
 from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import get_passport
+from admin_app.services.printing import html_to_pdf
+from admin_app.services.proposals import propose_advice_followup
 from admin_app.services.recalls import open_recalls
 from admin_app.services.tokens import peek_token
 
@@ -163,9 +169,8 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
     status readers see, and the defect into the recall's details (issue 18: the register
     import writes the same tables); O open, any other code closes it. Returns counts; a
     file without the columns is refused whole."""
-    from admin_app.models import RecallDetail
-    from admin_app.models.register import Dataset, current_generation
-    from admin_app.services.audit import record_bulk
+    # The reading of the file is moving to services/tables.py (issue 20, another part):
+    # this import stays as it is until then.
     from admin_app.services.customer_lists import _key, match_columns, read_table
 
     if not actor.has(ADMIN):
@@ -585,8 +590,10 @@ def _require_own_garage(form: InspectionForm, actor: Actor) -> None:
 def save_form(
     session: Session, form_id, *, actor: Actor, today: dt.date | None = None
 ) -> InspectionFormVersion:
-    """A new numbered version with what changed; the passport's dates follow the form;
-    at most one mail to the customer."""
+    """A new numbered version with what changed (R-IN-5); what follows a save comes after
+    it in this order: the passport's dates follow the form, at most one mail to the
+    customer (R-IN-6), the advice proposed for a follow-up call (R-CP-3), and the
+    garage's webhooks told."""
     form = get_form(session, form_id)
     _require_own_garage(form, actor)
     today = today or local_today()
@@ -596,6 +603,26 @@ def save_form(
         )
     previous = FormDocument.from_json(form.versions[-1].content) if form.versions else None
     current = form_document(form)
+    version = _new_version(session, form, previous, current, actor)
+    _update_passport_dates(session, form, current)
+    if _customer_wants_mail(form, previous, current, today) and customer_email(form):
+        _mail_the_customer(session, form, version)
+    _propose_follow_up(session, form)
+    session.flush()
+    session.expire(form, ["versions"])
+    _tell_the_webhooks(session, form)
+    return version
+
+
+def _new_version(
+    session: Session,
+    form: InspectionForm,
+    previous: FormDocument | None,
+    current: FormDocument,
+    actor: Actor,
+) -> InspectionFormVersion:
+    """The next numbered version, holding the document and what changed; a save that
+    changed nothing is refused."""
     changes = describe_changes(previous, current)
     if previous is not None and not changes:
         raise Conflict(_l("Nothing changed since version %(number)s.", number=form.version))
@@ -609,31 +636,46 @@ def save_form(
         content=current.to_json(),
     )
     session.add(version)
+    return version
+
+
+def _update_passport_dates(session: Session, form: InspectionForm, current: FormDocument) -> None:
     if form.passport_id:
         _dates_to_passport(session, get_passport(session, form.passport_id), current.dates)
+
+
+def _customer_wants_mail(
+    form: InspectionForm, previous: FormDocument | None, current: FormDocument, today: dt.date
+) -> bool:
+    """R-IN-5/6: "send updates" is on, or the form is still being adjusted after its day,
+    or the advice changed."""
     advice_changed = previous is None or previous.advice != current.advice
-    wants_mail = (
+    return bool(
         form.send_updates
         or (form.still_adjusting and today > form.inspection_date)
         or (current.advice and advice_changed)
     )
-    if wants_mail and customer_email(form):
-        mail_form(session, form)
-        version.mailed = True
-    from admin_app.services.proposals import propose_advice_followup
 
+
+def _mail_the_customer(session: Session, form: InspectionForm, version: InspectionFormVersion):
+    mail_form(session, form)
+    version.mailed = True
+
+
+def _propose_follow_up(session: Session, form: InspectionForm) -> None:
+    """The advice becomes next week's contact proposal (R-CP-3)."""
     propose_advice_followup(session, form, utcnow())
-    session.flush()
-    session.expire(form, ["versions"])
-    from admin_app.services import webhooks
 
+
+def _tell_the_webhooks(session: Session, form: InspectionForm) -> None:
+    """The garage's endpoints that chose "inspection_form.saved" (the payload is built only
+    when one did)."""
     webhooks.emit(
         session,
         form.garage_id,
         "inspection_form.saved",
         lambda: webhooks.inspection_form_data(form),
     )
-    return version
 
 
 def _dates_to_passport(session: Session, passport: Passport, dates: PassportDates) -> None:
@@ -871,10 +913,6 @@ def version_content(form: InspectionForm, number: int | None) -> tuple[FormDocum
 
 def print_context(session: Session, form: InspectionForm, number: int | None = None) -> dict:
     """What the printed form and the read-only pages show of one version."""
-    import base64
-
-    from admin_app.models.inspections import STATUS_LABELS
-
     content, version = version_content(form, number)
     garage = form.garage
     logo = None
@@ -903,8 +941,6 @@ def print_context(session: Session, form: InspectionForm, number: int | None = N
 
 def form_pdf(session: Session, form_id) -> tuple[InspectionForm, bytes]:
     """The latest version as a PDF; a draft is refused with a message (409)."""
-    from admin_app.services.printing import html_to_pdf
-
     form = get_form(session, form_id)
     if form.is_draft:
         raise Conflict(_l("Save the form before printing it: a draft cannot be printed."))
@@ -913,8 +949,6 @@ def form_pdf(session: Session, form_id) -> tuple[InspectionForm, bytes]:
 
 def print_html(session: Session, form: InspectionForm) -> str:
     """The page the PDF is printed from (its times in Amsterdam, as on the screens)."""
-    from flask import render_template
-
     return render_template("console/inspection_print.html", **print_context(session, form))
 
 
