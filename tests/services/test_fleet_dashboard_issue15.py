@@ -75,7 +75,7 @@ def test_issue15_the_inspection_form_reads_recalls_through_the_same_function(
     acting_as, world, monkeypatch
 ):
     """R-IN-3: one source for the form and the dashboard (the vehicle register changes it)."""
-    from admin_app.services import inspections as module
+    from admin_app.services.inspections import printed as module  # form_recalls lives there
 
     asked = []
     real = module.open_recalls
