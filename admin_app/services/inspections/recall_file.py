@@ -3,6 +3,8 @@ details the register import writes too (issue 18)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,63 +37,20 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
     # A column twice would make which value counts a guess: refused, naming it (issue 13).
     aliases = {_key(name): name for name in RECALL_COLUMNS}
     at = {name: i for i, name in match_columns(table[0], aliases).items()}
-    missing = [name for name in RECALL_COLUMNS if name not in at]
-    if missing:
-        raise InvalidInput(
-            _l("The recall file lacks the column(s): %(columns)s.", columns=", ".join(missing)),
-            field="file",
-        )
-    status_generation = session.scalar(select(current_generation(Dataset.recall_status.value)))
-    details_generation = session.scalar(select(current_generation(Dataset.recall_details.value)))
-    existing = {
-        (recall.plate, recall.reference): recall
-        for recall in session.scalars(select(Recall).where(Recall.generation == status_generation))
-    }
-    details = {
-        detail.reference: detail
-        for detail in session.scalars(
-            select(RecallDetail).where(RecallDetail.generation == details_generation)
-        )
-    }
+    _require_columns(at)
+    recalls = RecallsReadersSee(session)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "refused": 0}
     now = utcnow()
     for cells in table[1:]:
         cell = {
             name: str(cells[i] or "").strip() if i < len(cells) else "" for name, i in at.items()
         }
-        plate = normalize_plate(cell["kenteken"])
-        status = cell["code_status"].upper()
-        reference = cell["referentiecode_rdw"]
-        # Longer than their columns (16, 40) is no plate or RDW reference: refused, not
-        # cut short (two references alike in their first 40 characters would merge).
-        too_long = len(plate) > 16 or len(reference) > 40
-        if not plate or not reference or status not in ("O", "P") or too_long:
-            if any(cell.values()):
+        row = recall_row(cell)
+        if row is None:
+            if any(cell.values()):  # an empty line of the file is no refusal
                 counts["refused"] += 1
             continue
-        defect = cell["omschrijving_defect"] or None
-        detail = details.get(reference)
-        described = False
-        if detail is None:
-            detail = RecallDetail(generation=details_generation, reference=reference)
-            session.add(detail)
-            details[reference] = detail
-        if defect and detail.defect != defect:
-            detail.defect, described = defect, True
-        recall = existing.get((plate, reference))
-        if recall is None:
-            recall = Recall(
-                generation=status_generation, plate=plate, reference=reference, status=status
-            )
-            session.add(recall)
-            existing[(plate, reference)] = recall
-            counts["created"] += 1
-        elif recall.status != status or described:
-            recall.status = status
-            recall.imported_at = now
-            counts["updated"] += 1
-        else:
-            counts["unchanged"] += 1
+        counts[recalls.upsert(row, now)] += 1
     session.flush()
     record_bulk(
         session,
@@ -100,3 +59,96 @@ def import_recalls(session: Session, *, filename: str, data: bytes, actor: Actor
         [("import", None, {"file": (None, filename), **{k: (None, v) for k, v in counts.items()}})],
     )
     return counts
+
+
+def _require_columns(at: dict[str, int]) -> None:
+    """A file without every column is refused whole, naming what it lacks."""
+    missing = [name for name in RECALL_COLUMNS if name not in at]
+    if missing:
+        raise InvalidInput(
+            _l("The recall file lacks the column(s): %(columns)s.", columns=", ".join(missing)),
+            field="file",
+        )
+
+
+@dataclass(frozen=True)
+class RecallRow:
+    """One line of the file, read: a plate's recall, open (O) or not (P), and its defect."""
+
+    plate: str
+    reference: str
+    status: str
+    defect: str | None
+
+
+def recall_row(cell: dict[str, str]) -> RecallRow | None:
+    """The line's recall, or None when it is none (no plate, no reference, an unknown
+    status code)."""
+    plate = normalize_plate(cell["kenteken"])
+    status = cell["code_status"].upper()
+    reference = cell["referentiecode_rdw"]
+    # Longer than their columns (16, 40) is no plate or RDW reference: refused, not
+    # cut short (two references alike in their first 40 characters would merge).
+    too_long = len(plate) > 16 or len(reference) > 40
+    if not plate or not reference or status not in ("O", "P") or too_long:
+        return None
+    return RecallRow(plate, reference, status, cell["omschrijving_defect"] or None)
+
+
+class RecallsReadersSee:
+    """The recall status and details of the register generations readers see (issue 18:
+    the register import writes the same tables), by plate and reference."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.status_generation = session.scalar(
+            select(current_generation(Dataset.recall_status.value))
+        )
+        self.details_generation = session.scalar(
+            select(current_generation(Dataset.recall_details.value))
+        )
+        self.recalls = {
+            (recall.plate, recall.reference): recall
+            for recall in session.scalars(
+                select(Recall).where(Recall.generation == self.status_generation)
+            )
+        }
+        self.details = {
+            detail.reference: detail
+            for detail in session.scalars(
+                select(RecallDetail).where(RecallDetail.generation == self.details_generation)
+            )
+        }
+
+    def upsert(self, row: RecallRow, now) -> str:
+        """The row written; says "created", "updated" or "unchanged". A new defect text
+        counts as an update of the recall."""
+        described = self._describe(row.reference, row.defect)
+        recall = self.recalls.get((row.plate, row.reference))
+        if recall is None:
+            recall = Recall(
+                generation=self.status_generation,
+                plate=row.plate,
+                reference=row.reference,
+                status=row.status,
+            )
+            self.session.add(recall)
+            self.recalls[(row.plate, row.reference)] = recall
+            return "created"
+        if recall.status != row.status or described:
+            recall.status = row.status
+            recall.imported_at = now
+            return "updated"
+        return "unchanged"
+
+    def _describe(self, reference: str, defect: str | None) -> bool:
+        """The reference's details, made when new; True when the defect text changed."""
+        detail = self.details.get(reference)
+        if detail is None:
+            detail = RecallDetail(generation=self.details_generation, reference=reference)
+            self.session.add(detail)
+            self.details[reference] = detail
+        if defect and detail.defect != defect:
+            detail.defect = defect
+            return True
+        return False
