@@ -6,7 +6,7 @@ posted fields into the changes service.update_form takes, then saves a version.
 
 from __future__ import annotations
 
-import copy
+from dataclasses import dataclass, replace
 
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -18,7 +18,7 @@ from admin_app.domain.clock import local_today
 from admin_app.domain.errors import DomainError
 from admin_app.extensions import db
 from admin_app.models import InspectionForm
-from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES
+from admin_app.models.inspections import FORM_KIND_LABELS, STATUS_LABELS, STATUSES, FormKind
 from admin_app.services import (
     dashboard,
     exports,
@@ -227,19 +227,23 @@ class InspectionView(BaseView):
             "still_adjusting": form.still_adjusting,
         }
         marks: dict[str, str] = {}
+        typed_advice: list[TypedAdvice] = []
         if typed is not None:
             changes, errors = typed
-            context["content"] = _as_typed(context["content"], changes, errors)
-            context["groups"] = inspections.grouped_results(context["content"])
+            context["content"], typed_advice = _as_typed(context["content"], changes, errors)
+            context["groups"] = context["content"].groups()
             shown = {name: changes[name] for name in shown}
-            marks = _marks(errors)
+            marks = _marks(errors, context["content"])
         return self.render_template(
             "console/inspection_form.html",
             title=_l("Inspection form"),
             editable=editable,
             typed=typed is not None,
+            typed_advice=typed_advice,
             shown=shown,
             marks=marks,
+            customer_labels=inspections.CUSTOMER_LABELS,
+            vehicle_labels=inspections.VEHICLE_LABELS,
             work=work or PerformedWorkForm(formdata=None),
             statuses=[(s, str(STATUS_LABELS[s])) for s in STATUSES],
             kinds=FORM_KIND_LABELS,
@@ -384,11 +388,11 @@ def _posted_changes(form: InspectionForm) -> dict:
     posted = request.form
     results = [
         {
-            "checkpoint_id": result["checkpoint_id"],
-            "status": posted.get(f"status-{result['checkpoint_id']}") or None,
-            "remark": posted.get(f"remark-{result['checkpoint_id']}", ""),
+            "checkpoint_id": result.checkpoint_id,
+            "status": posted.get(f"status-{result.checkpoint_id}") or None,
+            "remark": posted.get(f"remark-{result.checkpoint_id}", ""),
         }
-        for result in form.content.get("results", [])
+        for result in inspections.form_document(form).results
     ]
     advice = [
         {"description": description, "price": price}
@@ -404,55 +408,69 @@ def _posted_changes(form: InspectionForm) -> dict:
         "still_adjusting": posted.get("still_adjusting") == "1",
         "inspector": posted.get("inspector", form.inspector),
     }
-    if form.kind == "blank":
+    if form.kind == FormKind.blank.value:
         changes["customer"] = {
-            k: posted.get(f"customer-{k}", "") for k in inspections.EMPTY_CUSTOMER
+            k: posted.get(f"customer-{k}", "") for k in inspections.CUSTOMER_FIELDS
         }
-        changes["vehicle"] = {k: posted.get(f"vehicle-{k}", "") for k in inspections.EMPTY_VEHICLE}
+        changes["vehicle"] = {k: posted.get(f"vehicle-{k}", "") for k in inspections.VEHICLE_FIELDS}
     return changes
 
 
-def _as_typed(content: dict, changes: dict, errors: dict) -> dict:
-    """The stored content with what the user typed laid over it, for a refused save:
-    statuses, remarks, advice lines with their prices as typed, dates, and on a blank form
-    the customer and vehicle; each refused field carries its message."""
+@dataclass
+class TypedAdvice:
+    """An advice line of a refused save as it was typed, its refused part marked."""
+
+    description: str
+    price_text: str
+    description_error: str | None
+    price_error: str | None
+
+
+def _as_typed(
+    content: inspections.FormDocument, changes: dict, errors: dict
+) -> tuple[inspections.FormDocument, list[TypedAdvice]]:
+    """The stored document with what the user typed laid over it, for a refused save:
+    statuses, remarks, dates, and on a blank form the customer and vehicle (as typed: an
+    odometer may be text here); and the advice lines with their prices as typed."""
 
     def message(name: str):
         return str(errors[name][0]) if errors.get(name) else None
 
-    typed = copy.deepcopy(content)
-    for index, (result, edit) in enumerate(zip(typed["results"], changes["results"], strict=False)):
-        result.update(
-            status=edit["status"],
-            remark=edit["remark"],
-            error=message(f"results.{index}.remark"),
+    # The page posted one status and remark per result of this very form, in its order.
+    results = [
+        replace(result, status=edit["status"], remark=edit["remark"])
+        for result, edit in zip(content.results, changes["results"], strict=False)
+    ]
+    typed = replace(content, results=results, dates=replace(content.dates, **changes["dates"]))
+    if "customer" in changes:
+        typed.customer = replace(content.customer, **changes["customer"])
+    if "vehicle" in changes:
+        typed.vehicle = replace(content.vehicle, **changes["vehicle"])
+    advice = [
+        TypedAdvice(
+            description=item["description"],
+            price_text=item["price"],
+            description_error=message(f"advice.{index}.description"),
+            price_error=message(f"advice.{index}.price"),
         )
-    typed["advice"] = [
-        {
-            "description": item["description"],
-            "price_text": item["price"],
-            "description_error": message(f"advice.{index}.description"),
-            "price_error": message(f"advice.{index}.price"),
-        }
         for index, item in enumerate(changes["advice"])
         if (item["description"] or "").strip() or (item["price"] or "").strip()
     ]
-    typed["dates"] = {**typed.get("dates", {}), **changes["dates"]}
-    for part in ("customer", "vehicle"):
-        if part in changes:
-            typed[part] = {**typed.get(part, {}), **changes[part]}
-    return typed
+    return typed, advice
 
 
-def _marks(errors: dict) -> dict[str, str]:
+def _marks(errors: dict, content: inspections.FormDocument) -> dict[str, str]:
     """The refusal's messages by the name of the page's input they belong to."""
     names = {name: f"date-{name}" for name in inspections.PASSPORT_DATES}
     names["inspector"] = "inspector"
     for part, keys in (
-        ("customer", inspections.EMPTY_CUSTOMER),
-        ("vehicle", inspections.EMPTY_VEHICLE),
+        ("customer", inspections.CUSTOMER_FIELDS),
+        ("vehicle", inspections.VEHICLE_FIELDS),
     ):
         names.update({f"{part}.{key}": f"{part}-{key}" for key in keys})
+    # A remark is refused by its place in the list the page posted: the form's results.
+    for index, result in enumerate(content.results):
+        names[f"results.{index}.remark"] = f"remark-{result.checkpoint_id}"
     return {names[name]: str(messages[0]) for name, messages in errors.items() if name in names}
 
 
@@ -490,7 +508,7 @@ def read_only_form(view, forms, form_id, *, back: str):
 def result_summary(form: InspectionForm) -> str:
     """A saved form's checkpoint results in a few words: "12 × OK, 2 × Advice"."""
     counts: dict[str, int] = {}
-    for result in form.content.get("results", []):
-        if result.get("status"):
-            counts[result["status"]] = counts.get(result["status"], 0) + 1
+    for result in inspections.form_document(form).results:
+        if result.status:
+            counts[result.status] = counts.get(result.status, 0) + 1
     return ", ".join(f"{counts[s]} × {STATUS_LABELS[s]}" for s in STATUSES if s in counts) or "—"

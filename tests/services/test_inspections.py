@@ -39,7 +39,8 @@ DAY = dt.date(2026, 11, 20)
 )
 def test_r_in_3_dates_are_shown_within_four_months_and_overdue_marked(date, shown, overdue, app):
     with app.test_request_context("/"):
-        result = inspections.dates_to_show({"apk_expiry": date}, DAY)
+        dates = inspections.PassportDates(apk_expiry=date.isoformat() if date else None)
+        result = inspections.dates_to_show(dates, DAY)
     assert bool(result) == shown
     if shown:
         assert result[0].name == "apk_expiry" and result[0].overdue == overdue
@@ -155,7 +156,7 @@ def test_r_in_5_each_save_is_a_version_with_what_changed(acting_as, world):
         second = _save(s, acting, form)
         assert second.number == 2 and any(checkpoint["name"] in c for c in second.change_texts())
         content, number = inspections.version_content(form, 1)
-        assert number == 1 and content["results"][0]["status"] == "ok"  # as it was
+        assert number == 1 and content.results[0].status == "ok"  # as it was
         with pytest.raises(Conflict):
             _save(s, acting, form)  # nothing changed
 
