@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.domain.plates import display_plate
+from admin_app.jobs.batch import process_job
 from admin_app.models import AuditLog, BatchJob, BatchRow, OutboxMessage, Passport
 from admin_app.services import batch_jobs, vehicle_values
 from tests.mails import mail_text
@@ -42,7 +43,7 @@ def run(s, job_id):
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
     assert job_id in batch_jobs.claim_due_jobs(s, now)
     # Two chunks side by side on PostgreSQL (SQLite writes them one after another).
-    return batch_jobs.process_job(s, job_id, parallel=2)
+    return process_job(s, job_id, parallel=2)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

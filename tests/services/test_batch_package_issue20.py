@@ -73,3 +73,31 @@ def test_issue20_the_private_import_check_sees_one():
         "from os import _exit\n"
     )
     assert private_imports(source) == ["admin_app.services.batch_jobs.planning._planned"]
+
+
+SERVICES = PACKAGE.parent
+CONCURRENCY = {"concurrent.futures", "threading", "multiprocessing"}
+
+
+def concurrency_imports(source: str) -> list[str]:
+    """The thread and process modules ``source`` imports."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name in CONCURRENCY]
+        elif isinstance(node, ast.ImportFrom) and node.module in CONCURRENCY:
+            found.append(node.module)
+    return found
+
+
+def test_issue20_no_service_runs_threads_the_importers_job_does():
+    """Issue 20: the chunks' thread pool is the job's (admin_app/jobs/batch.py), where the
+    transactions are owned; services neither commit nor start threads."""
+    found = {
+        path.relative_to(SERVICES).as_posix(): names
+        for path in sorted(SERVICES.rglob("*.py"))
+        if (names := concurrency_imports(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}
+    jobs = PACKAGE.parents[1] / "jobs" / "batch.py"
+    assert concurrency_imports(jobs.read_text(encoding="utf-8")) == ["concurrent.futures"]

@@ -9,6 +9,8 @@ A package along the importer's sections (issue 20), under the module's old name 
 every caller's ``from admin_app.services import batch_jobs`` keeps working: schedule,
 planning (rows planned in the database), preview (upload and preview), claiming (due jobs,
 several workers), run and chunk (the chunk writer), results (what screens and API show).
+Every step flushes in its caller's transaction; admin_app/jobs/batch.py owns a run's and a
+background preview's commits and threads (issue 20, "services flush, never commit").
 """
 
 from admin_app.services.batch_jobs.chunk import CHUNK_PLAN, ChunkWriter
@@ -24,8 +26,15 @@ from admin_app.services.batch_jobs.preview import (
     CHUNK,
     SQLITE_CHUNK,
     announce_job,
+    checked_upload,
     chunk_assigner,
-    preview_in_background,
+    finish_preview,
+    forget_staged_rows,
+    plan_staged,
+    record_preview_progress,
+    stage_rows,
+    staged_rows,
+    store_preview,
     upload_list,
 )
 from admin_app.services.batch_jobs.results import (
@@ -39,7 +48,14 @@ from admin_app.services.batch_jobs.results import (
     refused_rows_xlsx,
     row_result,
 )
-from admin_app.services.batch_jobs.run import ClaimLost, Run, process_job
+from admin_app.services.batch_jobs.run import (
+    ChunkOrder,
+    ClaimLost,
+    Run,
+    finish_run,
+    job_for_worker,
+    start_run,
+)
 from admin_app.services.batch_jobs.schedule import (
     NIGHTLY_HOUR,
     cancel_job,
@@ -62,26 +78,36 @@ __all__ = [
     "SQLITE_CHUNK",
     "STALE_HEARTBEAT",
     "VEHICLE_FIELDS",
+    "ChunkOrder",
     "ChunkWriter",
     "ClaimLost",
-    "Run",
     "RowsPage",
+    "Run",
     "announce_job",
     "cancel_job",
+    "checked_upload",
     "chunk_assigner",
     "claim_due_jobs",
     "claim_job",
     "confirm_job",
+    "finish_preview",
+    "finish_run",
+    "forget_staged_rows",
     "get_job",
+    "job_for_worker",
     "job_rows",
     "job_rows_page",
     "job_rows_query",
     "next_nightly_run",
-    "preview_in_background",
-    "process_job",
+    "plan_staged",
     "queue_due_jobs",
+    "record_preview_progress",
     "refused_rows_xlsx",
     "row_result",
     "run_now",
+    "stage_rows",
+    "staged_rows",
+    "start_run",
+    "store_preview",
     "upload_list",
 ]

@@ -56,26 +56,25 @@ def claim_due_jobs(
         )
         if result.rowcount == 1:
             queued.append(job_id)
-    session.commit()
     return queued
 
 
 def queue_due_jobs(session: Session, *, stale_after: dt.timedelta | None = None) -> list[int]:
-    """The due jobs (``claim_due_jobs``, committed) on the rq queue, each for a worker's
-    ``process_batch``: by the clock's tick, and by "Run now" at once. Queued by name:
-    services import no jobs (issue 20)."""
+    """The due jobs (``claim_due_jobs``) on the rq queue once the caller commits, each for a
+    worker's ``process_batch``: by the clock's tick, and by "Run now" at once. Queued by
+    name: services import no jobs (issue 20)."""
     from flask import current_app
 
-    from admin_app.queueing import get_queue
+    from admin_app.queueing import enqueue_after_commit
 
     if stale_after is None:
         stale_after = dt.timedelta(seconds=current_app.config["BATCH_STALE_SECONDS"])
     claimed = claim_due_jobs(session, utcnow(), stale_after=stale_after)
-    queue = get_queue()
     for job_id in claimed:
         # A unique rq id: a job queued again (stale, or taken over after a crash) is a new
         # rq job; the worker's claim decides which copy runs.
-        queue.enqueue(
+        enqueue_after_commit(
+            session,
             "admin_app.jobs.batch.process_batch",
             job_id,
             job_id=f"batch-{job_id}-{uuid.uuid4().hex[:8]}",
@@ -95,7 +94,7 @@ def claim_job(
     """The worker that starts a job claims it: one conditional UPDATE, so of two workers
     holding a copy of it only one gets the row. A scheduled job that is due, or a running
     one whose heartbeat stopped (its worker died), can be claimed; a cancelled, finished
-    or live one cannot. Commits, so the claim (and `running`) shows at once.
+    or live one cannot. The caller commits at once, so the claim (and `running`) shows.
 
     "Due" is the clock's word (``claim_due_jobs`` queued it): a scheduled job that was
     queued; the worker does not second-guess the schedule with its own clock."""
@@ -116,5 +115,4 @@ def claim_job(
         )
         .execution_options(synchronize_session=False)
     )
-    session.commit()
     return result.rowcount == 1

@@ -4,8 +4,7 @@ in their chunks and planned; small lists in the request, large ones by a worker.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from itertools import islice
+from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -25,7 +24,6 @@ from admin_app.models import (
 )
 from admin_app.models.batch_jobs import BatchState
 from admin_app.roles import GARAGE
-from admin_app.scope import ALL_TENANTS
 from admin_app.services import vehicle_values
 from admin_app.services.audit import Actor
 from admin_app.services.batch_jobs.planning import ROW_FIELDS, counts_by_plan, plan_rows
@@ -42,9 +40,6 @@ CHUNK = 5000
 # saves waited up to 1.1 s (p95 1.05 s); chunks of 2,000 0.16-0.44 s, saves <= 0.23 s,
 # the run 12.6 s instead of 7.4 s (issue 13).
 SQLITE_CHUNK = 2000
-# SQLite's busy handler sleeps up to 100 ms between its tries for the write lock.
-SQLITE_TURN_SECONDS = 0.1
-SQLITE_STAGED_PER_COMMIT = 10_000
 
 
 # Lists longer than this are previewed by a worker, with progress (R-BJ-2, R-X-3).
@@ -112,31 +107,31 @@ def announce_job(session: Session, job: BatchJob) -> None:
     webhooks.emit(session, job.garage_id, event_type, lambda: webhooks.batch_job_data(job))
 
 
-def preview_in_background(session: Session, job_id: int, chunk_size: int | None = None) -> BatchJob:
-    """The worker's half of a large upload: check every row, with progress, then plan."""
-    job = session.scalars(
-        select(BatchJob).where(BatchJob.id == job_id).execution_options(**{ALL_TENANTS: True})
-    ).one()
-    if job.state != BatchState.previewing.value:
-        return job
+# The worker's half of a large upload, in steps: the job (admin_app/jobs/batch.py)
+# commits between them, so its progress shows and SQLite's write lock is let go.
 
-    def progress(done: int) -> None:
-        session.execute(update(BatchJob).where(BatchJob.id == job.id).values(done_rows=done))
-        session.commit()
 
-    # Progress commits as it goes; rows of an earlier, interrupted attempt go first.
+def forget_staged_rows(session: Session, job: BatchJob) -> None:
+    """Rows staged by an earlier, interrupted attempt at the preview go first."""
     session.execute(delete(BatchRow).where(BatchRow.batch_job_id == job.id))
-    rows = list(check_rows(read_list(job.filename, job.upload), progress=progress))
-    # On SQLite the rows go in committed pieces: one INSERT of 60,000 held the write lock
-    # 0.9 s at a load of 5 (issue 13). A rerun deletes them first, as above.
-    pieces = None if is_postgresql(session) else SQLITE_STAGED_PER_COMMIT
-    store_preview(session, job, rows, chunk_size, commit_every=pieces)
+
+
+def record_preview_progress(session: Session, job: BatchJob, done: int) -> None:
+    """How many rows of the uploaded file are checked so far (R-X-3)."""
+    session.execute(update(BatchJob).where(BatchJob.id == job.id).values(done_rows=done))
+
+
+def checked_upload(job: BatchJob, progress: Callable[[int], None]):
+    """The uploaded file's rows, each checked; ``progress`` hears how far it got."""
+    return check_rows(read_list(job.filename, job.upload), progress=progress)
+
+
+def finish_preview(session: Session, job: BatchJob) -> None:
+    """The staged and planned list is previewed; its file, read, is kept no longer."""
     job.upload = None
     job.done_rows = 0
     job.state = BatchState.preview.value
     announce_job(session, job)
-    session.commit()
-    return job
 
 
 STAGED_COLUMNS = [
@@ -157,57 +152,55 @@ STAGED_COLUMNS = [
 ]
 
 
-def store_preview(
-    session: Session,
-    job: BatchJob,
-    rows,
-    chunk_size: int | None,
-    *,
-    commit_every: int | None = None,
-) -> None:
+def store_preview(session: Session, job: BatchJob, rows, chunk_size: int | None) -> None:
     """Stage the checked rows (COPY on PostgreSQL) in their chunks, then plan them all in
-    one statement. ``commit_every``: commit after each so many staged rows (only where
-    this function owns the transaction)."""
-    job_id = job.id
-    leading: set[str] = set()
+    one statement: the request's preview of a small list, in the request's transaction."""
+    total = stage_rows(session, staged_rows(session, job, rows, chunk_size))
+    plan_staged(session, job, total)
+
+
+def staged_rows(session: Session, job: BatchJob, rows, chunk_size: int | None = None):
+    """The checked ``rows`` as ``STAGED_COLUMNS`` tuples, each in its chunk, lazily: a
+    worker stages them in pieces (``stage_rows``), each piece a transaction of its own."""
     if chunk_size is None:
         chunk_size = CHUNK if is_postgresql(session) else SQLITE_CHUNK
     chunk_of = chunk_assigner(chunk_size)
+    leading: set[str] = set()
+    for row in rows:
+        key = email_key(row.email)
+        valid = not row.refused
+        leads = valid and key not in leading
+        if leads:
+            leading.add(key)
+        chunk = chunk_of(key if valid else None)
+        values = row.values
+        yield (
+            job.id,
+            row.row_number,
+            row.plate,
+            display_plate(row.plate) if valid else None,
+            row.email,
+            key,
+            valid,
+            leads,
+            chunk,
+            None if valid else _json_values(values),
+            "create" if valid else "refused",
+            row.reason_code,
+            [list(reason) for reason in row.reasons] if row.reasons else None,
+            *((values.get(name) or None) if valid else None for name in ROW_FIELDS),
+        )
 
-    def staged():
-        for row in rows:
-            key = email_key(row.email)
-            valid = not row.refused
-            leads = valid and key not in leading
-            if leads:
-                leading.add(key)
-            chunk = chunk_of(key if valid else None)
-            values = row.values
-            yield (
-                job_id,
-                row.row_number,
-                row.plate,
-                display_plate(row.plate) if valid else None,
-                row.email,
-                key,
-                valid,
-                leads,
-                chunk,
-                None if valid else _json_values(values),
-                "create" if valid else "refused",
-                row.reason_code,
-                [list(reason) for reason in row.reasons] if row.reasons else None,
-                *((values.get(name) or None) if valid else None for name in ROW_FIELDS),
-            )
 
-    if commit_every:
-        total, pending = 0, staged()
-        while piece := list(islice(pending, commit_every)):
-            total += load_rows(session, BatchRow.__table__, STAGED_COLUMNS, piece)
-            session.commit()
-            time.sleep(SQLITE_TURN_SECONDS)
-    else:
-        total = load_rows(session, BatchRow.__table__, STAGED_COLUMNS, staged())
+def stage_rows(session: Session, staged) -> int:
+    """Insert ``staged_rows``' tuples into batch_row; returns how many."""
+    return load_rows(session, BatchRow.__table__, STAGED_COLUMNS, staged)
+
+
+def plan_staged(session: Session, job: BatchJob, total: int) -> None:
+    """Plan every staged row of ``job`` (``total`` of them) in one statement, and count
+    the plans."""
+    job_id = job.id
     # What equals the vehicle register's is the register's, not typed (issue 18).
     vehicle_values.leave_out_registered(session, BatchRow.__table__, job_id)
     if is_postgresql(session):

@@ -1,10 +1,10 @@
-"""The run (R-BJ-6): a confirmed job, claimed by one worker, written a chunk at a time."""
+"""The run (R-BJ-6): a confirmed job, claimed by one worker, written a chunk at a time.
+
+The steps of a run, each in the caller's transaction: the job (admin_app/jobs/batch.py)
+commits between them, one chunk per transaction, and runs chunks side by side."""
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from flask_babel import force_locale
@@ -27,9 +27,8 @@ from admin_app.roles import GARAGE
 from admin_app.scope import ALL_TENANTS
 from admin_app.services.audit import Actor
 from admin_app.services.batch_jobs.chunk import ChunkWriter
-from admin_app.services.batch_jobs.claiming import STALE_HEARTBEAT, claim_job
 from admin_app.services.batch_jobs.planning import PLAN_OF, counts_by_plan
-from admin_app.services.batch_jobs.preview import SQLITE_TURN_SECONDS, announce_job
+from admin_app.services.batch_jobs.preview import announce_job
 from admin_app.services.bulk import (
     is_postgresql,
 )
@@ -50,26 +49,26 @@ class RunTexts:
         return cls(mail_subject=subject)
 
 
-def process_job(
-    session: Session,
-    job_id: int,
-    *,
-    parallel: int = 1,
-    worker: str = "worker",
-    stale_after: dt.timedelta = STALE_HEARTBEAT,
-) -> BatchJob:
-    """Claim the job as ``worker`` and run it to the end, one committed chunk at a time;
-    safe to repeat. A job another live worker claimed, or one cancelled meanwhile, is left.
-
-    ``parallel``: on PostgreSQL, how many chunks are written side by side, each on its own
-    connection (the chunks of a list share no e-mail, see ``chunk_assigner``).
-    """
-    claimed = claim_job(session, job_id, worker=worker, stale_after=stale_after)
-    job = session.scalars(
+def job_for_worker(session: Session, job_id: int) -> BatchJob:
+    """The job a worker was given, whichever garage's: the worker acts for none of them."""
+    return session.scalars(
         select(BatchJob).where(BatchJob.id == job_id).execution_options(**{ALL_TENANTS: True})
     ).one()
-    if not claimed:
-        return job
+
+
+@dataclass(frozen=True)
+class ChunkOrder:
+    """Which chunks of a claimed job are still to be written, and in what order."""
+
+    pending: list[int]  # chunks with rows still without an outcome, in their order
+    # Of those, the chunks holding an e-mail that an earlier chunk holds too: each starts
+    # only once every earlier chunk has committed (see ``chunk_assigner``).
+    waiting: frozenset[int]
+
+
+def start_run(session: Session, job: BatchJob, *, worker: str) -> tuple[Run, ChunkOrder]:
+    """What the chunks of the claimed ``job`` need, and which of them are left: a resumed
+    run skips what a killed worker committed. Reads only."""
     garage = session.get(Garage, job.garage_id)
     run = Run(
         job_id=job.id,
@@ -86,8 +85,6 @@ def process_job(
         texts=RunTexts.translated(),
         worker=worker,
     )
-    # Chunks with rows still without an outcome: a resumed run skips what a killed
-    # worker committed.
     pending = session.scalars(
         select(BatchRow.chunk)
         .where(BatchRow.batch_job_id == job.id, BatchRow.outcome.is_(None))
@@ -104,20 +101,16 @@ def process_job(
         .where(BatchRow.batch_job_id == job.id, BatchRow.valid)
         .subquery()
     )
-    waiting = set(
-        session.scalars(
-            select(staged.c.chunk)
-            .where(staged.c.chunk > staged.c.first_chunk, staged.c.outcome.is_(None))
-            .group_by(staged.c.chunk)
-        ).all()
-    )
-    session.commit()  # each chunk is a transaction of its own
-    try:
-        _run_chunks(session, run, pending, waiting, parallel)
-    except ClaimLost:
-        # Taken over by another worker: the job and its counts are that worker's now.
-        session.refresh(job)
-        return job
+    waiting = session.scalars(
+        select(staged.c.chunk)
+        .where(staged.c.chunk > staged.c.first_chunk, staged.c.outcome.is_(None))
+        .group_by(staged.c.chunk)
+    ).all()
+    return run, ChunkOrder(pending=list(pending), waiting=frozenset(waiting))
+
+
+def finish_run(session: Session, job: BatchJob) -> None:
+    """Every chunk is written: the job is done, with its counts, and says so (webhook)."""
     outcomes = dict(
         session.execute(
             select(BatchRow.outcome, func.count())
@@ -131,53 +124,6 @@ def process_job(
     job.state = BatchState.done.value
     job.finished_at = utcnow()
     announce_job(session, job)
-    session.commit()
-    return job
-
-
-def _run_chunks(session: Session, run: Run, pending, waiting: set, parallel: int) -> None:
-    if parallel > 1 and is_postgresql(session):
-        engine = session.get_bind()
-
-        def in_own_session(number: int) -> None:
-            with Session(bind=engine) as own:
-                run.chunk(own, number)
-
-        _side_by_side(pending, waiting, in_own_session, parallel)
-    else:
-        for number in pending:
-            started = time.monotonic()
-            run.chunk(session, number)
-            if not is_postgresql(session):
-                # SQLite queues no one for its write lock: a waiting save polls, at most
-                # every 100 ms, and the next chunk took the lock within a millisecond of
-                # the commit. Saves of other garages waited through many chunks (up to
-                # 2.7 s in a 60,000-row run, issue 13). A pause of one poll lets them in;
-                # a shorter chunk pauses as long as it held the lock (so tests' chunks of
-                # a few rows stay fast), leaving the lock free half the time.
-                time.sleep(min(SQLITE_TURN_SECONDS, time.monotonic() - started))
-
-
-def _side_by_side(numbers, waiting: set, run_one, parallel: int) -> None:
-    """Run each chunk once on ``parallel`` threads, in order; a chunk in ``waiting`` starts
-    only when every earlier chunk has committed. The first failure ends the run once the
-    chunks in flight are done (each commits or rolls back whole)."""
-    with ThreadPoolExecutor(parallel, thread_name_prefix="chunk") as pool:
-        running: set[Future] = set()
-
-        def settle(until) -> None:
-            nonlocal running
-            finished, running = wait(running, return_when=until)
-            for future in finished:
-                future.result()  # the chunk's error, if any
-
-        for number in numbers:
-            if number in waiting:
-                settle(ALL_COMPLETED)
-            while len(running) >= parallel:
-                settle(FIRST_COMPLETED)
-            running.add(pool.submit(run_one, number))
-        settle(ALL_COMPLETED)
 
 
 @dataclass(frozen=True)
@@ -193,15 +139,15 @@ class Run:
     texts: RunTexts
     worker: str  # whose claim the chunks are written under
 
-    def chunk(self, session: Session, number: int) -> None:
-        """Write one chunk and its progress in one transaction, under the run's claim."""
+    def write_chunk(self, session: Session, number: int) -> None:
+        """Write one chunk and its progress under the run's claim, in the caller's
+        transaction: the job commits it as one (admin_app/jobs/batch.py)."""
         if not is_postgresql(session):
             # SQLite refuses to turn a reading transaction into a writing one while
             # another writer waits: take the write lock before the first read.
             self._progress(session, 0)
         done = ChunkWriter(session, self, number, utcnow()).run()
         self._progress(session, done)
-        session.commit()
 
     def _progress(self, session: Session, rows: int) -> None:
         # The claim is checked in the chunk's own transaction: a worker that stalled past
@@ -218,9 +164,9 @@ class Run:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
-            session.rollback()
-            raise ClaimLost(self.job_id)
+            raise ClaimLost(self.job_id)  # the job rolls the chunk back
 
 
 class ClaimLost(Exception):
-    """The run's claim is gone (another worker took the job over): stop writing."""
+    """The run's claim is gone (another worker took the job over): stop writing, and roll
+    back the chunk in hand."""
