@@ -7,6 +7,7 @@ Read with ``ast`` and radon, not grep."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from radon.complexity import cc_visit
@@ -101,3 +102,87 @@ def test_issue20_no_service_runs_threads_the_importers_job_does():
     assert found == {}
     jobs = PACKAGE.parents[1] / "jobs" / "batch.py"
     assert concurrency_imports(jobs.read_text(encoding="utf-8")) == ["concurrent.futures"]
+
+
+def declared_columns(docstring: str) -> set[str]:
+    """The chunk_plan columns a step's docstring says it reads and writes."""
+    text = " ".join(docstring.split())
+    declared: set[str] = set()
+    for part in re.findall(r"(?:Reads|writes|Writes) chunk_plan: ([\w, ]+)", text):
+        declared |= {name.strip() for name in part.split(",") if name.strip()}
+    return declared
+
+
+def used_columns(function: ast.FunctionDef) -> set[str]:
+    """The chunk_plan columns a step names: ``plan.<column>`` (its ``self.plan.c``) and
+    ``self.plan.c.<column>``."""
+    used = set()
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id == "plan":
+            used.add(node.attr)
+        elif ast.unparse(owner) == "self.plan.c":
+            used.add(node.attr)
+    return used
+
+
+def chunk_plan_steps(source: str) -> dict[str, ast.FunctionDef]:
+    """ChunkWriter's methods that touch the chunk plan (``self.plan``)."""
+    tree = ast.parse(source)
+    writer = next(
+        node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "ChunkWriter"
+    )
+    return {
+        node.name: node
+        for node in writer.body
+        if isinstance(node, ast.FunctionDef)
+        and node.name != "run"
+        and "self.plan" in ast.unparse(node)
+    }
+
+
+def undeclared_chunk_plan_columns(source: str) -> dict[str, set[str]]:
+    """Per step, the chunk_plan columns it uses but does not name in its docstring."""
+    return {
+        name: missing
+        for name, step in chunk_plan_steps(source).items()
+        if (missing := used_columns(step) - declared_columns(ast.get_docstring(step) or ""))
+    }
+
+
+def test_issue20_each_chunk_step_says_which_chunk_plan_columns_it_reads_and_writes():
+    """Issue 20: the chunk plan is a temporary table kept for speed; it is named and made in
+    one place, and every step of the chunk writer that reads or writes it says which of its
+    columns, in its docstring; no step reaches the module's table by name."""
+    from admin_app.services.batch_jobs.chunk import CHUNK_PLAN
+
+    source = (PACKAGE / "chunk.py").read_text(encoding="utf-8")
+    steps = chunk_plan_steps(source)
+    assert {"fill_plan", "find_customers", "create_passports", "record_outcomes"} <= set(steps)
+    assert undeclared_chunk_plan_columns(source) == {}
+    columns = {column.name for column in CHUNK_PLAN.columns}
+    for name, step in steps.items():
+        declared = declared_columns(ast.get_docstring(step) or "")
+        assert declared and declared <= columns, name
+        assert "CHUNK_PLAN" not in ast.unparse(step), name
+    # Named once: the table, and the one function that makes it on a connection.
+    named = [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Name) and node.id == "CHUNK_PLAN"
+    ]
+    assert len(named) == 3 and source.count('"chunk_plan"') == 1
+
+
+def test_issue20_the_chunk_plan_check_sees_an_undeclared_column():
+    """The rule's reader: a column used but not in the docstring is found."""
+    source = '''
+class ChunkWriter:
+    def step(self):
+        """Reads chunk_plan: row_id."""
+        plan = self.plan.c
+        return plan.row_id, plan.owner_id, self.plan.c.stock
+'''
+    assert undeclared_chunk_plan_columns(source) == {"step": {"owner_id", "stock"}}

@@ -4,7 +4,7 @@ UPDATE … FROM statements over the chunk's plan and staged rows, never one per 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -60,7 +60,12 @@ if TYPE_CHECKING:
 
 # A chunk's plan, made again when the chunk runs (the database may have changed since the
 # preview) and read by each of its writes. Temporary: private to the connection, never
-# logged, emptied before the chunk commits.
+# logged, emptied before the chunk commits. A table and not values passed from step to step
+# because every step is one statement over all the chunk's rows, joined to this plan
+# (issue 13's speed). This is the one place it is named and made (``open_chunk_plan``);
+# ChunkWriter's steps reach it as ``self.plan``, and each step's docstring ends with the
+# columns it reads and writes ("Reads chunk_plan: …; writes chunk_plan: …"), checked by
+# tests/services/test_batch_package_issue20.py.
 CHUNK_PLAN = Table(
     "chunk_plan",
     MetaData(),
@@ -79,6 +84,12 @@ CHUNK_PLAN = Table(
 )
 
 
+def open_chunk_plan(session: Session) -> Table:
+    """The chunk plan on this session's connection, made at its first chunk, empty."""
+    session.execute(CreateTable(CHUNK_PLAN, if_not_exists=True))
+    return CHUNK_PLAN
+
+
 @dataclass
 class ChunkWriter:
     """One chunk's writes: each an INSERT … SELECT or UPDATE … FROM over the chunk's plan
@@ -89,11 +100,27 @@ class ChunkWriter:
     job: Run
     number: int
     now: dt.datetime
+    plan: Table = field(init=False)  # the chunk plan (CHUNK_PLAN), on this connection
 
     def run(self) -> int:
         """Plan, write, record the outcomes; returns how many rows got one."""
+        self.plan = open_chunk_plan(self.session)
+        self.fill_plan()
+        self.find_customers()
+        self.update_customers()
+        self.create_customers()
+        self.update_passports()
+        self.create_passports()
+        if self.job.sending:
+            self.queue_activation_mails()
+        return self.record_outcomes()
+
+    def fill_plan(self) -> None:
+        """Each of the chunk's rows without an outcome, planned again as of now (the
+        database may have changed since the preview).
+        Writes chunk_plan: row_id, plate, plan, reason_code, passport_id, email_key, stock,
+        mailed."""
         session = self.session
-        session.execute(CreateTable(CHUNK_PLAN, if_not_exists=True))
         planned = (
             planned_rows(
                 self.job.job_id,
@@ -109,7 +136,7 @@ class ChunkWriter:
         # "Send the passports": each new passport that is not a stock car is mailed.
         mailed = and_(planned.c.plan == "create", ~planned.c.stock, literal(self.job.sending))
         session.execute(
-            insert(CHUNK_PLAN)
+            insert(self.plan)
             .from_select(
                 [*(column.name for column in planned.c), "mailed"],
                 select(*planned.c, mailed),
@@ -118,14 +145,13 @@ class ChunkWriter:
         )
         if is_postgresql(session):
             session.execute(text("ANALYZE chunk_plan"))  # or every join below is a guess
-        self.find_customers()
-        self.update_customers()
-        self.create_customers()
-        self.update_passports()
-        self.create_passports()
-        if self.job.sending:
-            self.queue_activation_mails()
-        plan = CHUNK_PLAN.c
+
+    def record_outcomes(self) -> int:
+        """Each planned row's outcome on its staged row, then the plan is emptied; returns
+        how many rows got one.
+        Reads chunk_plan: row_id, plan, reason_code, passport_id."""
+        session = self.session
+        plan = self.plan.c
         done = session.execute(
             update(BatchRow)
             .where(BatchRow.id == plan.row_id)
@@ -137,24 +163,27 @@ class ChunkWriter:
             )
             .execution_options(synchronize_session=False)
         ).rowcount
-        session.execute(delete(CHUNK_PLAN))
+        session.execute(delete(self.plan))
         return done
 
     def _rows(self, *plans: str):
-        """The chunk's staged rows with these plans (join condition and filter)."""
-        return and_(BatchRow.id == CHUNK_PLAN.c.row_id, CHUNK_PLAN.c.plan.in_(plans))
+        """The chunk's staged rows with these plans (join condition and filter).
+        Reads chunk_plan: row_id, plan."""
+        plan = self.plan.c
+        return and_(BatchRow.id == plan.row_id, plan.plan.in_(plans))
 
     def find_customers(self, *, still_missing: bool = False) -> None:
         """Each row's customer: the garage's customer with its e-mail (the oldest, should
         there be two). A correlated lookup, so always a probe of the e-mail index,
         whatever the planner thinks of the garage's size (its statistics lag behind a
-        list that multiplies it)."""
-        plan = CHUNK_PLAN.c
+        list that multiplies it).
+        Reads chunk_plan: plan, email_key, owner_id; writes chunk_plan: owner_id."""
+        plan = self.plan.c
         rows = [plan.plan.in_(("create", "update"))]
         if still_missing:
             rows.append(plan.owner_id.is_(None))
         self.session.execute(
-            update(CHUNK_PLAN)
+            update(self.plan)
             .where(*rows)
             .values(
                 owner_id=select(func.min(Customer.id))
@@ -169,18 +198,21 @@ class ChunkWriter:
 
     def _any(self, *conditions) -> bool:
         """Whether a row of the chunk's plan meets ``conditions``: a list of new cars skips
-        the updates without joining its thousands of rows for nothing."""
-        found = select(CHUNK_PLAN.c.row_id).where(*conditions).limit(1)
+        the updates without joining its thousands of rows for nothing.
+        Reads chunk_plan: row_id (and what ``conditions`` read)."""
+        found = select(self.plan.c.row_id).where(*conditions).limit(1)
         return self.session.scalar(found) is not None
 
     def update_customers(self) -> None:
-        """The row that leads an e-mail fills in its existing customer's contact data."""
-        if not self._any(CHUNK_PLAN.c.owner_id.is_not(None)):
+        """The row that leads an e-mail fills in its existing customer's contact data.
+        Reads chunk_plan: row_id, plan, owner_id."""
+        plan = self.plan.c
+        if not self._any(plan.owner_id.is_not(None)):
             return
         target = and_(
             self._rows("create", "update"),
             BatchRow.leads,
-            Customer.id == CHUNK_PLAN.c.owner_id,
+            Customer.id == plan.owner_id,
             contact_differs(),
         )
         changes = {
@@ -214,8 +246,10 @@ class ChunkWriter:
 
     def create_customers(self) -> None:
         """A customer per new e-mail, from the chunk's first row with that e-mail (rows
-        are staged in the file's order), with its audit rows."""
-        plan = CHUNK_PLAN.c
+        are staged in the file's order), with its audit rows.
+        Reads chunk_plan: row_id, plan, email_key, owner_id, new_customer; writes
+        chunk_plan: new_customer, owner_id."""
+        plan = self.plan.c
         # Ranked by a window function: a correlated min() per row was quadratic here.
         ranked = (
             select(
@@ -228,7 +262,7 @@ class ChunkWriter:
             .subquery()
         )
         self.session.execute(
-            update(CHUNK_PLAN)
+            update(self.plan)
             .where(plan.row_id.in_(select(ranked.c.row_id).where(ranked.c.rank == 1)))
             .values(new_customer=True)
         )
@@ -248,9 +282,10 @@ class ChunkWriter:
         self._audit_inserts(Customer, "customer", created, ("email", *CONTACT_FIELDS))
 
     def update_passports(self) -> None:
-        """New owner (by e-mail) and filled-in vehicle fields of the `update` rows."""
+        """New owner (by e-mail) and filled-in vehicle fields of the `update` rows.
+        Reads chunk_plan: row_id, plan, passport_id, owner_id."""
         owner = Customer
-        plan = CHUNK_PLAN.c
+        plan = self.plan.c
         if not self._any(plan.plan == "update"):
             return
         target = and_(
@@ -308,8 +343,10 @@ class ChunkWriter:
 
     def create_passports(self) -> None:
         """The `create` rows' passports; the garage's own address makes a stock car.
-        With "send the passports" they are `sent`: their mails go in this transaction."""
-        plan = CHUNK_PLAN.c
+        With "send the passports" they are `sent`: their mails go in this transaction.
+        Reads chunk_plan: row_id, plan, plate, owner_id, stock; writes chunk_plan:
+        passport_id."""
+        plan = self.plan.c
         now = literal(self.now, UTCDateTime)
         sending = self.job.sending
         unsent = PassportState.sent.value if sending else PassportState.created.value
@@ -343,7 +380,7 @@ class ChunkWriter:
             Passport.plate == plan.plate, Passport.state != PassportState.archived.value
         )
         self.session.execute(
-            update(CHUNK_PLAN)
+            update(self.plan)
             .where(plan.plan == "create")
             .values(passport_id=live.scalar_subquery())
             .execution_options(**{ALL_TENANTS: True})
@@ -353,8 +390,9 @@ class ChunkWriter:
 
     def queue_activation_mails(self) -> None:
         """R-BJ-3: "send the passports" — an activation mail per new passport, queued by
-        the database; the worker makes its link when it sends it (services/mails)."""
-        plan = CHUNK_PLAN.c
+        the database; the worker makes its link when it sends it (services/mails).
+        Reads chunk_plan: row_id, owner_id, mailed, passport_id."""
+        plan = self.plan.c
         session = self.session
         now = literal(self.now, UTCDateTime)
         fields = {
