@@ -186,3 +186,20 @@ class ChunkWriter:
         return plan.row_id, plan.owner_id, self.plan.c.stock
 '''
     assert undeclared_chunk_plan_columns(source) == {"step": {"owner_id", "stock"}}
+
+
+def test_issue20_the_importer_mails_the_screens_one_activation_subject(app):
+    """Issue 20, R-BJ-3: one activation mail, one text: the importer takes its subject from
+    passports.activation_subject (the screens' "send"), not from a copy of its own."""
+    from flask_babel import force_locale
+
+    from admin_app.services.batch_jobs.run import RunTexts
+    from admin_app.services.passports import activation_subject
+
+    for path in modules():
+        assert "AutoPassport for" not in path.read_text(encoding="utf-8"), path.name
+    with app.test_request_context():
+        subject = RunTexts.translated().mail_subject
+        with force_locale("nl"):
+            expected = activation_subject("%(plate)s", "%(garage)s")
+    assert subject == expected == "Uw AutoPaspoort voor %(plate)s van %(garage)s"

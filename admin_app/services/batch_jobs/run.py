@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     func,
     select,
@@ -33,6 +32,7 @@ from admin_app.services.bulk import (
     is_postgresql,
 )
 from admin_app.services.emails import email_key
+from admin_app.services.passports import activation_subject
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class RunTexts:
     @classmethod
     def translated(cls) -> RunTexts:
         with force_locale("nl"):  # the mails are Dutch, whoever runs the job
-            subject = str(_l("Your AutoPassport for %(plate)s from %(garage)s"))
+            # The screens' one activation subject, its placeholders kept: the database
+            # fills them in per row (queue_activation_mails, sql_format).
+            subject = activation_subject(plate="%(plate)s", garage="%(garage)s")
         return cls(mail_subject=subject)
 
 
