@@ -172,24 +172,30 @@ def staged_rows(session: Session, job: BatchJob, rows, chunk_size: int | None = 
         leads = valid and key not in leading
         if leads:
             leading.add(key)
-        chunk = chunk_of(key if valid else None)
-        values = row.values
-        yield (
-            job.id,
-            row.row_number,
-            row.plate,
-            display_plate(row.plate) if valid else None,
-            row.email,
-            key,
-            valid,
-            leads,
-            chunk,
-            None if valid else _json_values(values),
-            "create" if valid else "refused",
-            row.reason_code,
-            [list(reason) for reason in row.reasons] if row.reasons else None,
-            *((values.get(name) or None) if valid else None for name in ROW_FIELDS),
-        )
+        yield _staged(job.id, row, key, leads, chunk_of(key if valid else None))
+
+
+def _staged(job_id: int, row, key: str, leads: bool, chunk: int) -> tuple:
+    """One checked row as its ``STAGED_COLUMNS``: a valid row's values in their typed
+    columns, a refused row's cells as typed (for the refused-rows download)."""
+    valid = not row.refused
+    values = row.values
+    return (
+        job_id,
+        row.row_number,
+        row.plate,
+        display_plate(row.plate) if valid else None,
+        row.email,
+        key,
+        valid,
+        leads,
+        chunk,
+        None if valid else _json_values(values),
+        "create" if valid else "refused",
+        row.reason_code,
+        [list(reason) for reason in row.reasons] if row.reasons else None,
+        *((values.get(name) or None) if valid else None for name in ROW_FIELDS),
+    )
 
 
 def stage_rows(session: Session, staged) -> int:
