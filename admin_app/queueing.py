@@ -68,11 +68,14 @@ def get_queue(app: Flask | None = None) -> Queue:
 _AFTER_COMMIT = "console_enqueue_after_commit"
 
 
-def enqueue_after_commit(session, job: str | Callable[..., object], *args) -> None:
+def enqueue_after_commit(
+    session, job: str | Callable[..., object], *args, **options: object
+) -> None:
     """Queue ``job(*args)`` once the session's transaction has committed: a worker must
     never look for rows that are not there yet, nor work on a rolled-back change. Services
-    give the job's dotted name; jobs may give the function itself."""
-    session.info.setdefault(_AFTER_COMMIT, []).append((job, args))
+    give the job's dotted name; jobs may give the function itself. ``options``: rq's own
+    (job_id, job_timeout)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append((job, args, options))
 
 
 def hand_over(job: str, *, what: str) -> None:
@@ -86,8 +89,8 @@ def hand_over(job: str, *, what: str) -> None:
 
 
 def _enqueue_committed(session) -> None:
-    for job, args in session.info.pop(_AFTER_COMMIT, []):
-        get_queue().enqueue(job, *args, job_timeout=3600)
+    for job, args, options in session.info.pop(_AFTER_COMMIT, []):
+        get_queue().enqueue(job, *args, **{"job_timeout": 3600, **options})
 
 
 def _forget(session, transaction) -> None:

@@ -81,6 +81,7 @@ def measure(kind: str, path: str) -> dict:
             raw.close()
         else:
             from admin_app.db import unit_of_work
+            from admin_app.jobs.batch import process_job
             from admin_app.models import ConsoleUser
             from admin_app.services import batch_jobs
             from admin_app.services.audit import Actor
@@ -110,7 +111,7 @@ def measure(kind: str, path: str) -> dict:
 
             batch_jobs.claim_due_jobs(db.session, utcnow())
             # As the worker runs it: chunks side by side on BATCH_PARALLEL connections.
-            done = batch_jobs.process_job(
+            done = process_job(
                 db.session,
                 job.id,
                 parallel=app.config["BATCH_PARALLEL"],

@@ -790,7 +790,8 @@ class BatchJobApi(ConsoleApi):
         """
         with unit_of_work(db.session):
             job = batch_jobs.run_now(db.session, pk, actor=self.actor())
-        batch_jobs.queue_due_jobs(db.session)
+        with unit_of_work(db.session):  # queued once the claim to queue it commits
+            batch_jobs.queue_due_jobs(db.session)
         db.session.refresh(job)
         return self.one(job)
 

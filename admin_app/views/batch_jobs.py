@@ -10,6 +10,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from admin_app.db import unit_of_work
 from admin_app.extensions import db
 from admin_app.models import BatchJob, Passport
 from admin_app.models.batch_jobs import BATCH_STATE_LABELS, ROW_LABELS, BatchState, RowPlan
@@ -192,7 +193,8 @@ class BatchJobView(ExportableList, ConsoleModelView):
             lambda: batch_jobs.run_now(db.session, pk, actor=current_actor()),
             _l("The batch job starts now."),
         )
-        batch_jobs.queue_due_jobs(db.session)
+        with unit_of_work(db.session):  # queued once the claim to queue it commits
+            batch_jobs.queue_due_jobs(db.session)
         return answer
 
     def _act(self, pk, action, done):

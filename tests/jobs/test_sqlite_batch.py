@@ -88,9 +88,10 @@ def test_issue13_sqlite_chunk_holds_write_lock_briefly(app, engine, world, actin
     def run() -> None:
         with app.app_context():
             from admin_app.extensions import db
+            from admin_app.jobs.batch import process_job
 
             batch_jobs.claim_due_jobs(db.session, utcnow())
-            batch_jobs.process_job(db.session, job_id)
+            process_job(db.session, job_id)
             db.session.remove()
 
     s = world.session

@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from admin_app.db import unit_of_work
+from admin_app.jobs.batch import process_job
 from admin_app.models import BatchJob, BatchRow
 from admin_app.services import batch_jobs
 from tests.services.test_batch_jobs import upload
@@ -36,7 +37,7 @@ def test_issue17_a_queued_job_stays_scheduled_and_can_be_cancelled(acting_as, wo
     assert job.state == "scheduled" and job.claimed_by is None
     with acting_as("garage-devries") as acting, unit_of_work(s):
         batch_jobs.cancel_job(s, job_id, actor=acting.actor)
-    done = batch_jobs.process_job(s, job_id, worker="w1")
+    done = process_job(s, job_id, worker="w1")
     assert done.state == "cancelled" and done.claimed_by is None
     ran = select(func.count()).where(BatchRow.batch_job_id == job_id, BatchRow.outcome.is_not(None))
     assert s.scalar(ran) == 0
@@ -95,7 +96,7 @@ def test_issue17_attack_a_worker_whose_job_was_taken_over_writes_no_more_chunks(
 
     event.listen(s, "after_commit", taken_over_after_setup)
     try:
-        job = batch_jobs.process_job(s, job_id, worker="w1", stale_after=STALE)
+        job = process_job(s, job_id, worker="w1", stale_after=STALE)
     finally:
         event.remove(s, "after_commit", taken_over_after_setup)
     s.refresh(job)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
 from admin_app.domain.plates import display_plate
+from admin_app.jobs.batch import process_job
 from admin_app.models import AuditLog, BatchJob, BatchRow, OutboxMessage, Passport
 from admin_app.services import batch_jobs, vehicle_values
 from tests.mails import mail_text
@@ -42,7 +43,7 @@ def run(s, job_id):
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
     assert job_id in batch_jobs.claim_due_jobs(s, now)
     # Two chunks side by side on PostgreSQL (SQLite writes them one after another).
-    return batch_jobs.process_job(s, job_id, parallel=2)
+    return process_job(s, job_id, parallel=2)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -184,7 +185,7 @@ def test_r_bj_3_each_queued_mail_gets_a_working_single_use_link_when_sent(acting
 
 
 def test_r_bj_6_all_rows_of_an_email_share_a_chunk_and_chunks_stay_small():
-    assign = batch_jobs._chunk_assigner(10)
+    assign = batch_jobs.chunk_assigner(10)
     # Customers with one to three cars, their rows together or a few rows apart.
     emails = [f"c{i // 3}@x.nl" if i % 5 else f"c{(i - 5) // 3}@x.nl" for i in range(200)]
     chunks = [assign(email) for email in emails]
@@ -193,7 +194,7 @@ def test_r_bj_6_all_rows_of_an_email_share_a_chunk_and_chunks_stay_small():
         assert chunk_of.setdefault(email, chunk) == chunk  # never two chunks for an e-mail
     assert max(chunks.count(n) for n in set(chunks)) <= 10  # progress at least every 10 rows
     # One e-mail with more rows than a chunk holds: its chunks follow one another.
-    assign = batch_jobs._chunk_assigner(10)
+    assign = batch_jobs.chunk_assigner(10)
     chunks = [assign("lease@x.nl") for _ in range(35)]
     assert chunks == sorted(chunks) and max(chunks.count(n) for n in set(chunks)) <= 10
 
@@ -467,7 +468,7 @@ def test_issue19_attack2_a_failed_background_preview_keeps_no_uploaded_file(
     def broken(*args, **kwargs):
         raise RuntimeError("the worker died halfway")
 
-    monkeypatch.setattr(batch_jobs, "check_rows", broken)
+    monkeypatch.setattr(batch_jobs.preview, "check_rows", broken)
     with app.app_context(), pytest.raises(RuntimeError):
         preview_batch(job.id)
     s.expire_all()

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from admin_app.db import unit_of_work
 from admin_app.domain.errors import Conflict, InvalidInput, NotFound
+from admin_app.jobs.batch import process_job
 from admin_app.models import BatchRow, OutboxMessage, Recall
 from admin_app.services import batch_jobs, inspections
 from tests.mails import mail_text
@@ -267,7 +268,7 @@ def test_r_in_3_recall_import_is_seen_only_through_the_garages_own_passports(act
             )
             batch_jobs.confirm_job(s, job.id, actor=acting.actor)
     assert job.id in batch_jobs.claim_due_jobs(s, dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
-    batch_jobs.process_job(s, job.id)
+    process_job(s, job.id)
     with acting_as("admin") as acting:
         with unit_of_work(s):
             counts = inspections.import_recalls(

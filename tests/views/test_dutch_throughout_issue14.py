@@ -166,14 +166,14 @@ def _batch_jobs(app, world, login_as) -> dict[str, int]:
     """A job in preview (its plans) and a job that ran (its outcomes), both with refused
     rows, at Jansen."""
     from admin_app.extensions import db
-    from admin_app.services import batch_jobs
+    from admin_app.jobs.batch import process_job
 
     browser = login_as("garage-jansen")
     previewed = _upload(browser, "klantenlijst-met-fouten.csv")
     ran = _upload(browser, "klantenlijst-voorbeeld.csv")
     browser.post(f"/batch-jobs/{ran}/confirm")
     with app.app_context():
-        batch_jobs.process_job(db.session, ran)
+        process_job(db.session, ran)
         db.session.commit()
         db.session.remove()
     return {"previewed": previewed, "ran": ran}
