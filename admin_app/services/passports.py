@@ -906,13 +906,14 @@ def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Pas
     """Scrapped, exported or a wrong entry: the plate is free again."""
     passport = lock_passport(session, passport_id)
     require(session, actor, passport, "archive")
+    from admin_app.services.transfers import settle  # transfers builds on this module
+
     for transfer in session.scalars(
         select(Transfer).where(
             Transfer.passport_id == passport.id, Transfer.state == TransferState.pending.value
         )
     ):
-        transfer.state = TransferState.cancelled.value
-        transfer.decided_at = utcnow()
+        settle(transfer, TransferState.cancelled)  # the car goes, and its transfer with it
     passport.state = PassportState.archived.value
     passport.archived_at = utcnow()
     passport.fleet_account_id = None

@@ -5,13 +5,31 @@ the owner for any other car of his. A new e-mail takes the car at once (state `s
 activation mail); an e-mail with an Owner login must accept within 14 days. Issue 18: he
 is reminded once 3 days before that, and the garage or fleet manager that started the
 transfer is told when it is accepted or expires.
+
+The state machine (issue 20). Who may make a move is passports.allowed_actions
+("transfer", "cancel_transfer"), for the screens, the API and the rules below alike;
+accepting is authorized by the accept link, mailed to its one recipient.
+
+    from      move                                  to         the car
+    —         start: a fleet car's new driver       accepted   keeps its owner and fleet
+    —         start: a new e-mail                   accepted   his at once (sent), activation mail
+    —         start: an e-mail with an Owner login  pending    transfer_pending, accept link
+    —         start: a new e-mail, out of a fleet   pending    his, transfer_pending; activating
+                                                                accepts (R-FL-6)
+    pending   accept (or activate, above)           accepted   activated, out of its fleet
+    pending   cancel, or archive the car            cancelled  previous owner, state, stock flag
+    pending   14 days pass (the worker clock)       expired    previous owner, state, stock flag
+
+A transfer is inserted `pending` whichever way it goes (the one-pending-per-passport index
+sees every start), then settled; accepted, cancelled and expired are final.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import secrets
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import force_locale
@@ -44,6 +62,31 @@ ACCEPT_TTL = timedelta(days=14)
 REMIND_BEFORE = timedelta(days=3)
 FLEET_LINKED = passport_rules.FLEET_LINKED
 
+# The moves of the table above: a transfer leaves `pending` once, for one of these.
+MOVES = {
+    TransferState.pending.value: frozenset(
+        {TransferState.accepted, TransferState.cancelled, TransferState.expired}
+    ),
+}
+
+
+class TransferPath(enum.StrEnum):
+    """Which way a started transfer went (the four starts of the table above): what the
+    one who confirmed it is told happens next."""
+
+    new_driver = "new_driver"  # the driver is set; the car stays in the fleet
+    handed_over = "handed_over"  # a new e-mail: his at once, an activation mail
+    awaits_acceptance = "awaits_acceptance"  # an Owner login accepts within 14 days
+    awaits_activation = "awaits_activation"  # a new e-mail out of a fleet: activating accepts
+
+
+@dataclass(frozen=True)
+class TransferStarted:
+    """What start_transfer did: the transfer, and the path it took."""
+
+    transfer: Transfer
+    path: TransferPath
+
 
 def new_confirmation_key() -> str:
     """Put in the confirmation form: the Idempotency-Key of its submit."""
@@ -59,13 +102,13 @@ def confirm_transfer_form(
     kind: str = "owner",
     confirmation_key: str | None = None,
     now: datetime | None = None,
-) -> Transfer:
+) -> TransferStarted:
     """The transfer form submitted (R-TR-5): twice — a double click, a second tab — it
     makes one transfer. The form's key is an Idempotency-Key of the person confirming,
     under the API's rule (services/idempotency), claimed in this transaction: a second
     submit waits for the first to commit and finds its transfer; a refused submit keeps
     no claim, so the corrected form goes through. The same form sent with other details
-    is refused."""
+    is refused. A submit found earlier is told the path its first one took."""
     if not confirmation_key or actor.id is None:
         return start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
     caller = idempotency.Caller("user", actor.id)
@@ -86,16 +129,32 @@ def confirm_transfer_form(
             )
         ) from None
     if earlier is not None:
-        # Made by this very login with this form (its own key): no scope to ask.
-        return get_across_tenants(session, Transfer, json.loads(earlier.body)["transfer_id"])
-    transfer = start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
+        return _started_earlier(session, json.loads(earlier.body))
+    started = start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
+    answer = {"transfer_id": started.transfer.id, "path": started.path.value}
     idempotency.record_answer(
         session,
         caller,
         confirmation_key,
-        idempotency.Answer(200, {}, idempotency.canonical_json({"transfer_id": transfer.id})),
+        idempotency.Answer(200, {}, idempotency.canonical_json(answer)),
     )
-    return transfer
+    return started
+
+
+def _started_earlier(session: Session, answer: dict) -> TransferStarted:
+    """The first submit's answer again. Made by this very login with this form (its own
+    key): no scope to ask."""
+    transfer = get_across_tenants(session, Transfer, answer["transfer_id"])
+    if "path" in answer:
+        return TransferStarted(transfer, TransferPath(answer["path"]))
+    # Recorded before the path was (issue 20; keys live 24 hours): read off the transfer.
+    if transfer.kind == "driver":
+        return TransferStarted(transfer, TransferPath.new_driver)
+    if transfer.expires_at is None:
+        return TransferStarted(transfer, TransferPath.handed_over)
+    if passport_rules.owner_login(session, transfer.to_email) is None:
+        return TransferStarted(transfer, TransferPath.awaits_activation)
+    return TransferStarted(transfer, TransferPath.awaits_acceptance)
 
 
 def start_transfer(
@@ -105,35 +164,13 @@ def start_transfer(
     actor: Actor,
     person: PersonDetails,
     kind: str = "owner",
-) -> Transfer:
-    """Hand the passport to ``person`` (R-TR-1, 2, 5). The same transfer confirmed again
-    (or five times at once) is a 409; a request sent again with its Idempotency-Key gets
-    its first answer (api/idempotency, confirm_transfer_form)."""
+) -> TransferStarted:
+    """Hand the passport to ``person`` (R-TR-1, 2, 5), by the path the table above names
+    for the receiver. The same transfer confirmed again (or five times at once) is a 409;
+    a request sent again with its Idempotency-Key gets its first answer (api/idempotency,
+    confirm_transfer_form)."""
     passport = passport_rules.lock_passport(session, passport_id)
-    if kind not in ("owner", "driver"):
-        raise InvalidInput(_l("Choose owner or driver."), field="kind")
-    _refuse_repeat(session, passport, kind, person)
-    passport_rules.require(session, actor, passport, "transfer")
-    if kind == "driver" and not passport.fleet_account_id:
-        raise Conflict(
-            _l(
-                "A new driver is set for fleet cars only; transfer the car to its "
-                "new owner instead."
-            ),
-            field="kind",
-        )
-    person.validated()
-    current = passport.owner if kind == "owner" else passport.driver
-    if current is not None and email_key(current.email) == email_key(person.email):
-        raise InvalidInput(
-            _l(
-                "%(email)s is the current %(who)s already.",
-                email=person.email,
-                who=_l("owner") if kind == "owner" else _l("driver"),
-            ),
-            field="email",
-        )
-
+    current = _check_start(session, passport, actor=actor, person=person, kind=kind)
     receiver = passport_rules.find_or_create_customer(session, passport.garage_id, person)
     transfer = Transfer(
         passport_id=passport.id,
@@ -158,39 +195,88 @@ def start_transfer(
     _announce(session, transfer, "transfer.started")
 
     if kind == "driver":
-        # The car stays in the fleet; the new driver sees it under his own login.
-        passport.driver = receiver
-        passport_rules.release_claim(session, passport.id, passport_rules.DRIVER_CLAIM)
-        _settle(transfer, TransferState.accepted)
-        session.flush()
-        _announce(session, transfer, "transfer.accepted")
-        passport_rules.give_driver_access(session, passport, receiver)
-        return transfer
-
+        return _set_driver(session, passport, transfer)
     passport.stock_car = False  # R-TR-1: a sold stock car is no longer stock
-    known = passport_rules.owner_login(session, person.email)
-    if known is not None or passport.fleet_account_id:
-        # A known Owner accepts; a car leaving a fleet waits too (R-FL-6).
-        transfer.state = TransferState.pending.value
-        transfer.expires_at = utcnow() + ACCEPT_TTL
-        passport.state = PassportState.transfer_pending.value
-        session.flush()
-        if known is not None:
-            _mail_accept(session, passport, transfer)
-        else:
-            # A new e-mail leaving a fleet: activating his account is accepting (R-FL-6).
-            _move_owner(session, passport, transfer)
-            passport_rules.mail_activation_link(session, passport)
-            passport.state = PassportState.transfer_pending.value
-            session.flush()
-        return transfer
+    if passport_rules.owner_login(session, person.email) is not None:
+        return _await_acceptance(session, passport, transfer)
+    if passport.fleet_account_id:
+        return _await_activation(session, passport, transfer)
+    return _hand_over(session, passport, transfer)
 
-    # A new e-mail: the car is his at once, and he activates it (R-TR-2).
+
+def _check_start(
+    session: Session, passport: Passport, *, actor: Actor, person: PersonDetails, kind: str
+):
+    """The refusals of a start, on the locked passport; the current owner or driver."""
+    if kind not in ("owner", "driver"):
+        raise InvalidInput(_l("Choose owner or driver."), field="kind")
+    _refuse_repeat(session, passport, kind, person)
+    passport_rules.require(session, actor, passport, "transfer")
+    if kind == "driver" and not passport.fleet_account_id:
+        raise Conflict(
+            _l(
+                "A new driver is set for fleet cars only; transfer the car to its "
+                "new owner instead."
+            ),
+            field="kind",
+        )
+    person.validated()
+    current = passport.owner if kind == "owner" else passport.driver
+    if current is not None and email_key(current.email) == email_key(person.email):
+        raise InvalidInput(
+            _l(
+                "%(email)s is the current %(who)s already.",
+                email=person.email,
+                who=_l("owner") if kind == "owner" else _l("driver"),
+            ),
+            field="email",
+        )
+    return current
+
+
+def _set_driver(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """The car stays in the fleet; the new driver sees it under his own login (R-FL-5)."""
+    passport.driver = transfer.to_customer
+    passport_rules.release_claim(session, passport.id, passport_rules.DRIVER_CLAIM)
+    settle(transfer, TransferState.accepted)
+    session.flush()
+    _announce(session, transfer, "transfer.accepted")
+    passport_rules.give_driver_access(session, passport, transfer.to_customer)
+    return TransferStarted(transfer, TransferPath.new_driver)
+
+
+def _wait(session: Session, passport: Passport, transfer: Transfer) -> None:
+    transfer.state = TransferState.pending.value
+    transfer.expires_at = utcnow() + ACCEPT_TTL
+    passport.state = PassportState.transfer_pending.value
+    session.flush()
+
+
+def _await_acceptance(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """A known Owner accepts with the mailed link, within 14 days (R-TR-2)."""
+    _wait(session, passport, transfer)
+    _mail_accept(session, passport, transfer)
+    return TransferStarted(transfer, TransferPath.awaits_acceptance)
+
+
+def _await_activation(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """A new e-mail leaving a fleet: the car waits too, and activating his account is
+    accepting (R-FL-6, passports.activate_passport)."""
+    _wait(session, passport, transfer)
     _move_owner(session, passport, transfer)
-    _settle(transfer, TransferState.accepted)
+    passport_rules.mail_activation_link(session, passport)
+    passport.state = PassportState.transfer_pending.value  # not `sent`: it waits
+    session.flush()
+    return TransferStarted(transfer, TransferPath.awaits_activation)
+
+
+def _hand_over(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """A new e-mail: the car is his at once, and he activates it (R-TR-2)."""
+    _move_owner(session, passport, transfer)
+    settle(transfer, TransferState.accepted)
     passport_rules.mail_activation_link(session, passport)
     _announce(session, transfer, "transfer.accepted")
-    return transfer
+    return TransferStarted(transfer, TransferPath.handed_over)
 
 
 def _refuse_repeat(session: Session, passport: Passport, kind: str, person: PersonDetails) -> None:
@@ -224,7 +310,11 @@ def _move_owner(session: Session, passport: Passport, transfer: Transfer) -> Non
     passport.owner = transfer.to_customer
 
 
-def _settle(transfer: Transfer, state: TransferState) -> None:
+def settle(transfer: Transfer, state: TransferState) -> None:
+    """A waiting transfer ends (MOVES); a transfer that has ended already is a 409, not a
+    second ending (every caller checked it under the passport's lock: this is the net)."""
+    if state not in MOVES.get(transfer.state, ()):
+        raise Conflict(_l("This transfer is no longer waiting for acceptance."))
     transfer.state = state.value
     transfer.decided_at = utcnow()
 
@@ -285,7 +375,7 @@ def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
     passport.state = PassportState.activated.value
     passport.activated_at = passport.activated_at or utcnow()
     passport.fleet_account_id = None  # R-FL-6, in the same transaction
-    _settle(transfer, TransferState.accepted)
+    settle(transfer, TransferState.accepted)
     session.flush()
     _announce(session, transfer, "transfer.accepted")
     _tell_starter(session, transfer)
@@ -443,7 +533,7 @@ def _restore(session: Session, transfer: Transfer, state: TransferState) -> None
         passport.owner_id = transfer.from_customer_id
     passport.state = transfer.previous_state or PassportState.activated.value
     passport.stock_car = bool(transfer.previous_stock_car)
-    _settle(transfer, state)
+    settle(transfer, state)
     session.flush()
     _announce(session, transfer, f"transfer.{state.value}")
 

@@ -593,24 +593,26 @@ def same_email(first: str | None, second: str | None) -> bool:
     return (first or "").strip().lower() == (second or "").strip().lower()
 
 
-def transfer_outcome(transfer: Transfer):
-    """What the person who confirmed a transfer is told happens next."""
-    if transfer.kind == "driver":
-        return _l("%(email)s drives the car now; it stays in the fleet.", email=transfer.to_email)
-    if transfer.state == "pending" and transfer.to_customer_id == transfer.passport.owner_id:
-        return _l(
-            "%(email)s gets a mail to activate the passport; the car leaves the fleet "
-            "when he does.",
-            email=transfer.to_email,
-        )
-    if transfer.state == "pending":
-        return _l(
-            "%(email)s has a login: the transfer waits until he accepts it (14 days).",
-            email=transfer.to_email,
-        )
+def transfer_outcome(started: transfers.TransferStarted):
+    """What the person who confirmed a transfer is told happens next: the path the service
+    says it took (services/transfers.TransferPath)."""
+    email = started.transfer.to_email
+    match started.path:
+        case transfers.TransferPath.new_driver:
+            return _l("%(email)s drives the car now; it stays in the fleet.", email=email)
+        case transfers.TransferPath.awaits_activation:
+            return _l(
+                "%(email)s gets a mail to activate the passport; the car leaves the fleet "
+                "when he does.",
+                email=email,
+            )
+        case transfers.TransferPath.awaits_acceptance:
+            return _l(
+                "%(email)s has a login: the transfer waits until he accepts it (14 days).",
+                email=email,
+            )
     return _l(
-        "The car is transferred; %(email)s gets a mail to activate the passport.",
-        email=transfer.to_email,
+        "The car is transferred; %(email)s gets a mail to activate the passport.", email=email
     )
 
 
