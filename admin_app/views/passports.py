@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask import session as browser_session
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual, FilterNotEqual
@@ -17,7 +17,6 @@ from admin_app.models import AuditLog, Customer, FleetAccount, Garage, OutboxMes
 from admin_app.models.base import utcnow
 from admin_app.models.passports import STATE_LABELS, PassportState
 from admin_app.models.transfers import Transfer
-from admin_app.scope import scoped_get
 from admin_app.services import data_exports, inspections, recalls, transfers, vehicle_values
 from admin_app.services import passports as passport_rules
 from admin_app.services.audit import actor_names, describe_entries
@@ -47,6 +46,7 @@ from admin_app.views.tasks import BulkListWidget, bulk_bar, bulk_page
 from admin_app.views.widgets import StackedListWidget
 from admin_app.web.actor import current_actor
 from admin_app.web.filters import LIKE_ESCAPE, like_text
+from admin_app.web.lookup import scoped_or_404
 from admin_app.web.permissions import READ_WRITE
 
 ASK_RESEND = "ask_resend_passport"
@@ -292,7 +292,7 @@ class PassportView(ExportableList, ConsoleModelView):
     def edit_profile(self, pk):
         """The profile with its details as a form (issue 15); saved, the profile again.
         Refused, the same page with each message at its field and all typed kept."""
-        passport = passport_or_404(pk)
+        passport = scoped_or_404(Passport, pk)
         refused_here = not_allowed(self, passport, "edit")
         if refused_here:
             return refused_here
@@ -352,7 +352,7 @@ class PassportView(ExportableList, ConsoleModelView):
         )
 
     def _act(self, pk, action, done, then=None):
-        passport_or_404(pk)
+        scoped_or_404(Passport, pk)
         profile = url_for(f"{self.endpoint}.show", pk=pk)
         return submitted(ConfirmForm(), action, done=done, next_url=then or profile) or redirect(
             profile
@@ -371,7 +371,7 @@ class PassportView(ExportableList, ConsoleModelView):
     @expose("/<int:pk>/email", methods=["GET", "POST"])
     @has_access
     def email(self, pk):
-        passport = passport_or_404(pk)
+        passport = scoped_or_404(Passport, pk)
         refused_here = not_allowed(self, passport, "email")
         if refused_here:
             return refused_here
@@ -381,8 +381,8 @@ class PassportView(ExportableList, ConsoleModelView):
             passport_rules.change_owner_email(
                 db.session, pk, form.email.data, actor=current_actor()
             )
-            if passport.state not in ("created", "sent"):
-                return
+            if passport_rules.refusal_of(db.session, current_actor(), passport, "send"):
+                return  # activated or transferred: no activation mail to send again
             if form.resend.data:
                 passport_rules.send_passport(db.session, pk, actor=current_actor())
             else:
@@ -410,7 +410,7 @@ class PassportView(ExportableList, ConsoleModelView):
         """R-FL-1: a fleet account managed by the owner of this (activated) passport."""
         from admin_app.services import fleets
 
-        passport = passport_or_404(pk)
+        passport = scoped_or_404(Passport, pk)
         form = FleetAccountForm()
         answer = submitted(
             form,
@@ -445,7 +445,7 @@ class PassportView(ExportableList, ConsoleModelView):
         """R-FL-3: link to the fleet account typed by name, or unlink (empty name)."""
         from admin_app.services import fleets
 
-        passport_or_404(pk)
+        scoped_or_404(Passport, pk)
         form = FleetLinkForm()
         name = (form.fleet_name.data or "").strip()
 
@@ -468,7 +468,7 @@ class PassportView(ExportableList, ConsoleModelView):
     @expose("/<int:pk>/move", methods=["GET", "POST"])
     @has_access
     def move(self, pk):
-        passport = passport_or_404(pk)
+        passport = scoped_or_404(Passport, pk)
         refused_here = not_allowed(self, passport, "move")
         if refused_here:
             return refused_here
@@ -492,14 +492,6 @@ class PassportView(ExportableList, ConsoleModelView):
             fields=("garage_id",),
             title=_l("Move %(plate)s to another garage", plate=passport.plate_display),
         )
-
-
-def passport_or_404(pk) -> Passport:
-    """The passport if the caller's scope holds it; the 404 page otherwise (R-SEC-1)."""
-    passport = scoped_get(db.session, Passport, pk)
-    if passport is None:
-        abort(404)
-    return passport
 
 
 def not_allowed(view, passport: Passport, action: str):
@@ -530,12 +522,14 @@ def cancel_transfer_of(view, pk, back: str | None = None):
     """Cancel the car's waiting transfer (R-TR-2): the button for whoever may (the
     service decides: the garage, Support, Admin, the fleet manager, the owner who started
     it)."""
-    passport = passport_or_404(pk)
+    passport = scoped_or_404(Passport, pk)
     back = back or url_for(f"{view.endpoint}.show", pk=pk)
-    transfer = passport_rules.pending_transfer(db.session, passport)
-    if transfer is None:
-        flash(str(_l("No transfer of this car is waiting.")), "warning")
+    refusal = passport_rules.refusal_of(db.session, current_actor(), passport, "cancel_transfer")
+    if refusal is not None and refusal.for_this_passport:  # none waiting: nothing to confirm
+        flash(str(refusal.reason), "warning")
         return redirect(back)
+    # A role that may not cancel it is refused by the service, after the form's checks.
+    transfer = passport_rules.pending_transfer(db.session, passport)
     return submitted(
         ConfirmForm(),
         lambda: transfers.cancel_transfer(db.session, transfer.id, actor=current_actor()),
@@ -547,7 +541,7 @@ def cancel_transfer_of(view, pk, back: str | None = None):
 def transfer_page(view, pk, kind: str = "owner"):
     """The transfer form (R-TR-1, R-FL-5): the new owner's or driver's details, the
     e-mail checked twice."""
-    passport = passport_or_404(pk)
+    passport = scoped_or_404(Passport, pk)
     refused_here = not_allowed(view, passport, "transfer")
     if refused_here:
         return refused_here

@@ -1,0 +1,42 @@
+"""Issue 20: the passport screens read a row the one way (web/lookup.scoped_or_404,
+R-SEC-1) and decide nothing the services decide (services/passports.allowed_actions,
+services/transfers.TransferPath)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+VIEWS = Path(__file__).parents[2] / "admin_app" / "views" / "passports.py"
+
+
+def _calls(tree) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            names.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+    return names
+
+
+def test_issue20_the_passport_screens_have_no_scoped_get_or_404_of_their_own():
+    """R-SEC-1: no copy of web/lookup.scoped_or_404 (a scoped_get, then abort)."""
+    calls = _calls(ast.parse(VIEWS.read_text()))
+    assert "scoped_or_404" in calls
+    assert not {"scoped_get", "abort"} & calls
+
+
+def test_issue20_the_passport_screens_read_no_transfer_or_passport_state_to_decide():
+    """R-TR-2, R-PP-4: which path a transfer took and whether a passport may be sent again
+    are the services' answers; a screen compares no state to a state's name."""
+    tree = ast.parse(VIEWS.read_text())
+    compared = [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare)
+        and isinstance(node.left, ast.Attribute)
+        and node.left.attr == "state"
+        and "transfer" in ast.unparse(node.left.value)
+    ]
+    assert compared == []
+    assert '("created", "sent")' not in VIEWS.read_text()
