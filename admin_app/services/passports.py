@@ -365,59 +365,78 @@ def update_passport(session: Session, passport_id: int, data, *, actor: Actor) -
     passport = lock_passport(session, passport_id)
     require(session, actor, passport, "edit")
     data = data or {}
-    errors: dict[str, list] = {}
-    if "plate" in data:
-        try:
-            if validate_plate(_text(data["plate"])) != passport.plate:
-                raise InvalidInput(
-                    _l("The plate of a passport cannot change; archive it and create a new one."),
-                    field="plate",
-                )
-        except InvalidInput as error:
-            errors.update(error.errors)
-    vehicle: dict = {}
-    for name in VEHICLE_FIELDS:
-        if name in data:
-            try:
-                vehicle[name] = _vehicle_value(name, data[name])
-            except InvalidInput as error:
-                errors.update(error.errors)
-    person_data = {k: v for k, v in data.items() if k in PERSON_FIELDS}
-    if person_data:
-        try:
-            contact_changes(passport.owner, person_data)
-        except InvalidInput as error:
-            errors.update(error.errors)
-    if "email" in person_data:
-        try:
-            normalize_email(
-                _single_line(
-                    person_data["email"],
-                    field="email",
-                    max_length=_column_length(Customer, "email"),
-                )
-            )
-        except InvalidInput as error:
-            errors.update(error.errors)
-    if errors:
-        raise InvalidInput(SOME_FIELDS_WRONG, errors=errors)
-
-    if "fleet_account_id" in data and data["fleet_account_id"] != passport.fleet_account_id:
-        from admin_app.services import fleets  # fleets builds on this module
-
-        if data["fleet_account_id"] in (None, "", 0):
-            fleets.unlink_passport(session, passport.id, actor=actor)
-        else:
-            fleets.link_passport(session, passport.id, data["fleet_account_id"], actor=actor)
+    vehicle, person_data = checked_changes(passport, data)
+    _follow_fleet_choice(session, passport, data, actor=actor)
     if person_data:
         update_customer(session, passport.owner_id, person_data, actor=actor)
-    # A value typed as the register has it becomes the register's (issue 18).
+    _write_vehicle(session, passport, vehicle)
+    session.flush()
+    return passport
+
+
+def checked_changes(passport: Passport, data: dict) -> tuple[dict, dict]:
+    """The vehicle's values to store and the owner's fields of ``data``, every one checked
+    before anything is written; InvalidInput naming each bad field."""
+    errors: dict[str, list] = {}
+    if "plate" in data:
+        _collect(errors, _keep_plate, passport, data["plate"])
+    vehicle = {
+        name: _collect(errors, _vehicle_value, name, data[name])
+        for name in VEHICLE_FIELDS
+        if name in data
+    }
+    person_data = {k: v for k, v in data.items() if k in PERSON_FIELDS}
+    if person_data:
+        _collect(errors, contact_changes, passport.owner, person_data)
+    if "email" in person_data:
+        _collect(errors, _checked_email, person_data["email"])
+    if errors:
+        raise InvalidInput(SOME_FIELDS_WRONG, errors=errors)
+    return vehicle, person_data
+
+
+def _collect(errors: dict, check, *args):
+    """``check(*args)``, its InvalidInput's fields added to ``errors`` (then None)."""
+    try:
+        return check(*args)
+    except InvalidInput as error:
+        errors.update(error.errors)
+        return None
+
+
+def _keep_plate(passport: Passport, typed) -> None:
+    if validate_plate(_text(typed)) != passport.plate:
+        raise InvalidInput(
+            _l("The plate of a passport cannot change; archive it and create a new one."),
+            field="plate",
+        )
+
+
+def _checked_email(typed) -> str:
+    return normalize_email(
+        _single_line(typed, field="email", max_length=_column_length(Customer, "email"))
+    )
+
+
+def _follow_fleet_choice(session: Session, passport: Passport, data: dict, *, actor: Actor):
+    """Link to the fleet account chosen, or unlink (an empty choice), if it changed."""
+    if "fleet_account_id" not in data or data["fleet_account_id"] == passport.fleet_account_id:
+        return
+    from admin_app.services import fleets  # fleets builds on this module
+
+    if data["fleet_account_id"] in (None, "", 0):
+        fleets.unlink_passport(session, passport.id, actor=actor)
+    else:
+        fleets.link_passport(session, passport.id, data["fleet_account_id"], actor=actor)
+
+
+def _write_vehicle(session: Session, passport: Passport, vehicle: dict) -> None:
+    """Only the values that change, so the audit log holds those. A value typed as the
+    register has it becomes the register's (issue 18)."""
     vehicle = vehicle_values.untyped_if_registered(session, passport.plate, vehicle)
     for name, value in vehicle.items():
         if getattr(passport, name) != value:
             setattr(passport, name, value)
-    session.flush()
-    return passport
 
 
 def cars_of_customer(session: Session, customer_id: int) -> list[tuple[Passport, str]]:

@@ -700,24 +700,9 @@ def _source_words(value: vehicle_values.Value, checked_on) -> Markup:
 
 
 def profile_context(session, passport: Passport, endpoint: str) -> dict:
-    """What the customer profile shows besides the fields: history, mails, actions."""
-    transfers_ = session.scalars(
-        select(Transfer).where(Transfer.passport_id == passport.id).order_by(Transfer.id.desc())
-    ).all()
-    mails = session.scalars(
-        select(OutboxMessage)
-        .where(func.lower(OutboxMessage.recipient) == passport.owner.email.lower())
-        .order_by(OutboxMessage.id.desc())
-        .limit(20)
-    ).all()
-    unsent = passport.state == PassportState.created.value
-    ask_resend = (
-        passport.state == PassportState.sent.value
-        and browser_session.pop(ASK_RESEND, None) == passport.id
-    )
-    manages = session.scalars(
-        select(FleetAccount).where(FleetAccount.manager_passport_id == passport.id)
-    ).first()
+    """What the customer profile shows besides the fields (which _get_show_widget fills
+    with the register's values, and the history): the actions, the transfers, the mails,
+    the questions on leaving, the fleet account and the owner's shared details."""
     # Which buttons, and the reason in place of each one not allowed: the service's
     # answer, the same the forms and the services themselves go by.
     refusals = passport_rules.allowed_actions(session, current_actor(), passport)
@@ -725,37 +710,84 @@ def profile_context(session, passport: Passport, endpoint: str) -> dict:
     return {
         "passport": passport,
         "state_badge": state_badge(passport.state),
-        "transfers": transfers_,
-        # Who started each transfer, named as the history names its actors.
-        "transfer_by": actor_names(session, [(t.created_by_id, t.created_by) for t in transfers_]),
-        "mails": mails,
+        "endpoint": endpoint,
+        "edit_form": None,
+        **profile_actions(refusals, can),
+        **profile_transfers(session, passport),
+        "mails": owner_mails(session, passport),
+        **leave_questions(passport, can),
+        **profile_fleet(session, passport, can),
+        # The owner's details are one customer record: how many live cars show them.
+        "shared_by": passport_rules.shared_by(session, passport) if can["edit"] else 0,
+    }
+
+
+def profile_actions(refusals: dict, can: dict) -> dict:
+    """The buttons, and a reason where the role has the action, only not on this passport
+    now."""
+    return {
         "can": can,
-        # A reason is shown where the role has the action, only not on this passport now.
         "reasons": {
             action: refusal.reason
             for action, refusal in refusals.items()
             if refusal is not None and refusal.for_this_passport
         },
         "action_labels": ACTION_LABELS,
-        # A refused link shows the name that was typed, to correct it.
-        "fleet_name": request.form.get("fleet_name") if request.method == "POST" else None,
+    }
+
+
+def profile_transfers(session, passport: Passport) -> dict:
+    """The car's transfers, newest first, with who started each (named as the history
+    names its actors), and the one waiting."""
+    transfers_ = session.scalars(
+        select(Transfer).where(Transfer.passport_id == passport.id).order_by(Transfer.id.desc())
+    ).all()
+    return {
+        "transfers": transfers_,
+        "transfer_by": actor_names(session, [(t.created_by_id, t.created_by) for t in transfers_]),
         "pending_transfer": passport_rules.pending_transfer(session, passport),
-        # In-page question when leaving the profile (R-PP-4, R-TR-1).
+    }
+
+
+def owner_mails(session, passport: Passport) -> list[OutboxMessage]:
+    """The last 20 mails to the owner's address."""
+    return session.scalars(
+        select(OutboxMessage)
+        .where(func.lower(OutboxMessage.recipient) == passport.owner.email.lower())
+        .order_by(OutboxMessage.id.desc())
+        .limit(20)
+    ).all()
+
+
+def leave_questions(passport: Passport, can: dict) -> dict:
+    """The in-page questions when leaving the profile (R-PP-4, R-TR-1)."""
+    unsent = passport.state == PassportState.created.value
+    # Asked once, after an e-mail change that did not send again (R-BJ-7).
+    ask_resend = (
+        passport.state == PassportState.sent.value
+        and browser_session.pop(ASK_RESEND, None) == passport.id
+    )
+    return {
         "ask_send": (unsent or ask_resend) and can["send"],
         "ask_resend": ask_resend and can["send"],
         # The question is about a sold stock car (R-TR-1), not any car one may transfer.
         "ask_transfer": passport.stock_car and passport.state == "activated" and can["transfer"],
-        "endpoint": endpoint,
-        # Fleet accounts (R-FL-1, R-FL-3): only the garage, on activated passports.
+    }
+
+
+def profile_fleet(session, passport: Passport, can: dict) -> dict:
+    """Fleet accounts (R-FL-1, R-FL-3): only the garage links, on activated passports."""
+    return {
+        # A refused link shows the name that was typed, to correct it.
+        "fleet_name": request.form.get("fleet_name") if request.method == "POST" else None,
         "fleets": session.scalars(select(FleetAccount).order_by(FleetAccount.name)).all()
         if can["link"]
         else [],
         # A stock car's owner is the garage itself: it manages no customer's fleet.
         "can_make_fleet": can["link"] and not passport.stock_car and not passport.fleet_account_id,
-        "manages": manages,
-        # The owner's details are one customer record: how many live cars show them.
-        "shared_by": passport_rules.shared_by(session, passport) if can["edit"] else 0,
-        "edit_form": None,
+        "manages": session.scalars(
+            select(FleetAccount).where(FleetAccount.manager_passport_id == passport.id)
+        ).first(),
     }
 
 

@@ -40,3 +40,15 @@ def test_issue20_the_passport_screens_read_no_transfer_or_passport_state_to_deci
     ]
     assert compared == []
     assert '("created", "sent")' not in VIEWS.read_text()
+
+
+def test_issue20_the_profile_and_the_passport_update_are_read_in_named_steps():
+    """R-PP-1: profile_context and update_passport stay at a complexity of 15 or less
+    (radon), each part a named function."""
+    from radon.complexity import cc_visit
+
+    services = VIEWS.parents[1] / "services" / "passports"
+    sources = [VIEWS, *(sorted(services.glob("*.py")) or [services.with_suffix(".py")])]
+    blocks = {b.name: b.complexity for path in sources for b in cc_visit(path.read_text())}
+    assert blocks["profile_context"] <= 15
+    assert blocks["update_passport"] <= 15
