@@ -378,6 +378,17 @@ def cancel_transfer(session: Session, transfer_id: int, *, actor: Actor) -> Tran
     return transfer
 
 
+def cancel_waiting_transfer(session: Session, passport_id: int, *, actor: Actor) -> Transfer:
+    """The car's waiting transfer cancelled from its page (the cancel button): whoever
+    allowed_actions lets "cancel_transfer" (R-TR-2), checked on the locked passport, so a
+    transfer accepted or cancelled meanwhile is the rule's 409, not a missing row."""
+    passport = passport_rules.lock_passport(session, passport_id)
+    passport_rules.require(session, actor, passport, "cancel_transfer")
+    transfer = passport_rules.pending_transfer(session, passport)
+    _restore(session, transfer, TransferState.cancelled)
+    return transfer
+
+
 def expire_transfers(session: Session, now: datetime | None = None) -> int:
     """Pending transfers past 14 days restore the previous owner and state (R-TR-2)."""
     now = now or utcnow()

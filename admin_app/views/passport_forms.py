@@ -45,10 +45,9 @@ def cancel_transfer_of(view, pk, back: str | None = None):
         flash(str(refusal.reason), "warning")
         return redirect(back)
     # A role that may not cancel it is refused by the service, after the form's checks.
-    transfer = passport_rules.pending_transfer(db.session, passport)
     return submitted(
         ConfirmForm(),
-        lambda: transfers.cancel_transfer(db.session, transfer.id, actor=current_actor()),
+        lambda: transfers.cancel_waiting_transfer(db.session, pk, actor=current_actor()),
         done=_l("The transfer is cancelled; the car is back as it was."),
         next_url=back,
     ) or redirect(back)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from admin_app.db import unit_of_work
-from admin_app.domain.errors import Conflict
+from admin_app.domain.errors import Conflict, Forbidden, NotFound
 from admin_app.models import IdempotencyKey, Passport
 from admin_app.services import transfers
 from admin_app.services.passports import PersonDetails
@@ -123,3 +123,20 @@ def test_issue20_the_form_sent_again_is_told_the_first_path(acting_as, world):
         with unit_of_work(s):
             record.body = json.dumps({"transfer_id": first.transfer.id}).encode()
         assert confirm(acting).path is TransferPath.awaits_acceptance
+
+
+def test_issue20_the_cancel_button_asks_allowed_actions(acting_as, world):
+    """R-TR-2: the car's page cancels its waiting transfer by allowed_actions'
+    "cancel_transfer": an owner who did not start it may not; none waiting is a 409."""
+    s = world.session
+    car = stock_car(world)
+    with acting_as("garage-jansen") as acting:
+        waiting = start(s, acting, car, KNOWN_OWNER).transfer
+    with acting_as("eigenaar") as acting, pytest.raises((Forbidden, NotFound)):
+        transfers.cancel_waiting_transfer(s, car.id, actor=acting.actor)
+    with acting_as("garage-jansen") as acting:
+        with unit_of_work(s):
+            assert transfers.cancel_waiting_transfer(s, car.id, actor=acting.actor) is waiting
+        assert waiting.state == "cancelled"
+        with pytest.raises(Conflict, match="overdracht"), unit_of_work(s):
+            transfers.cancel_waiting_transfer(s, car.id, actor=acting.actor)
