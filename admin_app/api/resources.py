@@ -323,14 +323,14 @@ class PassportApi(ConsoleApi):
         """
         body = self.json_body()
         with unit_of_work(db.session):
-            transfer = transfers.start_transfer(
+            started = transfers.start_transfer(
                 db.session,
                 pk,
                 actor=self.actor(),
                 kind=body.get("kind") or "owner",
                 person=PersonDetails.from_mapping(body),
             )
-        return _registered(TransferApi).one(transfer)
+        return _registered(TransferApi).one(started.transfer)
 
     @expose("/<int:pk>/actions", methods=["GET"])
     @protect()

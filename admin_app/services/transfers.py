@@ -5,44 +5,84 @@ the owner for any other car of his. A new e-mail takes the car at once (state `s
 activation mail); an e-mail with an Owner login must accept within 14 days. Issue 18: he
 is reminded once 3 days before that, and the garage or fleet manager that started the
 transfer is told when it is accepted or expires.
+
+The state machine (issue 20). Who may make a move is passports.allowed_actions
+("transfer", "cancel_transfer"), for the screens, the API and the rules below alike;
+accepting is authorized by the accept link, mailed to its one recipient.
+
+    from      move                                  to         the car
+    —         start: a fleet car's new driver       accepted   keeps its owner and fleet
+    —         start: a new e-mail                   accepted   his at once (sent), activation mail
+    —         start: an e-mail with an Owner login  pending    transfer_pending, accept link
+    —         start: a new e-mail, out of a fleet   pending    his, transfer_pending; activating
+                                                                accepts (R-FL-6)
+    pending   accept (or activate, above)           accepted   activated, out of its fleet
+    pending   cancel, or archive the car            cancelled  previous owner, state, stock flag
+    pending   14 days pass (the worker clock)       expired    previous owner, state, stock flag
+
+A transfer is inserted `pending` whichever way it goes (the one-pending-per-passport index
+sees every start), then settled; accepted, cancelled and expired are final.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import secrets
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin_app.domain.clock import local_date, local_today
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from admin_app.models import ConsoleUser, Garage, Passport, Transfer
+from admin_app.models import Passport, Transfer
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
 from admin_app.models.transfers import TransferState
-from admin_app.roles import FLEET_MANAGER, GARAGE
 from admin_app.scope import ALL_TENANTS, get_across_tenants, scoped_get
 from admin_app.services import idempotency, webhooks
 from admin_app.services import passports as passport_rules
-from admin_app.services.audit import Actor, get_actor, record_bulk
-from admin_app.services.bounces import is_bounced
+from admin_app.services.audit import Actor
 from admin_app.services.emails import email_key
-from admin_app.services.mails import login_name
-from admin_app.services.outbox import queue_mail
 from admin_app.services.passports import PersonDetails
 from admin_app.services.tokens import NOT_VALID, check_addressed_to, consume_token, peek_token
+from admin_app.services.transfer_notices import mail_accept, tell_starter
+from admin_app.services.transfer_notices import remind_transfers as remind_transfers
+from admin_app.services.transfer_notices import starter_to_tell as starter_to_tell
 
 ACCEPT = "transfer_accept"
 ACCEPT_TTL = timedelta(days=14)
-# Issue 18: the new owner is reminded once, this long before his transfer expires.
-REMIND_BEFORE = timedelta(days=3)
 FLEET_LINKED = passport_rules.FLEET_LINKED
+# remind_transfers and starter_to_tell are imported "as" themselves above: the worker
+# clock and the mails ask this module, the transfers' one door, for them.
+
+# The moves of the table above: a transfer leaves `pending` once, for one of these.
+MOVES = {
+    TransferState.pending.value: frozenset(
+        {TransferState.accepted, TransferState.cancelled, TransferState.expired}
+    ),
+}
+
+
+class TransferPath(enum.StrEnum):
+    """Which way a started transfer went (the four starts of the table above): what the
+    one who confirmed it is told happens next."""
+
+    new_driver = "new_driver"  # the driver is set; the car stays in the fleet
+    handed_over = "handed_over"  # a new e-mail: his at once, an activation mail
+    awaits_acceptance = "awaits_acceptance"  # an Owner login accepts within 14 days
+    awaits_activation = "awaits_activation"  # a new e-mail out of a fleet: activating accepts
+
+
+@dataclass(frozen=True)
+class TransferStarted:
+    """What start_transfer did: the transfer, and the path it took."""
+
+    transfer: Transfer
+    path: TransferPath
 
 
 def new_confirmation_key() -> str:
@@ -59,13 +99,13 @@ def confirm_transfer_form(
     kind: str = "owner",
     confirmation_key: str | None = None,
     now: datetime | None = None,
-) -> Transfer:
+) -> TransferStarted:
     """The transfer form submitted (R-TR-5): twice — a double click, a second tab — it
     makes one transfer. The form's key is an Idempotency-Key of the person confirming,
     under the API's rule (services/idempotency), claimed in this transaction: a second
     submit waits for the first to commit and finds its transfer; a refused submit keeps
     no claim, so the corrected form goes through. The same form sent with other details
-    is refused."""
+    is refused. A submit found earlier is told the path its first one took."""
     if not confirmation_key or actor.id is None:
         return start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
     caller = idempotency.Caller("user", actor.id)
@@ -86,16 +126,32 @@ def confirm_transfer_form(
             )
         ) from None
     if earlier is not None:
-        # Made by this very login with this form (its own key): no scope to ask.
-        return get_across_tenants(session, Transfer, json.loads(earlier.body)["transfer_id"])
-    transfer = start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
+        return _started_earlier(session, json.loads(earlier.body))
+    started = start_transfer(session, passport_id, actor=actor, person=person, kind=kind)
+    answer = {"transfer_id": started.transfer.id, "path": started.path.value}
     idempotency.record_answer(
         session,
         caller,
         confirmation_key,
-        idempotency.Answer(200, {}, idempotency.canonical_json({"transfer_id": transfer.id})),
+        idempotency.Answer(200, {}, idempotency.canonical_json(answer)),
     )
-    return transfer
+    return started
+
+
+def _started_earlier(session: Session, answer: dict) -> TransferStarted:
+    """The first submit's answer again. Made by this very login with this form (its own
+    key): no scope to ask."""
+    transfer = get_across_tenants(session, Transfer, answer["transfer_id"])
+    if "path" in answer:
+        return TransferStarted(transfer, TransferPath(answer["path"]))
+    # Recorded before the path was (issue 20; keys live 24 hours): read off the transfer.
+    if transfer.kind == "driver":
+        return TransferStarted(transfer, TransferPath.new_driver)
+    if transfer.expires_at is None:
+        return TransferStarted(transfer, TransferPath.handed_over)
+    if passport_rules.owner_login(session, transfer.to_email) is None:
+        return TransferStarted(transfer, TransferPath.awaits_activation)
+    return TransferStarted(transfer, TransferPath.awaits_acceptance)
 
 
 def start_transfer(
@@ -105,35 +161,13 @@ def start_transfer(
     actor: Actor,
     person: PersonDetails,
     kind: str = "owner",
-) -> Transfer:
-    """Hand the passport to ``person`` (R-TR-1, 2, 5). The same transfer confirmed again
-    (or five times at once) is a 409; a request sent again with its Idempotency-Key gets
-    its first answer (api/idempotency, confirm_transfer_form)."""
+) -> TransferStarted:
+    """Hand the passport to ``person`` (R-TR-1, 2, 5), by the path the table above names
+    for the receiver. The same transfer confirmed again (or five times at once) is a 409;
+    a request sent again with its Idempotency-Key gets its first answer (api/idempotency,
+    confirm_transfer_form)."""
     passport = passport_rules.lock_passport(session, passport_id)
-    if kind not in ("owner", "driver"):
-        raise InvalidInput(_l("Choose owner or driver."), field="kind")
-    _refuse_repeat(session, passport, kind, person)
-    passport_rules.require(session, actor, passport, "transfer")
-    if kind == "driver" and not passport.fleet_account_id:
-        raise Conflict(
-            _l(
-                "A new driver is set for fleet cars only; transfer the car to its "
-                "new owner instead."
-            ),
-            field="kind",
-        )
-    person.validated()
-    current = passport.owner if kind == "owner" else passport.driver
-    if current is not None and email_key(current.email) == email_key(person.email):
-        raise InvalidInput(
-            _l(
-                "%(email)s is the current %(who)s already.",
-                email=person.email,
-                who=_l("owner") if kind == "owner" else _l("driver"),
-            ),
-            field="email",
-        )
-
+    current = _check_start(session, passport, actor=actor, person=person, kind=kind)
     receiver = passport_rules.find_or_create_customer(session, passport.garage_id, person)
     transfer = Transfer(
         passport_id=passport.id,
@@ -158,39 +192,88 @@ def start_transfer(
     _announce(session, transfer, "transfer.started")
 
     if kind == "driver":
-        # The car stays in the fleet; the new driver sees it under his own login.
-        passport.driver = receiver
-        passport_rules.release_claim(session, passport.id, passport_rules.DRIVER_CLAIM)
-        _settle(transfer, TransferState.accepted)
-        session.flush()
-        _announce(session, transfer, "transfer.accepted")
-        passport_rules.give_driver_access(session, passport, receiver)
-        return transfer
-
+        return _set_driver(session, passport, transfer)
     passport.stock_car = False  # R-TR-1: a sold stock car is no longer stock
-    known = passport_rules.owner_login(session, person.email)
-    if known is not None or passport.fleet_account_id:
-        # A known Owner accepts; a car leaving a fleet waits too (R-FL-6).
-        transfer.state = TransferState.pending.value
-        transfer.expires_at = utcnow() + ACCEPT_TTL
-        passport.state = PassportState.transfer_pending.value
-        session.flush()
-        if known is not None:
-            _mail_accept(session, passport, transfer)
-        else:
-            # A new e-mail leaving a fleet: activating his account is accepting (R-FL-6).
-            _move_owner(session, passport, transfer)
-            passport_rules.mail_activation_link(session, passport)
-            passport.state = PassportState.transfer_pending.value
-            session.flush()
-        return transfer
+    if passport_rules.owner_login(session, person.email) is not None:
+        return _await_acceptance(session, passport, transfer)
+    if passport.fleet_account_id:
+        return _await_activation(session, passport, transfer)
+    return _hand_over(session, passport, transfer)
 
-    # A new e-mail: the car is his at once, and he activates it (R-TR-2).
+
+def _check_start(
+    session: Session, passport: Passport, *, actor: Actor, person: PersonDetails, kind: str
+):
+    """The refusals of a start, on the locked passport; the current owner or driver."""
+    if kind not in ("owner", "driver"):
+        raise InvalidInput(_l("Choose owner or driver."), field="kind")
+    _refuse_repeat(session, passport, kind, person)
+    passport_rules.require(session, actor, passport, "transfer")
+    if kind == "driver" and not passport.fleet_account_id:
+        raise Conflict(
+            _l(
+                "A new driver is set for fleet cars only; transfer the car to its "
+                "new owner instead."
+            ),
+            field="kind",
+        )
+    person.validated()
+    current = passport.owner if kind == "owner" else passport.driver
+    if current is not None and email_key(current.email) == email_key(person.email):
+        raise InvalidInput(
+            _l(
+                "%(email)s is the current %(who)s already.",
+                email=person.email,
+                who=_l("owner") if kind == "owner" else _l("driver"),
+            ),
+            field="email",
+        )
+    return current
+
+
+def _set_driver(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """The car stays in the fleet; the new driver sees it under his own login (R-FL-5)."""
+    passport.driver = transfer.to_customer
+    passport_rules.release_claim(session, passport.id, passport_rules.DRIVER_CLAIM)
+    settle(transfer, TransferState.accepted)
+    session.flush()
+    _announce(session, transfer, "transfer.accepted")
+    passport_rules.give_driver_access(session, passport, transfer.to_customer)
+    return TransferStarted(transfer, TransferPath.new_driver)
+
+
+def _wait(session: Session, passport: Passport, transfer: Transfer) -> None:
+    transfer.state = TransferState.pending.value
+    transfer.expires_at = utcnow() + ACCEPT_TTL
+    passport.state = PassportState.transfer_pending.value
+    session.flush()
+
+
+def _await_acceptance(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """A known Owner accepts with the mailed link, within 14 days (R-TR-2)."""
+    _wait(session, passport, transfer)
+    mail_accept(session, passport, transfer)
+    return TransferStarted(transfer, TransferPath.awaits_acceptance)
+
+
+def _await_activation(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """A new e-mail leaving a fleet: the car waits too, and activating his account is
+    accepting (R-FL-6, passports.activate_passport)."""
+    _wait(session, passport, transfer)
     _move_owner(session, passport, transfer)
-    _settle(transfer, TransferState.accepted)
+    passport_rules.mail_activation_link(session, passport)
+    passport.state = PassportState.transfer_pending.value  # not `sent`: it waits
+    session.flush()
+    return TransferStarted(transfer, TransferPath.awaits_activation)
+
+
+def _hand_over(session: Session, passport: Passport, transfer: Transfer) -> TransferStarted:
+    """A new e-mail: the car is his at once, and he activates it (R-TR-2)."""
+    _move_owner(session, passport, transfer)
+    settle(transfer, TransferState.accepted)
     passport_rules.mail_activation_link(session, passport)
     _announce(session, transfer, "transfer.accepted")
-    return transfer
+    return TransferStarted(transfer, TransferPath.handed_over)
 
 
 def _refuse_repeat(session: Session, passport: Passport, kind: str, person: PersonDetails) -> None:
@@ -224,24 +307,13 @@ def _move_owner(session: Session, passport: Passport, transfer: Transfer) -> Non
     passport.owner = transfer.to_customer
 
 
-def _settle(transfer: Transfer, state: TransferState) -> None:
+def settle(transfer: Transfer, state: TransferState) -> None:
+    """A waiting transfer ends (MOVES); a transfer that has ended already is a 409, not a
+    second ending (every caller checked it under the passport's lock: this is the net)."""
+    if state not in MOVES.get(transfer.state, ()):
+        raise Conflict(_l("This transfer is no longer waiting for acceptance."))
     transfer.state = state.value
     transfer.decided_at = utcnow()
-
-
-def _mail_accept(session: Session, passport: Passport, transfer: Transfer) -> None:
-    with force_locale("nl"):
-        subject = str(
-            _l("A car is being transferred to you: %(plate)s", plate=passport.plate_display)
-        )
-    queue_mail(
-        session,
-        recipient=transfer.to_email,
-        kind="transfer_notice",
-        subject=subject,
-        params={"transfer_id": transfer.id},
-        garage_id=passport.garage_id,
-    )
 
 
 def transfer_for_accept_link(session: Session, raw: str, *, actor: Actor | None) -> Transfer:
@@ -285,10 +357,10 @@ def complete_transfer(session: Session, transfer: Transfer) -> Transfer:
     passport.state = PassportState.activated.value
     passport.activated_at = passport.activated_at or utcnow()
     passport.fleet_account_id = None  # R-FL-6, in the same transaction
-    _settle(transfer, TransferState.accepted)
+    settle(transfer, TransferState.accepted)
     session.flush()
     _announce(session, transfer, "transfer.accepted")
-    _tell_starter(session, transfer)
+    tell_starter(session, transfer)
     return transfer
 
 
@@ -302,6 +374,17 @@ def cancel_transfer(session: Session, transfer_id: int, *, actor: Actor) -> Tran
     refusal = passport_rules.why_not_cancel(actor, transfer)
     if refusal is not None:
         refusal.refuse()
+    _restore(session, transfer, TransferState.cancelled)
+    return transfer
+
+
+def cancel_waiting_transfer(session: Session, passport_id: int, *, actor: Actor) -> Transfer:
+    """The car's waiting transfer cancelled from its page (the cancel button): whoever
+    allowed_actions lets "cancel_transfer" (R-TR-2), checked on the locked passport, so a
+    transfer accepted or cancelled meanwhile is the rule's 409, not a missing row."""
+    passport = passport_rules.lock_passport(session, passport_id)
+    passport_rules.require(session, actor, passport, "cancel_transfer")
+    transfer = passport_rules.pending_transfer(session, passport)
     _restore(session, transfer, TransferState.cancelled)
     return transfer
 
@@ -320,119 +403,9 @@ def expire_transfers(session: Session, now: datetime | None = None) -> int:
         session.refresh(transfer)  # accepted or cancelled while this job waited
         if transfer.state == TransferState.pending.value:
             _restore(session, transfer, TransferState.expired)
-            _tell_starter(session, transfer)
+            tell_starter(session, transfer)
             expired += 1
     return expired
-
-
-def remind_transfers(session: Session, now: datetime | None = None) -> int:
-    """Issue 18: a new owner whose accept link expires within 3 days is mailed once more
-    (a fresh accept link, the date it expires). Once means once: each transfer is claimed
-    by a conditional UPDATE of ``reminded_at``, so a second tick or a second worker finds
-    it claimed and mails nothing. A receiver without an Owner login has no accept link (a
-    new e-mail leaving a fleet accepts by activating, R-FL-6) and gets no reminder, nor
-    does an address that bounced (R-PP-5).
-    Returns the number of reminders queued."""
-    now = now or utcnow()
-    due = session.scalars(
-        select(Transfer).where(
-            Transfer.state == TransferState.pending.value,
-            Transfer.kind == "owner",
-            Transfer.reminded_at.is_(None),
-            Transfer.expires_at > now,
-            Transfer.expires_at <= now + REMIND_BEFORE,
-        )
-    ).all()
-    reminded = 0
-    for transfer in due:
-        if passport_rules.owner_login(session, transfer.to_email) is None:
-            continue
-        if is_bounced(transfer.to_customer):
-            continue  # the mail server refused the address: a reminder would bounce too
-        claimed = session.execute(
-            update(Transfer)
-            .where(
-                Transfer.id == transfer.id,
-                Transfer.reminded_at.is_(None),
-                Transfer.state == TransferState.pending.value,
-            )
-            .values(reminded_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            continue  # another worker's tick reminded him
-        record_bulk(
-            session,
-            get_actor(session),
-            "transfer",
-            [("update", transfer.id, {"reminded_at": (None, now)})],
-            garage_id=transfer.garage_id,
-            passport_ids={transfer.id: transfer.passport_id},
-        )
-        session.refresh(transfer)
-        passport = get_across_tenants(session, Passport, transfer.passport_id)
-        with force_locale("nl"):
-            subject = str(
-                _l(
-                    "Reminder: accept %(plate)s before %(date)s",
-                    plate=passport.plate_display,
-                    date=local_date(local_today(transfer.expires_at)),
-                )
-            )
-        queue_mail(
-            session,
-            recipient=transfer.to_email,
-            kind="transfer_reminder",
-            subject=subject,
-            params={"transfer_id": transfer.id},
-            garage_id=transfer.garage_id,
-        )
-        reminded += 1
-    return reminded
-
-
-def starter_to_tell(session: Session, transfer: Transfer) -> tuple[str, str] | None:
-    """Who hears how a transfer ended (issue 18), as (address, name): the garage's own
-    e-mail when the garage started it (a colleague, or its management system's API key);
-    the fleet manager's login when he did. An owner who sold his car, or Admin, is not
-    told: the issue asks it of the garage and the fleet manager."""
-    if not transfer.created_by_id:
-        return None
-    # The transfer's own record says who started it; the login is read whatever the
-    # scope of whoever (or whichever job) ends the transfer.
-    starter = get_across_tenants(session, ConsoleUser, transfer.created_by_id)
-    if starter is None:
-        return None
-    roles = {role.name for role in starter.roles}
-    if FLEET_MANAGER in roles and starter.fleet_account_id and starter.email:
-        return starter.email, login_name(starter)
-    if GARAGE in roles and starter.garage_id == transfer.garage_id:
-        garage = get_across_tenants(session, Garage, transfer.garage_id)
-        if garage is not None and garage.email:
-            return garage.email, garage.name
-    return None
-
-
-def _tell_starter(session: Session, transfer: Transfer) -> None:
-    """Queue the mail that tells the starter the transfer was accepted or expired."""
-    starter = starter_to_tell(session, transfer)
-    if starter is None:
-        return
-    passport = get_across_tenants(session, Passport, transfer.passport_id)
-    with force_locale("nl"):
-        if transfer.state == TransferState.accepted.value:
-            subject = _l("Transfer of %(plate)s accepted", plate=passport.plate_display)
-        else:
-            subject = _l("Transfer of %(plate)s expired", plate=passport.plate_display)
-        subject = str(subject)
-    queue_mail(
-        session,
-        recipient=starter[0],
-        kind=f"transfer_{transfer.state}",
-        subject=subject,
-        params={"transfer_id": transfer.id},
-        garage_id=transfer.garage_id,
-    )
 
 
 def _restore(session: Session, transfer: Transfer, state: TransferState) -> None:
@@ -443,7 +416,7 @@ def _restore(session: Session, transfer: Transfer, state: TransferState) -> None
         passport.owner_id = transfer.from_customer_id
     passport.state = transfer.previous_state or PassportState.activated.value
     passport.stock_car = bool(transfer.previous_stock_car)
-    _settle(transfer, state)
+    settle(transfer, state)
     session.flush()
     _announce(session, transfer, f"transfer.{state.value}")
 

@@ -21,7 +21,8 @@ def register_views(appbuilder) -> None:
     from admin_app.views.garages import GarageView, MyGarageView
     from admin_app.views.health import HealthView
     from admin_app.views.inspections import InspectionView, PublicInspectionView
-    from admin_app.views.passports import MyVehiclesView, PassportView
+    from admin_app.views.my_vehicles import MyVehiclesView
+    from admin_app.views.passports import PassportView
     from admin_app.views.proposals import OptOutView, ProposalView
     from admin_app.views.recalls import RecallListView
     from admin_app.views.register import RegisterView, allow_large_register_files

@@ -26,13 +26,9 @@ from admin_app.views.calendar_feeds import calendar_panel
 from admin_app.views.exports import NO_FILTER, export_response
 from admin_app.views.forms import ConfirmForm, FleetAccountForm, attempt, submitted
 from admin_app.views.inspections import read_only_form, result_summary
-from admin_app.views.passports import (
-    PassportView,
-    cancel_transfer_of,
-    show_register_values,
-    state_badge,
-    transfer_page,
-)
+from admin_app.views.passport_forms import cancel_transfer_of, transfer_page
+from admin_app.views.passports import PassportView, state_badge
+from admin_app.views.register_values import show_register_values
 from admin_app.web.actor import current_actor
 from admin_app.web.permissions import READ_WRITE
 

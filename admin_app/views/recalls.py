@@ -17,11 +17,8 @@ from admin_app.services.labels import PASSPORT_LABELS
 from admin_app.services.list_exports import RECALL_EXPORT
 from admin_app.views.base import ConsoleModelView, PageInterface
 from admin_app.views.exports import ExportableList
-from admin_app.views.passports import (
-    FilterPlateNameOrEmail,
-    list_register_values,
-    state_badge,
-)
+from admin_app.views.passports import FilterPlateNameOrEmail, state_badge
+from admin_app.views.register_values import list_register_values
 from admin_app.views.widgets import StackedListWidget
 
 

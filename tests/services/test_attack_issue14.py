@@ -57,7 +57,8 @@ def test_issue14_attack_a_car_whose_transfer_waits_is_not_moved(acting_as, world
         {"email": "eigenaar@example.nl", "last_name": "Eigenaar"}
     )
     with acting_as("garage-jansen") as acting, unit_of_work(s):
-        waiting = transfers.start_transfer(s, car.id, actor=acting.actor, person=known_owner)
+        started = transfers.start_transfer(s, car.id, actor=acting.actor, person=known_owner)
+        waiting = started.transfer
     assert waiting.state == "pending"
     with acting_as("support") as acting:
         refusal = rules.allowed_actions(s, acting.actor, s.get(Passport, car.id))["move"]

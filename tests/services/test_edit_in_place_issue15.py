@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from admin_app.db import unit_of_work
-from admin_app.domain.errors import Conflict, Forbidden, InvalidInput
+from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import AuditLog, Customer, Passport
 from admin_app.services import passports as rules
 
@@ -172,7 +172,7 @@ def test_issue15_who_may_not_edit_is_refused(acting_as, world, username):
             rules.refusal_of(world.session, acting.actor, passport, "edit") if passport else None
         )
         assert passport is None or refusal is not None
-        with pytest.raises((Forbidden, rules.NotFound)):
+        with pytest.raises((Forbidden, NotFound)):
             update(world, acting, car.id, {"model": "X"})
 
 

@@ -186,7 +186,7 @@ def test_r_fl_6_transfer_out_waits_then_the_car_leaves_the_fleet(acting_as, worl
                 person=PersonDetails.from_mapping(
                     {"email": "eigenaar@example.nl", "last_name": "Eigenaar"}
                 ),
-            )
+            ).transfer
         assert done.state == "pending"
         s.refresh(car)
         assert car.fleet_account_id == fleet_id and car.state == "transfer_pending"

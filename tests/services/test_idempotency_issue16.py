@@ -96,7 +96,7 @@ def test_issue16_the_transfer_form_follows_the_rule(acting_as, world):
                 actor=acting.actor,
                 person=PersonDetails.from_mapping({**buyer, **details}),
                 confirmation_key="form-1",
-            )
+            ).transfer
 
     with acting_as("garage-jansen") as acting:
         with pytest.raises(InvalidInput):

@@ -39,7 +39,7 @@ def _start(acting_as, world, starter="garage-jansen") -> Transfer:
     s = world.session
     car = _car(world, starter)
     with acting_as(starter) as acting, unit_of_work(s):
-        done = transfers.start_transfer(s, car.id, actor=acting.actor, person=KNOWN_OWNER)
+        done = transfers.start_transfer(s, car.id, actor=acting.actor, person=KNOWN_OWNER).transfer
     assert done.state == "pending"
     return done
 

@@ -35,7 +35,7 @@ def transfer(session, acting, passport_id, who=None, **kwargs):
     with unit_of_work(session):
         return transfers.start_transfer(
             session, passport_id, actor=acting.actor, person=who or buyer(), **kwargs
-        )
+        ).transfer
 
 
 def confirmed_form(session, acting, passport_id, key, who=None, **kwargs):
@@ -47,7 +47,7 @@ def confirmed_form(session, acting, passport_id, key, who=None, **kwargs):
             person=who or buyer(),
             confirmation_key=key,
             **kwargs,
-        )
+        ).transfer
 
 
 def last_mail(session):

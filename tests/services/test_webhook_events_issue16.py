@@ -76,11 +76,15 @@ def test_issue16_transfer_started_accepted_cancelled_expired(app, world, acting_
             )
         known = person("eigenaar@example.nl", "Eigenaar")
         with unit_of_work(s):  # a known Owner: waits for him
-            waiting = transfers.start_transfer(s, cars[1].id, actor=acting.actor, person=known)
+            waiting = transfers.start_transfer(
+                s, cars[1].id, actor=acting.actor, person=known
+            ).transfer
         with unit_of_work(s):
             transfers.cancel_transfer(s, waiting.id, actor=acting.actor)
         with unit_of_work(s):
-            waiting = transfers.start_transfer(s, cars[1].id, actor=acting.actor, person=known)
+            waiting = transfers.start_transfer(
+                s, cars[1].id, actor=acting.actor, person=known
+            ).transfer
     with app.app_context(), unit_of_work(s):  # as the worker's clock: it mails the starter
         transfers.expire_transfers(s, utcnow() + timedelta(days=15))
     mine = {

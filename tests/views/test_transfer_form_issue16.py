@@ -39,3 +39,24 @@ def test_issue16_the_driver_form_twice_is_one_change_other_details_ask_again(wor
         select(Transfer.to_email).where(Transfer.passport_id == car.id).order_by(Transfer.id)
     ).all()
     assert drivers == ["rijder@example.nl", "tweede@example.nl"]
+
+
+def test_issue20_the_transfer_form_says_the_path_the_service_took(world, login_as):
+    """R-FL-6: a fleet car to a new e-mail waits until he activates; the message is the
+    service's path (services/transfers.TransferPath), not re-read from the states after."""
+    car = world.passports(fleet_account_id=world.user("fleet-bakker").fleet_account_id)[0]
+    manager = login_as("fleet-bakker")
+    path = f"/my-fleet/{car.id}/transfer"
+    page = manager.get(path).get_data(as_text=True)
+    form = {
+        "csrf_token": CSRF_RE.search(page).group(1),
+        "confirmation_key": KEY_RE.search(page).group(1),
+        "email": "nieuw@example.nl",
+        "email_again": "nieuw@example.nl",
+        "last_name": "Nieuw",
+    }
+    answer = manager.post(path, form, follow_redirects=True).get_data(as_text=True)
+    assert (
+        "nieuw@example.nl krijgt een mail om het AutoPaspoort te activeren; de auto verlaat "
+        "het wagenpark zodra hij dat doet." in answer
+    )
