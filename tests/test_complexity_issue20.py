@@ -1,5 +1,5 @@
 """Issue 20 ("Done when"): no function over cyclomatic complexity 15 (radon) and no module
-over 500 lines in services/. The check and its lists of what is not done yet live in
+over 500 lines in services/. The check lives in
 scripts/complexity.py, which `make lint` runs too."""
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ def _complexity():
 
 def test_issue20_no_function_over_15_and_no_service_module_over_500_lines():
     """Issue 20: radon's cyclomatic complexity of every function under admin_app/ is at most
-    15 and every module under admin_app/services/ at most 500 lines, but for the listed
-    ones not done yet; a listed one that is done must leave the list."""
+    15 and every module under admin_app/services/ at most 500 lines, with no exception."""
     assert _complexity().problems() == []
 
 
@@ -37,17 +36,3 @@ def test_issue20_the_check_names_a_new_complex_function_and_a_long_module(tmp_pa
     said = complexity.problems(tmp_path)
     assert "admin_app/views/tangled.py:tangled: cyclomatic complexity 16 > 15" in said
     assert "admin_app/services/long.py: 501 lines > 500" in said
-
-
-def test_issue20_a_listed_offender_that_is_done_must_leave_the_list(monkeypatch):
-    """Issue 20: the lists only shrink — an entry no longer over the limit is named."""
-    complexity = _complexity()
-    done_function, done_module = "admin_app/db.py:unit_of_work", "admin_app/services/tokens.py"
-    monkeypatch.setattr(complexity, "COMPLEX_FUNCTIONS_NOT_DONE_YET",
-                        complexity.COMPLEX_FUNCTIONS_NOT_DONE_YET | {done_function})
-    monkeypatch.setattr(complexity, "LONG_SERVICE_MODULES_NOT_DONE_YET",
-                        complexity.LONG_SERVICE_MODULES_NOT_DONE_YET | {done_module})
-    assert complexity.problems() == [
-        "admin_app/db.py:unit_of_work: within the limit now (or gone); delete it from the list",
-        "admin_app/services/tokens.py: within the limit now (or gone); delete it from the list",
-    ]
