@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 
 # SQLite's busy handler sleeps up to 100 ms between its tries for the write lock.
 SQLITE_TURN_SECONDS = 0.1
-# On SQLite a background preview stages its rows in committed pieces of this many: one
-# INSERT of 60,000 held the write lock 0.9 s at a load of 5 (issue 13).
-SQLITE_STAGED_PER_COMMIT = 10_000
+# A background preview reads, checks and stages its rows in committed pieces of this many,
+# so the worker never holds the whole list (a 100,000-row CSV held at once peaked at 396 MB,
+# issue 20) and, on SQLite, never holds the write lock long (one INSERT of 60,000 held it
+# 0.9 s at a load of 5, issue 13).
+STAGED_PER_COMMIT = 10_000
 
 
 def process_batch(job_id: int) -> None:
@@ -205,16 +207,16 @@ def preview_in_background(
         session.commit()
 
     batch_jobs.forget_staged_rows(session, job)  # committed with the first progress
-    rows = list(batch_jobs.checked_upload(job, progress=progress))
+    rows = batch_jobs.checked_upload(job, progress=progress)
     staged = batch_jobs.staged_rows(session, job, rows, chunk_size)
-    if is_postgresql(session):
-        total = batch_jobs.stage_rows(session, staged)
-    else:
-        # A rerun deletes the pieces of an interrupted attempt first, as above.
-        total = 0
-        while piece := list(islice(staged, SQLITE_STAGED_PER_COMMIT)):
-            total += batch_jobs.stage_rows(session, piece)
-            session.commit()
+    # The rows are checked as the pieces are taken, so the progress (committed between
+    # pieces) never commits half a piece; a rerun deletes an interrupted attempt's pieces
+    # first, as above.
+    total = 0
+    while piece := list(islice(staged, STAGED_PER_COMMIT)):
+        total += batch_jobs.stage_rows(session, piece)
+        session.commit()
+        if not is_postgresql(session):
             time.sleep(SQLITE_TURN_SECONDS)
     batch_jobs.plan_staged(session, job, total)
     batch_jobs.finish_preview(session, job)
