@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import secrets
 import statistics
 import subprocess
@@ -56,74 +55,100 @@ def make_lists(folder: Path) -> dict[str, Path]:
     return files
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory since it started. Not getrusage's ru_maxrss:
+    Linux keeps that across exec, so a child would report its parent's peak."""
+    status = Path("/proc/self/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
 def measure(kind: str, path: str) -> dict:
     """Runs in a child process: one upload and run to done ("run"), or the worker's
     preview of an upload ("worker-preview")."""
-    from admin_app import create_app, queueing
-    from admin_app.db import unit_of_work
+    from admin_app import create_app
     from admin_app.extensions import db
-    from admin_app.jobs.batch import preview_in_background, process_job
     from admin_app.models import ConsoleUser
-    from admin_app.models.base import utcnow
-    from admin_app.services import batch_jobs
     from admin_app.services.audit import Actor
 
     app = create_app()
     with app.app_context():
         user = db.session.query(ConsoleUser).filter_by(username="garage-devries").one()
         actor = Actor.of_user(user)
-        data = Path(path).read_bytes()
-        started = time.perf_counter()
         if kind == "worker-preview":
-            with unit_of_work(db.session, actor):
-                job = batch_jobs.upload_list(
-                    db.session,
-                    actor=actor,
-                    filename=Path(path).name,
-                    data=data,
-                    send_to_customers=True,
-                    background_from=0,  # as a list over 20,000 rows: the worker previews it
-                )
-                # The upload queues the worker's preview: this process is that worker.
-                db.session.info.pop(queueing._AFTER_COMMIT)
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            preview_in_background(db.session, job.id)
-            seconds = time.perf_counter() - started
-            with unit_of_work(db.session, actor):
-                batch_jobs.cancel_job(db.session, job.id, actor=actor)
-            return {
-                "seconds": seconds,
-                "peak_mb_before_preview": before,
-                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-        with unit_of_work(db.session, actor):
-            job = batch_jobs.upload_list(
-                db.session,
-                actor=actor,
-                filename=Path(path).name,
-                data=data,
-                send_to_customers=True,
-                background_from=10**9,  # measure the preview here, not in a worker
-            )
-        preview = time.perf_counter() - started
-        preview_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        confirmed = time.perf_counter()
-        with unit_of_work(db.session, actor):
-            batch_jobs.confirm_job(db.session, job.id, actor=actor)
-            batch_jobs.run_now(db.session, job.id, actor=Actor(None, "bench", frozenset({"Admin"})))
-        batch_jobs.claim_due_jobs(db.session, utcnow())
-        # As the worker runs it: chunks side by side on BATCH_PARALLEL connections.
-        done = process_job(db.session, job.id, parallel=app.config["BATCH_PARALLEL"])
-        finished = time.perf_counter()
-        assert done.state == "done", done.state
-        return {
-            "seconds": finished - started,
-            "preview_seconds": preview,
-            "run_seconds": finished - confirmed,
-            "counts": done.counts,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "preview_peak_mb": preview_mb,
-        }
+            return _worker_preview(db.session, actor, Path(path))
+        return _upload_and_run(db.session, actor, Path(path), app.config["BATCH_PARALLEL"])
+
+
+def _upload(session, actor, path: Path, background_from: int):
+    from admin_app.db import unit_of_work
+    from admin_app.services import batch_jobs
+
+    with unit_of_work(session, actor):
+        return batch_jobs.upload_list(
+            session,
+            actor=actor,
+            filename=path.name,
+            data=path.read_bytes(),
+            send_to_customers=True,
+            background_from=background_from,
+        )
+
+
+def _worker_preview(session, actor, path: Path) -> dict:
+    """A list over 20,000 rows is previewed by the worker: this process is that worker."""
+    from admin_app import queueing
+    from admin_app.db import unit_of_work
+    from admin_app.jobs.batch import preview_in_background
+    from admin_app.services import batch_jobs
+
+    started = time.perf_counter()
+    # The upload queues the worker's preview after its commit; this process runs it.
+    queued: list[str] = []
+
+    class ThisProcess:
+        def enqueue(self, job, *args, **options):
+            queued.append(job)
+
+    queueing.get_queue = ThisProcess
+    job = _upload(session, actor, path, background_from=0)
+    assert queued, "the upload did not queue the worker's preview"
+    before = peak_mb()
+    preview_in_background(session, job.id)
+    seconds = time.perf_counter() - started
+    with unit_of_work(session, actor):
+        batch_jobs.cancel_job(session, job.id, actor=actor)
+    return {"seconds": seconds, "peak_mb_before_preview": before, "peak_mb": peak_mb()}
+
+
+def _upload_and_run(session, actor, path: Path, parallel: int) -> dict:
+    from admin_app.db import unit_of_work
+    from admin_app.jobs.batch import process_job
+    from admin_app.models.base import utcnow
+    from admin_app.services import batch_jobs
+    from admin_app.services.audit import Actor
+
+    started = time.perf_counter()
+    job = _upload(session, actor, path, background_from=10**9)  # the preview here
+    preview = time.perf_counter() - started
+    preview_mb = peak_mb()
+    confirmed = time.perf_counter()
+    with unit_of_work(session, actor):
+        batch_jobs.confirm_job(session, job.id, actor=actor)
+        batch_jobs.run_now(session, job.id, actor=Actor(None, "bench", frozenset({"Admin"})))
+    batch_jobs.claim_due_jobs(session, utcnow())
+    # As the worker runs it: chunks side by side on BATCH_PARALLEL connections.
+    done = process_job(session, job.id, parallel=parallel)
+    finished = time.perf_counter()
+    assert done.state == "done", done.state
+    return {
+        "seconds": finished - started,
+        "preview_seconds": preview,
+        "run_seconds": finished - confirmed,
+        "counts": done.counts,
+        "peak_mb": peak_mb(),
+        "preview_peak_mb": preview_mb,
+    }
 
 
 def child(kind: str, path: Path) -> dict:
