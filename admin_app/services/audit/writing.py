@@ -192,6 +192,8 @@ def record_select(
     """Audit rows written by one INSERT … SELECT: ``records`` selects (record id, garage
     id, passport id, changes as a JSON object) per changed record, before the statement
     that changes them (services/bulk builds the JSON in SQL). Returns the rows written."""
+    # admin_app.db imports this package (for the actor), so its helper is read here.
+    from admin_app.db import changed_rows
     from admin_app.scope import ALL_TENANTS  # scope imports the models this module does
 
     records = records.add_columns(
@@ -201,7 +203,7 @@ def record_select(
         literal(action),
         literal(table),
     )
-    return session.execute(
+    return changed_rows(session.execute(
         insert(AuditLog.__table__)
         .from_select(
             [
@@ -218,7 +220,7 @@ def record_select(
             records,
         )
         .execution_options(**{ALL_TENANTS: True})
-    ).rowcount
+    ))
 
 
 def install(session_class=Session) -> None:

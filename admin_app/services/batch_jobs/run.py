@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.models import (
     BatchJob,
     BatchRow,
@@ -165,7 +166,7 @@ class Run:
             .values(done_rows=func.coalesce(BatchJob.done_rows, 0) + rows, heartbeat_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if changed_rows(result) != 1:
             raise ClaimLost(self.job_id)  # the job rolls the chunk back
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
 
+from admin_app.db import changed_rows
 from admin_app.models import Invoice, Passport
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
@@ -142,11 +143,11 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
         ),
         at=utcnow(),
     )
-    changed = session.execute(
+    changed = changed_rows(session.execute(
         update(Passport)
         .where(Passport.id == plan.passport_id)
         .values(next_service=plan.new)
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    ).rowcount
+    ))
     session.execute(delete(NEXT_SERVICE_PLAN))
     return changed

@@ -10,6 +10,7 @@ from sqlalchemy import case, exists, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from admin_app.db import changed_rows
 from admin_app.domain.clock import AMSTERDAM
 from admin_app.domain.money import euro
 from admin_app.models import (
@@ -132,7 +133,7 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
         )
         .execution_options(**{ALL_TENANTS: True})
     )
-    return result.rowcount
+    return changed_rows(result)
 
 
 def weekly_run(session: Session, now: dt.datetime) -> int | None:

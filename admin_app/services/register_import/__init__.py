@@ -28,6 +28,7 @@ from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.errors import Forbidden, InvalidInput
 from admin_app.models.base import utcnow
 from admin_app.models.register import DATASET_LABELS, ImportState, RegisterImport
@@ -325,11 +326,11 @@ def reason_text(run: RegisterImport) -> str | None:
 def claim(session: Session, import_id: int) -> bool:
     """A queued import taken by this worker; False when another delivery of the job (or
     the command) took it: the job runs only the first claim."""
-    claimed = session.execute(
+    claimed = changed_rows(session.execute(
         update(RegisterImport)
         .where(RegisterImport.id == import_id, RegisterImport.state == ImportState.queued.value)
         .values(state=ImportState.running.value, started_at=utcnow())
-    ).rowcount
+    ))
     return bool(claimed)
 
 
