@@ -145,15 +145,16 @@ def record_bulk(
     session: Session,
     actor: Actor,
     table: str,
-    changes: Iterable[tuple[str, int, dict]],
+    changes: Iterable[tuple[str, int | None, dict]],
     *,
     garage_id: int | None = None,
     passport_ids: dict[int, int] | None = None,
 ) -> int:
     """Log changes made without ORM events, in the caller's transaction.
 
-    ``changes`` yields (action, record_id, {field: (old, new)}); secrets are masked as
-    they are for ORM changes. Returns the number of rows written (one INSERT for all).
+    ``changes`` yields (action, record_id, {field: (old, new)}), the record id None for an
+    entry about no one record (an import, a run); secrets are masked as they are for ORM
+    changes. Returns the number of rows written (one INSERT for all).
     """
     now = utcnow()
     rows = []
@@ -176,7 +177,7 @@ def record_bulk(
                 "record_id": record_id,
                 "garage_id": garage_id,
                 "passport_id": record_id
-                if table == "passport"
+                if table == "passport" or record_id is None
                 else (passport_ids or {}).get(record_id),
                 "changes": clean,
             }

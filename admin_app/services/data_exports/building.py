@@ -103,7 +103,7 @@ def write_export(
     """Write the export's ZIP under ``folder`` and return its name there. Each section is
     streamed from the database into the ZIP, so a long history never sits in memory.
     Runs inside an app and request context (templates, Dutch words), unscoped."""
-    export = session.get(DataExport, export_id)
+    export = session.get_one(DataExport, export_id)
     subject = subject_of(session, export)
     name = f"data-export-{export.id}.zip"
     Path(folder).mkdir(parents=True, exist_ok=True)
