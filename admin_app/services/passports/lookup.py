@@ -154,7 +154,7 @@ def owner_login(session: Session, email: str) -> ConsoleUser | None:
 
 
 def was_transferred(session: Session, passport: Passport) -> bool:
-    return session.scalar(
+    return session.execute(
         select(
             exists().where(
                 Transfer.passport_id == passport.id,
@@ -162,7 +162,7 @@ def was_transferred(session: Session, passport: Passport) -> bool:
                 Transfer.state == TransferState.accepted.value,
             )
         ).execution_options(**{ALL_TENANTS: True})
-    )
+    ).scalar_one()
 
 
 

@@ -77,7 +77,7 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
     """Every live passport's next service date from its garage's maintenance invoices
     (a garage's, or all), set-based, with one audit row per changed passport. Returns
     how many changed."""
-    ranked = select(
+    ranking = select(
         Invoice.garage_id,
         Invoice.plate,
         Invoice.invoice_date,
@@ -89,8 +89,8 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
         .label("rank"),
     ).where(Invoice.kind == "maintenance")
     if garage_id is not None:
-        ranked = ranked.where(Invoice.garage_id == garage_id)
-    ranked = ranked.subquery()
+        ranking = ranking.where(Invoice.garage_id == garage_id)
+    ranked = ranking.subquery()
     visits = (
         select(
             ranked.c.garage_id,
