@@ -129,7 +129,7 @@ def mail_form(session: Session, form: InspectionForm) -> None:
 
 def mail_summary(session: Session, form: InspectionForm, number: int, *, link: str) -> str:
     """The inspection mail's text for version ``number`` (written at send time)."""
-    content, _ = version_content(form, number)  # the number asked for, a saved version
+    content = version_content(form, number)[0]  # its number is ``number``: a saved version
     lines = [f"- {a.description}: {euro(a.price_cents)}" for a in content.advice]
     if content.advice:
         summary = str(
