@@ -65,6 +65,7 @@ smoke-prod: install-dev system-deps
 lint: install-dev
 	$(BIN)/ruff check admin_app tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python scripts/complexity.py
 
 bench: bench-import bench-pdf bench-proposals bench-pages

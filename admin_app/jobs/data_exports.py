@@ -23,7 +23,8 @@ def build_data_export(export_id: int) -> None:
     db.session.commit()  # the claim holds however long the build takes
     if not claimed:
         return
-    app = current_app._get_current_object()
+    # current_app is a LocalProxy, but Flask types it as the app itself.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     folder = app.config["DATA_EXPORT_FOLDER"]
     try:
         # A request context for the templates (the summary, the forms' PDFs); unscoped,

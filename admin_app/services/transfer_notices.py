@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.clock import local_date, local_today
 from admin_app.models import ConsoleUser, Garage, Passport, Transfer
 from admin_app.models.base import utcnow
@@ -68,7 +69,7 @@ def remind_transfers(session: Session, now: datetime | None = None) -> int:
             continue
         if is_bounced(transfer.to_customer):
             continue  # the mail server refused the address: a reminder would bounce too
-        claimed = session.execute(
+        claimed = changed_rows(session.execute(
             update(Transfer)
             .where(
                 Transfer.id == transfer.id,
@@ -77,7 +78,7 @@ def remind_transfers(session: Session, now: datetime | None = None) -> int:
             )
             .values(reminded_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         if claimed != 1:
             continue  # another worker's tick reminded him
         record_bulk(

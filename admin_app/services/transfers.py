@@ -347,6 +347,8 @@ def accept_transfer(session: Session, raw: str, *, actor: Actor) -> Transfer:
     transfer = transfer_for_accept_link(session, raw, actor=actor)
     consume_token(session, raw, purpose=ACCEPT, address=transfer.to_customer.email)
     complete_transfer(session, transfer)
+    if actor.id is None:  # never: transfer_for_accept_link refuses an actor without a login
+        raise Forbidden(_l("You may not do this."))
     passport_rules.claim_car(session, transfer.passport_id, actor.id, passport_rules.OWNER_CLAIM)
     return transfer
 
@@ -385,6 +387,8 @@ def cancel_waiting_transfer(session: Session, passport_id: int, *, actor: Actor)
     passport = passport_rules.lock_passport(session, passport_id)
     passport_rules.require(session, actor, passport, "cancel_transfer")
     transfer = passport_rules.pending_transfer(session, passport)
+    if transfer is None:  # never: the rule above refuses a car without one
+        raise Conflict(_l("No transfer of this car is waiting."))
     _restore(session, transfer, TransferState.cancelled)
     return transfer
 

@@ -53,6 +53,11 @@ class Value:
         return self.value if isinstance(self.value, dt.date) else None
 
     @property
+    def text(self) -> str | None:
+        """The value of a text field (the brand, the model, the fuel)."""
+        return self.value if isinstance(self.value, str) else None
+
+    @property
     def differs(self) -> bool:
         """Typed, and the register says otherwise (the profile shows the register's)."""
         return (

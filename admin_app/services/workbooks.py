@@ -132,20 +132,22 @@ class _Reader:
     def _first_sheet(self, workbook: str) -> tuple[str, bool]:
         """The relationship id of the first sheet in the workbook's order, and whether
         dates count from 1904 (old Mac Excel)."""
-        state = {"sheet": None, "date1904": False}
+        sheet: str | None = None
+        date1904 = False
 
         def start(name, attrs):
+            nonlocal sheet, date1904
             local = _local(name)
-            if local == "sheet" and state["sheet"] is None:
+            if local == "sheet" and sheet is None:
                 # r:id, whatever the prefix of the relationships namespace is called
-                state["sheet"] = next((v for k, v in attrs.items() if _local(k) == "id"), None)
+                sheet = next((v for k, v in attrs.items() if _local(k) == "id"), None)
             elif local == "workbookPr":
-                state["date1904"] = attrs.get("date1904", "") in ("1", "true")
+                date1904 = attrs.get("date1904", "") in ("1", "true")
 
         self._parse(workbook, start)
-        if state["sheet"] is None:
+        if sheet is None:
             raise KeyError("sheet")
-        return state["sheet"], state["date1904"]
+        return sheet, date1904
 
     def _shared_strings(self, path: str) -> list[str]:
         strings: list[str] = []

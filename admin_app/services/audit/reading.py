@@ -279,7 +279,8 @@ class _NameBook:
     def subject(self, entry: AuditLog) -> str:
         model = RECORD_MODELS.get(entry.table_name)
         if model is not None:
-            found = self._names.get(model, {}).get(entry.record_id)
+            names = self._names.get(model, {})
+            found = names.get(entry.record_id) if entry.record_id is not None else None
             # A deleted record is named by the values it had.
             return found or _name_in_changes(entry) or str(UNKNOWN)
         if entry.passport_id:

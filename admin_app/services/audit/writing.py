@@ -145,15 +145,16 @@ def record_bulk(
     session: Session,
     actor: Actor,
     table: str,
-    changes: Iterable[tuple[str, int, dict]],
+    changes: Iterable[tuple[str, int | None, dict]],
     *,
     garage_id: int | None = None,
     passport_ids: dict[int, int] | None = None,
 ) -> int:
     """Log changes made without ORM events, in the caller's transaction.
 
-    ``changes`` yields (action, record_id, {field: (old, new)}); secrets are masked as
-    they are for ORM changes. Returns the number of rows written (one INSERT for all).
+    ``changes`` yields (action, record_id, {field: (old, new)}), the record id None for an
+    entry about no one record (an import, a run); secrets are masked as they are for ORM
+    changes. Returns the number of rows written (one INSERT for all).
     """
     now = utcnow()
     rows = []
@@ -176,7 +177,7 @@ def record_bulk(
                 "record_id": record_id,
                 "garage_id": garage_id,
                 "passport_id": record_id
-                if table == "passport"
+                if table == "passport" or record_id is None
                 else (passport_ids or {}).get(record_id),
                 "changes": clean,
             }
@@ -192,6 +193,8 @@ def record_select(
     """Audit rows written by one INSERT … SELECT: ``records`` selects (record id, garage
     id, passport id, changes as a JSON object) per changed record, before the statement
     that changes them (services/bulk builds the JSON in SQL). Returns the rows written."""
+    # admin_app.db imports this package (for the actor), so its helper is read here.
+    from admin_app.db import changed_rows
     from admin_app.scope import ALL_TENANTS  # scope imports the models this module does
 
     records = records.add_columns(
@@ -201,7 +204,7 @@ def record_select(
         literal(action),
         literal(table),
     )
-    return session.execute(
+    return changed_rows(session.execute(
         insert(AuditLog.__table__)
         .from_select(
             [
@@ -218,7 +221,7 @@ def record_select(
             records,
         )
         .execution_options(**{ALL_TENANTS: True})
-    ).rowcount
+    ))
 
 
 def install(session_class=Session) -> None:

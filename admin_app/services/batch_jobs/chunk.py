@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
 
+from admin_app.db import changed_rows
 from admin_app.models import (
     BatchRow,
     Customer,
@@ -152,7 +153,7 @@ class ChunkWriter:
         Reads chunk_plan: row_id, plan, reason_code, passport_id."""
         session = self.session
         plan = self.plan.c
-        done = session.execute(
+        done = changed_rows(session.execute(
             update(BatchRow)
             .where(BatchRow.id == plan.row_id)
             .values(
@@ -162,7 +163,7 @@ class ChunkWriter:
                 passport_id=plan.passport_id,
             )
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         session.execute(delete(self.plan))
         return done
 

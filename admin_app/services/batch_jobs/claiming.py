@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.models import (
     BatchJob,
 )
@@ -54,7 +55,7 @@ def claim_due_jobs(
             .values(queued_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if changed_rows(result) == 1:
             queued.append(job_id)
     return queued
 
@@ -115,4 +116,4 @@ def claim_job(
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return changed_rows(result) == 1

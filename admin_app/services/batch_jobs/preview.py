@@ -4,7 +4,7 @@ in their chunks and planned; small lists in the request, large ones by a worker.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -31,7 +31,7 @@ from admin_app.services.bulk import (
     is_postgresql,
     load_rows,
 )
-from admin_app.services.customer_lists import check_rows, read_list
+from admin_app.services.customer_lists import ListRow, check_rows, read_list
 from admin_app.services.emails import email_key
 
 CHUNK = 5000
@@ -79,7 +79,7 @@ def upload_list(
 
         enqueue_after_commit(session, "admin_app.jobs.batch.preview_batch", job.id)
         return job
-    rows = check_rows(read)
+    rows: Iterable[ListRow] = check_rows(read)
     if not is_postgresql(session):
         # Checked before the job's INSERT takes SQLite's write lock: checking inside held
         # it 5.5 of the 6 s a 60,000-row preview took (issue 13). SQLite's load_rows holds
@@ -123,6 +123,8 @@ def record_preview_progress(session: Session, job: BatchJob, done: int) -> None:
 
 def checked_upload(job: BatchJob, progress: Callable[[int], None]):
     """The uploaded file's rows, each checked; ``progress`` hears how far it got."""
+    if job.upload is None:  # kept while the job is previewing, dropped when it is done
+        raise ValueError(f"batch job {job.id} has no upload left to check")
     return check_rows(read_list(job.filename, job.upload), progress=progress)
 
 
@@ -220,7 +222,9 @@ def plan_staged(session: Session, job: BatchJob, total: int) -> None:
                 select(BatchRow.plan, func.count())
                 .where(BatchRow.batch_job_id == job.id)
                 .group_by(BatchRow.plan)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Query, Session
 
+from admin_app.db import count_of
 from admin_app.domain.plates import display_plate
 from admin_app.models import (
     BatchJob,
@@ -46,7 +47,7 @@ def job_rows(
     query = select(BatchRow).where(*_rows_of(job, outcome)).order_by(BatchRow.row_number)
     if limit:
         query = query.limit(limit)
-    return session.scalars(query).all()
+    return list(session.scalars(query))
 
 
 # A page of rows the screen shows at once: a 100,000-row list is 500 pages, each read
@@ -83,7 +84,7 @@ def job_rows_page(
     """One page of the job's rows in sheet order (R-BJ-5): every row of a list of any length
     is on some page. A page past the last shows the last one."""
     conditions = _rows_of(job, outcome)
-    total = session.scalar(select(func.count()).select_from(BatchRow).where(*conditions))
+    total = count_of(session, select(func.count()).select_from(BatchRow).where(*conditions))
     pages = max(1, -(-total // per_page))
     number = min(max(1, page), pages)
     rows = session.scalars(

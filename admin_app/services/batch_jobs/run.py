@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.models import (
     BatchJob,
     BatchRow,
@@ -71,7 +72,7 @@ class ChunkOrder:
 def start_run(session: Session, job: BatchJob, *, worker: str) -> tuple[Run, ChunkOrder]:
     """What the chunks of the claimed ``job`` need, and which of them are left: a resumed
     run skips what a killed worker committed. Reads only."""
-    garage = session.get(Garage, job.garage_id)
+    garage = session.get_one(Garage, job.garage_id)
     run = Run(
         job_id=job.id,
         garage_id=garage.id,
@@ -118,10 +119,14 @@ def finish_run(session: Session, job: BatchJob) -> None:
             select(BatchRow.outcome, func.count())
             .where(BatchRow.batch_job_id == job.id)
             .group_by(BatchRow.outcome)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     session.refresh(job)
-    job.counts = counts_by_plan({PLAN_OF.get(k, k): n for k, n in outcomes.items()})
+    job.counts = counts_by_plan(
+        {PLAN_OF.get(k, k): n for k, n in outcomes.items() if k is not None}
+    )
     job.done_rows = sum(outcomes.values())
     job.state = BatchState.done.value
     job.finished_at = utcnow()
@@ -165,7 +170,7 @@ class Run:
             .values(done_rows=func.coalesce(BatchJob.done_rows, 0) + rows, heartbeat_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if changed_rows(result) != 1:
             raise ClaimLost(self.job_id)  # the job rolls the chunk back
 
 

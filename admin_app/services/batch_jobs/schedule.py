@@ -11,6 +11,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.clock import AMSTERDAM
 from admin_app.domain.errors import Conflict, Forbidden, NotFound
 from admin_app.models import (
@@ -70,7 +71,7 @@ def cancel_job(session: Session, job_id, *, actor: Actor) -> BatchJob:
         .values(state=BatchState.cancelled.value)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed_rows(result) != 1:
         raise Conflict(_l("A job can be cancelled until it starts."))
     session.refresh(job)
     return job

@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, or_, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.clock import local_datetime
 from admin_app.models import DataExport, Garage
 from admin_app.models.data_exports import BUILDING, FAILED, PERSON, READY
@@ -30,7 +31,7 @@ def claim(session: Session, export_id: int, now: dt.datetime) -> bool:
     """Take a waiting export for this worker; False when it is built, failed, or being
     built by another live worker (rq delivers at least once). The job commits the claim
     before it builds."""
-    claimed = session.execute(
+    claimed = changed_rows(session.execute(
         update(DataExport)
         .where(
             DataExport.id == export_id,
@@ -38,7 +39,7 @@ def claim(session: Session, export_id: int, now: dt.datetime) -> bool:
             or_(DataExport.claimed_at.is_(None), DataExport.claimed_at < now - STALE_AFTER),
         )
         .values(claimed_at=now, progress=0)
-    ).rowcount
+    ))
     return bool(claimed)
 
 
@@ -54,13 +55,13 @@ def finish(
     """The export is ready, its 7 days counted from now; False (and the file deleted) when
     it is no longer being made: an erase of its person failed it while this build, which
     read him before, was writing his data."""
-    finished = session.execute(
+    finished = changed_rows(session.execute(
         update(DataExport)
         .where(DataExport.id == export_id, DataExport.state == BUILDING)
         .values(
             state=READY, progress=100, file_path=file_path, ready_at=now, expires_at=now + LIFETIME
         )
-    ).rowcount
+    ))
     if not finished:
         if folder is None:
             from flask import current_app
@@ -79,7 +80,7 @@ def fail_lost_builds(session: Session, now: dt.datetime) -> int:
     """Exports still "being made" long after their build was claimed (or asked, if no
     worker took it): the worker was lost with them and nobody queues them again. Failed,
     so the requester's page says to ask again rather than waiting for ever. Flushes."""
-    lost = session.execute(
+    lost = changed_rows(session.execute(
         update(DataExport)
         .where(
             DataExport.state == BUILDING,
@@ -87,7 +88,7 @@ def fail_lost_builds(session: Session, now: dt.datetime) -> int:
         )
         .values(state=FAILED)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     return lost
 
 
@@ -102,7 +103,7 @@ def write_export(
     """Write the export's ZIP under ``folder`` and return its name there. Each section is
     streamed from the database into the ZIP, so a long history never sits in memory.
     Runs inside an app and request context (templates, Dutch words), unscoped."""
-    export = session.get(DataExport, export_id)
+    export = session.get_one(DataExport, export_id)
     subject = subject_of(session, export)
     name = f"data-export-{export.id}.zip"
     Path(folder).mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,8 @@ def download(
 ) -> tuple[DataExport, Path] | tuple[DataExport, None]:
     """The requester's ready ZIP and its path, audited (each download); the export
     without a path while it is still being made or failed. Flushes."""
+    if actor.id is None:  # a job, not a person: it requested no export
+        raise NotFound(_l("Not found."))
     export = get_own_export(session, export_id, user_id=actor.id, now=now)
     path = zip_path(folder, export)
     if export.state != READY or path is None or not path.is_file():

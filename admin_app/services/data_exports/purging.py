@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from admin_app.models import DataExport
@@ -43,7 +43,7 @@ def forget_exports_about(
     from flask import current_app
     from sqlalchemy import event
 
-    about = [DataExport.customer_id.in_(customer_ids)]
+    about: list[ColumnElement[bool]] = [DataExport.customer_id.in_(customer_ids)]
     if user_id is not None:
         about.append(DataExport.owner_user_id == user_id)
     # One still being made read him before this erase, maybe: it fails, and its build

@@ -42,7 +42,9 @@ def subject_of(session: Session, export: DataExport) -> Subject:
             raise NotFound(_l("Not found."))
         email = (user.email or "").lower()
     if export.scope == GARAGE_CUSTOMER:
-        customer_ids = (export.customer_id,)
+        if export.customer_id is None:  # a garage's export is about one customer row
+            raise NotFound(_l("Not found."))
+        customer_ids: tuple[int, ...] = (export.customer_id,)
     else:
         customer_ids = tuple(
             session.scalars(

@@ -45,8 +45,8 @@ def vehicle_block(passport: Passport, car: vehicle_values.CarValues) -> VehicleB
     register's; issue 18), kept on the form as the form's own record of the car."""
     return VehicleBlock(
         plate=passport.plate,
-        brand=car.brand.value or "",
-        model=car.model.value or "",
+        brand=car.brand.text or "",
+        model=car.model.text or "",
         odometer=passport.odometer,
     )
 
@@ -56,7 +56,7 @@ def passport_dates(passport: Passport, car: vehicle_values.CarValues) -> Passpor
     typed and register, issue 18), the others the passport's own."""
     counted = car.fields()
     days = {
-        name: counted[name].value if name in counted else getattr(passport, name)
+        name: counted[name].day if name in counted else getattr(passport, name)
         for name in PASSPORT_DATES
     }
     return PassportDates(**{name: day.isoformat() if day else None for name, day in days.items()})

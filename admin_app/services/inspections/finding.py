@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from admin_app.domain.dates import date_field
@@ -32,7 +32,7 @@ def find_vehicle(session: Session, query: str, *, with_invitation: bool) -> Foun
     if not query:
         raise InvalidInput(_l("Fill in a plate or a customer number."), field="q")
     plate = normalize_plate(query)
-    condition = Passport.plate.like(plate_part(plate)) if plate else false()
+    condition: ColumnElement[bool] = Passport.plate.like(plate_part(plate)) if plate else false()
     if not with_invitation:
         condition = or_(condition, Customer.customer_number == query)
     passports = list(

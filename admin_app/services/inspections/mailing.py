@@ -92,6 +92,8 @@ def ownership_periods(
         owner = passport.owner.email
     periods, start = [], passport.created_at
     for move in moves:
+        if move.decided_at is None:  # accepted, so decided: the query reads no other
+            raise ValueError(f"accepted transfer {move.id} has no decision time")
         if email_key(owner) == key:
             periods.append((start, move.decided_at))
         start, owner = move.decided_at, move.to_email
@@ -127,7 +129,7 @@ def mail_form(session: Session, form: InspectionForm) -> None:
 
 def mail_summary(session: Session, form: InspectionForm, number: int, *, link: str) -> str:
     """The inspection mail's text for version ``number`` (written at send time)."""
-    content, number = version_content(form, number)
+    content = version_content(form, number)[0]  # its number is ``number``: a saved version
     lines = [f"- {a.description}: {euro(a.price_cents)}" for a in content.advice]
     if content.advice:
         summary = str(

@@ -203,8 +203,8 @@ def _starter_told(session: Session, message: OutboxMessage, state: str) -> MailB
     transfer = record_about(session, Transfer, message.params.get("transfer_id"))
     if transfer.state != state:
         raise MailObsolete(f"the transfer is {transfer.state}, not {state}")
-    starter = starter_to_tell(session, transfer)
-    still_addressed(message, starter[0] if starter else None)
+    address, name = starter_to_tell(session, transfer) or (None, "")  # None: refused below
+    still_addressed(message, address)
     passport = record_about(session, Passport, transfer.passport_id)
     text = STARTER_TOLD[state] % {
         "receiver": transfer.to_name or transfer.to_email,
@@ -212,7 +212,7 @@ def _starter_told(session: Session, message: OutboxMessage, state: str) -> MailB
         "car": car_words(session, passport),
         "date": local_date(local_today(transfer.created_at)),
     }
-    return MailBody(greeted(starter[1], text), from_platform=True)
+    return MailBody(greeted(name, text), from_platform=True)
 
 
 @renders("transfer_accepted")

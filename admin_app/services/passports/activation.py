@@ -73,7 +73,7 @@ def _just_sent(session: Session, passport: Passport) -> bool:
     since = utcnow() - RESEND_PAUSE
     if passport.sent_at is None or passport.sent_at < since:
         return False
-    return session.scalar(
+    return session.execute(
         select(
             exists().where(
                 func.lower(OutboxMessage.recipient) == email_key(passport.owner.email),
@@ -82,7 +82,7 @@ def _just_sent(session: Session, passport: Passport) -> bool:
                 OutboxMessage.created_at >= since,
             )
         ).execution_options(**{ALL_TENANTS: True})
-    )
+    ).scalar_one()
 
 
 def mail_activation_link(session: Session, passport: Passport) -> Passport:

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from admin_app.db import count_of
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.domain.plates import validate_plate
 from admin_app.models import (
@@ -137,11 +138,12 @@ def cars_of_customer(session: Session, customer_id: int) -> list[tuple[Passport,
 def shared_by(session: Session, passport: Passport) -> int:
     """How many live cars carry this passport's owner's details (his name, address,
     phone, customer number): a change on one profile shows on all of them."""
-    return session.scalar(
+    return count_of(
+        session,
         select(func.count(Passport.id)).where(
             or_(Passport.owner_id == passport.owner_id, Passport.driver_id == passport.owner_id),
             Passport.state != PassportState.archived.value,
-        )
+        ),
     )
 
 

@@ -68,7 +68,7 @@ def create_passport(
         person.validated()
     except InvalidInput as error:
         errors.update(error.errors)
-    if errors:
+    if errors or normalized is None:
         raise InvalidInput(_l("Some fields are not correct."), errors=errors)
     vehicle = vehicle or VehicleDetails()
     fleet_id = _garage_fleet(session, garage.id, fleet_account_id)
@@ -134,7 +134,7 @@ def archive_passport(session: Session, passport_id: int, *, actor: Actor) -> Pas
 
 
 def unarchive_passport(
-    session: Session, passport_id: int, previous_state: str, *, actor: Actor
+    session: Session, passport_id: int, previous_state: str | None, *, actor: Actor
 ) -> Passport:
     """Undo an archiving (issue 15): the passport is live again in ``previous_state``, if
     its plate is still free (R-PP-8 freed it; another live passport may hold it now).

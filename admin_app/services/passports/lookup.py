@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.errors import Conflict, NotFound
 from admin_app.domain.plates import display_plate
 from admin_app.models import (
@@ -65,12 +66,12 @@ def lock_passport(session: Session, passport_id, *, across_tenants: bool = False
             .execution_options(**options)
         )
     else:
-        held = session.execute(
+        held = changed_rows(session.execute(
             update(Passport)
             .where(Passport.id == ident)
             .values(state=Passport.state)
             .execution_options(synchronize_session=False, **options)
-        ).rowcount
+        ))
     if not held:
         raise NotFound(_l("Not found."))
     if session.identity_map.get(session.identity_key(Passport, ident)) is not None:
@@ -153,7 +154,7 @@ def owner_login(session: Session, email: str) -> ConsoleUser | None:
 
 
 def was_transferred(session: Session, passport: Passport) -> bool:
-    return session.scalar(
+    return session.execute(
         select(
             exists().where(
                 Transfer.passport_id == passport.id,
@@ -161,7 +162,7 @@ def was_transferred(session: Session, passport: Passport) -> bool:
                 Transfer.state == TransferState.accepted.value,
             )
         ).execution_options(**{ALL_TENANTS: True})
-    )
+    ).scalar_one()
 
 
 

@@ -43,7 +43,7 @@ def queue_invitation(session: Session, proposal: ContactProposal) -> None:
 
 def invitation_text(session: Session, proposal: ContactProposal, *, link: str) -> str:
     """The invitation's text with its opt-out link (written at send time)."""
-    garage = session.get(Garage, proposal.garage_id)
+    garage = session.get_one(Garage, proposal.garage_id)
     plate = display_plate(proposal.passport.plate)
     if proposal.reason == "advice":
         why = str(_l("At the inspection we advised: %(advice)s.", advice=proposal.advice))

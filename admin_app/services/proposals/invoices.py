@@ -354,7 +354,10 @@ def create_invoice(session: Session, *, actor: Actor, values: dict) -> tuple[Inv
             session.add(invoice)
     except IntegrityError:
         # The same number sent twice at once: the other request stored it.
-        return _stored_invoice(session, garage_id, values), False
+        stored = _stored_invoice(session, garage_id, values)
+        if stored is None:
+            raise
+        return stored, False
     _link_customers(session, garage_id)
     session.refresh(invoice)
     return invoice, True

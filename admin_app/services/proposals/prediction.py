@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
 
+from admin_app.db import changed_rows
 from admin_app.models import Invoice, Passport
 from admin_app.models.base import utcnow
 from admin_app.models.passports import PassportState
@@ -76,7 +77,7 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
     """Every live passport's next service date from its garage's maintenance invoices
     (a garage's, or all), set-based, with one audit row per changed passport. Returns
     how many changed."""
-    ranked = select(
+    ranking = select(
         Invoice.garage_id,
         Invoice.plate,
         Invoice.invoice_date,
@@ -88,8 +89,8 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
         .label("rank"),
     ).where(Invoice.kind == "maintenance")
     if garage_id is not None:
-        ranked = ranked.where(Invoice.garage_id == garage_id)
-    ranked = ranked.subquery()
+        ranking = ranking.where(Invoice.garage_id == garage_id)
+    ranked = ranking.subquery()
     visits = (
         select(
             ranked.c.garage_id,
@@ -142,11 +143,11 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
         ),
         at=utcnow(),
     )
-    changed = session.execute(
+    changed = changed_rows(session.execute(
         update(Passport)
         .where(Passport.id == plan.passport_id)
         .values(next_service=plan.new)
         .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    ).rowcount
+    ))
     session.execute(delete(NEXT_SERVICE_PLAN))
     return changed

@@ -10,6 +10,7 @@ from sqlalchemy import case, exists, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from admin_app.db import changed_rows
 from admin_app.domain.clock import AMSTERDAM
 from admin_app.domain.money import euro
 from admin_app.models import (
@@ -132,7 +133,7 @@ def make_proposals(session: Session, week: str, now: dt.datetime) -> int:
         )
         .execution_options(**{ALL_TENANTS: True})
     )
-    return result.rowcount
+    return changed_rows(result)
 
 
 def weekly_run(session: Session, now: dt.datetime) -> int | None:
@@ -151,7 +152,7 @@ def weekly_run(session: Session, now: dt.datetime) -> int | None:
         return None  # another worker claimed it
     update_next_service(session)
     made = make_proposals(session, week, now)
-    run = session.get(WeeklyRun, week)
+    run = session.get_one(WeeklyRun, week)
     run.finished_at, run.proposals = utcnow(), made
     session.flush()
     return made
@@ -163,7 +164,7 @@ def propose_advice_followup(session: Session, form, now: dt.datetime) -> Contact
     advice = form.content.get("advice") or []
     if not advice or not form.passport_id:
         return None
-    passport = session.get(Passport, form.passport_id)
+    passport = session.get_one(Passport, form.passport_id)
     if is_bounced(passport.owner):
         return None  # not proposed until the address is corrected
     week = iso_week(now.astimezone(AMSTERDAM).date() + dt.timedelta(days=7))
@@ -179,7 +180,7 @@ def propose_advice_followup(session: Session, form, now: dt.datetime) -> Contact
         )
     ).first()
     if proposal is None:
-        garage = session.get(Garage, form.garage_id)
+        garage = session.get_one(Garage, form.garage_id)
         proposal = ContactProposal(
             garage_id=form.garage_id,
             week=week,

@@ -19,7 +19,8 @@ import datetime as dt
 import io
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import closing
 from operator import itemgetter
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.domain.errors import Forbidden, InvalidInput
 from admin_app.models.base import utcnow
 from admin_app.models.register import DATASET_LABELS, ImportState, RegisterImport
@@ -150,9 +152,11 @@ def _copy_all(
             if rows:
                 yield "\n".join(map("\t".join, rows)) + "\n"
 
-    columns = WRITTEN[run.dataset]
+    columns = WRITTEN[dataset_of(run)]
     stream = _Stream(pieces())
-    with session.connection().connection.cursor() as cursor:
+    # closing(): what psycopg2's cursor does as a context manager, which the DBAPI
+    # protocol SQLAlchemy types it with does not declare.
+    with closing(session.connection().connection.cursor()) as cursor:
         try:
             cursor.copy_expert(
                 f"COPY {into.name} ({', '.join(columns)}) FROM STDIN",  # text format
@@ -184,6 +188,7 @@ def set_progress(session: Session, import_id: int, rows: int, skipped: int, read
 def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
     """The cleaned rows of a file, CHUNK at a time, read as a stream; rows repeated within
     a chunk (same key) are written once, the later one counting."""
+    key: Callable[[tuple], Hashable]
     if header.dataset in KEYED_BY_TWO:
         key = itemgetter(1, 2)  # (plate, sequence) and (plate, reference)
     else:
@@ -198,7 +203,7 @@ def _chunks(path: Path, header: Header, clean: Callable) -> Iterator:
         csv.field_size_limit(FIELD_LIMIT)
         reader = csv.reader(text, delimiter=header.delimiter, strict=True)
         next(reader, None)  # the header
-        chunk: dict[tuple, tuple] = {}
+        chunk: dict[Hashable, tuple] = {}
         skipped = 0
         starts_on = 2  # the line the next row starts on: a row may span lines
         try:
@@ -325,11 +330,11 @@ def reason_text(run: RegisterImport) -> str | None:
 def claim(session: Session, import_id: int) -> bool:
     """A queued import taken by this worker; False when another delivery of the job (or
     the command) took it: the job runs only the first claim."""
-    claimed = session.execute(
+    claimed = changed_rows(session.execute(
         update(RegisterImport)
         .where(RegisterImport.id == import_id, RegisterImport.state == ImportState.queued.value)
         .values(state=ImportState.running.value, started_at=utcnow())
-    ).rowcount
+    ))
     return bool(claimed)
 
 
@@ -353,13 +358,21 @@ def check_not_busy(session: Session, run: RegisterImport) -> Header:
     return header
 
 
+def dataset_of(run: RegisterImport) -> str:
+    """The import's dataset, which check_not_busy reads from the header before any row."""
+    if run.dataset is None:
+        raise ValueError(f"register import {run.id} has no dataset: its header was not read")
+    return run.dataset
+
+
 def rows_table(session: Session, run: RegisterImport) -> Table:
     """Where the import's rows go: on PostgreSQL a big dataset's partition of its own,
     created now (committed before the rows come, so an import that dies leaves a table
     the next switch's purge finds); else the dataset's table."""
-    table = TABLES[run.dataset]
-    if run.dataset in PARTITIONED and session.get_bind().dialect.name == "postgresql":
-        return own_partition(session, run.dataset, run.id)
+    dataset = dataset_of(run)
+    table = TABLES[dataset]
+    if dataset in PARTITIONED and session.get_bind().dialect.name == "postgresql":
+        return own_partition(session, dataset, run.id)
     return table
 
 
@@ -388,7 +401,7 @@ def write_rows(
         return
     for rows, skipped, read in _chunks(Path(run.path), header, clean):
         if rows:
-            _write(session, run.dataset, rows)
+            _write(session, dataset_of(run), rows)
         run.rows += len(rows)
         run.skipped += skipped
         run.read_bytes = read
@@ -399,7 +412,7 @@ def switch(session: Session, run: RegisterImport, into: Table) -> None:
     """The rows written are checked against the previous import (Refused when none, or
     fewer than MIN_SHARE of its), vanished plates kept, and the import made `done`: the
     caller's commit is the switch, from which on readers see this generation."""
-    dataset = run.dataset
+    dataset = dataset_of(run)
     table = TABLES[dataset]
     previous = session.scalar(
         select(RegisterImport)
@@ -426,7 +439,7 @@ def switch(session: Session, run: RegisterImport, into: Table) -> None:
 
 def purge_old(session: Session, run: RegisterImport) -> None:
     """After the switch: the generations before this one, which no reader sees any more."""
-    purge(session, run.dataset, before=run.id)
+    purge(session, dataset_of(run), before=run.id)
 
 
 def outcome_of(error: Exception) -> tuple[ImportState, str, dict | None]:
@@ -455,7 +468,7 @@ def end(
     """A refused or failed import, after the caller's rollback: its rows go (unseen), the
     reason stays on its page. The caller commits."""
     session.expire_all()
-    run = session.get(RegisterImport, run.id)
+    run = session.get_one(RegisterImport, run.id)
     if run.dataset in PARTITIONED and session.get_bind().dialect.name == "postgresql":
         session.execute(text(f"DROP TABLE IF EXISTS {partition_name(run.dataset, run.id)}"))
     elif run.dataset:

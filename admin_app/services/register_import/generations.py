@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData, Table, delete, literal, select, text
 from sqlalchemy.orm import Session
 
+from admin_app.db import changed_rows
 from admin_app.models import Recall, RecallDetail, RegisteredFuel, RegisteredVehicle
 from admin_app.models.register import Dataset, current_generation
 from admin_app.services.register_import.rows import WRITTEN
@@ -122,5 +123,5 @@ def keep_vanished(session: Session, dataset: str, generation: int, into: Table) 
         # written to disk by the 4 MB default.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
     result = session.execute(into.insert().from_select(["generation", *columns], kept))
-    return max(result.rowcount or 0, 0)
+    return max(changed_rows(result), 0)
 

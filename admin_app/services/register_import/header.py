@@ -160,7 +160,7 @@ def _dataset_of(names: list[str]) -> str:
         dataset: len({header_key(name) for name in SIGNATURE[dataset]} & keys)
         for dataset in SIGNATURE
     }
-    dataset = max(scores, key=scores.get)
+    dataset = max(scores, key=scores.__getitem__)
     if not scores[dataset]:
         raise InvalidInput(
             _l(

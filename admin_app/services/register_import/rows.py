@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from operator import itemgetter
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -66,7 +67,7 @@ def _text(raw: str, length: int) -> str | None:
 def _date(raw: str) -> str | None:
     """`20270811` (both shapes), `2027-08-11`, `11-08-2027` or the bulk's US
     `08/11/2027 12:00:00 AM` as an ISO date; nothing or no date is None."""
-    found = _DATES.get(raw, False)
+    found: str | None | Literal[False] = _DATES.get(raw, False)  # False: not seen yet
     if found is not False:
         return found
     value = raw.strip()

@@ -73,28 +73,29 @@ def address_allowed(address: str, *, allow_private: bool = False) -> bool:
 def resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (IPv4 and IPv6)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({info[4][0] for info in infos})
+    # str(): an IP address is text; getaddrinfo's type also allows other families' numbers.
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def vet_url(url: str, *, allow_private: bool | None = None) -> VettedUrl:
     """Check a webhook URL and resolve it; raises WebhookRefused saying why not."""
     allow_private = _allow_private() if allow_private is None else allow_private
-    parts, port = _read_url(url, allow_private=allow_private)
+    parts, host, port = _read_url(url, allow_private=allow_private)
     try:
-        addresses = resolve(parts.hostname, port)
+        addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError):  # no such name, or not a name at all
         raise WebhookRefused(
-            _l("The server %(host)s cannot be found.", host=parts.hostname), field="url"
+            _l("The server %(host)s cannot be found.", host=host), field="url"
         ) from None
-    _refuse_addresses_not_public(parts.hostname, addresses, allow_private=allow_private)
+    _refuse_addresses_not_public(host, addresses, allow_private=allow_private)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    return VettedUrl(parts.scheme, parts.hostname, port, target, tuple(addresses))
+    return VettedUrl(parts.scheme, host, port, target, tuple(addresses))
 
 
-def _read_url(url: str, *, allow_private: bool) -> tuple[SplitResult, int]:
-    """The URL's parts and port, if it is HTTPS to a named server on an allowed port
+def _read_url(url: str, *, allow_private: bool) -> tuple[SplitResult, str, int]:
+    """The URL's parts, server name and port, if it is HTTPS to a named server on an allowed port
     without a user name or password (HTTP and any port too when private is allowed)."""
     url = (url or "").strip()
     if not url:
@@ -107,14 +108,15 @@ def _read_url(url: str, *, allow_private: bool) -> tuple[SplitResult, int]:
     except ValueError:
         raise WebhookRefused(_l("This is not a valid URL."), field="url") from None
     schemes = ("https", "http") if allow_private else ("https",)
-    if parts.scheme not in schemes or not parts.hostname:
+    host = parts.hostname
+    if parts.scheme not in schemes or not host:
         raise WebhookRefused(_l("The URL must start with https:// and name a server."), field="url")
     if parts.username or parts.password:
         raise WebhookRefused(_l("Leave user names and passwords out of the URL."), field="url")
     port = port or (443 if parts.scheme == "https" else 80)
     if port not in ALLOWED_PORTS and not allow_private:
         raise WebhookRefused(_l("Use port 443 or 8443."), field="url")
-    return parts, port
+    return parts, host, port
 
 
 def _refuse_addresses_not_public(host: str, addresses: list[str], *, allow_private: bool):

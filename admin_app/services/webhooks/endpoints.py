@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from admin_app.db import count_of
 from admin_app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from admin_app.models import Garage
 from admin_app.models.base import utcnow
@@ -62,7 +63,7 @@ def register_endpoint(
     garage_id = _require_garage(actor)
     chosen = _chosen_events(events)
     mine = select(func.count(WebhookEndpoint.id)).where(WebhookEndpoint.garage_id == garage_id)
-    if session.scalar(mine) >= MAX_ENDPOINTS:
+    if count_of(session, mine) >= MAX_ENDPOINTS:
         raise InvalidInput(
             _l(
                 "A garage can have at most %(count)s endpoints; delete one you no longer "
