@@ -61,6 +61,7 @@ def is_secret(field: str) -> bool:
     """A field whose values the log masks as "***" (and the history never shows)."""
     return field in NEVER_LOGGED or "token" in field
 
+
 def _plain(value):
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -92,11 +93,41 @@ def _changes(obj, action: str) -> dict:
             new = history.added[0] if history.added else None
         if old is None and new is None or old == new:
             continue
-        if is_secret(key):
-            changes[key] = ["***" if old is not None else None, "***" if new is not None else None]
-            continue
-        changes[key] = [_plain(old), _plain(new)]
+        changes[key] = logged_pair(key, old, new)
     return changes
+
+
+def logged_pair(field: str, old, new) -> list:
+    """A field's [old, new] as the log keeps it: plain JSON values, a secret as "***"."""
+    if is_secret(field):
+        return ["***" if old is not None else None, "***" if new is not None else None]
+    return [_plain(old), _plain(new)]
+
+
+def audit_row(
+    actor: Actor,
+    action: str,
+    table: str,
+    record_id: int | None,
+    *,
+    garage_id: int | None,
+    passport_id: int | None,
+    changes: dict,
+    at: dt.datetime | None = None,
+) -> dict:
+    """One audit_log row (R-SEC-2), as every writer here inserts it: the ORM listener,
+    record_bulk, and (built by the database) record_select."""
+    return {
+        "at": at or utcnow(),
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": action,
+        "table_name": table,
+        "record_id": record_id,
+        "garage_id": garage_id,
+        "passport_id": passport_id,
+        "changes": changes,
+    }
 
 
 def _record_for(obj, action: str, actor: Actor) -> dict | None:
@@ -106,18 +137,15 @@ def _record_for(obj, action: str, actor: Actor) -> dict | None:
     changes = _changes(obj, action)
     if action == "update" and not changes:
         return None
-    garage_id = obj.id if isinstance(obj, Garage) else getattr(obj, "garage_id", None)
-    return {
-        "at": utcnow(),
-        "actor_id": actor.id,
-        "actor_name": actor.name,
-        "action": action,
-        "table_name": table,
-        "record_id": obj.id,
-        "garage_id": garage_id,
-        "passport_id": obj.id if isinstance(obj, Passport) else getattr(obj, "passport_id", None),
-        "changes": changes,
-    }
+    return audit_row(
+        actor,
+        action,
+        table,
+        obj.id,
+        garage_id=obj.id if isinstance(obj, Garage) else getattr(obj, "garage_id", None),
+        passport_id=obj.id if isinstance(obj, Passport) else getattr(obj, "passport_id", None),
+        changes=changes,
+    )
 
 
 def record_flush(session: Session, flush_context) -> None:
@@ -157,31 +185,21 @@ def record_bulk(
     changes. Returns the number of rows written (one INSERT for all).
     """
     now = utcnow()
-    rows = []
-    for action, record_id, fields in changes:
-        clean = {
-            key: (
-                ["***", "***"]
-                if is_secret(key)
-                else [_plain(old), _plain(new)]
-            )
-            for key, (old, new) in fields.items()
-        }
-        rows.append(
-            {
-                "at": now,
-                "actor_id": actor.id,
-                "actor_name": actor.name,
-                "action": action,
-                "table_name": table,
-                "record_id": record_id,
-                "garage_id": garage_id,
-                "passport_id": record_id
-                if table == "passport" or record_id is None
-                else (passport_ids or {}).get(record_id),
-                "changes": clean,
-            }
+    rows = [
+        audit_row(
+            actor,
+            action,
+            table,
+            record_id,
+            garage_id=garage_id,
+            passport_id=record_id
+            if table == "passport" or record_id is None
+            else (passport_ids or {}).get(record_id),
+            changes={key: logged_pair(key, old, new) for key, (old, new) in fields.items()},
+            at=now,
         )
+        for action, record_id, fields in changes
+    ]
     if rows:
         session.execute(insert(AuditLog.__table__), rows)
     return len(rows)
@@ -204,24 +222,26 @@ def record_select(
         literal(action),
         literal(table),
     )
-    return changed_rows(session.execute(
-        insert(AuditLog.__table__)
-        .from_select(
-            [
-                "record_id",
-                "garage_id",
-                "passport_id",
-                "changes",
-                "at",
-                "actor_id",
-                "actor_name",
-                "action",
-                "table_name",
-            ],
-            records,
+    return changed_rows(
+        session.execute(
+            insert(AuditLog.__table__)
+            .from_select(
+                [
+                    "record_id",
+                    "garage_id",
+                    "passport_id",
+                    "changes",
+                    "at",
+                    "actor_id",
+                    "actor_name",
+                    "action",
+                    "table_name",
+                ],
+                records,
+            )
+            .execution_options(**{ALL_TENANTS: True})
         )
-        .execution_options(**{ALL_TENANTS: True})
-    ))
+    )
 
 
 def install(session_class=Session) -> None:
