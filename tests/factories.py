@@ -178,7 +178,8 @@ def owner_login(session, email: str, **fields) -> ConsoleUser:
 
 
 def transfer(session, car: Passport, email: str, *, kind: str = "owner", actor=None):
-    """A transfer waiting for acceptance, started as the garage's staff start one."""
+    """A transfer started as the garage's staff start one (a known owner's waits for his
+    acceptance). It mails, so it runs inside `acting_in_empty_world(...)`."""
     from admin_app.db import unit_of_work
     from admin_app.services import transfers
     from admin_app.services.audit import Actor
