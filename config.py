@@ -161,6 +161,9 @@ class Config:
     # characters where a mailed link asks for eight.
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     FAB_SECURITY_MANAGER_CLASS = "admin_app.security.ConsoleSecurityManager"
+    # FAB's own password forms and its login's check for unknown names (werkzeug's default,
+    # written out so that TestingConfig's cheaper one is visibly the only other).
+    FAB_PASSWORD_HASH_METHOD = "scrypt"
     FAB_API_MAX_PAGE_SIZE = 100
     # Garage API keys (issue 16, services/api_keys): `Authorization: Bearer gk_…`. FAB's
     # protect() asks the security manager to validate a bearer with this prefix before it
@@ -311,6 +314,15 @@ class TestingConfig(Config):
     AUTH_RATE_LIMIT = "10 per 20 second"
     TICK_SECONDS = 0.5
     OUTBOX_BACKOFF = [1, 1, 2]
+    # Issue 20: a scrypt check costs 0.1-0.2 s and the tests log in some thousand times. The
+    # demo logins are stored with this method (tests/conftest.py), FAB's forms hash with it,
+    # and a login with an unknown name checks against a hash of the same cost, as FAB's
+    # scrypt default does in production.
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
+    AUTH_DB_FAKE_PASSWORD_HASH_CHECK = (
+        "pbkdf2:sha256:1$cYIHeZY8coBHpgQa$"
+        "00dd8f193bc7d2b35e9d3d45a72229e0f20bdb02304564533c23dc26631e003b"
+    )
 
 
 class ProductionConfig(Config):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -123,15 +124,14 @@ def reset_database(session) -> None:
             text("SELECT relname FROM pg_class WHERE relname ~ '^register_(vehicle|fuel)_g[0-9]+$'")
         ).all():
             session.execute(text(f"DROP TABLE {name}"))
-        for row in standard:
+        if standard:
             session.execute(
                 text(
                     "INSERT INTO checkpoint (id, group_name, name, position) "
                     "VALUES (:id, :group_name, :name, :position)"
                 ),
-                row._asdict(),
+                [row._asdict() for row in standard],
             )
-        if standard:
             session.execute(
                 text(
                     "SELECT setval(pg_get_serial_sequence('checkpoint', 'id'), "
@@ -148,6 +148,10 @@ def reset_database(session) -> None:
 # audit rows, mails) took 0.2 s a test on SQLite and 0.4 s on PostgreSQL; writing the rows
 # back takes a fraction of that, and the suite is close to its 20 minutes.
 _demo_rows: dict[str, list[dict]] = {}
+# SQLite (issue 20): the whole database as it stood after the demo load ("demo") or with
+# no rows of ours ("empty"), kept in memory and copied back page by page with SQLite's
+# backup API before each test: no statement per table or row.
+_sqlite_copies: dict[str, sqlite3.Connection] = {}
 
 
 def _tables():
@@ -164,9 +168,6 @@ def _table_rows(session) -> dict[str, list[dict]]:
 
 
 def _restore_rows(session, rows_by_table) -> None:
-    from admin_app.models import OutboxMessage
-    from admin_app.services.outbox import hand_over
-
     if session.get_bind().dialect.name == "postgresql":
         # fleet_account and passport point at each other: no triggers (so no foreign-key
         # checks) while the rows that were valid together go back in.
@@ -175,20 +176,100 @@ def _restore_rows(session, rows_by_table) -> None:
         if rows := rows_by_table.get(table.name):
             session.execute(table.insert(), rows)
     if session.get_bind().dialect.name == "postgresql":
-        for table in _tables():
-            if "id" in table.c and table.c.id.autoincrement is not False:
-                session.execute(
-                    text(
-                        "SELECT setval(pg_get_serial_sequence(:t, 'id'), "
-                        f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
-                    ),
-                    {"t": table.name},
-                )
+        # Every sequence in one statement (issue 20): one round trip, not one per table.
+        counters = [
+            f"setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+            for table in _tables()
+            if "id" in table.c and table.c.id.autoincrement is not False
+        ]
+        session.execute(text(f"SELECT {', '.join(counters)}"))
     session.commit()
-    # As the demo's own commit would: its mails go to the worker's queue.
-    pending = [m.id for m in session.query(OutboxMessage).filter_by(state="pending")]
-    if pending:
+
+
+def _hand_over_pending_mails(session) -> None:
+    """As the demo's own commit would: its mails go to the worker's queue."""
+    from admin_app.models import OutboxMessage
+    from admin_app.services.outbox import hand_over
+
+    if session.query(OutboxMessage.id).filter_by(state="pending").first():
         hand_over()
+
+
+def _demo_logins_at_test_cost(app, session) -> None:
+    """The demo logins' password hashed with the test config's method (issue 20): the
+    demo hashes with werkzeug's scrypt, 0.1-0.2 s a check, and tests log in thousands of
+    times. The check itself stays werkzeug's, against a real hash of "demo"."""
+    from sqlalchemy import select, update
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    from admin_app.demo import DEMO_PASSWORD
+    from admin_app.models import ConsoleUser
+
+    cheap = generate_password_hash(DEMO_PASSWORD, method=app.config["FAB_PASSWORD_HASH_METHOD"])
+    stored = session.scalars(
+        select(ConsoleUser.password).distinct().where(ConsoleUser.password.is_not(None))
+    ).all()
+    for hashed in stored:
+        if check_password_hash(hashed, DEMO_PASSWORD):
+            session.execute(
+                update(ConsoleUser).where(ConsoleUser.password == hashed).values(password=cheap)
+            )
+    session.commit()
+
+
+def _sqlite_file(engine) -> str:
+    return engine.url.database
+
+
+def _keep_sqlite_copy(engine, name: str) -> None:
+    source = sqlite3.connect(_sqlite_file(engine))
+    try:
+        copy = sqlite3.connect(":memory:")
+        source.backup(copy)
+    finally:
+        source.close()
+    _sqlite_copies[name] = copy
+
+
+def _restore_sqlite_copy(engine, name: str) -> None:
+    # No pooled connection may keep pages of the database the copy replaces.
+    engine.dispose()
+    target = sqlite3.connect(_sqlite_file(engine))
+    try:
+        _sqlite_copies[name].backup(target)
+    finally:
+        target.close()
+
+
+def start_from(app, engine, name: str) -> None:
+    """The database as ``name`` ("demo": the demo world; "empty": the schema, the roles
+    and the standard checklist only), Redis emptied."""
+    from admin_app.demo import load_demo_data
+    from admin_app.extensions import db
+    from admin_app.queueing import get_queue
+
+    with app.app_context():
+        # Redis outlives the database: a job an earlier test left queued names ids this
+        # test's rows will have again, and a worker started here would run it.
+        get_queue(app).empty()
+        if name in _sqlite_copies:
+            _restore_sqlite_copy(engine, name)
+        else:
+            reset_database(db.session)
+            if name == "demo" and _demo_rows:
+                _restore_rows(db.session, _demo_rows)
+            elif name == "demo":
+                load_demo_data(only_if_empty=False)
+                _demo_logins_at_test_cost(app, db.session)
+                if DB_KIND != "sqlite":
+                    _demo_rows.update(_table_rows(db.session))
+            if DB_KIND == "sqlite":
+                db.session.remove()
+                _keep_sqlite_copy(engine, name)
+        if name == "demo":
+            _hand_over_pending_mails(db.session)
+        db.session.remove()
 
 
 @pytest.fixture()
@@ -200,21 +281,19 @@ def world(app, engine):
     """
     from sqlalchemy.orm import Session
 
-    from admin_app.demo import load_demo_data
-    from admin_app.extensions import db
-    from admin_app.queueing import get_queue
+    start_from(app, engine, "demo")
+    session = Session(bind=engine)
+    yield World(session)
+    session.close()
 
-    with app.app_context():
-        # Redis outlives the database: a job an earlier test left queued names ids this
-        # test's rows will have again, and a worker started here would run it.
-        get_queue(app).empty()
-        reset_database(db.session)
-        if not _demo_rows:
-            load_demo_data(only_if_empty=False)
-            _demo_rows.update(_table_rows(db.session))
-        else:
-            _restore_rows(db.session, _demo_rows)
-        db.session.remove()
+
+@pytest.fixture()
+def empty_world(app, engine):
+    """An empty console (schema, roles, the standard checklist), fresh for each test, for
+    service tests that make their own few rows with ``tests/factories.py`` (issue 20)."""
+    from sqlalchemy.orm import Session
+
+    start_from(app, engine, "empty")
     session = Session(bind=engine)
     yield World(session)
     session.close()
@@ -242,6 +321,14 @@ class World:
         return self.session.query(Passport).filter_by(**filters).order_by(Passport.id).all()
 
 
+def client_address(network: int) -> str:
+    """An address no other client of the run has. The addresses came back after 125
+    clients, which took over 20 s while a login cost 0.2 s; since issue 20 made logins
+    cheap, a client met the 10-per-20-s login limit another had used up."""
+    number = next(_addresses)
+    return f"10.{network}.{number // 250 % 250}.{number % 250 + 1}"
+
+
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -251,9 +338,7 @@ class Browser:
     def __init__(self, app):
         self.client = app.test_client()
         # Each client its own address, so login rate limits don't leak between tests.
-        self.client.environ_base["REMOTE_ADDR"] = (
-            f"10.9.{next(_addresses) % 250}.{next(_addresses) % 250}"
-        )
+        self.client.environ_base["REMOTE_ADDR"] = client_address(9)
         self.csrf_token = None
 
     def fetch_csrf(self, path: str = "/login/") -> str:
@@ -300,9 +385,7 @@ def login_as(app, world):
 def api_client(app, world):
     def client_for(username: str | None, password: str = "demo"):
         client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = (
-            f"10.8.{next(_addresses) % 250}.{next(_addresses) % 250}"
-        )
+        client.environ_base["REMOTE_ADDR"] = client_address(8)
         headers = {}
         if username:
             response = client.post(
@@ -320,11 +403,15 @@ def api_client(app, world):
 class Acting:
     """Inside a request of its own, bound to ``username``'s scope: as a view would be."""
 
-    def __init__(self, app, world, username):
+    def __init__(self, app, world, user):
         from admin_app.models import ConsoleUser
 
         self.app, self.world = app, world
-        self.user_id = world.user(username).id if username else None
+        # A demo login by its username, or a login a factory made.
+        if isinstance(user, ConsoleUser):
+            self.user_id = user.id
+        else:
+            self.user_id = world.user(user).id if user else None
         self._app_ctx = app.app_context()
         self._request_ctx = app.test_request_context("/")
         self.ConsoleUser = ConsoleUser
@@ -352,3 +439,9 @@ class Acting:
 @pytest.fixture()
 def acting_as(app, world):
     return lambda username: Acting(app, world, username)
+
+
+@pytest.fixture()
+def acting_in_empty_world(app, empty_world):
+    """``acting_as`` for a login a factory made: ``acting_in_empty_world(user)``."""
+    return lambda user: Acting(app, empty_world, user)

@@ -14,6 +14,7 @@ from admin_app.domain.errors import Conflict, InvalidInput, NotFound
 from admin_app.models import AccessToken, OutboxMessage
 from admin_app.models.base import utcnow
 from admin_app.services import accounts
+from tests import factories
 from tests.conftest import DB_KIND
 from tests.mails import mail_text
 
@@ -96,8 +97,8 @@ def test_r_sec_3_forged_link_and_weak_password_are_refused(app, world):
             accounts.reset_password(session, token, "nieuw-wachtwoord", "ander-wachtwoord")
 
 
-def test_r_sec_3_unknown_user_gets_no_mail_and_no_hint(app, world):
-    session = world.session
+def test_r_sec_3_unknown_user_gets_no_mail_and_no_hint(app, empty_world):
+    session = empty_world.session
     before = session.scalars(select(OutboxMessage)).all()
     with app.test_request_context("/"), unit_of_work(session):
         accounts.request_password_reset(session, "niemand@example.nl")
@@ -111,9 +112,9 @@ def test_the_stored_token_is_a_hash_not_the_link(app, world):
     assert token not in stored.token_hash and len(stored.token_hash) == 64
 
 
-def test_garage_adds_a_colleague_who_chooses_his_own_password(app, world):
-    session = world.session
-    jansen = world.garage("Autobedrijf Jansen")
+def test_garage_adds_a_colleague_who_chooses_his_own_password(app, empty_world):
+    session = empty_world.session
+    jansen = factories.garage(session, email="werkplaats@autobedrijf-jansen.nl")
     with app.test_request_context("/"), unit_of_work(session):
         user = accounts.add_colleague(
             session,
@@ -130,16 +131,18 @@ def test_garage_adds_a_colleague_who_chooses_his_own_password(app, world):
     assert mail.recipient == user.email and "/reset-password/" in mail_text(session, mail)
 
 
-def test_garage_cannot_disable_another_garages_user_or_itself(app, world):
-    session = world.session
-    jansen = world.garage("Autobedrijf Jansen")
-    me = world.user("garage-jansen")
+def test_garage_cannot_disable_another_garages_user_or_itself(app, empty_world):
+    session = empty_world.session
+    jansen = factories.garage(session)
+    me = factories.garage_login(session, jansen)
+    devries_staff = factories.garage_login(session, factories.garage(session))
+    admin = factories.admin_login(session)
     with app.test_request_context("/"):
         with pytest.raises(NotFound):
             accounts.set_colleague_active(
                 session,
                 garage_id=jansen.id,
-                user_id=world.user("garage-devries").id,
+                user_id=devries_staff.id,
                 active=False,
                 actor_id=me.id,
             )
@@ -147,7 +150,7 @@ def test_garage_cannot_disable_another_garages_user_or_itself(app, world):
             accounts.set_colleague_active(
                 session,
                 garage_id=jansen.id,
-                user_id=world.user("admin").id,
+                user_id=admin.id,
                 active=False,
                 actor_id=me.id,
             )
@@ -157,9 +160,10 @@ def test_garage_cannot_disable_another_garages_user_or_itself(app, world):
             )
 
 
-def test_issue13_no_login_may_be_named_after_another_address(app, world):
+def test_issue13_no_login_may_be_named_after_another_address(app, empty_world):
     """A colleague named VICTIM@… kept the victim from ever activating his car."""
-    jansen = world.garage("Autobedrijf Jansen").id
+    world = empty_world
+    jansen = factories.garage(world.session).id
     with app.test_request_context("/"), pytest.raises(InvalidInput, match="eigen e-mailadres"):
         accounts.add_colleague(
             world.session,

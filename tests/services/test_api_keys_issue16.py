@@ -13,6 +13,7 @@ from admin_app.models import ApiKey, AuditLog
 from admin_app.models.base import utcnow
 from admin_app.services import api_keys
 from admin_app.services.audit import Actor, actor_name, describe_entries
+from tests import factories
 from tests.conftest import DB_KIND
 
 pytestmark = pytest.mark.skipif(DB_KIND != "sqlite", reason="plain rules; the API tests run both")
@@ -25,9 +26,13 @@ def make_key(session, acting, name="Autosoft"):
         return api_keys.create_api_key(session, name, actor=acting.actor, signing_key=SIGNING)
 
 
-def test_issue16_a_key_is_stored_only_as_its_hmac_and_authenticates(world, acting_as):
+def test_issue16_a_key_is_stored_only_as_its_hmac_and_authenticates(
+    empty_world, acting_in_empty_world
+):
     """R-X-4: gk_ + ≥ 32 random bytes; the database holds an HMAC keyed by SECRET_KEY."""
-    with acting_as("garage-jansen") as acting:
+    world, jansen = empty_world, factories.garage(empty_world.session, name="Autobedrijf Jansen")
+    staff = factories.garage_login(world.session, jansen, username="garage-jansen")
+    with acting_in_empty_world(staff) as acting:
         key, secret = make_key(world.session, acting)
         assert secret.startswith("gk_") and len(secret) >= 3 + 43
         stored = world.session.get(ApiKey, key.id)
@@ -54,9 +59,11 @@ def test_issue16_only_a_garage_makes_keys_with_a_name_of_its_own(world, acting_a
             make_key(world.session, acting)
 
 
-def test_issue16_revoking_voids_the_key_and_is_audited(world, acting_as):
+def test_issue16_revoking_voids_the_key_and_is_audited(empty_world, acting_in_empty_world):
     """R-SEC-2: revoking writes an audit row; the key no longer authenticates."""
-    with acting_as("garage-jansen") as acting:
+    world, jansen = empty_world, factories.garage(empty_world.session, name="Autobedrijf Jansen")
+    staff = factories.garage_login(world.session, jansen, username="garage-jansen")
+    with acting_in_empty_world(staff) as acting:
         key, secret = make_key(world.session, acting)
         with unit_of_work(world.session):
             api_keys.revoke_api_key(world.session, key.id, actor=acting.actor)
@@ -95,9 +102,11 @@ def test_issue16_another_garage_neither_sees_nor_revokes_a_key_admin_does(world,
         assert world.session.get(ApiKey, key_id).revoked_at is not None
 
 
-def test_issue16_last_used_is_written_at_most_once_a_minute(world, acting_as):
+def test_issue16_last_used_is_written_at_most_once_a_minute(empty_world, acting_in_empty_world):
     """R-X-4: no write per request."""
-    with acting_as("garage-jansen") as acting:
+    world = empty_world
+    staff = factories.garage_login(world.session, factories.garage(world.session))
+    with acting_in_empty_world(staff) as acting:
         key, _ = make_key(world.session, acting)
         now = utcnow()
         assert api_keys.note_use(world.session, key, now=now)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from admin_app.db import unit_of_work
 from admin_app.models import AuditLog, ConsoleUser, Customer, Passport
 from admin_app.services.audit import Actor, record_bulk
+from tests import factories
 
 
 def _entries(session, table, record_id):
@@ -16,9 +17,9 @@ def _entries(session, table, record_id):
     ).all()
 
 
-def test_r_sec_2_update_records_actor_fields_old_and_new(world):
-    session = world.session
-    passport = world.passports()[0]
+def test_r_sec_2_update_records_actor_fields_old_and_new(empty_world):
+    session = empty_world.session
+    passport = factories.passport(session, factories.garage(session))
     old_brand = passport.brand
     with unit_of_work(session, Actor(7, "garage-jansen")):
         passport.brand = "Lada"
@@ -30,9 +31,9 @@ def test_r_sec_2_update_records_actor_fields_old_and_new(world):
     assert entry.at is not None
 
 
-def test_r_sec_2_insert_and_delete_are_logged(world):
-    session = world.session
-    garage = world.garage("Autobedrijf Jansen")
+def test_r_sec_2_insert_and_delete_are_logged(empty_world):
+    session = empty_world.session
+    garage = factories.garage(session)
     with unit_of_work(session, Actor.job("test")):
         customer = Customer(garage_id=garage.id, last_name="Tijdelijk", email="t@example.nl")
         session.add(customer)
@@ -44,9 +45,9 @@ def test_r_sec_2_insert_and_delete_are_logged(world):
     assert _entries(session, "customer", customer_id)[0].actor_name == "job:test"
 
 
-def test_r_sec_2_log_is_in_the_same_transaction_as_the_change(world):
-    session = world.session
-    passport = world.passports()[0]
+def test_r_sec_2_log_is_in_the_same_transaction_as_the_change(empty_world):
+    session = empty_world.session
+    passport = factories.passport(session, factories.garage(session))
     before = session.scalar(select(func.count()).select_from(AuditLog))
     with pytest.raises(RuntimeError):
         with unit_of_work(session, Actor.job("test")):
@@ -57,9 +58,9 @@ def test_r_sec_2_log_is_in_the_same_transaction_as_the_change(world):
     assert session.get(Passport, passport.id).brand != "Trabant"
 
 
-def test_r_sec_2_passwords_and_tokens_never_appear(world):
-    session = world.session
-    user = world.user("garage-jansen")
+def test_r_sec_2_passwords_and_tokens_never_appear(empty_world):
+    session = empty_world.session
+    user = factories.garage_login(session, factories.garage(session), password="demo")
     with unit_of_work(session, Actor.job("test")):
         user.password = "scrypt:32768:8:1$secret$hash"
     entries = _entries(session, "user", user.id)
@@ -70,9 +71,10 @@ def test_r_sec_2_passwords_and_tokens_never_appear(world):
     assert not session.scalars(select(AuditLog).where(AuditLog.table_name == "access_token")).all()
 
 
-def test_r_sec_2_record_bulk_logs_changes_made_without_the_orm(world):
-    session = world.session
-    passports = world.passports()[:3]
+def test_r_sec_2_record_bulk_logs_changes_made_without_the_orm(empty_world):
+    session = empty_world.session
+    garage = factories.garage(session)
+    passports = [factories.passport(session, garage) for _ in range(3)]
     with unit_of_work(session, Actor.job("importer")):
         written = record_bulk(
             session,

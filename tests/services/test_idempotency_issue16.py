@@ -14,6 +14,7 @@ from admin_app.models.base import utcnow
 from admin_app.services import idempotency, transfers
 from admin_app.services.idempotency import Answer, Caller, OtherRequest
 from admin_app.services.passports import PersonDetails
+from tests import factories
 
 FIRST = idempotency.fingerprint("POST", "/api/v1/passport/", b'{"plate":"1"}')
 OTHER = idempotency.fingerprint("POST", "/api/v1/passport/", b'{"plate":"2"}')
@@ -30,8 +31,9 @@ def keys(session) -> int:
     return session.scalar(select(func.count()).select_from(IdempotencyKey))
 
 
-def test_issue16_a_key_runs_once_then_gives_its_answer(world):
-    s, jansen = world.session, Caller("user", world.user("garage-jansen").id)
+def test_issue16_a_key_runs_once_then_gives_its_answer(empty_world):
+    s = empty_world.session
+    jansen = Caller("user", factories.garage_login(s, factories.garage(s)).id)
     assert claim(s, jansen) is None
     with pytest.raises(Conflict) as running:  # the first one is still busy
         claim(s, jansen)
@@ -45,18 +47,19 @@ def test_issue16_a_key_runs_once_then_gives_its_answer(world):
     assert keys(s) == 1
 
 
-def test_issue16_keys_belong_to_their_caller(world):
-    s = world.session
-    jansen = Caller("user", world.user("garage-jansen").id)
-    devries = Caller("user", world.user("garage-devries").id)
+def test_issue16_keys_belong_to_their_caller(empty_world):
+    s = empty_world.session
+    jansen = Caller("user", factories.garage_login(s, factories.garage(s)).id)
+    devries = Caller("user", factories.garage_login(s, factories.garage(s)).id)
     assert claim(s, jansen) is None
     assert claim(s, devries, request_print=OTHER) is None
     assert claim(s, Caller("api_key", 1)) is None  # an API key's keys are its own too
     assert keys(s) == 3
 
 
-def test_issue16_a_released_or_expired_key_runs_again_until_purged(world):
-    s, jansen = world.session, Caller("user", world.user("garage-jansen").id)
+def test_issue16_a_released_or_expired_key_runs_again_until_purged(empty_world):
+    s = empty_world.session
+    jansen = Caller("user", factories.garage_login(s, factories.garage(s)).id)
     assert claim(s, jansen) is None
     with unit_of_work(s):
         idempotency.release(s, jansen, "k-1")
@@ -109,10 +112,13 @@ def test_issue16_the_transfer_form_follows_the_rule(acting_as, world):
     assert s.scalar(select(func.count()).where(Transfer.passport_id == car.id)) == 1
 
 
-def test_issue16_attack_a_dead_requests_claim_frees_only_if_its_work_never_committed(world):
+def test_issue16_attack_a_dead_requests_claim_frees_only_if_its_work_never_committed(
+    empty_world,
+):
     """R-X-4: a claim RUNNING past STALE_AFTER (its process died, nothing committed) runs
     again; one whose work committed is never freed, not by release nor by age."""
-    s, jansen = world.session, Caller("user", world.user("garage-jansen").id)
+    s = empty_world.session
+    jansen = Caller("user", factories.garage_login(s, factories.garage(s)).id)
     later = utcnow() + idempotency.STALE_AFTER + timedelta(seconds=1)
     assert claim(s, jansen, key="died") is None
     assert claim(s, jansen, key="died", now=later) is None  # ours again

@@ -22,6 +22,7 @@ from admin_app.models import (
 from admin_app.models.base import utcnow
 from admin_app.services import passports as rules
 from admin_app.services.passports import PersonDetails, VehicleDetails
+from tests import factories
 from tests.mails import mail_text
 
 BASE = "http://console"
@@ -85,42 +86,63 @@ def test_r_pp_1_another_garages_fleet_account_is_refused(acting_as, world):
     assert "fleet_account_id" in refused.value.errors
 
 
-def test_r_pp_2_plate_is_stored_normalized_and_shown_with_dashes(acting_as, world):
-    with acting_as("garage-jansen") as acting:
+def test_r_pp_2_plate_is_stored_normalized_and_shown_with_dashes(
+    acting_in_empty_world, empty_world
+):
+    world = empty_world
+    factories.garage_with_staff(world.session)
+    with acting_in_empty_world("garage-jansen") as acting:
         passport = create(world.session, acting, " 12 abc 3 ")
         assert passport.plate == "12ABC3" and passport.plate_display == "12-ABC-3"
 
 
 @pytest.mark.parametrize("plate", ["AB-12", "1234567", "AA-AA-AA"])
-def test_r_pp_2_invalid_plate_is_refused_and_nothing_is_written(acting_as, world, plate):
+def test_r_pp_2_invalid_plate_is_refused_and_nothing_is_written(
+    acting_in_empty_world, empty_world, plate
+):
+    world = empty_world
+    factories.garage_with_staff(world.session)
     s = world.session
     before = (count(s, Passport), count(s, Customer))
-    with acting_as("garage-jansen") as acting, pytest.raises(InvalidInput) as refused:
+    with (
+        acting_in_empty_world("garage-jansen") as acting,
+        pytest.raises(InvalidInput) as refused,
+    ):
         create(s, acting, plate)
     assert "plate" in refused.value.errors
     assert (count(s, Passport), count(s, Customer)) == before
 
 
 @pytest.mark.parametrize("email", ["jan@@x.nl", "piet@", "a b@c.nl"])
-def test_r_pp_5_invalid_email_is_refused_with_every_bad_field(acting_as, world, email):
-    with acting_as("garage-jansen") as acting:
+def test_r_pp_5_invalid_email_is_refused_with_every_bad_field(
+    acting_in_empty_world, empty_world, email
+):
+    world = empty_world
+    factories.garage_with_staff(world.session)
+    with acting_in_empty_world("garage-jansen") as acting:
         with pytest.raises(InvalidInput) as refused:
             create(world.session, acting, "AA-BB-12", who=person(email=email, last_name=""))
         assert set(refused.value.errors) == {"email", "last_name"}
         assert "geen geldig e-mailadres" in str(refused.value.errors["email"][0])
 
 
-def test_r_pp_1_customer_is_found_by_email_ignoring_case(acting_as, world):
+def test_r_pp_1_customer_is_found_by_email_ignoring_case(acting_in_empty_world, empty_world):
+    world = empty_world
+    factories.garage_with_staff(world.session)
     s = world.session
-    with acting_as("garage-jansen") as acting:
+    with acting_in_empty_world("garage-jansen") as acting:
         first = create(s, acting, "12-ABC-3", who=person(email="Jan.Klant@Example.NL"))
         second = create(s, acting, "12-ABC-4", who=person(email="jan.klant@example.nl"))
         assert first.owner_id == second.owner_id
 
 
-def test_r_pp_3_garage_email_makes_a_stock_car_activated_without_mail(acting_as, world):
+def test_r_pp_3_garage_email_makes_a_stock_car_activated_without_mail(
+    acting_in_empty_world, empty_world
+):
+    world = empty_world
+    factories.garage_with_staff(world.session)
     s = world.session
-    with acting_as("garage-jansen") as acting:
+    with acting_in_empty_world("garage-jansen") as acting:
         mails = count(s, OutboxMessage)
         passport = create(
             s, acting, who=person(email="WERKPLAATS@autobedrijf-jansen.nl", last_name="")

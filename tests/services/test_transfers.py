@@ -15,6 +15,7 @@ from admin_app.models.base import utcnow
 from admin_app.services import passports as passport_rules
 from admin_app.services import transfers
 from admin_app.services.passports import PersonDetails
+from tests import factories
 from tests.mails import mail_text
 
 BASE = "http://console"
@@ -54,32 +55,34 @@ def last_mail(session):
     return session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
 
 
-def test_r_tr_1_garage_transfers_a_stock_car_and_the_flag_is_cleared(acting_as, world):
-    s = world.session
-    car = stock_car(world)
-    with acting_as("garage-jansen") as acting:
+def test_r_tr_1_garage_transfers_a_stock_car_and_the_flag_is_cleared(
+    acting_in_empty_world, empty_world
+):
+    s = empty_world.session
+    jansen, _ = factories.garage_with_staff(s)
+    car = factories.stock_car(s, jansen)
+    with acting_in_empty_world("garage-jansen") as acting:
         done = transfer(s, acting, car.id)
         s.refresh(car)
         assert not car.stock_car
         assert done.kind == "owner" and done.to_email == "koper@example.nl"
 
 
-def test_r_tr_1_garage_may_not_transfer_a_customers_car(acting_as, world):
-    s = world.session
-    jansen = world.garage("Autobedrijf Jansen")
-    car = next(
-        p
-        for p in world.passports(garage_id=jansen.id, state="activated")
-        if not p.stock_car and not p.fleet_account_id
-    )
-    with acting_as("garage-jansen") as acting, pytest.raises(Conflict):
+def test_r_tr_1_garage_may_not_transfer_a_customers_car(acting_in_empty_world, empty_world):
+    s = empty_world.session
+    jansen, _ = factories.garage_with_staff(s)
+    car = factories.passport(s, jansen)
+    with acting_in_empty_world("garage-jansen") as acting, pytest.raises(Conflict):
         transfer(s, acting, car.id)
 
 
-def test_r_tr_2_new_email_takes_the_car_at_once_with_an_activation_mail(acting_as, world):
-    s = world.session
-    car = stock_car(world)
-    with acting_as("garage-jansen") as acting:
+def test_r_tr_2_new_email_takes_the_car_at_once_with_an_activation_mail(
+    acting_in_empty_world, empty_world
+):
+    s = empty_world.session
+    jansen, _ = factories.garage_with_staff(s)
+    car = factories.stock_car(s, jansen)
+    with acting_in_empty_world("garage-jansen") as acting:
         done = transfer(s, acting, car.id)
         s.refresh(car)
         assert car.owner.email == "koper@example.nl"
