@@ -190,4 +190,5 @@ def transfer(session, car: Passport, email: str, *, kind: str = "owner", actor=N
         {"email": email, "first_name": "Nieuwe", "last_name": "Eigenaar"}
     )
     with unit_of_work(session, actor):
-        return transfers.start_transfer(session, car.id, actor=actor, person=person, kind=kind)
+        started = transfers.start_transfer(session, car.id, actor=actor, person=person, kind=kind)
+    return started.transfer
