@@ -63,7 +63,8 @@ smoke-prod: install-dev system-deps
 # The layers as drawn (issue 20): import-linter's contracts are in .importlinter.
 # The size limits (issue 20: complexity <= 15, service modules <= 500 lines): scripts/complexity.py.
 lint: install-dev
-	$(BIN)/ruff check admin_app tests
+	$(BIN)/ruff check admin_app tests config.py bench scripts deploy
+	$(BIN)/ruff format --check admin_app tests config.py bench scripts deploy
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python scripts/complexity.py

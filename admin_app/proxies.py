@@ -35,7 +35,6 @@ class TrustedProxies:
             )
         return fix(environ, start_response)
 
-
     def from_a_proxy(self, remote_addr: str | None) -> bool:
         """Whether the connection comes from a proxy (FORWARDED_ALLOW_IPS, gunicorn's own
         setting for X-Forwarded-Proto): anyone else reaching the web process directly

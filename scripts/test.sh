@@ -16,6 +16,7 @@ trap '[ -n "$sqlite_pid" ] && kill "$sqlite_pid" 2>/dev/null; rm -rf "$work"' EX
 
 echo "== lint =="
 .venv/bin/ruff check admin_app tests config.py bench scripts deploy || status=1
+.venv/bin/ruff format --check admin_app tests config.py bench scripts deploy || status=1
 
 echo "== tests on SQLite (in the background) and on PostgreSQL =="
 TEST_DATABASE=sqlite $PY -m pytest -q -p no:cacheprovider --basetemp "$work/sqlite" "$@" \

@@ -28,8 +28,11 @@ def test_issue20_the_check_names_a_new_complex_function_and_a_long_module(tmp_pa
     """Issue 20: the check can fail — a function with 16 branches anywhere under admin_app/
     and a 501-line service module are named (a copy of the tree, not the tree itself)."""
     complexity = _complexity()
-    shutil.copytree(ROOT / "admin_app", tmp_path / "admin_app",
-                    ignore=shutil.ignore_patterns("__pycache__", "static", "translations"))
+    shutil.copytree(
+        ROOT / "admin_app",
+        tmp_path / "admin_app",
+        ignore=shutil.ignore_patterns("__pycache__", "static", "translations"),
+    )
     branches = "".join(f"    if x == {n}:\n        return {n}\n" for n in range(15))
     (tmp_path / "admin_app" / "views" / "tangled.py").write_text(f"def tangled(x):\n{branches}")
     (tmp_path / "admin_app" / "services" / "long.py").write_text("x = 1\n" * 501)

@@ -186,7 +186,8 @@ def request_password_reset(
     from admin_app.services.api_keys import service_user_ids
 
     user = session.scalar(
-        select(ConsoleUser).where(
+        select(ConsoleUser)
+        .where(
             or_(func.lower(ConsoleUser.username) == key, func.lower(ConsoleUser.email) == key),
             ConsoleUser.active.is_(True),
             # An API key's login has no password to reset and nobody reads its mail.

@@ -201,15 +201,17 @@ def note_use(session: Session, key: ApiKey, *, now: dt.datetime | None = None) -
     now = now or utcnow()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
         return False
-    written = changed_rows(session.execute(
-        update(ApiKey)
-        .where(
-            ApiKey.id == key.id,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY),
+    written = changed_rows(
+        session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY),
+            )
+            .values(last_used_at=now)
+            .execution_options(**{ALL_TENANTS: True}, synchronize_session=False)
         )
-        .values(last_used_at=now)
-        .execution_options(**{ALL_TENANTS: True}, synchronize_session=False)
-    ))
+    )
     return bool(written)
 
 

@@ -60,12 +60,14 @@ def mark_bounced(session: Session, address: str, *, now: dt.datetime, actor: Act
         ).where(*newly_bounced),
         at=now,
     )
-    marked = changed_rows(session.execute(
-        update(Customer)
-        .where(*newly_bounced)
-        .values(email_bounced_at=now)
-        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    ))
+    marked = changed_rows(
+        session.execute(
+            update(Customer)
+            .where(*newly_bounced)
+            .values(email_bounced_at=now)
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        )
+    )
     _withdraw_open_proposals(session, select(Customer.id).where(with_address))
     return marked
 
@@ -74,16 +76,18 @@ def _withdraw_open_proposals(session: Session, customers) -> int:
     """The open "yes" proposals of ``customers`` (a SELECT of ids) become "no": they are
     not invited when their week closes, and the list shows them as "E-mail onjuist"
     while the address is bad (``is_bounced``). A "never" stays never."""
-    return changed_rows(session.execute(
-        update(ContactProposal)
-        .where(
-            ContactProposal.closed.is_(False),
-            ContactProposal.decision == "yes",
-            ContactProposal.customer_id.in_(customers),
+    return changed_rows(
+        session.execute(
+            update(ContactProposal)
+            .where(
+                ContactProposal.closed.is_(False),
+                ContactProposal.decision == "yes",
+                ContactProposal.customer_id.in_(customers),
+            )
+            .values(decision="no")
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
         )
-        .values(decision="no")
-        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    ))
+    )
 
 
 def _bounce_data(customer: Customer, now: dt.datetime) -> dict:

@@ -91,11 +91,13 @@ def _id(value) -> int:
 def mark_running(session: Session, file_id: int) -> bool:
     """Claim a queued export for this run; False when it is no longer to be built (done,
     expired, or claimed by another worker). The job commits the claim before it builds."""
-    claimed = changed_rows(session.execute(
-        update(ExportFile)
-        .where(ExportFile.id == file_id, ExportFile.state.in_(("queued", "running")))
-        .values(state="running", progress=0)
-    ))
+    claimed = changed_rows(
+        session.execute(
+            update(ExportFile)
+            .where(ExportFile.id == file_id, ExportFile.state.in_(("queued", "running")))
+            .values(state="running", progress=0)
+        )
+    )
     return bool(claimed)
 
 
@@ -129,10 +131,12 @@ KEPT_AS_GONE = dt.timedelta(days=7)
 def purge_expired(session: Session, now: dt.datetime) -> int:
     """Drop the bytes of exports past their 24 hours, and the rows a week later. Returns
     how many files were dropped."""
-    dropped = changed_rows(session.execute(
-        update(ExportFile)
-        .where(ExportFile.expires_at <= now, ExportFile.data.is_not(None))
-        .values(data=None)
-    ))
+    dropped = changed_rows(
+        session.execute(
+            update(ExportFile)
+            .where(ExportFile.expires_at <= now, ExportFile.data.is_not(None))
+            .values(data=None)
+        )
+    )
     session.execute(delete(ExportFile).where(ExportFile.expires_at <= now - KEPT_AS_GONE))
     return dropped

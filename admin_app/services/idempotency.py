@@ -101,18 +101,20 @@ def claim(
     request was done before. Conflict while the first one still runs; OtherRequest when
     the key was used for another request."""
     for _ in range(2):  # once more when an expired row was in the way
-        claimed = changed_rows(session.execute(
-            _insert(session)
-            .values(
-                **caller.columns(),
-                key=key,
-                fingerprint=request_print,
-                state=RUNNING,
-                created_at=now,
-                expires_at=now + LIFETIME,
+        claimed = changed_rows(
+            session.execute(
+                _insert(session)
+                .values(
+                    **caller.columns(),
+                    key=key,
+                    fingerprint=request_print,
+                    state=RUNNING,
+                    created_at=now,
+                    expires_at=now + LIFETIME,
+                )
+                .on_conflict_do_nothing()
             )
-            .on_conflict_do_nothing()
-        ))
+        )
         if claimed:
             return None
         earlier = session.scalars(

@@ -56,6 +56,7 @@ CUSTOMER_EXPORT = ExportList(
 
 # --- batch jobs and their rows ---------------------------------------------------------------
 
+
 def _count_of_plan(plan: str, row) -> int:
     return (row.counts or {}).get(plan, 0)
 

@@ -317,11 +317,13 @@ def plates_due(session: Session, now: dt.datetime) -> list[str]:
 def claim(session: Session, refresh_id: int) -> bool:
     """A queued run taken by this worker; False when another delivery of the job took it
     (rq delivers at least once). The job commits the claim before it asks anything."""
-    claimed = changed_rows(session.execute(
-        update(RegisterRefresh)
-        .where(RegisterRefresh.id == refresh_id, RegisterRefresh.state == "queued")
-        .values(state="running")
-    ))
+    claimed = changed_rows(
+        session.execute(
+            update(RegisterRefresh)
+            .where(RegisterRefresh.id == refresh_id, RegisterRefresh.state == "queued")
+            .values(state="running")
+        )
+    )
     return bool(claimed)
 
 

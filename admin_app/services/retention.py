@@ -130,12 +130,14 @@ def _update_in_batches(
         ),
         batch,
     ):
-        yield changed_rows(session.execute(
-            update(model)
-            .where(model.id.in_(ids), *conditions)
-            .values(values)
-            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-        ))
+        yield changed_rows(
+            session.execute(
+                update(model)
+                .where(model.id.in_(ids), *conditions)
+                .values(values)
+                .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+            )
+        )
 
 
 def empty_mail_bodies(session: Session, before: dt.datetime, batch: int = BATCH) -> Iterator[int]:
@@ -273,8 +275,10 @@ def delete_dead_tokens(session: Session, now: dt.datetime, batch: int = BATCH) -
         ),
         batch,
     ):
-        yield changed_rows(session.execute(
-            sql_delete(AccessToken)
-            .where(AccessToken.id.in_(ids))
-            .execution_options(synchronize_session=False)
-        ))
+        yield changed_rows(
+            session.execute(
+                sql_delete(AccessToken)
+                .where(AccessToken.id.in_(ids))
+                .execution_options(synchronize_session=False)
+            )
+        )

@@ -69,16 +69,18 @@ def remind_transfers(session: Session, now: datetime | None = None) -> int:
             continue
         if is_bounced(transfer.to_customer):
             continue  # the mail server refused the address: a reminder would bounce too
-        claimed = changed_rows(session.execute(
-            update(Transfer)
-            .where(
-                Transfer.id == transfer.id,
-                Transfer.reminded_at.is_(None),
-                Transfer.state == TransferState.pending.value,
+        claimed = changed_rows(
+            session.execute(
+                update(Transfer)
+                .where(
+                    Transfer.id == transfer.id,
+                    Transfer.reminded_at.is_(None),
+                    Transfer.state == TransferState.pending.value,
+                )
+                .values(reminded_at=now)
+                .execution_options(synchronize_session=False)
             )
-            .values(reminded_at=now)
-            .execution_options(synchronize_session=False)
-        ))
+        )
         if claimed != 1:
             continue  # another worker's tick reminded him
         record_bulk(

@@ -47,6 +47,7 @@ def state_badge(state: str) -> Markup:
         f'state-{escape(state)}">{label}</span>'
     )
 
+
 def profile_context(session, passport: Passport, endpoint: str) -> dict:
     """What the customer profile shows besides the fields (which _get_show_widget fills
     with the register's values, and the history): the actions, the transfers, the mails,

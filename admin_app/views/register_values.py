@@ -24,9 +24,7 @@ def show_register_values(session, show_widget, passport: Passport, *, marked=Tru
     for name, value in car.fields().items():
         if name in columns:
             values[columns.index(name)] = (
-                value_with_source(
-                    value, car.register_checked_on, later_counts=name == "apk_expiry"
-                )
+                value_with_source(value, car.register_checked_on, later_counts=name == "apk_expiry")
                 if marked
                 else display_value(value.value)
             )

@@ -98,4 +98,3 @@ def register_rq_dashboard(app: Flask) -> None:
         # rq-dashboard connects by this URL per page and shows it with the password masked.
         app.config["RQ_DASHBOARD_REDIS_URL"] = (app.config["REDIS_URL"],)
         return None
-

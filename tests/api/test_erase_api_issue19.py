@@ -15,8 +15,10 @@ def quiet_customer(world) -> Customer:
     session = world.session
     jansen = world.garage("Autobedrijf Jansen")
     pending = Transfer.state == "pending"
-    busy = select(Transfer.to_customer_id).where(pending).union(
-        select(Transfer.from_customer_id).where(pending)
+    busy = (
+        select(Transfer.to_customer_id)
+        .where(pending)
+        .union(select(Transfer.from_customer_id).where(pending))
     )
     return session.scalars(
         select(Customer)

@@ -236,9 +236,7 @@ def test_issue19_the_clock_runs_retention_once_a_day_with_one_audit_entry(app, w
     assert "Gemailde links verwijderd: 0" in words, words
 
 
-def test_issue19_a_list_never_confirmed_is_cancelled_after_30_days_and_its_file_dropped(
-    app, world
-):
+def test_issue19_a_list_never_confirmed_is_cancelled_after_30_days_and_its_file_dropped(app, world):
     """R-DR-3: a preview nobody confirmed for 30 days (or a list whose reading was lost
     with its worker) is cancelled and its uploaded file dropped; its cells then go as a
     cancelled list's, from its upload. A preview of 29 days and a confirmed list stay, and

@@ -45,9 +45,7 @@ def columns_inserted_into(table: str, sent: list[str]) -> list[list[str]]:
     return found
 
 
-def test_issue20_a_chunk_inserts_its_new_rows_with_drawn_ids_and_looks_none_up(
-    acting_as, world
-):
+def test_issue20_a_chunk_inserts_its_new_rows_with_drawn_ids_and_looks_none_up(acting_as, world):
     """Issue 20 (R-BJ-6, R-SEC-2): the customer and passport inserts carry the ids the plan
     drew; no statement fills the plan's passport ids from the passports afterwards; and the
     rows, owners and audit rows are those the look-ups gave."""

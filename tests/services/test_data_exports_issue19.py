@@ -456,7 +456,7 @@ def test_issue19_use_summary_names_the_garage_and_lists_invoices_by_date(
 def test_issue19_use_summary_shows_no_form_kind_he_would_read_as_a_result(
     app, world, acting_as, folder
 ):
-    """"Gevuld met klantgegevens, alle controlepunten OK" is how the form was started, not
+    """ "Gevuld met klantgegevens, alle controlepunten OK" is how the form was started, not
     its result: the summary leaves it out (gegevens.json keeps it); his mails are "aan u",
     a waiting one under "Verstuurde e-mails" read wrong."""
     owner = _form_owner(world)

@@ -750,9 +750,7 @@ def test_issue19_use_the_erase_itself_is_in_the_audit_log_in_words(app, world, a
     assert "erasure" not in described.changes_text and "person" not in described.changes_text
 
 
-def test_issue19_use_erasing_him_leaves_his_neighbours_street_and_postcode(
-    app, world, acting_as
-):
+def test_issue19_use_erasing_him_leaves_his_neighbours_street_and_postcode(app, world, acting_as):
     """A street and a postcode are shared by neighbours (as a bare last name by a garage):
     erasing Karel must not turn his neighbour's address into "verwijderd" in the log."""
     from admin_app.models import AuditLog
@@ -843,6 +841,9 @@ def test_issue19_two_erases_at_once_erase_once(app, engine, world, acting_as):
         thread.join(10)
     first.close(), second.close()
     assert answers == {"first": True, "second": False}
-    assert world.session.scalar(
-        select(func.count(Erasure.id)).where(Erasure.customer_id == customer_id)
-    ) == 1
+    assert (
+        world.session.scalar(
+            select(func.count(Erasure.id)).where(Erasure.customer_id == customer_id)
+        )
+        == 1
+    )

@@ -117,9 +117,7 @@ def test_issue20_the_form_sent_again_is_told_the_first_path(acting_as, world):
         again = confirm(acting)
         assert again.transfer.id == first.transfer.id
         assert again.path is first.path is TransferPath.awaits_acceptance
-        record = s.scalars(
-            select(IdempotencyKey).where(IdempotencyKey.key == "form-issue20")
-        ).one()
+        record = s.scalars(select(IdempotencyKey).where(IdempotencyKey.key == "form-issue20")).one()
         with unit_of_work(s):
             record.body = json.dumps({"transfer_id": first.transfer.id}).encode()
         assert confirm(acting).path is TransferPath.awaits_acceptance

@@ -333,8 +333,7 @@ def test_issue14_r_x_2_every_page_of_every_role_speaks_one_language(
                 texts = [
                     t
                     for t in text_nodes(html)
-                    if not PERMISSION_NAMES.match(t)
-                    and t not in identifiers
+                    if not PERMISSION_NAMES.match(t) and t not in identifiers
                 ]
                 if RAW_CHANGE.match(url):
                     texts = []

@@ -70,9 +70,7 @@ def test_issue19_no_erase_for_others(world, login_as, username):
     assert world.session.get(Customer, customer.id).last_name != "verwijderd"
 
 
-def test_issue19_use_the_erase_form_names_the_garage_of_the_one_customer_choice(
-    world, login_as
-):
+def test_issue19_use_the_erase_form_names_the_garage_of_the_one_customer_choice(world, login_as):
     """Support is at no garage: "this garage" in the form's choice said nothing before the
     confirm step; the choice names the customer's garage."""
     customer = quiet_customer(world)

@@ -168,17 +168,19 @@ class ChunkWriter:
         Reads chunk_plan: row_id, plan, reason_code, passport_id."""
         session = self.session
         plan = self.plan.c
-        done = changed_rows(session.execute(
-            update(BatchRow)
-            .where(BatchRow.id == plan.row_id)
-            .values(
-                plan=plan.plan,
-                reason_code=plan.reason_code,
-                outcome=case(OUTCOME_OF, value=plan.plan, else_=plan.plan),
-                passport_id=plan.passport_id,
+        done = changed_rows(
+            session.execute(
+                update(BatchRow)
+                .where(BatchRow.id == plan.row_id)
+                .values(
+                    plan=plan.plan,
+                    reason_code=plan.reason_code,
+                    outcome=case(OUTCOME_OF, value=plan.plan, else_=plan.plan),
+                    passport_id=plan.passport_id,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ))
+        )
         session.execute(delete(self.plan))
         return done
 
@@ -394,9 +396,7 @@ class ChunkWriter:
         ]
         if is_postgresql(self.session):  # with the ids fill_plan drew
             source = source.add_columns(plan.passport_id)
-            self.session.execute(
-                insert(Passport.__table__).from_select([*columns, "id"], source)
-            )
+            self.session.execute(insert(Passport.__table__).from_select([*columns, "id"], source))
         else:
             self.session.execute(insert(Passport.__table__).from_select(columns, source))
             live = select(Passport.id).where(

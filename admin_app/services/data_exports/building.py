@@ -31,15 +31,17 @@ def claim(session: Session, export_id: int, now: dt.datetime) -> bool:
     """Take a waiting export for this worker; False when it is built, failed, or being
     built by another live worker (rq delivers at least once). The job commits the claim
     before it builds."""
-    claimed = changed_rows(session.execute(
-        update(DataExport)
-        .where(
-            DataExport.id == export_id,
-            DataExport.state == BUILDING,
-            or_(DataExport.claimed_at.is_(None), DataExport.claimed_at < now - STALE_AFTER),
+    claimed = changed_rows(
+        session.execute(
+            update(DataExport)
+            .where(
+                DataExport.id == export_id,
+                DataExport.state == BUILDING,
+                or_(DataExport.claimed_at.is_(None), DataExport.claimed_at < now - STALE_AFTER),
+            )
+            .values(claimed_at=now, progress=0)
         )
-        .values(claimed_at=now, progress=0)
-    ))
+    )
     return bool(claimed)
 
 
@@ -55,13 +57,19 @@ def finish(
     """The export is ready, its 7 days counted from now; False (and the file deleted) when
     it is no longer being made: an erase of its person failed it while this build, which
     read him before, was writing his data."""
-    finished = changed_rows(session.execute(
-        update(DataExport)
-        .where(DataExport.id == export_id, DataExport.state == BUILDING)
-        .values(
-            state=READY, progress=100, file_path=file_path, ready_at=now, expires_at=now + LIFETIME
+    finished = changed_rows(
+        session.execute(
+            update(DataExport)
+            .where(DataExport.id == export_id, DataExport.state == BUILDING)
+            .values(
+                state=READY,
+                progress=100,
+                file_path=file_path,
+                ready_at=now,
+                expires_at=now + LIFETIME,
+            )
         )
-    ))
+    )
     if not finished:
         if folder is None:
             from flask import current_app
@@ -80,15 +88,17 @@ def fail_lost_builds(session: Session, now: dt.datetime) -> int:
     """Exports still "being made" long after their build was claimed (or asked, if no
     worker took it): the worker was lost with them and nobody queues them again. Failed,
     so the requester's page says to ask again rather than waiting for ever. Flushes."""
-    lost = changed_rows(session.execute(
-        update(DataExport)
-        .where(
-            DataExport.state == BUILDING,
-            func.coalesce(DataExport.claimed_at, DataExport.created_at) < now - STALE_AFTER,
+    lost = changed_rows(
+        session.execute(
+            update(DataExport)
+            .where(
+                DataExport.state == BUILDING,
+                func.coalesce(DataExport.claimed_at, DataExport.created_at) < now - STALE_AFTER,
+            )
+            .values(state=FAILED)
+            .execution_options(synchronize_session=False)
         )
-        .values(state=FAILED)
-        .execution_options(synchronize_session=False)
-    ))
+    )
     return lost
 
 

@@ -170,5 +170,3 @@ def garage_scope(table, garage_id):
 def _chunks(items: list, size: int = 500):
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-

@@ -160,7 +160,6 @@ def phone_forms(phone: str | None) -> list[str]:
     return forms
 
 
-
 def archive_his_cars(reach: Reach) -> None:
     """His cars at the erased garage(s): archived, "zonder eigenaar" — the owner row they
     point at (owner_id may not be empty) reads "verwijderd" now. Cars he drives lose him.
@@ -268,9 +267,7 @@ def delete_his_links(reach: Reach, transfers: list[Transfer]) -> None:
 def cancel_and_walk_his_mails(reach: Reach, traces: Traces) -> None:
     """Mails to him: the row stays (kind, state, when); one not sent yet is never sent."""
     session = reach.session
-    to_him = select(OutboxMessage.id).where(
-        func.lower(OutboxMessage.recipient).in_(reach.emails)
-    )
+    to_him = select(OutboxMessage.id).where(func.lower(OutboxMessage.recipient).in_(reach.emails))
     mail_ids = list(session.scalars(reach.in_garage(to_him, OutboxMessage.garage_id)))
     if not mail_ids:
         return

@@ -157,9 +157,7 @@ def _new_draft(session, *, kind, actor, inspector, day, passport) -> InspectionF
             vehicle=vehicle_block(passport, car) if car else VehicleBlock(),
             dates=passport_dates(passport, car) if car else PassportDates(),
             results=[
-                CheckpointResult(
-                    checkpoint_id=c.id, group=c.group_name, name=c.name, status=preset
-                )
+                CheckpointResult(checkpoint_id=c.id, group=c.group_name, name=c.name, status=preset)
                 for c in checkpoints
             ],
         ).to_json(),

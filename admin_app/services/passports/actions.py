@@ -186,7 +186,6 @@ def _why_not_move(session: Session, actor: Actor, passport: Passport) -> Refusal
     return None
 
 
-
 def _why_not_cancel_transfer(session: Session, actor: Actor, passport: Passport) -> Refusal | None:
     transfer = pending_transfer(session, passport)
     if transfer is None:
@@ -215,7 +214,6 @@ _RULES = {
     "move": _why_not_move,
     "cancel_transfer": _why_not_cancel_transfer,
 }
-
 
 
 def email_locked(session: Session, passport: Passport) -> bool:

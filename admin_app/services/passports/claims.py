@@ -1,5 +1,4 @@
-"""Which login holds a car as its owner or driver: the one that followed its mailed link.
-"""
+"""Which login holds a car as its owner or driver: the one that followed its mailed link."""
 
 from __future__ import annotations
 

@@ -147,7 +147,6 @@ def shared_by(session: Session, passport: Passport) -> int:
     )
 
 
-
 def change_owner_email(
     session: Session, passport_id: int, new_email: str, *, actor: Actor
 ) -> Passport:

@@ -96,8 +96,6 @@ def typed_text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-
-
 # What the profile and PUT /passport/<id> change of the car itself (R-PP-1), by kind.
 VEHICLE_TEXT = ("brand", "model", "fuel")
 VEHICLE_DATES = ("first_registration", "apk_expiry", "next_service", "mobility_renewal")

@@ -1,5 +1,4 @@
-"""A passport made (R-PP-1, 2, 3, 6), archived, brought back and moved (R-PP-8).
-"""
+"""A passport made (R-PP-1, 2, 3, 6), archived, brought back and moved (R-PP-8)."""
 
 from __future__ import annotations
 

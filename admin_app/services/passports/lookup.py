@@ -66,12 +66,14 @@ def lock_passport(session: Session, passport_id, *, across_tenants: bool = False
             .execution_options(**options)
         )
     else:
-        held = changed_rows(session.execute(
-            update(Passport)
-            .where(Passport.id == ident)
-            .values(state=Passport.state)
-            .execution_options(synchronize_session=False, **options)
-        ))
+        held = changed_rows(
+            session.execute(
+                update(Passport)
+                .where(Passport.id == ident)
+                .values(state=Passport.state)
+                .execution_options(synchronize_session=False, **options)
+            )
+        )
     if not held:
         raise NotFound(_l("Not found."))
     if session.identity_map.get(session.identity_key(Passport, ident)) is not None:
@@ -163,7 +165,6 @@ def was_transferred(session: Session, passport: Passport) -> bool:
             )
         ).execution_options(**{ALL_TENANTS: True})
     ).scalar_one()
-
 
 
 def pending_transfer(session: Session, passport: Passport) -> Transfer | None:

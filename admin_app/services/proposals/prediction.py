@@ -143,11 +143,13 @@ def update_next_service(session: Session, garage_id: int | None = None) -> int:
         ),
         at=utcnow(),
     )
-    changed = changed_rows(session.execute(
-        update(Passport)
-        .where(Passport.id == plan.passport_id)
-        .values(next_service=plan.new)
-        .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
-    ))
+    changed = changed_rows(
+        session.execute(
+            update(Passport)
+            .where(Passport.id == plan.passport_id)
+            .values(next_service=plan.new)
+            .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        )
+    )
     session.execute(delete(NEXT_SERVICE_PLAN))
     return changed

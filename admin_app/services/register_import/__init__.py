@@ -330,11 +330,13 @@ def reason_text(run: RegisterImport) -> str | None:
 def claim(session: Session, import_id: int) -> bool:
     """A queued import taken by this worker; False when another delivery of the job (or
     the command) took it: the job runs only the first claim."""
-    claimed = changed_rows(session.execute(
-        update(RegisterImport)
-        .where(RegisterImport.id == import_id, RegisterImport.state == ImportState.queued.value)
-        .values(state=ImportState.running.value, started_at=utcnow())
-    ))
+    claimed = changed_rows(
+        session.execute(
+            update(RegisterImport)
+            .where(RegisterImport.id == import_id, RegisterImport.state == ImportState.queued.value)
+            .values(state=ImportState.running.value, started_at=utcnow())
+        )
+    )
     return bool(claimed)
 
 
@@ -478,4 +480,3 @@ def end(
     run.reason, run.reason_params = reason, params or None
     run.finished_at = utcnow()
     session.flush()
-

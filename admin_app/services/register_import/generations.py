@@ -124,4 +124,3 @@ def keep_vanished(session: Session, dataset: str, generation: int, into: Table) 
         session.execute(text("SET LOCAL work_mem = '256MB'"))
     result = session.execute(into.insert().from_select(["generation", *columns], kept))
     return max(changed_rows(result), 0)
-

@@ -196,4 +196,3 @@ def _columns_missing(dataset: str, missing: list[str]) -> InvalidInput:
         ),
         field="file",
     )
-

@@ -288,4 +288,3 @@ def clean_records(
         if row is not None:
             rows[key(row)] = row
     return list(rows.values())
-
