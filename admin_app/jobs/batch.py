@@ -195,7 +195,7 @@ def preview_batch(job_id: int) -> None:
 
 def preview_in_background(session: Session, job_id: int, chunk_size: int | None = None) -> BatchJob:
     """The worker's half of a large upload: check every row, committing its progress as it
-    goes, stage the rows (on SQLite in committed pieces), then plan them and commit."""
+    goes, stage the rows in committed pieces, then plan them and commit."""
     job = batch_jobs.job_for_worker(session, job_id)
     if job.state != BatchState.previewing.value:
         return job
