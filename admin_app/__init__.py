@@ -134,7 +134,7 @@ def register_extensions(app: Flask) -> None:
     from admin_app import queueing, scope
     from admin_app.api import register_apis
     from admin_app.extensions import appbuilder, csrf, db, migrate
-    from admin_app.services import audit, outbox, sessions, webhooks
+    from admin_app.services import audit, outbox, search_copy, sessions, webhooks
     from admin_app.views import register_views
 
     db.init_app(app)
@@ -142,6 +142,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     scope.install()
     audit.install()
+    search_copy.install()
     sessions.install()
     outbox.install()
     webhooks.install()

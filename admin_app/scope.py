@@ -36,6 +36,7 @@ from admin_app.models import (
     ConsoleUser,
     ContactProposal,
     Customer,
+    CustomerSearch,
     DataExport,
     Erasure,
     ExportFile,
@@ -48,6 +49,7 @@ from admin_app.models import (
     OutboxMessage,
     Passport,
     PassportClaim,
+    PassportSearch,
     PerformedWork,
     Task,
     TaskRow,
@@ -100,6 +102,10 @@ REACHED_THROUGH_PARENT: dict[Any, tuple[Any, Any]] = {
     InspectionFormVersion: (InspectionFormVersion.form_id, InspectionForm),
     PerformedWork: (PerformedWork.form_id, InspectionForm),
     TaskRow: (TaskRow.task_id, Task),
+    # The counter's search copy: read joined to its customer or passport
+    # (services/search_copy.customers_matching, passports_matching).
+    CustomerSearch: (CustomerSearch.customer_id, Customer),
+    PassportSearch: (PassportSearch.passport_id, Passport),
 }
 
 # Tenant models the scope leaves alone on purpose, each with the reason. Every other

@@ -15,32 +15,31 @@ config = context.config
 # handler, whose filter keeps tokens out of the log, and silence every logger made before.
 if not any(getattr(h, "console_json", False) for h in logging.getLogger().handlers):
     fileConfig(config.config_file_name)
-logger = logging.getLogger('alembic.env')
+logger = logging.getLogger("alembic.env")
 
 
 def get_engine():
     try:
         # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
+        return current_app.extensions["migrate"].db.get_engine()
     except (TypeError, AttributeError):
         # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+        return current_app.extensions["migrate"].db.engine
 
 
 def get_engine_url():
     try:
-        return get_engine().url.render_as_string(hide_password=False).replace(
-            '%', '%%')
+        return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
     except AttributeError:
-        return str(get_engine().url).replace('%', '%%')
+        return str(get_engine().url).replace("%", "%%")
 
 
 # add your model's MetaData object here
 # for 'autogenerate' support
 # from myapp import mymodel
 # target_metadata = mymodel.Base.metadata
-config.set_main_option('sqlalchemy.url', get_engine_url())
-target_db = current_app.extensions['migrate'].db
+config.set_main_option("sqlalchemy.url", get_engine_url())
+target_db = current_app.extensions["migrate"].db
 
 # other values from the config, defined by the needs of env.py,
 # can be acquired:
@@ -58,15 +57,15 @@ def get_metadata():
     return Model.metadata
 
 
-# Indexes only PostgreSQL has (0007: trigram and plate-prefix search; 0013: a part of a
-# plate), made by their migration, not declared on the models: autogenerate must not
-# propose dropping them.
+# Indexes only PostgreSQL has (0007: plate-prefix and name-prefix search; 0029: the
+# search copy's trigrams, 0007's and 0013's before), made by their migration, not declared
+# on the models: autogenerate must not propose dropping them.
 POSTGRESQL_ONLY_INDEXES = {
-    "ix_customer_last_name_trgm",
-    "ix_customer_email_trgm",
     "ix_passport_plate_prefix",
     "ix_customer_garage_last_name_prefix",
-    "ix_passport_plate_trgm",
+    "ix_customer_search_last_name_trgm",
+    "ix_customer_search_email_trgm",
+    "ix_passport_search_plate_trgm",
 }
 
 
@@ -104,9 +103,7 @@ def run_migrations_offline():
 
     """
     url = config.get_main_option("sqlalchemy.url")
-    context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
-    )
+    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True)
 
     with context.begin_transaction():
         context.run_migrations()
@@ -124,13 +121,13 @@ def run_migrations_online():
     # when there are no changes to the schema
     # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
     def process_revision_directives(context, revision, directives):
-        if getattr(config.cmd_opts, 'autogenerate', False):
+        if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
             if script.upgrade_ops.is_empty():
                 directives[:] = []
-                logger.info('No changes in schema detected.')
+                logger.info("No changes in schema detected.")
 
-    conf_args = current_app.extensions['migrate'].configure_args
+    conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
@@ -142,7 +139,7 @@ def run_migrations_online():
             target_metadata=get_metadata(),
             render_item=render_item,
             include_object=include_object,
-            **conf_args
+            **conf_args,
         )
 
         with context.begin_transaction():

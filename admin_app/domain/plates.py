@@ -40,9 +40,10 @@ def normalize_plate(raw: str | None) -> str:
 
 def plate_part(plate: str) -> str:
     """The LIKE pattern that finds a normalized part of a plate (R-PP-2): anywhere in the
-    plate ("43-ZK" finds V-43-ZKJ), by the plates' trigram index on PostgreSQL (migration
-    0013). A part shorter than a trigram cannot use that index and would read every plate
-    of the platform; one or two characters match a plate's start, by the prefix index."""
+    plate ("43-ZK" finds V-43-ZKJ), by the search copy's trigram index on PostgreSQL
+    (migration 0029). A part shorter than a trigram cannot use that index and would read
+    every plate of the platform; one or two characters match a plate's start, by the
+    prefix index."""
     return f"%{plate}%" if len(plate) >= 3 else f"{plate}%"
 
 

@@ -105,6 +105,13 @@ def refresh_register() -> None:
             enqueue_after_commit(db.session, run_refresh, run.id)
 
 
+def copy_lost_runs() -> None:
+    """Customer-list runs whose worker did not copy them into the counter's search."""
+    from admin_app.jobs.batch import copy_lost_runs as copy
+
+    copy()
+
+
 def purge_exports() -> None:
     """Exported files past their 24 hours are removed (issue 15)."""
     from admin_app.db import unit_of_work
@@ -181,6 +188,7 @@ DUE_WORK = (
     expire_transfers,
     remind_transfers,
     start_batch_jobs,
+    copy_lost_runs,
     weekly_proposals,
     close_proposal_weeks,
     apk_reminders,

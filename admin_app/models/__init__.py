@@ -30,6 +30,7 @@ from admin_app.models.register import (
     RegisterImport,
 )
 from admin_app.models.register_refresh import RegisterPlateAsked, RegisterRefresh
+from admin_app.models.search import CustomerSearch, PassportSearch
 from admin_app.models.tasks import Task, TaskRow
 from admin_app.models.tokens import AccessToken
 from admin_app.models.transfers import Transfer, TransferState
@@ -51,6 +52,7 @@ __all__ = [
     "ContactProposal",
     "ConsoleUser",
     "Customer",
+    "CustomerSearch",
     "DataExport",
     "Erasure",
     "ExportFile",
@@ -64,6 +66,7 @@ __all__ = [
     "OutboxMessage",
     "Passport",
     "PassportClaim",
+    "PassportSearch",
     "PassportState",
     "PerformedWork",
     "Recall",

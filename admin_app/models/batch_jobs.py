@@ -85,6 +85,9 @@ class BatchJob(Model):
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the customers and cars its run wrote were copied into the counter's search
+    # (models/search.py): after the run, not in its chunks' transactions (issue 20).
+    searchable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Issue 17: the clock queues a due job (queued_at) but leaves it `scheduled`; the worker
     # that starts it claims it (claimed_by, claimed_at) and only then is it `running`.

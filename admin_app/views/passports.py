@@ -6,16 +6,16 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import BaseFilter, FilterEqual, FilterNotEqual
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import aliased
 
 from admin_app.domain.errors import InvalidInput
-from admin_app.domain.plates import normalize_plate, plate_part
+from admin_app.domain.plates import normalize_plate
 from admin_app.extensions import db
 from admin_app.models import Customer, FleetAccount, Garage, Passport
 from admin_app.models.passports import STATE_LABELS
 from admin_app.services import passports as passport_rules
-from admin_app.services import recalls, vehicle_values
+from admin_app.services import recalls, search_copy, vehicle_values
 from admin_app.services.audit import describe_entries
 from admin_app.services.emails import valid_email
 from admin_app.services.labels import PASSPORT_LABELS
@@ -77,23 +77,13 @@ class FilterPlateNameOrEmail(BaseFilter):
             owners = select(Customer.id).where(func.lower(Customer.email) == text.lower())
             return query.filter(Passport.owner_id.in_(owners.correlate(None)))
         plate = normalize_plate(text)
-        like = f"%{like_text(text)}%"
-        owners = (
-            select(Customer.id)
-            .where(
-                or_(
-                    func.lower(Customer.last_name).like(like, escape=LIKE_ESCAPE),
-                    func.lower(Customer.email).like(like, escape=LIKE_ESCAPE),
-                )
-            )
-            .correlate(None)
-        )
+        owners = search_copy.customers_matching(f"%{like_text(text)}%", LIKE_ESCAPE)
         # One set of ids from two index searches (the owners' names and e-mails, and the
         # plates, by trigram): an OR across them would read the whole table.
         found = aliased(Passport)
         matches = select(found.id).where(found.owner_id.in_(owners))
         if plate:
-            matches = union(matches, select(found.id).where(found.plate.like(plate_part(plate))))
+            matches = union(matches, search_copy.passports_matching(plate))
         return query.filter(Passport.id.in_(matches))
 
 

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 
 from admin_app.models import Customer, Passport
+from admin_app.services.search_copy import customers_matching
 
 # Typed search text goes into LIKE patterns as text: its "%" and "_" are those characters,
 # not wildcards (a "%" listed every row and, on PostgreSQL, read around the trigram index).
@@ -25,21 +26,30 @@ def like_text(value) -> str:
 class _Email(BaseFilter):
     """E-mail filters compare case-insensitively, as customers are identified."""
 
+    def _among(self, customers):
+        """The filtered rows whose customer is in ``customers`` (a SELECT of ids)."""
+        return Customer.id.in_(customers)
+
     def _matching(self, condition):
         return condition
 
     def _equal(self, value):
         return self._matching(func.lower(Customer.email) == str(value).strip().lower())
 
+    def _like(self, pattern: str):
+        # By the search copy's trigram index (services/search_copy).
+        return self._among(customers_matching(pattern, LIKE_ESCAPE, fields=("email",)))
+
     def _contains(self, value):
-        return self._matching(
-            func.lower(Customer.email).like(f"%{like_text(value)}%", escape=LIKE_ESCAPE)
-        )
+        return self._like(f"%{like_text(value)}%")
 
 
 class _OwnerEmail(_Email):
+    def _among(self, customers):
+        return Passport.owner_id.in_(customers)
+
     def _matching(self, condition):
-        return Passport.owner_id.in_(select(Customer.id).where(condition).correlate(None))
+        return self._among(select(Customer.id).where(condition).correlate(None))
 
 
 class FilterOwnerEmailEqual(_OwnerEmail):
@@ -71,15 +81,12 @@ class FilterEmailStartsWith(_Email):
     arg_name = "sw"
 
     def apply(self, query, value):
-        return query.filter(
-            self._matching(
-                func.lower(Customer.email).like(f"{like_text(value)}%", escape=LIKE_ESCAPE)
-            )
-        )
+        return query.filter(self._like(f"{like_text(value)}%"))
 
 
 class FilterNameStartsWith(BaseFilter):
-    """A last name starting with the text, without case (the trigram index's expression)."""
+    """A last name starting with the text, without case (ix_customer_garage_last_name_prefix's
+    expression)."""
 
     name = lazy_gettext("Starts with")
     arg_name = "sw"

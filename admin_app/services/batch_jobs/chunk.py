@@ -55,6 +55,7 @@ from admin_app.services.bulk import (
     json_pair,
     sql_format,
 )
+from admin_app.services.search_copy import recopy_customers
 
 if TYPE_CHECKING:
     from admin_app.services.batch_jobs.run import Run
@@ -260,6 +261,12 @@ class ChunkWriter:
                 }
             )
             .execution_options(synchronize_session=False, **{ALL_TENANTS: True})
+        )
+        # A changed last name is found by the counter's search at once; the customers this
+        # list creates are copied after the run (services/search_copy).
+        recopy_customers(
+            self.session,
+            select(plan.owner_id).where(self._rows("create", "update"), BatchRow.leads),
         )
 
     def create_customers(self) -> None:

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from admin_app.domain.dates import date_field
 from admin_app.domain.errors import Forbidden, InvalidInput
-from admin_app.domain.plates import normalize_plate, plate_part
+from admin_app.domain.plates import normalize_plate
 from admin_app.models import Customer, InspectionForm, InspectionInvitation, Passport
 from admin_app.roles import ADMIN, GARAGE
 from admin_app.services.audit import Actor
 from admin_app.services.passports import get_passport
+from admin_app.services.search_copy import passports_matching
 
 
 @dataclass
@@ -32,7 +33,9 @@ def find_vehicle(session: Session, query: str, *, with_invitation: bool) -> Foun
     if not query:
         raise InvalidInput(_l("Fill in a plate or a customer number."), field="q")
     plate = normalize_plate(query)
-    condition: ColumnElement[bool] = Passport.plate.like(plate_part(plate)) if plate else false()
+    condition: ColumnElement[bool] = (
+        Passport.id.in_(passports_matching(plate)) if plate else false()
+    )
     if not with_invitation:
         condition = or_(condition, Customer.customer_number == query)
     passports = list(
