@@ -96,7 +96,10 @@ def _copy_customers(connection: Connection, which, *, replace: bool) -> None:
             set_={name: statement.excluded[name] for name in CUSTOMER_TEXT},
             # An equal copy is not written again (nor its trigrams).
             where=or_(
-                *(getattr(CustomerSearch, name) != statement.excluded[name] for name in CUSTOMER_TEXT)
+                *(
+                    getattr(CustomerSearch, name) != statement.excluded[name]
+                    for name in CUSTOMER_TEXT
+                )
             ),
         )
     else:

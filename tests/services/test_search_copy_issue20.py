@@ -102,9 +102,7 @@ def upload_and_run(s, acting, text: str) -> BatchJob:
     return process_job(s, upload_and_claim(s, acting, text), parallel=2)
 
 
-def test_issue20_a_list_s_new_customers_are_found_after_its_run_not_in_its_chunks(
-    acting_as, world
-):
+def test_issue20_a_list_s_new_rows_are_found_after_its_run_not_in_its_chunks(acting_as, world):
     s = world.session
     rows = "".join(
         f"{plate};zoek{n}@example.nl;Anna;;Vindbaar{n};Utrecht\n"
