@@ -89,6 +89,18 @@ STEPS = [
            WHERE c.email = 'bestuurder' || p.id || '@scale.example'""",
     ),
     (
+        # As every writer but the importer's run does (services/search_copy): the copy the
+        # counter's search reads (issue 20).
+        "search copy (customers)",
+        """INSERT INTO customer_search (customer_id, last_name, email)
+           SELECT id, lower(last_name), lower(email) FROM customer ON CONFLICT DO NOTHING""",
+    ),
+    (
+        "search copy (passports)",
+        """INSERT INTO passport_search (passport_id, plate)
+           SELECT id, plate FROM passport ON CONFLICT DO NOTHING""",
+    ),
+    (
         "fleet accounts",
         """INSERT INTO fleet_account (garage_id, name, email, created_at)
            SELECT g.id, 'Wagenpark ' || g.id || '-' || f, 'wagenpark' || g.id || '-' || f

@@ -114,6 +114,11 @@ REGISTRY: dict[str, dict[str, Rule]] = {
         "phone": X,
         "customer_number": X,  # the garage's key for him in its own system
     },
+    # The counter's search copy of customer's name and e-mail (lower case): not erased by
+    # rule, it follows its customer (services/search_copy copies the erase's change in its
+    # transaction), so it ends as customer's columns do.
+    "customer_search": {"last_name": T, "email": E},
+    "passport_search": {"plate": N},
     # Support's reason is its own words about the request (never his values, by the form).
     "erasure": {"scope": N, "reason": N, "erased_by": N},
     # Ids and states only; its ZIP (everything about him) is deleted when he is erased
