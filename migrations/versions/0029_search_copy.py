@@ -69,6 +69,9 @@ def upgrade():
             op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
         for name in OLD_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
+        # Statistics now, not at autovacuum's leisure: without them the first searches
+        # after the upgrade were planned blind (a part of a plate 30 → 45 ms at 1M cars).
+        op.execute("ANALYZE customer_search, passport_search")
 
 
 def downgrade():
