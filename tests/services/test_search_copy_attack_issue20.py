@@ -157,3 +157,72 @@ def test_issue20_attack_support_finds_that_car_by_every_reader(world, login_as, 
     car, recalled = _jansen_car(world)
     shown = _found_by_every_reader(login_as, api_client, "support", car, recalled)
     assert all(shown.values()), shown
+
+
+def test_issue20_attack_every_writer_of_a_name_or_e_mail_leaves_the_copy_equal(world, acting_as):
+    """The screens' and the API's services (a name, Support's e-mail fix, a transfer to a
+    new owner) and the erase (R-DR-2: afterwards his name and e-mail are found nowhere, the
+    copy included): after each, the copy equals lower(last_name), lower(email), plate."""
+    import datetime as dt_module
+
+    from admin_app.services import erasure, passports, transfers
+    from admin_app.services.passports import PersonDetails
+
+    s = world.session
+    car, _ = _jansen_car(world)
+    owner_id = car.owner_id
+    with acting_as("garage-jansen") as acting:
+        passports.update_customer(s, owner_id, {"last_name": "Öztürk-Zoekbaar"}, actor=acting.actor)
+        s.commit()
+    assert_copy_is_whole(s)
+    # (SQLite's lower() leaves "Ö" as it is, before issue 20 too: the part after it.)
+    assert names_found(s, "rk-zoekbaar") == {owner_id}
+    with acting_as("support") as acting:
+        passports.change_customer_email(
+            s, owner_id, "Hersteld.Adres@Example.NL", actor=acting.actor
+        )
+        s.commit()
+    assert_copy_is_whole(s)
+    assert names_found(s, "hersteld.adres@") == {owner_id}
+    other = s.scalars(  # a garage hands over its stock cars
+        select(Passport)
+        .where(Passport.garage_id == car.garage_id, Passport.stock_car.is_(True))
+        .order_by(Passport.id)
+    ).first()
+    with acting_as("garage-jansen") as acting:
+        transfers.start_transfer(
+            s,
+            other.id,
+            actor=acting.actor,
+            person=PersonDetails.from_mapping(
+                {"email": "koper.nieuw@example.nl", "last_name": "Kopersma", "first_name": "K"}
+            ),
+        )
+        s.commit()
+    assert_copy_is_whole(s)
+    assert len(names_found(s, "kopersma")) == 1
+    with acting_as("support") as acting:
+        customer = s.get(Customer, owner_id)
+        erasure.erase_customer(s, acting.actor, customer, "Op zijn verzoek", dt_module.date.today())
+        s.commit()
+    assert_copy_is_whole(s)
+    assert names_found(s, "rk-zoekbaar") == set() and names_found(s, "hersteld.adres") == set()
+
+
+def test_issue20_attack_an_edit_before_the_run_s_copy_wins(acting_as, world):
+    """A customer the run created, renamed at the counter before the run's copy: the copy
+    the edit made is newer and stays (ON CONFLICT DO NOTHING), not the run's name."""
+    from admin_app.services import passports
+    from tests.services.test_search_copy_issue20 import upload_and_run
+
+    s = world.session
+    text = HEADER + "XL01ZL;eerst@example.nl;Els;;Lijstnaam;Baarn\n"
+    with acting_as("garage-devries") as acting:
+        done = upload_and_run(s, acting, text)
+        created = s.scalar(select(Customer.id).where(Customer.last_name == "Lijstnaam"))
+        passports.update_customer(s, created, {"last_name": "Baliesnaam"}, actor=acting.actor)
+        s.commit()
+    assert names_found(s, "baliesnaam") == {created}
+    make_searchable(s, s.get(BatchJob, done.id))
+    assert names_found(s, "baliesnaam") == {created} and names_found(s, "lijstnaam") == set()
+    assert_copy_is_whole(s)
