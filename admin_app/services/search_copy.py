@@ -32,8 +32,9 @@ from admin_app.models.batch_jobs import BatchState
 from admin_app.scope import ALL_TENANTS
 
 # A run's own job copies as it ends; the clock takes over a run ended this long ago and
-# still not copied (its worker died first). Under the clock's 30 s tick, so a lost run is
-# searchable within a minute of its end.
+# still not copied (its worker died first), or one whose worker has not beaten this long
+# (a chunk beats as it commits, seconds apart: it died inside the run). Under the clock's
+# 30 s tick, so a lost run is searchable within a minute of its end or its last chunk.
 LOST_AFTER = timedelta(seconds=20)
 ENDED = (BatchState.done.value, BatchState.failed.value, BatchState.cancelled.value)
 
@@ -130,7 +131,9 @@ def recopy_customers(session: Session, ids: Select) -> None:
 def copy_after_run(session: Session, job: BatchJob, now: datetime) -> None:
     """The customers and passports of ``job``'s garage that have no copy yet (the ones
     its run created) copied, and the job marked searchable. Safe to run twice, and beside
-    other writers: a copy made meanwhile by a change is newer and stays."""
+    other writers: a copy made meanwhile by a change is newer and stays. A run still
+    `running` (its worker stopped beating, ``runs_to_copy``) is copied as far as its chunks
+    committed and not marked: what it writes when it is taken over is copied when it ends."""
     connection = session.connection()
     _copy_customers(
         connection,
@@ -144,6 +147,8 @@ def copy_after_run(session: Session, job: BatchJob, now: datetime) -> None:
         & ~exists().where(PassportSearch.passport_id == Passport.id),
         replace=False,
     )
+    if job.state == BatchState.running.value:
+        return
     session.execute(
         update(BatchJob)
         .where(BatchJob.id == job.id)
@@ -153,16 +158,24 @@ def copy_after_run(session: Session, job: BatchJob, now: datetime) -> None:
 
 
 def runs_to_copy(session: Session, now: datetime) -> list[BatchJob]:
-    """Ended runs whose copy their worker did not make (lost first), for the clock."""
+    """The runs the clock copies: ended ones whose copy their worker did not make (lost
+    first), and running ones whose worker stopped beating (died inside the run). Those
+    stay `running` until another worker takes them over, BATCH_STALE_SECONDS (10 minutes)
+    later: the customers their committed chunks created are found within a minute, as
+    before issue 20, not then. Copied again each tick while stalled (nothing new to copy)."""
+    ended = (
+        BatchJob.state.in_(ENDED)
+        & BatchJob.started_at.is_not(None)
+        & BatchJob.searchable_at.is_(None)
+        & (BatchJob.finished_at.is_(None) | (BatchJob.finished_at < now - LOST_AFTER))
+    )
+    stalled = (BatchJob.state == BatchState.running.value) & (
+        BatchJob.heartbeat_at < now - LOST_AFTER
+    )
     return list(
         session.scalars(
             select(BatchJob)
-            .where(
-                BatchJob.state.in_(ENDED),
-                BatchJob.started_at.is_not(None),
-                BatchJob.searchable_at.is_(None),
-                BatchJob.finished_at.is_(None) | (BatchJob.finished_at < now - LOST_AFTER),
-            )
+            .where(ended | stalled)
             .order_by(BatchJob.id)
             .execution_options(**{ALL_TENANTS: True})
         )
