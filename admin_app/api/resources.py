@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, request
 from flask_appbuilder.api import expose, protect
 from flask_appbuilder.models.sqla.filters import (
-    FilterContains,
     FilterEqual,
     FilterRelationOneToManyEqual,
     FilterStartsWith,
@@ -39,6 +38,8 @@ from admin_app.web.filters import (
     FilterEmailEqual,
     FilterOwnerEmailContains,
     FilterOwnerEmailEqual,
+    FilterPlateContains,
+    FilterPlateStartsWith,
 )
 
 
@@ -114,7 +115,7 @@ class PassportApi(ConsoleApi):
     order_columns = ["id", "plate", "state", "apk_expiry"]
     search_columns = ["plate", "state", "fleet_account", "garage"]
     search_filters = {
-        "plate": [FilterEqual, FilterStartsWith, FilterContains],
+        "plate": [FilterEqual, FilterPlateStartsWith, FilterPlateContains],
         "state": [FilterEqual],
         "fleet_account": [FilterRelationOneToManyEqual],
         "garage": [FilterRelationOneToManyEqual],

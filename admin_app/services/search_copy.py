@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, event, exists, func, or_, select, update
+from sqlalchemy import Select, delete, event, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, attributes
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, attributes
 from admin_app.domain.plates import plate_part
 from admin_app.models import BatchJob, Customer, CustomerSearch, Passport, PassportSearch
 from admin_app.models.batch_jobs import BatchState
+from admin_app.models.types import PlateType
 from admin_app.scope import ALL_TENANTS
 
 # A run's own job copies as it ends; the clock takes over a run ended this long ago and
@@ -69,10 +70,17 @@ def passports_matching(plate: str) -> Select:
     if not pattern.startswith("%"):
         # One or two characters, a plate's start: passport's own prefix index (0007).
         return select(Passport.id).where(Passport.plate.like(pattern)).correlate(None)
+    return plates_like(pattern)
+
+
+def plates_like(pattern: str) -> Select:
+    """The ids of passports whose plate matches the ILIKE ``pattern``, normalized as a plate
+    column normalizes it (``PlateType``: the API's "starts with" and "contains" filters
+    accept any notation); through Passport, never correlated, as above."""
     return (
         select(Passport.id)
         .join(PassportSearch, PassportSearch.passport_id == Passport.id)
-        .where(PassportSearch.plate.like(pattern))
+        .where(PassportSearch.plate.ilike(literal(pattern, PlateType)))
         .correlate(None)
     )
 
@@ -87,7 +95,9 @@ def _insert(connection: Connection, model):
 
 
 def _copy_customers(connection: Connection, which, *, replace: bool) -> None:
-    source = select(Customer.id, *CUSTOMER_TEXT.values()).where(which)
+    # In id order, as every writer of the copy inserts: two (a run's copy, another run's
+    # chunk re-copying the same new customers) then wait for each other, never deadlock.
+    source = select(Customer.id, *CUSTOMER_TEXT.values()).where(which).order_by(Customer.id)
     statement = _insert(connection, CustomerSearch).from_select(
         ["customer_id", *CUSTOMER_TEXT], source
     )
@@ -109,7 +119,7 @@ def _copy_customers(connection: Connection, which, *, replace: bool) -> None:
 
 
 def _copy_passports(connection: Connection, which, *, replace: bool) -> None:
-    source = select(Passport.id, Passport.plate).where(which)
+    source = select(Passport.id, Passport.plate).where(which).order_by(Passport.id)
     statement = _insert(connection, PassportSearch).from_select(["passport_id", "plate"], source)
     if replace:
         statement = statement.on_conflict_do_update(

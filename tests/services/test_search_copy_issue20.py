@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from admin_app.db import unit_of_work
+from admin_app.domain.plates import display_plate
 from admin_app.extensions import db
 from admin_app.jobs.batch import copy_lost_runs, make_searchable, process_batch, process_job
 from admin_app.models import BatchJob, Customer, CustomerSearch, Passport, PassportSearch
@@ -184,3 +185,25 @@ def test_issue20_the_search_copy_is_read_through_the_scope(acting_as, world):
     with acting_as("support"):
         assert theirs.owner_id in names_found(s, name)
         assert theirs.id in plates_found(s, theirs.plate)
+
+
+def test_issue20_the_api_s_plate_filters_read_the_copy_in_any_notation(world, api_client):
+    """The API's "starts with" and "contains" on a plate, now on the copy's index: the same
+    answers as FAB's own filters in any notation (R-PP-2), and scoped."""
+    s = world.session
+    car = s.scalars(
+        select(Passport).where(Passport.garage_id == world.garage("Garage De Vries").id)
+    ).first()
+    dashed = display_plate(car.plate).lower()  # "12-abc-3"
+    api = api_client("garage-devries")
+    for operation, value in (("sw", dashed[:-1]), ("ct", dashed[1:])):
+        found = api.get(
+            f"/api/v1/passport/?q=(filters:!((col:plate,opr:{operation},value:'{value}')))"
+        ).get_json()
+        assert car.id in found["ids"], (operation, value)
+    assert (
+        api_client("garage-jansen")
+        .get(f"/api/v1/passport/?q=(filters:!((col:plate,opr:ct,value:'{car.plate}')))")
+        .get_json()["count"]
+        == 0
+    )  # another garage's car, through the copy: not there
