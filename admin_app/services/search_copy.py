@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, attributes
 
-from admin_app.domain.plates import plate_part
+from admin_app.domain.plates import plate_part, side_code
 from admin_app.models import BatchJob, Customer, CustomerSearch, Passport, PassportSearch
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.types import PlateType
@@ -64,8 +64,14 @@ def customers_matching(
 
 def passports_matching(plate: str) -> Select:
     """The ids of passports whose plate holds the normalized part ``plate`` (R-PP-2: see
-    ``plate_part``); reached through Passport, so the scope applies. Never correlated, as
-    above."""
+    ``plate_part``), or is that whole plate; reached through Passport, so the scope
+    applies. Never correlated, as above."""
+    if side_code(plate) is not None:
+        # A whole plate, as a whole e-mail (views/passports): on passport's own plate index,
+        # so the counter finds a car a customer list's run has written before that run's
+        # copy (seconds to minutes). Every stored plate has its six characters
+        # (validate_plate), so equality finds what "anywhere in it" would.
+        return select(Passport.id).where(Passport.plate == plate).correlate(None)
     pattern = plate_part(plate)
     if not pattern.startswith("%"):
         # One or two characters, a plate's start: passport's own prefix index (0007).

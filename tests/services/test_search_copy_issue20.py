@@ -207,3 +207,18 @@ def test_issue20_the_api_s_plate_filters_read_the_copy_in_any_notation(world, ap
         .get_json()["count"]
         == 0
     )  # another garage's car, through the copy: not there
+
+
+def test_issue20_a_whole_plate_is_found_while_its_list_is_not_yet_copied(acting_as, world):
+    """The counter types a whole plate (or e-mail) most: found on passport itself at once,
+    as before the copy, also between a list's chunk and its run's copy."""
+    s = world.session
+    text = HEADER + "XH01ZH;heel@example.nl;Lies;;Heelkenteken;Breda\n"
+    with acting_as("garage-devries") as acting:
+        done = upload_and_run(s, acting, text)
+        assert done.searchable_at is None
+        car = s.scalars(select(Passport).where(Passport.plate == "XH01ZH")).one()
+        assert plates_found(s, "XH01ZH") == {car.id}
+        assert plates_found(s, "XH01Z") == set()  # a part: after the run's copy
+        make_searchable(s, done)
+        assert plates_found(s, "XH01Z") == plates_found(s, "XH01ZH") == {car.id}
