@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 
 from admin_app.models import Customer, Passport
+from admin_app.scope import current_scope
 from admin_app.services.search_copy import customers_matching, plates_like
 
 # Typed search text goes into LIKE patterns as text: its "%" and "_" are those characters,
@@ -85,8 +86,7 @@ class FilterEmailStartsWith(_Email):
 
 
 class FilterNameStartsWith(BaseFilter):
-    """A last name starting with the text, without case (ix_customer_garage_last_name_prefix's
-    expression)."""
+    """A last name starting with the text, without case."""
 
     name = lazy_gettext("Starts with")
     arg_name = "sw"
@@ -95,7 +95,17 @@ class FilterNameStartsWith(BaseFilter):
         text = like_text(value)
         if not text:
             return query
-        return query.filter(func.lower(Customer.last_name).like(f"{text}%", escape=LIKE_ESCAPE))
+        prefix = f"{text}%"
+        scope = current_scope()
+        if scope is not None and scope.sees_everything:
+            # Across every garage (Support, Admin): the search copy's trigram index. On
+            # customer's own columns it read all 1.5M customers of the platform-scale
+            # seed (190 ms for a count; 52 ms through the copy).
+            names = customers_matching(prefix, LIKE_ESCAPE, fields=("last_name",))
+            return query.filter(Customer.id.in_(names))
+        # A garage's own range on its (garage, lower(last_name)) index: under a millisecond,
+        # where the copy's platform-wide trigrams took 52 ms for the same garage.
+        return query.filter(func.lower(Customer.last_name).like(prefix, escape=LIKE_ESCAPE))
 
 
 class _Plate(BaseFilter):

@@ -222,3 +222,21 @@ def test_issue20_a_whole_plate_is_found_while_its_list_is_not_yet_copied(acting_
         assert plates_found(s, "XH01Z") == set()  # a part: after the run's copy
         make_searchable(s, done)
         assert plates_found(s, "XH01Z") == plates_found(s, "XH01ZH") == {car.id}
+
+
+def test_issue20_a_last_name_s_start_is_found_across_garages_by_support_only(world, login_as):
+    """The customer list's "starts with" on a last name: across every garage (Support) on
+    the copy's index, in a garage's own range on customer's (R-SEC-1 either way)."""
+    s = world.session
+    devries = world.garage("Garage De Vries").id
+    theirs = s.scalars(select(Customer).where(Customer.garage_id != devries)).first()
+    ours = s.scalars(select(Customer).where(Customer.garage_id == devries)).first()
+    for customer in (theirs, ours):
+        customer.last_name = f"Zoekvoorvoegsel{customer.id}"
+    s.commit()
+    cell = {c: f"Zoekvoorvoegsel{c.id}</td>" for c in (theirs, ours)}  # the full name's end
+    path = "/customers/list/?_flt_0_last_name=zoekvoorvoegsel"
+    support = login_as("support").get(path).get_data(as_text=True)
+    assert cell[theirs] in support and cell[ours] in support
+    garage = login_as("garage-devries").get(path).get_data(as_text=True)
+    assert cell[ours] in garage and cell[theirs] not in garage
