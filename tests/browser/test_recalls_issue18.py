@@ -7,6 +7,9 @@ from tests.browser.conftest import log_in
 
 
 def _fits(page, width: int) -> None:
+    # Measured once the page's stylesheet is in: the panel's text is in the DOM before it,
+    # and under the full suite's load a layout without console.css was 404 px wide.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     for box in (element.bounding_box() for element in page.locator(".open-recall").all()):
         assert box and box["x"] + box["width"] <= width
