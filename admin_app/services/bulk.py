@@ -24,6 +24,15 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def insert_on_conflict(dialect_name: str, table):
+    """An INSERT that takes ``on_conflict_do_nothing`` / ``on_conflict_do_update``, as the
+    database spells it: no exception and no savepoint (pysqlite's first SAVEPOINT would
+    commit on release)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
 def load_rows(session: Session, table: Table, columns: list[str], rows: Iterable[tuple]) -> int:
     """Insert plain tuples in the order of ``columns``, in the session's transaction.
 

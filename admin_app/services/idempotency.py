@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from admin_app.db import changed_rows
 from admin_app.domain.errors import BadRequest, Conflict, InvalidInput
 from admin_app.models import IdempotencyKey
+from admin_app.services.bulk import insert_on_conflict
 
 LIFETIME = dt.timedelta(hours=24)
 MAX_LENGTH = 255
@@ -165,13 +166,8 @@ def claim(
 
 
 def _insert(session: Session):
-    """INSERT … ON CONFLICT DO NOTHING, as the database spells it: no exception and no
-    savepoint (pysqlite's first SAVEPOINT would commit on release)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(IdempotencyKey)
-    return sqlite.insert(IdempotencyKey)
+    """INSERT … ON CONFLICT DO NOTHING for the keys (services/bulk)."""
+    return insert_on_conflict(session.get_bind().dialect.name, IdempotencyKey)
 
 
 def mark_committed(session: Session, caller: Caller, key: str) -> None:

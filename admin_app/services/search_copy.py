@@ -19,18 +19,30 @@ compares), never from Python's idea of them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, event, exists, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    delete,
+    event,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import InstrumentedAttribute, Session, attributes
 
 from admin_app.domain.plates import plate_part, side_code
 from admin_app.models import BatchJob, Customer, CustomerSearch, Passport, PassportSearch
 from admin_app.models.batch_jobs import BatchState
 from admin_app.models.types import PlateType
 from admin_app.scope import ALL_TENANTS
+from admin_app.services.bulk import insert_on_conflict
 
 # A run's own job copies as it ends; the clock takes over a run ended this long ago and
 # still not copied (its worker died first), or one whose worker has not beaten this long
@@ -38,9 +50,6 @@ from admin_app.scope import ALL_TENANTS
 # 30 s tick, so a lost run is searchable within a minute of its end or its last chunk.
 LOST_AFTER = timedelta(seconds=20)
 ENDED = (BatchState.done.value, BatchState.failed.value, BatchState.cancelled.value)
-
-CUSTOMER_TEXT = {"last_name": func.lower(Customer.last_name), "email": func.lower(Customer.email)}
-
 
 # --- Reading it ------------------------------------------------------------------------------
 
@@ -94,44 +103,46 @@ def plates_like(pattern: str) -> Select:
 # --- Writing it ------------------------------------------------------------------------------
 
 
-def _insert(connection: Connection, model):
-    """INSERT … ON CONFLICT as the database spells it."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+@dataclass(frozen=True)
+class Copied:
+    """A table the copy follows: its rows' ``id`` → the copy's ``key``, and each copied
+    column as the database computes it."""
+
+    parent: type[Customer] | type[Passport]
+    copy: type[CustomerSearch] | type[PassportSearch]
+    key: str
+    columns: dict[str, ColumnElement | InstrumentedAttribute]
+
+    def missing(self) -> ColumnElement[bool]:
+        return ~exists().where(getattr(self.copy, self.key) == self.parent.id)
 
 
-def _copy_customers(connection: Connection, which, *, replace: bool) -> None:
+CUSTOMERS = Copied(
+    Customer,
+    CustomerSearch,
+    "customer_id",
+    {"last_name": func.lower(Customer.last_name), "email": func.lower(Customer.email)},
+)
+PASSPORTS = Copied(Passport, PassportSearch, "passport_id", {"plate": Passport.plate})
+
+
+def _copy(connection: Connection, copied: Copied, which, *, replace: bool) -> None:
+    """The ``parent`` rows ``which`` selects, into their copy: ``replace`` an older copy,
+    or leave one that is there (a change made it, so it is newer)."""
     # In id order, as every writer of the copy inserts: two (a run's copy, another run's
     # chunk re-copying the same new customers) then wait for each other, never deadlock.
-    source = select(Customer.id, *CUSTOMER_TEXT.values()).where(which).order_by(Customer.id)
-    statement = _insert(connection, CustomerSearch).from_select(
-        ["customer_id", *CUSTOMER_TEXT], source
+    source = select(copied.parent.id, *copied.columns.values()).where(which)
+    statement = insert_on_conflict(connection.dialect.name, copied.copy).from_select(
+        [copied.key, *copied.columns], source.order_by(copied.parent.id)
     )
     if replace:
         statement = statement.on_conflict_do_update(
-            index_elements=["customer_id"],
-            set_={name: statement.excluded[name] for name in CUSTOMER_TEXT},
+            index_elements=[copied.key],
+            set_={name: statement.excluded[name] for name in copied.columns},
             # An equal copy is not written again (nor its trigrams).
             where=or_(
-                *(
-                    getattr(CustomerSearch, name) != statement.excluded[name]
-                    for name in CUSTOMER_TEXT
-                )
+                *(getattr(copied.copy, name) != statement.excluded[name] for name in copied.columns)
             ),
-        )
-    else:
-        statement = statement.on_conflict_do_nothing()
-    connection.execute(statement.execution_options(**{ALL_TENANTS: True}))
-
-
-def _copy_passports(connection: Connection, which, *, replace: bool) -> None:
-    source = select(Passport.id, Passport.plate).where(which).order_by(Passport.id)
-    statement = _insert(connection, PassportSearch).from_select(["passport_id", "plate"], source)
-    if replace:
-        statement = statement.on_conflict_do_update(
-            index_elements=["passport_id"],
-            set_={"plate": statement.excluded.plate},
-            where=PassportSearch.plate != statement.excluded.plate,
         )
     else:
         statement = statement.on_conflict_do_nothing()
@@ -141,7 +152,7 @@ def _copy_passports(connection: Connection, which, *, replace: bool) -> None:
 def recopy_customers(session: Session, ids: Select) -> None:
     """The customers ``ids`` (a SELECT of ids) copied again, in the caller's transaction:
     for a change made without ORM events."""
-    _copy_customers(session.connection(), Customer.id.in_(ids), replace=True)
+    _copy(session.connection(), CUSTOMERS, Customer.id.in_(ids), replace=True)
 
 
 def copy_after_run(session: Session, job: BatchJob, now: datetime) -> None:
@@ -151,18 +162,9 @@ def copy_after_run(session: Session, job: BatchJob, now: datetime) -> None:
     `running` (its worker stopped beating, ``runs_to_copy``) is copied as far as its chunks
     committed and not marked: what it writes when it is taken over is copied when it ends."""
     connection = session.connection()
-    _copy_customers(
-        connection,
-        (Customer.garage_id == job.garage_id)
-        & ~exists().where(CustomerSearch.customer_id == Customer.id),
-        replace=False,
-    )
-    _copy_passports(
-        connection,
-        (Passport.garage_id == job.garage_id)
-        & ~exists().where(PassportSearch.passport_id == Passport.id),
-        replace=False,
-    )
+    for copied in (CUSTOMERS, PASSPORTS):
+        which = (copied.parent.garage_id == job.garage_id) & copied.missing()
+        _copy(connection, copied, which, replace=False)
     if job.state == BatchState.running.value:
         return
     session.execute(
@@ -211,18 +213,18 @@ def copy_flush(session: Session, flush_context) -> None:
     copied fields this flush changed copied again, and a deleted one's copy deleted (its
     foreign key cascades on PostgreSQL; SQLite is not asked to enforce foreign keys)."""
     connection = session.connection()
-    for parent, copy_key, fields, copy in (
-        (Customer, CustomerSearch.customer_id, tuple(CUSTOMER_TEXT), _copy_customers),
-        (Passport, PassportSearch.passport_id, ("plate",), _copy_passports),
-    ):
+    for copied in (CUSTOMERS, PASSPORTS):
+        parent, key = copied.parent, getattr(copied.copy, copied.key)
         gone = [obj.id for obj in session.deleted if isinstance(obj, parent)]
         if gone:
-            connection.execute(delete(copy_key.table).where(copy_key.in_(gone)))
+            connection.execute(delete(copied.copy).where(key.in_(gone)))
         changed = {obj.id for obj in session.new if isinstance(obj, parent)} | {
-            obj.id for obj in session.dirty if isinstance(obj, parent) and _changed(obj, fields)
+            obj.id
+            for obj in session.dirty
+            if isinstance(obj, parent) and _changed(obj, copied.columns)
         }
         if changed:
-            copy(connection, parent.id.in_(changed), replace=True)
+            _copy(connection, copied, parent.id.in_(changed), replace=True)
 
 
 def install(session_class=Session) -> None:
